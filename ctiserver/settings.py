@@ -1,0 +1,218 @@
+"""One typed settings object, loaded once at start-up and passed down.
+
+Sources, later ones winning:
+  1. the defaults below (they work in the lab on one machine);
+  2. a TOML file (``--config FILE`` or ``CTISERVER_CONFIG``);
+  3. environment variables ``CTISERVER_<SECTION>__<FIELD>``, e.g.
+     ``CTISERVER_AMI__SECRET=...`` or ``CTISERVER_DATABASE__URL=postgresql+asyncpg://...``.
+
+Nothing in the package reads the environment or a config file anywhere else.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+import types
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ENV_PREFIX = "CTISERVER_"
+
+
+class SettingsError(ValueError):
+    """A setting is unknown or has a value of the wrong type."""
+
+
+@dataclass(frozen=True)
+class AmiSettings:
+    host: str = "127.0.0.1"
+    port: int = 5038
+    username: str = "ctiserver"
+    secret: str = "lab-secret-change-me"
+    #: seconds between keep-alive Pings on a quiet link
+    ping_interval: float = 5.0
+    #: a Ping unanswered for this long means the link is dead
+    ping_timeout: float = 5.0
+    #: reconnect back-off: first delay, then doubled up to the maximum
+    reconnect_min: float = 0.5
+    reconnect_max: float = 4.0
+    connect_timeout: float = 3.0
+    action_timeout: float = 10.0
+
+
+@dataclass(frozen=True)
+class AgiSettings:
+    host: str = "127.0.0.1"
+    port: int = 4573
+    #: a connection that has not sent its AGI headers by then is dropped
+    header_timeout: float = 5.0
+    #: no AGI environment is larger than this; more is garbage
+    max_header_bytes: int = 64 * 1024
+
+
+@dataclass(frozen=True)
+class WebSettings:
+    host: str = "127.0.0.1"
+    port: int = 8080
+    #: 32 url-safe base64 bytes (Fernet key) or any passphrase; sessions are encrypted with it
+    session_secret: str = "lab-session-secret-change-me"
+    session_max_age: int = 12 * 3600
+
+
+@dataclass(frozen=True)
+class DatabaseSettings:
+    url: str = "sqlite+aiosqlite:///var/ctiserver.sqlite3"
+    echo: bool = False
+
+
+@dataclass(frozen=True)
+class QueueSettings:
+    name: str
+    strategy: str = "rrmemory"
+    #: seconds a caller waits before leaving the queue (0 = no limit)
+    timeout: int = 300
+    #: ring an agent for this long before trying the next one
+    member_timeout: int = 15
+    wrapup_time: int = 5
+
+
+def _default_queues() -> tuple[QueueSettings, ...]:
+    return (
+        QueueSettings(name="support"),
+        QueueSettings(name="repair"),
+        QueueSettings(name="complaint"),
+        QueueSettings(name="installation"),
+    )
+
+
+@dataclass(frozen=True)
+class HotlineSettings:
+    #: the number callers dial (a "400" line)
+    number: str = "4008001234"
+    #: where callers go when the IVR (FastAGI) is unreachable: they must reach a human
+    default_queue: str = "support"
+    queues: tuple[QueueSettings, ...] = field(default_factory=_default_queues)
+
+
+@dataclass(frozen=True)
+class AsteriskSettings:
+    """How the lab finds or provisions Asterisk, and where its runtime files go."""
+
+    #: "auto": a system asterisk if installed, else the cached Debian sid chroot
+    mode: str = "auto"
+    chroot_dir: str = "/var/cache/ctiserver/asterisk-sid"
+    debian_mirror: str = "http://deb.debian.org/debian"
+    #: rendered configuration, logs, spool; created on start
+    run_dir: str = "var/asterisk"
+    sip_port: int = 5060
+    #: where agents' SIP phones reach Asterisk; 0.0.0.0 for phones on the LAN
+    sip_bind: str = "127.0.0.1"
+    #: password of the lab agents' SIP endpoints (real deployments provision their own)
+    phone_secret: str = "lab-phone-secret"
+    #: Asterisk's own RTP range for the pjsip endpoints of real phones
+    rtp_start: int = 10000
+    rtp_end: int = 10999
+
+
+@dataclass(frozen=True)
+class LabSettings:
+    #: lab agents are Local channels that answer after this many seconds of ringing
+    agent_answer_delay: float = 2.0
+    #: and then stay on the call this long unless the caller hangs up first
+    agent_talk_time: int = 600
+    agents: tuple[str, ...] = ("1001", "1002", "1003", "1004")
+    #: password of the demo users (agent1001.., supervisor, admin) seeded by ``ctiserver lab``
+    demo_password: str = "lab"
+
+
+@dataclass(frozen=True)
+class Settings:
+    ami: AmiSettings = field(default_factory=AmiSettings)
+    agi: AgiSettings = field(default_factory=AgiSettings)
+    web: WebSettings = field(default_factory=WebSettings)
+    database: DatabaseSettings = field(default_factory=DatabaseSettings)
+    hotline: HotlineSettings = field(default_factory=HotlineSettings)
+    asterisk: AsteriskSettings = field(default_factory=AsteriskSettings)
+    lab: LabSettings = field(default_factory=LabSettings)
+
+    def replace(self, **sections: Mapping[str, object]) -> Settings:
+        """A copy with some fields of some sections changed: ``s.replace(ami={"port": 5039})``."""
+        changes = {}
+        for name, values in sections.items():
+            current = getattr(self, name)
+            changes[name] = dataclasses.replace(current, **values)
+        return dataclasses.replace(self, **changes)
+
+
+def load_settings(
+    path: str | os.PathLike[str] | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Settings:
+    """Defaults, then the TOML file, then environment overrides."""
+    environ = os.environ if environ is None else environ
+    path = path or environ.get(ENV_PREFIX + "CONFIG") or None
+    raw: dict[str, dict[str, object]] = {}
+    if path:
+        try:
+            with open(path, "rb") as fh:
+                raw = tomllib.load(fh)
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise SettingsError(f"cannot read settings file {path}: {exc}") from exc
+    for key, value in environ.items():
+        if not key.startswith(ENV_PREFIX) or "__" not in key:
+            continue
+        section, _, name = key[len(ENV_PREFIX):].lower().partition("__")
+        raw.setdefault(section, {})[name] = value
+    return _build(Settings, raw, "")
+
+
+def _build(cls: type, raw: Mapping[str, object], where: str) -> typing.Any:
+    hints = typing.get_type_hints(cls)
+    known = {f.name for f in dataclasses.fields(cls)}
+    unknown = set(raw) - known
+    if unknown:
+        raise SettingsError(f"unknown setting(s) {', '.join(sorted(where + k for k in unknown))}")
+    kwargs = {}
+    for name, value in raw.items():
+        kwargs[name] = _coerce(hints[name], value, where + name)
+    return cls(**kwargs)
+
+
+def _coerce(hint: typing.Any, value: object, where: str) -> object:
+    if dataclasses.is_dataclass(hint):
+        if not isinstance(value, Mapping):
+            raise SettingsError(f"{where} must be a table")
+        return _build(hint, value, where + ".")
+    origin = typing.get_origin(hint)
+    if origin is tuple:
+        (item_hint, _ellipsis) = typing.get_args(hint)
+        if isinstance(value, str):
+            value = [v.strip() for v in value.split(",") if v.strip()]
+        if not isinstance(value, (list, tuple)):
+            raise SettingsError(f"{where} must be a list")
+        return tuple(_coerce(item_hint, v, f"{where}[{i}]") for i, v in enumerate(value))
+    if origin in (typing.Union, types.UnionType):
+        hint = next(a for a in typing.get_args(hint) if a is not type(None))
+    try:
+        if hint is bool:
+            if isinstance(value, str):
+                if value.lower() in ("1", "true", "yes", "on"):
+                    return True
+                if value.lower() in ("0", "false", "no", "off"):
+                    return False
+                raise ValueError(value)
+            return bool(value)
+        if hint in (int, float, str):
+            return hint(value)
+    except (TypeError, ValueError) as exc:
+        raise SettingsError(f"{where}: {value!r} is not a valid {hint.__name__}") from exc
+    raise SettingsError(f"{where}: unsupported setting type {hint!r}")
+
+
+def project_root() -> Path:
+    """The checkout: templates (asterisk-conf/, dialplans/), migrations (db/) live here."""
+    return Path(__file__).resolve().parent.parent
