@@ -1,0 +1,80 @@
+"""The async engine and sessions, and schema upgrades through Alembic."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import event, make_url
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
+
+from ctiserver.settings import project_root
+
+
+class Database:
+    """One engine per process; ``async with db.session() as s:`` for a unit of work."""
+
+    def __init__(self, url: str, echo: bool = False) -> None:
+        ensure_sqlite_directory(url)
+        self.url = url
+        self.engine = create_async_engine(url, echo=echo)
+        if self.engine.dialect.name == "sqlite":
+            event.listen(self.engine.sync_engine, "connect", _sqlite_foreign_keys)
+        self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+
+    def session(self) -> AsyncSession:
+        return self._sessions()
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+
+def _sqlite_foreign_keys(dbapi_connection: Any, _record: Any) -> None:
+    """SQLite ignores FOREIGN KEY clauses unless asked, per connection."""
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def ensure_sqlite_directory(url: str) -> None:
+    """A SQLite file URL whose directory does not exist yet gets it created."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or not parsed.database:
+        return
+    if parsed.database == ":memory:" or parsed.database.startswith("file:"):
+        return
+    Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+
+
+def alembic_config(url: str) -> Config:
+    """The project's Alembic configuration aimed at ``url``, whatever the current directory."""
+    db_dir = project_root() / "db"
+    config = Config(str(db_dir / "alembic.ini"))
+    config.set_main_option("script_location", str(db_dir / "migrations"))
+    # ConfigParser interpolation would eat a "%" in an escaped password
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return config
+
+
+async def upgrade_schema(url: str) -> None:
+    """``alembic upgrade head`` on ``url``, on a connection of our own async engine.
+
+    env.py sees the connection in ``config.attributes`` and runs the migrations on it
+    instead of building an engine (and an event loop) of its own.
+    """
+    ensure_sqlite_directory(url)
+    config = alembic_config(url)
+    engine = create_async_engine(url)
+    try:
+        async with engine.begin() as connection:
+            await connection.run_sync(_upgrade, config)
+    finally:
+        await engine.dispose()
+
+
+def _upgrade(connection: Connection, config: Config) -> None:
+    config.attributes["connection"] = connection
+    command.upgrade(config, "head")
