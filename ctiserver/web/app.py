@@ -1,0 +1,81 @@
+"""The aiohttp application: JSON API, live websocket feed, login page."""
+
+from __future__ import annotations
+
+import time
+import weakref
+from collections.abc import Callable
+
+from aiohttp import web
+
+from ctiserver.settings import Settings
+from ctiserver.storage.calls import CallRepository
+from ctiserver.storage.database import Database
+from ctiserver.storage.users import UserRepository
+from ctiserver.web import api, auth, pages, ws
+from ctiserver.web.keys import (
+    AMI_KEY,
+    CALL_RECORDS_KEY,
+    CALLS_KEY,
+    CLOCK_KEY,
+    DB_KEY,
+    HUB_KEY,
+    SETTINGS_KEY,
+    USERS_KEY,
+    WEBSOCKETS_KEY,
+)
+from ctiserver.web.live import LiveHub
+from ctiserver.web.protocols import AmiStatus, CallSource
+
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+}
+
+
+async def _security_headers(_request: web.Request, response: web.StreamResponse) -> None:
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+
+
+def create_app(
+    settings: Settings,
+    *,
+    db: Database,
+    calls: CallSource,
+    ami: AmiStatus,
+    users: UserRepository | None = None,
+    clock: Callable[[], float] = time.time,
+) -> web.Application:
+    """The web application; ``db``, ``calls`` and ``ami`` belong to the caller, who closes them.
+
+    ``clock`` gives the epoch seconds that live calls' durations are measured against.
+    """
+    app = web.Application()
+    app[SETTINGS_KEY] = settings
+    app[DB_KEY] = db
+    app[USERS_KEY] = users or UserRepository(db)
+    app[CALL_RECORDS_KEY] = CallRepository(db)
+    app[CALLS_KEY] = calls
+    app[AMI_KEY] = ami
+    app[CLOCK_KEY] = clock
+    app[HUB_KEY] = LiveHub(clock)
+    app[WEBSOCKETS_KEY] = weakref.WeakSet()
+
+    # order matters: the session middleware must run before the auth middleware reads it
+    auth.setup_sessions(app, settings.web)
+    app.middlewares.append(auth.auth_middleware)
+
+    app.router.add_get("/", pages.index)
+    app.router.add_get("/healthz", api.healthz)
+    app.router.add_post("/login", auth.login)
+    app.router.add_post("/logout", auth.logout)
+    app.router.add_get("/api/me", auth.me)
+    app.router.add_get("/api/calls", api.list_calls)
+    app.router.add_get("/ws", ws.websocket)
+
+    app.cleanup_ctx.append(ws.live_feed)
+    app.on_shutdown.append(ws.close_websockets)
+    app.on_response_prepare.append(_security_headers)
+    return app

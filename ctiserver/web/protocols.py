@@ -1,0 +1,38 @@
+"""What the web layer needs from the rest of the server, as structural types.
+
+``ctiserver.domain.calls.CallTracker`` satisfies :class:`CallSource`; tests pass fakes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol
+
+
+class AmiStatus(Protocol):
+    @property
+    def connected(self) -> bool: ...
+
+
+class LiveCall(Protocol):
+    def to_dict(self, now: float) -> dict[str, Any]:
+        """JSON-safe; "id" is the Linkedid, "state" is "active" or "ended"."""
+        ...
+
+
+class CallUpdate(Protocol):
+    @property
+    def kind(self) -> str:
+        """"started", "updated" or "ended"."""
+        ...
+
+    @property
+    def call(self) -> LiveCall: ...
+
+
+class CallSource(Protocol):
+    def active_calls(self) -> Sequence[LiveCall]: ...
+
+    def subscribe(self, listener: Callable[[CallUpdate], None]) -> Callable[[], None]:
+        """Call ``listener`` on every update until the returned function is called."""
+        ...
