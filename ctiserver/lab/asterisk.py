@@ -1,0 +1,184 @@
+"""Render Asterisk's configuration from the templates and run Asterisk as a child process.
+
+Templates live in ``asterisk-conf/*.conf.j2`` and ``dialplans/*.conf.j2``. Each
+Asterisk instance gets its own directory tree (etc, log, run, spool, lib) so
+several can run side by side, e.g. one per test.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import os
+import signal
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import jinja2
+
+from ctiserver.lab.provision import AsteriskInstall
+from ctiserver.settings import Settings, project_root
+
+log = logging.getLogger(__name__)
+
+TEMPLATE_DIRS = ("asterisk-conf", "dialplans")
+
+
+@dataclass(frozen=True)
+class AsteriskLayout:
+    """One instance's directories, as Asterisk sees them (inside the chroot if any)."""
+
+    base: str
+
+    def __getattr__(self, name: str) -> str:
+        if name in ("etc", "log", "run", "spool", "varlib", "moh"):
+            return f"{self.base}/{name}"
+        raise AttributeError(name)
+
+    @property
+    def config_file(self) -> str:
+        return f"{self.etc}/asterisk.conf"
+
+
+@dataclass(frozen=True)
+class QueueMember:
+    interface: str
+    name: str
+
+
+@dataclass(frozen=True)
+class Phone:
+    extension: str
+    name: str
+    password: str
+
+
+def layout_for(settings: Settings, install: AsteriskInstall) -> AsteriskLayout:
+    run_dir = Path(settings.asterisk.run_dir).resolve()
+    if not install.chrooted:
+        return AsteriskLayout(base=str(run_dir))
+    digest = hashlib.sha256(str(run_dir).encode()).hexdigest()[:12]
+    return AsteriskLayout(base=f"/srv/ctiserver/{digest}")
+
+
+def lab_members(settings: Settings) -> list[QueueMember]:
+    return [QueueMember(f"Local/{ext}@lab-agents/n", f"Agent {ext}") for ext in settings.lab.agents]
+
+
+def render_config(settings: Settings, install: AsteriskInstall, layout: AsteriskLayout) -> Path:
+    """Write every configuration file of the instance; returns its etc dir on this machine."""
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader([str(project_root() / d) for d in TEMPLATE_DIRS]),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        autoescape=False,
+    )
+    context = {
+        "ami": settings.ami,
+        "agi": settings.agi,
+        "hotline": settings.hotline,
+        "lab": settings.lab,
+        "asterisk": settings.asterisk,
+        "sip_bind": settings.asterisk.sip_bind,
+        "dirs": {
+            "etc": layout.etc,
+            "modules": install.modules_dir,
+            "varlib": layout.varlib,
+            "data": install.data_dir,
+            "spool": layout.spool,
+            "run": layout.run,
+            "log": layout.log,
+            "moh": layout.moh,
+        },
+        "queue_members": lab_members(settings),
+        "phones": [
+            Phone(ext, f"Agent {ext}", settings.asterisk.phone_secret) for ext in settings.lab.agents
+        ],
+    }
+    for sub in ("etc", "log", "run", "spool", "varlib", "moh", "varlib/agi-bin"):
+        install.host_path(f"{layout.base}/{sub}").mkdir(parents=True, exist_ok=True)
+    etc = install.host_path(layout.etc)
+    for name in env.list_templates(filter_func=lambda n: n.endswith(".conf.j2")):
+        target = etc / name.removesuffix(".j2")
+        target.write_text(env.get_template(name).render(context), encoding="utf-8")
+    return etc
+
+
+class AsteriskProcess:
+    """Asterisk in the foreground (``-f``) as our child: we start it and only it we stop."""
+
+    def __init__(self, install: AsteriskInstall, layout: AsteriskLayout) -> None:
+        self.install = install
+        self.layout = layout
+        self._process: asyncio.subprocess.Process | None = None
+
+    @property
+    def running(self) -> bool:
+        return self._process is not None and self._process.returncode is None
+
+    @property
+    def log_file(self) -> Path:
+        return self.install.host_path(self.layout.log) / "console.log"
+
+    async def start(self) -> None:
+        if self.running:
+            return
+        self._remove_stale_control_socket()
+        out = open(self.log_file, "ab")
+        try:
+            self._process = await asyncio.create_subprocess_exec(
+                *self.install.command("-f", "-n", "-C", self.layout.config_file),
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        finally:
+            out.close()
+        log.info("Asterisk started (pid %s), config %s", self._process.pid, self.layout.config_file)
+
+    async def stop(self, timeout: float = 10.0) -> None:
+        process = self._process
+        if process is None or process.returncode is not None:
+            return
+        process.send_signal(signal.SIGTERM)
+        try:
+            await asyncio.wait_for(process.wait(), timeout)
+        except TimeoutError:
+            log.warning("Asterisk did not stop within %.0f s; killing it", timeout)
+            process.kill()
+            await process.wait()
+        log.info("Asterisk stopped (exit %s)", process.returncode)
+
+    async def cli(self, command: str, timeout: float = 10.0) -> str:
+        """Run one CLI command on the running instance (``asterisk -rx``)."""
+        proc = await asyncio.create_subprocess_exec(
+            *self.install.command("-C", self.layout.config_file, "-rx", command),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
+        out, _ = await asyncio.wait_for(proc.communicate(), timeout)
+        return out.decode("utf-8", errors="replace")
+
+    async def wait_fully_booted(self, timeout: float = 30.0) -> None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            if not self.running:
+                raise RuntimeError(f"Asterisk exited early; see {self.log_file}")
+            try:
+                out = await self.cli("core waitfullybooted", timeout=max(1.0, deadline - loop.time()))
+                if "fully booted" in out.lower():
+                    return
+            except TimeoutError:
+                pass
+            if loop.time() > deadline:
+                raise TimeoutError(f"Asterisk not fully booted after {timeout:.0f} s; see {self.log_file}")
+            await asyncio.sleep(0.2)
+
+    def _remove_stale_control_socket(self) -> None:
+        ctl = self.install.host_path(self.layout.run) / "asterisk.ctl"
+        if ctl.exists():
+            os.unlink(ctl)

@@ -1,0 +1,48 @@
+"""The whole lab on one machine: Asterisk (system or chroot), the server, demo data."""
+
+from __future__ import annotations
+
+import logging
+
+from ctiserver.lab.asterisk import AsteriskProcess, layout_for, render_config
+from ctiserver.lab.provision import find_or_provision
+from ctiserver.server import CtiServer
+from ctiserver.settings import Settings
+from ctiserver.storage.demo import seed_demo
+
+log = logging.getLogger(__name__)
+
+
+class Lab:
+    """Starts what it needs and, on stop, stops exactly what it started."""
+
+    def __init__(self, settings: Settings, *, allow_provision: bool = True, seed: bool = True) -> None:
+        self.settings = settings
+        self.allow_provision = allow_provision
+        self.seed = seed
+        self.asterisk: AsteriskProcess | None = None
+        self.server: CtiServer | None = None
+
+    async def start(self) -> None:
+        install = find_or_provision(self.settings.asterisk, allow_provision=self.allow_provision)
+        layout = layout_for(self.settings, install)
+        render_config(self.settings, install, layout)
+        self.asterisk = AsteriskProcess(install, layout)
+        await self.asterisk.start()
+        await self.asterisk.wait_fully_booted()
+        self.server = CtiServer(self.settings)
+        await self.server.start()
+        if self.seed:
+            await seed_demo(self.server.db, password=self.settings.lab.demo_password)
+        await self.server.ami.wait_ready(timeout=20)
+
+    async def stop(self) -> None:
+        if self.server is not None:
+            await self.server.stop()
+        if self.asterisk is not None:
+            await self.asterisk.stop()
+
+    def urls(self) -> list[str]:
+        assert self.server is not None
+        base = f"http://{self.settings.web.host}:{self.server.web_port}"
+        return [f"{base}/", f"{base}/healthz", f"{base}/api/calls?state=active"]

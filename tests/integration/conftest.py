@@ -1,0 +1,112 @@
+"""A real lab per test: Asterisk (system or the cached Debian sid chroot), the server, demo data."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import aiohttp
+import pytest
+
+from ctiserver.lab.provision import ProvisionError, find_or_provision
+from ctiserver.lab.runner import Lab
+from ctiserver.lab.simulate import LabCall, originate_action
+from ctiserver.settings import Settings
+from tests.conftest import free_port, require
+
+pytestmark = pytest.mark.integration
+
+T = TypeVar("T")
+
+
+def lab_settings(tmp_path: Path, **overrides: dict[str, Any]) -> Settings:
+    settings = Settings().replace(
+        ami={"port": free_port(), "ping_interval": 2.0, "ping_timeout": 3.0,
+             "reconnect_min": 0.2, "reconnect_max": 1.0},
+        agi={"port": free_port()},
+        web={"port": free_port()},
+        database={"url": f"sqlite+aiosqlite:///{tmp_path}/ctiserver.sqlite3"},
+        asterisk={"run_dir": str(tmp_path / "asterisk"), "sip_port": free_port()},
+        lab={"agent_answer_delay": 1.0},
+    )
+    return settings.replace(**overrides) if overrides else settings
+
+
+def asterisk_available(settings: Settings) -> None:
+    try:
+        # In CI the test command provisions the chroot beforehand; here we only look.
+        find_or_provision(settings.asterisk, allow_provision=False)
+    except ProvisionError as exc:
+        require(False, f"no Asterisk to test against: {exc}. Run `ctiserver asterisk provision` first")
+
+
+@pytest.fixture
+async def lab(tmp_path: Path) -> AsyncIterator[Lab]:
+    settings = lab_settings(tmp_path)
+    asterisk_available(settings)
+    lab = Lab(settings, allow_provision=False)
+    try:
+        await lab.start()
+        yield lab
+    finally:
+        await lab.stop()
+        if lab.asterisk is not None:
+            shutil.rmtree(lab.asterisk.install.host_path(lab.asterisk.layout.base), ignore_errors=True)
+
+
+class WebClient:
+    """An HTTP client logged in to the lab's web server."""
+
+    def __init__(self, lab: Lab) -> None:
+        assert lab.server is not None
+        self.base = f"http://127.0.0.1:{lab.server.web_port}"
+        self.session = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
+
+    async def login(self, username: str, password: str) -> aiohttp.ClientResponse:
+        return await self.session.post(f"{self.base}/login", json={"username": username, "password": password})
+
+    async def get_json(self, path: str) -> Any:
+        async with self.session.get(self.base + path) as response:
+            assert response.status == 200, f"{path}: HTTP {response.status}: {await response.text()}"
+            return await response.json()
+
+    async def calls(self, state: str) -> dict[str, dict[str, Any]]:
+        body = await self.get_json(f"/api/calls?state={state}")
+        return {call["id"]: call for call in body["calls"]}
+
+    async def close(self) -> None:
+        await self.session.close()
+
+
+@pytest.fixture
+async def web(lab: Lab) -> AsyncIterator[WebClient]:
+    client = WebClient(lab)
+    response = await client.login("supervisor", lab.settings.lab.demo_password)
+    assert response.status == 200, await response.text()
+    yield client
+    await client.close()
+
+
+async def place_call(lab: Lab, call: LabCall) -> str:
+    """Originate a lab caller into the hotline; returns the call id (its Linkedid)."""
+    assert lab.server is not None
+    action = originate_action(lab.settings, call)
+    await lab.server.ami.send_action(action)
+    return str(action["ChannelId"])
+
+
+async def eventually(probe: Callable[[], Awaitable[T | None]], timeout: float, what: str) -> T:
+    """Poll ``probe`` until it returns something truthy; fail with ``what`` after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = await probe()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}")
+        await asyncio.sleep(0.1)
+
