@@ -1,0 +1,150 @@
+"""Prompts as sounds Asterisk can play: espeak-ng text-to-speech, cached on disk.
+
+Synthesised prompts are 8 kHz mono 16-bit signed WAV, what Asterisk's
+``format_wav`` plays without transcoding surprises, stored as
+``host_dir/<sha256>.wav``. Asterisk may see that directory under another path
+(in the lab it runs in a chroot), so sound names are built from ``asterisk_dir``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import os
+import tempfile
+import warnings
+from collections.abc import Mapping
+from pathlib import Path
+
+with warnings.catch_warnings():
+    # pydub warns at import when ffmpeg is missing (WAV in and out never needs it)
+    # and imports audioop, deprecated since 3.11 (Python 3.13 needs audioop-lts)
+    warnings.simplefilter("ignore", RuntimeWarning)
+    warnings.simplefilter("ignore", DeprecationWarning)
+    from pydub import AudioSegment
+
+log = logging.getLogger(__name__)
+
+DEFAULT_VOICES: Mapping[str, str] = {"zh": "cmn", "en": "en-us"}
+SAMPLE_RATE = 8000
+
+
+class PromptError(RuntimeError):
+    """A prompt could not be turned into a sound."""
+
+
+class PromptLibrary:
+    """Turns prompt text and ``file:`` names into Asterisk sound names.
+
+    The same text requested by several calls at once is synthesised once: each
+    cache key has its own lock while its file is being made.
+    """
+
+    def __init__(
+        self,
+        host_dir: Path,
+        asterisk_dir: str,
+        voices: Mapping[str, str] | None = None,
+        *,
+        flow_sounds_asterisk_dir: str | None = None,
+        espeak: str = "espeak-ng",
+        timeout: float = 30.0,
+    ) -> None:
+        self.host_dir = Path(host_dir)
+        self.asterisk_dir = asterisk_dir.rstrip("/")
+        self.voices = dict(DEFAULT_VOICES if voices is None else voices)
+        self.flow_sounds_asterisk_dir = (
+            flow_sounds_asterisk_dir.rstrip("/") if flow_sounds_asterisk_dir else None
+        )
+        self.espeak = espeak
+        self.timeout = timeout
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    def cache_key(self, text: str, language: str) -> str:
+        voice = self._voice(language)
+        return hashlib.sha256(f"{voice}\n{text}".encode()).hexdigest()
+
+    def host_path(self, text: str, language: str) -> Path:
+        return self.host_dir / f"{self.cache_key(text, language)}.wav"
+
+    async def sound_for(self, text: str, language: str) -> str:
+        """The sound name (no extension) of ``text`` spoken in ``language``."""
+        key = self.cache_key(text, language)
+        path = self.host_dir / f"{key}.wav"
+        if not path.exists():
+            lock = self._locks.setdefault(key, asyncio.Lock())
+            try:
+                async with lock:
+                    if not path.exists():
+                        await self._synthesise(text, self._voice(language), path)
+            finally:
+                if not lock.locked() and self._locks.get(key) is lock:
+                    del self._locks[key]
+        return f"{self.asterisk_dir}/{key}"
+
+    def file_sound(self, name: str) -> str:
+        """A ``file:`` prompt: stock Asterisk names as they are, ``sounds/x`` from the flows' sounds."""
+        if name.startswith("sounds/"):
+            if self.flow_sounds_asterisk_dir is None:
+                raise PromptError(f"{name}: no flow_sounds_asterisk_dir configured")
+            return f"{self.flow_sounds_asterisk_dir}/{name[len('sounds/'):]}"
+        return name
+
+    def _voice(self, language: str) -> str:
+        try:
+            return self.voices[language]
+        except KeyError:
+            raise PromptError(f"no espeak-ng voice for language {language!r}") from None
+
+    async def _synthesise(self, text: str, voice: str, path: Path) -> None:
+        self.host_dir.mkdir(parents=True, exist_ok=True)
+        fd, raw = tempfile.mkstemp(prefix=".espeak-", suffix=".wav", dir=self.host_dir)
+        os.close(fd)
+        try:
+            await self._run_espeak(voice, text, raw)
+            await asyncio.to_thread(_convert, Path(raw), path)
+        finally:
+            Path(raw).unlink(missing_ok=True)
+        log.info("synthesised %s prompt %s: %.60s", voice, path.name, text)
+
+    async def _run_espeak(self, voice: str, text: str, out: str) -> None:
+        """``espeak-ng -v VOICE -w OUT -- TEXT``: an argument vector, no shell; ``--`` so
+        a text starting with ``-`` is not taken for an option."""
+        try:
+            proc = await asyncio.create_subprocess_exec(
+                self.espeak, "-v", voice, "-b", "1", "-w", out, "--", text,
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.DEVNULL,
+                stderr=asyncio.subprocess.PIPE,
+            )
+        except OSError as exc:
+            raise PromptError(f"cannot run {self.espeak}: {exc}") from exc
+        try:
+            async with asyncio.timeout(self.timeout):
+                _, stderr = await proc.communicate()
+        except BaseException:
+            if proc.returncode is None:
+                proc.kill()
+                await proc.wait()
+            raise
+        if proc.returncode != 0:
+            message = stderr.decode(errors="replace").strip()
+            raise PromptError(f"{self.espeak} exited {proc.returncode}: {message}")
+
+
+def _convert(source: Path, target: Path) -> None:
+    """To 8 kHz mono 16-bit WAV, written beside ``target`` and renamed over it."""
+    with open(source, "rb") as fh:  # given a path, pydub leaves the file open
+        audio = AudioSegment.from_wav(fh)
+    audio = audio.set_channels(1).set_sample_width(2).set_frame_rate(SAMPLE_RATE)
+    fd, part = tempfile.mkstemp(prefix=f".{target.stem}-", suffix=".part", dir=target.parent)
+    os.close(fd)
+    try:
+        with open(part, "wb") as fh:
+            audio.export(fh, format="wav")
+        os.chmod(part, 0o644)
+        os.replace(part, target)
+    except BaseException:
+        Path(part).unlink(missing_ok=True)
+        raise
