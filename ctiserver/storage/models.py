@@ -10,6 +10,8 @@ import datetime as dt
 from typing import Any
 
 from sqlalchemy import (
+    JSON,
+    Boolean,
     CheckConstraint,
     Date,
     DateTime,
@@ -21,6 +23,8 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
+    UniqueConstraint,
+    false,
     func,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -165,3 +169,162 @@ class Call(Base):
     customer_id: Mapped[int | None] = mapped_column(
         ForeignKey("customers.id", ondelete="SET NULL"), index=True
     )
+
+
+# -- IVR: tickets, callbacks, voicemail, flow versions, runs, surveys (migration 0002) --
+
+TICKET_TYPES = ("repair", "complaint", "installation", "moving", "inquiry")
+TICKET_STATUSES = ("open", "assigned", "in_progress", "resolved", "closed", "cancelled")
+TICKET_SOURCES = ("ivr", "agent")
+TICKET_EVENT_KINDS = ("created", "status", "note", "assigned")
+CALLBACK_STATUSES = ("pending", "in_progress", "done", "failed", "cancelled")
+
+
+def _one_of(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+class Ticket(Base):
+    __tablename__ = "tickets"
+    __table_args__ = (
+        CheckConstraint(_one_of("type", TICKET_TYPES), name="type"),
+        CheckConstraint(_one_of("status", TICKET_STATUSES), name="status"),
+        CheckConstraint(_one_of("source", TICKET_SOURCES), name="source"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    #: e.g. R20261122-0001: type letter, local date, per-day sequence
+    number: Mapped[str] = mapped_column(String(32), unique=True)
+    type: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16), default="open", server_default="open")
+    department: Mapped[str] = mapped_column(String(32), index=True)
+    summary: Mapped[str] = mapped_column(Text)
+    fields: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    customer_id: Mapped[int | None] = mapped_column(
+        ForeignKey("customers.id", ondelete="SET NULL"), index=True
+    )
+    product_id: Mapped[int | None] = mapped_column(ForeignKey("products.id", ondelete="SET NULL"))
+    call_linkedid: Mapped[str | None] = mapped_column(String(64), index=True)
+    source: Mapped[str] = mapped_column(String(16))
+    created_by_user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    resolved_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+
+class TicketCounter(Base):
+    """Last ticket sequence number handed out per local day (YYYYMMDD).
+
+    Incremented with an upsert in the transaction that inserts the ticket, so
+    concurrent openers queue on the row instead of racing for the same number.
+    """
+
+    __tablename__ = "ticket_counters"
+
+    day: Mapped[str] = mapped_column(String(8), primary_key=True)
+    last_seq: Mapped[int] = mapped_column(Integer)
+
+
+class TicketEvent(Base):
+    __tablename__ = "ticket_events"
+    __table_args__ = (CheckConstraint(_one_of("kind", TICKET_EVENT_KINDS), name="kind"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(
+        ForeignKey("tickets.id", ondelete="CASCADE"), index=True
+    )
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    kind: Mapped[str] = mapped_column(String(16))
+    #: the ticket's status after the event
+    status: Mapped[str | None] = mapped_column(String(16))
+    note: Mapped[str | None] = mapped_column(Text)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+
+class Callback(Base):
+    __tablename__ = "callbacks"
+    __table_args__ = (CheckConstraint(_one_of("status", CALLBACK_STATUSES), name="status"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    #: the number to call back, as the caller gave it
+    number: Mapped[str] = mapped_column(String(64))
+    customer_id: Mapped[int | None] = mapped_column(
+        ForeignKey("customers.id", ondelete="SET NULL"), index=True
+    )
+    call_linkedid: Mapped[str | None] = mapped_column(String(64), index=True)
+    reason: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="pending", server_default="pending")
+    requested_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    due_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    last_attempt_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+
+class Voicemail(Base):
+    __tablename__ = "voicemails"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    call_linkedid: Mapped[str] = mapped_column(String(64), index=True)
+    caller_number: Mapped[str | None] = mapped_column(String(64))
+    customer_id: Mapped[int | None] = mapped_column(
+        ForeignKey("customers.id", ondelete="SET NULL"), index=True
+    )
+    #: host path of the recording, with its extension
+    path: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    listened_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+
+class FlowVersion(Base):
+    __tablename__ = "flow_versions"
+    __table_args__ = (
+        UniqueConstraint("flow", "number", name="uq_flow_versions_flow_number"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    flow: Mapped[str] = mapped_column(String(64))
+    #: 1, 2, 3... per flow, in publishing order
+    number: Mapped[int] = mapped_column(Integer)
+    #: content hash of ``source`` (Flow.version)
+    version: Mapped[str] = mapped_column(String(64))
+    source: Mapped[str] = mapped_column(Text)
+    author: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    #: unified diff against the version that was active before; None for the first
+    diff: Mapped[str | None] = mapped_column(Text)
+    note: Mapped[str | None] = mapped_column(Text)
+    active: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+
+
+class IvrRun(Base):
+    __tablename__ = "ivr_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    call_linkedid: Mapped[str] = mapped_column(String(64), index=True)
+    uniqueid: Mapped[str] = mapped_column(String(64))
+    flow: Mapped[str] = mapped_column(String(64))
+    #: content hash of the flow that ran
+    flow_version: Mapped[str] = mapped_column(String(64))
+    flow_version_number: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    ended_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    #: [{node, kind, digits, result, at}], ``at`` in seconds since the run started
+    path: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    variables: Mapped[dict[str, str]] = mapped_column(JSON)
+    outcome: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    ended_by_hangup: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false()
+    )
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class CallSurvey(Base):
+    __tablename__ = "call_surveys"
+    __table_args__ = (CheckConstraint("score BETWEEN 1 AND 5", name="score"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    call_linkedid: Mapped[str] = mapped_column(String(64), index=True)
+    score: Mapped[int] = mapped_column(Integer)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -15,7 +15,11 @@ from ctiserver.storage.database import Database, alembic_config, upgrade_schema
 from ctiserver.storage.models import Base, Call, Customer
 from tests.pg import PostgresServer, postgres_server  # noqa: F401  (fixture)
 
-TABLES = {"customers", "customer_phones", "products", "users", "agents", "calls"}
+TABLES = {
+    "customers", "customer_phones", "products", "users", "agents", "calls",
+    "tickets", "ticket_events", "ticket_counters", "callbacks", "voicemails",
+    "flow_versions", "ivr_runs", "call_surveys",
+}
 
 
 def _head(url: str) -> str:

@@ -1,0 +1,116 @@
+"""The IVR's FlowServices on the database: customers, tickets, callbacks, voicemail, surveys."""
+
+from __future__ import annotations
+
+import logging
+import re
+from pathlib import Path, PurePosixPath
+
+from ctiserver.ivr.engine import (
+    CallbackRequest,
+    CustomerMatch,
+    TicketRequest,
+    VoicemailRequest,
+)
+from ctiserver.ivr.dryrun import DryRunServices
+from ctiserver.storage.callbacks import CallbackRepository, VoicemailRepository
+from ctiserver.storage.customers import CustomerRepository
+from ctiserver.storage.database import Database
+from ctiserver.storage.flows import IvrRunRepository
+from ctiserver.storage.tickets import DEFAULT_TIMEZONE, TicketRepository
+
+log = logging.getLogger(__name__)
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
+
+
+def safe_file_stem(call_id: str) -> str:
+    """``call_id`` as a file name: no separators, no leading dot (so never ``..``)."""
+    return _UNSAFE.sub("_", call_id).lstrip(".") or "call"
+
+
+class DbFlowServices:
+    def __init__(
+        self,
+        db: Database,
+        *,
+        voicemail_host_dir: Path,
+        voicemail_asterisk_dir: str,
+        timezone: str = DEFAULT_TIMEZONE,
+    ) -> None:
+        self.customers = CustomerRepository(db)
+        self.tickets = TicketRepository(db, timezone=timezone)
+        self.callbacks = CallbackRepository(db)
+        self.voicemails = VoicemailRepository(db)
+        self.runs = IvrRunRepository(db)
+        self.voicemail_host_dir = Path(voicemail_host_dir)
+        self.voicemail_asterisk_dir = PurePosixPath(voicemail_asterisk_dir)
+
+    async def lookup_customer(self, number: str) -> CustomerMatch | None:
+        found = await self.customers.find_by_phone(number)
+        if not found:
+            return None
+        first = found[0]
+        return CustomerMatch(first.id, first.name, first.level, region=first.province)
+
+    async def open_ticket(self, request: TicketRequest) -> str:
+        """Open the ticket; its number, which the IVR reads out and sets on the channel."""
+        fields = dict(request.fields)
+        if request.caller_number:
+            # the number to reach an unknown caller, who has no customer record
+            fields.setdefault("caller_number", request.caller_number)
+        ticket = await self.tickets.open(
+            request.type, request.summary, fields,
+            customer_id=request.customer_id, call_linkedid=request.call_id, source="ivr",
+        )
+        return ticket.number
+
+    async def request_callback(self, request: CallbackRequest) -> str:
+        """Recorded with the customer even when the flow asked before identifying the caller."""
+        customer_id = request.customer_id
+        if customer_id is None:
+            match = await self.lookup_customer(request.number)
+            customer_id = match.id if match is not None else None
+        callback = await self.callbacks.request(
+            request.number, customer_id=customer_id, call_linkedid=request.call_id,
+            reason=request.reason,
+        )
+        return str(callback.id)
+
+    async def save_voicemail(self, request: VoicemailRequest) -> str:
+        voicemail = await self.voicemails.save(
+            call_linkedid=request.call_id, path=request.path,
+            caller_number=request.caller_number, customer_id=request.customer_id,
+        )
+        return str(voicemail.id)
+
+    async def record_survey(self, call_id: str, score: int) -> None:
+        await self.runs.record_survey(call_id, score)
+
+    def voicemail_path(self, call_id: str) -> tuple[str, str]:
+        """(host path, Asterisk path) without extension; a second message of a call gets ``-2``."""
+        stem = safe_file_stem(call_id)
+        try:
+            self.voicemail_host_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            log.warning("cannot create voicemail directory %s: %s", self.voicemail_host_dir, exc)
+        name, n = stem, 1
+        while any(self.voicemail_host_dir.glob(f"{name}.*")):
+            n += 1
+            name = f"{stem}-{n}"
+        return str(self.voicemail_host_dir / name), str(self.voicemail_asterisk_dir / name)
+
+
+class LookupOnlyServices(DryRunServices):
+    """For dry runs: finds callers in the real database, changes nothing."""
+
+    def __init__(self, db: Database) -> None:
+        super().__init__()
+        self._customers = CustomerRepository(db)
+
+    async def lookup_customer(self, number: str) -> CustomerMatch | None:
+        found = await self._customers.find_by_phone(number)
+        if not found:
+            return None
+        first = found[0]
+        return CustomerMatch(id=first.id, name=first.name, level=first.level, region=first.province)
