@@ -1,4 +1,4 @@
-"""``ctiserver`` command line: lab, serve, simulate call, user add, db upgrade, asterisk provision."""
+"""``ctiserver`` command line: lab, serve, simulate call, flows, user add, db upgrade, asterisk provision."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    logging.getLogger("alembic").setLevel(logging.DEBUG if args.verbose else logging.WARNING)
     try:
         settings = load_settings(args.config)
     except SettingsError as exc:
@@ -69,6 +70,25 @@ def _parser() -> argparse.ArgumentParser:
     db_commands = db.add_subparsers(dest="what", required=True)
     upgrade = db_commands.add_parser("upgrade", help="apply the migrations in db/ up to the newest")
     upgrade.set_defaults(handler=_db_upgrade)
+
+    flows = commands.add_parser("flows", help="IVR flows: check, dry-run, draw")
+    flow_commands = flows.add_subparsers(dest="what", required=True)
+    check = flow_commands.add_parser("check", help="validate flows; prints file:line:column: message")
+    check.add_argument("files", nargs="*", help="flow files (default: every *.yaml in ivr.flows_dir)")
+    check.set_defaults(handler=_flows_check)
+    dry = flow_commands.add_parser("simulate", help="walk a flow without a phone, printing every step")
+    dry.add_argument("flow", help="a flow file")
+    dry.add_argument("--caller", required=True, help="the caller's number")
+    dry.add_argument("--dtmf", default="", help="key presses per question, comma separated; empty = no key")
+    dry.add_argument("--at", default=None, help="the time of the call, ISO 8601 (default: now)")
+    dry.add_argument("--no-lookup", action="store_true", help="do not look the caller up in the database")
+    dry.set_defaults(handler=_flows_simulate)
+    graph = flow_commands.add_parser("graph", help="draw a flow as SVG")
+    graph.add_argument("flow", help="a flow file")
+    graph.add_argument("-o", "--output", required=True, help="the SVG file to write")
+    graph.set_defaults(handler=_flows_graph)
+    schema = flow_commands.add_parser("schema", help="print the JSON Schema of the flow language")
+    schema.set_defaults(handler=_flows_schema)
 
     asterisk = commands.add_parser("asterisk", help="the lab's Asterisk")
     ast_commands = asterisk.add_subparsers(dest="what", required=True)
@@ -174,6 +194,99 @@ async def _db_upgrade(settings: Settings, args: argparse.Namespace) -> int:
 
     await upgrade_schema(settings.database.url)
     print("database schema is up to date")
+    return 0
+
+
+def _flow_checking(settings: Settings) -> dict[str, object]:
+    from pathlib import Path
+
+    return {
+        "queues": [queue.name for queue in settings.hotline.queues],
+        "sounds_dirs": [Path(settings.ivr.flows_dir), Path(settings.ivr.asterisk_sounds_dir)],
+    }
+
+
+async def _flows_check(settings: Settings, args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from ctiserver.ivr.loader import check_files
+
+    paths = [Path(f) for f in args.files] or sorted(Path(settings.ivr.flows_dir).glob("*.yaml"))
+    if not paths:
+        print(f"ctiserver: no flow files in {settings.ivr.flows_dir}", file=sys.stderr)
+        return 2
+    problems = check_files(paths, **_flow_checking(settings))  # type: ignore[arg-type]
+    for problem in problems:
+        print(problem)
+    if problems:
+        print(f"{len(problems)} problem(s) in {len(paths)} file(s)", file=sys.stderr)
+        return 1
+    print(f"{len(paths)} flow file(s) OK")
+    return 0
+
+
+def _load_one_flow(settings: Settings, file: str):  # type: ignore[no-untyped-def]
+    from pathlib import Path
+
+    from ctiserver.ivr.loader import FlowError, load_flow_file
+
+    try:
+        return load_flow_file(Path(file), **_flow_checking(settings))  # type: ignore[arg-type]
+    except FlowError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        return None
+
+
+async def _flows_simulate(settings: Settings, args: argparse.Namespace) -> int:
+    from datetime import datetime, timezone
+
+    from ctiserver.ivr.dryrun import dry_run
+    from ctiserver.ivr.services import LookupOnlyServices
+    from ctiserver.storage.database import Database
+
+    flow = _load_one_flow(settings, args.flow)
+    if flow is None:
+        return 1
+    at = datetime.fromisoformat(args.at) if args.at else None
+    if at is not None and at.tzinfo is None:
+        at = at.replace(tzinfo=timezone.utc)
+    presses = args.dtmf.split(",") if args.dtmf else []
+    db = None if args.no_lookup else Database(settings.database.url)
+    try:
+        services = LookupOnlyServices(db) if db is not None else None
+        run, lines = await dry_run(
+            flow, presses, caller_number=args.caller, services=services,
+            clock=(lambda: at) if at is not None else None,
+        )
+    finally:
+        if db is not None:
+            await db.close()
+    print("\n".join(lines))
+    return 0 if run.error is None else 1
+
+
+async def _flows_graph(settings: Settings, args: argparse.Namespace) -> int:
+    from ctiserver.ivr.graph import flow_to_svg
+
+    flow = _load_one_flow(settings, args.flow)
+    if flow is None:
+        return 1
+    try:
+        svg = flow_to_svg(flow)
+    except RuntimeError as exc:
+        print(f"ctiserver: {exc}", file=sys.stderr)
+        return 1
+    with open(args.output, "w", encoding="utf-8") as out:
+        out.write(svg)
+    print(f"{args.output}: {len(flow.nodes)} nodes")
+    return 0
+
+
+async def _flows_schema(settings: Settings, args: argparse.Namespace) -> int:
+    from ctiserver.ivr.loader import SCHEMA_PATH
+
+    print(SCHEMA_PATH.read_text(encoding="utf-8"))
     return 0
 
 

@@ -9,17 +9,23 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from pathlib import Path
 
 from aiohttp import web
 
 from ctiserver.agi.server import AgiServer
-from ctiserver.agi.session import AgiSession
 from ctiserver.ami.link import AmiError, AmiLink
 from ctiserver.ami.translate import channel_snapshots, to_event
 from ctiserver.domain.calls import Call, CallTracker, CallUpdate
-from ctiserver.settings import Settings
+from ctiserver.ivr.engine import FlowEngine
+from ctiserver.ivr.hotline import HotlineIvr
+from ctiserver.ivr.prompts import PromptLibrary
+from ctiserver.ivr.registry import FlowRegistry
+from ctiserver.ivr.services import DbFlowServices
+from ctiserver.settings import IvrSettings, Settings
 from ctiserver.storage.calls import CallRepository
 from ctiserver.storage.database import Database, upgrade_schema
+from ctiserver.storage.flows import FlowVersionRepository, IvrRunRepository
 from ctiserver.web.app import create_app
 
 log = logging.getLogger(__name__)
@@ -80,15 +86,23 @@ class CtiServer:
         self.ami = AmiLink(settings.ami)
         self.agi = AgiServer(settings.agi)
         self.recorder = CallRecorder(CallRepository(self.db))
-        self.web_app: web.Application = create_app(settings, db=self.db, calls=self.calls, ami=self.ami)
+        self.flows = FlowRegistry(
+            Path(settings.ivr.flows_dir),
+            queues=[queue.name for queue in settings.hotline.queues],
+            sounds_dirs=[Path(settings.ivr.flows_dir), Path(settings.ivr.asterisk_sounds_dir)],
+            versions=FlowVersionRepository(self.db),
+        )
+        self.ivr = HotlineIvr(self.flows, _flow_engine(settings.ivr, self.db), IvrRunRepository(self.db))
+        self.web_app: web.Application = create_app(settings, db=self.db, calls=self.calls, ami=self.ami, flows=self.flows)
         self._runner: web.AppRunner | None = None
-        #: Uniqueids of channels that entered the IVR over FastAGI (the IVR itself is a later issue)
-        self.ivr_entries: dict[str, float] = {}
+        self._watcher: asyncio.Task[None] | None = None
 
         self.calls.subscribe(self.recorder.on_call_update)
+        self.calls.subscribe(self._forget_ended_ivr)
         self.ami.on_event(self._on_ami_event)
         self.ami.on_ready(self._resynchronise)
-        self.agi.route("hotline", self._hotline)
+        self.agi.route("hotline", self.ivr.start_call)
+        self.agi.route("hotline-after", self.ivr.continue_call)
 
     @property
     def web_port(self) -> int:
@@ -99,6 +113,9 @@ class CtiServer:
     async def start(self) -> None:
         await upgrade_schema(self.settings.database.url)
         self.recorder.start()
+        for problem in await self.flows.load_all():
+            log.warning("flow problem at start: %s", problem)
+        self._watcher = asyncio.create_task(self.flows.watch(self.settings.ivr.watch_interval), name="flow-watcher")
         await self.agi.start()
         await self.ami.start()
         self._runner = web.AppRunner(self.web_app, access_log=None)
@@ -112,6 +129,9 @@ class CtiServer:
         )
 
     async def stop(self) -> None:
+        if self._watcher is not None:
+            self._watcher.cancel()
+            await asyncio.gather(self._watcher, return_exceptions=True)
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -151,8 +171,24 @@ class CtiServer:
             len(snapshots), len(self.calls.active_calls()), before,
         )
 
-    async def _hotline(self, session: AgiSession) -> None:
-        """Entry of every hotline call. Until the IVR exists it routes to the default queue."""
-        if session.uniqueid:
-            self.ivr_entries[session.uniqueid] = time.time()
-        await session.set_variable("CTI_QUEUE", self.settings.hotline.default_queue)
+    def _forget_ended_ivr(self, update: CallUpdate) -> None:
+        if update.kind == "ended":
+            self.ivr.forget(update.call.linkedid)
+
+
+def _flow_engine(settings: IvrSettings, db: Database) -> FlowEngine:
+    """The IVR engine with prompts and voicemail in directories Asterisk can read."""
+    prompt_dir = Path(settings.prompt_dir).resolve()
+    voicemail_dir = Path(settings.voicemail_dir).resolve()
+    flows_dir = Path(settings.flows_dir).resolve()
+    prompts = PromptLibrary(
+        prompt_dir,
+        settings.asterisk_prompt_dir or str(prompt_dir),
+        flow_sounds_asterisk_dir=(settings.asterisk_flows_dir or str(flows_dir)) + "/sounds",
+    )
+    services = DbFlowServices(
+        db,
+        voicemail_host_dir=voicemail_dir,
+        voicemail_asterisk_dir=settings.asterisk_voicemail_dir or str(voicemail_dir),
+    )
+    return FlowEngine(services, prompts)

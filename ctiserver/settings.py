@@ -130,6 +130,24 @@ class LabSettings:
 
 
 @dataclass(frozen=True)
+class IvrSettings:
+    #: the flows in force: every *.yaml here is validated, published and watched
+    flows_dir: str = "ivr_flows"
+    #: seconds between looks at flows_dir for edited files
+    watch_interval: float = 1.0
+    #: synthesised prompts, cached by content hash
+    prompt_dir: str = "var/prompts"
+    #: the same directory as Asterisk sees it (differs when Asterisk runs in a chroot)
+    asterisk_prompt_dir: str = ""
+    voicemail_dir: str = "recordings/voicemail"
+    asterisk_voicemail_dir: str = ""
+    #: Asterisk's stock sounds, for checking ``{file: NAME}`` prompts
+    asterisk_sounds_dir: str = "/usr/share/asterisk/sounds/en"
+    #: flows_dir as Asterisk sees it, for ``{file: sounds/...}`` prompts (flows_dir/sounds)
+    asterisk_flows_dir: str = ""
+
+
+@dataclass(frozen=True)
 class Settings:
     ami: AmiSettings = field(default_factory=AmiSettings)
     agi: AgiSettings = field(default_factory=AgiSettings)
@@ -138,6 +156,7 @@ class Settings:
     hotline: HotlineSettings = field(default_factory=HotlineSettings)
     asterisk: AsteriskSettings = field(default_factory=AsteriskSettings)
     lab: LabSettings = field(default_factory=LabSettings)
+    ivr: IvrSettings = field(default_factory=IvrSettings)
 
     def replace(self, **sections: Mapping[str, object]) -> Settings:
         """A copy with some fields of some sections changed: ``s.replace(ami={"port": 5039})``."""

@@ -3,6 +3,7 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
 cd "$ROOT"
+apt_install espeak-ng graphviz
 setup_python ""
 setup_asterisk
 exec "$VENV/bin/ctiserver" lab "$@"

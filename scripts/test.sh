@@ -3,7 +3,7 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
 cd "$ROOT"
-apt_install chromium postgresql espeak-ng sox
+apt_install chromium postgresql espeak-ng sox graphviz
 setup_python "[test]"
 setup_asterisk
 echo "==> pytest"

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+import shutil
+from pathlib import Path
 
-from ctiserver.lab.asterisk import AsteriskProcess, layout_for, render_config
-from ctiserver.lab.provision import find_or_provision
+from ctiserver.lab.asterisk import AsteriskLayout, AsteriskProcess, layout_for, render_config
+from ctiserver.lab.provision import AsteriskInstall, find_or_provision
 from ctiserver.server import CtiServer
 from ctiserver.settings import Settings
 from ctiserver.storage.demo import seed_demo
@@ -27,6 +29,7 @@ class Lab:
         install = find_or_provision(self.settings.asterisk, allow_provision=self.allow_provision)
         layout = layout_for(self.settings, install)
         render_config(self.settings, install, layout)
+        self.settings = self.settings.replace(ivr=_ivr_paths(self.settings, install, layout))
         self.asterisk = AsteriskProcess(install, layout)
         await self.asterisk.start()
         await self.asterisk.wait_fully_booted()
@@ -46,3 +49,21 @@ class Lab:
         assert self.server is not None
         base = f"http://{self.settings.web.host}:{self.server.web_port}"
         return [f"{base}/", f"{base}/healthz", f"{base}/api/calls?state=active"]
+
+
+def _ivr_paths(settings: Settings, install: AsteriskInstall, layout: AsteriskLayout) -> dict[str, str]:
+    """Prompts, voicemail and flow sounds where this Asterisk can read and write them."""
+    sounds = install.host_path(f"{install.data_dir}/sounds/en")
+    if not install.chrooted:
+        return {"asterisk_sounds_dir": str(sounds)}
+    flow_sounds = Path(settings.ivr.flows_dir) / "sounds"
+    if flow_sounds.is_dir():
+        shutil.copytree(flow_sounds, install.host_path(f"{layout.base}/flows/sounds"), dirs_exist_ok=True)
+    return {
+        "prompt_dir": str(install.host_path(f"{layout.base}/prompts")),
+        "asterisk_prompt_dir": f"{layout.base}/prompts",
+        "voicemail_dir": str(install.host_path(f"{layout.base}/voicemail")),
+        "asterisk_voicemail_dir": f"{layout.base}/voicemail",
+        "asterisk_sounds_dir": str(sounds),
+        "asterisk_flows_dir": f"{layout.base}/flows",
+    }

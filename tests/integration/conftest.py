@@ -23,7 +23,21 @@ pytestmark = pytest.mark.integration
 T = TypeVar("T")
 
 
-def lab_settings(tmp_path: Path, **overrides: dict[str, Any]) -> Settings:
+#: a flow that queues every caller at once, for tests of the call plumbing
+STRAIGHT_TO_QUEUE = """\
+flow: straight
+entry: "4008001234"
+language: zh
+start: agents
+nodes:
+  agents: {kind: queue, queue: support}
+"""
+
+
+def lab_settings(tmp_path: Path, *, flow: str = STRAIGHT_TO_QUEUE, **overrides: dict[str, Any]) -> Settings:
+    flows_dir = tmp_path / "flows"
+    flows_dir.mkdir(exist_ok=True)
+    (flows_dir / "flow.yaml").write_text(flow, encoding="utf-8")
     settings = Settings().replace(
         ami={"port": free_port(), "ping_interval": 2.0, "ping_timeout": 3.0,
              "reconnect_min": 0.2, "reconnect_max": 1.0},
@@ -32,6 +46,7 @@ def lab_settings(tmp_path: Path, **overrides: dict[str, Any]) -> Settings:
         database={"url": f"sqlite+aiosqlite:///{tmp_path}/ctiserver.sqlite3"},
         asterisk={"run_dir": str(tmp_path / "asterisk"), "sip_port": free_port()},
         lab={"agent_answer_delay": 1.0},
+        ivr={"flows_dir": str(flows_dir), "watch_interval": 0.2},
     )
     return settings.replace(**overrides) if overrides else settings
 
@@ -44,18 +59,31 @@ def asterisk_available(settings: Settings) -> None:
         require(False, f"no Asterisk to test against: {exc}. Run `ctiserver asterisk provision` first")
 
 
+LabFactory = Callable[[Settings], Awaitable[Lab]]
+
+
 @pytest.fixture
-async def lab(tmp_path: Path) -> AsyncIterator[Lab]:
-    settings = lab_settings(tmp_path)
-    asterisk_available(settings)
-    lab = Lab(settings, allow_provision=False)
-    try:
+async def make_lab() -> AsyncIterator[LabFactory]:
+    """Start labs with the given settings; every one is stopped and cleaned at teardown."""
+    started: list[Lab] = []
+
+    async def start(settings: Settings) -> Lab:
+        asterisk_available(settings)
+        lab = Lab(settings, allow_provision=False)
+        started.append(lab)
         await lab.start()
-        yield lab
-    finally:
+        return lab
+
+    yield start
+    for lab in started:
         await lab.stop()
         if lab.asterisk is not None:
             shutil.rmtree(lab.asterisk.install.host_path(lab.asterisk.layout.base), ignore_errors=True)
+
+
+@pytest.fixture
+async def lab(make_lab: LabFactory, tmp_path: Path) -> Lab:
+    return await make_lab(lab_settings(tmp_path))
 
 
 class WebClient:

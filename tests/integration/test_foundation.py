@@ -87,7 +87,7 @@ async def test_call_reaches_an_agent_when_the_ivr_server_is_down(lab: Lab, web: 
 
     call = await eventually(answered, 15, "a lab agent to answer the call that bypassed the IVR")
     assert call["queue"] == lab.settings.hotline.default_queue
-    assert lab.server.ivr_entries.get(call_id) is None, "the IVR was down; the call must not have entered it"
+    assert call_id not in lab.server.ivr.live, "the IVR was down; the call must not have entered it"
 
 
 async def test_calls_go_through_the_ivr_while_broken_agi_clients_hang_around(lab: Lab, web: WebClient) -> None:
@@ -106,7 +106,7 @@ async def test_calls_go_through_the_ivr_while_broken_agi_clients_hang_around(lab
     call_id = await place_call(lab, LabCall("13600136000", hangup_after=2))
 
     async def entered_ivr() -> bool:
-        return call_id in lab.server.ivr_entries
+        return call_id in lab.server.ivr.live
 
     await eventually(entered_ivr, 10, "the call to run the hotline FastAGI route")
     health = await web.get_json("/healthz")

@@ -1,0 +1,149 @@
+"""The flows in force, their versions, and hot reload.
+
+A flow reaches callers only through ``publish``: it is validated first, an invalid
+one is rejected with all its problems and the running version stays. A valid one
+is recorded in the database (number, author, time, diff) and swapped in with one
+assignment, so a call that already holds a ``Flow`` finishes on it.
+
+Files in ``flows_dir`` are the editing surface: an edited file is published by the
+watcher (author ``file:NAME``), and a version published from the admin page is
+written back to its file, so both always agree.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import tempfile
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from ctiserver.ivr.loader import Flow, FlowError, FlowProblem, load_flow
+from ctiserver.storage.flows import FlowVersionInfo, FlowVersionRepository
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Published:
+    flow: Flow
+    version: FlowVersionInfo
+
+
+class FlowRegistry:
+    def __init__(
+        self,
+        flows_dir: Path,
+        *,
+        queues: Collection[str],
+        sounds_dirs: Sequence[Path],
+        versions: FlowVersionRepository,
+    ) -> None:
+        self.flows_dir = flows_dir
+        self.queues = tuple(queues)
+        self.sounds_dirs = tuple(sounds_dirs)
+        self.versions = versions
+        self._by_name: dict[str, tuple[Flow, FlowVersionInfo]] = {}
+        self._seen_files: dict[Path, str] = {}
+        self._lock = asyncio.Lock()
+
+    def for_entry(self, entry: str) -> Flow | None:
+        """The flow in force for a dialled number (or AGI entry)."""
+        for flow, _ in self._by_name.values():
+            if flow.entry == entry:
+                return flow
+        return None
+
+    def get(self, name: str) -> Flow | None:
+        found = self._by_name.get(name)
+        return found[0] if found else None
+
+    def active_version(self, name: str) -> FlowVersionInfo | None:
+        found = self._by_name.get(name)
+        return found[1] if found else None
+
+    def names(self) -> list[str]:
+        return sorted(self._by_name)
+
+    def check(self, source: str, *, file: str = "<flow>") -> Flow:
+        """Validate without publishing; raises FlowError with every problem."""
+        return load_flow(source, file=file, queues=self.queues, sounds_dirs=self.sounds_dirs)
+
+    async def publish(
+        self, source: str, *, author: str, note: str | None = None, file: str = "<flow>",
+        write_file: bool = True,
+    ) -> Published:
+        async with self._lock:
+            flow = self.check(source, file=file)
+            other = self.for_entry(flow.entry)
+            if other is not None and other.name != flow.name:
+                raise FlowError([FlowProblem(file, 1, 1, f"entry {flow.entry} is already served by flow {other.name}")])
+            version = await self.versions.publish(flow.name, source, flow.version, author, note)
+            self._by_name[flow.name] = (flow, version)
+            if write_file:
+                self._write_file(flow.name, source)
+            log.info("flow %s version %d (%s) in force, by %s", flow.name, version.number, flow.version, author)
+            return Published(flow, version)
+
+    async def rollback(self, name: str, number: int, *, author: str) -> Published:
+        old = await self.versions.get(name, number)
+        if old is None:
+            raise KeyError(f"flow {name} has no version {number}")
+        return await self.publish(old.source, author=author, note=f"rollback to version {number}")
+
+    async def load_all(self) -> list[FlowProblem]:
+        """At start: publish every valid file; for an invalid one keep the last good version."""
+        problems: list[FlowProblem] = []
+        for path in sorted(self.flows_dir.glob("*.yaml")):
+            problems += await self._load_file(path)
+        for name in await self.versions.flows():
+            if name not in self._by_name:
+                active = await self.versions.active(name)
+                if active is not None:
+                    await self._restore(active)
+        return problems
+
+    async def watch(self, interval: float) -> None:
+        """Poll flows_dir for edited files until cancelled."""
+        while True:
+            await asyncio.sleep(interval)
+            for path in sorted(self.flows_dir.glob("*.yaml")):
+                try:
+                    await self._load_file(path)
+                except Exception:
+                    log.exception("could not reload flow file %s", path)
+
+    async def _load_file(self, path: Path) -> list[FlowProblem]:
+        try:
+            source = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            return [FlowProblem(str(path), 1, 1, f"cannot read: {exc}")]
+        if self._seen_files.get(path) == source:
+            return []
+        self._seen_files[path] = source
+        try:
+            await self.publish(source, author=f"file:{path.name}", file=str(path), write_file=False)
+        except FlowError as exc:
+            for problem in exc.problems:
+                log.warning("flow rejected, the running version stays: %s", problem)
+            return list(exc.problems)
+        return []
+
+    async def _restore(self, version: FlowVersionInfo) -> None:
+        try:
+            flow = self.check(version.source, file=f"{version.flow} v{version.number}")
+        except FlowError as exc:
+            log.error("stored version %d of flow %s no longer validates: %s", version.number, version.flow, exc)
+            return
+        self._by_name[flow.name] = (flow, version)
+        log.info("flow %s: keeping stored version %d", flow.name, version.number)
+
+    def _write_file(self, name: str, source: str) -> None:
+        path = self.flows_dir / f"{name}.yaml"
+        self.flows_dir.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=self.flows_dir, delete=False, suffix=".tmp") as tmp:
+            tmp.write(source)
+        os.replace(tmp.name, path)
+        self._seen_files[path] = source
