@@ -8,17 +8,19 @@ from collections.abc import Callable
 
 from aiohttp import web
 
-from ctiserver.settings import Settings
+from ctiserver.ivr.registry import FlowRegistry
+from ctiserver.settings import Settings, project_root
 from ctiserver.storage.calls import CallRepository
 from ctiserver.storage.database import Database
 from ctiserver.storage.users import UserRepository
-from ctiserver.web import api, auth, pages, ws
+from ctiserver.web import api, auth, flows_api, pages, ws
 from ctiserver.web.keys import (
     AMI_KEY,
     CALL_RECORDS_KEY,
     CALLS_KEY,
     CLOCK_KEY,
     DB_KEY,
+    FLOWS_KEY,
     HUB_KEY,
     SETTINGS_KEY,
     USERS_KEY,
@@ -47,10 +49,12 @@ def create_app(
     ami: AmiStatus,
     users: UserRepository | None = None,
     clock: Callable[[], float] = time.time,
+    flows: FlowRegistry | None = None,
 ) -> web.Application:
     """The web application; ``db``, ``calls`` and ``ami`` belong to the caller, who closes them.
 
     ``clock`` gives the epoch seconds that live calls' durations are measured against.
+    With ``flows``, admins can check, publish and roll back IVR flows under /api/flows.
     """
     app = web.Application()
     app[SETTINGS_KEY] = settings
@@ -74,6 +78,12 @@ def create_app(
     app.router.add_get("/api/me", auth.me)
     app.router.add_get("/api/calls", api.list_calls)
     app.router.add_get("/ws", ws.websocket)
+    if flows is not None:
+        app[FLOWS_KEY] = flows
+        flows_api.add_routes(app)
+    screenpop = project_root() / "screenpop"
+    if screenpop.is_dir():
+        app.router.add_static("/ui/", screenpop)
 
     app.cleanup_ctx.append(ws.live_feed)
     app.on_shutdown.append(ws.close_websockets)

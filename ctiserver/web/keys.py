@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 from aiohttp import web
 
+from ctiserver.ivr.registry import FlowRegistry
 from ctiserver.settings import Settings
 from ctiserver.storage.calls import CallRepository
 from ctiserver.storage.database import Database
@@ -24,6 +25,8 @@ CLOCK_KEY = web.AppKey("clock", Callable[[], float])
 HUB_KEY = web.AppKey("live_hub", LiveHub)
 #: every open websocket, closed on shutdown
 WEBSOCKETS_KEY = web.AppKey("websockets", weakref.WeakSet[web.WebSocketResponse])
+#: the IVR flows in force; only set when the admin flow API is served
+FLOWS_KEY = web.AppKey("flows", FlowRegistry)
 
 #: the logged-in user, set by the auth middleware on protected routes
 USER_KEY = web.RequestKey("user", UserInfo)
