@@ -1,31 +1,44 @@
 """AMI event messages -> typed domain events.
 
-Only what the call model needs is translated; every other event gives ``None``.
-Nothing here raises on a malformed message: a message without a Uniqueid gives
-``None``; other missing, repeated (list-valued) or non-numeric fields become
-``None`` or ``''`` (best effort). Most of the stream (VarSet, Newexten, ...) is
-discarded after a single dictionary lookup, which keeps this cheap.
+Only what the call, agent and queue models need is translated; every other
+event gives ``None``. Nothing here raises on a malformed message: a channel
+event without a Uniqueid, or a queue member event without a Queue or an
+Interface, gives ``None``; other missing, repeated (list-valued) or non-numeric
+fields become ``None`` or ``''`` (best effort). Most of the stream (VarSet,
+Newexten, ...) is discarded after a single dictionary lookup, which keeps this
+cheap.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Mapping
+from typing import TypeVar
 
 from ctiserver.domain.events import (
     AgentCalled,
     AgentCompleted,
     AgentConnected,
+    AgentDumped,
     AgentRingNoAnswer,
     CallerIdChanged,
     ChannelCreated,
     ChannelHungUp,
     ChannelSnapshot,
     ChannelStateChanged,
+    DeviceStatus,
+    DomainEvent,
     Event,
+    MemberEvent,
     QueueCallerAbandoned,
     QueueCallerJoined,
     QueueCallerLeft,
+    QueueMemberAdded,
+    QueueMemberListed,
+    QueueMemberPauseChanged,
+    QueueMemberRemoved,
+    QueueMemberStatusChanged,
+    QueueParamsListed,
 )
 
 _UNKNOWN_CALLER_ID = frozenset({"", "<unknown>"})
@@ -169,6 +182,10 @@ def _agent_ring_no_answer(m: Mapping[str, str], at: float, uid: str, lid: str, c
     )
 
 
+def _agent_dumped(m: Mapping[str, str], at: float, uid: str, lid: str, chan: str) -> Event:
+    return AgentDumped(at, uid, lid, chan, **_agent_fields(m))
+
+
 _Builder = Callable[[Mapping[str, str], float, str, str, str], Event]
 
 _BUILDERS: dict[str, _Builder] = {
@@ -184,17 +201,21 @@ _BUILDERS: dict[str, _Builder] = {
     "agentconnect": _agent_connected,
     "agentcomplete": _agent_completed,
     "agentringnoanswer": _agent_ring_no_answer,
+    "agentdump": _agent_dumped,
 }
 
 
-def to_event(message: Mapping[str, str], received_at: float) -> Event | None:
+def to_event(message: Mapping[str, str], received_at: float) -> DomainEvent | None:
     """The domain event for one AMI event message, or None if not of interest."""
     name = message.get("Event")
     if not isinstance(name, str):
         return None
     builder = _BUILDERS.get(name.lower())
     if builder is None:
-        return None
+        queue_builder = _QUEUE_BUILDERS.get(name.lower())
+        if queue_builder is None:
+            return None
+        return queue_builder(message, _timestamp(message, received_at))
     uniqueid = _text(message, "Uniqueid")
     if not uniqueid:
         return None
@@ -203,6 +224,123 @@ def to_event(message: Mapping[str, str], received_at: float) -> Event | None:
     return builder(
         message, _timestamp(message, received_at), uniqueid, linkedid, _text(message, "Channel")
     )
+
+
+# Queue member and queue events name no channel: they need a Queue (and an
+# Interface) instead of a Uniqueid.
+
+
+def _flag(m: Mapping[str, str], key: str) -> bool | None:
+    value = _text(m, key).strip().lower()
+    if value in ("1", "true", "yes"):
+        return True
+    if value in ("0", "false", "no"):
+        return False
+    return None
+
+
+def _epoch(m: Mapping[str, str], key: str) -> float | None:
+    """An epoch-seconds field; 0 (Asterisk's "never") and garbage are None."""
+    try:
+        value = float(_text(m, key))
+    except ValueError:
+        return None
+    return value if math.isfinite(value) and value > 0 else None
+
+
+def _float(m: Mapping[str, str], key: str) -> float | None:
+    try:
+        value = float(_text(m, key))
+    except ValueError:
+        return None
+    return value if math.isfinite(value) else None
+
+
+def _device_status(m: Mapping[str, str]) -> DeviceStatus | None:
+    value = _int(m, "Status")
+    try:
+        return None if value is None else DeviceStatus(value)
+    except ValueError:
+        return None
+
+
+_Member = TypeVar("_Member", bound=MemberEvent)
+
+
+def _member(
+    cls: type[_Member], m: Mapping[str, str], at: float,
+    interface_key: str = "Interface", name_key: str = "MemberName",
+) -> _Member | None:
+    queue, interface = _text(m, "Queue"), _text(m, interface_key)
+    if not queue or not interface:
+        return None
+    return cls(
+        at, queue, interface,
+        member_name=_opt(m, name_key),
+        state_interface=_opt(m, "StateInterface"),
+        membership=_opt(m, "Membership"),
+        penalty=_int(m, "Penalty"),
+        calls_taken=_int(m, "CallsTaken"),
+        last_call=_epoch(m, "LastCall"),
+        last_pause=_epoch(m, "LastPause"),
+        login_time=_epoch(m, "LoginTime"),
+        in_call=_flag(m, "InCall"),
+        status=_device_status(m),
+        paused=_flag(m, "Paused"),
+        # Asterisk before 13 named it Reason.
+        paused_reason=_opt(m, "PausedReason") or _opt(m, "Reason"),
+        wrapup_seconds=_int(m, "Wrapuptime"),
+    )
+
+
+def _queue_params(m: Mapping[str, str], at: float) -> QueueParamsListed | None:
+    queue = _text(m, "Queue")
+    if not queue:
+        return None
+    return QueueParamsListed(
+        at, queue,
+        strategy=_opt(m, "Strategy"),
+        max_callers=_int(m, "Max"),
+        calls=_int(m, "Calls"),
+        holdtime=_int(m, "Holdtime"),
+        talktime=_int(m, "TalkTime"),
+        completed=_int(m, "Completed"),
+        abandoned=_int(m, "Abandoned"),
+        service_level=_int(m, "ServiceLevel"),
+        service_level_perf=_float(m, "ServicelevelPerf"),
+        weight=_int(m, "Weight"),
+    )
+
+
+_QueueBuilder = Callable[[Mapping[str, str], float], DomainEvent | None]
+
+_QUEUE_BUILDERS: dict[str, _QueueBuilder] = {
+    "queuememberadded": lambda m, at: _member(QueueMemberAdded, m, at),
+    "queuememberremoved": lambda m, at: _member(QueueMemberRemoved, m, at),
+    "queuememberpause": lambda m, at: _member(QueueMemberPauseChanged, m, at),
+    "queuememberstatus": lambda m, at: _member(QueueMemberStatusChanged, m, at),
+    "queuemember": lambda m, at: _member(QueueMemberListed, m, at, "Location", "Name"),
+    "queueparams": _queue_params,
+}
+
+
+def queue_status_items(
+    messages: Iterable[Mapping[str, str]], at: float
+) -> list[QueueMemberListed | QueueParamsListed]:
+    """The QueueMember and QueueParams items of a QueueStatus result, taken at ``at``.
+
+    QueueEntry items (waiting callers) are not among them: ``to_event`` gives
+    those to the call model. Items without a Queue (or Location) are skipped.
+    """
+    items: list[QueueMemberListed | QueueParamsListed] = []
+    for m in messages:
+        name = m.get("Event")
+        if not isinstance(name, str) or name.lower() not in ("queuemember", "queueparams"):
+            continue
+        item = _QUEUE_BUILDERS[name.lower()](m, at)
+        if isinstance(item, QueueMemberListed | QueueParamsListed):
+            items.append(item)
+    return items
 
 
 def parse_duration(value: str) -> float:

@@ -7,6 +7,7 @@ ID values Asterisk reports as ``<unknown>`` or empty are ``None`` here.
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass
 
 
@@ -132,3 +133,107 @@ class ChannelSnapshot:
     duration: float
     context: str = ""
     exten: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class AgentDumped(AgentEvent):
+    """The member hung up on the caller before being bridged (AgentDump)."""
+
+
+class DeviceStatus(enum.IntEnum):
+    """Asterisk's AST_DEVICE_* numbers, as in a member's ``Status`` field."""
+
+    UNKNOWN = 0
+    NOT_INUSE = 1
+    INUSE = 2
+    BUSY = 3
+    INVALID = 4
+    UNAVAILABLE = 5
+    RINGING = 6
+    RINGINUSE = 7
+    ONHOLD = 8
+
+
+@dataclass(frozen=True, slots=True)
+class MemberEvent:
+    """A queue member as app_queue reports it (``agent`` class events).
+
+    ``interface`` is the member's dial string (``Local/1001@agents``,
+    ``PJSIP/1001``). Every other field is ``None`` when absent or garbage;
+    epoch fields are also ``None`` when Asterisk reports 0 (never).
+    """
+
+    at: float
+    queue: str
+    interface: str
+    member_name: str | None = None
+    state_interface: str | None = None
+    #: 'static', 'dynamic' or 'realtime'
+    membership: str | None = None
+    penalty: int | None = None
+    calls_taken: int | None = None
+    last_call: float | None = None
+    last_pause: float | None = None
+    login_time: float | None = None
+    in_call: bool | None = None
+    status: DeviceStatus | None = None
+    paused: bool | None = None
+    paused_reason: str | None = None
+    #: the member's own wrap-up time; 0 means "the queue's"
+    wrapup_seconds: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class QueueMemberAdded(MemberEvent):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class QueueMemberRemoved(MemberEvent):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class QueueMemberPauseChanged(MemberEvent):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class QueueMemberStatusChanged(MemberEvent):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class QueueMemberListed(MemberEvent):
+    """A ``QueueMember`` item of a QueueStatus listing (resync): the truth at ``at``."""
+
+
+@dataclass(frozen=True, slots=True)
+class QueueParamsListed:
+    """A ``QueueParams`` item of a QueueStatus listing; counters are Asterisk's own."""
+
+    at: float
+    queue: str
+    strategy: str | None = None
+    #: 0 means unlimited
+    max_callers: int | None = None
+    calls: int | None = None
+    holdtime: int | None = None
+    talktime: int | None = None
+    completed: int | None = None
+    abandoned: int | None = None
+    service_level: int | None = None
+    service_level_perf: float | None = None
+    weight: int | None = None
+
+
+QueueMemberEvent = (
+    QueueMemberAdded
+    | QueueMemberRemoved
+    | QueueMemberPauseChanged
+    | QueueMemberStatusChanged
+    | QueueMemberListed
+)
+
+#: everything ``to_event`` can give
+DomainEvent = Event | AgentDumped | QueueMemberEvent | QueueParamsListed
