@@ -16,7 +16,7 @@ import logging
 import re
 from collections.abc import Awaitable, Callable
 
-from ctiserver.agi.session import AgiError, AgiHangup, AgiResult, AgiSession
+from ctiserver.agi.session import AgiError, AgiHangup, AgiResult, AgiSession, CommandObserver
 from ctiserver.settings import AgiSettings
 
 __all__ = ["AgiError", "AgiHangup", "AgiResult", "AgiServer", "AgiSession", "Route"]
@@ -70,8 +70,10 @@ async def read_headers(reader: asyncio.StreamReader, max_bytes: int) -> dict[str
 class AgiServer:
     """Routes FastAGI connections by ``agi_network_script`` to async handlers."""
 
-    def __init__(self, settings: AgiSettings) -> None:
+    def __init__(self, settings: AgiSettings, *, observer: CommandObserver | None = None) -> None:
         self._settings = settings
+        #: sees every command's round trip (benchmarks); None in normal operation
+        self.observer = observer
         self._routes: dict[str, Route] = {}
         self._server: asyncio.Server | None = None
         self._tasks: set[asyncio.Task[None]] = set()
@@ -162,7 +164,7 @@ class AgiServer:
         except (ConnectionError, OSError) as exc:
             log.warning("FastAGI peer %s: connection failed during headers (%s); dropped", peer, exc)
             return
-        session = AgiSession(headers, reader, writer)
+        session = AgiSession(headers, reader, writer, self.observer)
         handler = self._routes.get(session.script)
         if handler is None:
             log.warning("FastAGI peer %s asked for unknown script %r; closed", peer, session.script)

@@ -17,6 +17,8 @@ refused instead of letting Asterisk cut it into two commands.
 from __future__ import annotations
 
 import asyncio
+import time
+from collections.abc import Callable
 import re
 from dataclasses import dataclass
 
@@ -63,6 +65,10 @@ def parse_result(line: str) -> AgiResult:
     return AgiResult(200, found["result"], found["data"], line)
 
 
+#: told each command's verb words (e.g. ["GET", "VARIABLE"]) and its round trip in seconds
+CommandObserver = Callable[[list[str], float], None]
+
+
 class AgiSession:
     """What a route gets: the AGI environment and the commands to drive the channel.
 
@@ -79,8 +85,10 @@ class AgiSession:
         headers: dict[str, str],
         reader: asyncio.StreamReader,
         writer: asyncio.StreamWriter,
+        observer: CommandObserver | None = None,
     ) -> None:
         self.headers = headers
+        self._observer = observer
         self.script = headers.get("agi_network_script", "").split("?", 1)[0].strip("/")
         self.args = _args(headers)
         self._reader = reader
@@ -120,10 +128,14 @@ class AgiSession:
         async with self._lock:
             if self._dead is not None:
                 raise type(self._dead)(*self._dead.args)
+            started = time.perf_counter()
             try:
                 async with asyncio.timeout(timeout):
                     await self._send(data + b"\n")
-                    return await self._read_reply(line)
+                    reply = await self._read_reply(line)
+                if self._observer is not None:
+                    self._observer(line.split(" ", 2)[:2], time.perf_counter() - started)
+                return reply
             except TimeoutError:
                 self._kill(AgiError(f"no reply to {line!r} within {timeout} s"))
                 raise

@@ -245,6 +245,18 @@ async def test_full_session(start_server: StartServer, caplog: pytest.LogCapture
     assert not our_records(caplog, logging.WARNING) and not our_records(caplog, logging.ERROR)
 
 
+async def test_observer_sees_every_command_round_trip(start_server: StartServer) -> None:
+    timings: list[tuple[list[str], float]] = []
+    server = await start_server({"hotline": hotline_route([])})
+    server.observer = lambda verb, seconds: timings.append((verb, seconds))
+    transcript = load("full_session.agi")
+    await (await Asterisk.connect(server.port)).play(transcript)
+    await until(lambda: server.active_sessions == 0)
+    sent = [text.split(" ", 2)[:2] for kind, text in transcript.steps if kind == "rx"]
+    assert [verb for verb, _ in timings] == sent
+    assert all(0 <= seconds < 5 for _, seconds in timings)
+
+
 async def test_chinese_name_intact_one_byte_at_a_time(start_server: StartServer) -> None:
     sessions: list[Seen] = []
     server = await start_server({"hotline": hotline_route(sessions)})
