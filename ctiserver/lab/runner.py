@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 
 from ctiserver.lab.asterisk import AsteriskLayout, AsteriskProcess, layout_for, render_config
+from ctiserver.lab.phones import PhoneLines
 from ctiserver.lab.provision import AsteriskInstall, find_or_provision
 from ctiserver.server import CtiServer
 from ctiserver.settings import Settings
@@ -24,6 +25,9 @@ class Lab:
         self.seed = seed
         self.asterisk: AsteriskProcess | None = None
         self.server: CtiServer | None = None
+        #: the simulated phones' own AMI sessions (Originate, PlayDTMF, Hangup), apart
+        #: from the server's link: see ctiserver/lab/phones.py
+        self.phones = PhoneLines(settings.ami)
 
     async def start(self) -> None:
         install = find_or_provision(self.settings.asterisk, allow_provision=self.allow_provision)
@@ -38,8 +42,10 @@ class Lab:
         if self.seed:
             await seed_demo(self.server.db, password=self.settings.lab.demo_password)
         await self.server.ami.wait_ready(timeout=20)
+        await self.phones.start()
 
     async def stop(self) -> None:
+        await self.phones.stop()
         if self.server is not None:
             await self.server.stop()
         if self.asterisk is not None:

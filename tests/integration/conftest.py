@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import shutil
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -12,9 +10,9 @@ from typing import Any, TypeVar
 import aiohttp
 import pytest
 
+from ctiserver.lab.caller import eventually as wait_for
 from ctiserver.lab.provision import ProvisionError, find_or_provision
 from ctiserver.lab.runner import Lab
-from ctiserver.lab.simulate import LabCall, originate_action
 from ctiserver.settings import Settings
 from tests.conftest import free_port, require
 
@@ -119,22 +117,10 @@ async def web(lab: Lab) -> AsyncIterator[WebClient]:
     await client.close()
 
 
-async def place_call(lab: Lab, call: LabCall) -> str:
-    """Originate a lab caller into the hotline; returns the call id (its Linkedid)."""
-    assert lab.server is not None
-    action = originate_action(lab.settings, call)
-    await lab.server.ami.send_action(action)
-    return str(action["ChannelId"])
-
-
 async def eventually(probe: Callable[[], Awaitable[T | None]], timeout: float, what: str) -> T:
-    """Poll ``probe`` until it returns something truthy; fail with ``what`` after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = await probe()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}")
-        await asyncio.sleep(0.1)
+    """Poll ``probe`` until it returns something truthy; fail the test naming ``what``."""
+    try:
+        return await wait_for(probe, timeout, what)
+    except TimeoutError as exc:
+        pytest.fail(str(exc))
 

@@ -1,107 +1,10 @@
-"""Drive a lab caller through the IVR with real DTMF.
-
-Keys are played with AMI ``PlayDTMF`` on the caller's half (``;2``) of the Local
-channel: Asterisk carries them to the hotline half, exactly as a phone's keys
-would arrive. A key is sent once the IVR is listening (it asks over FastAGI), so
-the tests do not depend on how long a prompt takes to say.
-"""
+"""What IVR tests share: times when the sample hotline is open or closed."""
 
 from __future__ import annotations
 
-import asyncio
 from datetime import datetime
-from typing import Any
-
-from ctiserver.ivr.hotline import LiveIvr
-from ctiserver.lab.runner import Lab
-from ctiserver.lab.simulate import LabCall
-from tests.integration.conftest import eventually, place_call
 
 #: a Wednesday, 10:00 in Shanghai: the sample hotline is open
 OPEN_HOURS = datetime.fromisoformat("2026-11-25T10:00:00+08:00")
 #: the same day at 23:00 in Shanghai: closed
 CLOSED_HOURS = datetime.fromisoformat("2026-11-25T23:00:00+08:00")
-
-
-class IvrCaller:
-    def __init__(self, lab: Lab, call_id: str) -> None:
-        assert lab.server is not None
-        self.lab = lab
-        self.server = lab.server
-        self.call_id = call_id
-        self._answered_questions = 0
-
-    @classmethod
-    async def dial(cls, lab: Lab, number: str, name: str = "") -> IvrCaller:
-        call_id = await place_call(lab, LabCall(number, name))
-        return cls(lab, call_id)
-
-    async def live(self) -> LiveIvr:
-        async def entered() -> LiveIvr | None:
-            return self.server.ivr.live.get(self.call_id)
-
-        return await eventually(entered, 10, f"call {self.call_id} to enter the IVR")
-
-    async def press(self, keys: str, *, settle: float = 0.4) -> None:
-        """Wait for the IVR's next question, then press ``keys`` on the phone."""
-        live = await self.live()
-        seen = self._answered_questions
-
-        async def listening() -> bool:
-            return live.awaiting_input and live.inputs_requested > seen
-
-        await eventually(listening, 20, f"the IVR to ask question {seen + 1} of call {self.call_id}")
-        self._answered_questions = live.inputs_requested
-        await asyncio.sleep(settle)
-        for key in keys:
-            await self.server.ami.send_action(
-                {"Action": "PlayDTMF", "Channel": self.caller_channel(), "Digit": key, "Duration": "200"}
-            )
-            await asyncio.sleep(0.3)
-
-    async def stay_silent(self) -> None:
-        """Let one question time out."""
-        live = await self.live()
-        seen = self._answered_questions
-
-        async def asked() -> bool:
-            return live.inputs_requested > seen
-
-        await eventually(asked, 20, "the IVR to ask a question")
-        self._answered_questions = live.inputs_requested
-
-    def caller_channel(self) -> str:
-        call = self.server.calls.get(self.call_id)
-        assert call is not None, f"call {self.call_id} is not being tracked"
-        leg = call.legs.get(f"{self.call_id};2")
-        assert leg is not None, f"no caller half in {list(call.legs)}"
-        return leg.channel
-
-    async def hang_up(self) -> None:
-        await self.server.ami.send_action({"Action": "Hangup", "Channel": self.caller_channel()})
-
-    async def queue_entry(self, queue: str) -> dict[str, Any]:
-        """The caller's entry in ``queue`` as Asterisk reports it (QueueStatus)."""
-
-        async def waiting() -> dict[str, Any] | None:
-            listing = await self.server.ami.send_list_action({"Action": "QueueStatus", "Queue": queue})
-            for message in listing:
-                if message.get("Event") == "QueueEntry" and message.get("Uniqueid") == self.call_id:
-                    return dict(message)
-            return None
-
-        return await eventually(waiting, 20, f"call {self.call_id} to wait in queue {queue}")
-
-    async def finished_ivr(self) -> LiveIvr:
-        live = await self.live()
-
-        async def done() -> LiveIvr | None:
-            return live if live.finished else None
-
-        return await eventually(done, 30, f"call {self.call_id} to leave the IVR")
-
-
-async def set_global(lab: Lab, name: str, value: str) -> None:
-    """A dialplan global (no Channel): e.g. make the lab agents slow to answer."""
-    assert lab.server is not None
-    await lab.server.ami.send_action({"Action": "Setvar", "Variable": name, "Value": value})

@@ -12,9 +12,10 @@ import aiohttp
 import pytest
 
 from ctiserver.ami.link import AmiLink
+from ctiserver.lab.caller import place_call
 from ctiserver.lab.runner import Lab
 from ctiserver.lab.simulate import LabCall
-from tests.integration.conftest import WebClient, eventually, place_call
+from tests.integration.conftest import WebClient, eventually
 
 pytestmark = pytest.mark.integration
 
