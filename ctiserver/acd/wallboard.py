@@ -1,0 +1,110 @@
+"""The supervisor's live view, built from the same records as the reports.
+
+Today's figures come from the statistics log (docs/statistics.md), the waiting
+callers and longest waits from the live calls, the agents from the board. The
+snapshot is pushed to supervisors at most once a second while anything changes,
+and every few seconds regardless (time in state and waits keep counting).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Collection
+from datetime import datetime
+from typing import Any, Protocol
+from zoneinfo import ZoneInfo
+
+from ctiserver.domain.agents import AgentBoard
+from ctiserver.domain.calls import CallTracker, iso_utc
+from ctiserver.domain.queues import waiting_calls
+from ctiserver.domain.stats import StatsLog, live_figures, longest_waits
+
+SUPERVISORS = frozenset({"supervisor", "admin"})
+
+
+class RolePush(Protocol):
+    def to_roles(self, roles: set[str], message: dict[str, Any]) -> None: ...
+
+
+class WallboardService:
+    def __init__(
+        self,
+        *,
+        board: AgentBoard,
+        stats: StatsLog,
+        calls: CallTracker,
+        queues: Collection[str],
+        timezone: str = "Asia/Shanghai",
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._board = board
+        self._stats = stats
+        self._calls = calls
+        self._queues = tuple(queues)
+        self._zone = ZoneInfo(timezone)
+        self._clock = clock
+        self._changed = asyncio.Event()
+
+    def changed(self, *_: object) -> None:
+        """A listener for anything that moves the figures."""
+        self._changed.set()
+
+    def day_start(self, now: float) -> float:
+        local = datetime.fromtimestamp(now, self._zone)
+        return local.replace(hour=0, minute=0, second=0, microsecond=0).timestamp()
+
+    def snapshot(self) -> dict[str, Any]:
+        now = self._clock()
+        figures = live_figures(self._stats, self._board.all(), self.day_start(now), now)
+        active = self._calls.active_calls()
+        waits = longest_waits(active, now)
+        waiting = waiting_calls(active)
+        queues = []
+        for name in self._queues:
+            totals = figures.queues.get(name)
+            counted = totals.to_dict() if totals is not None else {}
+            level = counted.get("service_level")
+            queues.append({
+                "name": name,
+                "waiting": sum(1 for call in waiting if call.queue == name),
+                "longest_wait": round(waits.get(name, 0.0), 1),
+                "offered": counted.get("offered", 0),
+                "answered": counted.get("answered", 0),
+                "abandoned": counted.get("abandoned", 0),
+                "answered_within_sl": counted.get("answered_within_sl", 0),
+                "service_level": None if level is None else round(level / 100.0, 4),
+            })
+        agents = []
+        for agent in sorted(self._board.all(), key=lambda a: a.interface):
+            agents.append({
+                "extension": agent.extension,
+                "name": agent.name,
+                "interface": agent.interface,
+                "state": agent.state.value,
+                "since": iso_utc(agent.state_since),
+                "seconds_in_state": round(agent.state_seconds(now), 1),
+                "reason": agent.state_reason,
+                "queues": sorted(agent.queues),
+            })
+        return {
+            "at": iso_utc(now),
+            "queues": queues,
+            "agents": agents,
+            "waiting_calls": [
+                {"call_id": call.linkedid, "caller_number": call.caller_number, "caller_name": call.caller_name,
+                 "queue": call.queue, "waiting_seconds": round(call.waited(now) or 0.0, 1)}
+                for call in waiting
+            ],
+            "recent_calls": [call.to_dict(now) for call in active],
+        }
+
+    async def push_forever(self, push: RolePush, *, min_interval: float = 1.0, max_interval: float = 5.0) -> None:
+        while True:
+            try:
+                await asyncio.wait_for(self._changed.wait(), max_interval)
+            except TimeoutError:
+                pass
+            self._changed.clear()
+            push.to_roles(set(SUPERVISORS), {"type": "wallboard", "wallboard": self.snapshot()})
+            await asyncio.sleep(min_interval)
