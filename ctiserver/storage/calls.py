@@ -99,10 +99,21 @@ class CallRepository:
 
     async def list_ended(self, limit: int = 100) -> list[dict[str, Any]]:
         """Ended calls, newest first, shaped like an ended call on the live feed."""
+        return await self._ended(CallRow.ended_at.is_not(None), limit)
+
+    async def list_ended_for_customer(
+        self, customer_id: int, limit: int = 100
+    ) -> list[dict[str, Any]]:
+        """The customer's ended calls, newest first, shaped like :meth:`list_ended`."""
+        return await self._ended(
+            CallRow.ended_at.is_not(None) & (CallRow.customer_id == customer_id), limit
+        )
+
+    async def _ended(self, where: Any, limit: int) -> list[dict[str, Any]]:
         async with self._db.session() as session:
             rows = await session.scalars(
                 select(CallRow)
-                .where(CallRow.ended_at.is_not(None))
+                .where(where)
                 .order_by(CallRow.ended_at.desc(), CallRow.id.desc())
                 .limit(limit)
             )

@@ -1,14 +1,34 @@
-"""Customers as the IVR and screen pop see them: found by any of their phone numbers."""
+"""Customers as the IVR, screen pop and agent desktop see them: found by any of their phones.
+
+Cards and histories come out as the JSON-ready dicts of docs/agent-desktop.md
+(CARD, TICKET, CALL_RECORD), since the screen pop and the HTTP API send them as is.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from ctiserver.storage.calls import CallRepository
 from ctiserver.storage.database import Database
-from ctiserver.storage.models import Customer, CustomerPhone
+from ctiserver.storage.models import CUSTOMER_LEVELS, Customer, CustomerPhone, Product, Ticket
 from ctiserver.storage.phones import normalize_phone
+from ctiserver.storage.tickets import TicketInfo, TicketRepository
+
+#: statuses of a ticket still being worked on
+OPEN_TICKET_STATUSES = ("open", "assigned", "in_progress")
+CARD_RECENT_CALLS = 5
+HISTORY_CALLS = 100
+MAX_NAME = 100
+MIN_PHONE_DIGITS = 5
+MAX_PHONE = 64
+#: address field -> its longest value (the column's length)
+ADDRESS_FIELDS = {
+    "province": 64, "city": 64, "district": 64, "street": 128, "address_detail": 255,
+}
 
 
 @dataclass(frozen=True)
@@ -52,3 +72,146 @@ class CustomerRepository:
         async with self._db.session() as session:
             row = await session.get(Customer, customer_id)
             return None if row is None else _summary(row)
+
+    async def card(self, customer_id: int) -> dict[str, Any] | None:
+        """The CARD of docs/agent-desktop.md, or None for an unknown customer."""
+        async with self._db.session() as session:
+            customer = await session.get(Customer, customer_id)
+            if customer is None:
+                return None
+            card = await _card(session, customer)
+        card["recent_calls"] = await CallRepository(self._db).list_ended_for_customer(
+            customer_id, CARD_RECENT_CALLS
+        )
+        return card
+
+    async def cards_for_phone(self, number: str) -> list[dict[str, Any]]:
+        """The CARD of every customer with that phone (see :meth:`find_by_phone`)."""
+        cards = []
+        for summary in await self.find_by_phone(number):
+            card = await self.card(summary.id)
+            if card is not None:
+                cards.append(card)
+        return cards
+
+    async def create(
+        self,
+        name: str,
+        phone: str,
+        *,
+        level: str = "normal",
+        label: str | None = None,
+        **address: str | None,
+    ) -> dict[str, Any]:
+        """Add a customer with one phone (the quick-create form of a pop); ValueError if invalid.
+
+        A phone another customer already has is accepted: family members share landlines.
+        """
+        name, phone = name.strip(), phone.strip()
+        if not name or len(name) > MAX_NAME:
+            raise ValueError(f"name must have 1 to {MAX_NAME} characters")
+        normalized = normalize_phone(phone)
+        if len(normalized) < MIN_PHONE_DIGITS or len(phone) > MAX_PHONE:
+            raise ValueError(f"phone must be a number of at least {MIN_PHONE_DIGITS} digits")
+        if level not in CUSTOMER_LEVELS:
+            raise ValueError(f"level must be one of {', '.join(CUSTOMER_LEVELS)}")
+        values = _address(address)
+        async with self._db.session() as session:
+            customer = Customer(name=name, level=level, **values)
+            session.add(customer)
+            await session.flush()
+            session.add(
+                CustomerPhone(
+                    customer_id=customer.id, number=phone, normalized=normalized, label=label
+                )
+            )
+            await session.commit()
+            customer_id = customer.id
+        card = await self.card(customer_id)
+        assert card is not None
+        return card
+
+    async def history(self, customer_id: int) -> dict[str, list[dict[str, Any]]] | None:
+        """``{"calls": [CALL_RECORD], "tickets": [TICKET]}`` newest first; None if unknown."""
+        if await self.get(customer_id) is None:
+            return None
+        calls = await CallRepository(self._db).list_ended_for_customer(customer_id, HISTORY_CALLS)
+        tickets = await TicketRepository(self._db).list_for_customer(customer_id)
+        return {"calls": calls, "tickets": [ticket_dict(t) for t in tickets]}
+
+    async def product_owner(self, product_id: int) -> int | None:
+        """The id of the customer owning the product; None for an unknown product."""
+        async with self._db.session() as session:
+            return await session.scalar(select(Product.customer_id).where(Product.id == product_id))
+
+
+def ticket_dict(ticket: TicketInfo | Ticket) -> dict[str, Any]:
+    """The TICKET of docs/agent-desktop.md."""
+    return {
+        "id": ticket.id,
+        "number": ticket.number,
+        "type": ticket.type,
+        "status": ticket.status,
+        "department": ticket.department,
+        "summary": ticket.summary,
+        "customer_id": ticket.customer_id,
+        "product_id": ticket.product_id,
+        "call_linkedid": ticket.call_linkedid,
+        "source": ticket.source,
+        "created_at": ticket.created_at.isoformat(timespec="milliseconds"),
+    }
+
+
+def _address(given: dict[str, str | None]) -> dict[str, str | None]:
+    unknown = set(given) - set(ADDRESS_FIELDS)
+    if unknown:
+        raise ValueError(f"unknown address fields: {', '.join(sorted(unknown))}")
+    values: dict[str, str | None] = {}
+    for field, longest in ADDRESS_FIELDS.items():
+        value = (given.get(field) or "").strip()
+        if len(value) > longest:
+            raise ValueError(f"{field} must have at most {longest} characters")
+        values[field] = value or None
+    return values
+
+
+async def _card(session: AsyncSession, customer: Customer) -> dict[str, Any]:
+    """The card without its recent calls."""
+    phones = await session.scalars(
+        select(CustomerPhone)
+        .where(CustomerPhone.customer_id == customer.id)
+        .order_by(CustomerPhone.id)
+    )
+    products = await session.scalars(
+        select(Product).where(Product.customer_id == customer.id).order_by(Product.id)
+    )
+    tickets = await session.scalars(
+        select(Ticket)
+        .where(Ticket.customer_id == customer.id, Ticket.status.in_(OPEN_TICKET_STATUSES))
+        .order_by(Ticket.id.desc())
+    )
+    return {
+        "id": customer.id,
+        "name": customer.name,
+        "level": customer.level,
+        "phones": [{"number": p.number, "label": p.label} for p in phones],
+        "address": {
+            "province": customer.province,
+            "city": customer.city,
+            "district": customer.district,
+            "street": customer.street,
+            "detail": customer.address_detail,
+        },
+        "products": [
+            {
+                "id": p.id,
+                "category": p.category,
+                "model": p.model,
+                "serial": p.serial,
+                "installed_on": None if p.installed_on is None else p.installed_on.isoformat(),
+            }
+            for p in products
+        ],
+        "open_tickets": [ticket_dict(t) for t in tickets],
+        "recent_calls": [],
+    }

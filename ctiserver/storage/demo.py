@@ -1,7 +1,8 @@
-"""Demo data for the lab: customers who call, agents who answer, users who log in.
+"""Demo data for the lab: customers who call, agents who answer, users who log in,
+and the knowledge base articles agents read to them.
 
 Idempotent: every row has a natural key (customer name, phone, product serial,
-username, extension) and is only added when missing, so seeding twice adds nothing
+username, extension, article title) and is only added when missing, so seeding twice adds nothing
 and never resets a password someone changed.
 """
 
@@ -15,7 +16,15 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ctiserver.storage.database import Database
-from ctiserver.storage.models import Agent, Customer, CustomerPhone, Product, User
+from ctiserver.storage.knowledge import join_tags
+from ctiserver.storage.models import (
+    Agent,
+    Customer,
+    CustomerPhone,
+    KnowledgeArticle,
+    Product,
+    User,
+)
 from ctiserver.storage.phones import normalize_phone
 from ctiserver.storage.users import UserRepository
 
@@ -117,6 +126,86 @@ STAFF: tuple[tuple[str, str, str], ...] = (
 )
 
 
+#: title, language, tags, body
+ARTICLES: tuple[tuple[str, str, tuple[str, ...], str], ...] = (
+    (
+        "空调不制冷怎么办", "zh", ("空调", "制冷", "维修"),
+        ("1. 确认遥控器处于制冷模式，设定温度低于室温。\n"
+         "2. 检查并清洗过滤网（建议每两周一次）。\n"
+         "3. 确认室外机通风良好、风扇转动，周围 50 厘米内无遮挡。\n"
+         "4. 如室外机不启动或出风口结霜，可能缺氟或压缩机故障，请登记上门维修工单。"),
+    ),
+    (
+        "Air conditioner not cooling", "en", ("air conditioner", "cooling", "repair"),
+        ("1. Check the remote is in COOL mode and the set temperature is below room temperature.\n"
+         "2. Clean the air filters (every two weeks in summer).\n"
+         "3. Make sure the outdoor unit is not blocked and its fan turns.\n"
+         "4. If the outdoor unit does not start or the pipes frost over, the refrigerant may be "
+         "low or the compressor faulty: open a repair ticket."),
+    ),
+    (
+        "洗衣机显示 E3 故障代码", "zh", ("洗衣机", "E3", "故障代码"),
+        ("E3 表示排水超时或门锁异常（滚筒机型）。\n"
+         "1. 检查排水管是否弯折、堵塞，排水口高度不超过 1 米。\n"
+         "2. 清理底部排水泵过滤器（先断电并准备接水容器）。\n"
+         "3. 关紧机门后断电 10 分钟再试。\n"
+         "仍报 E3 请登记维修工单，注明机型与序列号。"),
+    ),
+    (
+        "Washing machine error E3", "en", ("washing machine", "E3", "error code"),
+        ("E3 means the drain took too long or the door lock failed (front loaders).\n"
+         "1. Check the drain hose is not kinked or blocked and not higher than 1 m.\n"
+         "2. Clean the drain pump filter at the bottom (unplug first, have a bowl ready).\n"
+         "3. Close the door firmly, unplug for 10 minutes, try again.\n"
+         "If E3 persists, open a repair ticket with the model and serial number."),
+    ),
+    (
+        "热水器安装须知", "zh", ("热水器", "安装", "预约"),
+        ("电热水器须安装在承重墙上，并使用带接地的独立 16A 插座；燃气热水器必须由持证师傅"
+         "安装并接好排烟管。安装为免费服务（辅材另计），请登记安装工单并与客户确认上门时间。"),
+    ),
+    (
+        "Water heater installation", "en", ("water heater", "installation", "appointment"),
+        ("Electric water heaters go on a load-bearing wall with a dedicated, earthed 16 A socket; "
+         "gas heaters must be fitted by a certified technician with a flue. Installation is free "
+         "(materials charged): open an installation ticket and agree a visit time."),
+    ),
+    (
+        "保修政策说明", "zh", ("保修", "三包", "政策"),
+        ("整机保修 3 年，压缩机、电机等主要部件保修 6 年（以购买发票日期为准）。"
+         "保修期内非人为损坏免费维修；人为损坏、私自拆修或无发票且超出出厂日期 3 年的，按收费维修处理。"),
+    ),
+    (
+        "Warranty terms", "en", ("warranty", "policy"),
+        ("The whole appliance is under warranty for 3 years, main parts such as compressors and "
+         "motors for 6 years, from the invoice date. Repairs under warranty are free unless the "
+         "damage was caused by the user or the unit was opened by someone else."),
+    ),
+    (
+        "搬家移机服务", "zh", ("移机", "搬家", "空调"),
+        ("空调移机需先回收冷媒再拆机，新址安装需检查管路长度，超出 3 米的铜管按价目表收费。"
+         "请提前 3 天登记移机工单，注明新旧地址。"),
+    ),
+    (
+        "Moving appliances", "en", ("moving", "air conditioner", "relocation"),
+        ("Moving an air conditioner: the refrigerant is pumped down before removal; at the new "
+         "address pipes over 3 m are charged per the price list. Open a moving ticket at least "
+         "3 days ahead, with both addresses."),
+    ),
+    (
+        "冰箱不制冷或结霜过多", "zh", ("冰箱", "制冷", "结霜"),
+        ("1. 检查温控档位和门封是否密合。\n2. 冰箱背部与墙保持 10 厘米以上散热距离。\n"
+         "3. 风冷机型结霜过多可能是化霜故障，请登记维修工单。"),
+    ),
+    (
+        "Refrigerator not cold enough", "en", ("refrigerator", "cooling"),
+        ("1. Check the thermostat setting and that the door seals close.\n"
+         "2. Keep at least 10 cm between the back of the fridge and the wall.\n"
+         "3. Heavy frost in a no-frost model points to a defrost fault: open a repair ticket."),
+    ),
+)
+
+
 @dataclass(frozen=True)
 class DemoSeed:
     """What the database holds after seeding (totals, not just demo rows)."""
@@ -126,6 +215,7 @@ class DemoSeed:
     products: int
     agents: int
     users: int
+    articles: int
     #: the demo users that exist, agents first
     usernames: tuple[str, ...]
     #: rows this run added; 0 when the demo data was already there
@@ -155,10 +245,11 @@ async def seed_demo(db: Database, password: str, hasher: PasswordHasher | None =
                 added += 1
         for demo in CUSTOMERS:
             added += await _seed_customer(session, demo)
+        added += await _seed_articles(session)
         await session.commit()
         counts = [
             await session.scalar(select(func.count()).select_from(model))
-            for model in (Customer, CustomerPhone, Product, Agent, User)
+            for model in (Customer, CustomerPhone, Product, Agent, User, KnowledgeArticle)
         ]
     return DemoSeed(*(c or 0 for c in counts), usernames=tuple(user_ids), added=added)
 
@@ -196,6 +287,20 @@ async def _seed_customer(session: AsyncSession, demo: DemoCustomer) -> int:
                     customer_id=customer.id, category=category, model=model,
                     serial=serial, installed_on=installed_on,
                 )
+            )
+            added += 1
+    return added
+
+
+async def _seed_articles(session: AsyncSession) -> int:
+    added = 0
+    for title, language, tags, body in ARTICLES:
+        known = await session.scalar(
+            select(KnowledgeArticle.id).where(KnowledgeArticle.title == title)
+        )
+        if known is None:
+            session.add(
+                KnowledgeArticle(title=title, body=body, language=language, tags=join_tags(tags))
             )
             added += 1
     return added

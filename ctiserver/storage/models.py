@@ -328,3 +328,24 @@ class CallSurvey(Base):
     call_linkedid: Mapped[str] = mapped_column(String(64), index=True)
     score: Mapped[int] = mapped_column(Integer)
     at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+# -- knowledge base (migration 0003) --
+
+KB_LANGUAGES = ("zh", "en")
+
+
+class KnowledgeArticle(Base):
+    __tablename__ = "knowledge_articles"
+    __table_args__ = (CheckConstraint(_one_of("language", KB_LANGUAGES), name="language"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    language: Mapped[str] = mapped_column(String(8))
+    #: comma-separated, e.g. "air conditioner,cooling"
+    tags: Mapped[str] = mapped_column(Text, default="", server_default="")
+    reads: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    created_at: Mapped[dt.datetime] = mapped_column(
+        UTCDateTime(), default=utcnow, server_default=func.now()
+    )

@@ -8,22 +8,42 @@ from collections.abc import Callable
 
 from aiohttp import web
 
+from ctiserver.acd.protocols import AgentDesk, UserChannel, Wallboard
 from ctiserver.ivr.registry import FlowRegistry
 from ctiserver.settings import Settings, project_root
 from ctiserver.storage.calls import CallRepository
+from ctiserver.storage.customers import CustomerRepository
 from ctiserver.storage.database import Database
+from ctiserver.storage.knowledge import KnowledgeRepository
+from ctiserver.storage.tickets import TicketRepository
 from ctiserver.storage.users import UserRepository
-from ctiserver.web import api, auth, flows_api, pages, ws
+from ctiserver.web import (
+    api,
+    auth,
+    customers_api,
+    desk_api,
+    flows_api,
+    kb_api,
+    pages,
+    wallboard_api,
+    ws,
+)
 from ctiserver.web.keys import (
     AMI_KEY,
     CALL_RECORDS_KEY,
     CALLS_KEY,
     CLOCK_KEY,
+    CUSTOMERS_KEY,
     DB_KEY,
+    DESK_KEY,
     FLOWS_KEY,
     HUB_KEY,
+    KB_KEY,
     SETTINGS_KEY,
+    TICKETS_KEY,
+    USER_CHANNEL_KEY,
     USERS_KEY,
+    WALLBOARD_KEY,
     WEBSOCKETS_KEY,
 )
 from ctiserver.web.live import LiveHub
@@ -50,11 +70,18 @@ def create_app(
     users: UserRepository | None = None,
     clock: Callable[[], float] = time.time,
     flows: FlowRegistry | None = None,
+    desk: AgentDesk | None = None,
+    wallboard: Wallboard | None = None,
+    user_channel: UserChannel | None = None,
 ) -> web.Application:
     """The web application; ``db``, ``calls`` and ``ami`` belong to the caller, who closes them.
 
     ``clock`` gives the epoch seconds that live calls' durations are measured against.
     With ``flows``, admins can check, publish and roll back IVR flows under /api/flows.
+    With ``desk``, users act on their agent under /api/agent; with ``wallboard``,
+    supervisors get /api/wallboard; ``user_channel`` greets (re)connecting websockets.
+    Customers, tickets and the knowledge base are always served (database only).
+    The contact-center services push to websockets through ``app[HUB_KEY]``.
     """
     app = web.Application()
     app[SETTINGS_KEY] = settings
@@ -66,6 +93,11 @@ def create_app(
     app[CLOCK_KEY] = clock
     app[HUB_KEY] = LiveHub(clock)
     app[WEBSOCKETS_KEY] = weakref.WeakSet()
+    app[CUSTOMERS_KEY] = CustomerRepository(db)
+    app[TICKETS_KEY] = TicketRepository(db)
+    app[KB_KEY] = KnowledgeRepository(db)
+    if user_channel is not None:
+        app[USER_CHANNEL_KEY] = user_channel
 
     # order matters: the session middleware must run before the auth middleware reads it
     auth.setup_sessions(app, settings.web)
@@ -81,6 +113,14 @@ def create_app(
     if flows is not None:
         app[FLOWS_KEY] = flows
         flows_api.add_routes(app)
+    customers_api.add_routes(app)
+    kb_api.add_routes(app)
+    if desk is not None:
+        app[DESK_KEY] = desk
+        desk_api.add_routes(app)
+    if wallboard is not None:
+        app[WALLBOARD_KEY] = wallboard
+        wallboard_api.add_routes(app)
     screenpop = project_root() / "screenpop"
     if screenpop.is_dir():
         app.router.add_static("/ui/", screenpop)

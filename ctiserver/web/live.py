@@ -1,4 +1,7 @@
-"""Fan-out of live call updates to websocket clients.
+"""Fan-out of live messages to websocket clients, by role and by user.
+
+Call updates go to supervisors and admins only; screen pops and agent state to
+their own user only (see docs/agent-desktop.md).
 
 Each client has a bounded queue drained by its own writer task, so one slow
 browser never delays the others: when its queue overflows it is dropped
@@ -11,7 +14,7 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Sequence
 from typing import Any
 
 from aiohttp import WSCloseCode, web
@@ -24,6 +27,8 @@ log = logging.getLogger(__name__)
 DEFAULT_QUEUE_SIZE = 256
 #: how long closing a dropped (slow) client may take before its transport is cut
 DROP_CLOSE_TIMEOUT = 5.0
+#: roles that see every call and the wallboard
+SUPERVISOR_ROLES = frozenset({"supervisor", "admin"})
 
 
 def encode(message: dict[str, Any]) -> str:
@@ -31,17 +36,36 @@ def encode(message: dict[str, Any]) -> str:
 
 
 class LiveClient:
-    def __init__(self, ws: web.WebSocketResponse, queue_size: int) -> None:
+    """One websocket: who is on it, and what is still to be sent to it."""
+
+    def __init__(
+        self, ws: web.WebSocketResponse, queue_size: int, user_id: int, role: str
+    ) -> None:
         self.ws = ws
+        self.user_id = user_id
+        self.role = role
         self.queue: asyncio.Queue[str] = asyncio.Queue(maxsize=queue_size)
 
-    async def write_forever(self) -> None:
+    @property
+    def watches_calls(self) -> bool:
+        return self.role in SUPERVISOR_ROLES
+
+    async def write_forever(self, first: dict[str, Any] | None = None) -> None:
+        """Send ``first`` (the hello), then the queue, which may have filled meanwhile."""
+        if first is not None:
+            await self.ws.send_str(encode(first))
         while True:
             text = await self.queue.get()
             await self.ws.send_str(text)
 
 
 class LiveHub:
+    """Routes messages to websocket clients by role (call updates) and by user (pops).
+
+    The contact-center services call :meth:`to_user` and :meth:`to_roles`; they are
+    synchronous and never block, like :meth:`publish`.
+    """
+
     def __init__(self, clock: Callable[[], float], queue_size: int = DEFAULT_QUEUE_SIZE) -> None:
         self._clock = clock
         self._queue_size = queue_size
@@ -49,13 +73,26 @@ class LiveHub:
         self._closing: set[asyncio.Task[None]] = set()
 
     def attach(
-        self, ws: web.WebSocketResponse, greeting: dict[str, Any], active: list[LiveCall]
+        self,
+        ws: web.WebSocketResponse,
+        *,
+        user_id: int,
+        role: str,
+        active: Sequence[LiveCall] = (),
+        greeting: Sequence[dict[str, Any]] = (),
     ) -> LiveClient:
-        """Queue the greeting and a snapshot, then updates; no update can fall in between."""
-        client = LiveClient(ws, self._queue_size)
-        client.queue.put_nowait(encode(greeting))
-        snapshot = [call.to_dict(self._clock()) for call in active]
-        client.queue.put_nowait(encode({"type": "calls", "calls": snapshot}))
+        """Register a client, its queue holding the call snapshot (supervisors) and ``greeting``.
+
+        Both are queued in the same synchronous step that subscribes the client, so no
+        update can fall in between or come before them. The caller sends the hello first
+        (:meth:`LiveClient.write_forever`).
+        """
+        client = LiveClient(ws, self._queue_size, user_id, role)
+        if client.watches_calls:
+            snapshot = [call.to_dict(self._clock()) for call in active]
+            client.queue.put_nowait(encode({"type": "calls", "calls": snapshot}))
+        for message in greeting:
+            client.queue.put_nowait(encode(message))
         self._clients.add(client)
         return client
 
@@ -71,7 +108,30 @@ class LiveHub:
         except Exception:
             log.exception("cannot encode call update %r", update)
             return
+        self._send(text, lambda client: client.watches_calls)
+
+    def to_user(self, user_id: int, message: dict[str, Any]) -> None:
+        """To every websocket of that user (several tabs, or a desk and a phone)."""
+        self._encode_and_send(message, lambda client: client.user_id == user_id)
+
+    def to_roles(self, roles: Collection[str], message: dict[str, Any]) -> None:
+        """To every websocket of a user with one of ``roles``, e.g. the wallboard to supervisors."""
+        self._encode_and_send(message, lambda client: client.role in roles)
+
+    def _encode_and_send(
+        self, message: dict[str, Any], wanted: Callable[[LiveClient], bool]
+    ) -> None:
+        try:
+            text = encode(message)
+        except Exception:
+            log.exception("cannot encode message %r", message)
+            return
+        self._send(text, wanted)
+
+    def _send(self, text: str, wanted: Callable[[LiveClient], bool]) -> None:
         for client in list(self._clients):
+            if not wanted(client):
+                continue
             try:
                 client.queue.put_nowait(text)
             except asyncio.QueueFull:

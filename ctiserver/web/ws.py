@@ -1,15 +1,28 @@
-"""``GET /ws``: the live call feed for the agent desktop."""
+"""``GET /ws``: the live feed of the agent desktop and the supervisor view.
+
+Every socket starts with a hello (the user and their agent); supervisors and
+admins then get the calls snapshot; then whatever the user channel says a
+(re)connecting user must see first, e.g. the pop of a call still ringing.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 from collections.abc import AsyncIterator
+from typing import Any
 from urllib.parse import urlsplit
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
-from ctiserver.web.keys import CALLS_KEY, HUB_KEY, USER_KEY, WEBSOCKETS_KEY
+from ctiserver.web.keys import (
+    CALLS_KEY,
+    DESK_KEY,
+    HUB_KEY,
+    USER_CHANNEL_KEY,
+    USER_KEY,
+    WEBSOCKETS_KEY,
+)
 from ctiserver.web.responses import json_error
 
 log = logging.getLogger(__name__)
@@ -31,22 +44,58 @@ async def websocket(request: web.Request) -> web.StreamResponse:
     app = request.app
     app[WEBSOCKETS_KEY].add(ws)
     hub = app[HUB_KEY]
-    greeting = {"type": "hello", "user": request[USER_KEY].to_dict()}
-    client = hub.attach(ws, greeting, list(app[CALLS_KEY].active_calls()))
-    reader = asyncio.create_task(_read_until_closed(ws))
-    writer = asyncio.create_task(client.write_forever())
+    user = request[USER_KEY]
+    client = hub.attach(
+        ws,
+        user_id=user.id,
+        role=user.role,
+        active=list(app[CALLS_KEY].active_calls()),
+        greeting=_greeting(app, user.id),
+    )
+    tasks: set[asyncio.Task[None]] = set()
     try:
+        # attached first: whatever happens during the lookup is queued behind the greeting
+        hello = {"type": "hello", "user": user.to_dict(), "agent": await _agent(app, user.id)}
+        tasks = {
+            asyncio.create_task(_read_until_closed(ws)),
+            asyncio.create_task(client.write_forever(hello)),
+        }
         # the reader ends when the browser or on_shutdown closes; the writer when sending fails
-        await asyncio.wait({reader, writer}, return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
     finally:
         hub.detach(client)
-        for task in (reader, writer):
+        for task in tasks:
             task.cancel()
-        await asyncio.gather(reader, writer, return_exceptions=True)
+        await asyncio.gather(*tasks, return_exceptions=True)
         app[WEBSOCKETS_KEY].discard(ws)
         if not ws.closed:
             await ws.close()
     return ws
+
+
+def _greeting(app: web.Application, user_id: int) -> list[dict[str, Any]]:
+    """What the user channel says this user must get first; nothing if it fails."""
+    channel = app.get(USER_CHANNEL_KEY)
+    if channel is None:
+        return []
+    try:
+        return list(channel.greeting_for(user_id))
+    except Exception:
+        log.exception("cannot get the greeting of user %s", user_id)
+        return []
+
+
+async def _agent(app: web.Application, user_id: int) -> dict[str, Any] | None:
+    """The user's AGENT for the hello; None without a desk, without an agent, or on failure."""
+    desk = app.get(DESK_KEY)
+    if desk is None:
+        return None
+    try:
+        return await desk.agent(user_id)
+    except Exception:
+        # a greeting without the agent beats no websocket: its next change is pushed anyway
+        log.exception("cannot look up the agent of user %s", user_id)
+        return None
 
 
 async def _read_until_closed(ws: web.WebSocketResponse) -> None:

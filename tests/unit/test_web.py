@@ -109,6 +109,7 @@ async def env(tmp_path: Path) -> AsyncIterator[Env]:
     db = Database(url)
     users = UserRepository(db, FAST_HASHER)
     await users.add("agent1001", "pw1001", "agent", "王小明")
+    await users.add("supervisor", "pw-sup", "supervisor", "值班主管")
     tracker, ami = FakeTracker(), FakeAmi()
     settings = Settings().replace(
         web={"session_secret": "any passphrase 口令", "session_max_age": 3600}
@@ -121,8 +122,12 @@ async def env(tmp_path: Path) -> AsyncIterator[Env]:
     await db.close()
 
 
-async def login(client: TestClient[web.Request, web.Application]) -> None:
-    response = await client.post("/login", json={"username": "agent1001", "password": "pw1001"})
+async def login(
+    client: TestClient[web.Request, web.Application],
+    username: str = "agent1001",
+    password: str = "pw1001",
+) -> None:
+    response = await client.post("/login", json={"username": username, "password": password})
     assert response.status == 200, await response.text()
 
 
@@ -273,10 +278,11 @@ async def test_websocket_refuses_foreign_origins(env: Env) -> None:
 
 async def test_websocket_hello_snapshot_and_updates(env: Env) -> None:
     env.tracker.emit("started", FakeCall("1.1", "13800138000", "张伟"))
-    await login(env.client)
+    await login(env.client, "supervisor", "pw-sup")
     ws = await env.client.ws_connect("/ws")
     hello = await ws.receive_json(timeout=5)
-    assert hello["type"] == "hello" and hello["user"]["username"] == "agent1001"
+    assert hello["type"] == "hello" and hello["user"]["username"] == "supervisor"
+    assert hello["agent"] is None  # no desk in this app
     snapshot = await ws.receive_json(timeout=5)
     expected = FakeCall("1.1", "13800138000", "张伟").to_dict(T0 + 30)
     assert snapshot == {"type": "calls", "calls": [expected]}
@@ -300,7 +306,7 @@ async def test_websocket_hello_snapshot_and_updates(env: Env) -> None:
 
 
 async def test_websocket_closed_on_shutdown(env: Env) -> None:
-    await login(env.client)
+    await login(env.client, "supervisor", "pw-sup")
     sockets = [await env.client.ws_connect("/ws") for _ in range(2)]
     for ws in sockets:
         assert (await ws.receive_json(timeout=5))["type"] == "hello"
@@ -332,10 +338,12 @@ class SlowSocket:
 async def test_slow_client_is_dropped_without_blocking_others() -> None:
     hub = LiveHub(clock=lambda: T0, queue_size=3)
     slow_ws, fast_ws = SlowSocket(), SlowSocket()
-    slow = hub.attach(slow_ws, {"type": "hello"}, [])  # type: ignore[arg-type]
-    fast = hub.attach(fast_ws, {"type": "hello"}, [])  # type: ignore[arg-type]
+    # supervisors: each queue starts with the (empty) calls snapshot
+    slow = hub.attach(slow_ws, user_id=1, role="supervisor")  # type: ignore[arg-type]
+    fast = hub.attach(fast_ws, user_id=2, role="admin")  # type: ignore[arg-type]
     call = FakeCall("9.1", "1001", "测试")
 
+    hub.publish(FakeUpdate("updated", call))
     hub.publish(FakeUpdate("updated", call))
     for _ in range(2):
         fast.queue.get_nowait()  # the fast client keeps up
