@@ -13,20 +13,29 @@ from pathlib import Path
 
 from aiohttp import web
 
+from ctiserver.acd.desk import AgentDeskService
+from ctiserver.acd.screenpop import ScreenPopService
+from ctiserver.acd.wallboard import WallboardService
 from ctiserver.agi.server import AgiServer
 from ctiserver.ami.link import AmiError, AmiLink
-from ctiserver.ami.translate import channel_snapshots, to_event
+from ctiserver.ami.translate import channel_snapshots, queue_status_items, to_event
+from ctiserver.domain.agents import AgentBoard
 from ctiserver.domain.calls import Call, CallTracker, CallUpdate
+from ctiserver.domain.queues import QueueRoster
+from ctiserver.domain.stats import StatsLog
 from ctiserver.ivr.engine import FlowEngine
 from ctiserver.ivr.hotline import HotlineIvr
 from ctiserver.ivr.prompts import PromptLibrary
 from ctiserver.ivr.registry import FlowRegistry
 from ctiserver.ivr.services import DbFlowServices
 from ctiserver.settings import IvrSettings, Settings
+from ctiserver.storage.agents import AgentRepository
 from ctiserver.storage.calls import CallRepository
+from ctiserver.storage.customers import CustomerRepository
 from ctiserver.storage.database import Database, upgrade_schema
 from ctiserver.storage.flows import FlowVersionRepository, IvrRunRepository
 from ctiserver.web.app import create_app
+from ctiserver.web.keys import HUB_KEY
 
 log = logging.getLogger(__name__)
 
@@ -93,12 +102,33 @@ class CtiServer:
             versions=FlowVersionRepository(self.db),
         )
         self.ivr = HotlineIvr(self.flows, _flow_engine(settings.ivr, self.db), IvrRunRepository(self.db))
-        self.web_app: web.Application = create_app(settings, db=self.db, calls=self.calls, ami=self.ami, flows=self.flows)
+
+        queues = [queue.name for queue in settings.hotline.queues]
+        self.board = AgentBoard(wrapup_seconds={q.name: q.wrapup_time for q in settings.hotline.queues})
+        self.roster = QueueRoster()
+        self.stats = StatsLog()
+        self.agents = AgentRepository(self.db)
+        self.desk = AgentDeskService(
+            self.agents, self.ami, self.board, queues=queues, interface_pattern=settings.hotline.agent_interface
+        )
+        self.pops = ScreenPopService(
+            calls=self.calls, cards=CustomerRepository(self.db).cards_for_phone, ivr_runs=self.ivr.live
+        )
+        self.wallboard = WallboardService(board=self.board, stats=self.stats, calls=self.calls, queues=queues)
+        self.web_app: web.Application = create_app(
+            settings, db=self.db, calls=self.calls, ami=self.ami, flows=self.flows,
+            desk=self.desk, wallboard=self.wallboard, user_channel=self.pops,
+        )
+        self.pops.attach(self.web_app[HUB_KEY])
         self._runner: web.AppRunner | None = None
-        self._watcher: asyncio.Task[None] | None = None
+        self._tasks: list[asyncio.Task[None]] = []
 
         self.calls.subscribe(self.recorder.on_call_update)
         self.calls.subscribe(self._forget_ended_ivr)
+        self.calls.subscribe(self.wallboard.changed)
+        self.board.subscribe(self.stats.on_agent_update)
+        self.board.subscribe(self.pops.on_agent_update)
+        self.board.subscribe(self.wallboard.changed)
         self.ami.on_event(self._on_ami_event)
         self.ami.on_ready(self._resynchronise)
         self.agi.route("hotline", self.ivr.start_call)
@@ -115,7 +145,12 @@ class CtiServer:
         self.recorder.start()
         for problem in await self.flows.load_all():
             log.warning("flow problem at start: %s", problem)
-        self._watcher = asyncio.create_task(self.flows.watch(self.settings.ivr.watch_interval), name="flow-watcher")
+        await self.seat_agents()
+        self._tasks = [
+            asyncio.create_task(self.flows.watch(self.settings.ivr.watch_interval), name="flow-watcher"),
+            asyncio.create_task(self._tick_agents(), name="agent-clock"),
+            asyncio.create_task(self.wallboard.push_forever(self.web_app[HUB_KEY]), name="wallboard"),
+        ]
         await self.agi.start()
         await self.ami.start()
         self._runner = web.AppRunner(self.web_app, access_log=None)
@@ -129,9 +164,9 @@ class CtiServer:
         )
 
     async def stop(self) -> None:
-        if self._watcher is not None:
-            self._watcher.cancel()
-            await asyncio.gather(self._watcher, return_exceptions=True)
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -140,10 +175,25 @@ class CtiServer:
         await self.recorder.stop()
         await self.db.close()
 
+    async def seat_agents(self) -> None:
+        """Who answers which phone, for screen pops; again whenever the agent directory changes."""
+        for record in await self.agents.all():
+            if record.user_id is not None:
+                self.pops.seat(self.desk.interface_of(record), record.user_id)
+
+    async def _tick_agents(self) -> None:
+        while True:
+            await asyncio.sleep(1.0)
+            self.board.tick()
+
     def _on_ami_event(self, message) -> None:  # type: ignore[no-untyped-def]
         event = to_event(message, getattr(message, "received_at", time.time()))
-        if event is not None:
-            self.calls.handle(event)
+        if event is None:
+            return
+        self.calls.handle(event)
+        self.board.handle(event)
+        self.roster.handle(event)
+        self.stats.handle(event)
 
     async def _resynchronise(self) -> None:
         """After every (re)connection the channel list is the truth: no ghost calls, none missed."""
@@ -166,6 +216,10 @@ class CtiServer:
                 event = to_event(message, at)
                 if event is not None:
                     self.calls.handle(event)
+        members = queue_status_items(queue_status, at)
+        self.roster.resync(members, at)
+        self.board.resync(members, at)
+        self.stats.resync({snapshot.uniqueid for snapshot in snapshots}, at)
         log.info(
             "resynchronised with Asterisk: %d channels, %d active calls (was %d)",
             len(snapshots), len(self.calls.active_calls()), before,

@@ -95,6 +95,8 @@ class HotlineSettings:
     number: str = "4008001234"
     #: where callers go when the IVR (FastAGI) is unreachable: they must reach a human
     default_queue: str = "support"
+    #: the queue member interface of an agent's phone; the lab uses Local channels
+    agent_interface: str = "PJSIP/{extension}"
     queues: tuple[QueueSettings, ...] = field(default_factory=_default_queues)
 
 
@@ -127,6 +129,8 @@ class LabSettings:
     agents: tuple[str, ...] = ("1001", "1002", "1003", "1004")
     #: password of the demo users (agent1001.., supervisor, admin) seeded by ``ctiserver lab``
     demo_password: str = "lab"
+    #: log the demo agents in to their queues at start, so calls reach someone at once
+    login_agents: bool = True
 
 
 @dataclass(frozen=True)

@@ -43,12 +43,6 @@ class AsteriskLayout:
 
 
 @dataclass(frozen=True)
-class QueueMember:
-    interface: str
-    name: str
-
-
-@dataclass(frozen=True)
 class Phone:
     extension: str
     name: str
@@ -61,10 +55,6 @@ def layout_for(settings: Settings, install: AsteriskInstall) -> AsteriskLayout:
         return AsteriskLayout(base=str(run_dir))
     digest = hashlib.sha256(str(run_dir).encode()).hexdigest()[:12]
     return AsteriskLayout(base=f"/srv/ctiserver/{digest}")
-
-
-def lab_members(settings: Settings) -> list[QueueMember]:
-    return [QueueMember(f"Local/{ext}@lab-agents/n", f"Agent {ext}") for ext in settings.lab.agents]
 
 
 def render_config(settings: Settings, install: AsteriskInstall, layout: AsteriskLayout) -> Path:
@@ -92,7 +82,6 @@ def render_config(settings: Settings, install: AsteriskInstall, layout: Asterisk
             "log": layout.log,
             "moh": layout.moh,
         },
-        "queue_members": lab_members(settings),
         "phones": [
             Phone(ext, f"Agent {ext}", settings.asterisk.phone_secret) for ext in settings.lab.agents
         ],

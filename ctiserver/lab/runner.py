@@ -15,6 +15,9 @@ from ctiserver.storage.demo import seed_demo
 
 log = logging.getLogger(__name__)
 
+#: lab agents are Local channels answered by [lab-agents] in the dialplan
+LAB_AGENT_INTERFACE = "Local/{extension}@lab-agents/n"
+
 
 class Lab:
     """Starts what it needs and, on stop, stops exactly what it started."""
@@ -33,7 +36,9 @@ class Lab:
         install = find_or_provision(self.settings.asterisk, allow_provision=self.allow_provision)
         layout = layout_for(self.settings, install)
         render_config(self.settings, install, layout)
-        self.settings = self.settings.replace(ivr=_ivr_paths(self.settings, install, layout))
+        self.settings = self.settings.replace(
+            ivr=_ivr_paths(self.settings, install, layout), hotline={"agent_interface": LAB_AGENT_INTERFACE}
+        )
         self.asterisk = AsteriskProcess(install, layout)
         await self.asterisk.start()
         await self.asterisk.wait_fully_booted()
@@ -41,7 +46,12 @@ class Lab:
         await self.server.start()
         if self.seed:
             await seed_demo(self.server.db, password=self.settings.lab.demo_password)
+            await self.server.seat_agents()
         await self.server.ami.wait_ready(timeout=20)
+        if self.settings.lab.login_agents:
+            for record in await self.server.agents.all():
+                if record.user_id is not None:
+                    await self.server.desk.login(record.user_id)
         await self.phones.start()
 
     async def stop(self) -> None:
