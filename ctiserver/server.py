@@ -126,6 +126,7 @@ class CtiServer:
         self.calls.subscribe(self.recorder.on_call_update)
         self.calls.subscribe(self._forget_ended_ivr)
         self.calls.subscribe(self.wallboard.changed)
+        self.calls.subscribe(self.pops.on_call_update)
         self.board.subscribe(self.stats.on_agent_update)
         self.board.subscribe(self.pops.on_agent_update)
         self.board.subscribe(self.wallboard.changed)

@@ -5,6 +5,11 @@ cards looked up by the caller's number, the IVR path and digits, the queue and
 the wait); ON_CALL marks it answered; the end of the call ends it; a ring that
 stops without an answer withdraws it (the next agent rung gets its own). The
 messages of one agent are sent in order, however long a lookup takes.
+
+The customer cards are fetched as soon as a call's number is known (while the
+caller is in the IVR or the queue), so that the ring itself waits for no
+database: under a burst of calls a lookup at ring time queues behind every
+other call's writes.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from ctiserver.domain.agents import AgentState, AgentUpdate
-from ctiserver.domain.calls import CallTracker, iso_utc
+from ctiserver.domain.calls import CallTracker, CallUpdate, iso_utc
 from ctiserver.ivr.hotline import LiveIvr
 
 log = logging.getLogger(__name__)
@@ -62,6 +67,27 @@ class ScreenPopService:
         self._last_delivery: dict[str, asyncio.Task[None]] = {}
         #: told (call id, interface) when a ringing pop reaches the hub (benchmarks); None normally
         self.on_pushed: Callable[[str, str], None] | None = None
+        #: call id -> its customer cards, being fetched or fetched, until the call ends
+        self._cards_of_call: dict[str, asyncio.Task[list[dict[str, Any]]]] = {}
+
+    def on_call_update(self, update: CallUpdate) -> None:
+        """The call tracker's listener: start fetching cards once the caller's number is known."""
+        call_id = update.call.linkedid
+        if update.kind == "ended":
+            task = self._cards_of_call.pop(call_id, None)
+            if task is not None and not task.done():
+                task.cancel()
+        elif call_id not in self._cards_of_call and update.call.caller_number:
+            self._cards_of_call[call_id] = asyncio.get_running_loop().create_task(
+                self._fetch_cards(call_id, update.call.caller_number)
+            )
+
+    async def _fetch_cards(self, call_id: str, number: str) -> list[dict[str, Any]]:
+        try:
+            return await self._cards(number)
+        except Exception:
+            log.exception("screen pop of call %s: customer lookup failed", call_id)
+            return []
 
     def attach(self, push: UserPush) -> None:
         self._push = push
@@ -117,11 +143,11 @@ class ScreenPopService:
         now = self._clock()
         call = self._calls.get(pop.call_id)
         number = call.caller_number if call is not None else None
-        try:
-            cards = await self._cards(number) if number else []
-        except Exception:
-            log.exception("screen pop of call %s: customer lookup failed", pop.call_id)
-            cards = []
+        fetching = self._cards_of_call.get(pop.call_id)
+        if fetching is not None:
+            cards = await asyncio.shield(fetching)
+        else:
+            cards = await self._fetch_cards(pop.call_id, number) if number else []
         pop.body.update({
             "call_id": pop.call_id,
             "caller_number": number,

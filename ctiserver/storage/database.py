@@ -22,7 +22,7 @@ class Database:
         self.url = url
         self.engine = create_async_engine(url, echo=echo)
         if self.engine.dialect.name == "sqlite":
-            event.listen(self.engine.sync_engine, "connect", _sqlite_foreign_keys)
+            event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
 
     def session(self) -> AsyncSession:
@@ -32,10 +32,16 @@ class Database:
         await self.engine.dispose()
 
 
-def _sqlite_foreign_keys(dbapi_connection: Any, _record: Any) -> None:
-    """SQLite ignores FOREIGN KEY clauses unless asked, per connection."""
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    """Per connection: SQLite ignores FOREIGN KEY clauses unless asked.
+
+    WAL lets readers (screen pops, the agent desk) go on while a call is being
+    written, and a busy timeout makes a writer wait for another instead of failing.
+    """
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=10000")
     cursor.close()
 
 

@@ -101,6 +101,8 @@ class LiveHub:
 
     def publish(self, update: CallUpdate) -> None:
         """The call tracker's listener: runs synchronously inside the tracker, so never blocks."""
+        if not any(client.watches_calls for client in self._clients):
+            return
         try:
             text = encode(
                 {"type": "call", "event": update.kind, "call": update.call.to_dict(self._clock())}
