@@ -64,7 +64,12 @@ class Lab:
     def urls(self) -> list[str]:
         assert self.server is not None
         base = f"http://{self.settings.web.host}:{self.server.web_port}"
-        return [f"{base}/", f"{base}/healthz", f"{base}/api/calls?state=active"]
+        return [
+            f"{base}/ui/agent.html        (agent desktop: agent1001..agent1004)",
+            f"{base}/ui/supervisor.html   (supervisor live view: supervisor)",
+            f"{base}/ui/admin/flows.html  (IVR flow editor: admin)",
+            f"{base}/healthz",
+        ]
 
 
 def _ivr_paths(settings: Settings, install: AsteriskInstall, layout: AsteriskLayout) -> dict[str, str]:
