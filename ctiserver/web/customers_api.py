@@ -6,76 +6,27 @@ JSON bodies of bounded size, and :class:`ApiError` for answering with an error.
 
 from __future__ import annotations
 
-import functools
-import json
-from collections.abc import Awaitable, Callable, Collection
 from typing import Any
 
 from aiohttp import web
 
 from ctiserver.storage.customers import ticket_dict
 from ctiserver.storage.models import TICKET_TYPES, USER_ROLES
+from ctiserver.web import handling
+from ctiserver.web.handling import ApiError, api
 from ctiserver.web.keys import CUSTOMERS_KEY, TICKETS_KEY, USER_KEY
-from ctiserver.web.responses import json_error, json_ok
+from ctiserver.web.responses import json_ok
 
 MAX_BODY = 64 * 1024
 MAX_SUMMARY = 500
 MAX_CALL_ID = 64
 CUSTOMER_TEXT_FIELDS = ("level", "province", "city", "district", "street", "address_detail")
 
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
-
-class ApiError(Exception):
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-
-
-def api(
-    roles: Collection[str] = USER_ROLES, denied: str = "not allowed for your role"
-) -> Callable[[Handler], Handler]:
-    """403 for a role not in ``roles`` (the auth middleware has refused anonymous users);
-    an :class:`ApiError` raised by the handler becomes its JSON error."""
-
-    def decorate(handler: Handler) -> Handler:
-        @functools.wraps(handler)
-        async def guarded(request: web.Request) -> web.StreamResponse:
-            if request[USER_KEY].role not in roles:
-                return json_error(403, denied)
-            try:
-                return await handler(request)
-            except ApiError as exc:
-                return json_error(exc.status, exc.message)
-
-        return guarded
-
-    return decorate
 
 
 async def read_json(request: web.Request, *, optional: bool = False) -> dict[str, Any]:
-    """The request's JSON object, refusing more than MAX_BODY bytes (chunked bodies too).
-
-    With ``optional``, an empty body reads as ``{}``.
-    """
-    too_large = ApiError(413, f"request body over {MAX_BODY // 1024} KB")
-    if request.content_length is not None and request.content_length > MAX_BODY:
-        raise too_large
-    body = bytearray()
-    async for chunk in request.content.iter_any():
-        body += chunk
-        if len(body) > MAX_BODY:
-            raise too_large
-    if optional and not body.strip():
-        return {}
-    try:
-        data = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ApiError(400, "malformed JSON") from exc
-    if not isinstance(data, dict):
-        raise ApiError(400, "expected a JSON object")
-    return data
+    """The request's JSON object, at most MAX_BODY bytes."""
+    return await handling.read_json(request, limit=MAX_BODY, optional=optional)
 
 
 def optional_int(value: Any, name: str) -> int | None:
@@ -104,7 +55,7 @@ def path_id(request: web.Request) -> int:
     return int(request.match_info["id"])
 
 
-@api()
+@api(USER_ROLES)
 async def find_customers(request: web.Request) -> web.Response:
     phone = request.query.get("phone", "").strip()
     if not phone:
@@ -112,7 +63,7 @@ async def find_customers(request: web.Request) -> web.Response:
     return json_ok({"customers": await request.app[CUSTOMERS_KEY].cards_for_phone(phone)})
 
 
-@api()
+@api(USER_ROLES)
 async def get_customer(request: web.Request) -> web.Response:
     card = await request.app[CUSTOMERS_KEY].card(path_id(request))
     if card is None:
@@ -120,7 +71,7 @@ async def get_customer(request: web.Request) -> web.Response:
     return json_ok({"customer": card})
 
 
-@api()
+@api(USER_ROLES)
 async def create_customer(request: web.Request) -> web.Response:
     data = await read_json(request)
     name, phone = data.get("name"), data.get("phone")
@@ -135,7 +86,7 @@ async def create_customer(request: web.Request) -> web.Response:
     return json_ok({"customer": card}, status=201)
 
 
-@api()
+@api(USER_ROLES)
 async def customer_history(request: web.Request) -> web.Response:
     history = await request.app[CUSTOMERS_KEY].history(path_id(request))
     if history is None:
@@ -160,7 +111,7 @@ async def _ticket_owner(
     return owner
 
 
-@api()
+@api(USER_ROLES)
 async def create_ticket(request: web.Request) -> web.Response:
     data = await read_json(request)
     kind = data.get("type")
@@ -186,7 +137,7 @@ async def create_ticket(request: web.Request) -> web.Response:
     return json_ok({"ticket": ticket_dict(ticket)}, status=201)
 
 
-@api()
+@api(USER_ROLES)
 async def list_tickets(request: web.Request) -> web.Response:
     tickets = request.app[TICKETS_KEY]
     if "customer_id" in request.query:

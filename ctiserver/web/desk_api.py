@@ -13,7 +13,9 @@ from typing import Any
 from aiohttp import web
 
 from ctiserver.acd.protocols import PAUSE_REASONS, AgentDesk, DeskError
-from ctiserver.web.customers_api import ApiError, Handler, api, read_json
+from ctiserver.storage.models import USER_ROLES
+from ctiserver.web.customers_api import read_json
+from ctiserver.web.handling import ApiError, Handler, api
 from ctiserver.web.keys import DESK_KEY, USER_KEY
 from ctiserver.web.responses import json_ok
 
@@ -27,7 +29,7 @@ def _desk(request: web.Request) -> AgentDesk:
 def agent_action(handler: Handler) -> Handler:
     """404 unless the user has an agent; a DeskError becomes its JSON error."""
 
-    @api()
+    @api(USER_ROLES)
     @functools.wraps(handler)
     async def guarded(request: web.Request) -> web.StreamResponse:
         try:
@@ -57,7 +59,7 @@ def _queues(data: dict[str, Any]) -> list[str] | None:
     return queues
 
 
-@api()
+@api(USER_ROLES)
 async def get_agent(request: web.Request) -> web.Response:
     agent = await _desk(request).agent(request[USER_KEY].id)
     if agent is None:

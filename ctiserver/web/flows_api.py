@@ -8,10 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import functools
-import json
 import logging
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
@@ -20,8 +17,9 @@ from ctiserver.ivr.graph import flow_to_svg
 from ctiserver.ivr.loader import Flow, FlowError, FlowProblem
 from ctiserver.ivr.registry import FlowRegistry
 from ctiserver.storage.flows import FlowVersionInfo
+from ctiserver.web.handling import ApiError, api, read_json
 from ctiserver.web.keys import FLOWS_KEY, USER_KEY
-from ctiserver.web.responses import json_error, json_ok
+from ctiserver.web.responses import json_ok
 
 log = logging.getLogger(__name__)
 
@@ -31,30 +29,7 @@ EDITOR_FILE = "<editor>"
 #: keeps a script inside an SVG opened on its own from running
 SVG_HEADERS = {"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'"}
 
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
-
-class ApiError(Exception):
-    def __init__(self, status: int, message: str, **extra: Any) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.extra = extra
-
-
-def admin_only(handler: Handler) -> Handler:
-    """403 for any role but admin (the auth middleware has already refused anonymous users)."""
-
-    @functools.wraps(handler)
-    async def guarded(request: web.Request) -> web.StreamResponse:
-        if request[USER_KEY].role != "admin":
-            return json_error(403, "admins only")
-        try:
-            return await handler(request)
-        except ApiError as exc:
-            return json_ok({"error": exc.message, **exc.extra}, status=exc.status)
-
-    return guarded
+admin_only = api({"admin"}, denied="admins only")
 
 
 def _registry(request: web.Request) -> FlowRegistry:
@@ -62,22 +37,7 @@ def _registry(request: web.Request) -> FlowRegistry:
 
 
 async def _json_body(request: web.Request) -> dict[str, Any]:
-    """The request's JSON object, refusing more than MAX_BODY bytes (chunked bodies too)."""
-    too_large = ApiError(413, f"request body over {MAX_BODY // 1024} KB")
-    if request.content_length is not None and request.content_length > MAX_BODY:
-        raise too_large
-    body = bytearray()
-    async for chunk in request.content.iter_any():
-        body += chunk
-        if len(body) > MAX_BODY:
-            raise too_large
-    try:
-        data = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ApiError(400, "malformed JSON") from exc
-    if not isinstance(data, dict):
-        raise ApiError(400, "expected a JSON object")
-    return data
+    return await read_json(request, limit=MAX_BODY)
 
 
 def _source(data: dict[str, Any]) -> str:

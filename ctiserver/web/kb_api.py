@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from ctiserver.storage.models import KB_LANGUAGES
-from ctiserver.web.customers_api import ApiError, api, path_id
+from ctiserver.storage.models import KB_LANGUAGES, USER_ROLES
+from ctiserver.web.customers_api import path_id
+from ctiserver.web.handling import ApiError, api
 from ctiserver.web.keys import KB_KEY
 from ctiserver.web.responses import json_ok
 
 MAX_QUERY = 200
 
 
-@api()
+@api(USER_ROLES)
 async def search(request: web.Request) -> web.Response:
     text = request.query.get("q", "")
     if len(text) > MAX_QUERY:
@@ -24,7 +25,7 @@ async def search(request: web.Request) -> web.Response:
     return json_ok({"articles": [article.to_dict() for article in articles]})
 
 
-@api()
+@api(USER_ROLES)
 async def read(request: web.Request) -> web.Response:
     article = await request.app[KB_KEY].count_read(path_id(request))
     if article is None:

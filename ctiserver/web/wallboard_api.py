@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from ctiserver.web.customers_api import api
+from ctiserver.web.handling import api
 from ctiserver.web.keys import WALLBOARD_KEY
 from ctiserver.web.live import SUPERVISOR_ROLES
 from ctiserver.web.responses import json_ok
