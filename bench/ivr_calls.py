@@ -26,9 +26,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from ctiserver.lab.caller import IvrCaller, eventually  # noqa: E402
+from ctiserver.lab.isolated import isolated_settings  # noqa: E402
 from ctiserver.lab.runner import Lab  # noqa: E402
 from ctiserver.settings import Settings, project_root  # noqa: E402
-from tests.conftest import free_port  # noqa: E402
 
 OPEN = datetime.fromisoformat("2026-11-25T10:00:00+08:00")
 MEDIA = {"STREAM FILE", "RECORD FILE", "WAIT FOR", "GET DATA", "EXEC Playback"}
@@ -36,17 +36,7 @@ EXPECTED_END = ["info", "info_menu", "goodbye"]
 
 
 def settings_in(tmp: Path) -> Settings:
-    flows = tmp / "flows"
-    flows.mkdir()
-    (flows / "hotline.yaml").write_text((project_root() / "ivr_flows" / "hotline.yaml").read_text("utf-8"), "utf-8")
-    return Settings().replace(
-        ami={"port": free_port()},
-        agi={"port": free_port()},
-        web={"port": free_port()},
-        database={"url": f"sqlite+aiosqlite:///{tmp}/bench.sqlite3"},
-        asterisk={"run_dir": str(tmp / "asterisk"), "sip_port": free_port()},
-        ivr={"flows_dir": str(flows)},
-    )
+    return isolated_settings(tmp, flow=(project_root() / "ivr_flows" / "hotline.yaml").read_text("utf-8"))
 
 
 async def walk(lab: Lab, number: str) -> tuple[str, str | None]:

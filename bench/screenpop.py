@@ -42,12 +42,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from ctiserver.lab.caller import eventually, place_call, set_global  # noqa: E402
+from ctiserver.lab.isolated import isolated_settings  # noqa: E402
 from ctiserver.lab.runner import Lab  # noqa: E402
 from ctiserver.lab.simulate import LabCall  # noqa: E402
 from ctiserver.settings import Settings  # noqa: E402
 from ctiserver.storage.models import Agent, Customer, CustomerPhone  # noqa: E402
 from ctiserver.storage.users import UserRepository  # noqa: E402
-from tests.conftest import free_port  # noqa: E402
 
 STRAIGHT = """\
 flow: bench
@@ -70,18 +70,7 @@ PASSWORD = "bench"
 
 
 def settings_in(tmp: Path, flow: str) -> Settings:
-    flows = tmp / "flows"
-    flows.mkdir()
-    (flows / "bench.yaml").write_text(flow, "utf-8")
-    return Settings().replace(
-        ami={"port": free_port()},
-        agi={"port": free_port()},
-        web={"port": free_port()},
-        database={"url": f"sqlite+aiosqlite:///{tmp}/bench.sqlite3"},
-        asterisk={"run_dir": str(tmp / "asterisk"), "sip_port": free_port()},
-        ivr={"flows_dir": str(flows)},
-        lab={"login_agents": False},
-    )
+    return isolated_settings(tmp, flow=flow, lab={"login_agents": False})
 
 
 async def fill(lab: Lab, customers: int, agents: int) -> list[tuple[str, str]]:

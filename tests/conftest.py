@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gzip
 import os
-import socket
 from pathlib import Path
 
 import pytest
@@ -21,11 +20,7 @@ def require(condition: bool, reason: str) -> None:
     pytest.skip(reason)
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
+from ctiserver.lab.isolated import free_port  # noqa: E402,F401 (re-exported for tests)
 
 #: the recorded Asterisk 22 stream (200 queue calls); shared/ sits beside the checkout
 RECORDED_AMI_STREAM = (

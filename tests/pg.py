@@ -14,7 +14,6 @@ import os
 import pwd
 import re
 import shutil
-import socket
 import subprocess
 import tempfile
 from collections.abc import Iterator
@@ -23,6 +22,8 @@ from pathlib import Path
 from typing import NoReturn
 
 import pytest
+
+from ctiserver.lab.isolated import free_port
 
 PG_USER = "postgres"
 
@@ -78,12 +79,6 @@ def _unavailable(reason: str) -> NoReturn:
     pytest.skip(reason)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _as_postgres_user(argv: list[str]) -> list[str]:
     """PostgreSQL refuses to run as root; drop to the postgres account when we are root."""
     if os.geteuid() != 0:
@@ -116,7 +111,7 @@ def running_postgres(bindir: Path) -> Iterator[PostgresServer]:
     if os.geteuid() == 0:
         for path in (base, socket_dir):
             shutil.chown(path, PG_USER)
-    port = _free_port()
+    port = free_port()
     log = base / "postgres.log"
     try:
         _run(

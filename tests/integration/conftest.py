@@ -11,10 +11,12 @@ import aiohttp
 import pytest
 
 from ctiserver.lab.caller import eventually as wait_for
+from ctiserver.lab.isolated import isolated_settings
 from ctiserver.lab.provision import ProvisionError, find_or_provision
 from ctiserver.lab.runner import Lab
 from ctiserver.settings import Settings
-from tests.conftest import free_port, require
+from tests.conftest import require
+from tests.integration.browser import browser  # noqa: F401 (a fixture for every integration test)
 
 pytestmark = pytest.mark.integration
 
@@ -33,20 +35,15 @@ nodes:
 
 
 def lab_settings(tmp_path: Path, *, flow: str = STRAIGHT_TO_QUEUE, **overrides: dict[str, Any]) -> Settings:
-    flows_dir = tmp_path / "flows"
-    flows_dir.mkdir(exist_ok=True)
-    (flows_dir / "flow.yaml").write_text(flow, encoding="utf-8")
-    settings = Settings().replace(
-        ami={"port": free_port(), "ping_interval": 2.0, "ping_timeout": 3.0,
-             "reconnect_min": 0.2, "reconnect_max": 1.0},
-        agi={"port": free_port()},
-        web={"port": free_port()},
-        database={"url": f"sqlite+aiosqlite:///{tmp_path}/ctiserver.sqlite3"},
-        asterisk={"run_dir": str(tmp_path / "asterisk"), "sip_port": free_port()},
-        lab={"agent_answer_delay": 1.0},
-        ivr={"flows_dir": str(flows_dir), "watch_interval": 0.2},
-    )
-    return settings.replace(**overrides) if overrides else settings
+    """An isolated lab with quick AMI keep-alive and reconnection, so outages show fast."""
+    timing = {
+        "ami": {"ping_interval": 2.0, "ping_timeout": 3.0, "reconnect_min": 0.2, "reconnect_max": 1.0},
+        "lab": {"agent_answer_delay": 1.0},
+        "ivr": {"watch_interval": 0.2},
+    }
+    for section, values in overrides.items():
+        timing[section] = {**timing.get(section, {}), **values}
+    return isolated_settings(tmp_path, flow=flow, **timing)
 
 
 def asterisk_available(settings: Settings) -> None:

@@ -17,7 +17,7 @@ from ctiserver.lab.simulate import LabCall
 from ctiserver.storage.customers import CustomerRepository
 from ctiserver.storage.tickets import TicketRepository
 from ctiserver.storage.users import UserRepository
-from tests.integration.browser import browser, logged_in_page  # noqa: F401 (fixture)
+from tests.integration.browser import logged_in_page
 from tests.integration.conftest import LabFactory, eventually, lab_settings
 
 pytestmark = pytest.mark.integration

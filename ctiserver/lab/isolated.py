@@ -1,0 +1,31 @@
+"""A lab of its own: free ports, its own directory, database and flows (tests, benchmarks)."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+from typing import Any
+
+from ctiserver.settings import Settings
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def isolated_settings(directory: Path, *, flow: str, **overrides: dict[str, Any]) -> Settings:
+    """Settings for a lab living in ``directory`` and serving ``flow`` (YAML text)."""
+    flows_dir = directory / "flows"
+    flows_dir.mkdir(exist_ok=True)
+    (flows_dir / "flow.yaml").write_text(flow, encoding="utf-8")
+    settings = Settings().replace(
+        ami={"port": free_port()},
+        agi={"port": free_port()},
+        web={"port": free_port()},
+        database={"url": f"sqlite+aiosqlite:///{directory}/ctiserver.sqlite3"},
+        asterisk={"run_dir": str(directory / "asterisk"), "sip_port": free_port()},
+        ivr={"flows_dir": str(flows_dir)},
+    )
+    return settings.replace(**overrides)
