@@ -17,9 +17,9 @@ refused instead of letting Asterisk cut it into two commands.
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections.abc import Callable
-import re
 from dataclasses import dataclass
 
 #: ``AGI_BUF_LEN`` in res_agi.c is 2048 and the newline must fit in it as well

@@ -6,13 +6,13 @@ import logging
 import re
 from pathlib import Path, PurePosixPath
 
+from ctiserver.ivr.dryrun import DryRunServices
 from ctiserver.ivr.engine import (
     CallbackRequest,
     CustomerMatch,
     TicketRequest,
     VoicemailRequest,
 )
-from ctiserver.ivr.dryrun import DryRunServices
 from ctiserver.storage.callbacks import CallbackRepository, VoicemailRepository
 from ctiserver.storage.customers import CustomerRepository
 from ctiserver.storage.database import Database
