@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from aiohttp import web
@@ -101,10 +102,12 @@ class CtiServer:
             sounds_dirs=[Path(settings.ivr.flows_dir), Path(settings.ivr.asterisk_sounds_dir)],
             versions=FlowVersionRepository(self.db),
         )
-        self.ivr = HotlineIvr(self.flows, _flow_engine(settings.ivr, self.db), IvrRunRepository(self.db))
+        self.board = AgentBoard(wrapup_seconds={q.name: q.wrapup_time for q in settings.hotline.queues})
+        self.ivr = HotlineIvr(
+            self.flows, _flow_engine(settings.ivr, self.db, self.board.can_take), IvrRunRepository(self.db)
+        )
 
         queues = [queue.name for queue in settings.hotline.queues]
-        self.board = AgentBoard(wrapup_seconds={q.name: q.wrapup_time for q in settings.hotline.queues})
         self.roster = QueueRoster()
         self.stats = StatsLog()
         self.agents = AgentRepository(self.db)
@@ -231,7 +234,7 @@ class CtiServer:
             self.ivr.forget(update.call.linkedid)
 
 
-def _flow_engine(settings: IvrSettings, db: Database) -> FlowEngine:
+def _flow_engine(settings: IvrSettings, db: Database, availability: Callable[[str], bool]) -> FlowEngine:
     """The IVR engine with prompts and voicemail in directories Asterisk can read."""
     prompt_dir = Path(settings.prompt_dir).resolve()
     voicemail_dir = Path(settings.voicemail_dir).resolve()
@@ -245,5 +248,6 @@ def _flow_engine(settings: IvrSettings, db: Database) -> FlowEngine:
         db,
         voicemail_host_dir=voicemail_dir,
         voicemail_asterisk_dir=settings.asterisk_voicemail_dir or str(voicemail_dir),
+        availability=availability,
     )
     return FlowEngine(services, prompts)

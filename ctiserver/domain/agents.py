@@ -251,6 +251,10 @@ class AgentBoard:
     def get(self, interface: str) -> Agent | None:
         return self._agents.get(interface)
 
+    def can_take(self, queue: str) -> bool:
+        """Whether some agent of ``queue`` is logged in to it and not paused there."""
+        return any(queue in a.queues and queue not in a.paused_in for a in self._agents.values())
+
     def all(self) -> list[Agent]:
         return list(self._agents.values())
 

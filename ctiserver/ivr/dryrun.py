@@ -59,6 +59,9 @@ class DryRunServices:
     async def record_survey(self, call_id: str, score: int) -> None:
         self.actions.append(f"would record survey score {score}")
 
+    def agents_available(self, queue: str) -> bool:
+        return True
+
     def voicemail_path(self, call_id: str) -> tuple[str, str]:
         return (f"voicemail/{call_id}", f"voicemail/{call_id}")
 

@@ -37,6 +37,7 @@ QUEUE_VAR = "CTI_QUEUE"
 PRIORITY_VAR = "QUEUE_PRIO"
 QUEUE_TIMEOUT_VAR = "CTI_QUEUE_TIMEOUT"
 AFTER_VAR = "CTI_AFTER"
+OVERFLOW_VAR = "CTI_OVERFLOW"
 TRANSFER_VAR = "CTI_TRANSFER"
 TICKET_VAR = "CTI_TICKET"
 
@@ -109,6 +110,9 @@ class FlowServices(Protocol):
     def voicemail_path(self, call_id: str) -> tuple[str, str]:
         """(host path, Asterisk path) of a new recording, both without extension."""
 
+    def agents_available(self, queue: str) -> bool:
+        """Whether an agent of ``queue`` can take a call now (logged in and not paused)."""
+
 
 class PromptSource(Protocol):
     async def sound_for(self, text: str, language: str) -> str: ...
@@ -155,6 +159,8 @@ class FlowOutcome:
     timeout: int = 0
     after: str | None = None
     transfer_to: str | None = None
+    #: after ``timeout`` seconds unanswered the caller moves to this queue
+    overflow_queue: str | None = None
 
 
 @dataclass
@@ -278,6 +284,8 @@ class _Walk:
             await self.channel.set_variable(QUEUE_VAR, outcome.queue or "")
             await self.channel.set_variable(PRIORITY_VAR, str(outcome.priority))
             await self.channel.set_variable(QUEUE_TIMEOUT_VAR, str(outcome.timeout or ""))
+            if outcome.overflow_queue:
+                await self.channel.set_variable(OVERFLOW_VAR, outcome.overflow_queue)
             if outcome.after:
                 await self.channel.set_variable(AFTER_VAR, outcome.after)
         elif outcome.action == "transfer":
@@ -394,7 +402,7 @@ class _Walk:
         await self.channel.set_variable(TICKET_VAR, ticket_id)
         return node["next"]
 
-    async def _queue(self, node: Mapping[str, Any]) -> FlowOutcome:
+    async def _queue(self, node: Mapping[str, Any]) -> FlowOutcome | str:
         if node.get("queue"):
             name = str(node["queue"])
         else:
@@ -402,6 +410,9 @@ class _Walk:
             value = self.vars.get(str(rule["var"]), "")
             mapping = {text(k): str(v) for k, v in (rule.get("map") or {}).items()}
             name = mapping.get(value) or str(rule["default"])
+        if node.get("no_agents") and not self.engine.services.agents_available(name):
+            self.step.result = "no agents"
+            return str(node["no_agents"])
         priority = int(node.get("priority") or 0)
         vip_priority = node.get("vip_priority")
         if self.vars.get("customer_level") == "vip" and vip_priority is not None:
@@ -413,8 +424,9 @@ class _Walk:
             "queue",
             queue=name,
             priority=priority,
-            timeout=int(node.get("timeout") or 0),
+            timeout=int(node.get("overflow_after") or node.get("timeout") or 0),
             after=node.get("after") or None,
+            overflow_queue=node.get("overflow_queue") or None,
         )
 
     async def _callback(self, node: Mapping[str, Any]) -> str:

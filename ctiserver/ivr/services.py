@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 
 from ctiserver.ivr.dryrun import DryRunServices
@@ -37,7 +38,9 @@ class DbFlowServices:
         voicemail_host_dir: Path,
         voicemail_asterisk_dir: str,
         timezone: str = DEFAULT_TIMEZONE,
+        availability: Callable[[str], bool] | None = None,
     ) -> None:
+        self.availability = availability
         self.customers = CustomerRepository(db)
         self.tickets = TicketRepository(db, timezone=timezone)
         self.callbacks = CallbackRepository(db)
@@ -45,6 +48,10 @@ class DbFlowServices:
         self.runs = IvrRunRepository(db)
         self.voicemail_host_dir = Path(voicemail_host_dir)
         self.voicemail_asterisk_dir = PurePosixPath(voicemail_asterisk_dir)
+
+    def agents_available(self, queue: str) -> bool:
+        """Without an availability source every queue counts as staffed."""
+        return True if self.availability is None else self.availability(queue)
 
     async def lookup_customer(self, number: str) -> CustomerMatch | None:
         found = await self.customers.find_by_phone(number)

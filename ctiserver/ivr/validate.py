@@ -542,6 +542,9 @@ KINDS: dict[str, dict[str, F]] = {
         "vip_priority": F(integer(0)),
         "timeout": F(integer(0), default=0),
         "after": F(ref),
+        "overflow_queue": F(queue_name),
+        "overflow_after": F(integer(1)),
+        "no_agents": F(ref),
     },
     "callback": {"number": F(callback_number, True), "prompt": F(prompt), "next": F(ref, True)},
     "voicemail": {
@@ -594,6 +597,7 @@ def node_edges(node: Mapping[str, Any]) -> list[tuple[str, str]]:
         edges.append(("else", node.get("else")))
     elif kind == "queue":
         edges.append(("after", node.get("after")))
+        edges.append(("no agents", node.get("no_agents")))
     elif kind == "goto":
         edges.append(("", node.get("target")))
     else:
@@ -626,6 +630,8 @@ def check_node(ctx: Context, node_id: str, v: Any, pos: Pos) -> Any:
     elif kind == "queue":
         if ("queue" in v) == ("queue_by" in v):
             ctx.problem(pos, f"{what} needs exactly one of queue or queue_by")
+        if ("overflow_queue" in v) != ("overflow_after" in v):
+            ctx.problem(pos, f"{what}: overflow_queue and overflow_after go together")
         if "priority" in node:
             node.setdefault("vip_priority", node["priority"])
     elif kind == "hours":

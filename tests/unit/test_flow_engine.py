@@ -69,6 +69,11 @@ class FakeServices:
         self.callbacks: list[CallbackRequest] = []
         self.voicemails: list[VoicemailRequest] = []
         self.surveys: list[tuple[str, int]] = []
+        #: queues with an agent able to take a call; None: every queue
+        self.staffed: set[str] | None = None
+
+    def agents_available(self, queue: str) -> bool:
+        return self.staffed is None or queue in self.staffed
 
     def _check(self) -> None:
         if self.broken:
@@ -456,6 +461,32 @@ async def test_vip_priority_defaults_to_priority():
     result, channel, _ = await run(f, services=FakeServices({CALLER: VIP}))
     assert result.outcome.priority == 4
     assert channel.variables["CTI_QUEUE_TIMEOUT"] == ""
+
+
+NOBODY = """
+    start: {kind: queue, queue: complaint, overflow_queue: support, overflow_after: 30, no_agents: offer}
+    offer: {kind: callback, number: caller_id, next: bye}
+    bye: {kind: hangup}
+"""
+
+
+async def test_queue_without_available_agents_goes_to_the_no_agents_node():
+    services = FakeServices()
+    services.staffed = {"support"}
+    result, _, _ = await run(flow(NOBODY), services=services)
+    assert [s.node for s in result.path] == ["start", "offer", "bye"]
+    assert result.path[0].result == "no agents"
+    assert [c.number for c in services.callbacks] == [CALLER]
+    assert result.outcome.action == "hangup"
+
+
+async def test_staffed_queue_overflows_after_its_wait():
+    services = FakeServices()
+    services.staffed = {"complaint"}
+    result, channel, _ = await run(flow(NOBODY), services=services)
+    assert (result.outcome.queue, result.outcome.overflow_queue, result.outcome.timeout) == ("complaint", "support", 30)
+    assert channel.variables["CTI_OVERFLOW"] == "support"
+    assert channel.variables["CTI_QUEUE_TIMEOUT"] == "30"
 
 
 async def test_after_continuation_runs_the_survey():

@@ -233,6 +233,18 @@ def test_defaults_are_filled_and_keys_normalised(sounds: list[Path]) -> None:
             "<flow>:6:3: lookup node 'a' is by digits",
         ),
         (
+            flow_text("  a: {kind: queue, queue: support, overflow_queue: repair}\n"),
+            "<flow>:6:3: queue node 'a': overflow_queue and overflow_after go together",
+        ),
+        (
+            flow_text("  a: {kind: queue, queue: support, overflow_queue: sales, overflow_after: 30}\n"),
+            "<flow>:6:52: no queue named 'sales'",
+        ),
+        (
+            flow_text("  a: {kind: queue, queue: support, no_agents: offer}\n"),
+            "<flow>:6:47: no_agents: no node named 'offer'",
+        ),
+        (
             flow_text("  a: {kind: play, prompt: 'Hi ${name', next: a}\n"),
             "<flow>:6:27: prompt has a bad placeholder",
         ),

@@ -351,7 +351,7 @@ async def test_ivr_run_saved_with_chinese_variables(db: Database) -> None:
     ]
     assert first.outcome == {
         "action": "queue", "queue": "repair", "priority": 5, "timeout": 300, "after": None,
-        "transfer_to": None,
+        "transfer_to": None, "overflow_queue": None,
     }
     assert first.started_at == started and first.ended_at >= started
     assert (first.ended_by_hangup, first.error) == (False, None)
