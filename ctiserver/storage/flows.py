@@ -121,8 +121,15 @@ class FlowVersionRepository:
         self, flow: str, source: str, version: str, author: str, note: str | None
     ) -> FlowVersionInfo:
         async with self._db.session() as session:
+            # Write first, read after: SQLite (WAL) cannot turn a transaction that has
+            # read into a writing one once another writer has committed, and this
+            # statement takes the write lock (on PostgreSQL, it locks the flow's rows).
+            await session.execute(
+                update(FlowVersion).where(FlowVersion.flow == flow).values(active=FlowVersion.active)
+            )
             current = await _active_row(session, flow, lock=True)
             if current is not None and current.version == version:
+                await session.commit()
                 return _version_info(current)
             last = await session.scalar(
                 select(func.max(FlowVersion.number)).where(FlowVersion.flow == flow)
