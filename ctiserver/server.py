@@ -91,6 +91,7 @@ class CallRecorder:
 class CtiServer:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        queues = [queue.name for queue in settings.hotline.queues]
         self.db = Database(settings.database.url, echo=settings.database.echo)
         self.calls = CallTracker()
         self.ami = AmiLink(settings.ami)
@@ -98,7 +99,7 @@ class CtiServer:
         self.recorder = CallRecorder(CallRepository(self.db))
         self.flows = FlowRegistry(
             Path(settings.ivr.flows_dir),
-            queues=[queue.name for queue in settings.hotline.queues],
+            queues=queues,
             sounds_dirs=[Path(settings.ivr.flows_dir), Path(settings.ivr.asterisk_sounds_dir)],
             versions=FlowVersionRepository(self.db),
         )
@@ -106,8 +107,6 @@ class CtiServer:
         self.ivr = HotlineIvr(
             self.flows, _flow_engine(settings.ivr, self.db, self.board.can_take), IvrRunRepository(self.db)
         )
-
-        queues = [queue.name for queue in settings.hotline.queues]
         self.roster = QueueRoster()
         self.stats = StatsLog()
         self.agents = AgentRepository(self.db)
