@@ -23,7 +23,7 @@ from ctiserver.ami.translate import channel_snapshots, queue_status_items, to_ev
 from ctiserver.domain.agents import AgentBoard
 from ctiserver.domain.calls import Call, CallTracker, CallUpdate
 from ctiserver.domain.queues import QueueRoster
-from ctiserver.domain.stats import StatsLog
+from ctiserver.domain.stats import Record, StatsLog
 from ctiserver.ivr.engine import FlowEngine
 from ctiserver.ivr.hotline import HotlineIvr
 from ctiserver.ivr.prompts import PromptLibrary
@@ -35,57 +35,12 @@ from ctiserver.storage.calls import CallRepository
 from ctiserver.storage.customers import CustomerRepository
 from ctiserver.storage.database import Database, upgrade_schema
 from ctiserver.storage.flows import FlowVersionRepository, IvrRunRepository
+from ctiserver.storage.stats import StatsRepository
+from ctiserver.storage.writer import BackgroundWriter
 from ctiserver.web.app import create_app
 from ctiserver.web.keys import HUB_KEY
 
 log = logging.getLogger(__name__)
-
-
-class CallRecorder:
-    """Writes ended calls to the database without ever blocking event handling.
-
-    A failed write is retried with back-off; calls still queued at shutdown are
-    written before the database closes.
-    """
-
-    def __init__(self, repository: CallRepository) -> None:
-        self._repository = repository
-        self._queue: asyncio.Queue[Call] = asyncio.Queue()
-        self._task: asyncio.Task[None] | None = None
-
-    def on_call_update(self, update: CallUpdate) -> None:
-        if update.kind == "ended":
-            self._queue.put_nowait(update.call)
-
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="call-recorder")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-        while not self._queue.empty():
-            await self._save(self._queue.get_nowait(), attempts=3)
-
-    async def _run(self) -> None:
-        while True:
-            call = await self._queue.get()
-            await self._save(call, attempts=None)
-
-    async def _save(self, call: Call, attempts: int | None) -> None:
-        delay = 0.5
-        attempt = 0
-        while True:
-            attempt += 1
-            try:
-                await self._repository.save(call)
-                return
-            except Exception:
-                log.exception("could not record call %s (attempt %d)", call.linkedid, attempt)
-                if attempts is not None and attempt >= attempts:
-                    return
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 30.0)
 
 
 class CtiServer:
@@ -96,7 +51,9 @@ class CtiServer:
         self.calls = CallTracker()
         self.ami = AmiLink(settings.ami)
         self.agi = AgiServer(settings.agi)
-        self.recorder = CallRecorder(CallRepository(self.db))
+        self.call_records = CallRepository(self.db)
+        self.call_writer: BackgroundWriter[Call] = BackgroundWriter(self._save_calls, "ended calls")
+        self.stats_records = StatsRepository(self.db)
         self.flows = FlowRegistry(
             Path(settings.ivr.flows_dir),
             queues=queues,
@@ -116,7 +73,9 @@ class CtiServer:
         self.pops = ScreenPopService(
             calls=self.calls, cards=CustomerRepository(self.db).cards_for_phone, ivr_runs=self.ivr.live
         )
-        self.wallboard = WallboardService(board=self.board, stats=self.stats, calls=self.calls, queues=queues)
+        self.wallboard = WallboardService(
+            board=self.board, stats=self.stats, calls=self.calls, queues=queues, history=self.stats_records
+        )
         self.web_app: web.Application = create_app(
             settings, db=self.db, calls=self.calls, ami=self.ami, flows=self.flows,
             desk=self.desk, wallboard=self.wallboard, user_channel=self.pops,
@@ -125,7 +84,9 @@ class CtiServer:
         self._runner: web.AppRunner | None = None
         self._tasks: list[asyncio.Task[None]] = []
 
-        self.calls.subscribe(self.recorder.on_call_update)
+        self.calls.subscribe(self._store_ended_call)
+        self.stats_writer: BackgroundWriter[Record] = BackgroundWriter(self.stats_records.append, "statistics records")
+        self.stats.subscribe(self.stats_writer.put)
         self.calls.subscribe(self._forget_ended_ivr)
         self.calls.subscribe(self.wallboard.changed)
         self.calls.subscribe(self.pops.on_call_update)
@@ -145,7 +106,10 @@ class CtiServer:
 
     async def start(self) -> None:
         await upgrade_schema(self.settings.database.url)
-        self.recorder.start()
+        now = time.time()
+        self.stats.restore(await self.stats_records.between(self.wallboard.day_start(now), now + 1))
+        self.call_writer.start()
+        self.stats_writer.start()
         for problem in await self.flows.load_all():
             log.warning("flow problem at start: %s", problem)
         await self.seat_agents()
@@ -175,7 +139,8 @@ class CtiServer:
             self._runner = None
         await self.ami.stop()
         await self.agi.stop()
-        await self.recorder.stop()
+        await self.call_writer.stop()
+        await self.stats_writer.stop()
         await self.db.close()
 
     async def seat_agents(self) -> None:
@@ -227,6 +192,14 @@ class CtiServer:
             "resynchronised with Asterisk: %d channels, %d active calls (was %d)",
             len(snapshots), len(self.calls.active_calls()), before,
         )
+
+    def _store_ended_call(self, update: CallUpdate) -> None:
+        if update.kind == "ended":
+            self.call_writer.put(update.call)
+
+    async def _save_calls(self, calls: list[Call]) -> None:
+        for call in calls:
+            await self.call_records.save(call)
 
     def _forget_ended_ivr(self, update: CallUpdate) -> None:
         if update.kind == "ended":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any, Protocol
 
 
@@ -30,6 +31,10 @@ class AgentDesk(Protocol):
 
 class Wallboard(Protocol):
     def snapshot(self) -> dict[str, Any]: ...
+
+    def today(self) -> date: ...
+
+    async def daily_report(self, day: date) -> dict[str, Any]: ...
 
 
 class UserChannel(Protocol):

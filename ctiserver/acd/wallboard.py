@@ -11,14 +11,21 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Collection
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from ctiserver.domain.agents import AgentBoard
 from ctiserver.domain.calls import CallTracker, iso_utc
 from ctiserver.domain.queues import waiting_calls
-from ctiserver.domain.stats import StatsLog, live_figures, longest_waits
+from ctiserver.domain.stats import (
+    SERVICE_LEVEL_SECONDS,
+    QueueFigures,
+    StatsLog,
+    live_figures,
+    longest_waits,
+)
+from ctiserver.storage.stats import StatsRepository
 
 SUPERVISORS = frozenset({"supervisor", "admin"})
 
@@ -35,9 +42,11 @@ class WallboardService:
         stats: StatsLog,
         calls: CallTracker,
         queues: Collection[str],
+        history: StatsRepository | None = None,
         timezone: str = "Asia/Shanghai",
         clock: Callable[[], float] = time.time,
     ) -> None:
+        self._history = history
         self._board = board
         self._stats = stats
         self._calls = calls
@@ -53,6 +62,33 @@ class WallboardService:
     def day_start(self, now: float) -> float:
         local = datetime.fromtimestamp(now, self._zone)
         return local.replace(hour=0, minute=0, second=0, microsecond=0).timestamp()
+
+    def today(self) -> date:
+        return datetime.fromtimestamp(self._clock(), self._zone).date()
+
+    async def daily_report(self, day: date) -> dict[str, Any]:
+        """A day's figures (local midnight to midnight) from the stored records: the same
+        records, and the same definitions, as the live view."""
+        start = datetime(day.year, day.month, day.day, tzinfo=self._zone).timestamp()
+        following = day + timedelta(days=1)
+        end = datetime(following.year, following.month, following.day, tzinfo=self._zone).timestamp()
+        records = [] if self._history is None else await self._history.between(start, end)
+        figures = QueueFigures.from_records(records, start, min(end, self._clock()), SERVICE_LEVEL_SECONDS)
+        queues = []
+        for name in self._queues:
+            totals = figures.queues.get(name)
+            counted = totals.to_dict() if totals is not None else {}
+            level = counted.get("service_level")
+            queues.append({
+                "name": name, **{k: v for k, v in counted.items() if k != "service_level"},
+                "service_level": None if level is None else round(level / 100.0, 4),
+            })
+        return {
+            "date": day.isoformat(),
+            "timezone": str(self._zone),
+            "queues": queues,
+            "agents": {interface: totals.to_dict() for interface, totals in sorted(figures.agents.items())},
+        }
 
     def snapshot(self) -> dict[str, Any]:
         now = self._clock()

@@ -149,6 +149,10 @@ class StatsLog:
 
         return unsubscribe
 
+    def restore(self, stored: Iterable[Record]) -> None:
+        """Put the stored history (e.g. today's, after a restart) before what came since."""
+        self._records[:0] = list(stored)
+
     def records(self, since: float | None = None) -> list[Record]:
         """All records, or those that happened (``at``, an interval's end) at or after ``since``."""
         if since is None:

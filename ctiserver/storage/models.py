@@ -349,3 +349,18 @@ class KnowledgeArticle(Base):
     created_at: Mapped[dt.datetime] = mapped_column(
         UTCDateTime(), default=utcnow, server_default=func.now()
     )
+
+
+# -- statistics records (migration 0004) --
+
+
+class StatsRecordRow(Base):
+    """One record of ``ctiserver.domain.stats`` (``record_to_dict``), by when it happened."""
+
+    __tablename__ = "stats_records"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    #: epoch seconds: an offer, an answer, the end of an agent's interval
+    at: Mapped[float] = mapped_column(Float, index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)

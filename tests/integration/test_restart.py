@@ -12,7 +12,7 @@ from ctiserver.lab.runner import Lab
 from ctiserver.lab.simulate import LabCall
 from ctiserver.server import CtiServer
 from ctiserver.storage.users import UserRepository
-from tests.integration.conftest import LabFactory, eventually, lab_settings
+from tests.integration.conftest import LabFactory, WebClient, eventually, lab_settings
 from tests.integration.test_acd_desk import ACD_FLOW
 
 pytestmark = pytest.mark.integration
@@ -62,3 +62,39 @@ async def test_agents_and_waiting_callers_survive_a_server_restart(restartable: 
     await eventually(lambda: waiting(lab.server), 10, "the waiting caller to come back from Asterisk")
     call = lab.server.calls.get(call_id)
     assert call.caller_number == "13912345678" and call.answered_at is None
+
+
+async def test_todays_figures_survive_a_server_restart_and_make_the_daily_report(restartable: Lab) -> None:
+    lab = restartable
+    assert lab.server is not None
+    agent = await UserRepository(lab.server.db).authenticate("agent1001", "lab")
+    assert agent is not None
+    await lab.server.desk.login(agent.id, ["support"])
+    call_id = await place_call(lab, LabCall("13912345678", "李娜", hangup_after=2))
+
+    def support() -> dict:
+        return next(q for q in lab.server.wallboard.snapshot()["queues"] if q["name"] == "support")
+
+    async def counted() -> bool:
+        return lab.server.calls.get(call_id) is None and support()["answered"] == 1
+
+    await eventually(counted, 20, "the answered call to end and count")
+    before = support()
+
+    await lab.server.stop()
+    lab.server = CtiServer(lab.settings)
+    await lab.server.start()
+    await lab.server.ami.wait_ready(timeout=20)
+    after = support()
+    assert (after["offered"], after["answered"], after["answered_within_sl"]) == (
+        before["offered"], before["answered"], before["answered_within_sl"]
+    ) == (1, 1, 1)
+
+    web = WebClient(lab)
+    try:
+        assert (await web.login("supervisor", "lab")).status == 200
+        report = await web.get_json("/api/reports/daily")
+    finally:
+        await web.close()
+    (support_day,) = [q for q in report["queues"] if q["name"] == "support"]
+    assert (support_day["offered"], support_day["answered"], support_day["service_level"]) == (1, 1, 1.0)

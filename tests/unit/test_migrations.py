@@ -18,7 +18,7 @@ from tests.pg import PostgresServer, postgres_server  # noqa: F401  (fixture)
 TABLES = {
     "customers", "customer_phones", "products", "users", "agents", "calls",
     "tickets", "ticket_events", "ticket_counters", "callbacks", "voicemails",
-    "flow_versions", "ivr_runs", "call_surveys", "knowledge_articles",
+    "flow_versions", "ivr_runs", "call_surveys", "knowledge_articles", "stats_records",
 }
 
 

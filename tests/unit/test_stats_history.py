@@ -1,0 +1,86 @@
+"""The statistics log stored and read back: reports of past days use the live definitions."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from ctiserver.acd.wallboard import WallboardService
+from ctiserver.domain.agents import AgentBoard, AgentState, PauseInterval, StateInterval
+from ctiserver.domain.calls import CallTracker
+from ctiserver.domain.stats import CallAbandoned, CallAnswered, CallOffered, QueueFigures, StatsLog
+from ctiserver.storage.database import Database, upgrade_schema
+from ctiserver.storage.stats import StatsRepository
+from ctiserver.storage.writer import BackgroundWriter
+
+SHANGHAI = dt.timezone(dt.timedelta(hours=8))
+#: 2026-11-25 10:00 in Shanghai
+T = dt.datetime(2026, 11, 25, 10, 0, tzinfo=SHANGHAI).timestamp()
+
+RECORDS = [
+    CallOffered(T, "support", "c1", "c1"),
+    CallAnswered(T + 12, "support", "c1", "c1", T, 12.0, "PJSIP/1001", "王小明"),
+    CallOffered(T + 20, "support", "c2", "c2"),
+    CallAbandoned(T + 55, "support", "c2", "c2", T + 20, 35.0),
+    CallOffered(T + 60, "complaint", "c3", "c3"),
+    CallAnswered(T + 65, "complaint", "c3", "c3", T + 60, 5.0, "PJSIP/1003", "张丽"),
+    StateInterval("PJSIP/1001", AgentState.ON_CALL, T + 12, T + 300),
+    PauseInterval("PJSIP/1003", "lunch", T + 400, T + 2200),
+    # the next day, 00:30 in Shanghai: not in the report of the 25th
+    CallOffered(T + 14.5 * 3600, "support", "c4", "c4"),
+]
+
+
+@pytest.fixture
+async def db(tmp_path: Path) -> AsyncIterator[Database]:
+    url = f"sqlite+aiosqlite:///{tmp_path}/stats.sqlite3"
+    await upgrade_schema(url)
+    database = Database(url)
+    yield database
+    await database.close()
+
+
+async def test_records_come_back_as_they_went_in(db: Database) -> None:
+    stored = StatsRepository(db)
+    await stored.append(RECORDS[:5])
+    await stored.append(RECORDS[5:])
+    assert await stored.between(T, T + 86400) == RECORDS
+    assert await stored.between(T + 13, T + 56) == RECORDS[2:4]
+
+
+async def test_the_daily_report_counts_the_local_day_like_the_live_view(db: Database) -> None:
+    stored = StatsRepository(db)
+    await stored.append(RECORDS)
+    wallboard = WallboardService(
+        board=AgentBoard(), stats=StatsLog(), calls=CallTracker(), queues=["support", "complaint"],
+        history=stored, clock=lambda: T + 86400 * 2,
+    )
+    report = await wallboard.daily_report(dt.date(2026, 11, 25))
+    support, complaint = report["queues"]
+    assert (support["name"], support["offered"], support["answered"], support["abandoned"]) == ("support", 2, 1, 1)
+    assert support["service_level"] == 0.5  # 1 answered within 20 s of 1 answered + 1 abandoned
+    assert (complaint["offered"], complaint["answered"], complaint["service_level"]) == (1, 1, 1.0)
+    assert report["agents"]["PJSIP/1003"]["pause_seconds"] == {"lunch": 1800.0}
+    live = QueueFigures.from_records(RECORDS[:8], T - 36000, T + 86400, 20)
+    assert support["answered_within_sl"] == live.queues["support"].answered_within_sl
+    next_day = await wallboard.daily_report(dt.date(2026, 11, 26))
+    assert next_day["queues"][0]["offered"] == 1
+
+
+async def test_restored_history_goes_before_records_that_arrived_first() -> None:
+    log = StatsLog(records=[RECORDS[2]])
+    log.restore(RECORDS[:2])
+    assert log.records() == RECORDS[:3]
+
+
+async def test_the_writer_stores_everything_queued_even_at_shutdown(db: Database) -> None:
+    stored = StatsRepository(db)
+    writer: BackgroundWriter = BackgroundWriter(stored.append, "statistics records", batch=3)
+    writer.start()
+    for record in RECORDS:
+        writer.put(record)
+    await writer.stop()
+    assert await stored.between(0, T * 2) == RECORDS
