@@ -56,6 +56,7 @@ from ctiserver.domain.events import (
     QueueMemberRemoved,
     QueueParamsListed,
 )
+from ctiserver.domain.listeners import Listeners
 
 logger = logging.getLogger(__name__)
 
@@ -225,7 +226,7 @@ class AgentBoard:
         self._agents: dict[str, Agent] = {}
         #: caller Uniqueid -> interfaces ringing for that caller
         self._ringing: dict[str, set[str]] = {}
-        self._listeners: list[AgentListener] = []
+        self._listeners: Listeners[AgentUpdate] = Listeners(logger, "agent")
         #: agents changed by the event being handled -> the intervals it closed
         self._changed: dict[str, list[Interval]] = {}
         self._handlers: dict[type, Callable[[Any], None]] = {
@@ -240,13 +241,7 @@ class AgentBoard:
         }
 
     def subscribe(self, listener: AgentListener) -> Callable[[], None]:
-        self._listeners.append(listener)
-
-        def unsubscribe() -> None:
-            if listener in self._listeners:
-                self._listeners.remove(listener)
-
-        return unsubscribe
+        return self._listeners.subscribe(listener)
 
     def get(self, interface: str) -> Agent | None:
         return self._agents.get(interface)
@@ -518,9 +513,4 @@ class AgentBoard:
         if not self._listeners:
             return
         for interface, closed in changed.items():
-            update = AgentUpdate(self._agents[interface], tuple(closed))
-            for listener in tuple(self._listeners):
-                try:
-                    listener(update)
-                except Exception:
-                    logger.exception("agent listener %r failed on %s", listener, interface)
+            self._listeners.notify(AgentUpdate(self._agents[interface], tuple(closed)), interface)

@@ -37,6 +37,7 @@ from ctiserver.domain.events import (
     QueueCallerJoined,
     QueueCallerLeft,
 )
+from ctiserver.domain.listeners import Listeners
 
 logger = logging.getLogger(__name__)
 
@@ -187,7 +188,7 @@ class CallTracker:
         self._leg_calls: dict[str, Call] = {}
         #: linkedid -> clock() when it ended, oldest first
         self._ended: OrderedDict[str, float] = OrderedDict()
-        self._listeners: list[Listener] = []
+        self._listeners: Listeners[CallUpdate] = Listeners(logger, "call")
         self._handlers: dict[type, Callable[[Any], None]] = {
             ChannelCreated: self._on_created,
             ChannelStateChanged: self._on_state,
@@ -200,13 +201,7 @@ class CallTracker:
         }
 
     def subscribe(self, listener: Listener) -> Callable[[], None]:
-        self._listeners.append(listener)
-
-        def unsubscribe() -> None:
-            if listener in self._listeners:
-                self._listeners.remove(listener)
-
-        return unsubscribe
+        return self._listeners.subscribe(listener)
 
     def active_calls(self) -> list[Call]:
         return list(self._calls.values())
@@ -280,12 +275,7 @@ class CallTracker:
     def _emit(self, kind: UpdateKind, call: Call) -> None:
         if not self._listeners:
             return
-        update = CallUpdate(kind, call)
-        for listener in tuple(self._listeners):
-            try:
-                listener(update)
-            except Exception:
-                logger.exception("call listener %r failed on %s %s", listener, kind, call.linkedid)
+        self._listeners.notify(CallUpdate(kind, call), f"{kind} {call.linkedid}")
 
     def _new_call(self, linkedid: str, leg: Leg) -> Call:
         call = Call(

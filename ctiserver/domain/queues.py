@@ -24,6 +24,7 @@ from ctiserver.domain.events import (
     QueueMemberRemoved,
     QueueParamsListed,
 )
+from ctiserver.domain.listeners import Listeners
 
 logger = logging.getLogger(__name__)
 
@@ -102,16 +103,10 @@ class QueueRoster:
 
     def __init__(self) -> None:
         self._queues: dict[str, Queue] = {}
-        self._listeners: list[QueueListener] = []
+        self._listeners: Listeners[str] = Listeners(logger, "queue")
 
     def subscribe(self, listener: QueueListener) -> Callable[[], None]:
-        self._listeners.append(listener)
-
-        def unsubscribe() -> None:
-            if listener in self._listeners:
-                self._listeners.remove(listener)
-
-        return unsubscribe
+        return self._listeners.subscribe(listener)
 
     def queues(self) -> list[str]:
         return sorted(self._queues)
@@ -190,11 +185,7 @@ class QueueRoster:
         member.update(e)
 
     def _emit(self, queue: str) -> None:
-        for listener in tuple(self._listeners):
-            try:
-                listener(queue)
-            except Exception:
-                logger.exception("queue listener %r failed on %s", listener, queue)
+        self._listeners.notify(queue, queue)
 
 
 def waiting_calls(calls: Iterable[Call], queue: str | None = None) -> list[Call]:

@@ -29,6 +29,7 @@ from ctiserver.domain.events import (
     QueueCallerJoined,
     QueueCallerLeft,
 )
+from ctiserver.domain.listeners import Listeners
 from ctiserver.domain.queues import waiting_calls
 
 logger = logging.getLogger(__name__)
@@ -130,7 +131,7 @@ class StatsLog:
         self._records: list[Record] = list(records)
         #: caller Uniqueid -> queue -> the pending offer
         self._waiting: dict[str, dict[str, _Waiting]] = {}
-        self._listeners: list[RecordListener] = []
+        self._listeners: Listeners[Record] = Listeners(logger, "statistics")
         self._handlers: dict[type, Callable[[Any], None]] = {
             QueueCallerJoined: self._on_joined,
             QueueCallerLeft: self._on_left,
@@ -141,13 +142,7 @@ class StatsLog:
 
     def subscribe(self, listener: RecordListener) -> Callable[[], None]:
         """Listeners get every new record (to store it)."""
-        self._listeners.append(listener)
-
-        def unsubscribe() -> None:
-            if listener in self._listeners:
-                self._listeners.remove(listener)
-
-        return unsubscribe
+        return self._listeners.subscribe(listener)
 
     def restore(self, stored: Iterable[Record]) -> None:
         """Put the stored history (e.g. today's, after a restart) before what came since."""
@@ -192,11 +187,7 @@ class StatsLog:
 
     def _append(self, record: Record) -> None:
         self._records.append(record)
-        for listener in tuple(self._listeners):
-            try:
-                listener(record)
-            except Exception:
-                logger.exception("statistics listener %r failed on %s", listener, record)
+        self._listeners.notify(record, record)
 
     def _offer(self, uniqueid: str, linkedid: str, queue: str, at: float) -> _Waiting:
         self._append(CallOffered(at, queue, linkedid, uniqueid))
