@@ -21,6 +21,7 @@ from ctiserver.domain.queues import waiting_calls
 from ctiserver.domain.stats import (
     SERVICE_LEVEL_SECONDS,
     QueueFigures,
+    QueueTotals,
     StatsLog,
     live_figures,
     longest_waits,
@@ -60,8 +61,10 @@ class WallboardService:
         self._changed.set()
 
     def day_start(self, now: float) -> float:
-        local = datetime.fromtimestamp(now, self._zone)
-        return local.replace(hour=0, minute=0, second=0, microsecond=0).timestamp()
+        return self._midnight(datetime.fromtimestamp(now, self._zone).date())
+
+    def _midnight(self, day: date) -> float:
+        return datetime(day.year, day.month, day.day, tzinfo=self._zone).timestamp()
 
     def today(self) -> date:
         return datetime.fromtimestamp(self._clock(), self._zone).date()
@@ -69,24 +72,13 @@ class WallboardService:
     async def daily_report(self, day: date) -> dict[str, Any]:
         """A day's figures (local midnight to midnight) from the stored records: the same
         records, and the same definitions, as the live view."""
-        start = datetime(day.year, day.month, day.day, tzinfo=self._zone).timestamp()
-        following = day + timedelta(days=1)
-        end = datetime(following.year, following.month, following.day, tzinfo=self._zone).timestamp()
+        start, end = self._midnight(day), self._midnight(day + timedelta(days=1))
         records = [] if self._history is None else await self._history.between(start, end)
         figures = QueueFigures.from_records(records, start, min(end, self._clock()), SERVICE_LEVEL_SECONDS)
-        queues = []
-        for name in self._queues:
-            totals = figures.queues.get(name)
-            counted = totals.to_dict() if totals is not None else {}
-            level = counted.get("service_level")
-            queues.append({
-                "name": name, **{k: v for k, v in counted.items() if k != "service_level"},
-                "service_level": None if level is None else round(level / 100.0, 4),
-            })
         return {
             "date": day.isoformat(),
             "timezone": str(self._zone),
-            "queues": queues,
+            "queues": [{"name": name, **_counted(figures, name)} for name in self._queues],
             "agents": {interface: totals.to_dict() for interface, totals in sorted(figures.agents.items())},
         }
 
@@ -98,18 +90,13 @@ class WallboardService:
         waiting = waiting_calls(active)
         queues = []
         for name in self._queues:
-            totals = figures.queues.get(name)
-            counted = totals.to_dict() if totals is not None else {}
-            level = counted.get("service_level")
+            counted = _counted(figures, name)
             queues.append({
                 "name": name,
                 "waiting": sum(1 for call in waiting if call.queue == name),
                 "longest_wait": round(waits.get(name, 0.0), 1),
-                "offered": counted.get("offered", 0),
-                "answered": counted.get("answered", 0),
-                "abandoned": counted.get("abandoned", 0),
-                "answered_within_sl": counted.get("answered_within_sl", 0),
-                "service_level": None if level is None else round(level / 100.0, 4),
+                **{key: counted[key] for key in ("offered", "answered", "abandoned", "answered_within_sl")},
+                "service_level": counted["service_level"],
             })
         agents = []
         for agent in sorted(self._board.all(), key=lambda a: a.interface):
@@ -144,3 +131,11 @@ class WallboardService:
             self._changed.clear()
             push.to_roles(set(SUPERVISORS), {"type": "wallboard", "wallboard": self.snapshot()})
             await asyncio.sleep(min_interval)
+
+
+def _counted(figures: QueueFigures, queue: str) -> dict[str, Any]:
+    """A queue's counted figures (zeros when it had no call), service level as 0..1."""
+    counted = (figures.queues.get(queue) or QueueTotals()).to_dict()
+    level = counted["service_level"]
+    counted["service_level"] = None if level is None else round(level / 100.0, 4)
+    return counted
