@@ -24,7 +24,7 @@ from ctiserver.domain.agents import AgentBoard
 from ctiserver.domain.calls import Call, CallTracker, CallUpdate
 from ctiserver.domain.queues import QueueRoster
 from ctiserver.domain.stats import Record, StatsLog
-from ctiserver.ivr.engine import FlowEngine
+from ctiserver.ivr.engine.runner import FlowEngine
 from ctiserver.ivr.hotline import HotlineIvr
 from ctiserver.ivr.prompts import PromptLibrary
 from ctiserver.ivr.registry import FlowRegistry

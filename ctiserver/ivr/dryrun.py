@@ -14,17 +14,14 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from ctiserver.ivr.channel import ScriptedChannel
-from ctiserver.ivr.engine import (
+from ctiserver.ivr.engine.run import Event, FlowRun, Step
+from ctiserver.ivr.engine.runner import FlowEngine, now_utc
+from ctiserver.ivr.engine.services import (
     CallbackRequest,
     CustomerMatch,
-    Event,
-    FlowEngine,
-    FlowRun,
     FlowServices,
-    Step,
     TicketRequest,
     VoicemailRequest,
-    now_utc,
 )
 
 if TYPE_CHECKING:

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ctiserver.ivr.loader import Flow
-from ctiserver.ivr.validate import node_edges
+from ctiserver.ivr.validation.references import node_edges
 
 PROMPT_CHARS = 24
 #: the invisible entry point; not a valid node id, so it cannot clash with one

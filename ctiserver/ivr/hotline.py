@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from ctiserver.agi.session import AgiSession
 from ctiserver.ivr.agi_channel import AgiCallChannel
 from ctiserver.ivr.channel import CallChannel
-from ctiserver.ivr.engine import FlowEngine, FlowRun
+from ctiserver.ivr.engine.run import FlowRun
+from ctiserver.ivr.engine.runner import FlowEngine
 from ctiserver.ivr.loader import Flow
 from ctiserver.ivr.registry import FlowRegistry
 from ctiserver.storage.flows import IvrRunRepository

@@ -18,7 +18,8 @@ from ruamel.yaml.constructor import RoundTripConstructor
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from ctiserver.ivr.validate import start_pos, validate_flow, value_pos
+from ctiserver.ivr.validation.flow import validate_flow
+from ctiserver.ivr.validation.positions import start_pos, value_pos
 
 SCHEMA_PATH = Path(__file__).with_name("flow.schema.json")
 

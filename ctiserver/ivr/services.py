@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 
 from ctiserver.ivr.dryrun import DryRunServices
-from ctiserver.ivr.engine import (
+from ctiserver.ivr.engine.services import (
     CallbackRequest,
     CustomerMatch,
     TicketRequest,

@@ -15,12 +15,11 @@ from ctiserver.ivr.agi_channel import AgiCallChannel
 from ctiserver.ivr.channel import CallerHungUp, ScriptedChannel
 from ctiserver.ivr.conditions import ConditionError, evaluate
 from ctiserver.ivr.dryrun import DryRunServices, dry_run
-from ctiserver.ivr.engine import (
+from ctiserver.ivr.engine.run import FlowOutcome, FlowRun
+from ctiserver.ivr.engine.runner import FlowEngine
+from ctiserver.ivr.engine.services import (
     CallbackRequest,
     CustomerMatch,
-    FlowEngine,
-    FlowOutcome,
-    FlowRun,
     TicketRequest,
     VoicemailRequest,
 )

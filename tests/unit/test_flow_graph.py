@@ -10,7 +10,7 @@ import pytest
 
 from ctiserver.ivr import Flow, graph, load_flow, load_flow_file
 from ctiserver.ivr.graph import flow_to_dot, flow_to_svg
-from ctiserver.ivr.validate import node_edges
+from ctiserver.ivr.validation.references import node_edges
 from ctiserver.settings import Settings
 from tests.conftest import require
 

@@ -10,7 +10,7 @@ import pytest
 
 from ctiserver.ivr import SCHEMA_PATH, FlowError, check_files, load_flow, load_flow_file
 from ctiserver.ivr.loader import yaml_data
-from ctiserver.ivr.validate import KINDS
+from ctiserver.ivr.validation.nodes import KINDS
 from ctiserver.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -12,15 +12,8 @@ from argon2 import PasswordHasher
 from sqlalchemy import inspect, select
 from sqlalchemy.exc import IntegrityError
 
-from ctiserver.ivr.engine import (
-    CallbackRequest,
-    Event,
-    FlowOutcome,
-    FlowRun,
-    Step,
-    TicketRequest,
-    VoicemailRequest,
-)
+from ctiserver.ivr.engine.run import Event, FlowOutcome, FlowRun, Step
+from ctiserver.ivr.engine.services import CallbackRequest, TicketRequest, VoicemailRequest
 from ctiserver.ivr.services import DbFlowServices, safe_file_stem
 from ctiserver.storage.callbacks import CallbackRepository, VoicemailRepository
 from ctiserver.storage.customers import CustomerRepository, CustomerSummary

@@ -1,0 +1,69 @@
+"""What the engine asks of the world outside the call: FlowServices (customers,
+tickets, callbacks, voicemail, surveys, agent availability), a PromptSource (prompts
+to sound names), and the requests it hands them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class CustomerMatch:
+    id: int
+    name: str
+    level: str
+    region: str | None = None
+
+
+@dataclass(frozen=True)
+class TicketRequest:
+    type: str
+    summary: str
+    fields: dict[str, str]
+    caller_number: str | None
+    customer_id: int | None
+    call_id: str
+    #: ids of the nodes the call went through, this ticket node last
+    flow_path: list[str]
+
+
+@dataclass(frozen=True)
+class CallbackRequest:
+    number: str
+    customer_id: int | None
+    call_id: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class VoicemailRequest:
+    #: host path of the recorded file, with its ``.wav`` extension
+    path: str
+    caller_number: str | None
+    customer_id: int | None
+    call_id: str
+
+
+class FlowServices(Protocol):
+    async def lookup_customer(self, number: str) -> CustomerMatch | None: ...
+
+    async def open_ticket(self, request: TicketRequest) -> str: ...
+
+    async def request_callback(self, request: CallbackRequest) -> str: ...
+
+    async def save_voicemail(self, request: VoicemailRequest) -> str: ...
+
+    async def record_survey(self, call_id: str, score: int) -> None: ...
+
+    def voicemail_path(self, call_id: str) -> tuple[str, str]:
+        """(host path, Asterisk path) of a new recording, both without extension."""
+
+    def agents_available(self, queue: str) -> bool:
+        """Whether an agent of ``queue`` can take a call now (logged in and not paused)."""
+
+
+class PromptSource(Protocol):
+    async def sound_for(self, text: str, language: str) -> str: ...
+
+    def file_sound(self, name: str) -> str: ...

@@ -1,0 +1,110 @@
+"""One run of one flow over one call: the state every node kind shares (the call's
+variables, the step being taken) and what they all do: say a prompt, ask for keys,
+fill ``${placeholders}``, note an error and carry on."""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from ctiserver.ivr.channel import CallChannel
+from ctiserver.ivr.conditions import text
+from ctiserver.ivr.engine.run import Event, FlowRun, Step
+
+if TYPE_CHECKING:
+    from ctiserver.ivr.engine.runner import FlowEngine
+    from ctiserver.ivr.loader import Flow
+
+log = logging.getLogger(__name__)
+
+CUSTOMER_VARS = ("customer_id", "customer_name", "customer_level", "customer_region")
+_PLACEHOLDER = re.compile(r"\$\{([A-Za-z0-9_]+)\}")
+
+
+class Walk:
+    """The shared state and helpers of a run; the node handlers are in the kind modules."""
+
+    def __init__(
+        self, engine: FlowEngine, flow: Flow, channel: CallChannel, run: FlowRun, call_id: str
+    ) -> None:
+        self.engine = engine
+        self.services = engine.services
+        self.flow = flow
+        self.channel = channel
+        self.run = run
+        self.vars = run.variables
+        self.call_id = call_id
+        self.step: Step | None = None
+        self._t0 = time.monotonic()
+
+    @property
+    def where(self) -> str:
+        return f"node {self.step.node!r}" if self.step else "the start"
+
+    async def _ask(
+        self, prompt: Any, node: Mapping[str, Any], *, max_digits: int, terminator: str = ""
+    ) -> str:
+        sound = await self._sound(prompt)
+        keys = await self.channel.play_and_read(
+            sound,
+            timeout=float(node.get("timeout", 5)),
+            max_digits=max_digits,
+            terminator=terminator,
+        )
+        self.step.digits = keys
+        return keys
+
+    async def _say(self, prompt: Any) -> None:
+        sound = await self._sound(prompt)
+        if sound is not None:
+            await self.channel.play(sound)
+
+    async def _sound(self, prompt: Any) -> str | None:
+        """The sound of a prompt; None (and a logged error) if it cannot be made.
+
+        A caller who misses one prompt can still press keys or reach a queue,
+        which beats dropping the call because the synthesiser failed.
+        """
+        if prompt is None or prompt == "" or prompt == {}:
+            return None
+        try:
+            if isinstance(prompt, Mapping) and "file" in prompt:
+                name = str(prompt["file"])
+                self.step.events.append(Event("file", name))
+                return self.engine.prompts.file_sound(name)
+            language, words = self._pick(prompt)
+            words = self._fill(words)
+            self.step.events.append(Event("say", words, language))
+            return await self.engine.prompts.sound_for(words, language)
+        except Exception as exc:
+            self._error(f"prompt {prompt!r} has no sound: {exc}")
+            return None
+
+    def _pick(self, prompt: Any) -> tuple[str, str]:
+        """(language, text) of a prompt in the call's language, else the flow's, else any."""
+        language = self.vars.get("language") or self.flow.language
+        if not isinstance(prompt, Mapping):
+            return language, text(prompt)
+        for candidate in (language, self.flow.language):
+            if prompt.get(candidate) not in (None, ""):
+                return candidate, text(prompt[candidate])
+        candidate, words = next(iter(prompt.items()))
+        return str(candidate), text(words)
+
+    def _fill(self, template: str) -> str:
+        return _PLACEHOLDER.sub(lambda m: self.vars.get(m.group(1), "") or "", template)
+
+    def _keys(self, keys: str, verdict: str) -> None:
+        self.step.events.append(Event("keys", keys, verdict))
+
+    def _error(self, message: str) -> None:
+        log.error("call %s: flow %s, %s: %s", self.call_id, self.flow.name, self.where, message)
+        self.step.events.append(Event("error", message))
+        self.step.result = "error"
+
+    def _customer_id(self) -> int | None:
+        value = self.vars.get("customer_id", "")
+        return int(value) if value.isdigit() else None
