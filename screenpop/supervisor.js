@@ -1,10 +1,12 @@
 // The supervisor's live view: queues, waiting callers, agents and active calls, from
 // GET /api/wallboard at load and the websocket's `calls`, `call` and `wallboard` messages.
 // Durations count up between messages (data-tick-from, see common.js).
+// The Reports tab shows a day's figures from GET /api/reports/daily?date= (definitions in
+// docs/statistics.md).
 // Server data is inserted with textContent only (see el() in common.js).
 
 import {
-  $, LiveSocket, api, applyI18n, connectionIndicator, el, formatDuration, formatTime,
+  $, LiveSocket, api, applyI18n, connectionIndicator, el, fill, formatDuration, formatTime,
   onLangChange, parseTime, refreshTimers, serverNow, setupLangToggle, show, startSession, t, tOr,
 } from "./common.js";
 
@@ -19,6 +21,28 @@ const view = {
   socket: null,
   hellos: 0,
 };
+
+const report = {
+  data: null,   // the daily report shown
+  error: null,  // {key, params}: the message shown instead of a report
+  request: 0,   // number of the latest request; answers to older ones are dropped
+};
+
+/** The report's queue columns: every figure of the API, in order, and how it is shown. */
+const QUEUE_FIGURES = [
+  ["offered", count],
+  ["answered", count],
+  ["abandoned", count],
+  ["unanswered", count],
+  ["answered_within_sl", count],
+  ["service_level", percent],
+  ["average_answer_seconds", optionalDuration],
+  ["longest_answer_wait", optionalDuration],
+  ["average_abandon_seconds", optionalDuration],
+];
+
+/** Agent states with a time column in the report, in this order (others follow). */
+const REPORT_STATES = ["ready", "on_call", "ringing", "wrap_up", "paused", "logged_out"];
 
 // ---- helpers
 
@@ -37,6 +61,14 @@ function tickCell(seconds, receivedAt, { live = true } = {}) {
 function percent(value) {
   return value === null || value === undefined || !Number.isFinite(Number(value))
     ? "—" : `${Math.round(Number(value) * 100)}%`;
+}
+
+function count(value) {
+  return String(Number(value) || 0);
+}
+
+function optionalDuration(value) {
+  return value === null || value === undefined ? "—" : formatDuration(value);
 }
 
 function levelClass(value) {
@@ -215,6 +247,175 @@ function renderRecent() {
   if (!recent.length) body.append(emptyRow(5, "sup.none_recent"));
 }
 
+// ---- daily report
+
+function showView(name) {
+  for (const button of document.querySelectorAll(".view-tabs [data-view]")) {
+    button.setAttribute("aria-selected", String(button.dataset.view === name));
+  }
+  $("live-view").hidden = name !== "live";
+  $("report-view").hidden = name !== "report";
+  if (name === "report") loadReport();
+}
+
+/** The chosen day's report; no date chosen yet: today's (the server's day). */
+async function loadReport() {
+  const input = $("report-date");
+  if (input.validity.badInput) {
+    setReportError("report.bad_date");
+    return;
+  }
+  const number = ++report.request;
+  const query = input.value ? `?date=${encodeURIComponent(input.value)}` : "";
+  setReportBusy(true);
+  const { ok, status, data } = await api("GET", `/api/reports/daily${query}`);
+  if (number !== report.request) return; // a later request is under way
+  setReportBusy(false);
+  if (ok) setReport(data);
+  else if (status === 403) stop("denied");
+  else if (status !== 401) setReportError("report.error", { error: data.error });
+}
+
+function setReportBusy(busy) {
+  $("report-load").disabled = busy;
+  $("report-view").setAttribute("aria-busy", String(busy));
+}
+
+function setReport(data) {
+  report.data = data;
+  report.error = null;
+  if (data.date) $("report-date").value = data.date;
+  renderReport();
+}
+
+/** Shows the message instead of the figures: no stale day stays on screen. */
+function setReportError(key, params = {}) {
+  report.data = null;
+  report.error = { key, params };
+  renderReport();
+}
+
+function renderReport() {
+  const { data, error } = report;
+  const banner = $("report-error");
+  banner.hidden = !error;
+  banner.textContent = error ? t(error.key, error.params) : "";
+  $("report-heading").textContent = data ? t("report.heading", { date: data.date, timezone: data.timezone }) : "";
+  $("report-figures").hidden = !data;
+  if (!data) return;
+  renderReportQueues(data.queues || [], data.date);
+  renderReportAgents(data.agents || {});
+}
+
+function headCell(key, { numeric = false, title = null } = {}) {
+  return el("th", { className: numeric ? "num" : null, title: title ? t(title) : null, text: t(key) });
+}
+
+function renderReportQueues(queues, date) {
+  fill($("report-queues-head"), el("tr", {}, [
+    headCell("report.col.queue"),
+    ...QUEUE_FIGURES.map(([key]) => headCell(`report.col.${key}`, { numeric: true, title: `report.def.${key}` })),
+  ]));
+  const body = $("report-queues");
+  body.replaceChildren(...queues.map(reportQueueRow));
+  if (!queues.length) body.append(emptyRow(QUEUE_FIGURES.length + 1, "report.no_queues"));
+  const offered = queues.reduce((sum, queue) => sum + (Number(queue.offered) || 0), 0);
+  const noCalls = $("report-no-calls");
+  noCalls.hidden = offered > 0;
+  noCalls.textContent = offered > 0 ? "" : t("report.no_calls", { date });
+}
+
+function reportQueueRow(queue) {
+  return el("tr", { testid: "report-queue", "data-queue": queue.name }, [
+    el("td", { className: "strong", text: queue.name }),
+    ...QUEUE_FIGURES.map(([key, format]) => el("td", {
+      className: key === "service_level" ? `num sl ${levelClass(queue[key])}` : "num",
+      "data-figure": key,
+      text: format(queue[key]),
+    })),
+  ]);
+}
+
+function renderReportAgents(agents) {
+  const entries = Object.entries(agents);
+  const states = reportStates(entries);
+  fill($("report-agents-head"), el("tr", {}, [
+    headCell("report.col.agent"),
+    headCell("report.col.agent_answered", { numeric: true, title: "report.def.agent_answered" }),
+    ...states.map((state) => el("th", { className: "num", title: t("report.def.state_seconds"), text: tOr("state", state) })),
+    headCell("report.col.pause", { title: "report.def.pause_seconds" }),
+  ]));
+  const body = $("report-agents");
+  body.replaceChildren(...entries.map(([iface, totals]) => reportAgentRow(iface, totals || {}, states)));
+  if (!entries.length) body.append(emptyRow(states.length + 3, "report.no_agents"));
+}
+
+/** The known states, then any other state the server counted time in. */
+function reportStates(entries) {
+  const others = new Set();
+  for (const [, totals] of entries) {
+    for (const state of Object.keys((totals && totals.state_seconds) || {})) {
+      if (!REPORT_STATES.includes(state)) others.add(state);
+    }
+  }
+  return [...REPORT_STATES, ...others];
+}
+
+function reportAgentRow(iface, totals, states) {
+  const inState = totals.state_seconds || {};
+  return el("tr", { testid: "report-agent", "data-interface": iface }, [
+    reportAgentName(iface),
+    el("td", { className: "num", "data-figure": "answered", text: count(totals.answered) }),
+    ...states.map((state) => el("td", {
+      className: `num mono${inState[state] ? "" : " muted"}`,
+      "data-figure": `state-${state}`,
+      text: formatDuration(inState[state] || 0),
+    })),
+    el("td", { "data-figure": "pause" }, [el("div", { className: "pause-list" }, pauseList(totals.pause_seconds || {}))]),
+  ]);
+}
+
+/** The report knows agents by interface; the live view gives their names when it has them. */
+function reportAgentName(iface) {
+  const agents = view.wallboard ? view.wallboard.agents || [] : [];
+  const agent = agents.find((candidate) => candidate.interface === iface);
+  if (!agent || !agent.name) return el("td", { className: "strong", text: iface });
+  return el("td", {}, [
+    el("span", { className: "strong", text: agent.name }),
+    el("span", { className: "muted sub mono", text: iface }),
+  ]);
+}
+
+/** "Lunch 30:00" per pause reason, longest first; "" is a pause without a reason. */
+function pauseList(pauses) {
+  const entries = Object.entries(pauses).sort((a, b) => (Number(b[1]) || 0) - (Number(a[1]) || 0));
+  if (!entries.length) return [el("span", { className: "muted", text: "—" })];
+  return entries.map(([reason, total]) => el("span", {
+    className: "tag", testid: "report-pause", "data-reason": reason,
+    text: `${reason ? tOr("reason", reason) : t("report.no_reason")} ${formatDuration(total)}`,
+  }));
+}
+
+function resetReport() {
+  report.request += 1; // drop an answer still on its way
+  report.data = null;
+  report.error = null;
+  $("report-date").value = "";
+  setReportBusy(false);
+  renderReport();
+}
+
+function setupReport() {
+  for (const button of document.querySelectorAll(".view-tabs [data-view]")) {
+    button.addEventListener("click", () => showView(button.dataset.view));
+  }
+  $("report-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    loadReport();
+  });
+  $("report-date").addEventListener("change", () => loadReport());
+}
+
 // ---- data
 
 function setWallboard(board) {
@@ -298,12 +499,18 @@ function end() {
   $("whoami").textContent = "";
   $("session-logout").hidden = true;
   $("conn").hidden = true;
+  resetReport();
+  showView("live");
 }
 
 function init() {
   applyI18n();
   setupLangToggle($("lang-toggle"));
-  onLangChange(() => render());
+  setupReport();
+  onLangChange(() => {
+    render();
+    renderReport();
+  });
   startSession({ onUser: begin, onLogout: end });
 }
 

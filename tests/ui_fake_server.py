@@ -19,9 +19,10 @@ import itertools
 import json
 import re
 import secrets
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from aiohttp import WSCloseCode, web
 
@@ -38,6 +39,10 @@ DEPARTMENTS = {
     "inquiry": "客服中心",
 }
 XSS = "<img src=x onerror=alert(1)>"
+#: the hotline's time zone: "today" of the daily report (like the real server's default)
+REPORT_TIMEZONE = "Asia/Shanghai"
+#: a past day the fake has a report for (the other days have no calls)
+OTHER_REPORT_DAY = "2026-11-25"
 
 
 def iso(moment: datetime) -> str:
@@ -465,6 +470,139 @@ def live_call(
     }
 
 
+def report_today() -> str:
+    return datetime.now(ZoneInfo(REPORT_TIMEZONE)).date().isoformat()
+
+
+def report_queue(name: str, **figures: Any) -> dict[str, Any]:
+    """A queue of GET /api/reports/daily: zeros and nulls unless given (a day without calls)."""
+    queue: dict[str, Any] = {
+        "name": name,
+        "offered": 0,
+        "answered": 0,
+        "abandoned": 0,
+        "unanswered": 0,
+        "answered_within_sl": 0,
+        "service_level": None,
+        "average_answer_seconds": None,
+        "longest_answer_wait": 0.0,
+        "average_abandon_seconds": None,
+    }
+    unknown = set(figures) - set(queue)
+    assert not unknown, f"not a figure of the daily report: {unknown}"
+    queue.update(figures)
+    return queue
+
+
+def report_agent(
+    answered: int = 0,
+    state_seconds: dict[str, float] | None = None,
+    pause_seconds: dict[str, float] | None = None,
+) -> dict[str, Any]:
+    """An agent's figures of GET /api/reports/daily (pause reason "" when none was given)."""
+    return {
+        "answered": answered,
+        "state_seconds": state_seconds or {},
+        "pause_seconds": pause_seconds or {},
+    }
+
+
+def daily_report(
+    day: str, queues: list[dict[str, Any]], agents: dict[str, dict[str, Any]]
+) -> dict[str, Any]:
+    """GET /api/reports/daily: every configured queue, agents by interface."""
+    return {"date": day, "timezone": REPORT_TIMEZONE, "queues": queues, "agents": agents}
+
+
+def empty_daily_report(day: str) -> dict[str, Any]:
+    return daily_report(day, [report_queue(name) for name in ("售后", "投诉", "English")], {})
+
+
+def sample_daily_report(day: str) -> dict[str, Any]:
+    """Today, consistent with the sample wallboard's queues and agents."""
+    queues = [
+        report_queue(
+            "售后",
+            offered=126,
+            answered=112,
+            abandoned=9,
+            unanswered=3,
+            answered_within_sl=98,
+            service_level=0.8099,
+            average_answer_seconds=14.2,
+            longest_answer_wait=95.0,
+            average_abandon_seconds=41.7,
+        ),
+        report_queue(
+            "投诉",
+            offered=18,
+            answered=15,
+            abandoned=3,
+            answered_within_sl=10,
+            service_level=0.5556,
+            average_answer_seconds=22.5,
+            longest_answer_wait=61.0,
+            average_abandon_seconds=30.3,
+        ),
+        report_queue("English"),
+    ]
+    agents = {
+        "PJSIP/1001": report_agent(
+            70,
+            {
+                "logged_out": 600.0,
+                "ready": 9000.0,
+                "ringing": 310.0,
+                "on_call": 14400.5,
+                "wrap_up": 1200.0,
+            },
+        ),
+        "PJSIP/1002": report_agent(
+            42, {"ready": 5400.0, "on_call": 10800.0, "paused": 900.0}, {"training": 900.0}
+        ),
+        # paused during a call too: pause time (45 min) over the time in state paused (40 min)
+        "PJSIP/1003": report_agent(
+            15,
+            {"ready": 3600.0, "on_call": 4500.0, "paused": 2400.0},
+            {"lunch": 1800.0, "": 300.0, "after_call_work": 600.0},
+        ),
+        "PJSIP/1004": report_agent(0, {"ready": 1800.0}),
+    }
+    return daily_report(day, queues, agents)
+
+
+def other_daily_report(day: str = OTHER_REPORT_DAY) -> dict[str, Any]:
+    """A quiet past day (the records of tests/unit/test_stats_history.py)."""
+    queues = [
+        report_queue(
+            "售后",
+            offered=2,
+            answered=1,
+            abandoned=1,
+            answered_within_sl=1,
+            service_level=0.5,
+            average_answer_seconds=12.0,
+            longest_answer_wait=12.0,
+            average_abandon_seconds=35.0,
+        ),
+        report_queue(
+            "投诉",
+            offered=1,
+            answered=1,
+            answered_within_sl=1,
+            service_level=1.0,
+            average_answer_seconds=5.0,
+            longest_answer_wait=5.0,
+        ),
+        report_queue("English"),
+    ]
+    agents = {
+        "PJSIP/1001": report_agent(1, {"on_call": 288.0}),
+        "PJSIP/1003": report_agent(1, {}, {"lunch": 1800.0}),
+    }
+    return daily_report(day, queues, agents)
+
+
 # ---- the server
 
 
@@ -486,6 +624,11 @@ class FakeDesk:
             ticket for card in self.customers.values() for ticket in card["open_tickets"]
         ]
         self.wallboard = sample_wallboard()
+        today = report_today()
+        #: daily reports by date; any other valid date has no calls
+        self.reports = {today: sample_daily_report(today), OTHER_REPORT_DAY: other_daily_report()}
+        #: (status, error) that GET /api/reports/daily answers instead, e.g. (500, "...")
+        self.report_failure: tuple[int, str] | None = None
         self.calls: dict[str, dict[str, Any]] = {}
         self.sessions: dict[str, int] = {}
         self.requests: list[dict[str, Any]] = []
@@ -563,6 +706,7 @@ class FakeDesk:
         app.router.add_get("/api/kb", self.search_kb)
         app.router.add_post("/api/kb/{id}/read", self.read_article)
         app.router.add_get("/api/wallboard", self.get_wallboard)
+        app.router.add_get("/api/reports/daily", self.get_daily_report)
         app.router.add_get("/ws", self.websocket)
         app.router.add_post("/_fake/push", self.control_push)
         app.router.add_post("/_fake/demo", self.control_demo)
@@ -813,6 +957,19 @@ class FakeDesk:
         if request["user"].role not in ("supervisor", "admin"):
             return self._error(403, "supervisors only")
         return self._json(self.wallboard)
+
+    async def get_daily_report(self, request: web.Request) -> web.Response:
+        """Like the real one: ``?date=YYYY-MM-DD``, default today; 400 on a malformed date."""
+        if request["user"].role not in ("supervisor", "admin"):
+            return self._error(403, "supervisors and admins only")
+        if self.report_failure is not None:
+            return self._error(*self.report_failure)
+        text = request.query.get("date")
+        try:
+            day = date.fromisoformat(text).isoformat() if text else report_today()
+        except ValueError:
+            return self._error(400, "date must be YYYY-MM-DD")
+        return self._json(self.reports.get(day) or empty_daily_report(day))
 
     # -- websocket
 

@@ -202,6 +202,17 @@ async def test_the_supervisor_sees_a_waiting_caller_then_the_answered_call(desk:
 
     await eventually(shows_agent, 15, "the answered call with its agent on the supervisor page")
 
+    # the Reports tab: today's report (from the stored records) counts the answered call
+    await page.get_by_test_id("tab-report").click()
+    answered = page.locator("[data-testid=report-queue][data-queue=support] [data-figure=answered]")
+
+    async def reported() -> bool:
+        await page.get_by_test_id("report-load").click()
+        await page.locator("[data-testid=report][aria-busy=false]").wait_for()
+        return await answered.count() == 1 and int(await answered.inner_text()) >= 1
+
+    await eventually(reported, 15, "the report on the page to count the answered call")
+
 
 async def _is(lab: Lab, extension: str, state: AgentState) -> bool:
     return await agent_state(lab, extension) is state

@@ -9,20 +9,34 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import datetime as dt
 import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 import pytest_asyncio
 
+from ctiserver.acd.wallboard import WallboardService
+from ctiserver.domain.agents import AgentBoard, AgentState, PauseInterval, StateInterval
+from ctiserver.domain.calls import CallTracker
+from ctiserver.domain.stats import CallAnswered, CallOffered, StatsLog
 from tests.conftest import require
 from tests.ui_fake_server import (
+    OTHER_REPORT_DAY,
     PASSWORD,
+    REPORT_TIMEZONE,
     XSS,
     FakeDesk,
+    empty_daily_report,
     live_call,
+    other_daily_report,
+    report_agent,
+    report_queue,
+    report_today,
+    sample_daily_report,
     sample_pop,
     sample_wallboard,
 )
@@ -46,6 +60,7 @@ CHROMIUM_ARGS = [
 ]
 AGENT_SHOT = Path("/tmp/agent-page.png")
 SUPERVISOR_SHOT = Path("/tmp/supervisor-page.png")
+REPORT_SHOT = Path("/tmp/supervisor-report.png")
 TIMEOUT_MS = 10_000
 AGENT1, AGENT2, SUPERVISOR = 1, 2, 3
 
@@ -568,3 +583,288 @@ async def test_supervisor_view_refuses_agents(desk: Desk) -> None:
     await page.click(tid("lang-toggle"))
     await expect(denied).to_contain_text("Supervisors only")
     assert desk.fake.requests_to("GET", "/api/wallboard") == []
+
+
+# ---- supervisor: the daily report
+
+
+def report_row(page: Page, queue: str) -> Any:
+    return page.locator(f'{tid("report-queue")}[data-queue="{queue}"]')
+
+
+def report_agent_row(page: Page, interface: str) -> Any:
+    return page.locator(f'{tid("report-agent")}[data-interface="{interface}"]')
+
+
+async def expect_figures(row: Any, **figures: str) -> None:
+    for key, text in figures.items():
+        await expect(row.locator(f"[data-figure={key}]")).to_have_text(text)
+
+
+async def open_report(desk: Desk, **options: Any) -> Tab:
+    """The supervisor page, logged in, on its Reports tab with today's report shown."""
+    tab = await desk.open("super", "supervisor.html", **options)
+    page = tab.page
+    await expect(page.locator("#main")).to_be_visible()
+    await desk.fake.wait_sockets(SUPERVISOR)
+    await page.click(tid("tab-report"))
+    await expect(page.locator(tid("report"))).to_have_attribute("aria-busy", "false")
+    await expect(page.locator(tid("report-date"))).to_have_value(report_today())
+    return tab
+
+
+async def choose_day(page: Page, day: str) -> None:
+    await page.fill(tid("report-date"), day)
+    await page.click(tid("report-load"))
+    await expect(page.locator(tid("report"))).to_have_attribute("aria-busy", "false")
+
+
+async def test_report_shows_todays_figures_per_queue_and_agent(desk: Desk) -> None:
+    tab = await open_report(desk)
+    page = tab.page
+    today = report_today()
+    assert desk.fake.requests_to("GET", "/api/reports/daily")[0]["query"] == {}  # the server's day
+    await expect(page.locator("#live-view")).to_be_hidden()
+    await expect(page.locator(tid("tab-report"))).to_have_attribute("aria-selected", "true")
+    await expect(page.locator(tid("report-heading"))).to_have_text(
+        f"{today} 日报（{REPORT_TIMEZONE}）"
+    )
+    await expect(page.locator(tid("report-error"))).to_be_hidden()
+    await expect(page.locator(tid("report-no-calls"))).to_be_hidden()
+    await expect(page.locator(tid("report-queue"))).to_have_count(3)
+    await expect_figures(
+        report_row(page, "售后"),
+        offered="126",
+        answered="112",
+        abandoned="9",
+        unanswered="3",
+        answered_within_sl="98",
+        service_level="81%",
+        average_answer_seconds="0:14",
+        longest_answer_wait="1:35",
+        average_abandon_seconds="0:41",
+    )
+    await expect_figures(report_row(page, "投诉"), offered="18", service_level="56%")
+    await expect_figures(
+        report_row(page, "English"),
+        offered="0",
+        answered="0",
+        service_level="—",
+        average_answer_seconds="—",
+        longest_answer_wait="0:00",
+        average_abandon_seconds="—",
+    )
+
+    await expect(page.locator(tid("report-agent"))).to_have_count(4)
+    liu = report_agent_row(page, "PJSIP/1003")
+    await expect(liu).to_contain_text("刘洋")  # the live view's name for the interface
+    await expect_figures(
+        liu, answered="15", **{"state-paused": "40:00", "state-on_call": "1:15:00"}
+    )
+    # longest first; "" is a pause without a reason
+    await expect(liu.locator(tid("report-pause"))).to_have_text(
+        ["午餐 30:00", "话后工作 10:00", "未注明原因 5:00"]
+    )
+    wang = report_agent_row(page, "PJSIP/1001")
+    await expect_figures(
+        wang,
+        answered="70",
+        **{"state-on_call": "4:00:00", "state-logged_out": "10:00", "state-paused": "0:00"},
+    )
+    await expect(wang.locator("[data-figure=pause]")).to_have_text("—")
+    await page.screenshot(path=str(REPORT_SHOT), full_page=True)
+
+    await page.click(tid("tab-live"))
+    await expect(page.locator(tid("report"))).to_be_hidden()
+    await expect(page.locator(tid("queue-row"))).to_have_count(3)
+
+
+async def test_report_of_another_day_and_of_a_day_without_calls(desk: Desk) -> None:
+    page = (await open_report(desk)).page
+    await choose_day(page, OTHER_REPORT_DAY)
+    await expect(page.locator(tid("report-heading"))).to_contain_text(OTHER_REPORT_DAY)
+    assert desk.fake.requests_to("GET", "/api/reports/daily")[-1]["query"] == {
+        "date": OTHER_REPORT_DAY
+    }
+    await expect_figures(
+        report_row(page, "售后"),
+        offered="2",
+        answered="1",
+        abandoned="1",
+        unanswered="0",
+        service_level="50%",
+        average_answer_seconds="0:12",
+        average_abandon_seconds="0:35",
+    )
+    await expect_figures(report_row(page, "投诉"), offered="1", service_level="100%")
+    await expect(page.locator(tid("report-agent"))).to_have_count(2)
+    await expect_figures(report_agent_row(page, "PJSIP/1001"), **{"state-on_call": "4:48"})
+    await expect(report_agent_row(page, "PJSIP/1003").locator(tid("report-pause"))).to_have_text(
+        ["午餐 30:00"]
+    )
+    await expect(page.locator(tid("report-no-calls"))).to_be_hidden()
+
+    # a day without calls: every queue at zero, said in so many words, no agent rows
+    await choose_day(page, "2026-11-24")
+    await expect(page.locator(tid("report-no-calls"))).to_have_text("2026-11-24 没有来电。")
+    await expect(page.locator(tid("report-queue"))).to_have_count(3)
+    await expect_figures(report_row(page, "售后"), offered="0", answered="0", service_level="—")
+    await expect(page.locator(tid("report-agent"))).to_have_count(0)
+    await expect(page.locator("#report-agents")).to_have_text("当天没有坐席记录")
+
+    # picking a date in the input is enough (change), no button needed
+    await page.fill(tid("report-date"), OTHER_REPORT_DAY)
+    await expect_figures(report_row(page, "售后"), offered="2")
+    await expect(page.locator(tid("report-no-calls"))).to_be_hidden()
+
+
+async def test_report_errors_show_in_the_page(desk: Desk) -> None:
+    page = (await open_report(desk)).page
+    error = page.locator(tid("report-error"))
+    # a date the input accepts and the server refuses (year 10000)
+    await choose_day(page, "10000-01-01")
+    await expect(error).to_be_visible()
+    await expect(error).to_have_text("无法加载报表：date must be YYYY-MM-DD")
+    await expect(page.locator("#report-figures")).to_be_hidden()  # no stale figures
+    await expect(page.locator(tid("report-heading"))).to_have_text("")
+
+    desk.fake.report_failure = (500, "database unavailable")
+    await choose_day(page, OTHER_REPORT_DAY)
+    await expect(error).to_have_text("无法加载报表：database unavailable")
+
+    desk.fake.report_failure = None
+    await page.click(tid("report-load"))
+    await expect(error).to_be_hidden()
+    await expect_figures(report_row(page, "售后"), offered="2")
+
+    # an incomplete date typed in the input is refused before asking the server
+    asked = len(desk.fake.requests_to("GET", "/api/reports/daily"))
+    await page.locator(tid("report-date")).focus()
+    await page.keyboard.press("Backspace")  # clears one part (month, day or year) of the date
+    await page.click(tid("report-load"))
+    await expect(error).to_have_text("日期无效，请选择完整的年、月、日。")
+    await expect(page.locator("#report-figures")).to_be_hidden()
+    assert len(desk.fake.requests_to("GET", "/api/reports/daily")) == asked
+
+
+async def test_report_names_are_text_never_markup(desk: Desk) -> None:
+    today = report_today()
+    report = desk.fake.reports[today]
+    report["queues"][0]["name"] = XSS
+    report["agents"][XSS] = {
+        "answered": 1,
+        "state_seconds": {XSS: 60.0},
+        "pause_seconds": {XSS: 60.0},
+    }
+    desk.fake.wallboard["agents"][0]["name"] = XSS  # PJSIP/1001's name, from the live view
+    tab = await open_report(desk)
+    page = tab.page
+    row = report_row(page, XSS)
+    await expect(row.locator("td").first).to_have_text(XSS)
+    await expect_figures(row, offered="126")
+    await expect(report_agent_row(page, "PJSIP/1001").locator("td").first).to_contain_text(XSS)
+    hostile = report_agent_row(page, XSS)
+    await expect(hostile.locator("td").first).to_have_text(XSS)
+    await expect(hostile.locator(tid("report-pause"))).to_have_text([f"{XSS} 1:00"])
+    await expect(page.locator(tid("report")).locator("thead")).to_contain_text([XSS])
+    assert await page.locator("img").count() == 0
+    await page.wait_for_timeout(200)  # an onerror would have fired by now
+    assert tab.dialogs == []
+
+
+async def test_language_toggle_switches_the_report_labels(desk: Desk) -> None:
+    page = (await open_report(desk)).page
+    today = report_today()
+    queues_head = page.locator("#report-queues-head")
+    await expect(page.locator(tid("tab-report"))).to_have_text("报表")
+    await expect(queues_head).to_contain_text("来电")
+    await expect(queues_head).to_contain_text("平均应答等待")
+    await expect(page.locator("#report-agents-head")).to_contain_text("暂停时长（按原因）")
+    pauses = report_agent_row(page, "PJSIP/1003").locator(tid("report-pause"))
+    await expect(pauses).to_have_text(["午餐 30:00", "话后工作 10:00", "未注明原因 5:00"])
+
+    await page.click(tid("lang-toggle"))
+    await expect(page.locator(tid("tab-report"))).to_have_text("Reports")
+    await expect(page.locator(tid("tab-live"))).to_have_text("Live")
+    await expect(page.locator(tid("report-load"))).to_have_text("Show")
+    await expect(page.locator(tid("report-heading"))).to_have_text(
+        f"Daily report for {today} ({REPORT_TIMEZONE})"
+    )
+    offered = queues_head.locator("th").nth(1)
+    await expect(offered).to_have_text("Offered")
+    await expect(offered).to_have_attribute(
+        "title", "Calls that joined the queue that day (each join counts once)"
+    )
+    await expect(queues_head).to_contain_text("Service level")
+    await expect(queues_head).to_contain_text("Avg. answer wait")
+    agents_head = page.locator("#report-agents-head")
+    await expect(agents_head).to_contain_text("Paused")
+    await expect(agents_head).to_contain_text("Pause time by reason")
+    await expect(pauses).to_have_text(
+        ["Lunch 30:00", "After-call work 10:00", "no reason given 5:00"]
+    )
+    await expect_figures(report_row(page, "售后"), offered="126")  # data unchanged
+
+    await choose_day(page, "2026-11-24")
+    await expect(page.locator(tid("report-no-calls"))).to_have_text("No calls on 2026-11-24.")
+    await expect(page.locator("#report-agents")).to_have_text("No agent activity that day")
+    desk.fake.report_failure = (500, "database unavailable")
+    await page.click(tid("report-load"))
+    error = page.locator(tid("report-error"))
+    await expect(error).to_have_text("Cannot load the report: database unavailable")
+    await page.click(tid("lang-toggle"))
+    await expect(error).to_have_text("无法加载报表：database unavailable")
+    await expect(page.locator(tid("tab-report"))).to_have_text("报表")
+
+
+async def test_the_fakes_daily_report_has_the_shape_of_the_real_one() -> None:
+    """The fake's JSON is what WallboardService.daily_report answers, key for key."""
+    day = dt.date(2026, 11, 25)
+    start = dt.datetime(2026, 11, 25, 10, tzinfo=ZoneInfo(REPORT_TIMEZONE)).timestamp()
+    records = [
+        CallOffered(start, "售后", "c1", "c1"),
+        CallAnswered(start + 12, "售后", "c1", "c1", start, 12.0, "PJSIP/1001", "王小明"),
+        StateInterval("PJSIP/1001", AgentState.ON_CALL, start + 12, start + 300),
+        PauseInterval("PJSIP/1003", "lunch", start + 400, start + 2200),
+    ]
+
+    class History:
+        async def between(self, begin: float, end: float) -> list[Any]:
+            return [r for r in records if begin <= r.at < end]
+
+    service = WallboardService(
+        board=AgentBoard(),
+        stats=StatsLog(),
+        calls=CallTracker(),
+        queues=["售后", "投诉", "English"],
+        history=History(),  # type: ignore[arg-type]
+        timezone=REPORT_TIMEZONE,
+        clock=lambda: start + 86400 * 2,
+    )
+    real = await service.daily_report(day)
+
+    def shape(report: dict[str, Any]) -> tuple[Any, ...]:
+        agents = list(report["agents"].values())
+        return (
+            sorted(report),
+            [sorted(queue) for queue in report["queues"]],
+            sorted({key for agent in agents for key in agent}),
+        )
+
+    for fake in (other_daily_report(), sample_daily_report(report_today())):
+        assert shape(fake) == shape(real)
+        states = {state for agent in fake["agents"].values() for state in agent["state_seconds"]}
+        assert states <= {state.value for state in AgentState}
+    assert shape(empty_daily_report("2026-11-24"))[:2] == shape(real)[:2]
+    assert real["timezone"] == REPORT_TIMEZONE
+    (queue,) = [q for q in real["queues"] if q["name"] == "售后"]
+    assert queue == report_queue(
+        "售后",
+        offered=1,
+        answered=1,
+        answered_within_sl=1,
+        service_level=1.0,
+        average_answer_seconds=12.0,
+        longest_answer_wait=12.0,
+    )
+    assert real["agents"]["PJSIP/1003"] == report_agent(0, {}, {"lunch": 1800.0})
