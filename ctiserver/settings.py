@@ -42,6 +42,9 @@ class AmiSettings:
     reconnect_max: float = 4.0
     connect_timeout: float = 3.0
     action_timeout: float = 10.0
+    #: the event classes the session asks for at Login: "on" (all), or e.g. "system"
+    #: (boot and shutdown only) for a session that only sends actions
+    events: str = "on"
 
 
 @dataclass(frozen=True)

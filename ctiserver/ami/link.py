@@ -230,7 +230,7 @@ class AmiLink:
         if not conn.greeting:
             raise AmiError("the peer is not an Asterisk manager interface (no greeting)")
         pending = PendingAction(
-            {"Action": "Login", "Username": s.username, "Secret": s.secret, "Events": "on"},
+            {"Action": "Login", "Username": s.username, "Secret": s.secret, "Events": s.events},
             as_list=False,
         )
         conn.login_id = pending.id

@@ -3,7 +3,9 @@
 Asterisk runs the actions of one AMI session one at a time, and ``PlayDTMF``
 holds its session for the digit's length. A hundred callers pressing keys at
 once would queue behind each other (and behind the server's keep-alive, if they
-shared its link), so the phones use a few sessions of their own, in turn.
+shared its link), so the phones use a few sessions of their own, in turn. They
+only send actions: they ask for system events alone (boot, shutdown), else each
+would read and parse the whole event stream beside the server.
 """
 
 from __future__ import annotations
@@ -24,7 +26,9 @@ Fields = Mapping[str, str | Sequence[str]]
 class PhoneLines:
     def __init__(self, settings: AmiSettings, lines: int = 8) -> None:
         # a session busy with key presses answers Pings late: that is not a dead link
-        patient = dataclasses.replace(settings, ping_timeout=max(settings.ping_timeout, 60.0))
+        patient = dataclasses.replace(
+            settings, ping_timeout=max(settings.ping_timeout, 60.0), events="system"
+        )
         self._links = [AmiLink(patient) for _ in range(lines)]
         self._turn = itertools.cycle(self._links)
 

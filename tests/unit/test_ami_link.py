@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import re
 import socket
@@ -185,6 +186,15 @@ async def test_login_then_ready_then_events_in_order(fake: FakeAmi, links) -> No
     assert [(m.event, m.uniqueid) for m in delivered] == [(m.event, m.uniqueid) for m in expected]
     assert "刘洋" in [m.get("CallerIDName") for m in delivered]
     assert all(before <= m.received_at <= time.time() for m in delivered)
+
+
+async def test_an_action_only_session_asks_for_system_events_alone(fake: FakeAmi, links) -> None:
+    """The lab's phones: Asterisk then sends them FullyBooted, not every call's events."""
+    link = links(dataclasses.replace(settings(fake.port), events="system"))
+    await link.start()
+    await link.wait_ready(2)
+    (login,) = fake.received("Login")
+    assert login["Events"] == "system"
 
 
 async def test_ready_waits_for_fully_booted(fake: FakeAmi, links) -> None:
