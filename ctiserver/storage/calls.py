@@ -117,10 +117,11 @@ class CallRepository:
                 .order_by(CallRow.ended_at.desc(), CallRow.id.desc())
                 .limit(limit)
             )
-            return [_as_dict(row) for row in rows]
+            return [call_record(row) for row in rows]
 
 
-def _as_dict(row: CallRow) -> dict[str, Any]:
+def call_record(row: Any) -> dict[str, Any]:
+    """The CALL_RECORD of docs/agent-desktop.md, from a ``calls`` row (ORM or Core)."""
     return {
         "id": row.linkedid,
         "state": "ended",

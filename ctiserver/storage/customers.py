@@ -10,17 +10,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from ctiserver.storage.calls import CallRepository
+from ctiserver.storage.cards import CustomerCards
 from ctiserver.storage.database import Database
-from ctiserver.storage.models import CUSTOMER_LEVELS, Customer, CustomerPhone, Product, Ticket
+from ctiserver.storage.models import CUSTOMER_LEVELS, Customer, CustomerPhone, Product
 from ctiserver.storage.phones import normalize_phone
-from ctiserver.storage.tickets import TicketInfo, TicketRepository
+from ctiserver.storage.tickets import TicketRepository, ticket_dict
 
-#: statuses of a ticket still being worked on
-OPEN_TICKET_STATUSES = ("open", "assigned", "in_progress")
-CARD_RECENT_CALLS = 5
 HISTORY_CALLS = 100
 MAX_NAME = 100
 MIN_PHONE_DIGITS = 5
@@ -75,24 +72,11 @@ class CustomerRepository:
 
     async def card(self, customer_id: int) -> dict[str, Any] | None:
         """The CARD of docs/agent-desktop.md, or None for an unknown customer."""
-        async with self._db.session() as session:
-            customer = await session.get(Customer, customer_id)
-            if customer is None:
-                return None
-            card = await _card(session, customer)
-        card["recent_calls"] = await CallRepository(self._db).list_ended_for_customer(
-            customer_id, CARD_RECENT_CALLS
-        )
-        return card
+        return await CustomerCards(self._db).for_customer(customer_id)
 
     async def cards_for_phone(self, number: str) -> list[dict[str, Any]]:
         """The CARD of every customer with that phone (see :meth:`find_by_phone`)."""
-        cards = []
-        for summary in await self.find_by_phone(number):
-            card = await self.card(summary.id)
-            if card is not None:
-                cards.append(card)
-        return cards
+        return await CustomerCards(self._db).for_phone(number)
 
     async def create(
         self,
@@ -145,23 +129,6 @@ class CustomerRepository:
             return await session.scalar(select(Product.customer_id).where(Product.id == product_id))
 
 
-def ticket_dict(ticket: TicketInfo | Ticket) -> dict[str, Any]:
-    """The TICKET of docs/agent-desktop.md."""
-    return {
-        "id": ticket.id,
-        "number": ticket.number,
-        "type": ticket.type,
-        "status": ticket.status,
-        "department": ticket.department,
-        "summary": ticket.summary,
-        "customer_id": ticket.customer_id,
-        "product_id": ticket.product_id,
-        "call_linkedid": ticket.call_linkedid,
-        "source": ticket.source,
-        "created_at": ticket.created_at.isoformat(timespec="milliseconds"),
-    }
-
-
 def _address(given: dict[str, str | None]) -> dict[str, str | None]:
     unknown = set(given) - set(ADDRESS_FIELDS)
     if unknown:
@@ -173,45 +140,3 @@ def _address(given: dict[str, str | None]) -> dict[str, str | None]:
             raise ValueError(f"{field} must have at most {longest} characters")
         values[field] = value or None
     return values
-
-
-async def _card(session: AsyncSession, customer: Customer) -> dict[str, Any]:
-    """The card without its recent calls."""
-    phones = await session.scalars(
-        select(CustomerPhone)
-        .where(CustomerPhone.customer_id == customer.id)
-        .order_by(CustomerPhone.id)
-    )
-    products = await session.scalars(
-        select(Product).where(Product.customer_id == customer.id).order_by(Product.id)
-    )
-    tickets = await session.scalars(
-        select(Ticket)
-        .where(Ticket.customer_id == customer.id, Ticket.status.in_(OPEN_TICKET_STATUSES))
-        .order_by(Ticket.id.desc())
-    )
-    return {
-        "id": customer.id,
-        "name": customer.name,
-        "level": customer.level,
-        "phones": [{"number": p.number, "label": p.label} for p in phones],
-        "address": {
-            "province": customer.province,
-            "city": customer.city,
-            "district": customer.district,
-            "street": customer.street,
-            "detail": customer.address_detail,
-        },
-        "products": [
-            {
-                "id": p.id,
-                "category": p.category,
-                "model": p.model,
-                "serial": p.serial,
-                "installed_on": None if p.installed_on is None else p.installed_on.isoformat(),
-            }
-            for p in products
-        ],
-        "open_tickets": [ticket_dict(t) for t in tickets],
-        "recent_calls": [],
-    }

@@ -250,3 +250,20 @@ async def _next_sequence(session: AsyncSession, dialect: str, day: str) -> int:
         .returning(TicketCounter.last_seq)
     )
     return int((await session.execute(statement)).scalar_one())
+
+
+def ticket_dict(ticket: Any) -> dict[str, Any]:
+    """The TICKET of docs/agent-desktop.md, from a TicketInfo or a ``tickets`` row (ORM or Core)."""
+    return {
+        "id": ticket.id,
+        "number": ticket.number,
+        "type": ticket.type,
+        "status": ticket.status,
+        "department": ticket.department,
+        "summary": ticket.summary,
+        "customer_id": ticket.customer_id,
+        "product_id": ticket.product_id,
+        "call_linkedid": ticket.call_linkedid,
+        "source": ticket.source,
+        "created_at": ticket.created_at.isoformat(timespec="milliseconds"),
+    }
