@@ -27,6 +27,7 @@ import asyncio
 import logging
 import multiprocessing
 import multiprocessing.process
+import os
 import statistics
 import sys
 import tempfile
@@ -41,13 +42,13 @@ from sqlalchemy import insert
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from ctiserver.lab.caller import eventually, place_call, set_global  # noqa: E402
-from ctiserver.lab.isolated import isolated_settings  # noqa: E402
-from ctiserver.lab.runner import Lab  # noqa: E402
-from ctiserver.lab.simulate import LabCall  # noqa: E402
-from ctiserver.settings import Settings  # noqa: E402
-from ctiserver.storage.models import Agent, Customer, CustomerPhone  # noqa: E402
-from ctiserver.storage.users import UserRepository  # noqa: E402
+from ctiserver.lab.caller import eventually, place_call, set_global
+from ctiserver.lab.isolated import isolated_settings
+from ctiserver.lab.runner import Lab
+from ctiserver.lab.simulate import LabCall
+from ctiserver.settings import Settings
+from ctiserver.storage.models import Agent, Customer, CustomerPhone
+from ctiserver.storage.users import UserRepository
 
 STRAIGHT = """\
 flow: bench
@@ -67,6 +68,8 @@ nodes:
   support: {kind: queue, queue: support}
 """
 PASSWORD = "bench"
+#: watches the live view during the run, as a supervisor would (call updates, wallboard)
+SUPERVISOR = "benchsupervisor"
 
 
 def settings_in(tmp: Path, flow: str) -> Settings:
@@ -103,6 +106,7 @@ async def fill(lab: Lab, customers: int, agents: int) -> list[tuple[str, str]]:
                                                    "skills": "support"}])
             await session.commit()
         seats.append((extension, username))
+    await users.add(SUPERVISOR, PASSWORD, "supervisor")
     await lab.server.seat_agents()
     return seats
 
@@ -121,8 +125,9 @@ class Seat:
     async def open(self) -> None:
         response = await self.session.post(f"{self.base}/login", json={"username": self.username, "password": PASSWORD})
         assert response.status == 200, await response.text()
-        response = await self.session.post(f"{self.base}/api/agent/login", json={"queues": ["support"]})
-        assert response.status == 200, await response.text()
+        if self.username != SUPERVISOR:
+            response = await self.session.post(f"{self.base}/api/agent/login", json={"queues": ["support"]})
+            assert response.status == 200, await response.text()
         ws = await self.session.ws_connect(self.base.replace("http", "ws") + "/ws")
         self.task = asyncio.create_task(self._listen(ws))
 
@@ -138,11 +143,20 @@ class Seat:
         await self.session.close()
 
 
-def seats_process(base: str, seat_list: list[tuple[str, str]], pipe: Connection) -> None:
+def pin(pid: int, cpus: set[int]) -> None:
+    """Every thread of ``pid`` (and those it starts later) on ``cpus``."""
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        os.sched_setaffinity(int(tid), cpus)
+
+
+def seats_process(base: str, seat_list: list[tuple[str, str]], pipe: Connection, cpus: set[int] | None) -> None:
     """The agents' browsers, in a process of their own so the server's load does not delay them."""
+    if cpus is not None:
+        pin(os.getpid(), cpus)
 
     async def run() -> None:
         seats = [Seat(base, extension, username) for extension, username in seat_list]
+        seats.append(Seat(base, "", SUPERVISOR))
         for seat in seats:
             await seat.open()
         pipe.send("ready")
@@ -154,12 +168,25 @@ def seats_process(base: str, seat_list: list[tuple[str, str]], pipe: Connection)
     asyncio.run(run())
 
 
-async def bench(calls: int, customers: int, straight: bool, arrival: float) -> None:
+async def bench(calls: int, customers: int, straight: bool, arrival: float, share_cpus: bool) -> None:
     print("callers go straight to idle agents" if straight else "callers hear an IVR greeting first",
           f"and arrive over {arrival:g} s")
     with tempfile.TemporaryDirectory(prefix="ctiserver-bench-") as tmp:
         lab = Lab(settings_in(Path(tmp), STRAIGHT if straight else GREETING), allow_provision=False)
         await lab.start()
+        asterisk_cpus = server_cpus = None
+        if not share_cpus and len(os.sched_getaffinity(0)) >= 2:
+            # Asterisk (with every simulated phone and agent) on a CPU of its own, as on its own
+            # machine in production; the server and the agents' browsers on the others.
+            cpus = sorted(os.sched_getaffinity(0))
+            asterisk_cpus, server_cpus = {cpus[-1]}, set(cpus[:-1])
+            assert lab.asterisk is not None and lab.asterisk.pid is not None
+            pin(lab.asterisk.pid, asterisk_cpus)
+            pin(os.getpid(), server_cpus)
+            print(f"Asterisk pinned to CPU {sorted(asterisk_cpus)}, the server and the agents' websockets to "
+                  f"CPU {sorted(server_cpus)}")
+        else:
+            print("Asterisk, the server and the agents' websockets share every CPU")
         browsers: multiprocessing.process.BaseProcess | None = None
         try:
             assert lab.server is not None
@@ -167,7 +194,7 @@ async def bench(calls: int, customers: int, straight: bool, arrival: float) -> N
             base = f"http://127.0.0.1:{lab.server.web_port}"
             ours, theirs = multiprocessing.get_context("spawn").Pipe()
             browsers = multiprocessing.get_context("spawn").Process(
-                target=seats_process, args=(base, seat_list, theirs), daemon=True
+                target=seats_process, args=(base, seat_list, theirs, server_cpus), daemon=True
             )
             browsers.start()
             await asyncio.get_running_loop().run_in_executor(None, ours.recv)
@@ -183,12 +210,19 @@ async def bench(calls: int, customers: int, straight: bool, arrival: float) -> N
                     agent_called.setdefault(key, getattr(message, "received_at", time.time()))
 
             lab.server.ami.on_event(on_event)
+            pushed: dict[tuple[str, str], float] = {}
+
+            def on_pushed(call_id: str, interface: str) -> None:
+                pushed.setdefault((call_id, interface), time.time())
+
+            lab.server.pops.on_pushed = on_pushed
             peak = [0]
 
             def count_up(_: Any) -> None:
                 peak[0] = max(peak[0], len(lab.server.calls.active_calls()))
 
             lab.server.calls.subscribe(count_up)
+            print("placing the calls", flush=True)
             started = time.perf_counter()
 
             async def one(n: int) -> str:
@@ -208,13 +242,18 @@ async def bench(calls: int, customers: int, straight: bool, arrival: float) -> N
             elapsed = time.perf_counter() - started
             ours.send("stop")
             received: dict[str, dict[str, float]] = await asyncio.get_running_loop().run_in_executor(None, ours.recv)
-            latencies = []
+            latencies, in_server = [], []
             for (call_id, interface), called_at in agent_called.items():
                 extension = interface.split("/", 1)[1].split("@", 1)[0] if "/" in interface else ""
                 popped_at = received.get(extension, {}).get(call_id)
                 if call_id in ids and popped_at is not None:
                     latencies.append(popped_at - called_at)
+                    if (call_id, interface) in pushed:
+                        in_server.append(pushed[call_id, interface] - called_at)
             report(calls, customers, elapsed, len(set(ids)), latencies, agent_called)
+            if in_server:
+                print("of which in the server, AgentCalled -> pop handed to the websocket hub:",
+                      figures(in_server))
             print(f"peak of simultaneous calls: {peak[0]}")
         finally:
             if browsers is not None:
@@ -229,10 +268,14 @@ def report(calls: int, customers: int, elapsed: float, placed: int, latencies: l
     if not latencies:
         print("no pop was timed")
         return
-    ordered = sorted(latencies)
-    p99 = ordered[min(len(ordered) - 1, int(round(0.99 * (len(ordered) - 1))))]
-    print(f"AgentCalled -> pop at the websocket: median {statistics.median(ordered) * 1000:.1f} ms, "
-          f"p99 {p99 * 1000:.1f} ms, max {ordered[-1] * 1000:.1f} ms (target: p99 < 50 ms)")
+    print(f"AgentCalled -> pop at the websocket: {figures(latencies)} (target: p99 < 50 ms)")
+
+
+def figures(seconds: list[float]) -> str:
+    ordered = sorted(seconds)
+    p99 = ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))]
+    return (f"median {statistics.median(ordered) * 1000:.1f} ms, p99 {p99 * 1000:.1f} ms, "
+            f"max {ordered[-1] * 1000:.1f} ms")
 
 
 def main() -> None:
@@ -241,9 +284,11 @@ def main() -> None:
     parser.add_argument("--customers", type=int, default=100_000)
     parser.add_argument("--straight", action="store_true", help="no IVR before the queue")
     parser.add_argument("--arrival-seconds", type=float, default=5.0, help="spread of the calls' arrival")
+    parser.add_argument("--share-cpus", action="store_true",
+                        help="do not give Asterisk a CPU of its own (the server then competes with the lab's Asterisk)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.ERROR, format="%(levelname)s %(name)s: %(message)s")
-    asyncio.run(bench(args.calls, args.customers, args.straight, args.arrival_seconds))
+    asyncio.run(bench(args.calls, args.customers, args.straight, args.arrival_seconds, args.share_cpus))
 
 
 if __name__ == "__main__":
