@@ -151,10 +151,13 @@ class CtiServer:
         await self.db.close()
 
     async def seat_agents(self) -> None:
-        """Who answers which phone, for screen pops; again whenever the agent directory changes."""
+        """Who answers which phone, for screen pops and for calls that reach an agent without a
+        queue (transfers); again whenever the agent directory changes."""
         for record in await self.agents.all():
+            interface = self.desk.interface_of(record)
+            self.board.enroll(interface, record.name)
             if record.user_id is not None:
-                self.pops.seat(self.desk.interface_of(record), record.user_id)
+                self.pops.seat(interface, record.user_id)
 
     async def _tick_agents(self) -> None:
         while True:

@@ -189,6 +189,7 @@ function buildPop() {
     el("div", { className: "pop-body" }, [
       el("div", { className: "pop-left" }, [
         el("section", { className: "caller-box", id: "pop-caller" }),
+        buildTransferBox(),
         el("section", { className: "ivr-box", id: "pop-ivr" }),
       ]),
       el("div", { className: "pop-right" }, [
@@ -213,6 +214,7 @@ function renderPopHead() {
   const { data, status } = pop;
   $("pop").dataset.status = status;
   const head = $("pop-head");
+  $("transfer-box").hidden = status !== "answered";
   const timer = el("span", { className: "pop-timer", testid: "pop-timer" });
   let timerLabel = t(`pop.timer.${status}`);
   const ringingAt = parseTime(data.ringing_at);
@@ -244,11 +246,41 @@ function renderPopHead() {
   refreshTimers(head);
 }
 
+function buildTransferBox() {
+  const input = el("input", {
+    name: "extension", inputmode: "numeric", pattern: "[0-9]{1,16}", required: true, size: 6,
+    testid: "transfer-extension",
+  });
+  const form = el("form", { className: "transfer-box", id: "transfer-box", hidden: true }, [
+    el("label", {}, [L("span", "pop.transfer_to"), " ", input]),
+    L("button", "pop.transfer", { type: "submit", testid: "transfer-submit" }),
+    el("p", { className: "bad-text", id: "transfer-error", testid: "transfer-error", role: "status" }),
+  ]);
+  form.addEventListener("submit", submitTransfer);
+  return form;
+}
+
+async function submitTransfer(event) {
+  event.preventDefault();
+  const extension = event.target.elements.extension.value.trim();
+  $("transfer-error").textContent = "";
+  const { ok, data } = await api("POST", "/api/agent/transfer", { extension });
+  if (!ok) $("transfer-error").textContent = data.error;
+}
+
+function transferredFrom(data) {
+  const from = data.transferred_from;
+  if (!from) return null;
+  const who = [from.extension, from.name].filter(Boolean).join(" ");
+  return el("div", { className: "transferred-from", testid: "pop-transferred-from", text: t("pop.transferred_from", { who }) });
+}
+
 function renderCaller() {
   const { data } = desk.pop;
   const box = $("pop-caller");
   const waited = Number(data.waited_seconds);
   fill(box,
+    transferredFrom(data),
     el("div", { className: "caller-label", text: t("pop.caller") }),
     el("div", { className: "caller-number", testid: "pop-caller-number", text: data.caller_number || "—" }),
     el("div", {

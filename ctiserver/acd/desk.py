@@ -1,4 +1,5 @@
-"""Agents at their desks: log in to queues, pause with a reason, get ready, log out.
+"""Agents at their desks: log in to queues, pause with a reason, get ready, log out,
+hand the call over to another agent (blind transfer).
 
 Handler (web) -> this manager (checks the preconditions) -> an AMI action (the
 side effect). The agent's state is not set here: Asterisk answers the action
@@ -21,6 +22,8 @@ from ctiserver.storage.agents import AgentRecord, AgentRepository
 
 #: how long an action waits for Asterisk's confirming events before answering anyway
 CONFIRM_SECONDS = 3.0
+#: the dialplan context where an agent's extension rings that agent (dialplans/extensions.conf.j2)
+TRANSFER_CONTEXT = "agent-phones"
 
 
 class AgentDeskService:
@@ -87,6 +90,28 @@ class AgentDeskService:
         record, interface = await self._logged_in(user_id)
         await self._act({"Action": "QueuePause", "Interface": interface, "Paused": "false"})
         await self._until(interface, lambda a: not a.paused)
+        return self._describe(record)
+
+    async def transfer(self, user_id: int, extension: str) -> dict[str, Any]:
+        """Hand the caller over to the agent at ``extension``, as the phone's transfer key would.
+
+        Asterisk moves the caller to that extension of TRANSFER_CONTEXT (which rings the
+        agent the way the queues do); the first agent's part of the call ends there.
+        The pop follows the call to the new agent (ScreenPopService).
+        """
+        record = await self._record(user_id)
+        if not extension.isdigit() or len(extension) > 16:
+            raise DeskError(400, "extension must be digits")
+        if extension == record.extension:
+            raise DeskError(400, "that is your own extension")
+        target = await self._agents.by_extension(extension)
+        if target is None:
+            raise DeskError(404, f"no agent at extension {extension}")
+        agent = self._board.get(self.interface_of(record))
+        if agent is None or agent.state != AgentState.ON_CALL or agent.channel is None:
+            raise DeskError(409, "you have no call to transfer")
+        await self._act({"Action": "BlindTransfer", "Channel": agent.channel, "Context": TRANSFER_CONTEXT,
+                         "Exten": extension})
         return self._describe(record)
 
     async def _record(self, user_id: int) -> AgentRecord:

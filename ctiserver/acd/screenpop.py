@@ -3,8 +3,11 @@
 Driven by the AgentBoard: an agent going RINGING for a call pops it (customer
 cards looked up by the caller's number, the IVR path and digits, the queue and
 the wait); ON_CALL marks it answered; the end of the call ends it; a ring that
-stops without an answer withdraws it (the next agent rung gets its own). The
-messages of one agent are sent in order, however long a lookup takes.
+stops without an answer withdraws it (the next agent rung gets its own). A call
+transferred to another agent pops on that agent's desk as it rings there, saying
+who it comes from (the agent who last answered it); the first agent's pop ends
+with their part of the call. The messages of one agent are sent in order, however
+long a lookup takes.
 
 The customer cards are fetched as soon as a call's number is known (while the
 caller is in the IVR or the queue), so that the ring itself waits for no
@@ -69,11 +72,14 @@ class ScreenPopService:
         self.on_pushed: Callable[[str, str], None] | None = None
         #: call id -> its customer cards, being fetched or fetched, until the call ends
         self._cards_of_call: dict[str, asyncio.Task[list[dict[str, Any]]]] = {}
+        #: call id -> the agent who last answered it (interface, extension, name), until it ends
+        self._answered_by: dict[str, tuple[str, str | None, str | None]] = {}
 
     def on_call_update(self, update: CallUpdate) -> None:
         """The call tracker's listener: start fetching cards once the caller's number is known."""
         call_id = update.call.linkedid
         if update.kind == "ended":
+            self._answered_by.pop(call_id, None)
             task = self._cards_of_call.pop(call_id, None)
             if task is not None and not task.done():
                 task.cancel()
@@ -119,6 +125,7 @@ class ScreenPopService:
         elif pop is None:
             return
         elif agent.state is AgentState.ON_CALL and agent.linkedid == pop.call_id:
+            self._answered_by[pop.call_id] = (agent.interface, agent.extension, agent.name)
             if pop.event == "ringing":
                 pop.body["answered_at"] = iso_utc(self._clock())
                 self._send(pop, "answered")
@@ -128,10 +135,13 @@ class ScreenPopService:
             self._finish(pop, "ended")
 
     def _ring(self, user_id: int, interface: str, call_id: str, queue: str | None) -> None:
-        pop = _Pop(user_id, interface, call_id, body={})
+        pop = _Pop(user_id, interface, call_id, body={"transferred_from": None})
+        previous = self._answered_by.get(call_id)
+        if previous is not None and previous[0] != interface:
+            pop.body["transferred_from"] = {"extension": previous[1], "name": previous[2]}
         self._pops[interface] = pop
-        previous = self._last_delivery.get(interface)
-        pop.sending = asyncio.get_running_loop().create_task(self._build_and_send(pop, queue, previous))
+        before = self._last_delivery.get(interface)
+        pop.sending = asyncio.get_running_loop().create_task(self._build_and_send(pop, queue, before))
         self._last_delivery[interface] = pop.sending
         pop.sending.add_done_callback(lambda task: self._forget_delivery(interface, task))
 

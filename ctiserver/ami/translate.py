@@ -27,6 +27,8 @@ from ctiserver.domain.events import (
     ChannelSnapshot,
     ChannelStateChanged,
     DeviceStatus,
+    DialEnded,
+    DialStarted,
     DomainEvent,
     Event,
     MemberEvent,
@@ -186,7 +188,21 @@ def _agent_dumped(m: Mapping[str, str], at: float, uid: str, lid: str, chan: str
     return AgentDumped(at, uid, lid, chan, **_agent_fields(m))
 
 
-_Builder = Callable[[Mapping[str, str], float, str, str, str], Event]
+def _dial_started(m: Mapping[str, str], at: float, uid: str, lid: str, chan: str) -> Event | None:
+    dest_channel, dest_uniqueid = _text(m, "DestChannel"), _text(m, "DestUniqueid")
+    if not (chan and dest_channel and dest_uniqueid):
+        return None  # an Originate's dial has no calling channel
+    return DialStarted(at, uid, lid, chan, dest_channel, dest_uniqueid)
+
+
+def _dial_ended(m: Mapping[str, str], at: float, uid: str, lid: str, chan: str) -> Event | None:
+    dest_channel, dest_uniqueid = _text(m, "DestChannel"), _text(m, "DestUniqueid")
+    if not (chan and dest_channel and dest_uniqueid):
+        return None
+    return DialEnded(at, uid, lid, chan, dest_channel, dest_uniqueid, _text(m, "DialStatus"))
+
+
+_Builder = Callable[[Mapping[str, str], float, str, str, str], Event | None]
 
 _BUILDERS: dict[str, _Builder] = {
     "newchannel": _channel_created,
@@ -202,6 +218,8 @@ _BUILDERS: dict[str, _Builder] = {
     "agentcomplete": _agent_completed,
     "agentringnoanswer": _agent_ring_no_answer,
     "agentdump": _agent_dumped,
+    "dialbegin": _dial_started,
+    "dialend": _dial_ended,
 }
 
 

@@ -11,6 +11,13 @@ An agent is keyed by its member interface (``Local/1001@agents``,
   set, else the queue's (``wrapup_seconds``), and ends at completion time +
   wrap-up, by ``tick(now)`` or lazily at the agent's next event.
 
+A call can also reach an agent's phone without the queue: transferred to them by
+another agent, or dialled straight. Asterisk shows it as a dial (DialBegin) to a
+channel of the agent's device; the agent then goes RINGING, ON_CALL when the dial
+is answered, and WRAP_UP (the default wrap-up) when that channel hangs up. app_queue
+reports its own rings too as dials, just after their AgentCalled: those are the
+queue's, not direct.
+
 Pausing is a flag, not only a state: an agent who pauses during a call stays
 ON_CALL and goes PAUSED, not READY, after the call. Each pause, from pause to
 unpause, is a ``PauseInterval`` (a new reason closes the old interval).
@@ -50,6 +57,8 @@ from ctiserver.domain.events import (
     AgentRingNoAnswer,
     ChannelHungUp,
     DeviceStatus,
+    DialEnded,
+    DialStarted,
     MemberEvent,
     QueueCallerAbandoned,
     QueueMemberListed,
@@ -132,6 +141,21 @@ Interval = StateInterval | PauseInterval
 _NOT_PAUSED = object()
 
 _EXTENSION = re.compile(r"^[^/]+/([^@/;]+)")
+#: a channel's name is its device's and a sequence number: Local/1001@agents-0000002a;1, PJSIP/1001-0000000c
+_CHANNEL_DEVICE = re.compile(r"^(Local/[^;]+)-[0-9a-f]+;[12]$|^(?!Local/)(.+)-[0-9a-f]+$")
+
+
+def device_of_interface(interface: str) -> str:
+    """The device a member interface dials: ``Local/1001@agents/n`` -> ``Local/1001@agents``."""
+    if interface.startswith("Local/") and "@" in interface:
+        head, _, tail = interface.partition("@")
+        return f"{head}@{tail.split('/', 1)[0]}"
+    return interface
+
+
+def device_of_channel(channel: str) -> str | None:
+    found = _CHANNEL_DEVICE.match(channel)
+    return (found.group(1) or found.group(2)) if found else None
 
 
 @dataclass(eq=False, slots=True)
@@ -159,6 +183,11 @@ class Agent:
     in_call: bool = False
     #: queue -> the member's own Wrapuptime
     member_wrapup: dict[str, int] = field(default_factory=dict)
+    #: the agent's own channel in the current call (the one rung), when known
+    channel: str | None = None
+    channel_uniqueid: str | None = None
+    #: the current call reached the agent without the queue (a transfer, a direct call)
+    direct: bool = False
 
     @property
     def extension(self) -> str | None:
@@ -190,6 +219,7 @@ class Agent:
             "queues": sorted(self.queues),
             "call": self.linkedid,
             "call_queue": self.call_queue,
+            "direct": self.direct,
             "wrapup_until": iso_utc(self.wrapup_until),
             "device_status": (
                 self.device_status.name.lower() if self.device_status is not None else None
@@ -226,6 +256,10 @@ class AgentBoard:
         self._agents: dict[str, Agent] = {}
         #: caller Uniqueid -> interfaces ringing for that caller
         self._ringing: dict[str, set[str]] = {}
+        #: device (see device_of_interface) -> the agent's interface
+        self._by_device: dict[str, str] = {}
+        #: Uniqueid of an agent's channel in a direct call -> the agent's interface
+        self._direct_legs: dict[str, str] = {}
         self._listeners: Listeners[AgentUpdate] = Listeners(logger, "agent")
         #: agents changed by the event being handled -> the intervals it closed
         self._changed: dict[str, list[Interval]] = {}
@@ -237,11 +271,19 @@ class AgentBoard:
             AgentCompleted: self._on_completed,
             QueueMemberRemoved: self._on_removed,
             QueueCallerAbandoned: self._on_caller_gone,
-            ChannelHungUp: self._on_caller_gone,
+            ChannelHungUp: self._on_hung_up,
+            DialStarted: self._on_dial_started,
+            DialEnded: self._on_dial_ended,
         }
 
     def subscribe(self, listener: AgentListener) -> Callable[[], None]:
         return self._listeners.subscribe(listener)
+
+    def enroll(self, interface: str, name: str | None = None) -> None:
+        """An agent of the directory, known before any queue event names them: a call
+        transferred to their phone reaches them even while logged out of every queue."""
+        self._agent(interface, name, self._clock())
+        self._flush()
 
     def get(self, interface: str) -> Agent | None:
         return self._agents.get(interface)
@@ -396,6 +438,56 @@ class AgentBoard:
             agent = self._agents[interface]
             self._enter(agent, agent.idle_state(), e.at)
 
+    def _on_hung_up(self, e: ChannelHungUp) -> None:
+        self._on_caller_gone(e)
+        interface = self._direct_legs.get(e.uniqueid)
+        if interface is None:
+            return
+        agent = self._agents[interface]
+        if agent.state == AgentState.ON_CALL:
+            self._enter(agent, AgentState.WRAP_UP, e.at)
+            agent.wrapup_until = agent.state_since + max(self._default_wrapup, 0.0)
+            self._expire_wrapup(agent, e.at)
+        elif agent.state == AgentState.RINGING:
+            self._enter(agent, agent.idle_state(), e.at)
+
+    # --- direct calls (transfers) -------------------------------------------
+
+    def _on_dial_started(self, e: DialStarted) -> None:
+        agent = self._agent_at(e.dest_channel)
+        if agent is None:
+            return
+        self._expire_wrapup(agent, e.at)
+        if agent.linkedid == e.linkedid and agent.state in (AgentState.RINGING, AgentState.ON_CALL):
+            return  # app_queue's own ring, announced by AgentCalled
+        if agent.state not in IDLE and agent.state != AgentState.WRAP_UP:
+            logger.info("agent %s: dialled for %s while %s with %s; kept on that call",
+                        agent.interface, e.linkedid, agent.state, agent.linkedid)
+            return
+        if agent.state == AgentState.WRAP_UP:
+            self._enter(agent, agent.idle_state(), e.at)
+        agent.linkedid, agent.caller_uniqueid, agent.call_queue = e.linkedid, e.uniqueid, None
+        agent.channel, agent.channel_uniqueid, agent.direct = e.dest_channel, e.dest_uniqueid, True
+        self._direct_legs[e.dest_uniqueid] = agent.interface
+        self._enter(agent, AgentState.RINGING, e.at)
+
+    def _on_dial_ended(self, e: DialEnded) -> None:
+        interface = self._direct_legs.get(e.dest_uniqueid)
+        if interface is None:
+            return
+        agent = self._agents[interface]
+        if agent.state != AgentState.RINGING:
+            return
+        if e.status == "ANSWER":
+            self._enter(agent, AgentState.ON_CALL, e.at)
+        else:
+            self._enter(agent, agent.idle_state(), e.at)
+
+    def _agent_at(self, channel: str) -> Agent | None:
+        device = device_of_channel(channel)
+        interface = self._by_device.get(device) if device is not None else None
+        return self._agents.get(interface) if interface is not None else None
+
     # --- transitions --------------------------------------------------------
 
     def _call_agent(self, e: AgentCalled | AgentConnected) -> tuple[Agent, bool]:
@@ -425,6 +517,7 @@ class AgentBoard:
         if target == AgentState.RINGING or agent.linkedid != e.linkedid:
             agent.linkedid, agent.caller_uniqueid = e.linkedid, e.uniqueid
             agent.call_queue = e.queue or agent.call_queue
+            agent.channel, agent.channel_uniqueid = e.dest_channel, e.dest_uniqueid
         self._enter(agent, target, e.at)
 
     def _expire_wrapup(self, agent: Agent, now: float) -> None:
@@ -474,6 +567,10 @@ class AgentBoard:
             agent.wrapup_until = None
         if state in IDLE:
             agent.linkedid = agent.caller_uniqueid = agent.call_queue = None
+            if agent.direct and agent.channel_uniqueid is not None:
+                self._direct_legs.pop(agent.channel_uniqueid, None)
+            agent.channel = agent.channel_uniqueid = None
+            agent.direct = False
         elif state == AgentState.RINGING and agent.caller_uniqueid is not None:
             self._ringing.setdefault(agent.caller_uniqueid, set()).add(agent.interface)
         self._touch(agent)
@@ -484,6 +581,7 @@ class AgentBoard:
         agent = self._agents.get(interface)
         if agent is None:
             agent = self._agents[interface] = Agent(interface, name, state_since=at)
+            self._by_device[device_of_interface(interface)] = interface
             self._touch(agent)
         elif name and name != agent.name:
             agent.name = name

@@ -105,6 +105,25 @@ class AgentRingNoAnswer(AgentEvent):
     ring_seconds: int | None
 
 
+@dataclass(frozen=True, slots=True)
+class DialStarted(ChannelEvent):
+    """A channel (``channel``, e.g. a transferred caller) dials another (``dest_channel``).
+
+    app_queue's own rings also show as dials, just after their AgentCalled.
+    """
+
+    dest_channel: str
+    dest_uniqueid: str
+
+
+@dataclass(frozen=True, slots=True)
+class DialEnded(ChannelEvent):
+    dest_channel: str
+    dest_uniqueid: str
+    #: Asterisk's DialStatus: 'ANSWER', 'BUSY', 'NOANSWER', 'CANCEL', ...
+    status: str
+
+
 Event = (
     ChannelCreated
     | ChannelStateChanged
@@ -117,6 +136,8 @@ Event = (
     | AgentConnected
     | AgentCompleted
     | AgentRingNoAnswer
+    | DialStarted
+    | DialEnded
 )
 
 

@@ -35,10 +35,9 @@ class Lab:
     async def start(self) -> None:
         install = find_or_provision(self.settings.asterisk, allow_provision=self.allow_provision)
         layout = layout_for(self.settings, install)
+        self.settings = self.settings.replace(hotline={"agent_interface": LAB_AGENT_INTERFACE})
         render_config(self.settings, install, layout)
-        self.settings = self.settings.replace(
-            ivr=_ivr_paths(self.settings, install, layout), hotline={"agent_interface": LAB_AGENT_INTERFACE}
-        )
+        self.settings = self.settings.replace(ivr=_ivr_paths(self.settings, install, layout))
         self.asterisk = AsteriskProcess(install, layout)
         await self.asterisk.start()
         await self.asterisk.wait_fully_booted()

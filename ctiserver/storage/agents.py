@@ -34,6 +34,11 @@ class AgentRepository:
             rows = (await session.scalars(select(Agent).order_by(Agent.extension))).all()
         return [_record(row) for row in rows]
 
+    async def by_extension(self, extension: str) -> AgentRecord | None:
+        async with self._db.session() as session:
+            row = await session.scalar(select(Agent).where(Agent.extension == extension))
+        return _record(row) if row is not None else None
+
     async def for_user(self, user_id: int) -> AgentRecord | None:
         async with self._db.session() as session:
             row = await session.scalar(select(Agent).where(Agent.user_id == user_id))

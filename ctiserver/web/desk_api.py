@@ -1,4 +1,4 @@
-"""The logged-in user's own agent: log in to queues, pause, ready, log out.
+"""The logged-in user's own agent: log in to queues, pause, ready, log out, transfer.
 
 Any role may act, but only on the agent whose ``user_id`` is theirs; a user with
 no agent gets 404. What the desk refuses (a :class:`DeskError`) is answered with
@@ -91,9 +91,19 @@ async def ready(request: web.Request) -> web.Response:
     return _answer(await _desk(request).ready(request[USER_KEY].id))
 
 
+@agent_action
+async def transfer(request: web.Request) -> web.Response:
+    """``{"extension": "1002"}``: the agent's caller goes to that agent (blind transfer)."""
+    extension = (await read_json(request)).get("extension")
+    if not isinstance(extension, str) or not extension:
+        raise ApiError(400, "extension must be an agent's extension")
+    return _answer(await _desk(request).transfer(request[USER_KEY].id, extension))
+
+
 def add_routes(app: web.Application) -> None:
     app.router.add_get("/api/agent", get_agent)
     app.router.add_post("/api/agent/login", login)
     app.router.add_post("/api/agent/logout", logout)
     app.router.add_post("/api/agent/pause", pause)
     app.router.add_post("/api/agent/ready", ready)
+    app.router.add_post("/api/agent/transfer", transfer)

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from playwright.async_api import expect
 
+from ctiserver.acd.protocols import DeskError
 from ctiserver.domain.agents import AgentState
 from ctiserver.lab.caller import IvrCaller, place_call, set_global
 from ctiserver.lab.runner import Lab
@@ -212,6 +213,46 @@ async def test_the_supervisor_sees_a_waiting_caller_then_the_answered_call(desk:
         return await answered.count() == 1 and int(await answered.inner_text()) >= 1
 
     await eventually(reported, 15, "the report on the page to count the answered call")
+
+
+async def test_the_pop_follows_a_call_transferred_to_another_agent(desk: Lab, browser: Any) -> None:
+    """Agent 1001 answers, then hands the caller over to 1002 from the desktop (BlindTransfer)."""
+    await set_global(desk, "LAB_ANSWER_DELAY", "1")
+    first = await logged_in_page(browser, base_url(desk), "agent1001", PASSWORD, "/ui/agent.html")
+    second = await logged_in_page(browser, base_url(desk), "agent1002", PASSWORD, "/ui/agent.html")
+    await first.get_by_test_id("login-button").click()
+    await eventually(lambda: _is(desk, "1001", AgentState.READY), 10, "agent 1001 ready")
+    call_id = await place_call(desk, LabCall(VIP, "张伟"))
+    await first.locator("[data-testid=pop-status][data-status=answered]").wait_for(timeout=15_000)
+    assert not await second.get_by_test_id("pop").is_visible()
+
+    await first.get_by_test_id("transfer-extension").fill("1002")
+    await first.get_by_test_id("transfer-submit").click()
+
+    await second.locator("[data-testid=pop-status][data-status=answered]").wait_for(timeout=15_000)
+    assert await second.get_by_test_id("pop-caller-number").inner_text() == VIP
+    assert "张伟" in await second.get_by_test_id("pop-customer-name").first.inner_text()
+    assert "1001" in await second.get_by_test_id("pop-transferred-from").inner_text()
+    assert await second.get_by_test_id("pop").get_attribute("data-call-id") == call_id
+    await first.locator("[data-testid=pop-status][data-status=ended]").wait_for(timeout=15_000)
+
+    board = desk.server.board
+    moved = board.get("Local/1002@lab-agents/n")
+    assert (moved.state, moved.linkedid, moved.direct) == (AgentState.ON_CALL, call_id, True)
+    assert board.get("Local/1001@lab-agents/n").state in (AgentState.WRAP_UP, AgentState.READY), "1001's part is over"
+    call = desk.server.calls.get(call_id)
+    assert call is not None and call.ended_at is None, "the caller is still on the line, with 1002"
+
+
+async def test_a_transfer_without_a_call_or_to_nobody_is_refused(desk: Lab) -> None:
+    agent = await user_id(desk, "agent1001")
+    await desk.server.desk.login(agent, ["support"])
+    with pytest.raises(DeskError) as no_call:
+        await desk.server.desk.transfer(agent, "1002")
+    assert no_call.value.status == 409
+    with pytest.raises(DeskError) as nobody:
+        await desk.server.desk.transfer(agent, "7777")
+    assert nobody.value.status == 404
 
 
 async def _is(lab: Lab, extension: str, state: AgentState) -> bool:

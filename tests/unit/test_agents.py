@@ -13,6 +13,8 @@ from ctiserver.domain.agents import (
     AgentUpdate,
     PauseInterval,
     StateInterval,
+    device_of_channel,
+    device_of_interface,
 )
 from ctiserver.domain.events import (
     AgentCalled,
@@ -23,6 +25,8 @@ from ctiserver.domain.events import (
     AgentRingNoAnswer,
     ChannelHungUp,
     DeviceStatus,
+    DialEnded,
+    DialStarted,
     QueueCallerAbandoned,
     QueueMemberAdded,
     QueueMemberListed,
@@ -447,3 +451,113 @@ def test_to_dict(board: AgentBoard) -> None:
     assert view["state_seconds"] == 15.0 and view["queues"] == ["support"]
     assert view["extension"] == "1001" and view["device_status"] == "not_inuse"
     assert view["state_since"].startswith("2026-")
+
+
+# --- direct calls: a call transferred to an agent's phone -----------------------
+
+BOB_LEG = "Local/1002@lab-agents-0000002a;1"
+BOB_LEG_ID = "1795376000.42"
+
+
+def dialled(at: float, dest: str = BOB_LEG, dest_id: str = BOB_LEG_ID, caller: str = CALLER) -> DialStarted:
+    return DialStarted(T + at, caller, caller, f"PJSIP/trunk-{caller}", dest, dest_id)
+
+
+def dial_ended(at: float, status: str = "ANSWER", dest: str = BOB_LEG, dest_id: str = BOB_LEG_ID) -> DialEnded:
+    return DialEnded(T + at, CALLER, CALLER, f"PJSIP/trunk-{CALLER}", dest, dest_id, status)
+
+
+def hung_up(at: float, uniqueid: str, linkedid: str = CALLER) -> ChannelHungUp:
+    return ChannelHungUp(T + at, uniqueid, linkedid, "whatever", 16, "Normal Clearing")
+
+
+def test_devices_of_interfaces_and_channels() -> None:
+    assert device_of_interface("Local/1002@lab-agents/n") == "Local/1002@lab-agents"
+    assert device_of_interface("PJSIP/1001") == "PJSIP/1001"
+    assert device_of_channel("Local/1002@lab-agents-0000002a;1") == "Local/1002@lab-agents"
+    assert device_of_channel("Local/1002@lab-agents-0000002a;2") == "Local/1002@lab-agents"
+    assert device_of_channel("PJSIP/1001-0000000c") == "PJSIP/1001"
+    assert device_of_channel("Local/oops") is None
+
+
+def test_a_call_transferred_to_an_agent_rings_then_connects_then_wraps_up() -> None:
+    board = AgentBoard(default_wrapup_seconds=5)
+    updates: list[AgentUpdate] = []
+    board.subscribe(updates.append)
+    for event in (added(0), added(0, interface=BOB)):
+        board.handle(event)
+    board.handle(called(1))
+    board.handle(connected(3))
+    board.handle(completed(30, reason="transfer"))
+    assert board.get(ALICE).state is W
+
+    board.handle(dialled(31))
+    bob = board.get(BOB)
+    assert (bob.state, bob.linkedid, bob.direct, bob.call_queue) == (R, CALLER, True, None)
+    assert bob.channel == BOB_LEG
+
+    board.handle(dial_ended(35))
+    assert bob.state is O
+    board.handle(hung_up(90, BOB_LEG_ID))
+    assert (bob.state, bob.linkedid) == (W, CALLER)
+    board.tick(T + 96)
+    assert (bob.state, bob.linkedid, bob.direct, bob.channel) == (READY, None, False, None)
+    assert [(i.state, i.end - i.start) for i in bob_intervals(updates) if i.state in (R, O, W)] == [
+        (R, 4.0), (O, 55.0), (W, 5.0),
+    ]
+
+
+def bob_intervals(updates: list[AgentUpdate]) -> list[StateInterval]:
+    return [i for u in updates for i in u.closed if isinstance(i, StateInterval) and i.interface == BOB]
+
+
+def test_the_queues_own_dial_after_agentcalled_is_not_a_direct_call() -> None:
+    board = AgentBoard()
+    board.handle(added(0, interface=BOB))
+    board.handle(called(1, interface=BOB))
+    board.handle(dialled(1, dest_id=f"{CALLER}9"))
+    bob = board.get(BOB)
+    assert (bob.state, bob.direct, bob.call_queue) == (R, False, "support")
+    board.handle(dial_ended(4, dest_id=f"{CALLER}9"))
+    assert bob.state is R  # the queue's AgentConnect decides
+
+
+def test_a_direct_ring_unanswered_or_abandoned_leaves_the_agent_idle() -> None:
+    board = AgentBoard()
+    board.handle(added(0, interface=BOB))
+    board.handle(dialled(1))
+    board.handle(dial_ended(20, status="NOANSWER"))
+    assert board.get(BOB).state is READY
+    board.handle(dialled(21, dest_id="1795376000.43"))
+    board.handle(hung_up(25, CALLER))  # the caller gives up while it rings
+    assert board.get(BOB).state is READY
+
+
+def test_a_busy_agent_dialled_for_another_call_stays_on_their_call(caplog: pytest.LogCaptureFixture) -> None:
+    board = AgentBoard()
+    board.handle(added(0, interface=BOB))
+    board.handle(called(1, interface=BOB, caller="1795376000.7"))
+    board.handle(connected(2, interface=BOB, caller="1795376000.7"))
+    with caplog.at_level(logging.INFO):
+        board.handle(dialled(5))
+    assert (board.get(BOB).state, board.get(BOB).linkedid) == (O, "1795376000.7")
+    assert "kept on that call" in caplog.text
+
+
+def test_a_dial_to_a_device_of_no_agent_is_ignored() -> None:
+    board = AgentBoard()
+    board.handle(added(0, interface=BOB))
+    board.handle(dialled(1, dest="Local/s@lab-caller-00000001;1"))
+    assert board.get(BOB).state is READY
+
+
+def test_an_enrolled_agent_logged_out_of_every_queue_is_still_rung_directly() -> None:
+    board = AgentBoard(clock=lambda: T)
+    board.enroll(BOB, "Bob")
+    assert board.get(BOB).state is OUT
+    board.handle(dialled(1))
+    board.handle(dial_ended(3))
+    bob = board.get(BOB)
+    assert (bob.state, bob.name) == (O, "Bob")
+    board.handle(hung_up(60, BOB_LEG_ID))
+    assert bob.state is OUT

@@ -15,6 +15,9 @@ from ctiserver.domain.events import (
     AgentRingNoAnswer,
     CallerIdChanged,
     ChannelCreated,
+    ChannelHungUp,
+    DialEnded,
+    DialStarted,
     QueueCallerJoined,
     QueueMemberAdded,
 )
@@ -121,3 +124,28 @@ async def test_an_agent_nobody_sits_at_gets_no_pop() -> None:
     board.handle(agent_event(AgentCalled, "PJSIP/1009", 98.0))
     await settle()
     assert hub.sent == []
+
+
+async def test_a_transferred_call_pops_on_the_new_agents_desk_saying_from_whom() -> None:
+    pops, board, calls, hub, lookup = setup()
+    lookup.release.set()
+    calls.handle(CallerIdChanged(at=96.0, uniqueid=CALL, linkedid=CALL, channel="PJSIP/trunk-1",
+                                 caller_number="13800138000", caller_name="张伟"))
+    board.handle(agent_event(AgentCalled, ALICE, 98.0))
+    board.handle(agent_event(AgentConnected, ALICE, 99.0, hold_seconds=2, ring_seconds=1))
+    await settle()
+    board.handle(agent_event(AgentCompleted, ALICE, 130.0, hold_seconds=2, talk_seconds=31, reason="transfer"))
+    bob_leg = ("PJSIP/1002-0000000c", "1795376099.9")
+    board.handle(DialStarted(131.0, CALL, CALL, "PJSIP/trunk-1", *bob_leg))
+    await settle()
+    board.handle(DialEnded(133.0, CALL, CALL, "PJSIP/trunk-1", *bob_leg, "ANSWER"))
+    await settle()
+    assert hub.events(1) == ["ringing", "answered", "ended"]
+    assert hub.events(2) == ["ringing", "answered"]
+    bobs = [m["pop"] for u, m in hub.sent if u == 2]
+    assert bobs[0]["transferred_from"] == {"extension": "1001", "name": None}
+    assert bobs[0]["customers"][0]["name"] == "张伟" and bobs[0]["queue"] is None
+    assert [m["pop"]["transferred_from"] for u, m in hub.sent if u == 1] == [None, None, None]
+    board.handle(ChannelHungUp(200.0, bob_leg[1], CALL, bob_leg[0], 16, "Normal Clearing"))
+    await settle()
+    assert hub.events(2) == ["ringing", "answered", "ended"]

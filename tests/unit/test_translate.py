@@ -15,6 +15,8 @@ from ctiserver.domain.events import (
     ChannelCreated,
     ChannelHungUp,
     ChannelStateChanged,
+    DialEnded,
+    DialStarted,
     QueueCallerAbandoned,
     QueueCallerJoined,
     QueueCallerLeft,
@@ -232,3 +234,23 @@ def test_channel_snapshots() -> None:
 )
 def test_parse_duration(text: str, seconds: float) -> None:
     assert parse_duration(text) == seconds
+
+
+def test_dial_begin_and_end_name_the_channel_rung() -> None:
+    dest = {"DestChannel": "Local/1002@lab-agents-0000002a;1", "DestUniqueid": "1795376036.42"}
+    assert to_event(ami("DialBegin", **dest, DialString="1002@lab-agents/n"), AT) == DialStarted(
+        AT, "1795376035.0", "1795376035.0", "Local/s@caller-00000000;1",
+        "Local/1002@lab-agents-0000002a;1", "1795376036.42",
+    )
+    assert to_event(ami("DialEnd", **dest, DialStatus="ANSWER"), AT) == DialEnded(
+        AT, "1795376035.0", "1795376035.0", "Local/s@caller-00000000;1",
+        "Local/1002@lab-agents-0000002a;1", "1795376036.42", "ANSWER",
+    )
+
+
+def test_an_originates_dial_without_a_calling_channel_is_not_an_event() -> None:
+    message = Message.from_line(
+        "Event: DialBegin\r\nDestChannel: Local/s@caller-00000000;1\r\nDestUniqueid: 1795376035.0"
+    )
+    assert message is not None
+    assert to_event(message, AT) is None
