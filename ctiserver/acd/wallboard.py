@@ -23,7 +23,7 @@ from ctiserver.domain.stats import (
     QueueFigures,
     QueueTotals,
     StatsLog,
-    live_figures,
+    TodayFigures,
     longest_waits,
 )
 from ctiserver.storage.stats import StatsRepository
@@ -49,7 +49,7 @@ class WallboardService:
     ) -> None:
         self._history = history
         self._board = board
-        self._stats = stats
+        self._today = TodayFigures(stats)
         self._calls = calls
         self._queues = tuple(queues)
         self._zone = ZoneInfo(timezone)
@@ -84,7 +84,7 @@ class WallboardService:
 
     def snapshot(self) -> dict[str, Any]:
         now = self._clock()
-        figures = live_figures(self._stats, self._board.all(), self.day_start(now), now)
+        figures = self._today.figures(self._board.all(), self.day_start(now), now)
         active = self._calls.active_calls()
         waits = longest_waits(active, now)
         waiting = waiting_calls(active)

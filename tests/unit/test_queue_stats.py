@@ -46,6 +46,7 @@ from ctiserver.domain.stats import (
     QueueFigures,
     Record,
     StatsLog,
+    TodayFigures,
     live_figures,
     longest_waits,
     open_intervals,
@@ -367,6 +368,9 @@ class Replay:
     def __init__(self, raw: bytes) -> None:
         self.now = T
         self.board, self.roster, self.log = AgentBoard(), QueueRoster(), StatsLog()
+        #: the wallboard's running figures, compared with live_figures every 200 events
+        self.today = TodayFigures(self.log)
+        self.today_checked: list[bool] = []
         self.tracker = CallTracker(clock=lambda: self.now)
         self.board.subscribe(self.log.on_agent_update)
         self.updates: list[AgentUpdate] = []
@@ -405,7 +409,14 @@ class Replay:
                     ))
                 for consumer in (self.tracker, self.board, self.roster, self.log):
                     consumer.handle(event)
+                if sum(self.kinds.values()) % 200 == 0:
+                    self._check_today()
         assert splitter.rejected == []
+        self._check_today()
+
+    def _check_today(self) -> None:
+        running = self.today.figures(self.board.all(), T, self.now).to_dict()
+        self.today_checked.append(running == live_figures(self.log, self.board.all(), T, self.now).to_dict())
 
 
 @pytest.fixture(scope="module")
@@ -435,6 +446,22 @@ def test_replay_counts_match_the_raw_stream(recorded_ami_stream: bytes, replay: 
 
     live = live_figures(replay.log, replay.board.all(), T, replay.now)
     assert live.queues["support"].to_dict() == q.to_dict()
+
+
+def test_the_wallboards_running_figures_equal_the_recount_all_along(replay: Replay) -> None:
+    assert len(replay.today_checked) > 20 and all(replay.today_checked)
+
+
+def test_running_figures_recount_on_a_new_day_and_after_history_is_restored() -> None:
+    log = StatsLog()
+    today = TodayFigures(log)
+    log.handle(joined(10, "a"))
+    assert today.figures([], T, T + 20).queues["support"].offered == 1
+    log.handle(joined(30, "b"))
+    assert today.figures([], T, T + 40).queues["support"].offered == 2
+    assert today.figures([], T + 20, T + 40).queues["support"].offered == 1, "a new day counts from its start"
+    log.restore([CallOffered(T + 25, "support", "c", "c")])
+    assert today.figures([], T + 20, T + 40).queues["support"].offered == 2, "restored history is counted"
 
 
 def test_replay_every_connect_followed_its_call(replay: Replay, recorded_ami_stream: bytes) -> None:
