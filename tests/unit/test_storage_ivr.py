@@ -444,3 +444,19 @@ def test_voicemail_file_names_are_safe(
     services = DbFlowServices(db, voicemail_host_dir=tmp_path / "vm", voicemail_asterisk_dir="/vm")
     host, asterisk = services.voicemail_path(call_id)
     assert Path(host).parent == tmp_path / "vm" and asterisk == f"/vm/{stem}"
+
+
+async def test_concurrent_changes_of_one_ticket_never_fail_with_a_locked_database(any_db: Database) -> None:
+    """Each change reads the ticket then writes: under SQLite WAL a transaction that has read
+    cannot start writing once another writer committed ("database is locked", at once)."""
+    tickets = TicketRepository(any_db)
+    ticket = await tickets.open("repair", "洗衣机漏水", {}, customer_id=None)
+    notes = [tickets.add_note(ticket.id, f"第{n}次回访") for n in range(20)]
+    moves = [tickets.set_status(ticket.id, "assigned"), tickets.set_status(ticket.id, "in_progress")]
+    results = await asyncio.gather(*notes, *moves, return_exceptions=True)
+    problems = [r for r in results if isinstance(r, Exception) and not isinstance(r, ValueError)]
+    assert problems == []
+    events = await tickets.events(ticket.id)
+    assert sum(1 for e in events if e.kind == "note") == 20
+    final = await tickets.get(ticket.id)
+    assert final is not None and final.status in ("assigned", "in_progress")
