@@ -42,6 +42,8 @@ from sqlalchemy import insert
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from ctiserver.domain.agents import AgentState, StateInterval
+from ctiserver.domain.stats import CallAnswered, CallOffered, Record
 from ctiserver.lab.caller import eventually, place_call, set_global
 from ctiserver.lab.isolated import isolated_settings
 from ctiserver.lab.runner import Lab
@@ -168,7 +170,28 @@ def seats_process(base: str, seat_list: list[tuple[str, str]], pipe: Connection,
     asyncio.run(run())
 
 
-async def bench(calls: int, customers: int, straight: bool, arrival: float, share_cpus: bool) -> None:
+def busy_day(lab: Lab, calls: int, interfaces: list[str]) -> None:
+    """Today's statistics log as after ``calls`` answered calls (the wallboard reads it every second)."""
+    assert lab.server is not None
+    now = time.time()
+    start = lab.server.wallboard.day_start(now)
+    step = max(now - start - 200, 1.0) / max(calls, 1)
+    records: list[Record] = []
+    for n in range(calls):
+        at, agent = start + n * step, interfaces[n % len(interfaces)]
+        call = f"history-{n}"
+        records += [
+            CallOffered(at, "support", call, call),
+            CallAnswered(at + 8, "support", call, call, at, 8.0, agent),
+            StateInterval(agent, AgentState.RINGING, at + 5, at + 8),
+            StateInterval(agent, AgentState.ON_CALL, at + 8, at + 8 + step / 2),
+        ]
+    lab.server.stats.restore(records)
+    print(f"today's statistics log: {len(records)} records ({calls} calls answered earlier today)")
+
+
+async def bench(calls: int, customers: int, straight: bool, arrival: float, share_cpus: bool,
+                history_calls: int) -> None:
     print("callers go straight to idle agents" if straight else "callers hear an IVR greeting first",
           f"and arrive over {arrival:g} s")
     with tempfile.TemporaryDirectory(prefix="ctiserver-bench-") as tmp:
@@ -191,6 +214,7 @@ async def bench(calls: int, customers: int, straight: bool, arrival: float, shar
         try:
             assert lab.server is not None
             seat_list = await fill(lab, customers, calls)
+            busy_day(lab, history_calls, [f"Local/{extension}@lab-agents/n" for extension, _ in seat_list])
             base = f"http://127.0.0.1:{lab.server.web_port}"
             ours, theirs = multiprocessing.get_context("spawn").Pipe()
             browsers = multiprocessing.get_context("spawn").Process(
@@ -286,9 +310,12 @@ def main() -> None:
     parser.add_argument("--arrival-seconds", type=float, default=5.0, help="spread of the calls' arrival")
     parser.add_argument("--share-cpus", action="store_true",
                         help="do not give Asterisk a CPU of its own (the server then competes with the lab's Asterisk)")
+    parser.add_argument("--history-calls", type=int, default=5000,
+                        help="calls already answered today, in the statistics log the wallboard reads")
     args = parser.parse_args()
     logging.basicConfig(level=logging.ERROR, format="%(levelname)s %(name)s: %(message)s")
-    asyncio.run(bench(args.calls, args.customers, args.straight, args.arrival_seconds, args.share_cpus))
+    asyncio.run(bench(args.calls, args.customers, args.straight, args.arrival_seconds, args.share_cpus,
+                      args.history_calls))
 
 
 if __name__ == "__main__":
