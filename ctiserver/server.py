@@ -33,7 +33,7 @@ from ctiserver.ivr.services import DbFlowServices
 from ctiserver.settings import IvrSettings, Settings
 from ctiserver.storage.agents import AgentRepository
 from ctiserver.storage.calls import CallRepository
-from ctiserver.storage.customers import CustomerRepository
+from ctiserver.storage.cards import BatchedCardLookup, CustomerCards
 from ctiserver.storage.database import Database, upgrade_schema
 from ctiserver.storage.flows import FlowVersionRepository, IvrRunRepository
 from ctiserver.storage.stats import StatsRepository
@@ -72,7 +72,7 @@ class CtiServer:
             self.agents, self.ami, self.board, queues=queues, interface_pattern=settings.hotline.agent_interface
         )
         self.pops = ScreenPopService(
-            calls=self.calls, cards=CustomerRepository(self.db).cards_for_phone, ivr_runs=self.ivr.live
+            calls=self.calls, cards=BatchedCardLookup(CustomerCards(self.db).for_phones), ivr_runs=self.ivr.live
         )
         self.wallboard = WallboardService(
             board=self.board, stats=self.stats, calls=self.calls, queues=queues, history=self.stats_records

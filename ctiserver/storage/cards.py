@@ -2,16 +2,19 @@
 
 A card is read while an agent's phone rings, often for many calls at once, so it
 is read with plain Core selects on one connection (no ORM objects, no identity
-map): the customers matched by a phone, then their phones, products, open
-tickets and recent calls, one query each for all the matched customers. This is
-about ten times cheaper in CPU than loading ORM entities (bench/screenpop.py
-``--straight``, where every lookup happens at ring time).
+map): the customers matched by the phones, then their phones, products, open
+tickets and recent calls, one query each for all the matched customers. With
+SQLite every query costs several hops to aiosqlite's thread, so a burst of calls
+is served by ``BatchedCardLookup``: the numbers asked while a round of queries
+runs are looked up together in the next round (bench/screenpop.py ``--straight``,
+where every lookup happens at ring time).
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from sqlalchemy import Row, func, select
@@ -41,17 +44,31 @@ class CustomerCards:
     async def for_phone(self, number: str) -> list[dict[str, Any]]:
         """The card of every customer with a phone equal to ``number`` once normalised,
         in the order their matching phones were added (a shared landline matches several)."""
-        normalized = normalize_phone(number)
-        if not normalized:
-            return []
-        async with self._db.engine.connect() as conn:
-            matched = await conn.execute(
-                select(_phones.c.customer_id)
-                .where(_phones.c.normalized == normalized)
-                .order_by(_phones.c.id)
-            )
-            ids = list(dict.fromkeys(row.customer_id for row in matched))
-            return await _cards(conn, ids) if ids else []
+        return (await self.for_phones([number]))[number]
+
+    async def for_phones(self, numbers: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
+        """:meth:`for_phone` of each number, in one round of queries for them all."""
+        normalized = {number: normalize_phone(number) for number in numbers}
+        wanted = sorted({n for n in normalized.values() if n})
+        customers_of: defaultdict[str, list[int]] = defaultdict(list)
+        cards: dict[int, dict[str, Any]] = {}
+        if wanted:
+            async with self._db.engine.connect() as conn:
+                matched = await conn.execute(
+                    select(_phones.c.normalized, _phones.c.customer_id)
+                    .where(_phones.c.normalized.in_(wanted))
+                    .order_by(_phones.c.id)
+                )
+                for row in matched:
+                    if row.customer_id not in customers_of[row.normalized]:
+                        customers_of[row.normalized].append(row.customer_id)
+                ids = sorted({cid for found in customers_of.values() for cid in found})
+                if ids:
+                    cards = {card["id"]: card for card in await _cards(conn, ids)}
+        return {
+            number: [cards[cid] for cid in customers_of.get(n, []) if cid in cards]
+            for number, n in normalized.items()
+        }
 
     async def for_customer(self, customer_id: int) -> dict[str, Any] | None:
         async with self._db.engine.connect() as conn:
@@ -138,3 +155,46 @@ def _card(
         "open_tickets": [ticket_dict(t) for t in tickets],
         "recent_calls": [call_record(c) for c in calls],
     }
+
+
+class BatchedCardLookup:
+    """``lookup(number)`` for the screen pop; lookups asked while a round of queries runs
+    wait for the next round, which serves them all (one round at a time).
+
+    Under a burst of calls this turns N lookups of several queries each into a few
+    rounds, instead of N rounds competing for the same database thread.
+    """
+
+    def __init__(
+        self, fetch: Callable[[list[str]], Awaitable[dict[str, list[dict[str, Any]]]]]
+    ) -> None:
+        self._fetch = fetch
+        self._waiting: dict[str, asyncio.Future[list[dict[str, Any]]]] = {}
+        self._round: asyncio.Task[None] | None = None
+
+    async def __call__(self, number: str) -> list[dict[str, Any]]:
+        future = self._waiting.get(number)
+        if future is None:
+            future = self._waiting[number] = asyncio.get_running_loop().create_future()
+            if self._round is None:
+                self._round = asyncio.get_running_loop().create_task(self._rounds())
+        # shielded: one caller giving up (its call ended) must not cancel the others' answer
+        return await asyncio.shield(future)
+
+    async def _rounds(self) -> None:
+        try:
+            while self._waiting:
+                batch, self._waiting = self._waiting, {}
+                try:
+                    found = await self._fetch(list(batch))
+                except Exception as exc:  # each caller logs it as the failure of its lookup
+                    for future in batch.values():
+                        if not future.done():
+                            future.set_exception(exc)
+                    continue
+                for number, future in batch.items():
+                    if not future.done():
+                        future.set_result(found.get(number, []))
+        finally:
+            self._round = None
+
