@@ -4,27 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from ctiserver.storage.cards import BatchedCardLookup, CustomerCards
-from ctiserver.storage.database import Database, upgrade_schema
+from ctiserver.storage.database import Database
 from ctiserver.storage.models import Call, Customer, CustomerPhone, Product
 from ctiserver.storage.tickets import TicketRepository
 
 START = dt.datetime(2026, 11, 20, 2, 0, tzinfo=dt.UTC)
 
-
-@pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    url = f"sqlite+aiosqlite:///{tmp_path}/cards.sqlite3"
-    await upgrade_schema(url)
-    database = Database(url)
-    yield database
-    await database.close()
 
 
 async def customer(db: Database, name: str, *phones: str) -> int:

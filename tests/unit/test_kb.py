@@ -26,14 +26,6 @@ async def env(tmp_path: Path) -> AsyncIterator[DeskEnv]:
         yield desk
 
 
-@pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    url = f"sqlite+aiosqlite:///{tmp_path}/kb.sqlite3"
-    await upgrade_schema(url)
-    database = Database(url)
-    yield database
-    await database.close()
-
 
 async def test_search_ranks_title_then_tags_then_body_then_reads(db: Database) -> None:
     kb = KnowledgeRepository(db)

@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncIterator
-from pathlib import Path
-
-import pytest
 
 from ctiserver.acd.wallboard import WallboardService
 from ctiserver.domain.agents import AgentBoard, AgentState, PauseInterval, StateInterval
 from ctiserver.domain.calls import CallTracker
 from ctiserver.domain.stats import CallAbandoned, CallAnswered, CallOffered, QueueFigures, StatsLog
-from ctiserver.storage.database import Database, upgrade_schema
+from ctiserver.storage.database import Database
 from ctiserver.storage.stats import StatsRepository
 from ctiserver.storage.writer import BackgroundWriter
 
@@ -33,14 +29,6 @@ RECORDS = [
     CallOffered(T + 14.5 * 3600, "support", "c4", "c4"),
 ]
 
-
-@pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    url = f"sqlite+aiosqlite:///{tmp_path}/stats.sqlite3"
-    await upgrade_schema(url)
-    database = Database(url)
-    yield database
-    await database.close()
 
 
 async def test_records_come_back_as_they_went_in(db: Database) -> None:

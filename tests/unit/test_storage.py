@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 from argon2 import PasswordHasher
 from sqlalchemy import func, select
 
 from ctiserver.storage.calls import CallRepository
-from ctiserver.storage.database import Database, upgrade_schema
+from ctiserver.storage.database import Database
 from ctiserver.storage.demo import seed_demo
 from ctiserver.storage.models import Call, Customer, CustomerPhone, User
 from ctiserver.storage.phones import normalize_phone
@@ -21,14 +19,6 @@ from ctiserver.storage.users import UserInfo, UserRepository
 #: argon2 at its cheapest: the tests are about the logic, not the cost
 FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
 
-
-@pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    url = f"sqlite+aiosqlite:///{tmp_path}/cti.sqlite3"
-    await upgrade_schema(url)
-    database = Database(url)
-    yield database
-    await database.close()
 
 
 @pytest.mark.parametrize(

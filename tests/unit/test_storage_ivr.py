@@ -34,14 +34,6 @@ IVR_TABLES = {
 LATE_NIGHT = dt.datetime(2026, 11, 21, 16, 30, tzinfo=dt.UTC)
 
 
-@pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    url = f"sqlite+aiosqlite:///{tmp_path}/cti.sqlite3"
-    await upgrade_schema(url)
-    database = Database(url)
-    yield database
-    await database.close()
-
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 async def any_db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
