@@ -12,7 +12,7 @@ import copy
 import dataclasses
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 from aiohttp import web
@@ -27,6 +27,7 @@ from ctiserver.storage.models import User
 from ctiserver.storage.users import UserRepository
 from ctiserver.web import create_app
 from ctiserver.web.customers_api import MAX_BODY
+from tests.unit.api_session import ApiSession
 from tests.unit.test_web import FAST_HASHER, FakeAmi, FakeTracker
 
 PASSWORD = "lab 口令"
@@ -112,8 +113,8 @@ class FakeChannel:
 
 
 @dataclasses.dataclass
-class DeskEnv:
-    client: TestClient[web.Request, web.Application]
+class DeskEnv(ApiSession):
+    password: ClassVar[str] = PASSWORD
     app: web.Application
     db: Database
     tracker: FakeTracker
@@ -121,17 +122,6 @@ class DeskEnv:
     wallboard: FakeWallboard
     channel: FakeChannel
     user_ids: dict[str, int]
-
-    async def login(self, username: str) -> None:
-        response = await self.client.post(
-            "/login", json={"username": username, "password": PASSWORD}
-        )
-        assert response.status == 200, await response.text()
-
-    async def call(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
-        response = await self.client.request(method, path, json=body)
-        assert response.content_type == "application/json", await response.text()
-        return response.status, await response.json()
 
 
 @contextlib.asynccontextmanager

@@ -6,10 +6,9 @@ import dataclasses
 import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
-from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from ctiserver.ivr.registry import FlowRegistry
@@ -20,6 +19,7 @@ from ctiserver.storage.users import UserRepository
 from ctiserver.web import create_app
 from ctiserver.web.flows_api import MAX_BODY
 from tests.conftest import require
+from tests.unit.api_session import ApiSession
 from tests.unit.test_web import FAST_HASHER, FakeAmi, FakeTracker
 
 HOTLINE = Path(__file__).resolve().parents[2] / "ivr_flows" / "hotline.yaml"
@@ -55,21 +55,10 @@ def line_of(source: str, text: str) -> int:
 
 
 @dataclasses.dataclass
-class Env:
-    client: TestClient[web.Request, web.Application]
+class Env(ApiSession):
+    password: ClassVar[str] = PASSWORD
     registry: FlowRegistry
     flows_dir: Path
-
-    async def login(self, username: str) -> None:
-        response = await self.client.post(
-            "/login", json={"username": username, "password": PASSWORD}
-        )
-        assert response.status == 200, await response.text()
-
-    async def call(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
-        response = await self.client.request(method, path, json=body)
-        assert response.content_type == "application/json", await response.text()
-        return response.status, await response.json()
 
 
 @pytest.fixture
