@@ -430,8 +430,7 @@ class AgentBoard:
         seconds = agent.member_wrapup.get(e.queue) or self._wrapup.get(
             e.queue, self._default_wrapup
         )
-        agent.wrapup_until = agent.state_since + max(seconds, 0.0)
-        self._expire_wrapup(agent, e.at)
+        self._wrap_up_for(agent, seconds, e.at)
 
     def _on_caller_gone(self, e: QueueCallerAbandoned | ChannelHungUp) -> None:
         for interface in list(self._ringing.get(e.uniqueid, ())):
@@ -446,8 +445,7 @@ class AgentBoard:
         agent = self._agents[interface]
         if agent.state == AgentState.ON_CALL:
             self._enter(agent, AgentState.WRAP_UP, e.at)
-            agent.wrapup_until = agent.state_since + max(self._default_wrapup, 0.0)
-            self._expire_wrapup(agent, e.at)
+            self._wrap_up_for(agent, self._default_wrapup, e.at)
         elif agent.state == AgentState.RINGING:
             self._enter(agent, agent.idle_state(), e.at)
 
@@ -519,6 +517,11 @@ class AgentBoard:
             agent.call_queue = e.queue or agent.call_queue
             agent.channel, agent.channel_uniqueid = e.dest_channel, e.dest_uniqueid
         self._enter(agent, target, e.at)
+
+    def _wrap_up_for(self, agent: Agent, seconds: float, now: float) -> None:
+        """The agent just entered WRAP_UP: it lasts ``seconds`` (over already if ``now`` is past)."""
+        agent.wrapup_until = agent.state_since + max(seconds, 0.0)
+        self._expire_wrapup(agent, now)
 
     def _expire_wrapup(self, agent: Agent, now: float) -> None:
         if (
