@@ -188,18 +188,20 @@ def _agent_dumped(m: Mapping[str, str], at: float, uid: str, lid: str, chan: str
     return AgentDumped(at, uid, lid, chan, **_agent_fields(m))
 
 
-def _dial_started(m: Mapping[str, str], at: float, uid: str, lid: str, chan: str) -> Event | None:
+def _dialled(m: Mapping[str, str], chan: str) -> tuple[str, str] | None:
+    """The channel a Dial rings and its Uniqueid; None for an Originate's dial (no calling channel)."""
     dest_channel, dest_uniqueid = _text(m, "DestChannel"), _text(m, "DestUniqueid")
-    if not (chan and dest_channel and dest_uniqueid):
-        return None  # an Originate's dial has no calling channel
-    return DialStarted(at, uid, lid, chan, dest_channel, dest_uniqueid)
+    return (dest_channel, dest_uniqueid) if chan and dest_channel and dest_uniqueid else None
+
+
+def _dial_started(m: Mapping[str, str], at: float, uid: str, lid: str, chan: str) -> Event | None:
+    dest = _dialled(m, chan)
+    return None if dest is None else DialStarted(at, uid, lid, chan, *dest)
 
 
 def _dial_ended(m: Mapping[str, str], at: float, uid: str, lid: str, chan: str) -> Event | None:
-    dest_channel, dest_uniqueid = _text(m, "DestChannel"), _text(m, "DestUniqueid")
-    if not (chan and dest_channel and dest_uniqueid):
-        return None
-    return DialEnded(at, uid, lid, chan, dest_channel, dest_uniqueid, _text(m, "DialStatus"))
+    dest = _dialled(m, chan)
+    return None if dest is None else DialEnded(at, uid, lid, chan, *dest, _text(m, "DialStatus"))
 
 
 _Builder = Callable[[Mapping[str, str], float, str, str, str], Event | None]
