@@ -46,7 +46,7 @@ from ctiserver.domain.agents import AgentState, StateInterval
 from ctiserver.domain.stats import CallAnswered, CallOffered, Record
 from ctiserver.lab.caller import eventually, place_call, set_global
 from ctiserver.lab.isolated import isolated_settings
-from ctiserver.lab.runner import Lab
+from ctiserver.lab.runner import LAB_AGENT_INTERFACE, Lab
 from ctiserver.lab.simulate import LabCall
 from ctiserver.settings import Settings
 from ctiserver.storage.models import Agent, Customer, CustomerPhone
@@ -214,7 +214,7 @@ async def bench(calls: int, customers: int, straight: bool, arrival: float, shar
         try:
             assert lab.server is not None
             seat_list = await fill(lab, customers, calls)
-            busy_day(lab, history_calls, [f"Local/{extension}@lab-agents/n" for extension, _ in seat_list])
+            busy_day(lab, history_calls, [LAB_AGENT_INTERFACE.format(extension=extension) for extension, _ in seat_list])
             base = f"http://127.0.0.1:{lab.server.web_port}"
             ours, theirs = multiprocessing.get_context("spawn").Pipe()
             browsers = multiprocessing.get_context("spawn").Process(
