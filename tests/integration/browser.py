@@ -2,32 +2,18 @@
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 
-from tests.conftest import require
-
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]
+from tests.chromium import launched_chromium
 
 
 @pytest.fixture
 async def browser() -> AsyncIterator[Any]:
-    require(shutil.which(CHROMIUM) is not None, f"Chromium is not installed at {CHROMIUM}")
-    try:
-        from playwright.async_api import async_playwright
-    except ImportError:
-        require(False, "the playwright Python package is not installed")
-    async with async_playwright() as playwright:
-        chromium = await playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+    async with launched_chromium() as chromium:
         yield chromium
-        await chromium.close()
 
 
 async def logged_in_page(browser: Any, base: str, username: str, password: str, path: str) -> Any:

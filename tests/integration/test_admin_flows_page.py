@@ -15,6 +15,7 @@ from ctiserver.settings import Settings
 from ctiserver.storage.database import Database, upgrade_schema
 from ctiserver.storage.flows import FlowVersionRepository
 from ctiserver.storage.users import UserRepository
+from tests.chromium import launched_chromium
 from tests.conftest import free_port, require
 from tests.unit.test_flows_api import (
     BAD_REFERENCE,
@@ -28,22 +29,12 @@ from tests.unit.test_flows_api import (
 from tests.unit.test_web import FAST_HASHER, XSS, FakeAmi, FakeTracker
 
 try:
-    from playwright.async_api import Browser, Page, async_playwright, expect
-except ImportError:  # checked by the fixture: skip outside CI, fail in CI
-    async_playwright = None  # type: ignore[assignment]
+    from playwright.async_api import Browser, Page, expect
+except ImportError:  # launched_chromium skips outside CI, fails in CI
+    pass
 
 pytestmark = pytest.mark.integration
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 PASSWORD = "pw 口令"
 SCREENSHOT = Path("/tmp/admin-flows.png")
 TIMEOUT_MS = 10_000
@@ -89,17 +80,11 @@ async def site(tmp_path: Path) -> AsyncIterator[Site]:
 
 @pytest.fixture
 async def browser() -> AsyncIterator[Browser]:
-    require(async_playwright is not None, "playwright (Python) is not installed")
-    require(CHROMIUM.exists(), f"no Chromium at {CHROMIUM} (apt-get install chromium)")
     require(
         shutil.which("dot") is not None, "Graphviz dot is not installed (apt-get install graphviz)"
     )
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-        )
+    async with launched_chromium() as browser:
         yield browser
-        await browser.close()
 
 
 async def open_as(browser: Browser, site: Site, username: str) -> tuple[Page, list[str]]:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import datetime as dt
-import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -23,7 +22,7 @@ from ctiserver.acd.wallboard import WallboardService
 from ctiserver.domain.agents import AgentBoard, AgentState, PauseInterval, StateInterval
 from ctiserver.domain.calls import CallTracker
 from ctiserver.domain.stats import CallAnswered, CallOffered, StatsLog
-from tests.conftest import require
+from tests.chromium import launched_chromium
 from tests.ui_fake_server import (
     OTHER_REPORT_DAY,
     PASSWORD,
@@ -42,22 +41,12 @@ from tests.ui_fake_server import (
 )
 
 try:
-    from playwright.async_api import Browser, BrowserContext, Page, async_playwright, expect
-except ImportError:  # checked by the fixture: skip outside CI, fail in CI
-    async_playwright = None  # type: ignore[assignment]
+    from playwright.async_api import Browser, BrowserContext, Page, expect
+except ImportError:  # launched_chromium skips outside CI, fails in CI
+    pass
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
-CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 AGENT_SHOT = Path("/tmp/agent-page.png")
 SUPERVISOR_SHOT = Path("/tmp/supervisor-page.png")
 REPORT_SHOT = Path("/tmp/supervisor-report.png")
@@ -81,14 +70,8 @@ async def server() -> AsyncIterator[FakeDesk]:
 
 @pytest_asyncio.fixture(loop_scope="module", scope="module")
 async def browser() -> AsyncIterator[Browser]:
-    require(async_playwright is not None, "playwright (Python) is not installed")
-    require(CHROMIUM.exists(), f"no Chromium at {CHROMIUM} (apt-get install chromium)")
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-        )
+    async with launched_chromium() as browser:
         yield browser
-        await browser.close()
 
 
 @dataclasses.dataclass
