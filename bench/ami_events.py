@@ -23,9 +23,9 @@ sys.path.insert(0, str(ROOT))
 
 from panoramisk.ami_protocol import AMIProtocol  # noqa: E402
 
-from ctiserver.ami.framing import FrameSplitter  # noqa: E402
-from ctiserver.ami.translate import to_event  # noqa: E402
-from ctiserver.domain.calls import CallTracker, CallUpdate  # noqa: E402
+from ctiserver.calls.model import CallTracker, CallUpdate  # noqa: E402
+from ctiserver.telephony.ami.framing import FrameSplitter  # noqa: E402
+from ctiserver.telephony.ami.translate import to_event  # noqa: E402
 
 FIXTURE_NAME = "ami-200-queue-calls.raw.gz"
 #: shared/ sits beside the checkout

@@ -42,15 +42,15 @@ from sqlalchemy import insert
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from ctiserver.domain.agents import AgentState, StateInterval
-from ctiserver.domain.stats import CallAnswered, CallOffered, Record
+from ctiserver.agents.model import AgentState, StateInterval
 from ctiserver.lab.caller import eventually, place_call, set_global
 from ctiserver.lab.isolated import isolated_settings
 from ctiserver.lab.runner import LAB_AGENT_INTERFACE, Lab
 from ctiserver.lab.simulate import LabCall
 from ctiserver.settings import Settings
+from ctiserver.stats.model import CallAnswered, CallOffered, Record
 from ctiserver.storage.models import Agent, Customer, CustomerPhone
-from ctiserver.storage.users import UserRepository
+from ctiserver.users.store import UserRepository
 
 STRAIGHT = """\
 flow: bench

@@ -137,8 +137,8 @@ async def _serve(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def _simulate_call(settings: Settings, args: argparse.Namespace) -> int:
-    from ctiserver.ami.link import AmiError, AmiLink
     from ctiserver.lab.simulate import LabCall, originate_action
+    from ctiserver.telephony.ami.link import AmiError, AmiLink
 
     try:
         action = originate_action(
@@ -164,7 +164,7 @@ async def _simulate_call(settings: Settings, args: argparse.Namespace) -> int:
 
 async def _user_add(settings: Settings, args: argparse.Namespace) -> int:
     from ctiserver.storage.database import Database, upgrade_schema
-    from ctiserver.storage.users import UserRepository
+    from ctiserver.users.store import UserRepository
 
     if sys.stdin.isatty():
         password = getpass.getpass(f"password for {args.name}: ")

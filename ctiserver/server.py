@@ -15,29 +15,29 @@ from pathlib import Path
 
 from aiohttp import web
 
-from ctiserver.acd.desk import AgentDeskService
-from ctiserver.acd.screenpop import ScreenPopService
-from ctiserver.acd.wallboard import WallboardService
-from ctiserver.agi.server import AgiServer
-from ctiserver.ami.link import AmiError, AmiLink
-from ctiserver.ami.translate import channel_snapshots, queue_status_items, to_event
-from ctiserver.domain.agents import AgentBoard
-from ctiserver.domain.calls import Call, CallTracker, CallUpdate
-from ctiserver.domain.queues import QueueRoster
-from ctiserver.domain.stats import Record, StatsLog
+from ctiserver.agents.desk import AgentDeskService
+from ctiserver.agents.model import AgentBoard
+from ctiserver.agents.store import AgentRepository
+from ctiserver.calls.model import Call, CallTracker, CallUpdate
+from ctiserver.calls.queues import QueueRoster
+from ctiserver.calls.store import CallRepository
+from ctiserver.customers.cards import BatchedCardLookup, CustomerCards
 from ctiserver.ivr.engine.runner import FlowEngine
 from ctiserver.ivr.hotline import HotlineIvr
 from ctiserver.ivr.prompts import PromptLibrary
 from ctiserver.ivr.registry import FlowRegistry
 from ctiserver.ivr.services import DbFlowServices
+from ctiserver.ivr.store import FlowVersionRepository, IvrRunRepository
+from ctiserver.live.wallboard import WallboardService
+from ctiserver.pops.service import ScreenPopService
 from ctiserver.settings import IvrSettings, Settings
-from ctiserver.storage.agents import AgentRepository
-from ctiserver.storage.calls import CallRepository
-from ctiserver.storage.cards import BatchedCardLookup, CustomerCards
+from ctiserver.stats.model import Record, StatsLog
+from ctiserver.stats.store import StatsRepository
 from ctiserver.storage.database import Database, upgrade_schema
-from ctiserver.storage.flows import FlowVersionRepository, IvrRunRepository
-from ctiserver.storage.stats import StatsRepository
 from ctiserver.storage.writer import BackgroundWriter
+from ctiserver.telephony.agi.server import AgiServer
+from ctiserver.telephony.ami.link import AmiError, AmiLink
+from ctiserver.telephony.ami.translate import channel_snapshots, queue_status_items, to_event
 from ctiserver.web.app import create_app
 from ctiserver.web.keys import HUB_KEY
 

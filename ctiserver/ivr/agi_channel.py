@@ -17,8 +17,8 @@ import re
 from collections.abc import Awaitable
 from typing import TypeVar
 
-from ctiserver.agi.session import AgiHangup, AgiResult, AgiSession, quote
 from ctiserver.ivr.channel import CallerHungUp
+from ctiserver.telephony.agi.session import AgiHangup, AgiResult, AgiSession, quote
 
 log = logging.getLogger(__name__)
 

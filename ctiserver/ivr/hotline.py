@@ -11,14 +11,14 @@ import logging
 import time
 from dataclasses import dataclass, field
 
-from ctiserver.agi.session import AgiSession
 from ctiserver.ivr.agi_channel import AgiCallChannel
 from ctiserver.ivr.channel import CallChannel
 from ctiserver.ivr.engine.run import FlowRun
 from ctiserver.ivr.engine.runner import FlowEngine
 from ctiserver.ivr.loader import Flow
 from ctiserver.ivr.registry import FlowRegistry
-from ctiserver.storage.flows import IvrRunRepository
+from ctiserver.ivr.store import IvrRunRepository
+from ctiserver.telephony.agi.session import AgiSession
 
 log = logging.getLogger(__name__)
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ctiserver.ivr.loader import Flow, FlowError, FlowProblem, load_flow
-from ctiserver.storage.flows import FlowVersionInfo, FlowVersionRepository
+from ctiserver.ivr.store import FlowVersionInfo, FlowVersionRepository
 
 log = logging.getLogger(__name__)
 

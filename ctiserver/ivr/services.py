@@ -7,6 +7,8 @@ import re
 from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 
+from ctiserver.callbacks.store import CallbackRepository, VoicemailRepository
+from ctiserver.customers.store import CustomerRepository
 from ctiserver.ivr.dryrun import DryRunServices
 from ctiserver.ivr.engine.services import (
     CallbackRequest,
@@ -14,11 +16,9 @@ from ctiserver.ivr.engine.services import (
     TicketRequest,
     VoicemailRequest,
 )
-from ctiserver.storage.callbacks import CallbackRepository, VoicemailRepository
-from ctiserver.storage.customers import CustomerRepository
+from ctiserver.ivr.store import IvrRunRepository
 from ctiserver.storage.database import Database
-from ctiserver.storage.flows import IvrRunRepository
-from ctiserver.storage.tickets import DEFAULT_TIMEZONE, TicketRepository
+from ctiserver.tickets.store import DEFAULT_TIMEZONE, TicketRepository
 
 log = logging.getLogger(__name__)
 

@@ -17,8 +17,8 @@ from collections.abc import Mapping, Sequence
 
 from panoramisk.message import Message
 
-from ctiserver.ami.link import AmiLink
 from ctiserver.settings import AmiSettings
+from ctiserver.telephony.ami.link import AmiLink
 
 Fields = Mapping[str, str | Sequence[str]]
 

@@ -7,11 +7,11 @@ import shutil
 from pathlib import Path
 
 from ctiserver.lab.asterisk import AsteriskLayout, AsteriskProcess, layout_for, render_config
+from ctiserver.lab.demo import seed_demo
 from ctiserver.lab.phones import PhoneLines
 from ctiserver.lab.provision import AsteriskInstall, find_or_provision
 from ctiserver.server import CtiServer
 from ctiserver.settings import Settings
-from ctiserver.storage.demo import seed_demo
 
 log = logging.getLogger(__name__)
 

@@ -104,7 +104,7 @@ class CustomerPhone(Base):
     )
     #: as entered, for display
     number: Mapped[str] = mapped_column(String(64))
-    #: :func:`ctiserver.storage.phones.normalize_phone` of ``number``, for matching callers
+    #: :func:`ctiserver.customers.phones.normalize_phone` of ``number``, for matching callers
     normalized: Mapped[str] = mapped_column(String(32), index=True)
     label: Mapped[str | None] = mapped_column(String(32))
 
@@ -355,7 +355,7 @@ class KnowledgeArticle(Base):
 
 
 class StatsRecordRow(Base):
-    """One record of ``ctiserver.domain.stats`` (``record_to_dict``), by when it happened."""
+    """One record of ``ctiserver.stats.model`` (``record_to_dict``), by when it happened."""
 
     __tablename__ = "stats_records"
 

@@ -1,5 +1,1 @@
-"""HTTP side of ctiserver: JSON API, live websocket feed, pages."""
-
-from ctiserver.web.app import create_app
-
-__all__ = ["create_app"]
+"""Web infrastructure: the app factory, sessions and login, the websocket hub, JSON errors."""

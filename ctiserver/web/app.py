@@ -8,26 +8,23 @@ from collections.abc import Callable
 
 from aiohttp import web
 
-from ctiserver.acd.protocols import AgentDesk, UserChannel, Wallboard
+from ctiserver.agents import http as desk_api
+from ctiserver.agents.protocols import AgentDesk, UserChannel, Wallboard
+from ctiserver.calls import http as api
+from ctiserver.calls.store import CallRepository
+from ctiserver.customers import http as customers_api
+from ctiserver.customers.store import CustomerRepository
+from ctiserver.ivr import http as flows_api
 from ctiserver.ivr.registry import FlowRegistry
+from ctiserver.knowledge import http as kb_api
+from ctiserver.knowledge.store import KnowledgeRepository
+from ctiserver.live import http as wallboard_api
 from ctiserver.settings import Settings, project_root
-from ctiserver.storage.calls import CallRepository
-from ctiserver.storage.customers import CustomerRepository
 from ctiserver.storage.database import Database
-from ctiserver.storage.knowledge import KnowledgeRepository
-from ctiserver.storage.tickets import TicketRepository
-from ctiserver.storage.users import UserRepository
-from ctiserver.web import (
-    api,
-    auth,
-    customers_api,
-    desk_api,
-    flows_api,
-    kb_api,
-    pages,
-    wallboard_api,
-    ws,
-)
+from ctiserver.tickets.store import TicketRepository
+from ctiserver.users.store import UserRepository
+from ctiserver.web import auth, pages, ws
+from ctiserver.web.hub import LiveHub
 from ctiserver.web.keys import (
     AMI_KEY,
     CALL_RECORDS_KEY,
@@ -46,7 +43,6 @@ from ctiserver.web.keys import (
     WALLBOARD_KEY,
     WEBSOCKETS_KEY,
 )
-from ctiserver.web.live import LiveHub
 from ctiserver.web.protocols import AmiStatus, CallSource
 
 SECURITY_HEADERS = {

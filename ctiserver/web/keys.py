@@ -7,16 +7,16 @@ from collections.abc import Callable
 
 from aiohttp import web
 
-from ctiserver.acd.protocols import AgentDesk, UserChannel, Wallboard
+from ctiserver.agents.protocols import AgentDesk, UserChannel, Wallboard
+from ctiserver.calls.store import CallRepository
+from ctiserver.customers.store import CustomerRepository
 from ctiserver.ivr.registry import FlowRegistry
+from ctiserver.knowledge.store import KnowledgeRepository
 from ctiserver.settings import Settings
-from ctiserver.storage.calls import CallRepository
-from ctiserver.storage.customers import CustomerRepository
 from ctiserver.storage.database import Database
-from ctiserver.storage.knowledge import KnowledgeRepository
-from ctiserver.storage.tickets import TicketRepository
-from ctiserver.storage.users import UserInfo, UserRepository
-from ctiserver.web.live import LiveHub
+from ctiserver.tickets.store import TicketRepository
+from ctiserver.users.store import UserInfo, UserRepository
+from ctiserver.web.hub import LiveHub
 from ctiserver.web.protocols import AmiStatus, CallSource
 
 SETTINGS_KEY = web.AppKey("settings", Settings)

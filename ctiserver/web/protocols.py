@@ -1,6 +1,6 @@
 """What the web layer needs from the rest of the server, as structural types.
 
-``ctiserver.domain.calls.CallTracker`` satisfies :class:`CallSource`; tests pass fakes.
+``ctiserver.calls.model.CallTracker`` satisfies :class:`CallSource`; tests pass fakes.
 """
 
 from __future__ import annotations

@@ -10,14 +10,14 @@ from typing import Any
 import pytest
 from playwright.async_api import expect
 
-from ctiserver.acd.protocols import DeskError
-from ctiserver.domain.agents import AgentState
+from ctiserver.agents.model import AgentState
+from ctiserver.agents.protocols import DeskError
+from ctiserver.customers.store import CustomerRepository
 from ctiserver.lab.caller import IvrCaller, place_call, set_global
 from ctiserver.lab.runner import Lab
 from ctiserver.lab.simulate import LabCall
-from ctiserver.storage.customers import CustomerRepository
-from ctiserver.storage.tickets import TicketRepository
-from ctiserver.storage.users import UserRepository
+from ctiserver.tickets.store import TicketRepository
+from ctiserver.users.store import UserRepository
 from tests.integration.browser import logged_in_page
 from tests.integration.conftest import LabFactory, eventually, lab_settings
 

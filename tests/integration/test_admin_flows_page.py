@@ -11,10 +11,10 @@ import pytest
 from aiohttp import web
 
 from ctiserver.ivr.registry import FlowRegistry
+from ctiserver.ivr.store import FlowVersionRepository
 from ctiserver.settings import Settings
 from ctiserver.storage.database import Database, upgrade_schema
-from ctiserver.storage.flows import FlowVersionRepository
-from ctiserver.storage.users import UserRepository
+from ctiserver.users.store import UserRepository
 from tests.chromium import launched_chromium
 from tests.conftest import free_port, require
 from tests.unit.test_flows_api import (
@@ -48,7 +48,7 @@ class Site:
 
 @pytest.fixture
 async def site(tmp_path: Path) -> AsyncIterator[Site]:
-    from ctiserver.web import create_app
+    from ctiserver.web.app import create_app
 
     url = f"sqlite+aiosqlite:///{tmp_path}/cti.sqlite3"
     await upgrade_schema(url)

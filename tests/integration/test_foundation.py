@@ -11,10 +11,10 @@ import time
 import aiohttp
 import pytest
 
-from ctiserver.ami.link import AmiLink
 from ctiserver.lab.caller import place_call
 from ctiserver.lab.runner import Lab
 from ctiserver.lab.simulate import LabCall
+from ctiserver.telephony.ami.link import AmiLink
 from tests.integration.conftest import WebClient, eventually
 
 pytestmark = pytest.mark.integration

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
+from ctiserver.callbacks.store import CallbackRepository, VoicemailRepository
+from ctiserver.ivr.store import IvrRunRepository
 from ctiserver.lab.caller import IvrCaller, set_global
 from ctiserver.lab.runner import Lab
 from ctiserver.settings import project_root
-from ctiserver.storage.callbacks import CallbackRepository, VoicemailRepository
-from ctiserver.storage.flows import IvrRunRepository
-from ctiserver.storage.tickets import TicketRepository
+from ctiserver.tickets.store import TicketRepository
 from tests.integration.conftest import LabFactory, eventually, lab_settings
 from tests.integration.ivr_driver import CLOSED_HOURS, OPEN_HOURS
 

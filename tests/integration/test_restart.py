@@ -6,12 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from ctiserver.domain.agents import AgentState
+from ctiserver.agents.model import AgentState
 from ctiserver.lab.caller import place_call, set_global
 from ctiserver.lab.runner import Lab
 from ctiserver.lab.simulate import LabCall
 from ctiserver.server import CtiServer
-from ctiserver.storage.users import UserRepository
+from ctiserver.users.store import UserRepository
 from tests.integration.conftest import LabFactory, WebClient, eventually, lab_settings
 from tests.integration.test_acd_desk import ACD_FLOW
 

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
+from ctiserver.callbacks.store import CallbackRepository
+from ctiserver.ivr.store import IvrRunRepository
 from ctiserver.lab.caller import IvrCaller, eventually
 from ctiserver.lab.runner import Lab
-from ctiserver.storage.callbacks import CallbackRepository
-from ctiserver.storage.flows import IvrRunRepository
-from ctiserver.storage.users import UserRepository
+from ctiserver.users.store import UserRepository
 from tests.integration.conftest import LabFactory, lab_settings
 
 pytestmark = pytest.mark.integration

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from ctiserver.domain.agents import (
+from ctiserver.agents.model import (
     AgentBoard,
     AgentState,
     AgentUpdate,
@@ -16,7 +16,7 @@ from ctiserver.domain.agents import (
     device_of_channel,
     device_of_interface,
 )
-from ctiserver.domain.events import (
+from ctiserver.telephony.events import (
     AgentCalled,
     AgentCompleted,
     AgentConnected,
@@ -256,7 +256,7 @@ def test_removing_an_unknown_member_is_ignored(board: AgentBoard) -> None:
 def test_static_member_first_seen_ringing_without_warning(
     board: AgentBoard, caplog: pytest.LogCaptureFixture
 ) -> None:
-    with caplog.at_level(logging.WARNING, logger="ctiserver.domain.agents"):
+    with caplog.at_level(logging.WARNING, logger="ctiserver.agents.model"):
         board.handle(called(1, interface=BOB))
     agent = board.get(BOB)
     assert agent is not None and agent.state == R and agent.queues == {"support"}
@@ -283,7 +283,7 @@ def test_impossible_events_are_logged_and_corrected(
 ) -> None:
     for e in setup:
         board.handle(e)
-    with caplog.at_level(logging.WARNING, logger="ctiserver.domain.agents"):
+    with caplog.at_level(logging.WARNING, logger="ctiserver.agents.model"):
         board.handle(event)
     assert state(board) == expected
     assert caplog.records, "an impossible event must be logged"
@@ -307,7 +307,7 @@ def test_stale_and_harmless_events_change_nothing(
     board: AgentBoard, caplog: pytest.LogCaptureFixture
 ) -> None:
     board.handle(added(0))
-    with caplog.at_level(logging.WARNING, logger="ctiserver.domain.agents"):
+    with caplog.at_level(logging.WARNING, logger="ctiserver.agents.model"):
         board.handle(no_answer(1))  # never rang
         assert state(board) == READY
         board.handle(called(2))

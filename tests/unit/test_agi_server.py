@@ -15,12 +15,12 @@ from pathlib import Path
 
 import pytest
 
-from ctiserver.agi.server import AgiServer, Route
-from ctiserver.agi.session import AgiError, AgiHangup, AgiResult, AgiSession
 from ctiserver.settings import AgiSettings
+from ctiserver.telephony.agi.server import AgiServer, Route
+from ctiserver.telephony.agi.session import AgiError, AgiHangup, AgiResult, AgiSession
 
 TRANSCRIPTS = Path(__file__).resolve().parent.parent / "transcripts" / "agi"
-LOGGER = "ctiserver.agi.server"
+LOGGER = "ctiserver.telephony.agi.server"
 #: generous bound for things that must happen "promptly"; real values are milliseconds
 PROMPT = 2.0
 #: seconds after which a hung test aborts the whole run

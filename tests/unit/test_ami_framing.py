@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from ctiserver.ami.framing import FrameSplitter
+from ctiserver.telephony.ami.framing import FrameSplitter
 
 GREETING = b"Asterisk Call Manager/11.0.0\r\n"
 NAME_EVENT = (

@@ -14,18 +14,18 @@ from pathlib import Path
 import pytest
 from panoramisk.message import Message
 
-from ctiserver.ami.framing import FrameSplitter
-from ctiserver.ami.link import (
+from ctiserver.settings import AmiSettings
+from ctiserver.telephony.ami.framing import FrameSplitter
+from ctiserver.telephony.ami.link import (
     AmiActionFailed,
     AmiLink,
     AmiLinkLost,
     AmiNotConnected,
     AmiTimeout,
 )
-from ctiserver.settings import AmiSettings
 
 TRANSCRIPTS = Path(__file__).resolve().parents[1] / "transcripts" / "ami"
-LOGGER = "ctiserver.ami.link"
+LOGGER = "ctiserver.telephony.ami.link"
 DROP = "<drop the connection>"
 SECRET = "s3cret-not-for-logs"
 

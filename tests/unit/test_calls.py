@@ -8,8 +8,8 @@ from dataclasses import dataclass
 
 import pytest
 
-from ctiserver.domain.calls import LOST_DURING_OUTAGE, CallState, CallTracker, CallUpdate
-from ctiserver.domain.events import (
+from ctiserver.calls.model import LOST_DURING_OUTAGE, CallState, CallTracker, CallUpdate
+from ctiserver.telephony.events import (
     AgentCalled,
     AgentCompleted,
     AgentConnected,
@@ -207,7 +207,7 @@ def test_listener_that_raises_is_logged_and_others_still_run(
     tracker.subscribe(before)
     tracker.subscribe(broken)
     unsubscribe = tracker.subscribe(after)
-    with caplog.at_level(logging.ERROR, logger="ctiserver.domain.calls"):
+    with caplog.at_level(logging.ERROR, logger="ctiserver.calls.model"):
         tracker.handle(created(CALLER_1, T0))
     assert before.kinds("started") == after.kinds("started") == [CALL]
     assert "boom" in caplog.text and CALL in caplog.text

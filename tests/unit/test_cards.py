@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from ctiserver.storage.cards import BatchedCardLookup, CustomerCards
+from ctiserver.customers.cards import BatchedCardLookup, CustomerCards
 from ctiserver.storage.database import Database
 from ctiserver.storage.models import Call, Customer, CustomerPhone, Product
-from ctiserver.storage.tickets import TicketRepository
+from ctiserver.tickets.store import TicketRepository
 
 START = dt.datetime(2026, 11, 20, 2, 0, tzinfo=dt.UTC)
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from ctiserver.settings import project_root
 from ctiserver.storage.database import Database
-from ctiserver.storage.users import UserRepository
+from ctiserver.users.store import UserRepository
 from tests.conftest import require
 
 HOTLINE = project_root() / "ivr_flows" / "hotline.yaml"

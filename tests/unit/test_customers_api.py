@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from ctiserver.storage.calls import CallRepository
+from ctiserver.calls.store import CallRepository
+from ctiserver.customers.http import MAX_BODY
 from ctiserver.storage.models import Customer, Product
-from ctiserver.storage.tickets import TicketRepository
-from ctiserver.web.customers_api import MAX_BODY
+from ctiserver.tickets.store import TicketRepository
 from tests.unit.test_desk_api import EVERYONE, DeskEnv, desk_env
 from tests.unit.test_web import T0, XSS, EndedCall
 

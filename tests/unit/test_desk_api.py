@@ -19,14 +19,14 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import select
 
-from ctiserver.acd.protocols import DeskError
+from ctiserver.agents.protocols import DeskError
+from ctiserver.customers.http import MAX_BODY
+from ctiserver.lab.demo import seed_demo
 from ctiserver.settings import Settings
 from ctiserver.storage.database import Database, upgrade_schema
-from ctiserver.storage.demo import seed_demo
 from ctiserver.storage.models import User
-from ctiserver.storage.users import UserRepository
-from ctiserver.web import create_app
-from ctiserver.web.customers_api import MAX_BODY
+from ctiserver.users.store import UserRepository
+from ctiserver.web.app import create_app
 from tests.unit.api_session import ApiSession
 from tests.unit.test_web import FAST_HASHER, FakeAmi, FakeTracker
 

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 
-from ctiserver.agi.session import AgiHangup, AgiSession
 from ctiserver.ivr.agi_channel import AgiCallChannel
 from ctiserver.ivr.channel import CallerHungUp, ScriptedChannel
 from ctiserver.ivr.conditions import ConditionError, evaluate
@@ -24,6 +23,7 @@ from ctiserver.ivr.engine.services import (
     VoicemailRequest,
 )
 from ctiserver.ivr.loader import Flow, load_flow
+from ctiserver.telephony.agi.session import AgiHangup, AgiSession
 
 QUEUES = ("support", "repair", "complaint", "installation", "vip")
 CALLER = "13800138000"

@@ -11,13 +11,13 @@ from typing import Any, ClassVar
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
+from ctiserver.ivr.http import MAX_BODY
 from ctiserver.ivr.registry import FlowRegistry
+from ctiserver.ivr.store import FlowVersionRepository
 from ctiserver.settings import Settings
 from ctiserver.storage.database import Database, upgrade_schema
-from ctiserver.storage.flows import FlowVersionRepository
-from ctiserver.storage.users import UserRepository
-from ctiserver.web import create_app
-from ctiserver.web.flows_api import MAX_BODY
+from ctiserver.users.store import UserRepository
+from ctiserver.web.app import create_app
 from tests.conftest import require
 from tests.unit.api_session import ApiSession
 from tests.unit.test_web import FAST_HASHER, FakeAmi, FakeTracker

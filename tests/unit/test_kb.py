@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from ctiserver.storage.customers import CustomerRepository
+from ctiserver.customers.store import CustomerRepository
+from ctiserver.knowledge.store import KnowledgeRepository
+from ctiserver.lab.demo import ARTICLES, seed_demo
 from ctiserver.storage.database import Database, upgrade_schema
-from ctiserver.storage.demo import ARTICLES, seed_demo
-from ctiserver.storage.knowledge import KnowledgeRepository
 from tests.pg import PostgresServer, postgres_server  # noqa: F401  (fixture)
 from tests.unit.test_desk_api import EVERYONE, DeskEnv, desk_env
 from tests.unit.test_web import FAST_HASHER, XSS

@@ -18,10 +18,10 @@ from zoneinfo import ZoneInfo
 import pytest
 import pytest_asyncio
 
-from ctiserver.acd.wallboard import WallboardService
-from ctiserver.domain.agents import AgentBoard, AgentState, PauseInterval, StateInterval
-from ctiserver.domain.calls import CallTracker
-from ctiserver.domain.stats import CallAnswered, CallOffered, StatsLog
+from ctiserver.agents.model import AgentBoard, AgentState, PauseInterval, StateInterval
+from ctiserver.calls.model import CallTracker
+from ctiserver.live.wallboard import WallboardService
+from ctiserver.stats.model import CallAnswered, CallOffered, StatsLog
 from tests.chromium import launched_chromium
 from tests.ui_fake_server import (
     OTHER_REPORT_DAY,

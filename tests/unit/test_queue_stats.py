@@ -10,17 +10,33 @@ from collections import Counter
 
 import pytest
 
-from ctiserver.ami.framing import FrameSplitter
-from ctiserver.ami.translate import to_event
-from ctiserver.domain.agents import (
+from ctiserver.agents.model import (
     AgentBoard,
     AgentState,
     AgentUpdate,
     PauseInterval,
     StateInterval,
 )
-from ctiserver.domain.calls import CallTracker
-from ctiserver.domain.events import (
+from ctiserver.calls.model import CallTracker
+from ctiserver.calls.queues import QueueRoster, waiting_calls
+from ctiserver.stats.model import (
+    CallAbandoned,
+    CallAnswered,
+    CallOffered,
+    CallUnanswered,
+    QueueFigures,
+    Record,
+    StatsLog,
+    TodayFigures,
+    live_figures,
+    longest_waits,
+    open_intervals,
+    record_from_dict,
+    record_to_dict,
+)
+from ctiserver.telephony.ami.framing import FrameSplitter
+from ctiserver.telephony.ami.translate import to_event
+from ctiserver.telephony.events import (
     AgentCalled,
     AgentCompleted,
     AgentConnected,
@@ -36,22 +52,6 @@ from ctiserver.domain.events import (
     QueueMemberRemoved,
     QueueMemberStatusChanged,
     QueueParamsListed,
-)
-from ctiserver.domain.queues import QueueRoster, waiting_calls
-from ctiserver.domain.stats import (
-    CallAbandoned,
-    CallAnswered,
-    CallOffered,
-    CallUnanswered,
-    QueueFigures,
-    Record,
-    StatsLog,
-    TodayFigures,
-    live_figures,
-    longest_waits,
-    open_intervals,
-    record_from_dict,
-    record_to_dict,
 )
 
 T = 1_795_376_000.0
@@ -382,7 +382,7 @@ class Replay:
         self.logged: list[logging.LogRecord] = []
         handler = logging.Handler(logging.INFO)
         handler.emit = self.logged.append  # type: ignore[method-assign]
-        logger = logging.getLogger("ctiserver.domain.agents")
+        logger = logging.getLogger("ctiserver.agents.model")
         level = logger.level
         logger.addHandler(handler)
         logger.setLevel(logging.INFO)

@@ -13,9 +13,9 @@ from collections.abc import Callable, Iterable, Iterator
 import pytest
 from panoramisk.message import Message
 
-from ctiserver.ami.framing import FrameSplitter
-from ctiserver.ami.translate import to_event
-from ctiserver.domain.calls import Call, CallTracker, CallUpdate
+from ctiserver.calls.model import Call, CallTracker, CallUpdate
+from ctiserver.telephony.ami.framing import FrameSplitter
+from ctiserver.telephony.ami.translate import to_event
 
 T0 = 1_795_376_035.0
 CALLS = 200

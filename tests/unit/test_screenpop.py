@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from ctiserver.acd.screenpop import ScreenPopService
-from ctiserver.domain.agents import AgentBoard
-from ctiserver.domain.calls import CallTracker
-from ctiserver.domain.events import (
+from ctiserver.agents.model import AgentBoard
+from ctiserver.calls.model import CallTracker
+from ctiserver.pops.service import ScreenPopService
+from ctiserver.telephony.events import (
     AgentCalled,
     AgentCompleted,
     AgentConnected,

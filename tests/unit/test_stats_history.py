@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 
-from ctiserver.acd.wallboard import WallboardService
-from ctiserver.domain.agents import AgentBoard, AgentState, PauseInterval, StateInterval
-from ctiserver.domain.calls import CallTracker
-from ctiserver.domain.stats import CallAbandoned, CallAnswered, CallOffered, QueueFigures, StatsLog
+from ctiserver.agents.model import AgentBoard, AgentState, PauseInterval, StateInterval
+from ctiserver.calls.model import CallTracker
+from ctiserver.live.wallboard import WallboardService
+from ctiserver.stats.model import CallAbandoned, CallAnswered, CallOffered, QueueFigures, StatsLog
+from ctiserver.stats.store import StatsRepository
 from ctiserver.storage.database import Database
-from ctiserver.storage.stats import StatsRepository
 from ctiserver.storage.writer import BackgroundWriter
 
 SHANGHAI = dt.timezone(dt.timedelta(hours=8))

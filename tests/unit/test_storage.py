@@ -9,12 +9,12 @@ import pytest
 from argon2 import PasswordHasher
 from sqlalchemy import func, select
 
-from ctiserver.storage.calls import CallRepository
+from ctiserver.calls.store import CallRepository
+from ctiserver.customers.phones import normalize_phone
+from ctiserver.lab.demo import seed_demo
 from ctiserver.storage.database import Database
-from ctiserver.storage.demo import seed_demo
 from ctiserver.storage.models import Call, Customer, CustomerPhone, User
-from ctiserver.storage.phones import normalize_phone
-from ctiserver.storage.users import UserInfo, UserRepository
+from ctiserver.users.store import UserInfo, UserRepository
 
 #: argon2 at its cheapest: the tests are about the logic, not the cost
 FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)

@@ -12,17 +12,17 @@ from argon2 import PasswordHasher
 from sqlalchemy import inspect, select
 from sqlalchemy.exc import IntegrityError
 
+from ctiserver.callbacks.store import CallbackRepository, VoicemailRepository
+from ctiserver.customers.phones import normalize_phone
+from ctiserver.customers.store import CustomerRepository, CustomerSummary
 from ctiserver.ivr.engine.run import Event, FlowOutcome, FlowRun, Step
 from ctiserver.ivr.engine.services import CallbackRequest, TicketRequest, VoicemailRequest
 from ctiserver.ivr.services import DbFlowServices, safe_file_stem
-from ctiserver.storage.callbacks import CallbackRepository, VoicemailRepository
-from ctiserver.storage.customers import CustomerRepository, CustomerSummary
+from ctiserver.ivr.store import FlowVersionRepository, IvrRunRepository
+from ctiserver.lab.demo import seed_demo
 from ctiserver.storage.database import Database, upgrade_schema
-from ctiserver.storage.demo import seed_demo
-from ctiserver.storage.flows import FlowVersionRepository, IvrRunRepository
 from ctiserver.storage.models import CallSurvey, Customer, CustomerPhone, Product, User
-from ctiserver.storage.phones import normalize_phone
-from ctiserver.storage.tickets import DEPARTMENT_BY_TYPE, TicketRepository
+from ctiserver.tickets.store import DEPARTMENT_BY_TYPE, TicketRepository
 from tests.pg import PostgresServer, postgres_server  # noqa: F401  (fixture)
 
 FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)

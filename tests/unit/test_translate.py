@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from panoramisk.message import Message
 
-from ctiserver.ami.translate import channel_snapshots, parse_duration, to_event
-from ctiserver.domain.events import (
+from ctiserver.telephony.ami.translate import channel_snapshots, parse_duration, to_event
+from ctiserver.telephony.events import (
     AgentCalled,
     AgentCompleted,
     AgentConnected,

@@ -15,14 +15,14 @@ from aiohttp import WSCloseCode, WSMsgType, web
 from aiohttp.test_utils import TestClient, TestServer
 from argon2 import PasswordHasher
 
+from ctiserver.calls.store import CallRepository
 from ctiserver.settings import Settings
-from ctiserver.storage.calls import CallRepository
 from ctiserver.storage.database import Database, upgrade_schema
-from ctiserver.storage.users import UserRepository
-from ctiserver.web import create_app
+from ctiserver.users.store import UserRepository
+from ctiserver.web.app import create_app
 from ctiserver.web.auth import COOKIE_NAME, session_fernet
+from ctiserver.web.hub import LiveHub
 from ctiserver.web.keys import WEBSOCKETS_KEY
-from ctiserver.web.live import LiveHub
 
 # aiohttp-session 2.12 stores its own request keys as strings; not ours to fix
 

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from aiohttp import ClientWebSocketResponse, WSCloseCode
 
+from ctiserver.web.hub import LiveHub
 from ctiserver.web.keys import HUB_KEY
-from ctiserver.web.live import LiveHub
 from tests.unit.test_desk_api import DeskEnv, agent_dict, desk_env
 from tests.unit.test_web import T0, XSS, FakeCall, FakeUpdate, SlowSocket
 

@@ -9,7 +9,6 @@ from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
-from ctiserver.agi.session import AgiHangup
 from ctiserver.ivr.channel import CallChannel, CallerHungUp
 from ctiserver.ivr.engine.backoffice import BackOfficeNodes
 from ctiserver.ivr.engine.handoff import HandoffNodes
@@ -18,6 +17,7 @@ from ctiserver.ivr.engine.routing import RoutingNodes
 from ctiserver.ivr.engine.run import FlowOutcome, FlowRun, Step
 from ctiserver.ivr.engine.services import FlowServices, PromptSource
 from ctiserver.ivr.engine.walk import CUSTOMER_VARS
+from ctiserver.telephony.agi.session import AgiHangup
 
 if TYPE_CHECKING:
     from ctiserver.ivr.loader import Flow

@@ -1,0 +1,180 @@
+"""Agents at their desks: log in to queues, pause with a reason, get ready, log out,
+hand the call over to another agent (blind transfer).
+
+Handler (web) -> this manager (checks the preconditions) -> an AMI action (the
+side effect). The agent's state is not set here: Asterisk answers the action
+with QueueMember* events, the AgentBoard follows them, and the answer returned
+to the caller is the board's state once Asterisk has confirmed (or what it is
+when confirmation takes too long).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Collection
+from typing import Any
+
+from ctiserver.agents.model import Agent, AgentBoard, AgentState, AgentUpdate
+from ctiserver.agents.protocols import PAUSE_REASONS, DeskError
+from ctiserver.agents.store import AgentRecord, AgentRepository
+from ctiserver.telephony.ami.link import AmiActionFailed, AmiError, AmiLink
+
+#: how long an action waits for Asterisk's confirming events before answering anyway
+CONFIRM_SECONDS = 3.0
+#: the dialplan context where an agent's extension rings that agent (dialplans/extensions.conf.j2)
+TRANSFER_CONTEXT = "agent-phones"
+
+
+class AgentDeskService:
+    def __init__(
+        self,
+        agents: AgentRepository,
+        ami: AmiLink,
+        board: AgentBoard,
+        *,
+        queues: Collection[str],
+        interface_pattern: str,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._agents = agents
+        self._ami = ami
+        self._board = board
+        self._queues = tuple(queues)
+        self._pattern = interface_pattern
+        self._clock = clock
+
+    def interface_of(self, record: AgentRecord) -> str:
+        return self._pattern.format(extension=record.extension)
+
+    async def agent(self, user_id: int) -> dict[str, Any] | None:
+        record = await self._agents.for_user(user_id)
+        return None if record is None else self._describe(record)
+
+    async def login(self, user_id: int, queues: list[str] | None = None) -> dict[str, Any]:
+        record = await self._record(user_id)
+        wanted = list(queues) if queues else list(record.skills or self._queues)
+        unknown = sorted(set(wanted) - set(self._queues))
+        if unknown:
+            raise DeskError(400, f"no such queue: {', '.join(unknown)}")
+        interface = self.interface_of(record)
+        for queue in wanted:
+            await self._act(
+                {"Action": "QueueAdd", "Queue": queue, "Interface": interface, "MemberName": record.name,
+                 "Paused": "false"},
+                tolerate="Already there",
+            )
+        await self._until(interface, lambda a: set(wanted) <= a.queues)
+        return self._describe(record)
+
+    async def logout(self, user_id: int) -> dict[str, Any]:
+        record = await self._record(user_id)
+        interface = self.interface_of(record)
+        agent = self._board.get(interface)
+        if agent is not None and agent.state in (AgentState.RINGING, AgentState.ON_CALL):
+            raise DeskError(409, "finish the call before logging out")
+        for queue in sorted(agent.queues if agent is not None else self._queues):
+            await self._act({"Action": "QueueRemove", "Queue": queue, "Interface": interface}, tolerate="Not there")
+        await self._until(interface, lambda a: not a.queues)
+        return self._describe(record)
+
+    async def pause(self, user_id: int, reason: str) -> dict[str, Any]:
+        if reason not in PAUSE_REASONS:
+            raise DeskError(400, f"unknown pause reason {reason!r}; one of {', '.join(PAUSE_REASONS)}")
+        record, interface = await self._logged_in(user_id)
+        await self._act({"Action": "QueuePause", "Interface": interface, "Paused": "true", "Reason": reason})
+        await self._until(interface, lambda a: a.paused)
+        return self._describe(record)
+
+    async def ready(self, user_id: int) -> dict[str, Any]:
+        record, interface = await self._logged_in(user_id)
+        await self._act({"Action": "QueuePause", "Interface": interface, "Paused": "false"})
+        await self._until(interface, lambda a: not a.paused)
+        return self._describe(record)
+
+    async def transfer(self, user_id: int, extension: str) -> dict[str, Any]:
+        """Hand the caller over to the agent at ``extension``, as the phone's transfer key would.
+
+        Asterisk moves the caller to that extension of TRANSFER_CONTEXT (which rings the
+        agent the way the queues do); the first agent's part of the call ends there.
+        The pop follows the call to the new agent (ScreenPopService).
+        """
+        record = await self._record(user_id)
+        if not extension.isdigit() or len(extension) > 16:
+            raise DeskError(400, "extension must be digits")
+        if extension == record.extension:
+            raise DeskError(400, "that is your own extension")
+        target = await self._agents.by_extension(extension)
+        if target is None:
+            raise DeskError(404, f"no agent at extension {extension}")
+        agent = self._board.get(self.interface_of(record))
+        if agent is None or agent.state != AgentState.ON_CALL or agent.channel is None:
+            raise DeskError(409, "you have no call to transfer")
+        await self._act({"Action": "BlindTransfer", "Channel": agent.channel, "Context": TRANSFER_CONTEXT,
+                         "Exten": extension})
+        return self._describe(record)
+
+    async def _record(self, user_id: int) -> AgentRecord:
+        record = await self._agents.for_user(user_id)
+        if record is None:
+            raise DeskError(404, "no agent for this user")
+        return record
+
+    async def _logged_in(self, user_id: int) -> tuple[AgentRecord, str]:
+        record = await self._record(user_id)
+        interface = self.interface_of(record)
+        agent = self._board.get(interface)
+        if agent is None or not agent.queues:
+            raise DeskError(409, "log in to your queues first")
+        return record, interface
+
+    async def _act(self, action: dict[str, str], tolerate: str | None = None) -> None:
+        try:
+            await self._ami.send_action(action)
+        except AmiActionFailed as exc:
+            message = str(exc.response.get("Message", "")) if exc.response is not None else str(exc)
+            if tolerate is None or tolerate.lower() not in message.lower():
+                raise DeskError(502, f"Asterisk refused {action['Action']}: {message}") from exc
+        except AmiError as exc:
+            raise DeskError(503, f"Asterisk is not reachable: {exc}") from exc
+
+    async def _until(self, interface: str, done: Callable[[Agent], bool]) -> None:
+        """Wait for the board to show what Asterisk confirmed; the events come on the AMI link."""
+        current = self._board.get(interface)
+        if current is not None and done(current):
+            return
+        confirmed = asyncio.get_running_loop().create_future()
+
+        def check(update: AgentUpdate) -> None:
+            if update.agent.interface == interface and done(update.agent) and not confirmed.done():
+                confirmed.set_result(None)
+
+        unsubscribe = self._board.subscribe(check)
+        try:
+            await asyncio.wait_for(confirmed, CONFIRM_SECONDS)
+        except TimeoutError:
+            pass
+        finally:
+            unsubscribe()
+
+    def _describe(self, record: AgentRecord) -> dict[str, Any]:
+        """The AGENT shape of docs/agent-desktop.md."""
+        interface = self.interface_of(record)
+        agent = self._board.get(interface)
+        now = self._clock()
+        if agent is None:
+            return {
+                "extension": record.extension, "name": record.name, "interface": interface,
+                "state": AgentState.LOGGED_OUT.value, "since": None, "reason": None, "queues": [], "call_id": None,
+            }
+        described = agent.to_dict(now)
+        return {
+            "extension": record.extension,
+            "name": record.name,
+            "interface": interface,
+            "state": described["state"],
+            "since": described["state_since"],
+            "reason": described["pause_reason"],
+            "queues": described["queues"],
+            "call_id": described["call"],
+        }

@@ -1,0 +1,200 @@
+"""Customer cards (the CARD of docs/agent-desktop.md), read for the screen pop.
+
+A card is read while an agent's phone rings, often for many calls at once, so it
+is read with plain Core selects on one connection (no ORM objects, no identity
+map): the customers matched by the phones, then their phones, products, open
+tickets and recent calls, one query each for all the matched customers. With
+SQLite every query costs several hops to aiosqlite's thread, so a burst of calls
+is served by ``BatchedCardLookup``: the numbers asked while a round of queries
+runs are looked up together in the next round (bench/screenpop.py ``--straight``,
+where every lookup happens at ring time).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+from sqlalchemy import Row, func, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from ctiserver.calls.store import call_record
+from ctiserver.customers.phones import normalize_phone
+from ctiserver.storage.database import Database
+from ctiserver.storage.models import Call, Customer, CustomerPhone, Product, Ticket
+from ctiserver.tickets.store import ticket_dict
+
+#: statuses of a ticket still being worked on
+OPEN_TICKET_STATUSES = ("open", "assigned", "in_progress")
+CARD_RECENT_CALLS = 5
+
+_customers = Customer.__table__
+_phones = CustomerPhone.__table__
+_products = Product.__table__
+_tickets = Ticket.__table__
+_calls = Call.__table__
+
+
+class CustomerCards:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def for_phone(self, number: str) -> list[dict[str, Any]]:
+        """The card of every customer with a phone equal to ``number`` once normalised,
+        in the order their matching phones were added (a shared landline matches several)."""
+        return (await self.for_phones([number]))[number]
+
+    async def for_phones(self, numbers: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
+        """:meth:`for_phone` of each number, in one round of queries for them all."""
+        normalized = {number: normalize_phone(number) for number in numbers}
+        wanted = sorted({n for n in normalized.values() if n})
+        customers_of: defaultdict[str, list[int]] = defaultdict(list)
+        cards: dict[int, dict[str, Any]] = {}
+        if wanted:
+            async with self._db.engine.connect() as conn:
+                matched = await conn.execute(
+                    select(_phones.c.normalized, _phones.c.customer_id)
+                    .where(_phones.c.normalized.in_(wanted))
+                    .order_by(_phones.c.id)
+                )
+                for row in matched:
+                    if row.customer_id not in customers_of[row.normalized]:
+                        customers_of[row.normalized].append(row.customer_id)
+                ids = sorted({cid for found in customers_of.values() for cid in found})
+                if ids:
+                    cards = {card["id"]: card for card in await _cards(conn, ids)}
+        return {
+            number: [cards[cid] for cid in customers_of.get(n, []) if cid in cards]
+            for number, n in normalized.items()
+        }
+
+    async def for_customer(self, customer_id: int) -> dict[str, Any] | None:
+        async with self._db.engine.connect() as conn:
+            cards = await _cards(conn, [customer_id])
+        return cards[0] if cards else None
+
+
+async def _cards(conn: AsyncConnection, ids: list[int]) -> list[dict[str, Any]]:
+    customers = {
+        row.id: row
+        for row in await conn.execute(select(_customers).where(_customers.c.id.in_(ids)))
+    }
+    if not customers:
+        return []
+    phones = await _by_customer(conn, select(_phones).where(_phones.c.customer_id.in_(ids))
+                                .order_by(_phones.c.id))
+    products = await _by_customer(conn, select(_products).where(_products.c.customer_id.in_(ids))
+                                  .order_by(_products.c.id))
+    tickets = await _by_customer(conn, select(_tickets).where(
+        _tickets.c.customer_id.in_(ids), _tickets.c.status.in_(OPEN_TICKET_STATUSES)
+    ).order_by(_tickets.c.id.desc()))
+    calls = await _recent_calls(conn, ids)
+    return [
+        _card(customers[cid], phones[cid], products[cid], tickets[cid], calls[cid])
+        for cid in ids if cid in customers
+    ]
+
+
+async def _by_customer(conn: AsyncConnection, query: Any) -> defaultdict[int, list[Row[Any]]]:
+    grouped: defaultdict[int, list[Row[Any]]] = defaultdict(list)
+    for row in await conn.execute(query):
+        grouped[row.customer_id].append(row)
+    return grouped
+
+
+async def _recent_calls(conn: AsyncConnection, ids: Sequence[int]) -> defaultdict[int, list[Row[Any]]]:
+    """The last ended calls of each customer, newest first (a window, so one query for all)."""
+    newest_first = func.row_number().over(
+        partition_by=_calls.c.customer_id,
+        order_by=(_calls.c.ended_at.desc(), _calls.c.id.desc()),
+    ).label("newest")
+    ranked = (
+        select(_calls, newest_first)
+        .where(_calls.c.customer_id.in_(ids), _calls.c.ended_at.is_not(None))
+        .subquery()
+    )
+    query = (
+        select(ranked)
+        .where(ranked.c.newest <= CARD_RECENT_CALLS)
+        .order_by(ranked.c.customer_id, ranked.c.newest)
+    )
+    return await _by_customer(conn, query)
+
+
+def _card(
+    customer: Row[Any],
+    phones: list[Row[Any]],
+    products: list[Row[Any]],
+    tickets: list[Row[Any]],
+    calls: list[Row[Any]],
+) -> dict[str, Any]:
+    return {
+        "id": customer.id,
+        "name": customer.name,
+        "level": customer.level,
+        "phones": [{"number": p.number, "label": p.label} for p in phones],
+        "address": {
+            "province": customer.province,
+            "city": customer.city,
+            "district": customer.district,
+            "street": customer.street,
+            "detail": customer.address_detail,
+        },
+        "products": [
+            {
+                "id": p.id,
+                "category": p.category,
+                "model": p.model,
+                "serial": p.serial,
+                "installed_on": None if p.installed_on is None else p.installed_on.isoformat(),
+            }
+            for p in products
+        ],
+        "open_tickets": [ticket_dict(t) for t in tickets],
+        "recent_calls": [call_record(c) for c in calls],
+    }
+
+
+class BatchedCardLookup:
+    """``lookup(number)`` for the screen pop; lookups asked while a round of queries runs
+    wait for the next round, which serves them all (one round at a time).
+
+    Under a burst of calls this turns N lookups of several queries each into a few
+    rounds, instead of N rounds competing for the same database thread.
+    """
+
+    def __init__(
+        self, fetch: Callable[[list[str]], Awaitable[dict[str, list[dict[str, Any]]]]]
+    ) -> None:
+        self._fetch = fetch
+        self._waiting: dict[str, asyncio.Future[list[dict[str, Any]]]] = {}
+        self._round: asyncio.Task[None] | None = None
+
+    async def __call__(self, number: str) -> list[dict[str, Any]]:
+        future = self._waiting.get(number)
+        if future is None:
+            future = self._waiting[number] = asyncio.get_running_loop().create_future()
+            if self._round is None:
+                self._round = asyncio.get_running_loop().create_task(self._rounds())
+        # shielded: one caller giving up (its call ended) must not cancel the others' answer
+        return await asyncio.shield(future)
+
+    async def _rounds(self) -> None:
+        try:
+            while self._waiting:
+                batch, self._waiting = self._waiting, {}
+                try:
+                    found = await self._fetch(list(batch))
+                except Exception as exc:  # each caller logs it as the failure of its lookup
+                    for future in batch.values():
+                        if not future.done():
+                            future.set_exception(exc)
+                    continue
+                for number, future in batch.items():
+                    if not future.done():
+                        future.set_result(found.get(number, []))
+        finally:
+            self._round = None
+

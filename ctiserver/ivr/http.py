@@ -1,0 +1,216 @@
+"""IVR flow administration over HTTP: check, publish, versions, rollback, diagram.
+
+Admins only. Checking never publishes; publishing goes through ``FlowRegistry.publish``,
+so an invalid flow is refused with its problems and the running version stays.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+from typing import Any
+
+from aiohttp import web
+
+from ctiserver.ivr.graph import flow_to_svg
+from ctiserver.ivr.loader import Flow, FlowError, FlowProblem
+from ctiserver.ivr.registry import FlowRegistry
+from ctiserver.ivr.store import FlowVersionInfo
+from ctiserver.web.handling import ApiError, api, read_json
+from ctiserver.web.keys import FLOWS_KEY, USER_KEY
+from ctiserver.web.responses import json_ok
+
+log = logging.getLogger(__name__)
+
+MAX_BODY = 256 * 1024
+#: the name problems are reported against; the editor shows line and column only
+EDITOR_FILE = "<editor>"
+#: keeps a script inside an SVG opened on its own from running
+SVG_HEADERS = {"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'"}
+
+admin_only = api({"admin"}, denied="admins only")
+
+
+def _registry(request: web.Request) -> FlowRegistry:
+    return request.app[FLOWS_KEY]
+
+
+async def _json_body(request: web.Request) -> dict[str, Any]:
+    return await read_json(request, limit=MAX_BODY)
+
+
+def _source(data: dict[str, Any]) -> str:
+    source = data.get("source")
+    if not isinstance(source, str):
+        raise ApiError(400, "source (a string) is required")
+    return source
+
+
+def _time(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, dt.datetime) else value
+
+
+def version_dict(info: FlowVersionInfo, *, full: bool = False) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "flow": info.flow,
+        "number": info.number,
+        "version": info.version,
+        "author": info.author,
+        "created_at": _time(info.created_at),
+        "note": info.note,
+        "active": info.active,
+    }
+    if full:
+        data["source"] = info.source
+        data["diff"] = info.diff
+    return data
+
+
+def problem_dicts(problems: list[FlowProblem]) -> list[dict[str, Any]]:
+    return [{"line": p.line, "column": p.column, "message": p.message} for p in problems]
+
+
+def _entry_clash(registry: FlowRegistry, flow: Flow) -> FlowError | None:
+    """What ``publish`` would refuse although the flow itself is valid."""
+    other = registry.for_entry(flow.entry)
+    if other is None or other.name == flow.name:
+        return None
+    message = f"entry {flow.entry} is already served by flow {other.name}"
+    return FlowError([FlowProblem(EDITOR_FILE, 1, 1, message)])
+
+
+async def _svg(flow: Flow) -> str | None:
+    """The diagram, drawn in a thread (``dot`` is a subprocess); None if it cannot be drawn."""
+    try:
+        return await asyncio.to_thread(flow_to_svg, flow)
+    except (RuntimeError, OSError) as exc:
+        log.warning("cannot draw flow %s: %s", flow.name, exc)
+        return None
+
+
+@admin_only
+async def list_flows(request: web.Request) -> web.Response:
+    registry = _registry(request)
+    flows = []
+    for name in registry.names():
+        flow, active = registry.get(name), registry.active_version(name)
+        if flow is None or active is None:
+            continue
+        flows.append(
+            {
+                "name": name,
+                "entry": flow.entry,
+                "number": active.number,
+                "version": active.version,
+                "author": active.author,
+                "created_at": _time(active.created_at),
+            }
+        )
+    return json_ok({"flows": flows})
+
+
+@admin_only
+async def get_flow(request: web.Request) -> web.Response:
+    registry = _registry(request)
+    name = request.match_info["name"]
+    versions = await registry.versions.list(name)
+    if not versions:
+        raise ApiError(404, "no such flow")
+    active = registry.active_version(name) or next((v for v in versions if v.active), versions[0])
+    return json_ok(
+        {
+            "name": name,
+            "source": active.source,
+            "active": version_dict(active),
+            "versions": [version_dict(v) for v in versions],
+        }
+    )
+
+
+@admin_only
+async def get_version(request: web.Request) -> web.Response:
+    name, number = request.match_info["name"], int(request.match_info["number"])
+    info = await _registry(request).versions.get(name, number)
+    if info is None:
+        raise ApiError(404, "no such version")
+    return json_ok(version_dict(info, full=True))
+
+
+@admin_only
+async def check(request: web.Request) -> web.Response:
+    registry = _registry(request)
+    source = _source(await _json_body(request))
+    try:
+        flow = await asyncio.to_thread(registry.check, source, file=EDITOR_FILE)
+        clash = _entry_clash(registry, flow)
+        if clash is not None:
+            raise clash
+    except FlowError as exc:
+        return json_ok({"ok": False, "problems": problem_dicts(exc.problems)})
+    return json_ok(
+        {
+            "ok": True,
+            "problems": [],
+            "flow": {"name": flow.name, "entry": flow.entry, "version": flow.version},
+            "svg": await _svg(flow),
+        }
+    )
+
+
+@admin_only
+async def publish(request: web.Request) -> web.Response:
+    data = await _json_body(request)
+    source, note = _source(data), data.get("note")
+    if note is not None and not isinstance(note, str):
+        raise ApiError(400, "note must be a string")
+    author = request[USER_KEY].username
+    try:
+        published = await _registry(request).publish(
+            source, author=author, note=note or None, file=EDITOR_FILE
+        )
+    except FlowError as exc:
+        raise ApiError(422, "the flow has problems", problems=problem_dicts(exc.problems)) from exc
+    return json_ok({"version": version_dict(published.version)})
+
+
+@admin_only
+async def rollback(request: web.Request) -> web.Response:
+    number = (await _json_body(request)).get("number")
+    if not isinstance(number, int) or isinstance(number, bool):
+        raise ApiError(400, "number (an integer) is required")
+    author = request[USER_KEY].username
+    try:
+        published = await _registry(request).rollback(
+            request.match_info["name"], number, author=author
+        )
+    except KeyError as exc:
+        raise ApiError(404, "no such version") from exc
+    except FlowError as exc:
+        raise ApiError(
+            422, "that version no longer validates", problems=problem_dicts(exc.problems)
+        ) from exc
+    return json_ok({"version": version_dict(published.version)})
+
+
+@admin_only
+async def graph_svg(request: web.Request) -> web.Response:
+    flow = _registry(request).get(request.match_info["name"])
+    if flow is None:
+        raise ApiError(404, "no such flow")
+    svg = await _svg(flow)
+    if svg is None:
+        raise ApiError(503, "the diagram cannot be drawn (is Graphviz installed?)")
+    return web.Response(
+        text=svg, content_type="image/svg+xml", charset="utf-8", headers=SVG_HEADERS
+    )
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_get("/api/flows", list_flows)
+    app.router.add_post("/api/flows/check", check)
+    app.router.add_post("/api/flows/publish", publish)
+    app.router.add_get("/api/flows/{name}", get_flow)
+    app.router.add_get(r"/api/flows/{name}/versions/{number:\d{1,9}}", get_version)
+    app.router.add_post("/api/flows/{name}/rollback", rollback)
+    app.router.add_get("/api/flows/{name}/graph.svg", graph_svg)

@@ -1,0 +1,34 @@
+"""Queue and agent figures for supervisors and admins: today live, and any day's report."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from aiohttp import web
+
+from ctiserver.web.handling import ApiError, api
+from ctiserver.web.hub import SUPERVISOR_ROLES
+from ctiserver.web.keys import WALLBOARD_KEY
+from ctiserver.web.responses import json_ok
+
+
+@api(SUPERVISOR_ROLES, denied="supervisors and admins only")
+async def wallboard(request: web.Request) -> web.Response:
+    return json_ok(request.app[WALLBOARD_KEY].snapshot())
+
+
+@api(SUPERVISOR_ROLES, denied="supervisors and admins only")
+async def daily_report(request: web.Request) -> web.Response:
+    """``GET /api/reports/daily?date=YYYY-MM-DD`` (default today), from the stored records."""
+    board = request.app[WALLBOARD_KEY]
+    text = request.query.get("date")
+    try:
+        day = dt.date.fromisoformat(text) if text else board.today()
+    except ValueError as exc:
+        raise ApiError(400, "date must be YYYY-MM-DD") from exc
+    return json_ok(await board.daily_report(day))
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_get("/api/wallboard", wallboard)
+    app.router.add_get("/api/reports/daily", daily_report)
