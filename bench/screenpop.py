@@ -43,13 +43,14 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from ctiserver.agents.model import AgentState, StateInterval
+from ctiserver.agents.tables import AgentRow
+from ctiserver.customers.tables import Customer, CustomerPhone
 from ctiserver.lab.caller import eventually, place_call, set_global
 from ctiserver.lab.isolated import isolated_settings
 from ctiserver.lab.runner import LAB_AGENT_INTERFACE, Lab
 from ctiserver.lab.simulate import LabCall
 from ctiserver.settings import Settings
 from ctiserver.stats.model import CallAnswered, CallOffered, Record
-from ctiserver.storage.models import Agent, Customer, CustomerPhone
 from ctiserver.users.store import UserRepository
 
 STRAIGHT = """\
@@ -104,7 +105,7 @@ async def fill(lab: Lab, customers: int, agents: int) -> list[tuple[str, str]]:
         username = f"bench{extension}"
         user = await users.add(username, PASSWORD, "agent")
         async with db.session() as session:
-            await session.execute(insert(Agent), [{"extension": extension, "name": f"坐席{n}", "user_id": user.id,
+            await session.execute(insert(AgentRow), [{"extension": extension, "name": f"坐席{n}", "user_id": user.id,
                                                    "skills": "support"}])
             await session.commit()
         seats.append((extension, username))

@@ -14,7 +14,7 @@ from aiohttp import web
 
 from ctiserver.agents.protocols import PAUSE_REASONS, AgentDesk, DeskError
 from ctiserver.customers.http import read_json
-from ctiserver.storage.models import USER_ROLES
+from ctiserver.vocabulary import USER_ROLES
 from ctiserver.web.handling import ApiError, Handler, api
 from ctiserver.web.keys import DESK_KEY, USER_KEY
 from ctiserver.web.responses import json_ok

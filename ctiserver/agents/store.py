@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
+from ctiserver.agents.tables import AgentRow
 from ctiserver.storage.database import Database
-from ctiserver.storage.models import Agent
 
 
 @dataclass(frozen=True)
@@ -20,7 +20,7 @@ class AgentRecord:
     skills: tuple[str, ...]
 
 
-def _record(row: Agent) -> AgentRecord:
+def _record(row: AgentRow) -> AgentRecord:
     skills = tuple(s.strip() for s in (row.skills or "").split(",") if s.strip())
     return AgentRecord(row.id, row.extension, row.name, row.user_id, skills)
 
@@ -31,15 +31,15 @@ class AgentRepository:
 
     async def all(self) -> list[AgentRecord]:
         async with self._db.session() as session:
-            rows = (await session.scalars(select(Agent).order_by(Agent.extension))).all()
+            rows = (await session.scalars(select(AgentRow).order_by(AgentRow.extension))).all()
         return [_record(row) for row in rows]
 
     async def by_extension(self, extension: str) -> AgentRecord | None:
         async with self._db.session() as session:
-            row = await session.scalar(select(Agent).where(Agent.extension == extension))
+            row = await session.scalar(select(AgentRow).where(AgentRow.extension == extension))
         return _record(row) if row is not None else None
 
     async def for_user(self, user_id: int) -> AgentRecord | None:
         async with self._db.session() as session:
-            row = await session.scalar(select(Agent).where(Agent.user_id == user_id))
+            row = await session.scalar(select(AgentRow).where(AgentRow.user_id == user_id))
         return _record(row) if row is not None else None

@@ -11,8 +11,10 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
+from ctiserver.callbacks.tables import Callback
+from ctiserver.ivr.tables import Voicemail
+from ctiserver.storage.base import utcnow
 from ctiserver.storage.database import Database
-from ctiserver.storage.models import Callback, Voicemail, utcnow
 
 
 @dataclass(frozen=True)

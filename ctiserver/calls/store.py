@@ -8,10 +8,10 @@ from typing import Any, Protocol
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from ctiserver.calls.tables import CallRow
 from ctiserver.customers.phones import normalize_phone
+from ctiserver.customers.tables import CustomerPhone
 from ctiserver.storage.database import Database
-from ctiserver.storage.models import Call as CallRow
-from ctiserver.storage.models import CustomerPhone
 
 
 class CallRecord(Protocol):

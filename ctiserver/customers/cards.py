@@ -21,10 +21,12 @@ from sqlalchemy import Row, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ctiserver.calls.store import call_record
+from ctiserver.calls.tables import CallRow
 from ctiserver.customers.phones import normalize_phone
+from ctiserver.customers.tables import Customer, CustomerPhone, Product
 from ctiserver.storage.database import Database
-from ctiserver.storage.models import Call, Customer, CustomerPhone, Product, Ticket
 from ctiserver.tickets.store import ticket_dict
+from ctiserver.tickets.tables import Ticket
 
 #: statuses of a ticket still being worked on
 OPEN_TICKET_STATUSES = ("open", "assigned", "in_progress")
@@ -34,7 +36,7 @@ _customers = Customer.__table__
 _phones = CustomerPhone.__table__
 _products = Product.__table__
 _tickets = Ticket.__table__
-_calls = Call.__table__
+_calls = CallRow.__table__
 
 
 class CustomerCards:

@@ -10,8 +10,8 @@ from typing import Any
 
 from aiohttp import web
 
-from ctiserver.storage.models import TICKET_TYPES, USER_ROLES
 from ctiserver.tickets.store import ticket_dict
+from ctiserver.vocabulary import TICKET_TYPES, USER_ROLES
 from ctiserver.web import handling
 from ctiserver.web.handling import ApiError, api
 from ctiserver.web.keys import CUSTOMERS_KEY, TICKETS_KEY, USER_KEY

@@ -14,9 +14,10 @@ from sqlalchemy import select
 from ctiserver.calls.store import CallRepository
 from ctiserver.customers.cards import CustomerCards
 from ctiserver.customers.phones import normalize_phone
+from ctiserver.customers.tables import Customer, CustomerPhone, Product
 from ctiserver.storage.database import Database
-from ctiserver.storage.models import CUSTOMER_LEVELS, Customer, CustomerPhone, Product
 from ctiserver.tickets.store import TicketRepository, ticket_dict
+from ctiserver.vocabulary import CUSTOMER_LEVELS
 
 HISTORY_CALLS = 100
 MAX_NAME = 100

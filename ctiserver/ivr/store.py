@@ -18,8 +18,9 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ctiserver.ivr.tables import CallSurvey, FlowVersion, IvrRun
+from ctiserver.storage.base import utcnow
 from ctiserver.storage.database import Database
-from ctiserver.storage.models import CallSurvey, FlowVersion, IvrRun, utcnow
 
 if TYPE_CHECKING:
     from ctiserver.ivr.engine import FlowRun

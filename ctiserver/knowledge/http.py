@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from ctiserver.customers.http import path_id
-from ctiserver.storage.models import KB_LANGUAGES, USER_ROLES
+from ctiserver.vocabulary import KB_LANGUAGES, USER_ROLES
 from ctiserver.web.handling import ApiError, api
 from ctiserver.web.keys import KB_KEY
 from ctiserver.web.responses import json_ok

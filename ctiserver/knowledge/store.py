@@ -14,8 +14,9 @@ from typing import Any
 
 from sqlalchemy import case, func, select, update
 
+from ctiserver.knowledge.tables import KnowledgeArticle
 from ctiserver.storage.database import Database
-from ctiserver.storage.models import KB_LANGUAGES, KnowledgeArticle
+from ctiserver.vocabulary import KB_LANGUAGES
 
 DEFAULT_LIMIT = 20
 

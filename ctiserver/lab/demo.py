@@ -15,18 +15,14 @@ from argon2 import PasswordHasher
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ctiserver.agents.tables import AgentRow
 from ctiserver.customers.phones import normalize_phone
+from ctiserver.customers.tables import Customer, CustomerPhone, Product
 from ctiserver.knowledge.store import join_tags
+from ctiserver.knowledge.tables import KnowledgeArticle
 from ctiserver.storage.database import Database
-from ctiserver.storage.models import (
-    Agent,
-    Customer,
-    CustomerPhone,
-    KnowledgeArticle,
-    Product,
-    User,
-)
 from ctiserver.users.store import UserRepository
+from ctiserver.users.tables import User
 
 AC, WASHER, HEATER, FRIDGE = "air conditioner", "washing machine", "water heater", "refrigerator"
 
@@ -238,9 +234,9 @@ async def seed_demo(db: Database, password: str, hasher: PasswordHasher | None =
 
     async with db.session() as session:
         for ext, name, skills in AGENTS:
-            if await session.scalar(select(Agent.id).where(Agent.extension == ext)) is None:
+            if await session.scalar(select(AgentRow.id).where(AgentRow.extension == ext)) is None:
                 session.add(
-                    Agent(extension=ext, name=name, user_id=user_ids[f"agent{ext}"], skills=skills)
+                    AgentRow(extension=ext, name=name, user_id=user_ids[f"agent{ext}"], skills=skills)
                 )
                 added += 1
         for demo in CUSTOMERS:
@@ -249,7 +245,7 @@ async def seed_demo(db: Database, password: str, hasher: PasswordHasher | None =
         await session.commit()
         counts = [
             await session.scalar(select(func.count()).select_from(model))
-            for model in (Customer, CustomerPhone, Product, Agent, User, KnowledgeArticle)
+            for model in (Customer, CustomerPhone, Product, AgentRow, User, KnowledgeArticle)
         ]
     return DemoSeed(*(c or 0 for c in counts), usernames=tuple(user_ids), added=added)
 

@@ -7,8 +7,8 @@ from collections.abc import Sequence
 from sqlalchemy import insert, select
 
 from ctiserver.stats.model import Record, record_from_dict, record_to_dict
+from ctiserver.stats.tables import StatsRecordRow
 from ctiserver.storage.database import Database
-from ctiserver.storage.models import StatsRecordRow
 
 
 class StatsRepository:

@@ -17,16 +17,10 @@ from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ctiserver.storage.base import utcnow
 from ctiserver.storage.database import Database
-from ctiserver.storage.models import (
-    TICKET_SOURCES,
-    TICKET_STATUSES,
-    TICKET_TYPES,
-    Ticket,
-    TicketCounter,
-    TicketEvent,
-    utcnow,
-)
+from ctiserver.tickets.tables import Ticket, TicketCounter, TicketEvent
+from ctiserver.vocabulary import TICKET_SOURCES, TICKET_STATUSES, TICKET_TYPES
 
 DEPARTMENT_BY_TYPE: Mapping[str, str] = {
     "repair": "repair",

@@ -11,7 +11,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from ctiserver.storage.database import Database
-from ctiserver.storage.models import USER_ROLES, User
+from ctiserver.users.tables import User
+from ctiserver.vocabulary import USER_ROLES
 
 
 @dataclass(frozen=True)

@@ -18,10 +18,10 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from ctiserver.settings import load_settings
 from ctiserver.storage.database import ensure_sqlite_directory
-from ctiserver.storage.models import Base
+from ctiserver.tables import metadata
 
 config = context.config
-target_metadata = Base.metadata
+target_metadata = metadata
 
 
 def _url() -> str:

@@ -8,9 +8,10 @@ from typing import Any
 
 import pytest
 
+from ctiserver.calls.tables import CallRow
 from ctiserver.customers.cards import BatchedCardLookup, CustomerCards
+from ctiserver.customers.tables import Customer, CustomerPhone, Product
 from ctiserver.storage.database import Database
-from ctiserver.storage.models import Call, Customer, CustomerPhone, Product
 from ctiserver.tickets.store import TicketRepository
 
 START = dt.datetime(2026, 11, 20, 2, 0, tzinfo=dt.UTC)
@@ -34,11 +35,11 @@ async def test_cards_of_several_numbers_in_one_round(db: Database) -> None:
     async with db.session() as session:
         session.add(Product(customer_id=zhang, category="空调", model="KFR-35GW", serial="SN1"))
         session.add_all(
-            Call(linkedid=f"c{n}", caller_number="13800138000", started_at=START + dt.timedelta(hours=n),
+            CallRow(linkedid=f"c{n}", caller_number="13800138000", started_at=START + dt.timedelta(hours=n),
                  ended_at=START + dt.timedelta(hours=n, minutes=3), duration_seconds=180.0, customer_id=zhang)
             for n in range(7)
         )
-        session.add(Call(linkedid="live", started_at=START, customer_id=zhang))  # not ended: not listed
+        session.add(CallRow(linkedid="live", started_at=START, customer_id=zhang))  # not ended: not listed
         await session.commit()
     tickets = TicketRepository(db)
     open_ticket = await tickets.open("repair", "不制冷", {}, customer_id=zhang)

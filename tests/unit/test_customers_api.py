@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from ctiserver.calls.store import CallRepository
 from ctiserver.customers.http import MAX_BODY
-from ctiserver.storage.models import Customer, Product
+from ctiserver.customers.tables import Customer, Product
 from ctiserver.tickets.store import TicketRepository
 from tests.unit.test_desk_api import EVERYONE, DeskEnv, desk_env
 from tests.unit.test_web import T0, XSS, EndedCall

@@ -24,8 +24,8 @@ from ctiserver.customers.http import MAX_BODY
 from ctiserver.lab.demo import seed_demo
 from ctiserver.settings import Settings
 from ctiserver.storage.database import Database, upgrade_schema
-from ctiserver.storage.models import User
 from ctiserver.users.store import UserRepository
+from ctiserver.users.tables import User
 from ctiserver.web.app import create_app
 from tests.unit.api_session import ApiSession
 from tests.unit.test_web import FAST_HASHER, FakeAmi, FakeTracker

@@ -11,8 +11,10 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, select, text
 from sqlalchemy.engine import Connection
 
+from ctiserver.calls.tables import CallRow
+from ctiserver.customers.tables import Customer
 from ctiserver.storage.database import Database, alembic_config, upgrade_schema
-from ctiserver.storage.models import Base, Call, Customer
+from ctiserver.tables import metadata
 from tests.pg import PostgresServer, postgres_server  # noqa: F401  (fixture)
 
 TABLES = {
@@ -32,7 +34,7 @@ def _schema_state(connection: Connection) -> tuple[set[str], str | None, list[ob
     """Tables, current revision, and differences between the models and the migrated schema."""
     tables = set(inspect(connection).get_table_names())
     context = MigrationContext.configure(connection, opts={"compare_type": True})
-    return tables, context.get_current_revision(), compare_metadata(context, Base.metadata)
+    return tables, context.get_current_revision(), compare_metadata(context, metadata)
 
 
 async def _check_schema(url: str) -> None:
@@ -58,12 +60,12 @@ async def _chinese_round_trip(url: str) -> None:
             )
             session.add(customer)
             await session.flush()
-            session.add(Call(linkedid="1714523400.1", caller_name="张伟", started_at=started,
+            session.add(CallRow(linkedid="1714523400.1", caller_name="张伟", started_at=started,
                              customer_id=customer.id))
             await session.commit()
         async with db.session() as session:
             back = await session.scalar(select(Customer).where(Customer.name == "张伟"))
-            call = await session.scalar(select(Call).where(Call.linkedid == "1714523400.1"))
+            call = await session.scalar(select(CallRow).where(CallRow.linkedid == "1714523400.1"))
     finally:
         await db.close()
     assert back is not None and call is not None

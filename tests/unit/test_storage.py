@@ -10,11 +10,13 @@ from argon2 import PasswordHasher
 from sqlalchemy import func, select
 
 from ctiserver.calls.store import CallRepository
+from ctiserver.calls.tables import CallRow
 from ctiserver.customers.phones import normalize_phone
+from ctiserver.customers.tables import Customer, CustomerPhone
 from ctiserver.lab.demo import seed_demo
 from ctiserver.storage.database import Database
-from ctiserver.storage.models import Call, Customer, CustomerPhone, User
 from ctiserver.users.store import UserInfo, UserRepository
+from ctiserver.users.tables import User
 
 #: argon2 at its cheapest: the tests are about the logic, not the cost
 FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
@@ -127,7 +129,7 @@ async def test_call_save_upserts_and_lists_newest_first(db: Database) -> None:
     }
     assert [c["id"] for c in await calls.list_ended(limit=1)] == ["1714523500.7"]
     async with db.session() as session:
-        assert await session.scalar(select(func.count()).select_from(Call)) == 2
+        assert await session.scalar(select(func.count()).select_from(CallRow)) == 2
 
 
 async def test_call_is_linked_to_customer_by_normalised_number(db: Database) -> None:

@@ -15,14 +15,16 @@ from sqlalchemy.exc import IntegrityError
 from ctiserver.callbacks.store import CallbackRepository, VoicemailRepository
 from ctiserver.customers.phones import normalize_phone
 from ctiserver.customers.store import CustomerRepository, CustomerSummary
+from ctiserver.customers.tables import Customer, CustomerPhone, Product
 from ctiserver.ivr.engine.run import Event, FlowOutcome, FlowRun, Step
 from ctiserver.ivr.engine.services import CallbackRequest, TicketRequest, VoicemailRequest
 from ctiserver.ivr.services import DbFlowServices, safe_file_stem
 from ctiserver.ivr.store import FlowVersionRepository, IvrRunRepository
+from ctiserver.ivr.tables import CallSurvey
 from ctiserver.lab.demo import seed_demo
 from ctiserver.storage.database import Database, upgrade_schema
-from ctiserver.storage.models import CallSurvey, Customer, CustomerPhone, Product, User
 from ctiserver.tickets.store import DEPARTMENT_BY_TYPE, TicketRepository
+from ctiserver.users.tables import User
 from tests.pg import PostgresServer, postgres_server  # noqa: F401  (fixture)
 
 FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)

@@ -1,0 +1,24 @@
+"""The contact center's words, defined once: roles, customer levels, ticket kinds and statuses.
+
+The database's CHECK constraints, the API's validation and the pages (``GET /api/meta``)
+all take them from here.
+"""
+
+from __future__ import annotations
+
+USER_ROLES = ("agent", "supervisor", "admin")
+
+CUSTOMER_LEVELS = ("normal", "vip")
+
+TICKET_TYPES = ("repair", "complaint", "installation", "moving", "inquiry")
+
+TICKET_STATUSES = ("open", "assigned", "in_progress", "resolved", "closed", "cancelled")
+
+TICKET_SOURCES = ("ivr", "agent")
+
+TICKET_EVENT_KINDS = ("created", "status", "note", "assigned")
+
+CALLBACK_STATUSES = ("pending", "in_progress", "done", "failed", "cancelled")
+
+KB_LANGUAGES = ("zh", "en")
+
