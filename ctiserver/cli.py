@@ -12,6 +12,7 @@ import sys
 from collections.abc import Awaitable, Callable
 
 from ctiserver.settings import Settings, SettingsError, load_settings
+from ctiserver.vocabulary import USER_ROLES
 
 log = logging.getLogger("ctiserver")
 
@@ -62,7 +63,7 @@ def _parser() -> argparse.ArgumentParser:
     user_commands = user.add_subparsers(dest="what", required=True)
     add = user_commands.add_parser("add", help="add a user; the password is asked for (or read from stdin)")
     add.add_argument("name")
-    add.add_argument("--role", required=True, choices=["agent", "supervisor", "admin"])
+    add.add_argument("--role", required=True, choices=USER_ROLES)
     add.add_argument("--display-name", default=None)
     add.set_defaults(handler=_user_add)
 

@@ -100,6 +100,8 @@ class HotlineSettings:
     default_queue: str = "support"
     #: the queue member interface of an agent's phone; the lab uses Local channels
     agent_interface: str = "PJSIP/{extension}"
+    #: the hotline's local time (IANA name): its days for figures and ticket numbers
+    timezone: str = "Asia/Shanghai"
     queues: tuple[QueueSettings, ...] = field(default_factory=_default_queues)
 
 

@@ -7,6 +7,8 @@ all take them from here.
 from __future__ import annotations
 
 USER_ROLES = ("agent", "supervisor", "admin")
+#: roles that see every call, the wallboard and the reports
+SUPERVISOR_ROLES = frozenset({"supervisor", "admin"})
 
 CUSTOMER_LEVELS = ("normal", "vip")
 
@@ -22,3 +24,5 @@ CALLBACK_STATUSES = ("pending", "in_progress", "done", "failed", "cancelled")
 
 KB_LANGUAGES = ("zh", "en")
 
+#: why an agent pauses (AMI QueuePause Reason)
+PAUSE_REASONS = ("lunch", "training", "after_call_work", "meeting", "other")

@@ -16,9 +16,10 @@ from collections.abc import Callable, Collection
 from typing import Any
 
 from ctiserver.agents.model import Agent, AgentBoard, AgentState, AgentUpdate
-from ctiserver.agents.protocols import PAUSE_REASONS, DeskError
+from ctiserver.agents.protocols import DeskError
 from ctiserver.agents.store import AgentRecord, AgentRepository
 from ctiserver.telephony.ami.link import AmiActionFailed, AmiError, AmiLink
+from ctiserver.vocabulary import PAUSE_REASONS
 
 #: how long an action waits for Asterisk's confirming events before answering anyway
 CONFIRM_SECONDS = 3.0

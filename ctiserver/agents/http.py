@@ -12,13 +12,13 @@ from typing import Any
 
 from aiohttp import web
 
-from ctiserver.agents.protocols import PAUSE_REASONS, AgentDesk, DeskError
-from ctiserver.customers.http import read_json
-from ctiserver.vocabulary import USER_ROLES
-from ctiserver.web.handling import ApiError, Handler, api
-from ctiserver.web.keys import DESK_KEY, USER_KEY
+from ctiserver.agents.protocols import AgentDesk, DeskError
+from ctiserver.vocabulary import PAUSE_REASONS, USER_ROLES
+from ctiserver.web.handling import ApiError, Handler, api, read_json
+from ctiserver.web.keys import AGENT_LOOKUP_KEY, USER_KEY
 from ctiserver.web.responses import json_ok
 
+DESK_KEY = web.AppKey("desk", AgentDesk)
 NO_AGENT = "no agent for this user"
 
 
@@ -100,7 +100,9 @@ async def transfer(request: web.Request) -> web.Response:
     return _answer(await _desk(request).transfer(request[USER_KEY].id, extension))
 
 
-def add_routes(app: web.Application) -> None:
+def register(app: web.Application, desk: AgentDesk) -> None:
+    app[DESK_KEY] = desk
+    app[AGENT_LOOKUP_KEY] = desk
     app.router.add_get("/api/agent", get_agent)
     app.router.add_post("/api/agent/login", login)
     app.router.add_post("/api/agent/logout", logout)

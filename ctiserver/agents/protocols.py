@@ -1,8 +1,7 @@
-"""What the web layer needs from the contact-center services (see docs/agent-desktop.md)."""
+"""The agent desk as the web sees it (see docs/agent-desktop.md), and its refusals."""
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any, Protocol
 
 
@@ -27,20 +26,3 @@ class AgentDesk(Protocol):
     async def pause(self, user_id: int, reason: str) -> dict[str, Any]: ...
 
     async def ready(self, user_id: int) -> dict[str, Any]: ...
-
-
-class Wallboard(Protocol):
-    def snapshot(self) -> dict[str, Any]: ...
-
-    def today(self) -> date: ...
-
-    async def daily_report(self, day: date) -> dict[str, Any]: ...
-
-
-class UserChannel(Protocol):
-    """Per-user messages for the websocket: what a (re)connecting user must get first."""
-
-    def greeting_for(self, user_id: int) -> list[dict[str, Any]]: ...
-
-
-PAUSE_REASONS = ("lunch", "training", "after_call_work", "meeting", "other")

@@ -14,12 +14,13 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ctiserver.storage.base import Base, UTCDateTime, utcnow
+from ctiserver.storage.base import Base, UTCDateTime, one_of, utcnow
+from ctiserver.vocabulary import CUSTOMER_LEVELS
 
 
 class Customer(Base):
     __tablename__ = "customers"
-    __table_args__ = (CheckConstraint("level IN ('normal', 'vip')", name="level"),)
+    __table_args__ = (CheckConstraint(one_of("level", CUSTOMER_LEVELS), name="level"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(128))

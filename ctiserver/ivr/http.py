@@ -18,11 +18,12 @@ from ctiserver.ivr.loader import Flow, FlowError, FlowProblem
 from ctiserver.ivr.registry import FlowRegistry
 from ctiserver.ivr.store import FlowVersionInfo
 from ctiserver.web.handling import ApiError, api, read_json
-from ctiserver.web.keys import FLOWS_KEY, USER_KEY
+from ctiserver.web.keys import USER_KEY
 from ctiserver.web.responses import json_ok
 
 log = logging.getLogger(__name__)
 
+FLOWS_KEY = web.AppKey("flows", FlowRegistry)
 MAX_BODY = 256 * 1024
 #: the name problems are reported against; the editor shows line and column only
 EDITOR_FILE = "<editor>"
@@ -206,7 +207,8 @@ async def graph_svg(request: web.Request) -> web.Response:
     )
 
 
-def add_routes(app: web.Application) -> None:
+def register(app: web.Application, flows: FlowRegistry) -> None:
+    app[FLOWS_KEY] = flows
     app.router.add_get("/api/flows", list_flows)
     app.router.add_post("/api/flows/check", check)
     app.router.add_post("/api/flows/publish", publish)

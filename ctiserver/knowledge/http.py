@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from ctiserver.customers.http import path_id
+from ctiserver.knowledge.store import KnowledgeRepository
 from ctiserver.vocabulary import KB_LANGUAGES, USER_ROLES
-from ctiserver.web.handling import ApiError, api
-from ctiserver.web.keys import KB_KEY
+from ctiserver.web.handling import ApiError, api, path_id
 from ctiserver.web.responses import json_ok
 
+KB_KEY = web.AppKey("knowledge", KnowledgeRepository)
 MAX_QUERY = 200
 
 
@@ -33,6 +33,7 @@ async def read(request: web.Request) -> web.Response:
     return json_ok({"article": article.to_dict()})
 
 
-def add_routes(app: web.Application) -> None:
+def register(app: web.Application, knowledge: KnowledgeRepository) -> None:
+    app[KB_KEY] = knowledge
     app.router.add_get("/api/kb", search)
     app.router.add_post(r"/api/kb/{id:\d{1,9}}/read", read)

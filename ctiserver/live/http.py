@@ -3,17 +3,28 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any, Protocol
 
 from aiohttp import web
 
+from ctiserver.vocabulary import SUPERVISOR_ROLES
 from ctiserver.web.handling import ApiError, api
-from ctiserver.web.hub import SUPERVISOR_ROLES
-from ctiserver.web.keys import WALLBOARD_KEY
 from ctiserver.web.responses import json_ok
 
 
+class Wallboard(Protocol):
+    def snapshot(self) -> dict[str, Any]: ...
+
+    def today(self) -> dt.date: ...
+
+    async def daily_report(self, day: dt.date) -> dict[str, Any]: ...
+
+
+WALLBOARD_KEY = web.AppKey("wallboard", Wallboard)
+
+
 @api(SUPERVISOR_ROLES, denied="supervisors and admins only")
-async def wallboard(request: web.Request) -> web.Response:
+async def get_wallboard(request: web.Request) -> web.Response:
     return json_ok(request.app[WALLBOARD_KEY].snapshot())
 
 
@@ -29,6 +40,7 @@ async def daily_report(request: web.Request) -> web.Response:
     return json_ok(await board.daily_report(day))
 
 
-def add_routes(app: web.Application) -> None:
-    app.router.add_get("/api/wallboard", wallboard)
+def register(app: web.Application, wallboard: Wallboard) -> None:
+    app[WALLBOARD_KEY] = wallboard
+    app.router.add_get("/api/wallboard", get_wallboard)
     app.router.add_get("/api/reports/daily", daily_report)

@@ -27,8 +27,7 @@ from ctiserver.stats.model import (
     longest_waits,
 )
 from ctiserver.stats.store import StatsRepository
-
-SUPERVISORS = frozenset({"supervisor", "admin"})
+from ctiserver.vocabulary import SUPERVISOR_ROLES
 
 
 class RolePush(Protocol):
@@ -129,7 +128,7 @@ class WallboardService:
             except TimeoutError:
                 pass
             self._changed.clear()
-            push.to_roles(set(SUPERVISORS), {"type": "wallboard", "wallboard": self.snapshot()})
+            push.to_roles(SUPERVISOR_ROLES, {"type": "wallboard", "wallboard": self.snapshot()})
             await asyncio.sleep(min_interval)
 
 

@@ -12,13 +12,14 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ctiserver.storage.base import Base, UTCDateTime, utcnow
+from ctiserver.storage.base import Base, UTCDateTime, one_of, utcnow
+from ctiserver.vocabulary import USER_ROLES
 
 
 class User(Base):
     __tablename__ = "users"
     __table_args__ = (
-        CheckConstraint("role IN ('agent', 'supervisor', 'admin')", name="role"),
+        CheckConstraint(one_of("role", USER_ROLES), name="role"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -44,7 +44,13 @@ def api(roles: Collection[str], denied: str = "not allowed for your role") -> Ca
     return decorate
 
 
-async def read_json(request: web.Request, *, limit: int, optional: bool = False) -> dict[str, Any]:
+#: the largest JSON body an API takes unless it says otherwise
+MAX_BODY = 64 * 1024
+
+
+async def read_json(
+    request: web.Request, *, limit: int = MAX_BODY, optional: bool = False
+) -> dict[str, Any]:
     """The request's JSON object, refusing more than ``limit`` bytes (chunked bodies too).
 
     With ``optional``, an empty body reads as ``{}``.
@@ -66,3 +72,29 @@ async def read_json(request: web.Request, *, limit: int, optional: bool = False)
     if not isinstance(data, dict):
         raise ApiError(400, "expected a JSON object")
     return data
+
+
+def optional_int(value: Any, name: str) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ApiError(400, f"{name} must be an integer")
+    return value
+
+
+def optional_str(value: Any, name: str) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    raise ApiError(400, f"{name} must be a string")
+
+
+def query_int(request: web.Request, name: str) -> int:
+    try:
+        return int(request.query[name])
+    except ValueError as exc:
+        raise ApiError(400, f"{name} must be an integer") from exc
+
+
+def path_id(request: web.Request) -> int:
+    """The ``{id}`` of the route, which only matches digits."""
+    return int(request.match_info["id"])

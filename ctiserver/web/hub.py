@@ -19,6 +19,7 @@ from typing import Any
 
 from aiohttp import WSCloseCode, web
 
+from ctiserver.vocabulary import SUPERVISOR_ROLES
 from ctiserver.web.protocols import CallUpdate, LiveCall
 
 log = logging.getLogger(__name__)
@@ -27,8 +28,6 @@ log = logging.getLogger(__name__)
 DEFAULT_QUEUE_SIZE = 256
 #: how long closing a dropped (slow) client may take before its transport is cut
 DROP_CLOSE_TIMEOUT = 5.0
-#: roles that see every call and the wallboard
-SUPERVISOR_ROLES = frozenset({"supervisor", "admin"})
 
 
 def encode(message: dict[str, Any]) -> str:

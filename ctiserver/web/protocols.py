@@ -36,3 +36,15 @@ class CallSource(Protocol):
     def subscribe(self, listener: Callable[[CallUpdate], None]) -> Callable[[], None]:
         """Call ``listener`` on every update until the returned function is called."""
         ...
+
+
+class UserChannel(Protocol):
+    """Per-user messages for the websocket: what a (re)connecting user must get first."""
+
+    def greeting_for(self, user_id: int) -> list[dict[str, Any]]: ...
+
+
+class AgentLookup(Protocol):
+    """The user's agent (the AGENT dict of docs/agent-desktop.md), for the websocket's hello."""
+
+    async def agent(self, user_id: int) -> dict[str, Any] | None: ...

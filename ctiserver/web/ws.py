@@ -16,8 +16,8 @@ from urllib.parse import urlsplit
 from aiohttp import WSCloseCode, WSMsgType, web
 
 from ctiserver.web.keys import (
+    AGENT_LOOKUP_KEY,
     CALLS_KEY,
-    DESK_KEY,
     HUB_KEY,
     USER_CHANNEL_KEY,
     USER_KEY,
@@ -87,7 +87,7 @@ def _greeting(app: web.Application, user_id: int) -> list[dict[str, Any]]:
 
 async def _agent(app: web.Application, user_id: int) -> dict[str, Any] | None:
     """The user's AGENT for the hello; None without a desk, without an agent, or on failure."""
-    desk = app.get(DESK_KEY)
+    desk = app.get(AGENT_LOOKUP_KEY)
     if desk is None:
         return None
     try:

@@ -48,7 +48,7 @@ class Site:
 
 @pytest.fixture
 async def site(tmp_path: Path) -> AsyncIterator[Site]:
-    from ctiserver.web.app import create_app
+    from tests.unit.web_app import build_app
 
     url = f"sqlite+aiosqlite:///{tmp_path}/cti.sqlite3"
     await upgrade_schema(url)
@@ -64,7 +64,7 @@ async def site(tmp_path: Path) -> AsyncIterator[Site]:
     )
     assert await registry.load_all() == []
     settings = Settings().replace(web={"session_secret": "admin flows page"})
-    app = create_app(
+    app = build_app(
         settings, db=db, calls=FakeTracker(), ami=FakeAmi(), users=users, flows=registry
     )
     runner = web.AppRunner(app, access_log=None)

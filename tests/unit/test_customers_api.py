@@ -10,9 +10,9 @@ import pytest
 from sqlalchemy import select
 
 from ctiserver.calls.store import CallRepository
-from ctiserver.customers.http import MAX_BODY
 from ctiserver.customers.tables import Customer, Product
 from ctiserver.tickets.store import TicketRepository
+from ctiserver.web.handling import MAX_BODY
 from tests.unit.test_desk_api import EVERYONE, DeskEnv, desk_env
 from tests.unit.test_web import T0, XSS, EndedCall
 

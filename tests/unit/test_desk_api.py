@@ -20,15 +20,15 @@ from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import select
 
 from ctiserver.agents.protocols import DeskError
-from ctiserver.customers.http import MAX_BODY
 from ctiserver.lab.demo import seed_demo
 from ctiserver.settings import Settings
 from ctiserver.storage.database import Database, upgrade_schema
 from ctiserver.users.store import UserRepository
 from ctiserver.users.tables import User
-from ctiserver.web.app import create_app
+from ctiserver.web.handling import MAX_BODY
 from tests.unit.api_session import ApiSession
 from tests.unit.test_web import FAST_HASHER, FakeAmi, FakeTracker
+from tests.unit.web_app import build_app
 
 PASSWORD = "lab 口令"
 SUPERVISORS = ["supervisor", "admin"]
@@ -142,7 +142,7 @@ async def desk_env(tmp_path: Path) -> AsyncIterator[DeskEnv]:
     )
     tracker, wallboard, channel = FakeTracker(), FakeWallboard(), FakeChannel()
     settings = Settings().replace(web={"session_secret": "desk test secret"})
-    app = create_app(
+    app = build_app(
         settings, db=db, calls=tracker, ami=FakeAmi(), users=UserRepository(db, FAST_HASHER),
         desk=desk, wallboard=wallboard, user_channel=channel,
     )
@@ -276,7 +276,7 @@ async def test_without_a_desk_there_are_no_agent_routes(tmp_path: Path) -> None:
     db = Database(url)
     users = UserRepository(db, FAST_HASHER)
     await users.add("agent1001", PASSWORD, "agent")
-    app = create_app(Settings(), db=db, calls=FakeTracker(), ami=FakeAmi(), users=users)
+    app = build_app(Settings(), db=db, calls=FakeTracker(), ami=FakeAmi(), users=users)
     async with TestClient(TestServer(app)) as client:
         await client.post("/login", json={"username": "agent1001", "password": PASSWORD})
         assert (await client.get("/api/agent")).status == 404

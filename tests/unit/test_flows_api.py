@@ -17,10 +17,10 @@ from ctiserver.ivr.store import FlowVersionRepository
 from ctiserver.settings import Settings
 from ctiserver.storage.database import Database, upgrade_schema
 from ctiserver.users.store import UserRepository
-from ctiserver.web.app import create_app
 from tests.conftest import require
 from tests.unit.api_session import ApiSession
 from tests.unit.test_web import FAST_HASHER, FakeAmi, FakeTracker
+from tests.unit.web_app import build_app
 
 HOTLINE = Path(__file__).resolve().parents[2] / "ivr_flows" / "hotline.yaml"
 SOURCE = HOTLINE.read_text(encoding="utf-8")
@@ -78,7 +78,7 @@ async def env(tmp_path: Path) -> AsyncIterator[Env]:
     )
     assert await registry.load_all() == []
     settings = Settings().replace(web={"session_secret": "flows test secret"})
-    app = create_app(
+    app = build_app(
         settings, db=db, calls=FakeTracker(), ami=FakeAmi(), users=users, flows=registry
     )
     client = TestClient(TestServer(app))

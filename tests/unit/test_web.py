@@ -19,10 +19,10 @@ from ctiserver.calls.store import CallRepository
 from ctiserver.settings import Settings
 from ctiserver.storage.database import Database, upgrade_schema
 from ctiserver.users.store import UserRepository
-from ctiserver.web.app import create_app
 from ctiserver.web.auth import COOKIE_NAME, session_fernet
 from ctiserver.web.hub import LiveHub
 from ctiserver.web.keys import WEBSOCKETS_KEY
+from tests.unit.web_app import build_app
 
 # aiohttp-session 2.12 stores its own request keys as strings; not ours to fix
 
@@ -114,7 +114,7 @@ async def env(tmp_path: Path) -> AsyncIterator[Env]:
     settings = Settings().replace(
         web={"session_secret": "any passphrase 口令", "session_max_age": 3600}
     )
-    app = create_app(settings, db=db, calls=tracker, ami=ami, users=users, clock=lambda: T0 + 30)
+    app = build_app(settings, db=db, calls=tracker, ami=ami, users=users, clock=lambda: T0 + 30)
     client = TestClient(TestServer(app))
     await client.start_server()
     yield Env(client, tracker, ami, db, app)
@@ -227,7 +227,7 @@ async def test_healthz_reports_ami_and_database(env: Env) -> None:
 async def test_healthz_reports_an_unreachable_database() -> None:
     # not a broken SQLite file: aiosqlite leaves a worker thread behind after a failed connect
     db = Database("postgresql+asyncpg://nobody@127.0.0.1:1/nothing")
-    app = create_app(Settings(), db=db, calls=FakeTracker(), ami=FakeAmi())
+    app = build_app(Settings(), db=db, calls=FakeTracker(), ami=FakeAmi())
     async with TestClient(TestServer(app)) as client:
         response = await client.get("/healthz")
         assert response.status == 200

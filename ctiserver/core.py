@@ -1,0 +1,85 @@
+"""What every feature plugs into: the composition root builds one :class:`Core` and hands it
+to each feature's ``plugin.register(core, ...)`` (wazo-calld's plugins are the model).
+
+A feature takes from it the settings, the database, the telephony links, the live call
+model and the web application, and gives back hooks: what to do at start and at stop,
+which long-lived tasks to run, which typed telephony events to follow.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from aiohttp import web
+
+from ctiserver.calls.model import CallTracker
+from ctiserver.settings import Settings
+from ctiserver.storage.database import Database
+from ctiserver.telephony.agi.server import AgiServer
+from ctiserver.telephony.ami.link import AmiLink
+from ctiserver.telephony.events import Event
+from ctiserver.web.hub import LiveHub
+
+log = logging.getLogger(__name__)
+
+Hook = Callable[[], Awaitable[None]]
+
+
+@dataclass
+class Core:
+    settings: Settings
+    db: Database
+    ami: AmiLink
+    agi: AgiServer
+    #: the live call model every feature reads; fed first with each telephony event
+    calls: CallTracker
+    app: web.Application
+    hub: LiveHub
+    _starting: list[Hook] = field(default_factory=list)
+    _stopping: list[Hook] = field(default_factory=list)
+    _long_running: list[tuple[str, Hook]] = field(default_factory=list)
+    _followers: list[Callable[[Event], None]] = field(default_factory=list)
+    _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    @property
+    def queue_names(self) -> list[str]:
+        return [queue.name for queue in self.settings.hotline.queues]
+
+    def on_start(self, hook: Hook) -> None:
+        """Run at start, in registration order, before the telephony links and the web open."""
+        self._starting.append(hook)
+
+    def on_stop(self, hook: Hook) -> None:
+        """Run at stop, in reverse registration order, after the links and the web closed."""
+        self._stopping.append(hook)
+
+    def long_running(self, name: str, run: Hook) -> None:
+        """A task that lives as long as the server, started after the start hooks."""
+        self._long_running.append((name, run))
+
+    def follow(self, listener: Callable[[Event], None]) -> None:
+        """Every typed telephony event, after the call model, in registration order."""
+        self._followers.append(listener)
+
+    def dispatch(self, event: Event) -> None:
+        self.calls.handle(event)
+        for listener in self._followers:
+            listener(event)
+
+    async def start_features(self) -> None:
+        for hook in self._starting:
+            await hook()
+        self._tasks = [asyncio.create_task(run(), name=name) for name, run in self._long_running]
+
+    async def stop_features(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks = []
+
+    async def close(self) -> None:
+        for hook in reversed(self._stopping):
+            await hook()

@@ -1,0 +1,81 @@
+"""The IVR: flows in force (validated, versioned, watched), callers run through them over
+FastAGI, admins' flow routes."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from ctiserver.calls.model import CallUpdate
+from ctiserver.core import Core
+from ctiserver.ivr import http
+from ctiserver.ivr.engine.runner import FlowEngine
+from ctiserver.ivr.hotline import HotlineIvr
+from ctiserver.ivr.prompts import PromptLibrary
+from ctiserver.ivr.registry import FlowRegistry
+from ctiserver.ivr.services import DbFlowServices
+from ctiserver.ivr.store import FlowVersionRepository, IvrRunRepository
+from ctiserver.settings import Settings
+from ctiserver.storage.database import Database
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Ivr:
+    flows: FlowRegistry
+    hotline: HotlineIvr
+
+
+def register(core: Core, availability: Callable[[str], bool]) -> Ivr:
+    """``availability`` tells whether a queue has an agent who can take a call now."""
+    settings = core.settings.ivr
+    flows = FlowRegistry(
+        Path(settings.flows_dir),
+        queues=core.queue_names,
+        sounds_dirs=[Path(settings.flows_dir), Path(settings.asterisk_sounds_dir)],
+        versions=FlowVersionRepository(core.db),
+    )
+    hotline = HotlineIvr(flows, _flow_engine(core.settings, core.db, availability), IvrRunRepository(core.db))
+
+    async def load() -> None:
+        for problem in await flows.load_all():
+            log.warning("flow problem at start: %s", problem)
+
+    async def watch() -> None:
+        await flows.watch(settings.watch_interval)
+
+    def forget_ended(update: CallUpdate) -> None:
+        if update.kind == "ended":
+            hotline.forget(update.call.linkedid)
+
+    core.calls.subscribe(forget_ended)
+    core.on_start(load)
+    core.long_running("flow-watcher", watch)
+    core.agi.route("hotline", hotline.start_call)
+    core.agi.route("hotline-after", hotline.continue_call)
+    http.register(core.app, flows)
+    return Ivr(flows, hotline)
+
+
+def _flow_engine(settings: Settings, db: Database, availability: Callable[[str], bool]) -> FlowEngine:
+    """The IVR engine with prompts and voicemail in directories Asterisk can read."""
+    ivr = settings.ivr
+    prompt_dir = Path(ivr.prompt_dir).resolve()
+    voicemail_dir = Path(ivr.voicemail_dir).resolve()
+    flows_dir = Path(ivr.flows_dir).resolve()
+    prompts = PromptLibrary(
+        prompt_dir,
+        ivr.asterisk_prompt_dir or str(prompt_dir),
+        flow_sounds_asterisk_dir=(ivr.asterisk_flows_dir or str(flows_dir)) + "/sounds",
+    )
+    services = DbFlowServices(
+        db,
+        voicemail_host_dir=voicemail_dir,
+        voicemail_asterisk_dir=ivr.asterisk_voicemail_dir or str(voicemail_dir),
+        availability=availability,
+        timezone=settings.hotline.timezone,
+    )
+    return FlowEngine(services, prompts)

@@ -1,0 +1,26 @@
+"""The live view: queues, agents and waiting callers pushed to supervisors; today's figures."""
+
+from __future__ import annotations
+
+from ctiserver.agents.model import AgentBoard
+from ctiserver.core import Core
+from ctiserver.live import http
+from ctiserver.live.wallboard import WallboardService
+from ctiserver.stats.model import StatsLog
+from ctiserver.stats.store import StatsRepository
+
+
+def register(core: Core, board: AgentBoard, stats: StatsLog, history: StatsRepository) -> WallboardService:
+    wallboard = WallboardService(
+        board=board, stats=stats, calls=core.calls, queues=core.queue_names, history=history,
+        timezone=core.settings.hotline.timezone,
+    )
+
+    async def push() -> None:
+        await wallboard.push_forever(core.hub)
+
+    core.calls.subscribe(wallboard.changed)
+    board.subscribe(wallboard.changed)
+    core.long_running("wallboard", push)
+    http.register(core.app, wallboard)
+    return wallboard

@@ -1,0 +1,42 @@
+"""Screen pops: the agent whose phone rings sees who is calling, on their websocket only."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from ctiserver.agents.plugin import Agents
+from ctiserver.core import Core
+from ctiserver.customers.cards import BatchedCardLookup, CustomerCards
+from ctiserver.ivr.hotline import HotlineIvr
+from ctiserver.pops.service import ScreenPopService
+from ctiserver.web.keys import USER_CHANNEL_KEY
+
+
+@dataclass(frozen=True)
+class Pops:
+    service: ScreenPopService
+    #: again whenever the agent directory changes
+    seat_agents: Callable[[], Awaitable[None]]
+
+
+def register(core: Core, agents: Agents, ivr: HotlineIvr) -> Pops:
+    pops = ScreenPopService(
+        calls=core.calls, cards=BatchedCardLookup(CustomerCards(core.db).for_phones), ivr_runs=ivr.live
+    )
+    pops.attach(core.hub)
+    core.app[USER_CHANNEL_KEY] = pops
+
+    async def seat_agents() -> None:
+        """Who answers which phone, for pops and for calls that reach an agent without a
+        queue (transfers)."""
+        for record in await agents.directory.all():
+            interface = agents.desk.interface_of(record)
+            agents.board.enroll(interface, record.name)
+            if record.user_id is not None:
+                pops.seat(interface, record.user_id)
+
+    core.calls.subscribe(pops.on_call_update)
+    agents.board.subscribe(pops.on_agent_update)
+    core.on_start(seat_agents)
+    return Pops(pops, seat_agents)

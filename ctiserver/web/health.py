@@ -1,0 +1,41 @@
+"""``GET /healthz``: is the server connected to Asterisk and to its database."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from aiohttp import web
+from sqlalchemy import text
+
+from ctiserver.storage.database import Database
+from ctiserver.web.keys import AMI_KEY, DB_KEY
+from ctiserver.web.responses import json_ok
+
+log = logging.getLogger(__name__)
+
+DB_CHECK_TIMEOUT = 2.0
+
+
+async def _database_ok(db: Database) -> bool:
+    try:
+        async with asyncio.timeout(DB_CHECK_TIMEOUT):
+            async with db.engine.connect() as connection:
+                await connection.execute(text("SELECT 1"))
+    except Exception as exc:  # any failure is what the health check is there to report
+        log.warning("database health check failed: %s", exc)
+        return False
+    return True
+
+
+async def healthz(request: web.Request) -> web.Response:
+    """Always 200: it reports; the monitoring decides what "degraded" means."""
+    ami_connected = bool(request.app[AMI_KEY].connected)
+    database_ok = await _database_ok(request.app[DB_KEY])
+    return json_ok(
+        {
+            "status": "ok" if ami_connected and database_ok else "degraded",
+            "ami": {"connected": ami_connected},
+            "database": {"ok": database_ok},
+        }
+    )

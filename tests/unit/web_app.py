@@ -1,0 +1,63 @@
+"""The web application as the server composes it, with fakes where a test gives them.
+
+Features whose services the test does not give (desk, wallboard, flows) are left out,
+as a server without them would be.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from aiohttp import web
+
+from ctiserver.agents import http as agents_http
+from ctiserver.agents.protocols import AgentDesk
+from ctiserver.calls import http as calls_http
+from ctiserver.calls.store import CallRepository
+from ctiserver.customers import http as customers_http
+from ctiserver.customers.store import CustomerRepository
+from ctiserver.ivr import http as ivr_http
+from ctiserver.ivr.registry import FlowRegistry
+from ctiserver.knowledge import http as knowledge_http
+from ctiserver.knowledge.store import KnowledgeRepository
+from ctiserver.live import http as live_http
+from ctiserver.live.http import Wallboard
+from ctiserver.settings import Settings
+from ctiserver.storage.database import Database
+from ctiserver.tickets import http as tickets_http
+from ctiserver.tickets.store import TicketRepository
+from ctiserver.users.store import UserRepository
+from ctiserver.web.app import create_app
+from ctiserver.web.keys import USER_CHANNEL_KEY
+from ctiserver.web.protocols import AmiStatus, CallSource, UserChannel
+
+
+def build_app(
+    settings: Settings,
+    *,
+    db: Database,
+    calls: CallSource,
+    ami: AmiStatus,
+    users: UserRepository | None = None,
+    clock: Callable[[], float] = time.time,
+    flows: FlowRegistry | None = None,
+    desk: AgentDesk | None = None,
+    wallboard: Wallboard | None = None,
+    user_channel: UserChannel | None = None,
+) -> web.Application:
+    app = create_app(settings, db=db, calls=calls, ami=ami, users=users, clock=clock)
+    calls_http.register(app, CallRepository(db))
+    customers = CustomerRepository(db)
+    customers_http.register(app, customers)
+    tickets_http.register(app, TicketRepository(db, timezone=settings.hotline.timezone), customers)
+    knowledge_http.register(app, KnowledgeRepository(db))
+    if flows is not None:
+        ivr_http.register(app, flows)
+    if desk is not None:
+        agents_http.register(app, desk)
+    if wallboard is not None:
+        live_http.register(app, wallboard)
+    if user_channel is not None:
+        app[USER_CHANNEL_KEY] = user_channel
+    return app
