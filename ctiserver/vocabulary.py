@@ -13,6 +13,14 @@ SUPERVISOR_ROLES = frozenset({"supervisor", "admin"})
 CUSTOMER_LEVELS = ("normal", "vip")
 
 TICKET_TYPES = ("repair", "complaint", "installation", "moving", "inquiry")
+#: the department a new ticket of each kind goes to
+DEPARTMENT_BY_TYPE: dict[str, str] = {
+    "repair": "repair",
+    "complaint": "complaint",
+    "installation": "installation",
+    "moving": "installation",
+    "inquiry": "support",
+}
 
 TICKET_STATUSES = ("open", "assigned", "in_progress", "resolved", "closed", "cancelled")
 

@@ -20,15 +20,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ctiserver.storage.base import utcnow
 from ctiserver.storage.database import Database
 from ctiserver.tickets.tables import Ticket, TicketCounter, TicketEvent
-from ctiserver.vocabulary import TICKET_SOURCES, TICKET_STATUSES, TICKET_TYPES
+from ctiserver.vocabulary import DEPARTMENT_BY_TYPE, TICKET_SOURCES, TICKET_STATUSES, TICKET_TYPES
 
-DEPARTMENT_BY_TYPE: Mapping[str, str] = {
-    "repair": "repair",
-    "complaint": "complaint",
-    "installation": "installation",
-    "moving": "installation",
-    "inquiry": "support",
-}
 LETTER_BY_TYPE: Mapping[str, str] = {
     "repair": "R",
     "complaint": "C",

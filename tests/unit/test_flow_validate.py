@@ -12,6 +12,7 @@ from ctiserver.ivr import SCHEMA_PATH, FlowError, check_files, load_flow, load_f
 from ctiserver.ivr.loader import yaml_data
 from ctiserver.ivr.validation.nodes import KINDS
 from ctiserver.settings import Settings
+from ctiserver.vocabulary import TICKET_TYPES
 
 ROOT = Path(__file__).resolve().parents[2]
 HOTLINE = ROOT / "ivr_flows" / "hotline.yaml"
@@ -324,3 +325,8 @@ def test_schema_knows_the_same_kinds_and_fields_as_the_validator() -> None:
         assert set(schema_kind["properties"]) == {"kind", *fields}, kind
         required = {name for name, f in fields.items() if f.required}
         assert set(schema_kind["required"]) == {"kind", *required}, kind
+
+
+def test_schema_knows_the_ticket_kinds_of_the_vocabulary() -> None:
+    defs = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))["$defs"]
+    assert defs["kind_ticket"]["properties"]["type"]["enum"] == list(TICKET_TYPES)

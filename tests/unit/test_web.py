@@ -355,3 +355,18 @@ async def test_slow_client_is_dropped_without_blocking_others() -> None:
     hub.publish(FakeUpdate("ended", call))
     assert slow.queue.qsize() == 3  # no longer fed
     assert fast.queue.qsize() == 3
+
+
+async def test_meta_gives_the_pages_the_vocabulary_and_the_settings(env: Env) -> None:
+    assert (await env.client.get("/api/meta")).status == 401
+    await login(env.client)
+    response = await env.client.get("/api/meta")
+    assert response.status == 200
+    meta = await response.json()
+    assert meta["roles"] == ["agent", "supervisor", "admin"]
+    assert meta["supervisor_roles"] == ["admin", "supervisor"]
+    assert meta["ticket_types"] == ["repair", "complaint", "installation", "moving", "inquiry"]
+    assert meta["departments"]["moving"] == "installation"
+    assert "lunch" in meta["pause_reasons"] and meta["customer_levels"] == ["normal", "vip"]
+    assert meta["queues"] == ["support", "repair", "complaint", "installation"]
+    assert meta["hotline"] == {"number": "4008001234", "timezone": "Asia/Shanghai"}

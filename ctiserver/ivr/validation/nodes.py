@@ -35,7 +35,8 @@ from ctiserver.ivr.validation.values import (
     timezone,
     var_name,
 )
-from ctiserver.ivr.validation.vocabulary import DAYS, TICKET_TYPES, TIME_RE
+from ctiserver.ivr.validation.vocabulary import DAYS, TIME_RE
+from ctiserver.vocabulary import TICKET_TYPES
 
 NO_WAY_OUT = "{what} has no on_fail: callers who keep failing would have no way out"
 

@@ -8,7 +8,6 @@ import re
 LANGUAGES = ("zh", "en")
 KEYS = "0123456789*#"
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-TICKET_TYPES = ("repair", "complaint", "installation", "moving", "inquiry")
 INPUT_CHECKS = ("phone", "order_number", "digits")
 SOUND_EXTENSIONS = (".wav", ".gsm", ".sln", ".ulaw")
 CONDITION_OPS = ("equals", "not_equals", "in", "matches", "set")
