@@ -4,10 +4,9 @@
 
 import {
   $, LiveSocket, api, applyI18n, connectionIndicator, el, fill, formatDate, formatDuration, formatTime,
-  lang, onLangChange, parseTime, refreshTimers, serverNow, setupLangToggle, show, startSession, t, tOr,
+  lang, meta, onLangChange, parseTime, refreshTimers, serverNow, setupLangToggle, show, startSession, t, tOr,
 } from "./common.js";
 
-const TICKET_TYPES = ["repair", "complaint", "installation", "moving", "inquiry"];
 /** IVR variables shown first, in this order; the others follow (internal ones skipped). */
 const KEY_VARIABLES = ["language", "product", "issue", "order_number", "ticket_number"];
 const HIDDEN_VARIABLES = new Set(["caller_number", "caller_name"]);
@@ -516,7 +515,7 @@ function buildQuickCreate() {
 
 function buildTicketBox() {
   const typeSelect = el("select", { name: "type", testid: "ticket-type" });
-  for (const type of TICKET_TYPES) typeSelect.append(L("option", `type.${type}`, { value: type }));
+  for (const type of meta.ticket_types) typeSelect.append(L("option", `type.${type}`, { value: type }));
   const form = el("form", { className: "ticket-form", id: "ticket-form", testid: "ticket-form", hidden: true }, [
     el("div", { className: "ticket-form-head" }, [
       L("h4", "ticket.title"),
@@ -807,8 +806,15 @@ function rerenderForLanguage() {
   else searchKb();
 }
 
+/** The pause reasons the server knows, labelled in the page's language. */
+function fillPauseReasons() {
+  const select = $("pause-reason");
+  select.replaceChildren(...meta.pause_reasons.map((reason) => L("option", `reason.${reason}`, { value: reason })));
+}
+
 async function begin(user) {
   desk.user = user;
+  fillPauseReasons();
   $("whoami").textContent = user.display_name ? `${user.display_name} (${user.username})` : user.username;
   $("session-logout").hidden = false;
   show("main");

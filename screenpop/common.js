@@ -212,6 +212,28 @@ export async function api(method, path, body) {
   return { status: response.status, ok: response.ok, data };
 }
 
+// ---- the server's words (GET /api/meta): roles, ticket kinds, pause reasons, queues...
+
+/** Filled by startSession before `onUser` runs; the pages keep no copy of these words. */
+export const meta = {
+  roles: [],
+  supervisor_roles: [],
+  customer_levels: [],
+  ticket_types: [],
+  ticket_statuses: [],
+  departments: {},
+  pause_reasons: [],
+  kb_languages: [],
+  queues: [],
+  hotline: {},
+};
+
+async function loadMeta() {
+  const { ok, data } = await api("GET", "/api/meta");
+  if (ok && data) Object.assign(meta, data);
+  return ok;
+}
+
 // ---- session: the page's own login form
 
 /**
@@ -225,6 +247,7 @@ export function startSession({ onUser, onLogout = () => {} }) {
 
   const begin = async (user) => {
     started = true;
+    await loadMeta();
     await onUser(user);
   };
 

@@ -7,10 +7,9 @@
 
 import {
   $, LiveSocket, api, applyI18n, connectionIndicator, el, fill, formatDuration, formatTime,
-  onLangChange, parseTime, refreshTimers, serverNow, setupLangToggle, show, startSession, t, tOr,
+  meta, onLangChange, parseTime, refreshTimers, serverNow, setupLangToggle, show, startSession, t, tOr,
 } from "./common.js";
 
-const SUPERVISOR_ROLES = new Set(["supervisor", "admin"]);
 const RECENT_ROWS = 12;
 
 const view = {
@@ -442,7 +441,7 @@ function onMessage(msg) {
   switch (msg.type) {
     case "hello":
       view.hellos += 1;
-      if (msg.user && !SUPERVISOR_ROLES.has(msg.user.role)) stop("denied");
+      if (msg.user && !meta.supervisor_roles.includes(msg.user.role)) stop("denied");
       else if (view.hellos > 1) loadWallboard(); // catch up after a reconnection
       break;
     case "calls": {
@@ -478,7 +477,7 @@ function stop(section) {
 async function begin(user) {
   $("whoami").textContent = user.display_name ? `${user.display_name} (${user.username})` : user.username;
   $("session-logout").hidden = false;
-  if (!SUPERVISOR_ROLES.has(user.role)) {
+  if (!meta.supervisor_roles.includes(user.role)) {
     show("denied");
     return;
   }

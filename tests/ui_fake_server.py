@@ -26,11 +26,13 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import WSCloseCode, web
 
+from ctiserver.settings import Settings
+from ctiserver.vocabulary import PAUSE_REASONS, TICKET_TYPES
+from ctiserver.web.meta import meta_body
+
 SCREENPOP = Path(__file__).resolve().parents[1] / "screenpop"
 COOKIE = "fake_desk_session"
 PASSWORD = "口令 pw"
-PAUSE_REASONS = ("lunch", "training", "after_call_work", "meeting", "other")
-TICKET_TYPES = ("repair", "complaint", "installation", "moving", "inquiry")
 DEPARTMENTS = {
     "repair": "维修部",
     "complaint": "客户关系部",
@@ -695,6 +697,7 @@ class FakeDesk:
         app.router.add_post("/login", self.login)
         app.router.add_post("/logout", self.logout)
         app.router.add_get("/api/me", self.me)
+        app.router.add_get("/api/meta", self.meta)
         app.router.add_get("/api/agent", self.get_agent)
         app.router.add_post("/api/agent/{action}", self.agent_action)
         app.router.add_get("/api/customers", self.find_customers)
@@ -802,6 +805,9 @@ class FakeDesk:
 
     async def me(self, request: web.Request) -> web.Response:
         return self._json({"user": request["user"].to_dict()})
+
+    async def meta(self, request: web.Request) -> web.Response:
+        return self._json(meta_body(Settings()))
 
     # -- agent actions
 

@@ -7,27 +7,32 @@ The pages translate the words (screenpop/i18n.js); the server decides which exis
 
 from __future__ import annotations
 
+from typing import Any
+
 from aiohttp import web
 
 from ctiserver import vocabulary
+from ctiserver.settings import Settings
 from ctiserver.web.keys import SETTINGS_KEY
 from ctiserver.web.responses import json_ok
 
 
 async def meta(request: web.Request) -> web.Response:
     """Any logged-in user (the auth middleware guards /api)."""
-    hotline = request.app[SETTINGS_KEY].hotline
-    return json_ok(
-        {
-            "roles": list(vocabulary.USER_ROLES),
-            "supervisor_roles": sorted(vocabulary.SUPERVISOR_ROLES),
-            "customer_levels": list(vocabulary.CUSTOMER_LEVELS),
-            "ticket_types": list(vocabulary.TICKET_TYPES),
-            "ticket_statuses": list(vocabulary.TICKET_STATUSES),
-            "departments": dict(vocabulary.DEPARTMENT_BY_TYPE),
-            "pause_reasons": list(vocabulary.PAUSE_REASONS),
-            "kb_languages": list(vocabulary.KB_LANGUAGES),
-            "queues": [queue.name for queue in hotline.queues],
-            "hotline": {"number": hotline.number, "timezone": hotline.timezone},
-        }
-    )
+    return json_ok(meta_body(request.app[SETTINGS_KEY]))
+
+
+def meta_body(settings: Settings) -> dict[str, Any]:
+    hotline = settings.hotline
+    return {
+        "roles": list(vocabulary.USER_ROLES),
+        "supervisor_roles": sorted(vocabulary.SUPERVISOR_ROLES),
+        "customer_levels": list(vocabulary.CUSTOMER_LEVELS),
+        "ticket_types": list(vocabulary.TICKET_TYPES),
+        "ticket_statuses": list(vocabulary.TICKET_STATUSES),
+        "departments": dict(vocabulary.DEPARTMENT_BY_TYPE),
+        "pause_reasons": list(vocabulary.PAUSE_REASONS),
+        "kb_languages": list(vocabulary.KB_LANGUAGES),
+        "queues": [queue.name for queue in hotline.queues],
+        "hotline": {"number": hotline.number, "timezone": hotline.timezone},
+    }
