@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
+from typing import Any
 from dataclasses import dataclass, field
 
 from aiohttp import web
@@ -20,12 +21,12 @@ from ctiserver.settings import Settings
 from ctiserver.storage.database import Database
 from ctiserver.telephony.agi.server import AgiServer
 from ctiserver.telephony.ami.link import AmiLink
-from ctiserver.telephony.events import Event
+from ctiserver.telephony.events import DomainEvent
 from ctiserver.web.hub import LiveHub
 
 log = logging.getLogger(__name__)
 
-Hook = Callable[[], Awaitable[None]]
+Hook = Callable[[], Coroutine[Any, Any, None]]
 
 
 @dataclass
@@ -41,7 +42,7 @@ class Core:
     _starting: list[Hook] = field(default_factory=list)
     _stopping: list[Hook] = field(default_factory=list)
     _long_running: list[tuple[str, Hook]] = field(default_factory=list)
-    _followers: list[Callable[[Event], None]] = field(default_factory=list)
+    _followers: list[Callable[[DomainEvent], None]] = field(default_factory=list)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     @property
@@ -60,11 +61,11 @@ class Core:
         """A task that lives as long as the server, started after the start hooks."""
         self._long_running.append((name, run))
 
-    def follow(self, listener: Callable[[Event], None]) -> None:
+    def follow(self, listener: Callable[[DomainEvent], None]) -> None:
         """Every typed telephony event, after the call model, in registration order."""
         self._followers.append(listener)
 
-    def dispatch(self, event: Event) -> None:
+    def dispatch(self, event: DomainEvent) -> None:
         self.calls.handle(event)
         for listener in self._followers:
             listener(event)

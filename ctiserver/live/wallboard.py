@@ -31,7 +31,7 @@ from ctiserver.vocabulary import SUPERVISOR_ROLES
 
 
 class RolePush(Protocol):
-    def to_roles(self, roles: set[str], message: dict[str, Any]) -> None: ...
+    def to_roles(self, roles: Collection[str], message: dict[str, Any]) -> None: ...
 
 
 class WallboardService:

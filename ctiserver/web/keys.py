@@ -18,7 +18,8 @@ DB_KEY = web.AppKey("db", Database)
 USERS_KEY = web.AppKey("users", UserRepository)
 CALLS_KEY = web.AppKey("calls", CallSource)
 AMI_KEY = web.AppKey("ami", AmiStatus)
-CLOCK_KEY = web.AppKey("clock", Callable[[], float])
+#: epoch seconds now (a function, so tests can stop the clock)
+CLOCK_KEY: web.AppKey[Callable[[], float]] = web.AppKey("clock")
 #: the websocket fan-out; the contact-center services push through its to_user/to_roles
 HUB_KEY = web.AppKey("live_hub", LiveHub)
 #: every open websocket, closed on shutdown
