@@ -19,6 +19,7 @@ from aiohttp import web
 from ctiserver.calls.model import CallTracker
 from ctiserver.settings import Settings
 from ctiserver.storage.database import Database
+from ctiserver.supervision import SupervisedTask
 from ctiserver.telephony.agi.server import AgiServer
 from ctiserver.telephony.ami.link import AmiLink
 from ctiserver.telephony.events import DomainEvent
@@ -41,7 +42,7 @@ class Core:
     hub: LiveHub
     _starting: list[Hook] = field(default_factory=list)
     _stopping: list[Hook] = field(default_factory=list)
-    _long_running: list[tuple[str, Hook]] = field(default_factory=list)
+    _long_running: list[SupervisedTask] = field(default_factory=list)
     _followers: list[Callable[[DomainEvent], None]] = field(default_factory=list)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
@@ -58,8 +59,13 @@ class Core:
         self._stopping.append(hook)
 
     def long_running(self, name: str, run: Hook) -> None:
-        """A task that lives as long as the server, started after the start hooks."""
-        self._long_running.append((name, run))
+        """A task that lives as long as the server, started after the start hooks; if it
+        raises, it is logged and started again (``ctiserver.supervision``)."""
+        self._long_running.append(SupervisedTask(name, run))
+
+    def parts(self) -> dict[str, dict[str, Any]]:
+        """The health of each long-lived task, by name, for ``/healthz``."""
+        return {task.name: task.health.to_dict() for task in self._long_running}
 
     def follow(self, listener: Callable[[DomainEvent], None]) -> None:
         """Every typed telephony event, after the call model, in registration order."""
@@ -73,7 +79,9 @@ class Core:
     async def start_features(self) -> None:
         for hook in self._starting:
             await hook()
-        self._tasks = [asyncio.create_task(run(), name=name) for name, run in self._long_running]
+        self._tasks = [
+            asyncio.create_task(task.run_forever(), name=task.name) for task in self._long_running
+        ]
 
     async def stop_features(self) -> None:
         for task in self._tasks:

@@ -30,7 +30,7 @@ from ctiserver.telephony.ami.link import AmiError, AmiLink
 from ctiserver.telephony.ami.translate import channel_snapshots, queue_status_items, to_event
 from ctiserver.tickets import plugin as tickets_plugin
 from ctiserver.web.app import create_app
-from ctiserver.web.keys import HUB_KEY
+from ctiserver.web.keys import HUB_KEY, PARTS_KEY
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +47,7 @@ class CtiServer:
             settings, self.db, self.ami, self.agi, self.calls, self.web_app, self.web_app[HUB_KEY]
         )
         core = self.core
+        self.web_app[PARTS_KEY] = core
         self.call_records = calls_plugin.register(core)
         agents = agents_plugin.register(core)
         self.board, self.agents, self.desk = agents.board, agents.directory, agents.desk

@@ -9,7 +9,7 @@ from aiohttp import web
 from sqlalchemy import text
 
 from ctiserver.storage.database import Database
-from ctiserver.web.keys import AMI_KEY, DB_KEY
+from ctiserver.web.keys import AMI_KEY, DB_KEY, PARTS_KEY
 from ctiserver.web.responses import json_ok
 
 log = logging.getLogger(__name__)
@@ -29,13 +29,21 @@ async def _database_ok(db: Database) -> bool:
 
 
 async def healthz(request: web.Request) -> web.Response:
-    """Always 200: it reports; the monitoring decides what "degraded" means."""
+    """Always 200: it reports; the monitoring decides what "degraded" means.
+
+    Degraded when Asterisk or the database is unreachable, or when a long-lived part
+    (flow watcher, agent clock, wallboard...) failed and is being restarted.
+    """
     ami_connected = bool(request.app[AMI_KEY].connected)
     database_ok = await _database_ok(request.app[DB_KEY])
+    source = request.app.get(PARTS_KEY)
+    parts = source.parts() if source is not None else {}
+    healthy = ami_connected and database_ok and all(p["state"] == "ok" for p in parts.values())
     return json_ok(
         {
-            "status": "ok" if ami_connected and database_ok else "degraded",
+            "status": "ok" if healthy else "degraded",
             "ami": {"connected": ami_connected},
             "database": {"ok": database_ok},
+            "parts": parts,
         }
     )

@@ -11,7 +11,7 @@ from ctiserver.settings import Settings
 from ctiserver.storage.database import Database
 from ctiserver.users.store import UserInfo, UserRepository
 from ctiserver.web.hub import LiveHub
-from ctiserver.web.protocols import AgentLookup, AmiStatus, CallSource, UserChannel
+from ctiserver.web.protocols import AgentLookup, AmiStatus, CallSource, PartsHealth, UserChannel
 
 SETTINGS_KEY = web.AppKey("settings", Settings)
 DB_KEY = web.AppKey("db", Database)
@@ -28,6 +28,9 @@ WEBSOCKETS_KEY = web.AppKey("websockets", weakref.WeakSet[web.WebSocketResponse]
 AGENT_LOOKUP_KEY = web.AppKey("agent_lookup", AgentLookup)
 #: what a (re)connecting websocket must get first; set by the screen pops
 USER_CHANNEL_KEY = web.AppKey("user_channel", UserChannel)
+
+#: the server's long-lived parts, for /healthz; set by the composition root
+PARTS_KEY = web.AppKey("parts", PartsHealth)
 
 #: the logged-in user, set by the auth middleware on protected routes
 USER_KEY = web.RequestKey("user", UserInfo)

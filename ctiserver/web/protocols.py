@@ -44,6 +44,12 @@ class UserChannel(Protocol):
     def greeting_for(self, user_id: int) -> list[dict[str, Any]]: ...
 
 
+class PartsHealth(Protocol):
+    def parts(self) -> dict[str, dict[str, Any]]:
+        """Each long-lived part of the server by name: ``{"state": "ok" | ..., ...}``."""
+        ...
+
+
 class AgentLookup(Protocol):
     """The user's agent (the AGENT dict of docs/agent-desktop.md), for the websocket's hello."""
 
