@@ -22,7 +22,7 @@ async def _database_ok(db: Database) -> bool:
         async with asyncio.timeout(DB_CHECK_TIMEOUT):
             async with db.engine.connect() as connection:
                 await connection.execute(text("SELECT 1"))
-    except Exception as exc:  # any failure is what the health check is there to report
+    except Exception as exc:  # noqa: BLE001  (any failure is what the health check reports)
         log.warning("database health check failed: %s", exc)
         return False
     return True
