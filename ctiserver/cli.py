@@ -130,8 +130,14 @@ async def _lab(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def _serve(settings: Settings, args: argparse.Namespace) -> int:
+    from ctiserver.production import UnsafeSettings, production_settings
     from ctiserver.server import CtiServer
 
+    try:
+        settings = production_settings(settings)
+    except UnsafeSettings as exc:
+        print(f"ctiserver: refusing to serve: {exc}", file=sys.stderr)
+        return 2
     server = CtiServer(settings)
     await _run_until_signal(server.start, server.stop)
     return 0

@@ -64,6 +64,10 @@ class WebSettings:
     #: 32 url-safe base64 bytes (Fernet key) or any passphrase; sessions are encrypted with it
     session_secret: str = "lab-session-secret-change-me"
     session_max_age: int = 12 * 3600
+    #: where ``serve`` keeps the session secret it generates when none is set (mode 0600)
+    secrets_file: str = "var/secrets.toml"
+    #: mark cookies Secure: set it when the pages are served over TLS (e.g. behind a proxy)
+    secure_cookies: bool = False
 
 
 @dataclass(frozen=True)

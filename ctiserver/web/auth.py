@@ -38,6 +38,7 @@ def setup_sessions(app: web.Application, settings: WebSettings) -> None:
         max_age=settings.session_max_age,
         httponly=True,
         samesite="Lax",
+        secure=settings.secure_cookies,
     )
     setup_session(app, storage)
 
