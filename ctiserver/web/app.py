@@ -24,10 +24,12 @@ from ctiserver.web.keys import (
     DB_KEY,
     HUB_KEY,
     SETTINGS_KEY,
+    THROTTLE_KEY,
     USERS_KEY,
     WEBSOCKETS_KEY,
 )
 from ctiserver.web.protocols import AmiStatus, CallSource
+from ctiserver.web.throttle import LoginThrottle
 
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -65,6 +67,7 @@ def create_app(
     app[CLOCK_KEY] = clock
     app[HUB_KEY] = LiveHub(clock)
     app[WEBSOCKETS_KEY] = weakref.WeakSet()
+    app[THROTTLE_KEY] = LoginThrottle()
 
     # order matters: the session middleware must run before the auth middleware reads it
     auth.setup_sessions(app, settings.web)

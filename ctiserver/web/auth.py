@@ -5,6 +5,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import logging
+import math
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
@@ -14,8 +16,10 @@ from aiohttp_session.cookie_storage import EncryptedCookieStorage
 from cryptography.fernet import Fernet
 
 from ctiserver.settings import WebSettings
-from ctiserver.web.keys import USER_KEY, USERS_KEY
+from ctiserver.web.keys import THROTTLE_KEY, USER_KEY, USERS_KEY
 from ctiserver.web.responses import json_error, json_ok
+
+log = logging.getLogger(__name__)
 
 COOKIE_NAME = "CTISERVER_SESSION"
 SESSION_USER_ID = "user_id"
@@ -89,9 +93,22 @@ async def login(request: web.Request) -> web.Response:
         username, password = await _credentials(request)
     except web.HTTPBadRequest as exc:
         return json_error(400, exc.reason)
+    address = request.remote or "unknown"
+    throttle = request.app[THROTTLE_KEY]
+    wait = throttle.wait(username, address)
+    if wait > 0:
+        log.warning(
+            "login for %r from %s refused: %.0f s to wait after failures", username[:64], address, wait
+        )
+        response = json_error(429, "too many failed logins: try again later")
+        response.headers["Retry-After"] = str(math.ceil(wait))
+        return response
     user = await request.app[USERS_KEY].authenticate(username, password)
     if user is None:
+        throttle.failed(username, address)
+        log.warning("failed login for %r from %s", username[:64], address)
         return json_error(401, "invalid username or password")
+    throttle.succeeded(username, address)
     # start from an empty session: nothing stored before login carries over
     session = await new_session(request)
     session[SESSION_USER_ID] = user.id

@@ -12,6 +12,7 @@ from ctiserver.storage.database import Database
 from ctiserver.users.store import UserInfo, UserRepository
 from ctiserver.web.hub import LiveHub
 from ctiserver.web.protocols import AgentLookup, AmiStatus, CallSource, PartsHealth, UserChannel
+from ctiserver.web.throttle import LoginThrottle
 
 SETTINGS_KEY = web.AppKey("settings", Settings)
 DB_KEY = web.AppKey("db", Database)
@@ -31,6 +32,9 @@ USER_CHANNEL_KEY = web.AppKey("user_channel", UserChannel)
 
 #: the server's long-lived parts, for /healthz; set by the composition root
 PARTS_KEY = web.AppKey("parts", PartsHealth)
+
+#: failed logins by user and address, slowing password guessing
+THROTTLE_KEY = web.AppKey("login_throttle", LoginThrottle)
 
 #: the logged-in user, set by the auth middleware on protected routes
 USER_KEY = web.RequestKey("user", UserInfo)
