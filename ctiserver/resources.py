@@ -8,6 +8,9 @@ checkout this package was imported from (a ``pip install -e .`` or ``PYTHONPATH=
 if neither has it, :class:`ResourceMissing` says what is missing, where it looked and
 how to fix it. Every reader goes through this module: no other code builds paths from
 the checkout.
+
+setup.py runs this file (for ``RESOURCES``) before ctiserver is installed: standard
+library imports only.
 """
 
 from __future__ import annotations
