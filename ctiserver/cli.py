@@ -11,6 +11,7 @@ import signal
 import sys
 from collections.abc import Awaitable, Callable
 
+from ctiserver.resources import ResourceMissing
 from ctiserver.settings import Settings, SettingsError, load_settings
 from ctiserver.vocabulary import USER_ROLES
 
@@ -32,6 +33,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         return asyncio.run(args.handler(settings, args))
+    except ResourceMissing as exc:
+        print(f"ctiserver: {exc}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         return 130
 
@@ -291,9 +295,9 @@ async def _flows_graph(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def _flows_schema(settings: Settings, args: argparse.Namespace) -> int:
-    from ctiserver.ivr.loader import SCHEMA_PATH
+    from ctiserver.resources import flow_schema
 
-    print(SCHEMA_PATH.read_text(encoding="utf-8"))
+    print(flow_schema().read_text(encoding="utf-8"))
     return 0
 
 

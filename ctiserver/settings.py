@@ -18,7 +18,6 @@ import types
 import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 
 ENV_PREFIX = "CTISERVER_"
 
@@ -243,8 +242,3 @@ def _coerce(hint: typing.Any, value: object, where: str) -> object:
     except (TypeError, ValueError) as exc:
         raise SettingsError(f"{where}: {value!r} is not a valid {hint.__name__}") from exc
     raise SettingsError(f"{where}: unsupported setting type {hint!r}")
-
-
-def project_root() -> Path:
-    """The checkout: templates (asterisk-conf/, dialplans/), migrations (db/) live here."""
-    return Path(__file__).resolve().parent.parent

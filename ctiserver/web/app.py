@@ -12,7 +12,8 @@ from collections.abc import Callable
 
 from aiohttp import web
 
-from ctiserver.settings import Settings, project_root
+from ctiserver.resources import pages_dir
+from ctiserver.settings import Settings
 from ctiserver.storage.database import Database
 from ctiserver.users.store import UserRepository
 from ctiserver.web import auth, health, meta, pages, ws
@@ -80,9 +81,7 @@ def create_app(
     app.router.add_get("/api/me", auth.me)
     app.router.add_get("/api/meta", meta.meta)
     app.router.add_get("/ws", ws.websocket)
-    screenpop = project_root() / "screenpop"
-    if screenpop.is_dir():
-        app.router.add_static("/ui/", screenpop)
+    app.router.add_static("/ui/", pages_dir())
 
     app.cleanup_ctx.append(ws.live_feed)
     app.on_shutdown.append(ws.close_websockets)
