@@ -295,9 +295,6 @@ class AgentBoard:
     def all(self) -> list[Agent]:
         return list(self._agents.values())
 
-    def set_wrapup(self, queue: str, seconds: float) -> None:
-        self._wrapup[queue] = seconds
-
     def handle(self, event: object) -> None:
         handler = self._handlers.get(type(event))
         if handler is None and isinstance(event, MemberEvent):

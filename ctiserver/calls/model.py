@@ -21,7 +21,7 @@ import enum
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -162,6 +162,20 @@ class Call:
             "hangup_cause_text": self.hangup_cause_text,
             "legs": [leg.to_dict() for leg in self.legs.values()],
         }
+
+
+def waiting_calls(calls: Iterable[Call], queue: str | None = None) -> list[Call]:
+    """Calls still waiting in a queue (all queues if None), longest waiting first.
+
+    Read from the call model's live calls (``CallTracker.active_calls()``).
+    """
+    waiting = [
+        c for c in calls
+        if c.queue_joined_at is not None and c.answered_at is None
+        and c.queue_left_at is None and c.ended_at is None
+        and (queue is None or c.queue == queue)
+    ]
+    return sorted(waiting, key=lambda c: c.queue_joined_at or 0.0)
 
 
 UpdateKind = Literal["started", "updated", "ended"]

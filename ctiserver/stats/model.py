@@ -22,8 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from ctiserver.agents.model import Agent, AgentState, AgentUpdate, PauseInterval, StateInterval
-from ctiserver.calls.model import Call, iso_utc
-from ctiserver.calls.queues import waiting_calls
+from ctiserver.calls.model import Call, iso_utc, waiting_calls
 from ctiserver.listeners import Listeners
 from ctiserver.telephony.events import (
     AgentConnected,
