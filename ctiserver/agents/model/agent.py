@@ -159,4 +159,3 @@ class AgentUpdate:
 
 
 AgentListener = Callable[[AgentUpdate], None]
-

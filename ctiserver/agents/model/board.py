@@ -293,4 +293,3 @@ class AgentBoard(AgentMachine):
         device = device_of_channel(channel)
         interface = self._by_device.get(device) if device is not None else None
         return self._agents.get(interface) if interface is not None else None
-
