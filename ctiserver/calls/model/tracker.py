@@ -1,4 +1,4 @@
-"""``CallTracker``: applies the telephony events to the live calls; see ``ctiserver.calls.model``."""
+"""``CallTracker``: applies telephony events to the live calls; see ``ctiserver.calls.model``."""
 
 from __future__ import annotations
 
