@@ -16,8 +16,7 @@ from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from ctiserver.agents.model import AgentBoard
-from ctiserver.calls.model import CallTracker, iso_utc
-from ctiserver.calls.queues import waiting_calls
+from ctiserver.calls.model import CallTracker, iso_utc, waiting_calls
 from ctiserver.stats.model import (
     SERVICE_LEVEL_SECONDS,
     QueueFigures,
