@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
@@ -40,6 +41,8 @@ class Core:
     calls: CallTracker
     app: web.Application
     hub: LiveHub
+    #: epoch seconds now; every feature's services read time from here
+    clock: Callable[[], float] = time.time
     _starting: list[Hook] = field(default_factory=list)
     _stopping: list[Hook] = field(default_factory=list)
     _long_running: list[SupervisedTask] = field(default_factory=list)
