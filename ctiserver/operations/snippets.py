@@ -56,7 +56,7 @@ def template_environment() -> jinja2.Environment:
         loader=jinja2.FileSystemLoader([str(d) for d in asterisk_template_dirs()]),
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
-        autoescape=False,
+        autoescape=False,  # noqa: S701 (Asterisk's configuration, not HTML)
     )
 
 
