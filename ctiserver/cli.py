@@ -1,4 +1,4 @@
-"""``ctiserver`` command line: lab, serve, simulate call, flows, user add, db upgrade, asterisk provision."""
+"""``ctiserver`` command line: lab, serve, check, simulate call, flows, user add, db upgrade, asterisk."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import signal
 import sys
 from collections.abc import Awaitable, Callable
 
+from ctiserver.operations.commands import add_check, add_snippets
 from ctiserver.resources import ResourceMissing
 from ctiserver.settings import Settings, SettingsError, load_settings
 from ctiserver.vocabulary import USER_ROLES
@@ -99,6 +100,8 @@ def _parser() -> argparse.ArgumentParser:
     ast_commands = asterisk.add_subparsers(dest="what", required=True)
     provision = ast_commands.add_parser("provision", help="find or build (and cache) the Asterisk to run")
     provision.set_defaults(handler=_asterisk_provision)
+    add_snippets(ast_commands)
+    add_check(commands)
     return parser
 
 
