@@ -254,3 +254,23 @@ def test_an_originates_dial_without_a_calling_channel_is_not_an_event() -> None:
     )
     assert message is not None
     assert to_event(message, AT) is None
+
+
+@pytest.mark.parametrize(
+    ("on_the_wire", "sent"),
+    [
+        ("O\\'Brien", "O'Brien"),
+        ("what\\?", "what?"),
+        ('张\\"伟\\"', '张"伟"'),
+        ("tab\\there", "tab\there"),
+        ("back\\\\slash", "back\\slash"),
+        ("unknown \\q stays", "unknown \\q stays"),
+        ("张伟", "张伟"),
+    ],
+)
+def test_caller_names_are_unescaped_once_where_they_enter(on_the_wire: str, sent: str) -> None:
+    """As Asterisk writes caller ids in AMI events (ast_escape_c), and as sent."""
+    for kind in ("Newchannel", "NewCallerid"):
+        event = to_event(ami(kind, CallerIDName=on_the_wire), AT)
+        assert isinstance(event, ChannelCreated | CallerIdChanged)
+        assert event.caller_name == sent

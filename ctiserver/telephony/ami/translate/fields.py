@@ -4,9 +4,17 @@ gives ``''`` or ``None``, never an exception."""
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 
 UNKNOWN_CALLER_ID = frozenset({"", "<unknown>"})
+
+#: what Asterisk's ast_escape_c() writes for a character in a caller id it sends on AMI
+_C_ESCAPES = {
+    "\\": "\\", "'": "'", '"': '"', "?": "?",
+    "a": "\a", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "v": "\v",
+}
+_C_ESCAPED = re.compile(r"\\(.)", re.S)
 
 
 def text(m: Mapping[str, str], key: str) -> str:
@@ -20,8 +28,18 @@ def opt(m: Mapping[str, str], key: str) -> str | None:
 
 
 def caller_id(m: Mapping[str, str], key: str) -> str | None:
-    value = text(m, key).strip()
+    """A caller id as the caller sent it: Asterisk C-escapes quotes, question marks,
+    backslashes and control characters in the caller ids of its AMI events; they are
+    unescaped here, once, where they enter (``O\\'Brien`` is ``O'Brien``)."""
+    value = c_unescaped(text(m, key).strip())
     return None if value in UNKNOWN_CALLER_ID else value
+
+
+def c_unescaped(value: str) -> str:
+    """Undo ast_escape_c(); a backslash before anything else is kept as it came."""
+    if "\\" not in value:
+        return value
+    return _C_ESCAPED.sub(lambda m: _C_ESCAPES.get(m.group(1), m.group(0)), value)
 
 
 def integer(m: Mapping[str, str], key: str) -> int | None:
