@@ -9,6 +9,7 @@ from ctiserver.agents import http
 from ctiserver.agents.desk import AgentDeskService
 from ctiserver.agents.model import AgentBoard
 from ctiserver.agents.store import AgentRepository
+from ctiserver.calls.model import CallUpdate
 from ctiserver.core import Core
 
 TICK_SECONDS = 1.0
@@ -35,7 +36,12 @@ def register(core: Core) -> Agents:
             await asyncio.sleep(TICK_SECONDS)
             board.tick()
 
+    def release_on_end(update: CallUpdate) -> None:
+        if update.kind == "ended":
+            board.call_ended(update.call.linkedid, core.clock())
+
     core.follow(board.handle)
+    core.calls.subscribe(release_on_end)
     core.long_running("agent-clock", tick)
     http.register(core.app, desk)
     return Agents(board, directory, desk)

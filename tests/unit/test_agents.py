@@ -16,6 +16,7 @@ from ctiserver.agents.model import (
     device_of_channel,
     device_of_interface,
 )
+from ctiserver.agents.model.board import RELEASE_AFTER
 from ctiserver.telephony.events import (
     AgentCalled,
     AgentCompleted,
@@ -561,3 +562,45 @@ def test_an_enrolled_agent_logged_out_of_every_queue_is_still_rung_directly() ->
     assert (bob.state, bob.name) == (O, "Bob")
     board.handle(hung_up(60, BOB_LEG_ID))
     assert bob.state is OUT
+
+
+def test_an_agent_cannot_stay_on_a_call_that_has_ended(
+    board: AgentBoard, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The race seen once in 30 real calls: the call's channels all hung up, the agent's
+    AgentComplete never came (or its AgentConnect came after the hangups). Then the next
+    call offered to that agent must ring them, not be logged as offered while on call."""
+    for event in (added(0), called(1)):
+        board.handle(event)
+    board.call_ended(CALLER, T + 2)
+    board.handle(connected(2.1))  # late: the call is already gone
+    agent = board.get(ALICE)
+    assert agent is not None and agent.state == O
+    board.tick(T + 2 + RELEASE_AFTER - 0.1)
+    assert agent.state == O, "Asterisk's own AgentComplete gets its chance first"
+    with caplog.at_level(logging.WARNING, logger="ctiserver.agents.model"):
+        board.tick(T + 2 + RELEASE_AFTER)
+    assert agent.state == W and agent.wrapup_until == T + 2 + RELEASE_AFTER + 10
+    assert "still on call 1795376000.1" in caplog.text
+    board.tick(T + 30)
+    assert agent.state == READY
+    board.handle(called(31, caller="2.0"))
+    assert (agent.state, agent.linkedid) == (R, "2.0")
+
+
+def test_a_call_that_ends_normally_keeps_its_queues_wrapup(board: AgentBoard) -> None:
+    for event in (added(0), called(1), connected(2)):
+        board.handle(event)
+    board.call_ended(CALLER, T + 40)  # the hangups come first...
+    board.handle(completed(40.01))  # ...then app_queue's AgentComplete
+    board.tick(T + 46)
+    agent = board.get(ALICE)
+    assert agent is not None and agent.state == W and agent.wrapup_until == T + 50.01
+
+
+def test_ringing_for_an_ended_call_is_released(board: AgentBoard) -> None:
+    for event in (added(0), called(1)):
+        board.handle(event)
+    board.call_ended(CALLER, T + 2)
+    board.tick(T + 2 + RELEASE_AFTER)
+    assert state(board) == READY

@@ -39,6 +39,11 @@ from ctiserver.telephony.events import (
 logger = logging.getLogger(__name__)
 
 _NOT_PAUSED = object()
+#: seconds an agent may still be on (or ringing for) a call that has ended before the board
+#: lets them go; Asterisk's own AgentComplete normally comes within milliseconds
+RELEASE_AFTER = 5.0
+#: how long ended calls are remembered for that check
+ENDED_MEMORY = 600.0
 
 
 class AgentBoard(AgentMachine):
@@ -58,6 +63,8 @@ class AgentBoard(AgentMachine):
         self._wrapup = dict(wrapup_seconds or {})
         self._default_wrapup = default_wrapup_seconds
         self._clock = clock
+        #: linkedid -> when the call ended (all its channels gone), oldest first
+        self._ended_calls: dict[str, float] = {}
         self._handlers: dict[type, Callable[[Any], None]] = {
             AgentCalled: self._on_called,
             AgentConnected: self._on_connected,
@@ -103,7 +110,37 @@ class AgentBoard(AgentMachine):
         now = self._clock() if now is None else now
         for agent in self._agents.values():
             self._expire_wrapup(agent, now)
+        self._release_agents_of_ended_calls(now)
         self._flush()
+
+    def call_ended(self, linkedid: str, at: float) -> None:
+        """The call is over, every channel of it gone: no agent may stay on it.
+
+        The invariant is checked at each :meth:`tick`: an agent still ringing for or
+        talking on an ended call ``RELEASE_AFTER`` seconds later (an AgentComplete lost,
+        or an AgentConnect that came after the hangups) is released, with a warning.
+        """
+        self._ended_calls[linkedid] = at
+
+    def _release_agents_of_ended_calls(self, now: float) -> None:
+        if not self._ended_calls:
+            return
+        for agent in self._agents.values():
+            ended = self._ended_calls.get(agent.linkedid) if agent.linkedid is not None else None
+            if ended is None or now - ended < RELEASE_AFTER:
+                continue
+            if agent.state == AgentState.ON_CALL:
+                logger.warning("agent %s: still on call %s %.0f s after it ended; released",
+                               agent.interface, agent.linkedid, now - ended)
+                self._enter(agent, AgentState.WRAP_UP, now)
+                seconds = self._wrapup.get(agent.call_queue or "", self._default_wrapup)
+                self._wrap_up_for(agent, seconds, now)
+            elif agent.state == AgentState.RINGING:
+                logger.warning("agent %s: still ringing for call %s %.0f s after it ended; released",
+                               agent.interface, agent.linkedid, now - ended)
+                self._enter(agent, agent.idle_state(), now)
+        while self._ended_calls and next(iter(self._ended_calls.values())) < now - ENDED_MEMORY:
+            del self._ended_calls[next(iter(self._ended_calls))]
 
     def resync(self, items: Sequence[QueueMemberListed | QueueParamsListed], at: float) -> None:
         """Make the agents match a QueueStatus listing taken at ``at``.
