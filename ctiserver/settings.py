@@ -160,6 +160,30 @@ class IvrSettings:
 
 
 @dataclass(frozen=True)
+class StorageSettings:
+    """The background writers (ended calls, statistics records): see "Writes that survive
+    the database" in README.md."""
+
+    #: where each writer keeps its journal (``NAME.jsonl``) and dead letter (``NAME.dead.jsonl``)
+    journal_dir: str = "var/journal"
+    #: records kept in memory per writer; beyond that they are appended to the journal
+    queue_size: int = 1000
+    #: records per database transaction
+    batch_size: int = 200
+    #: a failing batch is retried after retry_min seconds, doubled up to retry_max
+    retry_min: float = 0.5
+    retry_max: float = 30.0
+    #: journal appends are made durable (fsync) this often, off the event loop
+    fsync_interval: float = 0.2
+    #: at start, wait at most this long for the journal to be written before going on
+    replay_timeout: float = 10.0
+    #: at stop, wait at most this long for the queue to be written, then journal the rest
+    stop_timeout: float = 10.0
+    #: a batch not committed within this many seconds counts as failed (and is retried)
+    write_timeout: float = 60.0
+
+
+@dataclass(frozen=True)
 class Settings:
     ami: AmiSettings = field(default_factory=AmiSettings)
     agi: AgiSettings = field(default_factory=AgiSettings)
@@ -169,6 +193,7 @@ class Settings:
     asterisk: AsteriskSettings = field(default_factory=AsteriskSettings)
     lab: LabSettings = field(default_factory=LabSettings)
     ivr: IvrSettings = field(default_factory=IvrSettings)
+    storage: StorageSettings = field(default_factory=StorageSettings)
 
     def replace(self, **sections: Mapping[str, object]) -> Settings:
         """A copy with some fields of some sections changed: ``s.replace(ami={"port": 5039})``."""

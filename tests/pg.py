@@ -35,6 +35,22 @@ class PostgresServer:
     socket_dir: Path
     data_dir: Path
     user: str = PG_USER
+    #: what ``stop`` and ``start`` run (outage tests)
+    bindir: Path | None = None
+    options: str = ""
+    log: Path | None = None
+
+    def stop(self) -> None:
+        """``pg_ctl stop -m fast``: connections are cut, new ones refused until ``start``."""
+        assert self.bindir is not None
+        _run([str(self.bindir / "pg_ctl"), "-D", str(self.data_dir), "-m", "fast", "-w", "stop"],
+             "pg_ctl stop")
+
+    def start(self) -> None:
+        """Start it again on the same port and data after ``stop``."""
+        assert self.bindir is not None and self.log is not None
+        _run([str(self.bindir / "pg_ctl"), "-D", str(self.data_dir), "-l", str(self.log),
+              "-o", self.options, "-w", "-t", "60", "start"], "pg_ctl start")
 
     def url(self, database: str = "postgres") -> str:
         return f"postgresql+asyncpg://{self.user}@127.0.0.1:{self.port}/{database}"
@@ -129,7 +145,8 @@ def running_postgres(bindir: Path) -> Iterator[PostgresServer]:
             "pg_ctl start",
         )
         try:
-            yield PostgresServer(port=port, socket_dir=socket_dir, data_dir=data_dir)
+            yield PostgresServer(port=port, socket_dir=socket_dir, data_dir=data_dir,
+                                 bindir=bindir, options=options, log=log)
         finally:
             _run(
                 [str(bindir / "pg_ctl"), "-D", str(data_dir), "-m", "fast", "-w", "stop"],
@@ -142,6 +159,19 @@ def running_postgres(bindir: Path) -> Iterator[PostgresServer]:
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[PostgresServer]:
     """One PostgreSQL for the whole test session; skipped (failed in CI) if not installed."""
+    with running_postgres(postgres_bindir()) as server:
+        yield server
+
+
+@pytest.fixture
+def own_postgres_server() -> Iterator[PostgresServer]:
+    """A PostgreSQL of the test's own, which it may stop and start (``stop``, ``start``)."""
+    with running_postgres(postgres_bindir()) as server:
+        yield server
+
+
+def postgres_bindir() -> Path:
+    """The binaries, if PostgreSQL can run here; else skip (fail in CI)."""
     bindir = find_bindir()
     if bindir is None:
         _unavailable("PostgreSQL server binaries (initdb, pg_ctl) not found; set PG_BINDIR")
@@ -152,5 +182,4 @@ def postgres_server() -> Iterator[PostgresServer]:
             _unavailable(f"running as root and there is no {PG_USER!r} account to run PostgreSQL")
         if not (shutil.which("runuser") or shutil.which("su")):
             _unavailable("running as root and neither runuser nor su is available")
-    with running_postgres(bindir) as server:
-        yield server
+    return bindir

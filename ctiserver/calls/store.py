@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
 from ctiserver.calls.tables import CallRow
 from ctiserver.customers.phones import normalize_phone
 from ctiserver.customers.tables import CustomerPhone
 from ctiserver.storage.database import Database
+from ctiserver.storage.upsert import dialect_insert
 
 
 class CallRecord(Protocol):
@@ -54,47 +57,95 @@ def _seconds(value: float | None) -> float | None:
     return None if value is None else round(value, 3)
 
 
+def _row(call: CallRecord, customer_id: int | None) -> dict[str, Any]:
+    return {
+        "linkedid": call.linkedid,
+        "caller_number": call.caller_number,
+        "caller_name": call.caller_name,
+        "started_at": dt.datetime.fromtimestamp(call.started_at, dt.UTC),
+        "answered_at": _from_epoch(call.answered_at),
+        "ended_at": _from_epoch(call.ended_at),
+        "duration_seconds": (
+            None if call.ended_at is None else max(0.0, call.ended_at - call.started_at)
+        ),
+        "queue": call.queue,
+        "agent": call.agent,
+        "wait_seconds": call.wait_seconds,
+        "hangup_cause": call.hangup_cause,
+        "hangup_cause_text": call.hangup_cause_text,
+        "customer_id": customer_id,
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class CallSnapshot:
+    """What :meth:`CallRepository.save` stores of a call, frozen when it is handed over
+    (the live ``Call`` goes on changing); JSON-safe for the writer's journal."""
+
+    linkedid: str
+    caller_number: str | None
+    caller_name: str | None
+    started_at: float
+    answered_at: float | None
+    ended_at: float | None
+    queue: str | None
+    agent: str | None
+    wait_seconds: float | None
+    hangup_cause: int | None
+    hangup_cause_text: str | None
+
+    @classmethod
+    def of(cls, call: CallRecord) -> CallSnapshot:
+        return cls(**{name: getattr(call, name) for name in _SNAPSHOT_FIELDS})
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> CallSnapshot:
+        """The snapshot of :meth:`to_dict`; TypeError on other input."""
+        return cls(**data)
+
+
+_SNAPSHOT_FIELDS = tuple(f.name for f in dataclasses.fields(CallSnapshot))
+
+
 class CallRepository:
     def __init__(self, db: Database) -> None:
         self._db = db
 
     async def save(self, call: CallRecord) -> None:
         """Insert or update the row for ``call.linkedid`` with the call's current state."""
-        try:
-            await self._save_once(call)
-        except IntegrityError:
-            # another save of the same new call inserted first; now it is an update
-            await self._save_once(call)
+        await self.save_many([call])
 
-    async def _save_once(self, call: CallRecord) -> None:
+    async def save_many(self, calls: Sequence[CallRecord]) -> None:
+        """Upsert by ``linkedid``, in one transaction: saving the same calls again changes nothing
+        (the background writer may retry a batch whose commit was not acknowledged)."""
+        latest = {call.linkedid: call for call in calls}  # one row per call, its last state
+        if not latest:
+            return
         async with self._db.session() as session:
-            customer_id = None
-            normalized = normalize_phone(call.caller_number or "")
-            if normalized:
-                customer_id = await session.scalar(
-                    select(CustomerPhone.customer_id)
-                    .where(CustomerPhone.normalized == normalized)
+            numbers = {normalize_phone(c.caller_number or "") for c in latest.values()} - {""}
+            customers: dict[str, int] = {}
+            if numbers:
+                found = await session.execute(
+                    select(CustomerPhone.normalized, CustomerPhone.customer_id)
+                    .where(CustomerPhone.normalized.in_(numbers))
                     .order_by(CustomerPhone.id)
-                    .limit(1)
                 )
-            row = await session.scalar(select(CallRow).where(CallRow.linkedid == call.linkedid))
-            if row is None:
-                row = CallRow(linkedid=call.linkedid)
-                session.add(row)
-            row.caller_number = call.caller_number
-            row.caller_name = call.caller_name
-            row.started_at = dt.datetime.fromtimestamp(call.started_at, dt.UTC)
-            row.answered_at = _from_epoch(call.answered_at)
-            row.ended_at = _from_epoch(call.ended_at)
-            row.duration_seconds = (
-                None if call.ended_at is None else max(0.0, call.ended_at - call.started_at)
+                for normalized, customer_id in found:
+                    customers.setdefault(normalized, customer_id)
+            rows = [
+                _row(call, customers.get(normalize_phone(call.caller_number or "")))
+                for call in latest.values()
+            ]
+            table = CallRow.__table__
+            insert = dialect_insert(self._db, table)
+            upsert = insert.on_conflict_do_update(
+                index_elements=[table.c.linkedid],
+                set_={name: insert.excluded[name] for name in rows[0] if name != "linkedid"},
             )
-            row.queue = call.queue
-            row.agent = call.agent
-            row.wait_seconds = call.wait_seconds
-            row.hangup_cause = call.hangup_cause
-            row.hangup_cause_text = call.hangup_cause_text
-            row.customer_id = customer_id
+            await session.execute(upsert, rows)
             await session.commit()
 
     async def list_ended(self, limit: int = 100) -> list[dict[str, Any]]:

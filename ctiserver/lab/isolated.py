@@ -27,5 +27,7 @@ def isolated_settings(directory: Path, *, flow: str, **overrides: dict[str, Any]
         database={"url": f"sqlite+aiosqlite:///{directory}/ctiserver.sqlite3"},
         asterisk={"run_dir": str(directory / "asterisk"), "sip_port": free_port()},
         ivr={"flows_dir": str(flows_dir)},
+        # beside its database: a journal is replayed into the database it was meant for
+        storage={"journal_dir": str(directory / "journal")},
     )
     return settings.replace(**overrides)

@@ -6,20 +6,30 @@ from __future__ import annotations
 from ctiserver.agents.model import AgentBoard
 from ctiserver.core import Core
 from ctiserver.stats.days import HotlineDays, TodayOnly
-from ctiserver.stats.model import Record, StatsLog
+from ctiserver.stats.model import Record, StatsLog, record_from_dict, record_to_dict
 from ctiserver.stats.store import StatsRepository
 from ctiserver.storage.writer import BackgroundWriter
+from ctiserver.web import health
 
 
 def register(core: Core, board: AgentBoard) -> tuple[StatsLog, StatsRepository]:
     log = StatsLog()
     records = StatsRepository(core.db)
-    writer: BackgroundWriter[Record] = BackgroundWriter(records.append, "statistics records")
+    writer: BackgroundWriter[Record] = BackgroundWriter(
+        records.append,
+        "statistics records",
+        name="stats",
+        encode=record_to_dict,
+        decode=record_from_dict,
+        settings=core.settings.storage,
+    )
+    health.watch_writer(core.app, writer)
 
     async def start() -> None:
+        # the journal of a previous run first, so that today's restored log has it
+        await writer.start()
         now = core.clock()
         log.restore(await records.between(days.start_of_day(now), now + 1))
-        writer.start()
 
     days = HotlineDays(core.settings.hotline.timezone)
     log.subscribe(writer.put)

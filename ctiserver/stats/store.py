@@ -2,13 +2,28 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 
 from ctiserver.stats.model import Record, record_from_dict, record_to_dict
 from ctiserver.stats.tables import StatsRecordRow
 from ctiserver.storage.database import Database
+from ctiserver.storage.upsert import dialect_insert
+
+
+def record_key(data: Mapping[str, Any]) -> str:
+    """The record's identity: a hash of its ``record_to_dict`` (keys sorted, compact JSON).
+
+    Two records with the same fields are the same fact (the same offer, the same
+    interval), so the key makes storing a record again (a retried batch, a replayed
+    journal) a no-op. Migration 0005 computes the same key for the rows before it.
+    """
+    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()[:32]
 
 
 class StatsRepository:
@@ -16,13 +31,20 @@ class StatsRepository:
         self._db = db
 
     async def append(self, records: Sequence[Record]) -> None:
+        """Store ``records`` in order, in one transaction; those already stored are skipped."""
         if not records:
             return
+        rows = []
+        for record in records:
+            data = record_to_dict(record)
+            rows.append({"key": record_key(data), "at": record.at, "kind": record.kind,
+                         "data": data})
+        table = StatsRecordRow.__table__
+        insert = dialect_insert(self._db, table).on_conflict_do_nothing(
+            index_elements=[table.c.key]
+        )
         async with self._db.session() as session:
-            await session.execute(
-                insert(StatsRecordRow),
-                [{"at": r.at, "kind": r.kind, "data": record_to_dict(r)} for r in records],
-            )
+            await session.execute(insert, rows)
             await session.commit()
 
     async def between(self, start: float, end: float) -> list[Record]:

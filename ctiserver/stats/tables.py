@@ -21,6 +21,8 @@ class StatsRecordRow(Base):
     __tablename__ = "stats_records"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    #: ``ctiserver.stats.store.record_key``: the same record stored twice is one row
+    key: Mapped[str] = mapped_column(String(32), unique=True)
     #: epoch seconds: an offer, an answer, the end of an agent's interval
     at: Mapped[float] = mapped_column(Float, index=True)
     kind: Mapped[str] = mapped_column(String(16))

@@ -4,17 +4,36 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import Protocol
 
 from aiohttp import web
 from sqlalchemy import text
 
 from ctiserver.storage.database import Database
+from ctiserver.storage.writer import WriterStatus
 from ctiserver.web.keys import AMI_KEY, DB_KEY, PARTS_KEY
 from ctiserver.web.responses import json_ok
 
 log = logging.getLogger(__name__)
 
 DB_CHECK_TIMEOUT = 2.0
+
+
+class WriterHealth(Protocol):
+    """A background writer (``ctiserver.storage.writer``) as the health check sees it."""
+
+    name: str
+
+    def status(self) -> WriterStatus: ...
+
+
+#: the background writers, by registration order; set by the features that have one
+WRITERS_KEY: web.AppKey[list[WriterHealth]] = web.AppKey("writers")
+
+
+def watch_writer(app: web.Application, writer: WriterHealth) -> None:
+    """Report ``writer`` under ``writers`` in ``/healthz`` (at registration, before start)."""
+    app.setdefault(WRITERS_KEY, []).append(writer)
 
 
 async def _database_ok(db: Database) -> bool:
@@ -31,19 +50,25 @@ async def _database_ok(db: Database) -> bool:
 async def healthz(request: web.Request) -> web.Response:
     """Always 200: it reports; the monitoring decides what "degraded" means.
 
-    Degraded when Asterisk or the database is unreachable, or when a long-lived part
-    (flow watcher, agent clock, wallboard...) failed and is being restarted.
+    Degraded when Asterisk or the database is unreachable, when a long-lived part
+    (flow watcher, agent clock, wallboard...) failed and is being restarted, or when a
+    background writer's last write found the database away. ``writers`` tells, for each
+    writer, what is queued, journaled and dead-lettered (see README.md).
     """
     ami_connected = bool(request.app[AMI_KEY].connected)
     database_ok = await _database_ok(request.app[DB_KEY])
     source = request.app.get(PARTS_KEY)
     parts = source.parts() if source is not None else {}
     healthy = ami_connected and database_ok and all(p["state"] == "ok" for p in parts.values())
-    return json_ok(
-        {
-            "status": "ok" if healthy else "degraded",
-            "ami": {"connected": ami_connected},
-            "database": {"ok": database_ok},
-            "parts": parts,
-        }
-    )
+    body = {
+        "ami": {"connected": ami_connected},
+        "database": {"ok": database_ok},
+        "parts": parts,
+    }
+    writers = request.app.get(WRITERS_KEY)
+    if writers is not None:
+        statuses = [writer.status() for writer in writers]
+        # a writer that cannot reach the database keeps its records in memory and the journal
+        healthy = healthy and all(s.database_reachable for s in statuses)
+        body["writers"] = {s.name: s.to_dict() for s in statuses}
+    return json_ok({"status": "ok" if healthy else "degraded", **body})

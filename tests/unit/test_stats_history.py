@@ -3,11 +3,22 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 from ctiserver.agents.model import AgentBoard, AgentState, PauseInterval, StateInterval
 from ctiserver.calls.model import CallTracker
 from ctiserver.live.wallboard import WallboardService
-from ctiserver.stats.model import CallAbandoned, CallAnswered, CallOffered, QueueFigures, StatsLog
+from ctiserver.settings import StorageSettings
+from ctiserver.stats.model import (
+    CallAbandoned,
+    CallAnswered,
+    CallOffered,
+    QueueFigures,
+    Record,
+    StatsLog,
+    record_from_dict,
+    record_to_dict,
+)
 from ctiserver.stats.store import StatsRepository
 from ctiserver.storage.database import Database
 from ctiserver.storage.writer import BackgroundWriter
@@ -64,11 +75,25 @@ async def test_restored_history_goes_before_records_that_arrived_first() -> None
     assert log.records() == RECORDS[:3]
 
 
-async def test_the_writer_stores_everything_queued_even_at_shutdown(db: Database) -> None:
+async def test_the_writer_stores_everything_queued_even_at_shutdown(
+    db: Database, tmp_path: Path
+) -> None:
     stored = StatsRepository(db)
-    writer: BackgroundWriter = BackgroundWriter(stored.append, "statistics records", batch=3)
-    writer.start()
+    writer: BackgroundWriter[Record] = BackgroundWriter(
+        stored.append, "statistics records", name="stats", encode=record_to_dict,
+        decode=record_from_dict,
+        settings=StorageSettings(journal_dir=str(tmp_path / "journal"), batch_size=3),
+    )
+    await writer.start()
     for record in RECORDS:
         writer.put(record)
     await writer.stop()
     assert await stored.between(0, T * 2) == RECORDS
+
+
+async def test_a_record_stored_twice_is_one_row(db: Database) -> None:
+    stored = StatsRepository(db)
+    await stored.append(RECORDS[:4])
+    await stored.append(RECORDS[2:6])  # a batch retried, a journal replayed
+    await stored.append([RECORDS[6], RECORDS[6]])
+    assert await stored.between(0, T * 2) == RECORDS[:7]
