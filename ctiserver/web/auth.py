@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import json
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
@@ -15,7 +14,10 @@ from cryptography.fernet import Fernet
 
 from ctiserver.settings import WebSettings
 from ctiserver.web.keys import USER_KEY, USERS_KEY
-from ctiserver.web.responses import json_error, json_ok
+from ctiserver.web.contract import body_of
+from ctiserver.web.handling import ApiError
+from ctiserver.web.responses import json_error
+from ctiserver.web.schemas import Credentials
 
 COOKIE_NAME = "CTISERVER_SESSION"
 SESSION_USER_ID = "user_id"
@@ -67,41 +69,22 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
         return json_error(exc.status, exc.reason)
 
 
-async def _credentials(request: web.Request) -> tuple[str, str]:
-    if request.content_type == "application/json":
-        try:
-            data = await request.json()
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise web.HTTPBadRequest(reason="malformed JSON") from exc
-        if not isinstance(data, dict):
-            raise web.HTTPBadRequest(reason="expected a JSON object")
-    else:
-        data = dict(await request.post())
-    username, password = data.get("username"), data.get("password")
-    if not isinstance(username, str) or not isinstance(password, str):
-        raise web.HTTPBadRequest(reason="username and password are required")
-    return username, password
-
-
-async def login(request: web.Request) -> web.Response:
-    try:
-        username, password = await _credentials(request)
-    except web.HTTPBadRequest as exc:
-        return json_error(400, exc.reason)
-    user = await request.app[USERS_KEY].authenticate(username, password)
+async def login(request: web.Request) -> dict[str, object]:
+    credentials = body_of(request, Credentials)
+    user = await request.app[USERS_KEY].authenticate(credentials.username, credentials.password)
     if user is None:
-        return json_error(401, "invalid username or password")
+        raise ApiError(401, "invalid username or password")
     # start from an empty session: nothing stored before login carries over
     session = await new_session(request)
     session[SESSION_USER_ID] = user.id
-    return json_ok({"user": user.to_dict()})
+    return {"user": user.to_dict()}
 
 
-async def logout(request: web.Request) -> web.Response:
+async def logout(request: web.Request) -> dict[str, object]:
     session = await get_session(request)
     session.invalidate()
-    return json_ok({"ok": True})
+    return {"ok": True}
 
 
-async def me(request: web.Request) -> web.Response:
-    return json_ok({"user": request[USER_KEY].to_dict()})
+async def me(request: web.Request) -> dict[str, object]:
+    return {"user": request[USER_KEY].to_dict()}

@@ -15,6 +15,7 @@ from aiohttp import WSCloseCode, WSMsgType, web
 from aiohttp.test_utils import TestClient, TestServer
 from argon2 import PasswordHasher
 
+from ctiserver.calls.model import iso_utc
 from ctiserver.calls.store import CallRepository
 from ctiserver.settings import Settings
 from ctiserver.storage.database import Database, upgrade_schema
@@ -40,12 +41,22 @@ class FakeCall:
     state: str = "active"
 
     def to_dict(self, now: float) -> dict[str, Any]:
+        """A LIVE_CALL (ctiserver/calls/schemas.py), as the real tracker's calls give it."""
         return {
             "id": self.linkedid,
             "state": self.state,
             "caller_number": self.caller_number,
             "caller_name": self.caller_name,
+            "started_at": iso_utc(self.started_at),
+            "answered_at": None,
+            "ended_at": iso_utc(now) if self.state == "ended" else None,
             "duration": now - self.started_at,
+            "queue": None,
+            "agent": None,
+            "wait_seconds": None,
+            "hangup_cause": None,
+            "hangup_cause_text": None,
+            "legs": [],
         }
 
 
@@ -245,9 +256,9 @@ async def test_api_calls_active_and_ended(env: Env) -> None:
     )
 
     active = await (await env.client.get("/api/calls?state=active")).json()
-    assert active == {"calls": [{"id": "1714523400.1", "state": "active",
-                                 "caller_number": "13800138000", "caller_name": "张伟",
-                                 "duration": 30.0}]}
+    assert active == {
+        "calls": [FakeCall("1714523400.1", "13800138000", "张伟").to_dict(T0 + 30)]
+    }
     assert await (await env.client.get("/api/calls")).json() == active
 
     response = await env.client.get("/api/calls?state=ended")
@@ -293,8 +304,7 @@ async def test_websocket_hello_snapshot_and_updates(env: Env) -> None:
     assert XSS in update.data  # plain JSON text; the desktop must insert it as text
     assert update.json() == {
         "type": "call", "event": "started",
-        "call": {"id": "1.2", "state": "active", "caller_number": "13912345678",
-                 "caller_name": XSS, "duration": 30.0},
+        "call": FakeCall("1.2", "13912345678", XSS).to_dict(T0 + 30),
     }
     env.tracker.emit("ended", FakeCall("1.1", "13800138000", "张伟", state="ended"))
     raw = await ws.receive_str(timeout=5)
