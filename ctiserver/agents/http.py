@@ -14,9 +14,16 @@ from typing import Any
 from aiohttp import web
 
 from ctiserver.agents.protocols import AgentDesk, DeskError
-from ctiserver.agents.schemas import AgentAnswer, PauseRequest, QueueLogin, TransferRequest
+from ctiserver.agents.schemas import (
+    AgentAnswer,
+    AgentMessage,
+    HelloMessage,
+    PauseRequest,
+    QueueLogin,
+    TransferRequest,
+)
 from ctiserver.vocabulary import USER_ROLES
-from ctiserver.web.contract import body_of, route
+from ctiserver.web.contract import add_messages, body_of, route
 from ctiserver.web.handling import ApiError
 from ctiserver.web.keys import AGENT_LOOKUP_KEY, USER_KEY
 
@@ -86,6 +93,7 @@ async def transfer(request: web.Request) -> dict[str, Any]:
 def register(app: web.Application, desk: AgentDesk) -> None:
     app[DESK_KEY] = desk
     app[AGENT_LOOKUP_KEY] = desk
+    add_messages(app, HelloMessage, AgentMessage)
     no_agent = {404: NO_AGENT}
     desk_errors = {404: "no agent for this user (or, for a transfer, at that extension)",
                    409: "not in a state to do it (e.g. no call to transfer, a call to finish)"}

@@ -8,7 +8,7 @@ from pydantic import Field, StringConstraints
 
 from ctiserver import vocabulary
 from ctiserver.agents.model import AgentState
-from ctiserver.web.schemas import Moment, OneOf, RequestBody, Shape
+from ctiserver.web.schemas import Moment, OneOf, RequestBody, Shape, UserView
 
 QueueName = Annotated[str, StringConstraints(min_length=1)]
 PauseReason = Annotated[str, OneOf(vocabulary.PAUSE_REASONS)]
@@ -56,3 +56,11 @@ class TransferRequest(RequestBody):
     """The agent's caller goes to the agent at that extension (blind transfer)."""
 
     extension: Annotated[str, StringConstraints(min_length=1)]
+
+
+class HelloMessage(Shape):
+    """Websocket: the first message, the user and their agent (null without one)."""
+
+    type: Literal["hello"]
+    user: UserView
+    agent: AgentView | None

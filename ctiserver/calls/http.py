@@ -6,9 +6,9 @@ from typing import Any
 
 from aiohttp import web
 
-from ctiserver.calls.schemas import CallList, CallQuery
+from ctiserver.calls.schemas import CallList, CallMessage, CallQuery, CallsMessage
 from ctiserver.calls.store import CallRepository
-from ctiserver.web.contract import query_of, route
+from ctiserver.web.contract import add_messages, query_of, route
 from ctiserver.web.keys import CALLS_KEY, CLOCK_KEY
 
 CALL_RECORDS_KEY = web.AppKey("call_records", CallRepository)
@@ -25,5 +25,6 @@ async def list_calls(request: web.Request) -> dict[str, Any]:
 
 def register(app: web.Application, records: CallRepository) -> None:
     app[CALL_RECORDS_KEY] = records
+    add_messages(app, CallsMessage, CallMessage)
     route(app, "GET", "/api/calls", list_calls, summary="Live calls, or the last ended ones",
           query=CallQuery, answer=CallList)

@@ -78,3 +78,18 @@ class CallQuery(QueryString):
     state: Literal["active", "ended"] = "active"
     #: how many ended calls (``state=ended`` only)
     limit: Annotated[int, Field(ge=1, le=MAX_ENDED)] = 100
+
+
+class CallsMessage(Shape):
+    """Websocket, to supervisors and admins: the live calls when the socket opens."""
+
+    type: Literal["calls"]
+    calls: list[LiveCallView]
+
+
+class CallMessage(Shape):
+    """Websocket, to supervisors and admins: a call started, changed or ended."""
+
+    type: Literal["call"]
+    event: Literal["started", "updated", "ended"]
+    call: LiveCallView

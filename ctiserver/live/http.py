@@ -7,9 +7,9 @@ from typing import Any, Protocol
 
 from aiohttp import web
 
-from ctiserver.live.schemas import DailyReport, ReportQuery, WallboardView
+from ctiserver.live.schemas import DailyReport, ReportQuery, WallboardMessage, WallboardView
 from ctiserver.vocabulary import SUPERVISOR_ROLES
-from ctiserver.web.contract import query_of, route
+from ctiserver.web.contract import add_messages, query_of, route
 
 
 class Wallboard(Protocol):
@@ -38,6 +38,7 @@ async def daily_report(request: web.Request) -> dict[str, Any]:
 
 def register(app: web.Application, wallboard: Wallboard) -> None:
     app[WALLBOARD_KEY] = wallboard
+    add_messages(app, WallboardMessage)
     route(app, "GET", "/api/wallboard", get_wallboard, summary="Today's live view",
           roles=SUPERVISOR_ROLES, denied=DENIED, answer=WallboardView)
     route(app, "GET", "/api/reports/daily", daily_report, summary="A day's report",

@@ -66,6 +66,8 @@ class Operation:
 CONTRACT_KEY = web.AppKey("api_contract", list[Operation])
 #: answer 500 when an answer does not match its declaration (the tests turn it on)
 CHECK_ANSWERS_KEY = web.AppKey("check_answers", bool)
+#: the shapes the websocket sends, each added by the feature that sends it
+WS_MESSAGES_KEY = web.AppKey("ws_messages", list[type[BaseModel]])
 _BODY_KEY = web.RequestKey("contract_body", RequestBody)
 _QUERY_KEY = web.RequestKey("contract_query", QueryString)
 
@@ -241,3 +243,12 @@ def answer_problem(checker: TypeAdapter[Any], text: str | bytes) -> str | None:
 
 def operations(app: web.Application) -> list[Operation]:
     return list(app.get(CONTRACT_KEY, []))
+
+
+def add_messages(app: web.Application, *shapes: type[BaseModel]) -> None:
+    """Declare shapes the websocket sends (each with its ``type``)."""
+    app.setdefault(WS_MESSAGES_KEY, []).extend(shapes)
+
+
+def messages(app: web.Application) -> list[type[BaseModel]]:
+    return list(app.get(WS_MESSAGES_KEY, []))

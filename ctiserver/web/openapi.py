@@ -18,12 +18,10 @@ from pydantic import BaseModel, TypeAdapter
 from pydantic.json_schema import models_json_schema
 
 from ctiserver.web.auth import COOKIE_NAME
-from ctiserver.web.contract import Operation, operations, route
+from ctiserver.web.contract import Operation, messages, operations, route
 from ctiserver.web.schemas import ErrorBody
 
 REF = "#/components/schemas/{model}"
-#: the shapes a websocket receives, set by the feature that sends them
-WS_MESSAGES_KEY = web.AppKey("ws_messages", list[type[BaseModel]])
 #: the document, built at the first request (when every route has been added)
 _CACHE_KEY = web.AppKey("openapi_cache", dict[str, dict[str, Any]])
 _PARAMETER = re.compile(r"\{(\w+)(?::([^{}]*(?:\{[^{}]*\}[^{}]*)*))?\}")
@@ -93,11 +91,20 @@ def _query_parameters(model: type[BaseModel], components: _Components) -> list[d
             "name": name,
             "in": "query",
             "required": name in required,
-            "schema": field,
+            "schema": _given(field),
             **({"description": field["description"]} if "description" in field else {}),
         }
         for name, field in schema.get("properties", {}).items()
     ]
+
+
+def _given(field: dict[str, Any]) -> dict[str, Any]:
+    """A query parameter's schema: absent or a value (``X | None`` reads as X)."""
+    options = [o for o in field.get("anyOf", []) if o != {"type": "null"}]
+    if len(options) != 1:
+        return field
+    rest = {k: v for k, v in field.items() if k not in ("anyOf", "default")}
+    return {**options[0], **rest}
 
 
 def _json(schema: dict[str, Any]) -> dict[str, Any]:
@@ -151,11 +158,11 @@ def _operation(op: Operation, components: _Components, messages: list[type[BaseM
 
 def build_document(app: web.Application, *, title: str = "ctiserver", version: str = "0.1.0") -> dict[str, Any]:
     ops = operations(app)
-    messages = list(app.get(WS_MESSAGES_KEY, []))
-    components = _Components(_models(ops, messages))
+    sent = messages(app)
+    components = _Components(_models(ops, sent))
     paths: dict[str, dict[str, Any]] = {}
     for op in ops:
-        paths.setdefault(openapi_path(op.path), {})[op.method.lower()] = _operation(op, components, messages)
+        paths.setdefault(openapi_path(op.path), {})[op.method.lower()] = _operation(op, components, sent)
     return {
         "openapi": "3.1.0",
         "info": {

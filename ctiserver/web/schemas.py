@@ -93,9 +93,14 @@ Seconds = Annotated[float, WithJsonSchema({"type": "number", "minimum": 0})]
 
 
 def _iso_day(value: Any) -> Any:
-    if isinstance(value, str) and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+    if not isinstance(value, str):
+        return value
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
         raise ValueError("must be YYYY-MM-DD")
-    return value
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError as exc:
+        raise ValueError("must be YYYY-MM-DD") from exc
 
 
 #: a calendar day, YYYY-MM-DD
