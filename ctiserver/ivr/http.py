@@ -16,7 +16,6 @@ from aiohttp import web
 from ctiserver.ivr.graph import flow_to_svg
 from ctiserver.ivr.loader import Flow, FlowError, FlowProblem
 from ctiserver.ivr.registry import FlowRegistry
-from ctiserver.ivr.store import FlowVersionInfo
 from ctiserver.ivr.schemas import (
     FlowCheckFailed,
     FlowCheckPassed,
@@ -29,6 +28,7 @@ from ctiserver.ivr.schemas import (
     FlowSource,
     FlowVersionText,
 )
+from ctiserver.ivr.store import FlowVersionInfo
 from ctiserver.web.contract import ApiHandler, body_of, route
 from ctiserver.web.handling import ApiError
 from ctiserver.web.keys import USER_KEY

@@ -62,12 +62,17 @@ class Operation:
     description: str
 
 
-#: every declared route, in the order they were added
-CONTRACT_KEY = web.AppKey("api_contract", list[Operation])
+@dataclasses.dataclass
+class Declared:
+    """What an application declares: its routes in the order added, its websocket messages."""
+
+    operations: list[Operation] = dataclasses.field(default_factory=list)
+    messages: list[type[BaseModel]] = dataclasses.field(default_factory=list)
+
+
+CONTRACT_KEY = web.AppKey("api_contract", Declared)
 #: answer 500 when an answer does not match its declaration (the tests turn it on)
 CHECK_ANSWERS_KEY = web.AppKey("check_answers", bool)
-#: the shapes the websocket sends, each added by the feature that sends it
-WS_MESSAGES_KEY = web.AppKey("ws_messages", list[type[BaseModel]])
 _BODY_KEY = web.RequestKey("contract_body", RequestBody)
 _QUERY_KEY = web.RequestKey("contract_query", QueryString)
 
@@ -128,7 +133,7 @@ def route(
         return _send(request, operation, checker, result)
 
     app.router.add_route(operation.method, path, handle)
-    app.setdefault(CONTRACT_KEY, []).append(operation)
+    _declared(app).operations.append(operation)
     return operation
 
 
@@ -140,7 +145,7 @@ def declare(app: web.Application, method: str, path: str, *, summary: str, descr
         query=None, answer=None, status=200, errors={}, error_shapes={}, media_type=media_type,
         description=description,
     )
-    app.setdefault(CONTRACT_KEY, []).append(operation)
+    _declared(app).operations.append(operation)
     return operation
 
 
@@ -242,13 +247,19 @@ def answer_problem(checker: TypeAdapter[Any], text: str | bytes) -> str | None:
 
 
 def operations(app: web.Application) -> list[Operation]:
-    return list(app.get(CONTRACT_KEY, []))
+    return list(_declared(app).operations)
 
 
 def add_messages(app: web.Application, *shapes: type[BaseModel]) -> None:
     """Declare shapes the websocket sends (each with its ``type``)."""
-    app.setdefault(WS_MESSAGES_KEY, []).extend(shapes)
+    _declared(app).messages.extend(shapes)
 
 
 def messages(app: web.Application) -> list[type[BaseModel]]:
-    return list(app.get(WS_MESSAGES_KEY, []))
+    return list(_declared(app).messages)
+
+
+def _declared(app: web.Application) -> Declared:
+    if CONTRACT_KEY not in app:
+        app[CONTRACT_KEY] = Declared()
+    return app[CONTRACT_KEY]

@@ -67,7 +67,7 @@ class _Components:
 
     def __init__(self, models: Sequence[type[BaseModel]]) -> None:
         refs, defs = models_json_schema([(model, "validation") for model in models], ref_template=REF)
-        self.refs: dict[type[BaseModel], dict[str, Any]] = {model: ref for (model, _), ref in refs.items()}
+        self.refs: dict[Any, dict[str, Any]] = {model: ref for (model, _), ref in refs.items()}
         self.schemas: dict[str, Any] = dict(defs.get("$defs", {}))
 
     def ref(self, model: type[BaseModel]) -> dict[str, Any]:

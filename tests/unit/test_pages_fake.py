@@ -22,8 +22,8 @@ from ctiserver.agents.model import AgentBoard, AgentState, PauseInterval, StateI
 from ctiserver.calls.model import CallTracker
 from ctiserver.live.wallboard import WallboardService
 from ctiserver.stats.model import CallAnswered, CallOffered, StatsLog
-from tests.chromium import launched_chromium
 from tests.api_contract import ContractCheck
+from tests.chromium import launched_chromium
 from tests.ui_fake_server import (
     OTHER_REPORT_DAY,
     PASSWORD,

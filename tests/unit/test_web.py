@@ -14,6 +14,7 @@ import pytest
 from aiohttp import WSCloseCode, WSMsgType, web
 from aiohttp.test_utils import TestClient, TestServer
 from argon2 import PasswordHasher
+from openapi_spec_validator import OpenAPIV31SpecValidator
 
 from ctiserver.calls.model import iso_utc
 from ctiserver.calls.store import CallRepository
@@ -380,3 +381,14 @@ async def test_meta_gives_the_pages_the_vocabulary_and_the_settings(env: Env) ->
     assert "lunch" in meta["pause_reasons"] and meta["customer_levels"] == ["normal", "vip"]
     assert meta["queues"] == ["support", "repair", "complaint", "installation"]
     assert meta["hotline"] == {"number": "4008001234", "timezone": "Asia/Shanghai"}
+
+
+async def test_openapi_document_is_served_behind_login(env: Env) -> None:
+    assert (await env.client.get("/api/openapi.json")).status == 401
+    await login(env.client)
+    response = await env.client.get("/api/openapi.json")
+    assert response.status == 200
+    document = await response.json()
+    OpenAPIV31SpecValidator(document).validate()
+    assert "/api/calls" in document["paths"] and "/api/openapi.json" in document["paths"]
+    assert await (await env.client.get("/api/openapi.json")).json() == document
