@@ -28,7 +28,7 @@ sys.path.insert(0, str(ROOT))
 from ctiserver.lab.caller import IvrCaller, eventually  # noqa: E402
 from ctiserver.lab.isolated import isolated_settings  # noqa: E402
 from ctiserver.lab.runner import Lab  # noqa: E402
-from ctiserver.settings import Settings, project_root  # noqa: E402
+from ctiserver.settings import Settings  # noqa: E402
 
 OPEN = datetime.fromisoformat("2026-11-25T10:00:00+08:00")
 MEDIA = {"STREAM FILE", "RECORD FILE", "WAIT FOR", "GET DATA", "EXEC Playback"}
@@ -36,7 +36,7 @@ EXPECTED_END = ["info", "info_menu", "goodbye"]
 
 
 def settings_in(tmp: Path) -> Settings:
-    return isolated_settings(tmp, flow=(project_root() / "ivr_flows" / "hotline.yaml").read_text("utf-8"))
+    return isolated_settings(tmp, flow=(ROOT / "ivr_flows" / "hotline.yaml").read_text("utf-8"))
 
 
 async def walk(lab: Lab, number: str) -> tuple[str, str | None]:

@@ -1,4 +1,4 @@
-"""``ctiserver`` command line: lab, serve, simulate call, flows, user add, db upgrade, asterisk provision."""
+"""``ctiserver`` command line: lab, serve, check, simulate call, flows, user add, db upgrade, asterisk."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ import signal
 import sys
 from collections.abc import Awaitable, Callable
 
+from ctiserver.operations.commands import add_check, add_snippets
+from ctiserver.resources import ResourceMissing
 from ctiserver.settings import Settings, SettingsError, load_settings
 from ctiserver.vocabulary import USER_ROLES
 
@@ -32,6 +34,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         return asyncio.run(args.handler(settings, args))
+    except ResourceMissing as exc:
+        print(f"ctiserver: {exc}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         return 130
 
@@ -95,6 +100,8 @@ def _parser() -> argparse.ArgumentParser:
     ast_commands = asterisk.add_subparsers(dest="what", required=True)
     provision = ast_commands.add_parser("provision", help="find or build (and cache) the Asterisk to run")
     provision.set_defaults(handler=_asterisk_provision)
+    add_snippets(ast_commands)
+    add_check(commands)
     return parser
 
 
@@ -130,8 +137,14 @@ async def _lab(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def _serve(settings: Settings, args: argparse.Namespace) -> int:
+    from ctiserver.production import UnsafeSettings, production_settings
     from ctiserver.server import CtiServer
 
+    try:
+        settings = production_settings(settings)
+    except UnsafeSettings as exc:
+        print(f"ctiserver: refusing to serve: {exc}", file=sys.stderr)
+        return 2
     server = CtiServer(settings)
     await _run_until_signal(server.start, server.stop)
     return 0
@@ -285,9 +298,9 @@ async def _flows_graph(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def _flows_schema(settings: Settings, args: argparse.Namespace) -> int:
-    from ctiserver.ivr.loader import SCHEMA_PATH
+    from ctiserver.resources import flow_schema
 
-    print(SCHEMA_PATH.read_text(encoding="utf-8"))
+    print(flow_schema().read_text(encoding="utf-8"))
     return 0
 
 

@@ -10,22 +10,25 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+import time
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
+from typing import Any
 
 from aiohttp import web
 
 from ctiserver.calls.model import CallTracker
 from ctiserver.settings import Settings
 from ctiserver.storage.database import Database
+from ctiserver.supervision import SupervisedTask
 from ctiserver.telephony.agi.server import AgiServer
 from ctiserver.telephony.ami.link import AmiLink
-from ctiserver.telephony.events import Event
+from ctiserver.telephony.events import DomainEvent
 from ctiserver.web.hub import LiveHub
 
 log = logging.getLogger(__name__)
 
-Hook = Callable[[], Awaitable[None]]
+Hook = Callable[[], Coroutine[Any, Any, None]]
 
 
 @dataclass
@@ -38,10 +41,12 @@ class Core:
     calls: CallTracker
     app: web.Application
     hub: LiveHub
+    #: epoch seconds now; every feature's services read time from here
+    clock: Callable[[], float] = time.time
     _starting: list[Hook] = field(default_factory=list)
     _stopping: list[Hook] = field(default_factory=list)
-    _long_running: list[tuple[str, Hook]] = field(default_factory=list)
-    _followers: list[Callable[[Event], None]] = field(default_factory=list)
+    _long_running: list[SupervisedTask] = field(default_factory=list)
+    _followers: list[Callable[[DomainEvent], None]] = field(default_factory=list)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     @property
@@ -57,14 +62,19 @@ class Core:
         self._stopping.append(hook)
 
     def long_running(self, name: str, run: Hook) -> None:
-        """A task that lives as long as the server, started after the start hooks."""
-        self._long_running.append((name, run))
+        """A task that lives as long as the server, started after the start hooks; if it
+        raises, it is logged and started again (``ctiserver.supervision``)."""
+        self._long_running.append(SupervisedTask(name, run))
 
-    def follow(self, listener: Callable[[Event], None]) -> None:
+    def parts(self) -> dict[str, dict[str, Any]]:
+        """The health of each long-lived task, by name, for ``/healthz``."""
+        return {task.name: task.health.to_dict() for task in self._long_running}
+
+    def follow(self, listener: Callable[[DomainEvent], None]) -> None:
         """Every typed telephony event, after the call model, in registration order."""
         self._followers.append(listener)
 
-    def dispatch(self, event: Event) -> None:
+    def dispatch(self, event: DomainEvent) -> None:
         self.calls.handle(event)
         for listener in self._followers:
             listener(event)
@@ -72,7 +82,9 @@ class Core:
     async def start_features(self) -> None:
         for hook in self._starting:
             await hook()
-        self._tasks = [asyncio.create_task(run(), name=name) for name, run in self._long_running]
+        self._tasks = [
+            asyncio.create_task(task.run_forever(), name=task.name) for task in self._long_running
+        ]
 
     async def stop_features(self) -> None:
         for task in self._tasks:

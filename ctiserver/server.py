@@ -10,6 +10,7 @@ from __future__ import annotations
 import gc
 import logging
 import time
+from collections.abc import Callable
 
 from aiohttp import web
 
@@ -30,23 +31,27 @@ from ctiserver.telephony.ami.link import AmiError, AmiLink
 from ctiserver.telephony.ami.translate import channel_snapshots, queue_status_items, to_event
 from ctiserver.tickets import plugin as tickets_plugin
 from ctiserver.web.app import create_app
-from ctiserver.web.keys import HUB_KEY
+from ctiserver.web.keys import HUB_KEY, PARTS_KEY
 
 log = logging.getLogger(__name__)
 
 
 class CtiServer:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, clock: Callable[[], float] = time.time) -> None:
+        """``clock`` gives epoch seconds to every service (a benchmark runs simulated days)."""
         self.settings = settings
         self.db = Database(settings.database.url, echo=settings.database.echo)
-        self.calls = CallTracker()
+        self.calls = CallTracker(clock)
         self.ami = AmiLink(settings.ami)
         self.agi = AgiServer(settings.agi)
-        self.web_app: web.Application = create_app(settings, db=self.db, calls=self.calls, ami=self.ami)
+        self.web_app: web.Application = create_app(
+            settings, db=self.db, calls=self.calls, ami=self.ami, clock=clock
+        )
         self.core = Core(
-            settings, self.db, self.ami, self.agi, self.calls, self.web_app, self.web_app[HUB_KEY]
+            settings, self.db, self.ami, self.agi, self.calls, self.web_app, self.web_app[HUB_KEY], clock
         )
         core = self.core
+        self.web_app[PARTS_KEY] = core
         self.call_records = calls_plugin.register(core)
         agents = agents_plugin.register(core)
         self.board, self.agents, self.desk = agents.board, agents.directory, agents.desk

@@ -18,7 +18,6 @@ import types
 import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 
 ENV_PREFIX = "CTISERVER_"
 
@@ -64,6 +63,10 @@ class WebSettings:
     #: 32 url-safe base64 bytes (Fernet key) or any passphrase; sessions are encrypted with it
     session_secret: str = "lab-session-secret-change-me"
     session_max_age: int = 12 * 3600
+    #: where ``serve`` keeps the session secret it generates when none is set (mode 0600)
+    secrets_file: str = "var/secrets.toml"
+    #: mark cookies Secure: set it when the pages are served over TLS (e.g. behind a proxy)
+    secure_cookies: bool = False
 
 
 @dataclass(frozen=True)
@@ -239,8 +242,3 @@ def _coerce(hint: typing.Any, value: object, where: str) -> object:
     except (TypeError, ValueError) as exc:
         raise SettingsError(f"{where}: {value!r} is not a valid {hint.__name__}") from exc
     raise SettingsError(f"{where}: unsupported setting type {hint!r}")
-
-
-def project_root() -> Path:
-    """The checkout: templates (asterisk-conf/, dialplans/), migrations (db/) live here."""
-    return Path(__file__).resolve().parent.parent

@@ -1,4 +1,4 @@
-"""Shared test helpers. Integration tests never skip in CI (CI=true): they fail."""
+"""Shared test helpers. Tests needing what is missing never skip in CI (CI=true): they fail."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ IN_CI = os.environ.get("CI", "").lower() == "true"
 
 
 def require(condition: bool, reason: str) -> None:
-    """Skip outside CI, fail in CI, when something an integration test needs is missing."""
+    """Skip outside CI, fail in CI, when something a test needs is missing."""
     if condition:
         return
     if IN_CI:
@@ -22,15 +22,18 @@ def require(condition: bool, reason: str) -> None:
 
 from ctiserver.lab.isolated import free_port  # noqa: E402,F401 (re-exported for tests)
 
+#: the checkout under test; tests read nothing outside it but the recorded AMI stream
+REPO = Path(__file__).resolve().parents[1]
+
 #: the recorded Asterisk 22 stream (200 queue calls); shared/ sits beside the checkout
-RECORDED_AMI_STREAM = (
-    Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "ami-200-queue-calls.raw.gz"
-)
+RECORDED_AMI_STREAM = REPO.parent / "shared" / "fixtures" / "ami-200-queue-calls.raw.gz"
 
 
 @pytest.fixture(scope="session")
 def recorded_ami_stream() -> bytes:
-    """The raw bytes an AMI client received; a missing fixture is a failure, never a skip."""
-    if not RECORDED_AMI_STREAM.exists():
-        pytest.fail(f"recorded AMI stream not found at {RECORDED_AMI_STREAM}")
+    """The raw bytes an AMI client received: skipped outside CI when absent, a failure in CI."""
+    require(
+        RECORDED_AMI_STREAM.is_file(),
+        f"the shared recorded AMI stream is not at {RECORDED_AMI_STREAM} (it sits beside the checkout)",
+    )
     return gzip.decompress(RECORDED_AMI_STREAM.read_bytes())

@@ -23,10 +23,11 @@ class Agents:
 
 def register(core: Core) -> Agents:
     hotline = core.settings.hotline
-    board = AgentBoard(wrapup_seconds={q.name: q.wrapup_time for q in hotline.queues})
+    board = AgentBoard(wrapup_seconds={q.name: q.wrapup_time for q in hotline.queues}, clock=core.clock)
     directory = AgentRepository(core.db)
     desk = AgentDeskService(
-        directory, core.ami, board, queues=core.queue_names, interface_pattern=hotline.agent_interface
+        directory, core.ami, board, queues=core.queue_names, interface_pattern=hotline.agent_interface,
+        clock=core.clock,
     )
 
     async def tick() -> None:

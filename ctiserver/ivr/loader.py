@@ -18,10 +18,11 @@ from ruamel.yaml.constructor import RoundTripConstructor
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from ctiserver import resources
 from ctiserver.ivr.validation.flow import validate_flow
 from ctiserver.ivr.validation.positions import start_pos, value_pos
 
-SCHEMA_PATH = Path(__file__).with_name("flow.schema.json")
+SCHEMA_PATH = resources.FLOW_SCHEMA
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,8 @@
 """Render Asterisk's configuration from the templates and run Asterisk as a child process.
 
-Templates live in ``asterisk-conf/*.conf.j2`` and ``dialplans/*.conf.j2``. Each
-Asterisk instance gets its own directory tree (etc, log, run, spool, lib) so
-several can run side by side, e.g. one per test.
+Templates live in ``asterisk-conf/*.conf.j2`` and ``dialplans/*.conf.j2`` (found
+through ``ctiserver.resources``). Each Asterisk instance gets its own directory tree
+(etc, log, run, spool, lib) so several can run side by side, e.g. one per test.
 """
 
 from __future__ import annotations
@@ -19,12 +19,10 @@ from pathlib import Path
 import jinja2
 
 from ctiserver.lab.provision import AsteriskInstall
-from ctiserver.settings import Settings, project_root
+from ctiserver.resources import asterisk_template_dirs
+from ctiserver.settings import Settings
 
 log = logging.getLogger(__name__)
-
-TEMPLATE_DIRS = ("asterisk-conf", "dialplans")
-
 
 @dataclass(frozen=True)
 class AsteriskLayout:
@@ -60,7 +58,7 @@ def layout_for(settings: Settings, install: AsteriskInstall) -> AsteriskLayout:
 def render_config(settings: Settings, install: AsteriskInstall, layout: AsteriskLayout) -> Path:
     """Write every configuration file of the instance; returns its etc dir on this machine."""
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader([str(project_root() / d) for d in TEMPLATE_DIRS]),
+        loader=jinja2.FileSystemLoader([str(d) for d in asterisk_template_dirs()]),
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
         autoescape=False,

@@ -247,7 +247,10 @@ async def seed_demo(db: Database, password: str, hasher: PasswordHasher | None =
             await session.scalar(select(func.count()).select_from(model))
             for model in (Customer, CustomerPhone, Product, AgentRow, User, KnowledgeArticle)
         ]
-    return DemoSeed(*(c or 0 for c in counts), usernames=tuple(user_ids), added=added)
+    customers, phones, products, agents, user_count, articles = (c or 0 for c in counts)
+    return DemoSeed(
+        customers, phones, products, agents, user_count, articles, usernames=tuple(user_ids), added=added
+    )
 
 
 async def _seed_customer(session: AsyncSession, demo: DemoCustomer) -> int:

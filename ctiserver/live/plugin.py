@@ -13,7 +13,7 @@ from ctiserver.stats.store import StatsRepository
 def register(core: Core, board: AgentBoard, stats: StatsLog, history: StatsRepository) -> WallboardService:
     wallboard = WallboardService(
         board=board, stats=stats, calls=core.calls, queues=core.queue_names, history=history,
-        timezone=core.settings.hotline.timezone,
+        timezone=core.settings.hotline.timezone, clock=core.clock,
     )
 
     async def push() -> None:

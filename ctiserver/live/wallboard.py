@@ -16,8 +16,7 @@ from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from ctiserver.agents.model import AgentBoard
-from ctiserver.calls.model import CallTracker, iso_utc
-from ctiserver.calls.queues import waiting_calls
+from ctiserver.calls.model import CallTracker, iso_utc, waiting_calls
 from ctiserver.stats.model import (
     SERVICE_LEVEL_SECONDS,
     QueueFigures,
@@ -31,7 +30,7 @@ from ctiserver.vocabulary import SUPERVISOR_ROLES
 
 
 class RolePush(Protocol):
-    def to_roles(self, roles: set[str], message: dict[str, Any]) -> None: ...
+    def to_roles(self, roles: Collection[str], message: dict[str, Any]) -> None: ...
 
 
 class WallboardService:

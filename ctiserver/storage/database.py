@@ -11,7 +11,7 @@ from sqlalchemy import event, make_url
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 
-from ctiserver.settings import project_root
+from ctiserver.resources import migrations_dir
 
 
 class Database:
@@ -57,7 +57,7 @@ def ensure_sqlite_directory(url: str) -> None:
 
 def alembic_config(url: str) -> Config:
     """The project's Alembic configuration aimed at ``url``, whatever the current directory."""
-    db_dir = project_root() / "db"
+    db_dir = migrations_dir()
     config = Config(str(db_dir / "alembic.ini"))
     config.set_main_option("script_location", str(db_dir / "migrations"))
     # ConfigParser interpolation would eat a "%" in an escaped password

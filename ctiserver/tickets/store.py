@@ -38,7 +38,10 @@ TRANSITIONS: Mapping[str, frozenset[str]] = {
 }
 DEFAULT_TIMEZONE = "Asia/Shanghai"
 
-_UPSERT = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
+_UPSERT: dict[str, Callable[[type[TicketCounter]], postgresql.Insert | sqlite.Insert]] = {
+    "postgresql": postgresql.insert,
+    "sqlite": sqlite.insert,
+}
 
 
 @dataclass(frozen=True)

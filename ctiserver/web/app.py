@@ -12,7 +12,8 @@ from collections.abc import Callable
 
 from aiohttp import web
 
-from ctiserver.settings import Settings, project_root
+from ctiserver.resources import pages_dir
+from ctiserver.settings import Settings
 from ctiserver.storage.database import Database
 from ctiserver.users.store import UserRepository
 from ctiserver.web import auth, infrastructure, pages, ws
@@ -24,10 +25,12 @@ from ctiserver.web.keys import (
     DB_KEY,
     HUB_KEY,
     SETTINGS_KEY,
+    THROTTLE_KEY,
     USERS_KEY,
     WEBSOCKETS_KEY,
 )
 from ctiserver.web.protocols import AmiStatus, CallSource
+from ctiserver.web.throttle import LoginThrottle
 
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -65,6 +68,7 @@ def create_app(
     app[CLOCK_KEY] = clock
     app[HUB_KEY] = LiveHub(clock)
     app[WEBSOCKETS_KEY] = weakref.WeakSet()
+    app[THROTTLE_KEY] = LoginThrottle()
 
     # order matters: the session middleware must run before the auth middleware reads it
     auth.setup_sessions(app, settings.web)
@@ -73,9 +77,7 @@ def create_app(
     app.router.add_get("/", pages.index)
     infrastructure.register(app)
     app.router.add_get("/ws", ws.websocket)
-    screenpop = project_root() / "screenpop"
-    if screenpop.is_dir():
-        app.router.add_static("/ui/", screenpop)
+    app.router.add_static("/ui/", pages_dir())
 
     app.cleanup_ctx.append(ws.live_feed)
     app.on_shutdown.append(ws.close_websockets)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import logging
+import math
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
@@ -13,11 +15,13 @@ from aiohttp_session.cookie_storage import EncryptedCookieStorage
 from cryptography.fernet import Fernet
 
 from ctiserver.settings import WebSettings
+from ctiserver.web.keys import THROTTLE_KEY, USER_KEY, USERS_KEY
 from ctiserver.web.contract import body_of
 from ctiserver.web.handling import ApiError
-from ctiserver.web.keys import USER_KEY, USERS_KEY
 from ctiserver.web.responses import json_error
 from ctiserver.web.schemas import Credentials
+
+log = logging.getLogger(__name__)
 
 COOKIE_NAME = "CTISERVER_SESSION"
 SESSION_USER_ID = "user_id"
@@ -40,6 +44,7 @@ def setup_sessions(app: web.Application, settings: WebSettings) -> None:
         max_age=settings.session_max_age,
         httponly=True,
         samesite="Lax",
+        secure=settings.secure_cookies,
     )
     setup_session(app, storage)
 
@@ -69,11 +74,25 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
         return json_error(exc.status, exc.reason)
 
 
-async def login(request: web.Request) -> dict[str, object]:
+async def login(request: web.Request) -> web.StreamResponse | dict[str, object]:
     credentials = body_of(request, Credentials)
-    user = await request.app[USERS_KEY].authenticate(credentials.username, credentials.password)
+    username, password = credentials.username, credentials.password
+    address = request.remote or "unknown"
+    throttle = request.app[THROTTLE_KEY]
+    wait = throttle.wait(username, address)
+    if wait > 0:
+        log.warning(
+            "login for %r from %s refused: %.0f s to wait after failures", username[:64], address, wait
+        )
+        response = json_error(429, "too many failed logins: try again later")
+        response.headers["Retry-After"] = str(math.ceil(wait))
+        return response
+    user = await request.app[USERS_KEY].authenticate(username, password)
     if user is None:
+        throttle.failed(username, address)
+        log.warning("failed login for %r from %s", username[:64], address)
         raise ApiError(401, "invalid username or password")
+    throttle.succeeded(username, address)
     # start from an empty session: nothing stored before login carries over
     session = await new_session(request)
     session[SESSION_USER_ID] = user.id

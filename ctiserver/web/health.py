@@ -10,7 +10,7 @@ from aiohttp import web
 from sqlalchemy import text
 
 from ctiserver.storage.database import Database
-from ctiserver.web.keys import AMI_KEY, DB_KEY
+from ctiserver.web.keys import AMI_KEY, DB_KEY, PARTS_KEY
 
 log = logging.getLogger(__name__)
 
@@ -22,18 +22,26 @@ async def _database_ok(db: Database) -> bool:
         async with asyncio.timeout(DB_CHECK_TIMEOUT):
             async with db.engine.connect() as connection:
                 await connection.execute(text("SELECT 1"))
-    except Exception as exc:  # any failure is what the health check is there to report
+    except Exception as exc:  # noqa: BLE001  (any failure is what the health check reports)
         log.warning("database health check failed: %s", exc)
         return False
     return True
 
 
 async def healthz(request: web.Request) -> dict[str, Any]:
-    """Always 200: it reports; the monitoring decides what "degraded" means."""
+    """Always 200: it reports; the monitoring decides what "degraded" means.
+
+    Degraded when Asterisk or the database is unreachable, or when a long-lived part
+    (flow watcher, agent clock, wallboard...) failed and is being restarted.
+    """
     ami_connected = bool(request.app[AMI_KEY].connected)
     database_ok = await _database_ok(request.app[DB_KEY])
+    source = request.app.get(PARTS_KEY)
+    parts = source.parts() if source is not None else {}
+    healthy = ami_connected and database_ok and all(p["state"] == "ok" for p in parts.values())
     return {
-        "status": "ok" if ami_connected and database_ok else "degraded",
+        "status": "ok" if healthy else "degraded",
         "ami": {"connected": ami_connected},
         "database": {"ok": database_ok},
+        "parts": parts,
     }

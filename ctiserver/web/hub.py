@@ -20,7 +20,7 @@ from typing import Any
 from aiohttp import WSCloseCode, web
 
 from ctiserver.vocabulary import SUPERVISOR_ROLES
-from ctiserver.web.protocols import CallUpdate, LiveCall
+from ctiserver.web.protocols import LiveCall, LiveCallUpdate
 
 log = logging.getLogger(__name__)
 
@@ -98,7 +98,7 @@ class LiveHub:
     def detach(self, client: LiveClient) -> None:
         self._clients.discard(client)
 
-    def publish(self, update: CallUpdate) -> None:
+    def publish(self, update: LiveCallUpdate) -> None:
         """The call tracker's listener: runs synchronously inside the tracker, so never blocks."""
         if not any(client.watches_calls for client in self._clients):
             return

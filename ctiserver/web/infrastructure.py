@@ -21,7 +21,8 @@ def register(app: web.Application) -> None:
           "and to its database", public=True, answer=HealthView)
     route(app, "POST", "/login", auth.login, summary="Log in: sets the session cookie",
           public=True, body=Credentials, body_forms=True, answer=UserAnswer,
-          errors={401: "invalid username or password"})
+          errors={401: "invalid username or password",
+                  429: "too many failed logins: try again after Retry-After seconds"})
     route(app, "POST", "/logout", auth.logout, summary="Log out: ends the session", public=True,
           answer=Acknowledged)
     route(app, "GET", "/api/me", auth.me, summary="The logged-in user", answer=UserAnswer)

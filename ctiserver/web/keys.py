@@ -11,14 +11,16 @@ from ctiserver.settings import Settings
 from ctiserver.storage.database import Database
 from ctiserver.users.store import UserInfo, UserRepository
 from ctiserver.web.hub import LiveHub
-from ctiserver.web.protocols import AgentLookup, AmiStatus, CallSource, UserChannel
+from ctiserver.web.protocols import AgentLookup, AmiStatus, CallSource, PartsHealth, UserChannel
+from ctiserver.web.throttle import LoginThrottle
 
 SETTINGS_KEY = web.AppKey("settings", Settings)
 DB_KEY = web.AppKey("db", Database)
 USERS_KEY = web.AppKey("users", UserRepository)
 CALLS_KEY = web.AppKey("calls", CallSource)
 AMI_KEY = web.AppKey("ami", AmiStatus)
-CLOCK_KEY = web.AppKey("clock", Callable[[], float])
+#: epoch seconds now (a function, so tests can stop the clock)
+CLOCK_KEY: web.AppKey[Callable[[], float]] = web.AppKey("clock")
 #: the websocket fan-out; the contact-center services push through its to_user/to_roles
 HUB_KEY = web.AppKey("live_hub", LiveHub)
 #: every open websocket, closed on shutdown
@@ -27,6 +29,12 @@ WEBSOCKETS_KEY = web.AppKey("websockets", weakref.WeakSet[web.WebSocketResponse]
 AGENT_LOOKUP_KEY = web.AppKey("agent_lookup", AgentLookup)
 #: what a (re)connecting websocket must get first; set by the screen pops
 USER_CHANNEL_KEY = web.AppKey("user_channel", UserChannel)
+
+#: the server's long-lived parts, for /healthz; set by the composition root
+PARTS_KEY = web.AppKey("parts", PartsHealth)
+
+#: failed logins by user and address, slowing password guessing
+THROTTLE_KEY = web.AppKey("login_throttle", LoginThrottle)
 
 #: the logged-in user, set by the auth middleware on protected routes
 USER_KEY = web.RequestKey("user", UserInfo)

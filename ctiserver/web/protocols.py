@@ -20,7 +20,7 @@ class LiveCall(Protocol):
         ...
 
 
-class CallUpdate(Protocol):
+class LiveCallUpdate(Protocol):
     @property
     def kind(self) -> str:
         """"started", "updated" or "ended"."""
@@ -33,7 +33,7 @@ class CallUpdate(Protocol):
 class CallSource(Protocol):
     def active_calls(self) -> Sequence[LiveCall]: ...
 
-    def subscribe(self, listener: Callable[[CallUpdate], None]) -> Callable[[], None]:
+    def subscribe(self, listener: Callable[[LiveCallUpdate], None]) -> Callable[[], None]:
         """Call ``listener`` on every update until the returned function is called."""
         ...
 
@@ -42,6 +42,12 @@ class UserChannel(Protocol):
     """Per-user messages for the websocket: what a (re)connecting user must get first."""
 
     def greeting_for(self, user_id: int) -> list[dict[str, Any]]: ...
+
+
+class PartsHealth(Protocol):
+    def parts(self) -> dict[str, dict[str, Any]]:
+        """Each long-lived part of the server by name: ``{"state": "ok" | ..., ...}``."""
+        ...
 
 
 class AgentLookup(Protocol):

@@ -180,10 +180,23 @@ class DatabaseHealth(Shape):
     ok: bool
 
 
+class PartHealthView(Shape):
+    """A long-lived part of the server (flow watcher, agent clock, wallboard...)."""
+
+    state: str
+    restarts: int
+    last_error: str | None
+    #: epoch seconds
+    last_failure_at: float | None
+
+
 class HealthView(Shape):
-    """``GET /healthz``: always 200; ``degraded`` when Asterisk or the database is away."""
+    """``GET /healthz``: always 200; ``degraded`` when Asterisk or the database is away, or
+    a long-lived part failed and is being restarted."""
 
     status: Literal["ok", "degraded"]
     ami: AmiHealth
     database: DatabaseHealth
+    #: by the part's name
+    parts: dict[str, PartHealthView]
 

@@ -107,7 +107,8 @@ async def _read_until_closed(ws: web.WebSocketResponse) -> None:
 
 async def close_websockets(app: web.Application) -> None:
     """on_shutdown: tell every browser we are going away, so handlers can finish."""
-    sockets = list(app[WEBSOCKETS_KEY])
+    open_sockets = app[WEBSOCKETS_KEY]
+    sockets = list(open_sockets)
     await asyncio.gather(
         *(ws.close(code=WSCloseCode.GOING_AWAY, message=b"server shutdown") for ws in sockets),
         return_exceptions=True,

@@ -11,14 +11,14 @@ from ctiserver.callbacks.store import CallbackRepository, VoicemailRepository
 from ctiserver.ivr.store import IvrRunRepository
 from ctiserver.lab.caller import IvrCaller, set_global
 from ctiserver.lab.runner import Lab
-from ctiserver.settings import project_root
 from ctiserver.tickets.store import TicketRepository
+from tests.conftest import REPO
 from tests.integration.conftest import LabFactory, eventually, lab_settings
 from tests.integration.ivr_driver import CLOSED_HOURS, OPEN_HOURS
 
 pytestmark = pytest.mark.integration
 
-HOTLINE = (project_root() / "ivr_flows" / "hotline.yaml").read_text(encoding="utf-8")
+HOTLINE = (REPO / "ivr_flows" / "hotline.yaml").read_text(encoding="utf-8")
 VIP = "13800138000"  # 张伟 in the demo data
 ORDINARY = "13912345678"  # 李娜
 UNKNOWN = "13100000001"

@@ -8,20 +8,21 @@ import subprocess
 import sys
 from pathlib import Path
 
-from ctiserver.settings import project_root
 from ctiserver.storage.database import Database
 from ctiserver.users.store import UserRepository
-from tests.conftest import require
+from tests.conftest import REPO, require
 
-HOTLINE = project_root() / "ivr_flows" / "hotline.yaml"
-BROKEN = project_root() / "tests" / "flows_broken"
+HOTLINE = REPO / "ivr_flows" / "hotline.yaml"
+BROKEN = REPO / "tests" / "flows_broken"
 
 
 def ctiserver(*args: str, tmp_path: Path, stdin: str = "") -> subprocess.CompletedProcess[str]:
     env = {
         **os.environ,
         "CTISERVER_DATABASE__URL": f"sqlite+aiosqlite:///{tmp_path}/cli.sqlite3",
-        "CTISERVER_IVR__FLOWS_DIR": str(project_root() / "ivr_flows"),
+        "CTISERVER_IVR__FLOWS_DIR": str(REPO / "ivr_flows"),
+        # the code under test, not whatever checkout the venv has installed
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
     }
     return subprocess.run(
         [sys.executable, "-m", "ctiserver", *args], input=stdin, capture_output=True, text=True,

@@ -1,5 +1,5 @@
-"""Queue rosters, the statistics log and the figures computed from it, and a replay
-of the recorded Asterisk 22 stream through agents, roster and statistics."""
+"""Waiting calls, the statistics log and the figures computed from it, and a replay
+of the recorded Asterisk 22 stream through agents and statistics."""
 
 from __future__ import annotations
 
@@ -17,8 +17,7 @@ from ctiserver.agents.model import (
     PauseInterval,
     StateInterval,
 )
-from ctiserver.calls.model import CallTracker
-from ctiserver.calls.queues import QueueRoster, waiting_calls
+from ctiserver.calls.model import CallTracker, waiting_calls
 from ctiserver.stats.model import (
     CallAbandoned,
     CallAnswered,
@@ -42,83 +41,15 @@ from ctiserver.telephony.events import (
     AgentConnected,
     ChannelCreated,
     ChannelHungUp,
-    DeviceStatus,
     QueueCallerAbandoned,
     QueueCallerJoined,
     QueueCallerLeft,
     QueueMemberAdded,
-    QueueMemberListed,
     QueueMemberPauseChanged,
-    QueueMemberRemoved,
-    QueueMemberStatusChanged,
-    QueueParamsListed,
 )
 
 T = 1_795_376_000.0
 ALICE, BOB = "PJSIP/1001", "PJSIP/1002"
-
-# --- roster -------------------------------------------------------------------
-
-
-def test_roster_follows_member_events() -> None:
-    roster = QueueRoster()
-    changed: list[str] = []
-    roster.subscribe(changed.append)
-    roster.handle(QueueMemberAdded(T, "support", ALICE, member_name="Alice", penalty=1,
-                                   status=DeviceStatus.NOT_INUSE, paused=False,
-                                   login_time=T))
-    roster.handle(QueueMemberAdded(T, "sales", ALICE))
-    roster.handle(QueueMemberStatusChanged(T + 1, "support", BOB, status=DeviceStatus.INUSE,
-                                           in_call=True, calls_taken=3))
-    roster.handle(QueueMemberPauseChanged(T + 2, "support", ALICE, paused=True,
-                                          paused_reason="lunch"))
-    alice = roster.member("support", ALICE)
-    assert alice is not None
-    assert (alice.name, alice.penalty, alice.paused, alice.paused_reason) == (
-        "Alice", 1, True, "lunch"
-    )
-    assert alice.status == DeviceStatus.NOT_INUSE  # unknown values keep what we had
-    assert roster.queues_of(ALICE) == ["sales", "support"]
-    assert [m.interface for m in roster.members("support")] == [ALICE, BOB]
-    bob = roster.member("support", BOB)
-    assert bob is not None and (bob.in_call, bob.calls_taken) == (True, 3)
-
-    roster.handle(QueueMemberPauseChanged(T + 3, "support", ALICE, paused=False))
-    assert (alice.paused, alice.paused_reason) == (False, None)
-    roster.handle(QueueMemberRemoved(T + 4, "sales", ALICE))
-    roster.handle(QueueMemberRemoved(T + 4, "sales", ALICE))
-    roster.handle(object())
-    assert roster.queues_of(ALICE) == ["support"] and roster.members("nowhere") == []
-    assert changed == ["support", "sales", "support", "support", "support", "sales"]
-    assert alice.to_dict()["status"] == "not_inuse"
-
-
-def test_roster_resync_is_the_truth() -> None:
-    roster = QueueRoster()
-    roster.handle(QueueMemberAdded(T, "support", ALICE, paused=True, paused_reason="lunch"))
-    roster.handle(QueueMemberAdded(T, "support", BOB))
-    roster.handle(QueueMemberAdded(T, "old", BOB))
-    carol = "PJSIP/1003"
-    roster.resync(
-        [
-            QueueParamsListed(T + 10, "support", strategy="rrmemory", service_level=20),
-            QueueMemberListed(T + 10, "support", ALICE, paused=False),
-            QueueMemberListed(T + 10, "support", carol, member_name="Carol"),
-            QueueParamsListed(T + 10, "empty"),
-        ],
-        T + 10,
-    )
-    assert roster.queues() == ["empty", "support"]
-    assert [m.interface for m in roster.members("support")] == [ALICE, carol]
-    assert roster.queues_of(BOB) == []
-    alice = roster.member("support", ALICE)
-    assert alice is not None and not alice.paused
-    queue = roster.queue("support")
-    assert queue is not None and queue.params is not None
-    assert queue.params.strategy == "rrmemory"
-    roster.resync([], T + 20)
-    assert roster.queues() == []
-
 
 def test_waiting_calls_come_from_the_call_tracker() -> None:
     tracker = CallTracker(clock=lambda: T)
@@ -363,11 +294,11 @@ def test_live_view_agrees_with_the_history() -> None:
 
 
 class Replay:
-    """bytes -> FrameSplitter -> to_event -> AgentBoard + QueueRoster + StatsLog (+ calls)."""
+    """bytes -> FrameSplitter -> to_event -> AgentBoard + StatsLog (+ calls)."""
 
     def __init__(self, raw: bytes) -> None:
         self.now = T
-        self.board, self.roster, self.log = AgentBoard(), QueueRoster(), StatsLog()
+        self.board, self.log = AgentBoard(), StatsLog()
         #: the wallboard's running figures, compared with live_figures every 200 events
         self.today = TodayFigures(self.log)
         self.today_checked: list[bool] = []
@@ -407,7 +338,7 @@ class Replay:
                         agent.state if agent else None, agent.linkedid if agent else None,
                         event.linkedid,
                     ))
-                for consumer in (self.tracker, self.board, self.roster, self.log):
+                for consumer in (self.tracker, self.board, self.log):
                     consumer.handle(event)
                 if sum(self.kinds.values()) % 200 == 0:
                     self._check_today()
@@ -494,8 +425,6 @@ def test_replay_agents_end_ready_with_their_calls(replay: Replay) -> None:
     # An agent is on the call from AgentConnect to AgentComplete: 15 to 25 s of the
     # caller's hold, measured here in messages (1 ms each) of the recording.
     assert all(i.end > i.start for i in closed)
-    assert len(replay.roster.members("support")) == 200
-    assert sum(m.calls_taken for m in replay.roster.members("support")) == 200
 
 
 def test_replay_needs_no_correction(replay: Replay) -> None:

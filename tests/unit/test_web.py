@@ -226,13 +226,13 @@ async def test_unknown_api_path_is_a_json_404(env: Env) -> None:
 async def test_healthz_reports_ami_and_database(env: Env) -> None:
     response = await env.client.get("/healthz")
     assert await response.json() == {
-        "status": "ok", "ami": {"connected": True}, "database": {"ok": True}
+        "status": "ok", "ami": {"connected": True}, "database": {"ok": True}, "parts": {}
     }
     env.ami.connected = False
     response = await env.client.get("/healthz")
     assert response.status == 200
     assert await response.json() == {
-        "status": "degraded", "ami": {"connected": False}, "database": {"ok": True}
+        "status": "degraded", "ami": {"connected": False}, "database": {"ok": True}, "parts": {}
     }
 
 
@@ -244,7 +244,7 @@ async def test_healthz_reports_an_unreachable_database() -> None:
         response = await client.get("/healthz")
         assert response.status == 200
         assert await response.json() == {
-            "status": "degraded", "ami": {"connected": True}, "database": {"ok": False}
+            "status": "degraded", "ami": {"connected": True}, "database": {"ok": False}, "parts": {}
         }
     await db.close()
 

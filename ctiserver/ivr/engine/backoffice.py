@@ -15,22 +15,22 @@ from ctiserver.ivr.engine.walk import CUSTOMER_VARS, Walk
 
 
 class BackOfficeNodes(Walk):
-    async def _lookup(self, node: Mapping[str, Any]) -> str:
+    async def _lookup(self, node: Mapping[str, Any]) -> str | None:
         if node.get("by", "caller_id") == "digits":
             number = self.vars.get(str(node["var"]), "")
         else:
             number = self.vars.get("caller_number", "")
-        self.step.digits = number or None
+        self.current.digits = number or None
         match = None
         if number:
             try:
                 match = await self.services.lookup_customer(number)
             except Exception as exc:
                 self._error(f"customer lookup failed: {exc}")
-        self.step.events.append(Event("lookup", number, match.name if match else None))
+        self.current.events.append(Event("lookup", number, match.name if match else None))
         if match is None:
             self.vars.update({name: "" for name in CUSTOMER_VARS})
-            self.step.result = self.step.result or "not_found"
+            self.current.result = self.current.result or "not_found"
             return node["not_found"]
         self.vars.update(
             customer_id=str(match.id),
@@ -39,12 +39,12 @@ class BackOfficeNodes(Walk):
             customer_region=match.region or "",
         )
         if match.level == "vip":
-            self.step.result = "vip"
+            self.current.result = "vip"
             return node.get("vip") or node["found"]
-        self.step.result = "found"
+        self.current.result = "found"
         return node["found"]
 
-    async def _ticket(self, node: Mapping[str, Any]) -> str:
+    async def _ticket(self, node: Mapping[str, Any]) -> str | None:
         kind = str(node["type"])
         summary = self._fill(text(node.get("summary", "")))
         request = TicketRequest(
@@ -56,18 +56,18 @@ class BackOfficeNodes(Walk):
             call_id=self.call_id,
             flow_path=self.run.node_ids,
         )
-        self.step.events.append(Event("ticket", summary, kind))
+        self.current.events.append(Event("ticket", summary, kind))
         try:
             ticket_id = str(await self.services.open_ticket(request))
         except Exception as exc:
             self._error(f"could not open a {kind} ticket: {exc}")
             return node["next"]
         self.vars["ticket_id"] = ticket_id
-        self.step.result = ticket_id
+        self.current.result = ticket_id
         await self.channel.set_variable(TICKET_VAR, ticket_id)
         return node["next"]
 
-    async def _callback(self, node: Mapping[str, Any]) -> str:
+    async def _callback(self, node: Mapping[str, Any]) -> str | None:
         spec = node.get("number", "caller_id")
         if isinstance(spec, Mapping):
             number = self.vars.get(str(spec["var"]), "")
@@ -76,26 +76,26 @@ class BackOfficeNodes(Walk):
         if not number:
             self._error("no number to call back")
             return node["next"]
-        self.step.events.append(Event("callback", number))
-        reason = self._fill(text(node.get("reason") or f"IVR {self.flow.name}: {self.step.node}"))
+        self.current.events.append(Event("callback", number))
+        reason = self._fill(text(node.get("reason") or f"IVR {self.flow.name}: {self.current.node}"))
         request = CallbackRequest(number, self._customer_id(), self.call_id, reason)
         try:
             await self.services.request_callback(request)
         except Exception as exc:
             self._error(f"could not record the callback: {exc}")
             return node["next"]
-        self.step.result = "requested"
+        self.current.result = "requested"
         await self._say(node.get("prompt"))
         return node["next"]
 
-    async def _voicemail(self, node: Mapping[str, Any]) -> str:
+    async def _voicemail(self, node: Mapping[str, Any]) -> str | None:
         await self._say(node.get("prompt"))
         host_path, asterisk_path = self.services.voicemail_path(self.call_id)
         if not await self.channel.record(asterisk_path, int(node.get("max_seconds", 120))):
-            self.step.result = "not_recorded"
+            self.current.result = "not_recorded"
             return node["next"]
         path = f"{host_path}.wav"
-        self.step.events.append(Event("voicemail", path))
+        self.current.events.append(Event("voicemail", path))
         request = VoicemailRequest(
             path, self.vars.get("caller_number") or None, self._customer_id(), self.call_id
         )
@@ -104,5 +104,5 @@ class BackOfficeNodes(Walk):
         except Exception as exc:
             self._error(f"could not save the voicemail {path}: {exc}")
             return node["next"]
-        self.step.result = "recorded"
+        self.current.result = "recorded"
         return node["next"]

@@ -31,7 +31,7 @@ class HandoffNodes(Walk):
             mapping = {text(k): str(v) for k, v in (rule.get("map") or {}).items()}
             name = mapping.get(value) or str(rule["default"])
         if node.get("no_agents") and not self.engine.services.agents_available(name):
-            self.step.result = "no agents"
+            self.current.result = "no agents"
             return str(node["no_agents"])
         priority = int(node.get("priority") or 0)
         vip_priority = node.get("vip_priority")
@@ -39,7 +39,7 @@ class HandoffNodes(Walk):
             priority = int(vip_priority)
         self.vars["queue"] = name
         self.vars["queue_priority"] = str(priority)
-        self.step.result = name
+        self.current.result = name
         return FlowOutcome(
             "queue",
             queue=name,
@@ -51,7 +51,7 @@ class HandoffNodes(Walk):
 
     async def _transfer(self, node: Mapping[str, Any]) -> FlowOutcome:
         destination = text(node["to"])
-        self.step.result = destination
+        self.current.result = destination
         return FlowOutcome("transfer", transfer_to=destination)
 
     async def _hangup(self, node: Mapping[str, Any]) -> FlowOutcome:

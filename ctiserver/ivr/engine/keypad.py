@@ -20,21 +20,21 @@ _VALIDATORS = {
 
 
 class KeypadNodes(Walk):
-    async def _menu(self, node: Mapping[str, Any]) -> str:
+    async def _menu(self, node: Mapping[str, Any]) -> str | None:
         options = {text(k): str(v) for k, v in node["options"].items()}
         for _ in range(_attempts(node, 3)):
             keys = await self._ask(node.get("prompt"), node, max_digits=1)
             self.vars["last_digits"] = keys
             if keys in options:
                 self._keys(keys, "ok")
-                self.step.result = "selected"
+                self.current.result = "selected"
                 return options[keys]
             self._keys(keys, "invalid" if keys else "timeout")
             await self._say(node.get("invalid_prompt" if keys else "timeout_prompt"))
-        self.step.result = "failed"
+        self.current.result = "failed"
         return node["on_fail"]
 
-    async def _input(self, node: Mapping[str, Any]) -> str:
+    async def _input(self, node: Mapping[str, Any]) -> str | None:
         low, high = int(node.get("min_digits", 1)), int(node.get("max_digits", 20))
         terminator = text(node.get("terminator", "#"))
         for _ in range(_attempts(node, 3)):
@@ -43,22 +43,22 @@ class KeypadNodes(Walk):
             if keys and low <= len(keys) <= high and _valid(node.get("validate"), keys):
                 self._keys(keys, "ok")
                 self.vars[str(node["var"])] = keys
-                self.step.result = "valid"
+                self.current.result = "valid"
                 return node["next"]
             self._keys(keys, "invalid" if keys else "timeout")
             await self._say(node.get("invalid_prompt"))
-        self.step.result = "failed"
+        self.current.result = "failed"
         return node["on_fail"]
 
-    async def _survey(self, node: Mapping[str, Any]) -> str:
+    async def _survey(self, node: Mapping[str, Any]) -> str | None:
         var = str(node.get("var") or "survey_score")
         for _ in range(_attempts(node, 2)):
             keys = await self._ask(node.get("prompt"), node, max_digits=1)
             if keys in ("1", "2", "3", "4", "5"):
                 self._keys(keys, "ok")
                 self.vars[var] = keys
-                self.step.events.append(Event("survey", keys))
-                self.step.result = "scored"
+                self.current.events.append(Event("survey", keys))
+                self.current.result = "scored"
                 try:
                     await self.services.record_survey(self.call_id, int(keys))
                 except Exception as exc:
@@ -66,10 +66,10 @@ class KeypadNodes(Walk):
                 await self._say(node.get("thanks"))
                 return node.get("next")
             self._keys(keys, "invalid" if keys else "timeout")
-        self.step.result = "no_score"
+        self.current.result = "no_score"
         return node.get("next")
 
-    async def _language(self, node: Mapping[str, Any]) -> str:
+    async def _language(self, node: Mapping[str, Any]) -> str | None:
         options = {text(k): str(v) for k, v in node["options"].items()}
         keys = await self._ask(node.get("prompt"), node, max_digits=1)
         if keys in options:
@@ -79,7 +79,7 @@ class KeypadNodes(Walk):
             self._keys(keys, "invalid" if keys else "timeout")
             language = str(node.get("default") or self.vars.get("language") or self.flow.language)
         self.vars["language"] = language
-        self.step.result = language
+        self.current.result = language
         return node["next"]
 
 

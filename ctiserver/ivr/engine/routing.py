@@ -13,30 +13,30 @@ from ctiserver.ivr.engine.walk import Walk
 
 
 class RoutingNodes(Walk):
-    async def _play(self, node: Mapping[str, Any]) -> str:
+    async def _play(self, node: Mapping[str, Any]) -> str | None:
         await self._say(node.get("prompt"))
         return node.get("next")
 
-    async def _hours(self, node: Mapping[str, Any]) -> str:
+    async def _hours(self, node: Mapping[str, Any]) -> str | None:
         at = self.engine.clock()
         local = hours.local_time(node, at)
-        self.step.events.append(Event("hours", f"{local:%a %Y-%m-%d %H:%M} {node.get('timezone', 'UTC')}"))
+        self.current.events.append(Event("hours", f"{local:%a %Y-%m-%d %H:%M} {node.get('timezone', 'UTC')}"))
         is_open = hours.is_open(node, at)
-        self.step.result = "open" if is_open else "closed"
+        self.current.result = "open" if is_open else "closed"
         return node["when_open"] if is_open else node["when_closed"]
 
-    async def _branch(self, node: Mapping[str, Any]) -> str:
+    async def _branch(self, node: Mapping[str, Any]) -> str | None:
         for number, case in enumerate(node.get("cases") or (), 1):
             if evaluate(case["when"], self.vars):
-                self.step.result = f"case {number}"
+                self.current.result = f"case {number}"
                 return case["goto"]
-        self.step.result = "else"
+        self.current.result = "else"
         return node.get("else")
 
-    async def _set(self, node: Mapping[str, Any]) -> str:
+    async def _set(self, node: Mapping[str, Any]) -> str | None:
         for name, value in (node.get("vars") or {}).items():
             self.vars[str(name)] = self._fill(text(value))
         return node.get("next")
 
-    async def _goto(self, node: Mapping[str, Any]) -> str:
+    async def _goto(self, node: Mapping[str, Any]) -> str | None:
         return node["target"]

@@ -41,8 +41,15 @@ class Walk:
         self._t0 = time.monotonic()
 
     @property
+    def current(self) -> Step:
+        """The step being taken; the node handlers only run while there is one."""
+        if self.step is None:
+            raise RuntimeError("no step is being taken")
+        return self.step
+
+    @property
     def where(self) -> str:
-        return f"node {self.step.node!r}" if self.step else "the start"
+        return f"node {self.current.node!r}" if self.step else "the start"
 
     async def _ask(
         self, prompt: Any, node: Mapping[str, Any], *, max_digits: int, terminator: str = ""
@@ -54,7 +61,7 @@ class Walk:
             max_digits=max_digits,
             terminator=terminator,
         )
-        self.step.digits = keys
+        self.current.digits = keys
         return keys
 
     async def _say(self, prompt: Any) -> None:
@@ -73,11 +80,11 @@ class Walk:
         try:
             if isinstance(prompt, Mapping) and "file" in prompt:
                 name = str(prompt["file"])
-                self.step.events.append(Event("file", name))
+                self.current.events.append(Event("file", name))
                 return self.engine.prompts.file_sound(name)
             language, words = self._pick(prompt)
             words = self._fill(words)
-            self.step.events.append(Event("say", words, language))
+            self.current.events.append(Event("say", words, language))
             return await self.engine.prompts.sound_for(words, language)
         except Exception as exc:
             self._error(f"prompt {prompt!r} has no sound: {exc}")
@@ -98,12 +105,12 @@ class Walk:
         return _PLACEHOLDER.sub(lambda m: self.vars.get(m.group(1), "") or "", template)
 
     def _keys(self, keys: str, verdict: str) -> None:
-        self.step.events.append(Event("keys", keys, verdict))
+        self.current.events.append(Event("keys", keys, verdict))
 
     def _error(self, message: str) -> None:
         log.error("call %s: flow %s, %s: %s", self.call_id, self.flow.name, self.where, message)
-        self.step.events.append(Event("error", message))
-        self.step.result = "error"
+        self.current.events.append(Event("error", message))
+        self.current.result = "error"
 
     def _customer_id(self) -> int | None:
         value = self.vars.get("customer_id", "")

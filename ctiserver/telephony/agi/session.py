@@ -248,7 +248,7 @@ class AgiSession:
 
 
 def _args(headers: dict[str, str]) -> list[str]:
-    args = []
+    args: list[str] = []
     while (value := headers.get(f"agi_arg_{len(args) + 1}")) is not None:
         args.append(value)
     return args

@@ -1,0 +1,121 @@
+"""The pieces of Asterisk's configuration a production Asterisk needs for ctiserver.
+
+They are rendered from the same templates as the lab's configuration (found through
+``ctiserver.resources.asterisk_template_dirs``, as ``ctiserver.lab.asterisk`` does):
+the lab's ``manager.conf``, ``queues.conf`` and ``extensions.conf`` include the same
+partials (``*.inc.j2``) that are rendered here on their own, with the production
+settings, for an operator to ``#include`` into an Asterisk that is already configured.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import jinja2
+
+from ctiserver.resources import asterisk_template_dirs
+from ctiserver.settings import Settings
+
+
+@dataclass(frozen=True)
+class Snippet:
+    #: the file written, to be ``#include``d by ``include_from``
+    name: str
+    #: the partial template it is rendered from
+    template: str
+    #: the Asterisk file that includes it
+    include_from: str
+    #: what it holds, for the header and the operator
+    what: str
+    #: it holds a secret: written readable by its owner only
+    secret: bool = False
+
+
+SNIPPETS = (
+    Snippet(
+        "manager_ctiserver.conf", "manager-user.inc.j2", "manager.conf",
+        "the AMI user of ctiserver with the permissions it needs", secret=True,
+    ),
+    Snippet("queues_ctiserver.conf", "queues.inc.j2", "queues.conf", "the hotline's queues"),
+    Snippet(
+        "extensions_ctiserver.conf", "hotline.inc.j2", "extensions.conf",
+        "the dialplan contexts [hotline] and [agent-phones]",
+    ),
+)
+
+_CONTEXT = re.compile(r"^\[([^\]]+)\]", re.MULTILINE)
+
+
+def template_environment() -> jinja2.Environment:
+    """The lab's template environment: the same folders, strict about undefined names."""
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader([str(d) for d in asterisk_template_dirs()]),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        autoescape=False,  # noqa: S701 (Asterisk's configuration, not HTML)
+    )
+
+
+def server_address(settings: Settings) -> str:
+    """Where Asterisk reaches ctiserver (FastAGI) and whence ctiserver logs in to AMI:
+    ``agi.host``, or 127.0.0.1 when the server listens on every address."""
+    host = settings.agi.host.strip()
+    if not host:
+        return "127.0.0.1"
+    try:
+        if ipaddress.ip_address(host).is_unspecified:
+            return "127.0.0.1"
+    except ValueError:
+        pass
+    return host
+
+
+def render_snippets(settings: Settings, address: str | None = None) -> dict[str, str]:
+    """File name -> text of each snippet, for an Asterisk reaching ctiserver at ``address``."""
+    address = address or server_address(settings)
+    env = template_environment()
+    context = {
+        "ami": settings.ami,
+        "agi": settings.agi,
+        "hotline": settings.hotline,
+        "ami_permit": address,
+        "ami_write_extra": "",
+        "agi_url": f"agi://{address}:{settings.agi.port}",
+    }
+    rendered = {}
+    for snippet in SNIPPETS:
+        header = (
+            f"; Rendered by `ctiserver asterisk snippets` from {snippet.template}: {snippet.what}.\n"
+            f"; Include it at the end of {snippet.include_from}:  #include {snippet.name}\n"
+            "; Edit the settings and render it again rather than editing this file.\n\n"
+        )
+        rendered[snippet.name] = header + env.get_template(snippet.template).render(context)
+    return rendered
+
+
+def dialplan_contexts(settings: Settings) -> list[str]:
+    """The dialplan contexts the server needs, as the templates define them."""
+    text = template_environment().get_template("hotline.inc.j2").render(
+        {"hotline": settings.hotline, "agi_url": "agi://check"}
+    )
+    return _CONTEXT.findall(text)
+
+
+def write_snippets(snippets: dict[str, str], out: Path) -> list[Path]:
+    """Write the snippets into ``out`` (created); the AMI one is mode 0600 (it holds the secret)."""
+    out.mkdir(parents=True, exist_ok=True)
+    secret = {s.name for s in SNIPPETS if s.secret}
+    written = []
+    for name, text in snippets.items():
+        path = out / name
+        mode = 0o600 if name in secret else 0o644
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+        os.fchmod(descriptor, mode)
+        with os.fdopen(descriptor, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        written.append(path)
+    return written

@@ -1,0 +1,171 @@
+"""The pure parts of ``ctiserver check`` and the production snippets."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+from ctiserver.lab.asterisk import AsteriskLayout, render_config
+from ctiserver.lab.provision import AsteriskInstall
+from ctiserver.operations.check import (
+    ContextPlan,
+    allowed_actions,
+    asterisk_major,
+    context_plan,
+    dialplan_result,
+    permissions_result,
+    port_result,
+    queue_names,
+    queues_result,
+    report,
+    secrets_result,
+    settings_result,
+    version_result,
+)
+from ctiserver.operations.snippets import dialplan_contexts, render_snippets, server_address, write_snippets
+from ctiserver.settings import QueueSettings, Settings
+
+SECRET = "a-production-secret-0123456789"
+SETTINGS = Settings().replace(ami={"secret": SECRET}, web={"session_secret": "s" * 48})
+
+
+def test_list_commands_gives_the_actions_the_user_may_send() -> None:
+    answer = {
+        "Response": "Success", "ActionID": "1",
+        "QueueAdd": "Add interface to queue. (Priv: agent,all)",
+        "Ping": "Keepalive command. (Priv: <none>)",
+    }
+    assert allowed_actions(answer) == {"QueueAdd", "Ping"}
+
+
+def test_permissions_name_what_is_missing_and_the_classes_to_add() -> None:
+    result = permissions_result({"QueueAdd", "QueueRemove", "BlindTransfer", "ShowDialPlan", "CoreSettings"})
+    assert not result.ok
+    assert "QueuePause" in result.detail and "CoreShowChannels" in result.detail
+    assert "write = call,agent,reporting" in result.fix and "missing: agent, reporting" in result.fix
+    full = {"QueueAdd", "QueueRemove", "QueuePause", "BlindTransfer", "CoreShowChannels", "ShowDialPlan",
+            "CoreSettings"}
+    assert permissions_result(full).ok
+    generous = permissions_result(full | {"Originate", "Command"})
+    assert generous.ok and "Command, Originate" in generous.detail and "more than it needs" in generous.detail
+
+
+def test_versions() -> None:
+    assert asterisk_major("22.10.1+dfsg+~cs6.17.60671434-1") == 22
+    assert asterisk_major("certified-20.7-cert1") == 20
+    assert asterisk_major("GIT-master-abc") is None
+    assert version_result({"AsteriskVersion": "20.5.2"}).ok
+    old = version_result({"AsteriskVersion": "16.30.0"})
+    assert not old.ok and "upgrade" in old.fix
+
+
+def test_queues_come_from_the_queue_params_of_queue_status() -> None:
+    status = [
+        {"Response": "Success"},
+        {"Event": "QueueParams", "Queue": "support"},
+        {"Event": "QueueMember", "Queue": "repair", "Location": "PJSIP/1001"},
+        {"Event": "QueueParams", "Queue": "repair"},
+        {"Event": "QueueStatusComplete"},
+    ]
+    known = queue_names(status)
+    assert known == {"support", "repair"}
+    result = queues_result(SETTINGS, known)
+    assert not result.ok and "no queue complaint, installation" in result.detail
+    assert "ctiserver asterisk snippets" in result.fix
+
+
+def test_dialplan_needs_the_contexts_the_number_and_the_agi_port() -> None:
+    assert dialplan_contexts(SETTINGS) == ["hotline", "agent-phones"]
+    listing = [
+        {"Event": "ListDialplan", "Context": "hotline", "Extension": "4008001234", "Application": "AGI",
+         "AppData": "agi://127.0.0.1:4573/hotline"},
+        {"Event": "ListDialplan", "Context": "hotline", "Extension": "4008001234", "Application": "Queue",
+         "AppData": "support"},
+        {"Event": "ShowDialPlanComplete"},
+    ]
+    plan = context_plan(listing)
+    assert plan == ContextPlan(frozenset({"4008001234"}), ("agi://127.0.0.1:4573/hotline",))
+    agent_phones = ContextPlan(frozenset({"_X."}), ())
+    assert dialplan_result(SETTINGS, {"hotline": plan, "agent-phones": agent_phones}).ok
+    missing = dialplan_result(SETTINGS, {"hotline": plan, "agent-phones": None})
+    assert not missing.ok and "no context agent-phones" in missing.detail
+    plans = {"hotline": plan, "agent-phones": agent_phones}
+    moved = dialplan_result(SETTINGS.replace(agi={"port": 4600}), plans)
+    assert not moved.ok and "no FastAGI server on port 4600" in moved.detail
+
+
+def test_settings_that_cannot_work() -> None:
+    assert settings_result(SETTINGS, "/etc/ctiserver/ctiserver.toml").ok
+    bad = SETTINGS.replace(hotline={
+        "default_queue": "nowhere", "agent_interface": "PJSIP/1001", "timezone": "Mars/Olympus",
+        "queues": (QueueSettings(name="a", strategy="loudest"), QueueSettings(name="a")),
+    })
+    result = settings_result(bad, None)
+    assert not result.ok
+    for text in ("named twice: a", "default_queue 'nowhere'", "unknown strategy 'loudest'", "{extension}",
+                 "Mars/Olympus"):
+        assert text in result.detail
+
+
+def test_secrets_follow_serves_rules_without_writing(tmp_path: Path) -> None:
+    assert not secrets_result(Settings()).ok
+    secrets_file = tmp_path / "secrets.toml"
+    default_session = Settings().replace(ami={"secret": SECRET}, web={"secrets_file": str(secrets_file)})
+    result = secrets_result(default_session)
+    assert result.ok and "will generate" in result.detail and not secrets_file.exists()
+    secrets_file.write_text('session_secret = "' + "x" * 40 + '"\n')
+    secrets_file.chmod(0o644)
+    leaky = secrets_result(default_session)
+    assert not leaky.ok and "chmod 600" in leaky.detail
+
+
+def test_a_port_in_use_is_a_problem() -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = port_result("web", "127.0.0.1", port)
+    assert not result.ok and "web.port" in result.fix
+    assert port_result("web", "127.0.0.1", port).ok
+
+
+def test_report_lines_and_status() -> None:
+    lines, status = report([permissions_result(set()), version_result({"AsteriskVersion": "22.1.0"})])
+    assert status == 1 and lines[0].startswith("PROBLEM  AMI permissions:")
+    assert lines[1].startswith("         fix: ") and lines[2].startswith("OK       Asterisk version")
+    assert report([version_result({"AsteriskVersion": "22.1.0"})]) == (
+        ["OK       Asterisk version: Asterisk 22.1.0", "all 1 checks OK"], 0,
+    )
+
+
+def test_the_production_snippets_are_the_labs_partials(tmp_path: Path) -> None:
+    """One source: the lab's rendered files hold the snippets' text, but for the AMI user's
+    extra permission (the lab's phones Originate) and nothing else."""
+    snippets = render_snippets(SETTINGS)
+    install = AsteriskInstall(root=Path("/"), binary="asterisk", modules_dir="/m", data_dir="/d")
+    etc = render_config(SETTINGS, install, AsteriskLayout(base=str(tmp_path / "lab")))
+
+    def body(name: str) -> str:
+        return snippets[name].split("\n\n", 1)[1]
+
+    assert body("extensions_ctiserver.conf") in (etc / "extensions.conf").read_text()
+    assert body("queues_ctiserver.conf").strip() in (etc / "queues.conf").read_text()
+    manager = body("manager_ctiserver.conf")
+    assert "read = system,call,agent\nwrite = call,agent,reporting\n" in manager
+    assert f"secret = {SECRET}" in manager and "originate" not in manager
+    lab_manager = (etc / "manager.conf").read_text()
+    assert manager.replace("write = call,agent,reporting\n", "write = call,agent,reporting,originate\n") in (
+        lab_manager.replace("; and, for this Asterisk only: originate\n", "")
+    )
+    written = write_snippets(snippets, tmp_path / "out")
+    modes = {p.name: p.stat().st_mode & 0o777 for p in written}
+    assert modes == {"manager_ctiserver.conf": 0o600, "queues_ctiserver.conf": 0o644,
+                     "extensions_ctiserver.conf": 0o644}
+
+
+def test_the_snippets_point_asterisk_at_the_server() -> None:
+    assert server_address(SETTINGS.replace(agi={"host": "0.0.0.0"})) == "127.0.0.1"  # noqa: S104
+    assert server_address(SETTINGS.replace(agi={"host": "10.0.0.5"})) == "10.0.0.5"
+    snippets = render_snippets(SETTINGS.replace(agi={"port": 4600}), "10.0.0.5")
+    assert "AGI(agi://10.0.0.5:4600/hotline)" in snippets["extensions_ctiserver.conf"]
+    assert "permit = 10.0.0.5/255.255.255.255" in snippets["manager_ctiserver.conf"]
