@@ -15,9 +15,9 @@ from aiohttp_session.cookie_storage import EncryptedCookieStorage
 from cryptography.fernet import Fernet
 
 from ctiserver.settings import WebSettings
-from ctiserver.web.keys import THROTTLE_KEY, USER_KEY, USERS_KEY
 from ctiserver.web.contract import body_of
 from ctiserver.web.handling import ApiError
+from ctiserver.web.keys import THROTTLE_KEY, USER_KEY, USERS_KEY
 from ctiserver.web.responses import json_error
 from ctiserver.web.schemas import Credentials
 

@@ -107,6 +107,10 @@ def _given(field: dict[str, Any]) -> dict[str, Any]:
     return {**options[0], **rest}
 
 
+def _slug(path: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "_", path.lower()).strip("_")
+
+
 def _json(schema: dict[str, Any]) -> dict[str, Any]:
     return {"application/json": {"schema": schema}}
 
@@ -119,7 +123,7 @@ def _operation(op: Operation, components: _Components, messages: list[type[BaseM
     doc: dict[str, Any] = {
         "summary": op.summary,
         "description": f"{op.description}\n\n({who})".strip(),
-        "operationId": f"{op.method.lower()}_{re.sub(r'[^a-z0-9]+', '_', openapi_path(op.path).lower()).strip('_')}",
+        "operationId": f"{op.method.lower()}_{_slug(openapi_path(op.path))}",
         "x-roles": roles if roles is not None else [],
     }
     if op.public:
@@ -162,7 +166,8 @@ def build_document(app: web.Application, *, title: str = "ctiserver", version: s
     components = _Components(_models(ops, sent))
     paths: dict[str, dict[str, Any]] = {}
     for op in ops:
-        paths.setdefault(openapi_path(op.path), {})[op.method.lower()] = _operation(op, components, sent)
+        operation = _operation(op, components, sent)
+        paths.setdefault(openapi_path(op.path), {})[op.method.lower()] = operation
     return {
         "openapi": "3.1.0",
         "info": {
