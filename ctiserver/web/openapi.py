@@ -160,7 +160,9 @@ def _operation(op: Operation, components: _Components, messages: list[type[BaseM
     return doc
 
 
-def build_document(app: web.Application, *, title: str = "ctiserver", version: str = "0.1.0") -> dict[str, Any]:
+def build_document(
+    app: web.Application, *, title: str = "ctiserver", version: str = "0.1.0"
+) -> dict[str, Any]:
     ops = operations(app)
     sent = messages(app)
     components = _Components(_models(ops, sent))
