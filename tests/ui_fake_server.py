@@ -27,19 +27,15 @@ from zoneinfo import ZoneInfo
 from aiohttp import WSCloseCode, web
 
 from ctiserver.settings import Settings
-from ctiserver.vocabulary import PAUSE_REASONS, TICKET_TYPES
+from ctiserver.vocabulary import DEPARTMENT_BY_TYPE, PAUSE_REASONS, TICKET_TYPES
 from ctiserver.web.meta import meta_body
+from tests.api_contract import ContractCheck
 
+#: the agent's own actions, POST /api/agent/<action>
+AGENT_ACTIONS = ("login", "logout", "pause", "ready", "transfer")
 SCREENPOP = Path(__file__).resolve().parents[1] / "screenpop"
 COOKIE = "fake_desk_session"
 PASSWORD = "口令 pw"
-DEPARTMENTS = {
-    "repair": "维修部",
-    "complaint": "客户关系部",
-    "installation": "安装部",
-    "moving": "安装部",
-    "inquiry": "客服中心",
-}
 XSS = "<img src=x onerror=alert(1)>"
 #: the hotline's time zone: "today" of the daily report (like the real server's default)
 REPORT_TIMEZONE = "Asia/Shanghai"
@@ -149,7 +145,7 @@ def sample_customers() -> dict[int, dict[str, Any]]:
                 "number": "T-1501",
                 "type": "repair",
                 "status": "assigned",
-                "department": "维修部",
+                "department": "repair",
                 "summary": "洗衣机脱水时噪音大",
                 "customer_id": 1,
                 "product_id": 12,
@@ -297,6 +293,7 @@ def sample_pop(
         "caller_number": caller_number,
         "caller_name": caller_name,
         "queue": "售后",
+        "transferred_from": None,
         "waited_seconds": 35.4,
         "ringing_at": now_iso(3),
         "answered_at": now_iso(1) if answered or ended else None,
@@ -609,7 +606,9 @@ def other_daily_report(day: str = OTHER_REPORT_DAY) -> dict[str, Any]:
 
 
 class FakeDesk:
-    def __init__(self) -> None:
+    def __init__(self, contract: ContractCheck | None = None) -> None:
+        #: checks every answer and push against the real server's declared shapes
+        self.contract = contract
         self.sockets: dict[int, set[web.WebSocketResponse]] = {}
         self._changed = asyncio.Condition()
         self._runner: web.AppRunner | None = None
@@ -682,6 +681,8 @@ class FakeDesk:
             await ws.close(code=WSCloseCode.GOING_AWAY, message=b"test drop")
 
     async def _send(self, sockets: set[web.WebSocketResponse], message: dict[str, Any]) -> int:
+        if self.contract is not None:
+            self.contract.check_message(message)
         text = json.dumps(message, ensure_ascii=False)
         sent = 0
         for ws in list(sockets):
@@ -693,13 +694,15 @@ class FakeDesk:
     # -- lifecycle
 
     def app(self) -> web.Application:
-        app = web.Application(middlewares=[self._middleware])
+        checks = [] if self.contract is None else [self.contract.middleware]
+        app = web.Application(middlewares=[*checks, self._middleware])
         app.router.add_post("/login", self.login)
         app.router.add_post("/logout", self.logout)
         app.router.add_get("/api/me", self.me)
         app.router.add_get("/api/meta", self.meta)
         app.router.add_get("/api/agent", self.get_agent)
-        app.router.add_post("/api/agent/{action}", self.agent_action)
+        for action in AGENT_ACTIONS:
+            app.router.add_post(f"/api/agent/{action}", self.agent_action)
         app.router.add_get("/api/customers", self.find_customers)
         app.router.add_post("/api/customers", self.create_customer)
         app.router.add_get("/api/customers/{id}", self.get_customer)
@@ -820,7 +823,7 @@ class FakeDesk:
         agent = self.agents.get(user_id)
         if agent is None:
             return self._error(404, "no agent for this user")
-        action = request.match_info["action"]
+        action = request.path.rsplit("/", 1)[1]
         body = request["json"] or {}
         if action == "login":
             agent.update(
@@ -843,8 +846,14 @@ class FakeDesk:
                 agent.update(state="paused", since=now_iso(), reason=reason)
             else:
                 agent.update(state="ready", since=now_iso(), reason=None)
-        else:
-            raise web.HTTPNotFound()
+        elif action == "transfer":
+            extension = body.get("extension")
+            if not isinstance(extension, str) or not extension:
+                return self._error(400, "extension is required")
+            if not any(a["extension"] == extension for a in self.agents.values()):
+                return self._error(404, f"no agent at extension {extension}")
+            if agent["state"] != "on_call":
+                return self._error(409, "you have no call to transfer")
         public = self._public_agent(user_id)
         await self.push(user_id, {"type": "agent", "agent": public})
         return self._json({"agent": public})
@@ -913,7 +922,7 @@ class FakeDesk:
             "number": f"T-{number}",
             "type": data["type"],
             "status": "open",
-            "department": DEPARTMENTS[data["type"]],
+            "department": DEPARTMENT_BY_TYPE[data["type"]],
             "summary": data["summary"],
             "customer_id": customer_id,
             "product_id": data.get("product_id"),
@@ -1024,7 +1033,7 @@ class FakeDesk:
 
 
 async def _serve(port: int) -> None:
-    fake = FakeDesk()
+    fake = FakeDesk(ContractCheck.of_server())
     base = await fake.start(port=port)
     print(
         f"{base}/ui/agent.html  {base}/ui/supervisor.html  users agent1, agent2, super;"

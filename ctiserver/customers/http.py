@@ -2,59 +2,66 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from aiohttp import web
 
+from ctiserver.customers.schemas import (
+    CustomerAnswer,
+    CustomerHistory,
+    CustomerMatches,
+    CustomerNew,
+    PhoneQuery,
+)
 from ctiserver.customers.store import CustomerRepository
 from ctiserver.vocabulary import USER_ROLES
-from ctiserver.web.handling import ApiError, api, optional_str, path_id, read_json
-from ctiserver.web.responses import json_ok
+from ctiserver.web.contract import body_of, query_of, route
+from ctiserver.web.handling import ApiError, path_id
 
 CUSTOMERS_KEY = web.AppKey("customers", CustomerRepository)
-CUSTOMER_TEXT_FIELDS = ("level", "province", "city", "district", "street", "address_detail")
+NO_SUCH_CUSTOMER = {404: "no such customer"}
 
 
-@api(USER_ROLES)
-async def find_customers(request: web.Request) -> web.Response:
-    phone = request.query.get("phone", "").strip()
-    if not phone:
-        raise ApiError(400, "phone is required")
-    return json_ok({"customers": await request.app[CUSTOMERS_KEY].cards_for_phone(phone)})
+async def find_customers(request: web.Request) -> dict[str, Any]:
+    phone = query_of(request, PhoneQuery).phone
+    return {"customers": await request.app[CUSTOMERS_KEY].cards_for_phone(phone)}
 
 
-@api(USER_ROLES)
-async def get_customer(request: web.Request) -> web.Response:
+async def get_customer(request: web.Request) -> dict[str, Any]:
     card = await request.app[CUSTOMERS_KEY].card(path_id(request))
     if card is None:
         raise ApiError(404, "no such customer")
-    return json_ok({"customer": card})
+    return {"customer": card}
 
 
-@api(USER_ROLES)
-async def create_customer(request: web.Request) -> web.Response:
-    data = await read_json(request)
-    name, phone = data.get("name"), data.get("phone")
-    if not isinstance(name, str) or not isinstance(phone, str):
-        raise ApiError(400, "name and phone (strings) are required")
-    values = {field: optional_str(data.get(field), field) for field in CUSTOMER_TEXT_FIELDS}
-    level = values.pop("level") or "normal"
+async def create_customer(request: web.Request) -> dict[str, Any]:
+    """A phone another customer already has is accepted: family members share landlines."""
+    data = body_of(request, CustomerNew)
+    address = data.model_dump(exclude={"name", "phone", "level"})
     try:
-        card = await request.app[CUSTOMERS_KEY].create(name, phone, level=level, **values)
+        card = await request.app[CUSTOMERS_KEY].create(
+            data.name, data.phone, level=data.level or "normal", **address
+        )
     except ValueError as exc:
         raise ApiError(400, str(exc)) from exc
-    return json_ok({"customer": card}, status=201)
+    return {"customer": card}
 
 
-@api(USER_ROLES)
-async def customer_history(request: web.Request) -> web.Response:
+async def customer_history(request: web.Request) -> dict[str, Any]:
     history = await request.app[CUSTOMERS_KEY].history(path_id(request))
     if history is None:
         raise ApiError(404, "no such customer")
-    return json_ok(history)
+    return history
 
 
 def register(app: web.Application, customers: CustomerRepository) -> None:
     app[CUSTOMERS_KEY] = customers
-    app.router.add_get("/api/customers", find_customers)
-    app.router.add_post("/api/customers", create_customer)
-    app.router.add_get(r"/api/customers/{id:\d{1,9}}", get_customer)
-    app.router.add_get(r"/api/customers/{id:\d{1,9}}/history", customer_history)
+    route(app, "GET", "/api/customers", find_customers, summary="The customers with a phone",
+          roles=USER_ROLES, query=PhoneQuery, answer=CustomerMatches)
+    route(app, "POST", "/api/customers", create_customer, summary="Add a customer with one phone",
+          roles=USER_ROLES, body=CustomerNew, answer=CustomerAnswer, status=201)
+    route(app, "GET", r"/api/customers/{id:\d{1,9}}", get_customer, summary="A customer's card",
+          roles=USER_ROLES, answer=CustomerAnswer, errors=NO_SUCH_CUSTOMER)
+    route(app, "GET", r"/api/customers/{id:\d{1,9}}/history", customer_history,
+          summary="A customer's calls and tickets", roles=USER_ROLES, answer=CustomerHistory,
+          errors=NO_SUCH_CUSTOMER)

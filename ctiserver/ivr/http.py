@@ -16,10 +16,22 @@ from aiohttp import web
 from ctiserver.ivr.graph import flow_to_svg
 from ctiserver.ivr.loader import Flow, FlowError, FlowProblem
 from ctiserver.ivr.registry import FlowRegistry
+from ctiserver.ivr.schemas import (
+    FlowCheckFailed,
+    FlowCheckPassed,
+    FlowDetail,
+    FlowList,
+    FlowPublish,
+    FlowPublished,
+    FlowRejected,
+    FlowRollback,
+    FlowSource,
+    FlowVersionText,
+)
 from ctiserver.ivr.store import FlowVersionInfo
-from ctiserver.web.handling import ApiError, api, read_json
+from ctiserver.web.contract import ApiHandler, body_of, route
+from ctiserver.web.handling import ApiError
 from ctiserver.web.keys import USER_KEY
-from ctiserver.web.responses import json_ok
 
 log = logging.getLogger(__name__)
 
@@ -30,22 +42,9 @@ EDITOR_FILE = "<editor>"
 #: keeps a script inside an SVG opened on its own from running
 SVG_HEADERS = {"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'"}
 
-admin_only = api({"admin"}, denied="admins only")
-
 
 def _registry(request: web.Request) -> FlowRegistry:
     return request.app[FLOWS_KEY]
-
-
-async def _json_body(request: web.Request) -> dict[str, Any]:
-    return await read_json(request, limit=MAX_BODY)
-
-
-def _source(data: dict[str, Any]) -> str:
-    source = data.get("source")
-    if not isinstance(source, str):
-        raise ApiError(400, "source (a string) is required")
-    return source
 
 
 def _time(value: Any) -> Any:
@@ -90,8 +89,7 @@ async def _svg(flow: Flow) -> str | None:
         return None
 
 
-@admin_only
-async def list_flows(request: web.Request) -> web.Response:
+async def list_flows(request: web.Request) -> dict[str, Any]:
     registry = _registry(request)
     flows = []
     for name in registry.names():
@@ -108,63 +106,55 @@ async def list_flows(request: web.Request) -> web.Response:
                 "created_at": _time(active.created_at),
             }
         )
-    return json_ok({"flows": flows})
+    return {"flows": flows}
 
 
-@admin_only
-async def get_flow(request: web.Request) -> web.Response:
+async def get_flow(request: web.Request) -> dict[str, Any]:
     registry = _registry(request)
     name = request.match_info["name"]
     versions = await registry.versions.list(name)
     if not versions:
         raise ApiError(404, "no such flow")
     active = registry.active_version(name) or next((v for v in versions if v.active), versions[0])
-    return json_ok(
-        {
-            "name": name,
-            "source": active.source,
-            "active": version_dict(active),
-            "versions": [version_dict(v) for v in versions],
-        }
-    )
+    return {
+        "name": name,
+        "source": active.source,
+        "active": version_dict(active),
+        "versions": [version_dict(v) for v in versions],
+    }
 
 
-@admin_only
-async def get_version(request: web.Request) -> web.Response:
+async def get_version(request: web.Request) -> dict[str, Any]:
     name, number = request.match_info["name"], int(request.match_info["number"])
     info = await _registry(request).versions.get(name, number)
     if info is None:
         raise ApiError(404, "no such version")
-    return json_ok(version_dict(info, full=True))
+    return version_dict(info, full=True)
 
 
-@admin_only
-async def check(request: web.Request) -> web.Response:
+async def check(request: web.Request) -> dict[str, Any]:
+    """Never publishes."""
     registry = _registry(request)
-    source = _source(await _json_body(request))
+    source = body_of(request, FlowSource).source
     try:
         flow = await asyncio.to_thread(registry.check, source, file=EDITOR_FILE)
         clash = _entry_clash(registry, flow)
         if clash is not None:
             raise clash
     except FlowError as exc:
-        return json_ok({"ok": False, "problems": problem_dicts(exc.problems)})
-    return json_ok(
-        {
-            "ok": True,
-            "problems": [],
-            "flow": {"name": flow.name, "entry": flow.entry, "version": flow.version},
-            "svg": await _svg(flow),
-        }
-    )
+        return {"ok": False, "problems": problem_dicts(exc.problems)}
+    return {
+        "ok": True,
+        "problems": [],
+        "flow": {"name": flow.name, "entry": flow.entry, "version": flow.version},
+        "svg": await _svg(flow),
+    }
 
 
-@admin_only
-async def publish(request: web.Request) -> web.Response:
-    data = await _json_body(request)
-    source, note = _source(data), data.get("note")
-    if note is not None and not isinstance(note, str):
-        raise ApiError(400, "note must be a string")
+async def publish(request: web.Request) -> dict[str, Any]:
+    """An invalid flow is refused with its problems and the running version stays."""
+    data = body_of(request, FlowPublish)
+    source, note = data.source, data.note
     author = request[USER_KEY].username
     try:
         published = await _registry(request).publish(
@@ -172,14 +162,11 @@ async def publish(request: web.Request) -> web.Response:
         )
     except FlowError as exc:
         raise ApiError(422, "the flow has problems", problems=problem_dicts(exc.problems)) from exc
-    return json_ok({"version": version_dict(published.version)})
+    return {"version": version_dict(published.version)}
 
 
-@admin_only
-async def rollback(request: web.Request) -> web.Response:
-    number = (await _json_body(request)).get("number")
-    if not isinstance(number, int) or isinstance(number, bool):
-        raise ApiError(400, "number (an integer) is required")
+async def rollback(request: web.Request) -> dict[str, Any]:
+    number = body_of(request, FlowRollback).number
     author = request[USER_KEY].username
     try:
         published = await _registry(request).rollback(
@@ -191,10 +178,9 @@ async def rollback(request: web.Request) -> web.Response:
         raise ApiError(
             422, "that version no longer validates", problems=problem_dicts(exc.problems)
         ) from exc
-    return json_ok({"version": version_dict(published.version)})
+    return {"version": version_dict(published.version)}
 
 
-@admin_only
 async def graph_svg(request: web.Request) -> web.Response:
     flow = _registry(request).get(request.match_info["name"])
     if flow is None:
@@ -209,10 +195,27 @@ async def graph_svg(request: web.Request) -> web.Response:
 
 def register(app: web.Application, flows: FlowRegistry) -> None:
     app[FLOWS_KEY] = flows
-    app.router.add_get("/api/flows", list_flows)
-    app.router.add_post("/api/flows/check", check)
-    app.router.add_post("/api/flows/publish", publish)
-    app.router.add_get("/api/flows/{name}", get_flow)
-    app.router.add_get(r"/api/flows/{name}/versions/{number:\d{1,9}}", get_version)
-    app.router.add_post("/api/flows/{name}/rollback", rollback)
-    app.router.add_get("/api/flows/{name}/graph.svg", graph_svg)
+
+    def admin(method: str, path: str, handler: ApiHandler, summary: str, **declared: Any) -> None:
+        route(app, method, path, handler, summary=summary, roles={"admin"}, denied="admins only",
+              **declared)
+
+    source_body: dict[str, Any] = {"body_limit": MAX_BODY}
+    rejected = {422: FlowRejected}
+    admin("GET", "/api/flows", list_flows, "The running flows", answer=FlowList)
+    admin("POST", "/api/flows/check", check, "Check a flow's source", body=FlowSource,
+          answer=FlowCheckPassed | FlowCheckFailed, **source_body)
+    admin("POST", "/api/flows/publish", publish, "Publish a flow", body=FlowPublish,
+          answer=FlowPublished, errors={422: "the flow has problems"}, error_shapes=rejected,
+          **source_body)
+    admin("GET", "/api/flows/{name}", get_flow, "A flow's source and versions", answer=FlowDetail,
+          errors={404: "no such flow"})
+    admin("GET", r"/api/flows/{name}/versions/{number:\d{1,9}}", get_version, "One version",
+          answer=FlowVersionText, errors={404: "no such version"})
+    admin("POST", "/api/flows/{name}/rollback", rollback, "Publish an earlier version again",
+          body=FlowRollback, answer=FlowPublished, errors={
+              404: "no such version", 422: "that version no longer validates"},
+          error_shapes=rejected, **source_body)
+    admin("GET", "/api/flows/{name}/graph.svg", graph_svg, "The flow's diagram",
+          media_type="image/svg+xml",
+          errors={404: "no such flow", 503: "the diagram cannot be drawn (no Graphviz)"})

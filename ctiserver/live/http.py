@@ -7,9 +7,9 @@ from typing import Any, Protocol
 
 from aiohttp import web
 
+from ctiserver.live.schemas import DailyReport, ReportQuery, WallboardMessage, WallboardView
 from ctiserver.vocabulary import SUPERVISOR_ROLES
-from ctiserver.web.handling import ApiError, api
-from ctiserver.web.responses import json_ok
+from ctiserver.web.contract import add_messages, query_of, route
 
 
 class Wallboard(Protocol):
@@ -21,26 +21,25 @@ class Wallboard(Protocol):
 
 
 WALLBOARD_KEY = web.AppKey("wallboard", Wallboard)
+DENIED = "supervisors and admins only"
 
 
-@api(SUPERVISOR_ROLES, denied="supervisors and admins only")
-async def get_wallboard(request: web.Request) -> web.Response:
-    return json_ok(request.app[WALLBOARD_KEY].snapshot())
+async def get_wallboard(request: web.Request) -> dict[str, Any]:
+    return request.app[WALLBOARD_KEY].snapshot()
 
 
-@api(SUPERVISOR_ROLES, denied="supervisors and admins only")
-async def daily_report(request: web.Request) -> web.Response:
-    """``GET /api/reports/daily?date=YYYY-MM-DD`` (default today), from the stored records."""
+async def daily_report(request: web.Request) -> dict[str, Any]:
+    """From the stored records; the day runs from midnight to midnight in the hotline's
+    time zone."""
     board = request.app[WALLBOARD_KEY]
-    text = request.query.get("date")
-    try:
-        day = dt.date.fromisoformat(text) if text else board.today()
-    except ValueError as exc:
-        raise ApiError(400, "date must be YYYY-MM-DD") from exc
-    return json_ok(await board.daily_report(day))
+    day = query_of(request, ReportQuery).date or board.today()
+    return await board.daily_report(day)
 
 
 def register(app: web.Application, wallboard: Wallboard) -> None:
     app[WALLBOARD_KEY] = wallboard
-    app.router.add_get("/api/wallboard", get_wallboard)
-    app.router.add_get("/api/reports/daily", daily_report)
+    add_messages(app, WallboardMessage)
+    route(app, "GET", "/api/wallboard", get_wallboard, summary="Today's live view",
+          roles=SUPERVISOR_ROLES, denied=DENIED, answer=WallboardView)
+    route(app, "GET", "/api/reports/daily", daily_report, summary="A day's report",
+          roles=SUPERVISOR_ROLES, denied=DENIED, query=ReportQuery, answer=DailyReport)

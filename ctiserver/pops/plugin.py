@@ -9,7 +9,9 @@ from ctiserver.agents.plugin import Agents
 from ctiserver.core import Core
 from ctiserver.customers.cards import BatchedCardLookup, CustomerCards
 from ctiserver.ivr.hotline import HotlineIvr
+from ctiserver.pops.schemas import PopMessage
 from ctiserver.pops.service import ScreenPopService
+from ctiserver.web.contract import add_messages
 from ctiserver.web.keys import USER_CHANNEL_KEY
 
 
@@ -27,6 +29,7 @@ def register(core: Core, agents: Agents, ivr: HotlineIvr) -> Pops:
     )
     pops.attach(core.hub)
     core.app[USER_CHANNEL_KEY] = pops
+    add_messages(core.app, PopMessage)
 
     async def seat_agents() -> None:
         """Who answers which phone, for pops and for calls that reach an agent without a

@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from aiohttp import web
 
 from ctiserver.customers.store import CustomerRepository
+from ctiserver.tickets.schemas import TicketAnswer, TicketList, TicketOpen, TicketQuery
 from ctiserver.tickets.store import TicketRepository, ticket_dict
-from ctiserver.vocabulary import TICKET_TYPES, USER_ROLES
-from ctiserver.web.handling import ApiError, api, optional_int, optional_str, query_int, read_json
+from ctiserver.vocabulary import USER_ROLES
+from ctiserver.web.contract import body_of, query_of, route
+from ctiserver.web.handling import ApiError
 from ctiserver.web.keys import USER_KEY
-from ctiserver.web.responses import json_ok
 
 TICKETS_KEY = web.AppKey("tickets", TicketRepository)
 #: whose customers and products a ticket may name
 OWNERS_KEY = web.AppKey("ticket_owners", CustomerRepository)
-MAX_SUMMARY = 500
-MAX_CALL_ID = 64
 
 
 async def _ticket_owner(
@@ -35,46 +36,32 @@ async def _ticket_owner(
     return owner
 
 
-@api(USER_ROLES)
-async def create_ticket(request: web.Request) -> web.Response:
-    data = await read_json(request)
-    kind = data.get("type")
-    if kind not in TICKET_TYPES:
-        raise ApiError(400, f"type must be one of {', '.join(TICKET_TYPES)}")
-    summary = (optional_str(data.get("summary"), "summary") or "").strip()
-    if not summary or len(summary) > MAX_SUMMARY:
-        raise ApiError(400, f"summary must have 1 to {MAX_SUMMARY} characters")
-    call_id = optional_str(data.get("call_id"), "call_id") or None
-    if call_id is not None and len(call_id) > MAX_CALL_ID:
-        raise ApiError(400, f"call_id must have at most {MAX_CALL_ID} characters")
-    fields = data.get("fields") or {}
-    if not isinstance(fields, dict):
-        raise ApiError(400, "fields must be an object")
-    product_id = optional_int(data.get("product_id"), "product_id")
-    customer_id = await _ticket_owner(
-        request, optional_int(data.get("customer_id"), "customer_id"), product_id
-    )
+async def create_ticket(request: web.Request) -> dict[str, Any]:
+    """Source ``agent``, created by the logged-in user."""
+    data = body_of(request, TicketOpen)
+    customer_id = await _ticket_owner(request, data.customer_id, data.product_id)
     ticket = await request.app[TICKETS_KEY].open(
-        kind, summary, fields, customer_id=customer_id, product_id=product_id,
-        call_linkedid=call_id, source="agent", user_id=request[USER_KEY].id,
+        data.type, data.summary, data.fields, customer_id=customer_id,
+        product_id=data.product_id, call_linkedid=data.call_id, source="agent",
+        user_id=request[USER_KEY].id,
     )
-    return json_ok({"ticket": ticket_dict(ticket)}, status=201)
+    return {"ticket": ticket_dict(ticket)}
 
 
-@api(USER_ROLES)
-async def list_tickets(request: web.Request) -> web.Response:
+async def list_tickets(request: web.Request) -> dict[str, Any]:
     tickets = request.app[TICKETS_KEY]
-    if "customer_id" in request.query:
-        found = await tickets.list_for_customer(query_int(request, "customer_id"))
-    elif request.query.get("call_id"):
-        found = await tickets.list_for_call(request.query["call_id"])
-    else:
-        raise ApiError(400, "customer_id or call_id is required")
-    return json_ok({"tickets": [ticket_dict(t) for t in found]})
+    query = query_of(request, TicketQuery)
+    if query.customer_id is not None:
+        found = await tickets.list_for_customer(query.customer_id)
+    else:  # TicketQuery has one or the other
+        found = await tickets.list_for_call(query.call_id or "")
+    return {"tickets": [ticket_dict(t) for t in found]}
 
 
 def register(app: web.Application, tickets: TicketRepository, customers: CustomerRepository) -> None:
     app[TICKETS_KEY] = tickets
     app[OWNERS_KEY] = customers
-    app.router.add_get("/api/tickets", list_tickets)
-    app.router.add_post("/api/tickets", create_ticket)
+    route(app, "GET", "/api/tickets", list_tickets, summary="A customer's or a call's tickets",
+          roles=USER_ROLES, query=TicketQuery, answer=TicketList)
+    route(app, "POST", "/api/tickets", create_ticket, summary="Open a ticket",
+          roles=USER_ROLES, body=TicketOpen, answer=TicketAnswer, status=201)

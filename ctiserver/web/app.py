@@ -16,7 +16,7 @@ from ctiserver.resources import pages_dir
 from ctiserver.settings import Settings
 from ctiserver.storage.database import Database
 from ctiserver.users.store import UserRepository
-from ctiserver.web import auth, health, meta, pages, ws
+from ctiserver.web import auth, infrastructure, pages, ws
 from ctiserver.web.hub import LiveHub
 from ctiserver.web.keys import (
     AMI_KEY,
@@ -75,11 +75,7 @@ def create_app(
     app.middlewares.append(auth.auth_middleware)
 
     app.router.add_get("/", pages.index)
-    app.router.add_get("/healthz", health.healthz)
-    app.router.add_post("/login", auth.login)
-    app.router.add_post("/logout", auth.logout)
-    app.router.add_get("/api/me", auth.me)
-    app.router.add_get("/api/meta", meta.meta)
+    infrastructure.register(app)
     app.router.add_get("/ws", ws.websocket)
     app.router.add_static("/ui/", pages_dir())
 

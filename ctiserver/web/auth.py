@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import json
 import logging
 import math
 from collections.abc import Awaitable, Callable
@@ -16,8 +15,11 @@ from aiohttp_session.cookie_storage import EncryptedCookieStorage
 from cryptography.fernet import Fernet
 
 from ctiserver.settings import WebSettings
+from ctiserver.web.contract import body_of
+from ctiserver.web.handling import ApiError
 from ctiserver.web.keys import THROTTLE_KEY, USER_KEY, USERS_KEY
-from ctiserver.web.responses import json_error, json_ok
+from ctiserver.web.responses import json_error
+from ctiserver.web.schemas import Credentials
 
 log = logging.getLogger(__name__)
 
@@ -72,27 +74,9 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
         return json_error(exc.status, exc.reason)
 
 
-async def _credentials(request: web.Request) -> tuple[str, str]:
-    if request.content_type == "application/json":
-        try:
-            data = await request.json()
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise web.HTTPBadRequest(reason="malformed JSON") from exc
-        if not isinstance(data, dict):
-            raise web.HTTPBadRequest(reason="expected a JSON object")
-    else:
-        data = dict(await request.post())
-    username, password = data.get("username"), data.get("password")
-    if not isinstance(username, str) or not isinstance(password, str):
-        raise web.HTTPBadRequest(reason="username and password are required")
-    return username, password
-
-
-async def login(request: web.Request) -> web.Response:
-    try:
-        username, password = await _credentials(request)
-    except web.HTTPBadRequest as exc:
-        return json_error(400, exc.reason)
+async def login(request: web.Request) -> web.StreamResponse | dict[str, object]:
+    credentials = body_of(request, Credentials)
+    username, password = credentials.username, credentials.password
     address = request.remote or "unknown"
     throttle = request.app[THROTTLE_KEY]
     wait = throttle.wait(username, address)
@@ -107,19 +91,19 @@ async def login(request: web.Request) -> web.Response:
     if user is None:
         throttle.failed(username, address)
         log.warning("failed login for %r from %s", username[:64], address)
-        return json_error(401, "invalid username or password")
+        raise ApiError(401, "invalid username or password")
     throttle.succeeded(username, address)
     # start from an empty session: nothing stored before login carries over
     session = await new_session(request)
     session[SESSION_USER_ID] = user.id
-    return json_ok({"user": user.to_dict()})
+    return {"user": user.to_dict()}
 
 
-async def logout(request: web.Request) -> web.Response:
+async def logout(request: web.Request) -> dict[str, object]:
     session = await get_session(request)
     session.invalidate()
-    return json_ok({"ok": True})
+    return {"ok": True}
 
 
-async def me(request: web.Request) -> web.Response:
-    return json_ok({"user": request[USER_KEY].to_dict()})
+async def me(request: web.Request) -> dict[str, object]:
+    return {"user": request[USER_KEY].to_dict()}

@@ -1,16 +1,15 @@
-"""What every JSON API handler shares: the role guard, bounded JSON bodies, API errors."""
+"""What every JSON API handler shares: bounded JSON bodies, API errors, the path's id.
+
+The role guard and the validation of bodies and queries are in ``ctiserver.web.contract``.
+"""
 
 from __future__ import annotations
 
-import functools
 import json
-from collections.abc import Awaitable, Callable, Collection
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
-
-from ctiserver.web.keys import USER_KEY
-from ctiserver.web.responses import json_error, json_ok
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -23,25 +22,6 @@ class ApiError(Exception):
         self.status = status
         self.message = message
         self.extra = extra
-
-
-def api(roles: Collection[str], denied: str = "not allowed for your role") -> Callable[[Handler], Handler]:
-    """403 for a role not in ``roles`` (the auth middleware has refused anonymous users);
-    an :class:`ApiError` raised by the handler becomes its JSON error."""
-
-    def decorate(handler: Handler) -> Handler:
-        @functools.wraps(handler)
-        async def guarded(request: web.Request) -> web.StreamResponse:
-            if request[USER_KEY].role not in roles:
-                return json_error(403, denied)
-            try:
-                return await handler(request)
-            except ApiError as exc:
-                return json_ok({"error": exc.message, **exc.extra}, status=exc.status)
-
-        return guarded
-
-    return decorate
 
 
 #: the largest JSON body an API takes unless it says otherwise
@@ -72,27 +52,6 @@ async def read_json(
     if not isinstance(data, dict):
         raise ApiError(400, "expected a JSON object")
     return data
-
-
-def optional_int(value: Any, name: str) -> int | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ApiError(400, f"{name} must be an integer")
-    return value
-
-
-def optional_str(value: Any, name: str) -> str | None:
-    if value is None or isinstance(value, str):
-        return value
-    raise ApiError(400, f"{name} must be a string")
-
-
-def query_int(request: web.Request, name: str) -> int:
-    try:
-        return int(request.query[name])
-    except ValueError as exc:
-        raise ApiError(400, f"{name} must be an integer") from exc
 
 
 def path_id(request: web.Request) -> int:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Protocol
+from typing import Any, Protocol
 
 from aiohttp import web
 from sqlalchemy import text
@@ -12,7 +12,6 @@ from sqlalchemy import text
 from ctiserver.storage.database import Database
 from ctiserver.storage.writer import WriterStatus
 from ctiserver.web.keys import AMI_KEY, DB_KEY, PARTS_KEY
-from ctiserver.web.responses import json_ok
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +46,7 @@ async def _database_ok(db: Database) -> bool:
     return True
 
 
-async def healthz(request: web.Request) -> web.Response:
+async def healthz(request: web.Request) -> dict[str, Any]:
     """Always 200: it reports; the monitoring decides what "degraded" means.
 
     Degraded when Asterisk or the database is unreachable, when a long-lived part
@@ -60,15 +59,13 @@ async def healthz(request: web.Request) -> web.Response:
     source = request.app.get(PARTS_KEY)
     parts = source.parts() if source is not None else {}
     healthy = ami_connected and database_ok and all(p["state"] == "ok" for p in parts.values())
-    body = {
+    body: dict[str, Any] = {
         "ami": {"connected": ami_connected},
         "database": {"ok": database_ok},
         "parts": parts,
     }
-    writers = request.app.get(WRITERS_KEY)
-    if writers is not None:
-        statuses = [writer.status() for writer in writers]
-        # a writer that cannot reach the database keeps its records in memory and the journal
-        healthy = healthy and all(s.database_reachable for s in statuses)
-        body["writers"] = {s.name: s.to_dict() for s in statuses}
-    return json_ok({"status": "ok" if healthy else "degraded", **body})
+    statuses = [writer.status() for writer in request.app.get(WRITERS_KEY, [])]
+    # a writer that cannot reach the database keeps its records in memory and the journal
+    healthy = healthy and all(s.database_reachable for s in statuses)
+    body["writers"] = {s.name: s.to_dict() for s in statuses}
+    return {"status": "ok" if healthy else "degraded", **body}

@@ -14,12 +14,11 @@ from aiohttp import web
 from ctiserver import vocabulary
 from ctiserver.settings import Settings
 from ctiserver.web.keys import SETTINGS_KEY
-from ctiserver.web.responses import json_ok
 
 
-async def meta(request: web.Request) -> web.Response:
+async def meta(request: web.Request) -> dict[str, Any]:
     """Any logged-in user (the auth middleware guards /api)."""
-    return json_ok(meta_body(request.app[SETTINGS_KEY]))
+    return meta_body(request.app[SETTINGS_KEY])
 
 
 def meta_body(settings: Settings) -> dict[str, Any]:

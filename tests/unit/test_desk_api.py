@@ -88,12 +88,14 @@ class FakeDesk:
 
 class FakeWallboard:
     def __init__(self) -> None:
+        wallboard_agent = agent_dict("1001", "王小明", "ready")
+        del wallboard_agent["call_id"]  # the wallboard's agents have no call
         self.board: dict[str, Any] = {
             "at": "2026-11-22T08:00:00.000+00:00",
             "queues": [{"name": "support", "waiting": 1, "longest_wait": 12.5, "offered": 10,
                         "answered": 8, "abandoned": 1, "answered_within_sl": 7,
                         "service_level": 0.875}],
-            "agents": [{**agent_dict("1001", "王小明", "ready"), "seconds_in_state": 30.0}],
+            "agents": [{**wallboard_agent, "seconds_in_state": 30.0}],
             "waiting_calls": [{"call_id": "1.5", "caller_number": "13800138000",
                                "caller_name": "张伟", "queue": "support",
                                "waiting_seconds": 12.5}],

@@ -22,6 +22,7 @@ from ctiserver.agents.model import AgentBoard, AgentState, PauseInterval, StateI
 from ctiserver.calls.model import CallTracker
 from ctiserver.live.wallboard import WallboardService
 from ctiserver.stats.model import CallAnswered, CallOffered, StatsLog
+from tests.api_contract import ContractCheck
 from tests.chromium import launched_chromium
 from tests.ui_fake_server import (
     OTHER_REPORT_DAY,
@@ -60,7 +61,8 @@ def tid(name: str) -> str:
 
 @pytest_asyncio.fixture(loop_scope="module", scope="module")
 async def server() -> AsyncIterator[FakeDesk]:
-    fake = FakeDesk()
+    # every answer and push of the fake is checked against the real server's declarations
+    fake = FakeDesk(ContractCheck.of_server())
     await fake.start()
     try:
         yield fake
@@ -135,6 +137,8 @@ class Desk:
         async with asyncio.timeout(5):
             while any(self.fake.sockets.values()):
                 await asyncio.sleep(0.02)
+        assert self.fake.contract is not None
+        assert self.fake.contract.problems == [], self.fake.contract.problems
         for tab in self.tabs:
             assert tab.errors == [], tab.errors
             assert tab.dialogs == [], tab.dialogs
@@ -143,6 +147,8 @@ class Desk:
 @pytest_asyncio.fixture(loop_scope="module")
 async def desk(server: FakeDesk, browser: Browser) -> AsyncIterator[Desk]:
     server.reset()
+    assert server.contract is not None
+    server.contract.problems.clear()
     opened = Desk(browser, server)
     try:
         yield opened
@@ -752,6 +758,10 @@ async def test_report_names_are_text_never_markup(desk: Desk) -> None:
     await expect(page.locator(tid("report")).locator("thead")).to_contain_text([XSS])
     assert await page.locator("img").count() == 0
     await page.wait_for_timeout(200)  # an onerror would have fired by now
+    # an agent state the server cannot send (the contract says which): the page shows it as text
+    assert desk.fake.contract is not None
+    problems, desk.fake.contract.problems[:] = list(desk.fake.contract.problems), []
+    assert problems and all("state_seconds" in problem for problem in problems), problems
     assert tab.dialogs == []
 
 

@@ -14,7 +14,9 @@ import pytest
 from aiohttp import WSCloseCode, WSMsgType, web
 from aiohttp.test_utils import TestClient, TestServer
 from argon2 import PasswordHasher
+from openapi_spec_validator import OpenAPIV31SpecValidator
 
+from ctiserver.calls.model import iso_utc
 from ctiserver.calls.store import CallRepository
 from ctiserver.settings import Settings
 from ctiserver.storage.database import Database, upgrade_schema
@@ -40,12 +42,22 @@ class FakeCall:
     state: str = "active"
 
     def to_dict(self, now: float) -> dict[str, Any]:
+        """A LIVE_CALL (ctiserver/calls/schemas.py), as the real tracker's calls give it."""
         return {
             "id": self.linkedid,
             "state": self.state,
             "caller_number": self.caller_number,
             "caller_name": self.caller_name,
+            "started_at": iso_utc(self.started_at),
+            "answered_at": None,
+            "ended_at": iso_utc(now) if self.state == "ended" else None,
             "duration": now - self.started_at,
+            "queue": None,
+            "agent": None,
+            "wait_seconds": None,
+            "hangup_cause": None,
+            "hangup_cause_text": None,
+            "legs": [],
         }
 
 
@@ -214,13 +226,15 @@ async def test_unknown_api_path_is_a_json_404(env: Env) -> None:
 async def test_healthz_reports_ami_and_database(env: Env) -> None:
     response = await env.client.get("/healthz")
     assert await response.json() == {
-        "status": "ok", "ami": {"connected": True}, "database": {"ok": True}, "parts": {}
+        "status": "ok", "ami": {"connected": True}, "database": {"ok": True}, "parts": {},
+        "writers": {},
     }
     env.ami.connected = False
     response = await env.client.get("/healthz")
     assert response.status == 200
     assert await response.json() == {
-        "status": "degraded", "ami": {"connected": False}, "database": {"ok": True}, "parts": {}
+        "status": "degraded", "ami": {"connected": False}, "database": {"ok": True}, "parts": {},
+        "writers": {},
     }
 
 
@@ -232,7 +246,8 @@ async def test_healthz_reports_an_unreachable_database() -> None:
         response = await client.get("/healthz")
         assert response.status == 200
         assert await response.json() == {
-            "status": "degraded", "ami": {"connected": True}, "database": {"ok": False}, "parts": {}
+            "status": "degraded", "ami": {"connected": True}, "database": {"ok": False}, "parts": {},
+            "writers": {},
         }
     await db.close()
 
@@ -245,9 +260,9 @@ async def test_api_calls_active_and_ended(env: Env) -> None:
     )
 
     active = await (await env.client.get("/api/calls?state=active")).json()
-    assert active == {"calls": [{"id": "1714523400.1", "state": "active",
-                                 "caller_number": "13800138000", "caller_name": "张伟",
-                                 "duration": 30.0}]}
+    assert active == {
+        "calls": [FakeCall("1714523400.1", "13800138000", "张伟").to_dict(T0 + 30)]
+    }
     assert await (await env.client.get("/api/calls")).json() == active
 
     response = await env.client.get("/api/calls?state=ended")
@@ -293,8 +308,7 @@ async def test_websocket_hello_snapshot_and_updates(env: Env) -> None:
     assert XSS in update.data  # plain JSON text; the desktop must insert it as text
     assert update.json() == {
         "type": "call", "event": "started",
-        "call": {"id": "1.2", "state": "active", "caller_number": "13912345678",
-                 "caller_name": XSS, "duration": 30.0},
+        "call": FakeCall("1.2", "13912345678", XSS).to_dict(T0 + 30),
     }
     env.tracker.emit("ended", FakeCall("1.1", "13800138000", "张伟", state="ended"))
     raw = await ws.receive_str(timeout=5)
@@ -370,3 +384,14 @@ async def test_meta_gives_the_pages_the_vocabulary_and_the_settings(env: Env) ->
     assert "lunch" in meta["pause_reasons"] and meta["customer_levels"] == ["normal", "vip"]
     assert meta["queues"] == ["support", "repair", "complaint", "installation"]
     assert meta["hotline"] == {"number": "4008001234", "timezone": "Asia/Shanghai"}
+
+
+async def test_openapi_document_is_served_behind_login(env: Env) -> None:
+    assert (await env.client.get("/api/openapi.json")).status == 401
+    await login(env.client)
+    response = await env.client.get("/api/openapi.json")
+    assert response.status == 200
+    document = await response.json()
+    OpenAPIV31SpecValidator(document).validate()
+    assert "/api/calls" in document["paths"] and "/api/openapi.json" in document["paths"]
+    assert await (await env.client.get("/api/openapi.json")).json() == document

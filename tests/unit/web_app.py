@@ -1,7 +1,7 @@
 """The web application as the server composes it, with fakes where a test gives them.
 
 Features whose services the test does not give (desk, wallboard, flows) are left out,
-as a server without them would be.
+as a server without them would be. Every JSON answer is checked against its declaration.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from ctiserver.tickets import http as tickets_http
 from ctiserver.tickets.store import TicketRepository
 from ctiserver.users.store import UserRepository
 from ctiserver.web.app import create_app
+from ctiserver.web.contract import CHECK_ANSWERS_KEY
 from ctiserver.web.keys import USER_CHANNEL_KEY
 from ctiserver.web.protocols import AmiStatus, CallSource, UserChannel
 
@@ -47,6 +48,8 @@ def build_app(
     user_channel: UserChannel | None = None,
 ) -> web.Application:
     app = create_app(settings, db=db, calls=calls, ami=ami, users=users, clock=clock)
+    # an answer that breaks its declaration (*/schemas.py) is a 500, failing the test
+    app[CHECK_ANSWERS_KEY] = True
     calls_http.register(app, CallRepository(db))
     customers = CustomerRepository(db)
     customers_http.register(app, customers)

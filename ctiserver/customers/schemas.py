@@ -1,0 +1,89 @@
+"""The shapes of the customer routes: CARD of docs/agent-desktop.md, a customer's history,
+and the quick-create form of a pop with no match."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+from pydantic import StringConstraints
+
+from ctiserver import vocabulary
+from ctiserver.calls.schemas import CallRecordView
+from ctiserver.tickets.schemas import TicketView
+from ctiserver.web.schemas import OneOf, QueryString, RequestBody, Shape
+
+CustomerLevel = Annotated[str, OneOf(vocabulary.CUSTOMER_LEVELS)]
+
+
+class PhoneView(Shape):
+    number: str
+    #: e.g. 手机, 家 (free text) or null
+    label: str | None
+
+
+class AddressView(Shape):
+    province: str | None
+    city: str | None
+    district: str | None
+    street: str | None
+    detail: str | None
+
+
+class ProductView(Shape):
+    id: int
+    category: str
+    model: str
+    serial: str | None
+    installed_on: dt.date | None
+
+
+class CustomerCard(Shape):
+    """CARD: who is calling, what they own, what is open, how they called lately."""
+
+    id: int
+    name: str
+    level: CustomerLevel
+    phones: list[PhoneView]
+    address: AddressView
+    products: list[ProductView]
+    #: open, assigned or in progress, newest first
+    open_tickets: list[TicketView]
+    #: the last ended calls (at most 5), newest first
+    recent_calls: list[CallRecordView]
+
+
+class CustomerAnswer(Shape):
+    customer: CustomerCard
+
+
+class CustomerMatches(Shape):
+    """Every customer with that phone (a shared landline matches several)."""
+
+    customers: list[CustomerCard]
+
+
+class CustomerHistory(Shape):
+    """Newest first."""
+
+    calls: list[CallRecordView]
+    tickets: list[TicketView]
+
+
+class PhoneQuery(QueryString):
+    """The number as the caller gave it: +86, 0086, a leading 0, spaces and dashes do not matter."""
+
+    phone: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+
+
+class CustomerNew(RequestBody):
+    """``POST /api/customers``: the quick-create form of a pop with no match."""
+
+    name: str
+    phone: str
+    level: CustomerLevel | None = None
+    province: str | None = None
+    city: str | None = None
+    district: str | None = None
+    street: str | None = None
+    address_detail: str | None = None

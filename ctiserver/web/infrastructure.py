@@ -1,0 +1,34 @@
+"""The routes of the web infrastructure itself: login and logout, who am I, the vocabulary,
+health, the websocket and the API's OpenAPI document."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from ctiserver.web import auth, health, meta, openapi
+from ctiserver.web.contract import declare, route
+from ctiserver.web.schemas import (
+    Acknowledged,
+    Credentials,
+    HealthView,
+    MetaView,
+    UserAnswer,
+)
+
+
+def register(app: web.Application) -> None:
+    route(app, "GET", "/healthz", health.healthz, summary="Is the server connected to Asterisk "
+          "and to its database", public=True, answer=HealthView)
+    route(app, "POST", "/login", auth.login, summary="Log in: sets the session cookie",
+          public=True, body=Credentials, body_forms=True, answer=UserAnswer,
+          errors={401: "invalid username or password",
+                  429: "too many failed logins: try again after Retry-After seconds"})
+    route(app, "POST", "/logout", auth.logout, summary="Log out: ends the session", public=True,
+          answer=Acknowledged)
+    route(app, "GET", "/api/me", auth.me, summary="The logged-in user", answer=UserAnswer)
+    route(app, "GET", "/api/meta", meta.meta, summary="The contact center's words for the pages",
+          answer=MetaView)
+    openapi.register(app)
+    declare(app, "GET", "/ws", summary="The live feed: pops, agent and call changes, the wallboard",
+            description="A websocket; the first message is the hello. See x-messages for "
+            "the shapes it sends.")
