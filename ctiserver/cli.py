@@ -10,11 +10,15 @@ import logging
 import signal
 import sys
 from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
 
 from ctiserver.operations.commands import add_check, add_snippets
 from ctiserver.resources import ResourceMissing
 from ctiserver.settings import Settings, SettingsError, load_settings
 from ctiserver.vocabulary import USER_ROLES
+
+if TYPE_CHECKING:
+    from ctiserver.ivr.loader import Flow
 
 log = logging.getLogger("ctiserver")
 
@@ -239,13 +243,17 @@ async def _flows_check(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def _load_one_flow(settings: Settings, file: str):  # type: ignore[no-untyped-def]
+def _load_one_flow(settings: Settings, file: str) -> Flow | None:
     from pathlib import Path
 
     from ctiserver.ivr.loader import FlowError, load_flow_file
 
     try:
-        return load_flow_file(Path(file), **_flow_checking(settings))  # type: ignore[arg-type]
+        return load_flow_file(
+            Path(file),
+            queues=[queue.name for queue in settings.hotline.queues],
+            sounds_dirs=[Path(settings.ivr.flows_dir), Path(settings.ivr.asterisk_sounds_dir)],
+        )
     except FlowError as exc:
         for problem in exc.problems:
             print(problem, file=sys.stderr)

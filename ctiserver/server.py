@@ -10,7 +10,7 @@ from __future__ import annotations
 import gc
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from aiohttp import web
 
@@ -105,7 +105,7 @@ class CtiServer:
         await self.core.close()
         await self.db.close()
 
-    def _on_ami_event(self, message) -> None:  # type: ignore[no-untyped-def]
+    def _on_ami_event(self, message: Mapping[str, str]) -> None:
         event = to_event(message, getattr(message, "received_at", time.time()))
         if event is not None:
             self.core.dispatch(event)

@@ -242,7 +242,7 @@ def _coerce(hint: typing.Any, value: object, where: str) -> object:
     if dataclasses.is_dataclass(hint):
         if not isinstance(value, Mapping):
             raise SettingsError(f"{where} must be a table")
-        return _build(hint, value, where + ".")
+        return _build(typing.cast(type, hint), value, where + ".")
     origin = typing.get_origin(hint)
     if origin is tuple:
         (item_hint, _ellipsis) = typing.get_args(hint)

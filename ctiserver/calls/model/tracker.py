@@ -100,26 +100,26 @@ class CallTracker:
 
         # The originating leg first, then the oldest: the first leg is the caller's.
         for snap in sorted(snapshots, key=lambda s: (s.uniqueid != s.linkedid, -s.duration)):
-            call = self._leg_calls.get(snap.uniqueid)
-            if call is not None:
-                if self._refresh_leg(call, snap):
-                    changed[call.linkedid] = call
+            known = self._leg_calls.get(snap.uniqueid)
+            if known is not None:
+                if self._refresh_leg(known, snap):
+                    changed[known.linkedid] = known
                 continue
             created_at = at - snap.duration
             leg = Leg(
                 snap.uniqueid, snap.channel, snap.caller_number, snap.caller_name, snap.state,
                 created_at=created_at,
             )
-            call = self._calls.get(snap.linkedid)
-            if call is None:
+            current = self._calls.get(snap.linkedid)
+            if current is None:
                 # The snapshot is the truth, even about a call we thought had ended.
                 self._ended.pop(snap.linkedid, None)
-                call = self._new_call(snap.linkedid, leg)
-                started[call.linkedid] = call
+                new = self._new_call(snap.linkedid, leg)
+                started[new.linkedid] = new
             else:
-                self._add_leg(call, leg)
-                call.started_at = min(call.started_at, created_at)
-                changed[call.linkedid] = call
+                self._add_leg(current, leg)
+                current.started_at = min(current.started_at, created_at)
+                changed[current.linkedid] = current
         for call in started.values():
             self._emit("started", call)
         for linkedid, call in changed.items():

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Mapping
+from typing import TypedDict
 
 from ctiserver.telephony.ami.translate.fields import caller_id, integer, opt, text
 from ctiserver.telephony.events import (
@@ -23,6 +24,7 @@ from ctiserver.telephony.events import (
     ChannelStateChanged,
     DialEnded,
     DialStarted,
+    DomainEvent,
     Event,
     QueueCallerAbandoned,
     QueueCallerJoined,
@@ -96,7 +98,15 @@ def _queue_abandoned(m: Mapping[str, str], at: float, uid: str, lid: str, chan: 
     )
 
 
-def _agent_fields(m: Mapping[str, str]) -> dict[str, str | None]:
+class _AgentFields(TypedDict):
+    queue: str
+    interface: str
+    member_name: str | None
+    dest_channel: str | None
+    dest_uniqueid: str | None
+
+
+def _agent_fields(m: Mapping[str, str]) -> _AgentFields:
     return {
         "queue": text(m, "Queue"),
         "interface": text(m, "Interface"),
@@ -133,7 +143,7 @@ def _agent_ring_no_answer(m: Mapping[str, str], at: float, uid: str, lid: str, c
     )
 
 
-def _agent_dumped(m: Mapping[str, str], at: float, uid: str, lid: str, chan: str) -> Event:
+def _agent_dumped(m: Mapping[str, str], at: float, uid: str, lid: str, chan: str) -> DomainEvent:
     return AgentDumped(at, uid, lid, chan, **_agent_fields(m))
 
 
@@ -153,7 +163,7 @@ def _dial_ended(m: Mapping[str, str], at: float, uid: str, lid: str, chan: str) 
     return None if dest is None else DialEnded(at, uid, lid, chan, *dest, text(m, "DialStatus"))
 
 
-_Builder = Callable[[Mapping[str, str], float, str, str, str], Event | None]
+_Builder = Callable[[Mapping[str, str], float, str, str, str], DomainEvent | None]
 
 CHANNEL_BUILDERS: dict[str, _Builder] = {
     "newchannel": _channel_created,
