@@ -44,6 +44,10 @@ def _parser() -> argparse.ArgumentParser:
 
     lab = commands.add_parser("lab", help="run Asterisk, the server and demo data on this machine")
     lab.add_argument("--no-provision", action="store_true", help="fail instead of building the Asterisk chroot")
+    lab.add_argument(
+        "--real-hours", action="store_true",
+        help="apply the flows' opening hours (by default the lab's IVR is open at any hour)",
+    )
     lab.set_defaults(handler=_lab)
 
     serve = commands.add_parser("serve", help="run the server beside an Asterisk that is already running")
@@ -114,6 +118,8 @@ async def _run_until_signal(start: Callable[[], Awaitable[None]], stop: Callable
 async def _lab(settings: Settings, args: argparse.Namespace) -> int:
     from ctiserver.lab.runner import Lab
 
+    if args.real_hours:
+        settings = settings.replace(lab={"hours": "flow"})
     lab = Lab(settings, allow_provision=not args.no_provision)
 
     async def start() -> None:
@@ -123,6 +129,13 @@ async def _lab(settings: Settings, args: argparse.Namespace) -> int:
         for url in lab.urls():
             print(f"  {url}")
         print(f"  users: {users}, supervisor, admin  (password: {settings.lab.demo_password})")
+        if lab.settings.ivr.hours == "open":
+            hours = "open at any hour (ctiserver lab --real-hours applies the flows' hours)"
+        else:
+            hours = "the flows' own opening hours"
+        print(f"  IVR: {hours}")
+        copy = lab.settings.ivr.flows_dir
+        print(f"  flows: {copy}, the lab's copy of {settings.ivr.flows_dir}\n")
         print(f"  hotline: {settings.hotline.number}; try: ctiserver simulate call --caller 13800138000\n", flush=True)
 
     await _run_until_signal(start, lab.stop)
@@ -132,6 +145,13 @@ async def _lab(settings: Settings, args: argparse.Namespace) -> int:
 async def _serve(settings: Settings, args: argparse.Namespace) -> int:
     from ctiserver.server import CtiServer
 
+    if settings.ivr.hours != "flow":
+        print(
+            f"ctiserver: ivr.hours = {settings.ivr.hours!r} is for the lab; "
+            "serve always applies the flows' hours",
+            file=sys.stderr,
+        )
+        return 2
     server = CtiServer(settings)
     await _run_until_signal(server.start, server.stop)
     return 0

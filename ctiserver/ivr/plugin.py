@@ -88,4 +88,6 @@ def _flow_engine(
         availability=availability,
         timezone=settings.hotline.timezone,
     )
-    return FlowEngine(services, prompts)
+    if ivr.hours != "flow":
+        log.warning("ivr.hours = %r: hours nodes do not apply their flow's opening hours", ivr.hours)
+    return FlowEngine(services, prompts, hours=ivr.hours)

@@ -27,5 +27,6 @@ def isolated_settings(directory: Path, *, flow: str, **overrides: dict[str, Any]
         database={"url": f"sqlite+aiosqlite:///{directory}/ctiserver.sqlite3"},
         asterisk={"run_dir": str(directory / "asterisk"), "sip_port": free_port()},
         ivr={"flows_dir": str(flows_dir)},
+        lab={"flows_dir": str(directory / "lab-flows")},
     )
     return settings.replace(**overrides)
