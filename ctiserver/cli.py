@@ -53,6 +53,10 @@ def _parser() -> argparse.ArgumentParser:
 
     lab = commands.add_parser("lab", help="run Asterisk, the server and demo data on this machine")
     lab.add_argument("--no-provision", action="store_true", help="fail instead of building the Asterisk chroot")
+    lab.add_argument(
+        "--real-hours", action="store_true",
+        help="apply the flows' opening hours (by default the lab's IVR is open at any hour)",
+    )
     lab.set_defaults(handler=_lab)
 
     serve = commands.add_parser("serve", help="run the server beside an Asterisk that is already running")
@@ -62,10 +66,18 @@ def _parser() -> argparse.ArgumentParser:
     sim_commands = simulate.add_subparsers(dest="what", required=True)
     call = sim_commands.add_parser("call", help="one call from a Local channel caller")
     call.add_argument("--caller", required=True, help="the caller's number, e.g. 13800138000")
-    call.add_argument("--name", default="", help="the caller's name")
-    call.add_argument("--dtmf", default="", help="digits the caller presses, 'w' = half-second pause")
-    call.add_argument("--dtmf-delay", type=float, default=1.0, help="seconds after answer before the DTMF")
-    call.add_argument("--hangup-after", type=float, default=None, help="seconds after the DTMF to hang up")
+    call.add_argument("--name", default="", help="the caller's name (cut to fit Asterisk's caller ID)")
+    call.add_argument(
+        "--dtmf", default="",
+        help="the caller's answer to each question of the IVR, comma separated, e.g. 1,0; "
+        "each is pressed once the IVR listens (an empty answer lets the question time out)",
+    )
+    call.add_argument(
+        "--wait", type=float, default=30.0, help="seconds to wait for each question of the IVR"
+    )
+    call.add_argument(
+        "--hangup-after", type=float, default=None, help="seconds after the last key to hang up"
+    )
     call.set_defaults(handler=_simulate_call)
 
     user = commands.add_parser("user", help="manage users of the web interface")
@@ -125,6 +137,8 @@ async def _run_until_signal(start: Callable[[], Awaitable[None]], stop: Callable
 async def _lab(settings: Settings, args: argparse.Namespace) -> int:
     from ctiserver.lab.runner import Lab
 
+    if args.real_hours:
+        settings = settings.replace(lab={"hours": "flow"})
     lab = Lab(settings, allow_provision=not args.no_provision)
 
     async def start() -> None:
@@ -134,7 +148,15 @@ async def _lab(settings: Settings, args: argparse.Namespace) -> int:
         for url in lab.urls():
             print(f"  {url}")
         print(f"  users: {users}, supervisor, admin  (password: {settings.lab.demo_password})")
-        print(f"  hotline: {settings.hotline.number}; try: ctiserver simulate call --caller 13800138000\n", flush=True)
+        if lab.settings.ivr.hours == "open":
+            hours = "open at any hour (ctiserver lab --real-hours applies the flows' hours)"
+        else:
+            hours = "the flows' own opening hours"
+        print(f"  IVR: {hours}")
+        copy = lab.settings.ivr.flows_dir
+        print(f"  flows: {copy}, the lab's copy of {settings.ivr.flows_dir}\n")
+        print(f"  hotline: {settings.hotline.number}; a call to an agent, from another shell:", flush=True)
+        print("    ctiserver simulate call --caller 13800138000 --name 张伟 --dtmf 1,0\n", flush=True)
 
     await _run_until_signal(start, lab.stop)
     return 0
@@ -144,6 +166,13 @@ async def _serve(settings: Settings, args: argparse.Namespace) -> int:
     from ctiserver.production import UnsafeSettings, production_settings
     from ctiserver.server import CtiServer
 
+    if settings.ivr.hours != "flow":
+        print(
+            f"ctiserver: ivr.hours = {settings.ivr.hours!r} is for the lab; "
+            "serve always applies the flows' hours",
+            file=sys.stderr,
+        )
+        return 2
     try:
         settings = production_settings(settings)
     except UnsafeSettings as exc:
@@ -155,28 +184,37 @@ async def _serve(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def _simulate_call(settings: Settings, args: argparse.Namespace) -> int:
-    from ctiserver.lab.simulate import LabCall, originate_action
+    from ctiserver.lab.simulate import LabCall, SimulationError, caller_id, parse_presses, simulate_call
     from ctiserver.telephony.ami.link import AmiError, AmiLink
 
     try:
-        action = originate_action(
-            settings,
-            LabCall(args.caller, args.name, args.dtmf, args.dtmf_delay, args.hangup_after),
-        )
+        presses = parse_presses(args.dtmf)
+        call = LabCall(args.caller, args.name, hangup_after=args.hangup_after)
+        shown, shortened = caller_id(call.caller_name, call.caller)
     except ValueError as exc:
         print(f"ctiserver: {exc}", file=sys.stderr)
         return 2
+    if shortened:
+        print(f"ctiserver: the name is too long for Asterisk's caller ID; the call shows {shown}",
+              file=sys.stderr)
     link = AmiLink(settings.ami)
     await link.start()
     try:
         await link.wait_ready(timeout=10)
-        await link.send_action(action)
+        await simulate_call(
+            link, settings, call, presses, wait=args.wait, report=lambda line: print(line, flush=True)
+        )
+    except ValueError as exc:
+        print(f"ctiserver: {exc}", file=sys.stderr)
+        return 2
     except AmiError as exc:
         print(f"ctiserver: could not place the call: {exc}", file=sys.stderr)
         return 1
+    except SimulationError as exc:
+        print(f"ctiserver: {exc}", file=sys.stderr)
+        return 1
     finally:
         await link.stop()
-    print(f"call placed: id {action['ChannelId']} from {args.caller} to {settings.hotline.number}")
     return 0
 
 

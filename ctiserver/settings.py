@@ -139,6 +139,13 @@ class LabSettings:
     demo_password: str = "lab"
     #: log the demo agents in to their queues at start, so calls reach someone at once
     login_agents: bool = True
+    #: the hours the lab's IVR keeps: "open" (every ``hours`` node takes its when_open
+    #: branch, so a demo reaches an agent at any hour) or "flow" (the flow's real hours;
+    #: ``ctiserver lab --real-hours``)
+    hours: str = "open"
+    #: the lab's own copy of ivr.flows_dir, made afresh at every start: the lab
+    #: publishes into it and never writes the repository's flow files
+    flows_dir: str = "var/ivr_flows"
 
 
 @dataclass(frozen=True)
@@ -157,6 +164,9 @@ class IvrSettings:
     asterisk_sounds_dir: str = "/usr/share/asterisk/sounds/en"
     #: flows_dir as Asterisk sees it, for ``{file: sounds/...}`` prompts (flows_dir/sounds)
     asterisk_flows_dir: str = ""
+    #: "flow": every ``hours`` node follows its flow's opening hours; "open": all are
+    #: taken as open (set by ``ctiserver lab`` from lab.hours; ``serve`` refuses it)
+    hours: str = "flow"
 
 
 @dataclass(frozen=True)

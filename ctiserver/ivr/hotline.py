@@ -3,12 +3,19 @@
 ``hotline`` runs a call from the flow's start; ``hotline-after`` continues it after
 the agent hung up (``after:`` of a queue node, e.g. a survey) on the very flow
 version the call started with.
+
+Each time the IVR starts listening for keys, the call's channel sends the AMI user
+event ``CtiIvrListening`` (``CallId``: the Linkedid, ``Question``: how many times
+this call has been asked), so a process outside the server (``ctiserver simulate
+call --dtmf``) can press keys when they will be heard.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from ctiserver.ivr.agi_channel import AgiCallChannel
@@ -18,9 +25,13 @@ from ctiserver.ivr.engine.runner import FlowEngine
 from ctiserver.ivr.loader import Flow
 from ctiserver.ivr.registry import FlowRegistry
 from ctiserver.ivr.store import IvrRunRepository
-from ctiserver.telephony.agi.session import AgiSession
+from ctiserver.telephony.agi.session import AgiError, AgiSession
 
 log = logging.getLogger(__name__)
+
+#: the AMI user event sent when the IVR starts listening (ctiserver/lab/simulate.py waits for it)
+LISTENING_EVENT = "CtiIvrListening"
+_SAFE_ID = re.compile(r"[A-Za-z0-9._;-]{1,80}")
 
 
 @dataclass
@@ -41,9 +52,12 @@ class LiveIvr:
 class _ObservedChannel:
     """Marks when the IVR is listening for keys, so others can see where a call is."""
 
-    def __init__(self, inner: CallChannel, live: LiveIvr) -> None:
+    def __init__(
+        self, inner: CallChannel, live: LiveIvr, listening: Callable[[int], Awaitable[None]] | None = None
+    ) -> None:
         self._inner = inner
         self._live = live
+        self._listening = listening
 
     async def play(self, sound: str) -> None:
         await self._inner.play(sound)
@@ -52,6 +66,8 @@ class _ObservedChannel:
         self._live.inputs_requested += 1
         self._live.awaiting_input = True
         try:
+            if self._listening is not None:
+                await self._listening(self._live.inputs_requested)
             return await self._inner.play_and_read(sound, timeout=timeout, max_digits=max_digits, terminator=terminator)
         finally:
             self._live.awaiting_input = False
@@ -100,7 +116,7 @@ class HotlineIvr:
 
     async def _run(self, session: AgiSession, live: LiveIvr, *, start_at: str | None, variables: dict[str, str] | None) -> None:
         live.finished = False
-        channel = _ObservedChannel(AgiCallChannel(session), live)
+        channel = _ObservedChannel(AgiCallChannel(session), live, _announcer(session, live.call_id))
         run = await self.engine.run(
             live.flow, channel, call_id=live.call_id, caller_number=session.caller_number,
             caller_name=session.caller_name, start_at=start_at, variables=variables,
@@ -124,3 +140,26 @@ class HotlineIvr:
     async def _call_id(session: AgiSession) -> str:
         linkedid = await session.get_variable("CHANNEL(linkedid)")
         return linkedid or session.uniqueid or "unknown"
+
+
+def _announcer(session: AgiSession, call_id: str) -> Callable[[int], Awaitable[None]] | None:
+    """Sends ``CtiIvrListening`` from the call's channel (AGI ``EXEC UserEvent``) just
+    before each question; a refused command is logged and the call goes on."""
+    if not _SAFE_ID.fullmatch(call_id):
+        return None
+
+    async def listening(question: int) -> None:
+        try:
+            result = await session.exec(
+                "UserEvent", LISTENING_EVENT, f"CallId: {call_id}", f"Question: {question}"
+            )
+        except AgiError as exc:
+            log.warning("call %s: could not announce question %d: %s", call_id, question, exc)
+            return
+        if result.result == "-2":  # no such application: app_userevent is not loaded
+            log.warning(
+                "call %s: cannot announce questions: no UserEvent in Asterisk (load app_userevent.so)",
+                call_id,
+            )
+
+    return listening

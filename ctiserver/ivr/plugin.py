@@ -32,13 +32,16 @@ class Ivr:
 def register(core: Core, availability: Callable[[str], bool]) -> Ivr:
     """``availability`` tells whether a queue has an agent who can take a call now."""
     settings = core.settings.ivr
+    prompts = _prompt_library(core.settings)
     flows = FlowRegistry(
         Path(settings.flows_dir),
         queues=core.queue_names,
         sounds_dirs=[Path(settings.flows_dir), Path(settings.asterisk_sounds_dir)],
         versions=FlowVersionRepository(core.db),
+        prepare=prompts.prepare_flow,
     )
-    hotline = HotlineIvr(flows, _flow_engine(core.settings, core.db, availability), IvrRunRepository(core.db))
+    engine = _flow_engine(core.settings, core.db, prompts, availability)
+    hotline = HotlineIvr(flows, engine, IvrRunRepository(core.db))
 
     async def load() -> None:
         for problem in await flows.load_all():
@@ -60,17 +63,24 @@ def register(core: Core, availability: Callable[[str], bool]) -> Ivr:
     return Ivr(flows, hotline)
 
 
-def _flow_engine(settings: Settings, db: Database, availability: Callable[[str], bool]) -> FlowEngine:
-    """The IVR engine with prompts and voicemail in directories Asterisk can read."""
+def _prompt_library(settings: Settings) -> PromptLibrary:
+    """Prompts in a directory Asterisk can read, flow sounds as Asterisk sees them."""
     ivr = settings.ivr
     prompt_dir = Path(ivr.prompt_dir).resolve()
-    voicemail_dir = Path(ivr.voicemail_dir).resolve()
     flows_dir = Path(ivr.flows_dir).resolve()
-    prompts = PromptLibrary(
+    return PromptLibrary(
         prompt_dir,
         ivr.asterisk_prompt_dir or str(prompt_dir),
         flow_sounds_asterisk_dir=(ivr.asterisk_flows_dir or str(flows_dir)) + "/sounds",
     )
+
+
+def _flow_engine(
+    settings: Settings, db: Database, prompts: PromptLibrary, availability: Callable[[str], bool]
+) -> FlowEngine:
+    """The IVR engine with voicemail in a directory Asterisk can write."""
+    ivr = settings.ivr
+    voicemail_dir = Path(ivr.voicemail_dir).resolve()
     services = DbFlowServices(
         db,
         voicemail_host_dir=voicemail_dir,
@@ -78,4 +88,6 @@ def _flow_engine(settings: Settings, db: Database, availability: Callable[[str],
         availability=availability,
         timezone=settings.hotline.timezone,
     )
-    return FlowEngine(services, prompts)
+    if ivr.hours != "flow":
+        log.warning("ivr.hours = %r: hours nodes do not apply their flow's opening hours", ivr.hours)
+    return FlowEngine(services, prompts, hours=ivr.hours)

@@ -4,6 +4,11 @@ Synthesised prompts are 8 kHz mono 16-bit signed WAV, what Asterisk's
 ``format_wav`` plays without transcoding surprises, stored as
 ``host_dir/<sha256>.wav``. Asterisk may see that directory under another path
 (in the lab it runs in a chroot), so sound names are built from ``asterisk_dir``.
+
+Every text prompt of a flow is made before the flow goes in force
+(:meth:`PromptLibrary.prepare_flow`, called by the registry), so a caller never
+waits for the synthesiser: only a text with ``${var}`` placeholders, which depends
+on the call, is made during a call (and cached like any other).
 """
 
 from __future__ import annotations
@@ -14,8 +19,12 @@ import logging
 import os
 import tempfile
 import warnings
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ctiserver.ivr.prompt_texts import flow_texts
+from ctiserver.ivr.validation.vocabulary import LANGUAGES
 
 with warnings.catch_warnings():
     # pydub warns at import when ffmpeg is missing (WAV in and out never needs it)
@@ -24,7 +33,13 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)
     from pydub import AudioSegment
 
+if TYPE_CHECKING:
+    from ctiserver.ivr.loader import Flow
+
 log = logging.getLogger(__name__)
+
+#: syntheses run at once while a flow is prepared (each is an espeak-ng process)
+PREPARE_CONCURRENCY = 2
 
 DEFAULT_VOICES: Mapping[str, str] = {"zh": "cmn", "en": "en-us"}
 SAMPLE_RATE = 8000
@@ -60,6 +75,10 @@ class PromptLibrary:
         self.espeak = espeak
         self.timeout = timeout
         self._locks: dict[str, asyncio.Lock] = {}
+        #: (language, text) of every prompt synthesised while a call waited for it
+        self.synthesised_during_calls: list[tuple[str, str]] = []
+        #: how many prompts were synthesised in all (prepared or during calls)
+        self.syntheses = 0
 
     def cache_key(self, text: str, language: str) -> str:
         voice = self._voice(language)
@@ -69,19 +88,56 @@ class PromptLibrary:
         return self.host_dir / f"{self.cache_key(text, language)}.wav"
 
     async def sound_for(self, text: str, language: str) -> str:
-        """The sound name (no extension) of ``text`` spoken in ``language``."""
+        """The sound name (no extension) of ``text`` spoken in ``language``, for a call:
+        made now (the caller waits) if it was not prepared."""
+        if await self._ensure(text, language):
+            self.synthesised_during_calls.append((language, text))
+            log.info("synthesised during a call (not prepared with its flow): %s %.60s", language, text)
+        return f"{self.asterisk_dir}/{self.cache_key(text, language)}"
+
+    async def prepare(self, texts: Iterable[tuple[str, str]]) -> list[str]:
+        """Make the sounds of (language, text) pairs not made yet, a few at a time;
+        returns a message for each that could not be made."""
+        limit = asyncio.Semaphore(PREPARE_CONCURRENCY)
+
+        async def one(language: str, text: str) -> str | None:
+            async with limit:
+                try:
+                    await self._ensure(text, language)
+                except (PromptError, OSError, ValueError) as exc:
+                    return f"{language} prompt {text[:60]!r}: {exc}"
+                return None
+
+        results = await asyncio.gather(*(one(language, text) for language, text in sorted(texts)))
+        return [problem for problem in results if problem is not None]
+
+    async def prepare_flow(self, flow: Flow) -> list[str]:
+        """Make every text prompt of ``flow`` (both languages) before it goes in force."""
+        texts = flow_texts(flow, LANGUAGES)
+        before = self.syntheses
+        problems = await self.prepare(texts)
+        log.info(
+            "flow %s (%s): %d text prompts ready, %d synthesised now, %d failed",
+            flow.name, flow.version, len(texts) - len(problems), self.syntheses - before, len(problems),
+        )
+        return problems
+
+    async def _ensure(self, text: str, language: str) -> bool:
+        """Make the file of ``text`` in ``language`` unless it exists; True if it was made now."""
         key = self.cache_key(text, language)
         path = self.host_dir / f"{key}.wav"
-        if not path.exists():
-            lock = self._locks.setdefault(key, asyncio.Lock())
-            try:
-                async with lock:
-                    if not path.exists():
-                        await self._synthesise(text, self._voice(language), path)
-            finally:
-                if not lock.locked() and self._locks.get(key) is lock:
-                    del self._locks[key]
-        return f"{self.asterisk_dir}/{key}"
+        if path.exists():
+            return False
+        lock = self._locks.setdefault(key, asyncio.Lock())
+        try:
+            async with lock:
+                if path.exists():
+                    return False
+                await self._synthesise(text, self._voice(language), path)
+                return True
+        finally:
+            if not lock.locked() and self._locks.get(key) is lock:
+                del self._locks[key]
 
     def file_sound(self, name: str) -> str:
         """A ``file:`` prompt: stock Asterisk names as they are, ``sounds/x`` from the flows' sounds."""
@@ -106,7 +162,8 @@ class PromptLibrary:
             await asyncio.to_thread(_convert, Path(raw), path)
         finally:
             Path(raw).unlink(missing_ok=True)
-        log.info("synthesised %s prompt %s: %.60s", voice, path.name, text)
+        self.syntheses += 1
+        log.debug("synthesised %s prompt %s: %.60s", voice, path.name, text)
 
     async def _run_espeak(self, voice: str, text: str, out: str) -> None:
         """``espeak-ng -v VOICE -w OUT -- TEXT``: an argument vector, no shell; ``--`` so

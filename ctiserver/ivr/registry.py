@@ -8,6 +8,14 @@ assignment, so a call that already holds a ``Flow`` finishes on it.
 Files in ``flows_dir`` are the editing surface: an edited file is published by the
 watcher (author ``file:NAME``), and a version published from the admin page is
 written back to its file, so both always agree.
+
+Before a flow goes in force (loaded at start, published, rolled back, reloaded by
+the watcher, or a stored version kept) ``prepare`` makes what its calls need, the
+sounds of its text prompts, so that no caller waits for them. A prompt that cannot
+be made does not keep the flow out: it goes in force with a warning logged for
+each such prompt (its callers hear silence there and still get the menus), since
+a synthesiser failing is a problem of the machine, not of the flow. If ``prepare``
+itself raises, the flow is not published and the running version stays.
 """
 
 from __future__ import annotations
@@ -16,7 +24,7 @@ import asyncio
 import logging
 import os
 import tempfile
-from collections.abc import Collection, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,11 +33,17 @@ from ctiserver.ivr.store import FlowVersionInfo, FlowVersionRepository
 
 log = logging.getLogger(__name__)
 
+#: makes what a flow's calls need before it goes in force; returns the problems
+#: (e.g. prompts that could not be synthesised), which do not keep it out
+Preparer = Callable[[Flow], Awaitable[Sequence[str]]]
+
 
 @dataclass(frozen=True)
 class Published:
     flow: Flow
     version: FlowVersionInfo
+    #: what ``prepare`` could not make (the flow is in force regardless)
+    warnings: tuple[str, ...] = ()
 
 
 class FlowRegistry:
@@ -40,8 +54,10 @@ class FlowRegistry:
         queues: Collection[str],
         sounds_dirs: Sequence[Path],
         versions: FlowVersionRepository,
+        prepare: Preparer | None = None,
     ) -> None:
         self.flows_dir = flows_dir
+        self.prepare = prepare
         self.queues = tuple(queues)
         self.sounds_dirs = tuple(sounds_dirs)
         self.versions = versions
@@ -80,12 +96,13 @@ class FlowRegistry:
             other = self.for_entry(flow.entry)
             if other is not None and other.name != flow.name:
                 raise FlowError([FlowProblem(file, 1, 1, f"entry {flow.entry} is already served by flow {other.name}")])
+            warnings = await self._prepare(flow)
             version = await self.versions.publish(flow.name, source, flow.version, author, note)
             self._by_name[flow.name] = (flow, version)
             if write_file:
                 self._write_file(flow.name, source)
             log.info("flow %s version %d (%s) in force, by %s", flow.name, version.number, flow.version, author)
-            return Published(flow, version)
+            return Published(flow, version, warnings)
 
     async def rollback(self, name: str, number: int, *, author: str) -> Published:
         old = await self.versions.get(name, number)
@@ -137,8 +154,17 @@ class FlowRegistry:
         except FlowError as exc:
             log.error("stored version %d of flow %s no longer validates: %s", version.number, version.flow, exc)
             return
+        await self._prepare(flow)
         self._by_name[flow.name] = (flow, version)
         log.info("flow %s: keeping stored version %d", flow.name, version.number)
+
+    async def _prepare(self, flow: Flow) -> tuple[str, ...]:
+        if self.prepare is None:
+            return ()
+        problems = tuple(await self.prepare(flow))
+        for problem in problems:
+            log.warning("flow %s (%s) goes in force without a sound: %s", flow.name, flow.version, problem)
+        return problems
 
     def _write_file(self, name: str, source: str) -> None:
         path = self.flows_dir / f"{name}.yaml"

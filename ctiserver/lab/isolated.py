@@ -29,5 +29,6 @@ def isolated_settings(directory: Path, *, flow: str, **overrides: dict[str, Any]
         ivr={"flows_dir": str(flows_dir)},
         # beside its database: a journal is replayed into the database it was meant for
         storage={"journal_dir": str(directory / "journal")},
+        lab={"flows_dir": str(directory / "lab-flows")},
     )
     return settings.replace(**overrides)

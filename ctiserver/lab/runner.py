@@ -1,4 +1,11 @@
-"""The whole lab on one machine: Asterisk (system or chroot), the server, demo data."""
+"""The whole lab on one machine: Asterisk (system or chroot), the server, demo data.
+
+The lab serves its own copy of the flows (``lab.flows_dir``, made afresh from
+``ivr.flows_dir`` at every start), so what is published from its admin page never
+rewrites the repository's files; and its IVR is open at any hour (``lab.hours``,
+``ctiserver lab --real-hours`` for the flows' own hours), so a demo call reaches
+an agent whenever it is made.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +13,7 @@ import logging
 import shutil
 from pathlib import Path
 
+from ctiserver.ivr.engine.runner import HOURS_MODES
 from ctiserver.lab.asterisk import AsteriskLayout, AsteriskProcess, layout_for, render_config
 from ctiserver.lab.demo import seed_demo
 from ctiserver.lab.phones import PhoneLines
@@ -35,7 +43,9 @@ class Lab:
     async def start(self) -> None:
         install = find_or_provision(self.settings.asterisk, allow_provision=self.allow_provision)
         layout = layout_for(self.settings, install)
-        self.settings = self.settings.replace(hotline={"agent_interface": LAB_AGENT_INTERFACE})
+        self.settings = self.settings.replace(
+            hotline={"agent_interface": LAB_AGENT_INTERFACE}, ivr=lab_ivr(self.settings)
+        )
         render_config(self.settings, install, layout)
         self.settings = self.settings.replace(ivr=_ivr_paths(self.settings, install, layout))
         self.asterisk = AsteriskProcess(install, layout)
@@ -69,6 +79,30 @@ class Lab:
             f"{base}/ui/admin/flows.html  (IVR flow editor: admin)",
             f"{base}/healthz",
         ]
+
+
+def lab_ivr(settings: Settings) -> dict[str, str]:
+    """The lab's IVR settings: its own copy of the flows (made now) and its hours."""
+    if settings.lab.hours not in HOURS_MODES:
+        raise ValueError(f"lab.hours must be one of {', '.join(HOURS_MODES)}, not {settings.lab.hours!r}")
+    copy = Path(settings.lab.flows_dir)
+    copy_flows(Path(settings.ivr.flows_dir), copy)
+    return {"flows_dir": str(copy), "hours": settings.lab.hours}
+
+
+def copy_flows(source: Path, target: Path) -> None:
+    """``target`` becomes a copy of the flows in ``source`` (``*.yaml`` and ``sounds/``);
+    flow files in ``target`` that ``source`` no longer has are removed."""
+    if source.resolve() == target.resolve():
+        raise ValueError(f"the lab's copy of the flows must not be the flows themselves ({source})")
+    target.mkdir(parents=True, exist_ok=True)
+    for stale in target.glob("*.yaml"):
+        stale.unlink()
+    for flow in sorted(source.glob("*.yaml")):
+        shutil.copyfile(flow, target / flow.name)
+    if (source / "sounds").is_dir():
+        shutil.copytree(source / "sounds", target / "sounds", dirs_exist_ok=True)
+    log.info("lab: flows copied from %s to %s (the lab publishes there)", source, target)
 
 
 def _ivr_paths(settings: Settings, install: AsteriskInstall, layout: AsteriskLayout) -> dict[str, str]:

@@ -1,16 +1,30 @@
 """Test calls into the hotline: a Local channel "caller" originated through AMI.
 
 Originate creates ``Local/s@lab-caller-XXXX;1`` and ``;2``. ``;2`` plays the
-caller's phone in ``[lab-caller]`` (answers, sends the DTMF, hangs up later);
-``;1`` enters ``[hotline]`` with the given caller ID, exactly as a trunk call would.
+caller's phone in ``[lab-caller]`` (answers, hangs up later); ``;1`` enters
+``[hotline]`` with the given caller ID, exactly as a trunk call would.
+
+:func:`simulate_call` (``ctiserver simulate call --dtmf 1,0``) presses the keys
+the way a person would: each answer once the IVR asks for it. The IVR sends the
+AMI user event ``CtiIvrListening`` (``CallId``: the call's Linkedid, ``Question``:
+how many times it has asked) each time it starts listening for keys; the command
+waits for it, then plays the keys with ``PlayDTMF`` on the caller's half (``;2``),
+which Asterisk carries to the IVR as a phone's keys would arrive.
 """
 
 from __future__ import annotations
 
+import asyncio
 import re
+import unicodedata
 import uuid
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
+from panoramisk.message import Message
+
+from ctiserver.ivr.hotline import LISTENING_EVENT
 from ctiserver.settings import Settings
 
 _DTMF = re.compile(r"^[0-9*#A-Dw]*$")
@@ -21,10 +35,13 @@ _NUMBER = re.compile(r"^\+?[0-9]{1,32}$")
 class LabCall:
     caller: str
     caller_name: str = ""
+    #: keys the dialplan sends on a timer, blind to the IVR (keys sent while a prompt
+    #: plays are lost): :func:`simulate_call` presses keys when the IVR listens instead
     dtmf: str = ""
     #: seconds after the hotline answered before the DTMF is sent
     dtmf_delay: float = 1.0
-    #: seconds after the DTMF before the caller hangs up (None: wait for the far end)
+    #: seconds after the DTMF (after the last key, with simulate_call) before the caller
+    #: hangs up (None: wait for the far end)
     hangup_after: float | None = None
 
 
@@ -34,7 +51,6 @@ def originate_action(settings: Settings, call: LabCall) -> dict[str, str | list[
         raise ValueError(f"caller number must be digits (optionally +), not {call.caller!r}")
     if not _DTMF.match(call.dtmf):
         raise ValueError(f"DTMF may hold only 0-9 * # A-D and w (pause), not {call.dtmf!r}")
-    name = call.caller_name.replace('"', "").replace("\\", "")
     variables = [f"LAB_DTMF={call.dtmf}", f"LAB_DTMF_DELAY={call.dtmf_delay:g}"]
     if call.hangup_after is not None:
         variables.append(f"LAB_HANGUP_AFTER={call.hangup_after:g}")
@@ -44,9 +60,149 @@ def originate_action(settings: Settings, call: LabCall) -> dict[str, str | list[
         "Context": "hotline",
         "Exten": settings.hotline.number,
         "Priority": "1",
-        "CallerID": f'"{name}" <{call.caller}>' if name else call.caller,
+        "CallerID": caller_id(call.caller_name, call.caller)[0],
         "Async": "true",
         "Timeout": "30000",
         "ChannelId": f"labcall-{uuid.uuid4().hex[:16]}",
         "Variable": variables,
     }
+
+
+#: Asterisk keeps this many bytes of an Originate's CallerID (``"name" <number>``):
+#: beyond them the number is cut off and the call arrives without it
+CALLER_ID_BYTES = 255
+
+
+def caller_id(name: str, number: str) -> tuple[str, bool]:
+    """``"name" <number>`` for an Originate, and whether the name had to be shortened.
+
+    The name is text from outside: double quotes and backslashes (which would end
+    the quoted name) and control characters (CR and LF would add AMI headers) are
+    dropped. A name too long for :data:`CALLER_ID_BYTES` is cut on a character
+    boundary (never inside a UTF-8 sequence), so that the number always survives.
+    """
+    clean = "".join(
+        ch for ch in name if ch not in '"\\' and not unicodedata.category(ch).startswith("C")
+    ).strip()
+    if not clean:
+        return number, False
+    room = CALLER_ID_BYTES - len(f'"" <{number}>'.encode())
+    encoded = clean.encode("utf-8")
+    if len(encoded) <= room:
+        return f'"{clean}" <{number}>', False
+    cut = encoded[: max(room, 0)].decode("utf-8", errors="ignore").strip()
+    return (f'"{cut}" <{number}>' if cut else number), True
+
+
+# -- pressing keys when the IVR listens -----------------------------------------------
+
+_KEYS = re.compile(r"^[0-9*#]*$")
+
+
+class SimulationError(RuntimeError):
+    """The simulated call could not go as asked (the IVR did not ask, the call ended)."""
+
+
+class AmiActions(Protocol):
+    """What :func:`simulate_call` needs of an AMI session (an AmiLink)."""
+
+    def on_event(self, handler: Callable[[Message], Awaitable[None] | None]) -> None: ...
+
+    async def send_action(self, fields: Mapping[str, str | Sequence[str]]) -> Message: ...
+
+
+def parse_presses(dtmf: str) -> list[str]:
+    """``"1,0"`` -> ``["1", "0"]``: the keys answering each question the IVR asks, in
+    order; an empty answer (``"1,,2"``) lets that question time out."""
+    if not dtmf:
+        return []
+    presses = [group.strip() for group in dtmf.split(",")]
+    for group in presses:
+        if not _KEYS.match(group):
+            raise ValueError(
+                f"each answer may hold only 0-9 * #, not {group!r} (answers are comma separated)"
+            )
+    return presses
+
+
+async def simulate_call(
+    ami: AmiActions,
+    settings: Settings,
+    call: LabCall,
+    presses: Sequence[str],
+    *,
+    wait: float = 30.0,
+    settle: float = 0.4,
+    key_gap: float = 0.3,
+    report: Callable[[str], None] = lambda line: None,
+) -> str:
+    """Place ``call`` and answer each question of the IVR with the next of ``presses``,
+    pressing the keys only once the IVR listens; then hang up after
+    ``call.hangup_after`` seconds if given. Returns the call id (its Linkedid).
+
+    ``call.dtmf`` must be empty (keys on a timer are what this replaces); raises
+    SimulationError if the IVR does not ask within ``wait`` seconds, or the call ends.
+    """
+    if call.dtmf:
+        raise ValueError("simulate_call presses the keys itself: leave LabCall.dtmf empty")
+    hangup_after = call.hangup_after
+    action = originate_action(settings, LabCall(call.caller, call.caller_name) if presses else call)
+    call_id = str(action["ChannelId"])
+    events: asyncio.Queue[tuple[int, str] | None] = asyncio.Queue()
+
+    def follow(message: Message) -> None:
+        if message.get("Event") == "UserEvent" and message.get("UserEvent") == LISTENING_EVENT:
+            if message.get("CallId") == call_id and str(message.get("Question", "")).isdigit():
+                events.put_nowait((int(message["Question"]), str(message.get("Channel", ""))))
+        elif message.get("Event") == "Hangup" and message.get("Uniqueid") == call_id:
+            events.put_nowait(None)
+
+    ami.on_event(follow)
+    await ami.send_action(action)
+    report(f"call placed: id {call_id} from {call.caller} to {settings.hotline.number}")
+    if not presses:
+        return call_id
+    asked = 0
+    phone = ""
+    for number, keys in enumerate(presses, 1):
+        asked, ivr_channel = await _next_question(events, asked, wait, call_id, number)
+        phone = _caller_half(ivr_channel)
+        if not keys:
+            report(f"question {asked}: no key (it times out)")
+            continue
+        await asyncio.sleep(settle)
+        for key in keys:
+            await ami.send_action({"Action": "PlayDTMF", "Channel": phone, "Digit": key, "Duration": "120"})
+            await asyncio.sleep(key_gap)
+        report(f"question {asked}: pressed {keys}")
+    if hangup_after is not None:
+        await asyncio.sleep(hangup_after)
+        await ami.send_action({"Action": "Hangup", "Channel": phone})
+        report(f"hung up after {hangup_after:g} s")
+    return call_id
+
+
+async def _next_question(
+    events: asyncio.Queue[tuple[int, str] | None], asked: int, wait: float, call_id: str, number: int
+) -> tuple[int, str]:
+    """The next question the IVR asks after question ``asked``: (its number, the IVR's channel)."""
+    try:
+        async with asyncio.timeout(wait):
+            while True:
+                event = await events.get()
+                if event is None:
+                    raise SimulationError(f"call {call_id} ended before the IVR asked question {number}")
+                if event[0] > asked:
+                    return event
+    except TimeoutError:
+        raise SimulationError(
+            f"the IVR did not ask for keys within {wait:g} s (answer {number} of call {call_id}): "
+            "is the server running, and does the flow ask that many questions?"
+        ) from None
+
+
+def _caller_half(ivr_channel: str) -> str:
+    """``Local/s@lab-caller-0000002a;1`` (the IVR's half) -> ``...;2`` (the caller's phone)."""
+    if not ivr_channel.endswith(";1"):
+        raise SimulationError(f"the IVR's channel {ivr_channel!r} is not the hotline half of a lab caller")
+    return ivr_channel[:-1] + "2"

@@ -26,7 +26,8 @@ UNKNOWN = "13100000001"
 
 @pytest.fixture
 async def hotline(make_lab: LabFactory, tmp_path: Path) -> Lab:
-    lab = await make_lab(lab_settings(tmp_path, flow=HOTLINE))
+    # these tests set the clock to open or closed hours: the flow's own hours apply
+    lab = await make_lab(lab_settings(tmp_path, flow=HOTLINE, lab={"hours": "flow"}))
     assert lab.server is not None
     lab.server.ivr.engine.clock = lambda: OPEN_HOURS
     # callers stay in their queue (agents ring but are slow) unless a test says otherwise

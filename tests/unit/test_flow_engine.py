@@ -305,6 +305,23 @@ async def test_hours_closed_on_a_holiday():
     assert result.outcome.action == "hangup"
 
 
+async def test_hours_open_mode_takes_when_open_at_any_hour():
+    """The lab's engine (ivr.hours = "open"): 23:00 on a holiday is open, and says so."""
+    late = datetime(2025, 10, 1, 15, 0, tzinfo=timezone.utc)  # 23:00 in Shanghai, a holiday
+    result, _, _ = await run(flow(HOURS.format(tz="Asia/Shanghai")), clock=late)
+    assert result.path[0].result == "closed"
+    result, _, _ = await run(flow(HOURS.format(tz="Asia/Shanghai")), clock=late, engine={"hours": "open"})
+    assert result.path[0].result == "open"
+    assert result.outcome.queue == "support"
+    assert result.path[0].events[0].detail == "Wed 2025-10-01 23:00 Asia/Shanghai"
+    assert result.path[0].events[0].tag == "always open"
+
+
+def test_hours_mode_is_checked():
+    with pytest.raises(ValueError, match="hours must be one of flow, open"):
+        FlowEngine(FakeServices(), FakePrompts(), hours="closed")
+
+
 # -- lookup, branch, set ---------------------------------------------------------
 
 LOOKUP = """

@@ -20,8 +20,10 @@ class RoutingNodes(Walk):
     async def _hours(self, node: Mapping[str, Any]) -> str | None:
         at = self.engine.clock()
         local = hours.local_time(node, at)
-        self.current.events.append(Event("hours", f"{local:%a %Y-%m-%d %H:%M} {node.get('timezone', 'UTC')}"))
-        is_open = hours.is_open(node, at)
+        always_open = self.engine.hours == "open"
+        checked = f"{local:%a %Y-%m-%d %H:%M} {node.get('timezone', 'UTC')}"
+        self.current.events.append(Event("hours", checked, "always open" if always_open else None))
+        is_open = always_open or hours.is_open(node, at)
         self.current.result = "open" if is_open else "closed"
         return node["when_open"] if is_open else node["when_closed"]
 

@@ -16,7 +16,8 @@ class Event:
     sound name), ``keys`` (detail: keys pressed, tag: ``ok``/``invalid``/``timeout``),
     ``ticket`` (detail: summary, tag: type), ``callback`` (detail: number),
     ``voicemail`` (detail: host path), ``survey`` (detail: score), ``hours`` (detail:
-    the local time checked), ``lookup`` (detail: number, tag: the customer's name
+    the local time checked, tag: ``always open`` when the engine ignores the hours),
+    ``lookup`` (detail: number, tag: the customer's name
     or None), ``error``.
     """
 

@@ -30,6 +30,10 @@ KINDS = frozenset({
 })
 
 
+#: ``hours`` of the engine: the flow's own opening hours, or open at any hour (the lab)
+HOURS_MODES = ("flow", "open")
+
+
 def now_utc() -> datetime:
     return datetime.now(timezone.utc)
 
@@ -41,11 +45,16 @@ class FlowEngine:
         prompts: PromptSource,
         clock: Callable[[], datetime] = now_utc,
         max_steps: int = 200,
+        hours: str = "flow",
     ) -> None:
+        if hours not in HOURS_MODES:
+            raise ValueError(f"hours must be one of {', '.join(HOURS_MODES)}, not {hours!r}")
         self.services = services
         self.prompts = prompts
         self.clock = clock
         self.max_steps = max_steps
+        #: "flow": hours nodes follow the flow's opening hours; "open": always open (the lab)
+        self.hours = hours
 
     async def run(
         self,

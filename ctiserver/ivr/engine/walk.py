@@ -5,14 +5,13 @@ fill ``${placeholders}``, note an error and carry on."""
 from __future__ import annotations
 
 import logging
-import re
 import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from ctiserver.ivr.channel import CallChannel
-from ctiserver.ivr.conditions import text
 from ctiserver.ivr.engine.run import Event, FlowRun, Step
+from ctiserver.ivr.prompt_texts import PLACEHOLDER, pick_text
 
 if TYPE_CHECKING:
     from ctiserver.ivr.engine.runner import FlowEngine
@@ -21,7 +20,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 CUSTOMER_VARS = ("customer_id", "customer_name", "customer_level", "customer_region")
-_PLACEHOLDER = re.compile(r"\$\{([A-Za-z0-9_]+)\}")
 
 
 class Walk:
@@ -92,17 +90,10 @@ class Walk:
 
     def _pick(self, prompt: Any) -> tuple[str, str]:
         """(language, text) of a prompt in the call's language, else the flow's, else any."""
-        language = self.vars.get("language") or self.flow.language
-        if not isinstance(prompt, Mapping):
-            return language, text(prompt)
-        for candidate in (language, self.flow.language):
-            if prompt.get(candidate) not in (None, ""):
-                return candidate, text(prompt[candidate])
-        candidate, words = next(iter(prompt.items()))
-        return str(candidate), text(words)
+        return pick_text(prompt, self.vars.get("language") or self.flow.language, self.flow.language)
 
     def _fill(self, template: str) -> str:
-        return _PLACEHOLDER.sub(lambda m: self.vars.get(m.group(1), "") or "", template)
+        return PLACEHOLDER.sub(lambda m: self.vars.get(m.group(1), "") or "", template)
 
     def _keys(self, keys: str, verdict: str) -> None:
         self.current.events.append(Event("keys", keys, verdict))

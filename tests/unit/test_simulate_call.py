@@ -1,0 +1,187 @@
+"""``ctiserver simulate call``: keys pressed when the IVR listens, caller IDs that keep
+their number, names that stay text (issue 9). Against a scripted AMI session; the
+real thing is tests/integration/test_lab_any_hour.py."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+
+import pytest
+from panoramisk.message import Message
+
+from ctiserver.ivr.hotline import LISTENING_EVENT
+from ctiserver.lab.simulate import (
+    CALLER_ID_BYTES,
+    LabCall,
+    SimulationError,
+    caller_id,
+    originate_action,
+    parse_presses,
+    simulate_call,
+)
+from ctiserver.settings import Settings
+from ctiserver.telephony.ami.actions import check_fields
+
+IVR_SIDE = "Local/s@lab-caller-0000002a;1"
+PHONE = "Local/s@lab-caller-0000002a;2"
+
+
+def message(**fields: str) -> Message:
+    return Message(fields)
+
+
+class ScriptedAmi:
+    """Records actions; ``ask`` plays the IVR sending CtiIvrListening."""
+
+    def __init__(self) -> None:
+        self.actions: list[dict[str, str | Sequence[str]]] = []
+        self.handlers: list[Callable[[Message], Awaitable[None] | None]] = []
+        self.call_id = ""
+
+    def on_event(self, handler: Callable[[Message], Awaitable[None] | None]) -> None:
+        self.handlers.append(handler)
+
+    async def send_action(self, fields: Mapping[str, str | Sequence[str]]) -> Message:
+        check_fields(fields)
+        self.actions.append(dict(fields))
+        if fields["Action"] == "Originate":
+            self.call_id = str(fields["ChannelId"])
+        return message(Response="Success")
+
+    def emit(self, **fields: str) -> None:
+        for handler in self.handlers:
+            handler(message(**fields))
+
+    def ask(self, question: int, call_id: str | None = None) -> None:
+        self.emit(Event="UserEvent", UserEvent=LISTENING_EVENT, CallId=call_id or self.call_id,
+                  Question=str(question), Channel=IVR_SIDE)
+
+    def pressed(self) -> list[tuple[str, str]]:
+        return [(str(a["Channel"]), str(a["Digit"])) for a in self.actions if a["Action"] == "PlayDTMF"]
+
+
+async def until(condition: Callable[[], bool]) -> None:
+    for _ in range(200):
+        if condition():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("condition never held")
+
+
+FAST = {"settle": 0.0, "key_gap": 0.0}
+
+
+async def test_each_answer_waits_for_its_question() -> None:
+    ami = ScriptedAmi()
+    lines: list[str] = []
+    task = asyncio.create_task(simulate_call(
+        ami, Settings(), LabCall("13800138000", "张伟", hangup_after=0), ["1", "0"],
+        report=lines.append, **FAST,
+    ))
+    await until(lambda: ami.call_id != "")
+    await asyncio.sleep(0.1)
+    assert ami.pressed() == []  # a prompt is playing: nothing pressed yet
+    ami.ask(1, call_id="labcall-someone-else")  # another call's question
+    ami.emit(Event="Newexten", Uniqueid=ami.call_id)
+    await asyncio.sleep(0.05)
+    assert ami.pressed() == []
+    ami.ask(1)
+    await until(lambda: len(ami.pressed()) == 1)
+    assert ami.pressed() == [(PHONE, "1")]
+    await asyncio.sleep(0.05)
+    ami.ask(1)  # the same question again is not a new one
+    await asyncio.sleep(0.05)
+    assert len(ami.pressed()) == 1
+    ami.ask(2)
+    assert await task == ami.call_id
+    assert ami.pressed() == [(PHONE, "1"), (PHONE, "0")]
+    assert ami.actions[-1] == {"Action": "Hangup", "Channel": PHONE}
+    assert lines[1:] == ["question 1: pressed 1", "question 2: pressed 0", "hung up after 0 s"]
+
+
+async def test_the_originate_leaves_the_keys_and_the_hangup_to_the_command() -> None:
+    ami = ScriptedAmi()
+    call = LabCall("13800138000", hangup_after=5)
+    task = asyncio.create_task(simulate_call(ami, Settings(), call, ["1"], **FAST))
+    await until(lambda: ami.call_id != "")
+    task.cancel()
+    assert ami.actions[0]["Variable"] == ["LAB_DTMF=", "LAB_DTMF_DELAY=1"]
+    # without keys to press, the dialplan hangs up as before
+    ami = ScriptedAmi()
+    await simulate_call(ami, Settings(), call, [], **FAST)
+    assert ami.actions[0]["Variable"] == ["LAB_DTMF=", "LAB_DTMF_DELAY=1", "LAB_HANGUP_AFTER=5"]
+    with pytest.raises(ValueError, match=r"leave LabCall\.dtmf empty"):
+        await simulate_call(ami, Settings(), LabCall("13800138000", dtmf="1"), ["1"], **FAST)
+
+
+async def test_an_empty_answer_lets_the_question_time_out_and_several_keys_go_together() -> None:
+    ami = ScriptedAmi()
+    answers = ["", "13800138000#"]
+    task = asyncio.create_task(simulate_call(ami, Settings(), LabCall("13800138000"), answers, **FAST))
+    await until(lambda: ami.call_id != "")
+    ami.ask(1)
+    await asyncio.sleep(0.05)
+    assert ami.pressed() == []
+    ami.ask(3)  # the IVR asked twice more (the silence was retried): the next answer goes now
+    await task
+    assert "".join(key for _, key in ami.pressed()) == "13800138000#"
+
+
+async def test_no_question_is_a_clear_error() -> None:
+    ami = ScriptedAmi()
+    with pytest.raises(SimulationError, match=r"did not ask for keys within 0\.2 s"):
+        await simulate_call(ami, Settings(), LabCall("13800138000"), ["1"], wait=0.2, **FAST)
+
+
+async def test_a_call_that_ends_is_a_clear_error() -> None:
+    ami = ScriptedAmi()
+    task = asyncio.create_task(simulate_call(ami, Settings(), LabCall("13800138000"), ["1", "2"], **FAST))
+    await until(lambda: ami.call_id != "")
+    ami.ask(1)
+    await until(lambda: len(ami.pressed()) == 1)
+    ami.emit(Event="Hangup", Uniqueid=ami.call_id, Channel=IVR_SIDE)
+    with pytest.raises(SimulationError, match="ended before the IVR asked question 2"):
+        await task
+
+
+def test_presses_are_comma_separated_answers() -> None:
+    assert parse_presses("") == []
+    assert parse_presses("1,0") == ["1", "0"]
+    assert parse_presses("1,,13800138000#") == ["1", "", "13800138000#"]
+    for bad in ("1;0", "1 w 0", "1,$(reboot)", "A"):
+        with pytest.raises(ValueError, match="comma separated"):
+            parse_presses(bad)
+
+
+# -- caller ID --------------------------------------------------------------------
+
+
+def test_a_short_name_is_quoted_with_the_number() -> None:
+    assert caller_id("张伟", "13800138000") == ('"张伟" <13800138000>', False)
+    assert caller_id("", "13800138000") == ("13800138000", False)
+
+
+def test_a_long_name_is_cut_on_a_character_boundary_and_the_number_survives() -> None:
+    for name in ("张" * 200, "a" * 300, "é" * 200, "😀" * 100, "a" + "张" * 100):
+        shown, shortened = caller_id(name, "+8613800138000")
+        assert shortened
+        assert shown.endswith(" <+8613800138000>")
+        encoded = shown.encode("utf-8")
+        assert len(encoded) <= CALLER_ID_BYTES
+        assert len(encoded) > CALLER_ID_BYTES - 4  # cut at most one character short
+        shown.encode("utf-8").decode("utf-8")  # whole characters only
+        assert name.startswith(shown[1 : shown.index('" <')])
+    exact = "a" * (CALLER_ID_BYTES - len('"" <13800138000>'))
+    assert caller_id(exact, "13800138000") == (f'"{exact}" <13800138000>', False)
+    assert caller_id(exact + "b", "13800138000") == (f'"{exact}" <13800138000>', True)
+
+
+def test_a_hostile_name_stays_one_quoted_name() -> None:
+    hostile = 'x" <666>\r\nAction: Command\r\nCommand: core stop now\\"; $(reboot) `id`'
+    shown, _ = caller_id(hostile, "13800138000")
+    assert shown == '"x <666>Action: CommandCommand: core stop now; $(reboot) `id`" <13800138000>'
+    action = originate_action(Settings(), LabCall("13800138000", hostile))
+    check_fields(action)  # no CR or LF reaches the AMI
+    assert action["CallerID"] == shown
+    assert caller_id('"\\\r\n', "1") == ("1", False)
