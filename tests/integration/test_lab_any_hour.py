@@ -20,21 +20,21 @@ from ctiserver.ivr.prompts import PromptLibrary
 from ctiserver.lab.caller import set_global
 from ctiserver.lab.runner import Lab
 from ctiserver.lab.simulate import CALLER_ID_BYTES
-from ctiserver.settings import project_root
+from tests.conftest import REPO
 from tests.integration.browser import logged_in_page
 from tests.integration.conftest import LabFactory, WebClient, eventually, lab_settings
 from tests.integration.ivr_driver import CLOSED_HOURS
 
 pytestmark = pytest.mark.integration
 
-FLOWS = project_root() / "ivr_flows"
+FLOWS = REPO / "ivr_flows"
 ORDINARY = "13912345678"  # 李娜 in the demo data
 PASSWORD = "lab"
 
 
 def repository_flows_status() -> str:
     done = subprocess.run(  # noqa: S603 (a fixed command)
-        ["git", "status", "--porcelain", "--", str(FLOWS)], cwd=project_root(), capture_output=True,  # noqa: S607
+        ["git", "status", "--porcelain", "--", str(FLOWS)], cwd=REPO, capture_output=True,  # noqa: S607
         text=True, check=True,
     )
     return done.stdout

@@ -12,9 +12,10 @@ import pytest
 from ctiserver.cli import _parser
 from ctiserver.lab.isolated import isolated_settings
 from ctiserver.lab.runner import copy_flows, lab_ivr
-from ctiserver.settings import Settings, load_settings, project_root
+from ctiserver.settings import Settings, load_settings
+from tests.conftest import REPO
 
-HOTLINE = project_root() / "ivr_flows" / "hotline.yaml"
+HOTLINE = REPO / "ivr_flows" / "hotline.yaml"
 
 
 def test_defaults_lab_open_serve_real_hours() -> None:
@@ -73,7 +74,7 @@ def test_isolated_labs_copy_into_their_own_directory(tmp_path: Path) -> None:
 
 
 def test_serve_refuses_hours_open(tmp_path: Path) -> None:
-    env = {**os.environ, "CTISERVER_IVR__HOURS": "open", "PYTHONPATH": str(project_root())}
+    env = {**os.environ, "CTISERVER_IVR__HOURS": "open", "PYTHONPATH": str(REPO)}
     done = subprocess.run(
         [sys.executable, "-m", "ctiserver", "serve"], capture_output=True, text=True, env=env,
         cwd=tmp_path, timeout=60,
