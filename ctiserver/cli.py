@@ -10,6 +10,7 @@ import logging
 import signal
 import sys
 from collections.abc import Awaitable, Callable
+from datetime import UTC
 from typing import TYPE_CHECKING
 
 from ctiserver.operations.commands import add_check, add_snippets
@@ -267,7 +268,7 @@ async def _flows_check(settings: Settings, args: argparse.Namespace) -> int:
 
     from ctiserver.ivr.loader import check_files
 
-    paths = [Path(f) for f in args.files] or sorted(Path(settings.ivr.flows_dir).glob("*.yaml"))
+    paths = [Path(f) for f in args.files] or sorted(Path(settings.ivr.flows_dir).glob("*.yaml"))  # noqa: ASYNC240
     if not paths:
         print(f"ctiserver: no flow files in {settings.ivr.flows_dir}", file=sys.stderr)
         return 2
@@ -299,7 +300,7 @@ def _load_one_flow(settings: Settings, file: str) -> Flow | None:
 
 
 async def _flows_simulate(settings: Settings, args: argparse.Namespace) -> int:
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from ctiserver.ivr.dryrun import dry_run
     from ctiserver.ivr.services import LookupOnlyServices
@@ -310,7 +311,7 @@ async def _flows_simulate(settings: Settings, args: argparse.Namespace) -> int:
         return 1
     at = datetime.fromisoformat(args.at) if args.at else None
     if at is not None and at.tzinfo is None:
-        at = at.replace(tzinfo=timezone.utc)
+        at = at.replace(tzinfo=UTC)
     presses = args.dtmf.split(",") if args.dtmf else []
     db = None if args.no_lookup else Database(settings.database.url)
     try:
@@ -337,7 +338,7 @@ async def _flows_graph(settings: Settings, args: argparse.Namespace) -> int:
     except RuntimeError as exc:
         print(f"ctiserver: {exc}", file=sys.stderr)
         return 1
-    with open(args.output, "w", encoding="utf-8") as out:
+    with open(args.output, "w", encoding="utf-8") as out:  # noqa: ASYNC230  (the command's last step)
         out.write(svg)
     print(f"{args.output}: {len(flow.nodes)} nodes")
     return 0

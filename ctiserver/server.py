@@ -70,7 +70,8 @@ class CtiServer:
 
     @property
     def web_port(self) -> int:
-        assert self._runner is not None
+        if self._runner is None:
+            raise RuntimeError("the server is not started")
         site = next(iter(self._runner.sites))
         return site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
 

@@ -189,7 +189,7 @@ class BatchedCardLookup:
                 batch, self._waiting = self._waiting, {}
                 try:
                     found = await self._fetch(list(batch))
-                except Exception as exc:  # each caller logs it as the failure of its lookup
+                except Exception as exc:  # noqa: BLE001  (each caller logs it as its lookup's failure)
                     for future in batch.values():
                         if not future.done():
                             future.set_exception(exc)

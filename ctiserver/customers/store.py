@@ -113,7 +113,8 @@ class CustomerRepository:
             await session.commit()
             customer_id = customer.id
         card = await self.card(customer_id)
-        assert card is not None
+        if card is None:
+            raise LookupError(f"customer {customer_id} is gone right after it was created")
         return card
 
     async def history(self, customer_id: int) -> dict[str, list[dict[str, Any]]] | None:

@@ -12,6 +12,7 @@ hangup shows up as AgiHangup on the next command and becomes CallerHungUp.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 from collections.abc import Awaitable
@@ -81,10 +82,8 @@ class AgiCallChannel:
         await self._do(self.session.set_variable(name, value))
 
     async def hangup(self) -> None:
-        try:
+        with contextlib.suppress(AgiHangup):
             await self.session.command("HANGUP")
-        except AgiHangup:
-            pass
 
     async def _wait_for_digit(self, timeout_ms: int) -> str:
         result = await self._do(self.session.command(f"WAIT FOR DIGIT {timeout_ms}"))

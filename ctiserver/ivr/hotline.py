@@ -114,7 +114,9 @@ class HotlineIvr:
             return
         await self._run(session, live, start_at=node, variables=live.run.variables)
 
-    async def _run(self, session: AgiSession, live: LiveIvr, *, start_at: str | None, variables: dict[str, str] | None) -> None:
+    async def _run(
+        self, session: AgiSession, live: LiveIvr, *, start_at: str | None, variables: dict[str, str] | None
+    ) -> None:
         live.finished = False
         channel = _ObservedChannel(AgiCallChannel(session), live, _announcer(session, live.call_id))
         run = await self.engine.run(

@@ -9,7 +9,7 @@ dates (``YYYY-MM-DD``) on which every span is closed.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -33,7 +33,7 @@ def is_open(node: Mapping[str, Any], at: datetime) -> bool:
 def local_time(node: Mapping[str, Any], at: datetime) -> datetime:
     """``at`` in the node's time zone."""
     if at.tzinfo is None:
-        at = at.replace(tzinfo=timezone.utc)
+        at = at.replace(tzinfo=UTC)
     return at.astimezone(ZoneInfo(str(node.get("timezone") or "UTC")))
 
 

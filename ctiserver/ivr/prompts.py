@@ -161,7 +161,7 @@ class PromptLibrary:
             await self._run_espeak(voice, text, raw)
             await asyncio.to_thread(_convert, Path(raw), path)
         finally:
-            Path(raw).unlink(missing_ok=True)
+            Path(raw).unlink(missing_ok=True)  # noqa: ASYNC240  (a local temporary file)
         self.syntheses += 1
         log.debug("synthesised %s prompt %s: %.60s", voice, path.name, text)
 

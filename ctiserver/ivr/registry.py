@@ -134,7 +134,7 @@ class FlowRegistry:
 
     async def _load_file(self, path: Path) -> list[FlowProblem]:
         try:
-            source = path.read_text(encoding="utf-8")
+            source = await asyncio.to_thread(path.read_text, encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             return [FlowProblem(str(path), 1, 1, f"cannot read: {exc}")]
         if self._seen_files.get(path) == source:

@@ -40,7 +40,8 @@ async def place_call(lab: Lab, call: LabCall) -> str:
 
 class IvrCaller:
     def __init__(self, lab: Lab, call_id: str) -> None:
-        assert lab.server is not None
+        if lab.server is None:
+            raise RuntimeError("the lab is not running")
         self.lab = lab
         self.server = lab.server
         self.call_id = call_id
@@ -87,9 +88,11 @@ class IvrCaller:
 
     def caller_channel(self) -> str:
         call = self.server.calls.get(self.call_id)
-        assert call is not None, f"call {self.call_id} is not being tracked"
+        if call is None:
+            raise LookupError(f"call {self.call_id} is not being tracked")
         leg = call.legs.get(f"{self.call_id};2")
-        assert leg is not None, f"no caller half in {list(call.legs)}"
+        if leg is None:
+            raise LookupError(f"no caller half in {list(call.legs)}")
         return leg.channel
 
     async def hang_up(self) -> None:

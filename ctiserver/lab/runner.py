@@ -71,7 +71,8 @@ class Lab:
             await self.asterisk.stop()
 
     def urls(self) -> list[str]:
-        assert self.server is not None
+        if self.server is None:
+            raise RuntimeError("the lab is not running")
         base = f"http://{self.settings.web.host}:{self.server.web_port}"
         return [
             f"{base}/ui/agent.html        (agent desktop: agent1001..agent1004)",

@@ -9,6 +9,7 @@ and every few seconds regardless (time in state and waits keep counting).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Callable, Collection
 from datetime import date, datetime, timedelta
@@ -96,9 +97,8 @@ class WallboardService:
                 **{key: counted[key] for key in ("offered", "answered", "abandoned", "answered_within_sl")},
                 "service_level": counted["service_level"],
             })
-        agents = []
-        for agent in sorted(self._board.all(), key=lambda a: a.interface):
-            agents.append({
+        agents = [
+            {
                 "extension": agent.extension,
                 "name": agent.name,
                 "interface": agent.interface,
@@ -107,7 +107,9 @@ class WallboardService:
                 "seconds_in_state": round(agent.state_seconds(now), 1),
                 "reason": agent.state_reason,
                 "queues": sorted(agent.queues),
-            })
+            }
+            for agent in sorted(self._board.all(), key=lambda a: a.interface)
+        ]
         return {
             "at": iso_utc(now),
             "queues": queues,
@@ -122,10 +124,8 @@ class WallboardService:
 
     async def push_forever(self, push: RolePush, *, min_interval: float = 1.0, max_interval: float = 5.0) -> None:
         while True:
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._changed.wait(), max_interval)
-            except TimeoutError:
-                pass
             self._changed.clear()
             push.to_roles(SUPERVISOR_ROLES, {"type": "wallboard", "wallboard": self.snapshot()})
             await asyncio.sleep(min_interval)

@@ -222,10 +222,7 @@ def _send(
 ) -> web.Response:
     if checker is None:
         raise TypeError(f"{operation.method} {operation.path} declares no JSON answer")
-    if isinstance(result, BaseModel):
-        text = result.model_dump_json()
-    else:
-        text = json.dumps(result, ensure_ascii=False)
+    text = result.model_dump_json() if isinstance(result, BaseModel) else json.dumps(result, ensure_ascii=False)
     problem = answer_problem(checker, text)
     if problem is not None:
         message = f"the answer of {operation.method} {operation.path} breaks its declaration: {problem}"

@@ -29,7 +29,7 @@ class BackOfficeNodes(Walk):
                 self._error(f"customer lookup failed: {exc}")
         self.current.events.append(Event("lookup", number, match.name if match else None))
         if match is None:
-            self.vars.update({name: "" for name in CUSTOMER_VARS})
+            self.vars.update(dict.fromkeys(CUSTOMER_VARS, ""))
             self.current.result = self.current.result or "not_found"
             return node["not_found"]
         self.vars.update(

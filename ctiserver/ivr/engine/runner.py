@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Mapping
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from ctiserver.ivr.channel import CallChannel, CallerHungUp
@@ -35,7 +35,7 @@ HOURS_MODES = ("flow", "open")
 
 
 def now_utc() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class FlowEngine:
@@ -76,7 +76,7 @@ class FlowEngine:
             "caller_number": caller_number or "",
             "caller_name": caller_name or "",
             "language": flow.language,
-            **{name: "" for name in CUSTOMER_VARS},
+            **dict.fromkeys(CUSTOMER_VARS, ""),
             "last_digits": "",
             "ticket_id": "",
             "queue": "",

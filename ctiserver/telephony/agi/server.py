@@ -185,8 +185,9 @@ class AgiServer:
 
 
 def _is_async(handler: object) -> bool:
+    # a callable object's __call__, as well as a function
     return inspect.iscoroutinefunction(handler) or inspect.iscoroutinefunction(
-        getattr(handler, "__call__", None)
+        getattr(handler, "__call__", None)  # noqa: B004
     )
 
 

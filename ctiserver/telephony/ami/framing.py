@@ -27,9 +27,8 @@ class FrameSplitter:
 
     def feed(self, data: bytes) -> list[Message]:
         self._buffer += data
-        if self.greeting is None:
-            if not self._take_greeting():
-                return []
+        if self.greeting is None and not self._take_greeting():
+            return []
         messages: list[Message] = []
         while True:
             end = self._buffer.find(_END)

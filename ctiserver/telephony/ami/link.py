@@ -134,7 +134,8 @@ class AmiLink:
         self, fields: Mapping[str, str | Sequence[str]], *, timeout: float | None = None
     ) -> Message:
         result = await self._send(fields, as_list=False, timeout=timeout)
-        assert isinstance(result, Message)
+        if not isinstance(result, Message):
+            raise TypeError(f"{fields.get('Action')}: a list where one response was expected")
         return result
 
     async def send_list_action(
@@ -142,7 +143,8 @@ class AmiLink:
     ) -> list[Message]:
         """The response, then every list event up to and including the ``...Complete`` one."""
         result = await self._send(fields, as_list=True, timeout=timeout)
-        assert isinstance(result, list)
+        if not isinstance(result, list):
+            raise TypeError(f"{fields.get('Action')}: one response where a list was expected")
         return result
 
     async def _send(
