@@ -6,6 +6,11 @@ cd "$ROOT"
 apt_install chromium postgresql espeak-ng sox graphviz
 setup_python "[test]"
 setup_asterisk
+# The checks come first and are quick; any finding fails the run (rules in pyproject.toml).
+echo "==> ruff check ctiserver"
+"$VENV/bin/ruff" check ctiserver
+echo "==> mypy (ctiserver)"
+"$VENV/bin/mypy"
 echo "==> pytest"
 set +e
 "$VENV/bin/pytest" -ra "$@"
