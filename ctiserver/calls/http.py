@@ -8,6 +8,7 @@ from aiohttp import web
 
 from ctiserver.calls.schemas import CallList, CallMessage, CallQuery, CallsMessage
 from ctiserver.calls.store import CallRepository
+from ctiserver.vocabulary import SUPERVISOR_ROLES
 from ctiserver.web.contract import add_messages, query_of, route
 from ctiserver.web.keys import CALLS_KEY, CLOCK_KEY
 
@@ -26,5 +27,7 @@ async def list_calls(request: web.Request) -> dict[str, Any]:
 def register(app: web.Application, records: CallRepository) -> None:
     app[CALL_RECORDS_KEY] = records
     add_messages(app, CallsMessage, CallMessage)
+    # callers' numbers and names of every call: for supervisors; an agent sees their own
+    # calls on their desk (pops, the customer's history)
     route(app, "GET", "/api/calls", list_calls, summary="Live calls, or the last ended ones",
-          query=CallQuery, answer=CallList)
+          roles=SUPERVISOR_ROLES, denied="supervisors and admins only", query=CallQuery, answer=CallList)

@@ -106,6 +106,9 @@ def route(
     reads as ``{}``; with ``body_forms`` a form (``application/x-www-form-urlencoded``)
     is read as well as JSON.
     """
+    if roles is None and not public:
+        # every route says who may call it: the route-by-role test holds them to it
+        raise TypeError(f"{method} {path}: declare the roles that may call it, or public=True")
     allowed = None if roles is None else frozenset(roles)
     operation = Operation(
         method=method.upper(), path=path, summary=summary, roles=allowed, public=public,

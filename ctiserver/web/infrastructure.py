@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from ctiserver.vocabulary import USER_ROLES
 from ctiserver.web import auth, health, meta, openapi
 from ctiserver.web.contract import declare, route
 from ctiserver.web.schemas import (
@@ -25,9 +26,10 @@ def register(app: web.Application) -> None:
                   429: "too many failed logins: try again after Retry-After seconds"})
     route(app, "POST", "/logout", auth.logout, summary="Log out: ends the session", public=True,
           answer=Acknowledged)
-    route(app, "GET", "/api/me", auth.me, summary="The logged-in user", answer=UserAnswer)
+    route(app, "GET", "/api/me", auth.me, summary="The logged-in user", roles=USER_ROLES,
+          answer=UserAnswer)
     route(app, "GET", "/api/meta", meta.meta, summary="The contact center's words for the pages",
-          answer=MetaView)
+          roles=USER_ROLES, answer=MetaView)
     openapi.register(app)
     declare(app, "GET", "/ws", summary="The live feed: pops, agent and call changes, the wallboard",
             description="A websocket; the first message is the hello. See x-messages for "

@@ -17,6 +17,7 @@ from aiohttp import web
 from pydantic import BaseModel, TypeAdapter
 from pydantic.json_schema import models_json_schema
 
+from ctiserver.vocabulary import USER_ROLES
 from ctiserver.web.auth import COOKIE_NAME
 from ctiserver.web.contract import Operation, messages, operations, route
 from ctiserver.web.schemas import ErrorBody
@@ -198,5 +199,5 @@ async def openapi_json(request: web.Request) -> dict[str, Any]:
 def register(app: web.Application) -> None:
     app[_CACHE_KEY] = {}
     route(app, "GET", "/api/openapi.json", openapi_json, summary="The API's OpenAPI 3.1 document",
-          answer=dict[str, Any])
+          roles=USER_ROLES, answer=dict[str, Any])
 

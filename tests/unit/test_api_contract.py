@@ -214,8 +214,8 @@ async def test_bodies_are_validated_and_answers_checked(
 ) -> None:
     app = web.Application()
     app[CHECK_ANSWERS_KEY] = checking
-    route(app, "POST", "/greet", _greet, summary="greet", body=GreetingAsked, answer=Greeting,
-          status=201)
+    route(app, "POST", "/greet", _greet, summary="greet", public=True, body=GreetingAsked,
+          answer=Greeting, status=201)
     async with TestClient(TestServer(app)) as client:
         ok = await client.post("/greet", json={"name": "张伟"})
         assert (ok.status, await ok.json()) == (201, {"text": "你好 张伟"})
@@ -234,3 +234,8 @@ async def test_bodies_are_validated_and_answers_checked(
         else:  # sent as built, and logged
             assert (broken.status, await broken.json()) == (201, {"text": 1, "extra": True})
     assert "breaks its declaration" in caplog.text
+
+
+def test_a_route_must_say_who_may_call_it() -> None:
+    with pytest.raises(TypeError, match="declare the roles"):
+        route(web.Application(), "GET", "/api/anything", _greet, summary="no roles", answer=Greeting)

@@ -252,8 +252,17 @@ async def test_healthz_reports_an_unreachable_database() -> None:
     await db.close()
 
 
+async def test_only_supervisors_list_every_call(env: Env) -> None:
+    """Callers' numbers and names of every call are not for agents: 403 (their own calls
+    reach them on their desk)."""
+    await login(env.client)  # agent1001
+    for path in ("/api/calls", "/api/calls?state=ended"):
+        response = await env.client.get(path)
+        assert (response.status, await response.json()) == (403, {"error": "supervisors and admins only"})
+
+
 async def test_api_calls_active_and_ended(env: Env) -> None:
-    await login(env.client)
+    await login(env.client, "supervisor", "pw-sup")
     env.tracker.emit("started", FakeCall("1714523400.1", "13800138000", "张伟"))
     await CallRepository(env.db).save(
         EndedCall("1714523000.5", "13912345678", XSS, T0 - 400, T0 - 340)
