@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 from ctiserver.agents.model import AgentBoard
 from ctiserver.calls.model import CallTracker, iso_utc, waiting_calls
+from ctiserver.settings import HotlineSettings
 from ctiserver.stats.model import (
     SERVICE_LEVEL_SECONDS,
     QueueFigures,
@@ -43,7 +44,7 @@ class WallboardService:
         calls: CallTracker,
         queues: Collection[str],
         history: StatsRepository | None = None,
-        timezone: str = "Asia/Shanghai",
+        timezone: str = HotlineSettings().timezone,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._history = history

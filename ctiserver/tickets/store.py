@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ctiserver.settings import HotlineSettings
 from ctiserver.storage.base import utcnow
 from ctiserver.storage.database import Database
 from ctiserver.tickets.tables import Ticket, TicketCounter, TicketEvent
@@ -36,7 +37,8 @@ TRANSITIONS: Mapping[str, frozenset[str]] = {
     "in_progress": frozenset({"resolved"}),
     "resolved": frozenset({"closed", "in_progress"}),
 }
-DEFAULT_TIMEZONE = "Asia/Shanghai"
+#: the hotline's time zone when none is given (the setting's default; the server passes the setting)
+DEFAULT_TIMEZONE = HotlineSettings().timezone
 
 _UPSERT: dict[str, Callable[[type[TicketCounter]], postgresql.Insert | sqlite.Insert]] = {
     "postgresql": postgresql.insert,
