@@ -8,6 +8,8 @@ The wrapper around the handler does what every API route shares:
 * the query string and the JSON body validated from their models (400 naming the field),
   for the handler to take with :func:`query_of` and :func:`body_of`;
 * an :class:`ApiError` raised by the handler becomes its JSON error;
+* a mutating request under ``/api/`` (or a route declared ``audited``) is recorded in the
+  audit log once answered, a refusal too (``ctiserver.web.auditing``);
 * what the handler returns (a dict, a list or a model) is sent as JSON with the declared
   status, after being checked against the declared answer. A mismatch is logged; where
   ``app[CHECK_ANSWERS_KEY]`` is true (the tests) it is answered with 500 instead, so that
@@ -25,6 +27,7 @@ from typing import Any, TypeVar
 from aiohttp import web
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
+from ctiserver.web import auditing
 from ctiserver.web.handling import MAX_BODY, ApiError, read_json
 from ctiserver.web.keys import USER_KEY
 from ctiserver.web.responses import json_error, json_ok
@@ -60,6 +63,10 @@ class Operation:
     #: the media type of an answer that is not JSON (an SVG), or of a websocket upgrade
     media_type: str | None
     description: str
+    #: what the route acts on, for the audit log ("ticket", "flow")
+    target: str | None = None
+    #: recorded in the audit log
+    audited: bool = False
 
 
 @dataclasses.dataclass
@@ -98,13 +105,16 @@ def route(
     error_shapes: Mapping[int, type[BaseModel]] | None = None,
     media_type: str | None = None,
     description: str = "",
+    target: str | None = None,
+    audited: bool | None = None,
 ) -> Operation:
     """Add ``handler`` at ``method path`` and record the declaration; see the module docstring.
 
     ``answer`` is the type of the JSON answer, ``None`` for a handler that makes its own
     response (then ``media_type`` says what it is). With ``body_optional`` an empty body
     reads as ``{}``; with ``body_forms`` a form (``application/x-www-form-urlencoded``)
-    is read as well as JSON.
+    is read as well as JSON. ``target`` names the kind of thing the route acts on, for the
+    audit log; ``audited`` defaults to true for POST, PUT, PATCH and DELETE under ``/api/``.
     """
     if roles is None and not public:
         # every route says who may call it: the route-by-role test holds them to it
@@ -114,11 +124,18 @@ def route(
         method=method.upper(), path=path, summary=summary, roles=allowed, public=public,
         body=body, query=query, answer=answer, status=status, errors=dict(errors or {}),
         error_shapes=dict(error_shapes or {}), media_type=media_type,
-        description=description or (handler.__doc__ or "").strip(),
+        description=description or (handler.__doc__ or "").strip(), target=target,
+        audited=auditing.audited_by_default(method, path) if audited is None else audited,
     )
+    action = auditing.action_of(method, path)
     checker = None if answer is None else TypeAdapter(answer)
 
     async def handle(request: web.Request) -> web.StreamResponse:
+        if not operation.audited:
+            return await respond(request)
+        return await auditing.answered(request, respond, action=action, target=target, body_key=_BODY_KEY)
+
+    async def respond(request: web.Request) -> web.StreamResponse:
         if allowed is not None and request[USER_KEY].role not in allowed:
             return json_error(403, denied)
         try:

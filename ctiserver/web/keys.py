@@ -11,7 +11,14 @@ from ctiserver.settings import Settings
 from ctiserver.storage.database import Database
 from ctiserver.users.store import UserInfo, UserRepository
 from ctiserver.web.hub import LiveHub
-from ctiserver.web.protocols import AgentLookup, AmiStatus, CallSource, PartsHealth, UserChannel
+from ctiserver.web.protocols import (
+    AgentLookup,
+    AmiStatus,
+    AuditSink,
+    CallSource,
+    PartsHealth,
+    UserChannel,
+)
 from ctiserver.web.throttle import LoginThrottle
 
 SETTINGS_KEY = web.AppKey("settings", Settings)
@@ -29,6 +36,10 @@ WEBSOCKETS_KEY = web.AppKey("websockets", weakref.WeakSet[web.WebSocketResponse]
 AGENT_LOOKUP_KEY = web.AppKey("agent_lookup", AgentLookup)
 #: what a (re)connecting websocket must get first; set by the screen pops
 USER_CHANNEL_KEY = web.AppKey("user_channel", UserChannel)
+
+#: the audit log every mutating API request is recorded in (``ctiserver.web.auditing``); set by
+#: the audit feature, absent in a server without it
+AUDIT_KEY = web.AppKey("audit", AuditSink)
 
 #: the server's long-lived parts, for /healthz; set by the composition root
 PARTS_KEY = web.AppKey("parts", PartsHealth)

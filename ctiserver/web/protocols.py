@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
 
@@ -54,3 +54,23 @@ class AgentLookup(Protocol):
     """The user's agent (the AGENT dict of docs/agent-desktop.md), for the websocket's hello."""
 
     async def agent(self, user_id: int) -> dict[str, Any] | None: ...
+
+
+class AuditSink(Protocol):
+    """The audit log (``ctiserver.audit``): who did what to what, and how it ended.
+
+    ``record`` never waits and never raises into the caller.
+    """
+
+    def record(
+        self,
+        action: str,
+        *,
+        user_id: int | None,
+        username: str,
+        target_kind: str | None = None,
+        target_id: str | None = None,
+        status: int | None = None,
+        details: Mapping[str, Any] | None = None,
+        client: str | None = None,
+    ) -> None: ...

@@ -86,6 +86,15 @@ class OneOf:
         return value
 
 
+@dataclasses.dataclass(frozen=True)
+class NotAudited:
+    """``Annotated`` metadata: a request field the audit log never keeps (a password)."""
+
+
+#: a request field kept out of the audit log (``ctiserver.web.auditing``)
+Secret = Annotated[str, NotAudited()]
+
+
 #: times are ISO-8601 with their offset (the server sends UTC)
 Moment = AwareDatetime
 #: a duration or a wait in seconds
@@ -130,7 +139,7 @@ class Credentials(RequestBody):
     """``POST /login``, as JSON or as a form."""
 
     username: str
-    password: str
+    password: Secret
 
 
 class Acknowledged(Shape):
