@@ -84,6 +84,7 @@ def render_snippets(settings: Settings, address: str | None = None) -> dict[str,
         "hotline": settings.hotline,
         "ami_permit": address,
         "ami_write_extra": "",
+        "ami_read_extra": "",
         "agi_url": f"agi://{address}:{settings.agi.port}",
     }
     rendered = {}

@@ -154,8 +154,11 @@ def test_the_production_snippets_are_the_labs_partials(tmp_path: Path) -> None:
     assert "read = system,call,agent\nwrite = call,agent,reporting\n" in manager
     assert f"secret = {SECRET}" in manager and "originate" not in manager
     lab_manager = (etc / "manager.conf").read_text()
-    assert manager.replace("write = call,agent,reporting\n", "write = call,agent,reporting,originate\n") in (
-        lab_manager.replace("; and, for this Asterisk only: originate\n", "")
+    lab_only = manager.replace("read = system,call,agent\n", "read = system,call,agent,user\n").replace(
+        "write = call,agent,reporting\n", "write = call,agent,reporting,originate\n"
+    )
+    assert lab_only in lab_manager.replace("; and, for this Asterisk only: originate\n", "").replace(
+        "; and reading, for this Asterisk only: user\n", ""
     )
     written = write_snippets(snippets, tmp_path / "out")
     modes = {p.name: p.stat().st_mode & 0o777 for p in written}
