@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping
 from aiohttp import web
 
 from ctiserver.agents import plugin as agents_plugin
+from ctiserver.audit import plugin as audit_plugin
 from ctiserver.calls import plugin as calls_plugin
 from ctiserver.calls.model import CallTracker
 from ctiserver.core import Core
@@ -52,6 +53,8 @@ class CtiServer:
         )
         core = self.core
         self.web_app[PARTS_KEY] = core
+        # first: its writer stops last, after every feature that records to it
+        self.audit = audit_plugin.register(core)
         self.call_records = calls_plugin.register(core)
         agents = agents_plugin.register(core)
         self.board, self.agents, self.desk = agents.board, agents.directory, agents.desk

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ctiserver.agents import tables as agents_tables  # noqa: F401
+from ctiserver.audit import tables as audit_tables  # noqa: F401
 from ctiserver.callbacks import tables as callbacks_tables  # noqa: F401
 from ctiserver.calls import tables as calls_tables  # noqa: F401
 from ctiserver.customers import tables as customers_tables  # noqa: F401

@@ -63,6 +63,7 @@ MATRIX: dict[tuple[str, str], frozenset[str] | None] = {
     ("POST", "/api/tickets"): EVERYONE,
     ("GET", "/api/kb"): EVERYONE,
     ("POST", "/api/kb/{id}/read"): EVERYONE,
+    ("GET", "/api/audit"): ADMINS,
 }
 
 
