@@ -11,7 +11,7 @@ import signal
 import sys
 from collections.abc import Awaitable, Callable
 from datetime import UTC
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ctiserver.operations.commands import add_check, add_snippets
 from ctiserver.resources import ResourceMissing
@@ -20,6 +20,7 @@ from ctiserver.vocabulary import USER_ROLES
 
 if TYPE_CHECKING:
     from ctiserver.ivr.loader import Flow
+    from ctiserver.storage.database import Database
 
 log = logging.getLogger("ctiserver")
 
@@ -237,6 +238,7 @@ async def _user_add(settings: Settings, args: argparse.Namespace) -> int:
     db = Database(settings.database.url)
     try:
         user = await UserRepository(db).add(args.name, password, args.role, args.display_name)
+        await audit_cli(db, "user.add", "user", user.id, {"username": user.username, "role": user.role})
     except ValueError as exc:
         print(f"ctiserver: {exc}", file=sys.stderr)
         return 1
@@ -244,6 +246,26 @@ async def _user_add(settings: Settings, args: argparse.Namespace) -> int:
         await db.close()
     print(f"user {user.username} added with role {user.role}")
     return 0
+
+
+async def audit_cli(db: Database, action: str, kind: str, target: object, details: dict[str, Any]) -> None:
+    """An audit event with the actor "cli", written at once (the command is short-lived);
+    the account that ran the command is in the details."""
+    import time
+
+    from ctiserver.audit.model import CLI, AuditEvent
+    from ctiserver.audit.store import AuditRepository
+
+    event = AuditEvent.new(time.time(), action, user_id=None, username=CLI, target_kind=kind,
+                           target_id=str(target), details={**details, "os_user": _os_user()})
+    await AuditRepository(db).append([event])
+
+
+def _os_user() -> str | None:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return None
 
 
 async def _db_upgrade(settings: Settings, args: argparse.Namespace) -> int:

@@ -23,6 +23,7 @@ from ctiserver.agents.schemas import (
     TransferRequest,
 )
 from ctiserver.vocabulary import USER_ROLES
+from ctiserver.web.auditing import note_target
 from ctiserver.web.contract import add_messages, body_of, route
 from ctiserver.web.handling import ApiError
 from ctiserver.web.keys import AGENT_LOOKUP_KEY, USER_KEY
@@ -42,8 +43,10 @@ def agent_action(handler: Action) -> Action:
     @functools.wraps(handler)
     async def guarded(request: web.Request) -> dict[str, Any]:
         try:
-            if await _desk(request).agent(request[USER_KEY].id) is None:
+            agent = await _desk(request).agent(request[USER_KEY].id)
+            if agent is None:
                 raise ApiError(404, NO_AGENT)
+            note_target(request, agent["extension"])  # for the audit log
             return {"agent": await handler(request)}
         except DeskError as exc:
             raise ApiError(exc.status, exc.message) from exc
@@ -100,7 +103,7 @@ def register(app: web.Application, desk: AgentDesk) -> None:
 
     def action(path: str, handler: Action, summary: str, **declared: Any) -> None:
         route(app, "POST", path, handler, summary=summary, roles=USER_ROLES, answer=AgentAnswer,
-              errors=desk_errors, **declared)
+              errors=desk_errors, target="agent", **declared)
 
     route(app, "GET", "/api/agent", get_agent, summary="The user's own agent", roles=USER_ROLES,
           answer=AgentAnswer, errors=no_agent)

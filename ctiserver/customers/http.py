@@ -15,6 +15,7 @@ from ctiserver.customers.schemas import (
 )
 from ctiserver.customers.store import CustomerRepository
 from ctiserver.vocabulary import USER_ROLES
+from ctiserver.web.auditing import note_target
 from ctiserver.web.contract import body_of, query_of, route
 from ctiserver.web.handling import ApiError, path_id
 
@@ -44,6 +45,7 @@ async def create_customer(request: web.Request) -> dict[str, Any]:
         )
     except ValueError as exc:
         raise ApiError(400, str(exc)) from exc
+    note_target(request, card["id"])
     return {"customer": card}
 
 
@@ -59,7 +61,7 @@ def register(app: web.Application, customers: CustomerRepository) -> None:
     route(app, "GET", "/api/customers", find_customers, summary="The customers with a phone",
           roles=USER_ROLES, query=PhoneQuery, answer=CustomerMatches)
     route(app, "POST", "/api/customers", create_customer, summary="Add a customer with one phone",
-          roles=USER_ROLES, body=CustomerNew, answer=CustomerAnswer, status=201)
+          roles=USER_ROLES, body=CustomerNew, answer=CustomerAnswer, status=201, target="customer")
     route(app, "GET", r"/api/customers/{id:\d{1,9}}", get_customer, summary="A customer's card",
           roles=USER_ROLES, answer=CustomerAnswer, errors=NO_SUCH_CUSTOMER)
     route(app, "GET", r"/api/customers/{id:\d{1,9}}/history", customer_history,

@@ -29,6 +29,7 @@ from ctiserver.ivr.schemas import (
     FlowVersionText,
 )
 from ctiserver.ivr.store import FlowVersionInfo
+from ctiserver.web.auditing import note_target
 from ctiserver.web.contract import ApiHandler, body_of, route
 from ctiserver.web.handling import ApiError
 from ctiserver.web.keys import USER_KEY
@@ -162,6 +163,7 @@ async def publish(request: web.Request) -> dict[str, Any]:
         )
     except FlowError as exc:
         raise ApiError(422, "the flow has problems", problems=problem_dicts(exc.problems)) from exc
+    note_target(request, published.version.flow)
     return {"version": version_dict(published.version)}
 
 
@@ -198,7 +200,7 @@ def register(app: web.Application, flows: FlowRegistry) -> None:
 
     def admin(method: str, path: str, handler: ApiHandler, summary: str, **declared: Any) -> None:
         route(app, method, path, handler, summary=summary, roles={"admin"}, denied="admins only",
-              **declared)
+              target="flow", **declared)
 
     source_body: dict[str, Any] = {"body_limit": MAX_BODY}
     rejected = {422: FlowRejected}

@@ -34,4 +34,4 @@ def register(app: web.Application, knowledge: KnowledgeRepository) -> None:
     route(app, "GET", "/api/kb", search, summary="Search the knowledge base",
           roles=USER_ROLES, query=ArticleSearch, answer=ArticleList)
     route(app, "POST", r"/api/kb/{id:\d{1,9}}/read", read, summary="An agent reads an article",
-          roles=USER_ROLES, answer=ArticleAnswer, errors={404: "no such article"})
+          roles=USER_ROLES, answer=ArticleAnswer, errors={404: "no such article"}, target="article")

@@ -10,6 +10,7 @@ from ctiserver.customers.store import CustomerRepository
 from ctiserver.tickets.schemas import TicketAnswer, TicketList, TicketOpen, TicketQuery
 from ctiserver.tickets.store import TicketRepository, ticket_dict
 from ctiserver.vocabulary import USER_ROLES
+from ctiserver.web.auditing import note_target
 from ctiserver.web.contract import body_of, query_of, route
 from ctiserver.web.handling import ApiError
 from ctiserver.web.keys import USER_KEY
@@ -45,6 +46,7 @@ async def create_ticket(request: web.Request) -> dict[str, Any]:
         product_id=data.product_id, call_linkedid=data.call_id, source="agent",
         user_id=request[USER_KEY].id,
     )
+    note_target(request, ticket.id)
     return {"ticket": ticket_dict(ticket)}
 
 
@@ -64,4 +66,4 @@ def register(app: web.Application, tickets: TicketRepository, customers: Custome
     route(app, "GET", "/api/tickets", list_tickets, summary="A customer's or a call's tickets",
           roles=USER_ROLES, query=TicketQuery, answer=TicketList)
     route(app, "POST", "/api/tickets", create_ticket, summary="Open a ticket",
-          roles=USER_ROLES, body=TicketOpen, answer=TicketAnswer, status=201)
+          roles=USER_ROLES, body=TicketOpen, answer=TicketAnswer, status=201, target="ticket")

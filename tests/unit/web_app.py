@@ -13,6 +13,8 @@ from aiohttp import web
 
 from ctiserver.agents import http as agents_http
 from ctiserver.agents.protocols import AgentDesk
+from ctiserver.audit import http as audit_http
+from ctiserver.audit.store import AuditRepository
 from ctiserver.calls import http as calls_http
 from ctiserver.calls.store import CallRepository
 from ctiserver.customers import http as customers_http
@@ -30,8 +32,8 @@ from ctiserver.tickets.store import TicketRepository
 from ctiserver.users.store import UserRepository
 from ctiserver.web.app import create_app
 from ctiserver.web.contract import CHECK_ANSWERS_KEY
-from ctiserver.web.keys import USER_CHANNEL_KEY
-from ctiserver.web.protocols import AmiStatus, CallSource, UserChannel
+from ctiserver.web.keys import AUDIT_KEY, USER_CHANNEL_KEY
+from ctiserver.web.protocols import AmiStatus, AuditSink, CallSource, UserChannel
 
 
 def build_app(
@@ -46,7 +48,10 @@ def build_app(
     desk: AgentDesk | None = None,
     wallboard: Wallboard | None = None,
     user_channel: UserChannel | None = None,
+    audit: AuditSink | None = None,
 ) -> web.Application:
+    """``audit``, when given, is where mutating requests are recorded (a fake, or an
+    ``AuditTrail``); ``GET /api/audit`` reads the database either way."""
     app = create_app(settings, db=db, calls=calls, ami=ami, users=users, clock=clock)
     # an answer that breaks its declaration (*/schemas.py) is a 500, failing the test
     app[CHECK_ANSWERS_KEY] = True
@@ -55,6 +60,9 @@ def build_app(
     customers_http.register(app, customers)
     tickets_http.register(app, TicketRepository(db, timezone=settings.hotline.timezone), customers)
     knowledge_http.register(app, KnowledgeRepository(db))
+    audit_http.register(app, AuditRepository(db))
+    if audit is not None:
+        app[AUDIT_KEY] = audit
     if flows is not None:
         ivr_http.register(app, flows)
     if desk is not None:
