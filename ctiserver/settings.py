@@ -84,6 +84,11 @@ class QueueSettings:
     #: ring an agent for this long before trying the next one
     member_timeout: int = 15
     wrapup_time: int = 5
+    #: a caller who hangs up after waiting this many seconds is owed a callback (-1: never)
+    callback_after_wait: int = 10
+    #: the calling window of callbacks, the queue's business hours ("HH:MM-HH:MM",
+    #: hotline time; "" = any hour)
+    hours: str = "08:00-20:00"
 
 
 def _default_queues() -> tuple[QueueSettings, ...]:
@@ -194,6 +199,21 @@ class StorageSettings:
 
 
 @dataclass(frozen=True)
+class CallbackSettings:
+    """Missed-call callbacks (``ctiserver.callbacks``)."""
+
+    #: several misses from one number within this many seconds are one task
+    dedup_window: float = 3600.0
+    #: a task not done after this many seconds expires
+    expire_after: float = 48 * 3600.0
+    #: failed attempts (no answer, busy, failed) before a task fails
+    max_attempts: int = 3
+    #: wait before the first retry, doubled at each further one, up to retry_max
+    retry_min: float = 300.0
+    retry_max: float = 3600.0
+
+
+@dataclass(frozen=True)
 class Settings:
     ami: AmiSettings = field(default_factory=AmiSettings)
     agi: AgiSettings = field(default_factory=AgiSettings)
@@ -204,6 +224,7 @@ class Settings:
     lab: LabSettings = field(default_factory=LabSettings)
     ivr: IvrSettings = field(default_factory=IvrSettings)
     storage: StorageSettings = field(default_factory=StorageSettings)
+    callbacks: CallbackSettings = field(default_factory=CallbackSettings)
 
     def replace(self, **sections: Mapping[str, object]) -> Settings:
         """A copy with some fields of some sections changed: ``s.replace(ami={"port": 5039})``."""

@@ -28,7 +28,13 @@ TICKET_SOURCES = ("ivr", "agent")
 
 TICKET_EVENT_KINDS = ("created", "status", "note", "assigned")
 
-CALLBACK_STATUSES = ("pending", "in_progress", "done", "failed", "cancelled")
+CALLBACK_STATUSES = ("pending", "dialing", "connected", "failed", "cancelled", "expired")
+
+#: why a caller is owed a callback (``ctiserver.callbacks.model.Source``)
+CALLBACK_SOURCES = ("abandoned", "requested", "closed", "no_agent")
+
+#: how a callback attempt ended (``ctiserver.callbacks.model.Outcome``)
+CALLBACK_OUTCOMES = ("connected", "no_answer", "busy", "failed", "agent_missed")
 
 KB_LANGUAGES = ("zh", "en")
 

@@ -240,7 +240,7 @@ async def test_callback_is_committed_and_listed_by_due_time(db: Database) -> Non
     second = await callbacks.request("010-6552 8899", customer_id=None, call_linkedid=None,
                                      reason="IVR hotline: callback")
     assert (first.status, first.attempts, first.last_attempt_at) == ("pending", 0, None)
-    assert second.due_at == second.requested_at
+    assert second.due_at == second.missed_at
 
     other = Database(db.url)  # a fresh engine: the rows are on disk, not in a session
     try:

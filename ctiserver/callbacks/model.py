@@ -1,0 +1,182 @@
+"""The callback task: what a missed caller is owed, and the rules it follows; pure.
+
+A task is created from a miss (a caller who hung up in a queue after waiting long
+enough, a callback asked for in the IVR, a call outside hours or that found nobody);
+several misses from one number within ``dedup_window`` are one task. A task is
+``pending`` until an attempt claims it (``dialing``); the attempt's outcome makes it
+``connected``, or ``pending`` again later (no answer, busy, failed: back-off, up to
+``max_attempts``, then ``failed``); an agent who rejects or misses the offer does not
+count. A pending task is ``cancelled`` when its number calls in again and reaches an
+agent, or by a supervisor, and ``expired`` after ``expire_after``.
+
+Times are epoch seconds.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import re
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from ctiserver.customers.phones import normalize_phone
+
+
+class Status(enum.StrEnum):
+    PENDING = "pending"
+    DIALING = "dialing"
+    CONNECTED = "connected"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    EXPIRED = "expired"
+
+
+#: a task in one of these is done with: nothing changes it any more
+FINISHED = frozenset({Status.CONNECTED, Status.FAILED, Status.CANCELLED, Status.EXPIRED})
+#: still owed: a new miss from the number joins it
+OPEN = frozenset({Status.PENDING, Status.DIALING})
+
+
+class Source(enum.StrEnum):
+    """Why the caller is owed a call."""
+
+    #: hung up in a queue after waiting longer than the queue's threshold
+    ABANDONED = "abandoned"
+    #: chose a callback in the IVR
+    REQUESTED = "requested"
+    #: called outside business hours (and the flow offered a callback)
+    CLOSED = "closed"
+    #: found no agent logged in (and the flow offered a callback)
+    NO_AGENT = "no_agent"
+
+
+class Outcome(enum.StrEnum):
+    CONNECTED = "connected"
+    NO_ANSWER = "no_answer"
+    BUSY = "busy"
+    FAILED = "failed"
+    #: the agent rejected or missed the offer: not the customer's failure
+    AGENT_MISSED = "agent_missed"
+
+
+#: outcomes that count towards ``max_attempts``
+COUNTED = frozenset({Outcome.NO_ANSWER, Outcome.BUSY, Outcome.FAILED})
+
+
+@dataclass(frozen=True)
+class Policy:
+    dedup_window: float = 3600.0
+    expire_after: float = 48 * 3600.0
+    max_attempts: int = 3
+    retry_min: float = 300.0
+    retry_max: float = 3600.0
+
+    def backoff(self, failed_attempts: int) -> float:
+        """Seconds before the next try after ``failed_attempts`` (>= 1) failures."""
+        return min(self.retry_min * 2 ** max(failed_attempts - 1, 0), self.retry_max)
+
+
+@dataclass(frozen=True)
+class Miss:
+    """One missed call, as a source reports it."""
+
+    number: str
+    source: Source
+    at: float
+    queue: str | None = None
+    reason: str = ""
+    wait_seconds: float | None = None
+    customer_id: int | None = None
+    linkedid: str | None = None
+    #: what the caller chose in the IVR, e.g. ``["language:1", "main_menu:0"]``
+    choices: tuple[str, ...] = ()
+    vip: bool = False
+
+
+def number_key(number: str) -> str:
+    """The form misses are matched on: one phone however it is written."""
+    return normalize_phone(number) or number.strip()
+
+
+def abandon_counts(wait_seconds: float | None, threshold: int) -> bool:
+    """Whether a caller who hung up after ``wait_seconds`` in a queue is owed a call."""
+    return threshold >= 0 and wait_seconds is not None and wait_seconds >= threshold
+
+
+def joins(open_missed_at: float, miss_at: float, policy: Policy) -> bool:
+    """A new miss joins an open task of its number first missed at ``open_missed_at``."""
+    return 0 <= miss_at - open_missed_at <= policy.dedup_window
+
+
+@dataclass(frozen=True)
+class AfterAttempt:
+    status: Status
+    #: failed attempts so far
+    attempts: int
+    #: when the task is due again (pending), else None
+    due_at: float | None
+
+
+def after_attempt(outcome: Outcome, attempts: int, now: float, policy: Policy) -> AfterAttempt:
+    """What an attempt's outcome makes of a task that had ``attempts`` failed attempts."""
+    if outcome is Outcome.CONNECTED:
+        return AfterAttempt(Status.CONNECTED, attempts, None)
+    if outcome not in COUNTED:
+        return AfterAttempt(Status.PENDING, attempts, now)
+    attempts += 1
+    if attempts >= policy.max_attempts:
+        return AfterAttempt(Status.FAILED, attempts, None)
+    return AfterAttempt(Status.PENDING, attempts, now + policy.backoff(attempts))
+
+
+def outcome_of(hangup_cause: int | None, answered: bool) -> Outcome:
+    """The customer leg's outcome from its Q.850 hangup cause."""
+    if answered:
+        return Outcome.CONNECTED
+    if hangup_cause == 17:
+        return Outcome.BUSY
+    if hangup_cause in (None, 16, 18, 19, 21, 31):
+        return Outcome.NO_ANSWER
+    return Outcome.FAILED
+
+
+def priority_key(vip: bool, missed_at: float, task_id: int) -> tuple[int, float, int]:
+    """VIP first, then the oldest miss first."""
+    return (0 if vip else 1, missed_at, task_id)
+
+
+_SPAN = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
+
+
+@dataclass(frozen=True)
+class CallingWindow:
+    """When a queue's customers may be called: its business hours, each day, in its zone.
+
+    ``"08:00-20:00"``; a span that ends before it starts runs past midnight; ``""`` is
+    any hour.
+    """
+
+    start_minute: int
+    end_minute: int
+    zone: str
+
+    @classmethod
+    def parse(cls, text: str, zone: str) -> CallingWindow:
+        if not text.strip():
+            return cls(0, 24 * 60, zone)
+        match = _SPAN.match(text)
+        if match is None:
+            raise ValueError(f"calling window {text!r}: expected HH:MM-HH:MM")
+        h1, m1, h2, m2 = (int(g) for g in match.groups())
+        start, end = h1 * 60 + m1, h2 * 60 + m2
+        if not (0 <= start <= 24 * 60 and 0 <= end <= 24 * 60 and m1 < 60 and m2 < 60):
+            raise ValueError(f"calling window {text!r}: not a time of day")
+        return cls(start, end, zone)
+
+    def is_open(self, at: float) -> bool:
+        local = dt.datetime.fromtimestamp(at, ZoneInfo(self.zone))
+        minute = local.hour * 60 + local.minute
+        if self.start_minute <= self.end_minute:
+            return self.start_minute <= minute < self.end_minute
+        return minute >= self.start_minute or minute < self.end_minute
