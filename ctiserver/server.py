@@ -16,6 +16,7 @@ from aiohttp import web
 
 from ctiserver.agents import plugin as agents_plugin
 from ctiserver.audit import plugin as audit_plugin
+from ctiserver.callbacks import plugin as callbacks_plugin
 from ctiserver.calls import plugin as calls_plugin
 from ctiserver.calls.model import CallTracker
 from ctiserver.core import Core
@@ -67,6 +68,7 @@ class CtiServer:
         customers = customers_plugin.register(core)
         tickets_plugin.register(core, customers)
         knowledge_plugin.register(core)
+        self.callbacks = callbacks_plugin.register(core, self.stats, agents)
         self._runner: web.AppRunner | None = None
         self.ami.on_event(self._on_ami_event)
         self.ami.on_ready(self._resynchronise)

@@ -110,6 +110,11 @@ class HotlineSettings:
     agent_interface: str = "PJSIP/{extension}"
     #: the hotline's local time (IANA name): its days for figures and ticket numbers
     timezone: str = "Asia/Shanghai"
+    #: how customers are called back, e.g. "PJSIP/{number}@trunk" ("": no [callback]
+    #: dialplan context, callbacks are not dialled); the lab's are Local channels
+    callback_interface: str = ""
+    #: seconds the customer's phone rings before the attempt counts as no answer
+    callback_ring: int = 30
     queues: tuple[QueueSettings, ...] = field(default_factory=_default_queues)
 
 
@@ -211,6 +216,14 @@ class CallbackSettings:
     #: wait before the first retry, doubled at each further one, up to retry_max
     retry_min: float = 300.0
     retry_max: float = 3600.0
+    #: dial due tasks (agent first); needs hotline.callback_interface and the
+    #: [callback] dialplan context
+    dial: bool = False
+    #: seconds between looks for due tasks and free agents
+    dial_interval: float = 1.0
+    #: this server's name on the attempts it claims, so that after a restart it resolves
+    #: its own (two servers on one database need two names); "": the host name
+    server_id: str = ""
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ import datetime as dt
 from collections.abc import Sequence
 
 from sqlalchemy import Select, func, select, text
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from ctiserver.callbacks.model import (
     OPEN,
@@ -26,13 +27,21 @@ from ctiserver.callbacks.model import (
     joins,
     number_key,
 )
-from ctiserver.callbacks.tables import Callback, CallbackAttempt
+from ctiserver.callbacks.tables import Callback, CallbackAttempt, CallbackMiss
 from ctiserver.callbacks.views import AttemptInfo, CallbackInfo, Claim, VoicemailInfo, attempt_info, callback_info
 from ctiserver.ivr.tables import Voicemail
+from ctiserver.settings import CallbackSettings
 from ctiserver.storage.base import utcnow
 from ctiserver.storage.database import Database
 
 __all__ = ["AttemptInfo", "CallbackInfo", "CallbackRepository", "Claim", "VoicemailInfo", "VoicemailRepository"]
+
+
+def policy_from(settings: CallbackSettings) -> Policy:
+    return Policy(
+        dedup_window=settings.dedup_window, expire_after=settings.expire_after,
+        max_attempts=settings.max_attempts, retry_min=settings.retry_min, retry_max=settings.retry_max,
+    )
 
 
 def _at(epoch: float) -> dt.datetime:
@@ -58,7 +67,8 @@ class CallbackRepository:
 
     async def record_miss(self, miss: Miss) -> tuple[CallbackInfo, bool]:
         """The task owed for ``miss``: an open one of the number within the window, or a
-        new one; (the task, whether it is new)."""
+        new one; (the task, whether it is new). A call already counted (its linkedid) is
+        not counted again: (its task, False)."""
         key = number_key(miss.number)
         if not key:
             raise ValueError("no number to call back")
@@ -66,6 +76,13 @@ class CallbackRepository:
         async with self._db.session() as session:
             if self._postgres:  # one miss of a number at a time, across servers
                 await session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": key})
+            if miss.linkedid:
+                counted = await session.scalar(
+                    select(Callback).join(CallbackMiss, CallbackMiss.callback_id == Callback.id)
+                    .where(CallbackMiss.linkedid == miss.linkedid)
+                )
+                if counted is not None:
+                    return callback_info(counted), False
             open_task = await session.scalar(self._locked(
                 select(Callback)
                 .where(Callback.number_key == key, Callback.status.in_([s.value for s in OPEN]))
@@ -82,6 +99,7 @@ class CallbackRepository:
                 open_task.queue = open_task.queue or miss.queue
                 if miss.choices and not open_task.choices:
                     open_task.choices = list(miss.choices)
+                self._count(session, open_task, miss)
                 await session.commit()
                 return callback_info(open_task), False
             row = Callback(
@@ -93,8 +111,23 @@ class CallbackRepository:
                 expires_at=_at(miss.at + self.policy.expire_after), attempts=0,
             )
             session.add(row)
+            await session.flush()
+            self._count(session, row, miss)
             await session.commit()
             return callback_info(row), True
+
+    @staticmethod
+    def _count(session: AsyncSession, task: Callback, miss: Miss) -> None:
+        if miss.linkedid:
+            session.add(CallbackMiss(
+                callback_id=task.id, linkedid=miss.linkedid, at=_at(miss.at), source=miss.source.value,
+                wait_seconds=miss.wait_seconds,
+            ))
+
+    async def record_misses(self, misses: Sequence[Miss]) -> None:
+        """For the durable writer: each once (a replayed miss is a no-op)."""
+        for miss in misses:
+            await self.record_miss(miss)
 
     async def request(
         self,
@@ -107,6 +140,7 @@ class CallbackRepository:
         source: Source = Source.REQUESTED,
         queue: str | None = None,
         choices: Sequence[str] = (),
+        vip: bool = False,
     ) -> CallbackInfo:
         """A callback asked for in the IVR (or owed for a closed or unstaffed hotline),
         due now unless ``due_at`` says otherwise."""
@@ -114,7 +148,7 @@ class CallbackRepository:
             raise ValueError("no number to call back")
         miss = Miss(
             number, source, utcnow().timestamp(), queue=queue, reason=reason,
-            customer_id=customer_id, linkedid=call_linkedid, choices=tuple(choices),
+            customer_id=customer_id, linkedid=call_linkedid, choices=tuple(choices), vip=vip,
         )
         task, created = await self.record_miss(miss)
         if created and due_at is not None:

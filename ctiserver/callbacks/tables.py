@@ -85,3 +85,17 @@ class CallbackAttempt(Base):
     #: the server that claimed it
     server: Mapped[str | None] = mapped_column(String(64))
     outcome: Mapped[str | None] = mapped_column(String(16))
+
+
+class CallbackMiss(Base):
+    """One missed call folded into a task: a call is one miss however often it is reported
+    (a journal replayed, two sources for one call)."""
+
+    __tablename__ = "callback_misses"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    callback_id: Mapped[int] = mapped_column(ForeignKey(Callback.id, ondelete="CASCADE"), index=True)
+    linkedid: Mapped[str] = mapped_column(String(64), unique=True)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    source: Mapped[str] = mapped_column(String(16))
+    wait_seconds: Mapped[float | None] = mapped_column(Float)

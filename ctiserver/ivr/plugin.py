@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from ctiserver.callbacks.store import CallbackRepository, policy_from
 from ctiserver.calls.model import CallUpdate
 from ctiserver.core import Core
 from ctiserver.ivr import http
@@ -87,6 +88,8 @@ def _flow_engine(
         voicemail_asterisk_dir=ivr.asterisk_voicemail_dir or str(voicemail_dir),
         availability=availability,
         timezone=settings.hotline.timezone,
+        callbacks=CallbackRepository(db, policy_from(settings.callbacks)),
+        callback_queue=settings.hotline.default_queue,
     )
     if ivr.hours != "flow":
         log.warning("ivr.hours = %r: hours nodes do not apply their flow's opening hours", ivr.hours)

@@ -7,6 +7,7 @@ import re
 from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 
+from ctiserver.callbacks.model import Source
 from ctiserver.callbacks.store import CallbackRepository, VoicemailRepository
 from ctiserver.customers.store import CustomerRepository
 from ctiserver.ivr.dryrun import DryRunServices
@@ -39,11 +40,16 @@ class DbFlowServices:
         voicemail_asterisk_dir: str,
         timezone: str = DEFAULT_TIMEZONE,
         availability: Callable[[str], bool] | None = None,
+        callbacks: CallbackRepository | None = None,
+        callback_queue: str | None = None,
     ) -> None:
+        """``callbacks``: where callback requests go (with the callbacks' policy);
+        ``callback_queue``: the queue whose agents call them back."""
         self.availability = availability
         self.customers = CustomerRepository(db)
         self.tickets = TicketRepository(db, timezone=timezone)
-        self.callbacks = CallbackRepository(db)
+        self.callbacks = callbacks or CallbackRepository(db)
+        self.callback_queue = callback_queue
         self.voicemails = VoicemailRepository(db)
         self.runs = IvrRunRepository(db)
         self.voicemail_host_dir = Path(voicemail_host_dir)
@@ -80,7 +86,8 @@ class DbFlowServices:
             customer_id = match.id if match is not None else None
         callback = await self.callbacks.request(
             request.number, customer_id=customer_id, call_linkedid=request.call_id,
-            reason=request.reason,
+            reason=request.reason, source=Source(request.source), queue=self.callback_queue,
+            choices=request.choices, vip=request.vip,
         )
         return str(callback.id)
 

@@ -25,6 +25,8 @@ log = logging.getLogger(__name__)
 
 #: lab agents are Local channels answered by [lab-agents] in the dialplan
 LAB_AGENT_INTERFACE = "Local/{extension}@lab-agents/n"
+#: lab customers called back are Local channels answered by [lab-customers]
+LAB_CUSTOMER_INTERFACE = "Local/{number}@lab-customers/n"
 
 
 class Lab:
@@ -44,7 +46,8 @@ class Lab:
         install = find_or_provision(self.settings.asterisk, allow_provision=self.allow_provision)
         layout = layout_for(self.settings, install)
         self.settings = self.settings.replace(
-            hotline={"agent_interface": LAB_AGENT_INTERFACE}, ivr=lab_ivr(self.settings)
+            hotline={"agent_interface": LAB_AGENT_INTERFACE, "callback_interface": LAB_CUSTOMER_INTERFACE},
+            ivr=lab_ivr(self.settings),
         )
         render_config(self.settings, install, layout)
         self.settings = self.settings.replace(ivr=_ivr_paths(self.settings, install, layout))

@@ -162,3 +162,15 @@ async def test_two_servers_never_claim_one_task(postgres_server: PostgresServer)
     finally:
         for db in dbs:
             await db.close()
+
+
+async def test_a_call_is_one_miss_however_often_it_is_reported(store_db: Database) -> None:
+    store = CallbackRepository(store_db, POLICY)
+    task, new = await store.record_miss(_miss("13800138000", T, linkedid="c1"))
+    again, new2 = await store.record_miss(_miss("13800138000", T, linkedid="c1"))  # a journal replayed
+    assert new and not new2 and again.id == task.id and again.misses == 1
+    await store.record_misses([_miss("13800138000", T + 5, linkedid="c2"), _miss("13800138000", T + 5, linkedid="c2")])
+    assert (await store.get(task.id)).misses == 2  # type: ignore[union-attr]
+    await store.cancel_for_number("13800138000", T + 10)
+    replayed, new3 = await store.record_miss(_miss("13800138000", T + 5, linkedid="c2"))
+    assert not new3 and replayed.id == task.id and replayed.status == "cancelled"

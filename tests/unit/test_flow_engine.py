@@ -493,6 +493,7 @@ async def test_queue_without_available_agents_goes_to_the_no_agents_node():
     assert [s.node for s in result.path] == ["start", "offer", "bye"]
     assert result.path[0].result == "no agents"
     assert [c.number for c in services.callbacks] == [CALLER]
+    assert services.callbacks[0].source == "no_agent"
     assert result.outcome.action == "hangup"
 
 
@@ -531,6 +532,23 @@ async def test_callback_to_the_caller_and_to_a_typed_number():
     assert services.callbacks[0].call_id == "c1"
     assert "play tts:zh:我们会尽快回电" in channel.transcript
     assert result.path[0].result == "requested"
+    assert [(c.source, c.choices) for c in services.callbacks] == [
+        ("requested", ()), ("requested", ("typed:13912345678",))]
+
+
+async def test_a_callback_outside_hours_says_so_with_the_callers_choices():
+    f = flow("""
+        start: {kind: hours, timezone: Asia/Shanghai, open: [{days: [mon], from: "08:00", to: "09:00"}],
+                when_open: bye, when_closed: menu}
+        menu: {kind: menu, prompt: 回电请按1, options: {"1": cb}, on_fail: bye}
+        cb: {kind: callback, number: caller_id, next: bye}
+        bye: {kind: hangup}
+    """)
+    services = FakeServices({CALLER: VIP})
+    result, _, _ = await run(f, ["1"], services=services)
+    assert [s.node for s in result.path] == ["start", "menu", "cb", "bye"]
+    (request,) = services.callbacks
+    assert (request.source, request.choices, request.vip) == ("closed", ("menu:1",), False)
 
 
 async def test_voicemail_records_and_saves():

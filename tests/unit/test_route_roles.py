@@ -64,6 +64,9 @@ MATRIX: dict[tuple[str, str], frozenset[str] | None] = {
     ("GET", "/api/kb"): EVERYONE,
     ("POST", "/api/kb/{id}/read"): EVERYONE,
     ("GET", "/api/audit"): ADMINS,
+    ("GET", "/api/callbacks"): SUPERVISORS,
+    ("POST", "/api/callbacks/{id}/cancel"): SUPERVISORS,
+    ("POST", "/api/callbacks/{id}/reassign"): SUPERVISORS,
 }
 
 

@@ -15,6 +15,8 @@ from ctiserver.agents import http as agents_http
 from ctiserver.agents.protocols import AgentDesk
 from ctiserver.audit import http as audit_http
 from ctiserver.audit.store import AuditRepository
+from ctiserver.callbacks import http as callbacks_http
+from ctiserver.callbacks.store import CallbackRepository
 from ctiserver.calls import http as calls_http
 from ctiserver.calls.store import CallRepository
 from ctiserver.customers import http as customers_http
@@ -61,6 +63,8 @@ def build_app(
     tickets_http.register(app, TicketRepository(db, timezone=settings.hotline.timezone), customers)
     knowledge_http.register(app, KnowledgeRepository(db))
     audit_http.register(app, AuditRepository(db))
+    queues = frozenset(queue.name for queue in settings.hotline.queues)
+    callbacks_http.register(app, CallbackRepository(db), queues=queues, clock=clock)
     if audit is not None:
         app[AUDIT_KEY] = audit
     if flows is not None:

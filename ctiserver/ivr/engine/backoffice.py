@@ -78,7 +78,12 @@ class BackOfficeNodes(Walk):
             return node["next"]
         self.current.events.append(Event("callback", number))
         reason = self._fill(text(node.get("reason") or f"IVR {self.flow.name}: {self.current.node}"))
-        request = CallbackRequest(number, self._customer_id(), self.call_id, reason)
+        request = CallbackRequest(
+            number, self._customer_id(), self.call_id, reason, source=self._why_callback(),
+            choices=tuple(f"{step.node}:{step.digits}" for step in self.run.path
+                          if step.digits and step.kind in ("menu", "input", "language")),
+            vip=self.vars.get("customer_level") == "vip",
+        )
         try:
             await self.services.request_callback(request)
         except Exception as exc:
@@ -87,6 +92,15 @@ class BackOfficeNodes(Walk):
         self.current.result = "requested"
         await self._say(node.get("prompt"))
         return node["next"]
+
+    def _why_callback(self) -> str:
+        """What the path says about the callback: the queue had nobody, the hotline was closed."""
+        for step in reversed(self.run.path):
+            if step.kind == "queue" and step.result == "no agents":
+                return "no_agent"
+            if step.kind == "hours" and step.result == "closed":
+                return "closed"
+        return "requested"
 
     async def _voicemail(self, node: Mapping[str, Any]) -> str | None:
         await self._say(node.get("prompt"))

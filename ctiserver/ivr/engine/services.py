@@ -34,6 +34,12 @@ class CallbackRequest:
     customer_id: int | None
     call_id: str
     reason: str
+    #: why: "requested", "closed" (the flow found the hotline closed), "no_agent" (the
+    #: queue had nobody logged in); ``ctiserver.callbacks.model.Source``
+    source: str = "requested"
+    #: what the caller chose on the way, ``node:keys``
+    choices: tuple[str, ...] = ()
+    vip: bool = False
 
 
 @dataclass(frozen=True)

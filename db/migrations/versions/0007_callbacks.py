@@ -1,6 +1,7 @@
 """Callback tasks: the callbacks table becomes the missed-call task (source, queue, number
-key for deduplication, misses, wait, IVR choices, VIP, expiry, outcome) and every attempt
-is a row of callback_attempts, claimed before anything is dialled.
+key for deduplication, misses, wait, IVR choices, VIP, expiry, outcome) every attempt
+is a row of callback_attempts, claimed before anything is dialled, and every missed call
+folded into a task a row of callback_misses (one per call: reporting it again is a no-op).
 
 Existing rows (callback requests left in the IVR; nothing ever dialled them) keep their
 number, customer, call, reason and times: ``requested_at`` becomes ``missed_at``, their
@@ -117,9 +118,25 @@ def upgrade() -> None:
         sa.UniqueConstraint("channel_id", name="uq_callback_attempts_channel_id"),
     )
     op.create_index("ix_callback_attempts_callback_id", "callback_attempts", ["callback_id"])
+    op.create_table(
+        "callback_misses",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("callback_id", sa.Integer(), nullable=False),
+        sa.Column("linkedid", sa.String(64), nullable=False),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("source", sa.String(16), nullable=False),
+        sa.Column("wait_seconds", sa.Float(), nullable=True),
+        sa.ForeignKeyConstraint(["callback_id"], ["callbacks.id"],
+                                name="fk_callback_misses_callback_id_callbacks", ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("id", name="pk_callback_misses"),
+        sa.UniqueConstraint("linkedid", name="uq_callback_misses_linkedid"),
+    )
+    op.create_index("ix_callback_misses_callback_id", "callback_misses", ["callback_id"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_callback_misses_callback_id", table_name="callback_misses")
+    op.drop_table("callback_misses")
     op.drop_index("ix_callback_attempts_callback_id", table_name="callback_attempts")
     op.drop_table("callback_attempts")
     bind = op.get_bind()

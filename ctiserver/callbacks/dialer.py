@@ -1,0 +1,245 @@
+"""Dialling callbacks, agent first.
+
+At every tick, for each queue with due tasks and inside its calling window, each ready
+agent of the queue not already reserved gets the next task: the task and its attempt are
+claimed in the database (``CallbackRepository.claim``) BEFORE the Originate, which rings
+the agent's phone with the ChannelId the attempt carries; the agent's desk gets a
+callback offer (who, when they called, how long they waited, why, their IVR choices).
+When the agent answers, the ``[callback]`` dialplan context dials the customer
+(presenting the hotline's number) and bridges them. The outcome comes from that
+channel's events: its Dial's end (answered: connected; busy, no answer, failed), or its
+hangup before any Dial (the agent rejected or missed the offer: not counted).
+
+After a restart (``resolve``), an attempt left ``dialing`` by this server is looked
+for in Asterisk by its ChannelId: still there, it is followed to its end; gone, it is
+finished as ``failed`` (counted, so retried with back-off, never redialled at once).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ctiserver.agents.model import AgentBoard, AgentState
+from ctiserver.callbacks.model import CallingWindow, Outcome
+from ctiserver.callbacks.store import AttemptInfo, CallbackInfo, CallbackRepository, Claim
+from ctiserver.settings import Settings
+from ctiserver.telephony.ami.link import AmiError, AmiLink
+from ctiserver.telephony.events import ChannelHungUp, DialEnded, DialStarted, DomainEvent
+
+log = logging.getLogger(__name__)
+
+#: the dialplan context the agent's leg enters once answered (dialplans/hotline.inc.j2)
+CALLBACK_CONTEXT = "callback"
+
+_DIAL_OUTCOMES = {
+    "ANSWER": Outcome.CONNECTED,
+    "BUSY": Outcome.BUSY,
+    "NOANSWER": Outcome.NO_ANSWER,
+    # the agent hung up while the customer's phone rang: not the customer's failure
+    "CANCEL": Outcome.AGENT_MISSED,
+}
+
+
+@dataclass
+class _InFlight:
+    attempt: AttemptInfo
+    task: CallbackInfo | None
+    interface: str | None
+    dialled: bool = False
+    outcome: Outcome | None = None
+    #: the agent's channel is gone: the reservation ends with the attempt
+    hung_up: bool = False
+    done: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+class CallbackDialer:
+    def __init__(
+        self,
+        store: CallbackRepository,
+        ami: AmiLink,
+        board: AgentBoard,
+        settings: Settings,
+        *,
+        clock: Callable[[], float],
+        changed: Callable[[CallbackInfo], None],
+        offer: Callable[[str, dict[str, Any]], None],
+    ) -> None:
+        """``changed``: every change of a task (the supervisors' push); ``offer``: the
+        agent's desk message, by member interface."""
+        self._store = store
+        self._ami = ami
+        self._board = board
+        self._settings = settings
+        self._clock = clock
+        self._changed = changed
+        self._offer = offer
+        zone = settings.hotline.timezone
+        self._windows = {q.name: CallingWindow.parse(q.hours, zone) for q in settings.hotline.queues}
+        #: ChannelId -> the attempt being followed
+        self._flights: dict[str, _InFlight] = {}
+        #: member interfaces ringing or talking for a callback
+        self._reserved: dict[str, str] = {}
+        self._background: set[asyncio.Task[None]] = set()
+        #: told of every Originate sent (tests, benchmarks): (channel id, interface)
+        self.on_originate: Callable[[str, str], None] | None = None
+
+    # -- the loop ------------------------------------------------------------------------
+
+    async def run_forever(self) -> None:
+        await self._ami.wait_ready(timeout=3600)
+        await self.resolve()
+        while True:
+            await self.tick()
+            await asyncio.sleep(self._settings.callbacks.dial_interval)
+
+    def free_agents(self, queue: str) -> list[tuple[str, str]]:
+        """(interface, extension) of the ready agents of ``queue`` not reserved, longest ready first."""
+        agents = [
+            a for a in self._board.all()
+            if a.state is AgentState.READY and queue in a.queues and queue not in a.paused_in
+            and a.interface not in self._reserved and a.extension is not None and not a.in_call
+        ]
+        agents.sort(key=lambda a: a.state_since)
+        return [(a.interface, str(a.extension)) for a in agents]
+
+    async def tick(self) -> int:
+        """Offer due tasks to free agents; how many Originates were sent."""
+        now = self._clock()
+        sent = 0
+        for queue in await self._store.due_queues(now):
+            window = self._windows.get(queue)
+            if window is not None and not window.is_open(now):
+                continue
+            for interface, extension in self.free_agents(queue):
+                channel_id = f"cb-{uuid.uuid4().hex}"
+                claim = await self._store.claim(queue, now, agent=extension, channel_id=channel_id)
+                if claim is None:
+                    break
+                await self._dial(claim, interface, extension)
+                sent += 1
+        return sent
+
+    async def _dial(self, claim: Claim, interface: str, extension: str) -> None:
+        task, attempt = claim.task, claim.attempt
+        flight = _InFlight(attempt, task, interface)
+        self._flights[attempt.channel_id] = flight
+        self._reserved[interface] = attempt.channel_id
+        self._changed(task)
+        action = self.originate_action(task, attempt, extension)
+        log.info("callback %d to %s: attempt %d rings agent %s first (%s)",
+                 task.id, task.number, attempt.id, extension, attempt.channel_id)
+        self._offer(interface, {"event": "ringing", "attempt": attempt.id, "callback": task.to_dict()})
+        if self.on_originate is not None:
+            self.on_originate(attempt.channel_id, interface)
+        try:
+            answer = await self._ami.send_action(action)
+        except (TimeoutError, AmiError, OSError) as exc:
+            log.warning("callback %d: the Originate failed: %s", task.id, exc)
+            await self._finish(flight, Outcome.AGENT_MISSED)
+            return
+        if answer.get("Response") != "Success":
+            log.warning("callback %d: Originate refused: %s", task.id, answer.get("Message"))
+            await self._finish(flight, Outcome.AGENT_MISSED)
+
+    def originate_action(self, task: CallbackInfo, attempt: AttemptInfo, extension: str) -> dict[str, Any]:
+        hotline = self._settings.hotline
+        queue = next((q for q in hotline.queues if q.name == task.queue), None)
+        ring = queue.member_timeout if queue is not None else 15
+        number = "".join(ch for ch in task.number if ch.isdigit())
+        return {
+            "Action": "Originate",
+            "Channel": hotline.agent_interface.replace("{extension}", extension),
+            "Context": CALLBACK_CONTEXT,
+            "Exten": number,
+            "Priority": "1",
+            # what the agent's phone shows: whom they are calling back
+            "CallerID": f'"CB {number}" <{number}>',
+            "Timeout": str(ring * 1000),
+            "Async": "true",
+            "ChannelId": attempt.channel_id,
+            "OtherChannelId": f"{attempt.channel_id}-2",
+            "Variable": [f"CTI_CALLBACK={task.id}", f"CTI_CALLBACK_ATTEMPT={attempt.id}"],
+        }
+
+    # -- following an attempt ---------------------------------------------------------------
+
+    def handle(self, event: DomainEvent) -> None:
+        """Typed telephony events (``core.follow``): the agent leg's Dial and hangup."""
+        flight = self._flights.get(getattr(event, "uniqueid", ""))
+        if flight is None:
+            return
+        if isinstance(event, DialStarted):
+            flight.dialled = True
+        elif isinstance(event, DialEnded):
+            flight.dialled = True
+            outcome = _DIAL_OUTCOMES.get(event.status.upper(), Outcome.FAILED)
+            self._spawn(self._finish(flight, outcome))
+        elif isinstance(event, ChannelHungUp):
+            flight.hung_up = True
+            # no Dial: the agent did not take the offer; a Dial that ended said its outcome
+            outcome = Outcome.FAILED if flight.dialled else Outcome.AGENT_MISSED
+            self._spawn(self._finish(flight, outcome))
+
+    def _spawn(self, coroutine: Any) -> None:
+        task = asyncio.get_running_loop().create_task(coroutine)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _finish(self, flight: _InFlight, outcome: Outcome) -> None:
+        if flight.outcome is None:
+            flight.outcome = outcome
+            try:
+                task = await self._store.finish(flight.attempt.id, outcome, self._clock())
+            except Exception:
+                log.exception("callback attempt %d: the outcome %s was not recorded", flight.attempt.id, outcome)
+                task = None
+            if task is not None:
+                log.info("callback %d to %s: attempt %d %s -> %s",
+                         task.id, task.number, flight.attempt.id, outcome, task.status)
+                self._changed(task)
+                if flight.interface is not None:
+                    event = "answered" if outcome is Outcome.CONNECTED else "ended"
+                    self._offer(flight.interface, {"event": event, "attempt": flight.attempt.id,
+                                                   "callback": task.to_dict()})
+        if flight.hung_up or outcome is not Outcome.CONNECTED:
+            self._release(flight)
+
+    def _release(self, flight: _InFlight) -> None:
+        self._flights.pop(flight.attempt.channel_id, None)
+        if flight.interface is not None and self._reserved.get(flight.interface) == flight.attempt.channel_id:
+            del self._reserved[flight.interface]
+        flight.done.set()
+
+    # -- after a restart -----------------------------------------------------------------
+
+    async def resolve(self) -> None:
+        """Attempts this server left in flight: followed if Asterisk still has their
+        channel, else finished as failed; never dialled again here."""
+        attempts = [a for a in await self._store.in_flight() if a.server == self._store.server]
+        if not attempts:
+            return
+        listing = await self._ami.send_list_action({"Action": "CoreShowChannels"})
+        alive = {m.get("Uniqueid"): m for m in listing if m.get("Event") == "CoreShowChannel"}
+        interfaces = {a.extension: a.interface for a in self._board.all() if a.extension}
+        for attempt in attempts:
+            channel = alive.get(attempt.channel_id)
+            if channel is None:
+                log.warning("callback attempt %d (%s) ended while the server was down: failed",
+                            attempt.id, attempt.channel_id)
+                await self._finish(_InFlight(attempt, None, None, hung_up=True), Outcome.FAILED)
+                continue
+            interface = interfaces.get(attempt.agent or "")
+            flight = _InFlight(attempt, None, interface, dialled=channel.get("Application") == "Dial")
+            self._flights[attempt.channel_id] = flight
+            if interface is not None:
+                self._reserved[interface] = attempt.channel_id
+            log.info("callback attempt %d (%s) still in Asterisk (%s): followed",
+                     attempt.id, attempt.channel_id, channel.get("Application"))
+            if channel.get("BridgeId"):
+                # the customer answered before the restart
+                await self._finish(flight, Outcome.CONNECTED)

@@ -1,0 +1,130 @@
+"""Missed-call callbacks: abandons past the queue's threshold and the IVR's requests become
+tasks (the IVR writes its own through ``CallbackRepository``), an answered call cancels
+what its number is owed, pending tasks expire; supervisors list, cancel and reassign
+them, and every change is pushed to them."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ctiserver.agents.plugin import Agents
+from ctiserver.callbacks import http
+from ctiserver.callbacks.dialer import CallbackDialer
+from ctiserver.callbacks.schemas import CallbackOfferMessage
+from ctiserver.callbacks.sources import Answered, Change, MissedCalls, change_from_dict, change_to_dict
+from ctiserver.callbacks.store import CallbackInfo, CallbackRepository, policy_from
+from ctiserver.core import Core
+from ctiserver.stats.model import StatsLog
+from ctiserver.storage.writer import BackgroundWriter
+from ctiserver.vocabulary import SUPERVISOR_ROLES
+from ctiserver.web import health
+from ctiserver.web.contract import add_messages
+
+log = logging.getLogger(__name__)
+
+#: seconds between looks for pending tasks past their expiry
+EXPIRY_INTERVAL = 30.0
+
+
+@dataclass(frozen=True)
+class Callbacks:
+    store: CallbackRepository
+    writer: BackgroundWriter[Change]
+    #: None unless callbacks.dial
+    dialer: CallbackDialer | None
+
+
+def register(core: Core, stats: StatsLog, agents: Agents) -> Callbacks:
+    settings = core.settings
+    store = CallbackRepository(
+        core.db, policy_from(settings.callbacks), server=settings.callbacks.server_id or socket.gethostname()
+    )
+
+    def push(task: CallbackInfo) -> None:
+        core.hub.to_roles(SUPERVISOR_ROLES, {"type": "callback", "callback": task.to_dict()})
+
+    async def save(changes: Sequence[Change]) -> None:
+        for change in changes:
+            if isinstance(change, Answered):
+                for task in await store.cancel_for_number(change.number, change.at):
+                    log.info("callback %d to %s cancelled: call %s reached an agent",
+                             task.id, task.number, change.linkedid)
+                    push(task)
+            else:
+                task, new = await store.record_miss(change)
+                log.info("callback %d to %s: %s (%s)", task.id, task.number,
+                         "new" if new else f"{task.misses} misses", change.source)
+                push(task)
+
+    writer: BackgroundWriter[Change] = BackgroundWriter(
+        save, "missed calls", name="callbacks", encode=change_to_dict, decode=change_from_dict,
+        settings=settings.storage,
+    )
+    health.watch_writer(core.app, writer)
+    thresholds = {queue.name: queue.callback_after_wait for queue in settings.hotline.queues}
+    stats.subscribe(MissedCalls(core.calls, thresholds, writer.put))
+
+    async def expire_forever() -> None:
+        while True:
+            for task in await store.expire(core.clock()):
+                log.info("callback %d to %s expired", task.id, task.number)
+                push(task)
+            await asyncio.sleep(EXPIRY_INTERVAL)
+
+    core.on_start(writer.start)
+    core.on_stop(writer.stop)
+    core.long_running("callback expiry", expire_forever)
+    http.register(core.app, store, queues=frozenset(core.queue_names), clock=core.clock, changed=push)
+    dialer = None
+    if settings.callbacks.dial:
+        if not settings.hotline.callback_interface:
+            raise ValueError("callbacks.dial needs hotline.callback_interface (how customers are called)")
+        dialer = _dialer(core, store, agents, push)
+    return Callbacks(store, writer, dialer)
+
+
+def _dialer(
+    core: Core, store: CallbackRepository, agents: Agents, push: Callable[[CallbackInfo], None]
+) -> CallbackDialer:
+    users: dict[str, int] = {}
+
+    async def seat() -> None:
+        for record in await agents.directory.all():
+            if record.user_id is not None:
+                users[agents.desk.interface_of(record)] = record.user_id
+
+    sending: list[asyncio.Task[None]] = []
+
+    async def send(interface: str, message: dict[str, Any], before: asyncio.Task[None] | None) -> None:
+        if before is not None:
+            await asyncio.gather(before, return_exceptions=True)
+        if interface not in users:  # seated since start (the directory changed)
+            await seat()
+        user_id = users.get(interface)
+        if user_id is not None:
+            core.hub.to_user(user_id, message)
+
+    def offer(interface: str, body: dict[str, Any]) -> None:
+        """In order, even when the first needs a look at the directory."""
+        message = {"type": "callback_offer", **body}
+        user_id = users.get(interface)
+        if user_id is not None and not sending:
+            core.hub.to_user(user_id, message)
+            return
+        task = asyncio.get_running_loop().create_task(send(interface, message, sending[-1] if sending else None))
+        sending.append(task)
+        task.add_done_callback(sending.remove)
+
+    dialer = CallbackDialer(
+        store, core.ami, agents.board, core.settings, clock=core.clock, changed=push, offer=offer
+    )
+    add_messages(core.app, CallbackOfferMessage)
+    core.follow(dialer.handle)
+    core.on_start(seat)
+    core.long_running("callback dialer", dialer.run_forever)
+    return dialer

@@ -1,0 +1,145 @@
+"""Missed-call callbacks against real Asterisk: an abandoned caller becomes one task, a
+ready agent is rung first with a callback offer, then the customer's Local channel is
+dialled and answers; repeated abandons are one task that a new answered call cancels; a
+customer who does not answer is retried on schedule and fails after the maximum."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+
+from ctiserver.callbacks.store import CallbackInfo, CallbackRepository
+from ctiserver.lab.caller import place_call
+from ctiserver.lab.runner import Lab
+from ctiserver.lab.simulate import LabCall
+from ctiserver.settings import QueueSettings, Settings
+from tests.integration.conftest import LabFactory, WebClient, eventually, lab_settings
+
+CUSTOMER = "13800138000"
+
+
+def callback_settings(tmp_path: Path, **callbacks: Any) -> Settings:
+    """No agent logged in at start; callbacks dialled at any hour; an abandon after 2 s counts."""
+    base = lab_settings(tmp_path, lab={"login_agents": False}, callbacks={"dial": True, "dial_interval": 0.3,
+                                                                          **callbacks})
+    queues = tuple(dataclasses.replace(q, callback_after_wait=2, hours="") for q in base.hotline.queues)
+    return base.replace(hotline={"queues": queues})
+
+
+class Desk:
+    """Agent 1001's websocket: what the server pushes to their desk."""
+
+    def __init__(self, client: WebClient, ws: aiohttp.ClientWebSocketResponse) -> None:
+        self.client, self.ws = client, ws
+        self.messages: list[dict[str, Any]] = []
+        self._reader = asyncio.get_running_loop().create_task(self._read())
+
+    async def _read(self) -> None:
+        async for message in self.ws:
+            if message.type == aiohttp.WSMsgType.TEXT:
+                self.messages.append(message.json())
+
+    def offers(self, event: str) -> list[dict[str, Any]]:
+        return [m for m in self.messages if m.get("type") == "callback_offer" and m["event"] == event]
+
+    async def close(self) -> None:
+        await self.ws.close()
+        self._reader.cancel()
+        await self.client.close()
+
+
+@pytest.fixture
+async def desk_of() -> AsyncIterator[Any]:
+    desks: list[Desk] = []
+
+    async def open_desk(lab: Lab, username: str = "agent1001") -> Desk:
+        client = WebClient(lab)
+        response = await client.login(username, lab.settings.lab.demo_password)
+        assert response.status == 200
+        ws = await client.session.ws_connect(client.base.replace("http", "ws") + "/ws")
+        desk = Desk(client, ws)
+        desks.append(desk)
+        return desk
+
+    yield open_desk
+    for desk in desks:
+        await desk.close()
+
+
+async def _abandon(lab: Lab, number: str, wait: float) -> str:
+    """A caller queues with nobody to answer and hangs up after ``wait`` seconds."""
+    return await place_call(lab, LabCall(number, dtmf_delay=0.1, hangup_after=wait))
+
+
+async def _tasks(lab: Lab, number: str) -> list[CallbackInfo]:
+    assert lab.server is not None
+    store: CallbackRepository = lab.server.callbacks.store
+    return await store.search(number=number)
+
+
+async def _login(lab: Lab, extension: str) -> None:
+    assert lab.server is not None
+    record = next(r for r in await lab.server.agents.all() if r.extension == extension)
+    assert record.user_id is not None
+    await lab.server.desk.login(record.user_id)
+
+
+def _customer_legs(lab: Lab, number: str) -> list[tuple[str, str, float]]:
+    """(call id, channel, created) of every customer leg dialled back, with the call's first leg."""
+    assert lab.server is not None
+    legs = []
+    calls = lab.server.calls.active_calls()
+    for call in calls:
+        for leg in call.legs.values():
+            if leg.channel.startswith(f"Local/{number}@lab-customers") and leg.channel.endswith(";1"):
+                legs.append((call.linkedid, next(iter(call.legs.values())).channel, leg.created_at))
+    return legs
+
+
+async def test_an_abandoned_caller_is_called_back_agent_first(make_lab: LabFactory, tmp_path: Path,
+                                                              desk_of: Any) -> None:
+    lab = await make_lab(callback_settings(tmp_path))
+    assert lab.server is not None
+    desk = await desk_of(lab)
+    call_id = await _abandon(lab, CUSTOMER, 4)
+
+    async def one_task() -> list[CallbackInfo]:
+        return await _tasks(lab, CUSTOMER)
+
+    (task,) = await eventually(one_task, 25, "the abandoned call's task")
+    assert (task.status, task.source, task.queue, task.call_linkedid) == ("pending", "abandoned", "support", call_id)
+    assert task.wait_seconds is not None and task.wait_seconds >= 2
+    originated: list[tuple[str, str]] = []
+    dialer = lab.server.callbacks.dialer
+    assert dialer is not None
+    dialer.on_originate = lambda channel_id, interface: originated.append((channel_id, interface))
+    await asyncio.sleep(1.5)
+    assert originated == [], "nobody is ready: nothing is dialled"
+
+    await _login(lab, "1001")
+
+    async def offered() -> list[dict[str, Any]]:
+        return desk.offers("ringing")
+
+    (offer,) = await eventually(offered, 15, "the callback offer on agent 1001's desk")
+    assert offer["callback"]["id"] == task.id and offer["callback"]["number"] == CUSTOMER
+    assert offer["callback"]["source"] == "abandoned" and offer["callback"]["wait_seconds"] >= 2
+    assert [interface for _, interface in originated] == ["Local/1001@lab-agents/n"]
+
+    async def connected() -> CallbackInfo | None:
+        found = await lab.server.callbacks.store.get(task.id)  # type: ignore[union-attr]
+        return found if found is not None and found.status == "connected" else None
+
+    done = await eventually(connected, 20, "the callback to connect")
+    assert (done.outcome, done.agent, done.attempts) == ("connected", "1001", 0)
+    (leg,) = _customer_legs(lab, CUSTOMER)
+    assert leg[1].startswith("Local/1001@lab-agents"), "the agent's leg was first, then the customer's"
+    (attempt,) = await lab.server.callbacks.store.attempts(task.id)
+    assert attempt.channel_id == originated[0][0] and attempt.outcome == "connected"
+    assert [m["event"] for m in desk.messages if m.get("type") == "callback_offer"] == ["ringing", "answered"]
