@@ -225,7 +225,7 @@ class CallbackDialer:
             return
         listing = await self._ami.send_list_action({"Action": "CoreShowChannels"})
         alive = {m.get("Uniqueid"): m for m in listing if m.get("Event") == "CoreShowChannel"}
-        interfaces = {a.extension: a.interface for a in self._board.all() if a.extension}
+        pattern = self._settings.hotline.agent_interface
         for attempt in attempts:
             channel = alive.get(attempt.channel_id)
             if channel is None:
@@ -233,7 +233,7 @@ class CallbackDialer:
                             attempt.id, attempt.channel_id)
                 await self._finish(_InFlight(attempt, None, None, hung_up=True), Outcome.FAILED)
                 continue
-            interface = interfaces.get(attempt.agent or "")
+            interface = pattern.replace("{extension}", attempt.agent) if attempt.agent else None
             flight = _InFlight(attempt, None, interface, dialled=channel.get("Application") == "Dial")
             self._flights[attempt.channel_id] = flight
             if interface is not None:

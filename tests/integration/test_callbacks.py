@@ -15,7 +15,7 @@ import aiohttp
 import pytest
 
 from ctiserver.callbacks.store import CallbackInfo, CallbackRepository
-from ctiserver.lab.caller import place_call
+from ctiserver.lab.caller import place_call, set_global
 from ctiserver.lab.runner import Lab
 from ctiserver.lab.simulate import LabCall
 from ctiserver.settings import QueueSettings, Settings
@@ -143,3 +143,51 @@ async def test_an_abandoned_caller_is_called_back_agent_first(make_lab: LabFacto
     (attempt,) = await lab.server.callbacks.store.attempts(task.id)
     assert attempt.channel_id == originated[0][0] and attempt.outcome == "connected"
     assert [m["event"] for m in desk.messages if m.get("type") == "callback_offer"] == ["ringing", "answered"]
+
+
+async def test_three_abandons_are_one_task_that_an_answered_call_cancels(make_lab: LabFactory,
+                                                                         tmp_path: Path) -> None:
+    lab = await make_lab(callback_settings(tmp_path, dial=False))
+    assert lab.server is not None
+    calls = [await _abandon(lab, "+8613800138000" if n == 1 else CUSTOMER, 3) for n in range(3)]
+
+    async def three_misses() -> CallbackInfo | None:
+        tasks = await _tasks(lab, CUSTOMER)
+        return tasks[0] if len(tasks) == 1 and tasks[0].misses == 3 else None
+
+    task = await eventually(three_misses, 30, "one task of three misses")
+    assert (task.status, task.call_linkedid) == ("pending", calls[0])
+    await _login(lab, "1001")
+    await place_call(lab, LabCall(CUSTOMER, dtmf_delay=0.1))  # the agent answers it
+
+    async def cancelled() -> CallbackInfo | None:
+        found = await lab.server.callbacks.store.get(task.id)  # type: ignore[union-attr]
+        return found if found is not None and found.status == "cancelled" else None
+
+    await eventually(cancelled, 15, "the answered call to cancel the task")
+    assert len(await _tasks(lab, CUSTOMER)) == 1
+
+
+async def test_a_customer_who_does_not_answer_is_retried_then_failed(make_lab: LabFactory, tmp_path: Path,
+                                                                    desk_of: Any) -> None:
+    settings = callback_settings(tmp_path, max_attempts=2, retry_min=3, retry_max=3)
+    lab = await make_lab(settings.replace(hotline={"callback_ring": 3}))
+    assert lab.server is not None
+    desk = await desk_of(lab)
+    await set_global(lab, f"LAB_CUSTOMER_NOANSWER_{CUSTOMER}", "1")
+    await _abandon(lab, CUSTOMER, 3)
+    (task,) = await eventually(lambda: _tasks(lab, CUSTOMER), 25, "the abandoned call's task")
+    await _login(lab, "1001")
+
+    async def failed() -> CallbackInfo | None:
+        found = await lab.server.callbacks.store.get(task.id)  # type: ignore[union-attr]
+        return found if found is not None and found.status == "failed" else None
+
+    done = await eventually(failed, 40, "the task to fail after two attempts")
+    assert (done.attempts, done.outcome) == (2, "no_answer")
+    first, second = await lab.server.callbacks.store.attempts(task.id)
+    assert (first.outcome, second.outcome) == ("no_answer", "no_answer")
+    assert first.ended_at is not None
+    assert (second.started_at - first.ended_at).total_seconds() >= 3 - 0.1, "retried after the back-off"
+    assert [m["event"] for m in desk.messages if m.get("type") == "callback_offer"] == [
+        "ringing", "ended", "ringing", "ended"]
