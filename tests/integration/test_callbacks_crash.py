@@ -1,0 +1,144 @@
+"""Callbacks across a crash and across servers, against real Asterisk: a server killed
+(SIGKILL, a real process) while one callback is being dialled and others are pending,
+then started again: every task is dialled exactly once (the one in flight is followed in
+Asterisk, not dialled again), none lost, none doubled."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import pickle
+import signal
+import subprocess
+import sys
+from collections import Counter
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from ctiserver.callbacks.model import Miss, Source
+from ctiserver.callbacks.store import CallbackRepository
+from ctiserver.lab.runner import Lab
+from ctiserver.settings import Settings
+from ctiserver.storage.database import Database
+from ctiserver.telephony.ami.link import AmiLink
+from tests.conftest import REPO
+from tests.integration.conftest import LabFactory, eventually
+from tests.integration.test_callbacks import callback_settings
+
+pytestmark = pytest.mark.integration
+
+
+class Originates:
+    """Every channel Asterisk creates for a callback attempt (ChannelId cb-...), seen on an
+    AMI session of the test's own."""
+
+    def __init__(self, lab: Lab) -> None:
+        self.link = AmiLink(lab.settings.ami)
+        self.agent_legs: Counter[str] = Counter()
+        self.link.on_event(self._on_event)
+
+    async def _on_event(self, message: dict[str, str]) -> None:
+        if message.get("Event") == "Newchannel" and message.get("Uniqueid", "").startswith("cb-") \
+                and not message["Uniqueid"].endswith("-2"):
+            self.agent_legs[message["Uniqueid"]] += 1
+
+
+class ServerProcess:
+    def __init__(self, settings: Settings, tmp_path: Path, name: str) -> None:
+        self.path = tmp_path / f"{name}.settings.pickle"
+        self.path.write_bytes(pickle.dumps(settings))
+        self.log = tmp_path / f"{name}.log"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    async def start(self) -> None:
+        log = self.log.open("ab")
+        self.process = subprocess.Popen(  # noqa: S603
+            [sys.executable, "-m", "tests.integration.server_process", str(self.path)],
+            cwd=REPO, stdout=subprocess.PIPE, stderr=log, env={**os.environ, "PYTHONPATH": str(REPO)},
+        )
+        assert self.process.stdout is not None
+        line = await asyncio.wait_for(asyncio.to_thread(self.process.stdout.readline), 60)
+        assert line.strip() == b"ready", self.log.read_text()
+
+    def kill(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(10)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+
+
+@pytest.fixture
+async def processes() -> AsyncIterator[list[ServerProcess]]:
+    started: list[ServerProcess] = []
+    yield started
+    for process in started:
+        process.stop()
+
+
+async def test_a_server_killed_while_dialling_dials_every_task_exactly_once(
+    make_lab: LabFactory, tmp_path: Path, processes: list[ServerProcess]
+) -> None:
+    settings = callback_settings(tmp_path, dial=False, server_id="node-a")
+    lab = await make_lab(settings)
+    assert lab.server is not None
+    record = {r.extension: r for r in await lab.server.agents.all()}
+    await lab.server.desk.login(record["1001"].user_id)  # type: ignore[arg-type]
+    store = CallbackRepository(lab.server.db)
+    now = lab.server.core.clock()
+    numbers = [f"1380013800{n}" for n in range(4)]
+    tasks = [(await store.record_miss(Miss(n, Source.ABANDONED, now - 60 + i, queue="support")))[0]
+             for i, n in enumerate(numbers)]
+    await lab.server.stop()
+    lab.server = None
+    seen = Originates(lab)
+    await seen.link.start()
+    await seen.link.wait_ready(20)
+    try:
+        serving = lab.settings.replace(callbacks={"dial": True})
+        first = ServerProcess(serving, tmp_path, "first")
+        processes.append(first)
+        await first.start()
+
+        async def ringing() -> bool:
+            return len(seen.agent_legs) == 1
+
+        await eventually(ringing, 20, "the first callback to ring its agent")
+        first.kill()  # the attempt is dialling: claimed, Originate sent, the agent's phone ringing
+        for extension in ("1002", "1003", "1004"):
+            await seen.link.send_action({
+                "Action": "QueueAdd", "Queue": "support", "Interface": f"Local/{extension}@lab-agents/n",
+                "MemberName": record[extension].name, "Paused": "false",
+            })
+        again = ServerProcess(serving, tmp_path, "again")
+        processes.append(again)
+        await again.start()
+
+        db = Database(lab.settings.database.url)
+        try:
+            check = CallbackRepository(db)
+
+            async def all_connected() -> bool:
+                found = [await check.get(t.id) for t in tasks]
+                return all(f is not None and f.status == "connected" for f in found)
+
+            await eventually(all_connected, 40, "every task to connect")
+            await asyncio.sleep(3)  # a double would show by now
+            attempts = [a for t in tasks for a in await check.attempts(t.id)]
+        finally:
+            await db.close()
+        assert len(attempts) == 4, attempts
+        assert sorted(a.callback_id for a in attempts) == sorted(t.id for t in tasks)
+        assert set(seen.agent_legs) == {a.channel_id for a in attempts}
+        assert all(n == 1 for n in seen.agent_legs.values()), seen.agent_legs
+        assert "still in Asterisk" in again.log.read_text(), "the attempt in flight was followed"
+    finally:
+        await seen.link.stop()
