@@ -9,6 +9,7 @@ import {
   $, LiveSocket, api, applyI18n, connectionIndicator, el, fill, formatDuration, formatTime,
   meta, onLangChange, parseTime, refreshTimers, serverNow, setupLangToggle, show, startSession, t, tOr,
 } from "./common.js";
+import { loadCallbacks, renderCallbacks, resetCallbacks, setCallback } from "./supervisor-callbacks.js";
 
 const RECENT_ROWS = 12;
 
@@ -254,7 +255,9 @@ function showView(name) {
   }
   $("live-view").hidden = name !== "live";
   $("report-view").hidden = name !== "report";
+  $("callbacks-view").hidden = name !== "callbacks";
   if (name === "report") loadReport();
+  if (name === "callbacks") loadCallbacks();
 }
 
 /** The chosen day's report; no date chosen yet: today's (the server's day). */
@@ -458,6 +461,9 @@ function onMessage(msg) {
     case "wallboard":
       setWallboard(msg.wallboard);
       break;
+    case "callback":
+      setCallback(msg.callback);
+      break;
     default:
       break; // agent messages (own state, pops) are for the agent desk
   }
@@ -499,6 +505,7 @@ function end() {
   $("session-logout").hidden = true;
   $("conn").hidden = true;
   resetReport();
+  resetCallbacks();
   showView("live");
 }
 
@@ -509,6 +516,7 @@ function init() {
   onLangChange(() => {
     render();
     renderReport();
+    renderCallbacks();
   });
   startSession({ onUser: begin, onLogout: end });
 }

@@ -630,6 +630,8 @@ class FakeDesk:
         self.reports = {today: sample_daily_report(today), OTHER_REPORT_DAY: other_daily_report()}
         #: (status, error) that GET /api/reports/daily answers instead, e.g. (500, "...")
         self.report_failure: tuple[int, str] | None = None
+        #: callback tasks by id (GET /api/callbacks)
+        self.callbacks: dict[int, dict[str, Any]] = {}
         self.calls: dict[str, dict[str, Any]] = {}
         self.sessions: dict[str, int] = {}
         self.requests: list[dict[str, Any]] = []
@@ -713,6 +715,8 @@ class FakeDesk:
         app.router.add_post("/api/kb/{id}/read", self.read_article)
         app.router.add_get("/api/wallboard", self.get_wallboard)
         app.router.add_get("/api/reports/daily", self.get_daily_report)
+        app.router.add_get("/api/callbacks", self.get_callbacks)
+        app.router.add_post("/api/callbacks/{id}/cancel", self.cancel_callback)
         app.router.add_get("/ws", self.websocket)
         app.router.add_post("/_fake/push", self.control_push)
         app.router.add_post("/_fake/demo", self.control_demo)
@@ -986,6 +990,25 @@ class FakeDesk:
             return self._error(400, "date must be YYYY-MM-DD")
         return self._json(self.reports.get(day) or empty_daily_report(day))
 
+    async def get_callbacks(self, request: web.Request) -> web.Response:
+        if request["user"].role not in ("supervisor", "admin"):
+            return self._error(403, "not allowed for your role")
+        status = request.query.get("status")
+        found = [c for c in self.callbacks.values() if not status or c["status"] == status]
+        found.sort(key=lambda c: c["missed_at"], reverse=True)
+        return self._json({"callbacks": found})
+
+    async def cancel_callback(self, request: web.Request) -> web.Response:
+        if request["user"].role not in ("supervisor", "admin"):
+            return self._error(403, "not allowed for your role")
+        task = self.callbacks.get(int(request.match_info["id"]))
+        if task is None:
+            return self._error(404, "no such callback")
+        if task["status"] != "pending":
+            return self._error(409, f"the callback is {task['status']}, not pending")
+        task.update(status="cancelled", finished_at=datetime.now(UTC).isoformat())
+        return self._json({"callback": task})
+
     # -- websocket
 
     async def websocket(self, request: web.Request) -> web.StreamResponse:
@@ -1058,3 +1081,17 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+
+
+def sample_callback(task_id: int, **changes: Any) -> dict[str, Any]:
+    """A callback task as GET /api/callbacks lists it."""
+    task: dict[str, Any] = {
+        "id": task_id, "number": "13800138000", "customer_id": None, "call_id": f"1764.{task_id}",
+        "queue": "support", "source": "abandoned", "reason": "hung up after 42 s in support",
+        "status": "pending", "missed_at": "2026-11-25T02:00:00+00:00", "last_missed_at": None, "misses": 1,
+        "wait_seconds": 42.0, "choices": [], "vip": False, "due_at": "2026-11-25T02:00:00+00:00",
+        "expires_at": "2026-11-27T02:00:00+00:00", "attempts": 0, "last_attempt_at": None, "outcome": None,
+        "agent": None, "finished_at": None,
+    }
+    task.update(changes)
+    return task
