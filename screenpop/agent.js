@@ -6,6 +6,7 @@ import {
   $, LiveSocket, api, applyI18n, connectionIndicator, el, fill, formatDate, formatDuration, formatTime,
   lang, meta, onLangChange, parseTime, refreshTimers, serverNow, setupLangToggle, show, startSession, t, tOr,
 } from "./common.js";
+import { renderCallbackOffer, showCallbackOffer } from "./agent-callback.js";
 
 /** IVR variables shown first, in this order; the others follow (internal ones skipped). */
 const KEY_VARIABLES = ["language", "product", "issue", "order_number", "ticket_number"];
@@ -768,6 +769,9 @@ function onMessage(msg) {
     case "pop":
       onPop(msg.event, msg.pop);
       break;
+    case "callback_offer":
+      showCallbackOffer(msg);
+      break;
     default:
       break; // supervisor messages are not for this page
   }
@@ -850,6 +854,7 @@ function init() {
   applyI18n();
   setupLangToggle($("lang-toggle"));
   onLangChange(rerenderForLanguage);
+  onLangChange(renderCallbackOffer);
   $("login-button").addEventListener("click", () => agentAction("/api/agent/login", {}));
   $("logout-button").addEventListener("click", () => agentAction("/api/agent/logout"));
   $("ready-button").addEventListener("click", () => agentAction("/api/agent/ready"));

@@ -12,6 +12,7 @@ from ctiserver.callbacks.schemas import (
     CallbackAnswer,
     CallbackList,
     CallbackMessage,
+    CallbackOfferMessage,
     CallbackQuery,
     CallbackReassign,
 )
@@ -78,7 +79,7 @@ def register(
     changed: Callable[[CallbackInfo], None] = lambda task: None,
 ) -> None:
     app[API_KEY] = CallbacksApi(callbacks, queues, clock, changed)
-    add_messages(app, CallbackMessage)
+    add_messages(app, CallbackMessage, CallbackOfferMessage)
     route(app, "GET", "/api/callbacks", search, summary="Callback tasks, newest miss first",
           roles=SUPERVISOR_ROLES, query=CallbackQuery, answer=CallbackList)
     route(app, "POST", r"/api/callbacks/{id:\d{1,9}}/cancel", cancel, summary="Cancel a pending callback",

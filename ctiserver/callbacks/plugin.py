@@ -15,7 +15,6 @@ from typing import Any
 from ctiserver.agents.plugin import Agents
 from ctiserver.callbacks import http
 from ctiserver.callbacks.dialer import CallbackDialer
-from ctiserver.callbacks.schemas import CallbackOfferMessage
 from ctiserver.callbacks.sources import Answered, Change, MissedCalls, change_from_dict, change_to_dict
 from ctiserver.callbacks.store import CallbackInfo, CallbackRepository, policy_from
 from ctiserver.core import Core
@@ -23,7 +22,6 @@ from ctiserver.stats.model import StatsLog
 from ctiserver.storage.writer import BackgroundWriter
 from ctiserver.vocabulary import SUPERVISOR_ROLES
 from ctiserver.web import health
-from ctiserver.web.contract import add_messages
 
 log = logging.getLogger(__name__)
 
@@ -123,7 +121,6 @@ def _dialer(
     dialer = CallbackDialer(
         store, core.ami, agents.board, core.settings, clock=core.clock, changed=push, offer=offer
     )
-    add_messages(core.app, CallbackOfferMessage)
     core.follow(dialer.handle)
     core.on_start(seat)
     core.long_running("callback dialer", dialer.run_forever)

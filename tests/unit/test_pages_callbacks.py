@@ -1,13 +1,14 @@
 """The supervisor page's Callbacks tab in Chromium, against tests/ui_fake_server.py:
 pending, in progress and finished tasks, the success rate and the time from the miss to
-the callback, cancel, live changes from the websocket, text never markup, both languages."""
+the callback, cancel, live changes from the websocket, text never markup, both languages;
+the agent desk's callback offer."""
 
 from __future__ import annotations
 
 import pytest
 
 from tests.ui_fake_server import XSS, sample_callback
-from tests.unit.test_pages_fake import SUPERVISOR, Desk, browser, desk, server, tid  # noqa: F401  (fixtures)
+from tests.unit.test_pages_fake import AGENT1, SUPERVISOR, Desk, browser, desk, server, tid  # noqa: F401  (fixtures)
 
 try:
     from playwright.async_api import expect
@@ -67,3 +68,26 @@ async def test_callbacks_tab_lists_counts_cancels_and_follows_pushes(desk: Desk)
     await expect(row(page, 3).locator(tid("callback-status"))).to_have_text("Connected")
     await page.click(tid("tab-live"))
     await expect(view).to_be_hidden()
+
+
+async def test_the_agent_desk_shows_a_callback_offer(desk: Desk) -> None:  # noqa: F811
+    fake = desk.fake
+    tab = await desk.agent("agent1", AGENT1)
+    page = tab.page
+    task = sample_callback(7, number="13800138000", reason=XSS, wait_seconds=75.0, misses=3,
+                           choices=["language:1", "main_menu:0"])
+    offer = {"type": "callback_offer", "event": "ringing", "attempt": 9, "callback": task}
+    assert await fake.push(AGENT1, offer) == 1
+    card = page.locator(tid("callback-offer"))
+    await expect(card).to_be_visible()
+    await expect(card.locator(tid("callback-offer-title"))).to_have_text("回电 13800138000")
+    await expect(card.locator(tid("callback-offer-event"))).to_have_text("系统回电：接起后将拨打客户")
+    await expect(card.locator(tid("callback-offer-waited"))).to_have_text("1:15")
+    await expect(card.locator(tid("callback-offer-why"))).to_have_text(f"排队放弃: {XSS}")
+    await expect(card.locator(tid("callback-offer-misses"))).to_have_text("3")
+    await expect(card.locator(tid("callback-offer-choices"))).to_have_text("language:1 · main_menu:0")
+    assert await page.locator("img").count() == 0
+    await fake.push(AGENT1, {**offer, "event": "answered"})
+    await expect(card).to_have_attribute("data-event", "answered")
+    await page.click(tid("lang-toggle"))
+    await expect(card.locator(tid("callback-offer-event"))).to_have_text("The customer answered")

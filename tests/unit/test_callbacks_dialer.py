@@ -1,0 +1,141 @@
+"""The dialler with a fake AMI: claims before the Originate, rings ready agents only,
+outcomes from the agent leg's events, an agent who misses the offer does not count, and
+after a restart an attempt in flight is followed (still in Asterisk) or failed (gone),
+never dialled again."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from typing import Any
+
+from ctiserver.agents.model import AgentBoard
+from ctiserver.callbacks.dialer import CallbackDialer
+from ctiserver.callbacks.model import Miss, Policy, Source
+from ctiserver.callbacks.store import CallbackInfo, CallbackRepository
+from ctiserver.settings import Settings
+from ctiserver.storage.database import Database
+from ctiserver.telephony.events import ChannelHungUp, DialEnded, DialStarted, QueueMemberAdded
+
+T = 1_764_036_000.0
+AGENT = "Local/{extension}@lab-agents/n"
+
+
+class FakeAmi:
+    def __init__(self, channels: list[dict[str, str]] | None = None) -> None:
+        self.sent: list[dict[str, Any]] = []
+        self.channels = channels or []
+        self.checked_db: list[str] = []
+        self.store: CallbackRepository | None = None
+
+    async def send_action(self, action: dict[str, Any]) -> dict[str, str]:
+        if self.store is not None:  # the attempt is in the database before the Originate
+            (attempt,) = [a for a in await self.store.in_flight() if a.channel_id == action["ChannelId"]]
+            self.checked_db.append(attempt.channel_id)
+        self.sent.append(action)
+        return {"Response": "Success"}
+
+    async def send_list_action(self, action: dict[str, Any]) -> list[dict[str, str]]:
+        assert action == {"Action": "CoreShowChannels"}
+        return [{"Event": "CoreShowChannel", **c} for c in self.channels]
+
+    async def wait_ready(self, timeout: float) -> None:
+        return None
+
+
+def _settings() -> Settings:
+    settings = Settings().replace(hotline={"agent_interface": AGENT, "callback_interface": "Local/{number}@c"})
+    queues = tuple(dataclasses.replace(q, hours="") for q in settings.hotline.queues)
+    return settings.replace(hotline={"queues": queues})
+
+
+def _board(*extensions: str) -> AgentBoard:
+    board = AgentBoard(clock=lambda: T)
+    for n, extension in enumerate(extensions):
+        board.handle(QueueMemberAdded(T - 100 + n, "support", AGENT.format(extension=extension),
+                                      member_name=f"agent {extension}", paused=False))
+    return board
+
+
+def _dialer(db: Database, ami: FakeAmi, board: AgentBoard, *, server: str = "s1") -> tuple[
+        CallbackDialer, CallbackRepository, list[CallbackInfo], list[tuple[str, dict[str, Any]]]]:
+    store = CallbackRepository(db, Policy(max_attempts=2, retry_min=60, retry_max=60), server=server)
+    changed: list[CallbackInfo] = []
+    offers: list[tuple[str, dict[str, Any]]] = []
+    dialer = CallbackDialer(
+        store, ami, board, _settings(), clock=lambda: T,  # type: ignore[arg-type]
+        changed=changed.append, offer=lambda interface, body: offers.append((interface, body)),
+    )
+    return dialer, store, changed, offers
+
+
+async def _settle() -> None:
+    for _ in range(20):
+        await asyncio.sleep(0)
+    await asyncio.sleep(0.05)
+
+
+async def test_ready_agents_get_due_tasks_agent_first_claimed_before_the_originate(db: Database) -> None:
+    ami = FakeAmi()
+    dialer, store, changed, offers = _dialer(db, ami, _board("1001", "1002"))
+    ami.store = store
+    for n in range(3):
+        await store.record_miss(Miss(f"1380000000{n}", Source.ABANDONED, T - 50 + n, queue="support"))
+    assert await dialer.tick() == 2  # two agents, three tasks
+    assert ami.checked_db == [a["ChannelId"] for a in ami.sent]
+    first = ami.sent[0]
+    assert (first["Channel"], first["Context"], first["Exten"]) == ("Local/1001@lab-agents/n", "callback", "13800000000")
+    assert first["CallerID"] == '"CB 13800000000" <13800000000>'
+    assert [body["event"] for _, body in offers] == ["ringing", "ringing"]
+    assert offers[0][1]["callback"]["number"] == "13800000000"
+    assert await dialer.tick() == 0, "both agents are reserved"
+    assert dialer.free_agents("support") == []
+    assert [c.status for c in changed] == ["dialing", "dialing"]
+
+
+async def test_outcomes_from_the_agent_legs_events(db: Database) -> None:
+    ami = FakeAmi()
+    dialer, store, _, offers = _dialer(db, ami, _board("1001"))
+    task, _ = await store.record_miss(Miss("13800000000", Source.ABANDONED, T - 50, queue="support"))
+    await dialer.tick()
+    channel = ami.sent[0]["ChannelId"]
+    # the agent did not answer: their leg hung up before any Dial; not counted, due again
+    dialer.handle(ChannelHungUp(T, channel, channel, "Local/1001@lab-agents-1;1", 19, "No answer"))
+    await _settle()
+    after = await store.get(task.id)
+    assert after is not None and (after.status, after.attempts, after.outcome) == ("pending", 0, "agent_missed")
+    assert dialer.free_agents("support") != []
+    await dialer.tick()
+    channel = ami.sent[1]["ChannelId"]
+    dialer.handle(DialStarted(T, channel, channel, "x", "Local/138@c-1;1", "c1"))
+    dialer.handle(DialEnded(T + 20, channel, channel, "x", "Local/138@c-1;1", "c1", "NOANSWER"))
+    dialer.handle(ChannelHungUp(T + 21, channel, channel, "x", 16, "Normal"))
+    await _settle()
+    after = await store.get(task.id)
+    assert after is not None and (after.status, after.attempts, after.outcome) == ("pending", 1, "no_answer")
+    assert [body["event"] for _, body in offers] == ["ringing", "ended", "ringing", "ended"]
+
+
+async def test_after_a_restart_attempts_in_flight_are_followed_or_failed_never_redialled(db: Database) -> None:
+    ami = FakeAmi()
+    before, store, _, _ = _dialer(db, ami, _board("1001", "1002"))
+    alive, _ = await store.record_miss(Miss("13800000001", Source.ABANDONED, T - 50, queue="support"))
+    gone, _ = await store.record_miss(Miss("13800000002", Source.ABANDONED, T - 40, queue="support"))
+    await before.tick()
+    alive_channel, gone_channel = (a["ChannelId"] for a in ami.sent)
+    # the server dies here; Asterisk still has the first attempt's agent leg, in its Dial
+    restarted = FakeAmi([{"Uniqueid": alive_channel, "Application": "Dial", "BridgeId": ""}])
+    other_server, _, _, _ = _dialer(db, restarted, _board("1001", "1002"), server="s2")
+    await other_server.resolve()
+    assert len(await store.in_flight()) == 2, "another server's attempts are not ours to resolve"
+    after, store, changed, _ = _dialer(db, restarted, _board("1001", "1002"))
+    await after.resolve()
+    failed = await store.get(gone.id)
+    assert failed is not None and (failed.status, failed.attempts, failed.outcome) == ("pending", 1, "failed")
+    assert (await store.get(alive.id)).status == "dialing"  # type: ignore[union-attr]
+    assert after.free_agents("support") == [("Local/1002@lab-agents/n", "1002")], "1001 is on the followed call"
+    after.handle(DialEnded(T + 5, alive_channel, alive_channel, "x", "Local/1@c-1;1", "c1", "ANSWER"))
+    await _settle()
+    assert (await store.get(alive.id)).status == "connected"  # type: ignore[union-attr]
+    assert restarted.sent == [], "nothing was dialled again"
+    assert [c.status for c in changed] == ["pending", "connected"]
