@@ -1,6 +1,7 @@
 """Dialling callbacks, agent first.
 
-At every tick, for each queue with due tasks and inside its calling window, each ready
+At every tick (every ``callbacks.dial_interval``, and at once when an agent becomes
+ready), for each queue with due tasks and inside its calling window, each ready
 agent of the queue not already reserved gets the next task: the task and its attempt are
 claimed in the database (``CallbackRepository.claim``) BEFORE the Originate, which rings
 the agent's phone with the ChannelId the attempt carries; the agent's desk gets a
@@ -18,13 +19,14 @@ finished as ``failed`` (counted, so retried with back-off, never redialled at on
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ctiserver.agents.model import AgentBoard, AgentState
+from ctiserver.agents.model import AgentBoard, AgentState, AgentUpdate
 from ctiserver.callbacks.model import CallingWindow, Outcome
 from ctiserver.callbacks.store import AttemptInfo, CallbackInfo, CallbackRepository, Claim
 from ctiserver.settings import Settings
@@ -87,6 +89,13 @@ class CallbackDialer:
         self._background: set[asyncio.Task[None]] = set()
         #: told of every Originate sent (tests, benchmarks): (channel id, interface)
         self.on_originate: Callable[[str, str], None] | None = None
+        #: set when an agent becomes ready: the loop looks at once instead of at its next tick
+        self._wake = asyncio.Event()
+        board.subscribe(self._on_agent)
+
+    def _on_agent(self, update: AgentUpdate) -> None:
+        if update.agent.state is AgentState.READY:
+            self._wake.set()
 
     # -- the loop ------------------------------------------------------------------------
 
@@ -94,8 +103,10 @@ class CallbackDialer:
         await self._ami.wait_ready(timeout=3600)
         await self.resolve()
         while True:
+            self._wake.clear()
             await self.tick()
-            await asyncio.sleep(self._settings.callbacks.dial_interval)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self._settings.callbacks.dial_interval)
 
     def free_agents(self, queue: str) -> list[tuple[str, str]]:
         """(interface, extension) of the ready agents of ``queue`` not reserved, longest ready first."""
