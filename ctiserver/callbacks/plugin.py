@@ -6,6 +6,7 @@ them, and every change is pushed to them."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import socket
 from collections.abc import Callable, Sequence
@@ -15,9 +16,12 @@ from typing import Any
 from ctiserver.agents.plugin import Agents
 from ctiserver.callbacks import http
 from ctiserver.callbacks.dialer import CallbackDialer
+from ctiserver.callbacks.model import Miss
 from ctiserver.callbacks.sources import Answered, Change, MissedCalls, change_from_dict, change_to_dict
 from ctiserver.callbacks.store import CallbackInfo, CallbackRepository, policy_from
 from ctiserver.core import Core
+from ctiserver.customers.store import CustomerRepository
+from ctiserver.ivr.store import IvrRunRepository
 from ctiserver.stats.model import StatsLog
 from ctiserver.storage.writer import BackgroundWriter
 from ctiserver.vocabulary import SUPERVISOR_ROLES
@@ -46,6 +50,23 @@ def register(core: Core, stats: StatsLog, agents: Agents) -> Callbacks:
     def push(task: CallbackInfo) -> None:
         core.hub.to_roles(SUPERVISOR_ROLES, {"type": "callback", "callback": task.to_dict()})
 
+    customers = CustomerRepository(core.db)
+    runs = IvrRunRepository(core.db)
+
+    async def enrich(miss: Miss) -> Miss:
+        """The caller's customer record (VIPs are called back first) and IVR choices."""
+        found = await customers.find_by_phone(miss.number) if miss.customer_id is None else []
+        choices = miss.choices
+        if not choices and miss.linkedid:
+            choices = tuple(
+                f"{step['node']}:{step['digits']}" for run in await runs.list_for_call(miss.linkedid)
+                for step in run.path if step.get("digits") and step.get("kind") in ("menu", "input", "language")
+            )
+        if found:
+            return dataclasses.replace(miss, customer_id=found[0].id, vip=miss.vip or found[0].level == "vip",
+                                       choices=choices)
+        return dataclasses.replace(miss, choices=choices)
+
     async def save(changes: Sequence[Change]) -> None:
         for change in changes:
             if isinstance(change, Answered):
@@ -54,7 +75,7 @@ def register(core: Core, stats: StatsLog, agents: Agents) -> Callbacks:
                              task.id, task.number, change.linkedid)
                     push(task)
             else:
-                task, new = await store.record_miss(change)
+                task, new = await store.record_miss(await enrich(change))
                 log.info("callback %d to %s: %s (%s)", task.id, task.number,
                          "new" if new else f"{task.misses} misses", change.source)
                 push(task)

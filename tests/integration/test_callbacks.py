@@ -90,15 +90,15 @@ async def _login(lab: Lab, extension: str) -> None:
     await lab.server.desk.login(record.user_id)
 
 
-def _customer_legs(lab: Lab, number: str) -> list[tuple[str, str, float]]:
-    """(call id, channel, created) of every customer leg dialled back, with the call's first leg."""
+def _customer_legs(lab: Lab, number: str) -> list[tuple[str, str, str | None]]:
+    """(call id, the call's first leg, the number the customer sees) of every customer leg dialled back."""
     assert lab.server is not None
     legs = []
     calls = lab.server.calls.active_calls()
     for call in calls:
         for leg in call.legs.values():
-            if leg.channel.startswith(f"Local/{number}@lab-customers") and leg.channel.endswith(";1"):
-                legs.append((call.linkedid, next(iter(call.legs.values())).channel, leg.created_at))
+            if leg.channel.startswith(f"Local/{number}@lab-customers") and leg.channel.endswith(";2"):
+                legs.append((call.linkedid, next(iter(call.legs.values())).channel, leg.caller_number))
     return legs
 
 
@@ -140,6 +140,7 @@ async def test_an_abandoned_caller_is_called_back_agent_first(make_lab: LabFacto
     assert (done.outcome, done.agent, done.attempts) == ("connected", "1001", 0)
     (leg,) = _customer_legs(lab, CUSTOMER)
     assert leg[1].startswith("Local/1001@lab-agents"), "the agent's leg was first, then the customer's"
+    assert leg[2] == lab.settings.hotline.number, "the customer sees the hotline's number"
     (attempt,) = await lab.server.callbacks.store.attempts(task.id)
     assert attempt.channel_id == originated[0][0] and attempt.outcome == "connected"
     assert [m["event"] for m in desk.messages if m.get("type") == "callback_offer"] == ["ringing", "answered"]

@@ -8,6 +8,9 @@ from pathlib import Path
 
 from ctiserver.callbacks.model import Miss, Source
 from ctiserver.callbacks.sources import Answered, Change, change_from_dict, change_to_dict
+from ctiserver.customers.store import CustomerRepository
+from ctiserver.ivr.engine.run import FlowRun, Step
+from ctiserver.ivr.store import IvrRunRepository
 from ctiserver.server import CtiServer
 from ctiserver.settings import Settings
 from ctiserver.storage.database import upgrade_schema
@@ -76,6 +79,30 @@ async def test_abandons_past_the_threshold_make_one_task_and_an_answer_cancels_i
         (owed,) = await store.search(number="13800138000")
         assert owed.status == "cancelled"
         assert (await store.search(number="13900139000"))[0].status == "pending"
+    finally:
+        await writer.stop()
+        await server.db.close()
+
+
+async def test_an_abandon_carries_the_customer_vip_level_and_ivr_choices(tmp_path: Path) -> None:
+    settings = _settings(tmp_path)
+    await upgrade_schema(settings.database.url)
+    server = CtiServer(settings, clock=lambda: T)
+    vip = await CustomerRepository(server.db).create("张伟", "+86 139 0013 9000", level="vip")
+    run = FlowRun("hotline", "v1", {}, [Step("language", "language", 0.5, digits="1"),
+                                       Step("main_menu", "menu", 3.0, digits="0"),
+                                       Step("agents", "queue", 5.0)], None, False)
+    await IvrRunRepository(server.db).save(run, call_linkedid=f"{T + 10:.0f}.1", uniqueid="u", flow_version_number=1)
+    writer, store = server.callbacks.writer, server.callbacks.store
+    await writer.start()
+    try:
+        _call(server, 1, "13900139000", T + 10, wait=30)
+        _call(server, 2, "13700137000", T + 20, wait=30)
+        await _written(writer, 2)
+        (known,) = await store.search(number="13900139000")
+        assert (known.customer_id, known.vip, known.choices) == (vip["id"], True, ("language:1", "main_menu:0"))
+        (unknown,) = await store.search(number="13700137000")
+        assert (unknown.customer_id, unknown.vip, unknown.choices) == (None, False, ())
     finally:
         await writer.stop()
         await server.db.close()

@@ -62,3 +62,42 @@ async def test_requests_stored_before_become_tasks(old_url: str) -> None:
         assert found.id == tasks[1].id
     finally:
         await db.close()
+
+
+async def test_downgrade_to_0006_and_back(old_url: str) -> None:
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import text
+    from sqlalchemy.engine import Connection
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    from ctiserver.storage.database import alembic_config
+
+    async def downgrade(url: str, revision: str) -> None:
+        def run(connection: Connection, cfg: Config) -> None:
+            cfg.attributes["connection"] = connection
+            command.downgrade(cfg, revision)
+
+        engine = create_async_engine(url)
+        try:
+            async with engine.begin() as connection:
+                await connection.run_sync(run, alembic_config(url))
+        finally:
+            await engine.dispose()
+
+    await _upgrade(old_url, "head")
+    db = Database(old_url)
+    try:
+        store = CallbackRepository(db)
+        task, _ = await store.record_miss(Miss("13800138000", Source.ABANDONED, T.timestamp(), linkedid="c9"))
+        claim = await store.claim("x", T.timestamp(), agent="1", channel_id="a")
+        assert claim is None  # no queue x: stays pending
+        await downgrade(old_url, "0006_audit_events")
+        async with db.session() as session:
+            status = await session.scalar(text("SELECT status FROM callbacks WHERE id = :id"), {"id": task.id})
+        assert status == "pending"
+        await _upgrade(old_url, "head")
+        back = await store.get(task.id)
+        assert back is not None and back.status == "pending" and back.number == "13800138000"
+    finally:
+        await db.close()
