@@ -31,7 +31,7 @@ from ctiserver.callbacks.model import CallingWindow, Outcome
 from ctiserver.callbacks.store import AttemptInfo, CallbackInfo, CallbackRepository, Claim
 from ctiserver.settings import Settings
 from ctiserver.telephony.ami.link import AmiError, AmiLink
-from ctiserver.telephony.events import ChannelHungUp, DialEnded, DialStarted, DomainEvent
+from ctiserver.telephony.events import ChannelHungUp, DeviceStatus, DialEnded, DialStarted, DomainEvent
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +45,13 @@ _DIAL_OUTCOMES = {
     # the agent hung up while the customer's phone rang: not the customer's failure
     "CANCEL": Outcome.AGENT_MISSED,
 }
+
+
+#: a phone in one of these states is not offered a callback (on a call, ringing, away)
+_DEVICE_BUSY = frozenset({
+    DeviceStatus.INUSE, DeviceStatus.BUSY, DeviceStatus.RINGING, DeviceStatus.RINGINUSE,
+    DeviceStatus.ONHOLD, DeviceStatus.UNAVAILABLE, DeviceStatus.INVALID,
+})
 
 
 @dataclass
@@ -114,6 +121,7 @@ class CallbackDialer:
             a for a in self._board.all()
             if a.state is AgentState.READY and queue in a.queues and queue not in a.paused_in
             and a.interface not in self._reserved and a.extension is not None and not a.in_call
+            and a.device_status not in _DEVICE_BUSY
         ]
         agents.sort(key=lambda a: a.state_since)
         return [(a.interface, str(a.extension)) for a in agents]
@@ -130,7 +138,7 @@ class CallbackDialer:
                 channel_id = f"cb-{uuid.uuid4().hex}"
                 claim = await self._store.claim(queue, now, agent=extension, channel_id=channel_id)
                 if claim is None:
-                    break
+                    continue  # nothing due for this agent, or another server offers them one
                 await self._dial(claim, interface, extension)
                 sent += 1
         return sent

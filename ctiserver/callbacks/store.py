@@ -280,8 +280,17 @@ class CallbackRepository:
 
     async def claim(self, queue: str, now: float, *, agent: str, channel_id: str) -> Claim | None:
         """The first due task of ``queue`` (VIP first, then oldest) that ``agent`` may take,
-        now ``dialing`` with a new attempt carrying ``channel_id``; None if none is due."""
+        now ``dialing`` with a new attempt carrying ``channel_id``; None if none is due, or
+        if the agent has an attempt under way (claimed by another server)."""
         async with self._db.session() as session:
+            if self._postgres:  # one claim for an agent at a time, across servers
+                await session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": f"agent:{agent}"})
+            ringing = await session.scalar(
+                select(CallbackAttempt.id)
+                .where(CallbackAttempt.agent == agent, CallbackAttempt.ended_at.is_(None)).limit(1)
+            )
+            if ringing is not None:  # another server offers this agent a callback
+                return None
             row = await session.scalar(self._locked(
                 select(Callback).where(
                     Callback.status == Status.PENDING.value, Callback.queue == queue,

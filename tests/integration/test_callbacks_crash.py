@@ -15,6 +15,7 @@ import sys
 from collections import Counter
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -193,6 +194,13 @@ async def test_two_servers_on_one_postgres_dial_each_of_50_tasks_exactly_once(
         assert sorted(a.callback_id for a in attempts) == sorted(t.id for t in tasks), "one attempt a task"
         assert set(seen.agent_legs) == {a.channel_id for a in attempts}
         assert all(n == 1 for n in seen.agent_legs.values())
+        by_agent: dict[str, list[Any]] = {}
+        for attempt in attempts:
+            by_agent.setdefault(attempt.agent, []).append(attempt)
+        for agent, theirs in by_agent.items():
+            theirs.sort(key=lambda a: a.started_at)
+            for before, after in zip(theirs, theirs[1:], strict=False):
+                assert after.started_at >= before.ended_at, f"agent {agent} offered two callbacks at once"
         servers = Counter(a.server for a in attempts)
         assert set(servers) == {"node-a", "node-b"}, servers
         print(f"\n50 tasks dialled once each: {dict(servers)}")

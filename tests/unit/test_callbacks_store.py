@@ -78,14 +78,28 @@ async def test_claims_go_vip_first_then_oldest_and_skip_what_is_not_due(store_db
     assert await store.due_queues(T + 200) == {"support": 3, "repair": 1}
     order = []
     for n in range(3):
-        claim = await store.claim("support", T + 200, agent="1001", channel_id=f"cb-{n}")
+        claim = await store.claim("support", T + 200, agent=f"100{n}", channel_id=f"cb-{n}")
         assert claim is not None
         assert claim.task.status == "dialing" and claim.attempt.channel_id == f"cb-{n}"
-        assert claim.attempt.server == "s1" and claim.attempt.agent == "1001"
+        assert claim.attempt.server == "s1" and claim.attempt.agent == f"100{n}"
         order.append(claim.task.id)
     assert order == [vip.id, old.id, young.id]
-    assert await store.claim("support", T + 200, agent="1001", channel_id="cb-x") is None
+    assert await store.claim("support", T + 200, agent="1009", channel_id="cb-x") is None
     assert [a.channel_id for a in await store.in_flight()] == ["cb-0", "cb-1", "cb-2"]
+
+
+async def test_an_agent_with_an_attempt_under_way_gets_no_other(store_db: Database) -> None:
+    """Another server offers them a callback: this one must not ring them too."""
+    other = CallbackRepository(store_db, POLICY, server="s2")
+    mine = CallbackRepository(store_db, POLICY, server="s1")
+    await mine.record_miss(_miss("13800000001", T))
+    await mine.record_miss(_miss("13800000002", T + 1))
+    first = await other.claim("support", T + 10, agent="1001", channel_id="o1")
+    assert first is not None
+    assert await mine.claim("support", T + 10, agent="1001", channel_id="m1") is None
+    await other.finish(first.attempt.id, Outcome.CONNECTED, T + 20)
+    second = await mine.claim("support", T + 30, agent="1001", channel_id="m1")
+    assert second is not None and second.task.number == "13800000002"
 
 
 async def test_outcomes_retry_with_back_off_then_fail_and_are_recorded_once(store_db: Database) -> None:
@@ -150,7 +164,7 @@ async def test_two_servers_never_claim_one_task(postgres_server: PostgresServer)
         async def server(name: str, db: Database) -> None:
             store = CallbackRepository(db, POLICY, server=name)
             for n in itertools.count():
-                claim = await store.claim("support", T + 100, agent=name, channel_id=f"{name}-{n}")
+                claim = await store.claim("support", T + 100, agent=f"{name}{n}", channel_id=f"{name}-{n}")
                 if claim is None:
                     return
                 claimed[name].append(claim.task.id)
