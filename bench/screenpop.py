@@ -224,7 +224,7 @@ async def bench(calls: int, customers: int, straight: bool, arrival: float, shar
             browsers.start()
             await asyncio.get_running_loop().run_in_executor(None, ours.recv)
             await set_global(lab, "LAB_ANSWER_DELAY", "3")
-            await place_call(lab, LabCall("13900000000", hangup_after=1))  # synthesises the greeting
+            await place_call(lab, LabCall("13900000000", hangup_after=1))  # warms the whole call path up
             await asyncio.sleep(6)
             agent_called: dict[tuple[str, str], float] = {}
 

@@ -11,24 +11,27 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from aiohttp import web
 
 from ctiserver.calls.model import CallTracker
 from ctiserver.settings import Settings
 from ctiserver.storage.database import Database
+from ctiserver.storage.writer import BackgroundWriter
 from ctiserver.supervision import SupervisedTask
 from ctiserver.telephony.agi.server import AgiServer
 from ctiserver.telephony.ami.link import AmiLink
 from ctiserver.telephony.events import DomainEvent
+from ctiserver.web import health
 from ctiserver.web.hub import LiveHub
 
 log = logging.getLogger(__name__)
 
 Hook = Callable[[], Coroutine[Any, Any, None]]
+T = TypeVar("T")
 
 
 @dataclass
@@ -69,6 +72,29 @@ class Core:
     def parts(self) -> dict[str, dict[str, Any]]:
         """The health of each long-lived task, by name, for ``/healthz``."""
         return {task.name: task.health.to_dict() for task in self._long_running}
+
+    def durable_writer(
+        self,
+        save: Callable[[list[T]], Awaitable[None]],
+        what: str,
+        *,
+        name: str,
+        encode: Callable[[T], Mapping[str, Any]],
+        decode: Callable[[Mapping[str, Any]], T],
+        started_by_core: bool = True,
+    ) -> BackgroundWriter[T]:
+        """A writer for what the event path must store (``ctiserver.storage.writer``): kept in
+        memory, then journaled under ``name`` while the database is away, shown in
+        ``/healthz``; drained at stop. Started with the features, unless the feature starts
+        it itself (``started_by_core=False``: e.g. to replay its journal before reading)."""
+        writer: BackgroundWriter[T] = BackgroundWriter(
+            save, what, name=name, encode=encode, decode=decode, settings=self.settings.storage
+        )
+        health.watch_writer(self.app, writer)
+        if started_by_core:
+            self.on_start(writer.start)
+        self.on_stop(writer.stop)
+        return writer
 
     def follow(self, listener: Callable[[DomainEvent], None]) -> None:
         """Every typed telephony event, after the call model, in registration order."""

@@ -69,7 +69,30 @@ class AgentDeskService:
         return self._describe(record)
 
     async def logout(self, user_id: int) -> dict[str, Any]:
-        record = await self._record(user_id)
+        return await self._logout(await self._record(user_id))
+
+    async def pause(self, user_id: int, reason: str) -> dict[str, Any]:
+        return await self._pause(await self._record(user_id), reason, "log in to your queues first")
+
+    async def ready(self, user_id: int) -> dict[str, Any]:
+        return await self._ready(await self._record(user_id), "log in to your queues first")
+
+    async def supervise(self, extension: str, action: str, reason: str | None = None) -> dict[str, Any]:
+        """A supervisor acts on the agent at ``extension``: ``pause`` (with ``reason``),
+        ``ready`` or ``logout``, as the agent would from their desk."""
+        record = await self._agents.by_extension(extension)
+        if record is None:
+            raise DeskError(404, f"no agent at extension {extension}")
+        not_in = "that agent is not logged in to any queue"
+        if action == "pause":
+            return await self._pause(record, reason or "other", not_in)
+        if action == "ready":
+            return await self._ready(record, not_in)
+        if action == "logout":
+            return await self._logout(record)
+        raise DeskError(400, f"unknown action {action!r}")
+
+    async def _logout(self, record: AgentRecord) -> dict[str, Any]:
         interface = self.interface_of(record)
         agent = self._board.get(interface)
         if agent is not None and agent.state in (AgentState.RINGING, AgentState.ON_CALL):
@@ -79,16 +102,16 @@ class AgentDeskService:
         await self._until(interface, lambda a: not a.queues)
         return self._describe(record)
 
-    async def pause(self, user_id: int, reason: str) -> dict[str, Any]:
+    async def _pause(self, record: AgentRecord, reason: str, not_logged_in: str) -> dict[str, Any]:
         if reason not in PAUSE_REASONS:
             raise DeskError(400, f"unknown pause reason {reason!r}; one of {', '.join(PAUSE_REASONS)}")
-        record, interface = await self._logged_in(user_id)
+        interface = self._logged_in(record, not_logged_in)
         await self._act({"Action": "QueuePause", "Interface": interface, "Paused": "true", "Reason": reason})
         await self._until(interface, lambda a: a.paused)
         return self._describe(record)
 
-    async def ready(self, user_id: int) -> dict[str, Any]:
-        record, interface = await self._logged_in(user_id)
+    async def _ready(self, record: AgentRecord, not_logged_in: str) -> dict[str, Any]:
+        interface = self._logged_in(record, not_logged_in)
         await self._act({"Action": "QueuePause", "Interface": interface, "Paused": "false"})
         await self._until(interface, lambda a: not a.paused)
         return self._describe(record)
@@ -121,13 +144,13 @@ class AgentDeskService:
             raise DeskError(404, "no agent for this user")
         return record
 
-    async def _logged_in(self, user_id: int) -> tuple[AgentRecord, str]:
-        record = await self._record(user_id)
+    def _logged_in(self, record: AgentRecord, refusal: str) -> str:
+        """The agent's interface, if they are in some queue; else 409 with ``refusal``."""
         interface = self.interface_of(record)
         agent = self._board.get(interface)
         if agent is None or not agent.queues:
-            raise DeskError(409, "log in to your queues first")
-        return record, interface
+            raise DeskError(409, refusal)
+        return interface
 
     async def _act(self, action: dict[str, str], tolerate: str | None = None) -> None:
         try:

@@ -22,7 +22,7 @@ from ctiserver.agents.schemas import (
     QueueLogin,
     TransferRequest,
 )
-from ctiserver.vocabulary import USER_ROLES
+from ctiserver.vocabulary import SUPERVISOR_ROLES, USER_ROLES
 from ctiserver.web.auditing import note_target
 from ctiserver.web.contract import add_messages, body_of, route
 from ctiserver.web.handling import ApiError
@@ -93,6 +93,22 @@ async def transfer(request: web.Request) -> dict[str, Any]:
     return await _desk(request).transfer(request[USER_KEY].id, extension)
 
 
+def supervisor_action(action: str) -> Action:
+    """A supervisor pauses, readies or logs out another agent (audited with that agent as target)."""
+
+    async def act(request: web.Request) -> dict[str, Any]:
+        extension = request.match_info["extension"]
+        note_target(request, extension)
+        reason = body_of(request, PauseRequest).reason if action == "pause" else None
+        try:
+            return {"agent": await _desk(request).supervise(extension, action, reason)}
+        except DeskError as exc:
+            raise ApiError(exc.status, exc.message) from exc
+
+    act.__doc__ = f"A supervisor makes the agent at that extension {action} (as the agent would)."
+    return act
+
+
 def register(app: web.Application, desk: AgentDesk) -> None:
     app[DESK_KEY] = desk
     app[AGENT_LOOKUP_KEY] = desk
@@ -113,3 +129,12 @@ def register(app: web.Application, desk: AgentDesk) -> None:
     action("/api/agent/ready", ready, "Ready for calls")
     action("/api/agent/transfer", transfer, "Hand the caller over to another agent",
            body=TransferRequest)
+    supervised = {404: "no agent at that extension", 409: "not in a state to do it (e.g. on a call)"}
+    for verb, summary, body in (
+        ("pause", "A supervisor pauses an agent", PauseRequest),
+        ("ready", "A supervisor makes an agent ready", None),
+        ("logout", "A supervisor logs an agent out of every queue", None),
+    ):
+        route(app, "POST", rf"/api/agents/{{extension:\d{{1,16}}}}/{verb}", supervisor_action(verb),
+              summary=summary, roles=SUPERVISOR_ROLES, denied="supervisors and admins only", body=body,
+              answer=AgentAnswer, errors=supervised, target="agent")

@@ -8,32 +8,17 @@ from ctiserver.audit.model import AuditEvent
 from ctiserver.audit.store import AuditRepository
 from ctiserver.audit.trail import AuditTrail
 from ctiserver.core import Core
-from ctiserver.storage.writer import BackgroundWriter
-from ctiserver.web import health
 from ctiserver.web.keys import AUDIT_KEY
 
 
 def register(core: Core) -> AuditTrail:
     """Register it first: its writer then stops last, after every feature that records to it."""
     events = AuditRepository(core.db)
-    writer = audit_writer(core, events)
+    # inserted once by key: journaled while the database is away, replayed at start
+    writer = core.durable_writer(
+        events.append, "audit events", name="audit", encode=AuditEvent.to_dict, decode=AuditEvent.from_dict
+    )
     trail = AuditTrail(writer.put, core.clock)
     core.app[AUDIT_KEY] = trail
-    core.on_start(writer.start)
-    core.on_stop(writer.stop)
     http.register(core.app, events)
     return trail
-
-
-def audit_writer(core: Core, events: AuditRepository) -> BackgroundWriter[AuditEvent]:
-    """Audit events, inserted once by key: journaled while the database is away, replayed at start."""
-    writer: BackgroundWriter[AuditEvent] = BackgroundWriter(
-        events.append,
-        "audit events",
-        name="audit",
-        encode=AuditEvent.to_dict,
-        decode=AuditEvent.from_dict,
-        settings=core.settings.storage,
-    )
-    health.watch_writer(core.app, writer)
-    return writer

@@ -6,24 +6,17 @@ from __future__ import annotations
 from ctiserver.agents.model import AgentBoard
 from ctiserver.core import Core
 from ctiserver.stats.days import HotlineDays, TodayOnly
-from ctiserver.stats.model import Record, StatsLog, record_from_dict, record_to_dict
+from ctiserver.stats.model import StatsLog, record_from_dict, record_to_dict
 from ctiserver.stats.store import StatsRepository
-from ctiserver.storage.writer import BackgroundWriter
-from ctiserver.web import health
 
 
 def register(core: Core, board: AgentBoard) -> tuple[StatsLog, StatsRepository]:
     log = StatsLog()
     records = StatsRepository(core.db)
-    writer: BackgroundWriter[Record] = BackgroundWriter(
-        records.append,
-        "statistics records",
-        name="stats",
-        encode=record_to_dict,
-        decode=record_from_dict,
-        settings=core.settings.storage,
+    writer = core.durable_writer(
+        records.append, "statistics records", name="stats", encode=record_to_dict, decode=record_from_dict,
+        started_by_core=False,
     )
-    health.watch_writer(core.app, writer)
 
     async def start() -> None:
         # the journal of a previous run first, so that today's restored log has it
@@ -37,5 +30,4 @@ def register(core: Core, board: AgentBoard) -> tuple[StatsLog, StatsRepository]:
     board.subscribe(log.on_agent_update)
     core.follow(log.handle)
     core.on_start(start)
-    core.on_stop(writer.stop)
     return log, records

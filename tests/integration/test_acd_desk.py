@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 from playwright.async_api import expect
 
@@ -257,3 +258,23 @@ async def test_a_transfer_without_a_call_or_to_nobody_is_refused(desk: Lab) -> N
 
 async def _is(lab: Lab, extension: str, state: AgentState) -> bool:
     return await agent_state(lab, extension) is state
+
+
+async def test_a_supervisor_pauses_and_readies_an_agent_on_asterisk(desk: Lab) -> None:
+    """Over HTTP as the supervisor page would; Asterisk's QueueMember events confirm it."""
+    assert desk.server is not None
+    await desk.server.desk.login(await user_id(desk, "agent1001"), ["support"])
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+        login = await http.post(f"{base_url(desk)}/login", json={"username": "supervisor", "password": PASSWORD})
+        assert login.status == 200
+        async with http.post(f"{base_url(desk)}/api/agents/1001/pause", json={"reason": "meeting"}) as response:
+            assert response.status == 200, await response.text()
+            assert (await response.json())["agent"]["reason"] == "meeting"
+        agent = desk.server.board.get("Local/1001@lab-agents/n")
+        assert agent is not None and agent.state is AgentState.PAUSED and agent.state_reason == "meeting"
+        async with http.post(f"{base_url(desk)}/api/agents/1001/ready") as response:
+            assert response.status == 200
+        assert await agent_state(desk, "1001") is AgentState.READY
+        async with http.post(f"{base_url(desk)}/api/agents/1001/logout") as response:
+            assert response.status == 200
+        assert await agent_state(desk, "1001") is AgentState.LOGGED_OUT

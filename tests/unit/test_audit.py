@@ -162,6 +162,18 @@ async def test_an_agents_pause_is_recorded_on_the_agent(env: AuditEnv) -> None:
     assert event.details == {"body": {"reason": "lunch"}}
 
 
+async def test_an_agents_state_changed_by_a_supervisor_is_recorded(env: AuditEnv) -> None:
+    await env.login("agent1001")
+    assert (await env.call("POST", "/api/agent/login", {"queues": ["support"]}))[0] == 200
+    env.events.clear()
+    await env.login("supervisor")
+    assert (await env.call("POST", "/api/agents/1001/pause", {"reason": "meeting"}))[0] == 200
+    event = env.one()
+    assert who_what(event) == (env.user_ids["supervisor"], "supervisor", "POST /api/agents/{extension}/pause",
+                               "agent", "1001", 200)
+    assert event.details is not None and event.details["body"] == {"reason": "meeting"}
+
+
 async def test_a_flow_publish_and_a_rollback_are_recorded(env: AuditEnv) -> None:
     await env.login("admin")
     uid = env.user_ids["admin"]

@@ -85,6 +85,14 @@ class FakeDesk:
         self.actions.append(("ready", user_id))
         return self._change(user_id, state="ready", reason=None)
 
+    async def supervise(self, extension: str, action: str, reason: str | None = None) -> dict[str, Any]:
+        user_id = next((uid for uid, a in self.agents.items() if a["extension"] == extension), None)
+        if user_id is None:
+            raise DeskError(404, f"no agent at extension {extension}")
+        if action == "pause":
+            return await self.pause(user_id, reason or "other")
+        return await (self.ready(user_id) if action == "ready" else self.logout(user_id))
+
 
 class FakeWallboard:
     def __init__(self) -> None:
@@ -297,3 +305,21 @@ async def test_wallboard_refuses_agents_and_strangers(env: DeskEnv) -> None:
     await env.login("agent1001")
     status, body = await env.call("GET", "/api/wallboard")
     assert status == 403 and "error" in body
+
+
+async def test_a_supervisor_pauses_readies_and_logs_out_another_agent(env: DeskEnv) -> None:
+    agent = env.user_ids["agent1001"]
+    await env.login("agent1001")
+    assert (await env.call("POST", "/api/agent/login", {}))[0] == 200
+    # an agent may not act on a colleague
+    assert await env.call("POST", "/api/agents/1002/pause", {"reason": "meeting"}) == (
+        403, {"error": "supervisors and admins only"}
+    )
+    await env.login("supervisor")
+    status, body = await env.call("POST", "/api/agents/1001/pause", {"reason": "meeting"})
+    assert status == 200 and body["agent"]["state"] == "paused" and body["agent"]["reason"] == "meeting"
+    assert (await env.call("POST", "/api/agents/1001/pause", {"reason": "nap"}))[0] == 400
+    assert (await env.call("POST", "/api/agents/1001/ready"))[1]["agent"]["state"] == "ready"
+    assert (await env.call("POST", "/api/agents/1001/logout"))[1]["agent"]["state"] == "logged_out"
+    assert await env.call("POST", "/api/agents/7777/ready") == (404, {"error": "no agent at extension 7777"})
+    assert env.desk.actions[-3:] == [("pause", agent, "meeting"), ("ready", agent), ("logout", agent)]

@@ -46,6 +46,9 @@ MATRIX: dict[tuple[str, str], frozenset[str] | None] = {
     ("POST", "/api/agent/pause"): EVERYONE,
     ("POST", "/api/agent/ready"): EVERYONE,
     ("POST", "/api/agent/transfer"): EVERYONE,
+    ("POST", "/api/agents/{extension}/pause"): SUPERVISORS,
+    ("POST", "/api/agents/{extension}/ready"): SUPERVISORS,
+    ("POST", "/api/agents/{extension}/logout"): SUPERVISORS,
     ("GET", "/api/flows"): ADMINS,
     ("POST", "/api/flows/check"): ADMINS,
     ("POST", "/api/flows/publish"): ADMINS,
@@ -76,7 +79,8 @@ def plain(path: str) -> str:
 
 
 def concrete(path: str) -> str:
-    return plain(path).replace("{name}", "hotline").replace("{number}", "1").replace("{id}", "1")
+    concrete = plain(path).replace("{name}", "hotline").replace("{number}", "1").replace("{id}", "1")
+    return concrete.replace("{extension}", "1001")
 
 
 @pytest_asyncio.fixture
