@@ -25,7 +25,6 @@ from ctiserver.ivr.store import IvrRunRepository
 from ctiserver.stats.model import StatsLog
 from ctiserver.storage.writer import BackgroundWriter
 from ctiserver.vocabulary import SUPERVISOR_ROLES
-from ctiserver.web import health
 
 log = logging.getLogger(__name__)
 
@@ -80,11 +79,9 @@ def register(core: Core, stats: StatsLog, agents: Agents) -> Callbacks:
                          "new" if new else f"{task.misses} misses", change.source)
                 push(task)
 
-    writer: BackgroundWriter[Change] = BackgroundWriter(
-        save, "missed calls", name="callbacks", encode=change_to_dict, decode=change_from_dict,
-        settings=settings.storage,
+    writer: BackgroundWriter[Change] = core.durable_writer(
+        save, "missed calls", name="callbacks", encode=change_to_dict, decode=change_from_dict
     )
-    health.watch_writer(core.app, writer)
     thresholds = {queue.name: queue.callback_after_wait for queue in settings.hotline.queues}
     stats.subscribe(MissedCalls(core.calls, thresholds, writer.put))
 
@@ -95,8 +92,6 @@ def register(core: Core, stats: StatsLog, agents: Agents) -> Callbacks:
                 push(task)
             await asyncio.sleep(EXPIRY_INTERVAL)
 
-    core.on_start(writer.start)
-    core.on_stop(writer.stop)
     core.long_running("callback expiry", expire_forever)
     http.register(core.app, store, queues=frozenset(core.queue_names), clock=core.clock, changed=push)
     dialer = None
