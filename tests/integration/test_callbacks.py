@@ -107,6 +107,7 @@ async def test_an_abandoned_caller_is_called_back_agent_first(make_lab: LabFacto
     lab = await make_lab(callback_settings(tmp_path))
     assert lab.server is not None
     desk = await desk_of(lab)
+    supervisor = await desk_of(lab, "supervisor")
     call_id = await _abandon(lab, CUSTOMER, 4)
 
     async def one_task() -> list[CallbackInfo]:
@@ -144,6 +145,8 @@ async def test_an_abandoned_caller_is_called_back_agent_first(make_lab: LabFacto
     (attempt,) = await lab.server.callbacks.store.attempts(task.id)
     assert attempt.channel_id == originated[0][0] and attempt.outcome == "connected"
     assert [m["event"] for m in desk.messages if m.get("type") == "callback_offer"] == ["ringing", "answered"]
+    pushed = [m["callback"]["status"] for m in supervisor.messages if m.get("type") == "callback"]
+    assert pushed == ["pending", "dialing", "connected"], "supervisors see every change live"
 
 
 async def test_three_abandons_are_one_task_that_an_answered_call_cancels(make_lab: LabFactory,
