@@ -1,7 +1,8 @@
 """Missed-call callbacks against real Asterisk: an abandoned caller becomes one task, a
 ready agent is rung first with a callback offer, then the customer's Local channel is
 dialled and answers; repeated abandons are one task that a new answered call cancels; a
-customer who does not answer is retried on schedule and fails after the maximum."""
+customer who does not answer is retried on schedule and fails after the maximum; a caller
+who finds no agent in the sample hotline and asks for a callback is owed one, saying why."""
 
 from __future__ import annotations
 
@@ -15,10 +16,11 @@ import aiohttp
 import pytest
 
 from ctiserver.callbacks.store import CallbackInfo, CallbackRepository
-from ctiserver.lab.caller import place_call, set_global
+from ctiserver.lab.caller import IvrCaller, place_call, set_global
 from ctiserver.lab.runner import Lab
 from ctiserver.lab.simulate import LabCall
 from ctiserver.settings import QueueSettings, Settings
+from tests.conftest import REPO
 from tests.integration.conftest import LabFactory, WebClient, eventually, lab_settings
 
 CUSTOMER = "13800138000"
@@ -195,3 +197,24 @@ async def test_a_customer_who_does_not_answer_is_retried_then_failed(make_lab: L
     assert (second.started_at - first.ended_at).total_seconds() >= 3 - 0.1, "retried after the back-off"
     assert [m["event"] for m in desk.messages if m.get("type") == "callback_offer"] == [
         "ringing", "ended", "ringing", "ended"]
+
+
+async def test_a_caller_who_finds_no_agent_and_asks_for_a_callback_is_owed_one(make_lab: LabFactory,
+                                                                               tmp_path: Path) -> None:
+    """The sample hotline: 中文, then an agent; nobody is logged in, so the flow offers a
+    callback (nobody_menu) and the caller presses 1: a task says why, with their choices."""
+    hotline = (REPO / "ivr_flows" / "hotline.yaml").read_text(encoding="utf-8")
+    lab = await make_lab(lab_settings(tmp_path, flow=hotline, lab={"login_agents": False}))
+    assert lab.server is not None
+    caller = await IvrCaller.dial(lab, "13912345678", "李娜")
+    await caller.press("1")  # 中文
+    await caller.press("0")  # an agent: nobody can answer
+    await caller.press("1")  # a callback
+
+    async def owed() -> list[CallbackInfo]:
+        return await _tasks(lab, "13912345678")
+
+    (task,) = await eventually(owed, 20, "the callback the caller asked for")
+    assert (task.status, task.source, task.queue, task.call_linkedid) == (
+        "pending", "no_agent", lab.settings.hotline.default_queue, caller.call_id)
+    assert "main_menu:0" in task.choices and "nobody_menu:1" in task.choices
