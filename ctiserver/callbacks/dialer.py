@@ -47,6 +47,9 @@ _DIAL_OUTCOMES = {
 }
 
 
+#: an agent who missed or rejected an offer is not offered another for this many seconds
+AGENT_MISSED_REST = 30.0
+
 #: a phone in one of these states is not offered a callback (on a call, ringing, away)
 _DEVICE_BUSY = frozenset({
     DeviceStatus.INUSE, DeviceStatus.BUSY, DeviceStatus.RINGING, DeviceStatus.RINGINUSE,
@@ -94,6 +97,8 @@ class CallbackDialer:
         #: member interfaces ringing or talking for a callback
         self._reserved: dict[str, str] = {}
         self._background: set[asyncio.Task[None]] = set()
+        #: member interface -> until when it gets no offer (it missed the last one)
+        self._resting: dict[str, float] = {}
         #: told of every Originate sent (tests, benchmarks): (channel id, interface)
         self.on_originate: Callable[[str, str], None] | None = None
         #: set when an agent becomes ready: the loop looks at once instead of at its next tick
@@ -116,12 +121,14 @@ class CallbackDialer:
                 await asyncio.wait_for(self._wake.wait(), self._settings.callbacks.dial_interval)
 
     def free_agents(self, queue: str) -> list[tuple[str, str]]:
-        """(interface, extension) of the ready agents of ``queue`` not reserved, longest ready first."""
+        """(interface, extension) of the ready agents of ``queue`` not reserved (ringing or
+        talking for a callback) nor resting (they missed one), longest ready first."""
+        now = self._clock()
         agents = [
             a for a in self._board.all()
             if a.state is AgentState.READY and queue in a.queues and queue not in a.paused_in
-            and a.interface not in self._reserved and a.extension is not None and not a.in_call
-            and a.device_status not in _DEVICE_BUSY
+            and self._resting.get(a.interface, 0.0) <= now and a.interface not in self._reserved
+            and a.extension is not None and not a.in_call and a.device_status not in _DEVICE_BUSY
         ]
         agents.sort(key=lambda a: a.state_since)
         return [(a.interface, str(a.extension)) for a in agents]
@@ -225,6 +232,8 @@ class CallbackDialer:
                     event = "answered" if outcome is Outcome.CONNECTED else "ended"
                     self._offer(flight.interface, {"event": event, "attempt": flight.attempt.id,
                                                    "callback": task.to_dict()})
+        if outcome is Outcome.AGENT_MISSED and flight.interface is not None:
+            self._resting[flight.interface] = self._clock() + AGENT_MISSED_REST
         if flight.hung_up or outcome is not Outcome.CONNECTED:
             self._release(flight)
 

@@ -57,13 +57,13 @@ def _board(*extensions: str) -> AgentBoard:
     return board
 
 
-def _dialer(db: Database, ami: FakeAmi, board: AgentBoard, *, server: str = "s1") -> tuple[
+def _dialer(db: Database, ami: FakeAmi, board: AgentBoard, *, server: str = "s1", now: list[float] | None = None) -> tuple[
         CallbackDialer, CallbackRepository, list[CallbackInfo], list[tuple[str, dict[str, Any]]]]:
     store = CallbackRepository(db, Policy(max_attempts=2, retry_min=60, retry_max=60), server=server)
     changed: list[CallbackInfo] = []
     offers: list[tuple[str, dict[str, Any]]] = []
     dialer = CallbackDialer(
-        store, ami, board, _settings(), clock=lambda: T,  # type: ignore[arg-type]
+        store, ami, board, _settings(), clock=lambda: (now or [T])[0],  # type: ignore[arg-type]
         changed=changed.append, offer=lambda interface, body: offers.append((interface, body)),
     )
     return dialer, store, changed, offers
@@ -95,7 +95,8 @@ async def test_ready_agents_get_due_tasks_agent_first_claimed_before_the_origina
 
 async def test_outcomes_from_the_agent_legs_events(db: Database) -> None:
     ami = FakeAmi()
-    dialer, store, _, offers = _dialer(db, ami, _board("1001"))
+    clock = [T]
+    dialer, store, _, offers = _dialer(db, ami, _board("1001"), now=clock)
     task, _ = await store.record_miss(Miss("13800000000", Source.ABANDONED, T - 50, queue="support"))
     await dialer.tick()
     channel = ami.sent[0]["ChannelId"]
@@ -104,8 +105,10 @@ async def test_outcomes_from_the_agent_legs_events(db: Database) -> None:
     await _settle()
     after = await store.get(task.id)
     assert after is not None and (after.status, after.attempts, after.outcome) == ("pending", 0, "agent_missed")
-    assert dialer.free_agents("support") != []
-    await dialer.tick()
+    assert dialer.free_agents("support") == [], "the agent who missed it rests"
+    assert await dialer.tick() == 0
+    clock[0] = T + 31
+    assert await dialer.tick() == 1
     channel = ami.sent[1]["ChannelId"]
     dialer.handle(DialStarted(T, channel, channel, "x", "Local/138@c-1;1", "c1"))
     dialer.handle(DialEnded(T + 20, channel, channel, "x", "Local/138@c-1;1", "c1", "NOANSWER"))
