@@ -24,6 +24,7 @@ from ctiserver.ivr import plugin as ivr_plugin
 from ctiserver.knowledge import plugin as knowledge_plugin
 from ctiserver.live import plugin as live_plugin
 from ctiserver.pops import plugin as pops_plugin
+from ctiserver.recordings import plugin as recordings_plugin
 from ctiserver.settings import Settings
 from ctiserver.stats import plugin as stats_plugin
 from ctiserver.storage.database import Database, upgrade_schema
@@ -67,6 +68,7 @@ class CtiServer:
         customers = customers_plugin.register(core)
         tickets_plugin.register(core, customers)
         knowledge_plugin.register(core)
+        self.recordings = recordings_plugin.register(core)
         self._runner: web.AppRunner | None = None
         self.ami.on_event(self._on_ami_event)
         self.ami.on_ready(self._resynchronise)

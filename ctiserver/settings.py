@@ -84,6 +84,8 @@ class QueueSettings:
     #: ring an agent for this long before trying the next one
     member_timeout: int = 15
     wrapup_time: int = 5
+    #: record every answered call of this queue and its transfer legs (ctiserver.recordings)
+    record: bool = True
 
 
 def _default_queues() -> tuple[QueueSettings, ...]:
@@ -194,6 +196,18 @@ class StorageSettings:
 
 
 @dataclass(frozen=True)
+class RecordingSettings:
+    #: where the server reads the recordings (a date tree of files named by our own ids)
+    dir: str = "recordings"
+    #: the same directory as Asterisk sees it (a chrooted Asterisk); empty: ``dir``
+    asterisk_dir: str = ""
+    #: what agents may hear: "own" (their own recordings) or "none"
+    agents: str = "own"
+    #: seconds to wait after the recorded leg hangs up for Asterisk to finish the file
+    settle_timeout: float = 10.0
+
+
+@dataclass(frozen=True)
 class Settings:
     ami: AmiSettings = field(default_factory=AmiSettings)
     agi: AgiSettings = field(default_factory=AgiSettings)
@@ -204,6 +218,7 @@ class Settings:
     lab: LabSettings = field(default_factory=LabSettings)
     ivr: IvrSettings = field(default_factory=IvrSettings)
     storage: StorageSettings = field(default_factory=StorageSettings)
+    recordings: RecordingSettings = field(default_factory=RecordingSettings)
 
     def replace(self, **sections: Mapping[str, object]) -> Settings:
         """A copy with some fields of some sections changed: ``s.replace(ami={"port": 5039})``."""

@@ -47,7 +47,9 @@ class Lab:
             hotline={"agent_interface": LAB_AGENT_INTERFACE}, ivr=lab_ivr(self.settings)
         )
         render_config(self.settings, install, layout)
-        self.settings = self.settings.replace(ivr=_ivr_paths(self.settings, install, layout))
+        self.settings = self.settings.replace(
+            ivr=_ivr_paths(self.settings, install, layout), recordings=_recording_paths(install, layout)
+        )
         self.asterisk = AsteriskProcess(install, layout)
         await self.asterisk.start()
         await self.asterisk.wait_fully_booted()
@@ -104,6 +106,16 @@ def copy_flows(source: Path, target: Path) -> None:
     if (source / "sounds").is_dir():
         shutil.copytree(source / "sounds", target / "sounds", dirs_exist_ok=True)
     log.info("lab: flows copied from %s to %s (the lab publishes there)", source, target)
+
+
+def _recording_paths(install: AsteriskInstall, layout: AsteriskLayout) -> dict[str, str]:
+    """A chrooted Asterisk writes the recordings inside its root; the server reads them there."""
+    if not install.chrooted:
+        return {}
+    return {
+        "dir": str(install.host_path(f"{layout.base}/recordings")),
+        "asterisk_dir": f"{layout.base}/recordings",
+    }
 
 
 def _ivr_paths(settings: Settings, install: AsteriskInstall, layout: AsteriskLayout) -> dict[str, str]:

@@ -64,6 +64,9 @@ MATRIX: dict[tuple[str, str], frozenset[str] | None] = {
     ("GET", "/api/kb"): EVERYONE,
     ("POST", "/api/kb/{id}/read"): EVERYONE,
     ("GET", "/api/audit"): ADMINS,
+    # agents: only their own recordings (recordings.agents), tested in tests/unit/test_recordings_http.py
+    ("GET", "/api/recordings"): EVERYONE,
+    ("GET", "/api/recordings/{id}/audio"): EVERYONE,
 }
 
 

@@ -1,0 +1,35 @@
+"""Recordings: MixMonitor on every agent's leg of a recorded queue's calls, the index, the API."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from ctiserver.agents.store import AgentRepository
+from ctiserver.core import Core
+from ctiserver.customers.store import CustomerRepository
+from ctiserver.recordings import http
+from ctiserver.recordings.service import RecordingService
+from ctiserver.recordings.store import RecordingRepository
+
+AGENT_POLICIES = ("own", "none")
+
+
+def register(core: Core) -> RecordingService:
+    settings = core.settings.recordings
+    if settings.agents not in AGENT_POLICIES:
+        raise ValueError(f"recordings.agents must be one of {', '.join(AGENT_POLICIES)}, not {settings.agents!r}")
+    index = RecordingRepository(core.db)
+    service = RecordingService(
+        core.settings, core.calls, index, CustomerRepository(core.db), core.clock
+    )
+
+    async def make_directory() -> None:
+        await asyncio.to_thread(Path(settings.dir).mkdir, parents=True, exist_ok=True)
+
+    core.on_start(make_directory)
+    core.on_stop(service.stop)
+    core.agi.route("record", service.agi_record)
+    core.follow(service.on_event)
+    http.register(core.app, http.RecordingAccess(index, AgentRepository(core.db), service.directory, settings.agents))
+    return service

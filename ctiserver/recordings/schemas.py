@@ -1,0 +1,50 @@
+"""JSON shapes of the recordings' API (``GET /api/recordings``)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import Field
+
+from ctiserver.web.schemas import Moment, QueryString, Seconds, Shape
+
+
+class RecordingQuery(QueryString):
+    """Every filter is optional; times are ISO-8601 with their offset."""
+
+    caller: str | None = Field(None, max_length=64, description="part of the caller's number")
+    agent: str | None = Field(None, max_length=32, description="the agent's extension")
+    start: Moment | None = Field(None, alias="from", description="recordings started at or after this time")
+    end: Moment | None = Field(None, alias="to", description="recordings started before this time")
+    queue: str | None = Field(None, max_length=64)
+    customer_id: Annotated[int, Field(ge=1)] | None = None
+    ticket: str | None = Field(None, max_length=32, description="a ticket's number or id opened on the call")
+    min_duration: Annotated[float, Field(ge=0)] | None = None
+    call_id: str | None = Field(None, max_length=64, description="the call's id (its Linkedid)")
+    limit: Annotated[int, Field(ge=1, le=1000)] = 100
+
+
+class RecordingView(Shape):
+    id: str
+    #: the call's id: a transferred call's recordings share it
+    call_id: str
+    caller_number: str | None
+    caller_name: str | None
+    #: the agent's extension
+    agent: str | None
+    queue: str | None
+    customer_id: int | None
+    started_at: Moment
+    ended_at: Moment
+    duration: Seconds
+    size: int
+    format: str
+    #: false for a missing, empty, silent or deleted file (``flag`` says which)
+    playable: bool
+    flag: str | None
+    #: where to hear it (``GET``, with Range)
+    audio_url: str
+
+
+class RecordingList(Shape):
+    recordings: list[RecordingView]
