@@ -254,6 +254,7 @@ function showView(name) {
   }
   $("live-view").hidden = name !== "live";
   $("report-view").hidden = name !== "report";
+  $("recordings-view").hidden = name !== "recordings"; // its own module: recordings.js
   if (name === "report") loadReport();
 }
 
