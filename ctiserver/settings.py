@@ -205,6 +205,9 @@ class RecordingSettings:
     agents: str = "own"
     #: seconds to wait after the recorded leg hangs up for Asterisk to finish the file
     settle_timeout: float = 10.0
+    #: ``ctiserver recordings purge`` deletes files older than this many days (0: never),
+    #: except those held by a supervisor or tied to an open complaint ticket
+    retention_days: int = 365
 
 
 @dataclass(frozen=True)

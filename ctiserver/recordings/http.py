@@ -16,10 +16,10 @@ from aiohttp import web
 from ctiserver.agents.store import AgentRepository
 from ctiserver.recordings.files import inside
 from ctiserver.recordings.model import Viewer, is_id, may_hear
-from ctiserver.recordings.schemas import RecordingList, RecordingQuery
+from ctiserver.recordings.schemas import HoldRequest, RecordingList, RecordingQuery, RecordingView
 from ctiserver.recordings.store import RecordingFilter, RecordingRepository
 from ctiserver.recordings.tables import RecordingRow
-from ctiserver.web.contract import query_of, route
+from ctiserver.web.contract import body_of, query_of, route
 from ctiserver.web.handling import ApiError
 from ctiserver.web.keys import USER_KEY
 
@@ -52,7 +52,7 @@ def recording_dict(row: RecordingRow) -> dict[str, Any]:
         "customer_id": row.customer_id, "started_at": row.started_at.isoformat(timespec="milliseconds"),
         "ended_at": row.ended_at.isoformat(timespec="milliseconds"), "duration": row.duration,
         "size": row.size, "format": row.format, "playable": row.flag is None, "flag": row.flag,
-        "audio_url": f"/api/recordings/{row.id}/audio",
+        "audio_url": f"/api/recordings/{row.id}/audio", "hold": bool(row.hold),
     }
 
 
@@ -98,6 +98,17 @@ async def audio(request: web.Request) -> web.StreamResponse:
     return web.FileResponse(path, headers=headers)
 
 
+async def hold(request: web.Request) -> dict[str, Any]:
+    """Hold a recording past the retention period (a complaint, a dispute), or release it."""
+    recording_id = request.match_info["id"]
+    if not is_id(recording_id):
+        raise ApiError(404, "no such recording")
+    row = await request.app[ACCESS_KEY].index.set_hold(recording_id, body_of(request, HoldRequest).hold)
+    if row is None:
+        raise ApiError(404, "no such recording")
+    return recording_dict(row)
+
+
 def register(app: web.Application, access: RecordingAccess) -> None:
     app[ACCESS_KEY] = access
     staff = {"agent", "supervisor", "admin"}
@@ -107,3 +118,6 @@ def register(app: web.Application, access: RecordingAccess) -> None:
     route(app, "GET", "/api/recordings/{id}/audio", audio, summary="A recording's audio, with Range",
           roles=staff, media_type="audio/wav", target="recording", audited=True,
           errors={403: "not your recording", 404: "no such recording, or not playable"})
+    route(app, "POST", "/api/recordings/{id}/hold", hold, summary="Hold a recording past retention, or release it",
+          roles={"supervisor", "admin"}, denied="supervisors only", body=HoldRequest, answer=RecordingView,
+          target="recording", errors={404: "no such recording"})

@@ -129,6 +129,18 @@ def may_hear(viewer: Viewer, agent: str | None, agents_policy: str) -> bool:
     return agent == viewer.extension
 
 
+#: a complaint ticket in one of these holds its call's recordings
+OPEN_TICKET_STATUSES = ("open", "assigned", "in_progress")
+
+
+def purgeable(*, started_at: dt.datetime, now: dt.datetime, retention_days: int, flag: str | None,
+              hold: bool, open_complaint: bool) -> bool:
+    """Old enough to go, and nothing keeps it: no supervisor's hold, no open complaint."""
+    if retention_days <= 0 or flag == Flag.DELETED or hold or open_complaint:
+        return False
+    return started_at < now - dt.timedelta(days=retention_days)
+
+
 def reconcile(files: Iterable[str], rows: Iterable[tuple[str, str]]) -> tuple[list[str], list[str]]:
     """Files of the date tree with no row, and ids of rows whose file is absent.
 

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from ctiserver.web.schemas import Moment, QueryString, Seconds, Shape
+from ctiserver.web.schemas import Moment, QueryString, RequestBody, Seconds, Shape
 
 
 class RecordingQuery(QueryString):
@@ -42,8 +42,14 @@ class RecordingView(Shape):
     #: false for a missing, empty, silent or deleted file (``flag`` says which)
     playable: bool
     flag: str | None
+    #: held by a supervisor: the retention purge keeps it
+    hold: bool
     #: where to hear it (``GET``, with Range)
     audio_url: str
+
+
+class HoldRequest(RequestBody):
+    hold: bool = Field(description="true: keep it past the retention period; false: release it")
 
 
 class RecordingList(Shape):

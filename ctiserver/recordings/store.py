@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
+from ctiserver.recordings.model import OPEN_TICKET_STATUSES, Flag
 from ctiserver.recordings.tables import RecordingRow
 from ctiserver.storage.database import Database
 from ctiserver.tickets.tables import Ticket
@@ -70,6 +71,37 @@ class RecordingRepository:
         query = query.order_by(RecordingRow.started_at.desc()).limit(f.limit)
         async with self._db.session() as session:
             return list((await session.scalars(query)).all())
+
+    async def set_hold(self, recording_id: str, hold: bool) -> RecordingRow | None:
+        async with self._db.session() as session:
+            row = await session.get(RecordingRow, recording_id)
+            if row is not None:
+                row.hold = hold
+                await session.commit()
+            return row
+
+    async def purge_candidates(self, before: dt.datetime) -> list[tuple[RecordingRow, bool]]:
+        """Recordings started before ``before`` and not yet deleted, each with whether an
+        open complaint ticket is tied to its call."""
+        complaints = select(Ticket.call_linkedid).where(
+            Ticket.type == "complaint", Ticket.status.in_(OPEN_TICKET_STATUSES), Ticket.call_linkedid.is_not(None)
+        )
+        query = select(RecordingRow).where(
+            RecordingRow.started_at < before,
+            (RecordingRow.flag.is_(None)) | (RecordingRow.flag != Flag.DELETED.value),
+        ).order_by(RecordingRow.started_at)
+        async with self._db.session() as session:
+            held = set((await session.scalars(complaints)).all())
+            rows = list((await session.scalars(query)).all())
+        return [(row, row.call_id in held) for row in rows]
+
+    async def mark_deleted(self, recording_id: str) -> None:
+        """The file is gone; the row stays, so the audit trail keeps what it names."""
+        async with self._db.session() as session:
+            row = await session.get(RecordingRow, recording_id)
+            if row is not None:
+                row.flag = Flag.DELETED.value
+                await session.commit()
 
     async def indexed_paths(self) -> list[tuple[str, str]]:
         """(id, path) of every recording whose file should be on disk (not deleted)."""

@@ -3,6 +3,7 @@ the indexing of a finished leg, and the API's guards (Range, 403, path traversal
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import struct
 import wave
@@ -18,8 +19,9 @@ from yarl import URL
 from ctiserver.agents.tables import AgentRow
 from ctiserver.calls.model import CallTracker
 from ctiserver.customers.store import CustomerRepository
+from ctiserver.recordings.commands import purge
 from ctiserver.recordings.commands import reconcile as reconcile_directory
-from ctiserver.recordings.files import examine, inside
+from ctiserver.recordings.files import date_tree, examine, inside
 from ctiserver.recordings.model import (
     Flag,
     Viewer,
@@ -30,15 +32,18 @@ from ctiserver.recordings.model import (
     may_hear,
     new_id,
     pcm_rms,
+    purgeable,
     reconcile,
     relative_path,
 )
 from ctiserver.recordings.service import RecordingService
 from ctiserver.recordings.store import RecordingFilter, RecordingRepository
+from ctiserver.recordings.tables import RecordingRow
 from ctiserver.server import CtiServer
 from ctiserver.settings import QueueSettings, Settings
 from ctiserver.storage.database import Database, upgrade_schema
 from ctiserver.telephony.events import ChannelCreated, ChannelHungUp, QueueCallerJoined
+from ctiserver.tickets.tables import Ticket
 from ctiserver.users.store import UserRepository
 
 PASSWORD = "a password of the recordings"
@@ -236,6 +241,13 @@ async def test_range_ownership_and_traversal(api: tuple[CtiServer, TestServer]) 
             async with supervisor.get(url) as response:
                 assert response.status == 404, raw
                 assert b"root:" not in await response.read()
+        hold_url = server.make_url(f"/api/recordings/{mine}/hold")
+        async with supervisor.post(hold_url, json={"hold": True}) as response:
+            assert response.status == 200 and (await response.json())["hold"] is True
+        async with agent1.post(hold_url, json={"hold": False}) as response:
+            assert response.status == 403
+        async with supervisor.post(server.make_url(f"/api/recordings/{'f' * 32}/hold"), json={"hold": True}) as response:
+            assert response.status == 404
     finally:
         for http in (supervisor, agent1, agent2):
             await http.close()
@@ -276,3 +288,61 @@ async def test_reconcile_reads_the_directory_and_the_index(db: Database, tmp_pat
     write_wav(root / f"2025/12/01/{orphan}.wav", 0.1, 100)
     result = await reconcile_directory(db, root)
     assert result.orphans == [f"2025/12/01/{orphan}.wav"] and result.lost == []
+
+
+# --- retention ----------------------------------------------------------------
+
+def test_what_the_purge_may_take() -> None:
+    now = dt.datetime(2026, 12, 1, tzinfo=dt.UTC)
+    old, recent = now - dt.timedelta(days=40), now - dt.timedelta(days=5)
+    rule = {"now": now, "retention_days": 30, "flag": None, "hold": False, "open_complaint": False}
+    assert purgeable(started_at=old, **rule)  # type: ignore[arg-type]
+    assert not purgeable(started_at=recent, **rule)  # type: ignore[arg-type]
+    assert not purgeable(started_at=old, **{**rule, "hold": True})  # type: ignore[arg-type]
+    assert not purgeable(started_at=old, **{**rule, "open_complaint": True})  # type: ignore[arg-type]
+    assert not purgeable(started_at=old, **{**rule, "flag": "deleted"})  # type: ignore[arg-type]
+    assert not purgeable(started_at=old, **{**rule, "retention_days": 0})  # type: ignore[arg-type]
+
+
+async def test_purge_deletes_what_is_old_and_keeps_what_an_open_complaint_or_a_hold_holds(
+    db: Database, tmp_path: Path
+) -> None:
+    root = tmp_path / "rec"
+    index = RecordingRepository(db)
+    day = 86400.0
+    now = T0 + 100 * day
+    made: dict[str, str] = {}
+    for name, age, call in (("old", 40, "c-old"), ("held", 40, "c-held"), ("complaint", 40, "c-open"),
+                            ("closed", 40, "c-closed"), ("recent", 5, "c-recent")):
+        rid = new_id()
+        started = now - age * day
+        relative = relative_path(rid, started)
+        write_wav(root / str(relative), 0.5, 3000)
+        await index.add(RecordingRow(
+            id=rid, call_id=call, leg_uniqueid=f"{name}.1", caller_number="13800138000", caller_name=None,
+            agent="1001", agent_interface="PJSIP/1001", queue="complaint", customer_id=None,
+            started_at=dt.datetime.fromtimestamp(started, dt.UTC),
+            ended_at=dt.datetime.fromtimestamp(started + 60, dt.UTC), duration=60.0, size=1, format="wav",
+            checksum=None, path=str(relative), flag=None, hold=name == "held",
+        ))
+        made[name] = rid
+    async with db.session() as session:
+        for number, status, call in (("C1", "in_progress", "c-open"), ("C2", "closed", "c-closed")):
+            session.add(Ticket(number=number, type="complaint", status=status, department="complaint",
+                               summary="noisy fridge", fields={}, call_linkedid=call, source="agent"))
+        await session.commit()
+
+    dry = await purge(db, root, retention_days=30, now=now, dry_run=True)
+    assert sorted(d[0] for d in dry.deleted) == sorted([made["old"], made["closed"]])
+    assert sorted(dry.kept) == sorted([made["held"], made["complaint"]])
+    assert len(date_tree(root)) == 5, "a dry run deletes nothing"
+
+    done = await purge(db, root, retention_days=30, now=now, dry_run=False)
+    assert [d[0] for d in done.deleted] == [d[0] for d in dry.deleted]
+    left = {id_of_file(f) for f in date_tree(root)}
+    assert left == {made["held"], made["complaint"], made["recent"]}
+    for name in ("old", "closed"):
+        row = await index.get(made[name])
+        assert row is not None and row.flag == "deleted", "the row stays, marked deleted"
+    assert (await purge(db, root, retention_days=30, now=now, dry_run=False)).deleted == []
+    assert (await reconcile_directory(db, root)).lost == [], "deleted rows are not missing files"

@@ -67,6 +67,7 @@ MATRIX: dict[tuple[str, str], frozenset[str] | None] = {
     # agents: only their own recordings (recordings.agents), tested in tests/unit/test_recordings_http.py
     ("GET", "/api/recordings"): EVERYONE,
     ("GET", "/api/recordings/{id}/audio"): EVERYONE,
+    ("POST", "/api/recordings/{id}/hold"): SUPERVISORS,
 }
 
 
