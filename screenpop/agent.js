@@ -460,7 +460,26 @@ function callRow(call) {
       className: answered ? "" : "bad-text",
       text: answered ? t("history.answered_by", { agent: call.agent || "?" }) : t("history.abandoned"),
     }),
+    answered && call.id ? el("button", {
+      type: "button", className: "ghost", text: t("history.recording"), testid: "history-recording",
+      dataset: { callId: call.id }, on: { click: (event) => playCallRecording(call.id, event.currentTarget) },
+    }) : null,
   ]);
+}
+
+/** The call's recording in the history's player, if this user may hear one (GET /api/recordings). */
+async function playCallRecording(callId, button) {
+  const { ok, data } = await api("GET", `/api/recordings?call_id=${encodeURIComponent(callId)}`);
+  const playable = ok ? (data.recordings || []).filter((recording) => recording.playable) : [];
+  if (!playable.length) {
+    button.replaceWith(el("span", { className: "muted", text: t("history.no_recording"), testid: "history-no-recording" }));
+    return;
+  }
+  const player = $("history-player");
+  player.src = playable[playable.length - 1].audio_url; // newest first: the call's first leg is last
+  player.dataset.callId = callId;
+  player.hidden = false;
+  player.play().catch(() => {}); // refused autoplay: the controls are there
 }
 
 // quick create: built once per pop, labels follow the language through data-i18n

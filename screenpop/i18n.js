@@ -136,6 +136,8 @@ export const STRINGS = {
     "history.none": "无记录",
     "history.answered_by": "坐席 {agent}",
     "history.abandoned": "未接通",
+    "history.recording": "录音",
+    "history.no_recording": "没有你可收听的录音",
 
     "kb.search": "搜索知识库",
     "kb.placeholder": "输入关键词，如：空调 不制冷",
@@ -378,6 +380,8 @@ export const STRINGS = {
     "history.none": "Nothing yet",
     "history.answered_by": "agent {agent}",
     "history.abandoned": "not answered",
+    "history.recording": "Recording",
+    "history.no_recording": "no recording you may hear",
 
     "kb.search": "Search the knowledge base",
     "kb.placeholder": "Keywords, e.g. air conditioner not cooling",

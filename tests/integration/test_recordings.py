@@ -223,3 +223,42 @@ async def test_the_supervisor_page_finds_the_call_by_caller_number_plays_and_see
     assert await player.evaluate("a => a.error") is None
     download = page.get_by_test_id("rec-download")
     assert await download.get_attribute("href") == f"{recording['audio_url']}?download=1"
+
+
+async def test_from_the_customer_history_on_the_desk_the_call_recording_is_one_click_away(
+    make_lab: LabFactory, tmp_path: Path, browser: Any
+) -> None:
+    lab = await make_lab(lab_settings(tmp_path, lab={"login_agents": False}))
+    assert lab.server is not None
+    server = lab.server
+    page = await logged_in_page(browser, f"http://127.0.0.1:{server.web_port}", "agent1001", PASSWORD,
+                                "/ui/agent.html")
+    await page.get_by_test_id("login-button").click()
+
+    async def ready() -> bool:
+        agent = server.board.get("Local/1001@lab-agents/n")
+        return agent is not None and agent.state is AgentState.READY
+
+    await eventually(ready, 10, "agent 1001 ready")
+    first = await place_call(lab, LabCall(VIP, "张伟", hangup_after=5))
+    supervisor = await logged_in(lab, "supervisor")
+    try:
+        [recording] = await recordings_of(supervisor, f"call_id={first}", 1)
+        assert recording["agent"] == "1001"
+    finally:
+        await supervisor.close()
+    await eventually(ready, 20, "agent 1001 ready again after wrap-up")
+
+    # the customer calls again: the pop shows the history, with the first call's recording
+    await place_call(lab, LabCall(VIP, "张伟", hangup_after=30))
+    button = page.locator(f'[data-testid=history-recording][data-call-id="{first}"]')
+    await button.wait_for(timeout=15_000)
+    await button.click()
+    await page.wait_for_function(
+        "() => { const a = document.getElementById('history-player'); "
+        "return !a.hidden && a.readyState >= 2 && a.duration > 0; }",
+        timeout=10_000,
+    )
+    player = page.get_by_test_id("history-player")
+    assert await player.get_attribute("data-call-id") == first
+    assert abs(await player.evaluate("a => a.duration") - recording["duration"]) < 0.5
