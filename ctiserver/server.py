@@ -68,7 +68,7 @@ class CtiServer:
         customers = customers_plugin.register(core)
         tickets_plugin.register(core, customers)
         knowledge_plugin.register(core)
-        self.recordings = recordings_plugin.register(core)
+        self.recordings = recordings_plugin.register(core, self.board)
         self._runner: web.AppRunner | None = None
         self.ami.on_event(self._on_ami_event)
         self.ami.on_ready(self._resynchronise)

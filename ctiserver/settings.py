@@ -208,6 +208,8 @@ class RecordingSettings:
     #: ``ctiserver recordings purge`` deletes files older than this many days (0: never),
     #: except those held by a supervisor or tied to an open complaint ticket
     retention_days: int = 365
+    #: the supervisor's phone for live monitoring; empty: hotline.agent_interface
+    monitor_interface: str = ""
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,8 @@ log = logging.getLogger(__name__)
 
 #: lab agents are Local channels answered by [lab-agents] in the dialplan
 LAB_AGENT_INTERFACE = "Local/{extension}@lab-agents/n"
+#: a supervisor's phone in the lab (live monitoring): a Local channel answered by [lab-supervisor]
+LAB_SUPERVISOR_INTERFACE = "Local/{extension}@lab-supervisor/n"
 
 
 class Lab:
@@ -110,9 +112,11 @@ def copy_flows(source: Path, target: Path) -> None:
 
 def _recording_paths(install: AsteriskInstall, layout: AsteriskLayout) -> dict[str, str]:
     """A chrooted Asterisk writes the recordings inside its root; the server reads them there."""
+    monitor = {"monitor_interface": LAB_SUPERVISOR_INTERFACE}
     if not install.chrooted:
-        return {}
+        return monitor
     return {
+        **monitor,
         "dir": str(install.host_path(f"{layout.base}/recordings")),
         "asterisk_dir": f"{layout.base}/recordings",
     }

@@ -16,7 +16,15 @@ from aiohttp import web
 from ctiserver.agents.store import AgentRepository
 from ctiserver.recordings.files import inside
 from ctiserver.recordings.model import Viewer, is_id, may_hear
-from ctiserver.recordings.schemas import HoldRequest, RecordingList, RecordingQuery, RecordingView
+from ctiserver.recordings.monitor import LiveMonitor, MonitorError
+from ctiserver.recordings.schemas import (
+    HoldRequest,
+    MonitorAnswer,
+    MonitorRequest,
+    RecordingList,
+    RecordingQuery,
+    RecordingView,
+)
 from ctiserver.recordings.store import RecordingFilter, RecordingRepository
 from ctiserver.recordings.tables import RecordingRow
 from ctiserver.web.contract import body_of, query_of, route
@@ -109,8 +117,26 @@ async def hold(request: web.Request) -> dict[str, Any]:
     return recording_dict(row)
 
 
-def register(app: web.Application, access: RecordingAccess) -> None:
+MONITOR_KEY = web.AppKey("live_monitor", LiveMonitor)
+
+
+async def monitor(request: web.Request) -> dict[str, Any]:
+    """Ring the supervisor's phone; answered, it listens to (whispers to, barges into) the
+    agent's side of the call, the agent not told."""
+    body = body_of(request, MonitorRequest)
+    try:
+        return await request.app[MONITOR_KEY].start(body.call_id, body.mode, body.phone)
+    except MonitorError as exc:
+        raise ApiError(exc.status, exc.message) from exc
+
+
+def register(app: web.Application, access: RecordingAccess, live: LiveMonitor) -> None:
     app[ACCESS_KEY] = access
+    app[MONITOR_KEY] = live
+    route(app, "POST", "/api/monitor", monitor, summary="Listen to, whisper to or barge into a live call",
+          roles={"supervisor", "admin"}, denied="supervisors only", body=MonitorRequest, answer=MonitorAnswer,
+          target="call", errors={404: "no agent on that call now", 409: "that call cannot be spied on",
+                                 503: "Asterisk is not reachable or refused"})
     staff = {"agent", "supervisor", "admin"}
     route(app, "GET", "/api/recordings", list_recordings, summary="Search the call recordings",
           roles=staff, query=RecordingQuery, answer=RecordingList,

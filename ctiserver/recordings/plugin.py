@@ -5,17 +5,19 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+from ctiserver.agents.model import AgentBoard
 from ctiserver.agents.store import AgentRepository
 from ctiserver.core import Core
 from ctiserver.customers.store import CustomerRepository
 from ctiserver.recordings import http
+from ctiserver.recordings.monitor import LiveMonitor
 from ctiserver.recordings.service import RecordingService
 from ctiserver.recordings.store import RecordingRepository
 
 AGENT_POLICIES = ("own", "none")
 
 
-def register(core: Core) -> RecordingService:
+def register(core: Core, board: AgentBoard) -> RecordingService:
     settings = core.settings.recordings
     if settings.agents not in AGENT_POLICIES:
         raise ValueError(f"recordings.agents must be one of {', '.join(AGENT_POLICIES)}, not {settings.agents!r}")
@@ -31,5 +33,6 @@ def register(core: Core) -> RecordingService:
     core.on_stop(service.stop)
     core.agi.route("record", service.agi_record)
     core.follow(service.on_event)
-    http.register(core.app, http.RecordingAccess(index, AgentRepository(core.db), service.directory, settings.agents))
+    access = http.RecordingAccess(index, AgentRepository(core.db), service.directory, settings.agents)
+    http.register(core.app, access, LiveMonitor(core.settings, core.ami, board))
     return service

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field
 
@@ -50,6 +50,21 @@ class RecordingView(Shape):
 
 class HoldRequest(RequestBody):
     hold: bool = Field(description="true: keep it past the retention period; false: release it")
+
+
+class MonitorRequest(RequestBody):
+    call_id: str = Field(min_length=1, max_length=64, description="the live call's id")
+    mode: Literal["listen", "whisper", "barge"]
+    phone: str = Field(pattern=r"^[0-9]{1,16}$", description="the supervisor's phone extension, which rings")
+
+
+class MonitorAnswer(Shape):
+    call_id: str
+    mode: str
+    #: the channel that rings at the supervisor
+    phone: str
+    #: the agent's leg being spied on
+    agent_channel: str
 
 
 class RecordingList(Shape):

@@ -262,3 +262,57 @@ async def test_from_the_customer_history_on_the_desk_the_call_recording_is_one_c
     player = page.get_by_test_id("history-player")
     assert await player.get_attribute("data-call-id") == first
     assert abs(await player.evaluate("a => a.duration") - recording["duration"]) < 0.5
+
+
+async def test_a_supervisor_listens_whispers_and_barges_into_a_live_call(make_lab: LabFactory, tmp_path: Path) -> None:
+    lab = await make_lab(lab_settings(tmp_path))
+    assert lab.server is not None
+    server = lab.server
+    call_id = await place_call(lab, LabCall(VIP, "张伟", hangup_after=60))
+
+    async def agent_channel() -> str | None:
+        for agent in server.board.all():
+            if agent.state is AgentState.ON_CALL and agent.linkedid == call_id and agent.channel:
+                return agent.channel
+        return None
+
+    spied = await eventually(agent_channel, 15, "an agent on the call")
+    # Asterisk says when a spy is attached to a channel (ChanSpyStart, a call event)
+    spy_starts: list[tuple[str, str]] = []
+    server.ami.on_event(lambda m: spy_starts.append((m.get("SpyerChannel", ""), m.get("SpyeeChannel", "")))
+                        if m.get("Event") == "ChanSpyStart" else None)
+    supervisor = await logged_in(lab, "supervisor")
+    agent = await logged_in(lab, "agent1001")
+    try:
+        async with agent.session.post(f"{agent.base}/api/monitor",
+                                      json={"call_id": call_id, "mode": "listen", "phone": "9001"}) as refused:
+            assert refused.status == 403
+        async with supervisor.session.post(f"{supervisor.base}/api/monitor",
+                                           json={"call_id": "no-such-call", "mode": "listen", "phone": "9001"}) as none:
+            assert none.status == 404
+        for mode, phone, options in (("listen", "9001", "qE"), ("whisper", "9002", "qwE"), ("barge", "9003", "qBE")):
+            async with supervisor.session.post(f"{supervisor.base}/api/monitor",
+                                               json={"call_id": call_id, "mode": mode, "phone": phone}) as response:
+                assert response.status == 200, await response.text()
+                answer = await response.json()
+                assert answer["agent_channel"] == spied and answer["mode"] == mode
+
+            async def spying(phone: str = phone, options: str = options) -> dict[str, str] | None:
+                listing = await lab.phones.send_list_action({"Action": "CoreShowChannels"})
+                for channel in listing:
+                    if (channel.get("Event") == "CoreShowChannel" and channel.get("Application") == "ChanSpy"
+                            and channel.get("Channel", "").startswith(f"Local/{phone}@lab-supervisor")
+                            and channel.get("ChannelStateDesc") == "Up"):
+                        return dict(channel)
+                return None
+
+            spy = await eventually(spying, 15, f"the {mode} spy channel up on Asterisk")
+            assert spy["ApplicationData"] == f"{spied},{options}", spy
+
+            async def attached(spyer: str = spy["Channel"]) -> bool:
+                return (spyer, spied) in spy_starts
+
+            await eventually(attached, 10, f"the {mode} spy attached to the agent's leg (ChanSpyStart)")
+    finally:
+        await supervisor.close()
+        await agent.close()

@@ -36,6 +36,7 @@ from ctiserver.recordings.model import (
     reconcile,
     relative_path,
 )
+from ctiserver.recordings.monitor import chanspy_data
 from ctiserver.recordings.service import RecordingService
 from ctiserver.recordings.store import RecordingFilter, RecordingRepository
 from ctiserver.recordings.tables import RecordingRow
@@ -346,3 +347,16 @@ async def test_purge_deletes_what_is_old_and_keeps_what_an_open_complaint_or_a_h
         assert row is not None and row.flag == "deleted", "the row stays, marked deleted"
     assert (await purge(db, root, retention_days=30, now=now, dry_run=False)).deleted == []
     assert (await reconcile_directory(db, root)).lost == [], "deleted rows are not missing files"
+
+
+# --- live monitoring ----------------------------------------------------------
+
+def test_chanspy_arguments_are_quiet_and_only_for_safe_channel_names() -> None:
+    assert chanspy_data("Local/1001@lab-agents-00000003;1", "listen") == "Local/1001@lab-agents-00000003;1,qE"
+    assert chanspy_data("PJSIP/1001-0000000a", "whisper") == "PJSIP/1001-0000000a,qwE"
+    assert chanspy_data("PJSIP/1001-0000000a", "barge") == "PJSIP/1001-0000000a,qBE"
+    for hostile in ("PJSIP/1001,x(System(rm -rf /))", "PJSIP/1001)", "PJSIP/a b", "", "PJSIP/1001|x"):
+        with pytest.raises(ValueError):
+            chanspy_data(hostile, "listen")
+    with pytest.raises(ValueError):
+        chanspy_data("PJSIP/1001-0000000a", "shout")

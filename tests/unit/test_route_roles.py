@@ -68,6 +68,7 @@ MATRIX: dict[tuple[str, str], frozenset[str] | None] = {
     ("GET", "/api/recordings"): EVERYONE,
     ("GET", "/api/recordings/{id}/audio"): EVERYONE,
     ("POST", "/api/recordings/{id}/hold"): SUPERVISORS,
+    ("POST", "/api/monitor"): SUPERVISORS,
 }
 
 
