@@ -253,10 +253,29 @@ function buildTransferBox() {
   const form = el("form", { className: "transfer-box", id: "transfer-box", hidden: true }, [
     el("label", {}, [L("span", "pop.transfer_to"), " ", input]),
     L("button", "pop.transfer", { type: "submit", testid: "transfer-submit" }),
+    L("button", "pop.recording_pause", {
+      type: "button", className: "ghost", testid: "recording-pause", "data-paused": "false",
+      on: { click: (event) => toggleRecording(event.currentTarget) },
+    }),
     el("p", { className: "bad-text", id: "transfer-error", testid: "transfer-error", role: "status" }),
   ]);
   form.addEventListener("submit", submitTransfer);
   return form;
+}
+
+/** Pause the call's recording while the caller says what must not be kept (a card number), then resume. */
+async function toggleRecording(button) {
+  const paused = button.dataset.paused !== "true";
+  $("transfer-error").textContent = "";
+  const { ok, data } = await api("POST", "/api/agent/recording", { paused });
+  if (!ok) {
+    $("transfer-error").textContent = data.error;
+    return;
+  }
+  button.dataset.paused = String(Boolean(data.paused));
+  const key = data.paused ? "pop.recording_resume" : "pop.recording_pause";
+  button.dataset.i18n = key;
+  button.textContent = t(key);
 }
 
 async function submitTransfer(event) {

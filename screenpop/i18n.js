@@ -137,6 +137,8 @@ export const STRINGS = {
     "history.answered_by": "坐席 {agent}",
     "history.abandoned": "未接通",
     "history.recording": "录音",
+    "pop.recording_pause": "暂停录音",
+    "pop.recording_resume": "恢复录音",
     "history.no_recording": "没有你可收听的录音",
 
     "kb.search": "搜索知识库",
@@ -381,6 +383,8 @@ export const STRINGS = {
     "history.answered_by": "agent {agent}",
     "history.abandoned": "not answered",
     "history.recording": "Recording",
+    "pop.recording_pause": "Pause recording",
+    "pop.recording_resume": "Resume recording",
     "history.no_recording": "no recording you may hear",
 
     "kb.search": "Search the knowledge base",

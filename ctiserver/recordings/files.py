@@ -8,8 +8,9 @@ import os
 import wave
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
-from ctiserver.recordings.model import SILENCE_RMS, Flag, flag_for, pcm_rms
+from ctiserver.recordings.model import SILENCE_RMS, Flag, blanked_frames, flag_for, pcm_rms
 
 CHUNK_FRAMES = 8000
 
@@ -48,6 +49,42 @@ def examine(path: Path) -> FileFacts:
         frames = 0
     flag = flag_for(exists=True, size=size, frames=frames, rms=loudest)
     return FileFacts(True, size, round(duration, 3), digest.hexdigest(), flag)
+
+
+def _data_offset(fh: BinaryIO) -> int | None:
+    """Where a RIFF/WAVE file's samples start (its ``data`` chunk), None if it has none."""
+    fh.seek(12)
+    while True:
+        head = fh.read(8)
+        if len(head) < 8:
+            return None
+        size = int.from_bytes(head[4:], "little")
+        if head[:4] == b"data":
+            return fh.tell()
+        fh.seek(size + (size & 1), 1)
+
+
+def blank_gaps(path: Path, gaps: list[list[float | None]]) -> int:
+    """Overwrite the paused parts of a 16-bit WAV file with silence, in place (what was said
+    during a pause is not kept); returns the frames blanked. Blocking: run it in a thread."""
+    try:
+        with wave.open(str(path), "rb") as wav:
+            rate, frames, width, channels = wav.getframerate(), wav.getnframes(), wav.getsampwidth(), wav.getnchannels()
+    except (FileNotFoundError, wave.Error, EOFError):
+        return 0
+    if width != 2:
+        return 0
+    frame_bytes = width * channels
+    blanked = 0
+    with path.open("r+b") as fh:
+        start = _data_offset(fh)
+        if start is None:
+            return 0
+        for first, last in blanked_frames(gaps, rate, frames):
+            fh.seek(start + first * frame_bytes)
+            fh.write(b"\0" * ((last - first) * frame_bytes))
+            blanked += last - first
+    return blanked
 
 
 def size_of(path: Path) -> int:

@@ -16,12 +16,14 @@ from aiohttp import web
 from ctiserver.agents.store import AgentRepository
 from ctiserver.recordings.files import inside
 from ctiserver.recordings.model import Viewer, is_id, may_hear
-from ctiserver.recordings.monitor import LiveMonitor, MonitorError
+from ctiserver.recordings.monitor import DeskRecording, LiveMonitor, MonitorError
 from ctiserver.recordings.schemas import (
     HoldRequest,
     MonitorAnswer,
     MonitorRequest,
     RecordingList,
+    RecordingPauseAnswer,
+    RecordingPauseRequest,
     RecordingQuery,
     RecordingView,
 )
@@ -61,6 +63,7 @@ def recording_dict(row: RecordingRow) -> dict[str, Any]:
         "ended_at": row.ended_at.isoformat(timespec="milliseconds"), "duration": row.duration,
         "size": row.size, "format": row.format, "playable": row.flag is None, "flag": row.flag,
         "audio_url": f"/api/recordings/{row.id}/audio", "hold": bool(row.hold),
+        "gaps": [{"start": start, "end": end} for start, end in (row.gaps or [])],
     }
 
 
@@ -118,6 +121,17 @@ async def hold(request: web.Request) -> dict[str, Any]:
 
 
 MONITOR_KEY = web.AppKey("live_monitor", LiveMonitor)
+DESK_RECORDING_KEY = web.AppKey("desk_recording", DeskRecording)
+
+
+async def pause(request: web.Request) -> dict[str, Any]:
+    """Pause (or resume) the recording of your own call while sensitive data is said: the
+    gap is marked in the index and blanked in the file when the call ends."""
+    body = body_of(request, RecordingPauseRequest)
+    try:
+        return await request.app[DESK_RECORDING_KEY].set_paused(request[USER_KEY].id, body.paused)
+    except MonitorError as exc:
+        raise ApiError(exc.status, exc.message) from exc
 
 
 async def monitor(request: web.Request) -> dict[str, Any]:
@@ -130,9 +144,14 @@ async def monitor(request: web.Request) -> dict[str, Any]:
         raise ApiError(exc.status, exc.message) from exc
 
 
-def register(app: web.Application, access: RecordingAccess, live: LiveMonitor) -> None:
+def register(app: web.Application, access: RecordingAccess, live: LiveMonitor, desk: DeskRecording) -> None:
     app[ACCESS_KEY] = access
     app[MONITOR_KEY] = live
+    app[DESK_RECORDING_KEY] = desk
+    route(app, "POST", "/api/agent/recording", pause, summary="Pause or resume the recording of your call",
+          roles={"agent", "supervisor", "admin"}, body=RecordingPauseRequest, answer=RecordingPauseAnswer,
+          target="recording",
+          errors={404: "no agent for this user", 409: "no call, or it is not recorded"})
     route(app, "POST", "/api/monitor", monitor, summary="Listen to, whisper to or barge into a live call",
           roles={"supervisor", "admin"}, denied="supervisors only", body=MonitorRequest, answer=MonitorAnswer,
           target="call", errors={404: "no agent on that call now", 409: "that call cannot be spied on",

@@ -12,7 +12,7 @@ import re
 import uuid
 from array import array
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
 #: our own recording ids: 32 lowercase hex digits, nothing else ever names a file
@@ -109,6 +109,42 @@ class Recording:
     caller_number: str | None
     caller_name: str | None
     ended_at: float | None = None
+    #: [start, end] seconds from the start during which the agent paused it (end None: still)
+    gaps: list[list[float | None]] = field(default_factory=list)
+
+    def pause(self, at: float) -> bool:
+        """Start a gap at epoch ``at``; False if already paused."""
+        if self.gaps and self.gaps[-1][1] is None:
+            return False
+        self.gaps.append([round(max(at - self.started_at, 0.0), 3), None])
+        return True
+
+    def resume(self, at: float) -> bool:
+        """End the open gap at epoch ``at``; False if not paused."""
+        if not self.gaps or self.gaps[-1][1] is not None:
+            return False
+        self.gaps[-1][1] = round(max(at - self.started_at, 0.0), 3)
+        return True
+
+    @property
+    def paused(self) -> bool:
+        return bool(self.gaps) and self.gaps[-1][1] is None
+
+
+#: seconds blanked either side of a gap: the pause and resume clicks reach the server late
+GAP_MARGIN = 0.3
+
+
+def blanked_frames(gaps: list[list[float | None]], rate: int, frames: int) -> list[tuple[int, int]]:
+    """The frame ranges [first, last) a file's gaps blank out, with the margin; an open
+    gap runs to the end."""
+    ranges = []
+    for start, end in gaps:
+        first = max(int(((start or 0.0) - GAP_MARGIN) * rate), 0)
+        last = frames if end is None else min(int((end + GAP_MARGIN) * rate), frames)
+        if last > first:
+            ranges.append((first, last))
+    return ranges
 
 
 @dataclass(frozen=True)

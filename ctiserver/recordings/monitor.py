@@ -13,6 +13,8 @@ import re
 from typing import Any
 
 from ctiserver.agents.model import AgentBoard, AgentState
+from ctiserver.agents.store import AgentRepository
+from ctiserver.recordings.service import RecordingService
 from ctiserver.settings import Settings
 from ctiserver.telephony.ami.actions import AmiError
 from ctiserver.telephony.ami.link import AmiLink
@@ -37,6 +39,30 @@ def chanspy_data(channel: str, mode: str) -> str:
     if SAFE_CHANNEL.fullmatch(channel) is None:
         raise ValueError(f"not a channel name to spy on: {channel!r}")
     return f"{channel},{MODES[mode]}"
+
+
+class DeskRecording:
+    """The agent's own call's recording, paused and resumed from the desk."""
+
+    def __init__(self, settings: Settings, board: AgentBoard, agents: AgentRepository,
+                 service: RecordingService) -> None:
+        self._pattern = settings.hotline.agent_interface
+        self._board = board
+        self._agents = agents
+        self._service = service
+
+    async def set_paused(self, user_id: int, paused: bool) -> dict[str, Any]:
+        record = await self._agents.for_user(user_id)
+        if record is None:
+            raise MonitorError(404, "no agent for this user")
+        agent = self._board.get(self._pattern.replace("{extension}", record.extension))
+        if agent is None or agent.state is not AgentState.ON_CALL or not agent.channel_uniqueid:
+            raise MonitorError(409, "you have no call")
+        recording = self._service.set_paused(agent.channel_uniqueid, paused)
+        if recording is None:
+            raise MonitorError(409, "your call is not being recorded")
+        return {"id": recording.id, "call_id": recording.call_id, "paused": recording.paused,
+                "gaps": [{"start": start, "end": end} for start, end in recording.gaps]}
 
 
 class LiveMonitor:

@@ -10,7 +10,7 @@ from ctiserver.agents.store import AgentRepository
 from ctiserver.core import Core
 from ctiserver.customers.store import CustomerRepository
 from ctiserver.recordings import http
-from ctiserver.recordings.monitor import LiveMonitor
+from ctiserver.recordings.monitor import DeskRecording, LiveMonitor
 from ctiserver.recordings.service import RecordingService
 from ctiserver.recordings.store import RecordingRepository
 
@@ -33,6 +33,8 @@ def register(core: Core, board: AgentBoard) -> RecordingService:
     core.on_stop(service.stop)
     core.agi.route("record", service.agi_record)
     core.follow(service.on_event)
-    access = http.RecordingAccess(index, AgentRepository(core.db), service.directory, settings.agents)
-    http.register(core.app, access, LiveMonitor(core.settings, core.ami, board))
+    agents = AgentRepository(core.db)
+    access = http.RecordingAccess(index, agents, service.directory, settings.agents)
+    desk = DeskRecording(core.settings, board, agents, service)
+    http.register(core.app, access, LiveMonitor(core.settings, core.ami, board), desk)
     return service

@@ -44,12 +44,31 @@ class RecordingView(Shape):
     flag: str | None
     #: held by a supervisor: the retention purge keeps it
     hold: bool
+    #: the parts the agent paused, blanked in the file
+    gaps: list[RecordingGap]
     #: where to hear it (``GET``, with Range)
     audio_url: str
 
 
 class HoldRequest(RequestBody):
     hold: bool = Field(description="true: keep it past the retention period; false: release it")
+
+
+class RecordingGap(Shape):
+    #: seconds from the recording's start
+    start: Seconds
+    end: Seconds | None
+
+
+class RecordingPauseRequest(RequestBody):
+    paused: bool = Field(description="true: stop keeping what is said (card numbers); false: record again")
+
+
+class RecordingPauseAnswer(Shape):
+    id: str
+    call_id: str
+    paused: bool
+    gaps: list[RecordingGap]
 
 
 class MonitorRequest(RequestBody):

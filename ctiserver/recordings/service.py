@@ -20,7 +20,7 @@ from typing import Any
 
 from ctiserver.calls.model import CallTracker
 from ctiserver.customers.store import CustomerRepository
-from ctiserver.recordings.files import FileFacts, examine, size_of
+from ctiserver.recordings.files import FileFacts, blank_gaps, examine, size_of
 from ctiserver.recordings.model import FORMAT, Recording, extension_of, new_id, relative_path
 from ctiserver.recordings.store import RecordingRepository
 from ctiserver.recordings.tables import RecordingRow
@@ -112,6 +112,19 @@ class RecordingService:
                 recording.ended_at = event.at
                 self._spawn(self._finish(recording))
 
+    def set_paused(self, leg_uniqueid: str, paused: bool) -> Recording | None:
+        """Pause (or resume) the recording of an agent's leg: the gap is marked in the index and
+        blanked in the file once the call ends. None if that leg is not being recorded."""
+        recording = self._legs.get(leg_uniqueid)
+        if recording is None or recording.ended_at is not None:
+            return None
+        now = self._clock()
+        changed = recording.pause(now) if paused else recording.resume(now)
+        if changed:
+            log.info("recording %s %s at %.1f s", recording.id, "paused" if paused else "resumed",
+                     now - recording.started_at)
+        return recording
+
     async def stop(self) -> None:
         """Index what is finishing; a recording still under way is indexed by no one
         (``ctiserver recordings reconcile`` lists its file)."""
@@ -141,6 +154,10 @@ class RecordingService:
         try:
             path = self.directory / str(recording.relative)
             await self._settled(path)
+            if recording.paused:  # still paused at hangup: the gap runs to the end
+                recording.resume(recording.ended_at or self._clock())
+            if recording.gaps:
+                await asyncio.to_thread(blank_gaps, path, recording.gaps)
             facts = await asyncio.to_thread(examine, path)
             row = await self._row(recording, facts)
             await self._index.add(row)
@@ -165,5 +182,5 @@ class RecordingService:
             customer_id=customer_id, started_at=_utc(recording.started_at), ended_at=_utc(ended),
             duration=facts.duration, size=facts.size, format=FORMAT, checksum=facts.checksum,
             path=str(recording.relative), flag=None if facts.flag is None else facts.flag.value,
-            hold=False,
+            hold=False, gaps=[list(gap) for gap in recording.gaps] or None,
         )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Boolean, Float, Integer, String
+from sqlalchemy import JSON, Boolean, Float, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ctiserver.storage.base import Base, UTCDateTime
@@ -39,5 +39,7 @@ class RecordingRow(Base):
     path: Mapped[str] = mapped_column(String(255))
     #: why it is not playable (missing, empty, silent, deleted); None: playable
     flag: Mapped[str | None] = mapped_column(String(16))
+    #: [[start, end], ...] seconds from the start the agent paused it; blanked in the file
+    gaps: Mapped[list[list[float]] | None] = mapped_column(JSON)
     #: put on hold by a supervisor: never purged
     hold: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")

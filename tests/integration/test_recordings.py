@@ -251,7 +251,8 @@ async def test_from_the_customer_history_on_the_desk_the_call_recording_is_one_c
 
     # the customer calls again: the pop shows the history, with the first call's recording
     await place_call(lab, LabCall(VIP, "张伟", hangup_after=30))
-    button = page.locator(f'[data-testid=history-recording][data-call-id="{first}"]')
+    # (the customer card's recent calls have the same button)
+    button = page.get_by_test_id("history-calls").locator(f'[data-testid=history-recording][data-call-id="{first}"]')
     await button.wait_for(timeout=15_000)
     await button.click()
     await page.wait_for_function(
@@ -316,3 +317,55 @@ async def test_a_supervisor_listens_whispers_and_barges_into_a_live_call(make_la
     finally:
         await supervisor.close()
         await agent.close()
+
+
+async def test_pause_and_resume_from_the_desk_leave_a_marked_blank_gap(
+    make_lab: LabFactory, tmp_path: Path, browser: Any
+) -> None:
+    lab = await make_lab(lab_settings(tmp_path, lab={"login_agents": False}))
+    assert lab.server is not None
+    server = lab.server
+    page = await logged_in_page(browser, f"http://127.0.0.1:{server.web_port}", "agent1001", PASSWORD,
+                                "/ui/agent.html")
+    await page.get_by_test_id("login-button").click()
+
+    async def ready() -> bool:
+        agent = server.board.get("Local/1001@lab-agents/n")
+        return agent is not None and agent.state is AgentState.READY
+
+    await eventually(ready, 10, "agent 1001 ready")
+    call_id = await place_call(lab, LabCall(VIP, "张伟", hangup_after=12))
+
+    async def on_call() -> bool:
+        agent = server.board.get("Local/1001@lab-agents/n")
+        return agent is not None and agent.state is AgentState.ON_CALL and agent.linkedid == call_id
+
+    await eventually(on_call, 15, "agent 1001 on the call")
+    await page.locator("[data-testid=pop-status][data-status=answered]").wait_for(timeout=10_000)
+    desk = await logged_in(lab, "agent1001")
+    try:
+        await asyncio.sleep(2)
+        button = page.get_by_test_id("recording-pause")
+        await button.click()
+        await page.locator("[data-testid=recording-pause][data-paused=true]").wait_for(timeout=5_000)
+        await asyncio.sleep(3)
+        await button.click()
+        await page.locator("[data-testid=recording-pause][data-paused=false]").wait_for(timeout=5_000)
+        [recording] = await recordings_of(desk, f"call_id={call_id}", 1)
+        [gap] = recording["gaps"]
+    finally:
+        await desk.close()
+    assert 1.0 < gap["start"] < gap["end"] and 2.5 < gap["end"] - gap["start"] < 4.5, gap
+    assert recording["playable"] is True
+
+    [path] = Path(lab.settings.recordings.dir).glob(f"*/*/*/{recording['id']}.wav")
+    with wave.open(str(path), "rb") as wav:
+        rate = wav.getframerate()
+        frames = wav.readframes(wav.getnframes())
+
+    def rms(start: float, end: float) -> float:
+        return pcm_rms(frames[int(start * rate) * 2:int(end * rate) * 2])
+
+    assert rms(gap["start"] + 0.1, gap["end"] - 0.1) == 0.0, "what was said during the pause is not kept"
+    assert rms(0.0, max(gap["start"] - 0.5, 0.2)) > 100, "before the pause: recorded"
+    assert rms(gap["end"] + 0.5, recording["duration"]) > 100, "after the resume: recorded again"

@@ -21,10 +21,12 @@ from ctiserver.calls.model import CallTracker
 from ctiserver.customers.store import CustomerRepository
 from ctiserver.recordings.commands import purge
 from ctiserver.recordings.commands import reconcile as reconcile_directory
-from ctiserver.recordings.files import date_tree, examine, inside
+from ctiserver.recordings.files import blank_gaps, date_tree, examine, inside
 from ctiserver.recordings.model import (
     Flag,
+    Recording,
     Viewer,
+    blanked_frames,
     extension_of,
     flag_for,
     id_of_file,
@@ -360,3 +362,27 @@ def test_chanspy_arguments_are_quiet_and_only_for_safe_channel_names() -> None:
             chanspy_data(hostile, "listen")
     with pytest.raises(ValueError):
         chanspy_data("PJSIP/1001-0000000a", "shout")
+
+
+# --- pausing ------------------------------------------------------------------
+
+def test_gaps_are_marked_from_the_recording_start_and_blanked_with_a_margin(tmp_path: Path) -> None:
+    recording = Recording(
+        id=new_id(), call_id="c", leg_uniqueid="a", channel="PJSIP/1001-1", started_at=T0,
+        relative=relative_path(new_id(), T0), agent="1001", agent_interface="PJSIP/1001", queue=None,
+        caller_number=None, caller_name=None,
+    )
+    assert recording.pause(T0 + 2) and not recording.pause(T0 + 2.5) and recording.paused
+    assert recording.resume(T0 + 5) and not recording.resume(T0 + 6) and not recording.paused
+    assert recording.pause(T0 + 8)
+    assert recording.gaps == [[2.0, 5.0], [8.0, None]]
+    assert blanked_frames(recording.gaps, 8000, 80000) == [(int(1.7 * 8000), int(5.3 * 8000)), (int(7.7 * 8000), 80000)]
+
+    path = tmp_path / "x.wav"
+    write_wav(path, 10.0, 5000)
+    assert blank_gaps(path, [[2.0, 5.0]]) == int(5.3 * 8000) - int(1.7 * 8000)
+    with wave.open(str(path), "rb") as wav:
+        frames = wav.readframes(wav.getnframes())
+    assert pcm_rms(frames[2 * 16000:2 * 40000]) == 0.0
+    assert pcm_rms(frames[: 2 * 12000]) > 1000 and pcm_rms(frames[2 * 44000:]) > 1000
+    assert examine(path).duration == 10.0, "the file stays whole and valid"

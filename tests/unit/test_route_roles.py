@@ -69,6 +69,7 @@ MATRIX: dict[tuple[str, str], frozenset[str] | None] = {
     ("GET", "/api/recordings/{id}/audio"): EVERYONE,
     ("POST", "/api/recordings/{id}/hold"): SUPERVISORS,
     ("POST", "/api/monitor"): SUPERVISORS,
+    ("POST", "/api/agent/recording"): EVERYONE,
 }
 
 

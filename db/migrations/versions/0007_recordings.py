@@ -38,6 +38,7 @@ def upgrade() -> None:
         sa.Column("checksum", sa.String(64), nullable=True),
         sa.Column("path", sa.String(255), nullable=False),
         sa.Column("flag", sa.String(16), nullable=True),
+        sa.Column("gaps", sa.JSON(), nullable=True),
         sa.Column("hold", sa.Boolean(), server_default="0", nullable=False),
         sa.PrimaryKeyConstraint("id", name="pk_recordings"),
     )
