@@ -80,13 +80,60 @@ function render() {
   fill(body, ...state.rows.map(row));
 }
 
+// ---- live monitoring: the calls agents are on now (GET /api/calls), POST /api/monitor
+
+const MODES = ["listen", "whisper", "barge"];
+const live = { calls: [] };
+
+async function loadLiveCalls() {
+  const { ok, data } = await api("GET", "/api/calls?state=active");
+  live.calls = ok ? (data.calls || []).filter((call) => call.agent && call.answered_at) : [];
+  renderLiveCalls();
+}
+
+async function monitor(call, mode) {
+  const phone = $("mon-phone").value.trim();
+  const status = $("mon-status");
+  if (!/^[0-9]{1,16}$/.test(phone)) {
+    status.textContent = t("mon.phone_needed");
+    return;
+  }
+  const { ok, data } = await api("POST", "/api/monitor", { call_id: call.id, mode, phone });
+  status.textContent = ok ? t("mon.ringing", { phone, mode: t(`mon.${mode}`) }) : data.error;
+  status.dataset.state = ok ? "ringing" : "error";
+}
+
+function renderLiveCalls() {
+  const body = $("mon-rows");
+  if (!live.calls.length) {
+    fill(body, el("tr", {}, [el("td", { colspan: "4", className: "muted", text: t("mon.none") })]));
+    return;
+  }
+  fill(body, ...live.calls.map((call) => el("tr", { testid: "mon-call", dataset: { callId: call.id } }, [
+    el("td", { className: "mono", text: call.caller_number || "—" }),
+    el("td", { text: call.agent || "—" }),
+    el("td", { text: call.queue || "—" }),
+    el("td", {}, MODES.map((mode) => el("button", {
+      type: "button", className: "ghost", text: t(`mon.${mode}`), testid: `mon-${mode}`,
+      on: { click: () => monitor(call, mode) },
+    }))),
+  ])));
+}
+
 function setup() {
-  $("tab-recordings").addEventListener("click", () => search());
+  $("tab-recordings").addEventListener("click", () => {
+    search();
+    loadLiveCalls();
+  });
+  $("mon-refresh").addEventListener("click", () => loadLiveCalls());
   $("rec-form").addEventListener("submit", (event) => {
     event.preventDefault();
     search();
   });
-  onLangChange(render);
+  onLangChange(() => {
+    render();
+    renderLiveCalls();
+  });
 }
 
 setup();

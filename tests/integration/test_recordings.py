@@ -265,7 +265,9 @@ async def test_from_the_customer_history_on_the_desk_the_call_recording_is_one_c
     assert abs(await player.evaluate("a => a.duration") - recording["duration"]) < 0.5
 
 
-async def test_a_supervisor_listens_whispers_and_barges_into_a_live_call(make_lab: LabFactory, tmp_path: Path) -> None:
+async def test_a_supervisor_listens_whispers_and_barges_into_a_live_call(
+    make_lab: LabFactory, tmp_path: Path, browser: Any
+) -> None:
     lab = await make_lab(lab_settings(tmp_path))
     assert lab.server is not None
     server = lab.server
@@ -314,6 +316,16 @@ async def test_a_supervisor_listens_whispers_and_barges_into_a_live_call(make_la
                 return (spyer, spied) in spy_starts
 
             await eventually(attached, 10, f"the {mode} spy attached to the agent's leg (ChanSpyStart)")
+        # from the supervisor page: the live call, a phone, Listen
+        page = await logged_in_page(browser, supervisor.base, "supervisor", PASSWORD, "/ui/supervisor.html")
+        await page.get_by_test_id("tab-recordings").click()
+        row = page.locator(f'[data-testid=mon-call][data-call-id="{call_id}"]')
+        await row.wait_for(timeout=10_000)
+        await page.get_by_test_id("mon-phone").fill("9004")
+        await row.get_by_test_id("mon-listen").click()
+        await page.locator("[data-testid=mon-status][data-state=ringing]").wait_for(timeout=5_000)
+        spy = await eventually(lambda: spying("9004", "qE"), 15, "the spy channel of the page's Listen")
+        assert spy["ApplicationData"] == f"{spied},qE"
     finally:
         await supervisor.close()
         await agent.close()
