@@ -120,6 +120,7 @@ async def purge_command(settings: Settings, args: argparse.Namespace) -> int:
     verb = "would delete" if args.dry_run else "deleted"
     for rid, call, started, path in result.deleted:
         print(f"{verb} {rid} (call {call}, {started}): {directory / path}")
-    print(f"{len(result.deleted)} recording(s) {verb}; {len(result.kept)} old one(s) kept "
+    done = "would be deleted" if args.dry_run else "deleted"
+    print(f"{len(result.deleted)} recording(s) {done}; {len(result.kept)} old one(s) kept "
           f"(held, or an open complaint); retention {settings.recordings.retention_days} days", flush=True)
     return 0
