@@ -14,6 +14,7 @@ from datetime import UTC
 from typing import TYPE_CHECKING, Any
 
 from ctiserver.operations.commands import add_check, add_snippets
+from ctiserver.recordings.commands import add_recordings
 from ctiserver.resources import ResourceMissing
 from ctiserver.settings import Settings, SettingsError, load_settings
 from ctiserver.vocabulary import USER_ROLES
@@ -120,6 +121,7 @@ def _parser() -> argparse.ArgumentParser:
     provision.set_defaults(handler=_asterisk_provision)
     add_snippets(ast_commands)
     add_check(commands)
+    add_recordings(commands)
     return parser
 
 

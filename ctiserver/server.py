@@ -25,6 +25,7 @@ from ctiserver.ivr import plugin as ivr_plugin
 from ctiserver.knowledge import plugin as knowledge_plugin
 from ctiserver.live import plugin as live_plugin
 from ctiserver.pops import plugin as pops_plugin
+from ctiserver.recordings import plugin as recordings_plugin
 from ctiserver.settings import Settings
 from ctiserver.stats import plugin as stats_plugin
 from ctiserver.storage.database import Database, upgrade_schema
@@ -69,6 +70,7 @@ class CtiServer:
         tickets_plugin.register(core, customers)
         knowledge_plugin.register(core)
         self.callbacks = callbacks_plugin.register(core, self.stats, agents)
+        self.recordings = recordings_plugin.register(core, self.board)
         self._runner: web.AppRunner | None = None
         self.ami.on_event(self._on_ami_event)
         self.ami.on_ready(self._resynchronise)

@@ -89,6 +89,8 @@ class QueueSettings:
     #: the calling window of callbacks, the queue's business hours ("HH:MM-HH:MM",
     #: hotline time; "" = any hour)
     hours: str = "08:00-20:00"
+    #: record every answered call of this queue and its transfer legs (ctiserver.recordings)
+    record: bool = True
 
 
 def _default_queues() -> tuple[QueueSettings, ...]:
@@ -227,6 +229,23 @@ class CallbackSettings:
 
 
 @dataclass(frozen=True)
+class RecordingSettings:
+    #: where the server reads the recordings (a date tree of files named by our own ids)
+    dir: str = "recordings"
+    #: the same directory as Asterisk sees it (a chrooted Asterisk); empty: ``dir``
+    asterisk_dir: str = ""
+    #: what agents may hear: "own" (their own recordings) or "none"
+    agents: str = "own"
+    #: seconds to wait after the recorded leg hangs up for Asterisk to finish the file
+    settle_timeout: float = 10.0
+    #: ``ctiserver recordings purge`` deletes files older than this many days (0: never),
+    #: except those held by a supervisor or tied to an open complaint ticket
+    retention_days: int = 365
+    #: the supervisor's phone for live monitoring; empty: hotline.agent_interface
+    monitor_interface: str = ""
+
+
+@dataclass(frozen=True)
 class Settings:
     ami: AmiSettings = field(default_factory=AmiSettings)
     agi: AgiSettings = field(default_factory=AgiSettings)
@@ -238,6 +257,7 @@ class Settings:
     ivr: IvrSettings = field(default_factory=IvrSettings)
     storage: StorageSettings = field(default_factory=StorageSettings)
     callbacks: CallbackSettings = field(default_factory=CallbackSettings)
+    recordings: RecordingSettings = field(default_factory=RecordingSettings)
 
     def replace(self, **sections: Mapping[str, object]) -> Settings:
         """A copy with some fields of some sections changed: ``s.replace(ami={"port": 5039})``."""

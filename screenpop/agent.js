@@ -254,10 +254,29 @@ function buildTransferBox() {
   const form = el("form", { className: "transfer-box", id: "transfer-box", hidden: true }, [
     el("label", {}, [L("span", "pop.transfer_to"), " ", input]),
     L("button", "pop.transfer", { type: "submit", testid: "transfer-submit" }),
+    L("button", "pop.recording_pause", {
+      type: "button", className: "ghost", testid: "recording-pause", "data-paused": "false",
+      on: { click: (event) => toggleRecording(event.currentTarget) },
+    }),
     el("p", { className: "bad-text", id: "transfer-error", testid: "transfer-error", role: "status" }),
   ]);
   form.addEventListener("submit", submitTransfer);
   return form;
+}
+
+/** Pause the call's recording while the caller says what must not be kept (a card number), then resume. */
+async function toggleRecording(button) {
+  const paused = button.dataset.paused !== "true";
+  $("transfer-error").textContent = "";
+  const { ok, data } = await api("POST", "/api/agent/recording", { paused });
+  if (!ok) {
+    $("transfer-error").textContent = data.error;
+    return;
+  }
+  button.dataset.paused = String(Boolean(data.paused));
+  const key = data.paused ? "pop.recording_resume" : "pop.recording_pause";
+  button.dataset.i18n = key;
+  button.textContent = t(key);
 }
 
 async function submitTransfer(event) {
@@ -461,7 +480,26 @@ function callRow(call) {
       className: answered ? "" : "bad-text",
       text: answered ? t("history.answered_by", { agent: call.agent || "?" }) : t("history.abandoned"),
     }),
+    answered && call.id ? el("button", {
+      type: "button", className: "ghost", text: t("history.recording"), testid: "history-recording",
+      dataset: { callId: call.id }, on: { click: (event) => playCallRecording(call.id, event.currentTarget) },
+    }) : null,
   ]);
+}
+
+/** The call's recording in the history's player, if this user may hear one (GET /api/recordings). */
+async function playCallRecording(callId, button) {
+  const { ok, data } = await api("GET", `/api/recordings?call_id=${encodeURIComponent(callId)}`);
+  const playable = ok ? (data.recordings || []).filter((recording) => recording.playable) : [];
+  if (!playable.length) {
+    button.replaceWith(el("span", { className: "muted", text: t("history.no_recording"), testid: "history-no-recording" }));
+    return;
+  }
+  const player = $("history-player");
+  player.src = playable[playable.length - 1].audio_url; // newest first: the call's first leg is last
+  player.dataset.callId = callId;
+  player.hidden = false;
+  player.play().catch(() => {}); // refused autoplay: the controls are there
 }
 
 // quick create: built once per pop, labels follow the language through data-i18n

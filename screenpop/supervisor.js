@@ -256,6 +256,7 @@ function showView(name) {
   $("live-view").hidden = name !== "live";
   $("report-view").hidden = name !== "report";
   $("callbacks-view").hidden = name !== "callbacks";
+  $("recordings-view").hidden = name !== "recordings"; // its own module: recordings.js
   if (name === "report") loadReport();
   if (name === "callbacks") loadCallbacks();
 }

@@ -30,5 +30,6 @@ def isolated_settings(directory: Path, *, flow: str, **overrides: dict[str, Any]
         # beside its database: a journal is replayed into the database it was meant for
         storage={"journal_dir": str(directory / "journal")},
         lab={"flows_dir": str(directory / "lab-flows")},
+        recordings={"dir": str(directory / "recordings")},
     )
     return settings.replace(**overrides)

@@ -27,6 +27,8 @@ log = logging.getLogger(__name__)
 LAB_AGENT_INTERFACE = "Local/{extension}@lab-agents/n"
 #: lab customers called back are Local channels answered by [lab-customers]
 LAB_CUSTOMER_INTERFACE = "Local/{number}@lab-customers/n"
+#: a supervisor's phone in the lab (live monitoring): a Local channel answered by [lab-supervisor]
+LAB_SUPERVISOR_INTERFACE = "Local/{extension}@lab-supervisor/n"
 
 
 class Lab:
@@ -50,7 +52,9 @@ class Lab:
             ivr=lab_ivr(self.settings),
         )
         render_config(self.settings, install, layout)
-        self.settings = self.settings.replace(ivr=_ivr_paths(self.settings, install, layout))
+        self.settings = self.settings.replace(
+            ivr=_ivr_paths(self.settings, install, layout), recordings=_recording_paths(install, layout)
+        )
         self.asterisk = AsteriskProcess(install, layout)
         await self.asterisk.start()
         await self.asterisk.wait_fully_booted()
@@ -107,6 +111,18 @@ def copy_flows(source: Path, target: Path) -> None:
     if (source / "sounds").is_dir():
         shutil.copytree(source / "sounds", target / "sounds", dirs_exist_ok=True)
     log.info("lab: flows copied from %s to %s (the lab publishes there)", source, target)
+
+
+def _recording_paths(install: AsteriskInstall, layout: AsteriskLayout) -> dict[str, str]:
+    """A chrooted Asterisk writes the recordings inside its root; the server reads them there."""
+    monitor = {"monitor_interface": LAB_SUPERVISOR_INTERFACE}
+    if not install.chrooted:
+        return monitor
+    return {
+        **monitor,
+        "dir": str(install.host_path(f"{layout.base}/recordings")),
+        "asterisk_dir": f"{layout.base}/recordings",
+    }
 
 
 def _ivr_paths(settings: Settings, install: AsteriskInstall, layout: AsteriskLayout) -> dict[str, str]:

@@ -43,7 +43,7 @@ SNIPPETS = (
     Snippet("queues_ctiserver.conf", "queues.inc.j2", "queues.conf", "the hotline's queues"),
     Snippet(
         "extensions_ctiserver.conf", "hotline.inc.j2", "extensions.conf",
-        "the dialplan contexts [hotline] and [agent-phones]",
+        "the dialplan contexts [hotline], [agent-phones] and [cti-record] (recording)",
     ),
 )
 

@@ -70,6 +70,12 @@ MATRIX: dict[tuple[str, str], frozenset[str] | None] = {
     ("GET", "/api/callbacks"): SUPERVISORS,
     ("POST", "/api/callbacks/{id}/cancel"): SUPERVISORS,
     ("POST", "/api/callbacks/{id}/reassign"): SUPERVISORS,
+    # agents: only their own recordings (recordings.agents), tested in tests/unit/test_recordings_http.py
+    ("GET", "/api/recordings"): EVERYONE,
+    ("GET", "/api/recordings/{id}/audio"): EVERYONE,
+    ("POST", "/api/recordings/{id}/hold"): SUPERVISORS,
+    ("POST", "/api/monitor"): SUPERVISORS,
+    ("POST", "/api/agent/recording"): EVERYONE,
 }
 
 

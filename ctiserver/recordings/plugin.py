@@ -1,0 +1,40 @@
+"""Recordings: MixMonitor on every agent's leg of a recorded queue's calls, the index, the API."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from ctiserver.agents.model import AgentBoard
+from ctiserver.agents.store import AgentRepository
+from ctiserver.core import Core
+from ctiserver.customers.store import CustomerRepository
+from ctiserver.recordings import http
+from ctiserver.recordings.monitor import DeskRecording, LiveMonitor
+from ctiserver.recordings.service import RecordingService
+from ctiserver.recordings.store import RecordingRepository
+
+AGENT_POLICIES = ("own", "none")
+
+
+def register(core: Core, board: AgentBoard) -> RecordingService:
+    settings = core.settings.recordings
+    if settings.agents not in AGENT_POLICIES:
+        raise ValueError(f"recordings.agents must be one of {', '.join(AGENT_POLICIES)}, not {settings.agents!r}")
+    index = RecordingRepository(core.db)
+    service = RecordingService(
+        core.settings, core.calls, index, CustomerRepository(core.db), core.clock
+    )
+
+    async def make_directory() -> None:
+        await asyncio.to_thread(Path(settings.dir).mkdir, parents=True, exist_ok=True)
+
+    core.on_start(make_directory)
+    core.on_stop(service.stop)
+    core.agi.route("record", service.agi_record)
+    core.follow(service.on_event)
+    agents = AgentRepository(core.db)
+    access = http.RecordingAccess(index, agents, service.directory, settings.agents)
+    desk = DeskRecording(core.settings, board, agents, service)
+    http.register(core.app, access, LiveMonitor(core.settings, core.ami, board), desk)
+    return service

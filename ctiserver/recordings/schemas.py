@@ -1,0 +1,90 @@
+"""JSON shapes of the recordings' API (``GET /api/recordings``)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field
+
+from ctiserver.web.schemas import Moment, QueryString, RequestBody, Seconds, Shape
+
+
+class RecordingQuery(QueryString):
+    """Every filter is optional; times are ISO-8601 with their offset."""
+
+    caller: str | None = Field(None, max_length=64, description="part of the caller's number")
+    agent: str | None = Field(None, max_length=32, description="the agent's extension")
+    start: Moment | None = Field(None, alias="from", description="recordings started at or after this time")
+    end: Moment | None = Field(None, alias="to", description="recordings started before this time")
+    queue: str | None = Field(None, max_length=64)
+    customer_id: Annotated[int, Field(ge=1)] | None = None
+    ticket: str | None = Field(None, max_length=32, description="a ticket's number or id opened on the call")
+    min_duration: Annotated[float, Field(ge=0)] | None = None
+    call_id: str | None = Field(None, max_length=64, description="the call's id (its Linkedid)")
+    limit: Annotated[int, Field(ge=1, le=1000)] = 100
+
+
+class RecordingView(Shape):
+    id: str
+    #: the call's id: a transferred call's recordings share it
+    call_id: str
+    caller_number: str | None
+    caller_name: str | None
+    #: the agent's extension
+    agent: str | None
+    queue: str | None
+    customer_id: int | None
+    started_at: Moment
+    ended_at: Moment
+    duration: Seconds
+    size: int
+    format: str
+    #: false for a missing, empty, silent or deleted file (``flag`` says which)
+    playable: bool
+    flag: str | None
+    #: held by a supervisor: the retention purge keeps it
+    hold: bool
+    #: the parts the agent paused, blanked in the file
+    gaps: list[RecordingGap]
+    #: where to hear it (``GET``, with Range)
+    audio_url: str
+
+
+class HoldRequest(RequestBody):
+    hold: bool = Field(description="true: keep it past the retention period; false: release it")
+
+
+class RecordingGap(Shape):
+    #: seconds from the recording's start
+    start: Seconds
+    end: Seconds | None
+
+
+class RecordingPauseRequest(RequestBody):
+    paused: bool = Field(description="true: stop keeping what is said (card numbers); false: record again")
+
+
+class RecordingPauseAnswer(Shape):
+    id: str
+    call_id: str
+    paused: bool
+    gaps: list[RecordingGap]
+
+
+class MonitorRequest(RequestBody):
+    call_id: str = Field(min_length=1, max_length=64, description="the live call's id")
+    mode: Literal["listen", "whisper", "barge"]
+    phone: str = Field(pattern=r"^[0-9]{1,16}$", description="the supervisor's phone extension, which rings")
+
+
+class MonitorAnswer(Shape):
+    call_id: str
+    mode: str
+    #: the channel that rings at the supervisor
+    phone: str
+    #: the agent's leg being spied on
+    agent_channel: str
+
+
+class RecordingList(Shape):
+    recordings: list[RecordingView]
