@@ -124,7 +124,7 @@ class AgentDeskService:
         The pop follows the call to the new agent (ScreenPopService).
         """
         record = await self._record(user_id)
-        if not extension.isdigit() or len(extension) > 16:
+        if not (extension.isascii() and extension.isdigit()) or len(extension) > 16:
             raise DeskError(400, "extension must be digits")
         if extension == record.extension:
             raise DeskError(400, "that is your own extension")

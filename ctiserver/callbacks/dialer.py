@@ -176,7 +176,8 @@ class CallbackDialer:
         hotline = self._settings.hotline
         queue = next((q for q in hotline.queues if q.name == task.queue), None)
         ring = queue.member_timeout if queue is not None else 15
-        number = "".join(ch for ch in task.number if ch.isdigit())
+        # ASCII digits only reach Originate and Dial (str.isdigit() admits "１" and "²" too)
+        number = "".join(ch for ch in task.number if ch in "0123456789")
         return {
             "Action": "Originate",
             "Channel": hotline.agent_interface.replace("{extension}", extension),

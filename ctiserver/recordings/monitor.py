@@ -86,7 +86,7 @@ class LiveMonitor:
         channel = self.agent_channel(call_id)
         if channel is None:
             raise MonitorError(404, "no agent is on that call now")
-        if not extension.isdigit() or len(extension) > 16:
+        if not (extension.isascii() and extension.isdigit()) or len(extension) > 16:
             raise MonitorError(400, "phone must be digits")
         try:
             data = chanspy_data(channel, mode)

@@ -142,3 +142,16 @@ async def test_after_a_restart_attempts_in_flight_are_followed_or_failed_never_r
     assert (await store.get(alive.id)).status == "connected"  # type: ignore[union-attr]
     assert restarted.sent == [], "nothing was dialled again"
     assert [c.status for c in changed] == ["pending", "connected"]
+
+
+async def test_only_ascii_digits_of_a_number_reach_originate(db: Database) -> None:
+    """A caller id is the caller's to choose: separators and look-alike digits never reach
+    Originate's Exten, its CallerID or the [callback] context's Dial."""
+    ami = FakeAmi()
+    dialer, store, _, _ = _dialer(db, ami, _board("1001"))
+    ami.store = store
+    await store.record_miss(Miss("+86 １３８-0013;8000&x,y", Source.ABANDONED, T - 50, queue="support"))
+    assert await dialer.tick() == 1
+    sent = ami.sent[0]
+    assert sent["Exten"] == "8600138000"
+    assert sent["CallerID"] == '"CB 8600138000" <8600138000>'
