@@ -12,13 +12,13 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Callable, Collection
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any, Protocol
-from zoneinfo import ZoneInfo
 
 from ctiserver.agents.model import AgentBoard
 from ctiserver.calls.model import CallTracker, iso_utc, waiting_calls
 from ctiserver.settings import HotlineSettings
+from ctiserver.stats.days import HotlineDays
 from ctiserver.stats.model import (
     SERVICE_LEVEL_SECONDS,
     QueueFigures,
@@ -52,7 +52,7 @@ class WallboardService:
         self._today = TodayFigures(stats)
         self._calls = calls
         self._queues = tuple(queues)
-        self._zone = ZoneInfo(timezone)
+        self._days = HotlineDays(timezone)
         self._clock = clock
         self._changed = asyncio.Event()
 
@@ -61,23 +61,20 @@ class WallboardService:
         self._changed.set()
 
     def day_start(self, now: float) -> float:
-        return self._midnight(datetime.fromtimestamp(now, self._zone).date())
-
-    def _midnight(self, day: date) -> float:
-        return datetime(day.year, day.month, day.day, tzinfo=self._zone).timestamp()
+        return self._days.start_of_day(now)
 
     def today(self) -> date:
-        return datetime.fromtimestamp(self._clock(), self._zone).date()
+        return self._days.day_of(self._clock())
 
     async def daily_report(self, day: date) -> dict[str, Any]:
         """A day's figures (local midnight to midnight) from the stored records: the same
         records, and the same definitions, as the live view."""
-        start, end = self._midnight(day), self._midnight(day + timedelta(days=1))
+        start, end = self._days.midnight(day), self._days.midnight(day + timedelta(days=1))
         records = [] if self._history is None else await self._history.between(start, end)
         figures = QueueFigures.from_records(records, start, min(end, self._clock()), SERVICE_LEVEL_SECONDS)
         return {
             "date": day.isoformat(),
-            "timezone": str(self._zone),
+            "timezone": str(self._days.zone),
             "queues": [{"name": name, **_counted(figures, name)} for name in self._queues],
             "agents": {interface: totals.to_dict() for interface, totals in sorted(figures.agents.items())},
         }
