@@ -40,3 +40,10 @@ KB_LANGUAGES = ("zh", "en")
 
 #: why an agent pauses (AMI QueuePause Reason)
 PAUSE_REASONS = ("lunch", "training", "after_call_work", "meeting", "other")
+
+
+def is_extension(text: str) -> bool:
+    """An agent's or a supervisor's phone extension: 1 to 16 ASCII digits, so that it may go
+    into an AMI action or a dialplan application's arguments as it is (str.isdigit alone
+    admits look-alike digits such as "１" or "²")."""
+    return 1 <= len(text) <= 16 and text.isascii() and text.isdigit()

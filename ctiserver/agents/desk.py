@@ -19,7 +19,7 @@ from ctiserver.agents.model import Agent, AgentBoard, AgentState, AgentUpdate
 from ctiserver.agents.protocols import DeskError
 from ctiserver.agents.store import AgentRecord, AgentRepository
 from ctiserver.telephony.ami.link import AmiActionFailed, AmiError, AmiLink
-from ctiserver.vocabulary import PAUSE_REASONS
+from ctiserver.vocabulary import PAUSE_REASONS, is_extension
 
 #: how long an action waits for Asterisk's confirming events before answering anyway
 CONFIRM_SECONDS = 3.0
@@ -124,7 +124,7 @@ class AgentDeskService:
         The pop follows the call to the new agent (ScreenPopService).
         """
         record = await self._record(user_id)
-        if not (extension.isascii() and extension.isdigit()) or len(extension) > 16:
+        if not is_extension(extension):
             raise DeskError(400, "extension must be digits")
         if extension == record.extension:
             raise DeskError(400, "that is your own extension")

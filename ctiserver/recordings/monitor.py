@@ -18,6 +18,7 @@ from ctiserver.recordings.service import RecordingService
 from ctiserver.settings import Settings
 from ctiserver.telephony.ami.actions import AmiError
 from ctiserver.telephony.ami.link import AmiLink
+from ctiserver.vocabulary import is_extension
 
 #: mode -> ChanSpy's options
 MODES = {"listen": "qE", "whisper": "qwE", "barge": "qBE"}
@@ -86,7 +87,7 @@ class LiveMonitor:
         channel = self.agent_channel(call_id)
         if channel is None:
             raise MonitorError(404, "no agent is on that call now")
-        if not (extension.isascii() and extension.isdigit()) or len(extension) > 16:
+        if not is_extension(extension):
             raise MonitorError(400, "phone must be digits")
         try:
             data = chanspy_data(channel, mode)
