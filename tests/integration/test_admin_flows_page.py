@@ -11,7 +11,6 @@ import pytest
 from aiohttp import web
 
 from ctiserver.ivr.registry import FlowRegistry
-from ctiserver.ivr.store import FlowVersionRepository
 from ctiserver.settings import Settings
 from ctiserver.storage.database import Database, upgrade_schema
 from ctiserver.users.store import UserRepository
@@ -19,11 +18,10 @@ from tests.chromium import launched_chromium
 from tests.conftest import free_port, require
 from tests.unit.test_flows_api import (
     BAD_REFERENCE,
-    HOTLINE,
     NEW_GREETING,
-    QUEUES,
     SOURCE,
     VALID_EDIT,
+    hotline_registry,
     line_of,
 )
 from tests.unit.test_web import FAST_HASHER, XSS, FakeAmi, FakeTracker
@@ -56,13 +54,7 @@ async def site(tmp_path: Path) -> AsyncIterator[Site]:
     users = UserRepository(db, FAST_HASHER)
     await users.add("admin", PASSWORD, "admin", "李管理")
     await users.add("agent1001", PASSWORD, "agent", "王小明")
-    flows_dir = tmp_path / "flows"
-    flows_dir.mkdir()
-    shutil.copy(HOTLINE, flows_dir / "hotline.yaml")
-    registry = FlowRegistry(
-        flows_dir, queues=QUEUES, sounds_dirs=[flows_dir], versions=FlowVersionRepository(db)
-    )
-    assert await registry.load_all() == []
+    registry = await hotline_registry(tmp_path, db)
     settings = Settings().replace(web={"session_secret": "admin flows page"})
     app = build_app(
         settings, db=db, calls=FakeTracker(), ami=FakeAmi(), users=users, flows=registry

@@ -19,7 +19,7 @@ from ctiserver.callbacks.store import CallbackInfo, CallbackRepository
 from ctiserver.lab.caller import IvrCaller, place_call, set_global
 from ctiserver.lab.runner import Lab
 from ctiserver.lab.simulate import LabCall
-from ctiserver.settings import QueueSettings, Settings
+from ctiserver.settings import Settings
 from tests.conftest import REPO
 from tests.integration.conftest import LabFactory, WebClient, eventually, lab_settings
 

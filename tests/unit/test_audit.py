@@ -6,7 +6,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import logging
-import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any, ClassVar
@@ -20,8 +19,6 @@ from sqlalchemy import select
 from ctiserver.audit.model import AuditEvent, bounded
 from ctiserver.audit.store import AuditFilter, AuditRepository
 from ctiserver.audit.trail import AuditTrail
-from ctiserver.ivr.registry import FlowRegistry
-from ctiserver.ivr.store import FlowVersionRepository
 from ctiserver.lab.demo import seed_demo
 from ctiserver.settings import Settings
 from ctiserver.storage.database import Database, upgrade_schema
@@ -35,8 +32,8 @@ from ctiserver.web.schemas import Acknowledged, RequestBody, Secret
 from tests.pg import PostgresServer, postgres_server  # noqa: F401  (fixture)
 from tests.unit.api_session import ApiSession
 from tests.unit.test_cli import ctiserver
-from tests.unit.test_desk_api import PASSWORD, FakeDesk, agent_dict
-from tests.unit.test_flows_api import HOTLINE, QUEUES, VALID_EDIT
+from tests.unit.test_desk_api import PASSWORD, FakeDesk, agent_dict, user_ids
+from tests.unit.test_flows_api import VALID_EDIT, hotline_registry
 from tests.unit.test_web import FAST_HASHER, FakeAmi, FakeTracker
 from tests.unit.test_writer import eventually, refused, settings
 from tests.unit.web_app import build_app
@@ -79,16 +76,9 @@ async def env(tmp_path: Path) -> AsyncIterator[AuditEnv]:
     await upgrade_schema(url)
     db = Database(url)
     await seed_demo(db, password=PASSWORD, hasher=FAST_HASHER)
-    async with db.session() as session:
-        user_ids = {name: uid for uid, name in await session.execute(select(User.id, User.username))}
-    desk = FakeDesk({user_ids["agent1001"]: agent_dict("1001", "王小明")})
-    flows_dir = tmp_path / "flows"
-    flows_dir.mkdir()
-    shutil.copy(HOTLINE, flows_dir / "hotline.yaml")
-    registry = FlowRegistry(
-        flows_dir, queues=QUEUES, sounds_dirs=[flows_dir], versions=FlowVersionRepository(db)
-    )
-    assert await registry.load_all() == []
+    ids = await user_ids(db)
+    desk = FakeDesk({ids["agent1001"]: agent_dict("1001", "王小明")})
+    registry = await hotline_registry(tmp_path, db)
     events: list[AuditEvent] = []
     app = build_app(
         Settings().replace(web={"session_secret": "audit test secret"}), db=db,
@@ -102,7 +92,7 @@ async def env(tmp_path: Path) -> AsyncIterator[AuditEnv]:
     client = TestClient(TestServer(app))
     await client.start_server()
     try:
-        yield AuditEnv(client, db, events, user_ids)
+        yield AuditEnv(client, db, events, ids)
     finally:
         await client.close()
         await db.close()

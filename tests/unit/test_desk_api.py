@@ -134,6 +134,12 @@ class DeskEnv(ApiSession):
     user_ids: dict[str, int]
 
 
+async def user_ids(db: Database) -> dict[str, int]:
+    """Username -> id of every user in the database."""
+    async with db.session() as session:
+        return {name: uid for uid, name in await session.execute(select(User.id, User.username))}
+
+
 @contextlib.asynccontextmanager
 async def desk_env(tmp_path: Path) -> AsyncIterator[DeskEnv]:
     """The demo data; agent1001, agent1002 and the supervisor have agents, the admin none."""
@@ -141,13 +147,12 @@ async def desk_env(tmp_path: Path) -> AsyncIterator[DeskEnv]:
     await upgrade_schema(url)
     db = Database(url)
     await seed_demo(db, password=PASSWORD, hasher=FAST_HASHER)
-    async with db.session() as session:
-        user_ids = {name: uid for uid, name in await session.execute(select(User.id, User.username))}
+    ids = await user_ids(db)
     desk = FakeDesk(
         {
-            user_ids["agent1001"]: agent_dict("1001", "王小明"),
-            user_ids["agent1002"]: agent_dict("1002", "李红"),
-            user_ids["supervisor"]: agent_dict("1099", "值班主管"),
+            ids["agent1001"]: agent_dict("1001", "王小明"),
+            ids["agent1002"]: agent_dict("1002", "李红"),
+            ids["supervisor"]: agent_dict("1099", "值班主管"),
         }
     )
     tracker, wallboard, channel = FakeTracker(), FakeWallboard(), FakeChannel()
@@ -159,7 +164,7 @@ async def desk_env(tmp_path: Path) -> AsyncIterator[DeskEnv]:
     client = TestClient(TestServer(app))
     await client.start_server()
     try:
-        yield DeskEnv(client, app, db, tracker, desk, wallboard, channel, user_ids)
+        yield DeskEnv(client, app, db, tracker, desk, wallboard, channel, ids)
     finally:
         await client.close()
         await db.close()

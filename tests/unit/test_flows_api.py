@@ -54,6 +54,18 @@ def line_of(source: str, text: str) -> int:
     return number
 
 
+async def hotline_registry(tmp_path: Path, db: Database) -> FlowRegistry:
+    """The sample hotline, copied into ``tmp_path/flows``, loaded and in force."""
+    flows_dir = tmp_path / "flows"
+    flows_dir.mkdir()
+    shutil.copy(HOTLINE, flows_dir / "hotline.yaml")
+    registry = FlowRegistry(
+        flows_dir, queues=QUEUES, sounds_dirs=[flows_dir], versions=FlowVersionRepository(db)
+    )
+    assert await registry.load_all() == []
+    return registry
+
+
 @dataclasses.dataclass
 class Env(ApiSession):
     password: ClassVar[str] = PASSWORD
@@ -70,20 +82,14 @@ async def env(tmp_path: Path) -> AsyncIterator[Env]:
     await users.add("admin", PASSWORD, "admin", "李管理")
     await users.add("supervisor", PASSWORD, "supervisor")
     await users.add("agent1001", PASSWORD, "agent")
-    flows_dir = tmp_path / "flows"
-    flows_dir.mkdir()
-    shutil.copy(HOTLINE, flows_dir / "hotline.yaml")
-    registry = FlowRegistry(
-        flows_dir, queues=QUEUES, sounds_dirs=[flows_dir], versions=FlowVersionRepository(db)
-    )
-    assert await registry.load_all() == []
+    registry = await hotline_registry(tmp_path, db)
     settings = Settings().replace(web={"session_secret": "flows test secret"})
     app = build_app(
         settings, db=db, calls=FakeTracker(), ami=FakeAmi(), users=users, flows=registry
     )
     client = TestClient(TestServer(app))
     await client.start_server()
-    yield Env(client, registry, flows_dir)
+    yield Env(client, registry, registry.flows_dir)
     await client.close()
     await db.close()
 
