@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import wave
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -43,6 +44,26 @@ async def logged_in(lab: Lab, username: str) -> WebClient:
     response = await client.login(username, PASSWORD)
     assert response.status == 200, await response.text()
     return client
+
+
+async def agent_1001_at_the_desk(
+    make_lab: LabFactory, tmp_path: Path, browser: Any
+) -> tuple[Lab, Any, Callable[[], Awaitable[bool]]]:
+    """A lab whose agent 1001 logged in from the desk page and is ready: the lab, the page,
+    and the probe of that readiness (for waiting again after a wrap-up)."""
+    lab = await make_lab(lab_settings(tmp_path, lab={"login_agents": False}))
+    assert lab.server is not None
+    server = lab.server
+    page = await logged_in_page(browser, f"http://127.0.0.1:{server.web_port}", "agent1001", PASSWORD,
+                                "/ui/agent.html")
+    await page.get_by_test_id("login-button").click()
+
+    async def ready() -> bool:
+        agent = server.board.get("Local/1001@lab-agents/n")
+        return agent is not None and agent.state is AgentState.READY
+
+    await eventually(ready, 10, "agent 1001 ready")
+    return lab, page, ready
 
 
 def loudness(path: Path) -> tuple[float, float]:
@@ -227,18 +248,7 @@ async def test_the_supervisor_page_finds_the_call_by_caller_number_plays_and_see
 async def test_from_the_customer_history_on_the_desk_the_call_recording_is_one_click_away(
     make_lab: LabFactory, tmp_path: Path, browser: Any
 ) -> None:
-    lab = await make_lab(lab_settings(tmp_path, lab={"login_agents": False}))
-    assert lab.server is not None
-    server = lab.server
-    page = await logged_in_page(browser, f"http://127.0.0.1:{server.web_port}", "agent1001", PASSWORD,
-                                "/ui/agent.html")
-    await page.get_by_test_id("login-button").click()
-
-    async def ready() -> bool:
-        agent = server.board.get("Local/1001@lab-agents/n")
-        return agent is not None and agent.state is AgentState.READY
-
-    await eventually(ready, 10, "agent 1001 ready")
+    lab, page, ready = await agent_1001_at_the_desk(make_lab, tmp_path, browser)
     first = await place_call(lab, LabCall(VIP, "张伟", hangup_after=5))
     supervisor = await logged_in(lab, "supervisor")
     try:
@@ -333,18 +343,9 @@ async def test_a_supervisor_listens_whispers_and_barges_into_a_live_call(
 async def test_pause_and_resume_from_the_desk_leave_a_marked_blank_gap(
     make_lab: LabFactory, tmp_path: Path, browser: Any
 ) -> None:
-    lab = await make_lab(lab_settings(tmp_path, lab={"login_agents": False}))
+    lab, page, ready = await agent_1001_at_the_desk(make_lab, tmp_path, browser)
     assert lab.server is not None
     server = lab.server
-    page = await logged_in_page(browser, f"http://127.0.0.1:{server.web_port}", "agent1001", PASSWORD,
-                                "/ui/agent.html")
-    await page.get_by_test_id("login-button").click()
-
-    async def ready() -> bool:
-        agent = server.board.get("Local/1001@lab-agents/n")
-        return agent is not None and agent.state is AgentState.READY
-
-    await eventually(ready, 10, "agent 1001 ready")
     call_id = await place_call(lab, LabCall(VIP, "张伟", hangup_after=12))
 
     async def on_call() -> bool:
