@@ -22,22 +22,32 @@ class UnsafeSettings(Exception):
     """The settings would run production on a secret anyone can read in the source."""
 
 
+def default_ami_secret(settings: Settings) -> bool:
+    """The AMI secret is the one anyone can read in the source."""
+    return settings.ami.secret == AmiSettings().secret
+
+
+def default_session_secret(settings: Settings) -> bool:
+    """The session secret is the one anyone can read in the source (serve generates one)."""
+    return settings.web.session_secret == WebSettings().session_secret
+
+
 def production_settings(settings: Settings) -> Settings:
     """``settings`` fit for ``serve``: a generated session secret if it was the default;
     :class:`UnsafeSettings` if the AMI secret is the default."""
-    if settings.ami.secret == AmiSettings().secret:
+    if default_ami_secret(settings):
         raise UnsafeSettings(
             "the AMI secret is the source's default: set [ami] secret in the settings file "
             "(or CTISERVER_AMI__SECRET) to the secret of the ctiserver user in Asterisk's "
             "manager.conf"
         )
-    if settings.web.session_secret != WebSettings().session_secret:
+    if not default_session_secret(settings):
         return settings
-    secret = _stored_secret(Path(settings.web.secrets_file))
+    secret = stored_session_secret(Path(settings.web.secrets_file))
     return settings.replace(web={"session_secret": secret})
 
 
-def _stored_secret(path: Path) -> str:
+def stored_session_secret(path: Path) -> str:
     """The session secret kept at ``path``, created (mode 0600) on first start."""
     if path.exists():
         if path.stat().st_mode & 0o077:

@@ -8,7 +8,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ctiserver.settings import ENV_PREFIX, AmiSettings, Settings
+from ctiserver.production import default_ami_secret
+from ctiserver.settings import ENV_PREFIX, Settings
 
 
 def add_check(commands: Any) -> None:
@@ -42,7 +43,7 @@ async def check_command(settings: Settings, args: argparse.Namespace) -> int:
 async def snippets_command(settings: Settings, args: argparse.Namespace) -> int:
     from ctiserver.operations.snippets import SNIPPETS, render_snippets, write_snippets
 
-    if settings.ami.secret == AmiSettings().secret:
+    if default_ami_secret(settings):
         print(
             "ctiserver: the AMI secret is the source's default: set [ami] secret in the settings "
             "file first (the snippet gives it to Asterisk)",

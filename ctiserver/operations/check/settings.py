@@ -9,7 +9,8 @@ from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ctiserver.operations.check.results import Result, ok, problem
-from ctiserver.settings import AmiSettings, Settings, WebSettings
+from ctiserver.production import UnsafeSettings, default_ami_secret, default_session_secret, stored_session_secret
+from ctiserver.settings import Settings
 
 STRATEGIES = frozenset(
     {"ringall", "leastrecent", "fewestcalls", "random", "rrmemory", "rrordered", "linear", "wrandom"}
@@ -61,10 +62,8 @@ def settings_result(settings: Settings, source: str | None) -> Result:
 
 def secrets_result(settings: Settings) -> Result:
     """``serve``'s rules (ctiserver.production), without generating anything."""
-    from ctiserver.production import UnsafeSettings, _stored_secret
-
     name = "secrets"
-    if settings.ami.secret == AmiSettings().secret:
+    if default_ami_secret(settings):
         return problem(
             name, "the AMI secret is the source's default (serve refuses it)",
             "set [ami] secret to the secret of the ctiserver user in Asterisk's manager.conf",
@@ -74,13 +73,13 @@ def secrets_result(settings: Settings) -> Result:
             name, "the AMI secret is shorter than 16 characters",
             "use a long random secret (e.g. openssl rand -hex 24) here and in manager.conf",
         )
-    if settings.web.session_secret != WebSettings().session_secret:
+    if not default_session_secret(settings):
         return ok(name, "AMI secret and session secret set")
     path = Path(settings.web.secrets_file)
     if not path.exists():
         return ok(name, f"AMI secret set; serve will generate the session secret in {path} on first start")
     try:
-        _stored_secret(path)
+        stored_session_secret(path)
     except (UnsafeSettings, OSError, ValueError) as exc:
         return problem(
             name, f"session secret file: {exc}", f"fix or delete {path} (serve generates a new one)"
