@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from ctiserver.audit.model import AuditEvent
 from ctiserver.audit.tables import AuditEventRow
+from ctiserver.storage.base import from_epoch
 from ctiserver.storage.database import Database
 from ctiserver.storage.upsert import dialect_insert
 
@@ -31,7 +32,7 @@ class AuditFilter:
 
 def _row(event: AuditEvent) -> dict[str, Any]:
     row = event.to_dict()
-    row["at"] = dt.datetime.fromtimestamp(event.at, dt.UTC)
+    row["at"] = from_epoch(event.at)
     return row
 
 

@@ -31,7 +31,7 @@ from ctiserver.callbacks.tables import Callback, CallbackAttempt, CallbackMiss
 from ctiserver.callbacks.views import AttemptInfo, CallbackInfo, Claim, VoicemailInfo, attempt_info, callback_info
 from ctiserver.ivr.tables import Voicemail
 from ctiserver.settings import CallbackSettings
-from ctiserver.storage.base import utcnow
+from ctiserver.storage.base import from_epoch, utcnow
 from ctiserver.storage.database import Database
 
 __all__ = ["AttemptInfo", "CallbackInfo", "CallbackRepository", "Claim", "VoicemailInfo", "VoicemailRepository"]
@@ -42,10 +42,6 @@ def policy_from(settings: CallbackSettings) -> Policy:
         dedup_window=settings.dedup_window, expire_after=settings.expire_after,
         max_attempts=settings.max_attempts, retry_min=settings.retry_min, retry_max=settings.retry_max,
     )
-
-
-def _at(epoch: float) -> dt.datetime:
-    return dt.datetime.fromtimestamp(epoch, dt.UTC)
 
 
 class CallbackRepository:
@@ -72,7 +68,7 @@ class CallbackRepository:
         key = number_key(miss.number)
         if not key:
             raise ValueError("no number to call back")
-        at = _at(miss.at)
+        at = from_epoch(miss.at)
         async with self._db.session() as session:
             if self._postgres:  # one miss of a number at a time, across servers
                 await session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": key})
@@ -108,7 +104,7 @@ class CallbackRepository:
                 reason=miss.reason or miss.source.value, status=Status.PENDING.value, missed_at=at,
                 last_missed_at=at, misses=1, wait_seconds=miss.wait_seconds,
                 choices=list(miss.choices) or None, vip=miss.vip, due_at=at,
-                expires_at=_at(miss.at + self.policy.expire_after), attempts=0,
+                expires_at=from_epoch(miss.at + self.policy.expire_after), attempts=0,
             )
             session.add(row)
             await session.flush()
@@ -120,7 +116,7 @@ class CallbackRepository:
     def _count(session: AsyncSession, task: Callback, miss: Miss) -> None:
         if miss.linkedid:
             session.add(CallbackMiss(
-                callback_id=task.id, linkedid=miss.linkedid, at=_at(miss.at), source=miss.source.value,
+                callback_id=task.id, linkedid=miss.linkedid, at=from_epoch(miss.at), source=miss.source.value,
                 wait_seconds=miss.wait_seconds,
             ))
 
@@ -168,11 +164,11 @@ class CallbackRepository:
             rows = list(await session.scalars(self._locked(
                 select(Callback).where(
                     Callback.number_key == key, Callback.status == Status.PENDING.value,
-                    Callback.missed_at <= _at(at),
+                    Callback.missed_at <= from_epoch(at),
                 )
             )))
             for row in rows:
-                row.status, row.finished_at = Status.CANCELLED.value, _at(at)
+                row.status, row.finished_at = Status.CANCELLED.value, from_epoch(at)
             await session.commit()
             return [callback_info(row) for row in rows]
 
@@ -226,7 +222,7 @@ class CallbackRepository:
         async with self._db.session() as session:
             rows = await session.execute(
                 select(Callback.queue, func.count()).where(
-                    Callback.status == Status.PENDING.value, Callback.due_at <= _at(now),
+                    Callback.status == Status.PENDING.value, Callback.due_at <= from_epoch(now),
                     Callback.queue.is_not(None),
                 ).group_by(Callback.queue)
             )
@@ -255,11 +251,11 @@ class CallbackRepository:
             if row.status != Status.PENDING.value:
                 raise ValueError(f"the callback is {row.status}, not pending")
             if cancel:
-                row.status, row.finished_at = Status.CANCELLED.value, _at(at)
+                row.status, row.finished_at = Status.CANCELLED.value, from_epoch(at)
             else:
                 row.queue = queue or row.queue
                 row.agent = agent
-                row.due_at = min(row.due_at, _at(at))
+                row.due_at = min(row.due_at, from_epoch(at))
             await session.commit()
             return callback_info(row)
 
@@ -268,11 +264,11 @@ class CallbackRepository:
         async with self._db.session() as session:
             rows = list(await session.scalars(self._locked(
                 select(Callback).where(
-                    Callback.status == Status.PENDING.value, Callback.expires_at <= _at(now)
+                    Callback.status == Status.PENDING.value, Callback.expires_at <= from_epoch(now)
                 ), skip=True,
             )))
             for row in rows:
-                row.status, row.finished_at = Status.EXPIRED.value, _at(now)
+                row.status, row.finished_at = Status.EXPIRED.value, from_epoch(now)
             await session.commit()
             return [callback_info(row) for row in rows]
 
@@ -294,8 +290,8 @@ class CallbackRepository:
             row = await session.scalar(self._locked(
                 select(Callback).where(
                     Callback.status == Status.PENDING.value, Callback.queue == queue,
-                    Callback.due_at <= _at(now),
-                    (Callback.expires_at.is_(None)) | (Callback.expires_at > _at(now)),
+                    Callback.due_at <= from_epoch(now),
+                    (Callback.expires_at.is_(None)) | (Callback.expires_at > from_epoch(now)),
                     (Callback.agent.is_(None)) | (Callback.agent == agent),
                 )
                 .order_by(Callback.vip.desc(), Callback.missed_at, Callback.id)
@@ -304,9 +300,9 @@ class CallbackRepository:
             ))
             if row is None:
                 return None
-            row.status, row.last_attempt_at = Status.DIALING.value, _at(now)
+            row.status, row.last_attempt_at = Status.DIALING.value, from_epoch(now)
             attempt = CallbackAttempt(
-                callback_id=row.id, started_at=_at(now), agent=agent, channel_id=channel_id,
+                callback_id=row.id, started_at=from_epoch(now), agent=agent, channel_id=channel_id,
                 server=self.server or None,
             )
             session.add(attempt)
@@ -320,7 +316,7 @@ class CallbackRepository:
             attempt = await session.get(CallbackAttempt, attempt_id, with_for_update=self._postgres)
             if attempt is None or attempt.ended_at is not None:
                 return None
-            attempt.ended_at, attempt.outcome = _at(now), outcome.value
+            attempt.ended_at, attempt.outcome = from_epoch(now), outcome.value
             row = await session.get(Callback, attempt.callback_id, with_for_update=self._postgres)
             if row is None:
                 await session.commit()
@@ -330,9 +326,9 @@ class CallbackRepository:
                 then = after_attempt(outcome, row.attempts, now, self.policy)
                 row.status, row.attempts = then.status.value, then.attempts
                 if then.due_at is not None:
-                    row.due_at = _at(then.due_at)
+                    row.due_at = from_epoch(then.due_at)
                 if then.status is not Status.PENDING:
-                    row.finished_at = _at(now)
+                    row.finished_at = from_epoch(now)
                 if outcome is Outcome.CONNECTED and attempt.agent:
                     row.agent = attempt.agent
             await session.commit()

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from ctiserver.calls.tables import CallRow
 from ctiserver.customers.phones import normalize_phone
 from ctiserver.customers.tables import CustomerPhone
+from ctiserver.storage.base import from_epoch
 from ctiserver.storage.database import Database
 from ctiserver.storage.upsert import dialect_insert
 
@@ -45,7 +46,7 @@ class CallRecord(Protocol):
 
 
 def _from_epoch(seconds: float | None) -> dt.datetime | None:
-    return None if seconds is None else dt.datetime.fromtimestamp(seconds, dt.UTC)
+    return None if seconds is None else from_epoch(seconds)
 
 
 def _iso(value: dt.datetime | None) -> str | None:
@@ -62,7 +63,7 @@ def _row(call: CallRecord, customer_id: int | None) -> dict[str, Any]:
         "linkedid": call.linkedid,
         "caller_number": call.caller_number,
         "caller_name": call.caller_name,
-        "started_at": dt.datetime.fromtimestamp(call.started_at, dt.UTC),
+        "started_at": from_epoch(call.started_at),
         "answered_at": _from_epoch(call.answered_at),
         "ended_at": _from_epoch(call.ended_at),
         "duration_seconds": (

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ctiserver.settings import Settings
+from ctiserver.storage.base import from_epoch
 
 if TYPE_CHECKING:
     from ctiserver.storage.database import Database
@@ -84,7 +85,7 @@ async def purge(db: Database, directory: Path, *, retention_days: int, now: floa
     from ctiserver.recordings.store import RecordingRepository
 
     index = RecordingRepository(db)
-    moment = dt.datetime.fromtimestamp(now, dt.UTC)
+    moment = from_epoch(now)
     deleted: list[tuple[str, str, str, str]] = []
     kept: list[str] = []
     if retention_days <= 0:

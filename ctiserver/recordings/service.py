@@ -12,7 +12,6 @@ agent's leg, all under the call's Linkedid. The server's AMI user needs no more 
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import logging
 from collections.abc import Callable, Coroutine
 from pathlib import Path, PurePosixPath
@@ -25,16 +24,13 @@ from ctiserver.recordings.model import FORMAT, Recording, extension_of, new_id, 
 from ctiserver.recordings.store import RecordingRepository
 from ctiserver.recordings.tables import RecordingRow
 from ctiserver.settings import Settings
+from ctiserver.storage.base import from_epoch
 from ctiserver.telephony.agi.session import AgiSession
 from ctiserver.telephony.events import ChannelHungUp, DomainEvent
 
 log = logging.getLogger(__name__)
 
 SETTLE_STEP = 0.25
-
-
-def _utc(at: float) -> dt.datetime:
-    return dt.datetime.fromtimestamp(at, dt.UTC)
 
 
 class RecordingService:
@@ -179,7 +175,7 @@ class RecordingService:
             id=recording.id, call_id=recording.call_id, leg_uniqueid=recording.leg_uniqueid,
             caller_number=recording.caller_number, caller_name=recording.caller_name,
             agent=recording.agent, agent_interface=recording.agent_interface, queue=recording.queue,
-            customer_id=customer_id, started_at=_utc(recording.started_at), ended_at=_utc(ended),
+            customer_id=customer_id, started_at=from_epoch(recording.started_at), ended_at=from_epoch(ended),
             duration=facts.duration, size=facts.size, format=FORMAT, checksum=facts.checksum,
             path=str(recording.relative), flag=None if facts.flag is None else facts.flag.value,
             hold=False, gaps=[list(gap) for gap in recording.gaps] or None,

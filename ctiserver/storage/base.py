@@ -27,6 +27,11 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+def from_epoch(seconds: float) -> dt.datetime:
+    """Epoch seconds (the clocks and events of the server) as an aware UTC datetime (the rows)."""
+    return dt.datetime.fromtimestamp(seconds, dt.UTC)
+
+
 class UTCDateTime(TypeDecorator[dt.datetime]):
     """Timezone-aware UTC datetimes on every backend.
 
