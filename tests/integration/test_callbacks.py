@@ -155,7 +155,8 @@ async def test_three_abandons_are_one_task_that_an_answered_call_cancels(make_la
                                                                          tmp_path: Path) -> None:
     lab = await make_lab(callback_settings(tmp_path, dial=False))
     assert lab.server is not None
-    calls = [await _abandon(lab, "+8613800138000" if n == 1 else CUSTOMER, 3) for n in range(3)]
+    # a second apart, so that the first call placed is surely the first missed
+    calls = [await _abandon(lab, "+8613800138000" if n == 1 else CUSTOMER, 3 + n) for n in range(3)]
 
     async def three_misses() -> CallbackInfo | None:
         tasks = await _tasks(lab, CUSTOMER)
