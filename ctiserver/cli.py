@@ -339,7 +339,7 @@ async def _flows_simulate(settings: Settings, args: argparse.Namespace) -> int:
     presses = args.dtmf.split(",") if args.dtmf else []
     db = None if args.no_lookup else Database(settings.database.url)
     try:
-        services = LookupOnlyServices(db) if db is not None else None
+        services = LookupOnlyServices(db, settings.hotline.region) if db is not None else None
         run, lines = await dry_run(
             flow, presses, caller_number=args.caller, services=services,
             clock=(lambda: at) if at is not None else None,
