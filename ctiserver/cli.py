@@ -17,6 +17,7 @@ from ctiserver.operations.commands import add_check, add_snippets
 from ctiserver.recordings.commands import add_recordings
 from ctiserver.resources import ResourceMissing
 from ctiserver.settings import Settings, SettingsError, load_settings
+from ctiserver.spreadsheets.commands import add_spreadsheets
 from ctiserver.vocabulary import USER_ROLES
 
 if TYPE_CHECKING:
@@ -122,6 +123,7 @@ def _parser() -> argparse.ArgumentParser:
     add_snippets(ast_commands)
     add_check(commands)
     add_recordings(commands)
+    add_spreadsheets(commands)
     return parser
 
 
