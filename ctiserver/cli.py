@@ -17,6 +17,7 @@ from ctiserver.operations.commands import add_check, add_snippets
 from ctiserver.recordings.commands import add_recordings
 from ctiserver.resources import ResourceMissing
 from ctiserver.settings import Settings, SettingsError, load_settings
+from ctiserver.spreadsheets.commands import add_spreadsheets
 from ctiserver.vocabulary import USER_ROLES
 
 if TYPE_CHECKING:
@@ -122,6 +123,7 @@ def _parser() -> argparse.ArgumentParser:
     add_snippets(ast_commands)
     add_check(commands)
     add_recordings(commands)
+    add_spreadsheets(commands)
     return parser
 
 
@@ -339,7 +341,7 @@ async def _flows_simulate(settings: Settings, args: argparse.Namespace) -> int:
     presses = args.dtmf.split(",") if args.dtmf else []
     db = None if args.no_lookup else Database(settings.database.url)
     try:
-        services = LookupOnlyServices(db) if db is not None else None
+        services = LookupOnlyServices(db, settings.hotline.region) if db is not None else None
         run, lines = await dry_run(
             flow, presses, caller_number=args.caller, services=services,
             clock=(lambda: at) if at is not None else None,

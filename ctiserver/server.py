@@ -27,6 +27,7 @@ from ctiserver.live import plugin as live_plugin
 from ctiserver.pops import plugin as pops_plugin
 from ctiserver.recordings import plugin as recordings_plugin
 from ctiserver.settings import Settings
+from ctiserver.spreadsheets import plugin as spreadsheets_plugin
 from ctiserver.stats import plugin as stats_plugin
 from ctiserver.storage.database import Database, upgrade_schema
 from ctiserver.telephony.agi.server import AgiServer
@@ -71,6 +72,7 @@ class CtiServer:
         knowledge_plugin.register(core)
         self.callbacks = callbacks_plugin.register(core, self.stats, agents)
         self.recordings = recordings_plugin.register(core, self.board)
+        spreadsheets_plugin.register(core)
         self._runner: web.AppRunner | None = None
         self.ami.on_event(self._on_ami_event)
         self.ami.on_ready(self._resynchronise)

@@ -112,6 +112,10 @@ class HotlineSettings:
     agent_interface: str = "PJSIP/{extension}"
     #: the hotline's local time (IANA name): its days for figures and ticket numbers
     timezone: str = "Asia/Shanghai"
+    #: the hotline's country (ISO 3166 two letters): callers' numbers without a country
+    #: code are read in its numbering plan, and customers' phones of it are keyed in
+    #: national form (ctiserver/customers/phones.py); a change needs the keys recomputed
+    region: str = "CN"
     #: how customers are called back, e.g. "PJSIP/{number}@trunk" ("": no [callback]
     #: dialplan context, callbacks are not dialled); the lab's are Local channels
     callback_interface: str = ""

@@ -49,7 +49,7 @@ def register(core: Core, stats: StatsLog, agents: Agents) -> Callbacks:
     def push(task: CallbackInfo) -> None:
         core.hub.to_roles(SUPERVISOR_ROLES, {"type": "callback", "callback": task.to_dict()})
 
-    customers = CustomerRepository(core.db)
+    customers = CustomerRepository(core.db, core.settings.hotline.region)
     runs = IvrRunRepository(core.db)
 
     async def enrich(miss: Miss) -> Miss:

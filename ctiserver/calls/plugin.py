@@ -9,7 +9,7 @@ from ctiserver.core import Core
 
 
 def register(core: Core) -> CallRepository:
-    records = CallRepository(core.db)
+    records = CallRepository(core.db, core.settings.hotline.region)
     # upserted by linkedid: journaled while the database is away, replayed at start
     writer = core.durable_writer(
         records.save_many, "ended calls", name="calls", encode=CallSnapshot.to_dict, decode=CallSnapshot.from_dict

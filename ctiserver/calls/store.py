@@ -11,7 +11,7 @@ from typing import Any, Protocol
 from sqlalchemy import select
 
 from ctiserver.calls.tables import CallRow
-from ctiserver.customers.phones import normalize_phone
+from ctiserver.customers.phones import DEFAULT_REGION, normalize_phone
 from ctiserver.customers.tables import CustomerPhone
 from ctiserver.storage.base import from_epoch
 from ctiserver.storage.database import Database
@@ -112,8 +112,10 @@ _SNAPSHOT_FIELDS = tuple(f.name for f in dataclasses.fields(CallSnapshot))
 
 
 class CallRepository:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, region: str = DEFAULT_REGION) -> None:
+        """``region``: the hotline's, in whose plan callers' numbers are read."""
         self._db = db
+        self._region = region
 
     async def save(self, call: CallRecord) -> None:
         """Insert or update the row for ``call.linkedid`` with the call's current state."""
@@ -126,7 +128,7 @@ class CallRepository:
         if not latest:
             return
         async with self._db.session() as session:
-            numbers = {normalize_phone(c.caller_number or "") for c in latest.values()} - {""}
+            numbers = {normalize_phone(c.caller_number or "", self._region) for c in latest.values()} - {""}
             customers: dict[str, int] = {}
             if numbers:
                 found = await session.execute(
@@ -137,7 +139,7 @@ class CallRepository:
                 for normalized, customer_id in found:
                     customers.setdefault(normalized, customer_id)
             rows = [
-                _row(call, customers.get(normalize_phone(call.caller_number or "")))
+                _row(call, customers.get(normalize_phone(call.caller_number or "", self._region)))
                 for call in latest.values()
             ]
             table = CallRow.__table__

@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ctiserver.calls.store import call_record
 from ctiserver.calls.tables import CallRow
-from ctiserver.customers.phones import normalize_phone
+from ctiserver.customers.phones import DEFAULT_REGION, normalize_phone
 from ctiserver.customers.tables import Customer, CustomerPhone, Product
 from ctiserver.storage.database import Database
 from ctiserver.tickets.store import ticket_dict
@@ -40,8 +40,9 @@ _calls = CallRow.__table__
 
 
 class CustomerCards:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, region: str = DEFAULT_REGION) -> None:
         self._db = db
+        self._region = region
 
     async def for_phone(self, number: str) -> list[dict[str, Any]]:
         """The card of every customer with a phone equal to ``number`` once normalised,
@@ -50,7 +51,7 @@ class CustomerCards:
 
     async def for_phones(self, numbers: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
         """:meth:`for_phone` of each number, in one round of queries for them all."""
-        normalized = {number: normalize_phone(number) for number in numbers}
+        normalized = {number: normalize_phone(number, self._region) for number in numbers}
         wanted = sorted({n for n in normalized.values() if n})
         customers_of: defaultdict[str, list[int]] = defaultdict(list)
         cards: dict[int, dict[str, Any]] = {}

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from ctiserver.core import Core
 from ctiserver.customers import http
+from ctiserver.customers.phones import known_region
 from ctiserver.customers.store import CustomerRepository
 
 
 def register(core: Core) -> CustomerRepository:
-    customers = CustomerRepository(core.db)
+    region = core.settings.hotline.region
+    if not known_region(region):
+        raise ValueError(f"hotline.region must be a two-letter country code such as CN, not {region!r}")
+    customers = CustomerRepository(core.db, region)
     http.register(core.app, customers)
     return customers

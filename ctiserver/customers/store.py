@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from ctiserver.calls.store import CallRepository
 from ctiserver.customers.cards import CustomerCards
-from ctiserver.customers.phones import normalize_phone
+from ctiserver.customers.phones import DEFAULT_REGION, normalize_phone
 from ctiserver.customers.tables import Customer, CustomerPhone, Product
 from ctiserver.storage.database import Database
 from ctiserver.tickets.store import TicketRepository, ticket_dict
@@ -43,15 +43,17 @@ def _summary(row: Customer) -> CustomerSummary:
 
 
 class CustomerRepository:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, region: str = DEFAULT_REGION) -> None:
+        """``region``: the hotline's, in whose plan numbers without a country code are read."""
         self._db = db
+        self._region = region
 
     async def find_by_phone(self, number: str) -> list[CustomerSummary]:
         """Every customer with a phone equal to ``number`` once normalised, oldest phone first.
 
         A shared landline can belong to several customers, hence a list.
         """
-        normalized = normalize_phone(number)
+        normalized = normalize_phone(number, self._region)
         if not normalized:
             return []
         async with self._db.session() as session:
@@ -73,11 +75,11 @@ class CustomerRepository:
 
     async def card(self, customer_id: int) -> dict[str, Any] | None:
         """The CARD of docs/agent-desktop.md, or None for an unknown customer."""
-        return await CustomerCards(self._db).for_customer(customer_id)
+        return await CustomerCards(self._db, self._region).for_customer(customer_id)
 
     async def cards_for_phone(self, number: str) -> list[dict[str, Any]]:
         """The CARD of every customer with that phone (see :meth:`find_by_phone`)."""
-        return await CustomerCards(self._db).for_phone(number)
+        return await CustomerCards(self._db, self._region).for_phone(number)
 
     async def create(
         self,
@@ -95,7 +97,7 @@ class CustomerRepository:
         name, phone = name.strip(), phone.strip()
         if not name or len(name) > MAX_NAME:
             raise ValueError(f"name must have 1 to {MAX_NAME} characters")
-        normalized = normalize_phone(phone)
+        normalized = normalize_phone(phone, self._region)
         if len(normalized) < MIN_PHONE_DIGITS or len(phone) > MAX_PHONE:
             raise ValueError(f"phone must be a number of at least {MIN_PHONE_DIGITS} digits")
         if level not in CUSTOMER_LEVELS:
@@ -121,7 +123,7 @@ class CustomerRepository:
         """``{"calls": [CALL_RECORD], "tickets": [TICKET]}`` newest first; None if unknown."""
         if await self.get(customer_id) is None:
             return None
-        calls = await CallRepository(self._db).list_ended_for_customer(customer_id, HISTORY_CALLS)
+        calls = await CallRepository(self._db, self._region).list_ended_for_customer(customer_id, HISTORY_CALLS)
         tickets = await TicketRepository(self._db).list_for_customer(customer_id)
         return {"calls": calls, "tickets": [ticket_dict(t) for t in tickets]}
 

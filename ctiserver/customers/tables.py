@@ -61,3 +61,14 @@ class Product(Base):
     serial: Mapped[str | None] = mapped_column(String(64), index=True)
     installed_on: Mapped[dt.date | None] = mapped_column(Date)
 
+
+
+class ProductModel(Base):
+    """The product catalogue: the models the company sells, each of one category. When it
+    holds any model, a customer import accepts only products of a model it lists."""
+
+    __tablename__ = "product_models"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    model: Mapped[str] = mapped_column(String(64), unique=True)
+    category: Mapped[str] = mapped_column(String(64))

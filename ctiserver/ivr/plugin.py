@@ -88,6 +88,7 @@ def _flow_engine(
         voicemail_asterisk_dir=ivr.asterisk_voicemail_dir or str(voicemail_dir),
         availability=availability,
         timezone=settings.hotline.timezone,
+        region=settings.hotline.region,
         callbacks=CallbackRepository(db, policy_from(settings.callbacks)),
         callback_queue=settings.hotline.default_queue,
     )

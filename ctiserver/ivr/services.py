@@ -9,6 +9,7 @@ from pathlib import Path, PurePosixPath
 
 from ctiserver.callbacks.model import Source
 from ctiserver.callbacks.store import CallbackRepository, VoicemailRepository
+from ctiserver.customers.phones import DEFAULT_REGION
 from ctiserver.customers.store import CustomerRepository
 from ctiserver.ivr.dryrun import DryRunServices
 from ctiserver.ivr.engine.services import (
@@ -39,6 +40,7 @@ class DbFlowServices:
         voicemail_host_dir: Path,
         voicemail_asterisk_dir: str,
         timezone: str = DEFAULT_TIMEZONE,
+        region: str = DEFAULT_REGION,
         availability: Callable[[str], bool] | None = None,
         callbacks: CallbackRepository | None = None,
         callback_queue: str | None = None,
@@ -46,7 +48,7 @@ class DbFlowServices:
         """``callbacks``: where callback requests go (with the callbacks' policy);
         ``callback_queue``: the queue whose agents call them back."""
         self.availability = availability
-        self.customers = CustomerRepository(db)
+        self.customers = CustomerRepository(db, region)
         self.tickets = TicketRepository(db, timezone=timezone)
         self.callbacks = callbacks or CallbackRepository(db)
         self.callback_queue = callback_queue
@@ -118,9 +120,9 @@ class DbFlowServices:
 class LookupOnlyServices(DryRunServices):
     """For dry runs: finds callers in the real database, changes nothing."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, region: str = DEFAULT_REGION) -> None:
         super().__init__()
-        self._customers = CustomerRepository(db)
+        self._customers = CustomerRepository(db, region)
 
     async def lookup_customer(self, number: str) -> CustomerMatch | None:
         found = await self._customers.find_by_phone(number)

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ctiserver.agents.tables import AgentRow
 from ctiserver.customers.phones import normalize_phone
-from ctiserver.customers.tables import Customer, CustomerPhone, Product
+from ctiserver.customers.tables import Customer, CustomerPhone, Product, ProductModel
 from ctiserver.knowledge.store import join_tags
 from ctiserver.knowledge.tables import KnowledgeArticle
 from ctiserver.storage.database import Database
@@ -242,6 +242,7 @@ async def seed_demo(db: Database, password: str, hasher: PasswordHasher | None =
         for demo in CUSTOMERS:
             added += await _seed_customer(session, demo)
         added += await _seed_articles(session)
+        await _seed_catalogue(session)
         await session.commit()
         counts = [
             await session.scalar(select(func.count()).select_from(model))
@@ -289,6 +290,17 @@ async def _seed_customer(session: AsyncSession, demo: DemoCustomer) -> int:
             )
             added += 1
     return added
+
+
+async def _seed_catalogue(session: AsyncSession) -> None:
+    """The demo products' models as the product catalogue (a customer import then accepts
+    only those models)."""
+    known = set((await session.scalars(select(ProductModel.model))).all())
+    for demo in CUSTOMERS:
+        for category, model, _serial, _installed in demo.products:
+            if model not in known:
+                session.add(ProductModel(model=model, category=category))
+                known.add(model)
 
 
 async def _seed_articles(session: AsyncSession) -> int:

@@ -24,7 +24,9 @@ class Pops:
 
 def register(core: Core, agents: Agents, ivr: HotlineIvr) -> Pops:
     pops = ScreenPopService(
-        calls=core.calls, cards=BatchedCardLookup(CustomerCards(core.db).for_phones), ivr_runs=ivr.live,
+        calls=core.calls,
+        cards=BatchedCardLookup(CustomerCards(core.db, core.settings.hotline.region).for_phones),
+        ivr_runs=ivr.live,
         clock=core.clock,
     )
     pops.attach(core.hub)

@@ -23,7 +23,7 @@ def register(core: Core, board: AgentBoard) -> RecordingService:
         raise ValueError(f"recordings.agents must be one of {', '.join(AGENT_POLICIES)}, not {settings.agents!r}")
     index = RecordingRepository(core.db)
     service = RecordingService(
-        core.settings, core.calls, index, CustomerRepository(core.db), core.clock
+        core.settings, core.calls, index, CustomerRepository(core.db, core.settings.hotline.region), core.clock
     )
 
     async def make_directory() -> None:

@@ -75,6 +75,10 @@ MATRIX: dict[tuple[str, str], frozenset[str] | None] = {
     ("POST", "/api/recordings/{id}/hold"): SUPERVISORS,
     ("POST", "/api/monitor"): SUPERVISORS,
     ("POST", "/api/agent/recording"): EVERYONE,
+    ("POST", "/api/import/customers"): ADMINS,
+    ("GET", "/api/export/customers.csv"): SUPERVISORS,
+    ("GET", "/api/export/tickets.csv"): SUPERVISORS,
+    ("GET", "/api/export/calls.csv"): SUPERVISORS,
 }
 
 

@@ -1,0 +1,90 @@
+"""``ctiserver import customers FILE.csv`` and ``ctiserver export customers|tickets|calls
+[--from DAY] [--to DAY] FILE``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import sys
+from pathlib import Path
+from typing import Any
+
+from ctiserver.settings import Settings
+from ctiserver.spreadsheets.exports import EXPORTS, Period
+from ctiserver.spreadsheets.model import UnreadableFile
+
+#: the largest file the import reads (the page's upload has its own, smaller limit)
+MAX_FILE = 200 * 1024 * 1024
+
+
+def add_spreadsheets(commands: Any) -> None:
+    importing = commands.add_parser("import", help="import customers from a CSV file")
+    what = importing.add_subparsers(dest="what", required=True)
+    customers = what.add_parser(
+        "customers", help="one row per product owned (UTF-8 or GB18030); exit 1 if any row is rejected"
+    )
+    customers.add_argument("file", help="the CSV file")
+    customers.set_defaults(handler=import_command)
+    exporting = commands.add_parser("export", help="write customers, tickets or calls to a CSV file")
+    exporting.add_argument("what", choices=EXPORTS)
+    exporting.add_argument("file", help="the CSV file to write (UTF-8 with BOM)")
+    exporting.add_argument("--from", dest="first", type=dt.date.fromisoformat, default=None,
+                           help="first local day, YYYY-MM-DD (created, or the call's start)")
+    exporting.add_argument("--to", dest="last", type=dt.date.fromisoformat, default=None,
+                           help="last local day, YYYY-MM-DD, included")
+    exporting.set_defaults(handler=export_command)
+
+
+def _read(path: str) -> bytes:
+    file = Path(path)
+    if file.stat().st_size > MAX_FILE:
+        raise ValueError(f"{path}: larger than {MAX_FILE // (1024 * 1024)} MB")
+    return file.read_bytes()
+
+
+async def import_command(settings: Settings, args: argparse.Namespace) -> int:
+    from ctiserver.spreadsheets.model import decode, parse_customers
+    from ctiserver.spreadsheets.store import CustomerImport
+    from ctiserver.storage.database import Database, upgrade_schema
+
+    try:
+        text = decode(await asyncio.to_thread(_read, args.file))
+    except (OSError, ValueError) as exc:
+        print(f"ctiserver: {exc}", file=sys.stderr)
+        return 2
+    await upgrade_schema(settings.database.url)
+    db = Database(settings.database.url)
+    try:
+        importer = CustomerImport(db)
+        parsed = parse_customers(text, region=settings.hotline.region, catalogue=await importer.catalogue())
+        report = await importer.run(parsed.rows, parsed.problems)
+    except UnreadableFile as exc:
+        print(f"ctiserver: {args.file}: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        await db.close()
+    print("\n".join(report.lines()), flush=True)
+    return 1 if report.problems else 0
+
+
+async def export_command(settings: Settings, args: argparse.Namespace) -> int:
+    from ctiserver.spreadsheets.exports import CsvExports
+    from ctiserver.storage.database import Database, upgrade_schema
+
+    await upgrade_schema(settings.database.url)
+    db = Database(settings.database.url)
+    size = 0
+    try:
+        parts = CsvExports(db, settings.hotline.timezone).stream(args.what, Period(args.first, args.last))
+        with open(args.file, "wb") as out:  # noqa: ASYNC230  (a local file, written part by part)
+            async for part in parts:
+                await asyncio.to_thread(out.write, part)
+                size += len(part)
+    except OSError as exc:
+        print(f"ctiserver: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        await db.close()
+    print(f"{args.what}: {size} bytes written to {args.file}")
+    return 0

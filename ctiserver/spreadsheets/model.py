@@ -1,0 +1,274 @@
+"""Customer CSV files read and checked, row by row, with no I/O: what the import adds is
+decided by the store; which rows are refused, and why, is decided here.
+
+A file has a header row naming its columns in English or Chinese (``name``/``姓名``,
+``phone``/``电话``...); it is UTF-8 (with or without BOM) or GB18030 (Excel in China).
+One row per product owned: the rows of one customer share a phone and the name. A cell
+holds several phones separated by ``;`` or ``；``. Every cell is what someone typed: it
+is checked, cut to its column, and never reaches a shell, a path or HTML.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from ctiserver.customers.phones import DEFAULT_REGION, is_valid_phone, normalize_phone
+
+#: column -> the headers that name it (compared without case, spaces, "_" or "-")
+HEADERS: dict[str, tuple[str, ...]] = {
+    "name": ("name", "customer", "customername", "姓名", "客户", "客户姓名", "客户名称", "名称", "用户姓名"),
+    "phone": ("phone", "phones", "tel", "telephone", "mobile", "电话", "手机", "手机号", "手机号码",
+              "电话号码", "联系电话", "联系方式"),
+    "province": ("province", "省", "省份"),
+    "city": ("city", "市", "城市"),
+    "district": ("district", "区", "区县", "县区", "区/县"),
+    "street": ("street", "街道", "街道/乡镇"),
+    "address_detail": ("addressdetail", "address", "详细地址", "地址"),
+    "level": ("level", "级别", "客户级别", "等级", "客户等级"),
+    "model": ("model", "型号", "产品型号"),
+    "serial": ("serial", "serialnumber", "sn", "序列号", "产品序列号", "条码", "机身编号"),
+    "installed_on": ("installedon", "installdate", "installationdate", "安装日期", "安装时间"),
+    "category": ("category", "品类", "类别", "产品类别"),
+}
+REQUIRED = ("name", "phone")
+#: column -> its longest value (the table's column length)
+LONGEST = {
+    "name": 100, "province": 64, "city": 64, "district": 64, "street": 128, "address_detail": 255,
+    "model": 64, "serial": 64, "category": 64,
+}
+LEVELS = {"normal": "normal", "普通": "normal", "一般": "normal", "vip": "vip", "贵宾": "vip", "重要": "vip"}
+DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%Y.%m.%d", "%Y%m%d", "%Y年%m月%d日")
+PHONE_SEPARATORS = re.compile(r"[;；]")
+MAX_PHONE = 64
+
+
+class UnreadableFile(ValueError):
+    """The file as a whole cannot be read: not text, or no usable header row."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A refused row: its line in the file (the header is line 1) and why."""
+
+    line: int
+    reason: str
+
+    def text(self) -> str:
+        return f"line {self.line}: {self.reason}"
+
+
+@dataclass(frozen=True)
+class ProductLine:
+    model: str
+    category: str
+    serial: str | None
+    installed_on: dt.date | None
+
+
+@dataclass(frozen=True)
+class CustomerLine:
+    """A row that passed every check: one customer, maybe one product."""
+
+    line: int
+    name: str
+    #: (number as written, its key), in the order of the cell, no key twice
+    phones: tuple[tuple[str, str], ...]
+    level: str
+    address: Mapping[str, str | None]
+    product: ProductLine | None
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        return tuple(key for _, key in self.phones)
+
+
+@dataclass
+class ParsedFile:
+    rows: list[CustomerLine] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+
+def decode(data: bytes) -> str:
+    """The text of the file: UTF-8 (a BOM dropped), else GB18030."""
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise UnreadableFile("the file is neither UTF-8 nor GB18030 text")
+
+
+def _header_key(text: str) -> str:
+    return re.sub(r"[\s_\-]", "", text.strip().lstrip("\ufeff")).lower()
+
+
+_ALIASES = {_header_key(alias): column for column, aliases in HEADERS.items() for alias in aliases}
+
+
+def columns(header: list[str]) -> dict[str, int]:
+    """Column name -> its index in the row; UnreadableFile if a required one is missing."""
+    found: dict[str, int] = {}
+    for index, text in enumerate(header):
+        column = _ALIASES.get(_header_key(text))
+        if column is not None and column not in found:
+            found[column] = index
+    missing = [c for c in REQUIRED if c not in found]
+    if missing:
+        raise UnreadableFile(f"line 1: no column {' or '.join(missing)} in the header")
+    return found
+
+
+def parse_date(text: str) -> dt.date | None:
+    """A date as people write it (2021-06-12, 2021/6/12, 20210612, 2021年6月12日); None if not."""
+    text = text.strip().split(" ")[0]  # Excel may add " 0:00"
+    for form in DATE_FORMATS:
+        try:
+            return dt.datetime.strptime(text, form).date()
+        except ValueError:
+            continue
+    return None
+
+
+class _Seen:
+    """Customers and products met earlier in the file, for its duplicates."""
+
+    def __init__(self) -> None:
+        self.customer_of: dict[tuple[str, str], int] = {}
+        self.serial_line: dict[str, int] = {}
+        self.product_line: dict[tuple[int, str], int] = {}
+
+    def customer(self, row: CustomerLine) -> int:
+        """The file's customer of the row: an earlier row of that name sharing a phone."""
+        found = next((self.customer_of[(row.name, k)] for k in row.keys if (row.name, k) in self.customer_of), None)
+        ident = row.line if found is None else found
+        for key in row.keys:
+            self.customer_of.setdefault((row.name, key), ident)
+        return ident
+
+    def duplicate(self, row: CustomerLine) -> str | None:
+        ident = self.customer(row)
+        product = row.product
+        if product is None:
+            return None
+        if product.serial is not None:
+            earlier = self.serial_line.setdefault(product.serial.casefold(), row.line)
+            return None if earlier == row.line else f'duplicate: serial "{product.serial}" is on line {earlier}'
+        earlier = self.product_line.setdefault((ident, product.model.casefold()), row.line)
+        if earlier != row.line:
+            return f'duplicate: this customer\'s "{product.model}" is on line {earlier}'
+        return None
+
+
+def parse_customers(
+    text: str, *, region: str = DEFAULT_REGION, catalogue: Mapping[str, str] | None = None
+) -> ParsedFile:
+    """Every row of the file, checked; ``catalogue``: model -> category of the models sold
+    (when it holds any, a product of another model is refused)."""
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise UnreadableFile("the file is empty") from None
+    except csv.Error as exc:
+        raise UnreadableFile(f"line 1: {exc}") from exc
+    where = columns(header)
+    known = {model.casefold(): (model, category) for model, category in (catalogue or {}).items()}
+    parsed = ParsedFile()
+    seen = _Seen()
+    line = 2  # where the next record starts
+    while True:
+        try:
+            cells = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:  # the rest of the file cannot be read
+            parsed.problems.append(Problem(line, f"unreadable CSV: {exc}"))
+            break
+        if any(cell.strip() for cell in cells):
+            values = {column: cells[i].strip() if i < len(cells) else "" for column, i in where.items()}
+            row, reason = _row(line, values, region, known)
+            if row is not None:
+                reason = seen.duplicate(row)
+            if reason is not None:
+                parsed.problems.append(Problem(line, reason))
+            elif row is not None:
+                parsed.rows.append(row)
+        line = reader.line_num + 1
+    return parsed
+
+
+def _row(
+    line: int, values: dict[str, str], region: str, known: Mapping[str, tuple[str, str]]
+) -> tuple[CustomerLine | None, str | None]:
+    for column, longest in LONGEST.items():
+        if len(values.get(column, "")) > longest:
+            return None, f"{column} longer than {longest} characters"
+    if not values["name"]:
+        return None, "missing name"
+    phones, reason = _phones(values["phone"], region)
+    if reason is not None:
+        return None, reason
+    level = LEVELS.get(values.get("level", "").casefold() or "normal")
+    if level is None:
+        return None, f'unknown level "{values["level"]}"'
+    product, reason = _product(values, known)
+    if reason is not None:
+        return None, reason
+    address = {c: values.get(c) or None for c in ("province", "city", "district", "street", "address_detail")}
+    return CustomerLine(line, values["name"], phones, level, address, product), None
+
+
+def _phones(cell: str, region: str) -> tuple[tuple[tuple[str, str], ...], str | None]:
+    numbers = [n.strip() for n in PHONE_SEPARATORS.split(cell) if n.strip()]
+    if not numbers:
+        return (), "missing phone"
+    phones: dict[str, str] = {}
+    for number in numbers:
+        if len(number) > MAX_PHONE or not is_valid_phone(number, region):
+            return (), f'invalid phone "{number[:MAX_PHONE]}"'
+        phones.setdefault(normalize_phone(number, region), number)
+    return tuple((number, key) for key, number in phones.items()), None
+
+
+def _product(
+    values: dict[str, str], known: Mapping[str, tuple[str, str]]
+) -> tuple[ProductLine | None, str | None]:
+    model, serial, installed = values.get("model", ""), values.get("serial", ""), values.get("installed_on", "")
+    if not (model or serial or installed):
+        return None, None
+    if not model:
+        return None, "missing model"
+    category = values.get("category", "")
+    if known:
+        entry = known.get(model.casefold())
+        if entry is None:
+            return None, f'unknown model "{model}"'
+        model, category = entry
+    date = parse_date(installed) if installed else None
+    if installed and date is None:
+        return None, f'bad date "{installed}"'
+    return ProductLine(model, category, serial or None, date), None
+
+
+#: a cell a spreadsheet would read as a formula starts with one of these
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def defuse(value: object) -> str:
+    """A cell for a CSV opened in Excel: text that would start a formula gets a leading '."""
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+def csv_text(rows: Iterable[Iterable[object]]) -> str:
+    """Rows as CSV text (CRLF line ends, as Excel writes), every cell defused."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    for row in rows:
+        writer.writerow([defuse(cell) for cell in row])
+    return out.getvalue()

@@ -1,0 +1,32 @@
+"""JSON shapes of the customer import, and the exports' query."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from ctiserver.web.schemas import Day, QueryString, Shape
+
+
+class ImportProblem(Shape):
+    line: int
+    reason: str
+
+
+class ImportResult(Shape):
+    """What an upload did: rows accepted (of which ``unchanged`` were there already), what
+    was added, and every rejected row by its line."""
+
+    accepted: int
+    unchanged: int
+    customers: int
+    phones: int
+    products: int
+    rejected: int
+    problems: list[ImportProblem]
+
+
+class ExportQuery(QueryString):
+    """``from`` and ``to``: local days YYYY-MM-DD, both included (creation, or a call's start)."""
+
+    first: Day | None = Field(default=None, alias="from")
+    last: Day | None = Field(default=None, alias="to")
