@@ -33,7 +33,7 @@ class ReportHead(Shape):
     agent: str | None
 
 
-class QueueFigures(Shape):
+class QueueReportFigures(Shape):
     offered: int
     answered: int
     abandoned: int
@@ -53,7 +53,7 @@ class QueueFigures(Shape):
     callbacks_connected: int
 
 
-class QueueReportRow(QueueFigures):
+class QueueReportRow(QueueReportFigures):
     name: str
 
 
@@ -61,7 +61,7 @@ class QueuesReport(ReportHead):
     """QUEUES: per queue, and the total of all."""
 
     queues: list[QueueReportRow]
-    total: QueueFigures
+    total: QueueReportFigures
 
 
 class AgentReportRow(Shape):

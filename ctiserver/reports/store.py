@@ -122,7 +122,7 @@ def rebuild_sync(connection: Connection, thresholds: Thresholds, first: int | No
         query = query.where(stats.c.at >= first * HOUR)
     if end is not None:
         query = query.where(stats.c.at < end * HOUR + REBUILD_MARGIN)
-    result = connection.execution_options(yield_per=REBUILD_CHUNK).execute(query)
+    result = connection.execute(query.execution_options(yield_per=REBUILD_CHUNK))
     read = 0
     for chunk in _chunks((record_from_dict(data) for (data,) in result), REBUILD_CHUNK):
         read += len(chunk)
