@@ -285,6 +285,7 @@ def test_csv_cells_a_spreadsheet_would_run_are_defused() -> None:
     assert text.startswith("\ufeff") and "\r\n" in text
     assert list(csv.reader(io.StringIO(text[1:]))) == [
         ["'=name", "n"], ["'=1+1", "3"], ["'+cmd", ""], ["'-x", "2.5"], ["'@SUM(A1)", "0"], ["张伟", "1"]]
+    assert csv_text(["n"], [[12.0], [0.5], [None]]).splitlines()[1:] == ["12", "0.5", '""']
 
 
 def test_a_range_is_checked(reports: Any) -> None:

@@ -18,12 +18,22 @@ def defuse(value: object) -> object:
     return value
 
 
+def cell(value: object) -> object:
+    """A cell as written: ``None`` empty, a whole float without ``.0`` (as a page shows
+    JSON numbers), text defused."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return defuse(value)
+
+
 def csv_text(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
-    """The CSV (BOM first, CRLF lines); ``None`` is an empty cell."""
+    """The CSV (BOM first, CRLF lines) of ``cell`` values."""
     out = io.StringIO()
     out.write("\ufeff")
     writer = csv.writer(out)
     writer.writerow([defuse(h) for h in header])
     for row in rows:
-        writer.writerow(["" if v is None else defuse(v) for v in row])
+        writer.writerow([cell(v) for v in row])
     return out.getvalue()
