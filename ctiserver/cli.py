@@ -1,4 +1,5 @@
-"""``ctiserver`` command line: lab, serve, check, simulate call, flows, user add, db upgrade, asterisk."""
+"""``ctiserver`` command line: lab, serve, check, simulate call, flows, user add, db upgrade, asterisk,
+reports rebuild."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from ctiserver.operations.commands import add_check, add_snippets
 from ctiserver.recordings.commands import add_recordings
+from ctiserver.reports.commands import add_reports
 from ctiserver.resources import ResourceMissing
 from ctiserver.settings import Settings, SettingsError, load_settings
 from ctiserver.spreadsheets.commands import add_spreadsheets
@@ -124,6 +126,7 @@ def _parser() -> argparse.ArgumentParser:
     add_check(commands)
     add_recordings(commands)
     add_spreadsheets(commands)
+    add_reports(commands)
     return parser
 
 

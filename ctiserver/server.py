@@ -26,6 +26,7 @@ from ctiserver.knowledge import plugin as knowledge_plugin
 from ctiserver.live import plugin as live_plugin
 from ctiserver.pops import plugin as pops_plugin
 from ctiserver.recordings import plugin as recordings_plugin
+from ctiserver.reports import plugin as reports_plugin
 from ctiserver.settings import Settings
 from ctiserver.spreadsheets import plugin as spreadsheets_plugin
 from ctiserver.stats import plugin as stats_plugin
@@ -67,6 +68,7 @@ class CtiServer:
         pops = pops_plugin.register(core, agents, self.ivr)
         self.pops, self.seat_agents = pops.service, pops.seat_agents
         self.wallboard = live_plugin.register(core, self.board, self.stats, self.stats_records)
+        self.reports = reports_plugin.register(core, self.stats_records)
         customers = customers_plugin.register(core)
         tickets_plugin.register(core, customers)
         knowledge_plugin.register(core)
@@ -85,7 +87,7 @@ class CtiServer:
         return site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
 
     async def start(self) -> None:
-        await upgrade_schema(self.settings.database.url)
+        await upgrade_schema(self.settings.database.url, self.settings)
         await self.core.start_features()
         await self.agi.start()
         await self.ami.start()

@@ -91,6 +91,9 @@ class QueueSettings:
     hours: str = "08:00-20:00"
     #: record every answered call of this queue and its transfer legs (ctiserver.recordings)
     record: bool = True
+    #: the service level's threshold: a call answered within this many seconds is in it
+    #: (reports; changing it needs ``ctiserver reports rebuild``)
+    service_level: int = 20
 
 
 def _default_queues() -> tuple[QueueSettings, ...]:
@@ -250,6 +253,18 @@ class RecordingSettings:
 
 
 @dataclass(frozen=True)
+class ReportSettings:
+    """Call-center reports (``ctiserver.reports``, docs/statistics.md); changing a
+    threshold applies to records stored after, or to a range rebuilt
+    (``ctiserver reports rebuild``)."""
+
+    #: an abandon after a wait shorter than this is a short abandon (not in the service level)
+    short_abandon_seconds: int = 5
+    #: the service level's threshold of a queue not in hotline.queues
+    service_level: int = 20
+
+
+@dataclass(frozen=True)
 class Settings:
     ami: AmiSettings = field(default_factory=AmiSettings)
     agi: AgiSettings = field(default_factory=AgiSettings)
@@ -262,6 +277,7 @@ class Settings:
     storage: StorageSettings = field(default_factory=StorageSettings)
     callbacks: CallbackSettings = field(default_factory=CallbackSettings)
     recordings: RecordingSettings = field(default_factory=RecordingSettings)
+    reports: ReportSettings = field(default_factory=ReportSettings)
 
     def replace(self, **sections: Mapping[str, object]) -> Settings:
         """A copy with some fields of some sections changed: ``s.replace(ami={"port": 5039})``."""

@@ -65,14 +65,17 @@ def alembic_config(url: str) -> Config:
     return config
 
 
-async def upgrade_schema(url: str) -> None:
+async def upgrade_schema(url: str, settings: object | None = None) -> None:
     """``alembic upgrade head`` on ``url``, on a connection of our own async engine.
 
     env.py sees the connection in ``config.attributes`` and runs the migrations on it
-    instead of building an engine (and an event loop) of its own.
+    instead of building an engine (and an event loop) of its own. A migration that
+    derives data by the settings (the report totals' thresholds) finds ``settings`` there.
     """
     ensure_sqlite_directory(url)
     config = alembic_config(url)
+    if settings is not None:
+        config.attributes["settings"] = settings
     engine = create_async_engine(url)
     try:
         async with engine.begin() as connection:

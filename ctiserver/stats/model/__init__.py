@@ -29,6 +29,7 @@ from ctiserver.stats.model.log import StatsLog
 from ctiserver.stats.model.records import (
     CallAbandoned,
     CallAnswered,
+    CallCompleted,
     CallOffered,
     CallUnanswered,
     Record,
@@ -42,6 +43,7 @@ __all__ = [
     "AgentTotals",
     "CallAbandoned",
     "CallAnswered",
+    "CallCompleted",
     "CallOffered",
     "CallUnanswered",
     "QueueFigures",

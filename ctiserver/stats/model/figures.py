@@ -20,6 +20,7 @@ from ctiserver.stats.model.log import StatsLog
 from ctiserver.stats.model.records import (
     CallAbandoned,
     CallAnswered,
+    CallCompleted,
     CallOffered,
     CallUnanswered,
     Record,
@@ -109,7 +110,7 @@ class QueueFigures:
         """Count one more record of the period."""
         if isinstance(record, StateInterval | PauseInterval):
             self._add_interval(record)
-        else:
+        elif not isinstance(record, CallCompleted):  # talk time is not a figure of the day
             self._add_call(record)
 
     def cut_at(self, now: float) -> QueueFigures:

@@ -12,12 +12,14 @@ from ctiserver.listeners import Listeners
 from ctiserver.stats.model.records import (
     CallAbandoned,
     CallAnswered,
+    CallCompleted,
     CallOffered,
     CallUnanswered,
     Record,
     RecordListener,
 )
 from ctiserver.telephony.events import (
+    AgentCompleted,
     AgentConnected,
     ChannelHungUp,
     QueueCallerAbandoned,
@@ -55,6 +57,7 @@ class StatsLog:
             QueueCallerLeft: self._on_left,
             QueueCallerAbandoned: self._on_abandoned,
             AgentConnected: self._on_connected,
+            AgentCompleted: self._on_completed,
             ChannelHungUp: self._on_hung_up,
         }
 
@@ -163,6 +166,12 @@ class StatsLog:
         self._append(CallAnswered(
             e.at, e.queue, w.linkedid, e.uniqueid, w.offered_at, max(e.at - w.offered_at, 0.0),
             e.interface, e.member_name,
+        ))
+
+    def _on_completed(self, e: AgentCompleted) -> None:
+        self._append(CallCompleted(
+            e.at, e.queue, e.linkedid, e.uniqueid, e.interface, float(max(e.talk_seconds or 0, 0)),
+            e.reason,
         ))
 
     def _on_hung_up(self, e: ChannelHungUp) -> None:

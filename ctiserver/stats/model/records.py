@@ -64,13 +64,31 @@ class CallUnanswered:
     wait_seconds: float
 
 
-Record = CallOffered | CallAnswered | CallAbandoned | CallUnanswered | StateInterval | PauseInterval
+@dataclass(frozen=True, slots=True)
+class CallCompleted:
+    """An answered call ended at the agent (AgentComplete): Asterisk's talk time, and who
+    ended it (``reason``: 'caller', 'agent' or 'transfer')."""
+
+    kind: ClassVar[str] = "completed"
+    at: float
+    queue: str
+    linkedid: str
+    uniqueid: str
+    interface: str
+    talk_seconds: float
+    reason: str | None = None
+
+
+Record = (
+    CallOffered | CallAnswered | CallAbandoned | CallUnanswered | CallCompleted | StateInterval
+    | PauseInterval
+)
 RecordListener = Callable[[Record], None]
 
 _RECORD_TYPES: dict[str, type[Any]] = {
     cls.kind: cls
-    for cls in (CallOffered, CallAnswered, CallAbandoned, CallUnanswered, StateInterval,
-                PauseInterval)
+    for cls in (CallOffered, CallAnswered, CallAbandoned, CallUnanswered, CallCompleted,
+                StateInterval, PauseInterval)
 }
 
 

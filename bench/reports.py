@@ -1,0 +1,160 @@
+"""Call-center reports on a year of a busy hotline, on SQLite and on PostgreSQL.
+
+    python bench/reports.py [--calls 1000000] [--days 365] [--agents 60] [--runs 20]
+                            [--backend sqlite|postgres|both]
+
+Seeds the reports' hourly totals (``report_hours``, ``report_pauses``) of ``--calls``
+generated calls over ``--days`` days (tests/reports_seed.py: the same generator as the
+tests, counted by the same ``HourlyTotals``), in bulk (executemany on SQLite, COPY on
+PostgreSQL), then times every report over ``--runs`` ranges (one day to the whole year,
+a third of them filtered by a queue or an agent): median and p99 per report.
+The raw statistics records are not seeded: the reports never read them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import random
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from ctiserver.reports.model import (  # noqa: E402
+    CALL_COLUMNS,
+    HOUR,
+    MAX_COLUMNS,
+    STATE_COLUMNS,
+    SUM_COLUMNS,
+    HourlyTotals,
+    Thresholds,
+    combine,
+)
+from ctiserver.reports.queries import ReportQueries  # noqa: E402
+from ctiserver.reports.service import REPORTS, Filters, ReportService  # noqa: E402
+from ctiserver.stats.days import HotlineDays  # noqa: E402
+from ctiserver.storage.database import Database, upgrade_schema  # noqa: E402
+from tests.reports_seed import QUEUES, ZONE, agents, day_records  # noqa: E402
+
+COLUMNS = ("hour", "queue", "agent", *CALL_COLUMNS, *SUM_COLUMNS, *MAX_COLUMNS, *STATE_COLUMNS)
+FIRST = dt.date(2025, 1, 1)
+
+
+def generate(args: argparse.Namespace) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]], int]:
+    """The year's hourly rows and pause rows, and how many calls were generated."""
+    rng = random.Random(13)
+    per_day = args.calls // args.days
+    rows: dict[tuple[int, str, str], dict[str, float]] = {}
+    pauses: dict[tuple[int, str, str], float] = {}
+    calls = 0
+    for n in range(args.days):
+        totals = HourlyTotals.of(day_records(FIRST + dt.timedelta(days=n), per_day, args.agents, rng), Thresholds())
+        calls += per_day
+        for key, values in totals.rows.items():
+            combine(rows.setdefault(key, {}), values)
+        for key, seconds in totals.pauses.items():
+            pauses[key] = pauses.get(key, 0.0) + seconds
+    hour_rows = [(h, q, a, *(int(v[c]) if c in CALL_COLUMNS else v[c] for c in COLUMNS[3:]))
+                 for (h, q, a), v in rows.items()]
+    return hour_rows, [(h, a, r, s) for (h, a, r), s in pauses.items()], calls
+
+
+async def seed(url: str, hour_rows: list[tuple[Any, ...]], pause_rows: list[tuple[Any, ...]]) -> float:
+    began = time.perf_counter()
+    await upgrade_schema(url)
+    if url.startswith("sqlite"):
+        import sqlite3
+
+        connection = sqlite3.connect(url.split("///", 1)[1])
+        with connection:
+            marks = ",".join("?" * len(COLUMNS))
+            connection.executemany(f"INSERT INTO report_hours ({','.join(COLUMNS)}) VALUES ({marks})", hour_rows)
+            connection.executemany("INSERT INTO report_pauses (hour, agent, reason, seconds) VALUES (?,?,?,?)",
+                                   pause_rows)
+        connection.execute("ANALYZE")
+        connection.close()
+    else:
+        import asyncpg
+
+        connection = await asyncpg.connect(url.replace("postgresql+asyncpg", "postgresql"))
+        try:
+            await connection.copy_records_to_table("report_hours", records=hour_rows, columns=list(COLUMNS))
+            await connection.copy_records_to_table("report_pauses", records=pause_rows,
+                                                   columns=["hour", "agent", "reason", "seconds"])
+            await connection.execute("ANALYZE")
+        finally:
+            await connection.close()
+    return time.perf_counter() - began
+
+
+async def measure(url: str, args: argparse.Namespace) -> dict[str, list[float]]:
+    db = Database(url)
+    last = FIRST + dt.timedelta(days=args.days - 1)
+    service = ReportService(ReportQueries(db), HotlineDays(ZONE), lambda: HotlineDays(ZONE).midnight(last) + 3600,
+                            QUEUES, "PJSIP/{extension}")
+    rng = random.Random(7)
+    names = agents(args.agents)
+    times: dict[str, list[float]] = {name: [] for name in REPORTS}
+    try:
+        await service.report("queues", service.period(FIRST, last), Filters())  # warm the connection
+        for run in range(args.runs):
+            length = args.days if run % 4 == 0 else min(args.days, rng.choice((1, 7, 31, 92, 183)))
+            first = FIRST + dt.timedelta(days=rng.randrange(0, args.days - length + 1))
+            period = service.period(first, first + dt.timedelta(days=length - 1))
+            filters = [Filters(), Filters(), Filters(queue=rng.choice(QUEUES)), Filters(agent=rng.choice(names))][run % 4]
+            for name in REPORTS:
+                began = time.perf_counter()
+                await service.report(name, period, filters)
+                times[name].append(time.perf_counter() - began)
+    finally:
+        await db.close()
+    return times
+
+
+def p99(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(0.99 * (len(ordered) - 1))))]
+
+
+def show(backend: str, seeded: float, times: dict[str, list[float]]) -> None:
+    print(f"{backend}: seeded in {seeded:.1f} s")
+    for name, values in times.items():
+        print(f"  {name:7} median {1000 * statistics.median(values):7.1f} ms   p99 {1000 * p99(values):7.1f} ms"
+              f"   ({len(values)} runs)")
+
+
+async def main(args: argparse.Namespace) -> None:
+    began = time.perf_counter()
+    hour_rows, pause_rows, calls = generate(args)
+    print(f"generated {calls} calls over {args.days} days, {args.agents} agents: {len(hour_rows)} hourly rows, "
+          f"{len(pause_rows)} pause rows in {time.perf_counter() - began:.1f} s")
+    with tempfile.TemporaryDirectory() as tmp:
+        if args.backend in ("sqlite", "both"):
+            url = f"sqlite+aiosqlite:///{tmp}/reports.sqlite3"
+            show("SQLite", await seed(url, hour_rows, pause_rows), await measure(url, args))
+        if args.backend in ("postgres", "both"):
+            from tests.pg import find_bindir, running_postgres
+
+            bindir = find_bindir()
+            if bindir is None:
+                print("PostgreSQL: no server binaries found (set PG_BINDIR)")
+                return
+            with running_postgres(bindir) as server:
+                url = await server.create_database("reports")
+                show("PostgreSQL", await seed(url, hour_rows, pause_rows), await measure(url, args))
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--calls", type=int, default=1_000_000)
+    parser.add_argument("--days", type=int, default=365)
+    parser.add_argument("--agents", type=int, default=60)
+    parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--backend", choices=("sqlite", "postgres", "both"), default="both")
+    asyncio.run(main(parser.parse_args()))

@@ -1,0 +1,106 @@
+"""Reading the hourly totals and the callbacks of a range for the reports."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import case, func, select
+
+from ctiserver.callbacks.tables import Callback, CallbackAttempt
+from ctiserver.reports.model import CALL_COLUMNS, MAX_COLUMNS, STATE_COLUMNS, SUM_COLUMNS
+from ctiserver.reports.tables import ReportHourRow, ReportPauseRow
+from ctiserver.storage.database import Database
+
+Totals = dict[str, float]
+
+
+class ReportQueries:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def totals(
+        self,
+        first: int,
+        end: int,
+        by: Sequence[str],
+        *,
+        queue: str | None = None,
+        agent: str | None = None,
+        states: bool = False,
+    ) -> list[tuple[tuple[Any, ...], Totals]]:
+        """The totals of the hours [first, end), grouped by the columns ``by``; the agents'
+        state seconds only with ``states`` (they are on rows of queue ``""``)."""
+        table = ReportHourRow.__table__
+        summed = [*CALL_COLUMNS, *SUM_COLUMNS, *(STATE_COLUMNS if states else ())]
+        groups = [table.c[name] for name in by]
+        query = (
+            select(*groups, *[func.sum(table.c[c]).label(c) for c in summed],
+                   *[func.max(table.c[c]).label(c) for c in MAX_COLUMNS])
+            .where(table.c.hour >= first, table.c.hour < end)
+            .group_by(*groups)
+        )
+        if queue is not None:
+            query = query.where(table.c.queue.in_([queue, ""]) if states else table.c.queue == queue)
+        if agent is not None:
+            query = query.where(table.c.agent == agent)
+        if not states:
+            query = query.where(table.c.queue != "")
+        names = [*summed, *MAX_COLUMNS]
+        async with self._db.session() as session:
+            rows = (await session.execute(query)).all()
+        return [
+            (tuple(row[: len(by)]), {n: float(v or 0) for n, v in zip(names, row[len(by):], strict=True)})
+            for row in rows
+        ]
+
+    async def pauses(self, first: int, end: int, agent: str | None = None) -> dict[str, dict[str, float]]:
+        """agent -> pause reason -> seconds in the hours [first, end)."""
+        table = ReportPauseRow.__table__
+        query = (
+            select(table.c.agent, table.c.reason, func.sum(table.c.seconds))
+            .where(table.c.hour >= first, table.c.hour < end)
+            .group_by(table.c.agent, table.c.reason)
+        )
+        if agent is not None:
+            query = query.where(table.c.agent == agent)
+        found: dict[str, dict[str, float]] = {}
+        async with self._db.session() as session:
+            for name, reason, seconds in (await session.execute(query)).all():
+                found.setdefault(name, {})[reason] = float(seconds or 0)
+        return found
+
+    async def callbacks_owed(
+        self, start: dt.datetime, end: dt.datetime, queue: str | None = None, agent: str | None = None
+    ) -> dict[str, int]:
+        """queue ("" none) -> callback tasks whose first miss is in [start, end)."""
+        query = (
+            select(Callback.queue, func.count())
+            .where(Callback.missed_at >= start, Callback.missed_at < end)
+            .group_by(Callback.queue)
+        )
+        if queue is not None:
+            query = query.where(Callback.queue == queue)
+        if agent is not None:
+            query = query.where(Callback.agent == agent)
+        async with self._db.session() as session:
+            return {q or "": int(n) for q, n in (await session.execute(query)).all()}
+
+    async def callback_attempts(
+        self, start: dt.datetime, end: dt.datetime, queue: str | None = None, agent: str | None = None
+    ) -> list[tuple[str, str, int, int]]:
+        """(queue, agent extension, attempts made, attempts connected) started in [start, end)."""
+        connected = func.sum(case((CallbackAttempt.outcome == "connected", 1), else_=0))
+        query = (
+            select(Callback.queue, CallbackAttempt.agent, func.count(), connected)
+            .join(Callback, Callback.id == CallbackAttempt.callback_id)
+            .where(CallbackAttempt.started_at >= start, CallbackAttempt.started_at < end)
+            .group_by(Callback.queue, CallbackAttempt.agent)
+        )
+        if queue is not None:
+            query = query.where(Callback.queue == queue)
+        if agent is not None:
+            query = query.where(CallbackAttempt.agent == agent)
+        async with self._db.session() as session:
+            return [(q or "", a or "", int(n), int(c or 0)) for q, a, n, c in (await session.execute(query)).all()]

@@ -1,0 +1,204 @@
+"""The reports of a range of local days, from the hourly totals and the callbacks
+(docs/statistics.md): ``queues``, ``agents``, ``hours`` (weekday x hour) and ``days``."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ctiserver.reports.model import (
+    AGENT_FIGURES,
+    DAY_FIGURES,
+    HOUR,
+    QUEUE_FIGURES,
+    agent_figures,
+    combine,
+    day_figures,
+    queue_figures,
+)
+from ctiserver.reports.queries import ReportQueries
+from ctiserver.stats.days import HotlineDays
+from ctiserver.storage.base import from_epoch
+
+#: the longest range a report covers
+MAX_DAYS = 3 * 366
+REPORTS = ("queues", "agents", "hours", "days")
+HOUR_FIGURES = ("offered", "answered", "abandoned")
+ALL_QUEUES = "(all)"
+
+
+class ReportRangeError(ValueError):
+    """A range the reports do not cover (reversed, too long)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Period:
+    first_day: dt.date
+    last_day: dt.date
+    start: float
+    end: float
+
+    @property
+    def hours(self) -> tuple[int, int]:
+        """The epoch hours [first, end) of the period."""
+        return int(self.start // HOUR), int(-(-self.end // HOUR))
+
+
+@dataclass(frozen=True, slots=True)
+class Filters:
+    queue: str | None = None
+    #: an agent's queue member interface
+    agent: str | None = None
+
+
+def extension_finder(agent_interface: str) -> Callable[[str], str | None]:
+    """The extension of an interface made from ``hotline.agent_interface`` ("PJSIP/{extension}")."""
+    prefix, _, suffix = agent_interface.partition("{extension}")
+
+    def extension(interface: str) -> str | None:
+        if interface.startswith(prefix) and interface.endswith(suffix) and len(interface) > len(prefix + suffix):
+            return interface[len(prefix): len(interface) - len(suffix)]
+        return None
+
+    return extension
+
+
+class ReportService:
+    def __init__(self, queries: ReportQueries, days: HotlineDays, clock: Callable[[], float],
+                 queues: Sequence[str], agent_interface: str) -> None:
+        self._queries = queries
+        self.days = days
+        self._clock = clock
+        self._queues = tuple(queues)
+        self._interface = agent_interface
+        self._extension = extension_finder(agent_interface)
+
+    def period(self, first: dt.date | None, last: dt.date | None) -> Period:
+        today = self.days.day_of(self._clock())
+        first = first or last or today
+        last = last or (today if first <= today else first)
+        if last < first:
+            raise ReportRangeError("from is after to")
+        if (last - first).days >= MAX_DAYS:
+            raise ReportRangeError(f"a report covers at most {MAX_DAYS} days")
+        return Period(first, last, self.days.midnight(first), self.days.midnight(last + dt.timedelta(days=1)))
+
+    def _head(self, name: str, period: Period, filters: Filters) -> dict[str, Any]:
+        return {"report": name, "from": period.first_day.isoformat(), "to": period.last_day.isoformat(),
+                "timezone": str(self.days.zone), "queue": filters.queue, "agent": filters.agent}
+
+    def _agent_extension(self, filters: Filters) -> str | None:
+        if filters.agent is None:
+            return None
+        return self._extension(filters.agent) or filters.agent
+
+    async def queues(self, period: Period, filters: Filters) -> dict[str, Any]:
+        first, end = period.hours
+        rows = await self._queries.totals(first, end, ("queue",), queue=filters.queue, agent=filters.agent)
+        found = {key[0]: totals for key, totals in rows}
+        start, stop = from_epoch(period.start), from_epoch(period.end)
+        extension = self._agent_extension(filters)
+        owed = await self._queries.callbacks_owed(start, stop, filters.queue, extension)
+        callbacks: dict[str, dict[str, int]] = {q: {"owed": n} for q, n in owed.items()}
+        for queue, _agent, made, connected in await self._queries.callback_attempts(
+                start, stop, filters.queue, extension):
+            entry = callbacks.setdefault(queue, {})
+            entry["made"] = entry.get("made", 0) + made
+            entry["connected"] = entry.get("connected", 0) + connected
+        names = [filters.queue] if filters.queue is not None else sorted(
+            {*self._queues, *found, *(q for q in callbacks if q)})
+        total: dict[str, float] = {}
+        for totals in found.values():
+            combine(total, totals)
+        total_callbacks = {k: sum(c.get(k, 0) for c in callbacks.values()) for k in ("owed", "made", "connected")}
+        return {
+            **self._head("queues", period, filters),
+            "queues": [{"name": name, **queue_figures(found.get(name, {}), callbacks.get(name))} for name in names],
+            "total": queue_figures(total, total_callbacks),
+        }
+
+    async def agents(self, period: Period, filters: Filters) -> dict[str, Any]:
+        first, end = period.hours
+        rows = await self._queries.totals(first, end, ("agent",), queue=filters.queue, agent=filters.agent,
+                                          states=True)
+        found = {key[0]: totals for key, totals in rows if key[0]}
+        if filters.queue is not None:
+            # states are not per queue: the agents of a queue are those who took its calls
+            found = {a: t for a, t in found.items() if t.get("answered") or t.get("completed")}
+        pauses = await self._queries.pauses(first, end, filters.agent)
+        callbacks: dict[str, dict[str, int]] = {}
+        for _queue, extension, made, connected in await self._queries.callback_attempts(
+                from_epoch(period.start), from_epoch(period.end), filters.queue, self._agent_extension(filters)):
+            interface = self._interface.format(extension=extension) if extension else ""
+            entry = callbacks.setdefault(interface, {"made": 0, "connected": 0})
+            entry["made"] += made
+            entry["connected"] += connected
+        names = sorted({*found, *(a for a in callbacks if a)} | (set() if filters.queue else set(pauses)))
+        return {
+            **self._head("agents", period, filters),
+            "agents": [
+                {"agent": name, **agent_figures(found.get(name, {}), pauses.get(name, {}), callbacks.get(name))}
+                for name in names
+            ],
+        }
+
+    async def _by_hour(self, period: Period, filters: Filters) -> list[tuple[dt.datetime, dict[str, float]]]:
+        first, end = period.hours
+        rows = await self._queries.totals(first, end, ("hour",), queue=filters.queue, agent=filters.agent)
+        return [(dt.datetime.fromtimestamp(key[0] * HOUR, self.days.zone), totals) for key, totals in rows]
+
+    async def hours(self, period: Period, filters: Filters) -> dict[str, Any]:
+        cells: dict[tuple[int, int], dict[str, float]] = {}
+        for local, totals in await self._by_hour(period, filters):
+            combine(cells.setdefault((local.isoweekday(), local.hour), {}), totals)
+        return {
+            **self._head("hours", period, filters),
+            "cells": [
+                {"weekday": weekday, "hour": hour,
+                 **{name: int(cells.get((weekday, hour), {}).get(name, 0)) for name in HOUR_FIGURES}}
+                for weekday in range(1, 8) for hour in range(24)
+            ],
+        }
+
+    async def days_report(self, period: Period, filters: Filters) -> dict[str, Any]:
+        days: dict[dt.date, dict[str, float]] = {}
+        for local, totals in await self._by_hour(period, filters):
+            combine(days.setdefault(local.date(), {}), totals)
+        count = (period.last_day - period.first_day).days + 1
+        every = [period.first_day + dt.timedelta(days=n) for n in range(count)]
+        return {
+            **self._head("days", period, filters),
+            "days": [{"day": day.isoformat(), **day_figures(days.get(day, {}))} for day in every],
+        }
+
+    async def report(self, name: str, period: Period, filters: Filters) -> dict[str, Any]:
+        if name == "queues":
+            return await self.queues(period, filters)
+        if name == "agents":
+            return await self.agents(period, filters)
+        if name == "hours":
+            return await self.hours(period, filters)
+        return await self.days_report(period, filters)
+
+
+def report_table(report: dict[str, Any]) -> tuple[list[str], list[list[Any]]]:
+    """A report as one table (the page's table and the CSV): header, rows."""
+    name = report["report"]
+    if name == "queues":
+        rows = [[q["name"], *(q[f] for f in QUEUE_FIGURES)] for q in report["queues"]]
+        rows.append([ALL_QUEUES, *(report["total"][f] for f in QUEUE_FIGURES)])
+        return ["queue", *QUEUE_FIGURES], rows
+    if name == "agents":
+        reasons = sorted({r for a in report["agents"] for r in a["pause_seconds"]})
+        header = ["agent", *AGENT_FIGURES, *(f"pause:{r}" for r in reasons)]
+        return header, [
+            [a["agent"], *(a[f] for f in AGENT_FIGURES), *(a["pause_seconds"].get(r, 0.0) for r in reasons)]
+            for a in report["agents"]
+        ]
+    if name == "hours":
+        return ["weekday", "hour", *HOUR_FIGURES], [
+            [c["weekday"], c["hour"], *(c[f] for f in HOUR_FIGURES)] for c in report["cells"]
+        ]
+    return ["day", *DAY_FIGURES], [[d["day"], *(d[f] for f in DAY_FIGURES)] for d in report["days"]]

@@ -1,0 +1,53 @@
+"""Tables of reports: hourly totals of the statistics records (``ctiserver.reports.model``),
+kept up to date as records are stored and rebuilt by ``ctiserver reports rebuild``."""
+
+from __future__ import annotations
+
+from sqlalchemy import Float, Index, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ctiserver.storage.base import Base
+
+
+class ReportHourRow(Base):
+    """The totals of one epoch hour (``hour * 3600``), queue and agent (``""``: none)."""
+
+    __tablename__ = "report_hours"
+    __table_args__ = (
+        Index("ix_report_hours_queue_hour", "queue", "hour"),
+        Index("ix_report_hours_agent_hour", "agent", "hour"),
+    )
+
+    hour: Mapped[int] = mapped_column(Integer, primary_key=True)
+    queue: Mapped[str] = mapped_column(String(64), primary_key=True)
+    agent: Mapped[str] = mapped_column(String(64), primary_key=True)
+    offered: Mapped[int] = mapped_column(Integer, default=0)
+    answered: Mapped[int] = mapped_column(Integer, default=0)
+    abandoned: Mapped[int] = mapped_column(Integer, default=0)
+    short_abandoned: Mapped[int] = mapped_column(Integer, default=0)
+    unanswered: Mapped[int] = mapped_column(Integer, default=0)
+    answered_in_sl: Mapped[int] = mapped_column(Integer, default=0)
+    completed: Mapped[int] = mapped_column(Integer, default=0)
+    transfers: Mapped[int] = mapped_column(Integer, default=0)
+    answer_wait: Mapped[float] = mapped_column(Float, default=0.0)
+    abandon_wait: Mapped[float] = mapped_column(Float, default=0.0)
+    talk: Mapped[float] = mapped_column(Float, default=0.0)
+    answer_wait_max: Mapped[float] = mapped_column(Float, default=0.0)
+    wait_max: Mapped[float] = mapped_column(Float, default=0.0)
+    ready: Mapped[float] = mapped_column(Float, default=0.0)
+    ringing: Mapped[float] = mapped_column(Float, default=0.0)
+    on_call: Mapped[float] = mapped_column(Float, default=0.0)
+    wrap_up: Mapped[float] = mapped_column(Float, default=0.0)
+    paused: Mapped[float] = mapped_column(Float, default=0.0)
+
+
+class ReportPauseRow(Base):
+    """Seconds an agent was paused with one reason (``""``: none given) in one epoch hour."""
+
+    __tablename__ = "report_pauses"
+    __table_args__ = (Index("ix_report_pauses_agent_hour", "agent", "hour"),)
+
+    hour: Mapped[int] = mapped_column(Integer, primary_key=True)
+    agent: Mapped[str] = mapped_column(String(64), primary_key=True)
+    reason: Mapped[str] = mapped_column(String(64), primary_key=True)
+    seconds: Mapped[float] = mapped_column(Float, default=0.0)
