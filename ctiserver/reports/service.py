@@ -34,7 +34,7 @@ class ReportRangeError(ValueError):
 
 
 @dataclass(frozen=True, slots=True)
-class Period:
+class ReportPeriod:
     first_day: dt.date
     last_day: dt.date
     start: float
@@ -75,7 +75,7 @@ class ReportService:
         self._interface = agent_interface
         self._extension = extension_finder(agent_interface)
 
-    def period(self, first: dt.date | None, last: dt.date | None) -> Period:
+    def period(self, first: dt.date | None, last: dt.date | None) -> ReportPeriod:
         today = self.days.day_of(self._clock())
         first = first or last or today
         last = last or (today if first <= today else first)
@@ -83,9 +83,9 @@ class ReportService:
             raise ReportRangeError("from is after to")
         if (last - first).days >= MAX_DAYS:
             raise ReportRangeError(f"a report covers at most {MAX_DAYS} days")
-        return Period(first, last, self.days.midnight(first), self.days.midnight(last + dt.timedelta(days=1)))
+        return ReportPeriod(first, last, self.days.midnight(first), self.days.midnight(last + dt.timedelta(days=1)))
 
-    def _head(self, name: str, period: Period, filters: Filters) -> dict[str, Any]:
+    def _head(self, name: str, period: ReportPeriod, filters: Filters) -> dict[str, Any]:
         return {"report": name, "from": period.first_day.isoformat(), "to": period.last_day.isoformat(),
                 "timezone": str(self.days.zone), "queue": filters.queue, "agent": filters.agent}
 
@@ -94,7 +94,7 @@ class ReportService:
             return None
         return self._extension(filters.agent) or filters.agent
 
-    async def queues(self, period: Period, filters: Filters) -> dict[str, Any]:
+    async def queues(self, period: ReportPeriod, filters: Filters) -> dict[str, Any]:
         first, end = period.hours
         rows = await self._queries.totals(first, end, ("queue",), queue=filters.queue, agent=filters.agent)
         found = {key[0]: totals for key, totals in rows}
@@ -119,7 +119,7 @@ class ReportService:
             "total": queue_figures(total, total_callbacks),
         }
 
-    async def agents(self, period: Period, filters: Filters) -> dict[str, Any]:
+    async def agents(self, period: ReportPeriod, filters: Filters) -> dict[str, Any]:
         first, end = period.hours
         rows = await self._queries.totals(first, end, ("agent",), queue=filters.queue, agent=filters.agent,
                                           states=True)
@@ -144,12 +144,12 @@ class ReportService:
             ],
         }
 
-    async def _by_hour(self, period: Period, filters: Filters) -> list[tuple[dt.datetime, dict[str, float]]]:
+    async def _by_hour(self, period: ReportPeriod, filters: Filters) -> list[tuple[dt.datetime, dict[str, float]]]:
         first, end = period.hours
         rows = await self._queries.totals(first, end, ("hour",), queue=filters.queue, agent=filters.agent)
         return [(dt.datetime.fromtimestamp(key[0] * HOUR, self.days.zone), totals) for key, totals in rows]
 
-    async def hours(self, period: Period, filters: Filters) -> dict[str, Any]:
+    async def hours(self, period: ReportPeriod, filters: Filters) -> dict[str, Any]:
         cells: dict[tuple[int, int], dict[str, float]] = {}
         for local, totals in await self._by_hour(period, filters):
             combine(cells.setdefault((local.isoweekday(), local.hour), {}), totals)
@@ -162,7 +162,7 @@ class ReportService:
             ],
         }
 
-    async def days_report(self, period: Period, filters: Filters) -> dict[str, Any]:
+    async def days_report(self, period: ReportPeriod, filters: Filters) -> dict[str, Any]:
         days: dict[dt.date, dict[str, float]] = {}
         for local, totals in await self._by_hour(period, filters):
             combine(days.setdefault(local.date(), {}), totals)
@@ -173,7 +173,7 @@ class ReportService:
             "days": [{"day": day.isoformat(), **day_figures(days.get(day, {}))} for day in every],
         }
 
-    async def report(self, name: str, period: Period, filters: Filters) -> dict[str, Any]:
+    async def report(self, name: str, period: ReportPeriod, filters: Filters) -> dict[str, Any]:
         if name == "queues":
             return await self.queues(period, filters)
         if name == "agents":

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from ctiserver.settings import Settings
-from ctiserver.spreadsheets.exports import EXPORTS, Period
+from ctiserver.spreadsheets.exports import EXPORTS, ExportRange
 from ctiserver.spreadsheets.model import UnreadableFile
 
 #: the largest file the import reads (the page's upload has its own, smaller limit)
@@ -76,7 +76,7 @@ async def export_command(settings: Settings, args: argparse.Namespace) -> int:
     db = Database(settings.database.url)
     size = 0
     try:
-        parts = CsvExports(db, settings.hotline.timezone).stream(args.what, Period(args.first, args.last))
+        parts = CsvExports(db, settings.hotline.timezone).stream(args.what, ExportRange(args.first, args.last))
         with open(args.file, "wb") as out:  # noqa: ASYNC230  (a local file, written part by part)
             async for part in parts:
                 await asyncio.to_thread(out.write, part)

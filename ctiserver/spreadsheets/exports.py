@@ -42,7 +42,7 @@ CALL_COLUMNS = (
 
 
 @dataclass(frozen=True)
-class Period:
+class ExportRange:
     """Local days, both included; None: unbounded."""
 
     first: dt.date | None = None
@@ -59,9 +59,9 @@ class CsvExports:
         self._db = db
         self._zone = ZoneInfo(timezone)
 
-    def stream(self, what: str, period: Period = Period()) -> AsyncIterator[bytes]:
+    def stream(self, what: str, period: ExportRange = ExportRange()) -> AsyncIterator[bytes]:
         """The file's bytes, a part at a time; ValueError for an unknown export."""
-        makers: dict[str, Callable[[Period], AsyncIterator[bytes]]] = {
+        makers: dict[str, Callable[[ExportRange], AsyncIterator[bytes]]] = {
             "customers": self._customers, "tickets": self._tickets, "calls": self._calls,
         }
         if what not in makers:
@@ -71,7 +71,7 @@ class CsvExports:
     def _time(self, value: dt.datetime | None) -> str:
         return "" if value is None else value.astimezone(self._zone).strftime("%Y-%m-%d %H:%M:%S")
 
-    def _within(self, query: Any, column: Any, period: Period) -> Any:
+    def _within(self, query: Any, column: Any, period: ExportRange) -> Any:
         start, end = period.bounds(self._zone)
         if start is not None:
             query = query.where(column >= start)
@@ -85,7 +85,7 @@ class CsvExports:
             async for part in result.partitions(PART):
                 yield part
 
-    async def _customers(self, period: Period) -> AsyncIterator[bytes]:
+    async def _customers(self, period: ExportRange) -> AsyncIterator[bytes]:
         yield (BOM + csv_text([CUSTOMER_COLUMNS])).encode()
         query = self._within(
             select(Customer, Product).outerjoin(Product, Product.customer_id == Customer.id)
@@ -113,7 +113,7 @@ class CsvExports:
                 ))
             yield csv_text(lines).encode()
 
-    async def _tickets(self, period: Period) -> AsyncIterator[bytes]:
+    async def _tickets(self, period: ExportRange) -> AsyncIterator[bytes]:
         yield (BOM + csv_text([TICKET_COLUMNS])).encode()
         query = self._within(
             select(Ticket, Customer.name, Product.serial)
@@ -129,7 +129,7 @@ class CsvExports:
                 for t, name, serial in part
             ).encode()
 
-    async def _calls(self, period: Period) -> AsyncIterator[bytes]:
+    async def _calls(self, period: ExportRange) -> AsyncIterator[bytes]:
         yield (BOM + csv_text([CALL_COLUMNS])).encode()
         query = self._within(select(CallRow).order_by(CallRow.started_at, CallRow.id), CallRow.started_at, period)
         async for part in self._parts(query):

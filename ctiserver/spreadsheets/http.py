@@ -8,7 +8,7 @@ from typing import Any
 
 from aiohttp import web
 
-from ctiserver.spreadsheets.exports import EXPORTS, CsvExports, Period
+from ctiserver.spreadsheets.exports import EXPORTS, CsvExports, ExportRange
 from ctiserver.spreadsheets.model import UnreadableFile, decode, parse_customers
 from ctiserver.spreadsheets.schemas import ExportQuery, ImportResult
 from ctiserver.spreadsheets.store import CustomerImport
@@ -58,7 +58,7 @@ def _exporter(what: str) -> Any:
         query = query_of(request, ExportQuery)
         if query.first and query.last and query.first > query.last:
             raise ApiError(400, "from is after to")
-        parts = request.app[SPREADSHEETS_KEY].exports.stream(what, Period(query.first, query.last))
+        parts = request.app[SPREADSHEETS_KEY].exports.stream(what, ExportRange(query.first, query.last))
         response = web.StreamResponse(headers={
             "Content-Type": "text/csv; charset=utf-8",
             "Content-Disposition": f'attachment; filename="{what}.csv"',
