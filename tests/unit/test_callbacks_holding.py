@@ -30,7 +30,7 @@ from ctiserver.telephony.events import (
     QueueCallerJoined,
     QueueCallerLeft,
 )
-from tests.unit.test_callbacks_dialer import AGENT, T, FakeAmi, _board, _dialer, _settings, _settle
+from tests.unit.test_callbacks_dialer import AGENT, FakeAmi, T, _board, _dialer, _settings, _settle
 
 CALL = "1764036000.17"
 
@@ -139,7 +139,7 @@ async def test_a_call_not_in_a_configured_queue_goes_back_to_the_queue(db: Datab
 
 
 async def test_the_placeholder_action_refuses_what_is_not_the_servers(db: Database) -> None:
-    holding, dialer, _, _, _ = _holding(db, _calls("13800138000"))
+    _, dialer, _, _, _ = _holding(db, _calls("13800138000"))
     task, _ = await dialer._store.record_miss(Miss("13800138000", Source.QUEUE, T, queue="support"))
     claim = await dialer._store.claim_task(task.id, T, channel_id=f"{PLACEHOLDER_PREFIX}1")
     assert claim is not None and claim.attempt.agent is None and claim.task.status == "dialing"
