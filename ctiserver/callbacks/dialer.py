@@ -1,7 +1,8 @@
 """Dialling callbacks, agent first.
 
 At every tick (every ``callbacks.dial_interval``, and at once when an agent becomes
-ready), for each queue with due tasks and inside its calling window, each ready
+ready), for each queue with due tasks, inside its calling window and with no caller
+waiting (they are not jumped: its agents serve them first), each ready
 agent of the queue not already reserved gets the next task: the task and its attempt are
 claimed in the database (``CallbackRepository.claim``) BEFORE the Originate, which rings
 the agent's phone with the ChannelId the attempt carries; the agent's desk gets a
@@ -108,9 +109,11 @@ class CallbackDialer:
         clock: Callable[[], float],
         changed: Callable[[CallbackInfo], None],
         offer: Callable[[str, dict[str, Any]], None],
+        waiting: Callable[[str], bool] = lambda queue: False,
     ) -> None:
         """``changed``: every change of a task (the supervisors' push); ``offer``: the
-        agent's desk message, by member interface."""
+        agent's desk message, by member interface; ``waiting``: whether a queue has callers
+        (or placeholders) waiting, whom its agents serve first."""
         self._store = store
         self._ami = ami
         self._board = board
@@ -118,6 +121,7 @@ class CallbackDialer:
         self._clock = clock
         self._changed = changed
         self._offer = offer
+        self._waiting = waiting
         zone = settings.hotline.timezone
         self._windows = {q.name: CallingWindow.parse(q.hours, zone) for q in settings.hotline.queues}
         #: ChannelId -> the attempt being followed
@@ -167,8 +171,8 @@ class CallbackDialer:
         sent = 0
         for queue in await self._store.due_queues(now):
             window = self._windows.get(queue)
-            if window is not None and not window.is_open(now):
-                continue
+            if (window is not None and not window.is_open(now)) or self._waiting(queue):
+                continue  # outside its hours; callers waiting are not jumped
             for interface, extension in self.free_agents(queue):
                 channel_id = f"cb-{uuid.uuid4().hex}"
                 claim = await self._store.claim(queue, now, agent=extension, channel_id=channel_id)

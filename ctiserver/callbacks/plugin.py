@@ -21,6 +21,7 @@ from ctiserver.callbacks.holding import QueueCallbacks
 from ctiserver.callbacks.model import Miss
 from ctiserver.callbacks.sources import Answered, Change, MissedCalls, change_from_dict, change_to_dict
 from ctiserver.callbacks.store import CallbackInfo, CallbackRepository, policy_from
+from ctiserver.calls.model import waiting_calls
 from ctiserver.core import Core
 from ctiserver.customers.store import CustomerRepository
 from ctiserver.ivr.store import IvrRunRepository
@@ -141,7 +142,8 @@ def _dialer(
         task.add_done_callback(sending.remove)
 
     dialer = CallbackDialer(
-        store, core.ami, agents.board, core.settings, clock=core.clock, changed=push, offer=offer
+        store, core.ami, agents.board, core.settings, clock=core.clock, changed=push, offer=offer,
+        waiting=lambda queue: bool(waiting_calls(core.calls.active_calls(), queue)),
     )
     core.follow(dialer.handle)
     core.on_start(seat)

@@ -214,3 +214,14 @@ def test_the_queues_and_dialplan_offer_the_key_and_hold_places() -> None:
     off = settings.replace(hotline={"queue_callback_key": ""})
     assert "context = " not in render_snippets(off, "127.0.0.1")["queues_ctiserver.conf"]
     assert "cti-queue-callback" not in dialplan_contexts(off)
+
+
+async def test_the_dialler_does_not_jump_callers_waiting_in_the_queue(db: Database) -> None:
+    ami = FakeAmi()
+    dialer, store, _, _ = _dialer(db, ami, _board("1001"))
+    waiting = {"support"}
+    dialer._waiting = lambda queue: queue in waiting
+    await store.record_miss(Miss("13800000000", Source.ABANDONED, T - 50, queue="support"))
+    assert await dialer.tick() == 0 and ami.sent == [], "a caller waits in support: the agent serves them first"
+    waiting.clear()
+    assert await dialer.tick() == 1
