@@ -94,6 +94,9 @@ class QueueSettings:
     #: the service level's threshold: a call answered within this many seconds is in it
     #: (reports; changing it needs ``ctiserver reports rebuild``)
     service_level: int = 20
+    #: seconds between the announcements of a waiting caller's position (0: none); a
+    #: callback holding a caller's place counts as a caller ahead
+    announce_frequency: int = 30
 
 
 def _default_queues() -> tuple[QueueSettings, ...]:
@@ -124,7 +127,17 @@ class HotlineSettings:
     callback_interface: str = ""
     #: seconds the customer's phone rings before the attempt counts as no answer
     callback_ring: int = 30
+    #: the key a caller waiting in a queue presses to be called back instead, keeping
+    #: their place (queues.conf ``context``; needs callback_interface and callbacks.dial;
+    #: "": none)
+    queue_callback_key: str = "*"
     queues: tuple[QueueSettings, ...] = field(default_factory=_default_queues)
+
+    def __post_init__(self) -> None:
+        if self.queue_callback_key and (
+            len(self.queue_callback_key) != 1 or self.queue_callback_key not in "0123456789*#"
+        ):
+            raise SettingsError(f"hotline.queue_callback_key: one of 0-9, * or #, not {self.queue_callback_key!r}")
 
 
 @dataclass(frozen=True)
@@ -230,6 +243,9 @@ class CallbackSettings:
     dial: bool = False
     #: seconds between looks for due tasks and free agents
     dial_interval: float = 1.0
+    #: seconds a placeholder holding a caller's place in a queue waits for an agent; then
+    #: its task goes to the dialler like any other
+    hold_timeout: int = 1800
     #: this server's name on the attempts it claims, so that after a restart it resolves
     #: its own (two servers on one database need two names); "": the host name
     server_id: str = ""

@@ -31,7 +31,7 @@ TICKET_EVENT_KINDS = ("created", "status", "note", "assigned")
 CALLBACK_STATUSES = ("pending", "dialing", "connected", "failed", "cancelled", "expired")
 
 #: why a caller is owed a callback (``ctiserver.callbacks.model.Source``)
-CALLBACK_SOURCES = ("abandoned", "requested", "closed", "no_agent")
+CALLBACK_SOURCES = ("abandoned", "requested", "closed", "no_agent", "queue")
 
 #: how a callback attempt ended (``ctiserver.callbacks.model.Outcome``)
 CALLBACK_OUTCOMES = ("connected", "no_answer", "busy", "failed", "agent_missed")
