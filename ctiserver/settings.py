@@ -91,6 +91,8 @@ class QueueSettings:
     hours: str = "08:00-20:00"
     #: record every answered call of this queue and its transfer legs (ctiserver.recordings)
     record: bool = True
+    #: play recordings.announce_prompt to its callers before they queue (a recorded queue only)
+    announce_recording: bool = False
 
 
 def _default_queues() -> tuple[QueueSettings, ...]:
@@ -243,6 +245,16 @@ class RecordingSettings:
     retention_days: int = 365
     #: the supervisor's phone for live monitoring; empty: hotline.agent_interface
     monitor_interface: str = ""
+    #: ffmpeg transcodes (and waveforms) made at once, in threads off the event loop
+    media_workers: int = 2
+    #: points of a waveform (each a min and a max)
+    waveform_points: int = 400
+    #: tell every caller of a recorded queue "this call is recorded" before it queues
+    #: (off by default; a queue's own ``announce_recording`` turns it on for that queue)
+    announce: bool = False
+    #: the sound played then: an Asterisk sound name (stock or the operator's own file,
+    #: letters, digits, ``_ - . /`` only), never anything a caller sent
+    announce_prompt: str = "conf-now-recording"
 
 
 @dataclass(frozen=True)

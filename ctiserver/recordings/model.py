@@ -9,6 +9,7 @@ import datetime as dt
 import enum
 import math
 import re
+import sys
 import uuid
 from array import array
 from collections.abc import Iterable
@@ -81,6 +82,27 @@ def pcm_rms(frames: bytes) -> float:
     if not samples:
         return 0.0
     return math.sqrt(sum(s * s for s in samples) / len(samples))
+
+
+def peaks_of(frames: bytes, channels: int, buckets: int) -> tuple[list[float], list[float]]:
+    """A waveform of 16-bit little-endian samples: the lowest and the highest sample of each
+    of ``buckets`` equal stretches of time (fewer for a shorter sound), scaled to [-1, 1]."""
+    samples = array("h")
+    samples.frombytes(frames[: len(frames) - len(frames) % 2])
+    if sys.byteorder == "big":
+        samples.byteswap()
+    channels = max(channels, 1)
+    count = len(samples) // channels
+    if count == 0 or buckets <= 0:
+        return [], []
+    buckets = min(buckets, count)
+    lows, highs = [], []
+    for bucket in range(buckets):
+        first, last = bucket * count // buckets, (bucket + 1) * count // buckets
+        stretch = samples[first * channels:last * channels]
+        lows.append(round(min(stretch) / 32768, 4))
+        highs.append(round(max(stretch) / 32768, 4))
+    return lows, highs
 
 
 def flag_for(*, exists: bool, size: int, frames: int, rms: float) -> Flag | None:

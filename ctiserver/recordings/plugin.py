@@ -10,6 +10,7 @@ from ctiserver.agents.store import AgentRepository
 from ctiserver.core import Core
 from ctiserver.customers.store import CustomerRepository
 from ctiserver.recordings import http
+from ctiserver.recordings.media import MediaCache
 from ctiserver.recordings.monitor import DeskRecording, LiveMonitor
 from ctiserver.recordings.service import RecordingService
 from ctiserver.recordings.store import RecordingRepository
@@ -34,7 +35,13 @@ def register(core: Core, board: AgentBoard) -> RecordingService:
     core.agi.route("record", service.agi_record)
     core.follow(service.on_event)
     agents = AgentRepository(core.db)
-    access = http.RecordingAccess(index, agents, service.directory, settings.agents)
+    media = MediaCache(service.directory, workers=settings.media_workers, buckets=settings.waveform_points)
+
+    async def close_media() -> None:
+        media.close()
+
+    core.on_stop(close_media)
+    access = http.RecordingAccess(index, agents, service.directory, settings.agents, media)
     desk = DeskRecording(core.settings, board, agents, service)
     http.register(core.app, access, LiveMonitor(core.settings, core.ami, board), desk)
     return service
