@@ -34,6 +34,22 @@ class Flag(enum.StrEnum):
     DELETED = "deleted"
 
 
+#: a sound name the dialplan may play as the recording notice: a stock name or a path of
+#: letters, digits and ``_ - . /`` (no ``..``, no comma, bracket or space for the dialplan to misread)
+SOUND_PATTERN = re.compile(r"/?[A-Za-z0-9_][A-Za-z0-9_./-]{0,199}")
+
+
+def is_sound_name(name: str) -> bool:
+    return SOUND_PATTERN.fullmatch(name) is not None and ".." not in name
+
+
+def announced_queues(queues: Iterable[tuple[str, bool, bool]], announce_all: bool) -> list[str]:
+    """The queues whose callers are told "this call is recorded" before they queue, from each
+    queue's (name, records, announces): a queue that records, and every such one with
+    ``announce_all``; a queue that does not record never announces."""
+    return [name for name, records, announces in queues if records and (announce_all or announces)]
+
+
 def new_id() -> str:
     return uuid.uuid4().hex
 

@@ -76,13 +76,20 @@ def loudness(path: Path) -> tuple[float, float]:
 async def test_an_answered_call_is_recorded_indexed_and_served_to_the_right_ears(
     make_lab: LabFactory, tmp_path: Path
 ) -> None:
-    lab = await make_lab(lab_settings(tmp_path))
+    # with the "this call is recorded" notice on: Asterisk plays it to the caller before they queue
+    lab = await make_lab(lab_settings(tmp_path, recordings={"announce": True}))
     assert lab.server is not None
+    notices: list[dict[str, str]] = []
+    lab.server.ami.on_event(lambda m: notices.append(dict(m)) if m.get("UserEvent") == "CtiRecordingNotice" else None)
     call_id = await place_call(lab, LabCall(VIP, "张伟", hangup_after=6))
     supervisor = await logged_in(lab, "supervisor")
     try:
         [recording] = await recordings_of(supervisor, f"caller={VIP}", 1)
         assert recording["call_id"] == call_id
+        [notice] = notices
+        assert (notice.get("Queue"), notice.get("Prompt"), notice.get("Linkedid")) == (
+            "support", "conf-now-recording", call_id), notice
+        assert "lab-agents" not in notice.get("Channel", "lab-agents"), "played to the caller, not to the agent"
         assert recording["caller_number"] == VIP and recording["caller_name"] == "张伟"
         assert recording["playable"] is True and recording["flag"] is None
         [customer] = await CustomerRepository(lab.server.db).find_by_phone(VIP)

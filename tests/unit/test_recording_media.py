@@ -20,16 +20,18 @@ from aiohttp.test_utils import TestServer
 from yarl import URL
 
 from ctiserver.agents.tables import AgentRow
+from ctiserver.operations.snippets import dialplan_contexts, render_snippets
 from ctiserver.recordings import media
 from ctiserver.recordings.commands import purge
 from ctiserver.recordings.files import date_tree
 from ctiserver.recordings.http import ACCESS_KEY
 from ctiserver.recordings.media import MediaCache, MediaError, cache_file, compute_peaks, remove_cached
-from ctiserver.recordings.model import new_id, peaks_of, relative_path
+from ctiserver.recordings.model import announced_queues, is_sound_name, new_id, peaks_of, relative_path
+from ctiserver.recordings.notice import recording_notice
 from ctiserver.recordings.store import RecordingRepository
 from ctiserver.recordings.tables import RecordingRow
 from ctiserver.server import CtiServer
-from ctiserver.settings import Settings
+from ctiserver.settings import QueueSettings, Settings
 from ctiserver.storage.database import Database, upgrade_schema
 from ctiserver.users.store import UserRepository
 from tests.conftest import require
@@ -300,3 +302,47 @@ async def test_the_purge_removes_the_cache(db: Database, tmp_path: Path) -> None
     done = await purge(db, root, retention_days=30, now=T0 + 100 * 86400, dry_run=False)
     assert [d[0] for d in done.deleted] == [rid]
     assert not any(cache_file(root, rid, kind).exists() for kind in ("mp3", "ogg", "peaks.json"))
+
+
+# --- "this call is recorded" ----------------------------------------------------
+
+def test_which_queues_announce_the_recording() -> None:
+    queues = [("support", True, False), ("repair", True, True), ("quiet", False, True)]
+    assert announced_queues(queues, announce_all=False) == ["repair"]
+    assert announced_queues(queues, announce_all=True) == ["support", "repair"], "never a queue that does not record"
+    assert announced_queues([], announce_all=True) == []
+    for good in ("conf-now-recording", "custom/recorded-notice", "/var/lib/ctiserver/prompts/recorded.v2"):
+        assert is_sound_name(good), good
+    for hostile in ("x,1)", "a b", "../../etc/passwd", "x)|System(id)", "", "x\n", "${CALLERID(num)}", "a;b"):
+        assert not is_sound_name(hostile), hostile
+
+
+def hotline_dialplan(settings: Settings) -> str:
+    return render_snippets(settings, "10.0.0.5")["extensions_ctiserver.conf"]
+
+
+def test_the_notice_in_the_rendered_dialplan() -> None:
+    off = hotline_dialplan(Settings())
+    assert "cti-record-notice" not in off and "Playback" not in off, "off by default: the dialplan as before"
+
+    one = Settings().replace(hotline={"queues": (
+        QueueSettings("support"), QueueSettings("repair", announce_recording=True),
+        QueueSettings("quiet", record=False, announce_recording=True),
+    )})
+    text = hotline_dialplan(one)
+    assert " same => n(queue),Gosub(cti-record-notice,s,1(${CTI_QUEUE}))\n same => n,Queue(${CTI_QUEUE}," in text
+    notice = text[text.index("[cti-record-notice]"):]
+    assert '"${ARG1}" = "repair"' in notice and '"support"' not in notice and '"quiet"' not in notice
+    assert " same => n(play),Playback(conf-now-recording)\n" in notice
+    assert "Gosub(cti-record-notice,s,1(support))" not in text, "the default queue does not announce"
+    assert "cti-record-notice" in dialplan_contexts(one) and "cti-record-notice" not in dialplan_contexts(Settings())
+
+    everyone = Settings().replace(recordings={"announce": True, "announce_prompt": "custom/recorded"})
+    text = hotline_dialplan(everyone)
+    assert "Gosub(cti-record-notice,s,1(support))\n same => n,Queue(support," in text, "the fallback announces too"
+    assert "Playback(custom/recorded)" in text
+    for name in ("support", "repair", "complaint", "installation"):
+        assert f'"${{ARG1}}" = "{name}"' in text
+
+    with pytest.raises(ValueError, match="announce_prompt"):
+        recording_notice(Settings().replace(recordings={"announce": True, "announce_prompt": "x)|System(id)"}))
