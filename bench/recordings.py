@@ -43,6 +43,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from ctiserver.agents.tables import AgentRow  # noqa: E402
+from ctiserver.calls.model.tracker import CallUpdate  # noqa: E402
 from ctiserver.lab.caller import eventually, place_call  # noqa: E402
 from ctiserver.lab.isolated import isolated_settings  # noqa: E402
 from ctiserver.lab.runner import Lab  # noqa: E402
@@ -144,7 +145,15 @@ async def bench(args: argparse.Namespace) -> None:
             asterisk_pid, own_pid = lab.asterisk.pid, os.getpid()
             cpu_before = cpu_seconds(asterisk_pid), cpu_seconds(own_pid)
             peak = [0]
-            server.calls.subscribe(lambda _: peak.__setitem__(0, max(peak[0], len(server.calls.active_calls()))))
+            talk: dict[str, float] = {}
+
+            def follow(update: CallUpdate) -> None:
+                peak[0] = max(peak[0], len(server.calls.active_calls()))
+                call = update.call
+                if call.answered_at is not None and call.ended_at is not None:
+                    talk[call.linkedid] = call.ended_at - call.answered_at
+
+            server.calls.subscribe(follow)
             print(f"placing {args.calls} calls over {args.arrival_seconds:g} s, each talking {args.talk:g} s, "
                   f"recording {'off' if args.no_record else 'on'}", flush=True)
             started = time.perf_counter()
@@ -164,7 +173,7 @@ async def bench(args: argparse.Namespace) -> None:
             asterisk_cpu = cpu_seconds(asterisk_pid) - cpu_before[0]
             server_cpu = cpu_seconds(own_pid) - cpu_before[1]
             rows = [row for _, row in indexed.values()]
-            report(args, rows, indexed, elapsed, asterisk_cpu, server_cpu, peak[0])
+            report(rows, indexed, sum(talk.values()) / 60, elapsed, asterisk_cpu, server_cpu, peak[0])
             if rows and args.transcode:
                 await transcodes(lab, [r for r in rows if r.flag is None], args.transcode)
         finally:
@@ -176,19 +185,21 @@ async def _settled(server: object, indexed: dict[str, tuple[float, RecordingRow]
     return not calls.active_calls() and len(indexed) >= expected
 
 
-def report(args: argparse.Namespace, rows: list[RecordingRow], indexed: dict[str, tuple[float, RecordingRow]],
+def report(rows: list[RecordingRow], indexed: dict[str, tuple[float, RecordingRow]], talk_minutes: float,
            elapsed: float, asterisk_cpu: float, server_cpu: float, peak: int) -> None:
     print(f"peak of simultaneous calls: {peak}; {len(rows)} recordings indexed in {elapsed:.1f} s "
           f"({sum(1 for r in rows if r.flag is None)} playable)")
-    talk_minutes = (sum(r.duration for r in rows) if rows else args.calls * args.talk) / 60
-    label = "recorded call-minute" if rows else "call-minute (not recorded)"
-    print(f"CPU: Asterisk {asterisk_cpu:.1f} s, server {server_cpu:.1f} s over {talk_minutes:.1f} call-minutes: "
-          f"{asterisk_cpu / talk_minutes:.3f} + {server_cpu / talk_minutes:.3f} = "
-          f"{(asterisk_cpu + server_cpu) / talk_minutes:.3f} CPU s per {label}")
+    recorded = sum(r.duration for r in rows) / 60
+    print(f"talk (answered -> hangup): {talk_minutes:.1f} call-minutes; recorded: {recorded:.1f} minutes")
+    if talk_minutes <= 0:
+        return
+    print(f"CPU: Asterisk {asterisk_cpu:.1f} s, server {server_cpu:.1f} s: {asterisk_cpu / talk_minutes:.3f} + "
+          f"{server_cpu / talk_minutes:.3f} = {(asterisk_cpu + server_cpu) / talk_minutes:.3f} CPU s per call-minute "
+          f"({'recorded' if rows else 'not recorded'})")
     if not rows:
         return
     size = sum(r.size for r in rows)
-    print(f"disk: {size / 1e6:.1f} MB of WAV, {size / talk_minutes / 1e6:.2f} MB per recorded call-minute")
+    print(f"disk: {size / 1e6:.1f} MB of WAV, {size / recorded / 1e6:.2f} MB per recorded call-minute")
     delays = [at - row.ended_at.timestamp() for at, row in indexed.values()]
     print(f"hangup -> indexed as playable: {figures(delays)}")
 
