@@ -12,6 +12,7 @@ from ctiserver.customers.store import CustomerRepository
 from ctiserver.recordings import http
 from ctiserver.recordings.media import MediaCache
 from ctiserver.recordings.monitor import DeskRecording, LiveMonitor
+from ctiserver.recordings.notice import recording_notice
 from ctiserver.recordings.service import RecordingService
 from ctiserver.recordings.store import RecordingRepository
 
@@ -22,6 +23,7 @@ def register(core: Core, board: AgentBoard) -> RecordingService:
     settings = core.settings.recordings
     if settings.agents not in AGENT_POLICIES:
         raise ValueError(f"recordings.agents must be one of {', '.join(AGENT_POLICIES)}, not {settings.agents!r}")
+    recording_notice(core.settings)  # a prompt that is not a plain sound name stops the start here
     index = RecordingRepository(core.db)
     service = RecordingService(
         core.settings, core.calls, index, CustomerRepository(core.db), core.clock

@@ -344,5 +344,8 @@ def test_the_notice_in_the_rendered_dialplan() -> None:
     for name in ("support", "repair", "complaint", "installation"):
         assert f'"${{ARG1}}" = "{name}"' in text
 
+    hostile = Settings().replace(recordings={"announce": True, "announce_prompt": "x)|System(id)"})
     with pytest.raises(ValueError, match="announce_prompt"):
-        recording_notice(Settings().replace(recordings={"announce": True, "announce_prompt": "x)|System(id)"}))
+        recording_notice(hostile)
+    with pytest.raises(ValueError, match="announce_prompt"):
+        CtiServer(hostile.replace(database={"url": "sqlite+aiosqlite:///:memory:"}))
