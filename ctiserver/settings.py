@@ -97,6 +97,8 @@ class QueueSettings:
     #: seconds between the announcements of a waiting caller's position (0: none); a
     #: callback holding a caller's place counts as a caller ahead
     announce_frequency: int = 30
+    #: play recordings.announce_prompt to its callers before they queue (a recorded queue only)
+    announce_recording: bool = False
 
 
 def _default_queues() -> tuple[QueueSettings, ...]:
@@ -266,6 +268,16 @@ class RecordingSettings:
     retention_days: int = 365
     #: the supervisor's phone for live monitoring; empty: hotline.agent_interface
     monitor_interface: str = ""
+    #: ffmpeg transcodes (and waveforms) made at once, in threads off the event loop
+    media_workers: int = 2
+    #: points of a waveform (each a min and a max)
+    waveform_points: int = 400
+    #: tell every caller of a recorded queue "this call is recorded" before it queues
+    #: (off by default; a queue's own ``announce_recording`` turns it on for that queue)
+    announce: bool = False
+    #: the sound played then: an Asterisk sound name (stock or the operator's own file,
+    #: letters, digits, ``_ - . /`` only), never anything a caller sent
+    announce_prompt: str = "conf-now-recording"
 
 
 @dataclass(frozen=True)

@@ -73,9 +73,11 @@ MATRIX: dict[tuple[str, str], frozenset[str] | None] = {
     ("GET", "/api/callbacks"): SUPERVISORS,
     ("POST", "/api/callbacks/{id}/cancel"): SUPERVISORS,
     ("POST", "/api/callbacks/{id}/reassign"): SUPERVISORS,
-    # agents: only their own recordings (recordings.agents), tested in tests/unit/test_recordings_http.py
+    # agents: only their own recordings (recordings.agents), tested in tests/unit/test_recordings.py
+    # and tests/unit/test_recording_media.py
     ("GET", "/api/recordings"): EVERYONE,
     ("GET", "/api/recordings/{id}/audio"): EVERYONE,
+    ("GET", "/api/recordings/{id}/waveform"): EVERYONE,
     ("POST", "/api/recordings/{id}/hold"): SUPERVISORS,
     ("POST", "/api/monitor"): SUPERVISORS,
     ("POST", "/api/agent/recording"): EVERYONE,
