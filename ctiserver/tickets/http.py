@@ -8,7 +8,8 @@ from aiohttp import web
 
 from ctiserver.customers.store import CustomerRepository
 from ctiserver.tickets.schemas import TicketAnswer, TicketList, TicketOpen, TicketQuery
-from ctiserver.tickets.store import TicketRepository, ticket_dict
+from ctiserver.tickets.infos import ticket_dict
+from ctiserver.tickets.store import TicketRepository
 from ctiserver.vocabulary import USER_ROLES
 from ctiserver.web.auditing import note_target
 from ctiserver.web.contract import body_of, query_of, route
