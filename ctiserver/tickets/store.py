@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ctiserver.agents.tables import AgentRow
 from ctiserver.customers.tables import Customer
 from ctiserver.dispatch.model import match
 from ctiserver.dispatch.store import rules_in
@@ -29,6 +30,7 @@ from ctiserver.tickets.listing import TicketFilter, Viewer, order_of, visible_to
 from ctiserver.tickets.model.kinds import validate_fields
 from ctiserver.tickets.model.sla import SlaRules
 from ctiserver.tickets.tables import Ticket, TicketCounter, TicketEvent
+from ctiserver.users.tables import User
 from ctiserver.vocabulary import DEPARTMENT_BY_TYPE, TICKET_SOURCES, TICKET_TYPES, TICKET_URGENCIES
 
 LETTER_BY_TYPE: Mapping[str, str] = {
@@ -168,6 +170,15 @@ class TicketRepository(TicketChanges):
             query = query.where(visible_to(viewer))
         async with self._db.session() as session:
             return [ticket_info(row) for row in await session.scalars(query)]
+
+    async def viewer(self, user_id: int, role: str) -> Viewer:
+        """Who asks: a staff member's department and branch, an agent's extension."""
+        async with self._db.session() as session:
+            user = await session.get(User, user_id)
+            extension = await session.scalar(select(AgentRow.extension).where(AgentRow.user_id == user_id))
+        department = user.department if user is not None else None
+        branch_id = user.branch_id if user is not None else None
+        return Viewer(user_id, role, department, branch_id, extension)
 
     async def visible(self, ticket_id: int, viewer: Viewer) -> bool:
         async with self._db.session() as session:
