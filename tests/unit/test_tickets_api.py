@@ -121,8 +121,10 @@ async def test_workflow_routes_and_their_conflicts(env: DeskEnv) -> None:
     assert detail["sla"]["paused"] is True and detail["sla"]["responded_at"] is not None
     assert [(e["kind"], e["from"], e["to"], e["who"]) for e in detail["history"]] == [
         ("created", None, "new", "agent1002"), ("dispatched", "new", "dispatched", "dispatch"),
-        ("scheduled", "dispatched", "scheduled", "engineer-sz"), ("started", "scheduled", "in_progress", "engineer-sz"),
-        ("fields", "in_progress", "in_progress", "engineer-sz"), ("waiting", "in_progress", "waiting_parts", "engineer-sz"),
+        ("scheduled", "dispatched", "scheduled", "engineer-sz"),
+        ("started", "scheduled", "in_progress", "engineer-sz"),
+        ("fields", "in_progress", "in_progress", "engineer-sz"),
+        ("waiting", "in_progress", "waiting_parts", "engineer-sz"),
     ]
     assert detail["history"][3]["note"] == "到场"
     # by hand to another branch: staff and supervisors, not agents
