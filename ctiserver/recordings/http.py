@@ -195,16 +195,16 @@ def register(app: web.Application, access: RecordingAccess, live: LiveMonitor, d
           roles={"supervisor", "admin"}, denied="supervisors only", body=MonitorRequest, answer=MonitorAnswer,
           target="call", errors={404: "no agent on that call now", 409: "that call cannot be spied on",
                                  503: "Asterisk is not reachable or refused"})
-    desk = {"agent", "supervisor", "admin"}
+    listeners = {"agent", "supervisor", "admin"}
     route(app, "GET", "/api/recordings", list_recordings, summary="Search the call recordings",
-          roles=desk, query=RecordingQuery, answer=RecordingList,
+          roles=listeners, query=RecordingQuery, answer=RecordingList,
           errors={403: "agents may hear none, or not another agent's"})
     route(app, "GET", "/api/recordings/{id}/audio", audio, summary="A recording's audio, with Range",
-          roles=desk, query=AudioQuery, media_type="audio/wav", target="recording", audited=True,
+          roles=listeners, query=AudioQuery, media_type="audio/wav", target="recording", audited=True,
           errors={403: "not your recording", 404: "no such recording, or not playable",
                   503: "the compressed copy could not be made (the WAV still plays)"})
     route(app, "GET", "/api/recordings/{id}/waveform", waveform, summary="A recording's waveform (peaks)",
-          roles=desk, answer=Waveform, target="recording", audited=True,
+          roles=listeners, answer=Waveform, target="recording", audited=True,
           errors={403: "not your recording", 404: "no such recording, or not playable",
                   503: "the waveform could not be computed"})
     route(app, "POST", "/api/recordings/{id}/hold", hold, summary="Hold a recording past retention, or release it",
