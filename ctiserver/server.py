@@ -35,6 +35,7 @@ from ctiserver.telephony.ami.translate import channel_snapshots, queue_status_it
 from ctiserver.tickets import plugin as tickets_plugin
 from ctiserver.web.app import create_app
 from ctiserver.web.keys import HUB_KEY, PARTS_KEY
+from ctiserver.webhooks import plugin as webhooks_plugin
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +72,7 @@ class CtiServer:
         knowledge_plugin.register(core)
         self.callbacks = callbacks_plugin.register(core, self.stats, agents)
         self.recordings = recordings_plugin.register(core, self.board)
+        self.webhooks = webhooks_plugin.register(core)
         self._runner: web.AppRunner | None = None
         self.ami.on_event(self._on_ami_event)
         self.ami.on_ready(self._resynchronise)

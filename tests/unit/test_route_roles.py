@@ -75,6 +75,7 @@ MATRIX: dict[tuple[str, str], frozenset[str] | None] = {
     ("POST", "/api/recordings/{id}/hold"): SUPERVISORS,
     ("POST", "/api/monitor"): SUPERVISORS,
     ("POST", "/api/agent/recording"): EVERYONE,
+    ("GET", "/api/webhooks"): ADMINS,
 }
 
 
