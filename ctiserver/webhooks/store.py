@@ -167,7 +167,7 @@ class WebhookStore:
 
     async def events_after(self, session: AsyncSession, cursor: int, limit: int) -> list[PendingEvent]:
         events, tickets = await self.learn_schema()
-        ticket_columns = [c.label(f"ticket_{c.name}") for c in tickets.columns]
+        ticket_columns = [c.label(f"t__{c.name}") for c in tickets.columns]
         rows = await session.execute(
             select(*events.columns, *ticket_columns)
             .select_from(events.outerjoin(tickets, tickets.c.id == events.c.ticket_id))
@@ -176,7 +176,7 @@ class WebhookStore:
         found = []
         for row in rows.mappings():
             event = {k: row[k] for k in EVENT_KEYS if k in events.c}
-            ticket = {k: row[f"ticket_{k}"] for k in TICKET_KEYS if k in tickets.c}
+            ticket = {k: row[f"t__{k}"] for k in TICKET_KEYS if k in tickets.c}
             found.append(PendingEvent(int(row["id"]), str(row["kind"]), int(row["ticket_id"]), event, ticket))
         return found
 
