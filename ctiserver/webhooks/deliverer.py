@@ -20,7 +20,7 @@ import aiohttp
 
 from ctiserver.settings import WebhookEndpoint, WebhookSettings
 from ctiserver.webhooks.model import GapWatch, backoff, body, delivery_id, next_step, signature
-from ctiserver.webhooks.store import Claim, PendingEvent, WebhookStore
+from ctiserver.webhooks.store import CursorClaim, PendingEvent, WebhookStore
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +29,7 @@ USER_AGENT = "ctiserver-webhooks/1"
 GAP_POLL = 0.2
 
 
-class Outcome(enum.Enum):
+class DeliveryOutcome(enum.Enum):
     DELIVERED = "delivered"
     FAILED = "failed"
     #: the cursor moved over events not sent
@@ -71,13 +71,13 @@ class Deliverer:
         async with aiohttp.ClientSession(timeout=timeout, headers={"User-Agent": USER_AGENT}) as http:
             while True:
                 outcome = await self.step(http)
-                if outcome is Outcome.FAILED:
+                if outcome is DeliveryOutcome.FAILED:
                     await asyncio.sleep(backoff(
                         self.failures, self.endpoint.backoff_min, self.endpoint.backoff_max, self._jitter()
                     ))
-                elif outcome is Outcome.IDLE:
+                elif outcome is DeliveryOutcome.IDLE:
                     await self._idle(GAP_POLL if self._gaps.waiting() else self._settings.poll_interval)
-                elif outcome is Outcome.BUSY:
+                elif outcome is DeliveryOutcome.BUSY:
                     await asyncio.sleep(self._settings.poll_interval)
 
     async def _idle(self, seconds: float) -> None:
@@ -87,23 +87,23 @@ class Deliverer:
             return
         self._wake.clear()
 
-    async def step(self, http: aiohttp.ClientSession) -> Outcome:
+    async def step(self, http: aiohttp.ClientSession) -> DeliveryOutcome:
         """One look: claim the cursor, then send the next event, or pass events over."""
         async with self._store.claim(self.endpoint.name) as claim:
             if claim is None:
-                return Outcome.BUSY
+                return DeliveryOutcome.BUSY
             events = await claim.events()
             passable = self._gaps.passable(claim.cursor, [e.id for e in events], time.monotonic())
             step = next_step([(e.id, e.kind) for e in events[:passable]], self._kinds)
             if step.send is None:
                 if step.advance_to is None:
-                    return Outcome.IDLE
+                    return DeliveryOutcome.IDLE
                 await claim.advance(step.advance_to)
-                return Outcome.PASSED
+                return DeliveryOutcome.PASSED
             event = next(e for e in events if e.id == step.send)
             return await self._send(http, claim, event)
 
-    async def _send(self, http: aiohttp.ClientSession, claim: Claim, event: PendingEvent) -> Outcome:
+    async def _send(self, http: aiohttp.ClientSession, claim: CursorClaim, event: PendingEvent) -> DeliveryOutcome:
         name = self.endpoint.name
         payload = body(name, event.event, event.ticket)
         timestamp = str(int(self._clock()))
@@ -128,10 +128,10 @@ class Deliverer:
         await claim.record(event.id, status_code=status, error=error, duration=duration, delivered=delivered)
         if delivered:
             self.failures = 0
-            return Outcome.DELIVERED
+            return DeliveryOutcome.DELIVERED
         self.failures += 1
         log.warning(
             "webhook %s: event %d (%s) not delivered (%s), attempt %d in a row",
             name, event.id, event.kind, error or f"HTTP {status}", self.failures,
         )
-        return Outcome.FAILED
+        return DeliveryOutcome.FAILED

@@ -90,20 +90,20 @@ class GapWatch:
 
 
 @dataclass(frozen=True)
-class Step:
+class DeliveryStep:
     #: the event to send next (the cursor moves to it once it is answered 2xx)
     send: int | None
     #: with nothing to send: the cursor moves here (events of kinds not sent are passed)
     advance_to: int | None
 
 
-def next_step(events: Sequence[tuple[int, str]], kinds: Collection[str]) -> Step:
+def next_step(events: Sequence[tuple[int, str]], kinds: Collection[str]) -> DeliveryStep:
     """From the passable events after the cursor, as (id, kind): the first to send, or how
     far the cursor moves over events of other kinds."""
     for event_id, kind in events:
         if kind in kinds:
-            return Step(event_id, None)
-    return Step(None, events[-1][0] if events else None)
+            return DeliveryStep(event_id, None)
+    return DeliveryStep(None, events[-1][0] if events else None)
 
 
 def body(endpoint: str, event: Mapping[str, Any], ticket: Mapping[str, Any]) -> bytes:

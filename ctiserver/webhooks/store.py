@@ -49,7 +49,7 @@ class PendingEvent:
 
 
 @dataclass(frozen=True)
-class AttemptInfo:
+class WebhookAttemptInfo:
     event_id: int
     at: dt.datetime
     status_code: int | None
@@ -70,7 +70,7 @@ class EndpointState:
     #: undelivered events of the endpoint's kinds
     backlog: int
     oldest_pending_at: dt.datetime | None
-    last_attempt: AttemptInfo | None
+    last_attempt: WebhookAttemptInfo | None
     #: failed attempts since the last 2xx
     failures: int
 
@@ -80,7 +80,7 @@ def _columns(connection: Connection) -> dict[str, set[str]]:
     return {table: {c["name"] for c in inspector.get_columns(table)} for table in ("ticket_events", "tickets")}
 
 
-class Claim:
+class CursorClaim:
     """An endpoint's cursor, held until the claim's transaction ends."""
 
     def __init__(self, store: WebhookStore, session: AsyncSession, cursor: WebhookCursor) -> None:
@@ -156,14 +156,14 @@ class WebhookStore:
             return int(cursor or 0)
 
     @asynccontextmanager
-    async def claim(self, endpoint: str) -> AsyncIterator[Claim | None]:
+    async def claim(self, endpoint: str) -> AsyncIterator[CursorClaim | None]:
         """The endpoint's cursor, or None while another server holds it."""
         async with self._db.session() as session:
             query = select(WebhookCursor).where(WebhookCursor.endpoint == endpoint)
             if self._postgres:
                 query = query.with_for_update(skip_locked=True)
             row = await session.scalar(query)
-            yield None if row is None else Claim(self, session, row)
+            yield None if row is None else CursorClaim(self, session, row)
 
     async def events_after(self, session: AsyncSession, cursor: int, limit: int) -> list[PendingEvent]:
         events, tickets = await self.learn_schema()
@@ -212,19 +212,19 @@ class WebhookStore:
             last_event_id=None if cursor is None else cursor.last_event_id,
             updated_at=None if cursor is None else cursor.updated_at,
             backlog=backlog, oldest_pending_at=oldest,
-            last_attempt=None if last is None else AttemptInfo(
+            last_attempt=None if last is None else WebhookAttemptInfo(
                 last.event_id, last.at, last.status_code, last.error, last.duration
             ),
             failures=failures,
         )
 
-    async def attempts(self, endpoint: str) -> list[AttemptInfo]:
+    async def attempts(self, endpoint: str) -> list[WebhookAttemptInfo]:
         """Every attempt for ``endpoint``, oldest first."""
         async with self._db.session() as session:
             rows = await session.scalars(
                 select(WebhookAttempt).where(WebhookAttempt.endpoint == endpoint).order_by(WebhookAttempt.id)
             )
-            return [AttemptInfo(r.event_id, r.at, r.status_code, r.error, r.duration) for r in rows]
+            return [WebhookAttemptInfo(r.event_id, r.at, r.status_code, r.error, r.duration) for r in rows]
 
 
 def _delivered(status_code: int | None) -> bool:

@@ -7,7 +7,7 @@ import hashlib
 import hmac
 import json
 
-from ctiserver.webhooks.model import GapWatch, Step, backoff, body, delivery_id, next_step, signature, verify
+from ctiserver.webhooks.model import GapWatch, DeliveryStep, backoff, body, delivery_id, next_step, signature, verify
 
 
 def test_the_signature_is_the_hmac_sha256_of_timestamp_dot_body() -> None:
@@ -65,9 +65,9 @@ def test_a_gap_holds_back_what_follows_until_it_has_been_seen_for_the_wait() -> 
 
 def test_the_next_step_sends_the_first_event_of_a_kind_taken_or_passes_the_others() -> None:
     kinds = {"created", "closed"}
-    assert next_step([(5, "note"), (6, "created"), (7, "closed")], kinds) == Step(6, None)
-    assert next_step([(5, "note"), (6, "assigned")], kinds) == Step(None, 6)
-    assert next_step([], kinds) == Step(None, None)
+    assert next_step([(5, "note"), (6, "created"), (7, "closed")], kinds) == DeliveryStep(6, None)
+    assert next_step([(5, "note"), (6, "assigned")], kinds) == DeliveryStep(None, 6)
+    assert next_step([], kinds) == DeliveryStep(None, None)
 
 
 def test_the_body_has_every_documented_key_null_where_the_schema_has_none() -> None:
