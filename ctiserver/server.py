@@ -38,6 +38,7 @@ from ctiserver.telephony.ami.translate import channel_snapshots, queue_status_it
 from ctiserver.tickets import plugin as tickets_plugin
 from ctiserver.web.app import create_app
 from ctiserver.web.keys import HUB_KEY, PARTS_KEY
+from ctiserver.webhooks import plugin as webhooks_plugin
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +78,7 @@ class CtiServer:
         self.callbacks = callbacks_plugin.register(core, self.stats, agents)
         self.recordings = recordings_plugin.register(core, self.board)
         spreadsheets_plugin.register(core)
+        self.webhooks = webhooks_plugin.register(core)
         self._runner: web.AppRunner | None = None
         self.ami.on_event(self._on_ami_event)
         self.ami.on_ready(self._resynchronise)

@@ -315,6 +315,46 @@ class TicketSettings:
     escalate_interval: float = 60.0
 
 
+#: the ticket event kinds an endpoint is sent when its settings name none
+DEFAULT_WEBHOOK_KINDS = ("created", "dispatched", "scheduled", "completed", "closed", "breached")
+#: the secret of an endpoint that names none: ``serve`` refuses it
+DEFAULT_WEBHOOK_SECRET = "lab-webhook-secret-change-me"
+
+
+@dataclass(frozen=True)
+class WebhookEndpoint:
+    """One receiver of ticket events (``ctiserver.webhooks``), a ``[[webhooks.endpoints]]`` table."""
+
+    #: letters, digits, ``_.-``; part of every delivery's id, so keep it once chosen
+    name: str
+    #: http(s) URL the events are POSTed to
+    url: str
+    #: the HMAC-SHA256 key of the ``X-CTI-Signature`` header
+    secret: str = DEFAULT_WEBHOOK_SECRET
+    #: the ticket event kinds sent; the others are passed over
+    kinds: tuple[str, ...] = DEFAULT_WEBHOOK_KINDS
+    #: seconds an attempt may take before it counts as failed
+    timeout: float = 10.0
+    #: after a failed attempt wait about this long, doubled at each further one, up to backoff_max
+    backoff_min: float = 1.0
+    backoff_max: float = 300.0
+    #: where a new endpoint starts: "now" (events written from now on) or "beginning" (all)
+    start: str = "now"
+
+
+@dataclass(frozen=True)
+class WebhookSettings:
+    endpoints: tuple[WebhookEndpoint, ...] = ()
+    #: seconds between looks for new ticket events (a ticket event written by this
+    #: process wakes its deliverers at once)
+    poll_interval: float = 1.0
+    #: a missing event id (a transaction that took it may not have committed) is waited
+    #: for this many seconds, then passed as rolled back
+    gap_wait: float = 5.0
+    #: an endpoint whose oldest undelivered event is older than this is "stuck" (/healthz)
+    stuck_after: float = 600.0
+
+
 @dataclass(frozen=True)
 class Settings:
     ami: AmiSettings = field(default_factory=AmiSettings)
@@ -330,6 +370,7 @@ class Settings:
     recordings: RecordingSettings = field(default_factory=RecordingSettings)
     reports: ReportSettings = field(default_factory=ReportSettings)
     tickets: TicketSettings = field(default_factory=TicketSettings)
+    webhooks: WebhookSettings = field(default_factory=WebhookSettings)
 
     def replace(self, **sections: Mapping[str, object]) -> Settings:
         """A copy with some fields of some sections changed: ``s.replace(ami={"port": 5039})``."""

@@ -99,6 +99,7 @@ MATRIX: dict[tuple[str, str], frozenset[str] | None] = {
     ("GET", "/api/export/customers.csv"): SUPERVISORS,
     ("GET", "/api/export/tickets.csv"): SUPERVISORS,
     ("GET", "/api/export/calls.csv"): SUPERVISORS,
+    ("GET", "/api/webhooks"): ADMINS,
 }
 
 

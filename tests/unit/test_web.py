@@ -227,14 +227,14 @@ async def test_healthz_reports_ami_and_database(env: Env) -> None:
     response = await env.client.get("/healthz")
     assert await response.json() == {
         "status": "ok", "ami": {"connected": True}, "database": {"ok": True}, "parts": {},
-        "writers": {},
+        "writers": {}, "checks": {},
     }
     env.ami.connected = False
     response = await env.client.get("/healthz")
     assert response.status == 200
     assert await response.json() == {
         "status": "degraded", "ami": {"connected": False}, "database": {"ok": True}, "parts": {},
-        "writers": {},
+        "writers": {}, "checks": {},
     }
 
 
@@ -247,7 +247,7 @@ async def test_healthz_reports_an_unreachable_database() -> None:
         assert response.status == 200
         assert await response.json() == {
             "status": "degraded", "ami": {"connected": True}, "database": {"ok": False}, "parts": {},
-            "writers": {},
+            "writers": {}, "checks": {},
         }
     await db.close()
 
