@@ -21,7 +21,7 @@ TABLES = {
     "customers", "customer_phones", "products", "users", "agents", "calls",
     "tickets", "ticket_events", "ticket_counters", "callbacks", "voicemails",
     "flow_versions", "ivr_runs", "call_surveys", "knowledge_articles", "stats_records",
-    "audit_events", "callback_attempts", "callback_misses",
+    "audit_events", "callback_attempts", "callback_misses", "visits", "visit_attempts", "visit_cursors",
 }
 
 
