@@ -32,9 +32,9 @@ from ctiserver.telephony.agi.session import AgiSession
 from ctiserver.telephony.ami.link import AmiError, AmiLink
 from ctiserver.telephony.events import ChannelHungUp, DialEnded, DialStarted, DomainEvent
 from ctiserver.tickets.changes import Author
-from ctiserver.visits.model import Mode, Outcome, VisitRefused, dial_outcome, digits_only, hangup_outcome
+from ctiserver.visits.model import Mode, VisitOutcome, VisitRefused, dial_outcome, digits_only, hangup_outcome
 from ctiserver.visits.service import SYSTEM, VisitService
-from ctiserver.visits.views import AttemptInfo, VisitInfo
+from ctiserver.visits.views import VisitAttemptInfo, VisitInfo
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +47,7 @@ SILENCE_GRACE = 30.0
 
 @dataclass
 class _Flight:
-    attempt: AttemptInfo
+    attempt: VisitAttemptInfo
     visit: VisitInfo | None
     started: float
     dialled: bool = False
@@ -114,7 +114,7 @@ class VisitDialer:
             await self.tick()
             await asyncio.sleep(self._settings.visits.interval)
 
-    def agent_action(self, visit: VisitInfo, attempt: AttemptInfo, extension: str) -> dict[str, Any]:
+    def agent_action(self, visit: VisitInfo, attempt: VisitAttemptInfo, extension: str) -> dict[str, Any]:
         number = digits_only(visit.number or "")
         return {
             "Action": "Originate",
@@ -131,7 +131,7 @@ class VisitDialer:
             "Variable": [f"CTI_VISIT={visit.id}", f"CTI_VISIT_ATTEMPT={attempt.id}"],
         }
 
-    def survey_action(self, visit: VisitInfo, attempt: AttemptInfo) -> dict[str, Any]:
+    def survey_action(self, visit: VisitInfo, attempt: VisitAttemptInfo) -> dict[str, Any]:
         hotline = self._settings.hotline
         number = digits_only(visit.number or "")
         return {
@@ -158,11 +158,11 @@ class VisitDialer:
             answer = await self._ami.send_action(action)
         except (TimeoutError, AmiError, OSError) as exc:
             log.warning("visit %d: the Originate failed: %s", flight.attempt.visit_id, exc)
-            await self._finish(flight, Outcome.FAILED)
+            await self._finish(flight, VisitOutcome.FAILED)
             return
         if answer.get("Response") != "Success":
             log.warning("visit %d: Originate refused: %s", flight.attempt.visit_id, answer.get("Message"))
-            await self._finish(flight, Outcome.FAILED)
+            await self._finish(flight, VisitOutcome.FAILED)
 
     # -- following attempts ---------------------------------------------------------------
 
@@ -182,7 +182,7 @@ class VisitDialer:
                     self._spawn(self._finish(flight, hangup_outcome(event.cause)))
             else:
                 # no Dial: the agent did not answer; a Dial that ended said its outcome
-                self._spawn(self._finish(flight, Outcome.FAILED if flight.dialled else Outcome.AGENT_MISSED))
+                self._spawn(self._finish(flight, VisitOutcome.FAILED if flight.dialled else VisitOutcome.AGENT_MISSED))
 
     async def agi_survey(self, session: AgiSession) -> None:
         """FastAGI ``visit-survey``: the customer answered the automatic call; the survey
@@ -203,7 +203,7 @@ class VisitDialer:
             run = await self._hotline.run_flow(session, flow, variables)
             given = (run.variables.get("survey_score") if run is not None else None) or ""
             score = int(given) if given in ("1", "2", "3", "4", "5") else None
-        await self._finish(flight, Outcome.ANSWERED if score is not None else Outcome.NO_SCORE)
+        await self._finish(flight, VisitOutcome.ANSWERED if score is not None else VisitOutcome.NO_SCORE)
         if score is not None:
             try:
                 await self._service.record(flight.attempt.visit_id, score, None, by=SYSTEM)
@@ -214,14 +214,14 @@ class VisitDialer:
         limit = self._settings.hotline.callback_ring + SILENCE_GRACE
         for flight in list(self._flights.values()):
             if flight.attempt.mode == Mode.AUTO.value and not flight.surveying and now - flight.started > limit:
-                self._spawn(self._finish(flight, Outcome.NO_ANSWER))
+                self._spawn(self._finish(flight, VisitOutcome.NO_ANSWER))
 
     def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> None:
         task = asyncio.get_running_loop().create_task(coroutine)
         self._background.add(task)
         task.add_done_callback(self._background.discard)
 
-    async def _finish(self, flight: _Flight, outcome: Outcome) -> None:
+    async def _finish(self, flight: _Flight, outcome: VisitOutcome) -> None:
         if flight.finished:
             return
         flight.finished = True
@@ -251,15 +251,15 @@ class VisitDialer:
             if channel is None:
                 log.warning("visit attempt %d (%s) ended while the server was down: failed",
                             attempt.id, attempt.channel_id)
-                await self._finish(flight, Outcome.FAILED)
+                await self._finish(flight, VisitOutcome.FAILED)
                 continue
             flight.dialled = channel.get("Application") == "Dial"
             self._flights[attempt.channel_id] = flight
             if attempt.mode == Mode.AGENT.value and channel.get("BridgeId"):
-                await self._finish(flight, Outcome.ANSWERED)
+                await self._finish(flight, VisitOutcome.ANSWERED)
             elif attempt.mode == Mode.AUTO.value:
                 # a survey under way was run by the server that stopped: its score is lost
                 flight.surveying = True
-                await self._finish(flight, Outcome.FAILED)
+                await self._finish(flight, VisitOutcome.FAILED)
                 with contextlib.suppress(AmiError, TimeoutError, OSError):
                     await self._ami.send_action({"Action": "Hangup", "Channel": str(channel.get("Channel", ""))})

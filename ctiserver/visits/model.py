@@ -26,7 +26,7 @@ class VisitStatus(enum.StrEnum):
     CANCELLED = "cancelled"
 
 
-class Outcome(enum.StrEnum):
+class VisitOutcome(enum.StrEnum):
     ANSWERED = "answered"
     NO_ANSWER = "no_answer"
     BUSY = "busy"
@@ -43,7 +43,7 @@ class Mode(enum.StrEnum):
 
 
 #: outcomes that count towards ``max_attempts``
-COUNTED = frozenset({Outcome.NO_ANSWER, Outcome.BUSY, Outcome.FAILED, Outcome.NO_SCORE})
+COUNTED = frozenset({VisitOutcome.NO_ANSWER, VisitOutcome.BUSY, VisitOutcome.FAILED, VisitOutcome.NO_SCORE})
 #: a visit may be called in these
 CALLABLE = frozenset({VisitStatus.PENDING, VisitStatus.CALLING})
 #: a score may be recorded in these (an unreached customer may call in, or be reached later)
@@ -53,11 +53,11 @@ OPEN = frozenset({VisitStatus.PENDING, VisitStatus.CALLING, VisitStatus.UNREACHE
 
 #: Dial's DIALSTATUS -> the attempt's outcome
 DIAL_OUTCOMES = {
-    "ANSWER": Outcome.ANSWERED,
-    "BUSY": Outcome.BUSY,
-    "NOANSWER": Outcome.NO_ANSWER,
+    "ANSWER": VisitOutcome.ANSWERED,
+    "BUSY": VisitOutcome.BUSY,
+    "NOANSWER": VisitOutcome.NO_ANSWER,
     # the agent hung up while the customer's phone rang
-    "CANCEL": Outcome.AGENT_MISSED,
+    "CANCEL": VisitOutcome.AGENT_MISSED,
 }
 #: Q.850 causes of a customer's channel that hung up unanswered
 _BUSY_CAUSES = frozenset({17})
@@ -68,7 +68,7 @@ class VisitRefused(ValueError):
 
 
 @dataclass(frozen=True)
-class Policy:
+class VisitPolicy:
     max_attempts: int = 3
     retry_min: float = 1800.0
     retry_max: float = 4 * 3600.0
@@ -95,11 +95,11 @@ def check_call(status: str) -> None:
         raise VisitRefused(f"the visit is {status}: it cannot be called")
 
 
-def after_attempt(outcome: Outcome, attempts: int, now: float, policy: Policy) -> After:
+def after_attempt(outcome: VisitOutcome, attempts: int, now: float, policy: VisitPolicy) -> After:
     """The visit after an attempt ended with ``outcome`` (``attempts``: failed ones before)."""
-    if outcome is Outcome.ANSWERED:
+    if outcome is VisitOutcome.ANSWERED:
         return After(VisitStatus.CALLING, attempts, None)
-    if outcome is Outcome.AGENT_MISSED:
+    if outcome is VisitOutcome.AGENT_MISSED:
         return After(VisitStatus.PENDING, attempts, now)
     failed = attempts + 1
     if failed >= policy.max_attempts:
@@ -123,7 +123,7 @@ def check_score(score: int) -> int:
     return score
 
 
-def verdict(score: int, policy: Policy) -> Verdict:
+def verdict(score: int, policy: VisitPolicy) -> Verdict:
     check_score(score)
     closed = score >= policy.close_score
     return Verdict("closed" if closed else "reopened", not closed and score <= policy.complaint_score)
@@ -135,13 +135,13 @@ def check_result(status: str, score: int) -> None:
         raise VisitRefused(f"the visit is {status}: its result cannot be recorded")
 
 
-def hangup_outcome(cause: int | None) -> Outcome:
+def hangup_outcome(cause: int | None) -> VisitOutcome:
     """The customer's channel of an automatic call hung up before the survey started."""
-    return Outcome.BUSY if cause in _BUSY_CAUSES else Outcome.NO_ANSWER
+    return VisitOutcome.BUSY if cause in _BUSY_CAUSES else VisitOutcome.NO_ANSWER
 
 
-def dial_outcome(dial_status: str) -> Outcome:
-    return DIAL_OUTCOMES.get(dial_status.upper(), Outcome.FAILED)
+def dial_outcome(dial_status: str) -> VisitOutcome:
+    return DIAL_OUTCOMES.get(dial_status.upper(), VisitOutcome.FAILED)
 
 
 def digits_only(number: str) -> str:

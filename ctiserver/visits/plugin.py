@@ -16,7 +16,7 @@ from ctiserver.settings import VisitSettings
 from ctiserver.tickets.store import TicketRepository
 from ctiserver.visits import http
 from ctiserver.visits.dialer import VisitDialer
-from ctiserver.visits.model import Policy
+from ctiserver.visits.model import VisitPolicy
 from ctiserver.visits.service import VisitService
 from ctiserver.visits.store import VisitRepository
 from ctiserver.visits.surveys import SurveyReport
@@ -26,8 +26,8 @@ from ctiserver.vocabulary import SUPERVISOR_ROLES
 log = logging.getLogger(__name__)
 
 
-def policy_from(settings: VisitSettings) -> Policy:
-    return Policy(
+def policy_from(settings: VisitSettings) -> VisitPolicy:
+    return VisitPolicy(
         max_attempts=settings.max_attempts, retry_min=settings.retry_min, retry_max=settings.retry_max,
         close_score=settings.close_score, complaint_score=settings.complaint_score,
     )

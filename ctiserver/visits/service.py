@@ -27,7 +27,7 @@ from ctiserver.tickets.changes import Author
 from ctiserver.tickets.infos import TicketEventInfo, TicketInfo
 from ctiserver.tickets.model.workflow import TicketError
 from ctiserver.tickets.store import TicketRepository
-from ctiserver.visits.model import Policy, VisitRefused, verdict
+from ctiserver.visits.model import VisitPolicy, VisitRefused, verdict
 from ctiserver.visits.store import VisitNotFound, VisitRepository
 from ctiserver.visits.views import VisitInfo
 
@@ -55,7 +55,7 @@ class VisitService:
         self.changed = changed
 
     @property
-    def policy(self) -> Policy:
+    def policy(self) -> VisitPolicy:
         return self.store.policy
 
     # -- the feed -------------------------------------------------------------------------

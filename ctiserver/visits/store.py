@@ -19,8 +19,8 @@ from ctiserver.tickets.tables import Ticket
 from ctiserver.visits.model import (
     OPEN,
     Mode,
-    Outcome,
-    Policy,
+    VisitOutcome,
+    VisitPolicy,
     VisitRefused,
     VisitStatus,
     after_attempt,
@@ -28,7 +28,7 @@ from ctiserver.visits.model import (
     check_result,
 )
 from ctiserver.visits.tables import Visit, VisitAttempt, VisitCursor
-from ctiserver.visits.views import AttemptInfo, VisitInfo, attempt_info, visit_info
+from ctiserver.visits.views import VisitAttemptInfo, VisitInfo, attempt_info, visit_info
 
 
 class VisitNotFound(LookupError):
@@ -44,9 +44,9 @@ def _listing() -> Select[Visit, str, str]:
 
 
 class VisitRepository:
-    def __init__(self, db: Database, policy: Policy | None = None, *, server: str = "") -> None:
+    def __init__(self, db: Database, policy: VisitPolicy | None = None, *, server: str = "") -> None:
         self._db = db
-        self.policy = policy or Policy()
+        self.policy = policy or VisitPolicy()
         #: written on the attempts this server claims
         self.server = server
 
@@ -121,14 +121,14 @@ class VisitRepository:
         found = await self._select(_listing().where(Visit.call_linkedid == linkedid))
         return found[0] if found else None
 
-    async def attempts(self, visit_id: int) -> list[AttemptInfo]:
+    async def attempts(self, visit_id: int) -> list[VisitAttemptInfo]:
         async with self._db.session() as session:
             rows = await session.scalars(
                 select(VisitAttempt).where(VisitAttempt.visit_id == visit_id).order_by(VisitAttempt.id)
             )
             return [attempt_info(row) for row in rows]
 
-    async def in_flight(self) -> list[AttemptInfo]:
+    async def in_flight(self) -> list[VisitAttemptInfo]:
         """Attempts claimed and not ended: after a crash, each is resolved from Asterisk."""
         async with self._db.session() as session:
             rows = await session.scalars(
@@ -156,7 +156,7 @@ class VisitRepository:
 
     async def claim(
         self, visit_id: int, now: float, *, mode: Mode, agent: str | None, channel_id: str
-    ) -> tuple[VisitInfo, AttemptInfo]:
+    ) -> tuple[VisitInfo, VisitAttemptInfo]:
         """The visit ``calling`` with a new attempt carrying ``channel_id``, committed:
         VisitNotFound, or VisitRefused when it is not callable, has no number, has an attempt
         under way, or (automatic) is not due any more."""
@@ -193,7 +193,7 @@ class VisitRepository:
             raise VisitNotFound(f"no visit {visit_id}")
         return visit, claimed
 
-    async def finish(self, attempt_id: int, outcome: Outcome, now: float) -> VisitInfo | None:
+    async def finish(self, attempt_id: int, outcome: VisitOutcome, now: float) -> VisitInfo | None:
         """The attempt's outcome, and what it makes of the visit; once only (None if the
         attempt had already ended or does not exist)."""
         async with self._db.session() as session:

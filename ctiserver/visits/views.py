@@ -47,7 +47,7 @@ class VisitInfo:
 
 
 @dataclass(frozen=True)
-class AttemptInfo:
+class VisitAttemptInfo:
     id: int
     visit_id: int
     mode: str
@@ -69,8 +69,8 @@ def visit_info(row: Visit, ticket_number: str, customer_name: str | None) -> Vis
     )
 
 
-def attempt_info(row: VisitAttempt) -> AttemptInfo:
-    return AttemptInfo(
+def attempt_info(row: VisitAttempt) -> VisitAttemptInfo:
+    return VisitAttemptInfo(
         id=row.id, visit_id=row.visit_id, mode=row.mode, channel_id=row.channel_id, agent=row.agent,
         server=row.server, started_at=row.started_at, ended_at=row.ended_at, outcome=row.outcome,
     )

@@ -19,13 +19,13 @@ from ctiserver.tickets.changes import Author
 from ctiserver.tickets.infos import TicketInfo
 from ctiserver.tickets.store import TicketRepository
 from ctiserver.visits.dialer import VisitDialer
-from ctiserver.visits.model import Policy, VisitRefused
+from ctiserver.visits.model import VisitPolicy, VisitRefused
 from ctiserver.visits.service import CURSOR, VisitService
 from ctiserver.visits.store import VisitRepository
 from ctiserver.visits.views import VisitInfo
 
 T = 1_764_036_000.0
-POLICY = Policy(max_attempts=2, retry_min=60, retry_max=60)
+POLICY = VisitPolicy(max_attempts=2, retry_min=60, retry_max=60)
 AGENT = Author(None, "agent1001")
 
 

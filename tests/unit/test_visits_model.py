@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from ctiserver.visits.model import (
-    Outcome,
-    Policy,
+    VisitOutcome,
+    VisitPolicy,
     VisitRefused,
     VisitStatus,
     after_attempt,
@@ -19,23 +19,23 @@ from ctiserver.visits.model import (
     verdict,
 )
 
-POLICY = Policy(max_attempts=3, retry_min=60, retry_max=100, close_score=4, complaint_score=1)
+POLICY = VisitPolicy(max_attempts=3, retry_min=60, retry_max=100, close_score=4, complaint_score=1)
 
 
 def test_an_unanswered_call_is_retried_with_back_off_then_unreached() -> None:
-    first = after_attempt(Outcome.NO_ANSWER, 0, 1000.0, POLICY)
+    first = after_attempt(VisitOutcome.NO_ANSWER, 0, 1000.0, POLICY)
     assert (first.status, first.attempts, first.next_at) == (VisitStatus.PENDING, 1, 1060.0)
-    second = after_attempt(Outcome.BUSY, 1, 2000.0, POLICY)
+    second = after_attempt(VisitOutcome.BUSY, 1, 2000.0, POLICY)
     assert (second.status, second.attempts, second.next_at) == (VisitStatus.PENDING, 2, 2100.0)  # 120 capped
-    third = after_attempt(Outcome.FAILED, 2, 3000.0, POLICY)
+    third = after_attempt(VisitOutcome.FAILED, 2, 3000.0, POLICY)
     assert (third.status, third.attempts, third.next_at) == (VisitStatus.UNREACHED, 3, None)
-    assert after_attempt(Outcome.NO_SCORE, 2, 3000.0, POLICY).status is VisitStatus.UNREACHED
+    assert after_attempt(VisitOutcome.NO_SCORE, 2, 3000.0, POLICY).status is VisitStatus.UNREACHED
 
 
 def test_an_agent_who_missed_the_ring_does_not_count_and_an_answer_waits_for_the_score() -> None:
-    missed = after_attempt(Outcome.AGENT_MISSED, 2, 500.0, POLICY)
+    missed = after_attempt(VisitOutcome.AGENT_MISSED, 2, 500.0, POLICY)
     assert (missed.status, missed.attempts, missed.next_at) == (VisitStatus.PENDING, 2, 500.0)
-    answered = after_attempt(Outcome.ANSWERED, 1, 500.0, POLICY)
+    answered = after_attempt(VisitOutcome.ANSWERED, 1, 500.0, POLICY)
     assert (answered.status, answered.attempts, answered.next_at) == (VisitStatus.CALLING, 1, None)
 
 
@@ -50,10 +50,10 @@ def test_the_score_closes_or_reopens_the_ticket_and_the_worst_opens_a_complaint(
 
 
 def test_the_thresholds_are_settings() -> None:
-    strict = Policy(close_score=5, complaint_score=2)
+    strict = VisitPolicy(close_score=5, complaint_score=2)
     assert verdict(4, strict).ticket_status == "reopened"
     assert verdict(2, strict).complaint
-    assert not verdict(1, Policy(complaint_score=0)).complaint
+    assert not verdict(1, VisitPolicy(complaint_score=0)).complaint
 
 
 @pytest.mark.parametrize("score", [0, 6, -1, True, "5", 4.5])
@@ -77,10 +77,10 @@ def test_which_statuses_may_be_called_and_scored() -> None:
 
 def test_outcomes_from_the_dial_and_the_hangup_cause() -> None:
     assert [dial_outcome(s) for s in ("ANSWER", "busy", "NOANSWER", "CANCEL", "CHANUNAVAIL")] == [
-        Outcome.ANSWERED, Outcome.BUSY, Outcome.NO_ANSWER, Outcome.AGENT_MISSED, Outcome.FAILED,
+        VisitOutcome.ANSWERED, VisitOutcome.BUSY, VisitOutcome.NO_ANSWER, VisitOutcome.AGENT_MISSED, VisitOutcome.FAILED,
     ]
-    assert hangup_outcome(17) is Outcome.BUSY
-    assert hangup_outcome(19) is Outcome.NO_ANSWER and hangup_outcome(None) is Outcome.NO_ANSWER
+    assert hangup_outcome(17) is VisitOutcome.BUSY
+    assert hangup_outcome(19) is VisitOutcome.NO_ANSWER and hangup_outcome(None) is VisitOutcome.NO_ANSWER
 
 
 def test_only_ascii_digits_reach_the_dial() -> None:
