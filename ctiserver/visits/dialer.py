@@ -144,7 +144,6 @@ class VisitDialer:
             "Timeout": str(hotline.callback_ring * 1000),
             "Async": "true",
             "ChannelId": attempt.channel_id,
-            "OtherChannelId": f"{attempt.channel_id}-2",
             "Variable": [f"CTI_VISIT={visit.id}", f"CTI_VISIT_ATTEMPT={attempt.id}"],
         }
 
