@@ -19,7 +19,7 @@ from ctiserver.visits.dialer import VisitDialer
 from ctiserver.visits.model import VisitPolicy
 from ctiserver.visits.service import VisitService
 from ctiserver.visits.store import VisitRepository
-from ctiserver.visits.surveys import SurveyReport
+from ctiserver.visits.surveys import FEEDBACK_KEY, SurveyReport, TicketFeedback
 from ctiserver.visits.views import VisitInfo
 from ctiserver.vocabulary import SUPERVISOR_ROLES
 
@@ -59,5 +59,7 @@ def register(core: Core, tickets: TicketRepository, hotline: HotlineIvr) -> Visi
         core.long_running("visit-dialer", dialer.run_forever)
     elif settings.auto_call:
         raise ValueError("visits.auto_call needs hotline.callback_interface (how customers are called)")
-    http.register(core.app, service, dialer, AgentRepository(core.db), SurveyReport(core.db))
+    surveys = SurveyReport(core.db)
+    http.register(core.app, service, dialer, AgentRepository(core.db), surveys)
+    core.app[FEEDBACK_KEY] = TicketFeedback(surveys, store)
     return service

@@ -11,12 +11,14 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
+from aiohttp import web
 from sqlalchemy import select
 
 from ctiserver.calls.tables import CallRow
 from ctiserver.ivr.tables import CallSurvey
 from ctiserver.storage.database import Database
 from ctiserver.tickets.tables import Ticket
+from ctiserver.visits.store import VisitRepository
 from ctiserver.visits.tables import Visit
 
 
@@ -73,3 +75,21 @@ def summary(surveys: Sequence[dict[str, Any]]) -> dict[str, Any]:
         "surveys": list(surveys), "count": len(scores),
         "average": round(sum(scores) / len(scores), 2) if scores else None,
     }
+
+
+class TicketFeedback:
+    """What customers said of a ticket, for ``GET /api/tickets/{id}``: the post-call surveys of
+    the call that opened it, and its return visits."""
+
+    def __init__(self, report: SurveyReport, visits: VisitRepository) -> None:
+        self._report = report
+        self._visits = visits
+
+    async def of(self, ticket_id: int, call_linkedid: str | None) -> dict[str, Any]:
+        surveys = await self._report.search(linkedids=[call_linkedid]) if call_linkedid else []
+        visits = await self._visits.search(ticket_id=ticket_id)
+        return {"surveys": surveys, "visits": [visit.to_dict() for visit in visits]}
+
+
+#: set by the visits feature; without it a ticket shows no feedback
+FEEDBACK_KEY = web.AppKey("ticket_feedback", TicketFeedback)

@@ -107,6 +107,7 @@ async def test_a_repair_ticket_from_an_ivr_call_is_closed_by_the_return_visit_sc
         assert [v["id"] for v in listed["visits"]] == [visit.id]
         detail = await web.get_json(one)
         assert detail["ticket"]["status"] == "closed"
+        assert [(v["id"], v["score"], v["status"]) for v in detail["ticket"]["visits"]] == [(visit.id, 5, "done")]
         status, _ = await _post(web, one + "/status", {"status": "in_progress"})
         assert status == 409, "a closed ticket is final"
     finally:

@@ -217,3 +217,33 @@ async def test_automatic_calls_go_to_due_visits_and_a_crash_fails_the_attempt(db
     assert ami2.sent == []  # nothing dialled again
     after = await restarted.store.get(visit.id)
     assert after is not None and (after.status, after.attempts) == ("unreached", 2)
+
+
+async def test_post_call_surveys_carry_their_calls_agent_and_tickets(db: Database) -> None:
+    import datetime as dt
+
+    from ctiserver.calls.tables import CallRow
+    from ctiserver.ivr.store import IvrRunRepository
+    from ctiserver.visits.surveys import SurveyReport, TicketFeedback, summary
+
+    tickets = TicketRepository(db)
+    opened = await tickets.open("repair", "漏水", {}, customer_id=None, call_linkedid="call-1")
+    at = dt.datetime.fromtimestamp(T, dt.UTC)
+    async with db.session() as session:
+        session.add(CallRow(linkedid="call-1", caller_number="13800138000", started_at=at, agent="1001",
+                            queue="repair"))
+        session.add(CallRow(linkedid="call-2", caller_number="13900139000", started_at=at, agent="1002"))
+        await session.commit()
+    runs = IvrRunRepository(db)
+    await runs.record_survey("call-1", 2)
+    await runs.record_survey("call-2", 5)
+    report = SurveyReport(db)
+    (mine,) = await report.search(agent="1001")
+    assert (mine["call_linkedid"], mine["score"], mine["agent"], mine["ticket_ids"]) == ("call-1", 2, "1001", [opened.id])
+    everyone = await report.search()
+    assert summary(everyone)["count"] == 2 and summary(everyone)["average"] == 3.5
+    tomorrow = dt.datetime.now(dt.UTC) + dt.timedelta(days=1)  # the scores are stamped now
+    assert await report.search(start=tomorrow) == []
+    assert len(await report.search(end=tomorrow)) == 2
+    said = await TicketFeedback(report, VisitRepository(db)).of(opened.id, "call-1")
+    assert [s["score"] for s in said["surveys"]] == [2] and said["visits"] == []
