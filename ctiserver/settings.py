@@ -356,6 +356,29 @@ class WebhookSettings:
 
 
 @dataclass(frozen=True)
+class VisitSettings:
+    """Return visits after a completed ticket (``ctiserver.visits``)."""
+
+    #: call due visits automatically with the survey flow (else agents call from the desk)
+    auto_call: bool = False
+    #: the flow the automatic call plays (its survey node gives the score)
+    survey_flow: str = "visit_survey"
+    #: a score at least this closes the ticket; lower reopens it
+    close_score: int = 4
+    #: a score at most this also opens a complaint ticket linked to it (0: never)
+    complaint_score: int = 1
+    #: failed attempts (no answer, busy, failed, no score) before a visit is unreached
+    max_attempts: int = 3
+    #: wait before the first retry, doubled at each further one, up to retry_max
+    retry_min: float = 1800.0
+    retry_max: float = 4 * 3600.0
+    #: seconds between looks for completed tickets and due automatic calls
+    interval: float = 2.0
+    #: this server's name on the attempts it claims; "": the host name
+    server_id: str = ""
+
+
+@dataclass(frozen=True)
 class Settings:
     ami: AmiSettings = field(default_factory=AmiSettings)
     agi: AgiSettings = field(default_factory=AgiSettings)
@@ -371,6 +394,7 @@ class Settings:
     reports: ReportSettings = field(default_factory=ReportSettings)
     tickets: TicketSettings = field(default_factory=TicketSettings)
     webhooks: WebhookSettings = field(default_factory=WebhookSettings)
+    visits: VisitSettings = field(default_factory=VisitSettings)
 
     def replace(self, **sections: Mapping[str, object]) -> Settings:
         """A copy with some fields of some sections changed: ``s.replace(ami={"port": 5039})``."""

@@ -56,6 +56,14 @@ CALLBACK_SOURCES = ("abandoned", "requested", "closed", "no_agent", "queue")
 #: how a callback attempt ended (``ctiserver.callbacks.model.Outcome``)
 CALLBACK_OUTCOMES = ("connected", "no_answer", "busy", "failed", "agent_missed")
 
+#: a return visit (``ctiserver.visits.model``): pending -> calling -> done, or unreached after
+#: the last failed attempt, or cancelled when the ticket moves on without it
+VISIT_STATUSES = ("pending", "calling", "done", "unreached", "cancelled")
+#: how a visit attempt ended (``ctiserver.visits.model.Outcome``)
+VISIT_OUTCOMES = ("answered", "no_answer", "busy", "failed", "agent_missed", "no_score")
+#: who calls: an agent from the desk, or the automatic survey call
+VISIT_MODES = ("agent", "auto")
+
 KB_LANGUAGES = ("zh", "en")
 
 #: why an agent pauses (AMI QueuePause Reason)

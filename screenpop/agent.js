@@ -7,6 +7,7 @@ import {
   lang, meta, onLangChange, parseTime, refreshTimers, serverNow, setupLangToggle, show, startSession, t, tOr,
 } from "./common.js";
 import { renderCallbackOffer, showCallbackOffer } from "./agent-callback.js";
+import { loadVisits, onVisitChanged, renderVisits } from "./agent-visits.js";
 
 /** IVR variables shown first, in this order; the others follow (internal ones skipped). */
 const KEY_VARIABLES = ["language", "product", "issue", "order_number", "ticket_number"];
@@ -880,6 +881,9 @@ function onMessage(msg) {
     case "callback_offer":
       showCallbackOffer(msg);
       break;
+    case "visit":
+      onVisitChanged();
+      break;
     default:
       break; // supervisor messages are not for this page
   }
@@ -941,6 +945,7 @@ async function begin(user) {
   if (!desk.socket) desk.socket = new LiveSocket({ onMessage, onStatus: connectionIndicator($("conn")) });
   desk.socket.start();
   searchKb();
+  loadVisits();
 }
 
 function end() {
@@ -970,6 +975,7 @@ function init() {
     historyPlayer.src = wav;
     historyPlayer.play().catch(() => {});
   });
+  onLangChange(renderVisits);
   $("login-button").addEventListener("click", () => agentAction("/api/agent/login", {}));
   $("logout-button").addEventListener("click", () => agentAction("/api/agent/logout"));
   $("ready-button").addEventListener("click", () => agentAction("/api/agent/ready"));
