@@ -36,6 +36,7 @@ from ctiserver.telephony.ami.translate import channel_snapshots, queue_status_it
 from ctiserver.tickets import plugin as tickets_plugin
 from ctiserver.web.app import create_app
 from ctiserver.web.keys import HUB_KEY, PARTS_KEY
+from ctiserver.workview import plugin as workview_plugin
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +71,7 @@ class CtiServer:
         customers = customers_plugin.register(core)
         self.dispatch = dispatch_plugin.register(core)
         self.tickets = tickets_plugin.register(core, customers, self.dispatch)
+        self.ticket_feed = workview_plugin.register(core, self.tickets, self.dispatch)
         knowledge_plugin.register(core)
         self.callbacks = callbacks_plugin.register(core, self.stats, agents)
         self.recordings = recordings_plugin.register(core, self.board)

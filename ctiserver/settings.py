@@ -269,6 +269,15 @@ class TicketSettings:
 
 
 @dataclass(frozen=True)
+class WorkViewSettings:
+    """The department work view (``ctiserver.workview``)."""
+
+    #: seconds between looks at the tickets' history for changes to push to the view (it
+    #: sees every writer's: the API, the IVR, the SLA watch, another server)
+    live_interval: float = 0.2
+
+
+@dataclass(frozen=True)
 class Settings:
     ami: AmiSettings = field(default_factory=AmiSettings)
     agi: AgiSettings = field(default_factory=AgiSettings)
@@ -282,6 +291,7 @@ class Settings:
     callbacks: CallbackSettings = field(default_factory=CallbackSettings)
     recordings: RecordingSettings = field(default_factory=RecordingSettings)
     tickets: TicketSettings = field(default_factory=TicketSettings)
+    workview: WorkViewSettings = field(default_factory=WorkViewSettings)
 
     def replace(self, **sections: Mapping[str, object]) -> Settings:
         """A copy with some fields of some sections changed: ``s.replace(ami={"port": 5039})``."""

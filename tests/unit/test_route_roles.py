@@ -89,6 +89,8 @@ MATRIX: dict[tuple[str, str], frozenset[str] | None] = {
     ("POST", "/api/recordings/{id}/hold"): SUPERVISORS,
     ("POST", "/api/monitor"): SUPERVISORS,
     ("POST", "/api/agent/recording"): DESK,
+    # staff get their own department's view whatever they ask: tests/unit/test_workview.py
+    ("GET", "/api/workview"): frozenset({"staff", "supervisor", "admin"}),
 }
 
 
