@@ -4,9 +4,10 @@ what opens one and what changes one. A kind's ``fields`` are its model in
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated, Any, Literal
 
-from pydantic import ConfigDict, Field, StringConstraints, WithJsonSchema, model_validator
+from pydantic import BeforeValidator, ConfigDict, Field, StringConstraints, WithJsonSchema, model_validator
 
 from ctiserver import vocabulary
 from ctiserver.tickets.model.kinds import FIELD_MODELS, FieldsInvalid, validate_fields
@@ -191,14 +192,35 @@ class TicketDispatch(RequestBody):
     version: int | None = None
 
 
+def _iso_moment(value: Any) -> Any:
+    if isinstance(value, str):
+        try:
+            return dt.datetime.fromisoformat(value)
+        except ValueError as exc:
+            raise ValueError("must be an ISO-8601 time with its offset") from exc
+    return value
+
+
+#: an ISO-8601 time with its offset, in a request body
+MomentIn = Annotated[
+    dt.datetime, BeforeValidator(_iso_moment), WithJsonSchema({"type": "string", "format": "date-time"})
+]
+
+
 class TicketSchedule(RequestBody):
     """The appointment window (it must end after it starts) and the engineer (a staff user)."""
 
-    start: Moment
-    end: Moment
+    start: MomentIn
+    end: MomentIn
     engineer_id: int | None = None
     note: Note | None = None
     version: int | None = None
+
+    @model_validator(mode="after")
+    def _aware(self) -> TicketSchedule:
+        if self.start.tzinfo is None or self.end.tzinfo is None:
+            raise ValueError("start and end need their offset (e.g. +08:00)")
+        return self
 
 
 class TicketFieldsChange(RequestBody):
