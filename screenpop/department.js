@@ -187,7 +187,7 @@ function renderTitle() {
 
 // ---- one ticket
 
-async function openTicket(id, notice = null) {
+async function openTicket(id, notice = null, kind = "bad") {
   view.openId = id;
   view.form = null;
   const { ok, status, data } = await api("GET", `/api/tickets/${id}`);
@@ -202,7 +202,7 @@ async function openTicket(id, notice = null) {
   }
   view.detail = data.ticket;
   if (view.tickets.has(id) || inView(data.ticket)) view.tickets.set(id, pick(data.ticket));
-  showNotice(notice);
+  showNotice(notice, kind);
   renderDetail();
   renderList();
 }
@@ -436,7 +436,7 @@ function onTicket(ticket) {
   else view.tickets.delete(ticket.id);
   renderList();
   if (view.openId === ticket.id && view.detail && view.detail.version !== ticket.version) {
-    openTicket(ticket.id, t("dept.changed_elsewhere"));
+    openTicket(ticket.id, t("dept.changed_elsewhere"), "info");
   }
 }
 

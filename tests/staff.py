@@ -1,14 +1,12 @@
-"""Staff users with a department and a branch, and a branch, for the work view's tests and benchmark."""
+"""Staff users with a department and a branch, and branches, for the work view's tests and benchmark."""
 
 from __future__ import annotations
 
 from argon2 import PasswordHasher
-from sqlalchemy import update
 
 from ctiserver.dispatch.store import DispatchRepository
 from ctiserver.storage.database import Database
 from ctiserver.users.store import UserRepository
-from ctiserver.users.tables import User
 
 #: cheap hashing: tests log in many times
 FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
@@ -18,10 +16,9 @@ async def add_staff(
     db: Database, username: str, password: str, department: str | None, branch_id: int | None,
     display_name: str | None = None,
 ) -> int:
-    user = await UserRepository(db, FAST_HASHER).add(username, password, "staff", display_name)
-    async with db.session() as session:
-        await session.execute(update(User).where(User.id == user.id).values(department=department, branch_id=branch_id))
-        await session.commit()
+    user = await UserRepository(db, FAST_HASHER).add(
+        username, password, "staff", display_name, department=department, branch_id=branch_id
+    )
     return user.id
 
 
