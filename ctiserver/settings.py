@@ -273,8 +273,9 @@ class WorkViewSettings:
     """The department work view (``ctiserver.workview``)."""
 
     #: seconds between looks at the tickets' history for changes to push to the view (it
-    #: sees every writer's: the API, the IVR, the SLA watch, another server)
-    live_interval: float = 0.2
+    #: sees every writer's: the API, the IVR, the SLA watch, another server); a change
+    #: committed by this server is looked at at once
+    live_interval: float = 0.5
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,10 @@
 
 It follows the tickets' history (``ticket_events``, whose ids only increase) with a
 cursor, so it sees every change whoever wrote it: the API, the IVR opening a ticket,
-the SLA watch, another server on the same database. Each look sends, per ticket
+the SLA watch, another server on the same database. A look is taken every
+``workview.live_interval`` seconds, and at once when this process commits a ticket event
+(an ORM session event), so a change made here is pushed without waiting for the
+interval. Each look sends, per ticket
 changed, one ``ticket`` message (the ticket as it is now and its latest event) to the
 supervisors and admins watching and to the staff who see the ticket
 (``ctiserver.workview.model``), and a ``ticket_gone`` message to the staff who saw it
@@ -12,12 +15,17 @@ before the change and no longer do (dispatched to another branch).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
 from typing import Any
 
+from sqlalchemy import event as orm_events
+from sqlalchemy.orm import Session
+
 from ctiserver.tickets.infos import TicketEventInfo, TicketInfo, ticket_dict
 from ctiserver.tickets.store import TicketRepository
+from ctiserver.tickets.tables import TicketEvent
 from ctiserver.vocabulary import SUPERVISOR_ROLES
 from ctiserver.web.hub import LiveHub
 from ctiserver.workview.model import Handover, Holder, audience, earlier
@@ -28,6 +36,15 @@ log = logging.getLogger(__name__)
 TOPIC = "tickets"
 #: events read per look
 BATCH = 500
+
+
+#: a session's info key: it flushed a ticket event
+_WROTE = "ctiserver.workview.ticket_event"
+
+
+def _noticed(session: Session, _context: Any) -> None:
+    if any(isinstance(obj, TicketEvent) for obj in session.new):
+        session.info[_WROTE] = True
 
 
 def holder_of(ticket: TicketInfo) -> Holder:
@@ -55,6 +72,7 @@ class TicketFeed:
         self._store = store
         self._hub = hub
         self._cursor: int | None = None
+        self._wake = asyncio.Event()
         self.observer = observer
 
     @property
@@ -62,9 +80,22 @@ class TicketFeed:
         return self._cursor
 
     async def run(self, interval: float) -> None:
-        while True:
-            await self.look()
-            await asyncio.sleep(interval)
+        orm_events.listen(Session, "after_flush", _noticed)
+        orm_events.listen(Session, "after_commit", self._committed)
+        try:
+            while True:
+                self._wake.clear()
+                await self.look()
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(interval):
+                        await self._wake.wait()
+        finally:
+            orm_events.remove(Session, "after_commit", self._committed)
+            orm_events.remove(Session, "after_flush", _noticed)
+
+    def _committed(self, session: Session) -> None:
+        if session.info.pop(_WROTE, False):
+            self._wake.set()
 
     async def look(self) -> int:
         """Push what changed since the last look; the number of tickets pushed. The first look

@@ -4,6 +4,7 @@ left is told. And ``GET /api/workview``: staff get their own department, whateve
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -207,3 +208,18 @@ async def test_staff_get_their_own_department_whatever_they_ask(env: Env) -> Non
     agent = await env.session("agent")
     async with agent.get(env.server.make_url("/api/workview")) as response:
         assert response.status == 403
+
+
+async def test_a_ticket_written_here_is_pushed_at_once_not_at_the_next_interval(env: Env) -> None:
+    running = asyncio.create_task(env.feed.run(3600.0))  # the interval alone would never come
+    try:
+        while env.feed.cursor is None:
+            await asyncio.sleep(0.01)
+        bj = await env.socket("bj")
+        opened = await env.tickets.open("complaint", "投诉", {}, customer_id=None)
+        await env.tickets.dispatch(opened.id, "complaint", env.branches["beijing"])
+        message = await bj.receive_json(timeout=5)
+        assert message["type"] == "ticket" and message["ticket"]["number"] == opened.number
+    finally:
+        running.cancel()
+        await asyncio.gather(running, return_exceptions=True)
