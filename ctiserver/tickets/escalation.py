@@ -17,11 +17,11 @@ from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from ctiserver.dispatch.tables import Branch
 from ctiserver.storage.database import Database
-from ctiserver.tickets.changes import ticket_moves
-from ctiserver.tickets.model.sla import SlaRules
+from ctiserver.tickets.model.sla import Move, SlaClock, SlaRules
 from ctiserver.tickets.model.workflow import DONE_STATUSES, PAUSED_STATUSES
 from ctiserver.tickets.tables import Ticket, TicketEvent
 
@@ -30,6 +30,22 @@ log = logging.getLogger(__name__)
 SLA_ACTOR = "sla"
 #: tickets looked at per transaction of the watch's reading
 BATCH = 500
+
+
+async def moves_of(session: AsyncSession, ids: list[int]) -> dict[int, list[Move]]:
+    """The changes of status of these tickets, by ticket, in order."""
+    found: dict[int, list[Move]] = {}
+    if not ids:
+        return found
+    rows = await session.execute(
+        select(TicketEvent.ticket_id, TicketEvent.at, TicketEvent.status)
+        .where(TicketEvent.ticket_id.in_(ids), TicketEvent.from_status != TicketEvent.status)
+        .order_by(TicketEvent.id)
+    )
+    for ticket_id, at, status in rows:
+        if status is not None:
+            found.setdefault(ticket_id, []).append(Move(at, status))
+    return found
 
 
 def notified(level: int, manager_user_id: int | None) -> dict[str, Any]:
@@ -61,34 +77,38 @@ class SlaWatch:
             await asyncio.sleep(interval)
 
     async def check(self) -> int:
-        """One look at every running ticket; the number of events written."""
+        """One look at every running ticket; the number of events written. Tickets are read a
+        batch at a time with their moves and their branch's manager, in three queries."""
         written, after = 0, 0
         while True:
+            now = self._clock()
             async with self._db.session() as session:
-                rows = list(await session.execute(
-                    select(Ticket.id, Ticket.escalation_level, Ticket.breached_at)
+                rows = list(await session.scalars(
+                    select(Ticket)
                     .where(Ticket.status.not_in([*DONE_STATUSES, *PAUSED_STATUSES]), Ticket.id > after)
                     .order_by(Ticket.id).limit(BATCH)
                 ))
-            for ticket_id, level, breached_at in rows:
-                written += await self._check_one(ticket_id, level, breached_at is not None)
+                ids = [row.id for row in rows]
+                moves = await moves_of(session, ids)
+                branches = {row.branch_id for row in rows if row.branch_id is not None}
+                found = await session.execute(
+                    select(Branch.id, Branch.manager_user_id).where(Branch.id.in_(branches))
+                )
+                managers: dict[int, int | None] = dict(found.all())
+            for row in rows:
+                clock = self._sla.clock(row.type, row.urgency, row.created_at, moves.get(row.id, []), now)
+                written += await self._record(row, clock, managers.get(row.branch_id or 0), now)
             if len(rows) < BATCH:
                 return written
-            after = rows[-1][0]
+            after = rows[-1].id
 
-    async def _check_one(self, ticket_id: int, level: int, breached: bool) -> int:
-        now = self._clock()
-        async with self._db.session() as session:
-            row = await session.get(Ticket, ticket_id)
-            if row is None:
-                return 0
-            clock = self._sla.clock(row.type, row.urgency, row.created_at, await ticket_moves(session, ticket_id), now)
-            manager = None
-            if row.branch_id is not None:
-                manager = await session.scalar(select(Branch.manager_user_id).where(Branch.id == row.branch_id))
-            number, status = row.number, row.status
+    async def _record(self, row: Ticket, clock: SlaClock, manager: int | None, now: dt.datetime) -> int:
+        ticket_id, level, breached = row.id, row.escalation_level, row.breached_at is not None
+        number, status, due_at = row.number, row.status, row.due_at
         new_levels = range(level + 1, clock.level + 1)
         breach = clock.breached and not breached
+        if not new_levels and not breach and due_at == clock.due:
+            return 0  # nothing to write
         values: dict[str, Any] = {"due_at": clock.due}
         if new_levels:
             values["escalation_level"] = clock.level
