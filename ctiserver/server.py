@@ -40,6 +40,7 @@ from ctiserver.visits import plugin as visits_plugin
 from ctiserver.web.app import create_app
 from ctiserver.web.keys import HUB_KEY, PARTS_KEY
 from ctiserver.webhooks import plugin as webhooks_plugin
+from ctiserver.workview import plugin as workview_plugin
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +76,7 @@ class CtiServer:
         customers = customers_plugin.register(core)
         self.dispatch = dispatch_plugin.register(core)
         self.tickets = tickets_plugin.register(core, customers, self.dispatch)
+        self.ticket_feed = workview_plugin.register(core, self.tickets, self.dispatch)
         knowledge_plugin.register(core)
         self.callbacks = callbacks_plugin.register(core, self.stats, agents)
         self.recordings = recordings_plugin.register(core, self.board)

@@ -379,6 +379,16 @@ class VisitSettings:
 
 
 @dataclass(frozen=True)
+class WorkViewSettings:
+    """The department work view (``ctiserver.workview``)."""
+
+    #: seconds between looks at the tickets' history for changes to push to the view (it
+    #: sees every writer's: the API, the IVR, the SLA watch, another server); a change
+    #: committed by this server is looked at at once
+    live_interval: float = 0.5
+
+
+@dataclass(frozen=True)
 class Settings:
     ami: AmiSettings = field(default_factory=AmiSettings)
     agi: AgiSettings = field(default_factory=AgiSettings)
@@ -395,6 +405,7 @@ class Settings:
     tickets: TicketSettings = field(default_factory=TicketSettings)
     webhooks: WebhookSettings = field(default_factory=WebhookSettings)
     visits: VisitSettings = field(default_factory=VisitSettings)
+    workview: WorkViewSettings = field(default_factory=WorkViewSettings)
 
     def replace(self, **sections: Mapping[str, object]) -> Settings:
         """A copy with some fields of some sections changed: ``s.replace(ami={"port": 5039})``."""
