@@ -11,6 +11,8 @@ from __future__ import annotations
 USER_ROLES = ("agent", "supervisor", "admin", "staff")
 #: roles that see every call, the wallboard and the reports
 SUPERVISOR_ROLES = frozenset({"supervisor", "admin"})
+#: roles that work at the hotline's desk (an agent's phone and queues, the calls' recordings)
+DESK_ROLES = frozenset({"agent", "supervisor", "admin"})
 
 CUSTOMER_LEVELS = ("normal", "vip")
 

@@ -34,6 +34,7 @@ from ctiserver.recordings.schemas import (
 )
 from ctiserver.recordings.store import RecordingFilter, RecordingRepository
 from ctiserver.recordings.tables import RecordingRow
+from ctiserver.vocabulary import DESK_ROLES
 from ctiserver.web.contract import body_of, query_of, route
 from ctiserver.web.handling import ApiError
 from ctiserver.web.keys import USER_KEY
@@ -188,23 +189,22 @@ def register(app: web.Application, access: RecordingAccess, live: LiveMonitor, d
     app[MONITOR_KEY] = live
     app[DESK_RECORDING_KEY] = desk
     route(app, "POST", "/api/agent/recording", pause, summary="Pause or resume the recording of your call",
-          roles={"agent", "supervisor", "admin"}, body=RecordingPauseRequest, answer=RecordingPauseAnswer,
+          roles=DESK_ROLES, body=RecordingPauseRequest, answer=RecordingPauseAnswer,
           target="recording",
           errors={404: "no agent for this user", 409: "no call, or it is not recorded"})
     route(app, "POST", "/api/monitor", monitor, summary="Listen to, whisper to or barge into a live call",
           roles={"supervisor", "admin"}, denied="supervisors only", body=MonitorRequest, answer=MonitorAnswer,
           target="call", errors={404: "no agent on that call now", 409: "that call cannot be spied on",
                                  503: "Asterisk is not reachable or refused"})
-    listeners = {"agent", "supervisor", "admin"}
     route(app, "GET", "/api/recordings", list_recordings, summary="Search the call recordings",
-          roles=listeners, query=RecordingQuery, answer=RecordingList,
+          roles=DESK_ROLES, query=RecordingQuery, answer=RecordingList,
           errors={403: "agents may hear none, or not another agent's"})
     route(app, "GET", "/api/recordings/{id}/audio", audio, summary="A recording's audio, with Range",
-          roles=listeners, query=AudioQuery, media_type="audio/wav", target="recording", audited=True,
+          roles=DESK_ROLES, query=AudioQuery, media_type="audio/wav", target="recording", audited=True,
           errors={403: "not your recording", 404: "no such recording, or not playable",
                   503: "the compressed copy could not be made (the WAV still plays)"})
     route(app, "GET", "/api/recordings/{id}/waveform", waveform, summary="A recording's waveform (peaks)",
-          roles=listeners, answer=Waveform, target="recording", audited=True,
+          roles=DESK_ROLES, answer=Waveform, target="recording", audited=True,
           errors={403: "not your recording", 404: "no such recording, or not playable",
                   503: "the waveform could not be computed"})
     route(app, "POST", "/api/recordings/{id}/hold", hold, summary="Hold a recording past retention, or release it",

@@ -24,14 +24,13 @@ from ctiserver.visits.schemas import (
 from ctiserver.visits.service import VisitService
 from ctiserver.visits.store import VisitNotFound
 from ctiserver.visits.surveys import SurveyReport, summary
-from ctiserver.vocabulary import SUPERVISOR_ROLES, is_extension
+from ctiserver.vocabulary import DESK_ROLES, SUPERVISOR_ROLES, is_extension
 from ctiserver.web.auditing import note_target
 from ctiserver.web.contract import add_messages, body_of, query_of, route
 from ctiserver.web.handling import ApiError, path_id
 from ctiserver.web.keys import USER_KEY
 
 #: the hotline's people: agents call customers back, supervisors look on
-DESK_ROLES = frozenset({"agent", *SUPERVISOR_ROLES})
 ONE = r"/api/visits/{id:\d{1,9}}"
 
 
