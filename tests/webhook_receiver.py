@@ -35,6 +35,9 @@ class Receiver:
     bad_signatures: int = 0
     #: the request for this event id waits until ``release`` is set
     hold_event: int | None = None
+    #: or the request that comes ``hold_request``-th (from 1) waits; ``held_id`` is its event's id
+    hold_request: int | None = None
+    held_id: int | None = None
     held: asyncio.Event = field(default_factory=asyncio.Event)
     release: asyncio.Event = field(default_factory=asyncio.Event)
     #: seconds each answer waits (contention between deliverers)
@@ -67,7 +70,9 @@ class Receiver:
         body = json.loads(raw)
         received = Received(headers["X-CTI-Delivery"], headers["X-CTI-Event"], body)
         self.requests.append(received)
-        if self.hold_event is not None and body["event"]["id"] == self.hold_event:
+        nth = self.hold_request is not None and len(self.requests) == self.hold_request
+        if nth or (self.hold_event is not None and body["event"]["id"] == self.hold_event):
+            self.held_id = body["event"]["id"]
             self.held.set()
             await self.release.wait()
             if request.transport is None or request.transport.is_closing():
