@@ -39,11 +39,10 @@ async def test_a_repair_ticket_from_an_ivr_call_is_closed_by_the_return_visit_sc
     lab: Lab = await make_lab(settings)
     assert lab.server is not None
     db = lab.server.db
-    dispatch = DispatchRepository(db)
-    beijing = await dispatch.add_branch("北京朝阳网点", "北京市")
-    shanghai = await dispatch.add_branch("上海浦东网点", "上海市")
-    await dispatch.add_rule("repair", kind="repair", province="北京市", branch_id=beijing.id)
-    await dispatch.add_rule("repair", kind="repair", province="上海市", branch_id=shanghai.id)
+    # the lab's demo data: a branch per region, repairs dispatched by province
+    branches = {branch.province: branch for branch in await DispatchRepository(db).branches() if branch.city is None}
+    shanghai, beijing = branches["上海市"], branches["北京市"]
+    assert shanghai.id != beijing.id
     await set_global(lab, "LAB_ANSWER_DELAY", "60")  # the caller waits in the queue; no agent takes it
 
     # a real caller opens a repair ticket with real DTMF: 中文, repair, washing machine
