@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from ctiserver.settings import Settings, WebhookEndpoint, WebhookSettings
+from ctiserver.settings import Settings, WebhookEndpoint
 from ctiserver.storage.database import Database, upgrade_schema
 from ctiserver.tickets.store import TicketRepository
 from ctiserver.tickets.tables import TicketEvent
