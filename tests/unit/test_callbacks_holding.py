@@ -210,7 +210,8 @@ def test_the_queues_and_dialplan_offer_the_key_and_hold_places() -> None:
     assert "exten => *,1,NoOp(Callback asked in queue at position ${QUEUEPOSITION}" in dialplan
     # Asterisk 22's Queue: queuename, options, URL, announceoverride, timeout, AGI, gosub, rule, position
     assert "Queue(${CTI_HOLD_QUEUE},,,,${CTI_HOLD_TIMEOUT},,cti-record,,${CTI_HOLD_POSITION})" in dialplan
-    assert dialplan_contexts(settings)[-3:] == ["cti-queue-callback", "cti-callback-hold", "cti-record"]
+    contexts = dialplan_contexts(settings)
+    assert {"cti-queue-callback", "cti-callback-hold", "cti-record"} <= set(contexts)
     off = settings.replace(hotline={"queue_callback_key": ""})
     assert "context = " not in render_snippets(off, "127.0.0.1")["queues_ctiserver.conf"]
     assert "cti-queue-callback" not in dialplan_contexts(off)
