@@ -16,6 +16,8 @@ from ctiserver.reports.model import (
     agent_figures,
     combine,
     day_figures,
+    day_number,
+    day_of_number,
     queue_figures,
 )
 from ctiserver.reports.queries import ReportQueries
@@ -42,8 +44,13 @@ class ReportPeriod:
 
     @property
     def hours(self) -> tuple[int, int]:
-        """The epoch hours [first, end) of the period."""
-        return int(self.start // HOUR), int(-(-self.end // HOUR))
+        """The epoch hours [first, end) of the period: those that start in it."""
+        return int(-(-self.start // HOUR)), int(-(-self.end // HOUR))
+
+    @property
+    def days(self) -> tuple[int, int]:
+        """The local days [first, end) of the period, numbered as the daily totals are."""
+        return day_number(self.first_day), day_number(self.last_day) + 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,8 +102,8 @@ class ReportService:
         return self._extension(filters.agent) or filters.agent
 
     async def queues(self, period: ReportPeriod, filters: Filters) -> dict[str, Any]:
-        first, end = period.hours
-        rows = await self._queries.totals(first, end, ("queue",), queue=filters.queue, agent=filters.agent)
+        first, end = period.days
+        rows = await self._queries.totals("day", first, end, ("queue",), queue=filters.queue, agent=filters.agent)
         found = {key[0]: totals for key, totals in rows}
         start, stop = from_epoch(period.start), from_epoch(period.end)
         extension = self._agent_extension(filters)
@@ -120,8 +127,8 @@ class ReportService:
         }
 
     async def agents(self, period: ReportPeriod, filters: Filters) -> dict[str, Any]:
-        first, end = period.hours
-        rows = await self._queries.totals(first, end, ("agent",), queue=filters.queue, agent=filters.agent,
+        first, end = period.days
+        rows = await self._queries.totals("day", first, end, ("agent",), queue=filters.queue, agent=filters.agent,
                                           states=True)
         found = {key[0]: totals for key, totals in rows if key[0]}
         if filters.queue is not None:
@@ -146,7 +153,7 @@ class ReportService:
 
     async def _by_hour(self, period: ReportPeriod, filters: Filters) -> list[tuple[dt.datetime, dict[str, float]]]:
         first, end = period.hours
-        rows = await self._queries.totals(first, end, ("hour",), queue=filters.queue, agent=filters.agent)
+        rows = await self._queries.totals("hour", first, end, ("hour",), queue=filters.queue, agent=filters.agent)
         return [(dt.datetime.fromtimestamp(key[0] * HOUR, self.days.zone), totals) for key, totals in rows]
 
     async def hours(self, period: ReportPeriod, filters: Filters) -> dict[str, Any]:
@@ -163,9 +170,9 @@ class ReportService:
         }
 
     async def days_report(self, period: ReportPeriod, filters: Filters) -> dict[str, Any]:
-        days: dict[dt.date, dict[str, float]] = {}
-        for local, totals in await self._by_hour(period, filters):
-            combine(days.setdefault(local.date(), {}), totals)
+        first, end = period.days
+        rows = await self._queries.totals("day", first, end, ("day",), queue=filters.queue, agent=filters.agent)
+        days = {day_of_number(key[0]): totals for key, totals in rows}
         count = (period.last_day - period.first_day).days + 1
         every = [period.first_day + dt.timedelta(days=n) for n in range(count)]
         return {
