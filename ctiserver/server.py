@@ -21,6 +21,7 @@ from ctiserver.calls import plugin as calls_plugin
 from ctiserver.calls.model import CallTracker
 from ctiserver.core import Core
 from ctiserver.customers import plugin as customers_plugin
+from ctiserver.dispatch import plugin as dispatch_plugin
 from ctiserver.ivr import plugin as ivr_plugin
 from ctiserver.knowledge import plugin as knowledge_plugin
 from ctiserver.live import plugin as live_plugin
@@ -70,7 +71,8 @@ class CtiServer:
         self.wallboard = live_plugin.register(core, self.board, self.stats, self.stats_records)
         self.reports = reports_plugin.register(core, self.stats_records)
         customers = customers_plugin.register(core)
-        tickets_plugin.register(core, customers)
+        self.dispatch = dispatch_plugin.register(core)
+        self.tickets = tickets_plugin.register(core, customers, self.dispatch)
         knowledge_plugin.register(core)
         self.callbacks = callbacks_plugin.register(core, self.stats, agents)
         self.recordings = recordings_plugin.register(core, self.board)

@@ -265,6 +265,29 @@ class ReportSettings:
 
 
 @dataclass(frozen=True)
+class TicketSettings:
+    """Service tickets' SLA (``ctiserver.tickets.model.sla``), counted in business hours in
+    hotline.timezone."""
+
+    #: business hours: "DAYS HH:MM-HH:MM" each (days: mon-fri, sat, "mon,wed"...)
+    hours: tuple[str, ...] = ("mon-fri 09:00-18:00", "sat 09:00-12:00")
+    #: local dates (YYYY-MM-DD) on which no business hour counts
+    holidays: tuple[str, ...] = ()
+    #: "KIND URGENCY RESPONSE RESOLUTION" in business time (4h, 30m); KIND * for any kind;
+    #: VIP customers' tickets are urgent
+    sla: tuple[str, ...] = (
+        "* normal 4h 40h", "* urgent 1h 16h",
+        "complaint normal 2h 24h", "complaint urgent 1h 8h",
+        "inquiry normal 4h 16h",
+    )
+    #: fractions of the running target at which a ticket is escalated: level 1 (its branch's
+    #: manager), level 2 (the supervisors)...
+    escalate_at: tuple[float, ...] = (0.8, 1.0)
+    #: seconds between looks for tickets to escalate
+    escalate_interval: float = 60.0
+
+
+@dataclass(frozen=True)
 class Settings:
     ami: AmiSettings = field(default_factory=AmiSettings)
     agi: AgiSettings = field(default_factory=AgiSettings)
@@ -278,6 +301,7 @@ class Settings:
     callbacks: CallbackSettings = field(default_factory=CallbackSettings)
     recordings: RecordingSettings = field(default_factory=RecordingSettings)
     reports: ReportSettings = field(default_factory=ReportSettings)
+    tickets: TicketSettings = field(default_factory=TicketSettings)
 
     def replace(self, **sections: Mapping[str, object]) -> Settings:
         """A copy with some fields of some sections changed: ``s.replace(ami={"port": 5039})``."""

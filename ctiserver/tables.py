@@ -7,6 +7,7 @@ from ctiserver.audit import tables as audit_tables  # noqa: F401
 from ctiserver.callbacks import tables as callbacks_tables  # noqa: F401
 from ctiserver.calls import tables as calls_tables  # noqa: F401
 from ctiserver.customers import tables as customers_tables  # noqa: F401
+from ctiserver.dispatch import tables as dispatch_tables  # noqa: F401
 from ctiserver.ivr import tables as ivr_tables  # noqa: F401
 from ctiserver.knowledge import tables as knowledge_tables  # noqa: F401
 from ctiserver.recordings import tables as recordings_tables  # noqa: F401

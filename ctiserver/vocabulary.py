@@ -6,27 +6,47 @@ all take them from here.
 
 from __future__ import annotations
 
-USER_ROLES = ("agent", "supervisor", "admin")
+#: staff: a department's (and, with a branch, a branch's) people, e.g. engineers; they see
+#: their department's tickets
+USER_ROLES = ("agent", "supervisor", "admin", "staff")
 #: roles that see every call, the wallboard and the reports
 SUPERVISOR_ROLES = frozenset({"supervisor", "admin"})
 
 CUSTOMER_LEVELS = ("normal", "vip")
 
-TICKET_TYPES = ("repair", "complaint", "installation", "moving", "inquiry")
+#: each kind's own fields are declared in ``ctiserver.tickets.model.kinds``
+TICKET_TYPES = ("repair", "complaint", "installation", "moving", "removal", "inquiry")
 #: the department a new ticket of each kind goes to
 DEPARTMENT_BY_TYPE: dict[str, str] = {
     "repair": "repair",
     "complaint": "complaint",
     "installation": "installation",
     "moving": "installation",
+    "removal": "installation",
     "inquiry": "support",
 }
 
-TICKET_STATUSES = ("open", "assigned", "in_progress", "resolved", "closed", "cancelled")
+#: the workflow (``ctiserver.tickets.model.workflow``): new -> dispatched -> scheduled ->
+#: in_progress (<-> waiting_*) -> completed -> return_visit -> closed; reopened goes round again
+TICKET_STATUSES = (
+    "new", "dispatched", "scheduled", "in_progress", "waiting_customer", "waiting_parts",
+    "completed", "return_visit", "closed", "cancelled", "reopened",
+)
+#: a ticket in one of these is done with
+FINAL_TICKET_STATUSES = ("closed", "cancelled")
+#: still being worked on (a customer card's open tickets; a complaint keeping its recordings)
+OPEN_TICKET_STATUSES = tuple(s for s in TICKET_STATUSES if s not in FINAL_TICKET_STATUSES)
+#: the SLA is counted with the shorter targets for urgent tickets (and VIP customers')
+TICKET_URGENCIES = ("normal", "urgent")
 
 TICKET_SOURCES = ("ivr", "agent")
 
-TICKET_EVENT_KINDS = ("created", "status", "note", "assigned")
+#: ticket_events.kind; a consumer keeps a cursor on ticket_events.id (ids only increase)
+TICKET_EVENT_KINDS = (
+    "created", "dispatched", "scheduled", "started", "waiting", "resumed", "completed",
+    "return_visit", "closed", "cancelled", "reopened", "note", "assigned", "escalated",
+    "breached", "fields",
+)
 
 CALLBACK_STATUSES = ("pending", "dialing", "connected", "failed", "cancelled", "expired")
 

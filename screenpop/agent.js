@@ -568,13 +568,14 @@ function buildTicketBox() {
         el("textarea", { name: "summary", rows: 3, maxlength: 500, required: true, testid: "ticket-summary", id: "ticket-summary" }),
       ]),
     ]),
+    el("div", { className: "form-grid ticket-fields", id: "ticket-fields", testid: "ticket-fields" }),
     el("div", { className: "form-actions" }, [
       L("button", "ticket.submit", { type: "submit", className: "primary", testid: "ticket-submit" }),
       L("button", "common.cancel", { type: "button", on: { click: () => { $("ticket-form").hidden = true; } } }),
     ]),
     el("p", { className: "bad-text", id: "ticket-error", role: "status" }),
   ]);
-  typeSelect.addEventListener("change", () => prefillSummary());
+  typeSelect.addEventListener("change", () => { prefillSummary(); renderKindFields(); });
   form.addEventListener("submit", submitTicket);
   return el("section", { className: "ticket-box" }, [
     el("div", { className: "pop-actions" }, [
@@ -589,6 +590,53 @@ function buildTicketBox() {
     ]),
     form,
   ]);
+}
+
+// The kind's own fields, as GET /api/meta declares them (ticket_fields); engineers are
+// chosen by the branch, not at the desk, so "user" fields are left out.
+function kindFieldInput(spec) {
+  const attrs = { name: `field.${spec.key}`, testid: `ticket-field-${spec.key}`, "data-kind": spec.type };
+  if (spec.type === "choice") {
+    const select = el("select", attrs, [el("option", { value: "", text: "—" })]);
+    for (const choice of spec.choices) select.append(el("option", { value: choice, text: tOr("tchoice", choice) }));
+    return select;
+  }
+  if (spec.type === "integer" || spec.type === "number") {
+    return el("input", { ...attrs, type: "number", step: spec.type === "integer" ? "1" : "any",
+      min: spec.minimum, max: spec.maximum });
+  }
+  if (spec.type === "datetime") return el("input", { ...attrs, type: "datetime-local" });
+  if (spec.type === "list") return el("input", { ...attrs, type: "text", placeholder: t("ticket.list_hint") });
+  const long = (spec.max_length || 0) > 100;
+  return long
+    ? el("textarea", { ...attrs, rows: 2, maxlength: spec.max_length })
+    : el("input", { ...attrs, type: "text", maxlength: spec.max_length || 200 });
+}
+
+function renderKindFields() {
+  const box = $("ticket-fields");
+  if (!box) return;
+  const type = $("ticket-form").elements.type.value;
+  const specs = ((meta.ticket_fields || {})[type] || []).filter((spec) => spec.type !== "user");
+  fill(box, ...specs.map((spec) => el("label", { className: "field" }, [
+    el("span", { text: tOr("tfield", spec.key) }), kindFieldInput(spec),
+  ])));
+}
+
+/** The filled-in kind fields as the API takes them (empty ones left out). */
+function kindFieldValues(form) {
+  const fields = {};
+  for (const input of form.querySelectorAll("[name^='field.']")) {
+    const value = input.value.trim();
+    if (!value) continue;
+    const key = input.name.slice("field.".length);
+    const kind = input.dataset.kind;
+    if (kind === "integer" || kind === "number") fields[key] = Number(value);
+    else if (kind === "datetime") fields[key] = new Date(value).toISOString();
+    else if (kind === "list") fields[key] = value.split(/[,，]/).map((item) => item.trim()).filter(Boolean);
+    else fields[key] = value;
+  }
+  return fields;
 }
 
 function ivrVariable(name) {
@@ -641,6 +689,7 @@ function openTicketForm() {
   form.hidden = false;
   updateTicketForm();
   prefillSummary();
+  if (!$("ticket-fields").childElementCount) renderKindFields();
   $("ticket-error").textContent = "";
   $("ticket-summary").focus();
 }
@@ -658,6 +707,8 @@ async function submitTicket(event) {
   };
   if (card) body.customer_id = card.id;
   if (form.elements.product_id.value) body.product_id = Number(form.elements.product_id.value);
+  const fields = kindFieldValues(form);
+  if (Object.keys(fields).length) body.fields = fields;
   const button = form.querySelector("button[type=submit]");
   button.disabled = true;
   const { ok, data } = await api("POST", "/api/tickets", body);
@@ -672,6 +723,7 @@ async function submitTicket(event) {
   $("ticket-result").hidden = false;
   form.hidden = true;
   form.elements.summary.value = "";
+  renderKindFields();
   pop.ticketSummaryPrefill = "";
   const owner = pop.data.customers.find((customer) => customer.id === ticket.customer_id) || (ticket.customer_id == null ? null : card);
   if (owner) {

@@ -25,11 +25,10 @@ from ctiserver.calls.tables import CallRow
 from ctiserver.customers.phones import DEFAULT_REGION, normalize_phone
 from ctiserver.customers.tables import Customer, CustomerPhone, Product
 from ctiserver.storage.database import Database
-from ctiserver.tickets.store import ticket_dict
+from ctiserver.tickets.infos import ticket_dict
 from ctiserver.tickets.tables import Ticket
+from ctiserver.vocabulary import OPEN_TICKET_STATUSES
 
-#: statuses of a ticket still being worked on
-OPEN_TICKET_STATUSES = ("open", "assigned", "in_progress")
 CARD_RECENT_CALLS = 5
 
 _customers = Customer.__table__

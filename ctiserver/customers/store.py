@@ -16,7 +16,8 @@ from ctiserver.customers.cards import CustomerCards
 from ctiserver.customers.phones import DEFAULT_REGION, normalize_phone
 from ctiserver.customers.tables import Customer, CustomerPhone, Product
 from ctiserver.storage.database import Database
-from ctiserver.tickets.store import TicketRepository, ticket_dict
+from ctiserver.tickets.infos import ticket_dict
+from ctiserver.tickets.store import TicketRepository
 from ctiserver.vocabulary import CUSTOMER_LEVELS
 
 HISTORY_CALLS = 100

@@ -20,6 +20,7 @@ from ctiserver.ivr.services import DbFlowServices
 from ctiserver.ivr.store import FlowVersionRepository, IvrRunRepository
 from ctiserver.settings import Settings
 from ctiserver.storage.database import Database
+from ctiserver.tickets.store import sla_rules
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +92,7 @@ def _flow_engine(
         region=settings.hotline.region,
         callbacks=CallbackRepository(db, policy_from(settings.callbacks)),
         callback_queue=settings.hotline.default_queue,
+        ticket_sla=sla_rules(settings.tickets, settings.hotline.timezone),
     )
     if ivr.hours != "flow":
         log.warning("ivr.hours = %r: hours nodes do not apply their flow's opening hours", ivr.hours)

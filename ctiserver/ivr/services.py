@@ -20,6 +20,7 @@ from ctiserver.ivr.engine.services import (
 )
 from ctiserver.ivr.store import IvrRunRepository
 from ctiserver.storage.database import Database
+from ctiserver.tickets.model.sla import SlaRules
 from ctiserver.tickets.store import DEFAULT_TIMEZONE, TicketRepository
 
 log = logging.getLogger(__name__)
@@ -44,12 +45,13 @@ class DbFlowServices:
         availability: Callable[[str], bool] | None = None,
         callbacks: CallbackRepository | None = None,
         callback_queue: str | None = None,
+        ticket_sla: SlaRules | None = None,
     ) -> None:
         """``callbacks``: where callback requests go (with the callbacks' policy);
         ``callback_queue``: the queue whose agents call them back."""
         self.availability = availability
         self.customers = CustomerRepository(db, region)
-        self.tickets = TicketRepository(db, timezone=timezone)
+        self.tickets = TicketRepository(db, timezone=timezone, sla=ticket_sla)
         self.callbacks = callbacks or CallbackRepository(db)
         self.callback_queue = callback_queue
         self.voicemails = VoicemailRepository(db)

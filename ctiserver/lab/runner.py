@@ -16,6 +16,7 @@ from pathlib import Path
 from ctiserver.ivr.engine.runner import HOURS_MODES
 from ctiserver.lab.asterisk import AsteriskLayout, AsteriskProcess, layout_for, render_config
 from ctiserver.lab.demo import seed_demo
+from ctiserver.lab.demo_dispatch import seed_demo_dispatch
 from ctiserver.lab.phones import PhoneLines
 from ctiserver.lab.provision import AsteriskInstall, find_or_provision
 from ctiserver.server import CtiServer
@@ -62,6 +63,7 @@ class Lab:
         await self.server.start()
         if self.seed:
             await seed_demo(self.server.db, password=self.settings.lab.demo_password)
+            await seed_demo_dispatch(self.server.db, password=self.settings.lab.demo_password)
             await self.server.seat_agents()
         await self.server.ami.wait_ready(timeout=20)
         if self.settings.lab.login_agents:

@@ -165,8 +165,6 @@ def may_hear(viewer: Viewer, agent: str | None, agents_policy: str) -> bool:
     return agent == viewer.extension
 
 
-#: a complaint ticket in one of these holds its call's recordings
-OPEN_TICKET_STATUSES = ("open", "assigned", "in_progress")
 
 
 def purgeable(*, started_at: dt.datetime, now: dt.datetime, retention_days: int, flag: str | None,

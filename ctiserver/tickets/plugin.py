@@ -1,14 +1,45 @@
-"""After-sales tickets: opened from the desk or the IVR, numbered by the hotline's local day."""
+"""After-sales tickets: opened from the desk or the IVR, dispatched, worked through the workflow,
+watched against their SLA (the ``ticket-sla`` task escalates and records breaches)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from ctiserver.core import Core
 from ctiserver.customers.store import CustomerRepository
+from ctiserver.dispatch.store import DispatchRepository
+from ctiserver.storage.base import from_epoch
 from ctiserver.tickets import http
-from ctiserver.tickets.store import TicketRepository
+from ctiserver.tickets.escalation import SlaWatch
+from ctiserver.tickets.schemas import TicketEscalationMessage
+from ctiserver.tickets.store import TicketRepository, sla_rules
+from ctiserver.users.store import UserRepository
+from ctiserver.vocabulary import SUPERVISOR_ROLES
+from ctiserver.web.contract import add_messages
 
 
-def register(core: Core, customers: CustomerRepository) -> TicketRepository:
-    tickets = TicketRepository(core.db, timezone=core.settings.hotline.timezone)
-    http.register(core.app, tickets, customers)
+def register(core: Core, customers: CustomerRepository, dispatch: DispatchRepository) -> TicketRepository:
+    settings = core.settings
+
+    def now() -> Any:
+        return from_epoch(core.clock())
+
+    rules = sla_rules(settings.tickets, settings.hotline.timezone)
+    tickets = TicketRepository(core.db, timezone=settings.hotline.timezone, clock=now, sla=rules)
+    http.register(core.app, tickets, customers, dispatch, UserRepository(core.db))
+    add_messages(core.app, TicketEscalationMessage)
+
+    def told(event: dict[str, Any]) -> None:
+        message = {"type": "ticket_escalation", "escalation": event}
+        if event.get("user_id") is not None:
+            core.hub.to_user(int(event["user_id"]), message)
+        else:
+            core.hub.to_roles(SUPERVISOR_ROLES, message)
+
+    watch = SlaWatch(core.db, rules, now, told=told)
+
+    async def run() -> None:
+        await watch.run(settings.tickets.escalate_interval)
+
+    core.long_running("ticket-sla", run)
     return tickets

@@ -1,38 +1,58 @@
-"""The shapes of the ticket routes: TICKET of docs/agent-desktop.md and what opens one."""
+"""The shapes of the ticket routes: TICKET of docs/agent-desktop.md, its detail (SLA, history),
+what opens one and what changes one. A kind's ``fields`` are its model in
+``ctiserver.tickets.model.kinds`` (one per kind in the OpenAPI document)."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+import datetime as dt
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, StringConstraints, model_validator
+from pydantic import BeforeValidator, ConfigDict, Field, StringConstraints, WithJsonSchema, model_validator
 
 from ctiserver import vocabulary
+from ctiserver.tickets.model.kinds import FIELD_MODELS, FieldsInvalid, validate_fields
 from ctiserver.web.schemas import Moment, OneOf, QueryString, RequestBody, Shape
 
 MAX_SUMMARY = 500
 MAX_CALL_ID = 64
+MAX_NOTE = 2000
 
 TicketKind = Annotated[str, OneOf(vocabulary.TICKET_TYPES)]
 TicketStatus = Annotated[str, OneOf(vocabulary.TICKET_STATUSES)]
-Department = Annotated[str, OneOf(dict.fromkeys(vocabulary.DEPARTMENT_BY_TYPE.values()))]
+TicketEventKind = Annotated[str, OneOf(vocabulary.TICKET_EVENT_KINDS)]
 TicketSource = Annotated[str, OneOf(vocabulary.TICKET_SOURCES)]
+Urgency = Annotated[str, OneOf(vocabulary.TICKET_URGENCIES)]
+Note = Annotated[str, StringConstraints(strip_whitespace=True, max_length=MAX_NOTE)]
+#: a kind's fields (which kind: the ticket's ``type``)
+Fields = Annotated[
+    dict[str, Any],
+    WithJsonSchema({"anyOf": [model.model_json_schema() for model in FIELD_MODELS.values()]}),
+]
 
 
 class TicketView(Shape):
-    """TICKET: the department is the code the kind goes to (``GET /api/meta`` departments)."""
+    """TICKET: the department is a code of ``GET /api/dispatch``; ``version`` goes with a change."""
 
     id: int
     #: e.g. R20261122-0001: the kind's letter, the local day, the day's sequence
     number: str
     type: TicketKind
     status: TicketStatus
-    department: Department
+    version: int
+    department: str
+    branch_id: int | None
+    engineer_id: int | None
+    urgency: Urgency
     summary: str
+    fields: dict[str, Any]
     customer_id: int | None
     product_id: int | None
     call_linkedid: str | None
     source: TicketSource
     created_at: Moment
+    #: the SLA's next due time (null: done or paused)
+    due_at: Moment | None
+    escalation_level: int
 
 
 class TicketAnswer(Shape):
@@ -41,6 +61,71 @@ class TicketAnswer(Shape):
 
 class TicketList(Shape):
     tickets: list[TicketView]
+
+
+class BranchRef(Shape):
+    id: int
+    name: str
+    province: str
+    city: str | None
+    manager_user_id: int | None
+
+
+class UserRef(Shape):
+    id: int
+    username: str
+    display_name: str | None
+
+
+class SlaView(Shape):
+    """The SLA clock, from the history: targets in business seconds, due times, the pause."""
+
+    response_target: float
+    resolution_target: float
+    response_due: Moment | None
+    #: while paused: when it would fall due if worked on again now
+    resolution_due: Moment | None
+    responded_at: Moment | None
+    completed_at: Moment | None
+    #: business seconds counted so far
+    response_used: float
+    resolution_used: float
+    paused: bool
+    paused_seconds: float
+    breached: bool
+    breached_at: Moment | None
+    escalation_level: int
+
+
+class TicketEventView(Shape):
+    """One line of the history: what, from which status to which, who (null user: the system)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    id: int
+    ticket_id: int
+    kind: TicketEventKind
+    from_: TicketStatus | None = Field(alias="from")
+    to: TicketStatus | None
+    user_id: int | None
+    who: str | None
+    note: str | None
+    at: Moment
+    payload: dict[str, Any]
+
+
+class TicketDetail(TicketView):
+    department_name: str | None
+    branch: BranchRef | None
+    engineer: UserRef | None
+    appointment_start: Moment | None
+    appointment_end: Moment | None
+    sla: SlaView
+    history: list[TicketEventView]
+
+
+class TicketDetailAnswer(Shape):
+    ticket: TicketDetail
 
 
 class TicketOpen(RequestBody):
@@ -54,8 +139,9 @@ class TicketOpen(RequestBody):
     product_id: int | None = None
     #: the Linkedid of the call it is opened from
     call_id: Annotated[str, StringConstraints(max_length=MAX_CALL_ID)] | None = None
-    #: the kind's own fields (e.g. a repair's symptom)
-    fields: dict[str, Any] = Field(default_factory=dict)
+    urgency: Urgency = "normal"
+    #: the kind's own fields (``GET /api/meta`` ticket_fields), e.g. a repair's fault_symptom
+    fields: Fields = Field(default_factory=dict)
 
     @model_validator(mode="before")
     @classmethod
@@ -69,15 +155,99 @@ class TicketOpen(RequestBody):
                 data.pop("fields", None)
         return data
 
+    @model_validator(mode="after")
+    def _kind_fields(self) -> TicketOpen:
+        try:
+            object.__setattr__(self, "fields", validate_fields(self.type, self.fields))
+        except FieldsInvalid as exc:
+            raise ValueError(str(exc)) from exc
+        return self
+
 
 class TicketQuery(QueryString):
-    """``?customer_id=ID`` (newest first) or ``?call_id=LINKEDID`` (in the order opened)."""
+    """Filters, all optional; ordered escalated and urgent unfinished first, then nearest due."""
 
+    status: TicketStatus | None = None
+    department: str | None = Field(None, max_length=32)
+    branch_id: int | None = None
+    kind: TicketKind | None = None
     customer_id: int | None = None
-    call_id: str | None = None
+    call_id: str | None = Field(None, max_length=MAX_CALL_ID)
+    engineer_id: int | None = None
+    limit: int = Field(200, ge=1, le=1000)
+
+
+class TicketMove(RequestBody):
+    """``POST /api/tickets/{id}/status``: ``version`` (as read) refuses a stale change (409)."""
+
+    status: TicketStatus
+    note: Note | None = None
+    version: int | None = None
+
+
+class TicketDispatch(RequestBody):
+    department: Annotated[str, StringConstraints(min_length=1, max_length=32)]
+    branch_id: int | None = None
+    note: Note | None = None
+    version: int | None = None
+
+
+def _iso_moment(value: Any) -> Any:
+    if isinstance(value, str):
+        try:
+            return dt.datetime.fromisoformat(value)
+        except ValueError as exc:
+            raise ValueError("must be an ISO-8601 time with its offset") from exc
+    return value
+
+
+#: an ISO-8601 time with its offset, in a request body
+MomentIn = Annotated[
+    dt.datetime, BeforeValidator(_iso_moment), WithJsonSchema({"type": "string", "format": "date-time"})
+]
+
+
+class TicketSchedule(RequestBody):
+    """The appointment window (it must end after it starts) and the engineer (a staff user)."""
+
+    start: MomentIn
+    end: MomentIn
+    engineer_id: int | None = None
+    note: Note | None = None
+    version: int | None = None
 
     @model_validator(mode="after")
-    def _one_given(self) -> TicketQuery:
-        if self.customer_id is None and self.call_id is None:
-            raise ValueError("customer_id or call_id is required")
+    def _aware(self) -> TicketSchedule:
+        if self.start.tzinfo is None or self.end.tzinfo is None:
+            raise ValueError("start and end need their offset (e.g. +08:00)")
         return self
+
+
+class TicketFieldsChange(RequestBody):
+    """``PATCH /api/tickets/{id}``: some of the kind's fields (null clears one)."""
+
+    fields: Fields
+    note: Note | None = None
+    version: int | None = None
+
+
+class TicketNote(RequestBody):
+    note: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_NOTE)]
+
+
+class TicketEscalationView(Shape):
+    """An ``escalated`` (``level``, ``notify``, ``user_id``) or ``breached`` event of a ticket."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    ticket_id: int
+    number: str
+    kind: Annotated[str, OneOf(("escalated", "breached"))]
+
+
+class TicketEscalationMessage(Shape):
+    """Websocket, to the branch's manager (level 1) or the supervisors: a ticket nears or passed
+    its SLA target."""
+
+    type: Literal["ticket_escalation"]
+    escalation: TicketEscalationView

@@ -1,4 +1,5 @@
-"""After-sales tickets: opened by the IVR or an agent, routed to a department, tracked by status.
+"""After-sales tickets: opened by the IVR or an agent, dispatched to a department and a branch,
+worked through the workflow (``changes``), timed by the SLA.
 
 Ticket numbers read like ``R20261122-0001``: the type's letter, the local date of
 the hotline and the day's sequence over all types, so a caller can read one out
@@ -9,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -17,25 +17,29 @@ from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ctiserver.settings import HotlineSettings
+from ctiserver.agents.tables import AgentRow
+from ctiserver.customers.tables import Customer
+from ctiserver.dispatch.model import match
+from ctiserver.dispatch.store import rules_in
+from ctiserver.settings import HotlineSettings, TicketSettings
 from ctiserver.storage.base import utcnow
 from ctiserver.storage.database import Database
+from ctiserver.tickets.changes import TicketChanges, field_columns, sla_columns
+from ctiserver.tickets.infos import TicketEventInfo, TicketInfo, event_info, ticket_info
+from ctiserver.tickets.listing import TicketFilter, Viewer, order_of, visible_to
+from ctiserver.tickets.model.kinds import validate_fields
+from ctiserver.tickets.model.sla import SlaRules
 from ctiserver.tickets.tables import Ticket, TicketCounter, TicketEvent
-from ctiserver.vocabulary import DEPARTMENT_BY_TYPE, TICKET_SOURCES, TICKET_STATUSES, TICKET_TYPES
+from ctiserver.users.tables import User
+from ctiserver.vocabulary import DEPARTMENT_BY_TYPE, TICKET_SOURCES, TICKET_TYPES, TICKET_URGENCIES
 
 LETTER_BY_TYPE: Mapping[str, str] = {
     "repair": "R",
     "complaint": "C",
     "installation": "I",
     "moving": "M",
+    "removal": "D",
     "inquiry": "Q",
-}
-#: status -> the statuses it may move to; closed and cancelled are final
-TRANSITIONS: Mapping[str, frozenset[str]] = {
-    "open": frozenset({"assigned", "in_progress", "cancelled"}),
-    "assigned": frozenset({"in_progress", "cancelled"}),
-    "in_progress": frozenset({"resolved"}),
-    "resolved": frozenset({"closed", "in_progress"}),
 }
 #: the hotline's time zone when none is given (the setting's default; the server passes the setting)
 DEFAULT_TIMEZONE = HotlineSettings().timezone
@@ -46,65 +50,31 @@ _UPSERT: dict[str, Callable[[type[TicketCounter]], postgresql.Insert | sqlite.In
 }
 
 
-@dataclass(frozen=True)
-class TicketInfo:
-    id: int
-    number: str
-    type: str
-    status: str
-    department: str
-    summary: str
-    fields: dict[str, Any]
-    customer_id: int | None
-    product_id: int | None
-    call_linkedid: str | None
-    source: str
-    created_by_user_id: int | None
-    created_at: dt.datetime
-    updated_at: dt.datetime
-    resolved_at: dt.datetime | None
+def sla_rules(settings: TicketSettings, timezone: str) -> SlaRules:
+    return SlaRules.parse(sla=settings.sla, hours=settings.hours, holidays=settings.holidays,
+                          timezone=timezone, escalate_at=settings.escalate_at)
 
 
-@dataclass(frozen=True)
-class TicketEventInfo:
-    id: int
-    ticket_id: int
-    at: dt.datetime
-    kind: str
-    #: the ticket's status after the event
-    status: str | None
-    note: str | None
-    user_id: int | None
+class TicketRepository(TicketChanges):
+    """The tickets; the transition API (``move``, ``dispatch``, ``schedule``...) is
+    :class:`ctiserver.tickets.changes.TicketChanges`. ``TicketStore`` is another name for it."""
 
-
-def _info(row: Ticket) -> TicketInfo:
-    return TicketInfo(
-        id=row.id, number=row.number, type=row.type, status=row.status,
-        department=row.department, summary=row.summary, fields=dict(row.fields or {}),
-        customer_id=row.customer_id, product_id=row.product_id,
-        call_linkedid=row.call_linkedid, source=row.source,
-        created_by_user_id=row.created_by_user_id, created_at=row.created_at,
-        updated_at=row.updated_at, resolved_at=row.resolved_at,
-    )
-
-
-def _event_info(row: TicketEvent) -> TicketEventInfo:
-    return TicketEventInfo(
-        row.id, row.ticket_id, row.at, row.kind, row.status, row.note, row.user_id
-    )
-
-
-class TicketRepository:
     def __init__(
         self,
         db: Database,
         *,
         timezone: str = DEFAULT_TIMEZONE,
         clock: Callable[[], dt.datetime] = utcnow,
+        sla: SlaRules | None = None,
     ) -> None:
         self._db = db
         self._zone = ZoneInfo(timezone)
         self._clock = clock
+        self._sla = sla or sla_rules(TicketSettings(), timezone)
+
+    @property
+    def sla(self) -> SlaRules:
+        return self._sla
 
     async def open(
         self,
@@ -117,43 +87,72 @@ class TicketRepository:
         call_linkedid: str | None = None,
         source: str = "ivr",
         user_id: int | None = None,
+        actor: str | None = None,
+        urgency: str = "normal",
     ) -> TicketInfo:
-        """Insert the ticket and its ``created`` event in one transaction."""
+        """Insert the ticket and its ``created`` event, and dispatch it by the rules (a
+        ``dispatched`` event) when one matches its kind and the customer's region, in one
+        transaction. A VIP customer's ticket is urgent. Fields are checked against the kind's
+        (other keys, which the IVR sets, are kept as text)."""
         if type not in TICKET_TYPES:
             expected = ", ".join(TICKET_TYPES)
             raise ValueError(f"unknown ticket type {type!r}; expected one of {expected}")
         if source not in TICKET_SOURCES:
             raise ValueError(f"unknown ticket source {source!r}")
+        if urgency not in TICKET_URGENCIES:
+            raise ValueError(f"unknown urgency {urgency!r}")
+        values = validate_fields(type, fields, free=True)
         now = self._clock()
         day = now.astimezone(self._zone).strftime("%Y%m%d")
+        who = actor or ("ivr" if source == "ivr" and user_id is None else None)
+        async with self._db.session() as session:  # read first: on SQLite a writer must not have read
+            customer = None if customer_id is None else await session.get(Customer, customer_id)
+            vip = customer is not None and customer.level == "vip"
+            province, city = (customer.province, customer.city) if customer is not None else (None, None)
+            target = match(await rules_in(session), type, province, city)
         async with self._db.session() as session:
             seq = await _next_sequence(session, self._db.engine.dialect.name, day)
             row = Ticket(
                 number=f"{LETTER_BY_TYPE[type]}{day}-{seq:04d}",
-                type=type, status="open", department=DEPARTMENT_BY_TYPE[type],
-                summary=summary, fields=dict(fields), customer_id=customer_id,
+                type=type, status="new", version=1,
+                department=target.department if target is not None else DEPARTMENT_BY_TYPE[type],
+                branch_id=None, summary=summary, fields=values, customer_id=customer_id,
                 product_id=product_id, call_linkedid=call_linkedid, source=source,
                 created_by_user_id=user_id, created_at=now, updated_at=now,
+                urgency="urgent" if vip else urgency, escalation_level=0,
             )
+            field_columns(row, values)
             session.add(row)
             await session.flush()
-            session.add(
-                TicketEvent(
-                    ticket_id=row.id, at=now, kind="created", status="open", user_id=user_id
-                )
-            )
+            session.add(TicketEvent(
+                ticket_id=row.id, at=now, kind="created", from_status=None, status="new",
+                user_id=user_id, actor=who, payload={"source": source, "vip": vip},
+            ))
+            if target is not None:
+                row.status = "dispatched"
+                row.branch_id = target.branch_id
+                session.add(TicketEvent(
+                    ticket_id=row.id, at=now, kind="dispatched", from_status="new", status="dispatched",
+                    user_id=None, actor="dispatch", payload={
+                        "department": target.department, "branch_id": target.branch_id,
+                        "rule_id": target.rule_id, "branch_rule_id": target.branch_rule_id,
+                        "province": province, "city": city,
+                    },
+                ))
+            await session.flush()
+            await sla_columns(session, row, self._sla, now)
             await session.commit()
-            return _info(row)
+            return ticket_info(row)
 
     async def get(self, ticket_id: int) -> TicketInfo | None:
         async with self._db.session() as session:
             row = await session.get(Ticket, ticket_id)
-            return None if row is None else _info(row)
+            return None if row is None else ticket_info(row)
 
     async def get_by_number(self, number: str) -> TicketInfo | None:
         async with self._db.session() as session:
             row = await session.scalar(select(Ticket).where(Ticket.number == number))
-            return None if row is None else _info(row)
+            return None if row is None else ticket_info(row)
 
     async def list_for_call(self, linkedid: str) -> list[TicketInfo]:
         """The call's tickets in the order they were opened."""
@@ -163,64 +162,59 @@ class TicketRepository:
         """The customer's tickets, newest first."""
         return await self._list(Ticket.customer_id == customer_id, Ticket.id.desc())
 
-    async def events(self, ticket_id: int) -> list[TicketEventInfo]:
+    async def search(self, where: TicketFilter, viewer: Viewer | None = None) -> list[TicketInfo]:
+        """Escalated and urgent unfinished tickets first, then by the nearest due time;
+        only those ``viewer`` may see (None: all)."""
+        query = select(Ticket).where(*where.clauses()).order_by(*order_of()).limit(where.limit)
+        if viewer is not None:
+            query = query.where(visible_to(viewer))
+        async with self._db.session() as session:
+            return [ticket_info(row) for row in await session.scalars(query)]
+
+    async def viewer(self, user_id: int, role: str) -> Viewer:
+        """Who asks: a staff member's department and branch, an agent's extension."""
+        async with self._db.session() as session:
+            user = await session.get(User, user_id)
+            extension = await session.scalar(select(AgentRow.extension).where(AgentRow.user_id == user_id))
+        department = user.department if user is not None else None
+        branch_id = user.branch_id if user is not None else None
+        return Viewer(user_id, role, department, branch_id, extension)
+
+    async def visible(self, ticket_id: int, viewer: Viewer) -> bool:
+        async with self._db.session() as session:
+            found = await session.scalar(
+                select(Ticket.id).where(Ticket.id == ticket_id, visible_to(viewer))
+            )
+            return found is not None
+
+    async def events(self, ticket_id: int, *, after: int = 0) -> list[TicketEventInfo]:
+        """The ticket's history in order (``after``: from this event id on, excluded)."""
         async with self._db.session() as session:
             rows = await session.scalars(
                 select(TicketEvent)
-                .where(TicketEvent.ticket_id == ticket_id)
+                .where(TicketEvent.ticket_id == ticket_id, TicketEvent.id > after)
                 .order_by(TicketEvent.id)
             )
-            return [_event_info(row) for row in rows]
+            return [event_info(row) for row in rows]
 
-    async def set_status(
-        self, ticket_id: int, status: str, *, user_id: int | None = None, note: str | None = None
-    ) -> TicketInfo:
-        """Move the ticket along :data:`TRANSITIONS`; ValueError for any other move."""
-        if status not in TICKET_STATUSES:
-            raise ValueError(f"unknown ticket status {status!r}")
+    async def events_after(
+        self, cursor: int, *, kinds: tuple[str, ...] = (), limit: int = 500
+    ) -> list[TicketEventInfo]:
+        """Every ticket's events after the id ``cursor``, in id order (a consumer's feed)."""
+        query = select(TicketEvent).where(TicketEvent.id > cursor).order_by(TicketEvent.id).limit(limit)
+        if kinds:
+            query = query.where(TicketEvent.kind.in_(kinds))
         async with self._db.session() as session:
-            row = await session.scalar(
-                select(Ticket).where(Ticket.id == ticket_id).with_for_update()
-            )
-            if row is None:
-                raise LookupError(f"no ticket {ticket_id}")
-            if status not in TRANSITIONS.get(row.status, frozenset()):
-                raise ValueError(f"ticket {row.number}: cannot go from {row.status} to {status}")
-            now = self._clock()
-            row.status = status
-            row.updated_at = now
-            if status == "resolved":
-                row.resolved_at = now
-            elif status == "in_progress":
-                row.resolved_at = None
-            session.add(
-                TicketEvent(
-                    ticket_id=row.id, at=now, kind="status", status=status, note=note,
-                    user_id=user_id,
-                )
-            )
-            await session.commit()
-            return _info(row)
-
-    async def add_note(self, ticket_id: int, note: str, *, user_id: int | None = None) -> None:
-        async with self._db.session() as session:
-            row = await session.get(Ticket, ticket_id)
-            if row is None:
-                raise LookupError(f"no ticket {ticket_id}")
-            now = self._clock()
-            row.updated_at = now
-            session.add(
-                TicketEvent(
-                    ticket_id=row.id, at=now, kind="note", status=row.status, note=note,
-                    user_id=user_id,
-                )
-            )
-            await session.commit()
+            return [event_info(row) for row in await session.scalars(query)]
 
     async def _list(self, where: Any, order: Any) -> list[TicketInfo]:
         async with self._db.session() as session:
             rows = await session.scalars(select(Ticket).where(where).order_by(order))
-            return [_info(row) for row in rows]
+            return [ticket_info(row) for row in rows]
+
+
+#: the transition API's name for other packages
+TicketStore = TicketRepository
 
 
 async def _next_sequence(session: AsyncSession, dialect: str, day: str) -> int:
@@ -242,20 +236,3 @@ async def _next_sequence(session: AsyncSession, dialect: str, day: str) -> int:
         .returning(TicketCounter.last_seq)
     )
     return int((await session.execute(statement)).scalar_one())
-
-
-def ticket_dict(ticket: Any) -> dict[str, Any]:
-    """The TICKET of docs/agent-desktop.md, from a TicketInfo or a ``tickets`` row (ORM or Core)."""
-    return {
-        "id": ticket.id,
-        "number": ticket.number,
-        "type": ticket.type,
-        "status": ticket.status,
-        "department": ticket.department,
-        "summary": ticket.summary,
-        "customer_id": ticket.customer_id,
-        "product_id": ticket.product_id,
-        "call_linkedid": ticket.call_linkedid,
-        "source": ticket.source,
-        "created_at": ticket.created_at.isoformat(timespec="milliseconds"),
-    }

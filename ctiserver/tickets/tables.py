@@ -18,7 +18,13 @@ from sqlalchemy.orm import Mapped, mapped_column
 from ctiserver.customers.tables import Customer, Product
 from ctiserver.storage.base import Base, UTCDateTime, one_of, utcnow
 from ctiserver.users.tables import User
-from ctiserver.vocabulary import TICKET_EVENT_KINDS, TICKET_SOURCES, TICKET_STATUSES, TICKET_TYPES
+from ctiserver.vocabulary import (
+    TICKET_EVENT_KINDS,
+    TICKET_SOURCES,
+    TICKET_STATUSES,
+    TICKET_TYPES,
+    TICKET_URGENCIES,
+)
 
 
 class Ticket(Base):
@@ -27,14 +33,23 @@ class Ticket(Base):
         CheckConstraint(one_of("type", TICKET_TYPES), name="type"),
         CheckConstraint(one_of("status", TICKET_STATUSES), name="status"),
         CheckConstraint(one_of("source", TICKET_SOURCES), name="source"),
+        CheckConstraint(one_of("urgency", TICKET_URGENCIES), name="urgency"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     #: e.g. R20261122-0001: type letter, local date, per-day sequence
     number: Mapped[str] = mapped_column(String(32), unique=True)
     type: Mapped[str] = mapped_column(String(16))
-    status: Mapped[str] = mapped_column(String(16), default="open", server_default="open")
+    status: Mapped[str] = mapped_column(String(16), default="new", server_default="new", index=True)
+    #: incremented by every change: a change made with a stale version is refused
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     department: Mapped[str] = mapped_column(String(32), index=True)
+    branch_id: Mapped[int | None] = mapped_column(
+        ForeignKey("branches.id", ondelete="SET NULL"), index=True
+    )
+    #: the staff member who does the work (an engineer); also ``fields.engineer_id``
+    engineer_id: Mapped[int | None] = mapped_column(ForeignKey(User.id, ondelete="SET NULL"), index=True)
+    urgency: Mapped[str] = mapped_column(String(8), default="normal", server_default="normal")
     summary: Mapped[str] = mapped_column(Text)
     fields: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     customer_id: Mapped[int | None] = mapped_column(
@@ -48,7 +63,18 @@ class Ticket(Base):
     )
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    resolved_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    appointment_start: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    appointment_end: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    #: the first move to scheduled or in_progress
+    responded_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    #: the last move to completed (cleared when reopened)
+    completed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    #: the SLA's next due time (response, then resolution); null when done or paused
+    due_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), index=True)
+    #: the highest escalation recorded (0: none; 1: the branch manager; 2: the supervisors)
+    escalation_level: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    breached_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
 
 class TicketCounter(Base):
@@ -73,9 +99,15 @@ class TicketEvent(Base):
         ForeignKey("tickets.id", ondelete="CASCADE"), index=True
     )
     at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    kind: Mapped[str] = mapped_column(String(16))
-    #: the ticket's status after the event
+    kind: Mapped[str] = mapped_column(String(16), index=True)
+    #: the ticket's status before and after the event
+    from_status: Mapped[str | None] = mapped_column(String(16))
     status: Mapped[str | None] = mapped_column(String(16))
     note: Mapped[str | None] = mapped_column(Text)
+    #: who: null is the system (the IVR, the SLA watch)
     user_id: Mapped[int | None] = mapped_column(ForeignKey(User.id, ondelete="SET NULL"))
+    #: who, as text: a username, "ivr", "sla"
+    actor: Mapped[str | None] = mapped_column(String(64))
+    #: what else the event says (the branch dispatched to, the appointment, the fields changed...)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 

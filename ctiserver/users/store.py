@@ -44,8 +44,10 @@ class UserRepository:
         self._dummy_hash: str | None = None
 
     async def add(
-        self, username: str, password: str, role: str, display_name: str | None = None
+        self, username: str, password: str, role: str, display_name: str | None = None, *,
+        department: str | None = None, branch_id: int | None = None,
     ) -> UserInfo:
+        """``department`` and ``branch_id``: a staff member's (their tickets)."""
         if role not in USER_ROLES:
             raise ValueError(f"unknown role {role!r}; expected one of {', '.join(USER_ROLES)}")
         if not username:
@@ -60,6 +62,8 @@ class UserRepository:
                 password_hash=password_hash,
                 role=role,
                 display_name=display_name,
+                department=department,
+                branch_id=branch_id,
             )
             session.add(user)
             try:

@@ -6,6 +6,7 @@ import datetime as dt
 
 from sqlalchemy import (
     CheckConstraint,
+    ForeignKey,
     Integer,
     String,
     func,
@@ -27,6 +28,11 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     role: Mapped[str] = mapped_column(String(16))
     display_name: Mapped[str | None] = mapped_column(String(128))
+    #: staff: their department's code (``departments``) and branch (none: every branch)
+    department: Mapped[str | None] = mapped_column(String(32))
+    branch_id: Mapped[int | None] = mapped_column(
+        ForeignKey("branches.id", ondelete="SET NULL", use_alter=True)
+    )
     created_at: Mapped[dt.datetime] = mapped_column(
         UTCDateTime(), default=utcnow, server_default=func.now()
     )

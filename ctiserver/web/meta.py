@@ -1,6 +1,7 @@
 """``GET /api/meta``: the contact center's words for the pages, so that none keeps a copy.
 
-Roles, customer levels, ticket kinds (with the department each goes to) and statuses,
+Roles, customer levels, ticket kinds (with the department each goes to, and each kind's
+fields: ``ctiserver.tickets.model.kinds``), statuses and the moves between them,
 pause reasons, knowledge-base languages, the queues, the hotline's number and time zone.
 The pages translate the words (screenpop/i18n.js); the server decides which exist.
 """
@@ -13,6 +14,8 @@ from aiohttp import web
 
 from ctiserver import vocabulary
 from ctiserver.settings import Settings
+from ctiserver.tickets.model.kinds import kinds_meta
+from ctiserver.tickets.model.workflow import TRANSITIONS
 from ctiserver.web.keys import SETTINGS_KEY
 
 
@@ -29,6 +32,10 @@ def meta_body(settings: Settings) -> dict[str, Any]:
         "customer_levels": list(vocabulary.CUSTOMER_LEVELS),
         "ticket_types": list(vocabulary.TICKET_TYPES),
         "ticket_statuses": list(vocabulary.TICKET_STATUSES),
+        "ticket_urgencies": list(vocabulary.TICKET_URGENCIES),
+        "ticket_event_kinds": list(vocabulary.TICKET_EVENT_KINDS),
+        "ticket_fields": kinds_meta(),
+        "ticket_transitions": {status: sorted(to) for status, to in TRANSITIONS.items()},
         "departments": dict(vocabulary.DEPARTMENT_BY_TYPE),
         "pause_reasons": list(vocabulary.PAUSE_REASONS),
         "kb_languages": list(vocabulary.KB_LANGUAGES),

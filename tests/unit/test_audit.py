@@ -115,7 +115,7 @@ async def test_opening_a_ticket_is_recorded_with_the_new_ticket(env: AuditEnv) -
     assert who_what(event) == (env.user_ids["agent1001"], "agent1001", "POST /api/tickets", "ticket",
                                str(body["ticket"]["id"]), 201)
     assert event.details == {"body": {"type": "inquiry", "summary": "咨询保修", "customer_id": None,
-                                      "product_id": None, "call_id": None, "fields": {}}}
+                                      "product_id": None, "call_id": None, "urgency": "normal", "fields": {}}}
     assert event.client == "127.0.0.1"
     assert event.key and abs(event.at - dt.datetime.now(dt.UTC).timestamp()) < 60
 

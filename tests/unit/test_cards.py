@@ -44,7 +44,7 @@ async def test_cards_of_several_numbers_in_one_round(db: Database) -> None:
     tickets = TicketRepository(db)
     open_ticket = await tickets.open("repair", "不制冷", {}, customer_id=zhang)
     done = await tickets.open("inquiry", "保修期", {}, customer_id=zhang)
-    await tickets.set_status(done.id, "cancelled")
+    await tickets.move(done.id, "cancelled")
 
     found = await CustomerCards(db).for_phones(["+86 138-0013-8000", "0755-1234 5678", "13700000000", "   "])
 

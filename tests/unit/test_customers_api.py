@@ -19,8 +19,9 @@ from tests.unit.test_web import T0, XSS, EndedCall
 ZHANG_WEI_PHONES = ["+86 138-0013-8000", "008613800138000", "013800138000", "13800138000"]
 CARD_KEYS = {"id", "name", "level", "phones", "address", "products", "open_tickets",
              "recent_calls"}
-TICKET_KEYS = {"id", "number", "type", "status", "department", "summary", "customer_id",
-               "product_id", "call_linkedid", "source", "created_at"}
+TICKET_KEYS = {"id", "number", "type", "status", "version", "department", "branch_id", "engineer_id",
+               "urgency", "summary", "fields", "customer_id", "product_id", "call_linkedid", "source",
+               "created_at", "due_at", "escalation_level"}
 
 
 @pytest.fixture
@@ -96,7 +97,7 @@ async def test_card_has_phones_address_products_open_tickets_and_recent_calls(
     fridge = (await product_ids(env, zhang))[1]
     tickets = TicketRepository(env.db)
     old = await tickets.open("repair", "空调漏水", {}, customer_id=zhang)
-    await tickets.set_status(old.id, "cancelled")
+    await tickets.move(old.id, "cancelled")
     repair = await tickets.open("repair", "冰箱不制冷", {}, customer_id=zhang, product_id=fridge)
     await save_calls(env, 7)
 
@@ -121,7 +122,7 @@ async def test_card_has_phones_address_products_open_tickets_and_recent_calls(
     }
     (ticket,) = card["open_tickets"]  # the cancelled one is not open
     assert set(ticket) == TICKET_KEYS
-    assert (ticket["id"], ticket["number"], ticket["status"]) == (repair.id, repair.number, "open")
+    assert (ticket["id"], ticket["number"], ticket["status"]) == (repair.id, repair.number, "dispatched")
     assert (ticket["customer_id"], ticket["product_id"]) == (zhang, fridge)
     recent = card["recent_calls"]
     assert len(recent) == 5
@@ -219,7 +220,7 @@ async def test_history_newest_first(env: DeskEnv) -> None:
     zhang = await customer_id(env, "张伟")
     tickets = TicketRepository(env.db)
     first = await tickets.open("repair", "第一张", {}, customer_id=zhang)
-    await tickets.set_status(first.id, "cancelled")
+    await tickets.move(first.id, "cancelled")
     second = await tickets.open("inquiry", "第二张", {}, customer_id=zhang)
     await tickets.open("inquiry", "别人的", {}, customer_id=await customer_id(env, "李娜"))
     await save_calls(env, 7)
@@ -242,12 +243,12 @@ async def test_open_a_ticket_linked_to_customer_product_call_and_user(env: DeskE
     status, body = await env.call(
         "POST", "/api/tickets",
         {"type": "repair", "summary": f"  空调不制冷 {XSS}  ", "customer_id": zhang,
-         "product_id": ac, "call_id": "1714523400.7", "fields": {"fault": "不制冷"}},
+         "product_id": ac, "call_id": "1714523400.7", "fields": {"fault_symptom": "不制冷"}},
     )
     assert status == 201
     ticket = body["ticket"]
     assert set(ticket) == TICKET_KEYS
-    assert ticket["number"].startswith("R") and ticket["status"] == "open"
+    assert ticket["number"].startswith("R") and ticket["status"] == "dispatched"
     assert (ticket["type"], ticket["department"], ticket["source"]) == ("repair", "repair", "agent")
     assert ticket["summary"] == f"空调不制冷 {XSS}"
     assert (ticket["customer_id"], ticket["product_id"], ticket["call_linkedid"]) == (
@@ -256,7 +257,7 @@ async def test_open_a_ticket_linked_to_customer_product_call_and_user(env: DeskE
     stored = await TicketRepository(env.db).get(ticket["id"])
     assert stored is not None
     assert stored.created_by_user_id == env.user_ids["agent1002"]
-    assert stored.fields == {"fault": "不制冷"}
+    assert stored.fields == {"fault_symptom": "不制冷"}
 
     for query in [f"customer_id={zhang}", "call_id=1714523400.7"]:
         assert await env.call("GET", f"/api/tickets?{query}") == (200, {"tickets": [ticket]})
@@ -318,8 +319,9 @@ async def test_a_ticket_for_someone_elses_product_is_refused(env: DeskEnv) -> No
     assert await env.call("GET", f"/api/tickets?customer_id={zhang}") == (200, {"tickets": []})
 
 
-async def test_ticket_listing_needs_a_filter(env: DeskEnv) -> None:
+async def test_ticket_listing_filters(env: DeskEnv) -> None:
     await env.login("agent1001")
-    assert (await env.call("GET", "/api/tickets"))[0] == 400
+    assert await env.call("GET", "/api/tickets") == (200, {"tickets": []})
+    assert (await env.call("GET", "/api/tickets?status=open"))[0] == 400
     assert (await env.call("GET", "/api/tickets?customer_id=abc"))[0] == 400
     assert await env.call("GET", "/api/tickets?call_id=nothing") == (200, {"tickets": []})

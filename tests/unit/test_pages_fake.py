@@ -308,6 +308,14 @@ async def test_open_ticket_from_the_pop(desk: Desk) -> None:
     await expect(page.locator(tid("ticket-product"))).to_have_value("11")  # the air conditioner
     await expect(page.locator(tid("ticket-product")).locator("option")).to_have_count(3)
     await page.fill(tid("ticket-summary"), "维修：空调不制冷，外机不转")
+    # the repair's own fields, from GET /api/meta
+    fields = page.locator(tid("ticket-fields"))
+    await expect(fields).to_contain_text("故障代码")
+    await expect(page.locator(tid("ticket-field-engineer_id"))).to_have_count(0)  # chosen by the branch
+    await page.fill(tid("ticket-field-fault_code"), "E3")
+    await page.fill(tid("ticket-field-parts"), "电容，压缩机")
+    await page.fill(tid("ticket-field-distance_km"), "12.5")
+    await page.select_option(tid("ticket-field-result"), "fixed")
     await page.screenshot(path=str(AGENT_SHOT), full_page=True)
 
     await page.click(tid("ticket-submit"))
@@ -318,6 +326,7 @@ async def test_open_ticket_from_the_pop(desk: Desk) -> None:
         "customer_id": 1,
         "product_id": 11,
         "call_id": pop["call_id"],
+        "fields": {"fault_code": "E3", "parts": ["电容", "压缩机"], "distance_km": 12.5, "result": "fixed"},
     }
     await expect(form).to_be_hidden()
     tickets = page.locator(tid("open-tickets"))
@@ -330,6 +339,9 @@ async def test_open_ticket_from_the_pop(desk: Desk) -> None:
     await page.select_option(tid("ticket-type"), "complaint")
     await expect(page.locator(tid("ticket-summary"))).to_have_value("投诉：空调")
     await page.select_option(tid("ticket-product"), "")
+    await expect(page.locator(tid("ticket-field-fault_code"))).to_have_count(0)
+    await expect(page.locator(tid("ticket-field-about")).locator("option")).to_have_count(5)
+    await page.select_option(tid("ticket-field-about"), "engineer")
     await page.click(tid("ticket-submit"))
     await expect(page.locator(tid("ticket-number"))).to_have_text("T-2002")
     sent = desk.fake.requests_to("POST", "/api/tickets")[1]["json"]
@@ -338,6 +350,7 @@ async def test_open_ticket_from_the_pop(desk: Desk) -> None:
         "summary": "投诉：空调",
         "customer_id": 1,
         "call_id": pop["call_id"],
+        "fields": {"about": "engineer"},
     }
 
 

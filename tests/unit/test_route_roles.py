@@ -22,7 +22,9 @@ from ctiserver.users.store import UserRepository
 from ctiserver.web.contract import operations
 from tests.unit.test_api_contract import router_routes
 
-EVERYONE = frozenset({"agent", "supervisor", "admin"})
+EVERYONE = frozenset({"agent", "supervisor", "admin", "staff"})
+#: every role but staff
+DESK = frozenset({"agent", "supervisor", "admin"})
 SUPERVISORS = frozenset({"supervisor", "admin"})
 ADMINS = frozenset({"admin"})
 PUBLIC = None
@@ -67,6 +69,18 @@ MATRIX: dict[tuple[str, str], frozenset[str] | None] = {
     ("GET", "/api/customers/{id}/history"): EVERYONE,
     ("GET", "/api/tickets"): EVERYONE,
     ("POST", "/api/tickets"): EVERYONE,
+    # which tickets each user sees: tests/unit/test_tickets_api.py
+    ("GET", "/api/tickets/{id}"): EVERYONE,
+    ("PATCH", "/api/tickets/{id}"): EVERYONE,
+    ("POST", "/api/tickets/{id}/status"): EVERYONE,
+    ("POST", "/api/tickets/{id}/dispatch"): frozenset({"supervisor", "admin", "staff"}),
+    ("POST", "/api/tickets/{id}/schedule"): EVERYONE,
+    ("POST", "/api/tickets/{id}/notes"): EVERYONE,
+    ("GET", "/api/dispatch"): EVERYONE,
+    ("POST", "/api/dispatch/branches"): ADMINS,
+    ("GET", "/api/dispatch/rules"): ADMINS,
+    ("POST", "/api/dispatch/rules"): ADMINS,
+    ("DELETE", "/api/dispatch/rules/{id}"): ADMINS,
     ("GET", "/api/kb"): EVERYONE,
     ("POST", "/api/kb/{id}/read"): EVERYONE,
     ("GET", "/api/audit"): ADMINS,
@@ -74,11 +88,11 @@ MATRIX: dict[tuple[str, str], frozenset[str] | None] = {
     ("POST", "/api/callbacks/{id}/cancel"): SUPERVISORS,
     ("POST", "/api/callbacks/{id}/reassign"): SUPERVISORS,
     # agents: only their own recordings (recordings.agents), tested in tests/unit/test_recordings_http.py
-    ("GET", "/api/recordings"): EVERYONE,
-    ("GET", "/api/recordings/{id}/audio"): EVERYONE,
+    ("GET", "/api/recordings"): DESK,
+    ("GET", "/api/recordings/{id}/audio"): DESK,
     ("POST", "/api/recordings/{id}/hold"): SUPERVISORS,
     ("POST", "/api/monitor"): SUPERVISORS,
-    ("POST", "/api/agent/recording"): EVERYONE,
+    ("POST", "/api/agent/recording"): DESK,
     ("POST", "/api/import/customers"): ADMINS,
     ("GET", "/api/export/customers.csv"): SUPERVISORS,
     ("GET", "/api/export/tickets.csv"): SUPERVISORS,

@@ -21,6 +21,8 @@ from ctiserver.calls import http as calls_http
 from ctiserver.calls.store import CallRepository
 from ctiserver.customers import http as customers_http
 from ctiserver.customers.store import CustomerRepository
+from ctiserver.dispatch import http as dispatch_http
+from ctiserver.dispatch.store import DispatchRepository
 from ctiserver.ivr import http as ivr_http
 from ctiserver.ivr.registry import FlowRegistry
 from ctiserver.knowledge import http as knowledge_http
@@ -28,6 +30,7 @@ from ctiserver.knowledge.store import KnowledgeRepository
 from ctiserver.live import http as live_http
 from ctiserver.live.http import Wallboard
 from ctiserver.settings import Settings
+from ctiserver.storage.base import from_epoch
 from ctiserver.storage.database import Database
 from ctiserver.tickets import http as tickets_http
 from ctiserver.tickets.store import TicketRepository
@@ -60,7 +63,10 @@ def build_app(
     calls_http.register(app, CallRepository(db))
     customers = CustomerRepository(db)
     customers_http.register(app, customers)
-    tickets_http.register(app, TicketRepository(db, timezone=settings.hotline.timezone), customers)
+    dispatch = DispatchRepository(db)
+    dispatch_http.register(app, dispatch)
+    tickets = TicketRepository(db, timezone=settings.hotline.timezone, clock=lambda: from_epoch(clock()))
+    tickets_http.register(app, tickets, customers, dispatch, users or UserRepository(db))
     knowledge_http.register(app, KnowledgeRepository(db))
     audit_http.register(app, AuditRepository(db))
     queues = frozenset(queue.name for queue in settings.hotline.queues)

@@ -1,0 +1,232 @@
+"""The transition API of the ticket store, usable by any package: ``move`` a ticket along the
+workflow, ``dispatch``, ``schedule``, change its ``fields``, add a note.
+
+Every change is optimistic: it reads the ticket, decides, then updates it only if its
+``version`` is still the one read (and the one the caller gave, if any), incrementing
+it, and writes the event that records the change in the same transaction. Of two
+concurrent changes one wins; the other raises :class:`TicketConflict` and writes
+nothing. The update is the transaction's first statement, so that on SQLite the writer
+waits for the other (busy timeout) instead of failing on a stale snapshot. Notes and
+the SLA's own events do not change the version.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ctiserver.dispatch.tables import Branch, Department
+from ctiserver.storage.database import Database
+from ctiserver.tickets.infos import TicketInfo, ticket_info
+from ctiserver.tickets.model.kinds import validate_fields
+from ctiserver.tickets.model.sla import Move, SlaClock, SlaRules
+from ctiserver.tickets.model.workflow import (
+    TicketConflict,
+    TicketNotFound,
+    TransitionRefused,
+    check_move,
+)
+from ctiserver.tickets.tables import Ticket, TicketEvent
+from ctiserver.users.tables import User
+from ctiserver.vocabulary import FINAL_TICKET_STATUSES
+
+
+@dataclass(frozen=True)
+class Change:
+    """What a change does to the ticket's row and the event that records it."""
+
+    kind: str
+    to: str
+    values: dict[str, Any] = field(default_factory=dict)
+    note: str | None = None
+    payload: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Author:
+    """Who makes a change: a user (``user_id``), or the system (None) named by ``actor``."""
+
+    user_id: int | None = None
+    actor: str | None = None
+
+
+SYSTEM = Author(None, "system")
+
+
+class TicketChanges:
+    _db: Database
+    _clock: Callable[[], dt.datetime]
+    _sla: SlaRules
+
+    async def move(
+        self, ticket_id: int, to: str, *, note: str | None = None, version: int | None = None,
+        by: Author = SYSTEM, payload: Mapping[str, Any] | None = None,
+    ) -> TicketInfo:
+        """Move the ticket to ``to``: :class:`TransitionRefused` if the workflow does not allow
+        it, :class:`TicketConflict` if ``version`` is stale or it changed meanwhile,
+        :class:`TicketNotFound`. ``scheduled`` and ``dispatched`` have their own methods."""
+        def decide(row: Ticket) -> Change:
+            if to in ("scheduled", "dispatched"):
+                raise TransitionRefused(f"use the {to[:-1]} action to move a ticket to {to}")
+            kind = check_move(row.number, row.status, to)
+            values: dict[str, Any] = {"status": to}
+            if to == "closed":
+                values["closed_at"] = self._clock()
+            return Change(kind, to, values, note, dict(payload or {}))
+
+        return await self._change(ticket_id, version, by, decide)
+
+    async def dispatch(
+        self, ticket_id: int, department: str, branch_id: int | None, *, note: str | None = None,
+        version: int | None = None, by: Author = SYSTEM,
+    ) -> TicketInfo:
+        """To a department and a branch, by hand: a new, dispatched (again) or reopened ticket."""
+        async with self._db.session() as session:
+            if await session.get(Department, department) is None:
+                raise TransitionRefused(f"no department {department!r}")
+            if branch_id is not None and await session.get(Branch, branch_id) is None:
+                raise TransitionRefused(f"no branch {branch_id}")
+
+        def decide(row: Ticket) -> Change:
+            kind = check_move(row.number, row.status, "dispatched")
+            values = {"status": "dispatched", "department": department, "branch_id": branch_id}
+            before = {"department": row.department, "branch_id": row.branch_id}
+            return Change(kind, "dispatched", values, note, {
+                "department": department, "branch_id": branch_id, "before": before,
+            })
+
+        return await self._change(ticket_id, version, by, decide)
+
+    async def schedule(
+        self, ticket_id: int, start: dt.datetime, end: dt.datetime, engineer_id: int | None, *,
+        note: str | None = None, version: int | None = None, by: Author = SYSTEM,
+    ) -> TicketInfo:
+        """An appointment window and the engineer: a dispatched ticket becomes scheduled; a
+        scheduled one is re-scheduled (its status stays, a ``scheduled`` event records it)."""
+        if end <= start:
+            raise TransitionRefused("the appointment must end after it starts")
+        if engineer_id is not None:
+            async with self._db.session() as session:
+                engineer = await session.get(User, engineer_id)
+            if engineer is None or engineer.role != "staff":
+                raise TransitionRefused(f"user {engineer_id} is not staff")
+
+        def decide(row: Ticket) -> Change:
+            kind = check_move(row.number, row.status, "scheduled")
+            window = {"appointment_start": _iso(start), "appointment_end": _iso(end), "engineer_id": engineer_id}
+            before = {k: row.fields.get(k) for k in window} if row.fields else {}
+            values = {
+                "status": "scheduled", "appointment_start": start, "appointment_end": end,
+                "engineer_id": engineer_id, "fields": {**(row.fields or {}), **window},
+            }
+            return Change(kind, "scheduled", values, note, {**window, "before": before})
+
+        return await self._change(ticket_id, version, by, decide)
+
+    async def update_fields(
+        self, ticket_id: int, fields: Mapping[str, Any], *, version: int | None = None,
+        by: Author = SYSTEM, note: str | None = None,
+    ) -> TicketInfo:
+        """Change some of the kind's fields (a None value clears one): ``FieldsInvalid`` for a
+        key or value the kind does not take; not on a closed or cancelled ticket."""
+        def decide(row: Ticket) -> Change:
+            if row.status in FINAL_TICKET_STATUSES:
+                raise TransitionRefused(f"ticket {row.number} is {row.status}: its fields are final")
+            given = validate_fields(row.type, fields)
+            merged = {**(row.fields or {}), **given}
+            merged = {k: v for k, v in merged.items() if v is not None}
+            values: dict[str, Any] = {"fields": merged}
+            field_values(values, given)
+            before = {k: (row.fields or {}).get(k) for k in given}
+            return Change("fields", row.status, values, note, {"changed": given, "before": before})
+
+        return await self._change(ticket_id, version, by, decide)
+
+    async def add_note(self, ticket_id: int, note: str, *, by: Author = SYSTEM) -> TicketInfo:
+        def decide(row: Ticket) -> Change:
+            return Change("note", row.status, {}, note)
+
+        return await self._change(ticket_id, None, by, decide, bump=False)
+
+    async def _change(
+        self, ticket_id: int, version: int | None, by: Author, decide: Callable[[Ticket], Change],
+        *, bump: bool = True,
+    ) -> TicketInfo:
+        async with self._db.session() as session:
+            row = await session.get(Ticket, ticket_id)
+            if row is None:
+                raise TicketNotFound(f"no ticket {ticket_id}")
+            current, number = row.status, row.number
+            read = row.version
+            if version is not None and version != read:
+                raise TicketConflict(
+                    f"ticket {number} changed meanwhile (version {read}, not {version}): reload it"
+                )
+            change = decide(row)
+        now = self._clock()
+        values = {**change.values, "updated_at": now}
+        condition = [Ticket.id == ticket_id]
+        if bump:
+            values["version"] = Ticket.version + 1
+            condition.append(Ticket.version == read)
+        async with self._db.session() as session:
+            result = await session.execute(
+                update(Ticket).where(*condition).values(**values).execution_options(synchronize_session=False)
+            )
+            if getattr(result, "rowcount", 0) != 1:
+                raise TicketConflict(f"ticket {number} changed meanwhile: reload it")
+            session.add(TicketEvent(
+                ticket_id=ticket_id, at=now, kind=change.kind, from_status=current, status=change.to,
+                note=change.note, user_id=by.user_id, actor=by.actor, payload=change.payload,
+            ))
+            await session.flush()
+            fresh = await session.scalar(select(Ticket).where(Ticket.id == ticket_id))
+            if fresh is None:
+                raise TicketNotFound(f"no ticket {ticket_id}")
+            await sla_columns(session, fresh, self._sla, now)
+            await session.commit()
+            return ticket_info(fresh)
+
+
+def field_values(values: dict[str, Any], given: Mapping[str, Any]) -> None:
+    """The fields the workflow also keeps as columns: the appointment and the engineer."""
+    for key in ("appointment_start", "appointment_end"):
+        if key in given:
+            values[key] = None if given[key] is None else dt.datetime.fromisoformat(given[key])
+    if "engineer_id" in given:
+        values["engineer_id"] = given["engineer_id"]
+
+
+def field_columns(row: Ticket, given: Mapping[str, Any]) -> None:
+    values: dict[str, Any] = {}
+    field_values(values, given)
+    for key, value in values.items():
+        setattr(row, key, value)
+
+
+async def ticket_moves(session: AsyncSession, ticket_id: int) -> list[Move]:
+    """The ticket's changes of status, in order."""
+    rows = await session.execute(
+        select(TicketEvent.at, TicketEvent.status)
+        .where(TicketEvent.ticket_id == ticket_id, TicketEvent.from_status != TicketEvent.status)
+        .order_by(TicketEvent.id)
+    )
+    return [Move(at, status) for at, status in rows if status is not None]
+
+
+async def sla_columns(session: AsyncSession, row: Ticket, sla: SlaRules, now: dt.datetime) -> SlaClock:
+    """Set the row's SLA columns (due time, responded, completed) from its history."""
+    clock = sla.clock(row.type, row.urgency, row.created_at, await ticket_moves(session, row.id), now)
+    row.due_at = clock.due
+    row.responded_at = clock.responded_at
+    row.completed_at = clock.completed_at
+    return clock
+
+
+def _iso(value: dt.datetime) -> str:
+    return value.isoformat()

@@ -1,0 +1,1 @@
+"""The ticket's pure model: kinds and their fields, the workflow, the SLA clock."""
