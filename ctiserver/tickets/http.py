@@ -19,7 +19,7 @@ from ctiserver.dispatch.store import DispatchRepository
 from ctiserver.storage.base import from_epoch
 from ctiserver.tickets.changes import Author
 from ctiserver.tickets.infos import TicketInfo, ticket_dict
-from ctiserver.tickets.listing import TicketFilter, Viewer
+from ctiserver.tickets.listing import TicketFilter, TicketViewer
 from ctiserver.tickets.model.kinds import FieldsInvalid
 from ctiserver.tickets.model.workflow import TicketConflict, TicketNotFound, TransitionRefused
 from ctiserver.tickets.schemas import (
@@ -63,7 +63,7 @@ API_KEY = web.AppKey("tickets_api", TicketsApi)
 TICKETS_KEY = web.AppKey("tickets", TicketRepository)
 
 
-async def _viewer(request: web.Request) -> Viewer:
+async def _viewer(request: web.Request) -> TicketViewer:
     user = request[USER_KEY]
     return await request.app[API_KEY].tickets.viewer(user.id, user.role)
 

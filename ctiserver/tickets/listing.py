@@ -22,7 +22,7 @@ _DONE = (*FINAL_TICKET_STATUSES, "completed", "return_visit")
 
 
 @dataclass(frozen=True)
-class Viewer:
+class TicketViewer:
     """A user asking for tickets: their role, and what decides which they see."""
 
     user_id: int
@@ -55,7 +55,7 @@ class TicketFilter:
         return [column == value for column, value in pairs if value is not None]
 
 
-def visible_to(viewer: Viewer) -> ColumnElement[bool]:
+def visible_to(viewer: TicketViewer) -> ColumnElement[bool]:
     if viewer.role in SUPERVISOR_ROLES:
         return Ticket.id.is_not(None)
     if viewer.role == "staff":

@@ -26,7 +26,7 @@ from ctiserver.storage.base import utcnow
 from ctiserver.storage.database import Database
 from ctiserver.tickets.changes import TicketChanges, field_columns, sla_columns
 from ctiserver.tickets.infos import TicketEventInfo, TicketInfo, event_info, ticket_info
-from ctiserver.tickets.listing import TicketFilter, Viewer, order_of, visible_to
+from ctiserver.tickets.listing import TicketFilter, TicketViewer, order_of, visible_to
 from ctiserver.tickets.model.kinds import validate_fields
 from ctiserver.tickets.model.sla import SlaRules
 from ctiserver.tickets.tables import Ticket, TicketCounter, TicketEvent
@@ -162,7 +162,7 @@ class TicketRepository(TicketChanges):
         """The customer's tickets, newest first."""
         return await self._list(Ticket.customer_id == customer_id, Ticket.id.desc())
 
-    async def search(self, where: TicketFilter, viewer: Viewer | None = None) -> list[TicketInfo]:
+    async def search(self, where: TicketFilter, viewer: TicketViewer | None = None) -> list[TicketInfo]:
         """Escalated and urgent unfinished tickets first, then by the nearest due time;
         only those ``viewer`` may see (None: all)."""
         query = select(Ticket).where(*where.clauses()).order_by(*order_of()).limit(where.limit)
@@ -171,16 +171,16 @@ class TicketRepository(TicketChanges):
         async with self._db.session() as session:
             return [ticket_info(row) for row in await session.scalars(query)]
 
-    async def viewer(self, user_id: int, role: str) -> Viewer:
+    async def viewer(self, user_id: int, role: str) -> TicketViewer:
         """Who asks: a staff member's department and branch, an agent's extension."""
         async with self._db.session() as session:
             user = await session.get(User, user_id)
             extension = await session.scalar(select(AgentRow.extension).where(AgentRow.user_id == user_id))
         department = user.department if user is not None else None
         branch_id = user.branch_id if user is not None else None
-        return Viewer(user_id, role, department, branch_id, extension)
+        return TicketViewer(user_id, role, department, branch_id, extension)
 
-    async def visible(self, ticket_id: int, viewer: Viewer) -> bool:
+    async def visible(self, ticket_id: int, viewer: TicketViewer) -> bool:
         async with self._db.session() as session:
             found = await session.scalar(
                 select(Ticket.id).where(Ticket.id == ticket_id, visible_to(viewer))
