@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ctiserver.reports.business import BusinessFilters, BusinessQueries
 from ctiserver.reports.model import (
     AGENT_FIGURES,
     DAY_FIGURES,
@@ -20,6 +21,7 @@ from ctiserver.reports.model import (
     day_of_number,
     queue_figures,
 )
+from ctiserver.reports.model.business import BUSINESS_COLUMNS
 from ctiserver.reports.queries import ReportQueries
 from ctiserver.stats.days import HotlineDays
 from ctiserver.storage.base import from_epoch
@@ -74,8 +76,9 @@ def extension_finder(agent_interface: str) -> Callable[[str], str | None]:
 
 class ReportService:
     def __init__(self, queries: ReportQueries, days: HotlineDays, clock: Callable[[], float],
-                 queues: Sequence[str], agent_interface: str) -> None:
+                 queues: Sequence[str], agent_interface: str, business: BusinessQueries | None = None) -> None:
         self._queries = queries
+        self._business = business
         self.days = days
         self._clock = clock
         self._queues = tuple(queues)
@@ -180,6 +183,16 @@ class ReportService:
             "days": [{"day": day.isoformat(), **day_figures(days.get(day, {}))} for day in every],
         }
 
+    async def business_report(self, name: str, period: ReportPeriod, filters: BusinessFilters) -> dict[str, Any]:
+        """One of the business reports (``model.business.BUSINESS_REPORTS``) as one table."""
+        if self._business is None:
+            raise RuntimeError("the business reports need BusinessQueries")
+        rows = await self._business.report(name, from_epoch(period.start), from_epoch(period.end), filters)
+        return {"report": name, "from": period.first_day.isoformat(), "to": period.last_day.isoformat(),
+                "timezone": str(self.days.zone), "province": filters.province, "city": filters.city,
+                "model": filters.model, "department": filters.department,
+                "columns": list(BUSINESS_COLUMNS[name]), "rows": rows}
+
     async def report(self, name: str, period: ReportPeriod, filters: Filters) -> dict[str, Any]:
         if name == "queues":
             return await self.queues(period, filters)
@@ -193,6 +206,8 @@ class ReportService:
 def report_table(report: dict[str, Any]) -> tuple[list[str], list[list[Any]]]:
     """A report as one table (the page's table and the CSV): header, rows."""
     name = report["report"]
+    if name in BUSINESS_COLUMNS:
+        return list(report["columns"]), [list(row) for row in report["rows"]]
     if name == "queues":
         rows = [[q["name"], *(q[f] for f in QUEUE_FIGURES)] for q in report["queues"]]
         rows.append([ALL_QUEUES, *(report["total"][f] for f in QUEUE_FIGURES)])
