@@ -71,7 +71,7 @@ def business_rows(first: dt.datetime, days: int, tickets_per_day: int, customers
         events.append(_event(number, created, "created"))
         if linkedid is not None:
             rows[CallRow].append({"linkedid": linkedid, "started_at": created - dt.timedelta(minutes=5),
-                                  "customer_id": customer, "agent": rng.choice(AGENTS + (None,))})
+                                  "customer_id": customer, "agent": rng.choice((*AGENTS, None))})
             if rng.random() < 0.5:
                 rows[CallSurvey].append({"call_linkedid": linkedid, "score": rng.randint(1, 5),
                                          "at": created + dt.timedelta(seconds=rng.randint(60, 600))})

@@ -6,7 +6,9 @@ from __future__ import annotations
 from sqlalchemy import Float, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
+from ctiserver.ivr.tables import CallSurvey
 from ctiserver.storage.base import Base
+from ctiserver.tickets.tables import Ticket
 
 
 class ReportHourRow(Base):
@@ -126,3 +128,10 @@ class ReportPauseDayRow(Base):
     agent: Mapped[str] = mapped_column(String(64), primary_key=True)
     reason: Mapped[str] = mapped_column(String(64), primary_key=True)
     seconds: Mapped[float] = mapped_column(Float, default=0.0)
+
+
+# ---- the business reports' ranges (ctiserver.reports.business) ------------------------------
+# tickets created, and surveys answered, in a range of days: indexes on the range column
+
+Index("ix_tickets_created_at", Ticket.__table__.c.created_at)
+Index("ix_call_surveys_at", CallSurvey.__table__.c.at)

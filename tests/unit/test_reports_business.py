@@ -128,8 +128,8 @@ def expect_complaint_rates(days: Any, f: BusinessFilters) -> list[list[Any]]:
 
 
 def fitting(customer: dict[str, Any], product: dict[str, Any], f: BusinessFilters) -> bool:
-    return ((f.province is None or customer["province"] == f.province) and (f.city is None or customer["city"] == f.city)
-            and (f.model is None or product["model"] == f.model))
+    return ((f.province is None or customer["province"] == f.province)
+            and (f.city is None or customer["city"] == f.city) and (f.model is None or product["model"] == f.model))
 
 
 def expect_fault_rates(days: Any, f: BusinessFilters) -> list[list[Any]]:

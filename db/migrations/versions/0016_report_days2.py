@@ -1,6 +1,7 @@
 """Call-center reports: the coarser levels of the hourly totals (``ctiserver.reports.model.levels``):
 per local day, queue and agent; per local day and queue; per hour and queue; pause seconds
-per local day, agent and reason. On SQLite they are WITHOUT ROWID tables (rows in the
+per local day, agent and reason; and the business reports' range indexes (tickets'
+creation, surveys' answer). On SQLite they are WITHOUT ROWID tables (rows in the
 primary key's order, the range column first); backfilled by summing the stored hourly
 rows in the hotline's time zone (of the settings the server upgrades with, or, from the
 ``alembic`` command line, the loaded settings), which is exact.
@@ -70,6 +71,8 @@ def upgrade() -> None:
         sqlite_with_rowid=False,
     )
     op.create_index("ix_report_pause_days_agent_day", "report_pause_days", ["agent", "day"])
+    op.create_index("ix_tickets_created_at", "tickets", ["created_at"])
+    op.create_index("ix_call_surveys_at", "call_surveys", ["at"])
     _backfill()
 
 
@@ -82,6 +85,8 @@ def _backfill() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_call_surveys_at", table_name="call_surveys")
+    op.drop_index("ix_tickets_created_at", table_name="tickets")
     op.drop_index("ix_report_pause_days_agent_day", table_name="report_pause_days")
     op.drop_table("report_pause_days")
     op.drop_table("report_queue_hours")
