@@ -234,3 +234,53 @@ async def test_every_business_figure_equals_the_rows(service: ReportService, nam
         assert report_table(report) == (report["columns"], expected)
         if f == BusinessFilters() and days == MONTH:
             assert len(expected) > 3 and all(len(r) == len(report["columns"]) for r in expected)
+
+
+async def test_the_routes_answer_supervisors_as_json_and_csv(tmp_path: Path) -> None:
+    import csv
+    import io
+
+    from aiohttp.test_utils import TestClient, TestServer
+
+    from ctiserver.lab.demo import seed_demo
+    from ctiserver.reports import http as reports_http
+    from ctiserver.settings import Settings
+    from ctiserver.users.store import UserRepository
+    from tests.unit.test_desk_api import PASSWORD
+    from tests.unit.test_reports_api import Env
+    from tests.unit.test_web import FAST_HASHER, FakeAmi, FakeTracker
+    from tests.unit.web_app import build_app
+
+    url = f"sqlite+aiosqlite:///{tmp_path}/cti.sqlite3"
+    await upgrade_schema(url)
+    db = Database(url)
+    await write(db.engine, ROWS)
+    await seed_demo(db, password=PASSWORD, hasher=FAST_HASHER)
+    settings = Settings().replace(web={"session_secret": "business reports secret"})
+    app = build_app(settings, db=db, calls=FakeTracker(), ami=FakeAmi(), users=UserRepository(db, FAST_HASHER))
+    reports = ReportService(ReportQueries(db), HotlineDays(ZONE), lambda: START.timestamp() + 86400, (),
+                            settings.hotline.agent_interface, BusinessQueries(db))
+    reports_http.register(app, reports)
+    client = TestClient(TestServer(app))
+    await client.start_server()
+    env = Env(client)
+    try:
+        query = "from=2026-03-09&to=2026-03-15&province=%E5%B9%BF%E4%B8%9C%E7%9C%81&department=complaint"
+        await env.login("agent1001")
+        assert (await env.call("GET", f"/api/reports/sla?{query}"))[0] == 403
+        await env.login("supervisor")
+        status, report = await env.call("GET", f"/api/reports/complaints_against?{query}")
+        assert status == 200, report
+        assert (report["province"], report["department"], report["city"]) == ("广东省", "complaint", None)
+        chosen_here = BusinessFilters(province="广东省", department="complaint")
+        assert report["rows"] == expect_complaints_against(WEEK, chosen_here)
+        assert report["rows"]
+        response = await client.get(f"/api/reports/complaint_rates?{query}&format=csv")
+        assert response.status == 200 and response.content_type == "text/csv"
+        read = list(csv.reader(io.StringIO((await response.read()).decode("utf-8-sig"))))
+        assert read[0] == ["by", "key", "complaints", "installed", "per_thousand"]
+        assert not any(cell.startswith(("=", "@")) for line in read for cell in line)
+        assert (await env.call("GET", "/api/reports/tickets?from=2026-03-09&to=2026-03-01"))[0] == 400
+    finally:
+        await client.close()
+        await db.close()
