@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from ctiserver.customers.store import CustomerRepository
 from ctiserver.customers.tables import Customer, CustomerPhone, Product, ProductModel
-from ctiserver.spreadsheets.exports import CsvExports, ReportPeriod
+from ctiserver.spreadsheets.exports import CsvExports, ExportRange
 from ctiserver.spreadsheets.model import decode, defuse, parse_customers, parse_date
 from ctiserver.spreadsheets.store import CustomerImport
 from ctiserver.storage.database import Database
@@ -130,5 +130,5 @@ async def test_the_exports_equal_the_rows_and_defuse_formulas(db: Database) -> N
     report = await CustomerImport(db).run([r for r in back.rows if not r.name.startswith("'")])
     assert report.added_rows == 0 and await _counts(db) == before
     for what in ("tickets", "calls"):
-        text = b"".join([p async for p in exports.stream(what, ReportPeriod(dt.date(2024, 1, 1), dt.date(2024, 1, 2)))])
+        text = b"".join([p async for p in exports.stream(what, ExportRange(dt.date(2024, 1, 1), dt.date(2024, 1, 2)))])
         assert text.decode("utf-8-sig").count("\r\n") == 1
