@@ -13,7 +13,7 @@ import secrets
 import tomllib
 from pathlib import Path
 
-from ctiserver.settings import AmiSettings, Settings, WebSettings
+from ctiserver.settings import DEFAULT_WEBHOOK_SECRET, AmiSettings, Settings, WebSettings
 
 SECRETS_MODE = 0o600
 
@@ -32,9 +32,24 @@ def default_session_secret(settings: Settings) -> bool:
     return settings.web.session_secret == WebSettings().session_secret
 
 
+def default_webhook_secrets(settings: Settings) -> list[str]:
+    """The webhook endpoints whose secret is empty or the source's default, by name."""
+    return [
+        endpoint.name for endpoint in settings.webhooks.endpoints
+        if endpoint.secret.strip() in ("", DEFAULT_WEBHOOK_SECRET)
+    ]
+
+
 def production_settings(settings: Settings) -> Settings:
     """``settings`` fit for ``serve``: a generated session secret if it was the default;
-    :class:`UnsafeSettings` if the AMI secret is the default."""
+    :class:`UnsafeSettings` if the AMI secret is the default, or a webhook's secret is
+    empty or the default (a receiver could not tell our events from forged ones)."""
+    unsigned = default_webhook_secrets(settings)
+    if unsigned:
+        raise UnsafeSettings(
+            f"webhook endpoint(s) {', '.join(unsigned)} have an empty or default secret: set "
+            "secret in each [[webhooks.endpoints]] table to a long random string the receiver shares"
+        )
     if default_ami_secret(settings):
         raise UnsafeSettings(
             "the AMI secret is the source's default: set [ami] secret in the settings file "

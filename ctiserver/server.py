@@ -36,8 +36,11 @@ from ctiserver.telephony.agi.server import AgiServer
 from ctiserver.telephony.ami.link import AmiError, AmiLink
 from ctiserver.telephony.ami.translate import channel_snapshots, queue_status_items, to_event
 from ctiserver.tickets import plugin as tickets_plugin
+from ctiserver.visits import plugin as visits_plugin
 from ctiserver.web.app import create_app
 from ctiserver.web.keys import HUB_KEY, PARTS_KEY
+from ctiserver.webhooks import plugin as webhooks_plugin
+from ctiserver.workview import plugin as workview_plugin
 
 log = logging.getLogger(__name__)
 
@@ -73,10 +76,13 @@ class CtiServer:
         customers = customers_plugin.register(core)
         self.dispatch = dispatch_plugin.register(core)
         self.tickets = tickets_plugin.register(core, customers, self.dispatch)
+        self.ticket_feed = workview_plugin.register(core, self.tickets, self.dispatch)
         knowledge_plugin.register(core)
         self.callbacks = callbacks_plugin.register(core, self.stats, agents)
         self.recordings = recordings_plugin.register(core, self.board)
         spreadsheets_plugin.register(core)
+        self.webhooks = webhooks_plugin.register(core)
+        self.visits = visits_plugin.register(core, self.tickets, self.ivr)
         self._runner: web.AppRunner | None = None
         self.ami.on_event(self._on_ami_event)
         self.ami.on_ready(self._resynchronise)

@@ -94,6 +94,11 @@ class QueueSettings:
     #: the service level's threshold: a call answered within this many seconds is in it
     #: (reports; changing it needs ``ctiserver reports rebuild``)
     service_level: int = 20
+    #: seconds between the announcements of a waiting caller's position (0: none); a
+    #: callback holding a caller's place counts as a caller ahead
+    announce_frequency: int = 30
+    #: play recordings.announce_prompt to its callers before they queue (a recorded queue only)
+    announce_recording: bool = False
 
 
 def _default_queues() -> tuple[QueueSettings, ...]:
@@ -124,7 +129,17 @@ class HotlineSettings:
     callback_interface: str = ""
     #: seconds the customer's phone rings before the attempt counts as no answer
     callback_ring: int = 30
+    #: the key a caller waiting in a queue presses to be called back instead, keeping
+    #: their place (queues.conf ``context``; needs callback_interface and callbacks.dial;
+    #: "": none)
+    queue_callback_key: str = "*"
     queues: tuple[QueueSettings, ...] = field(default_factory=_default_queues)
+
+    def __post_init__(self) -> None:
+        if self.queue_callback_key and (
+            len(self.queue_callback_key) != 1 or self.queue_callback_key not in "0123456789*#"
+        ):
+            raise SettingsError(f"hotline.queue_callback_key: one of 0-9, * or #, not {self.queue_callback_key!r}")
 
 
 @dataclass(frozen=True)
@@ -230,6 +245,9 @@ class CallbackSettings:
     dial: bool = False
     #: seconds between looks for due tasks and free agents
     dial_interval: float = 1.0
+    #: seconds a placeholder holding a caller's place in a queue waits for an agent; then
+    #: its task goes to the dialler like any other
+    hold_timeout: int = 1800
     #: this server's name on the attempts it claims, so that after a restart it resolves
     #: its own (two servers on one database need two names); "": the host name
     server_id: str = ""
@@ -250,6 +268,16 @@ class RecordingSettings:
     retention_days: int = 365
     #: the supervisor's phone for live monitoring; empty: hotline.agent_interface
     monitor_interface: str = ""
+    #: ffmpeg transcodes (and waveforms) made at once, in threads off the event loop
+    media_workers: int = 2
+    #: points of a waveform (each a min and a max)
+    waveform_points: int = 400
+    #: tell every caller of a recorded queue "this call is recorded" before it queues
+    #: (off by default; a queue's own ``announce_recording`` turns it on for that queue)
+    announce: bool = False
+    #: the sound played then: an Asterisk sound name (stock or the operator's own file,
+    #: letters, digits, ``_ - . /`` only), never anything a caller sent
+    announce_prompt: str = "conf-now-recording"
 
 
 @dataclass(frozen=True)
@@ -287,6 +315,79 @@ class TicketSettings:
     escalate_interval: float = 60.0
 
 
+#: the ticket event kinds an endpoint is sent when its settings name none
+DEFAULT_WEBHOOK_KINDS = ("created", "dispatched", "scheduled", "completed", "closed", "breached")
+#: the secret of an endpoint that names none: ``serve`` refuses it
+DEFAULT_WEBHOOK_SECRET = "lab-webhook-secret-change-me"
+
+
+@dataclass(frozen=True)
+class WebhookEndpoint:
+    """One receiver of ticket events (``ctiserver.webhooks``), a ``[[webhooks.endpoints]]`` table."""
+
+    #: letters, digits, ``_.-``; part of every delivery's id, so keep it once chosen
+    name: str
+    #: http(s) URL the events are POSTed to
+    url: str
+    #: the HMAC-SHA256 key of the ``X-CTI-Signature`` header
+    secret: str = DEFAULT_WEBHOOK_SECRET
+    #: the ticket event kinds sent; the others are passed over
+    kinds: tuple[str, ...] = DEFAULT_WEBHOOK_KINDS
+    #: seconds an attempt may take before it counts as failed
+    timeout: float = 10.0
+    #: after a failed attempt wait about this long, doubled at each further one, up to backoff_max
+    backoff_min: float = 1.0
+    backoff_max: float = 300.0
+    #: where a new endpoint starts: "now" (events written from now on) or "beginning" (all)
+    start: str = "now"
+
+
+@dataclass(frozen=True)
+class WebhookSettings:
+    endpoints: tuple[WebhookEndpoint, ...] = ()
+    #: seconds between looks for new ticket events (a ticket event written by this
+    #: process wakes its deliverers at once)
+    poll_interval: float = 1.0
+    #: a missing event id (a transaction that took it may not have committed) is waited
+    #: for this many seconds, then passed as rolled back
+    gap_wait: float = 5.0
+    #: an endpoint whose oldest undelivered event is older than this is "stuck" (/healthz)
+    stuck_after: float = 600.0
+
+
+@dataclass(frozen=True)
+class VisitSettings:
+    """Return visits after a completed ticket (``ctiserver.visits``)."""
+
+    #: call due visits automatically with the survey flow (else agents call from the desk)
+    auto_call: bool = False
+    #: the flow the automatic call plays (its survey node gives the score)
+    survey_flow: str = "visit_survey"
+    #: a score at least this closes the ticket; lower reopens it
+    close_score: int = 4
+    #: a score at most this also opens a complaint ticket linked to it (0: never)
+    complaint_score: int = 1
+    #: failed attempts (no answer, busy, failed, no score) before a visit is unreached
+    max_attempts: int = 3
+    #: wait before the first retry, doubled at each further one, up to retry_max
+    retry_min: float = 1800.0
+    retry_max: float = 4 * 3600.0
+    #: seconds between looks for completed tickets and due automatic calls
+    interval: float = 2.0
+    #: this server's name on the attempts it claims; "": the host name
+    server_id: str = ""
+
+
+@dataclass(frozen=True)
+class WorkViewSettings:
+    """The department work view (``ctiserver.workview``)."""
+
+    #: seconds between looks at the tickets' history for changes to push to the view (it
+    #: sees every writer's: the API, the IVR, the SLA watch, another server); a change
+    #: committed by this server is looked at at once
+    live_interval: float = 0.5
+
+
 @dataclass(frozen=True)
 class Settings:
     ami: AmiSettings = field(default_factory=AmiSettings)
@@ -302,6 +403,9 @@ class Settings:
     recordings: RecordingSettings = field(default_factory=RecordingSettings)
     reports: ReportSettings = field(default_factory=ReportSettings)
     tickets: TicketSettings = field(default_factory=TicketSettings)
+    webhooks: WebhookSettings = field(default_factory=WebhookSettings)
+    visits: VisitSettings = field(default_factory=VisitSettings)
+    workview: WorkViewSettings = field(default_factory=WorkViewSettings)
 
     def replace(self, **sections: Mapping[str, object]) -> Settings:
         """A copy with some fields of some sections changed: ``s.replace(ami={"port": 5039})``."""

@@ -16,5 +16,7 @@ from ctiserver.stats import tables as stats_tables  # noqa: F401
 from ctiserver.storage.base import Base
 from ctiserver.tickets import tables as tickets_tables  # noqa: F401
 from ctiserver.users import tables as users_tables  # noqa: F401
+from ctiserver.visits import tables as visits_tables  # noqa: F401
+from ctiserver.webhooks import tables as webhooks_tables  # noqa: F401
 
 metadata = Base.metadata

@@ -11,6 +11,8 @@ from __future__ import annotations
 USER_ROLES = ("agent", "supervisor", "admin", "staff")
 #: roles that see every call, the wallboard and the reports
 SUPERVISOR_ROLES = frozenset({"supervisor", "admin"})
+#: roles that work at the hotline's desk (an agent's phone and queues, the calls' recordings)
+DESK_ROLES = frozenset({"agent", "supervisor", "admin"})
 
 CUSTOMER_LEVELS = ("normal", "vip")
 
@@ -51,10 +53,18 @@ TICKET_EVENT_KINDS = (
 CALLBACK_STATUSES = ("pending", "dialing", "connected", "failed", "cancelled", "expired")
 
 #: why a caller is owed a callback (``ctiserver.callbacks.model.Source``)
-CALLBACK_SOURCES = ("abandoned", "requested", "closed", "no_agent")
+CALLBACK_SOURCES = ("abandoned", "requested", "closed", "no_agent", "queue")
 
 #: how a callback attempt ended (``ctiserver.callbacks.model.Outcome``)
 CALLBACK_OUTCOMES = ("connected", "no_answer", "busy", "failed", "agent_missed")
+
+#: a return visit (``ctiserver.visits.model``): pending -> calling -> done, or unreached after
+#: the last failed attempt, or cancelled when the ticket moves on without it
+VISIT_STATUSES = ("pending", "calling", "done", "unreached", "cancelled")
+#: how a visit attempt ended (``ctiserver.visits.model.Outcome``)
+VISIT_OUTCOMES = ("answered", "no_answer", "busy", "failed", "agent_missed", "no_score")
+#: who calls: an agent from the desk, or the automatic survey call
+VISIT_MODES = ("agent", "auto")
 
 KB_LANGUAGES = ("zh", "en")
 

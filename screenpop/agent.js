@@ -7,6 +7,7 @@ import {
   lang, meta, onLangChange, parseTime, refreshTimers, serverNow, setupLangToggle, show, startSession, t, tOr,
 } from "./common.js";
 import { renderCallbackOffer, showCallbackOffer } from "./agent-callback.js";
+import { loadVisits, onVisitChanged, renderVisits } from "./agent-visits.js";
 
 /** IVR variables shown first, in this order; the others follow (internal ones skipped). */
 const KEY_VARIABLES = ["language", "product", "issue", "order_number", "ticket_number"];
@@ -461,12 +462,23 @@ function renderCard(card) {
 }
 
 function ticketRow(ticket) {
+  // a ticket opened on a call: that call's recording, one click away (GET /api/recordings?ticket=)
+  const recording = ticket.call_linkedid ? el("button", {
+    type: "button", className: "ghost", text: t("ticket.recording"), testid: "ticket-recording",
+    dataset: { callId: ticket.call_linkedid, ticketNumber: ticket.number || "" },
+    on: {
+      click: (event) => playRecordingOf(
+        `ticket=${encodeURIComponent(ticket.number || String(ticket.id))}`, ticket.call_linkedid, event.currentTarget,
+      ),
+    },
+  }) : null;
   return el("li", { className: "ticket-row", "data-ticket-number": ticket.number || "" }, [
     el("span", { className: "mono ticket-no", text: ticket.number || `#${ticket.id}` }),
     el("span", { className: `tag type-${ticket.type}`, text: tOr("type", ticket.type) }),
     el("span", { className: "tag status", text: tOr("tstatus", ticket.status) }),
     el("span", { className: "summary", text: ticket.summary || "" }),
     el("span", { className: "muted when", text: formatTime(ticket.created_at) }),
+    recording,
   ]);
 }
 
@@ -488,16 +500,23 @@ function callRow(call) {
 }
 
 /** The call's recording in the history's player, if this user may hear one (GET /api/recordings). */
-async function playCallRecording(callId, button) {
-  const { ok, data } = await api("GET", `/api/recordings?call_id=${encodeURIComponent(callId)}`);
+function playCallRecording(callId, button) {
+  return playRecordingOf(`call_id=${encodeURIComponent(callId)}`, callId, button);
+}
+
+/** The recording the search ``query`` finds (a call's, a ticket's call's) in the history's player. */
+async function playRecordingOf(query, callId, button) {
+  const { ok, data } = await api("GET", `/api/recordings?${query}`);
   const playable = ok ? (data.recordings || []).filter((recording) => recording.playable) : [];
   if (!playable.length) {
     button.replaceWith(el("span", { className: "muted", text: t("history.no_recording"), testid: "history-no-recording" }));
     return;
   }
   const player = $("history-player");
-  player.src = playable[playable.length - 1].audio_url; // newest first: the call's first leg is last
+  const first = playable[playable.length - 1]; // newest first: the call's first leg is last
+  player.src = first.mp3_url || first.audio_url;
   player.dataset.callId = callId;
+  player.dataset.wav = first.audio_url; // played instead if the MP3 cannot be (see setup)
   player.hidden = false;
   player.play().catch(() => {}); // refused autoplay: the controls are there
 }
@@ -862,6 +881,9 @@ function onMessage(msg) {
     case "callback_offer":
       showCallbackOffer(msg);
       break;
+    case "visit":
+      onVisitChanged();
+      break;
     default:
       break; // supervisor messages are not for this page
   }
@@ -923,6 +945,7 @@ async function begin(user) {
   if (!desk.socket) desk.socket = new LiveSocket({ onMessage, onStatus: connectionIndicator($("conn")) });
   desk.socket.start();
   searchKb();
+  loadVisits();
 }
 
 function end() {
@@ -945,6 +968,14 @@ function init() {
   setupLangToggle($("lang-toggle"));
   onLangChange(rerenderForLanguage);
   onLangChange(renderCallbackOffer);
+  const historyPlayer = $("history-player");
+  historyPlayer.addEventListener("error", () => {
+    const wav = historyPlayer.dataset.wav;
+    if (!wav || historyPlayer.getAttribute("src") === wav) return;
+    historyPlayer.src = wav;
+    historyPlayer.play().catch(() => {});
+  });
+  onLangChange(renderVisits);
   $("login-button").addEventListener("click", () => agentAction("/api/agent/login", {}));
   $("logout-button").addEventListener("click", () => agentAction("/api/agent/logout"));
   $("ready-button").addEventListener("click", () => agentAction("/api/agent/ready"));

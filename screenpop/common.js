@@ -314,13 +314,14 @@ const BACKOFF_FIRST_MS = 500;
 const BACKOFF_MAX_MS = 15000;
 
 /**
- * The /ws feed. `onMessage(message)` gets each parsed message; `onStatus(state, retryMs)`
+ * The /ws feed (`path`: e.g. "/ws?watch=tickets" for the ticket changes). `onMessage(message)` gets each parsed message; `onStatus(state, retryMs)`
  * gets "connecting" | "online" | "offline". After a drop it reconnects with exponential
  * back-off (with jitter), reset once a connection has delivered its hello.
  */
 export class LiveSocket {
-  constructor({ onMessage, onStatus = () => {} }) {
+  constructor({ onMessage, onStatus = () => {}, path = "/ws" }) {
     this.onMessage = onMessage;
+    this.path = path;
     this.onStatus = onStatus;
     this.ws = null;
     this.timer = null;
@@ -348,7 +349,7 @@ export class LiveSocket {
     this.timer = null;
     if (this.stopped) return;
     const scheme = window.location.protocol === "https:" ? "wss:" : "ws:";
-    const ws = new WebSocket(`${scheme}//${window.location.host}/ws`);
+    const ws = new WebSocket(`${scheme}//${window.location.host}${this.path}`);
     this.ws = ws;
     this.onStatus("connecting");
     ws.addEventListener("message", (event) => {

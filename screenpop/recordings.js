@@ -1,10 +1,12 @@
 // The supervisor page's Recordings tab: search GET /api/recordings, play a recording in the
-// page's <audio> (GET /api/recordings/{id}/audio, which answers Range requests, so seeking
-// works), download it. Server data is inserted with textContent only (el() in common.js).
+// page's <audio> (its MP3, made by the server on first request; GET .../audio answers Range
+// requests, so seeking works; the WAV if the MP3 cannot be had), draw its waveform (GET
+// .../waveform) above the player with the paused gaps, click on it to seek, download the WAV.
+// Server data is inserted with textContent only (el() in common.js).
 
 import { $, api, el, fill, formatDuration, formatTime, onLangChange, t } from "./common.js";
 
-const state = { rows: [], error: null, request: 0 };
+const state = { rows: [], error: null, request: 0, playing: null };
 
 /** The search's query string from the form; dates are whole local days. */
 function query() {
@@ -40,15 +42,109 @@ async function search() {
 
 function play(recording) {
   const player = $("rec-player");
-  player.src = recording.audio_url;
+  player.src = recording.mp3_url || recording.audio_url;
   player.dataset.recordingId = recording.id;
+  player.dataset.format = recording.mp3_url ? "mp3" : "wav";
+  state.playing = recording;
+  $("rec-note").textContent = "";
   $("rec-playing").textContent = t("rec.playing", {
     caller: recording.caller_number || "—", started: formatTime(recording.started_at),
   });
   const download = $("rec-download");
   download.href = `${recording.audio_url}?download=1`;
   download.hidden = false;
+  loadWaveform(recording);
   player.play().catch(() => {}); // a browser refusing autoplay leaves the controls to the user
+}
+
+/** The compressed copy failed (the server could not make it, or the browser cannot play it): the WAV. */
+function fallBackToWav() {
+  const player = $("rec-player");
+  const recording = state.playing;
+  if (!recording || player.dataset.format !== "mp3" || player.dataset.recordingId !== recording.id) return;
+  player.dataset.format = "wav";
+  player.src = recording.audio_url;
+  $("rec-note").textContent = t("rec.wav_fallback");
+  player.play().catch(() => {});
+}
+
+// ---- the waveform: min/max peaks drawn as bars, the paused gaps shaded, the playhead
+
+const wave = { data: null, request: 0 };
+
+async function loadWaveform(recording) {
+  const number = ++wave.request;
+  const canvas = $("rec-wave");
+  wave.data = null;
+  canvas.hidden = false;
+  canvas.dataset.state = "loading";
+  canvas.dataset.recordingId = recording.id;
+  drawWave();
+  const { ok, data } = await api("GET", recording.waveform_url || `/api/recordings/${encodeURIComponent(recording.id)}/waveform`);
+  if (number !== wave.request) return;
+  wave.data = ok && Array.isArray(data.max) ? data : null;
+  canvas.dataset.state = wave.data ? "drawn" : "error";
+  canvas.dataset.points = wave.data ? String(wave.data.max.length) : "0";
+  canvas.dataset.gaps = wave.data ? String((wave.data.gaps || []).length) : "0";
+  canvas.title = wave.data ? t("rec.wave_hint") : t("rec.wave_failed", { error: data.error || "?" });
+  if (!wave.data) $("rec-note").textContent = t("rec.wave_failed", { error: data.error || "?" });
+  drawWave();
+}
+
+function waveDuration() {
+  const player = $("rec-player");
+  if (wave.data && wave.data.duration > 0) return wave.data.duration;
+  return Number.isFinite(player.duration) ? player.duration : 0;
+}
+
+function drawWave() {
+  const canvas = $("rec-wave");
+  if (canvas.hidden) return;
+  const ratio = window.devicePixelRatio || 1;
+  const width = Math.max(Math.round((canvas.clientWidth || 900) * ratio), 1);
+  const height = Math.max(Math.round((canvas.clientHeight || 80) * ratio), 1);
+  if (canvas.width !== width) canvas.width = width;
+  if (canvas.height !== height) canvas.height = height;
+  const ctx = canvas.getContext("2d");
+  ctx.clearRect(0, 0, width, height);
+  const data = wave.data;
+  const duration = waveDuration();
+  if (!data || !duration) return;
+  const style = getComputedStyle(document.documentElement);
+  ctx.fillStyle = "rgba(107, 114, 128, 0.25)";
+  for (const gap of data.gaps || []) {
+    const start = (gap.start / duration) * width;
+    const end = ((gap.end ?? duration) / duration) * width;
+    ctx.fillRect(start, 0, Math.max(end - start, 1), height);
+  }
+  const middle = height / 2;
+  const count = data.max.length;
+  const step = width / Math.max(count, 1);
+  ctx.fillStyle = style.getPropertyValue("--accent").trim() || "#1d4ed8";
+  for (let i = 0; i < count; i += 1) {
+    const top = middle - data.max[i] * middle;
+    const bottom = middle - data.min[i] * middle;
+    ctx.fillRect(i * step, top, Math.max(step - 0.5 * ratio, 1), Math.max(bottom - top, ratio));
+  }
+  const player = $("rec-player");
+  if (player.dataset.recordingId === canvas.dataset.recordingId && player.currentTime > 0) {
+    ctx.fillStyle = style.getPropertyValue("--bad").trim() || "#b91c1c";
+    ctx.fillRect((player.currentTime / duration) * width, 0, Math.max(ratio, 1), height);
+  }
+}
+
+/** A click on the waveform seeks the player there. */
+function seekFromWave(event) {
+  const canvas = $("rec-wave");
+  const player = $("rec-player");
+  const duration = waveDuration();
+  if (!duration || player.dataset.recordingId !== canvas.dataset.recordingId) return;
+  const box = canvas.getBoundingClientRect();
+  const fraction = Math.min(Math.max((event.clientX - box.left) / box.width, 0), 1);
+  player.currentTime = fraction * duration;
+  canvas.dataset.seekedTo = String(Math.round(fraction * duration * 1000) / 1000);
+  drawWave();
+  if (player.paused) player.play().catch(() => {});
 }
 
 function row(recording) {
@@ -126,12 +222,19 @@ function setup() {
     loadLiveCalls();
   });
   $("mon-refresh").addEventListener("click", () => loadLiveCalls());
+  const player = $("rec-player");
+  player.addEventListener("error", fallBackToWav);
+  player.addEventListener("timeupdate", drawWave);
+  player.addEventListener("seeked", drawWave);
+  $("rec-wave").addEventListener("click", seekFromWave);
+  window.addEventListener("resize", drawWave);
   $("rec-form").addEventListener("submit", (event) => {
     event.preventDefault();
     search();
   });
   onLangChange(() => {
     render();
+    if (wave.data) $("rec-wave").title = t("rec.wave_hint");
     renderLiveCalls();
   });
 }

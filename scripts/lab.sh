@@ -3,7 +3,7 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
 cd "$ROOT"
-apt_install espeak-ng graphviz
+apt_install espeak-ng graphviz ffmpeg
 setup_python ""
 setup_asterisk
 exec "$VENV/bin/ctiserver" lab "$@"

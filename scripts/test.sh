@@ -3,7 +3,7 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
 cd "$ROOT"
-apt_install chromium postgresql espeak-ng sox graphviz
+apt_install chromium postgresql espeak-ng sox graphviz ffmpeg
 setup_python "[test]"
 setup_asterisk
 # The checks come first and are quick; any finding fails the run (rules in pyproject.toml).

@@ -718,6 +718,7 @@ class FakeDesk:
         app.router.add_get("/api/customers/{id}/history", self.customer_history)
         app.router.add_post("/api/tickets", self.create_ticket)
         app.router.add_get("/api/tickets", self.list_tickets)
+        app.router.add_get("/api/visits", self.list_visits)
         app.router.add_get("/api/kb", self.search_kb)
         app.router.add_post("/api/kb/{id}/read", self.read_article)
         app.router.add_get("/api/wallboard", self.get_wallboard)
@@ -960,6 +961,12 @@ class FakeDesk:
         if "call_id" in request.query:
             tickets = [t for t in tickets if t["call_linkedid"] == request.query["call_id"]]
         return self._json({"tickets": list(reversed(tickets))})
+
+    async def list_visits(self, request: web.Request) -> web.Response:
+        """The return visits of the desk (none unless a test adds some to ``self.visits``)."""
+        visits = getattr(self, "visits", [])
+        status = request.query.get("status")
+        return self._json({"visits": [v for v in visits if not status or v["status"] == status]})
 
     # -- knowledge base
 

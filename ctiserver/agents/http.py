@@ -22,7 +22,7 @@ from ctiserver.agents.schemas import (
     QueueLogin,
     TransferRequest,
 )
-from ctiserver.vocabulary import SUPERVISOR_ROLES, USER_ROLES
+from ctiserver.vocabulary import DESK_ROLES, SUPERVISOR_ROLES
 from ctiserver.web.auditing import note_target
 from ctiserver.web.contract import add_messages, body_of, route
 from ctiserver.web.handling import ApiError
@@ -118,10 +118,10 @@ def register(app: web.Application, desk: AgentDesk) -> None:
                    409: "not in a state to do it (e.g. no call to transfer, a call to finish)"}
 
     def action(path: str, handler: Action, summary: str, **declared: Any) -> None:
-        route(app, "POST", path, handler, summary=summary, roles=USER_ROLES, answer=AgentAnswer,
+        route(app, "POST", path, handler, summary=summary, roles=DESK_ROLES, answer=AgentAnswer,
               errors=desk_errors, target="agent", **declared)
 
-    route(app, "GET", "/api/agent", get_agent, summary="The user's own agent", roles=USER_ROLES,
+    route(app, "GET", "/api/agent", get_agent, summary="The user's own agent", roles=DESK_ROLES,
           answer=AgentAnswer, errors=no_agent)
     action("/api/agent/login", login, "Log in to queues", body=QueueLogin, body_optional=True)
     action("/api/agent/logout", logout, "Log out of every queue")

@@ -1,7 +1,8 @@
 """Dialling callbacks, agent first.
 
 At every tick (every ``callbacks.dial_interval``, and at once when an agent becomes
-ready), for each queue with due tasks and inside its calling window, each ready
+ready), for each queue with due tasks, inside its calling window and with no caller
+waiting (they are not jumped: its agents serve them first), each ready
 agent of the queue not already reserved gets the next task: the task and its attempt are
 claimed in the database (``CallbackRepository.claim``) BEFORE the Originate, which rings
 the agent's phone with the ChannelId the attempt carries; the agent's desk gets a
@@ -10,6 +11,15 @@ When the agent answers, the ``[callback]`` dialplan context dials the customer
 (presenting the hotline's number) and bridges them. The outcome comes from that
 channel's events: its Dial's end (answered: connected; busy, no answer, failed), or its
 hangup before any Dial (the agent rejected or missed the offer: not counted).
+
+A caller who presses the callback key while waiting in a queue keeps their place
+(``hold_place``): their task is claimed at once, and the Originate's ``;2`` half waits in
+the queue (``[cti-callback-hold]``) at the caller's position with their priority; the
+agent it reaches is learnt from app_queue's AgentCalled on that half (their desk gets the
+offer), and once they answer, the ``;1`` half (the attempt's ChannelId) enters
+``[callback]`` and dials the customer, followed as above. A placeholder no agent answers
+within ``callbacks.hold_timeout`` ends as agent_missed: the task is due again, for the
+dialler.
 
 After a restart (``resolve``), an attempt left ``dialing`` by this server is looked
 for in Asterisk by its ChannelId: still there, it is followed to its end; gone, it is
@@ -27,16 +37,28 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ctiserver.agents.model import AgentBoard, AgentState, AgentUpdate
-from ctiserver.callbacks.model import CallingWindow, Outcome
+from ctiserver.callbacks.model import PLACEHOLDER_PREFIX, CallingWindow, Outcome, dial_digits
 from ctiserver.callbacks.store import AttemptInfo, CallbackInfo, CallbackRepository, Claim
 from ctiserver.settings import Settings
 from ctiserver.telephony.ami.link import AmiError, AmiLink
-from ctiserver.telephony.events import ChannelHungUp, DeviceStatus, DialEnded, DialStarted, DomainEvent
+from ctiserver.telephony.events import (
+    AgentCalled,
+    AgentConnected,
+    AgentEvent,
+    AgentRingNoAnswer,
+    ChannelHungUp,
+    DeviceStatus,
+    DialEnded,
+    DialStarted,
+    DomainEvent,
+)
 
 log = logging.getLogger(__name__)
 
 #: the dialplan context the agent's leg enters once answered (dialplans/hotline.inc.j2)
 CALLBACK_CONTEXT = "callback"
+#: where a placeholder's ;2 half waits in the queue (dialplans/hotline.inc.j2)
+HOLD_CHANNEL = "Local/s@cti-callback-hold/n"
 
 _DIAL_OUTCOMES = {
     "ANSWER": Outcome.CONNECTED,
@@ -66,6 +88,13 @@ class _InFlight:
     outcome: Outcome | None = None
     #: the agent's channel is gone: the reservation ends with the attempt
     hung_up: bool = False
+    #: a placeholder in a queue: the agent is learnt from app_queue's events
+    holding: bool = False
+    #: a placeholder's agents ringing, then the one who answered (extension) and the
+    #: write of it to the attempt (awaited before the outcome's)
+    rung: set[str] = field(default_factory=set)
+    extension: str | None = None
+    agent_written: asyncio.Task[None] | None = None
     done: asyncio.Event = field(default_factory=asyncio.Event)
 
 
@@ -80,9 +109,11 @@ class CallbackDialer:
         clock: Callable[[], float],
         changed: Callable[[CallbackInfo], None],
         offer: Callable[[str, dict[str, Any]], None],
+        waiting: Callable[[str], bool] = lambda queue: False,
     ) -> None:
         """``changed``: every change of a task (the supervisors' push); ``offer``: the
-        agent's desk message, by member interface."""
+        agent's desk message, by member interface; ``waiting``: whether a queue has callers
+        (or placeholders) waiting, whom its agents serve first."""
         self._store = store
         self._ami = ami
         self._board = board
@@ -90,6 +121,7 @@ class CallbackDialer:
         self._clock = clock
         self._changed = changed
         self._offer = offer
+        self._waiting = waiting
         zone = settings.hotline.timezone
         self._windows = {q.name: CallingWindow.parse(q.hours, zone) for q in settings.hotline.queues}
         #: ChannelId -> the attempt being followed
@@ -139,8 +171,8 @@ class CallbackDialer:
         sent = 0
         for queue in await self._store.due_queues(now):
             window = self._windows.get(queue)
-            if window is not None and not window.is_open(now):
-                continue
+            if (window is not None and not window.is_open(now)) or self._waiting(queue):
+                continue  # outside its hours; callers waiting are not jumped
             for interface, extension in self.free_agents(queue):
                 channel_id = f"cb-{uuid.uuid4().hex}"
                 claim = await self._store.claim(queue, now, agent=extension, channel_id=channel_id)
@@ -162,22 +194,36 @@ class CallbackDialer:
         self._offer(interface, {"event": "ringing", "attempt": attempt.id, "callback": task.to_dict()})
         if self.on_originate is not None:
             self.on_originate(attempt.channel_id, interface)
+        await self._originate(flight, action)
+
+    async def _originate(self, flight: _InFlight, action: dict[str, Any]) -> None:
         try:
             answer = await self._ami.send_action(action)
         except (TimeoutError, AmiError, OSError) as exc:
-            log.warning("callback %d: the Originate failed: %s", task.id, exc)
+            log.warning("callback attempt %d: the Originate failed: %s", flight.attempt.id, exc)
             await self._finish(flight, Outcome.AGENT_MISSED)
             return
         if answer.get("Response") != "Success":
-            log.warning("callback %d: Originate refused: %s", task.id, answer.get("Message"))
+            log.warning("callback attempt %d: Originate refused: %s", flight.attempt.id, answer.get("Message"))
             await self._finish(flight, Outcome.AGENT_MISSED)
+
+    async def hold_place(self, claim: Claim, action: dict[str, Any]) -> None:
+        """Send a placeholder's Originate (``holding.placeholder_action``) for an attempt
+        claimed with no agent, and follow it."""
+        flight = _InFlight(claim.attempt, claim.task, None, holding=True)
+        self._flights[claim.attempt.channel_id] = flight
+        self._changed(claim.task)
+        log.info("callback %d to %s: attempt %d holds a place in %s (%s)", claim.task.id, claim.task.number,
+                 claim.attempt.id, claim.task.queue, claim.attempt.channel_id)
+        if self.on_originate is not None:
+            self.on_originate(claim.attempt.channel_id, HOLD_CHANNEL)
+        await self._originate(flight, action)
 
     def originate_action(self, task: CallbackInfo, attempt: AttemptInfo, extension: str) -> dict[str, Any]:
         hotline = self._settings.hotline
         queue = next((q for q in hotline.queues if q.name == task.queue), None)
         ring = queue.member_timeout if queue is not None else 15
-        # ASCII digits only reach Originate and Dial (str.isdigit() admits "１" and "²" too)
-        number = "".join(ch for ch in task.number if ch in "0123456789")
+        number = dial_digits(task.number)
         return {
             "Action": "Originate",
             "Channel": hotline.agent_interface.replace("{extension}", extension),
@@ -197,7 +243,14 @@ class CallbackDialer:
 
     def handle(self, event: DomainEvent) -> None:
         """Typed telephony events (``core.follow``): the agent leg's Dial and hangup."""
-        flight = self._flights.get(getattr(event, "uniqueid", ""))
+        uniqueid = getattr(event, "uniqueid", "")
+        if isinstance(event, AgentEvent):
+            # app_queue's events name the queued channel: a placeholder's ;2 half
+            flight = self._flights.get(uniqueid.removesuffix("-2")) if uniqueid.endswith("-2") else None
+            if flight is not None and flight.holding:
+                self._on_hold_event(flight, event)
+            return
+        flight = self._flights.get(uniqueid)
         if flight is None:
             return
         if isinstance(event, DialStarted):
@@ -212,14 +265,41 @@ class CallbackDialer:
             outcome = Outcome.FAILED if flight.dialled else Outcome.AGENT_MISSED
             self._spawn(self._finish(flight, outcome))
 
-    def _spawn(self, coroutine: Any) -> None:
+    def _on_hold_event(self, flight: _InFlight, event: AgentEvent) -> None:
+        """app_queue's member events on a placeholder: whom it rings, who takes it."""
+        body = {"attempt": flight.attempt.id, "callback": flight.task.to_dict()} if flight.task else None
+        if isinstance(event, AgentCalled):
+            flight.rung.add(event.interface)
+            if body is not None:
+                self._offer(event.interface, {"event": "ringing", **body})
+        elif isinstance(event, AgentRingNoAnswer) and event.interface in flight.rung:
+            flight.rung.discard(event.interface)
+            if body is not None:
+                self._offer(event.interface, {"event": "ended", **body})
+        elif isinstance(event, AgentConnected) and flight.interface is None:
+            flight.interface = event.interface
+            self._reserved[event.interface] = flight.attempt.channel_id
+            for other in flight.rung - {event.interface}:  # ringall: the others stop ringing
+                if body is not None:
+                    self._offer(other, {"event": "ended", **body})
+            flight.rung.clear()
+            flight.extension = next(
+                (str(a.extension) for a in self._board.all() if a.interface == event.interface and a.extension), None
+            )
+            if flight.extension is not None:
+                flight.agent_written = self._spawn(self._store.set_agent(flight.attempt.id, flight.extension))
+
+    def _spawn(self, coroutine: Any) -> asyncio.Task[None]:
         task = asyncio.get_running_loop().create_task(coroutine)
         self._background.add(task)
         task.add_done_callback(self._background.discard)
+        return task
 
     async def _finish(self, flight: _InFlight, outcome: Outcome) -> None:
         if flight.outcome is None:
             flight.outcome = outcome
+            if flight.agent_written is not None:
+                await asyncio.gather(flight.agent_written, return_exceptions=True)
             try:
                 task = await self._store.finish(flight.attempt.id, outcome, self._clock())
             except Exception:
@@ -263,7 +343,8 @@ class CallbackDialer:
                 await self._finish(_InFlight(attempt, None, None, hung_up=True), Outcome.FAILED)
                 continue
             interface = pattern.replace("{extension}", attempt.agent) if attempt.agent else None
-            flight = _InFlight(attempt, None, interface, dialled=channel.get("Application") == "Dial")
+            flight = _InFlight(attempt, None, interface, dialled=channel.get("Application") == "Dial",
+                               holding=attempt.channel_id.startswith(PLACEHOLDER_PREFIX))
             self._flights[attempt.channel_id] = flight
             if interface is not None:
                 self._reserved[interface] = attempt.channel_id

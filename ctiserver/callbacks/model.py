@@ -49,6 +49,8 @@ class Source(enum.StrEnum):
     CLOSED = "closed"
     #: found no agent logged in (and the flow offered a callback)
     NO_AGENT = "no_agent"
+    #: pressed the callback key while waiting in a queue: a placeholder keeps their place
+    QUEUE = "queue"
 
 
 class Outcome(enum.StrEnum):
@@ -92,6 +94,30 @@ class Miss:
     #: what the caller chose in the IVR, e.g. ``["language:1", "main_menu:0"]``
     choices: tuple[str, ...] = ()
     vip: bool = False
+
+
+#: the ChannelId (so the call id) of a placeholder holding a caller's place in a queue
+PLACEHOLDER_PREFIX = "cbq-"
+
+
+def is_placeholder(call_id: str | None) -> bool:
+    """Whether a call is a callback's placeholder in a queue (not a customer's call)."""
+    return call_id is not None and call_id.startswith(PLACEHOLDER_PREFIX)
+
+
+def queue_position(text: str | None) -> int | None:
+    """Asterisk's QUEUEPOSITION (the caller's place when they left), if it is one."""
+    value = (text or "").strip()
+    if not value.isascii() or not value.isdigit() or len(value) > 6:
+        return None
+    position = int(value)
+    return position if position >= 1 else None
+
+
+def dial_digits(number: str) -> str:
+    """The ASCII digits of a number: all that reaches Originate and Dial (str.isdigit()
+    admits "１" and "²" too)."""
+    return "".join(ch for ch in number if ch in "0123456789")
 
 
 def number_key(number: str) -> str:

@@ -1,4 +1,5 @@
-"""Missed-call callbacks: abandons past the queue's threshold and the IVR's requests become
+"""Missed-call callbacks: abandons past the queue's threshold, the IVR's requests and the
+callback key pressed in a queue (``holding.py``: the caller keeps their place) become
 tasks (the IVR writes its own through ``CallbackRepository``), an answered call cancels
 what its number is owed, pending tasks expire; supervisors list, cancel and reassign
 them, and every change is pushed to them."""
@@ -16,9 +17,11 @@ from typing import Any
 from ctiserver.agents.plugin import Agents
 from ctiserver.callbacks import http
 from ctiserver.callbacks.dialer import CallbackDialer
+from ctiserver.callbacks.holding import QueueCallbacks
 from ctiserver.callbacks.model import Miss
 from ctiserver.callbacks.sources import Answered, Change, MissedCalls, change_from_dict, change_to_dict
 from ctiserver.callbacks.store import CallbackInfo, CallbackRepository, policy_from
+from ctiserver.calls.model import waiting_calls
 from ctiserver.core import Core
 from ctiserver.customers.store import CustomerRepository
 from ctiserver.ivr.store import IvrRunRepository
@@ -99,6 +102,10 @@ def register(core: Core, stats: StatsLog, agents: Agents) -> Callbacks:
         if not settings.hotline.callback_interface:
             raise ValueError("callbacks.dial needs hotline.callback_interface (how customers are called)")
         dialer = _dialer(core, store, agents, push)
+        if settings.hotline.queue_callback_key:
+            holding = QueueCallbacks(store, dialer, core.calls, settings, enrich=enrich, clock=core.clock,
+                                     changed=push)
+            core.agi.route("queue-callback", holding.agi)
     return Callbacks(store, writer, dialer)
 
 
@@ -135,7 +142,8 @@ def _dialer(
         task.add_done_callback(sending.remove)
 
     dialer = CallbackDialer(
-        store, core.ami, agents.board, core.settings, clock=core.clock, changed=push, offer=offer
+        store, core.ami, agents.board, core.settings, clock=core.clock, changed=push, offer=offer,
+        waiting=lambda queue: bool(waiting_calls(core.calls.active_calls(), queue)),
     )
     core.follow(dialer.handle)
     core.on_start(seat)

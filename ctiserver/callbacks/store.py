@@ -1,4 +1,4 @@
-"""Callback tasks and their attempts in SQL, and voicemails callers left.
+"""Callback tasks and their attempts in SQL (voicemails callers left: ``voicemails.py``).
 
 Every change is committed before anyone acts on it: a miss is a task before the IVR says
 "we will call you back"; an attempt is claimed (the task ``dialing``, the attempt row
@@ -29,7 +29,7 @@ from ctiserver.callbacks.model import (
 )
 from ctiserver.callbacks.tables import Callback, CallbackAttempt, CallbackMiss
 from ctiserver.callbacks.views import AttemptInfo, CallbackInfo, Claim, VoicemailInfo, attempt_info, callback_info
-from ctiserver.ivr.tables import Voicemail
+from ctiserver.callbacks.voicemails import VoicemailRepository
 from ctiserver.settings import CallbackSettings
 from ctiserver.storage.base import from_epoch, utcnow
 from ctiserver.storage.database import Database
@@ -309,6 +309,32 @@ class CallbackRepository:
             await session.commit()
             return Claim(callback_info(row), attempt_info(attempt))
 
+    async def claim_task(self, callback_id: int, now: float, *, channel_id: str) -> Claim | None:
+        """Task ``callback_id``, if pending, now ``dialing`` with a new attempt carrying
+        ``channel_id`` and no agent yet (a placeholder in a queue: the agent who answers
+        it is learnt later, ``set_agent``); None if it is not pending (another attempt has
+        it, or it is done)."""
+        async with self._db.session() as session:
+            row = await session.scalar(self._locked(select(Callback).where(Callback.id == callback_id), skip=True))
+            if row is None or row.status != Status.PENDING.value:
+                return None
+            row.status, row.last_attempt_at = Status.DIALING.value, from_epoch(now)
+            attempt = CallbackAttempt(
+                callback_id=row.id, started_at=from_epoch(now), agent=None, channel_id=channel_id,
+                server=self.server or None,
+            )
+            session.add(attempt)
+            await session.commit()
+            return Claim(callback_info(row), attempt_info(attempt))
+
+    async def set_agent(self, attempt_id: int, agent: str) -> None:
+        """The agent who took an attempt's placeholder (so a restart knows whom it rings)."""
+        async with self._db.session() as session:
+            attempt = await session.get(CallbackAttempt, attempt_id, with_for_update=self._postgres)
+            if attempt is not None and attempt.ended_at is None:
+                attempt.agent = agent
+                await session.commit()
+
     async def finish(self, attempt_id: int, outcome: Outcome, now: float) -> CallbackInfo | None:
         """The attempt's outcome, and what it makes of the task; once only (None if the
         attempt had already ended or does not exist)."""
@@ -333,32 +359,3 @@ class CallbackRepository:
                     row.agent = attempt.agent
             await session.commit()
             return callback_info(row)
-
-
-class VoicemailRepository:
-    def __init__(self, db: Database) -> None:
-        self._db = db
-
-    async def save(
-        self,
-        *,
-        call_linkedid: str,
-        path: str,
-        caller_number: str | None = None,
-        customer_id: int | None = None,
-    ) -> VoicemailInfo:
-        async with self._db.session() as session:
-            row = Voicemail(
-                call_linkedid=call_linkedid, caller_number=caller_number,
-                customer_id=customer_id, path=path, created_at=utcnow(),
-            )
-            session.add(row)
-            await session.commit()
-            return VoicemailInfo.of(row)
-
-    async def list_for_call(self, linkedid: str) -> list[VoicemailInfo]:
-        async with self._db.session() as session:
-            rows = await session.scalars(
-                select(Voicemail).where(Voicemail.call_linkedid == linkedid).order_by(Voicemail.id)
-            )
-            return [VoicemailInfo.of(row) for row in rows]

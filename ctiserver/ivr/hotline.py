@@ -105,6 +105,17 @@ class HotlineIvr:
         self.live[call_id] = live
         await self._run(session, live, start_at=None, variables=None)
 
+    async def run_flow(self, session: AgiSession, flow: Flow, variables: dict[str, str]) -> FlowRun | None:
+        """Run ``flow`` from its start over a call the server placed (a return visit's
+        survey), its variables seeded with ``variables`` (e.g. the language); recorded as
+        any run. The run, None if it could not start."""
+        call_id = await self._call_id(session)
+        version = self.registry.active_version(flow.name)
+        live = LiveIvr(call_id, flow, version.number if version else 0)
+        self.live[call_id] = live
+        await self._run(session, live, start_at=None, variables=variables)
+        return live.run
+
     async def continue_call(self, session: AgiSession) -> None:
         call_id = await self._call_id(session)
         live = self.live.get(call_id)

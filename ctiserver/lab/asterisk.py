@@ -19,6 +19,7 @@ from pathlib import Path
 import jinja2
 
 from ctiserver.lab.provision import AsteriskInstall
+from ctiserver.recordings.notice import recording_notice
 from ctiserver.resources import asterisk_template_dirs
 from ctiserver.settings import Settings
 
@@ -68,6 +69,7 @@ def render_config(settings: Settings, install: AsteriskInstall, layout: Asterisk
         "ami": settings.ami,
         "agi": settings.agi,
         "hotline": settings.hotline,
+        "record_notice": recording_notice(settings),
         "lab": settings.lab,
         "asterisk": settings.asterisk,
         "sip_bind": settings.asterisk.sip_bind,

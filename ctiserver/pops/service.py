@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from ctiserver.agents.model import AgentState, AgentUpdate
+from ctiserver.callbacks.model import is_placeholder
 from ctiserver.calls.model import CallTracker, CallUpdate, iso_utc
 from ctiserver.ivr.hotline import LiveIvr
 
@@ -117,6 +118,8 @@ class ScreenPopService:
             return
         pop = self._pops.get(agent.interface)
         if agent.state is AgentState.RINGING and agent.linkedid:
+            if is_placeholder(agent.linkedid):
+                return  # a callback holding a caller's place: the desk gets the callback offer instead
             if pop is not None and pop.call_id == agent.linkedid:
                 return
             if pop is not None:

@@ -76,11 +76,12 @@ class Purge:
 
 
 async def purge(db: Database, directory: Path, *, retention_days: int, now: float, dry_run: bool) -> Purge:
-    """Delete the files of recordings older than ``retention_days`` that nothing holds; their
-    rows stay, marked deleted."""
+    """Delete the files of recordings older than ``retention_days`` that nothing holds, and
+    their cached MP3, Opus and waveform; their rows stay, marked deleted."""
     import datetime as dt
 
     from ctiserver.recordings.files import inside
+    from ctiserver.recordings.media import remove_cached
     from ctiserver.recordings.model import purgeable
     from ctiserver.recordings.store import RecordingRepository
 
@@ -101,6 +102,7 @@ async def purge(db: Database, directory: Path, *, retention_days: int, now: floa
         path = await asyncio.to_thread(inside, directory, row.path)
         if path is not None:
             await asyncio.to_thread(path.unlink, missing_ok=True)
+        await asyncio.to_thread(remove_cached, directory, row.id)
         await index.mark_deleted(row.id)
     return Purge(deleted, kept)
 

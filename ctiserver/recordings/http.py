@@ -1,10 +1,12 @@
-"""``GET /api/recordings`` and ``GET /api/recordings/{id}/audio``.
+"""``GET /api/recordings``, ``GET /api/recordings/{id}/audio`` and ``.../waveform``.
 
 Supervisors and admins hear every recording; agents their own, or none
 (``recordings.agents``). The audio is served from the recordings directory only: the id
 must be one of ours (32 hex digits), the file the one the index names, resolved inside
 the directory; anything else is 404 and nothing is read. Every play and download is
-written to the audit log (the route is declared audited).
+written to the audit log (the route is declared audited). ``?format=mp3`` (or ``ogg``)
+serves a compressed copy made on first request and cached (``media.py``); the WAV stays
+the default and the download. The waveform follows the same rules and is audited too.
 """
 
 from __future__ import annotations
@@ -15,9 +17,11 @@ from aiohttp import web
 
 from ctiserver.agents.store import AgentRepository
 from ctiserver.recordings.files import inside
+from ctiserver.recordings.media import ENCODINGS, MediaCache, MediaError
 from ctiserver.recordings.model import Viewer, is_id, may_hear
 from ctiserver.recordings.monitor import DeskRecording, LiveMonitor, MonitorError
 from ctiserver.recordings.schemas import (
+    AudioQuery,
     HoldRequest,
     MonitorAnswer,
     MonitorRequest,
@@ -26,9 +30,11 @@ from ctiserver.recordings.schemas import (
     RecordingPauseRequest,
     RecordingQuery,
     RecordingView,
+    Waveform,
 )
 from ctiserver.recordings.store import RecordingFilter, RecordingRepository
 from ctiserver.recordings.tables import RecordingRow
+from ctiserver.vocabulary import DESK_ROLES
 from ctiserver.web.contract import body_of, query_of, route
 from ctiserver.web.handling import ApiError
 from ctiserver.web.keys import USER_KEY
@@ -37,11 +43,13 @@ from ctiserver.web.keys import USER_KEY
 class RecordingAccess:
     """What the routes need: the index, the directory, the agents (for who is who), the policy."""
 
-    def __init__(self, index: RecordingRepository, agents: AgentRepository, directory: Any, agents_policy: str):
+    def __init__(self, index: RecordingRepository, agents: AgentRepository, directory: Any, agents_policy: str,
+                 media: MediaCache):
         self.index = index
         self.agents = agents
         self.directory = directory
         self.agents_policy = agents_policy
+        self.media = media
 
     async def viewer(self, request: web.Request) -> Viewer:
         user = request[USER_KEY]
@@ -63,6 +71,8 @@ def recording_dict(row: RecordingRow) -> dict[str, Any]:
         "ended_at": row.ended_at.isoformat(timespec="milliseconds"), "duration": row.duration,
         "size": row.size, "format": row.format, "playable": row.flag is None, "flag": row.flag,
         "audio_url": f"/api/recordings/{row.id}/audio", "hold": bool(row.hold),
+        "mp3_url": f"/api/recordings/{row.id}/audio?format=mp3",
+        "waveform_url": f"/api/recordings/{row.id}/waveform",
         "gaps": [{"start": start, "end": end} for start, end in (row.gaps or [])],
     }
 
@@ -89,8 +99,8 @@ async def list_recordings(request: web.Request) -> dict[str, Any]:
     return {"recordings": [recording_dict(row) for row in rows]}
 
 
-async def audio(request: web.Request) -> web.StreamResponse:
-    """The recording's audio (WAV), with HTTP Range for seeking; ``?download=1`` as an attachment."""
+async def playable(request: web.Request) -> tuple[RecordingRow, Any]:
+    """The recording the path names and its file, if this user may hear it and it plays."""
     access = request.app[ACCESS_KEY]
     recording_id = request.match_info["id"]
     if not is_id(recording_id):
@@ -103,10 +113,40 @@ async def audio(request: web.Request) -> web.StreamResponse:
     path = inside(access.directory, row.path) if row.flag is None else None
     if path is None:
         raise ApiError(404, "this recording cannot be played")
-    headers = {"Content-Type": "audio/wav", "Cache-Control": "private, max-age=3600"}
-    if request.query.get("download"):
-        headers["Content-Disposition"] = f'attachment; filename="recording-{row.id}.wav"'
+    return row, path
+
+
+async def audio(request: web.Request) -> web.StreamResponse:
+    """The recording's audio, with HTTP Range for seeking: the WAV, or ``?format=mp3`` (``ogg``)
+    made on first request and cached; ``?download=1`` as an attachment."""
+    row, path = await playable(request)
+    fmt = query_of(request, AudioQuery).format
+    content_type, extension = "audio/wav", "wav"
+    if fmt != "wav":
+        encoding = ENCODINGS[fmt]
+        try:
+            path = await request.app[ACCESS_KEY].media.encoded(row.id, path, fmt)
+        except MediaError as exc:
+            raise ApiError(503, f"{exc}; the WAV plays: /api/recordings/{row.id}/audio") from exc
+        content_type, extension = encoding.content_type, encoding.extension
+    headers = {"Content-Type": content_type, "Cache-Control": "private, max-age=3600"}
+    if query_of(request, AudioQuery).download:
+        headers["Content-Disposition"] = f'attachment; filename="recording-{row.id}.{extension}"'
     return web.FileResponse(path, headers=headers)
+
+
+async def waveform(request: web.Request) -> dict[str, Any]:
+    """The recording's waveform: the lowest and highest sample of each of a few hundred equal
+    stretches (in [-1, 1]), computed on first request and cached, with the paused gaps."""
+    row, path = await playable(request)
+    try:
+        peaks = await request.app[ACCESS_KEY].media.peaks(row.id, path)
+    except MediaError as exc:
+        raise ApiError(503, str(exc)) from exc
+    return {
+        "id": row.id, "duration": peaks["duration"], "min": peaks["min"], "max": peaks["max"],
+        "gaps": [{"start": start, "end": end} for start, end in (row.gaps or [])],
+    }
 
 
 async def hold(request: web.Request) -> dict[str, Any]:
@@ -149,20 +189,24 @@ def register(app: web.Application, access: RecordingAccess, live: LiveMonitor, d
     app[MONITOR_KEY] = live
     app[DESK_RECORDING_KEY] = desk
     route(app, "POST", "/api/agent/recording", pause, summary="Pause or resume the recording of your call",
-          roles={"agent", "supervisor", "admin"}, body=RecordingPauseRequest, answer=RecordingPauseAnswer,
+          roles=DESK_ROLES, body=RecordingPauseRequest, answer=RecordingPauseAnswer,
           target="recording",
           errors={404: "no agent for this user", 409: "no call, or it is not recorded"})
     route(app, "POST", "/api/monitor", monitor, summary="Listen to, whisper to or barge into a live call",
           roles={"supervisor", "admin"}, denied="supervisors only", body=MonitorRequest, answer=MonitorAnswer,
           target="call", errors={404: "no agent on that call now", 409: "that call cannot be spied on",
                                  503: "Asterisk is not reachable or refused"})
-    staff = {"agent", "supervisor", "admin"}
     route(app, "GET", "/api/recordings", list_recordings, summary="Search the call recordings",
-          roles=staff, query=RecordingQuery, answer=RecordingList,
+          roles=DESK_ROLES, query=RecordingQuery, answer=RecordingList,
           errors={403: "agents may hear none, or not another agent's"})
     route(app, "GET", "/api/recordings/{id}/audio", audio, summary="A recording's audio, with Range",
-          roles=staff, media_type="audio/wav", target="recording", audited=True,
-          errors={403: "not your recording", 404: "no such recording, or not playable"})
+          roles=DESK_ROLES, query=AudioQuery, media_type="audio/wav", target="recording", audited=True,
+          errors={403: "not your recording", 404: "no such recording, or not playable",
+                  503: "the compressed copy could not be made (the WAV still plays)"})
+    route(app, "GET", "/api/recordings/{id}/waveform", waveform, summary="A recording's waveform (peaks)",
+          roles=DESK_ROLES, answer=Waveform, target="recording", audited=True,
+          errors={403: "not your recording", 404: "no such recording, or not playable",
+                  503: "the waveform could not be computed"})
     route(app, "POST", "/api/recordings/{id}/hold", hold, summary="Hold a recording past retention, or release it",
           roles={"supervisor", "admin"}, denied="supervisors only", body=HoldRequest, answer=RecordingView,
           target="recording", errors={404: "no such recording"})

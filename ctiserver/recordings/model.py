@@ -9,6 +9,7 @@ import datetime as dt
 import enum
 import math
 import re
+import sys
 import uuid
 from array import array
 from collections.abc import Iterable
@@ -31,6 +32,22 @@ class Flag(enum.StrEnum):
     EMPTY = "empty"
     SILENT = "silent"
     DELETED = "deleted"
+
+
+#: a sound name the dialplan may play as the recording notice: a stock name or a path of
+#: letters, digits and ``_ - . /`` (no ``..``, no comma, bracket or space for the dialplan to misread)
+SOUND_PATTERN = re.compile(r"/?[A-Za-z0-9_][A-Za-z0-9_./-]{0,199}")
+
+
+def is_sound_name(name: str) -> bool:
+    return SOUND_PATTERN.fullmatch(name) is not None and ".." not in name
+
+
+def announced_queues(queues: Iterable[tuple[str, bool, bool]], announce_all: bool) -> list[str]:
+    """The queues whose callers are told "this call is recorded" before they queue, from each
+    queue's (name, records, announces): a queue that records, and every such one with
+    ``announce_all``; a queue that does not record never announces."""
+    return [name for name, records, announces in queues if records and (announce_all or announces)]
 
 
 def new_id() -> str:
@@ -81,6 +98,27 @@ def pcm_rms(frames: bytes) -> float:
     if not samples:
         return 0.0
     return math.sqrt(sum(s * s for s in samples) / len(samples))
+
+
+def peaks_of(frames: bytes, channels: int, buckets: int) -> tuple[list[float], list[float]]:
+    """A waveform of 16-bit little-endian samples: the lowest and the highest sample of each
+    of ``buckets`` equal stretches of time (fewer for a shorter sound), scaled to [-1, 1]."""
+    samples = array("h")
+    samples.frombytes(frames[: len(frames) - len(frames) % 2])
+    if sys.byteorder == "big":
+        samples.byteswap()
+    channels = max(channels, 1)
+    count = len(samples) // channels
+    if count == 0 or buckets <= 0:
+        return [], []
+    buckets = min(buckets, count)
+    lows, highs = [], []
+    for bucket in range(buckets):
+        first, last = bucket * count // buckets, (bucket + 1) * count // buckets
+        stretch = samples[first * channels:last * channels]
+        lows.append(round(min(stretch) / 32768, 4))
+        highs.append(round(max(stretch) / 32768, 4))
+    return lows, highs
 
 
 def flag_for(*, exists: bool, size: int, frames: int, rms: float) -> Flag | None:

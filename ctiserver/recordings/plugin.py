@@ -10,7 +10,9 @@ from ctiserver.agents.store import AgentRepository
 from ctiserver.core import Core
 from ctiserver.customers.store import CustomerRepository
 from ctiserver.recordings import http
+from ctiserver.recordings.media import MediaCache
 from ctiserver.recordings.monitor import DeskRecording, LiveMonitor
+from ctiserver.recordings.notice import recording_notice
 from ctiserver.recordings.service import RecordingService
 from ctiserver.recordings.store import RecordingRepository
 
@@ -21,6 +23,7 @@ def register(core: Core, board: AgentBoard) -> RecordingService:
     settings = core.settings.recordings
     if settings.agents not in AGENT_POLICIES:
         raise ValueError(f"recordings.agents must be one of {', '.join(AGENT_POLICIES)}, not {settings.agents!r}")
+    recording_notice(core.settings)  # a prompt that is not a plain sound name stops the start here
     index = RecordingRepository(core.db)
     service = RecordingService(
         core.settings, core.calls, index, CustomerRepository(core.db, core.settings.hotline.region), core.clock
@@ -34,7 +37,13 @@ def register(core: Core, board: AgentBoard) -> RecordingService:
     core.agi.route("record", service.agi_record)
     core.follow(service.on_event)
     agents = AgentRepository(core.db)
-    access = http.RecordingAccess(index, agents, service.directory, settings.agents)
+    media = MediaCache(service.directory, workers=settings.media_workers, buckets=settings.waveform_points)
+
+    async def close_media() -> None:
+        media.close()
+
+    core.on_stop(close_media)
+    access = http.RecordingAccess(index, agents, service.directory, settings.agents, media)
     desk = DeskRecording(core.settings, board, agents, service)
     http.register(core.app, access, LiveMonitor(core.settings, core.ami, board), desk)
     return service

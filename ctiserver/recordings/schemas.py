@@ -46,8 +46,31 @@ class RecordingView(Shape):
     hold: bool
     #: the parts the agent paused, blanked in the file
     gaps: list[RecordingGap]
-    #: where to hear it (``GET``, with Range)
+    #: where to hear it (``GET``, with Range): the WAV, also the download
     audio_url: str
+    #: the same, compressed (MP3, made on first request and cached), for playing in a page
+    mp3_url: str
+    #: its waveform (``GET``: peaks)
+    waveform_url: str
+
+
+class AudioQuery(QueryString):
+    format: Literal["wav", "mp3", "ogg"] = Field(
+        "wav", description="wav (as recorded), or mp3 / ogg (Opus) made on first request and cached"
+    )
+    download: bool = Field(False, description="as an attachment")
+
+
+class Waveform(Shape):
+    """Peaks of a recording: ``min[i]`` and ``max[i]`` are the lowest and highest sample of
+    the i-th of equal stretches of the recording, in [-1, 1]."""
+
+    id: str
+    duration: Seconds
+    min: list[float]
+    max: list[float]
+    #: the parts the agent paused (blanked in the file)
+    gaps: list[RecordingGap]
 
 
 class HoldRequest(RequestBody):

@@ -1,9 +1,14 @@
 """The statistics log: offers, answers, abandons and agents' intervals, stored as they happen;
-today's records read back at start so the day's figures survive a restart."""
+today's records read back at start so the day's figures survive a restart.
+
+A callback's placeholder holding a caller's place in a queue is not a customer's call:
+its queue events are not offers, answers or abandons (the caller's own call was offered,
+and left the queue with the callback key); the agent's time on it counts as talk."""
 
 from __future__ import annotations
 
 from ctiserver.agents.model import AgentBoard
+from ctiserver.callbacks.model import is_placeholder
 from ctiserver.core import Core
 from ctiserver.stats.days import HotlineDays, TodayOnly
 from ctiserver.stats.model import StatsLog, record_from_dict, record_to_dict
@@ -28,6 +33,6 @@ def register(core: Core, board: AgentBoard) -> tuple[StatsLog, StatsRepository]:
     log.subscribe(writer.put)
     log.subscribe(TodayOnly(log, days, core.clock()))
     board.subscribe(log.on_agent_update)
-    core.follow(log.handle)
+    core.follow(lambda event: None if is_placeholder(getattr(event, "linkedid", None)) else log.handle(event))
     core.on_start(start)
     return log, records

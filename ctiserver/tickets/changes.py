@@ -65,11 +65,14 @@ class TicketChanges:
 
     async def move(
         self, ticket_id: int, to: str, *, note: str | None = None, version: int | None = None,
-        by: Author = SYSTEM, payload: Mapping[str, Any] | None = None,
+        by: Author | None = None, user_id: int | None = None, actor: str | None = None,
+        payload: Mapping[str, Any] | None = None,
     ) -> TicketInfo:
         """Move the ticket to ``to``: :class:`TransitionRefused` if the workflow does not allow
         it, :class:`TicketConflict` if ``version`` is stale or it changed meanwhile,
-        :class:`TicketNotFound`. ``scheduled`` and ``dispatched`` have their own methods."""
+        :class:`TicketNotFound`. ``scheduled`` and ``dispatched`` have their own methods.
+        Who: ``by``, or ``user_id`` (None: the system) and ``actor`` (e.g. "survey")."""
+        by = by or Author(user_id, actor or (None if user_id is not None else SYSTEM.actor))
         def decide(row: Ticket) -> Change:
             if to in ("scheduled", "dispatched"):
                 raise TransitionRefused(f"use the {to[:-1]} action to move a ticket to {to}")

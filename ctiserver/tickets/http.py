@@ -37,6 +37,7 @@ from ctiserver.tickets.schemas import (
 from ctiserver.tickets.store import TicketRepository
 from ctiserver.tickets.views import ticket_detail
 from ctiserver.users.store import UserRepository
+from ctiserver.visits.surveys import FEEDBACK_KEY
 from ctiserver.vocabulary import SUPERVISOR_ROLES, USER_ROLES
 from ctiserver.web.auditing import note_target
 from ctiserver.web.contract import body_of, query_of, route
@@ -140,7 +141,10 @@ async def get_ticket(request: web.Request) -> dict[str, Any]:
     api = request.app[API_KEY]
     ticket = await _seen(request)
     now = from_epoch(request.app[CLOCK_KEY]())
-    return {"ticket": await ticket_detail(ticket, api.tickets, api.dispatch, api.users, now)}
+    detail = await ticket_detail(ticket, api.tickets, api.dispatch, api.users, now)
+    feedback = request.app.get(FEEDBACK_KEY)
+    said = await feedback.of(ticket.id, ticket.call_linkedid) if feedback is not None else {"surveys": [], "visits": []}
+    return {"ticket": {**detail, **said}}
 
 
 async def move_ticket(request: web.Request) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from pydantic import BeforeValidator, ConfigDict, Field, StringConstraints, With
 
 from ctiserver import vocabulary
 from ctiserver.tickets.model.kinds import FIELD_MODELS, FieldsInvalid, validate_fields
+from ctiserver.visits.schemas import SurveyView, VisitView
 from ctiserver.web.schemas import Moment, OneOf, QueryString, RequestBody, Shape
 
 MAX_SUMMARY = 500
@@ -122,6 +123,10 @@ class TicketDetail(TicketView):
     appointment_end: Moment | None
     sla: SlaView
     history: list[TicketEventView]
+    #: post-call surveys of the call that opened it (``ctiserver.visits``)
+    surveys: list[SurveyView]
+    #: its return visits, newest first
+    visits: list[VisitView]
 
 
 class TicketDetailAnswer(Shape):

@@ -26,8 +26,32 @@ class WriterHealth(Protocol):
     def status(self) -> WriterStatus: ...
 
 
+class HealthCheck(Protocol):
+    """A feature's own look at its health (the webhooks' endpoints): ok, and what to show."""
+
+    name: str
+
+    async def check(self) -> tuple[bool, dict[str, Any]]: ...
+
+
 #: the background writers, by registration order; set by the features that have one
 WRITERS_KEY: web.AppKey[list[WriterHealth]] = web.AppKey("writers")
+#: the features' own checks, each shown under its name
+CHECKS_KEY: web.AppKey[list[HealthCheck]] = web.AppKey("health_checks")
+
+
+def watch_check(app: web.Application, check: HealthCheck) -> None:
+    """Show ``check`` under ``checks`` and its name in ``/healthz``; degraded while it is not ok."""
+    app.setdefault(CHECKS_KEY, []).append(check)
+
+
+async def _checked(check: HealthCheck) -> tuple[bool, dict[str, Any]]:
+    try:
+        async with asyncio.timeout(DB_CHECK_TIMEOUT):
+            return await check.check()
+    except Exception as exc:  # noqa: BLE001  (any failure is what the health check reports)
+        log.warning("health check %s failed: %s", check.name, exc)
+        return False, {"error": f"{type(exc).__name__}: {exc}"}
 
 
 def watch_writer(app: web.Application, writer: WriterHealth) -> None:
@@ -51,7 +75,8 @@ async def healthz(request: web.Request) -> dict[str, Any]:
 
     Degraded when Asterisk or the database is unreachable, when a long-lived part
     (flow watcher, agent clock, wallboard...) failed and is being restarted, or when a
-    background writer's last write found the database away. ``writers`` tells, for each
+    background writer's last write found the database away, or a feature's own check
+    (``watch_check``: a stuck webhook endpoint) fails. ``writers`` tells, for each
     writer, what is queued, journaled and dead-lettered (see README.md).
     """
     ami_connected = bool(request.app[AMI_KEY].connected)
@@ -68,4 +93,9 @@ async def healthz(request: web.Request) -> dict[str, Any]:
     # a writer that cannot reach the database keeps its records in memory and the journal
     healthy = healthy and all(s.database_reachable for s in statuses)
     body["writers"] = {s.name: s.to_dict() for s in statuses}
+    body["checks"] = {}
+    for check in request.app.get(CHECKS_KEY, []):
+        ok, shown = await _checked(check)
+        healthy = healthy and ok
+        body["checks"][check.name] = {"ok": ok, **shown}
     return {"status": "ok" if healthy else "degraded", **body}

@@ -3,6 +3,10 @@
 Call updates go to supervisors and admins only; screen pops and agent state to
 their own user only (see docs/agent-desktop.md).
 
+A client may also watch topics (``/ws?watch=tickets``): the ticket changes of the
+department work view go only to clients watching ``tickets``, and among them only to
+those the feature chooses (:meth:`LiveHub.to_watchers`).
+
 Each client has a bounded queue drained by its own writer task, so one slow
 browser never delays the others: when its queue overflows it is dropped
 (closed with "try again later") and may reconnect for a fresh snapshot.
@@ -24,6 +28,8 @@ from ctiserver.web.protocols import LiveCall, LiveCallUpdate
 
 log = logging.getLogger(__name__)
 
+#: what a client may watch besides what its role gets anyway
+WATCH_TOPICS = frozenset({"tickets"})
 #: messages a client may lag behind before it is dropped
 DEFAULT_QUEUE_SIZE = 256
 #: how long closing a dropped (slow) client may take before its transport is cut
@@ -38,11 +44,13 @@ class LiveClient:
     """One websocket: who is on it, and what is still to be sent to it."""
 
     def __init__(
-        self, ws: web.WebSocketResponse, queue_size: int, user_id: int, role: str
+        self, ws: web.WebSocketResponse, queue_size: int, user_id: int, role: str,
+        watching: frozenset[str] = frozenset(),
     ) -> None:
         self.ws = ws
         self.user_id = user_id
         self.role = role
+        self.watching = watching
         self.queue: asyncio.Queue[str] = asyncio.Queue(maxsize=queue_size)
 
     @property
@@ -79,6 +87,7 @@ class LiveHub:
         role: str,
         active: Sequence[LiveCall] = (),
         greeting: Sequence[dict[str, Any]] = (),
+        watching: frozenset[str] = frozenset(),
     ) -> LiveClient:
         """Register a client, its queue holding the call snapshot (supervisors) and ``greeting``.
 
@@ -86,7 +95,7 @@ class LiveHub:
         update can fall in between or come before them. The caller sends the hello first
         (:meth:`LiveClient.write_forever`).
         """
-        client = LiveClient(ws, self._queue_size, user_id, role)
+        client = LiveClient(ws, self._queue_size, user_id, role, watching & WATCH_TOPICS)
         if client.watches_calls:
             snapshot = [call.to_dict(self._clock()) for call in active]
             client.queue.put_nowait(encode({"type": "calls", "calls": snapshot}))
@@ -118,6 +127,19 @@ class LiveHub:
     def to_roles(self, roles: Collection[str], message: dict[str, Any]) -> None:
         """To every websocket of a user with one of ``roles``, e.g. the wallboard to supervisors."""
         self._encode_and_send(message, lambda client: client.role in roles)
+
+    def watchers(self, topic: str) -> set[tuple[int, str]]:
+        """(user id, role) of every client watching ``topic``."""
+        return {(client.user_id, client.role) for client in self._clients if topic in client.watching}
+
+    def to_watchers(
+        self, topic: str, message: dict[str, Any], *, users: Collection[int] = (), roles: Collection[str] = ()
+    ) -> None:
+        """To the clients watching ``topic`` whose user is one of ``users`` or role one of ``roles``."""
+        self._encode_and_send(
+            message,
+            lambda client: topic in client.watching and (client.user_id in users or client.role in roles),
+        )
 
     def _encode_and_send(
         self, message: dict[str, Any], wanted: Callable[[LiveClient], bool]

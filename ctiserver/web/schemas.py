@@ -231,8 +231,9 @@ class WriterHealthView(Shape):
 
 
 class HealthView(Shape):
-    """``GET /healthz``: always 200; ``degraded`` when Asterisk or the database is away, or
-    a long-lived part failed and is being restarted."""
+    """``GET /healthz``: always 200; ``degraded`` when Asterisk or the database is away, a
+    long-lived part failed and is being restarted, or a feature's check fails (a stuck
+    webhook endpoint)."""
 
     status: Literal["ok", "degraded"]
     ami: AmiHealth
@@ -241,4 +242,6 @@ class HealthView(Shape):
     parts: dict[str, PartHealthView]
     #: the background writers (``ctiserver.storage.writer``), by name
     writers: dict[str, WriterHealthView]
+    #: the features' own checks (``health.watch_check``), by name: ``ok`` and what they show
+    checks: dict[str, dict[str, Any]]
 

@@ -1,6 +1,7 @@
 """``GET /ws``: the live feed of the agent desktop and the supervisor view.
 
-Every socket starts with a hello (the user and their agent); supervisors and
+``?watch=tickets`` asks for the ticket changes the user may see (the department work
+view). Every socket starts with a hello (the user and their agent); supervisors and
 admins then get the calls snapshot; then whatever the user channel says a
 (re)connecting user must see first, e.g. the pop of a call still ringing.
 """
@@ -15,6 +16,7 @@ from urllib.parse import urlsplit
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
+from ctiserver.web.hub import WATCH_TOPICS
 from ctiserver.web.keys import (
     AGENT_LOOKUP_KEY,
     CALLS_KEY,
@@ -51,6 +53,7 @@ async def websocket(request: web.Request) -> web.StreamResponse:
         role=user.role,
         active=list(app[CALLS_KEY].active_calls()),
         greeting=_greeting(app, user.id),
+        watching=watched(request.query.get("watch", "")),
     )
     tasks: set[asyncio.Task[None]] = set()
     try:
@@ -71,6 +74,11 @@ async def websocket(request: web.Request) -> web.StreamResponse:
         if not ws.closed:
             await ws.close()
     return ws
+
+
+def watched(text: str) -> frozenset[str]:
+    """The known topics of ``?watch=a,b`` (unknown ones are ignored)."""
+    return frozenset(part.strip() for part in text[:200].split(",")) & WATCH_TOPICS
 
 
 def _greeting(app: web.Application, user_id: int) -> list[dict[str, Any]]:

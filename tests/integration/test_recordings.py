@@ -76,13 +76,20 @@ def loudness(path: Path) -> tuple[float, float]:
 async def test_an_answered_call_is_recorded_indexed_and_served_to_the_right_ears(
     make_lab: LabFactory, tmp_path: Path
 ) -> None:
-    lab = await make_lab(lab_settings(tmp_path))
+    # with the "this call is recorded" notice on: Asterisk plays it to the caller before they queue
+    lab = await make_lab(lab_settings(tmp_path, recordings={"announce": True}))
     assert lab.server is not None
+    notices: list[dict[str, str]] = []
+    lab.server.ami.on_event(lambda m: notices.append(dict(m)) if m.get("UserEvent") == "CtiRecordingNotice" else None)
     call_id = await place_call(lab, LabCall(VIP, "张伟", hangup_after=6))
     supervisor = await logged_in(lab, "supervisor")
     try:
         [recording] = await recordings_of(supervisor, f"caller={VIP}", 1)
         assert recording["call_id"] == call_id
+        [notice] = notices
+        assert (notice.get("Queue"), notice.get("Prompt"), notice.get("Linkedid")) == (
+            "support", "conf-now-recording", call_id), notice
+        assert "lab-agents" not in notice.get("Channel", "lab-agents"), "played to the caller, not to the agent"
         assert recording["caller_number"] == VIP and recording["caller_name"] == "张伟"
         assert recording["playable"] is True and recording["flag"] is None
         [customer] = await CustomerRepository(lab.server.db).find_by_phone(VIP)
@@ -231,8 +238,29 @@ async def test_the_supervisor_page_finds_the_call_by_caller_number_plays_and_see
         "() => { const a = document.getElementById('rec-player'); return a.readyState >= 2 && a.duration > 0; }",
         timeout=10_000,
     )
+    # the page plays the MP3 the server made on this first request (not the WAV)
+    assert await player.evaluate("a => a.currentSrc") == supervisor.base + recording["mp3_url"]
+    assert await player.get_attribute("data-format") == "mp3"
     duration = await player.evaluate("a => a.duration")
     assert abs(duration - recording["duration"]) < 0.5, (duration, recording["duration"])
+    # the waveform above the player: drawn from the server's peaks, the tones visible
+    wave = page.locator("[data-testid=rec-wave][data-state=drawn]")
+    await wave.wait_for(timeout=10_000)
+    assert await wave.get_attribute("data-points") == "400" and await wave.get_attribute("data-gaps") == "0"
+    inked = await wave.evaluate(
+        "c => { const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;"
+        " let n = 0; for (let i = 3; i < d.length; i += 4) if (d[i] > 0) n++; return n / (c.width * c.height); }"
+    )
+    assert 0.05 < inked < 0.95, f"the waveform's bars cover {inked:.0%} of the canvas"
+    # a click on the waveform's middle seeks the player there
+    box = await wave.bounding_box()
+    assert box is not None
+    await page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    await page.wait_for_function(
+        f"() => {{ const a = document.getElementById('rec-player'); return !a.seeking && "
+        f"Math.abs(a.currentTime - {duration / 2}) < 1.0; }}",
+        timeout=10_000,
+    )
     # seeking: jump near the end and hear it from there (a Range request the server answers 206)
     target = max(duration - 1.5, 0.5)
     await player.evaluate(f"a => {{ a.currentTime = {target}; return a.play(); }}")
@@ -256,10 +284,42 @@ async def test_from_the_customer_history_on_the_desk_the_call_recording_is_one_c
         assert recording["agent"] == "1001"
     finally:
         await supervisor.close()
+    # a ticket opened on that call (as the agent would, from the pop)
+    assert lab.server is not None
+    web_port = lab.server.web_port
+    agent = await logged_in(lab, "agent1001")
+    try:
+        [customer] = await CustomerRepository(lab.server.db).find_by_phone(VIP)
+        async with agent.session.post(f"{agent.base}/api/tickets", json={
+            "type": "repair", "summary": "fridge noisy", "customer_id": customer.id, "call_id": first,
+        }) as opened:
+            assert opened.status in (200, 201), await opened.text()
+            ticket = (await opened.json())["ticket"]
+    finally:
+        await agent.close()
     await eventually(ready, 20, "agent 1001 ready again after wrap-up")
 
     # the customer calls again: the pop shows the history, with the first call's recording
     await place_call(lab, LabCall(VIP, "张伟", hangup_after=30))
+    # the ticket, in the customer card's open tickets: its call's recording is one click away
+    ticket_button = page.get_by_test_id("open-tickets").locator(
+        f'[data-testid=ticket-recording][data-ticket-number="{ticket["number"]}"]'
+    )
+    await ticket_button.wait_for(timeout=15_000)
+    assert await ticket_button.get_attribute("data-call-id") == first
+    async with page.expect_response(lambda r: "/api/recordings?ticket=" in r.url) as searched:
+        await ticket_button.click()
+    assert [r["id"] for r in (await (await searched.value).json())["recordings"]] == [recording["id"]]
+    await page.wait_for_function(
+        "() => { const a = document.getElementById('history-player'); "
+        "return !a.hidden && a.readyState >= 2 && a.duration > 0; }",
+        timeout=10_000,
+    )
+    history_player = page.get_by_test_id("history-player")
+    assert await history_player.evaluate("a => a.currentSrc") == (
+        f"http://127.0.0.1:{web_port}{recording['mp3_url']}"
+    )
+    await history_player.evaluate("a => { a.pause(); a.removeAttribute('src'); a.load(); a.hidden = true; }")
     # (the customer card's recent calls have the same button)
     button = page.get_by_test_id("history-calls").locator(f'[data-testid=history-recording][data-call-id="{first}"]')
     await button.wait_for(timeout=15_000)
@@ -381,3 +441,30 @@ async def test_pause_and_resume_from_the_desk_leave_a_marked_blank_gap(
     assert rms(gap["start"] + 0.1, gap["end"] - 0.1) == 0.0, "what was said during the pause is not kept"
     assert rms(0.0, max(gap["start"] - 0.5, 0.2)) > 100, "before the pause: recorded"
     assert rms(gap["end"] + 0.5, recording["duration"]) > 100, "after the resume: recorded again"
+
+    # the supervisor's waveform of it shows the gap (shaded over the whole height, nowhere else)
+    supervisor_page = await logged_in_page(browser, f"http://127.0.0.1:{server.web_port}", "supervisor", PASSWORD,
+                                           "/ui/supervisor.html")
+    await supervisor_page.get_by_test_id("tab-recordings").click()
+    row = supervisor_page.locator(f'[data-testid=rec-row][data-call-id="{call_id}"]')
+    await row.wait_for(timeout=10_000)
+    await row.get_by_test_id("rec-play").click()
+    wave_canvas = supervisor_page.locator("[data-testid=rec-wave][data-state=drawn]")
+    await wave_canvas.wait_for(timeout=10_000)
+    assert await wave_canvas.get_attribute("data-gaps") == "1"
+    # stopped at the start, so the playhead is not drawn over what is looked at
+    await supervisor_page.wait_for_function("() => document.getElementById('rec-player').readyState >= 1",
+                                            timeout=10_000)
+    await supervisor_page.evaluate(
+        "() => new Promise(done => { const a = document.getElementById('rec-player'); a.pause();"
+        " a.addEventListener('seeked', () => setTimeout(done, 50), { once: true }); a.currentTime = 0; })"
+    )
+
+    async def top_row_alpha(seconds: float) -> int:
+        return int(await wave_canvas.evaluate(
+            "(c, at) => c.getContext('2d').getImageData(Math.floor(c.width * at), 1, 1, 1).data[3]",
+            seconds / recording["duration"],
+        ))
+
+    assert await top_row_alpha((gap["start"] + gap["end"]) / 2) > 0, "the gap is shaded"
+    assert await top_row_alpha(max(gap["start"] - 0.7, 0.1)) == 0, "before the gap: bars only, not shaded"

@@ -73,7 +73,8 @@ def test_each_route_says_who_may_call_it(document: dict[str, Any]) -> None:
     messages = {ref["$ref"].rsplit("/", 1)[1] for ref in document["paths"]["/ws"]["get"]["x-messages"]}
     assert messages == {"HelloMessage", "AgentMessage", "CallsMessage", "CallMessage",
                         "WallboardMessage", "PopMessage", "CallbackMessage", "CallbackOfferMessage",
-                        "TicketEscalationMessage"}
+                        "TicketEscalationMessage", "VisitMessage", "TicketChangedMessage",
+                        "TicketGoneMessage"}
 
 
 def test_openapi_path_drops_the_patterns() -> None:

@@ -41,12 +41,12 @@ MATRIX: dict[tuple[str, str], frozenset[str] | None] = {
     ("GET", "/api/meta"): EVERYONE,
     ("GET", "/api/openapi.json"): EVERYONE,
     ("GET", "/api/calls"): SUPERVISORS,
-    ("GET", "/api/agent"): EVERYONE,
-    ("POST", "/api/agent/login"): EVERYONE,
-    ("POST", "/api/agent/logout"): EVERYONE,
-    ("POST", "/api/agent/pause"): EVERYONE,
-    ("POST", "/api/agent/ready"): EVERYONE,
-    ("POST", "/api/agent/transfer"): EVERYONE,
+    ("GET", "/api/agent"): DESK,
+    ("POST", "/api/agent/login"): DESK,
+    ("POST", "/api/agent/logout"): DESK,
+    ("POST", "/api/agent/pause"): DESK,
+    ("POST", "/api/agent/ready"): DESK,
+    ("POST", "/api/agent/transfer"): DESK,
     ("POST", "/api/agents/{extension}/pause"): SUPERVISORS,
     ("POST", "/api/agents/{extension}/ready"): SUPERVISORS,
     ("POST", "/api/agents/{extension}/logout"): SUPERVISORS,
@@ -87,12 +87,18 @@ MATRIX: dict[tuple[str, str], frozenset[str] | None] = {
     ("GET", "/api/kb"): EVERYONE,
     ("POST", "/api/kb/{id}/read"): EVERYONE,
     ("GET", "/api/audit"): ADMINS,
+    ("GET", "/api/visits"): DESK,
+    ("POST", "/api/visits/{id}/call"): DESK,
+    ("POST", "/api/visits/{id}/result"): DESK,
+    ("GET", "/api/surveys"): SUPERVISORS,
     ("GET", "/api/callbacks"): SUPERVISORS,
     ("POST", "/api/callbacks/{id}/cancel"): SUPERVISORS,
     ("POST", "/api/callbacks/{id}/reassign"): SUPERVISORS,
     # agents: only their own recordings (recordings.agents), tested in tests/unit/test_recordings_http.py
+    # and tests/unit/test_recording_media.py
     ("GET", "/api/recordings"): DESK,
     ("GET", "/api/recordings/{id}/audio"): DESK,
+    ("GET", "/api/recordings/{id}/waveform"): DESK,
     ("POST", "/api/recordings/{id}/hold"): SUPERVISORS,
     ("POST", "/api/monitor"): SUPERVISORS,
     ("POST", "/api/agent/recording"): DESK,
@@ -100,6 +106,9 @@ MATRIX: dict[tuple[str, str], frozenset[str] | None] = {
     ("GET", "/api/export/customers.csv"): SUPERVISORS,
     ("GET", "/api/export/tickets.csv"): SUPERVISORS,
     ("GET", "/api/export/calls.csv"): SUPERVISORS,
+    ("GET", "/api/webhooks"): ADMINS,
+    # staff get their own department's view whatever they ask: tests/unit/test_workview.py
+    ("GET", "/api/workview"): frozenset({"staff", "supervisor", "admin"}),
 }
 
 

@@ -263,3 +263,13 @@ async def test_migration_maps_old_statuses_and_events(old_url: str) -> None:
         assert set(await DispatchRepository(db).departments()) == {"repair", "complaint", "installation", "support"}
     finally:
         await db.close()
+
+
+async def test_move_names_its_author_by_user_id_and_actor(db: Database) -> None:
+    tickets = TicketRepository(db)
+    ticket = await tickets.open("repair", "回访", {}, customer_id=None)
+    await tickets.move(ticket.id, "in_progress", version=ticket.version)
+    done = await tickets.move(ticket.id, "completed", actor="survey", payload={"score": 5})
+    *_, started, completed = await tickets.events(ticket.id)
+    assert (started.user_id, started.actor) == (None, "system")
+    assert (completed.actor, completed.payload, done.version) == ("survey", {"score": 5}, 3)

@@ -227,14 +227,14 @@ async def test_healthz_reports_ami_and_database(env: Env) -> None:
     response = await env.client.get("/healthz")
     assert await response.json() == {
         "status": "ok", "ami": {"connected": True}, "database": {"ok": True}, "parts": {},
-        "writers": {},
+        "writers": {}, "checks": {},
     }
     env.ami.connected = False
     response = await env.client.get("/healthz")
     assert response.status == 200
     assert await response.json() == {
         "status": "degraded", "ami": {"connected": False}, "database": {"ok": True}, "parts": {},
-        "writers": {},
+        "writers": {}, "checks": {},
     }
 
 
@@ -247,7 +247,7 @@ async def test_healthz_reports_an_unreachable_database() -> None:
         assert response.status == 200
         assert await response.json() == {
             "status": "degraded", "ami": {"connected": True}, "database": {"ok": False}, "parts": {},
-            "writers": {},
+            "writers": {}, "checks": {},
         }
     await db.close()
 
@@ -386,10 +386,13 @@ async def test_meta_gives_the_pages_the_vocabulary_and_the_settings(env: Env) ->
     response = await env.client.get("/api/meta")
     assert response.status == 200
     meta = await response.json()
-    assert meta["roles"] == ["agent", "supervisor", "admin"]
+    assert meta["roles"] == ["agent", "supervisor", "admin", "staff"]
     assert meta["supervisor_roles"] == ["admin", "supervisor"]
-    assert meta["ticket_types"] == ["repair", "complaint", "installation", "moving", "inquiry"]
+    assert meta["ticket_types"] == ["repair", "complaint", "installation", "moving", "removal", "inquiry"]
     assert meta["departments"]["moving"] == "installation"
+    assert meta["ticket_statuses"][:3] == ["new", "dispatched", "scheduled"]
+    assert meta["ticket_transitions"]["return_visit"] == ["closed", "reopened"]
+    assert [f["key"] for f in meta["ticket_fields"]["complaint"]] == ["about", "severity", "resolution"]
     assert "lunch" in meta["pause_reasons"] and meta["customer_levels"] == ["normal", "vip"]
     assert meta["queues"] == ["support", "repair", "complaint", "installation"]
     assert meta["hotline"] == {"number": "4008001234", "timezone": "Asia/Shanghai"}

@@ -9,7 +9,13 @@ from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ctiserver.operations.check.results import Result, ok, problem
-from ctiserver.production import UnsafeSettings, default_ami_secret, default_session_secret, stored_session_secret
+from ctiserver.production import (
+    UnsafeSettings,
+    default_ami_secret,
+    default_session_secret,
+    default_webhook_secrets,
+    stored_session_secret,
+)
 from ctiserver.settings import Settings
 
 STRATEGIES = frozenset(
@@ -72,6 +78,12 @@ def secrets_result(settings: Settings) -> Result:
         return problem(
             name, "the AMI secret is shorter than 16 characters",
             "use a long random secret (e.g. openssl rand -hex 24) here and in manager.conf",
+        )
+    unsigned = default_webhook_secrets(settings)
+    if unsigned:
+        return problem(
+            name, f"webhook endpoint(s) {', '.join(unsigned)}: empty or default secret (serve refuses it)",
+            "set secret in each [[webhooks.endpoints]] table to a long random string the receiver shares",
         )
     if not default_session_secret(settings):
         return ok(name, "AMI secret and session secret set")

@@ -12,7 +12,7 @@ Existing tickets: ``open`` -> ``new``, ``assigned`` -> ``dispatched``, ``resolve
 ``closed``...), and every event gets the status it moved from.
 
 Revision ID: 0011_ticket_workflow
-Revises: 0008_recordings
+Revises: 0010_callbacks_place
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0011_ticket_workflow"
-down_revision: str | None = "0008_recordings"
+down_revision: str | None = "0010_callbacks_place"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -2,7 +2,7 @@
 recomputed with phonenumbers: numbers of other countries are keyed in E.164.
 
 Revision ID: 0013_customer_import
-Revises: 0011_ticket_workflow
+Revises: 0008_recordings
 
 The key is computed here, not imported from ctiserver.customers.phones, so that the
 migration keeps meaning what it meant. The region is the hotline's default (CN); a hotline
@@ -20,7 +20,7 @@ from alembic import op
 from phonenumbers import NumberParseException, PhoneNumberFormat
 
 revision: str = "0013_customer_import"
-down_revision: str | None = "0011_ticket_workflow"
+down_revision: str | None = "0008_recordings"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

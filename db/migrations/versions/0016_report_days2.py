@@ -7,7 +7,7 @@ rows in the hotline's time zone (of the settings the server upgrades with, or, f
 ``alembic`` command line, the loaded settings), which is exact.
 
 Revision ID: 0016_report_days2
-Revises: 0014_report_days
+Revises: 0015_return_visits
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from alembic import context, op
 
 revision: str = "0016_report_days2"
-down_revision: str | None = "0014_report_days"
+down_revision: str | None = "0015_return_visits"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

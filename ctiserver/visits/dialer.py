@@ -1,0 +1,264 @@
+"""Calling customers for their return visit: the agent's click to call, and the automatic
+survey call.
+
+Every attempt is claimed in the database (``VisitRepository.claim``) BEFORE its Originate,
+which carries the attempt's ChannelId (also the call's Linkedid, stored on the visit and
+noted in the ticket's history). An agent's call rings the agent's phone first; once they
+answer, the ``[visit]`` dialplan context dials the customer presenting the hotline's
+number, recorded as any call (``U(cti-record)``); the outcome comes from that Dial's end,
+or the agent's hangup before it. The automatic call rings the customer; once they answer,
+``[visit-survey]`` runs the survey flow over FastAGI (``visit-survey``) in the language
+they chose in the IVR, and the digit they press is the score. Only ASCII digits of the
+number reach Originate and Dial.
+
+After a restart (``resolve``), an attempt left in flight by this server is looked for in
+Asterisk by its ChannelId: still there, it is followed; gone, it is finished as
+``failed`` (counted, so retried with back-off, never redialled at once).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from typing import Any
+
+from ctiserver.ivr.hotline import HotlineIvr
+from ctiserver.settings import Settings
+from ctiserver.telephony.agi.session import AgiSession
+from ctiserver.telephony.ami.link import AmiError, AmiLink
+from ctiserver.telephony.events import ChannelHungUp, DialEnded, DialStarted, DomainEvent
+from ctiserver.tickets.changes import Author
+from ctiserver.visits.model import Mode, VisitOutcome, VisitRefused, dial_outcome, digits_only, hangup_outcome
+from ctiserver.visits.service import SYSTEM, VisitService
+from ctiserver.visits.views import VisitAttemptInfo, VisitInfo
+
+log = logging.getLogger(__name__)
+
+#: the dialplan contexts (dialplans/hotline.inc.j2)
+AGENT_CONTEXT = "visit"
+SURVEY_CONTEXT = "visit-survey"
+#: an automatic call with no news this long after its ring time is taken as unanswered
+SILENCE_GRACE = 30.0
+
+
+@dataclass
+class _Flight:
+    attempt: VisitAttemptInfo
+    visit: VisitInfo | None
+    started: float
+    dialled: bool = False
+    #: the automatic call reached the survey (its outcome is the survey's)
+    surveying: bool = False
+    finished: bool = False
+
+
+class VisitDialer:
+    def __init__(
+        self, service: VisitService, ami: AmiLink, settings: Settings, hotline: HotlineIvr | None, *,
+        clock: Callable[[], float],
+    ) -> None:
+        self._service = service
+        self._store = service.store
+        self._ami = ami
+        self._settings = settings
+        self._hotline = hotline
+        self._clock = clock
+        #: ChannelId -> the attempt being followed
+        self._flights: dict[str, _Flight] = {}
+        self._background: set[asyncio.Task[None]] = set()
+        #: told of every Originate sent (tests): the action
+        self.on_originate: Callable[[dict[str, Any]], None] | None = None
+
+    # -- placing calls --------------------------------------------------------------------
+
+    async def call_by_agent(self, visit_id: int, extension: str, by: Author) -> VisitInfo:
+        """Claim the visit for the agent and ring their phone; VisitRefused, VisitNotFound."""
+        channel_id = f"vv-{uuid.uuid4().hex}"
+        visit, attempt = await self._store.claim(
+            visit_id, self._clock(), mode=Mode.AGENT, agent=extension, channel_id=channel_id
+        )
+        await self._service.link_call(visit, channel_id, by)
+        self._service.changed(visit)
+        await self._send(_Flight(attempt, visit, self._clock()), self.agent_action(visit, attempt, extension))
+        return visit
+
+    async def tick(self) -> int:
+        """Automatic survey calls to the visits due (``visits.auto_call``); how many
+        Originates were sent."""
+        now = self._clock()
+        self._give_up_silent(now)
+        sent = 0
+        if not self._settings.visits.auto_call:
+            return sent
+        for visit_id in await self._store.due(now):
+            try:
+                visit, attempt = await self._store.claim(
+                    visit_id, now, mode=Mode.AUTO, agent=None, channel_id=f"vs-{uuid.uuid4().hex}"
+                )
+            except (VisitRefused, LookupError):
+                continue  # taken meanwhile (another server, an agent)
+            await self._service.link_call(visit, attempt.channel_id, SYSTEM)
+            self._service.changed(visit)
+            await self._send(_Flight(attempt, visit, now), self.survey_action(visit, attempt))
+            sent += 1
+        return sent
+
+    async def run_forever(self) -> None:
+        await self._ami.wait_ready(timeout=3600)
+        await self.resolve()
+        while True:
+            await self.tick()
+            await asyncio.sleep(self._settings.visits.interval)
+
+    def agent_action(self, visit: VisitInfo, attempt: VisitAttemptInfo, extension: str) -> dict[str, Any]:
+        number = digits_only(visit.number or "")
+        return {
+            "Action": "Originate",
+            "Channel": self._settings.hotline.agent_interface.replace("{extension}", digits_only(extension)),
+            "Context": AGENT_CONTEXT,
+            "Exten": number,
+            "Priority": "1",
+            # what the agent's phone shows: whom they call for a return visit
+            "CallerID": f'"RV {number}" <{number}>',
+            "Timeout": str(self._settings.hotline.callback_ring * 1000),
+            "Async": "true",
+            "ChannelId": attempt.channel_id,
+            "OtherChannelId": f"{attempt.channel_id}-2",
+            "Variable": [f"CTI_VISIT={visit.id}", f"CTI_VISIT_ATTEMPT={attempt.id}"],
+        }
+
+    def survey_action(self, visit: VisitInfo, attempt: VisitAttemptInfo) -> dict[str, Any]:
+        hotline = self._settings.hotline
+        number = digits_only(visit.number or "")
+        return {
+            "Action": "Originate",
+            "Channel": hotline.callback_interface.replace("{number}", number),
+            "Context": SURVEY_CONTEXT,
+            "Exten": "s",
+            "Priority": "1",
+            "CallerID": f'"{hotline.number}" <{hotline.number}>',
+            "Timeout": str(hotline.callback_ring * 1000),
+            "Async": "true",
+            "ChannelId": attempt.channel_id,
+            "Variable": [f"CTI_VISIT={visit.id}", f"CTI_VISIT_ATTEMPT={attempt.id}"],
+        }
+
+    async def _send(self, flight: _Flight, action: dict[str, Any]) -> None:
+        self._flights[flight.attempt.channel_id] = flight
+        log.info("visit %d: attempt %d (%s) %s", flight.attempt.visit_id, flight.attempt.id,
+                 flight.attempt.mode, flight.attempt.channel_id)
+        if self.on_originate is not None:
+            self.on_originate(action)
+        try:
+            answer = await self._ami.send_action(action)
+        except (TimeoutError, AmiError, OSError) as exc:
+            log.warning("visit %d: the Originate failed: %s", flight.attempt.visit_id, exc)
+            await self._finish(flight, VisitOutcome.FAILED)
+            return
+        if answer.get("Response") != "Success":
+            log.warning("visit %d: Originate refused: %s", flight.attempt.visit_id, answer.get("Message"))
+            await self._finish(flight, VisitOutcome.FAILED)
+
+    # -- following attempts ---------------------------------------------------------------
+
+    def handle(self, event: DomainEvent) -> None:
+        """Typed telephony events (``core.follow``) of the calls placed."""
+        flight = self._flights.get(getattr(event, "uniqueid", ""))
+        if flight is None:
+            return
+        if isinstance(event, DialStarted):
+            flight.dialled = True
+        elif isinstance(event, DialEnded):
+            flight.dialled = True
+            self._spawn(self._finish(flight, dial_outcome(event.status)))
+        elif isinstance(event, ChannelHungUp):
+            if flight.attempt.mode == Mode.AUTO.value:
+                if not flight.surveying:
+                    self._spawn(self._finish(flight, hangup_outcome(event.cause)))
+            else:
+                # no Dial: the agent did not answer; a Dial that ended said its outcome
+                self._spawn(self._finish(flight, VisitOutcome.FAILED if flight.dialled else VisitOutcome.AGENT_MISSED))
+
+    async def agi_survey(self, session: AgiSession) -> None:
+        """FastAGI ``visit-survey``: the customer answered the automatic call; the survey
+        flow's digit is the visit's score."""
+        flight = self._flights.get(session.uniqueid or "")
+        if flight is None or flight.visit is None or self._hotline is None:
+            log.warning("visit survey on %s: no such attempt in flight", session.uniqueid)
+            return
+        flight.surveying = True
+        name = self._settings.visits.survey_flow
+        flow = self._hotline.registry.get(name)
+        score: int | None = None
+        if flow is None:
+            log.error("visit %d: no flow %r in force for the survey", flight.attempt.visit_id, name)
+        else:
+            variables = {"language": flight.visit.language} if flight.visit.language else {}
+            variables["visit_id"] = str(flight.visit.id)
+            run = await self._hotline.run_flow(session, flow, variables)
+            given = (run.variables.get("survey_score") if run is not None else None) or ""
+            score = int(given) if given in ("1", "2", "3", "4", "5") else None
+        await self._finish(flight, VisitOutcome.ANSWERED if score is not None else VisitOutcome.NO_SCORE)
+        if score is not None:
+            try:
+                await self._service.record(flight.attempt.visit_id, score, None, by=SYSTEM)
+            except (VisitRefused, LookupError) as exc:
+                log.warning("visit %d: the survey's score %d not recorded: %s", flight.attempt.visit_id, score, exc)
+
+    def _give_up_silent(self, now: float) -> None:
+        limit = self._settings.hotline.callback_ring + SILENCE_GRACE
+        for flight in list(self._flights.values()):
+            if flight.attempt.mode == Mode.AUTO.value and not flight.surveying and now - flight.started > limit:
+                self._spawn(self._finish(flight, VisitOutcome.NO_ANSWER))
+
+    def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(coroutine)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _finish(self, flight: _Flight, outcome: VisitOutcome) -> None:
+        if flight.finished:
+            return
+        flight.finished = True
+        self._flights.pop(flight.attempt.channel_id, None)
+        try:
+            visit = await self._store.finish(flight.attempt.id, outcome, self._clock())
+        except Exception:
+            log.exception("visit attempt %d: the outcome %s was not recorded", flight.attempt.id, outcome)
+            return
+        if visit is not None:
+            log.info("visit %d: attempt %d %s -> %s", visit.id, flight.attempt.id, outcome, visit.status)
+            self._service.changed(visit)
+
+    # -- after a restart ------------------------------------------------------------------
+
+    async def resolve(self) -> None:
+        """Attempts this server left in flight: followed if Asterisk still has their
+        channel, else finished as failed; never dialled again here."""
+        attempts = [a for a in await self._store.in_flight() if a.server == (self._store.server or None)]
+        if not attempts:
+            return
+        listing = await self._ami.send_list_action({"Action": "CoreShowChannels"})
+        alive = {m.get("Uniqueid"): m for m in listing if m.get("Event") == "CoreShowChannel"}
+        for attempt in attempts:
+            channel = alive.get(attempt.channel_id)
+            flight = _Flight(attempt, await self._store.get(attempt.visit_id), self._clock())
+            if channel is None:
+                log.warning("visit attempt %d (%s) ended while the server was down: failed",
+                            attempt.id, attempt.channel_id)
+                await self._finish(flight, VisitOutcome.FAILED)
+                continue
+            flight.dialled = channel.get("Application") == "Dial"
+            self._flights[attempt.channel_id] = flight
+            if attempt.mode == Mode.AGENT.value and channel.get("BridgeId"):
+                await self._finish(flight, VisitOutcome.ANSWERED)
+            elif attempt.mode == Mode.AUTO.value:
+                # a survey under way was run by the server that stopped: its score is lost
+                flight.surveying = True
+                await self._finish(flight, VisitOutcome.FAILED)
+                with contextlib.suppress(AmiError, TimeoutError, OSError):
+                    await self._ami.send_action({"Action": "Hangup", "Channel": str(channel.get("Channel", ""))})

@@ -1,0 +1,65 @@
+"""Return visits: every completed ticket owes one (the ``visit-feed`` task reads the tickets'
+events), agents call from the desk or the ``visit-dialer`` places the automatic survey
+calls (``visits.auto_call``); the score closes or reopens the ticket. Post-call surveys
+are reported with their call's agent and tickets."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+
+from ctiserver.agents.store import AgentRepository
+from ctiserver.core import Core
+from ctiserver.ivr.hotline import HotlineIvr
+from ctiserver.settings import VisitSettings
+from ctiserver.tickets.store import TicketRepository
+from ctiserver.visits import http
+from ctiserver.visits.dialer import VisitDialer
+from ctiserver.visits.model import VisitPolicy
+from ctiserver.visits.service import VisitService
+from ctiserver.visits.store import VisitRepository
+from ctiserver.visits.surveys import FEEDBACK_KEY, SurveyReport, TicketFeedback
+from ctiserver.visits.views import VisitInfo
+from ctiserver.vocabulary import SUPERVISOR_ROLES
+
+log = logging.getLogger(__name__)
+
+
+def policy_from(settings: VisitSettings) -> VisitPolicy:
+    return VisitPolicy(
+        max_attempts=settings.max_attempts, retry_min=settings.retry_min, retry_max=settings.retry_max,
+        close_score=settings.close_score, complaint_score=settings.complaint_score,
+    )
+
+
+def register(core: Core, tickets: TicketRepository, hotline: HotlineIvr) -> VisitService:
+    settings = core.settings.visits
+    store = VisitRepository(
+        core.db, policy_from(settings), server=settings.server_id or socket.gethostname()
+    )
+
+    def push(visit: VisitInfo) -> None:
+        core.hub.to_roles({"agent", *SUPERVISOR_ROLES}, {"type": "visit", "visit": visit.to_dict()})
+
+    service = VisitService(core.db, store, tickets, clock=core.clock, changed=push)
+
+    async def feed_forever() -> None:
+        while True:
+            while await service.feed() > 0:
+                pass
+            await asyncio.sleep(settings.interval)
+
+    core.long_running("visit-feed", feed_forever)
+    dialer = None
+    if core.settings.hotline.callback_interface:
+        dialer = VisitDialer(service, core.ami, core.settings, hotline, clock=core.clock)
+        core.follow(dialer.handle)
+        core.agi.route("visit-survey", dialer.agi_survey)
+        core.long_running("visit-dialer", dialer.run_forever)
+    elif settings.auto_call:
+        raise ValueError("visits.auto_call needs hotline.callback_interface (how customers are called)")
+    surveys = SurveyReport(core.db)
+    http.register(core.app, service, dialer, AgentRepository(core.db), surveys)
+    core.app[FEEDBACK_KEY] = TicketFeedback(surveys, store)
+    return service

@@ -1,0 +1,26 @@
+"""The department work view: its context route and the live feed of ticket changes."""
+
+from __future__ import annotations
+
+from ctiserver.core import Core
+from ctiserver.dispatch.store import DispatchRepository
+from ctiserver.tickets.store import TicketRepository
+from ctiserver.web.contract import add_messages
+from ctiserver.workview import http
+from ctiserver.workview.feed import TicketFeed
+from ctiserver.workview.schemas import TicketChangedMessage, TicketGoneMessage
+from ctiserver.workview.store import WorkViewStore
+
+
+def register(core: Core, tickets: TicketRepository, dispatch: DispatchRepository) -> TicketFeed:
+    store = WorkViewStore(core.db)
+    http.register(core.app, store, dispatch)
+    add_messages(core.app, TicketChangedMessage, TicketGoneMessage)
+    feed = TicketFeed(tickets, store, core.hub)
+    interval = core.settings.workview.live_interval
+
+    async def run() -> None:
+        await feed.run(interval)
+
+    core.long_running("ticket-feed", run)
+    return feed

@@ -1,0 +1,159 @@
+"""Webhook delivery across a crash and across servers, with real processes and a real
+HTTP receiver: the delivering process killed (SIGKILL) while a request is in flight, then
+started again, resumes from its cursor (nothing lost, nothing answered 2xx sent again); two
+delivering processes on one PostgreSQL send each event exactly once, in order."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import pickle
+import signal
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from ctiserver.settings import Settings, WebhookEndpoint, WebhookSettings
+from ctiserver.storage.database import Database, upgrade_schema
+from ctiserver.tickets.store import TicketRepository
+from tests.conftest import REPO
+from tests.pg import PostgresServer, postgres_server  # noqa: F401  (fixture)
+from tests.webhook_receiver import Receiver
+
+pytestmark = pytest.mark.integration
+
+SECRET = "a webhook secret of the crash tests"
+
+
+class Deliverers:
+    """``tests.integration.webhook_process`` running the settings' endpoints."""
+
+    def __init__(self, settings: Settings, tmp_path: Path, name: str) -> None:
+        self.path = tmp_path / f"{name}.settings.pickle"
+        self.path.write_bytes(pickle.dumps(settings))
+        self.log = tmp_path / f"{name}.log"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    async def start(self) -> None:
+        self.process = subprocess.Popen(  # noqa: S603
+            [sys.executable, "-m", "tests.integration.webhook_process", str(self.path)],
+            cwd=REPO, stdout=subprocess.PIPE, stderr=self.log.open("ab"),
+            env={**os.environ, "PYTHONPATH": str(REPO)},
+        )
+        assert self.process.stdout is not None
+        line = await asyncio.wait_for(asyncio.to_thread(self.process.stdout.readline), 60)
+        assert line.strip() == b"ready", self.log.read_text()
+
+    def kill(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(10)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(10)
+
+
+@pytest.fixture
+async def processes() -> AsyncIterator[list[Deliverers]]:
+    started: list[Deliverers] = []
+    yield started
+    for process in started:
+        process.stop()
+
+
+@pytest.fixture
+async def receiver() -> AsyncIterator[Receiver]:
+    running = Receiver(SECRET)
+    await running.start()
+    yield running
+    running.release.set()
+    await running.stop()
+
+
+def settings_for(url: str, receiver: Receiver) -> Settings:
+    hook = WebhookEndpoint(
+        name="erp", url=receiver.url, secret=SECRET, kinds=("created", "note"), timeout=5.0,
+        backoff_min=0.1, backoff_max=0.5,
+    )
+    return Settings().replace(
+        database={"url": url},
+        webhooks={"endpoints": (hook,), "poll_interval": 0.1, "gap_wait": 2.0},
+    )
+
+
+async def write_events(tickets: TicketRepository, count: int) -> None:
+    for n in range(count):
+        ticket = await tickets.open("repair", f"洗衣机漏水 {n}", {}, customer_id=None, source="agent")
+        await tickets.add_note(ticket.id, f"note {n}")
+
+
+async def wait_for(check: object, seconds: float, what: str) -> None:
+    assert callable(check)
+    async with asyncio.timeout(seconds):
+        while not check():
+            await asyncio.sleep(0.05)
+
+
+async def test_a_deliverer_killed_mid_request_resumes_from_its_cursor(
+    tmp_path: Path, receiver: Receiver, processes: list[Deliverers]
+) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path}/cti.sqlite3"
+    await upgrade_schema(url)
+    settings = settings_for(url, receiver)
+    db = Database(url)
+    try:
+        tickets = TicketRepository(db)
+        first = Deliverers(settings, tmp_path, "first")
+        processes.append(first)
+        await first.start()
+        receiver.hold_event = 6  # the third ticket's note: events are numbered from 1
+        await write_events(tickets, 5)
+        await asyncio.wait_for(receiver.held.wait(), 20)
+        first.kill()  # the request for event 6 is in flight, never to be answered
+        await asyncio.sleep(0.5)  # the receiver sees the connection gone (it records no answer)
+        receiver.release.set()
+        receiver.hold_event = None
+        await write_events(tickets, 5)  # written while no deliverer runs
+        again = Deliverers(settings, tmp_path, "again")
+        processes.append(again)
+        await again.start()
+        await wait_for(lambda: len(receiver.delivered()) >= 20, 30, "every event after the restart")
+        await asyncio.sleep(1.0)  # a double would show by now
+    finally:
+        await db.close()
+    assert receiver.bad_signatures == 0
+    assert receiver.event_ids() == list(range(1, 21)), "each answered once, in order, none lost"
+    sent = [r.body["event"]["id"] for r in receiver.requests]
+    assert sent.count(6) == 2, "the request in flight when the process died was sent again"
+    assert len(sent) == 21
+
+
+async def test_two_deliverers_on_one_postgres_send_each_event_exactly_once(
+    tmp_path: Path, receiver: Receiver, processes: list[Deliverers],
+    postgres_server: PostgresServer,  # noqa: F811  (the imported fixture)
+) -> None:
+    url = await postgres_server.create_database("ctiserver_webhooks_two")
+    await upgrade_schema(url)
+    settings = settings_for(url, receiver)
+    receiver.delay = 0.02  # each request in flight a while: the other deliverer finds the claim held
+    for name in ("a", "b"):
+        process = Deliverers(settings, tmp_path, name)
+        processes.append(process)
+        await process.start()
+    db = Database(url)
+    try:
+        tickets = TicketRepository(db)
+        writers = [write_events(tickets, 10) for _ in range(3)]  # concurrent transactions: ids may commit out of order
+        await asyncio.gather(*writers)
+        await wait_for(lambda: len(receiver.delivered()) >= 60, 60, "all 60 events")
+        await asyncio.sleep(1.0)
+    finally:
+        await db.close()
+    assert receiver.bad_signatures == 0
+    assert receiver.event_ids() == list(range(1, 61)), "each exactly once, in id order"
+    assert len(receiver.requests) == 60, "no event sent twice by the two processes"
