@@ -3,11 +3,12 @@
     python bench/reports.py [--calls 1000000] [--days 365] [--agents 60] [--runs 20]
                             [--backend sqlite|postgres|both]
 
-Seeds the reports' hourly totals (``report_hours``, ``report_pauses``) of ``--calls``
-generated calls over ``--days`` days (tests/reports_seed.py: the same generator as the
-tests, counted by the same ``HourlyTotals``), in bulk (executemany on SQLite, COPY on
-PostgreSQL), then times every report over ``--runs`` ranges (one day to the whole year,
-a third of them filtered by a queue or an agent): median and p99 per report.
+Seeds the reports' totals (hourly: ``report_hours``, ``report_pauses``; and the coarser
+levels: ``report_days``, ``report_queue_days``, ``report_queue_hours``, ``report_pause_days``)
+of ``--calls`` generated calls over ``--days`` days (tests/reports_seed.py: the same
+generator as the tests, counted by the same ``HourlyTotals`` and ``CoarseTotals``), in
+bulk (executemany on SQLite, COPY on PostgreSQL), then times every report over ``--runs``
+ranges (one day to the whole year, a third of them filtered by a queue or an agent): median and p99 per report.
 The raw statistics records are not seeded: the reports never read them.
 """
 
@@ -16,6 +17,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
+import os
 import random
 import statistics
 import sys
@@ -28,11 +30,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from ctiserver.reports.model import (  # noqa: E402
     CALL_COLUMNS,
-    HOUR,
     MAX_COLUMNS,
+    QUEUE_LEVEL_COLUMNS,
     STATE_COLUMNS,
     SUM_COLUMNS,
+    CoarseTotals,
     HourlyTotals,
+    LocalDays,
     Thresholds,
     combine,
 )
@@ -43,29 +47,47 @@ from ctiserver.storage.database import Database, upgrade_schema  # noqa: E402
 from tests.reports_seed import QUEUES, ZONE, agents, day_records  # noqa: E402
 
 COLUMNS = ("hour", "queue", "agent", *CALL_COLUMNS, *SUM_COLUMNS, *MAX_COLUMNS, *STATE_COLUMNS)
+DAY_COLUMNS = ("day", *COLUMNS[1:])
+Rows = list[tuple[Any, ...]]
 FIRST = dt.date(2025, 1, 1)
 
 
-def generate(args: argparse.Namespace) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]], int]:
-    """The year's hourly rows and pause rows, and how many calls were generated."""
+def _cells(values: dict[str, float], names: tuple[str, ...]) -> tuple[Any, ...]:
+    return tuple(int(values.get(c, 0)) if c in CALL_COLUMNS else values.get(c, 0.0) for c in names)
+
+
+def generate(args: argparse.Namespace) -> tuple[dict[str, tuple[tuple[str, ...], Rows]], int]:
+    """Every table's columns and rows (hourly and the coarser levels), and how many calls
+    were generated."""
     rng = random.Random(13)
     per_day = args.calls // args.days
-    rows: dict[tuple[int, str, str], dict[str, float]] = {}
-    pauses: dict[tuple[int, str, str], float] = {}
+    thresholds = Thresholds(timezone=ZONE)
+    year = HourlyTotals(thresholds)
     calls = 0
     for n in range(args.days):
-        totals = HourlyTotals.of(day_records(FIRST + dt.timedelta(days=n), per_day, args.agents, rng), Thresholds())
+        totals = HourlyTotals.of(day_records(FIRST + dt.timedelta(days=n), per_day, args.agents, rng), thresholds)
         calls += per_day
         for key, values in totals.rows.items():
-            combine(rows.setdefault(key, {}), values)
+            combine(year.rows.setdefault(key, {}), values)
         for key, seconds in totals.pauses.items():
-            pauses[key] = pauses.get(key, 0.0) + seconds
-    hour_rows = [(h, q, a, *(int(v[c]) if c in CALL_COLUMNS else v[c] for c in COLUMNS[3:]))
-                 for (h, q, a), v in rows.items()]
-    return hour_rows, [(h, a, r, s) for (h, a, r), s in pauses.items()], calls
+            year.pauses[key] = year.pauses.get(key, 0.0) + seconds
+    coarse = CoarseTotals.of(year, LocalDays(ZONE))
+    queue_columns = ("queue", *QUEUE_LEVEL_COLUMNS)
+    tables: dict[str, tuple[tuple[str, ...], Rows]] = {
+        "report_hours": (COLUMNS, [(*k, *_cells(v, COLUMNS[3:])) for k, v in year.rows.items()]),
+        "report_pauses": (("hour", "agent", "reason", "seconds"), [(*k, s) for k, s in year.pauses.items()]),
+        "report_days": (DAY_COLUMNS, [(*k, *_cells(v, DAY_COLUMNS[3:])) for k, v in coarse.days.items()]),
+        "report_queue_days": (("day", *queue_columns),
+                              [(*k, *_cells(v, QUEUE_LEVEL_COLUMNS)) for k, v in coarse.queue_days.items()]),
+        "report_queue_hours": (("hour", *queue_columns),
+                               [(*k, *_cells(v, QUEUE_LEVEL_COLUMNS)) for k, v in coarse.queue_hours.items()]),
+        "report_pause_days": (("day", "agent", "reason", "seconds"),
+                              [(*k, s) for k, s in coarse.pause_days.items()]),
+    }
+    return tables, calls
 
 
-async def seed(url: str, hour_rows: list[tuple[Any, ...]], pause_rows: list[tuple[Any, ...]]) -> float:
+async def seed(url: str, tables: dict[str, tuple[tuple[str, ...], Rows]]) -> float:
     began = time.perf_counter()
     await upgrade_schema(url)
     if url.startswith("sqlite"):
@@ -73,10 +95,9 @@ async def seed(url: str, hour_rows: list[tuple[Any, ...]], pause_rows: list[tupl
 
         connection = sqlite3.connect(url.split("///", 1)[1])
         with connection:
-            marks = ",".join("?" * len(COLUMNS))
-            connection.executemany(f"INSERT INTO report_hours ({','.join(COLUMNS)}) VALUES ({marks})", hour_rows)
-            connection.executemany("INSERT INTO report_pauses (hour, agent, reason, seconds) VALUES (?,?,?,?)",
-                                   pause_rows)
+            for table, (columns, rows) in tables.items():
+                marks = ",".join("?" * len(columns))
+                connection.executemany(f"INSERT INTO {table} ({','.join(columns)}) VALUES ({marks})", rows)
         connection.execute("ANALYZE")
         connection.close()
     else:
@@ -84,9 +105,8 @@ async def seed(url: str, hour_rows: list[tuple[Any, ...]], pause_rows: list[tupl
 
         connection = await asyncpg.connect(url.replace("postgresql+asyncpg", "postgresql"))
         try:
-            await connection.copy_records_to_table("report_hours", records=hour_rows, columns=list(COLUMNS))
-            await connection.copy_records_to_table("report_pauses", records=pause_rows,
-                                                   columns=["hour", "agent", "reason", "seconds"])
+            for table, (columns, rows) in tables.items():
+                await connection.copy_records_to_table(table, records=rows, columns=list(columns))
             await connection.execute("ANALYZE")
         finally:
             await connection.close()
@@ -114,6 +134,7 @@ async def measure(url: str, args: argparse.Namespace) -> dict[str, list[float]]:
                 times[name].append(time.perf_counter() - began)
     finally:
         await db.close()
+    print(f"  load average after: {' '.join(f'{v:.1f}' for v in os.getloadavg())}")
     return times
 
 
@@ -131,13 +152,15 @@ def show(backend: str, seeded: float, times: dict[str, list[float]]) -> None:
 
 async def main(args: argparse.Namespace) -> None:
     began = time.perf_counter()
-    hour_rows, pause_rows, calls = generate(args)
-    print(f"generated {calls} calls over {args.days} days, {args.agents} agents: {len(hour_rows)} hourly rows, "
-          f"{len(pause_rows)} pause rows in {time.perf_counter() - began:.1f} s")
+    tables, calls = generate(args)
+    counts = ", ".join(f"{len(rows)} {table}" for table, (_, rows) in tables.items())
+    print(f"generated {calls} calls over {args.days} days, {args.agents} agents: {counts} "
+          f"in {time.perf_counter() - began:.1f} s")
+    print(f"load average {' '.join(f'{v:.1f}' for v in os.getloadavg())}")
     with tempfile.TemporaryDirectory() as tmp:
         if args.backend in ("sqlite", "both"):
             url = f"sqlite+aiosqlite:///{tmp}/reports.sqlite3"
-            show("SQLite", await seed(url, hour_rows, pause_rows), await measure(url, args))
+            show("SQLite", await seed(url, tables), await measure(url, args))
         if args.backend in ("postgres", "both"):
             from tests.pg import find_bindir, running_postgres
 
@@ -147,7 +170,7 @@ async def main(args: argparse.Namespace) -> None:
                 return
             with running_postgres(bindir) as server:
                 url = await server.create_database("reports")
-                show("PostgreSQL", await seed(url, hour_rows, pause_rows), await measure(url, args))
+                show("PostgreSQL", await seed(url, tables), await measure(url, args))
 
 
 if __name__ == "__main__":

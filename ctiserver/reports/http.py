@@ -1,5 +1,5 @@
-"""The call-center reports of any range of days: ``GET /api/reports/{queues,agents,hours,days}``,
-as JSON or (``format=csv``) as a spreadsheet."""
+"""The call-center reports of any range of days: ``GET /api/reports/{queues,agents,hours,days}``
+and the business reports (``BUSINESS_SUMMARIES``), as JSON or (``format=csv``) as a spreadsheet."""
 
 from __future__ import annotations
 
@@ -7,8 +7,17 @@ from typing import Any
 
 from aiohttp import web
 
+from ctiserver.reports.business import BusinessFilters
 from ctiserver.reports.model import csv_text
-from ctiserver.reports.schemas import AgentsReport, DaysReport, HoursReport, QueuesReport, ReportRangeQuery
+from ctiserver.reports.schemas import (
+    AgentsReport,
+    BusinessQuery,
+    BusinessReport,
+    DaysReport,
+    HoursReport,
+    QueuesReport,
+    ReportRangeQuery,
+)
 from ctiserver.reports.service import Filters, ReportRangeError, ReportService, report_table
 from ctiserver.vocabulary import SUPERVISOR_ROLES
 from ctiserver.web.contract import ApiHandler, query_of, route
@@ -23,6 +32,17 @@ ANSWERS: dict[str, tuple[Any, str]] = {
     "days": (DaysReport, "Figures per day over a range of days (the trend)"),
 }
 
+BUSINESS_SUMMARIES = {
+    "tickets": "Tickets by kind, status and department",
+    "complaint_rates": "Complaints per thousand installed products, by model and by region",
+    "fault_rates": "Repair tickets by fault code and by part replaced",
+    "complaints_against": "Complaints by what they are about, department and branch",
+    "turnaround": "Repair turnaround (creation to first completion) by department and branch",
+    "sla": "Tickets past their SLA by department and branch",
+    "first_contact": "First-contact resolution by department",
+    "satisfaction": "Post-call survey scores by agent, department and branch",
+}
+
 
 def handler(name: str) -> ApiHandler:
     async def report(request: web.Request) -> Any:
@@ -35,16 +55,35 @@ def handler(name: str) -> ApiHandler:
         except ReportRangeError as exc:
             raise ApiError(400, str(exc)) from exc
         answer = await reports.report(name, period, Filters(query.queue, query.agent))
-        if query.format != "csv":
-            return answer
-        header, rows = report_table(answer)
-        filename = f"report-{name}-{answer['from']}-{answer['to']}.csv"
-        return web.Response(
-            text=csv_text(header, rows), content_type="text/csv", charset="utf-8",
-            headers={"Content-Disposition": f'attachment; filename="{filename}"'},
-        )
+        return answer if query.format != "csv" else _csv(name, answer)
 
     return report
+
+
+def business_handler(name: str) -> ApiHandler:
+    async def report(request: web.Request) -> Any:
+        """Tickets created in the range (local days, both included), surveys answered in it;
+        ``format=csv`` answers the same table as a UTF-8 CSV (with a BOM)."""
+        reports = request.app[REPORTS_KEY]
+        query = query_of(request, BusinessQuery)
+        try:
+            period = reports.period(query.first, query.last)
+        except ReportRangeError as exc:
+            raise ApiError(400, str(exc)) from exc
+        filters = BusinessFilters(query.province, query.city, query.model, query.department)
+        answer = await reports.business_report(name, period, filters)
+        return answer if query.format != "csv" else _csv(name, answer)
+
+    return report
+
+
+def _csv(name: str, answer: dict[str, Any]) -> web.Response:
+    header, rows = report_table(answer)
+    filename = f"report-{name}-{answer['from']}-{answer['to']}.csv"
+    return web.Response(
+        text=csv_text(header, rows), content_type="text/csv", charset="utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
 
 
 def register(app: web.Application, reports: ReportService) -> None:
@@ -52,3 +91,6 @@ def register(app: web.Application, reports: ReportService) -> None:
     for name, (answer, summary) in ANSWERS.items():
         route(app, "GET", f"/api/reports/{name}", handler(name), summary=summary, roles=SUPERVISOR_ROLES,
               denied=DENIED, query=ReportRangeQuery, answer=answer)
+    for name, summary in BUSINESS_SUMMARIES.items():
+        route(app, "GET", f"/api/reports/{name}", business_handler(name), summary=summary,
+              roles=SUPERVISOR_ROLES, denied=DENIED, query=BusinessQuery, answer=BusinessReport)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from ctiserver.core import Core
 from ctiserver.reports import http
+from ctiserver.reports.business import BusinessQueries
 from ctiserver.reports.queries import ReportQueries
 from ctiserver.reports.service import ReportService
 from ctiserver.reports.store import ReportTotals, thresholds
@@ -18,7 +19,7 @@ def register(core: Core, records: StatsRepository) -> ReportService:
     hotline = core.settings.hotline
     reports = ReportService(
         ReportQueries(core.db), HotlineDays(hotline.timezone), core.clock,
-        [queue.name for queue in hotline.queues], hotline.agent_interface,
+        [queue.name for queue in hotline.queues], hotline.agent_interface, BusinessQueries(core.db),
     )
     http.register(core.app, reports)
     return reports

@@ -1,4 +1,4 @@
-"""Reading the hourly totals and the callbacks of a range for the reports."""
+"""Reading the totals (hourly, daily) and the callbacks of a range for the reports."""
 
 from __future__ import annotations
 
@@ -10,10 +10,22 @@ from sqlalchemy import case, func, select
 
 from ctiserver.callbacks.tables import Callback, CallbackAttempt
 from ctiserver.reports.model import CALL_COLUMNS, MAX_COLUMNS, STATE_COLUMNS, SUM_COLUMNS
-from ctiserver.reports.tables import ReportHourRow, ReportPauseRow
+from ctiserver.reports.tables import (
+    ReportDayRow,
+    ReportHourRow,
+    ReportPauseDayRow,
+    ReportQueueDayRow,
+    ReportQueueHourRow,
+)
+from ctiserver.storage.base import Base
 from ctiserver.storage.database import Database
 
 Totals = dict[str, float]
+#: (unit, summed over agents) -> the table of that level
+LEVELS: dict[tuple[str, bool], type[Base]] = {
+    ("hour", False): ReportHourRow, ("hour", True): ReportQueueHourRow,
+    ("day", False): ReportDayRow, ("day", True): ReportQueueDayRow,
+}
 
 
 class ReportQueries:
@@ -22,6 +34,7 @@ class ReportQueries:
 
     async def totals(
         self,
+        unit: str,
         first: int,
         end: int,
         by: Sequence[str],
@@ -30,22 +43,25 @@ class ReportQueries:
         agent: str | None = None,
         states: bool = False,
     ) -> list[tuple[tuple[Any, ...], Totals]]:
-        """The totals of the hours [first, end), grouped by the columns ``by``; the agents'
-        state seconds only with ``states`` (they are on rows of queue ``""``)."""
-        table = ReportHourRow.__table__
+        """The totals of the epoch hours (``unit`` "hour") or local days ("day") [first, end),
+        grouped by the columns ``by``; the agents' state seconds only with ``states`` (they
+        are on rows of queue ``""``). Read from the coarsest level that answers exactly: the
+        rows summed over agents unless an agent, or the agents' states, are asked for."""
+        per_queue = agent is None and not states and "agent" not in by
+        table = LEVELS[(unit, per_queue)].__table__
         summed = [*CALL_COLUMNS, *SUM_COLUMNS, *(STATE_COLUMNS if states else ())]
         groups = [table.c[name] for name in by]
         query = (
             select(*groups, *[func.sum(table.c[c]).label(c) for c in summed],
                    *[func.max(table.c[c]).label(c) for c in MAX_COLUMNS])
-            .where(table.c.hour >= first, table.c.hour < end)
+            .where(table.c[unit] >= first, table.c[unit] < end)
             .group_by(*groups)
         )
         if queue is not None:
             query = query.where(table.c.queue.in_([queue, ""]) if states else table.c.queue == queue)
         if agent is not None:
             query = query.where(table.c.agent == agent)
-        if not states:
+        if not states and not per_queue:
             query = query.where(table.c.queue != "")
         names = [*summed, *MAX_COLUMNS]
         async with self._db.session() as session:
@@ -56,11 +72,11 @@ class ReportQueries:
         ]
 
     async def pauses(self, first: int, end: int, agent: str | None = None) -> dict[str, dict[str, float]]:
-        """agent -> pause reason -> seconds in the hours [first, end)."""
-        table = ReportPauseRow.__table__
+        """agent -> pause reason -> seconds in the local days [first, end)."""
+        table = ReportPauseDayRow.__table__
         query = (
             select(table.c.agent, table.c.reason, func.sum(table.c.seconds))
-            .where(table.c.hour >= first, table.c.hour < end)
+            .where(table.c.day >= first, table.c.day < end)
             .group_by(table.c.agent, table.c.reason)
         )
         if agent is not None:

@@ -123,3 +123,35 @@ class DaysReport(ReportHead):
 
 
 ReportName = Literal["queues", "agents", "hours", "days"]
+
+
+class BusinessQuery(QueryString):
+    """Local days ``from`` to ``to`` (both included; default today) of the tickets' creation
+    (surveys: their answer), optionally a region (the customer's province, city), a product
+    model and a department; ``format=csv`` for a spreadsheet."""
+
+    first: Day | None = Field(None, alias="from")
+    last: Day | None = Field(None, alias="to")
+    province: str | None = Field(None, max_length=64)
+    city: str | None = Field(None, max_length=64)
+    model: str | None = Field(None, max_length=64)
+    department: str | None = Field(None, max_length=32)
+    format: Annotated[str, OneOf(("json", "csv"))] = "json"
+
+
+Cell = str | int | float | None
+
+
+class BusinessReport(Shape):
+    """One table: ``columns`` name the cells of each row (docs/statistics.md, "Business figures")."""
+
+    report: str
+    first: Day = Field(alias="from")
+    last: Day = Field(alias="to")
+    timezone: str
+    province: str | None
+    city: str | None
+    model: str | None
+    department: str | None
+    columns: list[str]
+    rows: list[list[Cell]]

@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ctiserver.reports.business import BusinessFilters, BusinessQueries
 from ctiserver.reports.model import (
     AGENT_FIGURES,
     DAY_FIGURES,
@@ -16,8 +17,11 @@ from ctiserver.reports.model import (
     agent_figures,
     combine,
     day_figures,
+    day_number,
+    day_of_number,
     queue_figures,
 )
+from ctiserver.reports.model.business import BUSINESS_COLUMNS
 from ctiserver.reports.queries import ReportQueries
 from ctiserver.stats.days import HotlineDays
 from ctiserver.storage.base import from_epoch
@@ -42,8 +46,13 @@ class ReportPeriod:
 
     @property
     def hours(self) -> tuple[int, int]:
-        """The epoch hours [first, end) of the period."""
-        return int(self.start // HOUR), int(-(-self.end // HOUR))
+        """The epoch hours [first, end) of the period: those that start in it."""
+        return int(-(-self.start // HOUR)), int(-(-self.end // HOUR))
+
+    @property
+    def days(self) -> tuple[int, int]:
+        """The local days [first, end) of the period, numbered as the daily totals are."""
+        return day_number(self.first_day), day_number(self.last_day) + 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,8 +76,9 @@ def extension_finder(agent_interface: str) -> Callable[[str], str | None]:
 
 class ReportService:
     def __init__(self, queries: ReportQueries, days: HotlineDays, clock: Callable[[], float],
-                 queues: Sequence[str], agent_interface: str) -> None:
+                 queues: Sequence[str], agent_interface: str, business: BusinessQueries | None = None) -> None:
         self._queries = queries
+        self._business = business
         self.days = days
         self._clock = clock
         self._queues = tuple(queues)
@@ -95,8 +105,8 @@ class ReportService:
         return self._extension(filters.agent) or filters.agent
 
     async def queues(self, period: ReportPeriod, filters: Filters) -> dict[str, Any]:
-        first, end = period.hours
-        rows = await self._queries.totals(first, end, ("queue",), queue=filters.queue, agent=filters.agent)
+        first, end = period.days
+        rows = await self._queries.totals("day", first, end, ("queue",), queue=filters.queue, agent=filters.agent)
         found = {key[0]: totals for key, totals in rows}
         start, stop = from_epoch(period.start), from_epoch(period.end)
         extension = self._agent_extension(filters)
@@ -120,8 +130,8 @@ class ReportService:
         }
 
     async def agents(self, period: ReportPeriod, filters: Filters) -> dict[str, Any]:
-        first, end = period.hours
-        rows = await self._queries.totals(first, end, ("agent",), queue=filters.queue, agent=filters.agent,
+        first, end = period.days
+        rows = await self._queries.totals("day", first, end, ("agent",), queue=filters.queue, agent=filters.agent,
                                           states=True)
         found = {key[0]: totals for key, totals in rows if key[0]}
         if filters.queue is not None:
@@ -146,7 +156,7 @@ class ReportService:
 
     async def _by_hour(self, period: ReportPeriod, filters: Filters) -> list[tuple[dt.datetime, dict[str, float]]]:
         first, end = period.hours
-        rows = await self._queries.totals(first, end, ("hour",), queue=filters.queue, agent=filters.agent)
+        rows = await self._queries.totals("hour", first, end, ("hour",), queue=filters.queue, agent=filters.agent)
         return [(dt.datetime.fromtimestamp(key[0] * HOUR, self.days.zone), totals) for key, totals in rows]
 
     async def hours(self, period: ReportPeriod, filters: Filters) -> dict[str, Any]:
@@ -163,15 +173,25 @@ class ReportService:
         }
 
     async def days_report(self, period: ReportPeriod, filters: Filters) -> dict[str, Any]:
-        days: dict[dt.date, dict[str, float]] = {}
-        for local, totals in await self._by_hour(period, filters):
-            combine(days.setdefault(local.date(), {}), totals)
+        first, end = period.days
+        rows = await self._queries.totals("day", first, end, ("day",), queue=filters.queue, agent=filters.agent)
+        days = {day_of_number(key[0]): totals for key, totals in rows}
         count = (period.last_day - period.first_day).days + 1
         every = [period.first_day + dt.timedelta(days=n) for n in range(count)]
         return {
             **self._head("days", period, filters),
             "days": [{"day": day.isoformat(), **day_figures(days.get(day, {}))} for day in every],
         }
+
+    async def business_report(self, name: str, period: ReportPeriod, filters: BusinessFilters) -> dict[str, Any]:
+        """One of the business reports (``model.business.BUSINESS_REPORTS``) as one table."""
+        if self._business is None:
+            raise RuntimeError("the business reports need BusinessQueries")
+        rows = await self._business.report(name, from_epoch(period.start), from_epoch(period.end), filters)
+        return {"report": name, "from": period.first_day.isoformat(), "to": period.last_day.isoformat(),
+                "timezone": str(self.days.zone), "province": filters.province, "city": filters.city,
+                "model": filters.model, "department": filters.department,
+                "columns": list(BUSINESS_COLUMNS[name]), "rows": rows}
 
     async def report(self, name: str, period: ReportPeriod, filters: Filters) -> dict[str, Any]:
         if name == "queues":
@@ -186,6 +206,8 @@ class ReportService:
 def report_table(report: dict[str, Any]) -> tuple[list[str], list[list[Any]]]:
     """A report as one table (the page's table and the CSV): header, rows."""
     name = report["report"]
+    if name in BUSINESS_COLUMNS:
+        return list(report["columns"]), [list(row) for row in report["rows"]]
     if name == "queues":
         rows = [[q["name"], *(q[f] for f in QUEUE_FIGURES)] for q in report["queues"]]
         rows.append([ALL_QUEUES, *(report["total"][f] for f in QUEUE_FIGURES)])

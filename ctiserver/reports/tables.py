@@ -6,7 +6,9 @@ from __future__ import annotations
 from sqlalchemy import Float, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
+from ctiserver.ivr.tables import CallSurvey
 from ctiserver.storage.base import Base
+from ctiserver.tickets.tables import Ticket
 
 
 class ReportHourRow(Base):
@@ -51,3 +53,85 @@ class ReportPauseRow(Base):
     agent: Mapped[str] = mapped_column(String(64), primary_key=True)
     reason: Mapped[str] = mapped_column(String(64), primary_key=True)
     seconds: Mapped[float] = mapped_column(Float, default=0.0)
+
+
+# ---- coarser levels (ctiserver.reports.model.levels), each a sum of hourly rows ------------
+# On SQLite these are WITHOUT ROWID tables: the rows are stored in the primary key's order,
+# the range column first, so a range of days is one contiguous read (a covering index).
+
+
+class _CallColumns:
+    offered: Mapped[int] = mapped_column(Integer, default=0)
+    answered: Mapped[int] = mapped_column(Integer, default=0)
+    abandoned: Mapped[int] = mapped_column(Integer, default=0)
+    short_abandoned: Mapped[int] = mapped_column(Integer, default=0)
+    unanswered: Mapped[int] = mapped_column(Integer, default=0)
+    answered_in_sl: Mapped[int] = mapped_column(Integer, default=0)
+    completed: Mapped[int] = mapped_column(Integer, default=0)
+    transfers: Mapped[int] = mapped_column(Integer, default=0)
+    answer_wait: Mapped[float] = mapped_column(Float, default=0.0)
+    abandon_wait: Mapped[float] = mapped_column(Float, default=0.0)
+    talk: Mapped[float] = mapped_column(Float, default=0.0)
+    answer_wait_max: Mapped[float] = mapped_column(Float, default=0.0)
+    wait_max: Mapped[float] = mapped_column(Float, default=0.0)
+
+
+class ReportDayRow(_CallColumns, Base):
+    """The totals of one local day (days since 1970-01-01), queue and agent."""
+
+    __tablename__ = "report_days"
+    __table_args__ = (
+        Index("ix_report_days_agent_day", "agent", "day"),
+        {"sqlite_with_rowid": False},
+    )
+
+    day: Mapped[int] = mapped_column(Integer, primary_key=True)
+    queue: Mapped[str] = mapped_column(String(64), primary_key=True)
+    agent: Mapped[str] = mapped_column(String(64), primary_key=True)
+    ready: Mapped[float] = mapped_column(Float, default=0.0)
+    ringing: Mapped[float] = mapped_column(Float, default=0.0)
+    on_call: Mapped[float] = mapped_column(Float, default=0.0)
+    wrap_up: Mapped[float] = mapped_column(Float, default=0.0)
+    paused: Mapped[float] = mapped_column(Float, default=0.0)
+
+
+class ReportQueueDayRow(_CallColumns, Base):
+    """The call totals of one local day and queue, all agents summed."""
+
+    __tablename__ = "report_queue_days"
+    __table_args__ = ({"sqlite_with_rowid": False},)
+
+    day: Mapped[int] = mapped_column(Integer, primary_key=True)
+    queue: Mapped[str] = mapped_column(String(64), primary_key=True)
+
+
+class ReportQueueHourRow(_CallColumns, Base):
+    """The call totals of one epoch hour and queue, all agents summed (the heat map)."""
+
+    __tablename__ = "report_queue_hours"
+    __table_args__ = ({"sqlite_with_rowid": False},)
+
+    hour: Mapped[int] = mapped_column(Integer, primary_key=True)
+    queue: Mapped[str] = mapped_column(String(64), primary_key=True)
+
+
+class ReportPauseDayRow(Base):
+    """Seconds an agent was paused with one reason in one local day."""
+
+    __tablename__ = "report_pause_days"
+    __table_args__ = (
+        Index("ix_report_pause_days_agent_day", "agent", "day"),
+        {"sqlite_with_rowid": False},
+    )
+
+    day: Mapped[int] = mapped_column(Integer, primary_key=True)
+    agent: Mapped[str] = mapped_column(String(64), primary_key=True)
+    reason: Mapped[str] = mapped_column(String(64), primary_key=True)
+    seconds: Mapped[float] = mapped_column(Float, default=0.0)
+
+
+# ---- the business reports' ranges (ctiserver.reports.business) ------------------------------
+# tickets created, and surveys answered, in a range of days: indexes on the range column
+
+Index("ix_tickets_created_at", Ticket.__table__.c.created_at)
+Index("ix_call_surveys_at", CallSurvey.__table__.c.at)

@@ -40,7 +40,7 @@ FIRST = dt.date(2026, 3, 1)
 DAYS = 31
 #: the complaint queue answers within 30 s, the others within 20 s; short abandons under 5 s
 SERVICE_LEVEL = {"complaint": 30}
-THRESHOLDS = Thresholds(SERVICE_LEVEL, 20, 5)
+THRESHOLDS = Thresholds(SERVICE_LEVEL, 20, 5, ZONE)
 RECORDS = month_records(FIRST, DAYS, calls_per_day=120, agent_count=5)
 TZ = ZoneInfo(ZONE)
 

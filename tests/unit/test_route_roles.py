@@ -63,6 +63,9 @@ MATRIX: dict[tuple[str, str], frozenset[str] | None] = {
     ("GET", "/api/reports/agents"): SUPERVISORS,
     ("GET", "/api/reports/hours"): SUPERVISORS,
     ("GET", "/api/reports/days"): SUPERVISORS,
+    **{("GET", f"/api/reports/{name}"): SUPERVISORS for name in (
+        "tickets", "complaint_rates", "fault_rates", "complaints_against", "turnaround", "sla", "first_contact",
+        "satisfaction")},
     ("GET", "/api/customers"): EVERYONE,
     ("POST", "/api/customers"): EVERYONE,
     ("GET", "/api/customers/{id}"): EVERYONE,

@@ -53,6 +53,8 @@ class Thresholds:
     default_service_level: int = 20
     #: an abandon after a wait shorter than this (``<``) is a short abandon
     short_abandon: int = 5
+    #: the hotline's time zone: the local days of the daily totals (``levels.py``)
+    timezone: str = "UTC"
 
     def service_level_of(self, queue: str) -> int:
         return self.service_level.get(queue, self.default_service_level)

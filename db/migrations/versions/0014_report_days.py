@@ -57,7 +57,7 @@ def _backfill() -> None:
     from ctiserver.settings import load_settings
 
     settings = context.config.attributes.get("settings") or load_settings()
-    rebuild_sync(op.get_bind(), thresholds(settings))
+    rebuild_sync(op.get_bind(), thresholds(settings), coarse=False)
 
 
 def downgrade() -> None:

@@ -1,0 +1,232 @@
+"""The business reports (tickets, complaint and fault rates, turnaround, SLA, first-contact
+resolution, satisfaction) of a range of local days, read from the tickets, their events,
+products, customers, calls and post-call surveys (docs/statistics.md, "Business figures").
+
+Every report counts the tickets **created** in the range (surveys: answered in it), filtered
+by the customer's region (province, city), the product's model and the ticket's department.
+Counting is grouped in SQL; durations, first-contact resolution and parts (a JSON list) are
+worked out here from the rows, with ``model.business``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, select
+
+from ctiserver.calls.tables import CallRow
+from ctiserver.customers.tables import Customer, Product
+from ctiserver.dispatch.tables import Branch
+from ctiserver.ivr.tables import CallSurvey
+from ctiserver.reports.model.business import (
+    ALL,
+    BUSINESS_COLUMNS,
+    FIRST_CONTACT_WINDOW,
+    first_contact,
+    hours_figures,
+    per_thousand,
+    percent,
+    score_figures,
+)
+from ctiserver.storage.database import Database
+from ctiserver.tickets.tables import Ticket, TicketEvent
+
+Row = list[Any]
+#: a SELECT being built (SQLAlchemy's Select is generic over its columns)
+Query = Any
+
+
+@dataclass(frozen=True, slots=True)
+class BusinessFilters:
+    province: str | None = None
+    city: str | None = None
+    model: str | None = None
+    department: str | None = None
+
+
+class BusinessQueries:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def _all(self, query: Query) -> list[Any]:
+        async with self._db.session() as session:
+            return list((await session.execute(query)).all())
+
+    @staticmethod
+    def _tickets(query: Query, start: dt.datetime, end: dt.datetime, f: BusinessFilters) -> Query:
+        """``query`` over the tickets created in [start, end) that pass the filters."""
+        query = query.where(Ticket.created_at >= start, Ticket.created_at < end)
+        if f.province is not None or f.city is not None:
+            query = query.join(Customer, Customer.id == Ticket.customer_id)
+            if f.province is not None:
+                query = query.where(Customer.province == f.province)
+            if f.city is not None:
+                query = query.where(Customer.city == f.city)
+        if f.model is not None:
+            query = query.join(Product, Product.id == Ticket.product_id).where(Product.model == f.model)
+        if f.department is not None:
+            query = query.where(Ticket.department == f.department)
+        return query
+
+    async def report(self, name: str, start: dt.datetime, end: dt.datetime, f: BusinessFilters) -> list[Row]:
+        rows: list[Row] = await getattr(self, name)(start, end, f)
+        width = len(BUSINESS_COLUMNS[name])
+        if any(len(row) != width for row in rows):
+            raise RuntimeError(f"{name}: a row is not {width} columns wide")
+        return rows
+
+    async def tickets(self, start: dt.datetime, end: dt.datetime, f: BusinessFilters) -> list[Row]:
+        query = self._tickets(select(Ticket.type, Ticket.status, Ticket.department, func.count()), start, end, f)
+        query = query.group_by(Ticket.type, Ticket.status, Ticket.department)
+        return sorted([list(r) for r in await self._all(query)], key=lambda r: (r[0], r[1], r[2]))
+
+    async def complaint_rates(self, start: dt.datetime, end: dt.datetime, f: BusinessFilters) -> list[Row]:
+        region = Customer.city if f.province is not None else Customer.province
+        complaints = self._tickets(
+            select(Product.model, region, func.count()).select_from(Ticket)
+            .join(Product, Product.id == Ticket.product_id).join(Customer, Customer.id == Ticket.customer_id)
+            .where(Ticket.type == "complaint"),
+            start, end, BusinessFilters(department=f.department))
+        complaints = _region_model(complaints, f).group_by(Product.model, region)
+        installed = _region_model(
+            select(Product.model, region, func.count()).select_from(Product)
+            .join(Customer, Customer.id == Product.customer_id), f).group_by(Product.model, region)
+        counted: dict[str, dict[str, list[int]]] = {"model": defaultdict(lambda: [0, 0]),
+                                                    "region": defaultdict(lambda: [0, 0])}
+        for index, query in ((0, complaints), (1, installed)):
+            for model, place, n in await self._all(query):
+                counted["model"][model or ""][index] += n
+                counted["region"][place or ""][index] += n
+        return [[by, key, c, i, per_thousand(c, i)] for by in ("model", "region")
+                for key, (c, i) in sorted(counted[by].items())]
+
+    async def fault_rates(self, start: dt.datetime, end: dt.datetime, f: BusinessFilters) -> list[Row]:
+        query = self._tickets(select(Ticket.fields).where(Ticket.type == "repair"), start, end, f)
+        codes: dict[str, int] = defaultdict(int)
+        parts: dict[str, int] = defaultdict(int)
+        repairs = 0
+        for (fields,) in await self._all(query):
+            repairs += 1
+            fields = fields if isinstance(fields, dict) else {}
+            code = fields.get("fault_code")
+            if isinstance(code, str) and code:
+                codes[code] += 1
+            listed = fields.get("parts")
+            for part in {p for p in listed if isinstance(p, str) and p} if isinstance(listed, list) else ():
+                parts[part] += 1
+        return [["fault_code", ALL, repairs, 100.0 if repairs else None],
+                *([by, key, n, percent(n, repairs)] for by, found in (("fault_code", codes), ("part", parts))
+                  for key, n in sorted(found.items()))]
+
+    async def complaints_against(self, start: dt.datetime, end: dt.datetime, f: BusinessFilters) -> list[Row]:
+        about = Ticket.fields["about"].as_string()
+        query = self._tickets(
+            select(about, Ticket.department, Branch.name, func.count()).select_from(Ticket)
+            .outerjoin(Branch, Branch.id == Ticket.branch_id).where(Ticket.type == "complaint"), start, end, f)
+        query = query.group_by(about, Ticket.department, Branch.name)
+        return sorted(([a or "", d, b or "", n] for a, d, b, n in await self._all(query)), key=lambda r: r[:3])
+
+    async def turnaround(self, start: dt.datetime, end: dt.datetime, f: BusinessFilters) -> list[Row]:
+        done = (select(TicketEvent.ticket_id, func.min(TicketEvent.at).label("at"))
+                .where(TicketEvent.kind == "completed").group_by(TicketEvent.ticket_id).subquery())
+        query = self._tickets(
+            select(Ticket.department, Branch.name, Ticket.created_at, done.c.at).select_from(Ticket)
+            .join(done, done.c.ticket_id == Ticket.id).outerjoin(Branch, Branch.id == Ticket.branch_id)
+            .where(Ticket.type == "repair"), start, end, f)
+        spans: dict[tuple[str, str], list[float]] = defaultdict(list)
+        for department, branch, created, completed in await self._all(query):
+            seconds = (_aware(completed) - _aware(created)).total_seconds()
+            spans[(department, branch or "")].append(seconds)
+            spans[(ALL, "")].append(seconds)
+        ordered = sorted(spans.items(), key=lambda kv: (kv[0][0] == ALL, kv[0]))
+        return [[d, b, *hours_figures(s)] for (d, b), s in ordered]
+
+    async def sla(self, start: dt.datetime, end: dt.datetime, f: BusinessFilters) -> list[Row]:
+        breached = func.count(Ticket.breached_at)
+        query = self._tickets(
+            select(Ticket.department, Branch.name, func.count(), breached).select_from(Ticket)
+            .outerjoin(Branch, Branch.id == Ticket.branch_id), start, end, f)
+        query = query.group_by(Ticket.department, Branch.name)
+        rows = sorted(([d, b or "", n, int(x)] for d, b, n, x in await self._all(query)), key=lambda r: r[:2])
+        total = [sum(r[2] for r in rows), sum(r[3] for r in rows)]
+        return [*([*r, percent(r[3], r[2])] for r in rows), [ALL, "", *total, percent(total[1], total[0])]]
+
+    async def first_contact(self, start: dt.datetime, end: dt.datetime, f: BusinessFilters) -> list[Row]:
+        done = (select(TicketEvent.ticket_id, func.min(TicketEvent.at).label("at"))
+                .where(TicketEvent.kind == "completed").group_by(TicketEvent.ticket_id).subquery())
+        query = self._tickets(
+            select(Ticket.id, Ticket.department, Ticket.customer_id, done.c.at).select_from(Ticket)
+            .join(done, done.c.ticket_id == Ticket.id), start, end, f)
+        tickets = await self._all(query)
+        reopened = {i for (i,) in await self._all(self._tickets(
+            select(Ticket.id).join(TicketEvent, TicketEvent.ticket_id == Ticket.id)
+            .where(TicketEvent.kind == "reopened"), start, end, f))}
+        calls: dict[int, list[dt.datetime]] = defaultdict(list)
+        customers = {c for _, _, c, _ in tickets if c is not None}
+        latest = max((_aware(at) for *_, at in tickets), default=_aware(end)) + FIRST_CONTACT_WINDOW
+        for chunk in _chunks(sorted(customers), 500):
+            for customer, at in await self._all(
+                    select(CallRow.customer_id, CallRow.started_at)
+                    .where(CallRow.customer_id.in_(chunk), CallRow.started_at >= start, CallRow.started_at <= latest)):
+                calls[customer].append(_aware(at))
+        counted: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+        for ticket, department, customer, completed in tickets:
+            resolved = first_contact(_aware(completed), ticket in reopened, calls.get(customer, ()))
+            for key in (department, ALL):
+                counted[key][0] += 1
+                counted[key][1] += resolved
+        return [[d, n, r, percent(r, n)] for d, (n, r) in sorted(counted.items(), key=lambda kv: (kv[0] == ALL, kv[0]))]
+
+    async def satisfaction(self, start: dt.datetime, end: dt.datetime, f: BusinessFilters) -> list[Row]:
+        surveys = select(CallSurvey.id, CallSurvey.score, CallRow.agent).select_from(CallSurvey).outerjoin(
+            CallRow, CallRow.linkedid == CallSurvey.call_linkedid).where(CallSurvey.at >= start, CallSurvey.at < end)
+        if f.province is not None or f.city is not None:
+            surveys = _region_model(surveys.join(Customer, Customer.id == CallRow.customer_id),
+                                    BusinessFilters(f.province, f.city))
+        on_tickets = (select(CallSurvey.id, Ticket.department, Branch.name).select_from(CallSurvey)
+                      .join(Ticket, Ticket.call_linkedid == CallSurvey.call_linkedid)
+                      .outerjoin(Branch, Branch.id == Ticket.branch_id)
+                      .where(CallSurvey.at >= start, CallSurvey.at < end).distinct())
+        if f.model is not None:
+            on_tickets = on_tickets.join(Product, Product.id == Ticket.product_id).where(Product.model == f.model)
+        if f.department is not None:
+            on_tickets = on_tickets.where(Ticket.department == f.department)
+        found = await self._all(surveys)
+        scores = {i: s for i, s, _ in found}
+        groups: dict[tuple[str, str], set[int]] = defaultdict(set)
+        for survey, department, branch in await self._all(on_tickets):
+            if survey in scores:
+                groups[("department", department)].add(survey)
+                groups[("branch", branch or "")].add(survey)
+        narrowed = f.model is not None or f.department is not None
+        kept = set().union(*groups.values()) if narrowed else set(scores)
+        for survey, _, agent in found:
+            if survey in kept:
+                groups[("agent", agent or "")].add(survey)
+                groups[("agent", ALL)].add(survey)
+        order = {"agent": 0, "department": 1, "branch": 2}
+        ordered = sorted(groups.items(), key=lambda kv: (order[kv[0][0]], kv[0][1] == ALL, kv[0][1]))
+        return [[by, key, *score_figures([scores[i] for i in ids])] for (by, key), ids in ordered]
+
+
+def _region_model(query: Query, f: BusinessFilters) -> Query:
+    """``query`` (which joins customers and products) narrowed to a region and a model."""
+    if f.province is not None:
+        query = query.where(Customer.province == f.province)
+    if f.city is not None:
+        query = query.where(Customer.city == f.city)
+    if f.model is not None:
+        query = query.where(Product.model == f.model)
+    return query
+
+
+def _aware(at: dt.datetime) -> dt.datetime:
+    return at if at.tzinfo is not None else at.replace(tzinfo=dt.UTC)
+
+
+def _chunks(values: Sequence[int], size: int) -> list[Sequence[int]]:
+    return [values[n:n + size] for n in range(0, len(values), size)]

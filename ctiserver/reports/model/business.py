@@ -1,0 +1,59 @@
+"""Business figures of the tickets, products and surveys (docs/statistics.md, "Business
+figures"): each report is one table (``BUSINESS_COLUMNS``), computed from rows the
+queries read; the arithmetic (rates, durations, first-contact resolution) is here."""
+
+from __future__ import annotations
+
+import datetime as dt
+import statistics
+from collections.abc import Iterable, Sequence
+
+BUSINESS_COLUMNS: dict[str, tuple[str, ...]] = {
+    "tickets": ("kind", "status", "department", "tickets"),
+    "complaint_rates": ("by", "key", "complaints", "installed", "per_thousand"),
+    "fault_rates": ("by", "key", "repairs", "share"),
+    "complaints_against": ("about", "department", "branch", "complaints"),
+    "turnaround": ("department", "branch", "completed", "average_hours", "median_hours", "longest_hours"),
+    "sla": ("department", "branch", "tickets", "breached", "breach_rate"),
+    "first_contact": ("department", "completed", "first_contact", "rate"),
+    "satisfaction": ("by", "key", "surveys", "average_score", "satisfied"),
+}
+BUSINESS_REPORTS = tuple(BUSINESS_COLUMNS)
+#: a customer's call within this long after a ticket's completion means it was not resolved
+FIRST_CONTACT_WINDOW = dt.timedelta(days=7)
+#: a survey score at least this is a satisfied customer
+SATISFIED_SCORE = 4
+#: the total row's key
+ALL = "(all)"
+
+
+def percent(part: int, whole: int) -> float | None:
+    return round(100.0 * part / whole, 1) if whole else None
+
+
+def per_thousand(part: int, whole: int) -> float | None:
+    return round(1000.0 * part / whole, 2) if whole else None
+
+
+def hours_figures(spans: Sequence[float]) -> tuple[int, float | None, float | None, float | None]:
+    """(count, average, median, longest) in hours of durations given in seconds."""
+    if not spans:
+        return 0, None, None, None
+    return (len(spans), round(sum(spans) / len(spans) / 3600, 2), round(statistics.median(spans) / 3600, 2),
+            round(max(spans) / 3600, 2))
+
+
+def first_contact(completed: dt.datetime, reopened: bool, calls: Iterable[dt.datetime]) -> bool:
+    """Resolved at first contact: completed, never reopened, and no call from the customer
+    in the ``FIRST_CONTACT_WINDOW`` after the (first) completion."""
+    if reopened:
+        return False
+    return not any(completed < at <= completed + FIRST_CONTACT_WINDOW for at in calls)
+
+
+def score_figures(scores: Sequence[int]) -> tuple[int, float | None, float | None]:
+    """(surveys, average score, percent satisfied) of 1..5 scores."""
+    if not scores:
+        return 0, None, None
+    return (len(scores), round(sum(scores) / len(scores), 2),
+            percent(sum(1 for s in scores if s >= SATISFIED_SCORE), len(scores)))
