@@ -1,7 +1,7 @@
 """Call recordings' index (``ctiserver.recordings``).
 
-Revision ID: 0007_recordings
-Revises: 0006_audit_events
+Revision ID: 0008_recordings
+Revises: 0007_callbacks
 """
 
 from __future__ import annotations

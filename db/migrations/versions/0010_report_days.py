@@ -6,8 +6,8 @@ settings the server upgrades with (or, from the ``alembic`` command line, the lo
 settings): it uses the reports' own counting (``ctiserver.reports.store``), since the
 totals are derived data that ``ctiserver reports rebuild`` can recount at any time.
 
-Revision ID: 0014_report_days
-Revises: 0013_customer_import
+Revision ID: 0010_report_days
+Revises: 0009_customer_import
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import context, op
 
-revision: str = "0014_report_days"
-down_revision: str | None = "0013_customer_import"
+revision: str = "0010_report_days"
+down_revision: str | None = "0009_customer_import"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

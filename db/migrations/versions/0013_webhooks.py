@@ -1,7 +1,7 @@
 """Webhooks (``ctiserver.webhooks``): each endpoint's cursor into ticket_events, every attempt.
 
-Revision ID: 0012_webhooks
-Revises: 0011_ticket_workflow
+Revision ID: 0013_webhooks
+Revises: 0012_ticket_workflow
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ import sqlalchemy as sa
 from alembic import op
 
 
-revision: str = "0012_webhooks"
-down_revision: str | None = "0011_ticket_workflow"
+revision: str = "0013_webhooks"
+down_revision: str | None = "0012_ticket_workflow"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

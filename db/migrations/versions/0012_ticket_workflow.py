@@ -11,8 +11,8 @@ Existing tickets: ``open`` -> ``new``, ``assigned`` -> ``dispatched``, ``resolve
 ``status`` events take the kind of the status they moved to (``started``, ``completed``,
 ``closed``...), and every event gets the status it moved from.
 
-Revision ID: 0011_ticket_workflow
-Revises: 0010_callbacks_place
+Revision ID: 0012_ticket_workflow
+Revises: 0011_callbacks_place
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ from typing import Any
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0011_ticket_workflow"
-down_revision: str | None = "0010_callbacks_place"
+revision: str = "0012_ticket_workflow"
+down_revision: str | None = "0011_callbacks_place"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """The product catalogue (``product_models``) for customer imports, and phone keys
 recomputed with phonenumbers: numbers of other countries are keyed in E.164.
 
-Revision ID: 0013_customer_import
+Revision ID: 0009_customer_import
 Revises: 0008_recordings
 
 The key is computed here, not imported from ctiserver.customers.phones, so that the
@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from alembic import op
 from phonenumbers import NumberParseException, PhoneNumberFormat
 
-revision: str = "0013_customer_import"
+revision: str = "0009_customer_import"
 down_revision: str | None = "0008_recordings"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None

@@ -1,8 +1,8 @@
 """Callbacks asked for while waiting in a queue: the callbacks' source may be ``queue``
 (the caller pressed the callback key and a placeholder keeps their place).
 
-Revision ID: 0010_callbacks_place
-Revises: 0014_report_days
+Revision ID: 0011_callbacks_place
+Revises: 0010_report_days
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0010_callbacks_place"
-down_revision: str | None = "0014_report_days"
+revision: str = "0011_callbacks_place"
+down_revision: str | None = "0010_report_days"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -5,8 +5,8 @@ Originate carries) and ``visit_cursors`` (how far the visits have read ``ticket_
 The cursor starts at the newest event: tickets completed before this migration are not
 owed a visit (the hotline did none then).
 
-Revision ID: 0015_return_visits
-Revises: 0012_webhooks
+Revision ID: 0014_return_visits
+Revises: 0013_webhooks
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0015_return_visits"
-down_revision: str | None = "0012_webhooks"
+revision: str = "0014_return_visits"
+down_revision: str | None = "0013_webhooks"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -6,8 +6,8 @@ primary key's order, the range column first); backfilled by summing the stored h
 rows in the hotline's time zone (of the settings the server upgrades with, or, from the
 ``alembic`` command line, the loaded settings), which is exact.
 
-Revision ID: 0016_report_days2
-Revises: 0015_return_visits
+Revision ID: 0015_report_days2
+Revises: 0014_return_visits
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import context, op
 
-revision: str = "0016_report_days2"
-down_revision: str | None = "0015_return_visits"
+revision: str = "0015_report_days2"
+down_revision: str | None = "0014_return_visits"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
