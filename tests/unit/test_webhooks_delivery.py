@@ -83,11 +83,13 @@ async def start(db: Database) -> AsyncIterator[Start]:
 
 
 async def write_events(tickets: TicketRepository, count: int) -> list[int]:
-    """``count`` tickets, each created then given a note: 2 * count events, their ids."""
+    """``count`` tickets, each created then given a note; the ids of those 2 * count events
+    (a ticket opened where dispatch rules exist is also "dispatched", an event the endpoint
+    passes over)."""
     for n in range(count):
         ticket = await tickets.open("repair", f"空调不制冷 {n}", {}, customer_id=None, source="agent")
         await tickets.add_note(ticket.id, f"<script>note {n}</script>")
-    return [e.id for t in range(1, count + 100) for e in await tickets.events(t)]
+    return [e.id for t in range(1, count + 100) for e in await tickets.events(t) if e.kind in ("created", "note")]
 
 
 async def test_each_event_is_delivered_once_signed_and_in_order(
@@ -123,8 +125,9 @@ async def test_kinds_not_taken_are_passed_and_the_cursor_moves_over_them(
     async def cursor() -> int | None:
         return (await store.state("erp", ("created",))).last_event_id
 
+    last = max(e.id for t in (1, 2, 3) for e in await tickets.events(t))
     async with asyncio.timeout(5):
-        while await cursor() != 6:
+        while await cursor() != last:
             await asyncio.sleep(0.05)
 
 
@@ -156,19 +159,20 @@ async def test_a_deliverer_cancelled_mid_request_resumes_from_its_cursor(
 ) -> None:
     tickets = TicketRepository(db)
     task = await start(endpoint(receiver))
-    receiver.hold_event = 4  # the second ticket's note (a fresh database numbers events from 1)
+    receiver.hold_request = 4  # the second ticket's note
     ids = await write_events(tickets, 3)
-    assert ids == [1, 2, 3, 4, 5, 6]
+    assert len(ids) == 6
     await asyncio.wait_for(receiver.held.wait(), 10)
     task.cancel()
     await asyncio.gather(task, return_exceptions=True)
     receiver.release.set()
-    receiver.hold_event = None
+    receiver.hold_request = None
     await start(endpoint(receiver))
     await eventually(lambda: len(receiver.delivered()) >= len(ids), 10, "the rest after the restart")
     await asyncio.sleep(0.5)
     assert receiver.event_ids() == ids, "nothing lost, nothing answered 2xx sent twice"
     sent = [r.body["event"]["id"] for r in receiver.requests]
+    assert receiver.held_id == ids[3]
     assert sent.count(ids[3]) == 2, "the one in flight (never answered) was sent again"
 
 
