@@ -125,7 +125,7 @@ async def test_kinds_not_taken_are_passed_and_the_cursor_moves_over_them(
     async def cursor() -> int | None:
         return (await store.state("erp", ("created",))).last_event_id
 
-    last = max(e.id for t in (1, 2, 3) for e in await tickets.events(t))
+    last = max([e.id for t in (1, 2, 3) for e in await tickets.events(t)])
     async with asyncio.timeout(5):
         while await cursor() != last:
             await asyncio.sleep(0.05)
