@@ -178,7 +178,7 @@ class TicketChanges:
         if bump:
             values["version"] = Ticket.version + 1
             condition.append(Ticket.version == read)
-        async with self._db.session() as session:
+        async with self._db.writing(), self._db.session() as session:
             result = await session.execute(
                 update(Ticket).where(*condition).values(**values).execution_options(synchronize_session=False)
             )

@@ -138,7 +138,7 @@ class TicketRepository(TicketChanges):
             ))
         # the write transaction: the day's counter (which takes SQLite's write lock), the
         # ticket, its events, the commit; everything else was decided before
-        async with self._db.session() as session:
+        async with self._db.writing(), self._db.session() as session:
             seq = await _next_sequence(session, self._db.engine.dialect.name, day)
             row.number = f"{LETTER_BY_TYPE[type]}{day}-{seq:04d}"
             session.add(row)
