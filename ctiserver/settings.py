@@ -382,9 +382,9 @@ class VisitSettings:
 class WorkViewSettings:
     """The department work view (``ctiserver.workview``)."""
 
-    #: seconds between looks at the tickets' history for changes to push to the view (it
-    #: sees every writer's: the API, the IVR, the SLA watch, another server); a change
-    #: committed by this server is looked at at once
+    #: seconds between looks at the tickets' history for changes written by another process
+    #: (another server, a script); a change committed by this server is pushed at once from
+    #: the in-process ticket bus
     live_interval: float = 0.5
 
 

@@ -639,6 +639,8 @@ class FakeDesk:
         self.report_failure: tuple[int, str] | None = None
         #: callback tasks by id (GET /api/callbacks)
         self.callbacks: dict[int, dict[str, Any]] = {}
+        #: the desk's return visits (GET /api/visits), see sample_visit
+        self.visits: list[dict[str, Any]] = []
         self.calls: dict[str, dict[str, Any]] = {}
         self.sessions: dict[str, int] = {}
         self.requests: list[dict[str, Any]] = []
@@ -719,6 +721,8 @@ class FakeDesk:
         app.router.add_post("/api/tickets", self.create_ticket)
         app.router.add_get("/api/tickets", self.list_tickets)
         app.router.add_get("/api/visits", self.list_visits)
+        app.router.add_post("/api/visits/{id}/call", self.call_visit)
+        app.router.add_post("/api/visits/{id}/result", self.record_visit)
         app.router.add_get("/api/kb", self.search_kb)
         app.router.add_post("/api/kb/{id}/read", self.read_article)
         app.router.add_get("/api/wallboard", self.get_wallboard)
@@ -964,9 +968,45 @@ class FakeDesk:
 
     async def list_visits(self, request: web.Request) -> web.Response:
         """The return visits of the desk (none unless a test adds some to ``self.visits``)."""
-        visits = getattr(self, "visits", [])
         status = request.query.get("status")
-        return self._json({"visits": [v for v in visits if not status or v["status"] == status]})
+        return self._json({"visits": [v for v in self.visits if not status or v["status"] == status]})
+
+    def _visit(self, request: web.Request) -> dict[str, Any] | None:
+        visit_id = int(request.match_info["id"])
+        return next((v for v in self.visits if v["id"] == visit_id), None)
+
+    async def call_visit(self, request: web.Request) -> web.Response:
+        """Like the real server with a callback interface: the agent's phone rings first."""
+        user: FakeUser = request["user"]
+        if user.role not in ("agent", "supervisor", "admin"):
+            return self._error(403, "not allowed for your role")
+        visit = self._visit(request)
+        if visit is None:
+            return self._error(404, "no such visit")
+        if visit["status"] not in ("pending", "calling"):
+            return self._error(409, f"visit {visit['id']} is {visit['status']}: it is not called now")
+        agent = self.agents.get(user.id)
+        if agent is None:
+            return self._error(409, "you have no phone to call from")
+        visit.update(status="calling", agent=agent["extension"], call_linkedid=f"1764.v{visit['id']}")
+        return self._json({"visit": visit})
+
+    async def record_visit(self, request: web.Request) -> web.Response:
+        user: FakeUser = request["user"]
+        if user.role not in ("agent", "supervisor", "admin"):
+            return self._error(403, "not allowed for your role")
+        body = request["json"] or {}
+        visit = self._visit(request)
+        if visit is None:
+            return self._error(404, "no such visit")
+        score = body.get("score")
+        if not isinstance(score, int) or not 1 <= score <= 5:
+            return self._error(400, "score: between 1 and 5")
+        if visit["status"] in ("done", "cancelled"):
+            return self._error(409, f"ticket {visit['ticket_number']} is not waiting for its return visit")
+        visit.update(status="done", score=score, remarks=(body.get("remarks") or "").strip() or None,
+                     finished_at=now_iso())
+        return self._json({"visit": visit})
 
     # -- knowledge base
 
@@ -1102,6 +1142,19 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+
+
+def sample_visit(visit_id: int, **changes: Any) -> dict[str, Any]:
+    """A return visit as GET /api/visits lists it."""
+    visit: dict[str, Any] = {
+        "id": visit_id, "ticket_id": 100 + visit_id, "ticket_number": f"R20261125-{visit_id:04d}",
+        "customer_id": None, "customer_name": None, "number": "13800138000", "language": "zh",
+        "status": "pending", "attempts": 0, "next_at": "2026-11-25T02:00:00+00:00", "score": None,
+        "remarks": None, "call_linkedid": None, "agent": None, "complaint_ticket_id": None,
+        "created_at": "2026-11-25T01:00:00+00:00", "finished_at": None,
+    }
+    visit.update(changes)
+    return visit
 
 
 def sample_callback(task_id: int, **changes: Any) -> dict[str, Any]:

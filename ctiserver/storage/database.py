@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -24,9 +27,26 @@ class Database:
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        self._writer = asyncio.Lock() if self.engine.dialect.name == "sqlite" else None
 
     def session(self) -> AsyncSession:
         return self._sessions()
+
+    @contextlib.asynccontextmanager
+    async def writing(self) -> AsyncIterator[None]:
+        """Around a short write transaction that others wait for (a ticket's open or change).
+
+        SQLite has one writer at a time, and a connection that finds the database locked
+        polls for it (sleeping 1 ms, then up to 100 ms between tries): writers of this process
+        that take turns here instead start the moment the previous one committed, in the
+        order they came. Other processes and other writers still meet SQLite's lock. On
+        PostgreSQL (row locks) this does nothing.
+        """
+        if self._writer is None:
+            yield
+            return
+        async with self._writer:
+            yield
 
     async def close(self) -> None:
         await self.engine.dispose()

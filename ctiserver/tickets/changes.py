@@ -22,7 +22,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ctiserver.dispatch.tables import Branch, Department
 from ctiserver.storage.database import Database
-from ctiserver.tickets.infos import TicketInfo, ticket_info
+from ctiserver.tickets.bus import bus_of
+from ctiserver.tickets.infos import TicketInfo, event_info, ticket_info
 from ctiserver.tickets.model.kinds import validate_fields
 from ctiserver.tickets.model.sla import Move, SlaClock, SlaRules
 from ctiserver.tickets.model.workflow import (
@@ -177,23 +178,26 @@ class TicketChanges:
         if bump:
             values["version"] = Ticket.version + 1
             condition.append(Ticket.version == read)
-        async with self._db.session() as session:
+        async with self._db.writing(), self._db.session() as session:
             result = await session.execute(
                 update(Ticket).where(*condition).values(**values).execution_options(synchronize_session=False)
             )
             if getattr(result, "rowcount", 0) != 1:
                 raise TicketConflict(f"ticket {number} changed meanwhile: reload it")
-            session.add(TicketEvent(
+            event = TicketEvent(
                 ticket_id=ticket_id, at=now, kind=change.kind, from_status=current, status=change.to,
                 note=change.note, user_id=by.user_id, actor=by.actor, payload=change.payload,
-            ))
+            )
+            session.add(event)
             await session.flush()
             fresh = await session.scalar(select(Ticket).where(Ticket.id == ticket_id))
             if fresh is None:
                 raise TicketNotFound(f"no ticket {ticket_id}")
             await sla_columns(session, fresh, self._sla, now)
             await session.commit()
-            return ticket_info(fresh)
+        ticket = ticket_info(fresh)
+        bus_of(self._db).publish(ticket, [event_info(event)])
+        return ticket
 
 
 def field_values(values: dict[str, Any], given: Mapping[str, Any]) -> None:

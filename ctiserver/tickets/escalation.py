@@ -14,6 +14,7 @@ import asyncio
 import datetime as dt
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import select, update
@@ -21,6 +22,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ctiserver.dispatch.tables import Branch
 from ctiserver.storage.database import Database
+from ctiserver.tickets.bus import bus_of
+from ctiserver.tickets.infos import event_info, ticket_info
 from ctiserver.tickets.model.sla import Move, SlaClock, SlaRules
 from ctiserver.tickets.model.workflow import DONE_STATUSES, PAUSED_STATUSES
 from ctiserver.tickets.tables import Ticket, TicketEvent
@@ -137,6 +140,7 @@ class SlaWatch:
                 ))
             session.add_all(events)
             await session.commit()
+        bus_of(self._db).publish(replace(ticket_info(row), **values), [event_info(event) for event in events])
         for event in events:
             self._told({"ticket_id": ticket_id, "number": number, "kind": event.kind, **event.payload})
         return len(events)

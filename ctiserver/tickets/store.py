@@ -24,11 +24,12 @@ from ctiserver.dispatch.store import rules_in
 from ctiserver.settings import HotlineSettings, TicketSettings
 from ctiserver.storage.base import utcnow
 from ctiserver.storage.database import Database
-from ctiserver.tickets.changes import TicketChanges, field_columns, sla_columns
+from ctiserver.tickets.bus import bus_of
+from ctiserver.tickets.changes import TicketChanges, field_columns
 from ctiserver.tickets.infos import TicketEventInfo, TicketInfo, event_info, ticket_info
 from ctiserver.tickets.listing import TicketFilter, TicketViewer, order_of, visible_to
 from ctiserver.tickets.model.kinds import validate_fields
-from ctiserver.tickets.model.sla import SlaRules
+from ctiserver.tickets.model.sla import Move, SlaRules
 from ctiserver.tickets.tables import Ticket, TicketCounter, TicketEvent
 from ctiserver.users.tables import User
 from ctiserver.vocabulary import DEPARTMENT_BY_TYPE, TICKET_SOURCES, TICKET_TYPES, TICKET_URGENCIES
@@ -110,39 +111,46 @@ class TicketRepository(TicketChanges):
             vip = customer is not None and customer.level == "vip"
             province, city = (customer.province, customer.city) if customer is not None else (None, None)
             target = match(await rules_in(session), type, province, city)
-        async with self._db.session() as session:
+        row = Ticket(
+            type=type, status="new" if target is None else "dispatched", version=1,
+            department=target.department if target is not None else DEPARTMENT_BY_TYPE[type],
+            branch_id=None if target is None else target.branch_id, summary=summary, fields=values,
+            customer_id=customer_id, product_id=product_id, call_linkedid=call_linkedid, source=source,
+            created_by_user_id=user_id, created_at=now, updated_at=now,
+            urgency="urgent" if vip else urgency, escalation_level=0,
+        )
+        field_columns(row, values)
+        # the history written below holds one change of status at most: new -> dispatched
+        clock = self._sla.clock(type, row.urgency, now, [Move(now, "dispatched")] if target else [], now)
+        row.due_at, row.responded_at, row.completed_at = clock.due, clock.responded_at, clock.completed_at
+        events = [TicketEvent(
+            at=now, kind="created", from_status=None, status="new",
+            user_id=user_id, actor=who, payload={"source": source, "vip": vip},
+        )]
+        if target is not None:
+            events.append(TicketEvent(
+                at=now, kind="dispatched", from_status="new", status="dispatched",
+                user_id=None, actor="dispatch", payload={
+                    "department": target.department, "branch_id": target.branch_id,
+                    "rule_id": target.rule_id, "branch_rule_id": target.branch_rule_id,
+                    "province": province, "city": city,
+                },
+            ))
+        # the write transaction: the day's counter (which takes SQLite's write lock), the
+        # ticket, its events, the commit; everything else was decided before
+        async with self._db.writing(), self._db.session() as session:
             seq = await _next_sequence(session, self._db.engine.dialect.name, day)
-            row = Ticket(
-                number=f"{LETTER_BY_TYPE[type]}{day}-{seq:04d}",
-                type=type, status="new", version=1,
-                department=target.department if target is not None else DEPARTMENT_BY_TYPE[type],
-                branch_id=None, summary=summary, fields=values, customer_id=customer_id,
-                product_id=product_id, call_linkedid=call_linkedid, source=source,
-                created_by_user_id=user_id, created_at=now, updated_at=now,
-                urgency="urgent" if vip else urgency, escalation_level=0,
-            )
-            field_columns(row, values)
+            row.number = f"{LETTER_BY_TYPE[type]}{day}-{seq:04d}"
             session.add(row)
             await session.flush()
-            session.add(TicketEvent(
-                ticket_id=row.id, at=now, kind="created", from_status=None, status="new",
-                user_id=user_id, actor=who, payload={"source": source, "vip": vip},
-            ))
-            if target is not None:
-                row.status = "dispatched"
-                row.branch_id = target.branch_id
-                session.add(TicketEvent(
-                    ticket_id=row.id, at=now, kind="dispatched", from_status="new", status="dispatched",
-                    user_id=None, actor="dispatch", payload={
-                        "department": target.department, "branch_id": target.branch_id,
-                        "rule_id": target.rule_id, "branch_rule_id": target.branch_rule_id,
-                        "province": province, "city": city,
-                    },
-                ))
+            for event in events:
+                event.ticket_id = row.id
+            session.add_all(events)
             await session.flush()
-            await sla_columns(session, row, self._sla, now)
             await session.commit()
-            return ticket_info(row)
+        ticket = ticket_info(row)
+        bus_of(self._db).publish(ticket, [event_info(event) for event in events])
+        return ticket
 
     async def get(self, ticket_id: int) -> TicketInfo | None:
         async with self._db.session() as session:

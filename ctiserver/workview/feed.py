@@ -1,15 +1,17 @@
 """The live feed of the work view: ticket changes pushed to the websockets watching ``tickets``.
 
-It follows the tickets' history (``ticket_events``, whose ids only increase) with a
-cursor, so it sees every change whoever wrote it: the API, the IVR opening a ticket,
-the SLA watch, another server on the same database. A look is taken every
-``workview.live_interval`` seconds, and at once when this process commits a ticket event
-(an ORM session event), so a change made here is pushed without waiting for the
-interval. Each look sends, per ticket
-changed, one ``ticket`` message (the ticket as it is now and its latest event) to the
-supervisors and admins watching and to the staff who see the ticket
-(``ctiserver.workview.model``), and a ``ticket_gone`` message to the staff who saw it
-before the change and no longer do (dispatched to another branch).
+A change this process commits comes from the in-process ticket bus
+(``ctiserver.tickets.bus``): the ticket as committed and its new events, pushed at once
+without reading the database. Changes written elsewhere (another server on the same
+database, a script) are caught up from the tickets' history (``ticket_events``, whose ids
+only increase) with a cursor, every ``workview.live_interval`` seconds. Each event is
+pushed once, by whichever path has it first; a state older than one already pushed for a
+ticket is not pushed again. Each push sends, per ticket changed, one ``ticket`` message
+(the ticket as it is now and its latest event) to the supervisors and admins watching
+and to the staff who see the ticket (``ctiserver.workview.model``), and a
+``ticket_gone`` message to the staff who saw it before the change and no longer do
+(dispatched to another branch). Staff members' places are cached for ``PLACES_TTL``
+seconds (read again at once for a staff member not yet known).
 """
 
 from __future__ import annotations
@@ -17,18 +19,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Collection, Sequence
 from typing import Any
 
-from sqlalchemy import event as orm_events
-from sqlalchemy.orm import Session
-
+from ctiserver.tickets.bus import Committed, TicketBus
 from ctiserver.tickets.infos import TicketEventInfo, TicketInfo, ticket_dict
 from ctiserver.tickets.store import TicketRepository
-from ctiserver.tickets.tables import TicketEvent
 from ctiserver.vocabulary import SUPERVISOR_ROLES
 from ctiserver.web.hub import LiveHub
-from ctiserver.workview.model import Handover, Holder, audience, earlier
+from ctiserver.workview.model import Handover, Holder, Place, audience, earlier
 from ctiserver.workview.store import WorkViewStore
 
 log = logging.getLogger(__name__)
@@ -36,15 +36,10 @@ log = logging.getLogger(__name__)
 TOPIC = "tickets"
 #: events read per look
 BATCH = 500
-
-
-#: a session's info key: it flushed a ticket event
-_WROTE = "ctiserver.workview.ticket_event"
-
-
-def _noticed(session: Session, _context: Any) -> None:
-    if any(isinstance(obj, TicketEvent) for obj in session.new):
-        session.info[_WROTE] = True
+#: seconds a staff member's department and branch are used before being read again
+PLACES_TTL = 5.0
+#: seconds an event pushed is remembered (so the other path does not push it again)
+REMEMBER = 60.0
 
 
 def holder_of(ticket: TicketInfo) -> Holder:
@@ -65,62 +60,142 @@ class TicketFeed:
         store: WorkViewStore,
         hub: LiveHub,
         *,
+        bus: TicketBus | None = None,
         observer: Callable[[str, dict[str, Any]], None] | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        """``observer(kind, message)`` sees each message as it is handed to the hub (benchmarks)."""
+        """``bus``: this process's commits, pushed at once (None: the cursor's looks only).
+        ``observer(kind, message)`` sees each message as it is handed to the hub (benchmarks)."""
         self._tickets = tickets
         self._store = store
         self._hub = hub
+        self._bus = bus
+        self._clock = clock
         self._cursor: int | None = None
-        self._wake = asyncio.Event()
+        self._queue: list[Committed] = []
+        self._arrived = asyncio.Event()
+        #: event id -> when it was pushed (or found not to be news), by either path
+        self._delivered: dict[int, float] = {}
+        #: ticket id -> the id of the latest event whose state was pushed
+        self._latest: dict[int, int] = {}
+        self._places: dict[int, Place | None] = {}
+        self._places_read = float("-inf")
         self.observer = observer
 
     @property
     def cursor(self) -> int | None:
         return self._cursor
 
+    def committed(self, change: Committed) -> None:
+        """The bus's listener: queued for the feed's task, which is woken."""
+        self._queue.append(change)
+        self._arrived.set()
+
     async def run(self, interval: float) -> None:
-        orm_events.listen(Session, "after_flush", _noticed)
-        orm_events.listen(Session, "after_commit", self._committed)
+        unsubscribe = self._bus.subscribe(self.committed) if self._bus is not None else None
+        loop = asyncio.get_running_loop()
         try:
             while True:
-                self._wake.clear()
+                await self.drain()
                 await self.look()
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(interval):
-                        await self._wake.wait()
+                deadline = loop.time() + interval
+                while (left := deadline - loop.time()) > 0:
+                    with contextlib.suppress(TimeoutError):
+                        async with asyncio.timeout(left):
+                            await self._arrived.wait()
+                    await self.drain()
         finally:
-            orm_events.remove(Session, "after_commit", self._committed)
-            orm_events.remove(Session, "after_flush", _noticed)
+            if unsubscribe is not None:
+                unsubscribe()
 
-    def _committed(self, session: Session) -> None:
-        if session.info.pop(_WROTE, False):
-            self._wake.set()
+    async def drain(self) -> int:
+        """Push what the bus brought; the number of tickets pushed."""
+        self._arrived.clear()
+        pushed = 0
+        while self._queue:
+            batch, self._queue = self._queue, []
+            now = self._clock()
+            if self._cursor is None or not self._hub.watchers(TOPIC):
+                # nobody watching: not news for whoever watches later either
+                self._delivered.update((event.id, now) for change in batch for event in change.events)
+                continue
+            places = await self._watching_places()
+            for change in batch:
+                events = [event for event in change.events if event.id not in self._delivered]
+                for event in change.events:
+                    self._delivered[event.id] = now
+                if events and self._newest(change.ticket.id, change.events[-1].id):
+                    self._push(change.ticket, events, places)
+                    pushed += 1
+        return pushed
 
     async def look(self) -> int:
-        """Push what changed since the last look; the number of tickets pushed. The first look
-        only takes the cursor: what happened before the server started is not news."""
+        """Push what changed since the last look and did not come from the bus; the number of
+        tickets pushed. The first look only takes the cursor: what happened before the server
+        started is not news."""
         if self._cursor is None or not self._hub.watchers(TOPIC):
             # nobody watching: nothing to send, and nothing to catch up on later
             self._cursor = await self._store.last_event_id()
             return 0
         events = await self._tickets.events_after(self._cursor, limit=BATCH)
         if not events:
+            self._forget()
             return 0
+        self._cursor = events[-1].id
+        now = self._clock()
         by_ticket: dict[int, list[TicketEventInfo]] = {}
         for event in events:
-            by_ticket.setdefault(event.ticket_id, []).append(event)
+            if event.id not in self._delivered:
+                by_ticket.setdefault(event.ticket_id, []).append(event)
+            self._delivered[event.id] = now
+        self._forget()
+        if not by_ticket:
+            return 0
         tickets = await self._store.tickets(by_ticket)
-        watchers = self._hub.watchers(TOPIC)
-        places = await self._store.places({user_id for user_id, role in watchers if role == "staff"})
+        places = await self._watching_places()
+        pushed = 0
         for ticket_id, changes in by_ticket.items():
             ticket = tickets.get(ticket_id)
-            if ticket is not None:
+            # read now: as new as the last event read at least
+            if ticket is not None and self._newest(ticket_id, changes[-1].id):
                 self._push(ticket, changes, places)
-        self._cursor = events[-1].id
-        return len(by_ticket)
+                pushed += 1
+        return pushed
 
-    def _push(self, ticket: TicketInfo, changes: list[TicketEventInfo], places: Any) -> None:
+    def _newest(self, ticket_id: int, event_id: int) -> bool:
+        """Whether a state as of ``event_id`` is news for the ticket (and is now its latest)."""
+        if self._latest.get(ticket_id, 0) > event_id:
+            return False
+        self._latest[ticket_id] = event_id
+        return True
+
+    def _forget(self) -> None:
+        """Drop what neither path can meet again: events behind the cursor, pushed long ago."""
+        if self._cursor is None:
+            return
+        horizon = self._clock() - REMEMBER
+        for event_id, at in list(self._delivered.items()):
+            if at < horizon and event_id <= self._cursor:
+                del self._delivered[event_id]
+        if len(self._latest) > BATCH * 4:
+            oldest = sorted(self._latest.items(), key=lambda item: item[1])
+            self._latest = dict(oldest[len(oldest) // 2:])
+
+    async def _watching_places(self) -> list[Place]:
+        staff = {user_id for user_id, role in self._hub.watchers(TOPIC) if role == "staff"}
+        if any(user_id not in self._places for user_id in staff) or (
+            self._clock() - self._places_read > PLACES_TTL
+        ):
+            await self._read_places(staff)
+        return [place for user_id in staff if (place := self._places.get(user_id)) is not None]
+
+    async def _read_places(self, staff: Collection[int]) -> None:
+        read_at = self._clock()
+        found = {place.user_id: place for place in await self._store.places(staff)}
+        self._places = {user_id: found.get(user_id) for user_id in staff}
+        self._places_read = read_at
+
+    def _push(self, ticket: TicketInfo, changes: Sequence[TicketEventInfo], places: list[Place]) -> None:
         now = holder_of(ticket)
         sees = audience(places, now)
         message = {"type": "ticket", "ticket": ticket_dict(ticket), "event": change_dict(changes[-1])}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ctiserver.core import Core
 from ctiserver.dispatch.store import DispatchRepository
+from ctiserver.tickets.bus import bus_of
 from ctiserver.tickets.store import TicketRepository
 from ctiserver.web.contract import add_messages
 from ctiserver.workview import http
@@ -16,7 +17,7 @@ def register(core: Core, tickets: TicketRepository, dispatch: DispatchRepository
     store = WorkViewStore(core.db)
     http.register(core.app, store, dispatch)
     add_messages(core.app, TicketChangedMessage, TicketGoneMessage)
-    feed = TicketFeed(tickets, store, core.hub)
+    feed = TicketFeed(tickets, store, core.hub, bus=bus_of(core.db))
     interval = core.settings.workview.live_interval
 
     async def run() -> None:

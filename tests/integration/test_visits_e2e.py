@@ -39,10 +39,11 @@ async def test_a_repair_ticket_from_an_ivr_call_is_closed_by_the_return_visit_sc
     lab: Lab = await make_lab(settings)
     assert lab.server is not None
     db = lab.server.db
-    # the lab's demo data: a branch per region, repairs dispatched by province
-    branches = {branch.province: branch for branch in await DispatchRepository(db).branches() if branch.city is None}
-    shanghai, beijing = branches["上海市"], branches["北京市"]
-    assert shanghai.id != beijing.id
+    # the lab's demo dispatch (ctiserver.lab.demo_dispatch): repairs by province, Beijing's and
+    # Shanghai's to their own branch
+    branches = {branch.name: branch for branch in await DispatchRepository(db).branches()}
+    shanghai = branches["上海分公司"]
+    assert branches["北京分公司"].id != shanghai.id
     await set_global(lab, "LAB_ANSWER_DELAY", "60")  # the caller waits in the queue; no agent takes it
 
     # a real caller opens a repair ticket with real DTMF: 中文, repair, washing machine
@@ -61,11 +62,13 @@ async def test_a_repair_ticket_from_an_ivr_call_is_closed_by_the_return_visit_sc
     try:
         assert (await web.login("supervisor", lab.settings.lab.demo_password)).status == 200
         one = f"/api/tickets/{ticket.id}"
-        start = dt.datetime.now(dt.UTC) + dt.timedelta(days=1)
-        # scheduled through the store: POST /api/tickets/{id}/schedule refuses every datetime
-        # on branch tk (its body is validated strictly, and JSON has no datetime type)
-        scheduled = await tickets.schedule(ticket.id, start, start + dt.timedelta(hours=2), None)
-        assert scheduled.status == "scheduled"
+        start = (dt.datetime.now(dt.UTC) + dt.timedelta(days=1)).replace(microsecond=0)
+        end = start + dt.timedelta(hours=2)
+        window = {"start": start.astimezone(dt.timezone(dt.timedelta(hours=8))).isoformat(), "end": end.isoformat()}
+        status, body = await _post(web, one + "/schedule", {**window, "version": ticket.version})
+        assert status == 200 and body["ticket"]["status"] == "scheduled", body
+        scheduled = await tickets.get(ticket.id)
+        assert scheduled is not None and (scheduled.appointment_start, scheduled.appointment_end) == (start, end)
         status, body = await _post(web, one + "/status", {"status": "completed"})
         assert status == 409, "scheduled -> completed skips the work: refused"
         status, body = await _post(web, one + "/status", {"status": "in_progress"})

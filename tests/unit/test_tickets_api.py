@@ -167,3 +167,46 @@ def test_every_ticket_change_is_audited(env: DeskEnv) -> None:
     changes = [op for op in operations(env.app) if op.path.startswith("/api/tickets") and op.method != "GET"]
     assert len(changes) == 6
     assert all(op.audited and op.target == "ticket" for op in changes)
+
+
+async def test_schedule_takes_a_json_appointment_window(env: DeskEnv) -> None:
+    """POST /api/tickets/{id}/schedule with the window as JSON strings (any offset, or Z): the
+    window is stored as the instant given, re-scheduling moves it; a window without its
+    offset, not a time, or ending before it starts is refused and writes nothing."""
+    ticket = await open_ticket(env, "agent1002", {
+        "type": "repair", "summary": "热水器不点火", "customer_id": await customer(env, "David Zhang")})
+    path = f"/api/tickets/{ticket['id']}"
+    await env.login("engineer-sz")
+    engineer = env.user_ids["engineer-sz"]
+    refused = [
+        ({"start": "2026-12-03T09:00:00", "end": "2026-12-03T11:00:00"}, 400, "offset"),
+        ({"start": "tomorrow morning", "end": "2026-12-03T11:00:00+08:00"}, 400, "ISO-8601"),
+        ({"start": "2026-12-03T11:00:00+08:00", "end": "2026-12-03T09:00:00+08:00"}, 409, "end after"),
+    ]
+    for body, code, said in refused:
+        status, answer = await env.call("POST", f"{path}/schedule", body)
+        assert status == code and said in answer["error"], (body, answer)
+    status, answer = await env.call("POST", f"{path}/schedule", {
+        "start": "2026-12-03T09:00:00+08:00", "end": "2026-12-03T03:00:00Z", "engineer_id": engineer,
+        "version": ticket["version"], "note": "上午"})
+    assert status == 200, answer
+    scheduled = answer["ticket"]
+    assert (scheduled["status"], scheduled["version"]) == ("scheduled", ticket["version"] + 1)
+    status, answer = await env.call("POST", f"{path}/schedule", {
+        "start": "2026-12-04T14:00:00+08:00", "end": "2026-12-04T16:30:00+08:00", "engineer_id": engineer,
+        "version": scheduled["version"]})
+    assert status == 200 and answer["ticket"]["status"] == "scheduled", answer
+    status, answer = await env.call("GET", path)
+    assert status == 200
+    detail = answer["ticket"]
+    assert (detail["appointment_start"], detail["appointment_end"]) == (
+        "2026-12-04T06:00:00.000+00:00", "2026-12-04T08:30:00.000+00:00")
+    assert detail["engineer"]["username"] == "engineer-sz"
+    windows = [e["payload"] for e in detail["history"] if e["kind"] == "scheduled"]
+    instants = [(dt.datetime.fromisoformat(w["appointment_start"]), dt.datetime.fromisoformat(w["appointment_end"]))
+                for w in windows]
+    assert instants == [
+        (dt.datetime(2026, 12, 3, 1, tzinfo=dt.UTC), dt.datetime(2026, 12, 3, 3, tzinfo=dt.UTC)),
+        (dt.datetime(2026, 12, 4, 6, tzinfo=dt.UTC), dt.datetime(2026, 12, 4, 8, 30, tzinfo=dt.UTC)),
+    ]
+    assert windows[1]["before"]["appointment_start"] == windows[0]["appointment_start"]
