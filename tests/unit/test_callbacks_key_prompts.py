@@ -106,7 +106,7 @@ def test_the_queues_offer_the_key_and_the_dialplan_thanks_in_the_callers_languag
         ' same => n,GotoIf($["${CTI_QUEUE_CALLBACK}" != "ok"]?back)\n'
         f" same => n,Playback({PROMPTS}/cti-callback-thanks)\n"
         f" same => n,UserEvent(CtiQueueCallbackThanks,Prompt: {PROMPTS}/cti-callback-thanks,"
-        "Language: ${CHANNEL(language)},Status: ${PLAYBACKSTATUS})\n"
+        "Status: ${PLAYBACKSTATUS})\n"
         " same => n,Hangup()\n"
     ) in callback
     assert "auth-thankyou" not in dialplan and "vm-goodbye" not in dialplan, "no English stock sounds"
