@@ -78,7 +78,7 @@ class CtiServer:
         self.tickets = tickets_plugin.register(core, customers, self.dispatch)
         self.ticket_feed = workview_plugin.register(core, self.tickets, self.dispatch)
         knowledge_plugin.register(core)
-        self.callbacks = callbacks_plugin.register(core, self.stats, agents)
+        self.callbacks = callbacks_plugin.register(core, self.stats, agents, ivr.prompts)
         self.recordings = recordings_plugin.register(core, self.board)
         spreadsheets_plugin.register(core)
         self.webhooks = webhooks_plugin.register(core)

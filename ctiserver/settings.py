@@ -248,6 +248,14 @@ class CallbackSettings:
     #: seconds a placeholder holding a caller's place in a queue waits for an agent; then
     #: its task goes to the dialler like any other
     hold_timeout: int = 1800
+    #: waiting callers are told of hotline.queue_callback_key (queues.conf periodic-announce)
+    #: this many seconds after they join, then every key_announce_every seconds (0: never)
+    key_announce_after: int = 10
+    key_announce_every: int = 45
+    #: that announcement's sound and the thanks after the key; "": the server's own (zh/en,
+    #: by the caller's language, in ivr.prompt_dir); else a sound name (letters, digits, _ - . /)
+    key_announce_prompt: str = ""
+    key_thanks_prompt: str = ""
     #: this server's name on the attempts it claims, so that after a restart it resolves
     #: its own (two servers on one database need two names); "": the host name
     server_id: str = ""

@@ -18,12 +18,14 @@ from ctiserver.agents.plugin import Agents
 from ctiserver.callbacks import http
 from ctiserver.callbacks.dialer import CallbackDialer
 from ctiserver.callbacks.holding import QueueCallbacks
+from ctiserver.callbacks.keyprompts import key_prompts, publish_key_prompts
 from ctiserver.callbacks.model import Miss
 from ctiserver.callbacks.sources import Answered, Change, MissedCalls, change_from_dict, change_to_dict
 from ctiserver.callbacks.store import CallbackInfo, CallbackRepository, policy_from
 from ctiserver.calls.model import waiting_calls
 from ctiserver.core import Core
 from ctiserver.customers.store import CustomerRepository
+from ctiserver.ivr.prompts import PromptLibrary
 from ctiserver.ivr.store import IvrRunRepository
 from ctiserver.stats.model import StatsLog
 from ctiserver.storage.writer import BackgroundWriter
@@ -43,8 +45,16 @@ class Callbacks:
     dialer: CallbackDialer | None
 
 
-def register(core: Core, stats: StatsLog, agents: Agents) -> Callbacks:
+def register(core: Core, stats: StatsLog, agents: Agents, prompts: PromptLibrary) -> Callbacks:
+    """``prompts``: where the callback key's own prompts are synthesised (the IVR's library)."""
     settings = core.settings
+    key_prompts(settings)  # a prompt that is not a plain sound name stops the start here
+
+    async def publish() -> None:
+        for problem in await publish_key_prompts(prompts, settings):
+            log.warning("callback key prompt not made: %s", problem)
+
+    core.on_start(publish)
     store = CallbackRepository(
         core.db, policy_from(settings.callbacks), server=settings.callbacks.server_id or socket.gethostname()
     )

@@ -14,7 +14,7 @@ from ctiserver.core import Core
 from ctiserver.ivr import http
 from ctiserver.ivr.engine.runner import FlowEngine
 from ctiserver.ivr.hotline import HotlineIvr
-from ctiserver.ivr.prompts import PromptLibrary
+from ctiserver.ivr.prompts import PromptLibrary, prompt_dirs
 from ctiserver.ivr.registry import FlowRegistry
 from ctiserver.ivr.services import DbFlowServices
 from ctiserver.ivr.store import FlowVersionRepository, IvrRunRepository
@@ -29,6 +29,8 @@ log = logging.getLogger(__name__)
 class Ivr:
     flows: FlowRegistry
     hotline: HotlineIvr
+    #: the synthesised prompts (other features publish theirs there too)
+    prompts: PromptLibrary
 
 
 def register(core: Core, availability: Callable[[str], bool]) -> Ivr:
@@ -62,17 +64,17 @@ def register(core: Core, availability: Callable[[str], bool]) -> Ivr:
     core.agi.route("hotline", hotline.start_call)
     core.agi.route("hotline-after", hotline.continue_call)
     http.register(core.app, flows)
-    return Ivr(flows, hotline)
+    return Ivr(flows, hotline, prompts)
 
 
 def _prompt_library(settings: Settings) -> PromptLibrary:
     """Prompts in a directory Asterisk can read, flow sounds as Asterisk sees them."""
     ivr = settings.ivr
-    prompt_dir = Path(ivr.prompt_dir).resolve()
+    prompt_dir, asterisk_dir = prompt_dirs(ivr)
     flows_dir = Path(ivr.flows_dir).resolve()
     return PromptLibrary(
         prompt_dir,
-        ivr.asterisk_prompt_dir or str(prompt_dir),
+        asterisk_dir,
         flow_sounds_asterisk_dir=(ivr.asterisk_flows_dir or str(flows_dir)) + "/sounds",
     )
 

@@ -17,6 +17,8 @@ import asyncio
 import hashlib
 import logging
 import os
+import re
+import shutil
 import tempfile
 import warnings
 from collections.abc import Iterable, Mapping
@@ -25,6 +27,7 @@ from typing import TYPE_CHECKING
 
 from ctiserver.ivr.prompt_texts import flow_texts
 from ctiserver.ivr.validation.vocabulary import LANGUAGES
+from ctiserver.settings import IvrSettings
 
 with warnings.catch_warnings():
     # pydub warns at import when ffmpeg is missing (WAV in and out never needs it)
@@ -43,6 +46,14 @@ PREPARE_CONCURRENCY = 2
 
 DEFAULT_VOICES: Mapping[str, str] = {"zh": "cmn", "en": "en-us"}
 SAMPLE_RATE = 8000
+#: the names :meth:`PromptLibrary.publish` gives: the server's own words, never a caller's
+PUBLISHED_NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
+
+
+def prompt_dirs(settings: IvrSettings) -> tuple[Path, str]:
+    """Where the server writes synthesised prompts, and that directory as Asterisk sees it."""
+    host = Path(settings.prompt_dir).resolve()
+    return host, (settings.asterisk_prompt_dir or str(host)).rstrip("/")
 
 
 class PromptError(RuntimeError):
@@ -122,6 +133,27 @@ class PromptLibrary:
         )
         return problems
 
+    async def publish(self, name: str, texts: Mapping[str, str]) -> list[str]:
+        """``texts`` (language -> text) under one sound name, :meth:`published_sound`: each is
+        made (cached as any prompt) and copied to ``<language>/<name>.wav``, where Asterisk looks
+        first for a channel of that language (then ``<name>``, then ``en/<name>``). Returns a
+        message for each that could not be made."""
+        if not PUBLISHED_NAME.fullmatch(name):
+            raise ValueError(f"not a name for a published prompt: {name!r}")
+        unknown = sorted(set(texts) - set(self.voices))
+        problems = [f"{language} prompt {name}: no espeak-ng voice" for language in unknown]
+        wanted = {language: text for language, text in texts.items() if language in self.voices}
+        problems += await self.prepare((language, text) for language, text in wanted.items())
+        for language, text in wanted.items():
+            source = self.host_path(text, language)
+            if source.exists():
+                await asyncio.to_thread(_place, source, self.host_dir / language / f"{name}.wav")
+        return problems
+
+    def published_sound(self, name: str) -> str:
+        """The sound name Asterisk plays for :meth:`publish`'s ``name``, in the channel's language."""
+        return f"{self.asterisk_dir}/{name}"
+
     async def _ensure(self, text: str, language: str) -> bool:
         """Make the file of ``text`` in ``language`` unless it exists; True if it was made now."""
         key = self.cache_key(text, language)
@@ -200,6 +232,22 @@ def _convert(source: Path, target: Path) -> None:
     try:
         with open(part, "wb") as fh:
             audio.export(fh, format="wav")
+        os.chmod(part, 0o644)
+        os.replace(part, target)
+    except BaseException:
+        Path(part).unlink(missing_ok=True)
+        raise
+
+
+def _place(source: Path, target: Path) -> None:
+    """``target`` becomes a copy of ``source`` (renamed over it: a call playing it is undisturbed)."""
+    if target.exists() and target.read_bytes() == source.read_bytes():
+        return
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, part = tempfile.mkstemp(prefix=f".{target.stem}-", suffix=".part", dir=target.parent)
+    os.close(fd)
+    try:
+        shutil.copyfile(source, part)
         os.chmod(part, 0o644)
         os.replace(part, target)
     except BaseException:

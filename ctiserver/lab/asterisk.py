@@ -18,6 +18,7 @@ from pathlib import Path
 
 import jinja2
 
+from ctiserver.callbacks.keyprompts import key_prompts
 from ctiserver.lab.provision import AsteriskInstall
 from ctiserver.recordings.notice import recording_notice
 from ctiserver.resources import asterisk_template_dirs
@@ -70,6 +71,7 @@ def render_config(settings: Settings, install: AsteriskInstall, layout: Asterisk
         "agi": settings.agi,
         "hotline": settings.hotline,
         "record_notice": recording_notice(settings),
+        "callback_key": key_prompts(settings),
         "lab": settings.lab,
         "asterisk": settings.asterisk,
         "sip_bind": settings.asterisk.sip_bind,

@@ -52,10 +52,11 @@ class Lab:
             hotline={"agent_interface": LAB_AGENT_INTERFACE, "callback_interface": LAB_CUSTOMER_INTERFACE},
             ivr=lab_ivr(self.settings),
         )
-        render_config(self.settings, install, layout)
         self.settings = self.settings.replace(
             ivr=_ivr_paths(self.settings, install, layout), recordings=_recording_paths(install, layout)
         )
+        # after the paths: the queues play the server's prompts from ivr.asterisk_prompt_dir
+        render_config(self.settings, install, layout)
         self.asterisk = AsteriskProcess(install, layout)
         await self.asterisk.start()
         await self.asterisk.wait_fully_booted()

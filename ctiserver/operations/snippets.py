@@ -17,6 +17,7 @@ from pathlib import Path
 
 import jinja2
 
+from ctiserver.callbacks.keyprompts import key_prompts
 from ctiserver.recordings.notice import recording_notice
 from ctiserver.resources import asterisk_template_dirs
 from ctiserver.settings import Settings
@@ -84,6 +85,7 @@ def render_snippets(settings: Settings, address: str | None = None) -> dict[str,
         "agi": settings.agi,
         "hotline": settings.hotline,
         "record_notice": recording_notice(settings),
+        "callback_key": key_prompts(settings),
         "ami_permit": address,
         "ami_write_extra": "",
         "ami_read_extra": "",
@@ -103,7 +105,8 @@ def render_snippets(settings: Settings, address: str | None = None) -> dict[str,
 def dialplan_contexts(settings: Settings) -> list[str]:
     """The dialplan contexts the server needs, as the templates define them."""
     text = template_environment().get_template("hotline.inc.j2").render(
-        {"hotline": settings.hotline, "record_notice": recording_notice(settings), "agi_url": "agi://check"}
+        {"hotline": settings.hotline, "record_notice": recording_notice(settings),
+         "callback_key": key_prompts(settings), "agi_url": "agi://check"}
     )
     return _CONTEXT.findall(text)
 

@@ -21,15 +21,15 @@ from ctiserver.lab.runner import Lab
 from ctiserver.lab.simulate import LabCall
 from ctiserver.settings import Settings
 from tests.conftest import REPO
-from tests.integration.conftest import LabFactory, WebClient, eventually, lab_settings
+from tests.integration.conftest import STRAIGHT_TO_QUEUE, LabFactory, WebClient, eventually, lab_settings
 
 CUSTOMER = "13800138000"
 
 
-def callback_settings(tmp_path: Path, **callbacks: Any) -> Settings:
+def callback_settings(tmp_path: Path, *, flow: str = STRAIGHT_TO_QUEUE, **callbacks: Any) -> Settings:
     """No agent logged in at start; callbacks dialled at any hour; an abandon after 2 s counts."""
-    base = lab_settings(tmp_path, lab={"login_agents": False}, callbacks={"dial": True, "dial_interval": 0.3,
-                                                                          **callbacks})
+    base = lab_settings(tmp_path, flow=flow, lab={"login_agents": False},
+                        callbacks={"dial": True, "dial_interval": 0.3, **callbacks})
     queues = tuple(dataclasses.replace(q, callback_after_wait=2, hours="") for q in base.hotline.queues)
     return base.replace(hotline={"queues": queues})
 

@@ -4,13 +4,18 @@ Asterisk: with no agent ready, caller A queues, then caller B; A presses the cal
 queue at A's position (AMI QueueStatus: the placeholder first, B second); when an agent
 becomes ready their phone rings for the placeholder first (their desk's callback offer,
 no ordinary pop), they answer, the customer's Local channel is dialled and answers, the
-task is connected; B is served only after, by the next agent ready."""
+task is connected; B is served only after, by the next agent ready. While they wait, each is
+told of the key in the language they chose in the IVR (the queue's periodic announcement of
+the server's prompt, zh for A, en for B: Asterisk's log of what it played to their channel),
+and A is thanked in Chinese once the callback is recorded (CtiQueueCallbackThanks)."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
+from ctiserver.callbacks.keyprompts import KEY_ANNOUNCE, KEY_THANKS, key_prompts
 from ctiserver.callbacks.model import PLACEHOLDER_PREFIX
 from ctiserver.callbacks.store import CallbackInfo, CallbackRepository
 from ctiserver.lab.caller import IvrCaller, place_call
@@ -23,6 +28,16 @@ from tests.integration.test_callbacks import CUSTOMER, _customer_legs, _login, c
 __all__ = ["desk_of"]  # the fixture, shared with test_callbacks
 
 OTHER = "13900139000"
+#: the caller's language first (1 zh, 2 en), then the queue
+CHOOSE_LANGUAGE = """\
+flow: choose
+entry: "4008001234"
+language: zh
+start: language
+nodes:
+  language: {kind: language, prompt: "中文请按1。For English, press 2.", options: {"1": zh, "2": en}, next: agents}
+  agents: {kind: queue, queue: support}
+"""
 
 
 async def _queue_entries(lab: Lab, queue: str) -> list[dict[str, Any]]:
@@ -31,20 +46,49 @@ async def _queue_entries(lab: Lab, queue: str) -> list[dict[str, Any]]:
     return sorted(entries, key=lambda m: int(m["Position"]))
 
 
+def _played_languages(lab: Lab, call_id: str, sound: str) -> list[str]:
+    """The languages in which Asterisk played ``sound`` to the call's queued channel, from its
+    log (verbose 3: file.c's "<channel> Playing 'sound.format' (language 'xx')")."""
+    assert lab.asterisk is not None and lab.server is not None
+    call = lab.server.calls.get(call_id)
+    assert call is not None
+    channel = call.legs[call_id].channel
+    log = lab.asterisk.install.host_path(lab.asterisk.layout.log) / "messages.log"
+    played = re.compile(rf"<{re.escape(channel)}> Playing '{re.escape(sound)}\.\w+' \(language '(\w+)'\)")
+    return played.findall(log.read_text(encoding="utf-8", errors="replace"))
+
+
 async def test_a_caller_who_chooses_a_callback_in_the_queue_keeps_their_place(
     make_lab: LabFactory, tmp_path: Path, desk_of: Any
 ) -> None:
-    lab = await make_lab(callback_settings(tmp_path))
+    lab = await make_lab(callback_settings(tmp_path, flow=CHOOSE_LANGUAGE, key_announce_after=1,
+                                           key_announce_every=20))
     assert lab.server is not None
     store: CallbackRepository = lab.server.callbacks.store
     queue = lab.settings.hotline.default_queue
     key = lab.settings.hotline.queue_callback_key
+    prompts = key_prompts(lab.settings)
+    assert prompts.announce.endswith(f"/{KEY_ANNOUNCE}") and prompts.thanks.endswith(f"/{KEY_THANKS}")
+    published = Path(lab.settings.ivr.prompt_dir)
+    zh, en = (published / "zh" / f"{KEY_ANNOUNCE}.wav"), (published / "en" / f"{KEY_ANNOUNCE}.wav")
+    assert zh.read_bytes() != en.read_bytes(), "the server's offer, synthesised in each language"
+    thanks: list[dict[str, Any]] = []
+    lab.server.ami.on_event(lambda m: thanks.append(dict(m)) if m.get("UserEvent") == "CtiQueueCallbackThanks"
+                            else None)
     desk = await desk_of(lab)
     caller_a = IvrCaller(lab, await place_call(lab, LabCall(CUSTOMER, dtmf_delay=0.1)))
+    await caller_a.press("1")  # 中文
     await caller_a.queue_entry(queue)
     caller_b = IvrCaller(lab, await place_call(lab, LabCall(OTHER, dtmf_delay=0.1)))
+    await caller_b.press("2")  # English
     await caller_b.queue_entry(queue)
     assert [e["Uniqueid"] for e in await _queue_entries(lab, queue)] == [caller_a.call_id, caller_b.call_id]
+
+    async def offered_to(call_id: str) -> list[str]:
+        return _played_languages(lab, call_id, prompts.announce)
+
+    assert set(await eventually(lambda: offered_to(caller_a.call_id), 15, "A to be told of the key")) == {"zh"}
+    assert set(await eventually(lambda: offered_to(caller_b.call_id), 15, "B to be told of the key")) == {"en"}
 
     await lab.phones.send_action(
         {"Action": "PlayDTMF", "Channel": caller_a.caller_channel(), "Digit": key, "Duration": "200"}
@@ -66,6 +110,14 @@ async def test_a_caller_who_chooses_a_callback_in_the_queue_keeps_their_place(
             lab.server.calls.get(caller_a.call_id).ended_at is not None  # type: ignore[union-attr]
 
     await eventually(a_gone, 20, "A to be thanked and hung up")
+
+    async def thanked() -> list[dict[str, Any]]:
+        return thanks
+
+    (thanked_a,) = await eventually(thanked, 5, "A's thanks")
+    assert (thanked_a["Uniqueid"], thanked_a["Language"]) == (caller_a.call_id, "zh"), "in A's language"
+    assert (thanked_a["Prompt"], thanked_a["Status"]) == (prompts.thanks, "SUCCESS"), "the server's prompt, played"
+    assert (published / "zh" / f"{KEY_THANKS}.wav").is_file()
 
     async def placeholder_first() -> list[dict[str, Any]] | None:
         entries = await _queue_entries(lab, queue)

@@ -458,6 +458,7 @@ async def test_queue_vip_priority_and_channel_variables():
         "QUEUE_PRIO": "9",
         "CTI_QUEUE_TIMEOUT": "300",
         "CTI_AFTER": "survey",
+        "CHANNEL(language)": "zh",
     }
     assert not channel.hung_up
 

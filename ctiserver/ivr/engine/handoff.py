@@ -9,6 +9,7 @@ from typing import Any
 from ctiserver.ivr.conditions import text
 from ctiserver.ivr.engine.run import FlowOutcome
 from ctiserver.ivr.engine.walk import Walk
+from ctiserver.ivr.validation.vocabulary import LANGUAGES
 
 #: channel variables the dialplan reads once the IVR returns (dialplans/extensions.conf.j2)
 ACTION_VAR = "CTI_ACTION"
@@ -19,6 +20,8 @@ AFTER_VAR = "CTI_AFTER"
 OVERFLOW_VAR = "CTI_OVERFLOW"
 TRANSFER_VAR = "CTI_TRANSFER"
 TICKET_VAR = "CTI_TICKET"
+#: the caller's language as Asterisk knows it: the queue's announcements are played in it
+LANGUAGE_VAR = "CHANNEL(language)"
 
 
 class HandoffNodes(Walk):
@@ -70,6 +73,9 @@ class HandoffNodes(Walk):
                 await self.channel.set_variable(OVERFLOW_VAR, outcome.overflow_queue)
             if outcome.after:
                 await self.channel.set_variable(AFTER_VAR, outcome.after)
+            language = self.vars.get("language") or self.flow.language
+            if language in LANGUAGES:
+                await self.channel.set_variable(LANGUAGE_VAR, language)
         elif outcome.action == "transfer":
             await self.channel.set_variable(TRANSFER_VAR, outcome.transfer_to or "")
         else:
