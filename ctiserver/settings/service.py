@@ -1,0 +1,175 @@
+"""Settings of the after-sales service: callbacks, recordings, reports, tickets, webhooks,
+return visits and the department work view."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class CallbackSettings:
+    """Missed-call callbacks (``ctiserver.callbacks``)."""
+
+    #: several misses from one number within this many seconds are one task
+    dedup_window: float = 3600.0
+    #: a task not done after this many seconds expires
+    expire_after: float = 48 * 3600.0
+    #: failed attempts (no answer, busy, failed) before a task fails
+    max_attempts: int = 3
+    #: wait before the first retry, doubled at each further one, up to retry_max
+    retry_min: float = 300.0
+    retry_max: float = 3600.0
+    #: dial due tasks (agent first); needs hotline.callback_interface and the
+    #: [callback] dialplan context
+    dial: bool = False
+    #: seconds between looks for due tasks and free agents
+    dial_interval: float = 1.0
+    #: seconds a placeholder holding a caller's place in a queue waits for an agent; then
+    #: its task goes to the dialler like any other
+    hold_timeout: int = 1800
+    #: waiting callers are told of hotline.queue_callback_key (queues.conf periodic-announce)
+    #: this many seconds after they join, then every key_announce_every seconds (0: never)
+    key_announce_after: int = 10
+    key_announce_every: int = 45
+    #: that announcement's sound and the thanks after the key; "": the server's own (zh/en,
+    #: by the caller's language, in ivr.prompt_dir); else a sound name (letters, digits, _ - . /)
+    key_announce_prompt: str = ""
+    key_thanks_prompt: str = ""
+    #: this server's name on the attempts it claims, so that after a restart it resolves
+    #: its own (two servers on one database need two names); "": the host name
+    server_id: str = ""
+
+
+@dataclass(frozen=True)
+class RecordingSettings:
+    #: where the server reads the recordings (a date tree of files named by our own ids)
+    dir: str = "recordings"
+    #: the same directory as Asterisk sees it (a chrooted Asterisk); empty: ``dir``
+    asterisk_dir: str = ""
+    #: what agents may hear: "own" (their own recordings) or "none"
+    agents: str = "own"
+    #: seconds to wait after the recorded leg hangs up for Asterisk to finish the file
+    settle_timeout: float = 10.0
+    #: ``ctiserver recordings purge`` deletes files older than this many days (0: never),
+    #: except those held by a supervisor or tied to an open complaint ticket
+    retention_days: int = 365
+    #: the supervisor's phone for live monitoring; empty: hotline.agent_interface
+    monitor_interface: str = ""
+    #: ffmpeg transcodes (and waveforms) made at once, in threads off the event loop
+    media_workers: int = 2
+    #: points of a waveform (each a min and a max)
+    waveform_points: int = 400
+    #: tell every caller of a recorded queue "this call is recorded" before it queues
+    #: (off by default; a queue's own ``announce_recording`` turns it on for that queue)
+    announce: bool = False
+    #: the sound played then: an Asterisk sound name (stock or the operator's own file,
+    #: letters, digits, ``_ - . /`` only), never anything a caller sent
+    announce_prompt: str = "conf-now-recording"
+
+
+@dataclass(frozen=True)
+class ReportSettings:
+    """Call-center reports (``ctiserver.reports``, docs/statistics.md); changing a
+    threshold applies to records stored after, or to a range rebuilt
+    (``ctiserver reports rebuild``)."""
+
+    #: an abandon after a wait shorter than this is a short abandon (not in the service level)
+    short_abandon_seconds: int = 5
+    #: the service level's threshold of a queue not in hotline.queues
+    service_level: int = 20
+
+
+@dataclass(frozen=True)
+class TicketSettings:
+    """Service tickets' SLA (``ctiserver.tickets.model.sla``), counted in business hours in
+    hotline.timezone."""
+
+    #: business hours: "DAYS HH:MM-HH:MM" each (days: mon-fri, sat, "mon,wed"...)
+    hours: tuple[str, ...] = ("mon-fri 09:00-18:00", "sat 09:00-12:00")
+    #: local dates (YYYY-MM-DD) on which no business hour counts
+    holidays: tuple[str, ...] = ()
+    #: "KIND URGENCY RESPONSE RESOLUTION" in business time (4h, 30m); KIND * for any kind;
+    #: VIP customers' tickets are urgent
+    sla: tuple[str, ...] = (
+        "* normal 4h 40h", "* urgent 1h 16h",
+        "complaint normal 2h 24h", "complaint urgent 1h 8h",
+        "inquiry normal 4h 16h",
+    )
+    #: fractions of the running target at which a ticket is escalated: level 1 (its branch's
+    #: manager), level 2 (the supervisors)...
+    escalate_at: tuple[float, ...] = (0.8, 1.0)
+    #: seconds between looks for tickets to escalate
+    escalate_interval: float = 60.0
+
+
+#: the ticket event kinds an endpoint is sent when its settings name none
+DEFAULT_WEBHOOK_KINDS = ("created", "dispatched", "scheduled", "completed", "closed", "breached")
+#: the secret of an endpoint that names none: ``serve`` refuses it
+DEFAULT_WEBHOOK_SECRET = "lab-webhook-secret-change-me"
+
+
+@dataclass(frozen=True)
+class WebhookEndpoint:
+    """One receiver of ticket events (``ctiserver.webhooks``), a ``[[webhooks.endpoints]]`` table."""
+
+    #: letters, digits, ``_.-``; part of every delivery's id, so keep it once chosen
+    name: str
+    #: http(s) URL the events are POSTed to
+    url: str
+    #: the HMAC-SHA256 key of the ``X-CTI-Signature`` header
+    secret: str = DEFAULT_WEBHOOK_SECRET
+    #: the ticket event kinds sent; the others are passed over
+    kinds: tuple[str, ...] = DEFAULT_WEBHOOK_KINDS
+    #: seconds an attempt may take before it counts as failed
+    timeout: float = 10.0
+    #: after a failed attempt wait about this long, doubled at each further one, up to backoff_max
+    backoff_min: float = 1.0
+    backoff_max: float = 300.0
+    #: where a new endpoint starts: "now" (events written from now on) or "beginning" (all)
+    start: str = "now"
+
+
+@dataclass(frozen=True)
+class WebhookSettings:
+    endpoints: tuple[WebhookEndpoint, ...] = ()
+    #: seconds between looks for new ticket events (a ticket event written by this
+    #: process wakes its deliverers at once)
+    poll_interval: float = 1.0
+    #: a missing event id (a transaction that took it may not have committed) is waited
+    #: for this many seconds, then passed as rolled back
+    gap_wait: float = 5.0
+    #: an endpoint whose oldest undelivered event is older than this is "stuck" (/healthz)
+    stuck_after: float = 600.0
+
+
+@dataclass(frozen=True)
+class VisitSettings:
+    """Return visits after a completed ticket (``ctiserver.visits``)."""
+
+    #: call due visits automatically with the survey flow (else agents call from the desk)
+    auto_call: bool = False
+    #: the flow the automatic call plays (its survey node gives the score)
+    survey_flow: str = "visit_survey"
+    #: a score at least this closes the ticket; lower reopens it
+    close_score: int = 4
+    #: a score at most this also opens a complaint ticket linked to it (0: never)
+    complaint_score: int = 1
+    #: failed attempts (no answer, busy, failed, no score) before a visit is unreached
+    max_attempts: int = 3
+    #: wait before the first retry, doubled at each further one, up to retry_max
+    retry_min: float = 1800.0
+    retry_max: float = 4 * 3600.0
+    #: seconds between looks for completed tickets and due automatic calls
+    interval: float = 2.0
+    #: this server's name on the attempts it claims; "": the host name
+    server_id: str = ""
+
+
+@dataclass(frozen=True)
+class WorkViewSettings:
+    """The department work view (``ctiserver.workview``)."""
+
+    #: seconds between looks at the tickets' history for changes written by another process
+    #: (another server, a script); a change committed by this server is pushed at once from
+    #: the in-process ticket bus
+    live_interval: float = 0.5

@@ -1,0 +1,209 @@
+"""Settings of the telephony side and of the server's own parts: AMI, FastAGI, the web, the
+database, the hotline and its queues, Asterisk, the lab, the IVR and storage."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ctiserver.settings.errors import SettingsError
+
+
+@dataclass(frozen=True)
+class AmiSettings:
+    host: str = "127.0.0.1"
+    port: int = 5038
+    username: str = "ctiserver"
+    secret: str = "lab-secret-change-me"
+    #: seconds between keep-alive Pings on a quiet link
+    ping_interval: float = 5.0
+    #: a Ping unanswered for this long means the link is dead
+    ping_timeout: float = 5.0
+    #: reconnect back-off: first delay, then doubled up to the maximum
+    reconnect_min: float = 0.5
+    reconnect_max: float = 4.0
+    connect_timeout: float = 3.0
+    action_timeout: float = 10.0
+    #: the event classes the session asks for at Login: "on" (all), or e.g. "system"
+    #: (boot and shutdown only) for a session that only sends actions
+    events: str = "on"
+
+
+@dataclass(frozen=True)
+class AgiSettings:
+    host: str = "127.0.0.1"
+    port: int = 4573
+    #: a connection that has not sent its AGI headers by then is dropped
+    header_timeout: float = 5.0
+    #: no AGI environment is larger than this; more is garbage
+    max_header_bytes: int = 64 * 1024
+
+
+@dataclass(frozen=True)
+class WebSettings:
+    host: str = "127.0.0.1"
+    port: int = 8080
+    #: 32 url-safe base64 bytes (Fernet key) or any passphrase; sessions are encrypted with it
+    session_secret: str = "lab-session-secret-change-me"
+    session_max_age: int = 12 * 3600
+    #: where ``serve`` keeps the session secret it generates when none is set (mode 0600)
+    secrets_file: str = "var/secrets.toml"
+    #: mark cookies Secure: set it when the pages are served over TLS (e.g. behind a proxy)
+    secure_cookies: bool = False
+
+
+@dataclass(frozen=True)
+class DatabaseSettings:
+    url: str = "sqlite+aiosqlite:///var/ctiserver.sqlite3"
+    echo: bool = False
+
+
+@dataclass(frozen=True)
+class QueueSettings:
+    name: str
+    strategy: str = "rrmemory"
+    #: seconds a caller waits before leaving the queue (0 = no limit)
+    timeout: int = 300
+    #: ring an agent for this long before trying the next one
+    member_timeout: int = 15
+    wrapup_time: int = 5
+    #: a caller who hangs up after waiting this many seconds is owed a callback (-1: never)
+    callback_after_wait: int = 10
+    #: the calling window of callbacks, the queue's business hours ("HH:MM-HH:MM",
+    #: hotline time; "" = any hour)
+    hours: str = "08:00-20:00"
+    #: record every answered call of this queue and its transfer legs (ctiserver.recordings)
+    record: bool = True
+    #: the service level's threshold: a call answered within this many seconds is in it
+    #: (reports; changing it needs ``ctiserver reports rebuild``)
+    service_level: int = 20
+    #: seconds between the announcements of a waiting caller's position (0: none); a
+    #: callback holding a caller's place counts as a caller ahead
+    announce_frequency: int = 30
+    #: play recordings.announce_prompt to its callers before they queue (a recorded queue only)
+    announce_recording: bool = False
+
+
+def _default_queues() -> tuple[QueueSettings, ...]:
+    return (
+        QueueSettings(name="support"),
+        QueueSettings(name="repair"),
+        QueueSettings(name="complaint"),
+        QueueSettings(name="installation"),
+    )
+
+
+@dataclass(frozen=True)
+class HotlineSettings:
+    #: the number callers dial (a "400" line)
+    number: str = "4008001234"
+    #: where callers go when the IVR (FastAGI) is unreachable: they must reach a human
+    default_queue: str = "support"
+    #: the queue member interface of an agent's phone; the lab uses Local channels
+    agent_interface: str = "PJSIP/{extension}"
+    #: the hotline's local time (IANA name): its days for figures and ticket numbers
+    timezone: str = "Asia/Shanghai"
+    #: the hotline's country (ISO 3166 two letters): callers' numbers without a country
+    #: code are read in its numbering plan, and customers' phones of it are keyed in
+    #: national form (ctiserver/customers/phones.py); a change needs the keys recomputed
+    region: str = "CN"
+    #: how customers are called back, e.g. "PJSIP/{number}@trunk" ("": no [callback]
+    #: dialplan context, callbacks are not dialled); the lab's are Local channels
+    callback_interface: str = ""
+    #: seconds the customer's phone rings before the attempt counts as no answer
+    callback_ring: int = 30
+    #: the key a caller waiting in a queue presses to be called back instead, keeping
+    #: their place (queues.conf ``context``; needs callback_interface and callbacks.dial;
+    #: "": none)
+    queue_callback_key: str = "*"
+    queues: tuple[QueueSettings, ...] = field(default_factory=_default_queues)
+
+    def __post_init__(self) -> None:
+        if self.queue_callback_key and (
+            len(self.queue_callback_key) != 1 or self.queue_callback_key not in "0123456789*#"
+        ):
+            raise SettingsError(f"hotline.queue_callback_key: one of 0-9, * or #, not {self.queue_callback_key!r}")
+
+
+@dataclass(frozen=True)
+class AsteriskSettings:
+    """How the lab finds or provisions Asterisk, and where its runtime files go."""
+
+    #: "auto": a system asterisk if installed, else the cached Debian sid chroot
+    mode: str = "auto"
+    chroot_dir: str = "/var/cache/ctiserver/asterisk-sid"
+    debian_mirror: str = "http://deb.debian.org/debian"
+    #: rendered configuration, logs, spool; created on start
+    run_dir: str = "var/asterisk"
+    sip_port: int = 5060
+    #: where agents' SIP phones reach Asterisk; 0.0.0.0 for phones on the LAN
+    sip_bind: str = "127.0.0.1"
+    #: password of the lab agents' SIP endpoints (real deployments provision their own)
+    phone_secret: str = "lab-phone-secret"
+    #: Asterisk's own RTP range for the pjsip endpoints of real phones
+    rtp_start: int = 10000
+    rtp_end: int = 10999
+
+
+@dataclass(frozen=True)
+class LabSettings:
+    #: lab agents are Local channels that answer after this many seconds of ringing
+    agent_answer_delay: float = 2.0
+    #: and then stay on the call this long unless the caller hangs up first
+    agent_talk_time: int = 600
+    agents: tuple[str, ...] = ("1001", "1002", "1003", "1004")
+    #: password of the demo users (agent1001.., supervisor, admin) seeded by ``ctiserver lab``
+    demo_password: str = "lab"
+    #: log the demo agents in to their queues at start, so calls reach someone at once
+    login_agents: bool = True
+    #: the hours the lab's IVR keeps: "open" (every ``hours`` node takes its when_open
+    #: branch, so a demo reaches an agent at any hour) or "flow" (the flow's real hours;
+    #: ``ctiserver lab --real-hours``)
+    hours: str = "open"
+    #: the lab's own copy of ivr.flows_dir, made afresh at every start: the lab
+    #: publishes into it and never writes the repository's flow files
+    flows_dir: str = "var/ivr_flows"
+
+
+@dataclass(frozen=True)
+class IvrSettings:
+    #: the flows in force: every *.yaml here is validated, published and watched
+    flows_dir: str = "ivr_flows"
+    #: seconds between looks at flows_dir for edited files
+    watch_interval: float = 1.0
+    #: synthesised prompts, cached by content hash
+    prompt_dir: str = "var/prompts"
+    #: the same directory as Asterisk sees it (differs when Asterisk runs in a chroot)
+    asterisk_prompt_dir: str = ""
+    voicemail_dir: str = "recordings/voicemail"
+    asterisk_voicemail_dir: str = ""
+    #: Asterisk's stock sounds, for checking ``{file: NAME}`` prompts
+    asterisk_sounds_dir: str = "/usr/share/asterisk/sounds/en"
+    #: flows_dir as Asterisk sees it, for ``{file: sounds/...}`` prompts (flows_dir/sounds)
+    asterisk_flows_dir: str = ""
+    #: "flow": every ``hours`` node follows its flow's opening hours; "open": all are
+    #: taken as open (set by ``ctiserver lab`` from lab.hours; ``serve`` refuses it)
+    hours: str = "flow"
+
+
+@dataclass(frozen=True)
+class StorageSettings:
+    """The background writers (ended calls, statistics records): see "Writes that survive
+    the database" in README.md."""
+
+    #: where each writer keeps its journal (``NAME.jsonl``) and dead letter (``NAME.dead.jsonl``)
+    journal_dir: str = "var/journal"
+    #: records kept in memory per writer; beyond that they are appended to the journal
+    queue_size: int = 1000
+    #: records per database transaction
+    batch_size: int = 200
+    #: a failing batch is retried after retry_min seconds, doubled up to retry_max
+    retry_min: float = 0.5
+    retry_max: float = 30.0
+    #: journal appends are made durable (fsync) this often, off the event loop
+    fsync_interval: float = 0.2
+    #: at start, wait at most this long for the journal to be written before going on
+    replay_timeout: float = 10.0
+    #: at stop, wait at most this long for the queue to be written, then journal the rest
+    stop_timeout: float = 10.0
+    #: a batch not committed within this many seconds counts as failed (and is retried)
+    write_timeout: float = 60.0
