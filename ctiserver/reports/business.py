@@ -1,6 +1,6 @@
 """The business reports (tickets, complaint and fault rates, turnaround, SLA, first-contact
 resolution, satisfaction) of a range of local days, read from the tickets, their events,
-products, customers, calls and post-call surveys (docs/statistics.md, "Business figures").
+products, customers, calls, post-call surveys and return visits (docs/statistics.md, "Business figures").
 
 Every report counts the tickets **created** in the range (surveys: answered in it), filtered
 by the customer's region (province, city), the product's model and the ticket's department.
@@ -21,7 +21,6 @@ from sqlalchemy import func, select
 from ctiserver.calls.tables import CallRow
 from ctiserver.customers.tables import Customer, Product
 from ctiserver.dispatch.tables import Branch
-from ctiserver.ivr.tables import CallSurvey
 from ctiserver.reports.model.business import (
     ALL,
     BUSINESS_COLUMNS,
@@ -30,8 +29,8 @@ from ctiserver.reports.model.business import (
     hours_figures,
     per_thousand,
     percent,
-    score_figures,
 )
+from ctiserver.reports.satisfaction import satisfaction_rows, survey_groups, visit_groups
 from ctiserver.storage.database import Database
 from ctiserver.tickets.tables import Ticket, TicketEvent
 
@@ -182,35 +181,9 @@ class BusinessQueries:
         return [[d, n, r, percent(r, n)] for d, (n, r) in sorted(counted.items(), key=lambda kv: (kv[0] == ALL, kv[0]))]
 
     async def satisfaction(self, start: dt.datetime, end: dt.datetime, f: BusinessFilters) -> list[Row]:
-        surveys = select(CallSurvey.id, CallSurvey.score, CallRow.agent).select_from(CallSurvey).outerjoin(
-            CallRow, CallRow.linkedid == CallSurvey.call_linkedid).where(CallSurvey.at >= start, CallSurvey.at < end)
-        if f.province is not None or f.city is not None:
-            surveys = _region_model(surveys.join(Customer, Customer.id == CallRow.customer_id),
-                                    BusinessFilters(f.province, f.city))
-        on_tickets = (select(CallSurvey.id, Ticket.department, Branch.name).select_from(CallSurvey)
-                      .join(Ticket, Ticket.call_linkedid == CallSurvey.call_linkedid)
-                      .outerjoin(Branch, Branch.id == Ticket.branch_id)
-                      .where(CallSurvey.at >= start, CallSurvey.at < end).distinct())
-        if f.model is not None:
-            on_tickets = on_tickets.join(Product, Product.id == Ticket.product_id).where(Product.model == f.model)
-        if f.department is not None:
-            on_tickets = on_tickets.where(Ticket.department == f.department)
-        found = await self._all(surveys)
-        scores = {i: s for i, s, _ in found}
-        groups: dict[tuple[str, str], set[int]] = defaultdict(set)
-        for survey, department, branch in await self._all(on_tickets):
-            if survey in scores:
-                groups[("department", department)].add(survey)
-                groups[("branch", branch or "")].add(survey)
-        narrowed = f.model is not None or f.department is not None
-        kept = set().union(*groups.values()) if narrowed else set(scores)
-        for survey, _, agent in found:
-            if survey in kept:
-                groups[("agent", agent or "")].add(survey)
-                groups[("agent", ALL)].add(survey)
-        order = {"agent": 0, "department": 1, "branch": 2}
-        ordered = sorted(groups.items(), key=lambda kv: (order[kv[0][0]], kv[0][1] == ALL, kv[0][1]))
-        return [[by, key, *score_figures([scores[i] for i in ids])] for (by, key), ids in ordered]
+        surveys = await survey_groups(self._all, start, end, f)
+        visits = await visit_groups(self._all, start, end, f)
+        return satisfaction_rows(surveys, visits)
 
 
 def _region_model(query: Query, f: BusinessFilters) -> Query:

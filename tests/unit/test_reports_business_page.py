@@ -184,8 +184,8 @@ async def test_business_charts_tables_filters_and_csv(env: Env) -> None:
         await page.click("[data-testid=rp-load]")
         await page.wait_for_function(
             "() => document.querySelector('[data-testid=csv-tickets]').href.includes('department=repair')")
-        week = await check_every_report(
-            env, page, context, {"from": "2026-03-09", "to": "2026-03-15", "province": "广东省", "department": "repair"})
+        narrowed = {"from": "2026-03-09", "to": "2026-03-15", "province": "广东省", "department": "repair"}
+        week = await check_every_report(env, page, context, narrowed)
         assert week["tickets"]["rows"] != month["tickets"]["rows"]
         assert await marks(page, "tickets-department-bars") == [sum(r[3] for r in week["tickets"]["rows"])]
         # the model filter too
