@@ -12,11 +12,10 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import JSON, case, cast, distinct, exists, func, literal_column, or_, select, true
 
 from ctiserver.calls.tables import CallRow
 from ctiserver.customers.tables import Customer, Product
@@ -25,7 +24,6 @@ from ctiserver.reports.model.business import (
     ALL,
     BUSINESS_COLUMNS,
     FIRST_CONTACT_WINDOW,
-    first_contact,
     hours_figures,
     per_thousand,
     percent,
@@ -104,22 +102,35 @@ class BusinessQueries:
                 for key, (c, i) in sorted(counted[by].items())]
 
     async def fault_rates(self, start: dt.datetime, end: dt.datetime, f: BusinessFilters) -> list[Row]:
-        query = self._tickets(select(Ticket.fields).where(Ticket.type == "repair"), start, end, f)
-        codes: dict[str, int] = defaultdict(int)
-        parts: dict[str, int] = defaultdict(int)
-        repairs = 0
-        for (fields,) in await self._all(query):
-            repairs += 1
-            fields = fields if isinstance(fields, dict) else {}
-            code = fields.get("fault_code")
-            if isinstance(code, str) and code:
-                codes[code] += 1
-            listed = fields.get("parts")
-            for part in {p for p in listed if isinstance(p, str) and p} if isinstance(listed, list) else ():
-                parts[part] += 1
+        """Counted in SQL: the repairs, their text ``fault_code`` and the distinct text
+        entries of their ``parts`` list (a ticket listing a part twice counts once)."""
+        repairs_of = self._tickets(select(func.count()).select_from(Ticket).where(Ticket.type == "repair"),
+                                   start, end, f)
+        repairs = int((await self._all(repairs_of))[0][0])
+        code, is_text, part, part_from = self._json_texts()
+        codes = self._tickets(select(code, func.count()).select_from(Ticket)
+                              .where(Ticket.type == "repair", is_text, code != ""), start, end, f).group_by(code)
+        parts = self._tickets(select(part, func.count(distinct(Ticket.id))).select_from(Ticket), start, end, f)
+        parts = part_from(parts.where(Ticket.type == "repair")).group_by(part)
+        found = [("fault_code", await self._all(codes)), ("part", await self._all(parts))]
         return [["fault_code", ALL, repairs, 100.0 if repairs else None],
-                *([by, key, n, percent(n, repairs)] for by, found in (("fault_code", codes), ("part", parts))
-                  for key, n in sorted(found.items()))]
+                *([by, key, n, percent(n, repairs)] for by, rows in found for key, n in sorted(rows))]
+
+    def _json_texts(self) -> tuple[Any, Any, Any, Any]:
+        """(fault code text, "it is text", a part's text, joining a ticket to its parts) for
+        the dialect: SQLite's json_extract/json_each, PostgreSQL's json operators."""
+        if self._db.engine.dialect.name == "sqlite":
+            entries = func.json_each(Ticket.fields, "$.parts").table_valued("value", "type", name="part_entries")
+            return (func.json_extract(Ticket.fields, "$.fault_code"),
+                    func.json_type(Ticket.fields, "$.fault_code") == "text", entries.c.value,
+                    lambda q: q.join(entries, true()).where(func.json_type(Ticket.fields, "$.parts") == "array",
+                                                            entries.c.type == "text", entries.c.value != ""))
+        listed = case((func.json_typeof(Ticket.fields["parts"]) == "array", Ticket.fields["parts"]),
+                      else_=cast("[]", JSON))
+        items = func.json_array_elements(listed).table_valued("value", name="part_entries")
+        text = items.c.value.op("#>>")(literal_column("'{}'"))
+        return (Ticket.fields["fault_code"].as_string(), func.json_typeof(Ticket.fields["fault_code"]) == "string",
+                text, lambda q: q.join(items, true()).where(func.json_typeof(items.c.value) == "string", text != ""))
 
     async def complaints_against(self, start: dt.datetime, end: dt.datetime, f: BusinessFilters) -> list[Row]:
         about = Ticket.fields["about"].as_string()
@@ -155,30 +166,33 @@ class BusinessQueries:
         return [*([*r, percent(r[3], r[2])] for r in rows), [ALL, "", *total, percent(total[1], total[0])]]
 
     async def first_contact(self, start: dt.datetime, end: dt.datetime, f: BusinessFilters) -> list[Row]:
-        done = (select(TicketEvent.ticket_id, func.min(TicketEvent.at).label("at"))
-                .where(TicketEvent.kind == "completed").group_by(TicketEvent.ticket_id).subquery())
-        query = self._tickets(
-            select(Ticket.id, Ticket.department, Ticket.customer_id, done.c.at).select_from(Ticket)
-            .join(done, done.c.ticket_id == Ticket.id), start, end, f)
-        tickets = await self._all(query)
-        reopened = {i for (i,) in await self._all(self._tickets(
-            select(Ticket.id).join(TicketEvent, TicketEvent.ticket_id == Ticket.id)
-            .where(TicketEvent.kind == "reopened"), start, end, f))}
-        calls: dict[int, list[dt.datetime]] = defaultdict(list)
-        customers = {c for _, _, c, _ in tickets if c is not None}
-        latest = max((_aware(at) for *_, at in tickets), default=_aware(end)) + FIRST_CONTACT_WINDOW
-        for chunk in _chunks(sorted(customers), 500):
-            for customer, at in await self._all(
-                    select(CallRow.customer_id, CallRow.started_at)
-                    .where(CallRow.customer_id.in_(chunk), CallRow.started_at >= start, CallRow.started_at <= latest)):
-                calls[customer].append(_aware(at))
+        """Judged in SQL, one row per department: each completed ticket's first completion,
+        whether it was reopened, whether its customer called in the window after it."""
+        done = self._tickets(
+            select(Ticket.id.label("id"), Ticket.department.label("department"),
+                   Ticket.customer_id.label("customer_id"), func.min(TicketEvent.at).label("at"))
+            .select_from(Ticket).join(TicketEvent, TicketEvent.ticket_id == Ticket.id)
+            .where(TicketEvent.kind == "completed"), start, end, f)
+        done = done.group_by(Ticket.id, Ticket.department, Ticket.customer_id).subquery()
+        reopened = exists().where(TicketEvent.ticket_id == done.c.id, TicketEvent.kind == "reopened")
+        called = exists().where(CallRow.customer_id == done.c.customer_id, CallRow.started_at > done.c.at,
+                                CallRow.started_at <= self._window_end(done.c.at))
+        resolved = func.sum(case((or_(reopened, called), 0), else_=1))
         counted: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-        for ticket, department, customer, completed in tickets:
-            resolved = first_contact(_aware(completed), ticket in reopened, calls.get(customer, ()))
+        for department, n, r in await self._all(
+                select(done.c.department, func.count(), resolved).group_by(done.c.department)):
             for key in (department, ALL):
-                counted[key][0] += 1
-                counted[key][1] += resolved
+                counted[key][0] += n
+                counted[key][1] += int(r or 0)
         return [[d, n, r, percent(r, n)] for d, (n, r) in sorted(counted.items(), key=lambda kv: (kv[0] == ALL, kv[0]))]
+
+    def _window_end(self, at: Any) -> Any:
+        """``at`` + ``FIRST_CONTACT_WINDOW`` in SQL. SQLite keeps naive UTC text with
+        microseconds: whole days are added to the date and time, the fraction kept as is."""
+        if self._db.engine.dialect.name == "sqlite":
+            days = FIRST_CONTACT_WINDOW.days
+            return func.strftime("%Y-%m-%d %H:%M:%S", at, f"+{days} days").concat(func.substr(at, 20))
+        return at + FIRST_CONTACT_WINDOW
 
     async def satisfaction(self, start: dt.datetime, end: dt.datetime, f: BusinessFilters) -> list[Row]:
         surveys = await survey_groups(self._all, start, end, f)
@@ -199,7 +213,3 @@ def _region_model(query: Query, f: BusinessFilters) -> Query:
 
 def _aware(at: dt.datetime) -> dt.datetime:
     return at if at.tzinfo is not None else at.replace(tzinfo=dt.UTC)
-
-
-def _chunks(values: Sequence[int], size: int) -> list[Sequence[int]]:
-    return [values[n:n + size] for n in range(0, len(values), size)]

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import statistics
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 BUSINESS_COLUMNS: dict[str, tuple[str, ...]] = {
@@ -43,14 +43,6 @@ def hours_figures(spans: Sequence[float]) -> tuple[int, float | None, float | No
         return 0, None, None, None
     return (len(spans), round(sum(spans) / len(spans) / 3600, 2), round(statistics.median(spans) / 3600, 2),
             round(max(spans) / 3600, 2))
-
-
-def first_contact(completed: dt.datetime, reopened: bool, calls: Iterable[dt.datetime]) -> bool:
-    """Resolved at first contact: completed, never reopened, and no call from the customer
-    in the ``FIRST_CONTACT_WINDOW`` after the (first) completion."""
-    if reopened:
-        return False
-    return not any(completed < at <= completed + FIRST_CONTACT_WINDOW for at in calls)
 
 
 @dataclass(frozen=True, slots=True)
