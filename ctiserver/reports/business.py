@@ -15,7 +15,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import JSON, case, cast, distinct, exists, func, literal_column, or_, select, true
+from sqlalchemy import case, distinct, exists, func, literal_column, or_, select, true
 
 from ctiserver.calls.tables import CallRow
 from ctiserver.customers.tables import Customer, Product
@@ -126,7 +126,7 @@ class BusinessQueries:
                     lambda q: q.join(entries, true()).where(func.json_type(Ticket.fields, "$.parts") == "array",
                                                             entries.c.type == "text", entries.c.value != ""))
         listed = case((func.json_typeof(Ticket.fields["parts"]) == "array", Ticket.fields["parts"]),
-                      else_=cast("[]", JSON))
+                      else_=literal_column("'[]'::json"))
         items = func.json_array_elements(listed).table_valued("value", name="part_entries")
         text = items.c.value.op("#>>")(literal_column("'{}'"))
         return (Ticket.fields["fault_code"].as_string(), func.json_typeof(Ticket.fields["fault_code"]) == "string",
@@ -192,7 +192,7 @@ class BusinessQueries:
         if self._db.engine.dialect.name == "sqlite":
             days = FIRST_CONTACT_WINDOW.days
             return func.strftime("%Y-%m-%d %H:%M:%S", at, f"+{days} days").concat(func.substr(at, 20))
-        return at + FIRST_CONTACT_WINDOW
+        return at + literal_column(f"interval '{FIRST_CONTACT_WINDOW.days} days'")
 
     async def satisfaction(self, start: dt.datetime, end: dt.datetime, f: BusinessFilters) -> list[Row]:
         surveys = await survey_groups(self._all, start, end, f)
