@@ -141,12 +141,11 @@ class BusinessQueries:
         return sorted(([a or "", d, b or "", n] for a, d, b, n in await self._all(query)), key=lambda r: r[:3])
 
     async def turnaround(self, start: dt.datetime, end: dt.datetime, f: BusinessFilters) -> list[Row]:
-        done = (select(TicketEvent.ticket_id, func.min(TicketEvent.at).label("at"))
-                .where(TicketEvent.kind == "completed").group_by(TicketEvent.ticket_id).subquery())
         query = self._tickets(
-            select(Ticket.department, Branch.name, Ticket.created_at, done.c.at).select_from(Ticket)
-            .join(done, done.c.ticket_id == Ticket.id).outerjoin(Branch, Branch.id == Ticket.branch_id)
-            .where(Ticket.type == "repair"), start, end, f)
+            select(Ticket.department, Branch.name, Ticket.created_at, func.min(TicketEvent.at)).select_from(Ticket)
+            .join(TicketEvent, TicketEvent.ticket_id == Ticket.id).outerjoin(Branch, Branch.id == Ticket.branch_id)
+            .where(Ticket.type == "repair", TicketEvent.kind == "completed"), start, end, f)
+        query = query.group_by(Ticket.id, Ticket.department, Branch.name, Ticket.created_at)
         spans: dict[tuple[str, str], list[float]] = defaultdict(list)
         for department, branch, created, completed in await self._all(query):
             seconds = (_aware(completed) - _aware(created)).total_seconds()
