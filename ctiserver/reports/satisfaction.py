@@ -5,6 +5,7 @@ reported on its own and combined, by agent, department and branch (docs/statisti
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Iterable
@@ -65,19 +66,22 @@ async def survey_groups(run: Runner, start: dt.datetime, end: dt.datetime, f: An
         ticketed = _ticket_filters(select(other.id).where(other.call_linkedid == CallSurvey.call_linkedid),
                                    f.model, f.department, other)
         base = base.where(exists(ticketed))
-    groups: Groups = defaultdict(Tally.zero)
     by_agent = base.add_columns(CallRow.agent.label("agent"), CallSurvey.score).subquery()
-    for who, n, total, satisfied in await run(
-            select(by_agent.c.agent, *_tally(by_agent.c.score)).group_by(by_agent.c.agent)):
-        _add(groups, ("agent", who or ""), n, total, satisfied)
-        _add(groups, ("agent", ALL), n, total, satisfied)
-    for by, column in (("department", Ticket.department), ("branch", Branch.name)):
+    queries = [select(by_agent.c.agent, *_tally(by_agent.c.score)).group_by(by_agent.c.agent)]
+    for column in (Ticket.department, Branch.name):
         pairs = _ticket_filters(
             base.add_columns(CallSurvey.id, CallSurvey.score, column.label("key"))
             .join(Ticket, Ticket.call_linkedid == CallSurvey.call_linkedid)
             .outerjoin(Branch, Branch.id == Ticket.branch_id), f.model, f.department).distinct().subquery()
-        for key, n, total, satisfied in await run(
-                select(pairs.c.key, *_tally(pairs.c.score)).group_by(pairs.c.key)):
+        queries.append(select(pairs.c.key, *_tally(pairs.c.score)).group_by(pairs.c.key))
+    # three independent scans: run side by side (each on its own connection)
+    agents, departments, branches = await asyncio.gather(*(run(q) for q in queries))
+    groups: Groups = defaultdict(Tally.zero)
+    for who, n, total, satisfied in agents:
+        _add(groups, ("agent", who or ""), n, total, satisfied)
+        _add(groups, ("agent", ALL), n, total, satisfied)
+    for by, found in (("department", departments), ("branch", branches)):
+        for key, n, total, satisfied in found:
             _add(groups, (by, key or ""), n, total, satisfied)
     return groups
 
