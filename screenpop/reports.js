@@ -7,7 +7,7 @@ import {
   $, api, applyI18n, el, fill, meta, onLangChange, setupLangToggle, show, startSession, t, tOr,
 } from "./common.js";
 import { barChart, heatMap, lineChart } from "./reports-charts.js";
-import { renderBusiness } from "./reports-business.js";
+import { BUSINESS_FILTERS, drawBusiness, renderBusiness } from "./reports-business.js";
 
 const QUEUE_FIGURES = [
   "offered", "answered", "abandoned", "short_abandoned", "unanswered", "answered_in_sl", "service_level",
@@ -49,9 +49,9 @@ export function reportTable(report) {
   }
 }
 
-function filters() {
+function filters(names = ["from", "to", "queue", "agent"]) {
   const out = {};
-  for (const name of ["from", "to", "queue", "agent"]) {
+  for (const name of names) {
     const value = $(`rp-${name}`).value.trim();
     if (value) out[name] = value;
   }
@@ -67,7 +67,9 @@ function path(name, extra = {}) {
 async function load() {
   const number = ++state.request;
   $("rp-main").setAttribute("aria-busy", "true");
+  const business = renderBusiness($("rp-business"), filters(BUSINESS_FILTERS));
   const answers = await Promise.all(REPORTS.map((name) => api("GET", path(name))));
+  await business;
   if (number !== state.request) return;
   const failed = answers.find((a) => !a.ok);
   state.error = failed ? failed.data.error : null;
@@ -141,9 +143,14 @@ function defaultRange() {
 function setup() {
   applyI18n();
   setupLangToggle($("lang-toggle"));
-  onLangChange(() => render());
+  onLangChange(() => {
+    render();
+    drawBusiness();
+  });
   const params = new URLSearchParams(window.location.search);
-  for (const name of ["from", "to", "queue", "agent"]) if (params.get(name)) $(`rp-${name}`).value = params.get(name);
+  for (const name of ["from", "to", "agent", "province", "city", "model"]) {
+    if (params.get(name)) $(`rp-${name}`).value = params.get(name);
+  }
   $("rp-form").addEventListener("submit", (event) => {
     event.preventDefault();
     load();
@@ -159,8 +166,11 @@ function setup() {
       fill(queues, el("option", { value: "", text: t("rp.all_queues") }),
         ...(meta.queues || []).map((q) => el("option", { value: q.name ?? q, text: q.name ?? q })));
       if (params.get("queue")) queues.value = params.get("queue");
+      const departments = [...new Set(Object.values(meta.departments || {}))].sort();
+      fill($("rp-department"), el("option", { value: "", text: t("rpb.all_departments") }),
+        ...departments.map((d) => el("option", { value: d, text: d })));
+      if (params.get("department")) $("rp-department").value = params.get("department");
       defaultRange();
-      renderBusiness($("rp-business"), filters());
       await load();
     },
   });

@@ -2,7 +2,8 @@
 and bench/reports_business.py): branches, customers in provinces and cities with products of
 a few models, tickets of every kind created over some days (status, department, branch, fault
 codes, parts, complaints' ``about``, SLA breaches), their created / completed / reopened
-events, the customers' calls and post-call surveys. Plain dicts, one list per table, written
+events, the customers' calls and post-call surveys, and the return visits owed for the
+completions (scored, or not reached yet). Plain dicts, one list per table, written
 with ``write``."""
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from ctiserver.customers.tables import Customer, Product
 from ctiserver.dispatch.tables import Branch
 from ctiserver.ivr.tables import CallSurvey
 from ctiserver.tickets.tables import Ticket, TicketEvent
+from ctiserver.visits.tables import Visit
 from ctiserver.vocabulary import DEPARTMENT_BY_TYPE, TICKET_STATUSES, TICKET_TYPES
 
 REGIONS = (("广东省", "深圳市"), ("广东省", "广州市"), ("浙江省", "杭州市"), ("北京市", "北京市"), ("=cmd", "@x"))
@@ -33,7 +35,8 @@ Tables = dict[Any, list[dict[str, Any]]]
 
 def business_rows(first: dt.datetime, days: int, tickets_per_day: int, customers: int, seed: int = 5) -> Tables:
     rng = random.Random(seed)
-    rows: Tables = {Branch: [], Customer: [], Product: [], CallRow: [], Ticket: [], TicketEvent: [], CallSurvey: []}
+    rows: Tables = {Branch: [], Customer: [], Product: [], CallRow: [], Ticket: [], TicketEvent: [], CallSurvey: [],
+                    Visit: []}
     for n, (province, city) in enumerate(REGIONS, start=1):
         rows[Branch].append({"id": n, "name": f"{city} branch", "province": province, "city": city})
     products: dict[int, list[int]] = {}
@@ -84,7 +87,26 @@ def business_rows(first: dt.datetime, days: int, tickets_per_day: int, customers
             if customer is not None and rng.random() < 0.2:
                 rows[CallRow].append({"linkedid": f"{number}.again", "customer_id": customer, "agent": None,
                                       "started_at": done + dt.timedelta(days=rng.uniform(0.1, 10))})
+    rows[Visit] = _visits(rows[Ticket], events, random.Random(seed + 1))
     return rows
+
+
+def _visits(tickets: list[dict[str, Any]], events: list[dict[str, Any]], rng: random.Random) -> list[dict[str, Any]]:
+    """A visit for about half the completions: mostly scored a few hours to days later."""
+    customers = {t["id"]: t["customer_id"] for t in tickets}
+    visits: list[dict[str, Any]] = []
+    for n, event in enumerate(events, start=1):
+        if event["kind"] != "completed" or rng.random() < 0.5:
+            continue
+        done = event["at"] + dt.timedelta(hours=rng.uniform(1, 72))
+        scored = rng.random() < 0.8
+        visits.append({
+            "id": len(visits) + 1, "ticket_id": event["ticket_id"], "completed_event_id": n,
+            "customer_id": customers[event["ticket_id"]], "status": "done" if scored else "unreached",
+            "attempts": 1, "score": rng.randint(1, 5) if scored else None, "agent": "1001",
+            "created_at": event["at"], "finished_at": done,
+        })
+    return visits
 
 
 def _moments(first: dt.datetime, days: int, per_day: int, rng: random.Random) -> Iterator[dt.datetime]:

@@ -1,37 +1,38 @@
 """The business reports (tickets, complaint and fault rates, turnaround, SLA, first-contact
 resolution, satisfaction) of a range of local days, read from the tickets, their events,
-products, customers, calls and post-call surveys (docs/statistics.md, "Business figures").
+products, customers, calls, post-call surveys and return visits (docs/statistics.md,
+"Business figures").
 
 Every report counts the tickets **created** in the range (surveys: answered in it), filtered
 by the customer's region (province, city), the product's model and the ticket's department.
-Counting is grouped in SQL; durations, first-contact resolution and parts (a JSON list) are
-worked out here from the rows, with ``model.business``.
+Counting is grouped in SQL, first-contact resolution and the JSON fields (fault code, parts)
+too, with a dialect-specific expression where SQLite and PostgreSQL differ; only the repair
+durations (median) are worked out here from the rows, with ``model.business``. The range
+scans lean on the indexes of ``reports.tables`` (migration 0016_business_speed).
 """
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import case, distinct, exists, func, literal_column, or_, select, text, true
 
 from ctiserver.calls.tables import CallRow
 from ctiserver.customers.tables import Customer, Product
 from ctiserver.dispatch.tables import Branch
-from ctiserver.ivr.tables import CallSurvey
 from ctiserver.reports.model.business import (
     ALL,
     BUSINESS_COLUMNS,
     FIRST_CONTACT_WINDOW,
-    first_contact,
     hours_figures,
     per_thousand,
     percent,
-    score_figures,
 )
+from ctiserver.reports.satisfaction import satisfaction_rows, survey_groups, visit_groups
 from ctiserver.storage.database import Database
 from ctiserver.tickets.tables import Ticket, TicketEvent
 
@@ -54,6 +55,10 @@ class BusinessQueries:
 
     async def _all(self, query: Query) -> list[Any]:
         async with self._db.session() as session:
+            if self._db.engine.dialect.name == "postgresql":
+                # the per-ticket EXISTS probes make the planner's cost estimate huge, which
+                # turns on JIT compilation: ~250 ms of compiling for a query that runs in less
+                await session.execute(text("SET LOCAL jit = off"))
             return list((await session.execute(query)).all())
 
     @staticmethod
@@ -97,30 +102,44 @@ class BusinessQueries:
             .join(Customer, Customer.id == Product.customer_id), f).group_by(Product.model, region)
         counted: dict[str, dict[str, list[int]]] = {"model": defaultdict(lambda: [0, 0]),
                                                     "region": defaultdict(lambda: [0, 0])}
-        for index, query in ((0, complaints), (1, installed)):
-            for model, place, n in await self._all(query):
+        for index, found in enumerate(await asyncio.gather(self._all(complaints), self._all(installed))):
+            for model, place, n in found:
                 counted["model"][model or ""][index] += n
                 counted["region"][place or ""][index] += n
         return [[by, key, c, i, per_thousand(c, i)] for by in ("model", "region")
                 for key, (c, i) in sorted(counted[by].items())]
 
     async def fault_rates(self, start: dt.datetime, end: dt.datetime, f: BusinessFilters) -> list[Row]:
-        query = self._tickets(select(Ticket.fields).where(Ticket.type == "repair"), start, end, f)
-        codes: dict[str, int] = defaultdict(int)
-        parts: dict[str, int] = defaultdict(int)
-        repairs = 0
-        for (fields,) in await self._all(query):
-            repairs += 1
-            fields = fields if isinstance(fields, dict) else {}
-            code = fields.get("fault_code")
-            if isinstance(code, str) and code:
-                codes[code] += 1
-            listed = fields.get("parts")
-            for part in {p for p in listed if isinstance(p, str) and p} if isinstance(listed, list) else ():
-                parts[part] += 1
+        """Counted in SQL: the repairs, their text ``fault_code`` and the distinct text
+        entries of their ``parts`` list (a ticket listing a part twice counts once)."""
+        repairs_of = self._tickets(select(func.count()).select_from(Ticket).where(Ticket.type == "repair"),
+                                   start, end, f)
+        code, is_text, part, part_from = self._json_texts()
+        codes = self._tickets(select(code, func.count()).select_from(Ticket)
+                              .where(Ticket.type == "repair", is_text, code != ""), start, end, f).group_by(code)
+        parts = self._tickets(select(part, func.count(distinct(Ticket.id))).select_from(Ticket), start, end, f)
+        parts = part_from(parts.where(Ticket.type == "repair")).group_by(part)
+        counted, by_code, by_part = await asyncio.gather(self._all(repairs_of), self._all(codes), self._all(parts))
+        repairs = int(counted[0][0])
+        found = [("fault_code", by_code), ("part", by_part)]
         return [["fault_code", ALL, repairs, 100.0 if repairs else None],
-                *([by, key, n, percent(n, repairs)] for by, found in (("fault_code", codes), ("part", parts))
-                  for key, n in sorted(found.items()))]
+                *([by, key, n, percent(n, repairs)] for by, rows in found for key, n in sorted(rows))]
+
+    def _json_texts(self) -> tuple[Any, Any, Any, Any]:
+        """(fault code text, "it is text", a part's text, joining a ticket to its parts) for
+        the dialect: SQLite's json_extract/json_each, PostgreSQL's json operators."""
+        if self._db.engine.dialect.name == "sqlite":
+            entries = func.json_each(Ticket.fields, "$.parts").table_valued("value", "type", name="part_entries")
+            return (func.json_extract(Ticket.fields, "$.fault_code"),
+                    func.json_type(Ticket.fields, "$.fault_code") == "text", entries.c.value,
+                    lambda q: q.join(entries, true()).where(func.json_type(Ticket.fields, "$.parts") == "array",
+                                                            entries.c.type == "text", entries.c.value != ""))
+        listed = case((func.json_typeof(Ticket.fields["parts"]) == "array", Ticket.fields["parts"]),
+                      else_=literal_column("'[]'::json"))
+        items = func.json_array_elements(listed).table_valued("value", name="part_entries")
+        text = items.c.value.op("#>>")(literal_column("'{}'"))
+        return (Ticket.fields["fault_code"].as_string(), func.json_typeof(Ticket.fields["fault_code"]) == "string",
+                text, lambda q: q.join(items, true()).where(func.json_typeof(items.c.value) == "string", text != ""))
 
     async def complaints_against(self, start: dt.datetime, end: dt.datetime, f: BusinessFilters) -> list[Row]:
         about = Ticket.fields["about"].as_string()
@@ -131,12 +150,11 @@ class BusinessQueries:
         return sorted(([a or "", d, b or "", n] for a, d, b, n in await self._all(query)), key=lambda r: r[:3])
 
     async def turnaround(self, start: dt.datetime, end: dt.datetime, f: BusinessFilters) -> list[Row]:
-        done = (select(TicketEvent.ticket_id, func.min(TicketEvent.at).label("at"))
-                .where(TicketEvent.kind == "completed").group_by(TicketEvent.ticket_id).subquery())
         query = self._tickets(
-            select(Ticket.department, Branch.name, Ticket.created_at, done.c.at).select_from(Ticket)
-            .join(done, done.c.ticket_id == Ticket.id).outerjoin(Branch, Branch.id == Ticket.branch_id)
-            .where(Ticket.type == "repair"), start, end, f)
+            select(Ticket.department, Branch.name, Ticket.created_at, func.min(TicketEvent.at)).select_from(Ticket)
+            .join(TicketEvent, TicketEvent.ticket_id == Ticket.id).outerjoin(Branch, Branch.id == Ticket.branch_id)
+            .where(Ticket.type == "repair", TicketEvent.kind == "completed"), start, end, f)
+        query = query.group_by(Ticket.id, Ticket.department, Branch.name, Ticket.created_at)
         spans: dict[tuple[str, str], list[float]] = defaultdict(list)
         for department, branch, created, completed in await self._all(query):
             seconds = (_aware(completed) - _aware(created)).total_seconds()
@@ -156,61 +174,38 @@ class BusinessQueries:
         return [*([*r, percent(r[3], r[2])] for r in rows), [ALL, "", *total, percent(total[1], total[0])]]
 
     async def first_contact(self, start: dt.datetime, end: dt.datetime, f: BusinessFilters) -> list[Row]:
-        done = (select(TicketEvent.ticket_id, func.min(TicketEvent.at).label("at"))
-                .where(TicketEvent.kind == "completed").group_by(TicketEvent.ticket_id).subquery())
-        query = self._tickets(
-            select(Ticket.id, Ticket.department, Ticket.customer_id, done.c.at).select_from(Ticket)
-            .join(done, done.c.ticket_id == Ticket.id), start, end, f)
-        tickets = await self._all(query)
-        reopened = {i for (i,) in await self._all(self._tickets(
-            select(Ticket.id).join(TicketEvent, TicketEvent.ticket_id == Ticket.id)
-            .where(TicketEvent.kind == "reopened"), start, end, f))}
-        calls: dict[int, list[dt.datetime]] = defaultdict(list)
-        customers = {c for _, _, c, _ in tickets if c is not None}
-        latest = max((_aware(at) for *_, at in tickets), default=_aware(end)) + FIRST_CONTACT_WINDOW
-        for chunk in _chunks(sorted(customers), 500):
-            for customer, at in await self._all(
-                    select(CallRow.customer_id, CallRow.started_at)
-                    .where(CallRow.customer_id.in_(chunk), CallRow.started_at >= start, CallRow.started_at <= latest)):
-                calls[customer].append(_aware(at))
+        """Judged in SQL, one row per department: each completed ticket's first completion,
+        whether it was reopened, whether its customer called in the window after it."""
+        done = self._tickets(
+            select(Ticket.id.label("id"), Ticket.department.label("department"),
+                   Ticket.customer_id.label("customer_id"), func.min(TicketEvent.at).label("at"))
+            .select_from(Ticket).join(TicketEvent, TicketEvent.ticket_id == Ticket.id)
+            .where(TicketEvent.kind == "completed"), start, end, f)
+        done = done.group_by(Ticket.id, Ticket.department, Ticket.customer_id).subquery()
+        reopened = exists().where(TicketEvent.ticket_id == done.c.id, TicketEvent.kind == "reopened")
+        called = exists().where(CallRow.customer_id == done.c.customer_id, CallRow.started_at > done.c.at,
+                                CallRow.started_at <= self._window_end(done.c.at))
+        resolved = func.sum(case((or_(reopened, called), 0), else_=1))
         counted: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-        for ticket, department, customer, completed in tickets:
-            resolved = first_contact(_aware(completed), ticket in reopened, calls.get(customer, ()))
+        for department, n, r in await self._all(
+                select(done.c.department, func.count(), resolved).group_by(done.c.department)):
             for key in (department, ALL):
-                counted[key][0] += 1
-                counted[key][1] += resolved
+                counted[key][0] += n
+                counted[key][1] += int(r or 0)
         return [[d, n, r, percent(r, n)] for d, (n, r) in sorted(counted.items(), key=lambda kv: (kv[0] == ALL, kv[0]))]
 
+    def _window_end(self, at: Any) -> Any:
+        """``at`` + ``FIRST_CONTACT_WINDOW`` in SQL. SQLite keeps naive UTC text with
+        microseconds: whole days are added to the date and time, the fraction kept as is."""
+        if self._db.engine.dialect.name == "sqlite":
+            days = FIRST_CONTACT_WINDOW.days
+            return func.strftime("%Y-%m-%d %H:%M:%S", at, f"+{days} days").concat(func.substr(at, 20))
+        return at + literal_column(f"interval '{FIRST_CONTACT_WINDOW.days} days'")
+
     async def satisfaction(self, start: dt.datetime, end: dt.datetime, f: BusinessFilters) -> list[Row]:
-        surveys = select(CallSurvey.id, CallSurvey.score, CallRow.agent).select_from(CallSurvey).outerjoin(
-            CallRow, CallRow.linkedid == CallSurvey.call_linkedid).where(CallSurvey.at >= start, CallSurvey.at < end)
-        if f.province is not None or f.city is not None:
-            surveys = _region_model(surveys.join(Customer, Customer.id == CallRow.customer_id),
-                                    BusinessFilters(f.province, f.city))
-        on_tickets = (select(CallSurvey.id, Ticket.department, Branch.name).select_from(CallSurvey)
-                      .join(Ticket, Ticket.call_linkedid == CallSurvey.call_linkedid)
-                      .outerjoin(Branch, Branch.id == Ticket.branch_id)
-                      .where(CallSurvey.at >= start, CallSurvey.at < end).distinct())
-        if f.model is not None:
-            on_tickets = on_tickets.join(Product, Product.id == Ticket.product_id).where(Product.model == f.model)
-        if f.department is not None:
-            on_tickets = on_tickets.where(Ticket.department == f.department)
-        found = await self._all(surveys)
-        scores = {i: s for i, s, _ in found}
-        groups: dict[tuple[str, str], set[int]] = defaultdict(set)
-        for survey, department, branch in await self._all(on_tickets):
-            if survey in scores:
-                groups[("department", department)].add(survey)
-                groups[("branch", branch or "")].add(survey)
-        narrowed = f.model is not None or f.department is not None
-        kept = set().union(*groups.values()) if narrowed else set(scores)
-        for survey, _, agent in found:
-            if survey in kept:
-                groups[("agent", agent or "")].add(survey)
-                groups[("agent", ALL)].add(survey)
-        order = {"agent": 0, "department": 1, "branch": 2}
-        ordered = sorted(groups.items(), key=lambda kv: (order[kv[0][0]], kv[0][1] == ALL, kv[0][1]))
-        return [[by, key, *score_figures([scores[i] for i in ids])] for (by, key), ids in ordered]
+        surveys, visits = await asyncio.gather(survey_groups(self._all, start, end, f),
+                                               visit_groups(self._all, start, end, f))
+        return satisfaction_rows(surveys, visits)
 
 
 def _region_model(query: Query, f: BusinessFilters) -> Query:
@@ -226,7 +221,3 @@ def _region_model(query: Query, f: BusinessFilters) -> Query:
 
 def _aware(at: dt.datetime) -> dt.datetime:
     return at if at.tzinfo is not None else at.replace(tzinfo=dt.UTC)
-
-
-def _chunks(values: Sequence[int], size: int) -> list[Sequence[int]]:
-    return [values[n:n + size] for n in range(0, len(values), size)]

@@ -40,7 +40,7 @@ BUSINESS_SUMMARIES = {
     "turnaround": "Repair turnaround (creation to first completion) by department and branch",
     "sla": "Tickets past their SLA by department and branch",
     "first_contact": "First-contact resolution by department",
-    "satisfaction": "Post-call survey scores by agent, department and branch",
+    "satisfaction": "CSAT: survey and return-visit scores, apart and combined, by agent, department, branch",
 }
 
 

@@ -6,9 +6,11 @@ from __future__ import annotations
 from sqlalchemy import Float, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
+from ctiserver.calls.tables import CallRow
 from ctiserver.ivr.tables import CallSurvey
 from ctiserver.storage.base import Base
-from ctiserver.tickets.tables import Ticket
+from ctiserver.tickets.tables import Ticket, TicketEvent
+from ctiserver.visits.tables import Visit
 
 
 class ReportHourRow(Base):
@@ -135,3 +137,13 @@ class ReportPauseDayRow(Base):
 
 Index("ix_tickets_created_at", Ticket.__table__.c.created_at)
 Index("ix_call_surveys_at", CallSurvey.__table__.c.at)
+# the year's scans (docs/statistics.md, "Business figures"; bench/reports_business.py): the
+# tickets' report columns beside their creation (a covering index: no row lookups), each
+# ticket's completions and reopenings, a customer's calls in time order, visits by score time
+Index("ix_tickets_created_report", Ticket.__table__.c.created_at, Ticket.__table__.c.type,
+      Ticket.__table__.c.department, Ticket.__table__.c.status, Ticket.__table__.c.branch_id,
+      Ticket.__table__.c.customer_id, Ticket.__table__.c.product_id)
+Index("ix_ticket_events_ticket_kind_at", TicketEvent.__table__.c.ticket_id, TicketEvent.__table__.c.kind,
+      TicketEvent.__table__.c.at)
+Index("ix_calls_customer_started", CallRow.__table__.c.customer_id, CallRow.__table__.c.started_at)
+Index("ix_visits_finished_at", Visit.__table__.c.finished_at)

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import datetime as dt
 import statistics
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 BUSINESS_COLUMNS: dict[str, tuple[str, ...]] = {
     "tickets": ("kind", "status", "department", "tickets"),
@@ -16,7 +17,8 @@ BUSINESS_COLUMNS: dict[str, tuple[str, ...]] = {
     "turnaround": ("department", "branch", "completed", "average_hours", "median_hours", "longest_hours"),
     "sla": ("department", "branch", "tickets", "breached", "breach_rate"),
     "first_contact": ("department", "completed", "first_contact", "rate"),
-    "satisfaction": ("by", "key", "surveys", "average_score", "satisfied"),
+    "satisfaction": ("by", "key", "surveys", "survey_average", "survey_satisfied", "visits", "visit_average",
+                     "visit_satisfied", "scores", "average_score", "satisfied"),
 }
 BUSINESS_REPORTS = tuple(BUSINESS_COLUMNS)
 #: a customer's call within this long after a ticket's completion means it was not resolved
@@ -43,17 +45,28 @@ def hours_figures(spans: Sequence[float]) -> tuple[int, float | None, float | No
             round(max(spans) / 3600, 2))
 
 
-def first_contact(completed: dt.datetime, reopened: bool, calls: Iterable[dt.datetime]) -> bool:
-    """Resolved at first contact: completed, never reopened, and no call from the customer
-    in the ``FIRST_CONTACT_WINDOW`` after the (first) completion."""
-    if reopened:
-        return False
-    return not any(completed < at <= completed + FIRST_CONTACT_WINDOW for at in calls)
+@dataclass(frozen=True, slots=True)
+class Tally:
+    """Scores counted: how many, their sum, how many satisfied."""
+
+    count: int
+    total: int
+    satisfied: int
+
+    @classmethod
+    def zero(cls) -> Tally:
+        return cls(0, 0, 0)
+
+    def plus(self, other: Tally) -> Tally:
+        return Tally(self.count + other.count, self.total + other.total, self.satisfied + other.satisfied)
+
+    def figures(self) -> tuple[int, float | None, float | None]:
+        """(count, average score, percent satisfied); zero, None, None when nothing was scored."""
+        if not self.count:
+            return 0, None, None
+        return self.count, round(self.total / self.count, 2), percent(self.satisfied, self.count)
 
 
-def score_figures(scores: Sequence[int]) -> tuple[int, float | None, float | None]:
-    """(surveys, average score, percent satisfied) of 1..5 scores."""
-    if not scores:
-        return 0, None, None
-    return (len(scores), round(sum(scores) / len(scores), 2),
-            percent(sum(1 for s in scores if s >= SATISFIED_SCORE), len(scores)))
+def satisfaction_row(surveys: Tally, visits: Tally) -> tuple[int | float | None, ...]:
+    """Survey figures, return-visit figures, then both combined (every score counts once)."""
+    return (*surveys.figures(), *visits.figures(), *surveys.plus(visits).figures())
