@@ -11,7 +11,6 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-
 revision: str = "0008_recordings"
 down_revision: str | None = "0007_callbacks"
 branch_labels: str | Sequence[str] | None = None

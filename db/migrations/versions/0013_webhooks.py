@@ -11,7 +11,6 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-
 revision: str = "0013_webhooks"
 down_revision: str | None = "0012_ticket_workflow"
 branch_labels: str | Sequence[str] | None = None
