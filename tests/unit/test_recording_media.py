@@ -10,16 +10,12 @@ import math
 import shutil
 import struct
 import wave
-from collections.abc import AsyncIterator
 from pathlib import Path
 
-import aiohttp
 import pytest
-import pytest_asyncio
 from aiohttp.test_utils import TestServer
 from yarl import URL
 
-from ctiserver.agents.tables import AgentRow
 from ctiserver.operations.snippets import dialplan_contexts, render_snippets
 from ctiserver.recordings import media
 from ctiserver.recordings.commands import purge
@@ -32,11 +28,10 @@ from ctiserver.recordings.store import RecordingRepository
 from ctiserver.recordings.tables import RecordingRow
 from ctiserver.server import CtiServer
 from ctiserver.settings import QueueSettings, Settings
-from ctiserver.storage.database import Database, upgrade_schema
-from ctiserver.users.store import UserRepository
+from ctiserver.storage.database import Database
 from tests.conftest import require
+from tests.unit.test_recordings import PASSWORD, api, as_user  # noqa: F401  (api: a fixture)
 
-PASSWORD = "a password of the recordings"
 T0 = 1_764_547_200.0  # 2025-12-01T00:00:00Z
 RATE = 8000
 
@@ -132,33 +127,8 @@ async def test_a_failed_transcode_is_a_clear_error(tmp_path: Path, monkeypatch: 
 
 # --- the API ------------------------------------------------------------------
 
-@pytest_asyncio.fixture
-async def api(tmp_path: Path) -> AsyncIterator[tuple[CtiServer, TestServer]]:
-    settings = Settings().replace(
-        database={"url": f"sqlite+aiosqlite:///{tmp_path}/cti.sqlite3"},
-        recordings={"dir": str(tmp_path / "rec")},
-    )
-    await upgrade_schema(settings.database.url)
-    cti = CtiServer(settings)
-    users = UserRepository(cti.db)
-    await users.add("supervisor", PASSWORD, "supervisor")
-    async with cti.db.session() as session:
-        for extension in ("1001", "1002"):
-            user = await users.add(f"agent{extension}", PASSWORD, "agent")
-            session.add(AgentRow(extension=extension, name=f"Agent {extension}", user_id=user.id))
-        await session.commit()
-    server = TestServer(cti.web_app)
-    await server.start_server()
-    yield cti, server
-    await server.close()
-    await cti.db.close()
-
-
-async def as_user(server: TestServer, username: str) -> aiohttp.ClientSession:
-    http = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
-    login = await http.post(server.make_url("/login"), json={"username": username, "password": PASSWORD})
-    assert login.status == 200
-    return http
+# the server with a supervisor and agents 1001 and 1002 (api), and a user's session (as_user):
+# tests/unit/test_recordings.py
 
 
 async def indexed(cti: CtiServer, agent: str, gaps: list[list[float]] | None = None) -> RecordingRow:
