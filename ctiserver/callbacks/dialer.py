@@ -40,7 +40,8 @@ from ctiserver.agents.model import AgentBoard, AgentState, AgentUpdate
 from ctiserver.callbacks.model import PLACEHOLDER_PREFIX, CallingWindow, Outcome, dial_digits
 from ctiserver.callbacks.store import AttemptInfo, CallbackInfo, CallbackRepository, Claim
 from ctiserver.settings import Settings
-from ctiserver.telephony.ami.link import AmiError, AmiLink
+from ctiserver.telephony.ami.link import AmiLink
+from ctiserver.telephony.ami.originate import originate_refusal
 from ctiserver.telephony.events import (
     AgentCalled,
     AgentConnected,
@@ -197,14 +198,9 @@ class CallbackDialer:
         await self._originate(flight, action)
 
     async def _originate(self, flight: _InFlight, action: dict[str, Any]) -> None:
-        try:
-            answer = await self._ami.send_action(action)
-        except (TimeoutError, AmiError, OSError) as exc:
-            log.warning("callback attempt %d: the Originate failed: %s", flight.attempt.id, exc)
-            await self._finish(flight, Outcome.AGENT_MISSED)
-            return
-        if answer.get("Response") != "Success":
-            log.warning("callback attempt %d: Originate refused: %s", flight.attempt.id, answer.get("Message"))
+        refusal = await originate_refusal(self._ami, action)
+        if refusal is not None:
+            log.warning("callback attempt %d: %s", flight.attempt.id, refusal)
             await self._finish(flight, Outcome.AGENT_MISSED)
 
     async def hold_place(self, claim: Claim, action: dict[str, Any]) -> None:

@@ -30,6 +30,7 @@ from ctiserver.ivr.hotline import HotlineIvr
 from ctiserver.settings import Settings
 from ctiserver.telephony.agi.session import AgiSession
 from ctiserver.telephony.ami.link import AmiError, AmiLink
+from ctiserver.telephony.ami.originate import originate_refusal
 from ctiserver.telephony.events import ChannelHungUp, DialEnded, DialStarted, DomainEvent
 from ctiserver.tickets.changes import Author
 from ctiserver.visits.model import Mode, VisitOutcome, VisitRefused, dial_outcome, digits_only, hangup_outcome
@@ -153,14 +154,9 @@ class VisitDialer:
                  flight.attempt.mode, flight.attempt.channel_id)
         if self.on_originate is not None:
             self.on_originate(action)
-        try:
-            answer = await self._ami.send_action(action)
-        except (TimeoutError, AmiError, OSError) as exc:
-            log.warning("visit %d: the Originate failed: %s", flight.attempt.visit_id, exc)
-            await self._finish(flight, VisitOutcome.FAILED)
-            return
-        if answer.get("Response") != "Success":
-            log.warning("visit %d: Originate refused: %s", flight.attempt.visit_id, answer.get("Message"))
+        refusal = await originate_refusal(self._ami, action)
+        if refusal is not None:
+            log.warning("visit %d: %s", flight.attempt.visit_id, refusal)
             await self._finish(flight, VisitOutcome.FAILED)
 
     # -- following attempts ---------------------------------------------------------------

@@ -70,9 +70,14 @@ def _dialer(db: Database, ami: FakeAmi, board: AgentBoard, *, server: str = "s1"
 
 
 async def _settle() -> None:
+    """Until the work the dialer spawned (outcomes written to the database) is done: a fixed
+    sleep was too short for a loaded machine's database."""
     for _ in range(20):
         await asyncio.sleep(0)
-    await asyncio.sleep(0.05)
+    current = asyncio.current_task()
+    pending = [task for task in asyncio.all_tasks() if task is not current and not task.done()]
+    if pending:
+        await asyncio.wait(pending, timeout=10)
 
 
 async def test_ready_agents_get_due_tasks_agent_first_claimed_before_the_originate(db: Database) -> None:
