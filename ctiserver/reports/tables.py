@@ -13,18 +13,9 @@ from ctiserver.tickets.tables import Ticket, TicketEvent
 from ctiserver.visits.tables import Visit
 
 
-class ReportHourRow(Base):
-    """The totals of one epoch hour (``hour * 3600``), queue and agent (``""``: none)."""
+class _CallColumns:
+    """The call totals every level keeps (sums, and maxima that add up by max)."""
 
-    __tablename__ = "report_hours"
-    __table_args__ = (
-        Index("ix_report_hours_queue_hour", "queue", "hour"),
-        Index("ix_report_hours_agent_hour", "agent", "hour"),
-    )
-
-    hour: Mapped[int] = mapped_column(Integer, primary_key=True)
-    queue: Mapped[str] = mapped_column(String(64), primary_key=True)
-    agent: Mapped[str] = mapped_column(String(64), primary_key=True)
     offered: Mapped[int] = mapped_column(Integer, default=0)
     answered: Mapped[int] = mapped_column(Integer, default=0)
     abandoned: Mapped[int] = mapped_column(Integer, default=0)
@@ -38,11 +29,30 @@ class ReportHourRow(Base):
     talk: Mapped[float] = mapped_column(Float, default=0.0)
     answer_wait_max: Mapped[float] = mapped_column(Float, default=0.0)
     wait_max: Mapped[float] = mapped_column(Float, default=0.0)
+
+
+class _AgentStateColumns:
+    """Seconds agents spent in each state (the levels kept per agent)."""
+
     ready: Mapped[float] = mapped_column(Float, default=0.0)
     ringing: Mapped[float] = mapped_column(Float, default=0.0)
     on_call: Mapped[float] = mapped_column(Float, default=0.0)
     wrap_up: Mapped[float] = mapped_column(Float, default=0.0)
     paused: Mapped[float] = mapped_column(Float, default=0.0)
+
+
+class ReportHourRow(_CallColumns, _AgentStateColumns, Base):
+    """The totals of one epoch hour (``hour * 3600``), queue and agent (``""``: none)."""
+
+    __tablename__ = "report_hours"
+    __table_args__ = (
+        Index("ix_report_hours_queue_hour", "queue", "hour"),
+        Index("ix_report_hours_agent_hour", "agent", "hour"),
+    )
+
+    hour: Mapped[int] = mapped_column(Integer, primary_key=True)
+    queue: Mapped[str] = mapped_column(String(64), primary_key=True)
+    agent: Mapped[str] = mapped_column(String(64), primary_key=True)
 
 
 class ReportPauseRow(Base):
@@ -62,23 +72,8 @@ class ReportPauseRow(Base):
 # the range column first, so a range of days is one contiguous read (a covering index).
 
 
-class _CallColumns:
-    offered: Mapped[int] = mapped_column(Integer, default=0)
-    answered: Mapped[int] = mapped_column(Integer, default=0)
-    abandoned: Mapped[int] = mapped_column(Integer, default=0)
-    short_abandoned: Mapped[int] = mapped_column(Integer, default=0)
-    unanswered: Mapped[int] = mapped_column(Integer, default=0)
-    answered_in_sl: Mapped[int] = mapped_column(Integer, default=0)
-    completed: Mapped[int] = mapped_column(Integer, default=0)
-    transfers: Mapped[int] = mapped_column(Integer, default=0)
-    answer_wait: Mapped[float] = mapped_column(Float, default=0.0)
-    abandon_wait: Mapped[float] = mapped_column(Float, default=0.0)
-    talk: Mapped[float] = mapped_column(Float, default=0.0)
-    answer_wait_max: Mapped[float] = mapped_column(Float, default=0.0)
-    wait_max: Mapped[float] = mapped_column(Float, default=0.0)
 
-
-class ReportDayRow(_CallColumns, Base):
+class ReportDayRow(_CallColumns, _AgentStateColumns, Base):
     """The totals of one local day (days since 1970-01-01), queue and agent."""
 
     __tablename__ = "report_days"
@@ -90,11 +85,6 @@ class ReportDayRow(_CallColumns, Base):
     day: Mapped[int] = mapped_column(Integer, primary_key=True)
     queue: Mapped[str] = mapped_column(String(64), primary_key=True)
     agent: Mapped[str] = mapped_column(String(64), primary_key=True)
-    ready: Mapped[float] = mapped_column(Float, default=0.0)
-    ringing: Mapped[float] = mapped_column(Float, default=0.0)
-    on_call: Mapped[float] = mapped_column(Float, default=0.0)
-    wrap_up: Mapped[float] = mapped_column(Float, default=0.0)
-    paused: Mapped[float] = mapped_column(Float, default=0.0)
 
 
 class ReportQueueDayRow(_CallColumns, Base):
