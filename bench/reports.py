@@ -23,12 +23,13 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from ctiserver.reports.model import (  # noqa: E402
+from ctiserver.reports.model import (
     CALL_COLUMNS,
     MAX_COLUMNS,
     QUEUE_LEVEL_COLUMNS,
@@ -40,11 +41,11 @@ from ctiserver.reports.model import (  # noqa: E402
     Thresholds,
     combine,
 )
-from ctiserver.reports.queries import ReportQueries  # noqa: E402
-from ctiserver.reports.service import REPORTS, Filters, ReportService  # noqa: E402
-from ctiserver.stats.days import HotlineDays  # noqa: E402
-from ctiserver.storage.database import Database, upgrade_schema  # noqa: E402
-from tests.reports_seed import QUEUES, ZONE, agents, day_records  # noqa: E402
+from ctiserver.reports.queries import ReportQueries
+from ctiserver.reports.service import REPORTS, Filters, ReportService
+from ctiserver.stats.days import HotlineDays
+from ctiserver.storage.database import Database, upgrade_schema
+from tests.reports_seed import QUEUES, ZONE, agents, day_records
 
 COLUMNS = ("hour", "queue", "agent", *CALL_COLUMNS, *SUM_COLUMNS, *MAX_COLUMNS, *STATE_COLUMNS)
 DAY_COLUMNS = ("day", *COLUMNS[1:])
@@ -157,11 +158,20 @@ async def main(args: argparse.Namespace) -> None:
     print(f"generated {calls} calls over {args.days} days, {args.agents} agents: {counts} "
           f"in {time.perf_counter() - began:.1f} s")
     print(f"load average {' '.join(f'{v:.1f}' for v in os.getloadavg())}")
+
+    async def run(backend: str, url: str) -> None:
+        show(backend, await seed(url, tables), await measure(url, args))
+
+    await each_backend(args.backend, "reports", run)
+
+
+async def each_backend(which: str, name: str, run: Callable[[str, str], Awaitable[None]]) -> None:
+    """``run(backend, url)`` on a fresh SQLite file and/or a throw-away local PostgreSQL
+    (``which``: sqlite, postgres or both), as the tests start one."""
     with tempfile.TemporaryDirectory() as tmp:
-        if args.backend in ("sqlite", "both"):
-            url = f"sqlite+aiosqlite:///{tmp}/reports.sqlite3"
-            show("SQLite", await seed(url, tables), await measure(url, args))
-        if args.backend in ("postgres", "both"):
+        if which in ("sqlite", "both"):
+            await run("SQLite", f"sqlite+aiosqlite:///{tmp}/{name}.sqlite3")
+        if which in ("postgres", "both"):
             from tests.pg import find_bindir, running_postgres
 
             bindir = find_bindir()
@@ -169,8 +179,7 @@ async def main(args: argparse.Namespace) -> None:
                 print("PostgreSQL: no server binaries found (set PG_BINDIR)")
                 return
             with running_postgres(bindir) as server:
-                url = await server.create_database("reports")
-                show("PostgreSQL", await seed(url, tables), await measure(url, args))
+                await run("PostgreSQL", await server.create_database(name))
 
 
 if __name__ == "__main__":

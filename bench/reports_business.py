@@ -19,7 +19,6 @@ import os
 import random
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -27,6 +26,7 @@ from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.reports import each_backend
 from ctiserver.reports.business import BusinessFilters, BusinessQueries
 from ctiserver.reports.model.business import BUSINESS_REPORTS
 from ctiserver.reports.queries import ReportQueries
@@ -89,20 +89,11 @@ async def main(args: argparse.Namespace) -> None:
     counts = ", ".join(f"{len(values)} {model.__tablename__}" for model, values in rows.items())
     print(f"generated {counts} in {time.perf_counter() - began:.1f} s; "
           f"load average {' '.join(f'{v:.1f}' for v in os.getloadavg())}")
-    with tempfile.TemporaryDirectory() as tmp:
-        if args.backend in ("sqlite", "both"):
-            url = f"sqlite+aiosqlite:///{tmp}/business.sqlite3"
-            show("SQLite", await seed(url, rows), await measure(url, args))
-        if args.backend in ("postgres", "both"):
-            from tests.pg import find_bindir, running_postgres
 
-            bindir = find_bindir()
-            if bindir is None:
-                print("PostgreSQL: no server binaries found (set PG_BINDIR)")
-                return
-            with running_postgres(bindir) as server:
-                url = await server.create_database("business")
-                show("PostgreSQL", await seed(url, rows), await measure(url, args))
+    async def run(backend: str, url: str) -> None:
+        show(backend, await seed(url, rows), await measure(url, args))
+
+    await each_backend(args.backend, "business", run)
 
 
 if __name__ == "__main__":
