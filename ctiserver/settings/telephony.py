@@ -49,6 +49,19 @@ class WebSettings:
     secrets_file: str = "var/secrets.toml"
     #: mark cookies Secure: set it when the pages are served over TLS (e.g. behind a proxy)
     secure_cookies: bool = False
+    #: the origins the pages are served from ("https://cti.example.com"): a state-changing
+    #: request whose Origin (or Referer) is another one is refused (403). Empty: the host the
+    #: request was sent to (its Host header), any scheme
+    origins: tuple[str, ...] = ()
+    #: reverse proxies (addresses or networks, "127.0.0.1", "10.0.0.0/8") whose
+    #: X-Forwarded-For is believed; from any other address the header is ignored
+    trusted_proxies: tuple[str, ...] = ()
+    #: a session unused for this many seconds ends (session_max_age: its whole life)
+    session_idle: int = 2 * 3600
+    #: websockets one user may hold open at once (tabs, pages); one more is refused
+    websockets_per_user: int = 8
+    #: the largest message a websocket takes from a browser (bytes)
+    websocket_max_message: int = 64 * 1024
 
 
 @dataclass(frozen=True)

@@ -24,12 +24,16 @@ from ctiserver.web.keys import (
     CLOCK_KEY,
     DB_KEY,
     HUB_KEY,
+    OPEN_SOCKETS_KEY,
+    ORIGIN_KEY,
     SETTINGS_KEY,
     THROTTLE_KEY,
     USERS_KEY,
     WEBSOCKETS_KEY,
 )
+from ctiserver.web.origin import OriginCheck
 from ctiserver.web.protocols import AmiStatus, CallSource
+from ctiserver.web.remotes import TrustedProxies
 from ctiserver.web.throttle import LoginThrottle
 
 SECURITY_HEADERS = {
@@ -68,9 +72,17 @@ def create_app(
     app[CLOCK_KEY] = clock
     app[HUB_KEY] = LiveHub(clock)
     app[WEBSOCKETS_KEY] = weakref.WeakSet()
+    app[OPEN_SOCKETS_KEY] = {}
     app[THROTTLE_KEY] = LoginThrottle()
 
-    # order matters: the session middleware must run before the auth middleware reads it
+    # order matters: the client's address from a trusted proxy's headers first; then writes
+    # from another origin refused before anything else; the session middleware must run
+    # before the auth middleware reads it
+    if settings.web.trusted_proxies:
+        app.middlewares.append(TrustedProxies(settings.web.trusted_proxies).middleware)
+    origins = OriginCheck(settings.web.origins)
+    app[ORIGIN_KEY] = origins
+    app.middlewares.append(origins.middleware)
     auth.setup_sessions(app, settings.web)
     app.middlewares.append(auth.auth_middleware)
 
