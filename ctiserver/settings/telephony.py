@@ -42,8 +42,10 @@ class AgiSettings:
 class WebSettings:
     host: str = "127.0.0.1"
     port: int = 8080
-    #: 32 url-safe base64 bytes (Fernet key) or any passphrase; sessions are encrypted with it
+    #: any long random passphrase: the sessions' keys in the database are HMACs under it (the
+    #: same on every server; a new one ends every session)
     session_secret: str = "lab-session-secret-change-me"
+    #: a session's whole life (seconds), however busy
     session_max_age: int = 12 * 3600
     #: where ``serve`` keeps the session secret it generates when none is set (mode 0600)
     secrets_file: str = "var/secrets.toml"

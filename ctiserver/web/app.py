@@ -15,6 +15,8 @@ from aiohttp import web
 from ctiserver.resources import pages_dir
 from ctiserver.settings import Settings
 from ctiserver.storage.database import Database
+from ctiserver.users.logins import LoginFailureRepository
+from ctiserver.users.sessions import SessionRepository
 from ctiserver.users.store import UserRepository
 from ctiserver.web import auth, infrastructure, pages, ws
 from ctiserver.web.hub import LiveHub
@@ -73,7 +75,7 @@ def create_app(
     app[HUB_KEY] = LiveHub(clock)
     app[WEBSOCKETS_KEY] = weakref.WeakSet()
     app[OPEN_SOCKETS_KEY] = {}
-    app[THROTTLE_KEY] = LoginThrottle()
+    app[THROTTLE_KEY] = LoginThrottle(LoginFailureRepository(db), clock=clock)
 
     # order matters: the client's address from a trusted proxy's headers first; then writes
     # from another origin refused before anything else; the session middleware must run
@@ -83,7 +85,11 @@ def create_app(
     origins = OriginCheck(settings.web.origins)
     app[ORIGIN_KEY] = origins
     app.middlewares.append(origins.middleware)
-    auth.setup_sessions(app, settings.web)
+    sessions = SessionRepository(
+        db, secret=settings.web.session_secret, idle=settings.web.session_idle,
+        lifetime=settings.web.session_max_age, clock=clock,
+    )
+    auth.setup_sessions(app, settings.web, sessions)
     app.middlewares.append(auth.auth_middleware)
 
     app.router.add_get("/", pages.index)

@@ -9,6 +9,7 @@ from aiohttp import web
 
 from ctiserver.settings import Settings
 from ctiserver.storage.database import Database
+from ctiserver.users.sessions import SessionRepository
 from ctiserver.users.store import UserInfo, UserRepository
 from ctiserver.web.hub import LiveHub
 from ctiserver.web.origin import OriginCheck
@@ -46,6 +47,9 @@ AUDIT_KEY = web.AppKey("audit", AuditSink)
 
 #: the server's long-lived parts, for /healthz; set by the composition root
 PARTS_KEY = web.AppKey("parts", PartsHealth)
+
+#: the open sessions (in the database)
+SESSIONS_KEY = web.AppKey("sessions", SessionRepository)
 
 #: failed logins by user and address, slowing password guessing
 THROTTLE_KEY = web.AppKey("login_throttle", LoginThrottle)

@@ -138,8 +138,8 @@ class UserAnswer(Shape):
 class Credentials(RequestBody):
     """``POST /login``, as JSON or as a form."""
 
-    username: str
-    password: Secret
+    username: Annotated[str, StringConstraints(max_length=64)]
+    password: Annotated[Secret, StringConstraints(max_length=1024)]
 
 
 class Acknowledged(Shape):
@@ -230,9 +230,15 @@ class WriterHealthView(Shape):
     last_error_at: float | None
 
 
+class HealthStatus(Shape):
+    """``GET /healthz`` for anyone but an admin: up (``ok``) or ``degraded``, nothing more."""
+
+    status: Literal["ok", "degraded"]
+
+
 class HealthView(Shape):
-    """``GET /healthz``: always 200; ``degraded`` when Asterisk or the database is away, a
-    long-lived part failed and is being restarted, or a feature's check fails (a stuck
+    """``GET /healthz`` for an admin: always 200; ``degraded`` when Asterisk or the database is
+    away, a long-lived part failed and is being restarted, or a feature's check fails (a stuck
     webhook endpoint)."""
 
     status: Literal["ok", "degraded"]
