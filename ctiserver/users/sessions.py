@@ -61,7 +61,8 @@ class SessionRepository:
         self._secret = secret
         self.idle = idle
         self.lifetime = lifetime
-        self._clock = clock
+        #: epoch seconds now (wall-clock time: a server's simulated clock does not age sessions)
+        self.clock = clock
 
     def _key(self, token: str) -> str:
         return session_key(token, self._secret)
@@ -77,7 +78,7 @@ class SessionRepository:
     ) -> str:
         """A new session of ``user_id``; the token for the cookie."""
         token = secrets.token_urlsafe(32)
-        now = from_epoch(self._clock())
+        now = from_epoch(self.clock())
         async with self._db.writing(), self._db.session() as session:
             session.add(UserSession(
                 key=self._key(token), user_id=user_id, data=data, created_at=now, seen_at=now,
@@ -90,7 +91,7 @@ class SessionRepository:
         """The session of ``token`` if it is still open (its last use noted); None otherwise."""
         if not token or len(token) > 128:
             return None
-        key, now = self._key(token), self._clock()
+        key, now = self._key(token), self.clock()
         async with self._db.session() as session:
             row = await session.get(UserSession, key)
         if row is None:
@@ -127,7 +128,7 @@ class SessionRepository:
 
     async def purge(self) -> int:
         """Delete the expired sessions."""
-        return await self._delete(self._expired(self._clock()))
+        return await self._delete(self._expired(self.clock()))
 
     async def _delete(self, where: Any) -> int:
         async with self._db.writing(), self._db.session() as session:
@@ -137,7 +138,7 @@ class SessionRepository:
 
     async def list(self, username: str | None = None) -> list[SessionInfo]:
         """The open sessions (of ``username``), newest first."""
-        now = self._clock()
+        now = self.clock()
         query = (
             select(UserSession, User.username).join(User, User.id == UserSession.user_id)
             .where(~self._expired(now)).order_by(UserSession.created_at.desc())

@@ -75,7 +75,7 @@ def create_app(
     app[HUB_KEY] = LiveHub(clock)
     app[WEBSOCKETS_KEY] = weakref.WeakSet()
     app[OPEN_SOCKETS_KEY] = {}
-    app[THROTTLE_KEY] = LoginThrottle(LoginFailureRepository(db), clock=clock)
+    app[THROTTLE_KEY] = LoginThrottle(LoginFailureRepository(db))
 
     # order matters: the client's address from a trusted proxy's headers first; then writes
     # from another origin refused before anything else; the session middleware must run
@@ -87,7 +87,7 @@ def create_app(
     app.middlewares.append(origins.middleware)
     sessions = SessionRepository(
         db, secret=settings.web.session_secret, idle=settings.web.session_idle,
-        lifetime=settings.web.session_max_age, clock=clock,
+        lifetime=settings.web.session_max_age,
     )
     auth.setup_sessions(app, settings.web, sessions)
     app.middlewares.append(auth.auth_middleware)

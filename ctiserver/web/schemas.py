@@ -23,6 +23,7 @@ from pydantic import (
     BaseModel,
     BeforeValidator,
     ConfigDict,
+    Field,
     GetCoreSchemaHandler,
     GetJsonSchemaHandler,
     StringConstraints,
@@ -114,6 +115,14 @@ def _iso_day(value: Any) -> Any:
 
 #: a calendar day, YYYY-MM-DD
 Day = Annotated[dt.date, BeforeValidator(_iso_day)]
+
+#: the largest number an Integer column holds (32 bits on PostgreSQL): beyond it a request
+#: is refused (400), never sent to the database (500)
+INT_MAX = 2**31 - 1
+#: a row's id in a request
+RowId = Annotated[int, Field(ge=1, le=INT_MAX)]
+#: a whole number of a request kept in an Integer column (a version, a count)
+Count = Annotated[int, Field(ge=0, le=INT_MAX)]
 
 Role = Annotated[str, OneOf(vocabulary.USER_ROLES)]
 NonEmpty = Annotated[str, StringConstraints(min_length=1)]

@@ -25,43 +25,49 @@ class Clock:
         return self.now
 
 
-def test_waits_begin_after_a_few_failures_and_double() -> None:
+async def test_waits_begin_after_a_few_failures_and_double() -> None:
     clock = Clock()
-    throttle = LoginThrottle(ThrottleRules(per_user=3, first_wait=1.0, max_wait=8.0), clock)
+    throttle = LoginThrottle(rules=ThrottleRules(per_pair=3, first_wait=1.0, max_wait=8.0), clock=clock)
     for _ in range(3):
-        assert throttle.wait("zhang", "10.0.0.1") == 0
-        throttle.failed("zhang", "10.0.0.1")
-    assert throttle.wait("zhang", "10.0.0.1") == 1.0
-    assert throttle.wait("zhang", "10.0.0.2") == 0, "another address is not held back"
-    throttle.failed("zhang", "10.0.0.1")
-    assert throttle.wait("zhang", "10.0.0.1") == 2.0
+        assert await throttle.wait("zhang", "10.0.0.1") == 0
+        await throttle.failed("zhang", "10.0.0.1")
+    assert await throttle.wait("zhang", "10.0.0.1") == 1.0
+    assert await throttle.wait("zhang", "10.0.0.2") == 0, "another address is not held back"
+    await throttle.failed("zhang", "10.0.0.1")
+    assert await throttle.wait("zhang", "10.0.0.1") == 2.0
     for _ in range(10):
-        throttle.failed("zhang", "10.0.0.1")
-    assert throttle.wait("zhang", "10.0.0.1") == 8.0, "capped"
+        await throttle.failed("zhang", "10.0.0.1")
+    assert await throttle.wait("zhang", "10.0.0.1") == 8.0, "capped"
     clock.now += 5
-    assert throttle.wait("zhang", "10.0.0.1") == 3.0
-    throttle.succeeded("zhang", "10.0.0.1")
-    assert throttle.wait("zhang", "10.0.0.1") == 0
+    assert await throttle.wait("zhang", "10.0.0.1") == 3.0
+    await throttle.succeeded("zhang", "10.0.0.1")
+    assert await throttle.wait("zhang", "10.0.0.1") == 0
 
 
-def test_an_address_guessing_many_users_is_slowed_for_all() -> None:
-    throttle = LoginThrottle(ThrottleRules(per_user=100, per_address=5), Clock())
+async def test_an_account_guessed_from_many_addresses_waits_a_little_for_all() -> None:
+    throttle = LoginThrottle(rules=ThrottleRules(per_pair=100, per_account=5, max_account_wait=60), clock=Clock())
     for n in range(5):
-        throttle.failed(f"user{n}", "10.0.0.9")
-    assert throttle.wait("somebody-else", "10.0.0.9") > 0
-    assert throttle.wait("somebody-else", "10.0.0.8") == 0
+        await throttle.failed("li", f"10.0.0.{n}")
+    assert 0 < await throttle.wait("li", "10.0.9.9") <= 60, "short: its owner is not locked out"
+    assert await throttle.wait("wang", "10.0.0.1") == 0, "another account is not held back"
 
 
-def test_failures_are_forgotten_after_the_window_and_keys_are_bounded() -> None:
+async def test_failures_for_made_up_names_hold_back_no_real_user() -> None:
+    throttle = LoginThrottle(clock=Clock())
+    for n in range(500):
+        await throttle.failed(f"nobody{n}", "127.0.0.1")
+    assert await throttle.wait("supervisor", "127.0.0.1") == 0
+
+
+async def test_failures_are_forgotten_after_the_window() -> None:
     clock = Clock()
-    throttle = LoginThrottle(ThrottleRules(per_user=1, window=60, max_keys=10), clock)
-    throttle.failed("li", "10.0.0.1")
-    assert throttle.wait("li", "10.0.0.1") > 0
+    throttle = LoginThrottle(rules=ThrottleRules(per_pair=1, window=60), clock=clock)
+    await throttle.failed("li", "10.0.0.1")
+    assert await throttle.wait("li", "10.0.0.1") > 0
     clock.now += 61
-    assert throttle.wait("li", "10.0.0.1") == 0
-    for n in range(100):
-        throttle.failed(f"u{n}", f"10.0.1.{n}")
-    assert len(throttle._failures) <= 10
+    assert await throttle.wait("li", "10.0.0.1") == 0
+    await throttle.failed("zhao", "10.0.0.1")
+    assert set(throttle.failures.rows) == {"account:zhao", "pair:10.0.0.1 zhao"}  # type: ignore[attr-defined]
 
 
 async def test_200_wrong_passwords_in_a_minute_are_refused_but_not_the_user_elsewhere(
