@@ -3,7 +3,10 @@ return visits and the department work view."""
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
+
+from ctiserver.settings.errors import SettingsError
 
 
 @dataclass(frozen=True)
@@ -96,6 +99,21 @@ class CalendarSettings:
     workdays: tuple[str, ...] = ()
     #: a make-up working day has its own weekday's hours and this weekday's (mon..sun)
     workday_hours: str = "mon"
+
+    def __post_init__(self) -> None:
+        if self.official not in ("CN", ""):
+            raise SettingsError(f"calendar.official: \"CN\" or \"\" (none), not {self.official!r}")
+        if self.workday_hours not in ("mon", "tue", "wed", "thu", "fri", "sat", "sun"):
+            raise SettingsError(f"calendar.workday_hours: a day mon..sun, not {self.workday_hours!r}")
+        for name in ("holidays", "workdays"):
+            for text in getattr(self, name):
+                try:
+                    dt.date.fromisoformat(text)
+                except ValueError:
+                    raise SettingsError(f"calendar.{name}: {text!r} is not a date (YYYY-MM-DD)") from None
+        both = set(self.holidays) & set(self.workdays)
+        if both:
+            raise SettingsError(f"calendar: {', '.join(sorted(both))} both in holidays and in workdays")
 
 
 @dataclass(frozen=True)
