@@ -116,8 +116,8 @@ def test_hours_that_cannot_work() -> None:
     assert not result.ok
     assert "queue a: business hours 'mon-fry 08:00-20:00': unknown day" in result.detail
     assert "tickets: business hours 'mon-fri 9-18'" in result.detail
-    night = SETTINGS.replace(hotline={"queues": (QueueSettings(name="a", hours="mon-fri 20:00-02:00; sat 10:00-12:00"),),
-                                      "default_queue": "a"})
+    nights = QueueSettings(name="a", hours="mon-fri 20:00-02:00; sat 10:00-12:00")
+    night = SETTINGS.replace(hotline={"queues": (nights,), "default_queue": "a"})
     assert settings_result(night, None).ok
 
 
