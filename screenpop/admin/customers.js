@@ -1,6 +1,7 @@
 // Customer import and CSV exports (admins). The report's reasons quote the file's cells:
 // everything from the server goes in with textContent (el's text), never as HTML.
-import { $, applyI18n, el, fill, onLangChange, setupLangToggle, show, startSession, t } from "../common.js";
+import { $, el, fill, onLangChange, show, t } from "../common.js";
+import { startPage } from "../shell.js";
 import { STRINGS } from "../i18n.js";
 
 Object.assign(STRINGS.zh, {
@@ -106,31 +107,17 @@ function exportLinks() {
   }
 }
 
-async function begin(user) {
-  $("whoami").textContent = user.display_name || user.username;
-  $("session-logout").hidden = false;
-  if (user.role !== "admin") {
-    show("denied");
-    return;
-  }
-  show("main");
-}
-
 function end() {
-  $("whoami").textContent = "";
-  $("session-logout").hidden = true;
   lastReport = null;
   renderReport();
 }
 
 function init() {
-  applyI18n();
-  setupLangToggle($("lang-toggle"));
   onLangChange(renderReport);
   $("upload-form").addEventListener("submit", upload);
   $("from").addEventListener("change", exportLinks);
   $("to").addEventListener("change", exportLinks);
-  startSession({ onUser: begin, onLogout: end });
+  startPage({ page: "customers", onUser: () => {}, onLogout: end });
 }
 
 init();
