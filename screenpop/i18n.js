@@ -156,7 +156,6 @@ export const STRINGS = {
 
 
     "agent.page_title": "坐席工作台",
-    "agent.title": "售后坐席工作台",
     "agent.no_agent": "此账号没有绑定坐席分机，无法接听队列来电。",
     "agent.ext": "分机 {ext}",
     "agent.queues": "队列：{queues}",
@@ -259,7 +258,6 @@ export const STRINGS = {
     "kb.back": "返回列表",
 
     "sup.page_title": "班长监控",
-    "sup.title": "售后热线 · 班长实时监控",
     "sup.denied_title": "仅限班长",
     "sup.denied": "此页面仅供班长和管理员使用。",
     "sup.tile.waiting": "排队中",
@@ -372,7 +370,6 @@ export const STRINGS = {
     "report.def.state_seconds": "当天处于该状态的总时长",
     "report.def.pause_seconds": "当天各暂停原因的总时长",
     "rp.page_title": "呼叫中心报表",
-    "rp.title": "售后热线 · 呼叫中心报表",
     "rp.link": "多日报表与图表",
     "rp.from": "从",
     "rp.to": "到",
@@ -462,7 +459,6 @@ export const STRINGS = {
     "cbpop.misses": "未接次数",
     "cbpop.choices": "IVR 选择",
     "dept.page_title": "部门工单",
-    "dept.title": "部门工单 · 派工与上门",
     "dept.denied_title": "仅限部门人员",
     "dept.denied": "部门工单视图仅供工程师、部门与网点人员、班长和管理员使用。",
     "dept.department": "部门",
@@ -623,7 +619,6 @@ export const STRINGS = {
 
 
     "agent.page_title": "Agent desk",
-    "agent.title": "After-sales agent desk",
     "agent.no_agent": "This account has no agent extension: it cannot take queue calls.",
     "agent.ext": "ext. {ext}",
     "agent.queues": "Queues: {queues}",
@@ -726,7 +721,6 @@ export const STRINGS = {
     "kb.back": "Back to the list",
 
     "sup.page_title": "Supervisor view",
-    "sup.title": "Hotline · supervisor live view",
     "sup.denied_title": "Supervisors only",
     "sup.denied": "Only supervisors and administrators can see this page.",
     "sup.tile.waiting": "Waiting",
@@ -839,7 +833,6 @@ export const STRINGS = {
     "report.def.state_seconds": "Total time in this state that day",
     "report.def.pause_seconds": "Total pause time that day, per reason",
     "rp.page_title": "Call-center reports",
-    "rp.title": "After-sales hotline · Call-center reports",
     "rp.link": "Reports over several days, with charts",
     "rp.from": "From",
     "rp.to": "To",
@@ -929,7 +922,6 @@ export const STRINGS = {
     "cbpop.misses": "Missed calls",
     "cbpop.choices": "IVR choices",
     "dept.page_title": "Department tickets",
-    "dept.title": "Department tickets · dispatch and visits",
     "dept.denied_title": "Department staff only",
     "dept.denied": "The department view is for engineers, department and branch staff, supervisors and admins.",
     "dept.department": "Department",

@@ -9,7 +9,7 @@
 // Every text from the server goes in with textContent (el's text), never as HTML.
 
 import {
-  $, api, applyI18n, el, fill, lang, loadMeta, setLang, show, t, whenLoginRequired,
+  $, api, applyI18n, el, fill, loadMeta, setupLangToggle, show, t, whenLoginRequired,
 } from "./common.js";
 
 const EVERYONE = ["agent", "supervisor", "admin", "staff"];
@@ -116,7 +116,7 @@ export function startPage({ page: pageId, onUser, onLogout = () => {} }) {
   buildNotices(header, page);
   document.body.dataset.page = page.id;
   applyI18n();
-  $("lang-toggle").addEventListener("click", () => setLang(lang() === "zh" ? "en" : "zh"));
+  setupLangToggle($("lang-toggle"));
 
   let current = null; // the logged-in user, while there is one
   let started = false; // onUser has run for `current`
