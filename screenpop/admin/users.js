@@ -1,79 +1,14 @@
 // Users (admins): list, add, change role, department, branch, name or password, disable.
 // Every change is recorded in the audit log by the server; a new password or role ends the
 // user's sessions. Names from the server go in with textContent (el's text), never as HTML.
-import { $, api, applyI18n, el, fill, meta, onLangChange, setupLangToggle, show, startSession, t } from "../common.js";
-import { STRINGS } from "../i18n.js";
-
-Object.assign(STRINGS.zh, {
-  "usr.page_title": "用户管理",
-  "usr.title": "用户管理",
-  "usr.denied_title": "仅限管理员",
-  "usr.denied": "只有管理员可以管理用户。",
-  "usr.list_title": "用户",
-  "usr.username": "用户名",
-  "usr.display_name": "姓名",
-  "usr.role": "角色",
-  "usr.department": "部门",
-  "usr.branch": "网点",
-  "usr.state": "状态",
-  "usr.password": "密码",
-  "usr.disabled": "停用",
-  "usr.active": "正常",
-  "usr.none": "（无）",
-  "usr.every_branch": "（全部网点）",
-  "usr.edit": "编辑",
-  "usr.save": "保存",
-  "usr.new": "新用户",
-  "usr.add_title": "添加用户",
-  "usr.edit_title": "编辑用户 {username}",
-  "usr.hint": "部门与网点用于部门人员（工程师）；修改密码或角色、停用账号会让该用户的所有会话失效。所有修改都记录在审计日志中。",
-  "usr.added": "已添加用户 {username}",
-  "usr.saved": "已保存 {username}：{changed}；结束会话 {ended} 个",
-  "usr.nothing": "没有修改",
-  "usr.failed": "失败：{error}",
-  "usr.role.agent": "坐席",
-  "usr.role.supervisor": "班长",
-  "usr.role.admin": "管理员",
-  "usr.role.staff": "部门人员",
-});
-Object.assign(STRINGS.en, {
-  "usr.page_title": "Users",
-  "usr.title": "Users",
-  "usr.denied_title": "Admins only",
-  "usr.denied": "Only administrators can manage users.",
-  "usr.list_title": "Users",
-  "usr.username": "User name",
-  "usr.display_name": "Name",
-  "usr.role": "Role",
-  "usr.department": "Department",
-  "usr.branch": "Branch",
-  "usr.state": "State",
-  "usr.password": "Password",
-  "usr.disabled": "Disabled",
-  "usr.active": "Active",
-  "usr.none": "(none)",
-  "usr.every_branch": "(every branch)",
-  "usr.edit": "Edit",
-  "usr.save": "Save",
-  "usr.new": "New user",
-  "usr.add_title": "Add a user",
-  "usr.edit_title": "Edit user {username}",
-  "usr.hint": "Department and branch are for department staff (engineers); a new password or role, or disabling the account, ends the user's sessions. Every change is recorded in the audit log.",
-  "usr.added": "User {username} added",
-  "usr.saved": "{username} saved: {changed}; {ended} session(s) ended",
-  "usr.nothing": "nothing changed",
-  "usr.failed": "Failed: {error}",
-  "usr.role.agent": "Agent",
-  "usr.role.supervisor": "Supervisor",
-  "usr.role.admin": "Admin",
-  "usr.role.staff": "Department staff",
-});
+import { $, api, el, fill, meta, onLangChange, show, t, tOr } from "../common.js";
+import { startPage } from "../shell.js";
 
 let users = [];
 let departments = {};
 let branches = [];
 
-const roleName = (role) => t(`usr.role.${role}`);
+const roleName = (role) => tOr("role", role);
 const departmentName = (code) => (code ? departments[code] || code : t("usr.none"));
 const branchName = (id) => {
   if (id === null || id === undefined) return t("usr.every_branch");
@@ -166,32 +101,24 @@ async function save(event) {
   edit(users.find((u) => u.id === user.id) || null);
 }
 
-async function begin(user) {
-  $("whoami").textContent = user.display_name || user.username;
-  $("session-logout").hidden = false;
-  if (user.role !== "admin") return show("denied");
-  show("main");
+async function begin() {
   await load();
   edit(null);
 }
 
 function end() {
-  $("whoami").textContent = "";
-  $("session-logout").hidden = true;
   users = [];
   renderUsers();
 }
 
 function init() {
-  applyI18n();
-  setupLangToggle($("lang-toggle"));
   onLangChange(() => {
     renderUsers();
     fillChoices(users.find((u) => String(u.id) === $("user-id").value) || null);
   });
   $("user-form").addEventListener("submit", save);
   $("form-reset").addEventListener("click", () => edit(null));
-  startSession({ onUser: begin, onLogout: end });
+  startPage({ page: "users", onUser: begin, onLogout: end });
 }
 
 init();

@@ -119,10 +119,10 @@ async def test_a_page_on_another_port_cannot_write_nor_log_in(site: Site, browse
         page = await context.new_page()
         # the agent logs in on the server's own page, as the login form does
         await page.goto(f"{site.base}/")
-        await page.fill("input[name=username]", "agent1001")
-        await page.fill("input[name=password]", PASSWORD)
-        await page.click("button[type=submit]")
-        await page.wait_for_function("document.getElementById('status').textContent.includes('agent1001')")
+        await page.fill("#login-form input[name=username]", "agent1001")
+        await page.fill("#login-form input[name=password]", PASSWORD)
+        await page.click("#login-form button[type=submit]")
+        await page.wait_for_selector("[data-testid=whoami]:has-text('agent1001')")
         attack = await context.new_page()
         await attack.goto(str(site.attacker.make_url("/attack.html")))
         results = await attack.evaluate("window.attack()")
@@ -168,9 +168,7 @@ async def test_the_users_page_adds_and_changes_staff(site: Site, browser: Any) -
         await row.locator("[data-testid=user-edit]").click()
         await page.check("[data-testid=user-disabled]")
         await page.click("[data-testid=user-save]")
-        await page.wait_for_function(
-            "document.querySelector('[data-testid=user-status]').textContent.includes('disabled')"
-        )
+        await page.wait_for_selector("[data-testid=user-status]:has-text('disabled')")
         user = await site.users.find("engineer-bj")
         assert user is not None and user.disabled
         assert json.loads(json.dumps(user.to_admin_dict()))["disabled"] is True
