@@ -4,6 +4,8 @@ database, the hotline and its queues, Asterisk, the lab, the IVR and storage."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from ipaddress import ip_network
+from urllib.parse import urlsplit
 
 from ctiserver.settings.errors import SettingsError
 
@@ -64,6 +66,19 @@ class WebSettings:
     websockets_per_user: int = 8
     #: the largest message a websocket takes from a browser (bytes)
     websocket_max_message: int = 64 * 1024
+
+    def __post_init__(self) -> None:
+        for origin in self.origins:
+            parts = urlsplit(origin)
+            if parts.scheme not in ("http", "https") or not parts.netloc or parts.path not in ("", "/"):
+                raise SettingsError(f"web.origins: {origin!r} is not an origin like https://cti.example.com")
+        for proxy in self.trusted_proxies:
+            try:
+                ip_network(proxy, strict=False)
+            except ValueError as exc:
+                raise SettingsError(f"web.trusted_proxies: {proxy!r} is not an address or a network") from exc
+        if self.session_idle <= 0 or self.session_max_age <= 0 or self.websockets_per_user <= 0:
+            raise SettingsError("web.session_idle, session_max_age and websockets_per_user must be positive")
 
 
 @dataclass(frozen=True)

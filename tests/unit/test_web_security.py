@@ -18,7 +18,7 @@ import pytest_asyncio
 from aiohttp import WSServerHandshakeError, web
 from aiohttp.test_utils import TestServer
 
-from ctiserver.settings import Settings
+from ctiserver.settings import Settings, SettingsError, load_settings
 from ctiserver.storage.database import Database, upgrade_schema
 from ctiserver.users.store import UserRepository
 from ctiserver.web.auth import COOKIE_NAME
@@ -348,3 +348,16 @@ async def test_healthz_tells_anyone_only_up_or_down(lab: Lab) -> None:
     finally:
         for client in (anonymous, agent, admin):
             await client.close()
+
+
+@pytest.mark.parametrize(("name", "value"), [
+    ("ORIGINS", "cti.example.com"), ("ORIGINS", "https://cti.example.com/pages"),
+    ("TRUSTED_PROXIES", "proxy.local"), ("SESSION_IDLE", "0"),
+])
+async def test_web_settings_that_cannot_work_are_refused_at_start(name: str, value: str) -> None:
+    with pytest.raises(SettingsError, match=f"web.{name.lower()}|must be positive"):
+        load_settings(environ={f"CTISERVER_WEB__{name}": value})
+    good = load_settings(environ={"CTISERVER_WEB__ORIGINS": "https://cti.example.com,http://10.0.0.5:8080",
+                                  "CTISERVER_WEB__TRUSTED_PROXIES": "127.0.0.1, 10.0.0.0/8"})
+    assert good.web.origins == ("https://cti.example.com", "http://10.0.0.5:8080")
+    assert good.web.trusted_proxies == ("127.0.0.1", "10.0.0.0/8")
