@@ -16,13 +16,14 @@ import aiohttp
 import pytest
 import pytest_asyncio
 from aiohttp import WSServerHandshakeError, web
-from aiohttp.test_utils import TestServer
+from aiohttp.test_utils import TestServer, make_mocked_request
 
 from ctiserver.settings import Settings, SettingsError, load_settings
 from ctiserver.storage.database import Database, upgrade_schema
 from ctiserver.users.store import UserRepository
 from ctiserver.web.auth import COOKIE_NAME
 from ctiserver.web.keys import SESSIONS_KEY
+from ctiserver.web.origin import OriginCheck
 from tests.unit.test_flows_api import hotline_registry
 from tests.unit.test_web import FAST_HASHER, FakeAmi, FakeTracker
 from tests.unit.web_app import build_app
@@ -361,3 +362,20 @@ async def test_web_settings_that_cannot_work_are_refused_at_start(name: str, val
                                   "CTISERVER_WEB__TRUSTED_PROXIES": "127.0.0.1, 10.0.0.0/8"})
     assert good.web.origins == ("https://cti.example.com", "http://10.0.0.5:8080")
     assert good.web.trusted_proxies == ("127.0.0.1", "10.0.0.0/8")
+
+
+@pytest.mark.parametrize(("headers", "allowed"), [
+    ({"Origin": "https://cti.example.com"}, True),
+    ({"Origin": "https://CTI.example.com:443"}, True),
+    ({"Referer": "https://cti.example.com/ui/agent.html"}, True),
+    ({}, True),
+    ({"Origin": "http://cti.example.com"}, False),  # the same host over plain HTTP is another origin
+    ({"Origin": "https://cti.example.com:8443"}, False),
+    ({"Origin": "https://cti.example.com.evil.example"}, False),
+    ({"Origin": "null"}, False),
+    ({"Referer": "https://evil.example/?https://cti.example.com"}, False),
+])
+async def test_configured_origins_are_the_only_ones(headers: dict[str, str], allowed: bool) -> None:
+    check = OriginCheck(["https://cti.example.com"])
+    request = make_mocked_request("POST", "/api/customers", headers={"Host": "127.0.0.1:8080", **headers})
+    assert check.allowed(request) is allowed
