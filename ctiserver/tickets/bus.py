@@ -51,7 +51,7 @@ class TicketBus:
         if not events or not self._listeners:
             return
         committed = Committed(ticket, tuple(sorted(events, key=lambda event: event.id)))
-        self._listeners.notify(committed, f"ticket {ticket.id}")
+        self._listeners.notify(committed, f"the commit of event {committed.events[-1].id}")
 
 
 _BUSES: weakref.WeakKeyDictionary[Database, TicketBus] = weakref.WeakKeyDictionary()
