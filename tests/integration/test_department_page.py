@@ -53,7 +53,7 @@ async def site(tmp_path: Path) -> AsyncIterator[Site]:
     settings = Settings().replace(
         database={"url": f"sqlite+aiosqlite:///{tmp_path}/cti.sqlite3"},
         web={"session_secret": "department page secret"},
-        workview={"live_interval": 0.1},
+        tickets={"feed_interval": 0.1},
     )
     await upgrade_schema(settings.database.url)
     cti = CtiServer(settings)
