@@ -11,12 +11,12 @@ a LISTEN/NOTIFY), and every ``tickets.feed_interval`` seconds.
 """
 
 from ctiserver.tickets.bus import Committed, TicketBus, bus_of
-from ctiserver.tickets.feed import Claim, EventFeed, FeedConsumer, FeedPosition, LiveFollower, feed_position
+from ctiserver.tickets.feed import EventFeed, FeedClaim, FeedConsumer, FeedPosition, LiveFollower, feed_position
 
 __all__ = [
-    "Claim",
     "Committed",
     "EventFeed",
+    "FeedClaim",
     "FeedConsumer",
     "FeedPosition",
     "LiveFollower",

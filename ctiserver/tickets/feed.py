@@ -168,7 +168,7 @@ class _Follower:
         return woken
 
 
-class Claim:
+class FeedClaim:
     """A durable consumer's cursor, held until the claim's transaction ends, and the events
     after it that may be acted on (of every kind)."""
 
@@ -223,7 +223,7 @@ class FeedConsumer(_Follower):
         return None if found is None else found.last_event_id
 
     @contextlib.asynccontextmanager
-    async def claim(self) -> AsyncIterator[Claim | None]:
+    async def claim(self) -> AsyncIterator[FeedClaim | None]:
         """The cursor and the events after it; None while another server holds the cursor.
         What the claim does not commit is rolled back."""
         if not self._prepared:
@@ -238,7 +238,7 @@ class FeedConsumer(_Follower):
                 yield None
                 return
             events, self.more = await self.feed.read(session, row.last_event_id, self.gaps)
-            yield Claim(session, row, events)
+            yield FeedClaim(session, row, events)
 
     async def step(self, handle: Handler) -> int:
         """One look: each event of the consumer's kinds after the cursor handed to ``handle``

@@ -24,7 +24,7 @@ from collections.abc import Callable
 import aiohttp
 
 from ctiserver.settings import WebhookEndpoint
-from ctiserver.tickets import Claim, EventFeed
+from ctiserver.tickets import EventFeed, FeedClaim
 from ctiserver.webhooks.model import backoff, body, consumer_name, delivery_id, next_step, signature
 from ctiserver.webhooks.store import PendingEvent, WebhookStore
 
@@ -99,7 +99,7 @@ class Deliverer:
                 return DeliveryOutcome.PASSED
             return await self._send(http, claim, event)
 
-    async def _send(self, http: aiohttp.ClientSession, claim: Claim, event: PendingEvent) -> DeliveryOutcome:
+    async def _send(self, http: aiohttp.ClientSession, claim: FeedClaim, event: PendingEvent) -> DeliveryOutcome:
         name = self.endpoint.name
         payload = body(name, event.event, event.ticket)
         timestamp = str(int(self._clock()))
