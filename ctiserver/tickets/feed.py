@@ -12,9 +12,13 @@ A live follower (the work view: per server, and what happened before it started 
 news) keeps its cursor in memory, and gets this process's commits from the bus itself.
 
 Consumers are woken at once by this process's commits (the in-process ticket bus), by
-:meth:`EventFeed.wake` (the hook for a wake-up from another server, e.g. LISTEN/NOTIFY),
-and every ``tickets.feed_interval`` seconds (the safety poll); while a gap is waited for,
-every ``GAP_POLL`` seconds.
+:meth:`EventFeed.wake`, and every ``tickets.feed_interval`` seconds (the safety poll); while
+a gap is waited for, every ``GAP_POLL`` seconds. ``wake`` is the hook for other servers'
+commits: with several servers on one PostgreSQL, a ``NOTIFY`` sent with each commit that
+writes ticket events (it is delivered only if the transaction commits) and a ``LISTEN`` per
+server whose callback calls ``wake``; the rows stay the record, a notification only wakes,
+so one lost costs at most the interval. Each server runs every durable consumer: the claim
+lets one act at a time, and another takes over at its next look when one dies.
 """
 
 from __future__ import annotations
@@ -46,6 +50,8 @@ BATCH = 200
 GAP_POLL = 0.2
 #: seconds a gap is held at least on PostgreSQL (model.gaps)
 GAP_GRACE = 1.0
+#: the longest wait before an event whose handler failed is handed over again
+RETRY_MAX = 60.0
 #: where a new durable consumer's cursor starts: after the last event written, or before all
 STARTS = ("now", "beginning")
 
@@ -265,15 +271,19 @@ class FeedConsumer(_Follower):
 
     async def follow(self, handle: Handler) -> None:
         """:meth:`step` for ever: at once while there is more, else when woken or after the
-        interval; a failing handler is logged and its event tried again after the interval."""
+        interval; a failing handler is logged and its event tried again after the interval,
+        doubled at each failure in a row up to ``RETRY_MAX`` seconds."""
         await self.prepare()
+        failures = 0
         while True:
             try:
                 await self.step(handle)
             except Exception:
-                log.exception("feed consumer %s: an event's handler failed", self.name)
-                await self.wait(self.feed.interval)
+                failures += 1
+                log.exception("feed consumer %s: an event's handler failed (%d in a row)", self.name, failures)
+                await asyncio.sleep(min(RETRY_MAX, self.feed.interval * 2.0 ** min(failures - 1, 16)))
                 continue
+            failures = 0
             if not self.more:
                 await self.wait()
 

@@ -204,3 +204,30 @@ async def test_the_migration_carries_the_webhook_and_visits_cursors_over(tmp_pat
             assert await session.scalar(text("SELECT last_event_id FROM visit_cursors")) == 37
     finally:
         await db.close()
+
+
+async def test_a_following_consumer_hands_a_failed_event_over_again(db: Database) -> None:
+    feed = EventFeed(db, bus_of(db), interval=0.05)
+    consumer = feed.consumer("follower", kinds=("created",))
+    acted: list[int] = []
+    failed: list[int] = []
+    done = asyncio.Event()
+
+    async def handle(event: TicketEventInfo) -> None:
+        if not failed:
+            failed.append(event.id)
+            raise RuntimeError("first time unlucky")
+        acted.append(event.id)
+        done.set()
+
+    await consumer.prepare()
+    task = asyncio.create_task(consumer.follow(handle))
+    try:
+        opened = await TicketRepository(db).open("repair", "燃气灶打不着火", {}, customer_id=None)
+        await asyncio.wait_for(done.wait(), 10)
+        (created,) = [e.id for e in await TicketRepository(db).events(opened.id) if e.kind == "created"]
+        assert failed == [created] and acted == [created], "handed over again after the failure"
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        feed.close()
