@@ -30,6 +30,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Collection
 from dataclasses import dataclass
+from typing import Any, cast
 
 from sqlalchemy import func, select, text
 from sqlalchemy.dialects import postgresql, sqlite
@@ -95,12 +96,15 @@ class EventFeed:
     def postgres(self) -> bool:
         return self.db.engine.dialect.name == "postgresql"
 
-    def consumer(self, name: str, *, start: str = "now", kinds: Collection[str] = ()) -> FeedConsumer:
+    def consumer(
+        self, name: str, *, start: str = "now", kinds: Collection[str] = (), batch: int | None = None,
+    ) -> FeedConsumer:
         """The durable consumer ``name`` (its cursor made at ``start`` the first time);
-        ``kinds``: the event kinds :meth:`FeedConsumer.step` hands over (empty: all)."""
+        ``kinds``: the event kinds :meth:`FeedConsumer.step` hands over (empty: all);
+        ``batch``: events read per look (None: the feed's)."""
         if start not in STARTS:
             raise ValueError(f"feed consumer {name}: start must be one of {STARTS}")
-        consumer = FeedConsumer(self, name, start, frozenset(kinds))
+        consumer = FeedConsumer(self, name, start, frozenset(kinds), batch or self.batch)
         self._followers.append(consumer)
         return consumer
 
@@ -130,20 +134,23 @@ class EventFeed:
     async def last_event_id(self, session: AsyncSession) -> int:
         return int(await session.scalar(select(func.max(TicketEvent.id))) or 0)
 
-    async def read(self, session: AsyncSession, cursor: int, gaps: Gaps) -> tuple[list[TicketEventInfo], bool]:
+    async def read(
+        self, session: AsyncSession, cursor: int, gaps: Gaps, batch: int | None = None,
+    ) -> tuple[list[TicketEventInfo], bool]:
         """The events after ``cursor`` that may be acted on, in id order, and whether a full
         batch was read (more may follow at once)."""
-        rows = await session.scalars(
-            select(TicketEvent).where(TicketEvent.id > cursor).order_by(TicketEvent.id).limit(self.batch)
+        batch = batch or self.batch
+        rows = await session.execute(  # rows, not ORM objects: read often, never changed
+            select(*TicketEvent.__table__.c).where(TicketEvent.id > cursor).order_by(TicketEvent.id).limit(batch)
         )
-        events = [event_info(row) for row in rows]
+        events = [event_info(cast(Any, row)) for row in rows]
         ids = [event.id for event in events]
         horizon: Horizon | None = None
         if self.postgres and has_gap(cursor, ids):
             xmin, xmax = (await session.execute(_HORIZON)).one()
             horizon = Horizon(int(xmin), int(xmax))
         passable = gaps.passable(cursor, ids, time.monotonic(), horizon)
-        return events[:passable], len(events) >= self.batch and passable == len(events)
+        return events[:passable], len(events) >= batch and passable == len(events)
 
 
 class _Follower:
@@ -199,11 +206,12 @@ class FeedClaim:
 
 
 class FeedConsumer(_Follower):
-    def __init__(self, feed: EventFeed, name: str, start: str, kinds: frozenset[str]) -> None:
+    def __init__(self, feed: EventFeed, name: str, start: str, kinds: frozenset[str], batch: int) -> None:
         super().__init__(feed)
         self.name = name
         self.start = start
         self.kinds = kinds
+        self.batch = batch
         self._prepared = False
         #: the last look read a full batch
         self.more = False
@@ -243,7 +251,7 @@ class FeedConsumer(_Follower):
                 self.more = False
                 yield None
                 return
-            events, self.more = await self.feed.read(session, row.last_event_id, self.gaps)
+            events, self.more = await self.feed.read(session, row.last_event_id, self.gaps, self.batch)
             yield FeedClaim(session, row, events)
 
     async def step(self, handle: Handler) -> int:

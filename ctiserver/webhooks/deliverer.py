@@ -31,6 +31,8 @@ from ctiserver.webhooks.store import PendingEvent, WebhookStore
 log = logging.getLogger(__name__)
 
 USER_AGENT = "ctiserver-webhooks/1"
+#: ticket events read per look
+BATCH = 50
 
 
 class DeliveryOutcome(enum.Enum):
@@ -58,7 +60,8 @@ class Deliverer:
         self._store = store
         self._clock = clock
         self._jitter = jitter
-        self.consumer = feed.consumer(consumer_name(endpoint.name), start=endpoint.start)
+        # one event is sent per look: a short read (events of other kinds are passed in steps)
+        self.consumer = feed.consumer(consumer_name(endpoint.name), start=endpoint.start, batch=BATCH)
         self._kinds = frozenset(endpoint.kinds)
         #: failed attempts in a row, in this process
         self.failures = 0
