@@ -2,8 +2,8 @@
 role change; the same on every server), failed logins counted in the database (the login
 throttle shared by every server), and users an admin disabled.
 
-Revision ID: 0017_websec_sessions
-Revises: 0016_business_speed
+Revision ID: 0018_websec_sessions
+Revises: 0017_feed_cursors
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0017_websec_sessions"
-down_revision: str | None = "0016_business_speed"
+revision: str = "0018_websec_sessions"
+down_revision: str | None = "0017_feed_cursors"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
