@@ -18,6 +18,7 @@ from ctiserver.ivr.prompts import PromptLibrary, prompt_dirs
 from ctiserver.ivr.registry import FlowRegistry
 from ctiserver.ivr.services import DbFlowServices
 from ctiserver.ivr.store import FlowVersionRepository, IvrRunRepository
+from ctiserver.ivr.ticket_opening import request_from_dict, request_to_dict
 from ctiserver.settings import Settings
 from ctiserver.storage.database import Database
 from ctiserver.tickets.store import sla_rules
@@ -44,7 +45,14 @@ def register(core: Core, availability: Callable[[str], bool]) -> Ivr:
         versions=FlowVersionRepository(core.db),
         prepare=prompts.prepare_flow,
     )
-    engine = _flow_engine(core.settings, core.db, prompts, availability)
+    services = _flow_services(core.settings, core.db, availability)
+    engine = FlowEngine(services, prompts, hours=core.settings.ivr.hours)
+    if core.settings.ivr.hours != "flow":
+        log.warning("ivr.hours = %r: hours nodes do not apply their flow's opening hours", core.settings.ivr.hours)
+    opener = services.ticket_opener
+    opener.later = core.durable_writer(
+        opener.open_queued, "IVR tickets", name="ivr-tickets", encode=request_to_dict, decode=request_from_dict
+    ).put
     hotline = HotlineIvr(flows, engine, IvrRunRepository(core.db))
 
     async def load() -> None:
@@ -79,13 +87,11 @@ def _prompt_library(settings: Settings) -> PromptLibrary:
     )
 
 
-def _flow_engine(
-    settings: Settings, db: Database, prompts: PromptLibrary, availability: Callable[[str], bool]
-) -> FlowEngine:
-    """The IVR engine with voicemail in a directory Asterisk can write."""
+def _flow_services(settings: Settings, db: Database, availability: Callable[[str], bool]) -> DbFlowServices:
+    """The IVR's services, with voicemail in a directory Asterisk can write."""
     ivr = settings.ivr
     voicemail_dir = Path(ivr.voicemail_dir).resolve()
-    services = DbFlowServices(
+    return DbFlowServices(
         db,
         voicemail_host_dir=voicemail_dir,
         voicemail_asterisk_dir=ivr.asterisk_voicemail_dir or str(voicemail_dir),
@@ -96,6 +102,3 @@ def _flow_engine(
         callback_queue=settings.hotline.default_queue,
         ticket_sla=sla_rules(settings.tickets, settings.hotline.timezone),
     )
-    if ivr.hours != "flow":
-        log.warning("ivr.hours = %r: hours nodes do not apply their flow's opening hours", ivr.hours)
-    return FlowEngine(services, prompts, hours=ivr.hours)

@@ -5,10 +5,17 @@ row's phones (a new customer otherwise, even on a shared landline), a product is
 by its serial, or by its model for that customer when it has none. What is already
 there is left as it is. One transaction per batch of rows; a batch the database refuses
 is tried again row by row, so one bad row costs only itself and every row is reported.
+
+The import takes turns with the server's other writers (``Database.writing``): a batch
+is at most ``BATCH`` rows and ``TURN`` seconds, so a ticket the IVR opens meanwhile waits
+one short turn on SQLite instead of meeting its lock (and, before, giving up after its
+busy timeout). ``pause`` leaves a moment between turns for writers of other processes
+(the import command beside a running server).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -23,6 +30,8 @@ from ctiserver.storage.database import Database
 
 log = logging.getLogger(__name__)
 BATCH = 200
+#: the longest a batch holds the writers' turn, seconds
+TURN = 0.2
 
 
 @dataclass
@@ -65,8 +74,9 @@ class _RowRefused(Exception):
 
 
 class CustomerImport:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, *, pause: float = 0.0) -> None:
         self._db = db
+        self._pause = pause
 
     async def catalogue(self) -> dict[str, str]:
         """The product catalogue, model -> category (empty: every model is accepted)."""
@@ -76,7 +86,8 @@ class CustomerImport:
 
     async def run(self, rows: Sequence[CustomerLine], problems: Sequence[Problem] = ()) -> ImportReport:
         report = ImportReport(problems=list(problems))
-        for start in range(0, len(rows), BATCH):
+        start = 0
+        while start < len(rows):
             batch = rows[start:start + BATCH]
             try:
                 outcomes = await self._batch(batch)
@@ -88,6 +99,9 @@ class CustomerImport:
                         outcomes += await self._batch([row])
                     except SQLAlchemyError as exc:
                         outcomes.append((row, f"database error: {type(exc).__name__}"))
+            start += len(outcomes)
+            if self._pause:
+                await asyncio.sleep(self._pause)
             for row, outcome in outcomes:
                 if isinstance(outcome, str):
                     report.problems.append(Problem(row.line, outcome))
@@ -100,13 +114,18 @@ class CustomerImport:
         return report
 
     async def _batch(self, rows: Sequence[CustomerLine]) -> list[tuple[CustomerLine, _Added | str]]:
+        """The first rows of ``rows`` (one at least) that fit in a turn, in one transaction."""
         outcomes: list[tuple[CustomerLine, _Added | str]] = []
-        async with self._db.session() as session, session.begin():
+        loop = asyncio.get_running_loop()
+        async with self._db.writing(), self._db.session() as session, session.begin():
+            end = loop.time() + TURN
             for row in rows:
                 try:
                     outcomes.append((row, await _import_row(session, row)))
                 except _RowRefused as exc:
                     outcomes.append((row, str(exc)))
+                if loop.time() > end:
+                    break
         return outcomes
 
 
