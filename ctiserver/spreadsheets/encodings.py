@@ -73,8 +73,11 @@ def _strict(data: bytes, codec: str, claim: str) -> str:
     try:
         return data.decode(codec)
     except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        bad = data[exc.start: min(exc.end, exc.start + 4)].hex(" ")
+        # utf-8-sig counts after the mark it dropped
+        skipped = len(codecs.BOM_UTF8) if codec == "utf-8-sig" and data.startswith(codecs.BOM_UTF8) else 0
+        start, end = exc.start + skipped, exc.end + skipped
+        line = data[:start].count(b"\n") + 1
+        bad = data[start: min(end, start + 4)].hex(" ")
         raise UnreadableFile(
             f"{claim}: line {line} has bytes {bad} that are not {codec.removesuffix('-sig')}"
         ) from None

@@ -28,21 +28,26 @@ from ctiserver.spreadsheets.encodings import UnreadableFile, decode
 
 __all__ = ["UnreadableFile", "decode"]
 
-#: column -> the headers that name it (compared without case, spaces, "_" or "-")
+#: column -> the headers that name it (compared without case, spaces, "_" or "-"), in
+#: simplified and traditional Chinese (files from Taiwan and Hong Kong)
 HEADERS: dict[str, tuple[str, ...]] = {
-    "name": ("name", "customer", "customername", "姓名", "客户", "客户姓名", "客户名称", "名称", "用户姓名"),
+    "name": ("name", "customer", "customername", "姓名", "客户", "客户姓名", "客户名称", "名称", "用户姓名",
+             "客戶", "客戶姓名", "客戶名稱", "名稱", "用戶姓名"),
     "phone": ("phone", "phones", "tel", "telephone", "mobile", "电话", "手机", "手机号", "手机号码",
-              "电话号码", "联系电话", "联系方式"),
+              "电话号码", "联系电话", "联系方式", "電話", "手機", "手機號", "手機號碼", "電話號碼", "聯繫電話",
+              "聯絡電話", "聯繫方式", "聯絡方式"),
     "province": ("province", "省", "省份"),
     "city": ("city", "市", "城市"),
-    "district": ("district", "区", "区县", "县区", "区/县"),
-    "street": ("street", "街道", "街道/乡镇"),
-    "address_detail": ("addressdetail", "address", "详细地址", "地址"),
-    "level": ("level", "级别", "客户级别", "等级", "客户等级"),
-    "model": ("model", "型号", "产品型号"),
-    "serial": ("serial", "serialnumber", "sn", "序列号", "产品序列号", "条码", "机身编号"),
-    "installed_on": ("installedon", "installdate", "installationdate", "安装日期", "安装时间"),
-    "category": ("category", "品类", "类别", "产品类别"),
+    "district": ("district", "区", "区县", "县区", "区/县", "區", "區縣", "縣區", "區/縣"),
+    "street": ("street", "街道", "街道/乡镇", "街道/鄉鎮"),
+    "address_detail": ("addressdetail", "address", "详细地址", "地址", "詳細地址"),
+    "level": ("level", "级别", "客户级别", "等级", "客户等级", "級別", "客戶級別", "等級", "客戶等級"),
+    "model": ("model", "型号", "产品型号", "型號", "產品型號"),
+    "serial": ("serial", "serialnumber", "sn", "序列号", "产品序列号", "条码", "机身编号", "序列號", "產品序列號",
+               "條碼", "機身編號"),
+    "installed_on": ("installedon", "installdate", "installationdate", "安装日期", "安装时间", "安裝日期",
+                     "安裝時間"),
+    "category": ("category", "品类", "类别", "产品类别", "品類", "類別", "產品類別"),
 }
 REQUIRED = ("name", "phone")
 #: column -> its longest value (the table's column length)
