@@ -255,19 +255,20 @@ async def admin(db: Database) -> AsyncIterator[TestClient[web.Request, web.Appli
         await client.close()
 
 
-def many_rows(count: int) -> str:
-    return "姓名,电话,详细地址,型号,序列号\n" + "".join(
-        f"客户{n},139{n:08d},某某路{n}号 一栋二单元,KFR-35GW,SN{n:08d}\n" for n in range(count)
+def many_rows(count: int, notes: int = 0) -> str:
+    """``count`` customers; ``notes``: characters of a column the import does not read (size cheaply)."""
+    return "姓名,电话,详细地址,型号,序列号,备注\n" + "".join(
+        f"客户{n},139{n:08d},某某路{n}号 一栋二单元,KFR-35GW,SN{n:08d},{'备' * notes}\n" for n in range(count)
     )
 
 
 async def test_an_upload_is_read_whole_up_to_the_limit(admin: TestClient[web.Request, web.Application]) -> None:
-    body = many_rows(15_500).encode("gb18030")
+    body = many_rows(3_000, notes=130).encode("gb18030")
     assert 0.9 * 1024 * 1024 < len(body) < 1024 * 1024  # beyond what the old read returned
     response = await admin.post("/api/import/customers", data=body, headers={"Content-Type": "text/csv"})
     result = await response.json()
     assert response.status == 200, result
-    assert (result["accepted"], result["customers"], result["rejected"]) == (15_500, 15_500, 0)
+    assert (result["accepted"], result["customers"], result["rejected"]) == (3_000, 3_000, 0)
 
 
 async def test_an_upload_over_the_limit_is_refused_naming_it(
