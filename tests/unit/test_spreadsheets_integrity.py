@@ -18,8 +18,9 @@ from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import func, select, update
 
 from ctiserver.calls.store import CallRepository, CallSnapshot
-from ctiserver.customers.tables import Customer, CustomerPhone, Product
+from ctiserver.customers.tables import Customer
 from ctiserver.reports.model import csv_text as report_csv
+from ctiserver.settings import Settings
 from ctiserver.spreadsheets import http as spreadsheets_http
 from ctiserver.spreadsheets.exports import CALL_COLUMNS, TICKET_COLUMNS, CsvExports
 from ctiserver.spreadsheets.model import MAX_CELL, UnreadableFile, decode, defuse, parse_customers, undefuse
@@ -27,9 +28,8 @@ from ctiserver.spreadsheets.store import CustomerImport
 from ctiserver.storage.database import Database, upgrade_schema
 from ctiserver.tickets.store import TicketRepository
 from ctiserver.tickets.tables import Ticket
-from ctiserver.vocabulary import TICKET_STATUSES, TICKET_TYPES
-from ctiserver.settings import Settings
 from ctiserver.users.store import UserRepository
+from ctiserver.vocabulary import TICKET_STATUSES, TICKET_TYPES
 from tests.unit.test_cli import ctiserver
 from tests.unit.test_web import FAST_HASHER, FakeAmi, FakeTracker
 
