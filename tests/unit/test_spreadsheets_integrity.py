@@ -6,6 +6,7 @@ up to the limit, and every export holds rows of every kind."""
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
 import datetime as dt
 import io
@@ -177,7 +178,10 @@ async def test_export_then_import_is_the_identity(tmp_path: Path, db: Database) 
         await other.close()
 
 
-async def test_every_ticket_kind_and_status_is_exported(db: Database) -> None:
+async def test_every_ticket_kind_and_status_is_exported_by_the_route_and_the_command(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path}/cli.sqlite3"  # the command's (tests.unit.test_cli)
+    await upgrade_schema(url)
+    db = Database(url)
     tickets = TicketRepository(db, timezone="Asia/Shanghai")
     opened = []
     for kind in TICKET_TYPES:
@@ -195,9 +199,17 @@ async def test_every_ticket_kind_and_status_is_exported(db: Database) -> None:
                 closed_at=completed if status in ("closed", "cancelled") else None,
             ))
         await session.commit()
-    for data in (
-        b"".join([part async for part in CsvExports(db, "Asia/Shanghai").stream("tickets")]),
-    ):
+    streamed = b"".join([part async for part in CsvExports(db, "Asia/Shanghai").stream("tickets")])
+    async with web_app(db, "admin") as client:
+        response = await client.get("/api/export/tickets.csv")
+        assert response.status == 200 and response.content_type == "text/csv"
+        served = await response.read()
+    await db.close()
+    out = tmp_path / "tickets.csv"
+    done = ctiserver("export", "tickets", str(out), tmp_path=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert served == streamed
+    for data in (streamed, out.read_bytes()):
         rows = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))
         assert list(rows[0]) == list(TICKET_COLUMNS)
         assert [(r["type"], r["status"]) for r in rows] == [(k, s) for _, k, s in opened]
@@ -234,13 +246,13 @@ async def test_calls_of_every_outcome_are_exported(db: Database) -> None:
     assert (live["ended_at"], live["duration_seconds"]) == ("", "")
 
 
-@pytest.fixture
-async def admin(db: Database) -> AsyncIterator[TestClient[web.Request, web.Application]]:
-    """The web app with the import route (a 1 MB limit), logged in as an admin."""
+@contextlib.asynccontextmanager
+async def web_app(db: Database, role: str) -> AsyncIterator[TestClient[web.Request, web.Application]]:
+    """The web app with the spreadsheets' routes (a 1 MB upload limit), logged in with ``role``."""
     from tests.unit.web_app import build_app
 
     users = UserRepository(db, FAST_HASHER)
-    await users.add("admin", PASSWORD, "admin", "李管理")
+    await users.add(role, PASSWORD, role, "李用户")
     settings = Settings().replace(web={"session_secret": "spreadsheets integrity"})
     app = build_app(settings, db=db, calls=FakeTracker(), ami=FakeAmi(), users=users)
     spreadsheets_http.register(app, spreadsheets_http.Spreadsheets(
@@ -248,11 +260,17 @@ async def admin(db: Database) -> AsyncIterator[TestClient[web.Request, web.Appli
     client = TestClient(TestServer(app))
     await client.start_server()
     try:
-        response = await client.post("/login", json={"username": "admin", "password": PASSWORD})
+        response = await client.post("/login", json={"username": role, "password": PASSWORD})
         assert response.status == 200
         yield client
     finally:
         await client.close()
+
+
+@pytest.fixture
+async def admin(db: Database) -> AsyncIterator[TestClient[web.Request, web.Application]]:
+    async with web_app(db, "admin") as client:
+        yield client
 
 
 def many_rows(count: int, notes: int = 0) -> str:
