@@ -281,12 +281,12 @@ def many_rows(count: int, notes: int = 0) -> str:
 
 
 async def test_an_upload_is_read_whole_up_to_the_limit(admin: TestClient[web.Request, web.Application]) -> None:
-    body = many_rows(3_000, notes=130).encode("gb18030")
+    body = many_rows(1_000, notes=460).encode("gb18030")
     assert 0.9 * 1024 * 1024 < len(body) < 1024 * 1024  # beyond what the old read returned
     response = await admin.post("/api/import/customers", data=body, headers={"Content-Type": "text/csv"})
     result = await response.json()
     assert response.status == 200, result
-    assert (result["accepted"], result["customers"], result["rejected"]) == (3_000, 3_000, 0)
+    assert (result["accepted"], result["customers"], result["rejected"]) == (1_000, 1_000, 0)
 
 
 async def test_an_upload_over_the_limit_is_refused_naming_it(
@@ -322,20 +322,19 @@ async def test_an_upload_names_its_encoding_or_has_it_found(
         assert set((await session.scalars(select(Customer.name))).all()) == {"陳美玲", "張志明"}
 
 
-def test_the_command_refuses_an_undecodable_file_with_1_and_reads_big5(tmp_path: Path) -> None:
+async def test_the_command_refuses_an_undecodable_file_with_1_and_reads_big5(tmp_path: Path) -> None:
     bad = tmp_path / "bad.csv"
     bad.write_bytes(SIMPLIFIED.encode("gb18030"))
     done = ctiserver("import", "customers", "--encoding", "utf-8", str(bad), tmp_path=tmp_path)
     assert done.returncode == 1 and "bad.csv: the file is not utf-8 text: line 1" in done.stderr
-    book = tmp_path / "book.csv"
-    book.write_bytes(b"PK\x03\x04rest of a zip")
-    done = ctiserver("import", "customers", str(book), tmp_path=tmp_path)
-    assert done.returncode == 1 and "Excel workbook" in done.stderr
     source = tmp_path / "台灣.csv"
     source.write_bytes(TRADITIONAL.encode("big5"))
     done = ctiserver("import", "customers", str(source), tmp_path=tmp_path)
     assert done.returncode == 0, done.stderr
-    out = tmp_path / "customers.csv"
-    assert ctiserver("export", "customers", str(out), tmp_path=tmp_path).returncode == 0
-    assert [r["name"] for r in csv.DictReader(io.StringIO(out.read_text(encoding="utf-8-sig")))] == [
-        "陳美玲", "張志明"]
+    db = Database(f"sqlite+aiosqlite:///{tmp_path}/cli.sqlite3")
+    try:
+        async with db.session() as session:
+            assert list((await session.scalars(select(Customer.name).order_by(Customer.id))).all()) == [
+                "陳美玲", "張志明"]
+    finally:
+        await db.close()
