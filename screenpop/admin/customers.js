@@ -9,10 +9,12 @@ Object.assign(STRINGS.zh, {
   "imp.denied_title": "仅限管理员",
   "imp.denied": "只有管理员可以导入客户。",
   "imp.upload_title": "导入客户（CSV）",
-  "imp.upload_hint": "表头：姓名、电话、省、市、区、街道、详细地址、级别、型号、序列号、安装日期；UTF-8 或 GB18030；一行一个产品，多个电话用“;”分隔。重复导入不会产生重复数据。",
+  "imp.upload_hint": "表头：姓名、电话、省、市、区、街道、详细地址、级别、型号、序列号、安装日期；编码自动识别（UTF-8、GB18030、Big5、UTF-16），也可指定；一行一个产品，多个电话用“;”分隔。重复导入不会产生重复数据。",
   "imp.upload": "上传并导入",
   "imp.uploading": "正在导入…",
   "imp.pick_file": "请选择一个 CSV 文件",
+  "imp.encoding": "编码",
+  "imp.encoding_auto": "自动识别",
   "imp.failed": "导入失败：{error}",
   "imp.summary": "已导入 {accepted} 行（新增客户 {customers}、电话 {phones}、产品 {products}；{unchanged} 行已存在），拒绝 {rejected} 行",
   "imp.rejected_title": "被拒绝的行",
@@ -31,10 +33,12 @@ Object.assign(STRINGS.en, {
   "imp.denied_title": "Admins only",
   "imp.denied": "Only administrators can import customers.",
   "imp.upload_title": "Import customers (CSV)",
-  "imp.upload_hint": "Header: name, phone, province, city, district, street, address_detail, level, model, serial, installed_on (or the Chinese names); UTF-8 or GB18030; one row per product, several phones separated by \";\". Importing again adds nothing twice.",
+  "imp.upload_hint": "Header: name, phone, province, city, district, street, address_detail, level, model, serial, installed_on (or the Chinese names); the encoding is found (UTF-8, GB18030, Big5, UTF-16) or chosen; one row per product, several phones separated by \";\". Importing again adds nothing twice.",
   "imp.upload": "Upload and import",
   "imp.uploading": "Importing…",
   "imp.pick_file": "Choose a CSV file",
+  "imp.encoding": "Encoding",
+  "imp.encoding_auto": "Find it",
   "imp.failed": "Import failed: {error}",
   "imp.summary": "Imported {accepted} row(s) ({customers} customer(s), {phones} phone(s), {products} product(s) added; {unchanged} already there), rejected {rejected} row(s)",
   "imp.rejected_title": "Rejected rows",
@@ -70,7 +74,9 @@ async function upload(event) {
   $("upload").disabled = true;
   status.textContent = t("imp.uploading");
   try {
-    const response = await fetch("/api/import/customers", {
+    const encoding = $("encoding").value;
+    const target = encoding ? `/api/import/customers?encoding=${encodeURIComponent(encoding)}` : "/api/import/customers";
+    const response = await fetch(target, {
       method: "POST", credentials: "same-origin",
       headers: { "Content-Type": "text/csv", Accept: "application/json" }, body: file,
     });

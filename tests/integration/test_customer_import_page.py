@@ -140,6 +140,27 @@ async def test_a_20000_row_file_is_imported_or_reported_row_by_row(browser: Brow
     assert errors == []
 
 
+async def test_a_big5_file_found_or_named(browser: Browser, site: str) -> None:
+    from tests.unit.test_spreadsheets_integrity import TRADITIONAL
+
+    page, errors = await open_as(browser, site, "admin")
+    await expect(page.locator("#main")).to_be_visible()
+    await page.click("#lang-toggle")  # English
+    for encoding, summary in (("big5", "Imported 2 row(s) (2 customer(s), 2 phone(s), 2 product(s) added;"
+                                       " 0 already there), rejected 0 row(s)"),
+                              ("", "Imported 2 row(s) (0 customer(s), 0 phone(s), 0 product(s) added;"
+                                   " 2 already there), rejected 0 row(s)")):
+        await page.select_option("#encoding", encoding)
+        await page.set_input_files("#file", files=[{
+            "name": "台灣.csv", "mimeType": "text/csv", "buffer": TRADITIONAL.encode("big5")}])
+        await page.click("#upload")
+        await expect(page.locator("#summary")).to_have_text(summary)
+    await page.select_option("#encoding", "utf-8")
+    await page.click("#upload")
+    await expect(page.locator("#upload-status")).to_contain_text("the file is not utf-8 text: line 1")
+    assert errors == []
+
+
 async def test_an_agent_is_turned_away(browser: Browser, site: str) -> None:
     page, errors = await open_as(browser, site, "agent1001")
     await expect(page.locator("#denied")).to_be_visible()
