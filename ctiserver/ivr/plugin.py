@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from ctiserver.calendar import DayRules
 from ctiserver.callbacks.store import CallbackRepository, policy_from
 from ctiserver.calls.model import CallUpdate
 from ctiserver.core import Core
@@ -45,10 +46,8 @@ def register(core: Core, availability: Callable[[str], bool]) -> Ivr:
         versions=FlowVersionRepository(core.db),
         prepare=prompts.prepare_flow,
     )
-    services = _flow_services(core.settings, core.db, availability)
-    engine = FlowEngine(services, prompts, hours=core.settings.ivr.hours)
-    if core.settings.ivr.hours != "flow":
-        log.warning("ivr.hours = %r: hours nodes do not apply their flow's opening hours", core.settings.ivr.hours)
+    engine, services = _flow_engine(core.settings, core.db, prompts, availability)
+    # a ticket the database was too busy for is opened later, from the journal if need be
     opener = services.ticket_opener
     opener.later = core.durable_writer(
         opener.open_queued, "IVR tickets", name="ivr-tickets", encode=request_to_dict, decode=request_from_dict
@@ -87,11 +86,14 @@ def _prompt_library(settings: Settings) -> PromptLibrary:
     )
 
 
-def _flow_services(settings: Settings, db: Database, availability: Callable[[str], bool]) -> DbFlowServices:
-    """The IVR's services, with voicemail in a directory Asterisk can write."""
+def _flow_engine(
+    settings: Settings, db: Database, prompts: PromptLibrary, availability: Callable[[str], bool]
+) -> tuple[FlowEngine, DbFlowServices]:
+    """The IVR engine with voicemail in a directory Asterisk can write, and its services."""
     ivr = settings.ivr
     voicemail_dir = Path(ivr.voicemail_dir).resolve()
-    return DbFlowServices(
+    days = DayRules.from_settings(settings.calendar)
+    services = DbFlowServices(
         db,
         voicemail_host_dir=voicemail_dir,
         voicemail_asterisk_dir=ivr.asterisk_voicemail_dir or str(voicemail_dir),
@@ -100,5 +102,8 @@ def _flow_services(settings: Settings, db: Database, availability: Callable[[str
         region=settings.hotline.region,
         callbacks=CallbackRepository(db, policy_from(settings.callbacks)),
         callback_queue=settings.hotline.default_queue,
-        ticket_sla=sla_rules(settings.tickets, settings.hotline.timezone),
+        ticket_sla=sla_rules(settings.tickets, settings.hotline.timezone, days),
     )
+    if ivr.hours != "flow":
+        log.warning("ivr.hours = %r: hours nodes do not apply their flow's opening hours", ivr.hours)
+    return FlowEngine(services, prompts, hours=ivr.hours, days=days), services

@@ -23,6 +23,7 @@ from ctiserver.settings.errors import SettingsError
 from ctiserver.settings.service import (
     DEFAULT_WEBHOOK_KINDS,
     DEFAULT_WEBHOOK_SECRET,
+    CalendarSettings,
     CallbackSettings,
     RecordingSettings,
     ReportSettings,
@@ -52,6 +53,7 @@ __all__ = [
     "AgiSettings",
     "AmiSettings",
     "AsteriskSettings",
+    "CalendarSettings",
     "CallbackSettings",
     "DatabaseSettings",
     "HotlineSettings",
@@ -86,6 +88,7 @@ class Settings:
     lab: LabSettings = field(default_factory=LabSettings)
     ivr: IvrSettings = field(default_factory=IvrSettings)
     storage: StorageSettings = field(default_factory=StorageSettings)
+    calendar: CalendarSettings = field(default_factory=CalendarSettings)
     callbacks: CallbackSettings = field(default_factory=CallbackSettings)
     recordings: RecordingSettings = field(default_factory=RecordingSettings)
     reports: ReportSettings = field(default_factory=ReportSettings)

@@ -3,7 +3,10 @@ return visits and the department work view."""
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
+
+from ctiserver.settings.errors import SettingsError
 
 
 @dataclass(frozen=True)
@@ -80,13 +83,49 @@ class ReportSettings:
 
 
 @dataclass(frozen=True)
+class CalendarSettings:
+    """The business calendar (``ctiserver.calendar``) of the IVR's ``hours`` nodes, the
+    tickets' SLA and the callbacks' calling windows: which dates are holidays and which are
+    make-up working days (调休); each use keeps its own weekly hours (a node's ``open``,
+    tickets.hours, a queue's ``hours``)."""
+
+    #: whose official holidays and make-up working days: "CN" (the State Council's yearly
+    #: arrangement, from the chinese-calendar package) or "" (none: only the dates below)
+    official: str = "CN"
+    #: the operator's own closed days (YYYY-MM-DD): company holidays, or the official ones of
+    #: a year the package does not know yet
+    holidays: tuple[str, ...] = ()
+    #: the operator's own working days (YYYY-MM-DD), open whatever the weekday
+    workdays: tuple[str, ...] = ()
+    #: a make-up working day has its own weekday's hours and this weekday's (mon..sun)
+    workday_hours: str = "mon"
+
+    def __post_init__(self) -> None:
+        if self.official not in ("CN", ""):
+            raise SettingsError(f"calendar.official: \"CN\" or \"\" (none), not {self.official!r}")
+        if self.workday_hours not in ("mon", "tue", "wed", "thu", "fri", "sat", "sun"):
+            raise SettingsError(f"calendar.workday_hours: a day mon..sun, not {self.workday_hours!r}")
+        for name in ("holidays", "workdays"):
+            for text in getattr(self, name):
+                try:
+                    dt.date.fromisoformat(text)
+                except ValueError:
+                    raise SettingsError(f"calendar.{name}: {text!r} is not a date (YYYY-MM-DD)") from None
+        both = set(self.holidays) & set(self.workdays)
+        if both:
+            raise SettingsError(f"calendar: {', '.join(sorted(both))} both in holidays and in workdays")
+
+
+@dataclass(frozen=True)
 class TicketSettings:
     """Service tickets' SLA (``ctiserver.tickets.model.sla``), counted in business hours in
-    hotline.timezone."""
+    hotline.timezone, on the business calendar ([calendar]: public holidays do not count,
+    make-up working days do)."""
 
     #: business hours: "DAYS HH:MM-HH:MM" each (days: mon-fri, sat, "mon,wed"...)
     hours: tuple[str, ...] = ("mon-fri 09:00-18:00", "sat 09:00-12:00")
-    #: local dates (YYYY-MM-DD) on which no business hour counts
+    #: more local dates (YYYY-MM-DD) on which no business hour counts, for the SLA only
+    #: (dates for every use go in calendar.holidays)
     holidays: tuple[str, ...] = ()
     #: "KIND URGENCY RESPONSE RESOLUTION" in business time (4h, 30m); KIND * for any kind;
     #: VIP customers' tickets are urgent

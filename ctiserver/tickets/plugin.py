@@ -3,8 +3,10 @@ watched against their SLA (the ``ticket-sla`` task escalates and records breache
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
+from ctiserver.calendar import DayRules, uncovered_note
 from ctiserver.core import Core
 from ctiserver.customers.store import CustomerRepository
 from ctiserver.dispatch.store import DispatchRepository
@@ -17,6 +19,8 @@ from ctiserver.users.store import UserRepository
 from ctiserver.vocabulary import SUPERVISOR_ROLES
 from ctiserver.web.contract import add_messages
 
+log = logging.getLogger(__name__)
+
 
 def register(core: Core, customers: CustomerRepository, dispatch: DispatchRepository) -> TicketRepository:
     settings = core.settings
@@ -24,7 +28,11 @@ def register(core: Core, customers: CustomerRepository, dispatch: DispatchReposi
     def now() -> Any:
         return from_epoch(core.clock())
 
-    rules = sla_rules(settings.tickets, settings.hotline.timezone)
+    days = DayRules.from_settings(settings.calendar)
+    note = uncovered_note(days, now().year)
+    if note:
+        log.warning("business calendar: %s", note)
+    rules = sla_rules(settings.tickets, settings.hotline.timezone, days)
     tickets = TicketRepository(core.db, timezone=settings.hotline.timezone, clock=now, sla=rules)
     http.register(core.app, tickets, customers, dispatch, UserRepository(core.db))
     add_messages(core.app, TicketEscalationMessage)

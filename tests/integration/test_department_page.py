@@ -131,7 +131,7 @@ async def test_an_engineer_works_a_ticket_live_on_a_desk_and_a_phone(site: Site,
     await page.get_by_test_id("field-result").select_option("parts_replaced")
     await page.get_by_test_id("field-distance_km").fill("12.5")
     await page.get_by_test_id("visit-submit").click()
-    await page.locator("[data-testid=detail-fields] dd[data-key='dept.field.parts']").wait_for(timeout=TIMEOUT)
+    await page.locator("[data-testid=detail-fields] dd[data-key='tfield.parts']").wait_for(timeout=TIMEOUT)
     stored = await site.cti.tickets.get(fresh.id)
     assert stored is not None
     assert (stored.fields["parts"], stored.fields["result"], stored.fields["distance_km"]) == (
