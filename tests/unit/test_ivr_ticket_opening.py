@@ -120,3 +120,22 @@ async def test_tickets_opened_during_an_import_take_turns_with_it(db: Database) 
     async with db.session() as session:
         assert await session.scalar(select(func.count()).select_from(Ticket)) == 20
     assert len(waits) == 20
+
+
+async def test_a_queued_ticket_is_no_error_of_the_call() -> None:
+    """The engine goes on to the queue; the step says "queued", not "error"."""
+    from tests.unit.test_flow_engine import FakeServices, flow, run
+
+    class Busy(FakeServices):
+        async def open_ticket(self, request: TicketRequest) -> str:
+            self.tickets.append(request)
+            raise TicketQueued("database is locked")
+
+    f = flow("""
+        start: {kind: ticket, type: complaint, summary: 投诉, next: queue}
+        queue: {kind: queue, queue: complaint}
+    """)
+    result, _, services = await run(f, services=Busy())
+    assert result.outcome is not None and result.outcome.queue == "complaint"
+    assert result.path[0].result == "queued" and [e.kind for e in result.path[0].events] == ["ticket"]
+    assert [t.type for t in services.tickets] == ["complaint"]
