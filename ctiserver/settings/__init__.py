@@ -43,6 +43,7 @@ from ctiserver.settings.telephony import (
     LabSettings,
     QueueSettings,
     StorageSettings,
+    WebrtcSettings,
     WebSettings,
 )
 
@@ -70,6 +71,7 @@ __all__ = [
     "WebSettings",
     "WebhookEndpoint",
     "WebhookSettings",
+    "WebrtcSettings",
     "WorkViewSettings",
     "load_settings",
 ]
@@ -96,6 +98,7 @@ class Settings:
     webhooks: WebhookSettings = field(default_factory=WebhookSettings)
     visits: VisitSettings = field(default_factory=VisitSettings)
     workview: WorkViewSettings = field(default_factory=WorkViewSettings)
+    webrtc: WebrtcSettings = field(default_factory=WebrtcSettings)
 
     def replace(self, **sections: Mapping[str, object]) -> Settings:
         """A copy with some fields of some sections changed: ``s.replace(ami={"port": 5039})``."""

@@ -147,6 +147,31 @@ class AsteriskSettings:
 
 
 @dataclass(frozen=True)
+class WebrtcSettings:
+    """The phone in the desk: agents' browsers register with Asterisk over secure websockets.
+
+    The lab renders http.conf (TLS) and one WebRTC endpoint per agent and makes its own
+    CA and certificate; production points ``cert_file``/``key_file`` at the operator's
+    (``ctiserver check`` reads them) and ``wss_url`` at its Asterisk.
+    """
+
+    #: off: the desk shows no phone; agents keep their desk phones
+    enabled: bool = True
+    #: what browsers open; empty in the lab: wss://<asterisk.sip_bind>:<port>/ws
+    wss_url: str = ""
+    #: Asterisk's HTTPS port (websockets), and its plain HTTP port bound to 127.0.0.1
+    port: int = 8089
+    http_port: int = 8088
+    #: the operator's certificate chain and key, PEM (production); the lab makes its own
+    cert_file: str = ""
+    key_file: str = ""
+    #: each agent's WebRTC endpoint name; {extension} is the agent's extension
+    endpoint: str = "web{extension}"
+    #: ICE servers given to the browser: "stun:host:port" or "turn:user:password@host:port"
+    ice_servers: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class LabSettings:
     #: lab agents are Local channels that answer after this many seconds of ringing
     agent_answer_delay: float = 2.0
