@@ -85,6 +85,12 @@ class FakeDesk:
         self.actions.append(("ready", user_id))
         return self._change(user_id, state="ready", reason=None)
 
+    async def hangup(self, user_id: int) -> dict[str, Any]:
+        self.actions.append(("hangup", user_id))
+        if self.agents[user_id]["state"] != "on_call":
+            raise DeskError(409, "you have no call to hang up")
+        return self._change(user_id, state="wrap_up")
+
     async def supervise(self, extension: str, action: str, reason: str | None = None) -> dict[str, Any]:
         user_id = next((uid for uid, a in self.agents.items() if a["extension"] == extension), None)
         if user_id is None:
