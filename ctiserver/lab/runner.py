@@ -51,6 +51,7 @@ class Lab:
         self.settings = self.settings.replace(
             hotline={"agent_interface": LAB_AGENT_INTERFACE, "callback_interface": LAB_CUSTOMER_INTERFACE},
             ivr=lab_ivr(self.settings),
+            webrtc={"enabled": self.settings.lab.browser_phone},
         )
         self.settings = self.settings.replace(
             ivr=_ivr_paths(self.settings, install, layout), recordings=_recording_paths(install, layout)

@@ -155,8 +155,10 @@ class WebrtcSettings:
     (``ctiserver check`` reads them) and ``wss_url`` at its Asterisk.
     """
 
-    #: off: the desk shows no phone; agents keep their desk phones
-    enabled: bool = True
+    #: on: the desk registers the agent's WebRTC endpoint (set wss_url and the certificate
+    #: first: ``ctiserver check``); off: agents keep their desk phones. The lab turns it on
+    #: (``lab.browser_phone``)
+    enabled: bool = False
     #: what browsers open; empty in the lab: wss://<asterisk.sip_bind>:<port>/ws
     wss_url: str = ""
     #: Asterisk's HTTPS port (websockets), and its plain HTTP port bound to 127.0.0.1
@@ -189,6 +191,9 @@ class LabSettings:
     #: the lab's own copy of ivr.flows_dir, made afresh at every start: the lab
     #: publishes into it and never writes the repository's flow files
     flows_dir: str = "var/ivr_flows"
+    #: the lab's agents may take calls in the browser (webrtc.enabled in the lab); a lab agent
+    #: whose desk has not registered its phone answers by itself as before
+    browser_phone: bool = True
 
 
 @dataclass(frozen=True)

@@ -162,7 +162,7 @@ async def desk_env(tmp_path: Path) -> AsyncIterator[DeskEnv]:
         }
     )
     tracker, wallboard, channel = FakeTracker(), FakeWallboard(), FakeChannel()
-    settings = Settings().replace(web={"session_secret": "desk test secret"})
+    settings = Settings().replace(web={"session_secret": "desk test secret"}, webrtc={"enabled": True})
     app = build_app(
         settings, db=db, calls=tracker, ami=FakeAmi(), users=UserRepository(db, FAST_HASHER),
         desk=desk, wallboard=wallboard, user_channel=channel,

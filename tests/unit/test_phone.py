@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
+from ctiserver.lab.certificates import lab_certificate
+from ctiserver.operations.check.webrtc import webrtc_result
 from ctiserver.phone import endpoint_of, ice_servers, sip_password
 from ctiserver.phone.credentials import wss_url
 from ctiserver.phone.http import SETTINGS_KEY
@@ -19,6 +22,24 @@ from tests.unit.test_desk_api import DeskEnv, desk_env
 async def env(tmp_path: Path) -> AsyncIterator[DeskEnv]:
     async with desk_env(tmp_path) as desk:
         yield desk
+
+
+def test_the_check_wants_a_wss_url_and_a_matching_certificate(tmp_path: Path) -> None:
+    settings = Settings()
+    assert webrtc_result(settings).ok  # off unless the operator turns it on
+    on = settings.replace(webrtc={"enabled": True})
+    result = webrtc_result(on)
+    assert not result.ok and "wss://" in result.fix
+    made = lab_certificate(tmp_path, ("pbx.example.com",))
+    good = on.replace(webrtc={"wss_url": "wss://pbx.example.com:8089/ws", "cert_file": str(made.cert_file),
+                              "key_file": str(made.key_file)})
+    assert webrtc_result(good).ok, webrtc_result(good)
+    other_host = good.replace(webrtc={"wss_url": "wss://other.example.com/ws"})
+    assert "does not name other.example.com" in webrtc_result(other_host).detail
+    wrong_key = good.replace(webrtc={"key_file": str(made.cert_file)})
+    assert not webrtc_result(wrong_key).ok
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(days=360)
+    assert "expires" in webrtc_result(good, now=later).detail
 
 
 def test_each_endpoint_has_its_own_password_and_the_secret_rotates_them() -> None:
