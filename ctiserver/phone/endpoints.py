@@ -11,9 +11,7 @@ import argparse
 from typing import Any
 
 from ctiserver.phone.credentials import endpoint_of, sip_password
-from ctiserver.settings import Settings
-
-DEFAULT_PHONE_SECRET = "lab-phone-secret"
+from ctiserver.settings import AsteriskSettings, Settings
 
 
 def endpoints_conf(settings: Settings, extensions: list[str]) -> str:
@@ -41,7 +39,7 @@ def add_endpoints_command(asterisk_commands: Any) -> None:
 
 
 async def endpoints_command(settings: Settings, args: argparse.Namespace) -> int:
-    if settings.asterisk.phone_secret == DEFAULT_PHONE_SECRET:
+    if settings.asterisk.phone_secret == AsteriskSettings().phone_secret:
         print("ctiserver: asterisk.phone_secret is the source's default: set it in the settings file first "
               "(the endpoints' passwords are derived from it)")
         return 2
