@@ -13,6 +13,7 @@ from ctiserver.operations.check.webrtc import webrtc_result
 from ctiserver.phone import endpoint_of, ice_servers, sip_password
 from ctiserver.phone.credentials import wss_url
 from ctiserver.phone.http import SETTINGS_KEY
+from ctiserver.production import UnsafeSettings, production_settings
 from ctiserver.resources import pages_dir
 from ctiserver.settings import Settings
 from tests.unit.test_desk_api import DeskEnv, desk_env
@@ -115,3 +116,12 @@ async def test_hangup_ends_only_the_agents_own_call(env: DeskEnv) -> None:
     status, body = await env.call("POST", "/api/agent/hangup")
     assert status == 200 and body["agent"]["extension"] == "1001"
     assert env.desk.actions[-1] == ("hangup", env.user_ids["agent1001"])
+
+
+def test_serve_refuses_the_browser_phone_on_the_default_phone_secret() -> None:
+    settings = Settings().replace(ami={"secret": "an operator's AMI secret"}, webrtc={"enabled": True},
+                                  web={"session_secret": "an operator's session secret"})
+    with pytest.raises(UnsafeSettings, match="phone_secret"):
+        production_settings(settings)
+    production_settings(settings.replace(asterisk={"phone_secret": "an operator's phone secret"}))
+    production_settings(settings.replace(webrtc={"enabled": False}))
