@@ -23,7 +23,7 @@ from ctiserver.lab.simulate import LabCall
 from ctiserver.users.store import UserRepository
 from tests.chromium import launched_chromium
 from tests.conftest import require
-from tests.integration.conftest import asterisk_available, eventually, lab_settings
+from tests.integration.conftest import WebClient, asterisk_available, eventually, lab_settings
 
 pytestmark = pytest.mark.integration
 
@@ -170,6 +170,19 @@ async def test_the_desk_takes_a_queue_call_in_the_browser(lab: Lab, chromium: An
     await page.get_by_test_id("phone-hangup").click()
     await ended(lab, call_id)
     await phone_state(page, "registered")
+    supervisor = WebClient(lab)
+    try:
+        assert (await supervisor.login("supervisor", PASSWORD)).status == 200
+
+        async def recorded() -> dict[str, Any] | None:
+            body = await supervisor.get_json(f"/api/recordings?caller={CALLER}")
+            return next((r for r in body["recordings"] if r["call_id"] == call_id), None)
+
+        recording = await eventually(recorded, 30, "the browser call's recording")
+        assert recording["flag"] is None and recording["playable"] is True, recording
+        assert recording["agent"] == "1001"
+    finally:
+        await supervisor.close()
 
     # a reloaded tab registers again (replacing its old contact) and takes the next call
     await page.reload()
