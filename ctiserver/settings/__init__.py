@@ -31,7 +31,6 @@ from ctiserver.settings.service import (
     VisitSettings,
     WebhookEndpoint,
     WebhookSettings,
-    WorkViewSettings,
 )
 from ctiserver.settings.telephony import (
     AgiSettings,
@@ -72,7 +71,6 @@ __all__ = [
     "WebhookEndpoint",
     "WebhookSettings",
     "WebrtcSettings",
-    "WorkViewSettings",
     "load_settings",
 ]
 
@@ -97,7 +95,6 @@ class Settings:
     tickets: TicketSettings = field(default_factory=TicketSettings)
     webhooks: WebhookSettings = field(default_factory=WebhookSettings)
     visits: VisitSettings = field(default_factory=VisitSettings)
-    workview: WorkViewSettings = field(default_factory=WorkViewSettings)
     webrtc: WebrtcSettings = field(default_factory=WebrtcSettings)
 
     def replace(self, **sections: Mapping[str, object]) -> Settings:
