@@ -15,7 +15,6 @@ from datetime import UTC
 from typing import TYPE_CHECKING, Any
 
 from ctiserver.operations.commands import add_check, add_snippets
-from ctiserver.phone.endpoints import add_endpoints_command
 from ctiserver.recordings.commands import add_recordings
 from ctiserver.reports.commands import add_reports
 from ctiserver.resources import ResourceMissing
@@ -124,7 +123,6 @@ def _parser() -> argparse.ArgumentParser:
     provision = ast_commands.add_parser("provision", help="find or build (and cache) the Asterisk to run")
     provision.set_defaults(handler=_asterisk_provision)
     add_snippets(ast_commands)
-    add_endpoints_command(ast_commands)
     add_check(commands)
     add_recordings(commands)
     add_spreadsheets(commands)
