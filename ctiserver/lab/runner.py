@@ -94,7 +94,15 @@ class Lab:
             f"{base}/ui/reports.html      (reports: supervisor)",
             f"{base}/ui/department.html   (department work view: engineer-bj, engineer-sh, ...)",
             f"{base}/healthz",
+            *self._phone_url(),
         ]
+
+    def _phone_url(self) -> list[str]:
+        if not self.settings.webrtc.enabled:
+            return []
+        host = self.settings.asterisk.sip_bind.replace("0.0.0.0", "127.0.0.1")  # noqa: S104
+        return [f"https://{host}:{self.settings.webrtc.port}/ws  (the browser phone: accept the lab's "
+                "certificate here once, then the desk registers)"]
 
 
 def lab_ivr(settings: Settings) -> dict[str, str]:
