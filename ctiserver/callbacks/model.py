@@ -206,3 +206,13 @@ class CallingWindow:
         if self.start_minute <= self.end_minute:
             return self.start_minute <= minute < self.end_minute
         return minute >= self.start_minute or minute < self.end_minute
+
+
+def may_see_callback(role: str, *, offered_to_them: bool) -> bool:
+    """Who sees a callback task (the missed caller's number, name, wait): supervisors and admins
+    every one (``/api/callbacks``, the live ``callback`` push); an agent only the one being
+    offered to their phone now (the ``callback_offer`` message, sent to that agent's user only);
+    staff none."""
+    if role in ("supervisor", "admin"):
+        return True
+    return role == "agent" and offered_to_them

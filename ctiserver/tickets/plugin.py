@@ -3,6 +3,7 @@ watched against their SLA (the ``ticket-sla`` task escalates and records breache
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from ctiserver.core import Core
@@ -26,13 +27,29 @@ def register(core: Core, customers: CustomerRepository, dispatch: DispatchReposi
 
     rules = sla_rules(settings.tickets, settings.hotline.timezone)
     tickets = TicketRepository(core.db, timezone=settings.hotline.timezone, clock=now, sla=rules)
-    http.register(core.app, tickets, customers, dispatch, UserRepository(core.db))
+    users = UserRepository(core.db)
+    http.register(core.app, tickets, customers, dispatch, users)
     add_messages(core.app, TicketEscalationMessage)
+
+    sending: set[asyncio.Task[None]] = set()
+
+    async def to_manager(user_id: int, ticket_id: int, message: dict[str, Any]) -> None:
+        """The branch's manager, if they may see the ticket (docs/visibility.md); else the supervisors."""
+        user = await users.get(user_id)
+        seen = user is not None and await tickets.visible(ticket_id, await tickets.viewer(user_id, user.role))
+        if seen:
+            core.hub.to_user(user_id, message)
+        else:
+            core.hub.to_roles(SUPERVISOR_ROLES, message)
 
     def told(event: dict[str, Any]) -> None:
         message = {"type": "ticket_escalation", "escalation": event}
         if event.get("user_id") is not None:
-            core.hub.to_user(int(event["user_id"]), message)
+            task = asyncio.get_running_loop().create_task(
+                to_manager(int(event["user_id"]), int(event["ticket_id"]), message)
+            )
+            sending.add(task)
+            task.add_done_callback(sending.discard)
         else:
             core.hub.to_roles(SUPERVISOR_ROLES, message)
 
