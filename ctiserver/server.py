@@ -79,13 +79,14 @@ class CtiServer:
         self.tickets = tickets_plugin.register(core, customers, self.dispatch)
         # an agent serves the customers of the call at their desk: they see those customers' tickets
         self.web_app[SERVING_KEY] = self.pops.customers_on_desk
-        self.ticket_feed = workview_plugin.register(core, self.tickets, self.dispatch)
+        self.ticket_events = tickets_plugin.event_feed(core)
+        self.ticket_feed = workview_plugin.register(core, self.ticket_events, self.dispatch)
         knowledge_plugin.register(core)
         self.callbacks = callbacks_plugin.register(core, self.stats, agents, ivr.prompts)
         self.recordings = recordings_plugin.register(core, self.board)
         spreadsheets_plugin.register(core)
-        self.webhooks = webhooks_plugin.register(core)
-        self.visits = visits_plugin.register(core, self.tickets, self.ivr)
+        self.webhooks = webhooks_plugin.register(core, self.ticket_events)
+        self.visits = visits_plugin.register(core, self.tickets, self.ticket_events, self.ivr)
         self._runner: web.AppRunner | None = None
         self.ami.on_event(self._on_ami_event)
         self.ami.on_ready(self._resynchronise)
