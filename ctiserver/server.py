@@ -35,8 +35,8 @@ from ctiserver.storage.database import Database, upgrade_schema
 from ctiserver.telephony.agi.server import AgiServer
 from ctiserver.telephony.ami.link import AmiError, AmiLink
 from ctiserver.telephony.ami.translate import channel_snapshots, queue_status_items, to_event
+from ctiserver.tickets import SERVING_KEY
 from ctiserver.tickets import plugin as tickets_plugin
-from ctiserver.tickets.viewers import SERVING_KEY
 from ctiserver.visits import plugin as visits_plugin
 from ctiserver.web.app import create_app
 from ctiserver.web.keys import HUB_KEY, PARTS_KEY

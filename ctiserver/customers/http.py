@@ -12,7 +12,7 @@ from typing import Any
 
 from aiohttp import web
 
-from ctiserver.calls.visibility import calls_as_seen
+from ctiserver.calls import calls_as_seen
 from ctiserver.customers.schemas import (
     CustomerAnswer,
     CustomerHistory,
@@ -22,7 +22,7 @@ from ctiserver.customers.schemas import (
 )
 from ctiserver.customers.store import CustomerRepository
 from ctiserver.customers.visibility import card_as_seen, may_see_customer
-from ctiserver.tickets.viewers import VIEWERS_KEY, viewer_of
+from ctiserver.tickets import VIEWERS_KEY, viewer_of
 from ctiserver.vocabulary import DESK_ROLES, USER_ROLES
 from ctiserver.web.auditing import note_target
 from ctiserver.web.contract import body_of, query_of, route
@@ -41,7 +41,10 @@ async def _seen_cards(request: web.Request, cards: Sequence[dict[str, Any]]) -> 
         seen = await tickets.customers_seen([card["id"] for card in cards], viewer)
         cards = [card for card in cards if may_see_customer(viewer.role, has_visible_ticket=card["id"] in seen)]
     visible = await tickets.visible_ids([t["id"] for card in cards for t in card["open_tickets"]], viewer)
-    return [card_as_seen(card, viewer, visible) for card in cards]
+    def calls_seen(calls: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return calls_as_seen(calls, viewer.role, viewer.extension)
+
+    return [card_as_seen(card, visible, calls_seen) for card in cards]
 
 
 async def find_customers(request: web.Request) -> dict[str, Any]:

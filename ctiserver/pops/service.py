@@ -33,7 +33,7 @@ from typing import Any, Protocol
 from ctiserver.agents.model import AgentState, AgentUpdate
 from ctiserver.callbacks.model import is_placeholder
 from ctiserver.calls.model import CallTracker, CallUpdate, iso_utc
-from ctiserver.calls.visibility import calls_as_seen
+from ctiserver.calls.model.visibility import calls_as_seen
 from ctiserver.ivr.hotline import LiveIvr
 
 log = logging.getLogger(__name__)

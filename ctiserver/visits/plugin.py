@@ -12,9 +12,8 @@ from ctiserver.agents.store import AgentRepository
 from ctiserver.core import Core
 from ctiserver.ivr.hotline import HotlineIvr
 from ctiserver.settings import VisitSettings
-from ctiserver.tickets import EventFeed
+from ctiserver.tickets import SERVING_KEY, EventFeed
 from ctiserver.tickets.store import TicketRepository
-from ctiserver.tickets.viewers import SERVING_KEY
 from ctiserver.visits import http
 from ctiserver.visits.dialer import VisitDialer
 from ctiserver.visits.model import VisitPolicy

@@ -12,7 +12,7 @@ import logging
 from collections.abc import Callable, Collection
 from typing import Any, Protocol
 
-from ctiserver.tickets.model.visibility import TicketViewer
+from ctiserver.tickets import TicketViewer
 from ctiserver.visits.views import VisitInfo
 from ctiserver.visits.visibility import may_see_visit
 from ctiserver.vocabulary import SUPERVISOR_ROLES
