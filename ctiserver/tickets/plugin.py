@@ -38,17 +38,14 @@ def register(core: Core, customers: CustomerRepository, dispatch: DispatchReposi
         log.warning("business calendar: %s", note)
     rules = sla_rules(settings.tickets, settings.hotline.timezone, days)
     tickets = TicketRepository(core.db, timezone=settings.hotline.timezone, clock=now, sla=rules)
-    users = UserRepository(core.db)
-    http.register(core.app, tickets, customers, dispatch, users)
+    http.register(core.app, tickets, customers, dispatch, UserRepository(core.db))
     add_messages(core.app, TicketEscalationMessage)
 
     sending: set[asyncio.Task[None]] = set()
 
     async def to_manager(user_id: int, ticket_id: int, message: dict[str, Any]) -> None:
         """The branch's manager, if they may see the ticket (docs/visibility.md); else the supervisors."""
-        user = await users.get(user_id)
-        seen = user is not None and await tickets.visible(ticket_id, await tickets.viewer(user_id, user.role))
-        if seen:
+        if await tickets.user_sees(user_id, ticket_id):
             core.hub.to_user(user_id, message)
         else:
             core.hub.to_roles(SUPERVISOR_ROLES, message)

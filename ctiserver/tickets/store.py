@@ -194,6 +194,12 @@ class TicketRepository(TicketChanges):
         branch_id = user.branch_id if user is not None else None
         return TicketViewer(user_id, role, department, branch_id, extension)
 
+    async def user_sees(self, user_id: int, ticket_id: int) -> bool:
+        """Whether the user ``user_id`` (whatever their role) may see the ticket; False if no such user."""
+        async with self._db.session() as session:
+            role = await session.scalar(select(User.role).where(User.id == user_id))
+        return role is not None and await self.visible(ticket_id, await self.viewer(user_id, role))
+
     async def visible(self, ticket_id: int, viewer: TicketViewer) -> bool:
         async with self._db.session() as session:
             found = await session.scalar(

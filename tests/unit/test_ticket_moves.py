@@ -232,3 +232,16 @@ async def test_a_pop_shows_the_agents_own_calls_whole_and_the_others_as_summarie
         {"id": "1.1", "agent": "1001", "queue": "support"}, {"id": "2.2", "agent": None, "queue": "support"}]
     assert card["recent_calls"][1]["agent"] == "1002", "the shared card is not changed"
     assert pops.customers_on_desk(1) == frozenset({7}) and pops.customers_on_desk(2) == frozenset()
+
+
+async def test_who_is_told_of_an_escalation_sees_the_ticket(world: World) -> None:
+    """A branch manager is told of an escalation only if they may see the ticket (else the
+    supervisors are): ``TicketRepository.user_sees``, which the SLA watch's push asks."""
+    tickets = TicketRepository(world.cti.db)
+    ids = world.users
+    assert await tickets.user_sees(ids["engineer-sz"], world.tickets["a"])
+    assert not await tickets.user_sees(ids["engineer-bj"], world.tickets["a"])
+    assert await tickets.user_sees(ids["agent1001"], world.tickets["b"])
+    assert not await tickets.user_sees(ids["agent1001"], world.tickets["a"])
+    assert await tickets.user_sees(ids["supervisor"], world.tickets["a"])
+    assert not await tickets.user_sees(999999, world.tickets["a"])
