@@ -245,3 +245,21 @@ async def test_who_is_told_of_an_escalation_sees_the_ticket(world: World) -> Non
     assert not await tickets.user_sees(ids["agent1001"], world.tickets["a"])
     assert await tickets.user_sees(ids["supervisor"], world.tickets["a"])
     assert not await tickets.user_sees(999999, world.tickets["a"])
+
+
+async def test_the_sql_form_and_the_predicate_agree(world: World) -> None:
+    """``visible_to`` (the lists, every route) says what ``may_see_ticket`` says, for every user
+    and ticket of the world (an agent's ``served``: a call of the ticket's customer they took)."""
+    tickets = TicketRepository(world.cti.db)
+    took = {"agent1001": "b", "agent1002": "a"}
+    for user in ("agent1001", "agent1002", "engineer-sz", "engineer-bj", "supervisor", "admin"):
+        user_id = world.users[user]
+        role = "agent" if user.startswith("agent") else "staff" if user.startswith("engineer") else user
+        viewer = await tickets.viewer(user_id, role)
+        for key in ("a", "b"):
+            ticket = await tickets.get(world.tickets[key])
+            assert ticket is not None
+            holding = TicketHolding(ticket.department, ticket.branch_id, ticket.engineer_id,
+                                    ticket.created_by_user_id, ticket.customer_id)
+            pure = may_see_ticket(viewer, holding, served=took.get(user) == key)
+            assert await tickets.visible(ticket.id, viewer) is pure, (user, key)
