@@ -37,8 +37,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ctiserver.agents.model import AgentBoard, AgentState, AgentUpdate
-from ctiserver.callbacks.model import PLACEHOLDER_PREFIX, CallingWindow, Outcome, dial_digits
+from ctiserver.callbacks.model import CallingWindow, Outcome, dial_digits
 from ctiserver.callbacks.store import AttemptInfo, CallbackInfo, CallbackRepository, Claim
+from ctiserver.calls.model import PLACEHOLDER_PREFIX
 from ctiserver.settings import Settings
 from ctiserver.telephony.ami.link import AmiLink
 from ctiserver.telephony.ami.originate import originate_refusal

@@ -96,15 +96,6 @@ class Miss:
     vip: bool = False
 
 
-#: the ChannelId (so the call id) of a placeholder holding a caller's place in a queue
-PLACEHOLDER_PREFIX = "cbq-"
-
-
-def is_placeholder(call_id: str | None) -> bool:
-    """Whether a call is a callback's placeholder in a queue (not a customer's call)."""
-    return call_id is not None and call_id.startswith(PLACEHOLDER_PREFIX)
-
-
 def queue_position(text: str | None) -> int | None:
     """Asterisk's QUEUEPOSITION (the caller's place when they left), if it is one."""
     value = (text or "").strip()

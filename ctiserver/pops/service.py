@@ -25,8 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from ctiserver.agents.model import AgentState, AgentUpdate
-from ctiserver.callbacks.model import is_placeholder
-from ctiserver.calls.model import CallTracker, CallUpdate, iso_utc
+from ctiserver.calls.model import CallTracker, CallUpdate, is_placeholder, iso_utc
 from ctiserver.ivr.hotline import LiveIvr
 
 log = logging.getLogger(__name__)
