@@ -69,11 +69,11 @@ class CtiServer:
         self.stats, self.stats_records = stats_plugin.register(core, self.board)
         ivr = ivr_plugin.register(core, self.board.can_take)
         self.flows, self.ivr = ivr.flows, ivr.hotline
-        pops = pops_plugin.register(core, agents, self.ivr)
+        customers = customers_plugin.register(core)
+        pops = pops_plugin.register(core, agents, self.ivr, customers)
         self.pops, self.seat_agents = pops.service, pops.seat_agents
         self.wallboard = live_plugin.register(core, self.board, self.stats, self.stats_records)
         self.reports = reports_plugin.register(core, self.stats_records)
-        customers = customers_plugin.register(core)
         self.dispatch = dispatch_plugin.register(core)
         self.tickets = tickets_plugin.register(core, customers, self.dispatch)
         self.ticket_feed = workview_plugin.register(core, self.tickets, self.dispatch)

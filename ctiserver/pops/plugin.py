@@ -7,8 +7,10 @@ from dataclasses import dataclass
 
 from ctiserver.agents.plugin import Agents
 from ctiserver.core import Core
-from ctiserver.customers.cards import BatchedCardLookup, CustomerCards
+from ctiserver.customers.store import CustomerRepository
 from ctiserver.ivr.hotline import HotlineIvr
+from ctiserver.pops import http
+from ctiserver.pops.cards import BatchedCardLookup, CustomerCards
 from ctiserver.pops.schemas import PopMessage
 from ctiserver.pops.service import ScreenPopService
 from ctiserver.web.contract import add_messages
@@ -22,10 +24,13 @@ class Pops:
     seat_agents: Callable[[], Awaitable[None]]
 
 
-def register(core: Core, agents: Agents, ivr: HotlineIvr) -> Pops:
+def register(core: Core, agents: Agents, ivr: HotlineIvr, customers: CustomerRepository) -> Pops:
+    """``customers``: the customers' repository, for the desk's customer routes."""
+    cards = CustomerCards(core.db, core.settings.hotline.region)
+    http.register(core.app, customers, cards)
     pops = ScreenPopService(
         calls=core.calls,
-        cards=BatchedCardLookup(CustomerCards(core.db, core.settings.hotline.region).for_phones),
+        cards=BatchedCardLookup(cards.for_phones),
         ivr_runs=ivr.live,
         clock=core.clock,
     )

@@ -18,6 +18,7 @@ from ctiserver.customers.store import CustomerRepository
 from ctiserver.dispatch.store import DispatchRepository
 from ctiserver.storage.base import from_epoch
 from ctiserver.tickets.changes import Author
+from ctiserver.tickets.feedback import FEEDBACK_KEY
 from ctiserver.tickets.infos import TicketInfo, ticket_dict
 from ctiserver.tickets.listing import TicketFilter, TicketViewer
 from ctiserver.tickets.model.kinds import FieldsInvalid
@@ -37,7 +38,6 @@ from ctiserver.tickets.schemas import (
 from ctiserver.tickets.store import TicketRepository
 from ctiserver.tickets.views import ticket_detail
 from ctiserver.users.store import UserRepository
-from ctiserver.visits.surveys import FEEDBACK_KEY
 from ctiserver.vocabulary import SUPERVISOR_ROLES, USER_ROLES
 from ctiserver.web.auditing import note_target
 from ctiserver.web.contract import body_of, query_of, route

@@ -13,13 +13,14 @@ from ctiserver.agents.store import AgentRepository
 from ctiserver.core import Core
 from ctiserver.ivr.hotline import HotlineIvr
 from ctiserver.settings import VisitSettings
+from ctiserver.tickets.feedback import FEEDBACK_KEY
 from ctiserver.tickets.store import TicketRepository
 from ctiserver.visits import http
 from ctiserver.visits.dialer import VisitDialer
 from ctiserver.visits.model import VisitPolicy
 from ctiserver.visits.service import VisitService
 from ctiserver.visits.store import VisitRepository
-from ctiserver.visits.surveys import FEEDBACK_KEY, SurveyReport, TicketFeedback
+from ctiserver.visits.surveys import SurveyReport, TicketFeedback
 from ctiserver.visits.views import VisitInfo
 from ctiserver.vocabulary import SUPERVISOR_ROLES
 

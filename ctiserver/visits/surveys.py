@@ -11,7 +11,6 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from aiohttp import web
 from sqlalchemy import select
 
 from ctiserver.calls.tables import CallRow
@@ -90,6 +89,3 @@ class TicketFeedback:
         visits = await self._visits.search(ticket_id=ticket_id)
         return {"surveys": surveys, "visits": [visit.to_dict() for visit in visits]}
 
-
-#: set by the visits feature; without it a ticket shows no feedback
-FEEDBACK_KEY = web.AppKey("ticket_feedback", TicketFeedback)

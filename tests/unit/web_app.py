@@ -19,7 +19,6 @@ from ctiserver.callbacks import http as callbacks_http
 from ctiserver.callbacks.store import CallbackRepository
 from ctiserver.calls import http as calls_http
 from ctiserver.calls.store import CallRepository
-from ctiserver.customers import http as customers_http
 from ctiserver.customers.store import CustomerRepository
 from ctiserver.dispatch import http as dispatch_http
 from ctiserver.dispatch.store import DispatchRepository
@@ -29,6 +28,8 @@ from ctiserver.knowledge import http as knowledge_http
 from ctiserver.knowledge.store import KnowledgeRepository
 from ctiserver.live import http as live_http
 from ctiserver.live.http import Wallboard
+from ctiserver.pops import http as pops_http
+from ctiserver.pops.cards import CustomerCards
 from ctiserver.settings import Settings
 from ctiserver.storage.base import from_epoch
 from ctiserver.storage.database import Database
@@ -62,7 +63,7 @@ def build_app(
     app[CHECK_ANSWERS_KEY] = True
     calls_http.register(app, CallRepository(db))
     customers = CustomerRepository(db)
-    customers_http.register(app, customers)
+    pops_http.register(app, customers, CustomerCards(db))
     dispatch = DispatchRepository(db)
     dispatch_http.register(app, dispatch)
     tickets = TicketRepository(db, timezone=settings.hotline.timezone, clock=lambda: from_epoch(clock()))

@@ -1,4 +1,4 @@
-"""The shapes of the customer routes: CARD of docs/agent-desktop.md, a customer's history,
+"""The shapes of the desk's customer routes (``http.py``): CARD of docs/agent-desktop.md, a customer's history,
 and the quick-create form of a pop with no match."""
 
 from __future__ import annotations
