@@ -67,18 +67,21 @@ class CtiServer:
         agents = agents_plugin.register(core)
         self.board, self.agents, self.desk = agents.board, agents.directory, agents.desk
         self.stats, self.stats_records = stats_plugin.register(core, self.board)
-        ivr = ivr_plugin.register(core, self.board.can_take)
-        self.flows, self.ivr = ivr.flows, ivr.hotline
         customers = customers_plugin.register(core)
+        self.dispatch = dispatch_plugin.register(core)
+        self.tickets = tickets_plugin.register(core, customers, self.dispatch)
+        callback_store = callbacks_plugin.repository(core)
+        ivr = ivr_plugin.register(
+            core, self.board.can_take, customers=customers, tickets=self.tickets, callbacks=callback_store
+        )
+        self.flows, self.ivr = ivr.flows, ivr.hotline
         pops = pops_plugin.register(core, agents, self.ivr, customers)
         self.pops, self.seat_agents = pops.service, pops.seat_agents
         self.wallboard = live_plugin.register(core, self.board, self.stats, self.stats_records)
         self.reports = reports_plugin.register(core, self.stats_records)
-        self.dispatch = dispatch_plugin.register(core)
-        self.tickets = tickets_plugin.register(core, customers, self.dispatch)
         self.ticket_feed = workview_plugin.register(core, self.tickets, self.dispatch)
         knowledge_plugin.register(core)
-        self.callbacks = callbacks_plugin.register(core, self.stats, agents, ivr.prompts)
+        self.callbacks = callbacks_plugin.register(core, self.stats, agents, ivr.prompts, callback_store, customers)
         self.recordings = recordings_plugin.register(core, self.board)
         spreadsheets_plugin.register(core)
         self.webhooks = webhooks_plugin.register(core)

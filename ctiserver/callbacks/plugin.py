@@ -1,6 +1,7 @@
 """Missed-call callbacks: abandons past the queue's threshold, the IVR's requests and the
 callback key pressed in a queue (``holding.py``: the caller keeps their place) become
-tasks (the IVR writes its own through ``CallbackRepository``), an answered call cancels
+tasks (the IVR writes its own through the one ``CallbackRepository``, made by
+``repository`` and handed to both by the composition root), an answered call cancels
 what its number is owed, pending tasks expire; supervisors list, cancel and reassign
 them, and every change is pushed to them."""
 
@@ -45,8 +46,18 @@ class Callbacks:
     dialer: CallbackDialer | None
 
 
-def register(core: Core, stats: StatsLog, agents: Agents, prompts: PromptLibrary) -> Callbacks:
-    """``prompts``: where the callback key's own prompts are synthesised (the IVR's library)."""
+def repository(core: Core) -> CallbackRepository:
+    """The server's callback tasks, with the callbacks' policy and this server's name."""
+    settings = core.settings.callbacks
+    return CallbackRepository(core.db, policy_from(settings), server=settings.server_id or socket.gethostname())
+
+
+def register(
+    core: Core, stats: StatsLog, agents: Agents, prompts: PromptLibrary, store: CallbackRepository,
+    customers: CustomerRepository,
+) -> Callbacks:
+    """``prompts``: where the callback key's own prompts are synthesised (the IVR's library);
+    ``store``: from :func:`repository`; ``customers``: the customers' repository."""
     settings = core.settings
     key_prompts(settings)  # a prompt that is not a plain sound name stops the start here
 
@@ -55,14 +66,9 @@ def register(core: Core, stats: StatsLog, agents: Agents, prompts: PromptLibrary
             log.warning("callback key prompt not made: %s", problem)
 
     core.on_start(publish)
-    store = CallbackRepository(
-        core.db, policy_from(settings.callbacks), server=settings.callbacks.server_id or socket.gethostname()
-    )
-
     def push(task: CallbackInfo) -> None:
         core.hub.to_roles(SUPERVISOR_ROLES, {"type": "callback", "callback": task.to_dict()})
 
-    customers = CustomerRepository(core.db, core.settings.hotline.region)
     runs = IvrRunRepository(core.db)
 
     async def enrich(miss: Miss) -> Miss:

@@ -8,19 +8,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from ctiserver.callbacks.store import CallbackRepository, policy_from
 from ctiserver.calls.model import CallUpdate
 from ctiserver.core import Core
+from ctiserver.customers.store import CustomerRepository
 from ctiserver.ivr import http
 from ctiserver.ivr.engine.runner import FlowEngine
 from ctiserver.ivr.hotline import HotlineIvr
 from ctiserver.ivr.prompts import PromptLibrary, prompt_dirs
 from ctiserver.ivr.registry import FlowRegistry
-from ctiserver.ivr.services import DbFlowServices
+from ctiserver.ivr.services import CallbackRequests, DbFlowServices, TicketOpener
 from ctiserver.ivr.store import FlowVersionRepository, IvrRunRepository
 from ctiserver.settings import Settings
 from ctiserver.storage.database import Database
-from ctiserver.tickets.store import sla_rules
 
 log = logging.getLogger(__name__)
 
@@ -33,8 +32,13 @@ class Ivr:
     prompts: PromptLibrary
 
 
-def register(core: Core, availability: Callable[[str], bool]) -> Ivr:
-    """``availability`` tells whether a queue has an agent who can take a call now."""
+def register(
+    core: Core, availability: Callable[[str], bool], *,
+    customers: CustomerRepository, tickets: TicketOpener, callbacks: CallbackRequests,
+) -> Ivr:
+    """``availability`` tells whether a queue has an agent who can take a call now;
+    ``customers``, ``tickets``, ``callbacks``: the server's services the flows use (the
+    tickets' carries the server's clock and SLA rules)."""
     settings = core.settings.ivr
     prompts = _prompt_library(core.settings)
     flows = FlowRegistry(
@@ -44,7 +48,9 @@ def register(core: Core, availability: Callable[[str], bool]) -> Ivr:
         versions=FlowVersionRepository(core.db),
         prepare=prompts.prepare_flow,
     )
-    engine = _flow_engine(core.settings, core.db, prompts, availability)
+    engine = _flow_engine(
+        core.settings, core.db, prompts, availability, customers=customers, tickets=tickets, callbacks=callbacks
+    )
     hotline = HotlineIvr(flows, engine, IvrRunRepository(core.db))
 
     async def load() -> None:
@@ -80,7 +86,8 @@ def _prompt_library(settings: Settings) -> PromptLibrary:
 
 
 def _flow_engine(
-    settings: Settings, db: Database, prompts: PromptLibrary, availability: Callable[[str], bool]
+    settings: Settings, db: Database, prompts: PromptLibrary, availability: Callable[[str], bool], *,
+    customers: CustomerRepository, tickets: TicketOpener, callbacks: CallbackRequests,
 ) -> FlowEngine:
     """The IVR engine with voicemail in a directory Asterisk can write."""
     ivr = settings.ivr
@@ -90,11 +97,10 @@ def _flow_engine(
         voicemail_host_dir=voicemail_dir,
         voicemail_asterisk_dir=ivr.asterisk_voicemail_dir or str(voicemail_dir),
         availability=availability,
-        timezone=settings.hotline.timezone,
-        region=settings.hotline.region,
-        callbacks=CallbackRepository(db, policy_from(settings.callbacks)),
+        customers=customers,
+        tickets=tickets,
+        callbacks=callbacks,
         callback_queue=settings.hotline.default_queue,
-        ticket_sla=sla_rules(settings.tickets, settings.hotline.timezone),
     )
     if ivr.hours != "flow":
         log.warning("ivr.hours = %r: hours nodes do not apply their flow's opening hours", ivr.hours)
