@@ -15,7 +15,6 @@ from aiohttp import web
 from ctiserver.resources import pages_dir
 from ctiserver.settings import Settings
 from ctiserver.storage.database import Database
-from ctiserver.users.store import UserRepository
 from ctiserver.web import auth, infrastructure, pages, ws
 from ctiserver.web.hub import LiveHub
 from ctiserver.web.keys import (
@@ -29,7 +28,7 @@ from ctiserver.web.keys import (
     USERS_KEY,
     WEBSOCKETS_KEY,
 )
-from ctiserver.web.protocols import AmiStatus, CallSource
+from ctiserver.web.protocols import AmiStatus, CallSource, UserDirectory
 from ctiserver.web.throttle import LoginThrottle
 
 SECURITY_HEADERS = {
@@ -50,11 +49,11 @@ def create_app(
     db: Database,
     calls: CallSource,
     ami: AmiStatus,
-    users: UserRepository | None = None,
+    users: UserDirectory,
     clock: Callable[[], float] = time.time,
 ) -> web.Application:
     """The web application without any feature's routes; ``db``, ``calls`` and ``ami`` belong
-    to the caller, who closes them.
+    to the caller, who closes them; ``users``: who may sign in (the users feature's repository).
 
     ``clock`` gives the epoch seconds that live calls' durations are measured against.
     The contact-center services push to websockets through ``app[HUB_KEY]``.
@@ -62,7 +61,7 @@ def create_app(
     app = web.Application()
     app[SETTINGS_KEY] = settings
     app[DB_KEY] = db
-    app[USERS_KEY] = users or UserRepository(db)
+    app[USERS_KEY] = users
     app[CALLS_KEY] = calls
     app[AMI_KEY] = ami
     app[CLOCK_KEY] = clock

@@ -9,7 +9,6 @@ from aiohttp import web
 
 from ctiserver.settings import Settings
 from ctiserver.storage.database import Database
-from ctiserver.users.store import UserInfo, UserRepository
 from ctiserver.web.hub import LiveHub
 from ctiserver.web.protocols import (
     AgentLookup,
@@ -17,13 +16,15 @@ from ctiserver.web.protocols import (
     AuditSink,
     CallSource,
     PartsHealth,
+    SignedInUser,
     UserChannel,
+    UserDirectory,
 )
 from ctiserver.web.throttle import LoginThrottle
 
 SETTINGS_KEY = web.AppKey("settings", Settings)
 DB_KEY = web.AppKey("db", Database)
-USERS_KEY = web.AppKey("users", UserRepository)
+USERS_KEY = web.AppKey("users", UserDirectory)
 CALLS_KEY = web.AppKey("calls", CallSource)
 AMI_KEY = web.AppKey("ami", AmiStatus)
 #: epoch seconds now (a function, so tests can stop the clock)
@@ -48,4 +49,4 @@ PARTS_KEY = web.AppKey("parts", PartsHealth)
 THROTTLE_KEY = web.AppKey("login_throttle", LoginThrottle)
 
 #: the logged-in user, set by the auth middleware on protected routes
-USER_KEY = web.RequestKey("user", UserInfo)
+USER_KEY = web.RequestKey("user", SignedInUser)
