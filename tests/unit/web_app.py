@@ -28,6 +28,7 @@ from ctiserver.knowledge import http as knowledge_http
 from ctiserver.knowledge.store import KnowledgeRepository
 from ctiserver.live import http as live_http
 from ctiserver.live.http import Wallboard
+from ctiserver.meta import http as meta_http
 from ctiserver.pops import http as pops_http
 from ctiserver.pops.cards import CustomerCards
 from ctiserver.settings import Settings
@@ -58,7 +59,7 @@ def build_app(
 ) -> web.Application:
     """``audit``, when given, is where mutating requests are recorded (a fake, or an
     ``AuditTrail``); ``GET /api/audit`` reads the database either way."""
-    app = create_app(settings, db=db, calls=calls, ami=ami, users=users, clock=clock)
+    app = create_app(settings, db=db, calls=calls, ami=ami, users=users or UserRepository(db), clock=clock)
     # an answer that breaks its declaration (*/schemas.py) is a 500, failing the test
     app[CHECK_ANSWERS_KEY] = True
     calls_http.register(app, CallRepository(db))
@@ -69,6 +70,7 @@ def build_app(
     tickets = TicketRepository(db, timezone=settings.hotline.timezone, clock=lambda: from_epoch(clock()))
     tickets_http.register(app, tickets, customers, dispatch, users or UserRepository(db))
     knowledge_http.register(app, KnowledgeRepository(db))
+    meta_http.register(app)
     audit_http.register(app, AuditRepository(db))
     queues = frozenset(queue.name for queue in settings.hotline.queues)
     callbacks_http.register(app, CallbackRepository(db), queues=queues, clock=clock)
