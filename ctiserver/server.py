@@ -25,6 +25,7 @@ from ctiserver.dispatch import plugin as dispatch_plugin
 from ctiserver.ivr import plugin as ivr_plugin
 from ctiserver.knowledge import plugin as knowledge_plugin
 from ctiserver.live import plugin as live_plugin
+from ctiserver.meta import plugin as meta_plugin
 from ctiserver.pops import plugin as pops_plugin
 from ctiserver.recordings import plugin as recordings_plugin
 from ctiserver.reports import plugin as reports_plugin
@@ -36,6 +37,7 @@ from ctiserver.telephony.agi.server import AgiServer
 from ctiserver.telephony.ami.link import AmiError, AmiLink
 from ctiserver.telephony.ami.translate import channel_snapshots, queue_status_items, to_event
 from ctiserver.tickets import plugin as tickets_plugin
+from ctiserver.users.store import UserRepository
 from ctiserver.visits import plugin as visits_plugin
 from ctiserver.web.app import create_app
 from ctiserver.web.keys import HUB_KEY, PARTS_KEY
@@ -54,7 +56,7 @@ class CtiServer:
         self.ami = AmiLink(settings.ami)
         self.agi = AgiServer(settings.agi)
         self.web_app: web.Application = create_app(
-            settings, db=self.db, calls=self.calls, ami=self.ami, clock=clock
+            settings, db=self.db, calls=self.calls, ami=self.ami, users=UserRepository(self.db), clock=clock
         )
         self.core = Core(
             settings, self.db, self.ami, self.agi, self.calls, self.web_app, self.web_app[HUB_KEY], clock
@@ -75,14 +77,17 @@ class CtiServer:
             core, self.board.can_take, customers=customers, tickets=self.tickets, callbacks=callback_store
         )
         self.flows, self.ivr = ivr.flows, ivr.hotline
-        pops = pops_plugin.register(core, agents, self.ivr, customers)
+        pops = pops_plugin.register(core, agents, self.ivr, customers, self.calls)
         self.pops, self.seat_agents = pops.service, pops.seat_agents
-        self.wallboard = live_plugin.register(core, self.board, self.stats, self.stats_records)
+        self.wallboard = live_plugin.register(core, self.board, self.stats, self.stats_records, self.calls)
         self.reports = reports_plugin.register(core, self.stats_records)
         self.ticket_feed = workview_plugin.register(core, self.tickets, self.dispatch)
         knowledge_plugin.register(core)
-        self.callbacks = callbacks_plugin.register(core, self.stats, agents, ivr.prompts, callback_store, customers)
-        self.recordings = recordings_plugin.register(core, self.board)
+        meta_plugin.register(core)
+        self.callbacks = callbacks_plugin.register(
+            core, self.stats, agents, ivr.prompts, callback_store, customers, self.calls
+        )
+        self.recordings = recordings_plugin.register(core, self.board, self.calls)
         spreadsheets_plugin.register(core)
         self.webhooks = webhooks_plugin.register(core)
         self.visits = visits_plugin.register(core, self.tickets, self.ivr)

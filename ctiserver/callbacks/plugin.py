@@ -23,7 +23,7 @@ from ctiserver.callbacks.keyprompts import key_prompts, publish_key_prompts
 from ctiserver.callbacks.model import Miss
 from ctiserver.callbacks.sources import Answered, Change, MissedCalls, change_from_dict, change_to_dict
 from ctiserver.callbacks.store import CallbackInfo, CallbackRepository, policy_from
-from ctiserver.calls.model import waiting_calls
+from ctiserver.calls.model import CallTracker, waiting_calls
 from ctiserver.core import Core
 from ctiserver.customers.store import CustomerRepository
 from ctiserver.ivr.prompts import PromptLibrary
@@ -54,10 +54,11 @@ def repository(core: Core) -> CallbackRepository:
 
 def register(
     core: Core, stats: StatsLog, agents: Agents, prompts: PromptLibrary, store: CallbackRepository,
-    customers: CustomerRepository,
+    customers: CustomerRepository, calls: CallTracker,
 ) -> Callbacks:
     """``prompts``: where the callback key's own prompts are synthesised (the IVR's library);
-    ``store``: from :func:`repository`; ``customers``: the customers' repository."""
+    ``store``: from :func:`repository`; ``customers``: the customers' repository; ``calls``:
+    the live call model (the composition root's)."""
     settings = core.settings
     key_prompts(settings)  # a prompt that is not a plain sound name stops the start here
 
@@ -102,7 +103,7 @@ def register(
         save, "missed calls", name="callbacks", encode=change_to_dict, decode=change_from_dict
     )
     thresholds = {queue.name: queue.callback_after_wait for queue in settings.hotline.queues}
-    stats.subscribe(MissedCalls(core.calls, thresholds, writer.put))
+    stats.subscribe(MissedCalls(calls, thresholds, writer.put))
 
     async def expire_forever() -> None:
         while True:
@@ -119,7 +120,7 @@ def register(
             raise ValueError("callbacks.dial needs hotline.callback_interface (how customers are called)")
         dialer = _dialer(core, store, agents, push)
         if settings.hotline.queue_callback_key:
-            holding = QueueCallbacks(store, dialer, core.calls, settings, enrich=enrich, clock=core.clock,
+            holding = QueueCallbacks(store, dialer, calls, settings, enrich=enrich, clock=core.clock,
                                      changed=push)
             core.agi.route("queue-callback", holding.agi)
     return Callbacks(store, writer, dialer)

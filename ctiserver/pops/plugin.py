@@ -6,6 +6,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from ctiserver.agents.plugin import Agents
+from ctiserver.calls.model import CallTracker
 from ctiserver.core import Core
 from ctiserver.customers.store import CustomerRepository
 from ctiserver.ivr.hotline import HotlineIvr
@@ -24,12 +25,15 @@ class Pops:
     seat_agents: Callable[[], Awaitable[None]]
 
 
-def register(core: Core, agents: Agents, ivr: HotlineIvr, customers: CustomerRepository) -> Pops:
-    """``customers``: the customers' repository, for the desk's customer routes."""
+def register(
+    core: Core, agents: Agents, ivr: HotlineIvr, customers: CustomerRepository, calls: CallTracker
+) -> Pops:
+    """``customers``: the customers' repository, for the desk's customer routes; ``calls``: the
+    live call model (the composition root's)."""
     cards = CustomerCards(core.db, core.settings.hotline.region)
     http.register(core.app, customers, cards)
     pops = ScreenPopService(
-        calls=core.calls,
+        calls=calls,
         cards=BatchedCardLookup(cards.for_phones),
         ivr_runs=ivr.live,
         clock=core.clock,

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from ctiserver.agents.model import AgentBoard
 from ctiserver.agents.store import AgentRepository
+from ctiserver.calls.model import CallTracker
 from ctiserver.core import Core
 from ctiserver.customers.store import CustomerRepository
 from ctiserver.recordings import http
@@ -19,14 +20,15 @@ from ctiserver.recordings.store import RecordingRepository
 AGENT_POLICIES = ("own", "none")
 
 
-def register(core: Core, board: AgentBoard) -> RecordingService:
+def register(core: Core, board: AgentBoard, calls: CallTracker) -> RecordingService:
+    """``calls``: the live call model (the composition root's)."""
     settings = core.settings.recordings
     if settings.agents not in AGENT_POLICIES:
         raise ValueError(f"recordings.agents must be one of {', '.join(AGENT_POLICIES)}, not {settings.agents!r}")
     recording_notice(core.settings)  # a prompt that is not a plain sound name stops the start here
     index = RecordingRepository(core.db)
     service = RecordingService(
-        core.settings, core.calls, index, CustomerRepository(core.db, core.settings.hotline.region), core.clock
+        core.settings, calls, index, CustomerRepository(core.db, core.settings.hotline.region), core.clock
     )
 
     async def make_directory() -> None:
