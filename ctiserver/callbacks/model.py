@@ -20,7 +20,7 @@ import re
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from ctiserver.customers.phones import normalize_phone
+from ctiserver.customers import normalize_phone
 
 
 class Status(enum.StrEnum):

@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ctiserver.agents.plugin import Agents
+from ctiserver.agents import Agents
 from ctiserver.callbacks import http
 from ctiserver.callbacks.dialer import CallbackDialer
 from ctiserver.callbacks.holding import QueueCallbacks
@@ -25,9 +25,8 @@ from ctiserver.callbacks.sources import Answered, Change, MissedCalls, change_fr
 from ctiserver.callbacks.store import CallbackInfo, CallbackRepository, policy_from
 from ctiserver.calls.model import CallTracker, waiting_calls
 from ctiserver.core import Core
-from ctiserver.customers.store import CustomerRepository
-from ctiserver.ivr.prompts import PromptLibrary
-from ctiserver.ivr.store import IvrRunRepository
+from ctiserver.customers import CustomerRepository
+from ctiserver.ivr import IvrRunRepository, PromptLibrary
 from ctiserver.stats.model import StatsLog
 from ctiserver.storage.writer import BackgroundWriter
 from ctiserver.vocabulary import SUPERVISOR_ROLES

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from ctiserver.calls.model import CallUpdate
 from ctiserver.core import Core
-from ctiserver.customers.store import CustomerRepository
+from ctiserver.customers import CustomerRepository
 from ctiserver.ivr import http
 from ctiserver.ivr.engine.runner import FlowEngine
 from ctiserver.ivr.hotline import HotlineIvr

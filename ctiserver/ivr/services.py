@@ -13,8 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path, PurePosixPath
 from typing import Any, Protocol
 
-from ctiserver.customers.phones import DEFAULT_REGION
-from ctiserver.customers.store import CustomerRepository
+from ctiserver.customers import DEFAULT_REGION, CustomerRepository
 from ctiserver.ivr.dryrun import DryRunServices
 from ctiserver.ivr.engine.services import (
     CallbackRequest,

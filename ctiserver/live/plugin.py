@@ -7,8 +7,8 @@ from ctiserver.calls.model import CallTracker
 from ctiserver.core import Core
 from ctiserver.live import http
 from ctiserver.live.wallboard import WallboardService
+from ctiserver.stats import StatsRepository
 from ctiserver.stats.model import StatsLog
-from ctiserver.stats.store import StatsRepository
 
 
 def register(

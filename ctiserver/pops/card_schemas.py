@@ -9,8 +9,8 @@ from typing import Annotated
 from pydantic import StringConstraints
 
 from ctiserver import vocabulary
-from ctiserver.calls.schemas import CallRecordView
-from ctiserver.tickets.schemas import TicketView
+from ctiserver.calls import CallRecordView
+from ctiserver.tickets import TicketView
 from ctiserver.web.schemas import OneOf, QueryString, RequestBody, Shape
 
 CustomerLevel = Annotated[str, OneOf(vocabulary.CUSTOMER_LEVELS)]

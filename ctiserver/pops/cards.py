@@ -25,14 +25,10 @@ from typing import Any
 from sqlalchemy import Row, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ctiserver.calls.store import CallRepository, call_record
-from ctiserver.calls.tables import CallRow
-from ctiserver.customers.phones import DEFAULT_REGION, normalize_phone
-from ctiserver.customers.tables import Customer, CustomerPhone, Product
+from ctiserver.calls import CallRepository, CallRow, call_record
+from ctiserver.customers import DEFAULT_REGION, Customer, CustomerPhone, Product, normalize_phone
 from ctiserver.storage.database import Database
-from ctiserver.tickets.infos import ticket_dict
-from ctiserver.tickets.store import TicketRepository
-from ctiserver.tickets.tables import Ticket
+from ctiserver.tickets import Ticket, TicketRepository, ticket_dict
 from ctiserver.vocabulary import OPEN_TICKET_STATUSES
 
 CARD_RECENT_CALLS = 5

@@ -8,7 +8,7 @@ from typing import Any
 
 from aiohttp import web
 
-from ctiserver.customers.store import CustomerRepository
+from ctiserver.customers import CustomerRepository
 from ctiserver.pops.card_schemas import (
     CustomerAnswer,
     CustomerHistory,

@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from ctiserver.agents.plugin import Agents
+from ctiserver.agents import Agents
 from ctiserver.calls.model import CallTracker
 from ctiserver.core import Core
-from ctiserver.customers.store import CustomerRepository
-from ctiserver.ivr.hotline import HotlineIvr
+from ctiserver.customers import CustomerRepository
+from ctiserver.ivr import HotlineIvr
 from ctiserver.pops import http
 from ctiserver.pops.cards import BatchedCardLookup, CustomerCards
 from ctiserver.pops.schemas import PopMessage

@@ -26,7 +26,7 @@ from typing import Any, Protocol
 
 from ctiserver.agents.model import AgentState, AgentUpdate
 from ctiserver.calls.model import CallTracker, CallUpdate, is_placeholder, iso_utc
-from ctiserver.ivr.hotline import LiveIvr
+from ctiserver.ivr import LiveIvr
 
 log = logging.getLogger(__name__)
 

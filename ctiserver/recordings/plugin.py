@@ -5,11 +5,11 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+from ctiserver.agents import AgentRepository
 from ctiserver.agents.model import AgentBoard
-from ctiserver.agents.store import AgentRepository
 from ctiserver.calls.model import CallTracker
 from ctiserver.core import Core
-from ctiserver.customers.store import CustomerRepository
+from ctiserver.customers import CustomerRepository
 from ctiserver.recordings import http
 from ctiserver.recordings.media import MediaCache
 from ctiserver.recordings.monitor import DeskRecording, LiveMonitor

@@ -32,8 +32,8 @@ from ctiserver.reports.tables import (
     ReportQueueHourRow,
 )
 from ctiserver.settings import Settings
+from ctiserver.stats import StatsRecordRow
 from ctiserver.stats.model import Record, record_from_dict
-from ctiserver.stats.tables import StatsRecordRow
 from ctiserver.storage.database import Database
 
 #: records read (and totals merged) per step of a rebuild

@@ -17,7 +17,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from ctiserver.customers.phones import DEFAULT_REGION, is_valid_phone, normalize_phone
+from ctiserver.customers import DEFAULT_REGION, is_valid_phone, normalize_phone
 
 #: column -> the headers that name it (compared without case, spaces, "_" or "-")
 HEADERS: dict[str, tuple[str, ...]] = {

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ctiserver.customers.tables import Customer, CustomerPhone, Product, ProductModel
+from ctiserver.customers import Customer, CustomerPhone, Product, ProductModel
 from ctiserver.spreadsheets.model import CustomerLine, Problem
 from ctiserver.storage.database import Database
 

@@ -1,0 +1,47 @@
+"""After-sales tickets: opened from the desk or the IVR, dispatched, worked through the
+workflow (``ctiserver.tickets.model``: kinds, workflow, SLA; public as is, pure), watched
+against their SLA.
+
+Other features may use:
+
+* ``TicketRepository``: the tickets' service (open, move, find; the composition root's one
+  instance carries the server's clock);
+* ``TicketInfo``, ``TicketEventInfo``, ``ticket_info``, ``ticket_dict``: a ticket and its
+  events as values and as JSON (TICKET of docs/agent-desktop.md);
+* ``Author``: who makes a change;
+* ``TicketBus``, ``Committed``, ``bus_of``: the ticket events as they commit (the work view);
+* ``TicketView``, ``TicketStatus``: JSON shapes;
+* the hook through which another feature adds to a ticket's detail: ``FEEDBACK_KEY`` and
+  the shapes it shows (``SurveyView``, ``VisitView``, ``VisitStatus``), set by return visits.
+
+Read model (read only, exported on purpose): ``Ticket`` and ``TicketEvent``, the tickets' tables, for reports,
+exports, cards, surveys and the work view's lists.
+"""
+
+from ctiserver.tickets.bus import Committed, TicketBus, bus_of
+from ctiserver.tickets.changes import Author
+from ctiserver.tickets.feedback import FEEDBACK_KEY, SurveyView, VisitStatus, VisitView
+from ctiserver.tickets.infos import TicketEventInfo, TicketInfo, ticket_dict, ticket_info
+from ctiserver.tickets.schemas import TicketStatus, TicketView
+from ctiserver.tickets.store import TicketRepository
+from ctiserver.tickets.tables import Ticket, TicketEvent
+
+__all__ = [
+    "FEEDBACK_KEY",
+    "Author",
+    "Committed",
+    "SurveyView",
+    "Ticket",
+    "TicketBus",
+    "TicketEvent",
+    "TicketEventInfo",
+    "TicketInfo",
+    "TicketRepository",
+    "TicketStatus",
+    "TicketView",
+    "VisitStatus",
+    "VisitView",
+    "bus_of",
+    "ticket_dict",
+    "ticket_info",
+]

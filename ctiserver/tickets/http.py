@@ -14,8 +14,8 @@ from typing import Any
 
 from aiohttp import web
 
-from ctiserver.customers.store import CustomerRepository
-from ctiserver.dispatch.store import DispatchRepository
+from ctiserver.customers import CustomerRepository
+from ctiserver.dispatch import DispatchRepository
 from ctiserver.storage.base import from_epoch
 from ctiserver.tickets.changes import Author
 from ctiserver.tickets.feedback import FEEDBACK_KEY
@@ -37,7 +37,7 @@ from ctiserver.tickets.schemas import (
 )
 from ctiserver.tickets.store import TicketRepository
 from ctiserver.tickets.views import ticket_detail
-from ctiserver.users.store import UserRepository
+from ctiserver.users import UserRepository
 from ctiserver.vocabulary import SUPERVISOR_ROLES, USER_ROLES
 from ctiserver.web.auditing import note_target
 from ctiserver.web.contract import body_of, query_of, route

@@ -6,14 +6,14 @@ from __future__ import annotations
 from typing import Any
 
 from ctiserver.core import Core
-from ctiserver.customers.store import CustomerRepository
-from ctiserver.dispatch.store import DispatchRepository
+from ctiserver.customers import CustomerRepository
+from ctiserver.dispatch import DispatchRepository
 from ctiserver.storage.base import from_epoch
 from ctiserver.tickets import http
 from ctiserver.tickets.escalation import SlaWatch
 from ctiserver.tickets.schemas import TicketEscalationMessage
 from ctiserver.tickets.store import TicketRepository, sla_rules
-from ctiserver.users.store import UserRepository
+from ctiserver.users import UserRepository
 from ctiserver.vocabulary import SUPERVISOR_ROLES
 from ctiserver.web.contract import add_messages
 

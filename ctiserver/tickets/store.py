@@ -17,10 +17,10 @@ from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ctiserver.agents.tables import AgentRow
-from ctiserver.customers.tables import Customer
+from ctiserver.agents import AgentRow
+from ctiserver.customers import Customer
+from ctiserver.dispatch import rules_in
 from ctiserver.dispatch.model import match
-from ctiserver.dispatch.store import rules_in
 from ctiserver.settings import HotlineSettings, TicketSettings
 from ctiserver.storage.base import utcnow
 from ctiserver.storage.database import Database
@@ -31,7 +31,7 @@ from ctiserver.tickets.listing import TicketFilter, TicketViewer, order_of, visi
 from ctiserver.tickets.model.kinds import validate_fields
 from ctiserver.tickets.model.sla import Move, SlaRules
 from ctiserver.tickets.tables import Ticket, TicketCounter, TicketEvent
-from ctiserver.users.tables import User
+from ctiserver.users import User
 from ctiserver.vocabulary import DEPARTMENT_BY_TYPE, TICKET_SOURCES, TICKET_TYPES, TICKET_URGENCIES
 
 LETTER_BY_TYPE: Mapping[str, str] = {

@@ -9,12 +9,11 @@ import asyncio
 import logging
 import socket
 
-from ctiserver.agents.store import AgentRepository
+from ctiserver.agents import AgentRepository
 from ctiserver.core import Core
-from ctiserver.ivr.hotline import HotlineIvr
+from ctiserver.ivr import HotlineIvr
 from ctiserver.settings import VisitSettings
-from ctiserver.tickets.feedback import FEEDBACK_KEY
-from ctiserver.tickets.store import TicketRepository
+from ctiserver.tickets import FEEDBACK_KEY, TicketRepository
 from ctiserver.visits import http
 from ctiserver.visits.dialer import VisitDialer
 from ctiserver.visits.model import VisitPolicy

@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints
 
-from ctiserver.tickets.feedback import SurveyView, VisitStatus, VisitView
+from ctiserver.tickets import SurveyView, VisitStatus, VisitView
 from ctiserver.web.schemas import Moment, QueryString, RequestBody, Shape
 
 MAX_REMARKS = 2000

@@ -13,10 +13,10 @@ from typing import Any
 
 from sqlalchemy import select
 
-from ctiserver.calls.tables import CallRow
-from ctiserver.ivr.tables import CallSurvey
+from ctiserver.calls import CallRow
+from ctiserver.ivr import CallSurvey
 from ctiserver.storage.database import Database
-from ctiserver.tickets.tables import Ticket
+from ctiserver.tickets import Ticket
 from ctiserver.visits.store import VisitRepository
 from ctiserver.visits.tables import Visit
 

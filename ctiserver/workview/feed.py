@@ -23,9 +23,7 @@ import time
 from collections.abc import Callable, Collection, Sequence
 from typing import Any
 
-from ctiserver.tickets.bus import Committed, TicketBus
-from ctiserver.tickets.infos import TicketEventInfo, TicketInfo, ticket_dict
-from ctiserver.tickets.store import TicketRepository
+from ctiserver.tickets import Committed, TicketBus, TicketEventInfo, TicketInfo, TicketRepository, ticket_dict
 from ctiserver.vocabulary import SUPERVISOR_ROLES
 from ctiserver.web.hub import LiveHub
 from ctiserver.workview.model import Handover, Holder, Place, audience, earlier

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from ctiserver.core import Core
-from ctiserver.dispatch.store import DispatchRepository
-from ctiserver.tickets.bus import bus_of
-from ctiserver.tickets.store import TicketRepository
+from ctiserver.dispatch import DispatchRepository
+from ctiserver.tickets import TicketRepository, bus_of
 from ctiserver.web.contract import add_messages
 from ctiserver.workview import http
 from ctiserver.workview.feed import TicketFeed

@@ -8,9 +8,8 @@ from dataclasses import dataclass
 from sqlalchemy import func, or_, select
 
 from ctiserver.storage.database import Database
-from ctiserver.tickets.infos import TicketInfo, ticket_info
-from ctiserver.tickets.tables import Ticket, TicketEvent
-from ctiserver.users.tables import User
+from ctiserver.tickets import Ticket, TicketEvent, TicketInfo, ticket_info
+from ctiserver.users import User
 from ctiserver.workview.model import Place
 
 
