@@ -32,8 +32,6 @@ class Status(enum.StrEnum):
     EXPIRED = "expired"
 
 
-#: a task in one of these is done with: nothing changes it any more
-FINISHED = frozenset({Status.CONNECTED, Status.FAILED, Status.CANCELLED, Status.EXPIRED})
 #: still owed: a new miss from the number joins it
 OPEN = frozenset({Status.PENDING, Status.DIALING})
 

@@ -60,8 +60,6 @@ class TicketsApi:
 
 
 API_KEY = web.AppKey("tickets_api", TicketsApi)
-#: the ticket store, for other features' routes
-TICKETS_KEY = web.AppKey("tickets", TicketRepository)
 
 
 async def _viewer(request: web.Request) -> TicketViewer:
@@ -195,7 +193,6 @@ def register(
     dispatch: DispatchRepository, users: UserRepository,
 ) -> None:
     app[API_KEY] = TicketsApi(tickets, customers, dispatch, users)
-    app[TICKETS_KEY] = tickets
     route(app, "GET", "/api/tickets", list_tickets, summary="The tickets the user may see, most urgent first",
           roles=USER_ROLES, query=TicketQuery, answer=TicketList)
     route(app, "POST", "/api/tickets", create_ticket, summary="Open a ticket",

@@ -58,7 +58,7 @@ def sla_rules(settings: TicketSettings, timezone: str) -> SlaRules:
 
 class TicketRepository(TicketChanges):
     """The tickets; the transition API (``move``, ``dispatch``, ``schedule``...) is
-    :class:`ctiserver.tickets.changes.TicketChanges`. ``TicketStore`` is another name for it."""
+    :class:`ctiserver.tickets.changes.TicketChanges`."""
 
     def __init__(
         self,
@@ -219,10 +219,6 @@ class TicketRepository(TicketChanges):
         async with self._db.session() as session:
             rows = await session.scalars(select(Ticket).where(where).order_by(order))
             return [ticket_info(row) for row in rows]
-
-
-#: the transition API's name for other packages
-TicketStore = TicketRepository
 
 
 async def _next_sequence(session: AsyncSession, dialect: str, day: str) -> int:

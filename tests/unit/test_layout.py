@@ -305,3 +305,12 @@ def test_no_migration_imports_the_application() -> None:
         for path in versions
     }
     assert {name: modules for name, modules in found.items() if modules} == {}
+
+
+def test_the_readme_layout_names_every_package() -> None:
+    """A newcomer finds every part of ``ctiserver/`` in the README's layout tables."""
+    readme = (REPO / "README.md").read_text()
+    parts = [f"ctiserver/{p.name}/" if p.is_dir() else f"ctiserver/{p.name}" for p in PACKAGE.iterdir()
+             if (p.is_dir() and (p / "__init__.py").exists()) or (p.suffix == ".py" and not p.name.startswith("__"))]
+    assert len(parts) > 30
+    assert [part for part in sorted(parts) if part not in readme] == []

@@ -1,6 +1,6 @@
 """The ticket store's workflow on SQLite and PostgreSQL: concurrent moves (one wins), dispatch by
 the customer's region (an IVR ticket too), scheduling, fields, the SLA watch's escalations
-and breach, and migration 0011 on tickets stored before it."""
+and breach, and migration 0012 on tickets stored before it."""
 
 from __future__ import annotations
 
