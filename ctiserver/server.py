@@ -55,8 +55,10 @@ class CtiServer:
         self.calls = CallTracker(clock)
         self.ami = AmiLink(settings.ami)
         self.agi = AgiServer(settings.agi)
+        # one instance of each repository that several features use, handed down from here
+        users = UserRepository(self.db)
         self.web_app: web.Application = create_app(
-            settings, db=self.db, calls=self.calls, ami=self.ami, users=UserRepository(self.db), clock=clock
+            settings, db=self.db, calls=self.calls, ami=self.ami, users=users, clock=clock
         )
         self.core = Core(
             settings, self.db, self.ami, self.agi, self.calls, self.web_app, self.web_app[HUB_KEY], clock
@@ -71,7 +73,7 @@ class CtiServer:
         self.stats, self.stats_records = stats_plugin.register(core, self.board)
         customers = customers_plugin.register(core)
         self.dispatch = dispatch_plugin.register(core)
-        self.tickets = tickets_plugin.register(core, customers, self.dispatch)
+        self.tickets = tickets_plugin.register(core, customers, self.dispatch, users)
         callback_store = callbacks_plugin.repository(core)
         ivr = ivr_plugin.register(
             core, self.board.can_take, customers=customers, tickets=self.tickets, callbacks=callback_store
@@ -85,9 +87,9 @@ class CtiServer:
         knowledge_plugin.register(core)
         meta_plugin.register(core)
         self.callbacks = callbacks_plugin.register(
-            core, self.stats, agents, ivr.prompts, callback_store, customers, self.calls
+            core, self.stats, agents, ivr.prompts, callback_store, customers, self.calls, ivr.runs
         )
-        self.recordings = recordings_plugin.register(core, self.board, self.calls)
+        self.recordings = recordings_plugin.register(core, self.board, self.calls, customers, self.agents)
         spreadsheets_plugin.register(core)
         self.webhooks = webhooks_plugin.register(core)
         self.visits = visits_plugin.register(core, self.tickets, self.ivr)

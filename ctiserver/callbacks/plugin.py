@@ -53,9 +53,10 @@ def repository(core: Core) -> CallbackRepository:
 
 def register(
     core: Core, stats: StatsLog, agents: Agents, prompts: PromptLibrary, store: CallbackRepository,
-    customers: CustomerRepository, calls: CallTracker,
+    customers: CustomerRepository, calls: CallTracker, runs: IvrRunRepository,
 ) -> Callbacks:
     """``prompts``: where the callback key's own prompts are synthesised (the IVR's library);
+    ``runs``: the IVR's runs (what a caller chose);
     ``store``: from :func:`repository`; ``customers``: the customers' repository; ``calls``:
     the live call model (the composition root's)."""
     settings = core.settings
@@ -69,7 +70,6 @@ def register(
     def push(task: CallbackInfo) -> None:
         core.hub.to_roles(SUPERVISOR_ROLES, {"type": "callback", "callback": task.to_dict()})
 
-    runs = IvrRunRepository(core.db)
 
     async def enrich(miss: Miss) -> Miss:
         """The caller's customer record (VIPs are called back first) and IVR choices."""

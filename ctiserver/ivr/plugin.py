@@ -30,6 +30,8 @@ class Ivr:
     hotline: HotlineIvr
     #: the synthesised prompts (other features publish theirs there too)
     prompts: PromptLibrary
+    #: what callers did in the IVR (the callbacks read their choices)
+    runs: IvrRunRepository
 
 
 def register(
@@ -51,7 +53,8 @@ def register(
     engine = _flow_engine(
         core.settings, core.db, prompts, availability, customers=customers, tickets=tickets, callbacks=callbacks
     )
-    hotline = HotlineIvr(flows, engine, IvrRunRepository(core.db))
+    runs = IvrRunRepository(core.db)
+    hotline = HotlineIvr(flows, engine, runs)
 
     async def load() -> None:
         for problem in await flows.load_all():
@@ -70,7 +73,7 @@ def register(
     core.agi.route("hotline", hotline.start_call)
     core.agi.route("hotline-after", hotline.continue_call)
     http.register(core.app, flows)
-    return Ivr(flows, hotline, prompts)
+    return Ivr(flows, hotline, prompts, runs)
 
 
 def _prompt_library(settings: Settings) -> PromptLibrary:

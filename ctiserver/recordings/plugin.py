@@ -20,15 +20,17 @@ from ctiserver.recordings.store import RecordingRepository
 AGENT_POLICIES = ("own", "none")
 
 
-def register(core: Core, board: AgentBoard, calls: CallTracker) -> RecordingService:
-    """``calls``: the live call model (the composition root's)."""
+def register(
+    core: Core, board: AgentBoard, calls: CallTracker, customers: CustomerRepository, agents: AgentRepository
+) -> RecordingService:
+    """``calls``, ``customers``, ``agents`` (the directory): the composition root's."""
     settings = core.settings.recordings
     if settings.agents not in AGENT_POLICIES:
         raise ValueError(f"recordings.agents must be one of {', '.join(AGENT_POLICIES)}, not {settings.agents!r}")
     recording_notice(core.settings)  # a prompt that is not a plain sound name stops the start here
     index = RecordingRepository(core.db)
     service = RecordingService(
-        core.settings, calls, index, CustomerRepository(core.db, core.settings.hotline.region), core.clock
+        core.settings, calls, index, customers, core.clock
     )
 
     async def make_directory() -> None:
@@ -38,7 +40,6 @@ def register(core: Core, board: AgentBoard, calls: CallTracker) -> RecordingServ
     core.on_stop(service.stop)
     core.agi.route("record", service.agi_record)
     core.follow(service.on_event)
-    agents = AgentRepository(core.db)
     media = MediaCache(service.directory, workers=settings.media_workers, buckets=settings.waveform_points)
 
     async def close_media() -> None:

@@ -18,7 +18,10 @@ from ctiserver.vocabulary import SUPERVISOR_ROLES
 from ctiserver.web.contract import add_messages
 
 
-def register(core: Core, customers: CustomerRepository, dispatch: DispatchRepository) -> TicketRepository:
+def register(
+    core: Core, customers: CustomerRepository, dispatch: DispatchRepository, users: UserRepository
+) -> TicketRepository:
+    """``customers``, ``dispatch``, ``users``: the composition root's repositories."""
     settings = core.settings
 
     def now() -> Any:
@@ -26,7 +29,7 @@ def register(core: Core, customers: CustomerRepository, dispatch: DispatchReposi
 
     rules = sla_rules(settings.tickets, settings.hotline.timezone)
     tickets = TicketRepository(core.db, timezone=settings.hotline.timezone, clock=now, sla=rules)
-    http.register(core.app, tickets, customers, dispatch, UserRepository(core.db))
+    http.register(core.app, tickets, customers, dispatch, users)
     add_messages(core.app, TicketEscalationMessage)
 
     def told(event: dict[str, Any]) -> None:
