@@ -74,6 +74,7 @@ class CtiServer:
         customers = customers_plugin.register(core)
         self.dispatch = dispatch_plugin.register(core)
         self.tickets = tickets_plugin.register(core, customers, self.dispatch, users)
+        self.ticket_events = tickets_plugin.event_feed(core)
         callback_store = callbacks_plugin.repository(core)
         ivr = ivr_plugin.register(
             core, self.board.can_take, customers=customers, tickets=self.tickets, callbacks=callback_store
@@ -83,7 +84,7 @@ class CtiServer:
         self.pops, self.seat_agents = pops.service, pops.seat_agents
         self.wallboard = live_plugin.register(core, self.board, self.stats, self.stats_records, self.calls)
         self.reports = reports_plugin.register(core, self.stats_records)
-        self.ticket_feed = workview_plugin.register(core, self.tickets, self.dispatch)
+        self.ticket_feed = workview_plugin.register(core, self.ticket_events, self.dispatch)
         knowledge_plugin.register(core)
         meta_plugin.register(core)
         self.callbacks = callbacks_plugin.register(
@@ -91,8 +92,8 @@ class CtiServer:
         )
         self.recordings = recordings_plugin.register(core, self.board, self.calls, customers, self.agents)
         spreadsheets_plugin.register(core)
-        self.webhooks = webhooks_plugin.register(core)
-        self.visits = visits_plugin.register(core, self.tickets, self.ivr)
+        self.webhooks = webhooks_plugin.register(core, self.ticket_events)
+        self.visits = visits_plugin.register(core, self.tickets, self.ticket_events, self.ivr)
         self._runner: web.AppRunner | None = None
         self.ami.on_event(self._on_ami_event)
         self.ami.on_ready(self._resynchronise)

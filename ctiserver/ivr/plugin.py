@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from ctiserver.calendar import DayRules
 from ctiserver.calls.model import CallUpdate
 from ctiserver.core import Core
 from ctiserver.customers import CustomerRepository
@@ -95,6 +96,7 @@ def _flow_engine(
     """The IVR engine with voicemail in a directory Asterisk can write."""
     ivr = settings.ivr
     voicemail_dir = Path(ivr.voicemail_dir).resolve()
+    days = DayRules.from_settings(settings.calendar)
     services = DbFlowServices(
         db,
         voicemail_host_dir=voicemail_dir,
@@ -107,4 +109,4 @@ def _flow_engine(
     )
     if ivr.hours != "flow":
         log.warning("ivr.hours = %r: hours nodes do not apply their flow's opening hours", ivr.hours)
-    return FlowEngine(services, prompts, hours=ivr.hours)
+    return FlowEngine(services, prompts, hours=ivr.hours, days=days)

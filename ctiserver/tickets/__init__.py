@@ -9,17 +9,26 @@ Other features may use:
 * ``TicketInfo``, ``TicketEventInfo``, ``ticket_info``, ``ticket_dict``: a ticket and its
   events as values and as JSON (TICKET of docs/agent-desktop.md);
 * ``Author``: who makes a change;
-* ``TicketBus``, ``Committed``, ``bus_of``: the ticket events as they commit (the work view);
+* the ticket-event feed (``feed``): every consumer of ``ticket_events`` (the work view,
+  webhooks, return visits, and what comes next) follows it by name through an
+  :class:`EventFeed`. A durable consumer (:meth:`EventFeed.consumer`) has its cursor in
+  ``feed_cursors``, claimed while it acts, moved only after its handler succeeded (at least
+  once); a live follower (:meth:`EventFeed.live`) keeps its cursor in memory. Ids that commit
+  out of order are waited for (``model.gaps``). The feed is woken at once by this process's
+  commits (the in-process ``bus``: ``TicketBus``, ``Committed``, ``bus_of``), by
+  :meth:`EventFeed.wake` (for other servers' commits, e.g. a LISTEN/NOTIFY), and every
+  ``tickets.feed_interval`` seconds;
 * ``TicketView``, ``TicketStatus``: JSON shapes;
 * the hook through which another feature adds to a ticket's detail: ``FEEDBACK_KEY`` and
   the shapes it shows (``SurveyView``, ``VisitView``, ``VisitStatus``), set by return visits.
 
-Read model (read only, exported on purpose): ``Ticket`` and ``TicketEvent``, the tickets' tables, for reports,
-exports, cards, surveys and the work view's lists.
+Read model (read only, exported on purpose): ``Ticket`` and ``TicketEvent``, the tickets'
+tables, for reports, exports, cards, surveys and the work view's lists.
 """
 
 from ctiserver.tickets.bus import Committed, TicketBus, bus_of
 from ctiserver.tickets.changes import Author
+from ctiserver.tickets.feed import EventFeed, FeedClaim, FeedConsumer, FeedPosition, LiveFollower, feed_position
 from ctiserver.tickets.feedback import FEEDBACK_KEY, SurveyView, VisitStatus, VisitView
 from ctiserver.tickets.infos import TicketEventInfo, TicketInfo, ticket_dict, ticket_info
 from ctiserver.tickets.schemas import TicketStatus, TicketView
@@ -30,6 +39,11 @@ __all__ = [
     "FEEDBACK_KEY",
     "Author",
     "Committed",
+    "EventFeed",
+    "FeedClaim",
+    "FeedConsumer",
+    "FeedPosition",
+    "LiveFollower",
     "SurveyView",
     "Ticket",
     "TicketBus",
@@ -42,6 +56,7 @@ __all__ = [
     "VisitStatus",
     "VisitView",
     "bus_of",
+    "feed_position",
     "ticket_dict",
     "ticket_info",
 ]

@@ -28,7 +28,8 @@ def register(app: web.Application) -> None:
     route(app, "GET", "/api/me", auth.me, summary="The logged-in user", roles=USER_ROLES,
           answer=UserAnswer)
     openapi.register(app)
-    declare(app, "GET", "/", summary="The login page", public=True, media_type="text/html")
+    declare(app, "GET", "/", summary="The home page: the login, or the pages the user may open",
+            public=True, media_type="text/html")
     declare(app, "GET", "/ws", summary="The live feed: pops, agent and call changes, the wallboard",
             description="A websocket; the first message is the hello. See x-messages for "
             "the shapes it sends.")

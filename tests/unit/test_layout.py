@@ -90,11 +90,6 @@ COMPOSITION = frozenset({
 })
 #: what another feature may import besides the face: its pure model (plain classes and events)
 PUBLIC_PARTS = frozenset({"model"})
-#: imports that break the rule and are known, each with why; ignored only while they exist
-KNOWN_EXCEPTIONS = {
-    # goes with the business calendar (issue 17, part 3), which replaces both hour parsers
-    ("tickets/model/calendar.py", "ctiserver.ivr.hours"),
-}
 
 
 def units(root: Path) -> dict[str, str]:
@@ -145,8 +140,6 @@ def dependency_problems(root: Path) -> list[str]:
         for module in imports_of(path, root):
             parts = module.split(".")
             if parts[0] != package or len(parts) < 2 or kinds.get(parts[1]) != "feature" or parts[1] == source:
-                continue
-            if (rel.as_posix(), module) in KNOWN_EXCEPTIONS:
                 continue
             target = parts[1]
             if kinds[source] == "infrastructure":
