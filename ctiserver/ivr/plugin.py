@@ -17,8 +17,9 @@ from ctiserver.ivr.engine.runner import FlowEngine
 from ctiserver.ivr.hotline import HotlineIvr
 from ctiserver.ivr.prompts import PromptLibrary, prompt_dirs
 from ctiserver.ivr.registry import FlowRegistry
-from ctiserver.ivr.services import CallbackRequests, DbFlowServices, TicketOpener
+from ctiserver.ivr.services import CallbackRequests, DbFlowServices, TicketService
 from ctiserver.ivr.store import FlowVersionRepository, IvrRunRepository
+from ctiserver.ivr.ticket_opening import request_from_dict, request_to_dict
 from ctiserver.settings import Settings
 from ctiserver.storage.database import Database
 
@@ -37,7 +38,7 @@ class Ivr:
 
 def register(
     core: Core, availability: Callable[[str], bool], *,
-    customers: CustomerRepository, tickets: TicketOpener, callbacks: CallbackRequests,
+    customers: CustomerRepository, tickets: TicketService, callbacks: CallbackRequests,
 ) -> Ivr:
     """``availability`` tells whether a queue has an agent who can take a call now;
     ``customers``, ``tickets``, ``callbacks``: the server's services the flows use (the
@@ -51,9 +52,14 @@ def register(
         versions=FlowVersionRepository(core.db),
         prepare=prompts.prepare_flow,
     )
-    engine = _flow_engine(
+    engine, services = _flow_engine(
         core.settings, core.db, prompts, availability, customers=customers, tickets=tickets, callbacks=callbacks
     )
+    # a ticket the database was too busy for is opened later, from the journal if need be
+    opener = services.ticket_opener
+    opener.later = core.durable_writer(
+        opener.open_queued, "IVR tickets", name="ivr-tickets", encode=request_to_dict, decode=request_from_dict
+    ).put
     runs = IvrRunRepository(core.db)
     hotline = HotlineIvr(flows, engine, runs)
 
@@ -91,9 +97,9 @@ def _prompt_library(settings: Settings) -> PromptLibrary:
 
 def _flow_engine(
     settings: Settings, db: Database, prompts: PromptLibrary, availability: Callable[[str], bool], *,
-    customers: CustomerRepository, tickets: TicketOpener, callbacks: CallbackRequests,
-) -> FlowEngine:
-    """The IVR engine with voicemail in a directory Asterisk can write."""
+    customers: CustomerRepository, tickets: TicketService, callbacks: CallbackRequests,
+) -> tuple[FlowEngine, DbFlowServices]:
+    """The IVR engine with voicemail in a directory Asterisk can write, and its services."""
     ivr = settings.ivr
     voicemail_dir = Path(ivr.voicemail_dir).resolve()
     days = DayRules.from_settings(settings.calendar)
@@ -109,4 +115,4 @@ def _flow_engine(
     )
     if ivr.hours != "flow":
         log.warning("ivr.hours = %r: hours nodes do not apply their flow's opening hours", ivr.hours)
-    return FlowEngine(services, prompts, hours=ivr.hours, days=days)
+    return FlowEngine(services, prompts, hours=ivr.hours, days=days), services

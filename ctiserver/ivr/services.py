@@ -1,7 +1,7 @@
 """The IVR's FlowServices on the database: customers, tickets, callbacks, voicemail, surveys.
 
 Tickets and callbacks are other features' services, handed down by the composition root
-(``ctiserver.server``): the IVR names what it needs of them here (``TicketOpener``,
+(``ctiserver.server``): the IVR names what it needs of them here (``TicketService``,
 ``CallbackRequests``) and imports neither; so a ticket the IVR opens is stamped by the
 server's one clock, with the hotline's SLA rules, like one opened from the desk."""
 
@@ -22,6 +22,7 @@ from ctiserver.ivr.engine.services import (
     VoicemailRequest,
 )
 from ctiserver.ivr.store import IvrRunRepository
+from ctiserver.ivr.ticket_opening import PatientTicketOpener
 from ctiserver.ivr.voicemails import VoicemailRepository
 from ctiserver.storage.database import Database
 
@@ -35,9 +36,18 @@ def safe_file_stem(call_id: str) -> str:
     return _UNSAFE.sub("_", call_id).lstrip(".") or "call"
 
 
-class _Numbered(Protocol):
+class _Opened(Protocol):
     @property
     def number(self) -> str: ...
+
+    @property
+    def type(self) -> str: ...
+
+    @property
+    def summary(self) -> str: ...
+
+    @property
+    def source(self) -> str: ...
 
 
 class _Identified(Protocol):
@@ -45,13 +55,15 @@ class _Identified(Protocol):
     def id(self) -> int: ...
 
 
-class TicketOpener(Protocol):
+class TicketService(Protocol):
     """What the IVR needs of the tickets (``ctiserver.tickets.TicketRepository``)."""
 
     async def open(
         self, type: str, summary: str, fields: Mapping[str, Any], *,
         customer_id: int | None, call_linkedid: str | None = None, source: str = "ivr",
-    ) -> _Numbered: ...
+    ) -> _Opened: ...
+
+    async def list_for_call(self, linkedid: str) -> Sequence[_Opened]: ...
 
 
 class CallbackRequests(Protocol):
@@ -71,7 +83,7 @@ class DbFlowServices:
         voicemail_host_dir: Path,
         voicemail_asterisk_dir: str,
         customers: CustomerRepository,
-        tickets: TicketOpener,
+        tickets: TicketService,
         callbacks: CallbackRequests,
         availability: Callable[[str], bool] | None = None,
         callback_queue: str | None = None,
@@ -81,6 +93,8 @@ class DbFlowServices:
         self.availability = availability
         self.customers = customers
         self.tickets = tickets
+        #: tickets wait for a busy database, then go to the durable writer (``ticket_opening``)
+        self.ticket_opener = PatientTicketOpener(self._open_ticket, self._ivr_tickets_of)
         self.callbacks = callbacks
         self.callback_queue = callback_queue
         self.voicemails = VoicemailRepository(db)
@@ -100,7 +114,14 @@ class DbFlowServices:
         return CustomerMatch(first.id, first.name, first.level, region=first.province)
 
     async def open_ticket(self, request: TicketRequest) -> str:
-        """Open the ticket; its number, which the IVR reads out and sets on the channel."""
+        """Open the ticket; its number, which the IVR reads out and sets on the channel
+        (TicketQueued: the database stayed busy, it is opened when it answers)."""
+        return await self.ticket_opener.open(request)
+
+    async def _ivr_tickets_of(self, call_id: str) -> set[tuple[str, str]]:
+        return {(t.type, t.summary) for t in await self.tickets.list_for_call(call_id) if t.source == "ivr"}
+
+    async def _open_ticket(self, request: TicketRequest) -> str:
         fields = dict(request.fields)
         if request.caller_number:
             # the number to reach an unknown caller, who has no customer record
