@@ -37,6 +37,8 @@ from ctiserver.telephony.agi.server import AgiServer
 from ctiserver.telephony.ami.link import AmiError, AmiLink
 from ctiserver.telephony.ami.translate import channel_snapshots, queue_status_items, to_event
 from ctiserver.tickets import plugin as tickets_plugin
+from ctiserver.users import plugin as users_plugin
+from ctiserver.users import web_parts
 from ctiserver.users.store import UserRepository
 from ctiserver.visits import plugin as visits_plugin
 from ctiserver.web.app import create_app
@@ -57,8 +59,9 @@ class CtiServer:
         self.agi = AgiServer(settings.agi)
         # one instance of each repository that several features use, handed down from here
         users = UserRepository(self.db)
+        signing_in = web_parts(self.db, settings, users)
         self.web_app: web.Application = create_app(
-            settings, db=self.db, calls=self.calls, ami=self.ami, users=users, clock=clock
+            settings, db=self.db, calls=self.calls, ami=self.ami, clock=clock, **signing_in
         )
         self.core = Core(
             settings, self.db, self.ami, self.agi, self.calls, self.web_app, self.web_app[HUB_KEY], clock
@@ -73,6 +76,7 @@ class CtiServer:
         self.stats, self.stats_records = stats_plugin.register(core, self.board)
         customers = customers_plugin.register(core)
         self.dispatch = dispatch_plugin.register(core)
+        users_plugin.register(core, self.dispatch, users, signing_in["sessions"])
         self.tickets = tickets_plugin.register(core, customers, self.dispatch, users)
         self.ticket_events = tickets_plugin.event_feed(core)
         callback_store = callbacks_plugin.repository(core)

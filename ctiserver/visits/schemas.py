@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 from pydantic import Field, StringConstraints
 
 from ctiserver.tickets import SurveyView, VisitStatus, VisitView
-from ctiserver.web.schemas import Moment, QueryString, RequestBody, Shape
+from ctiserver.web.schemas import Moment, QueryString, RequestBody, RowId, Shape
 
 MAX_REMARKS = 2000
 
@@ -27,7 +27,7 @@ class VisitAnswer(Shape):
 
 class VisitQuery(QueryString):
     status: VisitStatus | None = None
-    ticket_id: int | None = None
+    ticket_id: RowId | None = None
     limit: int = Field(200, ge=1, le=1000)
 
 

@@ -23,13 +23,17 @@ from ctiserver.web.keys import (
     CLOCK_KEY,
     DB_KEY,
     HUB_KEY,
+    OPEN_SOCKETS_KEY,
+    ORIGIN_KEY,
     SETTINGS_KEY,
     THROTTLE_KEY,
     USERS_KEY,
     WEBSOCKETS_KEY,
 )
-from ctiserver.web.protocols import AmiStatus, CallSource, UserDirectory
-from ctiserver.web.throttle import LoginThrottle
+from ctiserver.web.origin import OriginCheck
+from ctiserver.web.protocols import AmiStatus, CallSource, SessionStore, UserDirectory
+from ctiserver.web.remotes import TrustedProxies
+from ctiserver.web.throttle import FailureCounts, LoginThrottle
 
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -50,10 +54,14 @@ def create_app(
     calls: CallSource,
     ami: AmiStatus,
     users: UserDirectory,
+    sessions: SessionStore,
+    login_failures: FailureCounts,
     clock: Callable[[], float] = time.time,
 ) -> web.Application:
     """The web application without any feature's routes; ``db``, ``calls`` and ``ami`` belong
-    to the caller, who closes them; ``users``: who may sign in (the users feature's repository).
+    to the caller, who closes them; ``users``, ``sessions``, ``login_failures``: who may sign in,
+    their sessions and failed logins (the users feature's, handed in by the composition root:
+    ``ctiserver.users.web_parts``).
 
     ``clock`` gives the epoch seconds that live calls' durations are measured against.
     The contact-center services push to websockets through ``app[HUB_KEY]``.
@@ -67,10 +75,18 @@ def create_app(
     app[CLOCK_KEY] = clock
     app[HUB_KEY] = LiveHub(clock)
     app[WEBSOCKETS_KEY] = weakref.WeakSet()
-    app[THROTTLE_KEY] = LoginThrottle()
+    app[OPEN_SOCKETS_KEY] = {}
+    app[THROTTLE_KEY] = LoginThrottle(login_failures)
 
-    # order matters: the session middleware must run before the auth middleware reads it
-    auth.setup_sessions(app, settings.web)
+    # order matters: the client's address from a trusted proxy's headers first; then writes
+    # from another origin refused before anything else; the session middleware must run
+    # before the auth middleware reads it
+    if settings.web.trusted_proxies:
+        app.middlewares.append(TrustedProxies(settings.web.trusted_proxies).middleware)
+    origins = OriginCheck(settings.web.origins)
+    app[ORIGIN_KEY] = origins
+    app.middlewares.append(origins.middleware)
+    auth.setup_sessions(app, settings.web, sessions)
     app.middlewares.append(auth.auth_middleware)
 
     app.router.add_get("/", pages.index)

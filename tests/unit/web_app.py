@@ -36,10 +36,12 @@ from ctiserver.storage.base import from_epoch
 from ctiserver.storage.database import Database
 from ctiserver.tickets import http as tickets_http
 from ctiserver.tickets.store import TicketRepository
+from ctiserver.users import http as users_http
+from ctiserver.users import web_parts
 from ctiserver.users.store import UserRepository
 from ctiserver.web.app import create_app
 from ctiserver.web.contract import CHECK_ANSWERS_KEY
-from ctiserver.web.keys import AUDIT_KEY, USER_CHANNEL_KEY
+from ctiserver.web.keys import AUDIT_KEY, USER_CHANNEL_KEY, USERS_KEY
 from ctiserver.web.protocols import AmiStatus, AuditSink, CallSource, UserChannel
 
 
@@ -59,7 +61,7 @@ def build_app(
 ) -> web.Application:
     """``audit``, when given, is where mutating requests are recorded (a fake, or an
     ``AuditTrail``); ``GET /api/audit`` reads the database either way."""
-    app = create_app(settings, db=db, calls=calls, ami=ami, users=users or UserRepository(db), clock=clock)
+    app = create_app(settings, db=db, calls=calls, ami=ami, clock=clock, **web_parts(db, settings, users))
     # an answer that breaks its declaration (*/schemas.py) is a 500, failing the test
     app[CHECK_ANSWERS_KEY] = True
     calls_http.register(app, CallRepository(db))
@@ -67,6 +69,7 @@ def build_app(
     pops_http.register(app, customers, CustomerCards(db))
     dispatch = DispatchRepository(db)
     dispatch_http.register(app, dispatch)
+    users_http.register(app, app[USERS_KEY], dispatch)
     tickets = TicketRepository(db, timezone=settings.hotline.timezone, clock=lambda: from_epoch(clock()))
     tickets_http.register(app, tickets, customers, dispatch, users or UserRepository(db))
     knowledge_http.register(app, KnowledgeRepository(db))
