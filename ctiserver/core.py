@@ -11,13 +11,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Coroutine, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from aiohttp import web
 
-from ctiserver.calls.model import CallTracker
 from ctiserver.settings import Settings
 from ctiserver.storage.database import Database
 from ctiserver.storage.writer import BackgroundWriter
@@ -31,6 +30,20 @@ from ctiserver.web.hub import LiveHub
 log = logging.getLogger(__name__)
 
 Hook = Callable[[], Coroutine[Any, Any, None]]
+
+
+class CallModel(Protocol):
+    """The live call model (``ctiserver.calls.model.CallTracker``), handed in by the composition
+    root: the core imports no feature. A feature that needs more of the tracker than this is
+    handed the tracker itself by the composition root."""
+
+    def handle(self, event: DomainEvent) -> None: ...
+
+    def subscribe(self, listener: Callable[[Any], None]) -> Callable[[], None]:
+        """Call ``listener`` with each ``CallUpdate`` until the returned function is called."""
+        ...
+
+    def active_calls(self) -> Sequence[Any]: ...
 T = TypeVar("T")
 
 
@@ -41,7 +54,7 @@ class Core:
     ami: AmiLink
     agi: AgiServer
     #: the live call model every feature reads; fed first with each telephony event
-    calls: CallTracker
+    calls: CallModel
     app: web.Application
     hub: LiveHub
     #: epoch seconds now; every feature's services read time from here

@@ -39,8 +39,9 @@ from typing import Any
 
 from ctiserver.agents.model import AgentBoard, AgentState, AgentUpdate
 from ctiserver.calendar import DayRules, utc
-from ctiserver.callbacks.model import PLACEHOLDER_PREFIX, Outcome, calling_window, dial_digits
+from ctiserver.callbacks.model import Outcome, calling_window, dial_digits
 from ctiserver.callbacks.store import AttemptInfo, CallbackInfo, CallbackRepository, Claim
+from ctiserver.calls.model import PLACEHOLDER_PREFIX
 from ctiserver.settings import Settings
 from ctiserver.telephony.ami.link import AmiLink
 from ctiserver.telephony.ami.originate import originate_refusal

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from ctiserver.calendar import BusinessCalendar, DayRules, WeeklyHours
-from ctiserver.customers.phones import normalize_phone
+from ctiserver.customers import normalize_phone
 
 
 class Status(enum.StrEnum):
@@ -31,8 +31,6 @@ class Status(enum.StrEnum):
     EXPIRED = "expired"
 
 
-#: a task in one of these is done with: nothing changes it any more
-FINISHED = frozenset({Status.CONNECTED, Status.FAILED, Status.CANCELLED, Status.EXPIRED})
 #: still owed: a new miss from the number joins it
 OPEN = frozenset({Status.PENDING, Status.DIALING})
 
@@ -93,15 +91,6 @@ class Miss:
     #: what the caller chose in the IVR, e.g. ``["language:1", "main_menu:0"]``
     choices: tuple[str, ...] = ()
     vip: bool = False
-
-
-#: the ChannelId (so the call id) of a placeholder holding a caller's place in a queue
-PLACEHOLDER_PREFIX = "cbq-"
-
-
-def is_placeholder(call_id: str | None) -> bool:
-    """Whether a call is a callback's placeholder in a queue (not a customer's call)."""
-    return call_id is not None and call_id.startswith(PLACEHOLDER_PREFIX)
 
 
 def queue_position(text: str | None) -> int | None:

@@ -31,10 +31,9 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from ctiserver.agents.model import AgentState, AgentUpdate
-from ctiserver.callbacks.model import is_placeholder
-from ctiserver.calls.model import CallTracker, CallUpdate, iso_utc
+from ctiserver.calls.model import CallTracker, CallUpdate, is_placeholder, iso_utc
 from ctiserver.calls.model.visibility import calls_as_seen
-from ctiserver.ivr.hotline import LiveIvr
+from ctiserver.ivr import LiveIvr
 
 log = logging.getLogger(__name__)
 

@@ -26,7 +26,7 @@ def add_reports(commands: Any) -> None:
 async def rebuild_command(settings: Settings, args: argparse.Namespace) -> int:
     from ctiserver.reports.model import HOUR
     from ctiserver.reports.store import ReportTotals, thresholds
-    from ctiserver.stats.days import HotlineDays
+    from ctiserver.stats import HotlineDays
     from ctiserver.storage.database import Database, upgrade_schema
 
     await upgrade_schema(settings.database.url, settings)

@@ -10,8 +10,8 @@ from typing import Any
 
 from ctiserver.calendar import DayRules, uncovered_note
 from ctiserver.core import Core
-from ctiserver.customers.store import CustomerRepository
-from ctiserver.dispatch.store import DispatchRepository
+from ctiserver.customers import CustomerRepository
+from ctiserver.dispatch import DispatchRepository
 from ctiserver.storage.base import from_epoch
 from ctiserver.tickets import http
 from ctiserver.tickets.bus import bus_of
@@ -19,14 +19,17 @@ from ctiserver.tickets.escalation import SlaWatch
 from ctiserver.tickets.feed import EventFeed
 from ctiserver.tickets.schemas import TicketEscalationMessage
 from ctiserver.tickets.store import TicketRepository, sla_rules
-from ctiserver.users.store import UserRepository
+from ctiserver.users import UserRepository
 from ctiserver.vocabulary import SUPERVISOR_ROLES
 from ctiserver.web.contract import add_messages
 
 log = logging.getLogger(__name__)
 
 
-def register(core: Core, customers: CustomerRepository, dispatch: DispatchRepository) -> TicketRepository:
+def register(
+    core: Core, customers: CustomerRepository, dispatch: DispatchRepository, users: UserRepository
+) -> TicketRepository:
+    """``customers``, ``dispatch``, ``users``: the composition root's repositories."""
     settings = core.settings
 
     def now() -> Any:
@@ -38,7 +41,7 @@ def register(core: Core, customers: CustomerRepository, dispatch: DispatchReposi
         log.warning("business calendar: %s", note)
     rules = sla_rules(settings.tickets, settings.hotline.timezone, days)
     tickets = TicketRepository(core.db, timezone=settings.hotline.timezone, clock=now, sla=rules)
-    http.register(core.app, tickets, customers, dispatch, UserRepository(core.db))
+    http.register(core.app, tickets, customers, dispatch, users)
     add_messages(core.app, TicketEscalationMessage)
 
     sending: set[asyncio.Task[None]] = set()

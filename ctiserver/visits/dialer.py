@@ -26,13 +26,13 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
-from ctiserver.ivr.hotline import HotlineIvr
+from ctiserver.ivr import HotlineIvr
 from ctiserver.settings import Settings
 from ctiserver.telephony.agi.session import AgiSession
 from ctiserver.telephony.ami.link import AmiError, AmiLink
 from ctiserver.telephony.ami.originate import originate_refusal
 from ctiserver.telephony.events import ChannelHungUp, DialEnded, DialStarted, DomainEvent
-from ctiserver.tickets.changes import Author
+from ctiserver.tickets import Author
 from ctiserver.visits.model import Mode, VisitOutcome, VisitRefused, dial_outcome, digits_only, hangup_outcome
 from ctiserver.visits.service import SYSTEM, VisitService
 from ctiserver.visits.views import VisitAttemptInfo, VisitInfo

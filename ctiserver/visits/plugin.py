@@ -8,19 +8,18 @@ from __future__ import annotations
 import logging
 import socket
 
-from ctiserver.agents.store import AgentRepository
+from ctiserver.agents import AgentRepository
 from ctiserver.core import Core
-from ctiserver.ivr.hotline import HotlineIvr
+from ctiserver.ivr import HotlineIvr
 from ctiserver.settings import VisitSettings
-from ctiserver.tickets import SERVING_KEY, EventFeed
-from ctiserver.tickets.store import TicketRepository
+from ctiserver.tickets import FEEDBACK_KEY, SERVING_KEY, EventFeed, TicketRepository
 from ctiserver.visits import http
 from ctiserver.visits.dialer import VisitDialer
 from ctiserver.visits.model import VisitPolicy
 from ctiserver.visits.push import VisitPush
 from ctiserver.visits.service import VisitService
 from ctiserver.visits.store import VisitRepository
-from ctiserver.visits.surveys import FEEDBACK_KEY, SurveyReport, TicketFeedback
+from ctiserver.visits.surveys import SurveyReport, TicketFeedback
 
 log = logging.getLogger(__name__)
 

@@ -7,9 +7,9 @@ import datetime as dt
 from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ctiserver.customers.tables import Customer
+from ctiserver.customers import Customer
 from ctiserver.storage.base import Base, UTCDateTime, one_of, utcnow
-from ctiserver.users.tables import User
+from ctiserver.users import User
 from ctiserver.vocabulary import VISIT_MODES, VISIT_OUTCOMES, VISIT_STATUSES
 
 

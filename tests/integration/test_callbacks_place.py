@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from ctiserver.callbacks.keyprompts import KEY_ANNOUNCE, KEY_THANKS, key_prompts
-from ctiserver.callbacks.model import PLACEHOLDER_PREFIX
 from ctiserver.callbacks.store import CallbackInfo, CallbackRepository
+from ctiserver.calls.model import PLACEHOLDER_PREFIX
 from ctiserver.lab.caller import IvrCaller, place_call
 from ctiserver.lab.runner import Lab
 from ctiserver.lab.simulate import LabCall

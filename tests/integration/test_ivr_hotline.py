@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from ctiserver.callbacks.store import CallbackRepository, VoicemailRepository
+from ctiserver.callbacks.store import CallbackRepository
 from ctiserver.ivr.store import IvrRunRepository
+from ctiserver.ivr.voicemails import VoicemailRepository
 from ctiserver.lab.caller import IvrCaller, set_global
 from ctiserver.lab.runner import Lab
 from ctiserver.tickets.store import TicketRepository

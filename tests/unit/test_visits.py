@@ -60,7 +60,7 @@ def _service(db: Database, now: list[float], server: str = "s1") -> tuple[VisitS
 async def _completed(db: Database, phone: str = "13800138000") -> TicketInfo:
     customer = await CustomerRepository(db).create("张伟", phone)
     tickets = TicketRepository(db)
-    ticket = await tickets.open("repair", "空调不制冷", {"caller_number": phone}, customer_id=customer["id"])
+    ticket = await tickets.open("repair", "空调不制冷", {"caller_number": phone}, customer_id=customer.id)
     if ticket.status == "new":
         ticket = await tickets.dispatch(ticket.id, "repair", None)
     await tickets.move(ticket.id, "in_progress")
