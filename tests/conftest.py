@@ -4,11 +4,47 @@ from __future__ import annotations
 
 import gzip
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.support.hashing import CheapPasswordHasher
+from tests.support.schema import MigratedTemplate
+
 IN_CI = os.environ.get("CI", "").lower() == "true"
+
+#: the once-migrated SQLite database new test databases are copied from (tests/support/schema.py)
+MIGRATED = MigratedTemplate()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The suite's speed-ups (tests/support/): a migrated database copied instead of replaying
+    the migrations, cheap argon2 for the users tests and labs make."""
+    import ctiserver.users.store
+    from ctiserver.storage import database
+
+    database.migrated_copy = MIGRATED.copy_to
+    ctiserver.users.store.PasswordHasher = CheapPasswordHasher  # type: ignore[misc]
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    MIGRATED.remove()
+
+
+@pytest.fixture(autouse=True)
+def _real_migrations(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Tests marked ``real_migrations`` (the migrations' own) replay them on every new database."""
+    if request.node.get_closest_marker("real_migrations") is None:
+        yield
+        return
+    from ctiserver.storage import database
+
+    hook, database.migrated_copy = database.migrated_copy, None
+    try:
+        yield
+    finally:
+        database.migrated_copy = hook
 
 
 def require(condition: bool, reason: str) -> None:
