@@ -28,6 +28,29 @@ def pytest_configure(config: pytest.Config) -> None:
     ctiserver.users.store.PasswordHasher = CheapPasswordHasher  # type: ignore[misc]
 
 
+#: fixtures that start a throw-away PostgreSQL server (tests/pg.py)
+POSTGRES_FIXTURES = {"postgres_server", "own_postgres_server"}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark what needs more than Python, so that ``-m "not integration and not browser and not
+    postgres"`` is the quick part: ``integration`` (tests/integration/), ``browser`` (a test
+    that drives Chromium: the ``browser`` fixture, or a module that launches Chromium itself),
+    ``postgres`` (a PostgreSQL server fixture, or the ``postgresql`` case of a test run on
+    both databases)."""
+    integration = REPO / "tests" / "integration"
+    for item in items:
+        names = set(getattr(item, "fixturenames", ()))
+        if integration in item.path.parents:
+            item.add_marker(pytest.mark.integration)
+        module = getattr(item, "module", None)
+        if "browser" in names or getattr(module, "launched_chromium", None) is not None:
+            item.add_marker(pytest.mark.browser)
+        callspec = getattr(item, "callspec", None)
+        if names & POSTGRES_FIXTURES or (callspec is not None and "postgres" in callspec.id):
+            item.add_marker(pytest.mark.postgres)
+
+
 def pytest_unconfigure(config: pytest.Config) -> None:
     MIGRATED.remove()
 
