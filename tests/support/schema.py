@@ -6,17 +6,20 @@ template file, and ``upgrade_schema`` on a new, empty SQLite file copies that te
 (``ctiserver.storage.database.migrated_copy``, installed by tests/conftest.py). A database
 that already exists (a test that went to an older revision first, a server restarted on its
 file) is still upgraded by Alembic, and tests marked ``real_migrations`` (the migrations'
-own tests) never take the copy. PostgreSQL databases always run the migrations.
+own tests) never take the copy. On PostgreSQL the same holds with a template database
+per server: an empty database is dropped and made again from the migrated template
+(``CREATE DATABASE ... TEMPLATE``); if anything holds it open, the migrations run instead.
 """
 
 from __future__ import annotations
 
+import re
 import shutil
 import sqlite3
 import tempfile
 from pathlib import Path
 
-from sqlalchemy import make_url
+from sqlalchemy import URL, make_url
 
 from ctiserver.storage import database
 
@@ -31,22 +34,33 @@ def sqlite_file(url: str) -> Path | None:
     return Path(parsed.database)
 
 
+#: the migrated template database on each PostgreSQL test server
+PG_TEMPLATE = "ctiserver_migrated_template"
+
+
+async def _migrate(url: str) -> None:
+    """The real migrations, whatever hook is installed."""
+    hook, database.migrated_copy = database.migrated_copy, None
+    try:
+        await database.upgrade_schema(url)
+    finally:
+        database.migrated_copy = hook
+
+
 class MigratedTemplate:
     """The once-migrated file, made on first use in a directory removed at the session's end."""
 
     def __init__(self) -> None:
         self._dir: Path | None = None
         self._file: Path | None = None
+        #: (host, port) of the PostgreSQL servers that hold a template
+        self._pg_servers: set[tuple[str | None, int | None]] = set()
 
     async def file(self) -> Path:
         if self._file is None:
             self._dir = Path(tempfile.mkdtemp(prefix="ctiserver-schema-"))
             template = self._dir / "migrated.sqlite3"
-            hook, database.migrated_copy = database.migrated_copy, None
-            try:
-                await database.upgrade_schema(f"sqlite+aiosqlite:///{template}")
-            finally:
-                database.migrated_copy = hook
+            await _migrate(f"sqlite+aiosqlite:///{template}")
             # everything in the main file, so that copying the file alone copies the database
             connection = sqlite3.connect(template)
             try:
@@ -59,12 +73,57 @@ class MigratedTemplate:
     async def copy_to(self, url: str) -> bool:
         """A new, empty SQLite file becomes a copy of the template (True); anything else: False."""
         target = sqlite_file(url)
-        if target is None or (target.exists() and target.stat().st_size > 0):
+        if target is None:
+            parsed = make_url(url)
+            return parsed.get_backend_name() == "postgresql" and await self._postgres_copy(parsed)
+        if target.exists() and target.stat().st_size > 0:
             return False
         for leftover in (Path(f"{target}-wal"), Path(f"{target}-shm")):
             if leftover.exists():
                 return False
         shutil.copyfile(await self.file(), target)
+        return True
+
+    async def _postgres_copy(self, url: URL) -> bool:
+        import asyncpg
+
+        name = url.database or ""
+        if not re.fullmatch(r"[a-z_][a-z0-9_]*", name) or name in ("postgres", PG_TEMPLATE):
+            return False
+        where = {"host": url.host, "port": url.port, "user": url.username, "password": url.password}
+        target = await asyncpg.connect(database=name, **where)
+        try:
+            tables = await target.fetchval(
+                "SELECT count(*) FROM pg_catalog.pg_tables"
+                " WHERE schemaname NOT IN ('pg_catalog', 'information_schema')"
+            )
+        finally:
+            await target.close()
+        if tables:
+            return False
+        server = (url.host, url.port)
+        if server not in self._pg_servers:
+            admin = await asyncpg.connect(database="postgres", **where)
+            try:
+                await admin.execute(f"DROP DATABASE IF EXISTS {PG_TEMPLATE}")
+                await admin.execute(f"CREATE DATABASE {PG_TEMPLATE} ENCODING 'UTF8' TEMPLATE template0")
+            finally:
+                await admin.close()
+            await _migrate(url.set(database=PG_TEMPLATE).render_as_string(hide_password=False))
+            self._pg_servers.add(server)
+        admin = await asyncpg.connect(database="postgres", **where)
+        try:
+            try:
+                await admin.execute(f"DROP DATABASE {name}")
+            except asyncpg.PostgresError:
+                return False  # someone holds it open: the migrations, as without the template
+            try:
+                await admin.execute(f"CREATE DATABASE {name} TEMPLATE {PG_TEMPLATE}")
+            except asyncpg.PostgresError:
+                await admin.execute(f"CREATE DATABASE {name} ENCODING 'UTF8' TEMPLATE template0")
+                return False
+        finally:
+            await admin.close()
         return True
 
     def remove(self) -> None:
