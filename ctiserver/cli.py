@@ -331,6 +331,7 @@ def _load_one_flow(settings: Settings, file: str) -> Flow | None:
 async def _flows_simulate(settings: Settings, args: argparse.Namespace) -> int:
     from datetime import datetime
 
+    from ctiserver.calendar import DayRules
     from ctiserver.ivr.dryrun import dry_run
     from ctiserver.ivr.services import LookupOnlyServices
     from ctiserver.storage.database import Database
@@ -347,7 +348,7 @@ async def _flows_simulate(settings: Settings, args: argparse.Namespace) -> int:
         services = LookupOnlyServices(db, settings.hotline.region) if db is not None else None
         run, lines = await dry_run(
             flow, presses, caller_number=args.caller, services=services,
-            clock=(lambda: at) if at is not None else None,
+            clock=(lambda: at) if at is not None else None, days=DayRules.from_settings(settings.calendar),
         )
     finally:
         if db is not None:

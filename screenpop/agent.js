@@ -3,9 +3,10 @@
 // Server data is inserted with textContent only (see el() in common.js).
 
 import {
-  $, LiveSocket, api, applyI18n, connectionIndicator, el, fill, formatDate, formatDuration, formatTime,
-  lang, meta, onLangChange, parseTime, refreshTimers, serverNow, setupLangToggle, show, startSession, t, tOr,
+  $, LiveSocket, api, connectionIndicator, el, fill, formatDate, formatDuration, formatTime, lang, meta,
+  onLangChange, parseTime, refreshTimers, serverNow, t, tOr,
 } from "./common.js";
+import { startPage } from "./shell.js";
 import { renderCallbackOffer, showCallbackOffer } from "./agent-callback.js";
 import { loadVisits, onVisitChanged, renderVisits } from "./agent-visits.js";
 
@@ -931,9 +932,6 @@ function fillPauseReasons() {
 async function begin(user) {
   desk.user = user;
   fillPauseReasons();
-  $("whoami").textContent = user.display_name ? `${user.display_name} (${user.username})` : user.username;
-  $("session-logout").hidden = false;
-  show("main");
   const { status, ok, data } = await api("GET", "/api/agent");
   if (ok && data.agent && !desk.agentFromSocket) {
     desk.hasAgent = true;
@@ -955,17 +953,13 @@ function end() {
   desk.agent = null;
   clearPop();
   clearHistory();
-  $("session-logout").hidden = true;
   $("conn").hidden = true;
-  $("whoami").textContent = "";
   $("agent-id").hidden = true;
   $("state-box").hidden = true;
   $("controls").hidden = true;
 }
 
 function init() {
-  applyI18n();
-  setupLangToggle($("lang-toggle"));
   onLangChange(rerenderForLanguage);
   onLangChange(renderCallbackOffer);
   const historyPlayer = $("history-player");
@@ -985,7 +979,7 @@ function init() {
   }
   $("kb-form").addEventListener("submit", (event) => { event.preventDefault(); searchKb(); });
   $("kb-search").addEventListener("input", searchKbSoon);
-  startSession({ onUser: begin, onLogout: end });
+  startPage({ page: "agent", onUser: begin, onLogout: end });
 }
 
 init();

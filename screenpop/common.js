@@ -1,5 +1,6 @@
-// Shared by the agent desk and the supervisor view: i18n, DOM helpers, JSON API calls,
-// the login form, live timers and the websocket with automatic reconnection.
+// Shared by every page: i18n, DOM helpers, JSON API calls, live timers and the websocket
+// with automatic reconnection. The header, login, language switch, logout and "not allowed"
+// are the shell's (shell.js).
 // Every text that comes from the server is inserted with textContent, never as HTML.
 
 import { LANGUAGES, STRINGS } from "./i18n.js";
@@ -187,6 +188,11 @@ setInterval(() => refreshTimers(), 1000);
 
 let onLoginRequired = () => show("login");
 
+/** What the page does when the server says the session is gone (the shell sets it). */
+export function whenLoginRequired(handler) {
+  onLoginRequired = handler;
+}
+
 export async function api(method, path, body) {
   const init = { method, credentials: "same-origin", headers: { Accept: "application/json" } };
   if (body !== undefined) {
@@ -214,7 +220,7 @@ export async function api(method, path, body) {
 
 // ---- the server's words (GET /api/meta): roles, ticket kinds, pause reasons, queues...
 
-/** Filled by startSession before `onUser` runs; the pages keep no copy of these words. */
+/** Filled by the shell (shell.js) before the page's `onUser` runs; the pages keep no copy of these words. */
 export const meta = {
   roles: [],
   supervisor_roles: [],
@@ -228,84 +234,10 @@ export const meta = {
   hotline: {},
 };
 
-async function loadMeta() {
+export async function loadMeta() {
   const { ok, data } = await api("GET", "/api/meta");
   if (ok && data) Object.assign(meta, data);
   return ok;
-}
-
-// ---- session: the page's own login form
-
-/**
- * Calls `onUser(user)` once someone is logged in (at load when the session cookie is
- * good, else after the login form). `onLogout()` runs when the session ends.
- */
-export function startSession({ onUser, onLogout = () => {} }) {
-  const form = $("login-form");
-  const status = $("login-status");
-  let started = false;
-
-  const begin = async (user) => {
-    started = true;
-    await loadMeta();
-    await onUser(user);
-  };
-
-  onLoginRequired = () => {
-    if (started) {
-      started = false;
-      onLogout();
-    }
-    show("login");
-  };
-
-  form.addEventListener("submit", async (event) => {
-    event.preventDefault();
-    const fields = new FormData(form);
-    status.textContent = "";
-    const button = form.querySelector("button[type=submit]");
-    button.disabled = true;
-    try {
-      const response = await fetch("/login", {
-        method: "POST",
-        credentials: "same-origin",
-        headers: { "Content-Type": "application/json", Accept: "application/json" },
-        body: JSON.stringify({ username: fields.get("username"), password: fields.get("password") }),
-      });
-      let data = {};
-      try {
-        data = await response.json();
-      } catch {
-        data = {};
-      }
-      if (response.ok && data.user) {
-        form.reset();
-        await begin(data.user);
-      } else if (response.status === 401) {
-        status.textContent = t("common.login.failed");
-      } else {
-        status.textContent = t("common.login.error", { error: data.error || `HTTP ${response.status}` });
-      }
-    } catch (error) {
-      status.textContent = t("common.login.error", { error: String(error.message || error) });
-    } finally {
-      button.disabled = false;
-    }
-  });
-
-  const logoutButton = $("session-logout");
-  if (logoutButton) {
-    logoutButton.addEventListener("click", async () => {
-      await fetch("/logout", { method: "POST", credentials: "same-origin" }).catch(() => null);
-      onLoginRequired();
-    });
-  }
-
-  (async () => {
-    const { ok, data } = await api("GET", "/api/me");
-    if (ok && data.user) await begin(data.user);
-    else show("login");
-  })();
 }
 
 // ---- websocket with reconnection

@@ -3,14 +3,15 @@
 // /ws?watch=tickets. Every text from the server goes in with textContent.
 
 import {
-  $, LiveSocket, api, applyI18n, connectionIndicator, el, fill, formatTime, meta, onLangChange,
-  parseTime, serverNow, setupLangToggle, show, startSession, t, tOr,
+  $, LiveSocket, api, connectionIndicator, el, fill, formatTime, meta, onLangChange, parseTime, serverNow,
+  show, t, tOr,
 } from "./common.js";
+import { pageById, startPage } from "./shell.js";
 
 const DONE = ["completed", "return_visit", "closed", "cancelled"];
 const PAUSED = ["waiting_customer", "waiting_parts"];
 const FINAL = ["closed", "cancelled"];
-const VIEWERS = ["staff", "supervisor", "admin"];
+const VIEWERS = pageById("department").roles;
 const WINDOW_FIELDS = ["appointment_start", "appointment_end", "engineer_id"];
 // status -> the actions offered: [action, target status or a form]
 const ACTIONS = {
@@ -120,7 +121,7 @@ function ticketRow(ticket) {
     el("span", { className: "strong mono", text: ticket.number }),
     slaBadge(ticket.status, ticket.due_at) || el("span"),
     el("span", { className: "meta-line", testid: "row-status", text: [
-      tOr("dept.kind", ticket.type), tOr("dept.status", ticket.status),
+      tOr("type", ticket.type), tOr("tstatus", ticket.status),
       ticket.urgency === "urgent" ? t("dept.urgent") : null,
       ticket.escalation_level > 0 ? t("dept.escalated", { level: ticket.escalation_level }) : null,
     ].filter(Boolean).join(" · ") }),
@@ -173,7 +174,7 @@ function fillChoices() {
     ...ctx.branches.map((b) => el("option", { value: String(b.id), text: b.name })));
   const statuses = $("status-filter");
   fill(statuses, el("option", { value: "", text: t("dept.all") }),
-    ...meta.ticket_statuses.map((s) => el("option", { value: s, text: tOr("dept.status", s) })));
+    ...meta.ticket_statuses.map((s) => el("option", { value: s, text: tOr("tstatus", s) })));
 }
 
 function renderTitle() {
@@ -237,7 +238,7 @@ function renderDetail() {
   const due = sla.paused ? null : ticket.due_at;
   fill($("detail-body"),
     el("h2", {}, [el("span", { className: "mono", text: ticket.number, testid: "detail-number" }), " ",
-      el("span", { text: tOr("dept.status", ticket.status), testid: "detail-status", dataset: { status: ticket.status } })]),
+      el("span", { text: tOr("tstatus", ticket.status), testid: "detail-status", dataset: { status: ticket.status } })]),
     el("p", { className: "summary", text: ticket.summary, testid: "detail-summary" }),
     el("p", {}, [slaBadge(ticket.status, due), " ", el("span", { className: "muted", text: slaLine(sla) })]),
     el("dl", { className: "dept-fields", testid: "detail-fields" }, fieldRows(ticket)),
@@ -259,7 +260,7 @@ function slaLine(sla) {
 
 function fieldRows(ticket) {
   const rows = [
-    ["dept.kind_label", tOr("dept.kind", ticket.type)],
+    ["dept.kind_label", tOr("type", ticket.type)],
     ["dept.department", ticket.department_name || ticket.department],
     ["dept.branch", ticket.branch ? ticket.branch.name : t("dept.no_branch")],
     ["dept.engineer", ticket.engineer ? ticket.engineer.display_name || ticket.engineer.username : "—"],
@@ -270,14 +271,14 @@ function fieldRows(ticket) {
     if (WINDOW_FIELDS.includes(spec.key)) continue;
     const value = ticket.fields[spec.key];
     if (value === undefined || value === null || value === "") continue;
-    rows.push([`dept.field.${spec.key}`, shown(spec, value)]);
+    rows.push([`tfield.${spec.key}`, shown(spec, value)]);
   }
   return rows.flatMap(([key, value]) => [el("dt", { text: t(key) }), el("dd", { text: value, dataset: { key } })]);
 }
 
 function shown(spec, value) {
   if (spec.type === "list") return Array.isArray(value) ? value.join(", ") : String(value);
-  if (spec.type === "choice") return tOr("dept.choice", value);
+  if (spec.type === "choice") return tOr("tchoice", value);
   if (spec.type === "datetime") return formatTime(value);
   return String(value);
 }
@@ -347,13 +348,13 @@ function visitForm(ticket) {
 }
 
 function fieldInput(spec, value) {
-  const label = t(`dept.field.${spec.key}`);
+  const label = t(`tfield.${spec.key}`);
   const name = spec.key;
   const testid = `field-${spec.key}`;
   let input;
   if (spec.type === "choice") {
     input = el("select", { name, testid }, [el("option", { value: "", text: "—" }),
-      ...spec.choices.map((c) => el("option", { value: c, text: tOr("dept.choice", c), selected: c === value }))]);
+      ...spec.choices.map((c) => el("option", { value: c, text: tOr("tchoice", c), selected: c === value }))]);
   } else if (spec.type === "list") {
     input = el("textarea", { name, testid, rows: 2, placeholder: t("dept.list_hint") });
     input.value = Array.isArray(value) ? value.join("\n") : "";
@@ -379,9 +380,9 @@ function readField(spec, raw) {
 
 function historyRow(event) {
   const what = event.from && event.to && event.from !== event.to
-    ? `${tOr("dept.status", event.from)} → ${tOr("dept.status", event.to)}` : "";
+    ? `${tOr("tstatus", event.from)} → ${tOr("tstatus", event.to)}` : "";
   return el("li", { dataset: { kind: event.kind }, testid: "history-row" }, [
-    el("span", { className: "strong", text: tOr("dept.event", event.kind) }), " ",
+    el("span", { className: "strong", text: tOr("tevent", event.kind) }), " ",
     el("span", { text: what }), " ",
     el("span", { className: "muted", text: `${formatTime(event.at)} ${event.who || ""}` }),
     event.note ? el("div", { text: event.note }) : null,
@@ -455,10 +456,6 @@ function stop(section) {
 
 async function begin(user) {
   view.user = user;
-  $("whoami").textContent = user.display_name ? `${user.display_name} (${user.username})` : user.username;
-  $("session-logout").hidden = false;
-  if (!VIEWERS.includes(user.role)) return stop("denied");
-  show("main");
   if (!(await loadContext())) return;
   if (!view.socket) {
     view.socket = new LiveSocket({ onMessage, onStatus: connectionIndicator($("conn")), path: "/ws?watch=tickets" });
@@ -471,15 +468,11 @@ function end() {
   if (view.socket) view.socket.stop();
   Object.assign(view, { user: null, context: null, detail: null, openId: null, hellos: 0, form: null, changing: null });
   view.tickets.clear();
-  $("whoami").textContent = "";
-  $("session-logout").hidden = true;
   $("conn").hidden = true;
   closeTicket();
 }
 
 function init() {
-  applyI18n();
-  setupLangToggle($("lang-toggle"));
   $("back").addEventListener("click", closeTicket);
   for (const id of ["department", "branch"]) {
     $(id).addEventListener("change", async () => {
@@ -499,7 +492,7 @@ function init() {
     renderDetail();
   });
   setInterval(() => renderList(), 30000); // the SLA badges count down
-  startSession({ onUser: begin, onLogout: end });
+  startPage({ page: "department", onUser: begin, onLogout: end });
 }
 
 init();

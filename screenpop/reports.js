@@ -3,9 +3,8 @@
 // as a table with the same columns and values as its CSV download (format=csv); server
 // data goes in as text only (el() and the chart builders use textContent).
 
-import {
-  $, api, applyI18n, el, fill, meta, onLangChange, setupLangToggle, show, startSession, t, tOr,
-} from "./common.js";
+import { $, api, el, fill, meta, onLangChange, t, tOr } from "./common.js";
+import { startPage } from "./shell.js";
 import { barChart, heatMap, lineChart } from "./reports-charts.js";
 import { BUSINESS_FILTERS, drawBusiness, renderBusiness } from "./reports-business.js";
 
@@ -141,8 +140,6 @@ function defaultRange() {
 }
 
 function setup() {
-  applyI18n();
-  setupLangToggle($("lang-toggle"));
   onLangChange(() => {
     render();
     drawBusiness();
@@ -155,13 +152,9 @@ function setup() {
     event.preventDefault();
     load();
   });
-  startSession({
-    onUser: async (user) => {
-      if (!meta.supervisor_roles.includes(user.role)) {
-        show("denied");
-        return;
-      }
-      show("main");
+  startPage({
+    page: "reports",
+    onUser: async () => {
       const queues = $("rp-queue");
       fill(queues, el("option", { value: "", text: t("rp.all_queues") }),
         ...(meta.queues || []).map((q) => el("option", { value: q.name ?? q, text: q.name ?? q })));

@@ -6,9 +6,10 @@
 // Server data is inserted with textContent only (see el() in common.js).
 
 import {
-  $, LiveSocket, api, applyI18n, connectionIndicator, el, fill, formatDuration, formatTime,
-  meta, onLangChange, parseTime, refreshTimers, serverNow, setupLangToggle, show, startSession, t, tOr,
+  $, LiveSocket, api, connectionIndicator, el, fill, formatDuration, formatTime, meta, onLangChange,
+  parseTime, refreshTimers, serverNow, show, t, tOr,
 } from "./common.js";
+import { startPage } from "./shell.js";
 import { loadCallbacks, renderCallbacks, resetCallbacks, setCallback } from "./supervisor-callbacks.js";
 
 const RECENT_ROWS = 12;
@@ -482,13 +483,6 @@ function stop(section) {
 }
 
 async function begin(user) {
-  $("whoami").textContent = user.display_name ? `${user.display_name} (${user.username})` : user.username;
-  $("session-logout").hidden = false;
-  if (!meta.supervisor_roles.includes(user.role)) {
-    show("denied");
-    return;
-  }
-  show("main");
   render();
   if (!view.socket) {
     view.socket = new LiveSocket({ onMessage, onStatus: connectionIndicator($("conn")) });
@@ -502,8 +496,6 @@ function end() {
   view.hellos = 0;
   view.wallboard = null;
   view.calls.clear();
-  $("whoami").textContent = "";
-  $("session-logout").hidden = true;
   $("conn").hidden = true;
   resetReport();
   resetCallbacks();
@@ -511,15 +503,13 @@ function end() {
 }
 
 function init() {
-  applyI18n();
-  setupLangToggle($("lang-toggle"));
   setupReport();
   onLangChange(() => {
     render();
     renderReport();
     renderCallbacks();
   });
-  startSession({ onUser: begin, onLogout: end });
+  startPage({ page: "supervisor", onUser: begin, onLogout: end });
 }
 
 init();

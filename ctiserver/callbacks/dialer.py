@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import logging
 import uuid
 from collections.abc import Callable
@@ -37,7 +38,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ctiserver.agents.model import AgentBoard, AgentState, AgentUpdate
-from ctiserver.callbacks.model import PLACEHOLDER_PREFIX, CallingWindow, Outcome, dial_digits
+from ctiserver.calendar import DayRules, utc
+from ctiserver.callbacks.model import PLACEHOLDER_PREFIX, Outcome, calling_window, dial_digits
 from ctiserver.callbacks.store import AttemptInfo, CallbackInfo, CallbackRepository, Claim
 from ctiserver.settings import Settings
 from ctiserver.telephony.ami.link import AmiLink
@@ -124,7 +126,11 @@ class CallbackDialer:
         self._offer = offer
         self._waiting = waiting
         zone = settings.hotline.timezone
-        self._windows = {q.name: CallingWindow.parse(q.hours, zone) for q in settings.hotline.queues}
+        days = DayRules.from_settings(settings.calendar)
+        #: each queue's calling window on the business calendar
+        self._calendars = {q.name: calling_window(q.hours, zone, days) for q in settings.hotline.queues}
+        #: queue -> the calling window it is in (kept until it closes)
+        self._open_windows: dict[str, tuple[dt.datetime, dt.datetime]] = {}
         #: ChannelId -> the attempt being followed
         self._flights: dict[str, _InFlight] = {}
         #: member interfaces ringing or talking for a callback
@@ -166,13 +172,27 @@ class CallbackDialer:
         agents.sort(key=lambda a: a.state_since)
         return [(a.interface, str(a.extension)) for a in agents]
 
+    def may_dial(self, queue: str, now: float) -> bool:
+        """Whether ``now`` is in the queue's calling window (a queue not in settings: any time)."""
+        calendar = self._calendars.get(queue)
+        if calendar is None:
+            return True
+        moment = utc(now)
+        window = self._open_windows.get(queue)
+        if window is None or not window[0] <= moment < window[1]:
+            window = calendar.window(moment)
+            if window is None or window[0] > moment:
+                self._open_windows.pop(queue, None)
+                return False
+            self._open_windows[queue] = window
+        return True
+
     async def tick(self) -> int:
         """Offer due tasks to free agents; how many Originates were sent."""
         now = self._clock()
         sent = 0
         for queue in await self._store.due_queues(now):
-            window = self._windows.get(queue)
-            if (window is not None and not window.is_open(now)) or self._waiting(queue):
+            if not self.may_dial(queue, now) or self._waiting(queue):
                 continue  # outside its hours; callers waiting are not jumped
             for interface, extension in self.free_agents(queue):
                 channel_id = f"cb-{uuid.uuid4().hex}"

@@ -14,12 +14,11 @@ Times are epoch seconds.
 
 from __future__ import annotations
 
-import datetime as dt
 import enum
-import re
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
+from ctiserver.calendar import BusinessCalendar, DayRules, WeeklyHours
 from ctiserver.customers.phones import normalize_phone
 
 
@@ -172,37 +171,15 @@ def priority_key(vip: bool, missed_at: float, task_id: int) -> tuple[int, float,
     return (0 if vip else 1, missed_at, task_id)
 
 
-_SPAN = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
-
-
-@dataclass(frozen=True)
-class CallingWindow:
-    """When a queue's customers may be called: its business hours, each day, in its zone.
-
-    ``"08:00-20:00"``; a span that ends before it starts runs past midnight; ``""`` is
-    any hour.
-    """
-
-    start_minute: int
-    end_minute: int
-    zone: str
-
-    @classmethod
-    def parse(cls, text: str, zone: str) -> CallingWindow:
-        if not text.strip():
-            return cls(0, 24 * 60, zone)
-        match = _SPAN.match(text)
-        if match is None:
-            raise ValueError(f"calling window {text!r}: expected HH:MM-HH:MM")
-        h1, m1, h2, m2 = (int(g) for g in match.groups())
-        start, end = h1 * 60 + m1, h2 * 60 + m2
-        if not (0 <= start <= 24 * 60 and 0 <= end <= 24 * 60 and m1 < 60 and m2 < 60):
-            raise ValueError(f"calling window {text!r}: not a time of day")
-        return cls(start, end, zone)
-
-    def is_open(self, at: float) -> bool:
-        local = dt.datetime.fromtimestamp(at, ZoneInfo(self.zone))
-        minute = local.hour * 60 + local.minute
-        if self.start_minute <= self.end_minute:
-            return self.start_minute <= minute < self.end_minute
-        return minute >= self.start_minute or minute < self.end_minute
+def calling_window(hours: str, zone: str, days: DayRules | None = None) -> BusinessCalendar:
+    """When a queue's customers may be called: its business hours (``"08:00-20:00"`` every
+    day, ``"mon-fri 08:00-20:00; sat 09:00-12:00"``; a span that ends before it starts runs
+    past midnight) on the business calendar's ``days`` (no calls on a holiday, calls on a
+    make-up working day), in its zone; ``""`` is any hour of any day. ValueError naming what
+    is wrong."""
+    if not hours.strip():
+        return BusinessCalendar(ZoneInfo(zone), WeeklyHours.always())
+    try:
+        return BusinessCalendar.parse(hours, (), zone, days=days, overnight=True)
+    except ValueError as exc:
+        raise ValueError(f"calling window: {exc}") from exc

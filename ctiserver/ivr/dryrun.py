@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from ctiserver.calendar import DayRules
 from ctiserver.ivr.channel import ScriptedChannel
 from ctiserver.ivr.engine.run import Event, FlowRun, Step
 from ctiserver.ivr.engine.runner import FlowEngine, now_utc
@@ -82,11 +83,13 @@ async def dry_run(
     services: FlowServices | None = None,
     clock: Callable[[], datetime] | None = None,
     start_at: str | None = None,
+    days: DayRules | None = None,
 ) -> tuple[FlowRun, list[str]]:
     """Run ``flow`` with ``presses`` (``""`` = pressed nothing); the caller hangs up
-    when the engine wants more input than the script has."""
+    when the engine wants more input than the script has. ``days``: the business
+    calendar's dates the ``hours`` nodes follow (None: only their own)."""
     services = services if services is not None else DryRunServices()
-    engine = FlowEngine(services, TextPrompts(), clock=clock or now_utc)
+    engine = FlowEngine(services, TextPrompts(), clock=clock or now_utc, days=days)
     channel = ScriptedChannel(presses)
     run = await engine.run(
         flow,

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from ctiserver.calendar import DayRules
 from ctiserver.callbacks.store import CallbackRepository, policy_from
 from ctiserver.calls.model import CallUpdate
 from ctiserver.core import Core
@@ -85,6 +86,7 @@ def _flow_engine(
     """The IVR engine with voicemail in a directory Asterisk can write."""
     ivr = settings.ivr
     voicemail_dir = Path(ivr.voicemail_dir).resolve()
+    days = DayRules.from_settings(settings.calendar)
     services = DbFlowServices(
         db,
         voicemail_host_dir=voicemail_dir,
@@ -94,8 +96,8 @@ def _flow_engine(
         region=settings.hotline.region,
         callbacks=CallbackRepository(db, policy_from(settings.callbacks)),
         callback_queue=settings.hotline.default_queue,
-        ticket_sla=sla_rules(settings.tickets, settings.hotline.timezone),
+        ticket_sla=sla_rules(settings.tickets, settings.hotline.timezone, days),
     )
     if ivr.hours != "flow":
         log.warning("ivr.hours = %r: hours nodes do not apply their flow's opening hours", ivr.hours)
-    return FlowEngine(services, prompts, hours=ivr.hours)
+    return FlowEngine(services, prompts, hours=ivr.hours, days=days)

@@ -85,6 +85,7 @@ class Lab:
             raise RuntimeError("the lab is not running")
         base = f"http://{self.settings.web.host}:{self.server.web_port}"
         return [
+            f"{base}/                     (home: log in, then the pages your role may open)",
             f"{base}/ui/agent.html        (agent desktop: agent1001..agent1004)",
             f"{base}/ui/supervisor.html   (supervisor live view: supervisor)",
             f"{base}/ui/admin/flows.html  (IVR flow editor: admin)",

@@ -23,6 +23,7 @@ from ctiserver.settings.errors import SettingsError
 from ctiserver.settings.service import (
     DEFAULT_WEBHOOK_KINDS,
     DEFAULT_WEBHOOK_SECRET,
+    CalendarSettings,
     CallbackSettings,
     RecordingSettings,
     ReportSettings,
@@ -30,7 +31,6 @@ from ctiserver.settings.service import (
     VisitSettings,
     WebhookEndpoint,
     WebhookSettings,
-    WorkViewSettings,
 )
 from ctiserver.settings.telephony import (
     AgiSettings,
@@ -52,6 +52,7 @@ __all__ = [
     "AgiSettings",
     "AmiSettings",
     "AsteriskSettings",
+    "CalendarSettings",
     "CallbackSettings",
     "DatabaseSettings",
     "HotlineSettings",
@@ -68,7 +69,6 @@ __all__ = [
     "WebSettings",
     "WebhookEndpoint",
     "WebhookSettings",
-    "WorkViewSettings",
     "load_settings",
 ]
 
@@ -86,13 +86,13 @@ class Settings:
     lab: LabSettings = field(default_factory=LabSettings)
     ivr: IvrSettings = field(default_factory=IvrSettings)
     storage: StorageSettings = field(default_factory=StorageSettings)
+    calendar: CalendarSettings = field(default_factory=CalendarSettings)
     callbacks: CallbackSettings = field(default_factory=CallbackSettings)
     recordings: RecordingSettings = field(default_factory=RecordingSettings)
     reports: ReportSettings = field(default_factory=ReportSettings)
     tickets: TicketSettings = field(default_factory=TicketSettings)
     webhooks: WebhookSettings = field(default_factory=WebhookSettings)
     visits: VisitSettings = field(default_factory=VisitSettings)
-    workview: WorkViewSettings = field(default_factory=WorkViewSettings)
 
     def replace(self, **sections: Mapping[str, object]) -> Settings:
         """A copy with some fields of some sections changed: ``s.replace(ami={"port": 5039})``."""

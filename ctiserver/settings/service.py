@@ -1,9 +1,12 @@
-"""Settings of the after-sales service: callbacks, recordings, reports, tickets, webhooks,
-return visits and the department work view."""
+"""Settings of the after-sales service: callbacks, recordings, reports, tickets (and their
+event feed, which the department work view follows), webhooks and return visits."""
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
+
+from ctiserver.settings.errors import SettingsError
 
 
 @dataclass(frozen=True)
@@ -80,13 +83,49 @@ class ReportSettings:
 
 
 @dataclass(frozen=True)
+class CalendarSettings:
+    """The business calendar (``ctiserver.calendar``) of the IVR's ``hours`` nodes, the
+    tickets' SLA and the callbacks' calling windows: which dates are holidays and which are
+    make-up working days (调休); each use keeps its own weekly hours (a node's ``open``,
+    tickets.hours, a queue's ``hours``)."""
+
+    #: whose official holidays and make-up working days: "CN" (the State Council's yearly
+    #: arrangement, from the chinese-calendar package) or "" (none: only the dates below)
+    official: str = "CN"
+    #: the operator's own closed days (YYYY-MM-DD): company holidays, or the official ones of
+    #: a year the package does not know yet
+    holidays: tuple[str, ...] = ()
+    #: the operator's own working days (YYYY-MM-DD), open whatever the weekday
+    workdays: tuple[str, ...] = ()
+    #: a make-up working day has its own weekday's hours and this weekday's (mon..sun)
+    workday_hours: str = "mon"
+
+    def __post_init__(self) -> None:
+        if self.official not in ("CN", ""):
+            raise SettingsError(f"calendar.official: \"CN\" or \"\" (none), not {self.official!r}")
+        if self.workday_hours not in ("mon", "tue", "wed", "thu", "fri", "sat", "sun"):
+            raise SettingsError(f"calendar.workday_hours: a day mon..sun, not {self.workday_hours!r}")
+        for name in ("holidays", "workdays"):
+            for text in getattr(self, name):
+                try:
+                    dt.date.fromisoformat(text)
+                except ValueError:
+                    raise SettingsError(f"calendar.{name}: {text!r} is not a date (YYYY-MM-DD)") from None
+        both = set(self.holidays) & set(self.workdays)
+        if both:
+            raise SettingsError(f"calendar: {', '.join(sorted(both))} both in holidays and in workdays")
+
+
+@dataclass(frozen=True)
 class TicketSettings:
     """Service tickets' SLA (``ctiserver.tickets.model.sla``), counted in business hours in
-    hotline.timezone."""
+    hotline.timezone, on the business calendar ([calendar]: public holidays do not count,
+    make-up working days do)."""
 
     #: business hours: "DAYS HH:MM-HH:MM" each (days: mon-fri, sat, "mon,wed"...)
     hours: tuple[str, ...] = ("mon-fri 09:00-18:00", "sat 09:00-12:00")
-    #: local dates (YYYY-MM-DD) on which no business hour counts
+    #: more local dates (YYYY-MM-DD) on which no business hour counts, for the SLA only
+    #: (dates for every use go in calendar.holidays)
     holidays: tuple[str, ...] = ()
     #: "KIND URGENCY RESPONSE RESOLUTION" in business time (4h, 30m); KIND * for any kind;
     #: VIP customers' tickets are urgent
@@ -100,6 +139,10 @@ class TicketSettings:
     escalate_at: tuple[float, ...] = (0.8, 1.0)
     #: seconds between looks for tickets to escalate
     escalate_interval: float = 60.0
+    #: seconds between the ticket-event feed's safety looks at ``ticket_events`` for events
+    #: other processes wrote (the feed's consumers: the work view, webhooks, return visits);
+    #: an event this server commits wakes them at once
+    feed_interval: float = 1.0
 
 
 #: the ticket event kinds an endpoint is sent when its settings name none
@@ -131,13 +174,9 @@ class WebhookEndpoint:
 
 @dataclass(frozen=True)
 class WebhookSettings:
+    """Endpoints follow the ticket-event feed (``tickets.feed_interval``)."""
+
     endpoints: tuple[WebhookEndpoint, ...] = ()
-    #: seconds between looks for new ticket events (a ticket event written by this
-    #: process wakes its deliverers at once)
-    poll_interval: float = 1.0
-    #: a missing event id (a transaction that took it may not have committed) is waited
-    #: for this many seconds, then passed as rolled back
-    gap_wait: float = 5.0
     #: an endpoint whose oldest undelivered event is older than this is "stuck" (/healthz)
     stuck_after: float = 600.0
 
@@ -159,17 +198,8 @@ class VisitSettings:
     #: wait before the first retry, doubled at each further one, up to retry_max
     retry_min: float = 1800.0
     retry_max: float = 4 * 3600.0
-    #: seconds between looks for completed tickets and due automatic calls
+    #: seconds between looks for due automatic calls (completed tickets come from the
+    #: ticket-event feed, ``tickets.feed_interval``)
     interval: float = 2.0
     #: this server's name on the attempts it claims; "": the host name
     server_id: str = ""
-
-
-@dataclass(frozen=True)
-class WorkViewSettings:
-    """The department work view (``ctiserver.workview``)."""
-
-    #: seconds between looks at the tickets' history for changes written by another process
-    #: (another server, a script); a change committed by this server is pushed at once from
-    #: the in-process ticket bus
-    live_interval: float = 0.5

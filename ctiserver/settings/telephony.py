@@ -68,8 +68,10 @@ class QueueSettings:
     wrapup_time: int = 5
     #: a caller who hangs up after waiting this many seconds is owed a callback (-1: never)
     callback_after_wait: int = 10
-    #: the calling window of callbacks, the queue's business hours ("HH:MM-HH:MM",
-    #: hotline time; "" = any hour)
+    #: the calling window of callbacks, the queue's business hours in hotline time on the
+    #: business calendar ([calendar]: not on public holidays, on make-up working days):
+    #: "[DAYS ]HH:MM-HH:MM" spans separated by ";" ("08:00-20:00" every day, "mon-fri
+    #: 08:00-20:00; sat 09:00-17:00"; a span may run past midnight); "" = any hour, any day
     hours: str = "08:00-20:00"
     #: record every answered call of this queue and its transfer legs (ctiserver.recordings)
     record: bool = True

@@ -1,21 +1,28 @@
 """After-sales tickets: opened from the desk or the IVR, dispatched, worked through the workflow,
-watched against their SLA (the ``ticket-sla`` task escalates and records breaches)."""
+watched against their SLA (the ``ticket-sla`` task escalates and records breaches); the feed
+of their events that other features follow."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
+from ctiserver.calendar import DayRules, uncovered_note
 from ctiserver.core import Core
 from ctiserver.customers.store import CustomerRepository
 from ctiserver.dispatch.store import DispatchRepository
 from ctiserver.storage.base import from_epoch
 from ctiserver.tickets import http
+from ctiserver.tickets.bus import bus_of
 from ctiserver.tickets.escalation import SlaWatch
+from ctiserver.tickets.feed import EventFeed
 from ctiserver.tickets.schemas import TicketEscalationMessage
 from ctiserver.tickets.store import TicketRepository, sla_rules
 from ctiserver.users.store import UserRepository
 from ctiserver.vocabulary import SUPERVISOR_ROLES
 from ctiserver.web.contract import add_messages
+
+log = logging.getLogger(__name__)
 
 
 def register(core: Core, customers: CustomerRepository, dispatch: DispatchRepository) -> TicketRepository:
@@ -24,7 +31,11 @@ def register(core: Core, customers: CustomerRepository, dispatch: DispatchReposi
     def now() -> Any:
         return from_epoch(core.clock())
 
-    rules = sla_rules(settings.tickets, settings.hotline.timezone)
+    days = DayRules.from_settings(settings.calendar)
+    note = uncovered_note(days, now().year)
+    if note:
+        log.warning("business calendar: %s", note)
+    rules = sla_rules(settings.tickets, settings.hotline.timezone, days)
     tickets = TicketRepository(core.db, timezone=settings.hotline.timezone, clock=now, sla=rules)
     http.register(core.app, tickets, customers, dispatch, UserRepository(core.db))
     add_messages(core.app, TicketEscalationMessage)
@@ -43,3 +54,8 @@ def register(core: Core, customers: CustomerRepository, dispatch: DispatchReposi
 
     core.long_running("ticket-sla", run)
     return tickets
+
+
+def event_feed(core: Core) -> EventFeed:
+    """The feed of ``ticket_events`` this server's consumers follow, woken by its bus."""
+    return EventFeed(core.db, bus_of(core.db), interval=core.settings.tickets.feed_interval)

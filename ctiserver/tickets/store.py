@@ -18,6 +18,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ctiserver.agents.tables import AgentRow
+from ctiserver.calendar import DayRules
 from ctiserver.customers.tables import Customer
 from ctiserver.dispatch.model import match
 from ctiserver.dispatch.store import rules_in
@@ -51,9 +52,11 @@ _UPSERT: dict[str, Callable[[type[TicketCounter]], postgresql.Insert | sqlite.In
 }
 
 
-def sla_rules(settings: TicketSettings, timezone: str) -> SlaRules:
+def sla_rules(settings: TicketSettings, timezone: str, days: DayRules | None = None) -> SlaRules:
+    """``days``: the business calendar's dates (``DayRules.from_settings(settings.calendar)``);
+    None: only tickets.holidays."""
     return SlaRules.parse(sla=settings.sla, hours=settings.hours, holidays=settings.holidays,
-                          timezone=timezone, escalate_at=settings.escalate_at)
+                          timezone=timezone, escalate_at=settings.escalate_at, days=days)
 
 
 class TicketRepository(TicketChanges):

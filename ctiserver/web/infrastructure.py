@@ -31,7 +31,8 @@ def register(app: web.Application) -> None:
     route(app, "GET", "/api/meta", meta.meta, summary="The contact center's words for the pages",
           roles=USER_ROLES, answer=MetaView)
     openapi.register(app)
-    declare(app, "GET", "/", summary="The login page", public=True, media_type="text/html")
+    declare(app, "GET", "/", summary="The home page: the login, or the pages the user may open",
+            public=True, media_type="text/html")
     declare(app, "GET", "/ws", summary="The live feed: pops, agent and call changes, the wallboard",
             description="A websocket; the first message is the hello. See x-messages for "
             "the shapes it sends.")

@@ -1,51 +1,30 @@
-"""The login page at ``/``: a placeholder until the agent desktop arrives."""
+"""The home page at ``/``: screenpop/index.html, with the hotline's number filled in.
+
+The page itself (screenpop/home.js and the shell, screenpop/shell.js) shows the login, or
+the pages the logged-in user's role may open.
+"""
 
 from __future__ import annotations
 
-import jinja2
+from html import escape
+
 from aiohttp import web
 
+from ctiserver.resources import pages_dir
 from ctiserver.web.keys import SETTINGS_KEY
 
-_env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
+#: the element of index.html that gets the hotline's number
+HOTLINE_SLOT = '<span id="hotline" class="hotline" data-testid="hotline"></span>'
 
-_LOGIN = _env.from_string(
-    """<!doctype html>
-<html lang="zh-CN">
-<head>
-<meta charset="utf-8">
-<title>售后服务热线 {{ hotline }} · ctiserver</title>
-</head>
-<body>
-<h1>售后服务热线 {{ hotline }}</h1>
-<form id="login">
-  <label>Username <input name="username" autocomplete="username" required></label>
-  <label>Password
-    <input name="password" type="password" autocomplete="current-password" required></label>
-  <button type="submit">Log in</button>
-</form>
-<p id="status" role="status"></p>
-<script>
-document.getElementById("login").addEventListener("submit", async (event) => {
-  event.preventDefault();
-  const form = new FormData(event.target);
-  const response = await fetch("/login", {
-    method: "POST",
-    headers: {"Content-Type": "application/json"},
-    body: JSON.stringify({username: form.get("username"), password: form.get("password")}),
-  });
-  const body = await response.json();
-  document.getElementById("status").textContent = response.ok
-    ? "Logged in as " + (body.user.display_name || body.user.username)
-    : body.error;
-});
-</script>
-</body>
-</html>
-"""
-)
+
+def home_page(hotline: str) -> str:
+    html = (pages_dir() / "index.html").read_text(encoding="utf-8")
+    if HOTLINE_SLOT not in html:
+        raise RuntimeError("screenpop/index.html has no hotline slot")
+    filled = HOTLINE_SLOT.replace("></span>", f">{escape(hotline)}</span>")
+    return html.replace(HOTLINE_SLOT, filled, 1)
 
 
 async def index(request: web.Request) -> web.Response:
-    html = _LOGIN.render(hotline=request.app[SETTINGS_KEY].hotline.number)
+    html = home_page(request.app[SETTINGS_KEY].hotline.number)
     return web.Response(text=html, content_type="text/html", charset="utf-8")

@@ -1,103 +1,71 @@
-// The IVR flow editor. Everything that comes from the server or the editor is inserted
-// with textContent; the diagram is shown through <img>, where an SVG cannot run scripts.
-"use strict";
+// The IVR flow editor (admins): edit a flow's YAML, have it checked as you type, see its
+// diagram, publish it, compare and roll back versions. Everything that comes from the server
+// or the editor is inserted with textContent; the diagram is shown through <img>, where an
+// SVG cannot run scripts.
+import { $, api, el, fill, formatTime, onLangChange, show, t } from "../common.js";
+import { startPage } from "../shell.js";
 
 const CHECK_DELAY_MS = 400;
 
 const state = {
-  flow: null,         // name of the selected flow
-  activeSource: "",   // source of its active version: publishing that again changes nothing
-  checkSeq: 0,        // answers to older checks are dropped
+  flow: null, // name of the selected flow
+  active: null, // number of its active version
+  activeSource: "", // source of its active version: publishing that again changes nothing
+  checkSeq: 0, // answers to older checks are dropped
   checkedSource: null,
+  check: null, // the last check's answer, shown in the page's language
   problems: [],
   timer: null,
   diagramUrl: null,
+  diagram: "hint", // hint | current | stale | none: what the caption says
+  diff: null, // the version whose diff is shown, or its error
+  result: null, // the last publish/rollback outcome: { key, params, ok }
   gutterKey: "",
 };
 
-const $ = (id) => document.getElementById(id);
+/** The server refused (401: the shell shows the login; 403: not allowed here). */
+class Refused extends Error {}
 
-function el(tag, options = {}, children = []) {
-  const node = document.createElement(tag);
-  for (const [key, value] of Object.entries(options)) {
-    if (key === "text") node.textContent = value;
-    else if (key === "className") node.className = value;
-    else if (key === "onclick") node.addEventListener("click", value);
-    else node.setAttribute(key, value);
-  }
-  for (const child of children) node.append(child);
-  return node;
-}
-
-function show(sectionId) {
-  for (const id of ["loading", "login", "denied", "main"]) $(id).hidden = id !== sectionId;
-}
-
-class ApiRefused extends Error {}
-
-async function api(method, path, body) {
-  const init = { method, credentials: "same-origin", headers: { Accept: "application/json" } };
-  if (body !== undefined) {
-    init.headers["Content-Type"] = "application/json";
-    init.body = JSON.stringify(body);
-  }
-  const response = await fetch(path, init);
-  let data = {};
-  try {
-    data = await response.json();
-  } catch {
-    data = { error: `HTTP ${response.status}` };
-  }
-  if (response.status === 401) {
-    show("login");
-    throw new ApiRefused("login required");
-  }
-  if (response.status === 403) {
+async function call(method, path, body) {
+  const answer = await api(method, path, body);
+  if (answer.status === 401) throw new Refused("login required");
+  if (answer.status === 403) {
     show("denied");
-    throw new ApiRefused("admins only");
+    throw new Refused("admins only");
   }
-  return { status: response.status, ok: response.ok, data };
-}
-
-function formatTime(iso) {
-  if (!iso) return "";
-  const date = new Date(iso);
-  return Number.isNaN(date.getTime()) ? String(iso) : date.toLocaleString();
+  if (answer.status === 0) throw new Error(answer.data.error);
+  return answer;
 }
 
 // ---- the flow list and versions
 
 async function loadFlows() {
-  const { data } = await api("GET", "/api/flows");
-  const list = $("flow-list");
-  list.replaceChildren();
-  for (const flow of data.flows || []) {
-    const button = el("button", { type: "button", "data-flow": flow.name }, [
-      el("span", { text: flow.name }),
-      el("span", { className: "entry", text: `${flow.entry} · v${flow.number}` }),
-    ]);
-    button.addEventListener("click", () => selectFlow(flow.name));
-    if (flow.name === state.flow) button.setAttribute("aria-current", "true");
-    list.append(el("li", {}, [button]));
-  }
+  const { data } = await call("GET", "/api/flows");
+  fill($("flow-list"), ...(data.flows || []).map((flow) => el("li", {}, [
+    el("button", {
+      type: "button", dataset: { flow: flow.name }, "aria-current": String(flow.name === state.flow),
+      on: { click: () => selectFlow(flow.name) },
+    }, [el("span", { text: flow.name }), el("span", { className: "entry", text: `${flow.entry} · v${flow.number}` })]),
+  ])));
 }
 
 async function selectFlow(name, { keepEditor = false } = {}) {
-  if (!keepEditor && isDirty() && name !== state.flow &&
-      !window.confirm("Discard the unpublished changes in the editor?")) return;
-  const { ok, data } = await api("GET", `/api/flows/${encodeURIComponent(name)}`);
+  if (!keepEditor && isDirty() && name !== state.flow && !window.confirm(t("flows.discard"))) return;
+  const { ok, data } = await call("GET", `/api/flows/${encodeURIComponent(name)}`);
   if (!ok) {
-    setPublishResult(data.error || "cannot load the flow", false);
+    setResult("flows.load_failed", { error: data.error }, false);
     return;
   }
   state.flow = data.name;
+  state.active = data.active.number;
   state.activeSource = data.source;
+  state.versions = data.versions;
   history.replaceState(null, "", `#${encodeURIComponent(data.name)}`);
-  $("editor-title").textContent = `Editor · ${data.name} (active: v${data.active.number})`;
+  renderTitle();
   for (const button of document.querySelectorAll("#flow-list button")) {
     button.setAttribute("aria-current", String(button.dataset.flow === data.name));
   }
-  renderVersions(data.versions);
+  renderVersions();
   if (!keepEditor) {
     $("source").value = data.source;
     $("source").scrollTop = 0;
@@ -108,64 +76,74 @@ async function selectFlow(name, { keepEditor = false } = {}) {
   }
 }
 
-function renderVersions(versions) {
-  const list = $("versions");
-  list.replaceChildren();
-  for (const version of versions) {
-    const head = el("div", { className: "head" }, [el("strong", { text: `v${version.number}` })]);
-    if (version.active) head.append(el("span", { className: "badge", text: "active" }));
-    head.append(
+function renderTitle() {
+  $("editor-title").textContent = state.flow === null
+    ? t("flows.editor") : t("flows.editor_of", { flow: state.flow, number: state.active });
+}
+
+function renderVersions() {
+  const versions = state.versions || [];
+  fill($("versions"), ...versions.map((version) => {
+    const head = el("div", { className: "head" }, [
+      el("strong", { text: `v${version.number}` }),
+      version.active ? el("span", { className: "badge", text: t("flows.active") }) : null,
       el("span", { className: "author", text: version.author }),
       el("time", { text: formatTime(version.created_at), datetime: version.created_at || "" }),
-    );
-    const actions = el("div", { className: "actions" }, [
-      el("button", { type: "button", className: "small", text: "Diff", onclick: () => showDiff(version.number) }),
     ]);
-    if (!version.active) {
-      actions.append(el("button", {
-        type: "button", className: "small rollback", text: "Roll back to this",
-        onclick: () => rollback(version.number),
-      }));
-    }
-    const item = el("li", { className: version.active ? "active" : "", "data-number": version.number }, [head]);
-    if (version.note) item.append(el("div", { className: "note", text: version.note }));
-    item.append(actions);
-    list.append(item);
-  }
+    const actions = el("div", { className: "actions" }, [
+      el("button", { type: "button", className: "small", text: t("flows.diff"), on: { click: () => showDiff(version.number) } }),
+      version.active ? null : el("button", {
+        type: "button", className: "small rollback", text: t("flows.rollback"), on: { click: () => rollback(version.number) },
+      }),
+    ]);
+    return el("li", { className: version.active ? "active" : "", dataset: { number: version.number } }, [
+      head, version.note ? el("div", { className: "note", text: version.note }) : null, actions]);
+  }));
   $("versions-empty").hidden = versions.length !== 0;
 }
 
 async function showDiff(number) {
-  const { ok, data } = await api("GET", `/api/flows/${encodeURIComponent(state.flow)}/versions/${number}`);
+  const { ok, data } = await call("GET", `/api/flows/${encodeURIComponent(state.flow)}/versions/${number}`);
+  state.diff = ok ? data : { error: data.error };
+  renderDiff();
+}
+
+function renderDiff() {
   const pre = $("diff");
-  pre.replaceChildren();
-  if (!ok) {
-    $("diff-title").textContent = data.error || "cannot load the version";
+  const diff = state.diff;
+  if (diff === null) {
+    $("diff-title").textContent = t("flows.changes");
+    fill(pre, el("span", { className: "muted", text: t("flows.diff_hint") }));
     return;
   }
-  $("diff-title").textContent = `Version ${data.number}: changes against the version before`;
-  if (!data.diff) {
-    pre.append(el("span", { text: "The first version: nothing earlier to compare with." }));
+  if (diff.error) {
+    $("diff-title").textContent = t("flows.version_failed", { error: diff.error });
+    fill(pre);
     return;
   }
-  for (const line of data.diff.replace(/\n$/, "").split("\n")) {
-    let className = "";
+  $("diff-title").textContent = t("flows.diff_title", { number: diff.number });
+  if (!diff.diff) {
+    fill(pre, el("span", { text: t("flows.diff_first") }));
+    return;
+  }
+  fill(pre, ...diff.diff.replace(/\n$/, "").split("\n").map((line) => {
+    let className = "ctx";
     if (line.startsWith("@@")) className = "hunk";
     else if (line.startsWith("+") && !line.startsWith("+++")) className = "add";
     else if (line.startsWith("-") && !line.startsWith("---")) className = "del";
-    pre.append(el("span", { className: className || "ctx", text: line || " " }));
-  }
+    return el("span", { className, text: line || " " });
+  }));
 }
 
 async function rollback(number) {
-  const discard = isDirty() ? " The unpublished edits in the editor are discarded." : "";
-  if (!window.confirm(`Roll ${state.flow} back to version ${number}? Callers get it at once.${discard}`)) return;
-  const { ok, data } = await api("POST", `/api/flows/${encodeURIComponent(state.flow)}/rollback`, { number });
+  const question = t("flows.confirm_rollback", { flow: state.flow, number }) + (isDirty() ? t("flows.confirm_discard") : "");
+  if (!window.confirm(question)) return;
+  const { ok, data } = await call("POST", `/api/flows/${encodeURIComponent(state.flow)}/rollback`, { number });
   if (!ok) {
-    setPublishResult(data.error || "rollback failed", false);
+    setResult("flows.rollback_failed", { error: data.error }, false);
     return;
   }
-  setPublishResult(`Rolled back: ${data.version.flow} is now version ${data.version.number} (the text of version ${number})`, true);
+  setResult("flows.rolled_back", { flow: data.version.flow, number: data.version.number, from: number }, true);
   await loadFlows();
   await selectFlow(data.version.flow, { keepEditor: false });
 }
@@ -181,34 +159,31 @@ function renderGutter() {
   const byLine = new Map();
   for (const problem of state.problems) {
     const messages = byLine.get(problem.line) || [];
-    messages.push(`column ${problem.column}: ${problem.message}`);
+    messages.push(t("flows.problem_at", problem));
     byLine.set(problem.line, messages);
   }
   const key = `${lines}|${JSON.stringify([...byLine])}`;
   if (key === state.gutterKey) return;
   state.gutterKey = key;
-  const gutter = $("gutter");
-  gutter.replaceChildren();
+  const rows = [];
   for (let line = 1; line <= lines; line++) {
     const div = el("div", { text: String(line) });
     if (byLine.has(line)) {
       div.className = "bad";
       div.title = byLine.get(line).join("\n");
     }
-    gutter.append(div);
+    rows.push(div);
   }
-  gutter.scrollTop = $("source").scrollTop;
+  fill($("gutter"), ...rows);
+  $("gutter").scrollTop = $("source").scrollTop;
 }
 
 function renderProblems() {
-  const list = $("problems");
-  list.replaceChildren();
-  for (const problem of state.problems) {
-    const item = el("li", { text: `line ${problem.line}, column ${problem.column}: ${problem.message}` });
-    item.addEventListener("click", () => goTo(problem.line, problem.column));
-    list.append(item);
-  }
-  $("problem-count").textContent = state.problems.length ? `(${state.problems.length})` : "(none)";
+  fill($("problems"), ...state.problems.map((problem) =>
+    el("li", { text: t("flows.problem", problem), on: { click: () => goTo(problem.line, problem.column) } })));
+  $("problem-count").textContent = state.problems.length
+    ? t("flows.problem_count", { n: state.problems.length }) : t("flows.no_problem_count");
+  state.gutterKey = ""; // the titles are in the page's language
   renderGutter();
 }
 
@@ -222,16 +197,29 @@ function goTo(line, column) {
   textarea.setSelectionRange(offset, offset);
 }
 
-function setCheckState(text, kind) {
-  const node = $("check-state");
-  node.textContent = text;
-  node.className = `check-state ${kind || ""}`;
+/** The check's state line: `check` is { key, params, kind } or null. */
+function setCheck(check) {
+  state.check = check;
+  renderCheck();
 }
 
-function setPublishResult(text, ok) {
+function renderCheck() {
+  const node = $("check-state");
+  const check = state.check;
+  node.textContent = check ? t(check.key, check.params) : "";
+  node.className = `check-state ${check?.kind || ""}`;
+}
+
+function setResult(key, params, ok) {
+  state.result = { key, params, ok };
+  renderResult();
+}
+
+function renderResult() {
   const node = $("publish-result");
-  node.textContent = text;
-  node.className = ok ? "ok" : "bad";
+  const result = state.result;
+  node.textContent = result ? t(result.key, result.params) : "";
+  node.className = result ? (result.ok ? "ok" : "bad") : "";
 }
 
 function updatePublishButton() {
@@ -247,7 +235,7 @@ function onSourceChanged(delay = CHECK_DELAY_MS) {
   updatePublishButton();
   renderGutter();
   clearTimeout(state.timer);
-  setCheckState("checking…", "");
+  setCheck({ key: "flows.checking", params: {}, kind: "" });
   state.timer = setTimeout(check, delay);
 }
 
@@ -258,22 +246,22 @@ async function check() {
     state.problems = [];
     state.checkedSource = source;
     renderProblems();
-    setCheckState("", "");
+    setCheck(null);
     updatePublishButton();
     return;
   }
   let answer;
   try {
-    answer = await api("POST", "/api/flows/check", { source });
+    answer = await call("POST", "/api/flows/check", { source });
   } catch (error) {
-    if (!(error instanceof ApiRefused)) setCheckState(`cannot check: ${error.message}`, "bad");
+    if (!(error instanceof Refused)) setCheck({ key: "flows.cannot_check", params: { error: error.message }, kind: "bad" });
     return;
   }
   if (seq !== state.checkSeq) return;
   const { ok, data } = answer;
   if (!ok) {
     state.problems = [];
-    setCheckState(data.error || "cannot check", "bad");
+    setCheck({ key: "flows.cannot_check", params: { error: data.error }, kind: "bad" });
     renderProblems();
     return;
   }
@@ -281,23 +269,35 @@ async function check() {
   state.checkedSource = source;
   renderProblems();
   if (data.ok) {
-    setCheckState(`no problems · flow ${data.flow.name}, entry ${data.flow.entry}`, "ok");
+    setCheck({ key: "flows.ok", params: { flow: data.flow.name, entry: data.flow.entry }, kind: "ok" });
     showDiagram(data.svg);
   } else {
-    const count = state.problems.length;
-    setCheckState(`${count} problem${count === 1 ? "" : "s"}`, "bad");
-    $("diagram-caption").textContent = "Fix the problems to update the diagram; this one is of the last valid text.";
-    $("diagram").closest(".panel").classList.add("stale");
+    const n = state.problems.length;
+    setCheck({ key: n === 1 ? "flows.bad_one" : "flows.bad", params: { n }, kind: "bad" });
+    setDiagram("stale");
   }
   updatePublishButton();
 }
 
+function setDiagram(what) {
+  state.diagram = what;
+  renderDiagram();
+}
+
+function renderDiagram() {
+  const captions = { hint: "flows.diagram_hint", current: "flows.diagram_current", stale: "flows.diagram_stale", none: "flows.diagram_none" };
+  $("diagram-caption").textContent = t(captions[state.diagram]);
+  $("diagram").closest(".panel").classList.toggle("stale", state.diagram === "stale");
+  $("diagram").alt = t("flows.diagram_alt");
+  const natural = document.querySelector(".diagram-box").classList.contains("natural");
+  $("zoom").textContent = t(natural ? "flows.zoom_fit" : "flows.zoom_actual");
+}
+
 function showDiagram(svg) {
   const img = $("diagram");
-  img.closest(".panel").classList.remove("stale");
   if (!svg) {
-    $("diagram-caption").textContent = "The diagram cannot be drawn on this server (Graphviz missing?).";
     img.hidden = true;
+    setDiagram("none");
     return;
   }
   const url = URL.createObjectURL(new Blob([svg], { type: "image/svg+xml" }));
@@ -307,7 +307,7 @@ function showDiagram(svg) {
   };
   img.src = url;
   img.hidden = false;
-  $("diagram-caption").textContent = "Diagram of the text in the editor.";
+  setDiagram("current");
 }
 
 async function publish() {
@@ -316,8 +316,9 @@ async function publish() {
   const source = $("source").value;
   let answer;
   try {
-    answer = await api("POST", "/api/flows/publish", { source, note: $("note").value });
-  } catch {
+    answer = await call("POST", "/api/flows/publish", { source, note: $("note").value });
+  } catch (error) {
+    if (!(error instanceof Refused)) setResult("flows.publish_failed", { error: error.message }, false);
     return;
   }
   const { ok, status, data } = answer;
@@ -325,16 +326,16 @@ async function publish() {
     state.problems = data.problems || [];
     state.checkedSource = source;
     renderProblems();
-    setPublishResult("Not published: the flow has problems; the running version stays.", false);
+    setResult("flows.not_published", {}, false);
     updatePublishButton();
     return;
   }
   if (!ok) {
-    setPublishResult(data.error || `publishing failed (HTTP ${status})`, false);
+    setResult("flows.publish_failed", { error: data.error }, false);
     updatePublishButton();
     return;
   }
-  setPublishResult(`Published ${data.version.flow} version ${data.version.number}`, true);
+  setResult("flows.published", { flow: data.version.flow, number: data.version.number }, true);
   $("note").value = "";
   state.flow = data.version.flow;
   await loadFlows();
@@ -357,58 +358,37 @@ function wireEditor() {
   });
   $("publish").addEventListener("click", publish);
   $("zoom").addEventListener("click", () => {
-    const box = document.querySelector(".diagram-box");
-    box.classList.toggle("natural");
-    $("zoom").textContent = box.classList.contains("natural") ? "Fit" : "Actual size";
+    document.querySelector(".diagram-box").classList.toggle("natural");
+    renderDiagram();
   });
   window.addEventListener("beforeunload", (event) => {
     if (isDirty()) event.preventDefault();
   });
 }
 
-async function login(event) {
-  event.preventDefault();
-  const form = new FormData(event.target);
-  const response = await fetch("/login", {
-    method: "POST",
-    credentials: "same-origin",
-    headers: { "Content-Type": "application/json" },
-    body: JSON.stringify({ username: form.get("username"), password: form.get("password") }),
-  });
-  if (!response.ok) {
-    const data = await response.json().catch(() => ({}));
-    $("login-status").textContent = data.error || `HTTP ${response.status}`;
-    return;
-  }
-  $("login-status").textContent = "";
-  await start();
+function renderAll() {
+  renderTitle();
+  renderVersions();
+  renderDiff();
+  renderProblems();
+  renderCheck();
+  renderResult();
+  renderDiagram();
 }
 
-async function start() {
+async function begin() {
+  renderAll();
   try {
-    const { data } = await api("GET", "/api/me");
-    const user = data.user;
-    $("whoami").textContent = `${user.display_name || user.username} (${user.role})`;
-    if (user.role !== "admin") {
-      show("denied");
-      return;
-    }
-    show("main");
     await loadFlows();
     const wanted = decodeURIComponent(location.hash.slice(1));
     if (wanted && document.querySelector(`#flow-list button[data-flow="${CSS.escape(wanted)}"]`)) {
       await selectFlow(wanted);
     }
   } catch (error) {
-    if (!(error instanceof ApiRefused)) {
-      show("loading");
-      $("loading").textContent = `Cannot reach the server: ${error.message}`;
-    }
+    if (!(error instanceof Refused)) setResult("flows.unreachable", { error: error.message }, false);
   }
 }
 
-document.addEventListener("DOMContentLoaded", () => {
-  wireEditor();
-  $("login-form").addEventListener("submit", login);
-  start();
-});
+wireEditor();
+onLangChange(renderAll);
+startPage({ page: "flows", onUser: begin });

@@ -83,6 +83,8 @@ async def open_as(browser: Browser, site: Site, username: str) -> tuple[Page, li
     """A fresh browser context on the page, logged in through its own login form."""
     context = await browser.new_context(viewport={"width": 1600, "height": 1000})
     context.set_default_timeout(TIMEOUT_MS)
+    # the page's English (the Chinese editor: tests/integration/test_page_shell.py)
+    await context.add_init_script("localStorage.setItem('ctiserver.lang', 'en')")
     page = await context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))

@@ -54,7 +54,7 @@ async def site(tmp_path: Path) -> AsyncIterator[Site]:
     settings = Settings().replace(
         database={"url": f"sqlite+aiosqlite:///{tmp_path}/cti.sqlite3"},
         web={"session_secret": "department page secret"},
-        workview={"live_interval": 0.1},
+        tickets={"feed_interval": 0.1},
     )
     await upgrade_schema(settings.database.url)
     cti = CtiServer(settings)
@@ -66,6 +66,11 @@ async def site(tmp_path: Path) -> AsyncIterator[Site]:
         "supervisor": (await UserRepository(db, FAST_HASHER).add("supervisor", PASSWORD, "supervisor")).id,
     }
     await cti.core.start_features()  # the live feed among them; the telephony links stay down
+    # the return visits follow the ticket-event feed and would move a completed ticket on to
+    # return_visit at once: on this page the quality team does that by hand
+    for task in asyncio.all_tasks():
+        if task.get_name() == "visit-feed":
+            task.cancel()
     server = TestServer(cti.web_app)
     await server.start_server()
     try:
@@ -132,7 +137,7 @@ async def test_an_engineer_works_a_ticket_live_on_a_desk_and_a_phone(site: Site,
     await page.get_by_test_id("field-result").select_option("parts_replaced")
     await page.get_by_test_id("field-distance_km").fill("12.5")
     await page.get_by_test_id("visit-submit").click()
-    await page.locator("[data-testid=detail-fields] dd[data-key='dept.field.parts']").wait_for(timeout=TIMEOUT)
+    await page.locator("[data-testid=detail-fields] dd[data-key='tfield.parts']").wait_for(timeout=TIMEOUT)
     stored = await site.cti.tickets.get(fresh.id)
     assert stored is not None
     assert (stored.fields["parts"], stored.fields["result"], stored.fields["distance_km"]) == (

@@ -9,13 +9,13 @@ import pytest
 
 from ctiserver import vocabulary
 from ctiserver.callbacks.model import (
-    CallingWindow,
     Outcome,
     Policy,
     Source,
     Status,
     abandon_counts,
     after_attempt,
+    calling_window,
     joins,
     number_key,
     outcome_of,
@@ -86,12 +86,12 @@ def _at(hour: int, minute: int = 0) -> float:
 
 
 def test_the_calling_window_is_the_queues_hours_in_the_hotlines_zone() -> None:
-    window = CallingWindow.parse("08:00-20:00", "Asia/Shanghai")
+    window = calling_window("08:00-20:00", "Asia/Shanghai")
     assert window.is_open(_at(8)) and window.is_open(_at(19, 59))
     assert not window.is_open(_at(7, 59)) and not window.is_open(_at(20))
-    night = CallingWindow.parse("22:00-02:00", "Asia/Shanghai")
+    night = calling_window("22:00-02:00", "Asia/Shanghai")
     assert night.is_open(_at(23)) and night.is_open(_at(1)) and not night.is_open(_at(12))
-    assert CallingWindow.parse("", "Asia/Shanghai").is_open(_at(3))
+    assert calling_window("", "Asia/Shanghai").is_open(_at(3))
     for bad in ("8-20", "08:00-25:00", "08:60-09:00"):
         with pytest.raises(ValueError):
-            CallingWindow.parse(bad, "UTC")
+            calling_window(bad, "UTC")

@@ -107,6 +107,20 @@ def test_settings_that_cannot_work() -> None:
         assert text in result.detail
 
 
+def test_hours_that_cannot_work() -> None:
+    bad = SETTINGS.replace(
+        hotline={"queues": (QueueSettings(name="a", hours="mon-fry 08:00-20:00"), QueueSettings(name="b"))},
+        tickets={"hours": ("mon-fri 9-18",)},
+    )
+    result = settings_result(bad, None)
+    assert not result.ok
+    assert "queue a: business hours 'mon-fry 08:00-20:00': unknown day" in result.detail
+    assert "tickets: business hours 'mon-fri 9-18'" in result.detail
+    nights = QueueSettings(name="a", hours="mon-fri 20:00-02:00; sat 10:00-12:00")
+    night = SETTINGS.replace(hotline={"queues": (nights,), "default_queue": "a"})
+    assert settings_result(night, None).ok
+
+
 def test_secrets_follow_serves_rules_without_writing(tmp_path: Path) -> None:
     assert not secrets_result(Settings()).ok
     secrets_file = tmp_path / "secrets.toml"

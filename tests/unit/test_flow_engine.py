@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from ctiserver.calendar import DayRules
 from ctiserver.ivr.agi_channel import AgiCallChannel
 from ctiserver.ivr.channel import CallerHungUp, ScriptedChannel
 from ctiserver.ivr.conditions import ConditionError, evaluate
@@ -315,6 +316,49 @@ async def test_hours_open_mode_takes_when_open_at_any_hour():
     assert result.outcome.queue == "support"
     assert result.path[0].events[0].detail == "Wed 2025-10-01 23:00 Asia/Shanghai"
     assert result.path[0].events[0].tag == "always open"
+
+
+def shanghai_2026(month: int, day: int, hour: int = 10) -> datetime:
+    return datetime(2026, month, day, hour - 8, 0, tzinfo=timezone.utc)
+
+
+async def test_hours_follow_the_business_calendar_of_2026():
+    """The server's days (official arrangement): open on the Saturday worked before the Spring
+    Festival and on the Saturday after National Day, closed on the festival's Monday and on
+    National Day's Friday, though the node opens Monday to Friday only."""
+    days = DayRules.official("CN")
+    f = flow(HOURS.format(tz="Asia/Shanghai"))
+    for when, expected in [
+        (shanghai_2026(2, 14), "open"),  # Saturday, a make-up working day
+        (shanghai_2026(2, 16), "closed"),  # Monday, Spring Festival
+        (shanghai_2026(2, 24), "open"),  # Tuesday after it
+        (shanghai_2026(2, 21), "closed"),  # Saturday in the festival
+        (shanghai_2026(2, 7), "closed"),  # an ordinary Saturday
+        (shanghai_2026(10, 2), "closed"),  # Friday, National Day
+        (shanghai_2026(10, 10), "open"),  # Saturday, a make-up working day
+        (shanghai_2026(10, 10, 19), "closed"),  # after its hours
+    ]:
+        result, _, _ = await run(f, clock=when, engine={"days": days})
+        assert result.path[0].result == expected, when
+    result, _, _ = await run(f, clock=shanghai_2026(2, 14), engine={"days": days})
+    assert result.outcome.queue == "support"
+    assert result.path[0].events[0].detail == "Sat 2026-02-14 10:00 Asia/Shanghai"
+
+
+async def test_hours_node_dates_and_public_holidays_false():
+    days = DayRules.official("CN")
+    own = HOURS.replace('holidays: ["2025-10-01"]', 'holidays: ["2026-02-24"]\n      workdays: ["2026-02-08"]')
+    result, _, _ = await run(flow(own.format(tz="Asia/Shanghai")), clock=shanghai_2026(2, 24), engine={"days": days})
+    assert result.path[0].result == "closed"  # the node's own holiday
+    result, _, _ = await run(flow(own.format(tz="Asia/Shanghai")), clock=shanghai_2026(2, 8), engine={"days": days})
+    assert result.path[0].result == "open"  # the node's own working Sunday
+    alone = HOURS.replace('holidays: ["2025-10-01"]', "public_holidays: false")
+    for when, expected in [(shanghai_2026(2, 16), "open"), (shanghai_2026(2, 14), "closed")]:
+        result, _, _ = await run(flow(alone.format(tz="Asia/Shanghai")), clock=when, engine={"days": days})
+        assert result.path[0].result == expected, when
+    # without the server's days (the engine's default) only the node's own dates count
+    result, _, _ = await run(flow(HOURS.format(tz="Asia/Shanghai")), clock=shanghai_2026(2, 16))
+    assert result.path[0].result == "open"
 
 
 def test_hours_mode_is_checked():

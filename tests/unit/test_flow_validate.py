@@ -330,3 +330,20 @@ def test_schema_knows_the_same_kinds_and_fields_as_the_validator() -> None:
 def test_schema_knows_the_ticket_kinds_of_the_vocabulary() -> None:
     defs = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))["$defs"]
     assert defs["kind_ticket"]["properties"]["type"]["enum"] == list(TICKET_TYPES)
+
+
+def test_hours_node_calendar_fields() -> None:
+    hours = (
+        "  a: {kind: hours, timezone: Asia/Shanghai, open: [{days: [mon], from: '09:00', to: '18:00'}],\n"
+        "      holidays: [2026-02-24], workdays: [%s], public_holidays: %s, when_open: b, when_closed: b}\n"
+        "  b: {kind: hangup}\n"
+    )
+    flow = load_flow(flow_text(hours % ("2026-02-08", "false")), queues=QUEUES)
+    node = flow.nodes["a"]
+    assert node["workdays"] == ["2026-02-08"] and node["public_holidays"] is False
+    with pytest.raises(FlowError) as caught:
+        load_flow(flow_text(hours % ("2026-02-24, 2026-02-30", "maybe")), queues=QUEUES)
+    messages = [p.message for p in caught.value.problems]
+    assert any("2026-02-24 both a holiday and a working day" in m for m in messages), messages
+    assert any("2026-02-30" in m for m in messages), messages
+    assert any("public_holidays" in m and "true or false" in m for m in messages), messages

@@ -6,7 +6,13 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from ctiserver.ivr.hours import DAYS, is_open, minutes
+from ctiserver.calendar import DAYS, DayRules, minutes
+from ctiserver.ivr.engine.routing import opening_hours
+
+
+def is_open(node, at):
+    """An ``hours`` node's own hours and dates (no public holidays: the engine's default)."""
+    return opening_hours(node, DayRules()).is_open(at)
 
 SHANGHAI_OFFICE = {
     "timezone": "Asia/Shanghai",

@@ -8,8 +8,8 @@ import itertools
 
 import pytest
 
+from ctiserver.calendar import BusinessCalendar
 from ctiserver.dispatch.model import Rule, match
-from ctiserver.tickets.model.calendar import BusinessCalendar
 from ctiserver.tickets.model.kinds import KIND_FIELDS, FieldsInvalid, kinds_meta, validate_fields
 from ctiserver.tickets.model.sla import Move, SlaPolicy, SlaRules, SlaTargets, sla_clock
 from ctiserver.tickets.model.workflow import TRANSITIONS, TransitionRefused, check_move

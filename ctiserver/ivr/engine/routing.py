@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from ctiserver.ivr import hours
+from ctiserver.calendar import DAYS, BusinessCalendar, DayRules, WeeklyHours
 from ctiserver.ivr.conditions import evaluate, text
 from ctiserver.ivr.engine.run import Event
 from ctiserver.ivr.engine.walk import Walk
@@ -19,11 +20,12 @@ class RoutingNodes(Walk):
 
     async def _hours(self, node: Mapping[str, Any]) -> str | None:
         at = self.engine.clock()
-        local = hours.local_time(node, at)
+        calendar = opening_hours(node, self.engine.days)
+        local = calendar.local(at)
         always_open = self.engine.hours == "open"
         checked = f"{local:%a %Y-%m-%d %H:%M} {node.get('timezone', 'UTC')}"
         self.current.events.append(Event("hours", checked, "always open" if always_open else None))
-        is_open = always_open or hours.is_open(node, at)
+        is_open = always_open or calendar.is_open(at)
         self.current.result = "open" if is_open else "closed"
         return node["when_open"] if is_open else node["when_closed"]
 
@@ -42,3 +44,15 @@ class RoutingNodes(Walk):
 
     async def _goto(self, node: Mapping[str, Any]) -> str | None:
         return node["target"]
+
+
+def opening_hours(node: Mapping[str, Any], days: DayRules) -> BusinessCalendar:
+    """An ``hours`` node's business calendar: its ``open`` spans in its ``timezone``, on the
+    server's ``days`` (public holidays closed, make-up working days open; not with
+    ``public_holidays: false``), with its own ``holidays`` and ``workdays``."""
+    base = days if node.get("public_holidays", True) else DayRules(workday_as=days.workday_as)
+    rules = base.plus(holidays=node.get("holidays") or (), workdays=node.get("workdays") or ())
+    week = WeeklyHours.of_spans(
+        (span.get("days") or DAYS, span["from"], span["to"]) for span in node.get("open") or ()
+    )
+    return BusinessCalendar(ZoneInfo(str(node.get("timezone") or "UTC")), week, rules)

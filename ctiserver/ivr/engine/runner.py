@@ -9,6 +9,7 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
+from ctiserver.calendar import DayRules
 from ctiserver.ivr.channel import CallChannel, CallerHungUp
 from ctiserver.ivr.engine.backoffice import BackOfficeNodes
 from ctiserver.ivr.engine.handoff import HandoffNodes
@@ -46,7 +47,10 @@ class FlowEngine:
         clock: Callable[[], datetime] = now_utc,
         max_steps: int = 200,
         hours: str = "flow",
+        days: DayRules | None = None,
     ) -> None:
+        """``days``: the business calendar's dates ``hours`` nodes follow (official holidays
+        and make-up working days, the operator's); None: only each node's own."""
         if hours not in HOURS_MODES:
             raise ValueError(f"hours must be one of {', '.join(HOURS_MODES)}, not {hours!r}")
         self.services = services
@@ -55,6 +59,7 @@ class FlowEngine:
         self.max_steps = max_steps
         #: "flow": hours nodes follow the flow's opening hours; "open": always open (the lab)
         self.hours = hours
+        self.days = days if days is not None else DayRules()
 
     async def run(
         self,

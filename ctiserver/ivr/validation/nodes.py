@@ -20,6 +20,7 @@ from ctiserver.ivr.validation.fields import (
 from ctiserver.ivr.validation.positions import Pos, item_pos, key_pos, value_pos
 from ctiserver.ivr.validation.values import (
     a_date,
+    bool_value,
     callback_number,
     condition,
     destination,
@@ -84,6 +85,8 @@ KINDS: dict[str, dict[str, F]] = {
         "timezone": F(timezone, True),
         "open": F(list_of(_open_hours, at_least=1), True),
         "holidays": F(list_of(a_date), default=[]),
+        "workdays": F(list_of(a_date)),
+        "public_holidays": F(bool_value),
         "when_open": F(ref, True),
         "when_closed": F(ref, True),
     },
@@ -170,6 +173,9 @@ def check_node(ctx: Context, node_id: str, v: Any, pos: Pos) -> Any:
         if "priority" in node:
             node.setdefault("vip_priority", node["priority"])
     elif kind == "hours":
+        both = _dates(node.get("holidays")) & _dates(node.get("workdays"))
+        if both:
+            ctx.problem(key_pos(v, "workdays", pos), f"{', '.join(sorted(both))} both a holiday and a working day")
         open_hours = v.get("open")
         for i, hours in enumerate(open_hours if isinstance(open_hours, list) else []):
             if isinstance(hours, Mapping) and _later_or_same(hours.get("from"), hours.get("to")):
@@ -178,6 +184,10 @@ def check_node(ctx: Context, node_id: str, v: Any, pos: Pos) -> Any:
                     "closing time is not after opening time (split hours that pass midnight)",
                 )
     return node
+
+
+def _dates(value: Any) -> set[str]:
+    return {d for d in value if isinstance(d, str)} if isinstance(value, list) else set()
 
 
 def _later_or_same(start: Any, end: Any) -> bool:

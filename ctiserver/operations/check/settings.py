@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from ctiserver.calendar import DayRules, WeeklyHours
 from ctiserver.operations.check.results import Result, ok, problem
 from ctiserver.production import (
     UnsafeSettings,
@@ -55,6 +56,7 @@ def settings_result(settings: Settings, source: str | None) -> Result:
             f"hotline.timezone {hotline.timezone!r} is not a known time zone",
             'use an IANA name such as "Asia/Shanghai"',
         ))
+    found += _hours_problems(settings)
     if (settings.agi.host, settings.agi.port) == (settings.web.host, settings.web.port):
         found.append((
             "agi and web listen on the same address and port", "give agi.port and web.port different values",
@@ -64,6 +66,22 @@ def settings_result(settings: Settings, source: str | None) -> Result:
         return problem(name, detail, "; ".join(f for _, f in found))
     where = f"from {source}" if source else "no --config file: defaults and CTISERVER_* variables"
     return ok(name, f"valid ({where}); {len(queues)} queue(s), hotline {hotline.number}")
+
+
+def _hours_problems(settings: Settings) -> list[tuple[str, str]]:
+    """The weekly hours on the business calendar: a queue's calling window, the SLA's."""
+    found: list[tuple[str, str]] = []
+    for q in settings.hotline.queues:
+        try:
+            WeeklyHours.parse(q.hours, overnight=True)
+        except ValueError as exc:
+            found.append((f"queue {q.name}: {exc}", 'write its hours like "mon-fri 08:00-20:00; sat 09:00-12:00"'))
+    try:
+        WeeklyHours.parse(settings.tickets.hours)
+        DayRules().plus(holidays=settings.tickets.holidays)
+    except ValueError as exc:
+        found.append((f"tickets: {exc}", 'write tickets.hours like ["mon-fri 09:00-18:00"], dates as YYYY-MM-DD'))
+    return found
 
 
 def secrets_result(settings: Settings) -> Result:

@@ -1,5 +1,6 @@
 """The SLA clock of a ticket, computed from its history: response and resolution targets in
-business time (``calendar``), paused while the ticket waits for the customer or for parts.
+business time (the shared ``ctiserver.calendar``: weekly hours, public holidays and make-up
+working days), paused while the ticket waits for the customer or for parts.
 
 Responded = the first move out of new/dispatched to scheduled or in_progress. The
 resolution clock runs from creation until completed, except while waiting; a reopened
@@ -13,7 +14,7 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from ctiserver.tickets.model.calendar import BusinessCalendar
+from ctiserver.calendar import BusinessCalendar, DayRules
 from ctiserver.tickets.model.workflow import DONE_STATUSES, PAUSED_STATUSES, RESPONDED_STATUSES
 from ctiserver.vocabulary import TICKET_TYPES, TICKET_URGENCIES
 
@@ -184,11 +185,14 @@ class SlaRules:
     @classmethod
     def parse(
         cls, *, sla: Sequence[str], hours: Sequence[str], holidays: Sequence[str], timezone: str,
-        escalate_at: Sequence[float],
+        escalate_at: Sequence[float], days: DayRules | None = None,
     ) -> SlaRules:
+        """``days``: the business calendar's dates (official holidays and make-up working
+        days, the operator's); ``holidays`` are more, for the SLA only."""
         if list(escalate_at) != sorted(escalate_at) or any(t <= 0 for t in escalate_at):
             raise ValueError("escalate_at: fractions must be positive and increasing")
-        return cls(SlaPolicy.parse(sla), BusinessCalendar.parse(hours, holidays, timezone), tuple(escalate_at))
+        calendar = BusinessCalendar.parse(list(hours), list(holidays), timezone, days=days)
+        return cls(SlaPolicy.parse(sla), calendar, tuple(escalate_at))
 
     def clock(
         self, kind: str, urgency: str, created_at: dt.datetime, moves: Sequence[Move], now: dt.datetime
