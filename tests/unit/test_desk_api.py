@@ -26,8 +26,8 @@ from ctiserver.storage.database import Database, upgrade_schema
 from ctiserver.users.store import UserRepository
 from ctiserver.users.tables import User
 from ctiserver.web.handling import MAX_BODY
+from tests.support.web_fakes import FAST_HASHER, FakeAmi, FakeTracker
 from tests.unit.api_session import ApiSession
-from tests.unit.test_web import FAST_HASHER, FakeAmi, FakeTracker
 from tests.unit.web_app import build_app
 
 PASSWORD = "lab 口令"

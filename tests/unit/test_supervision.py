@@ -18,7 +18,7 @@ from ctiserver.supervision import SupervisedTask
 from ctiserver.telephony.agi.server import AgiServer
 from ctiserver.telephony.ami.link import AmiLink
 from ctiserver.web.keys import HUB_KEY, PARTS_KEY
-from tests.unit.test_web import FakeAmi
+from tests.support.web_fakes import FakeAmi
 from tests.unit.web_app import build_app
 
 
