@@ -10,8 +10,8 @@ import pytest
 
 from ctiserver.callbacks.model import Miss, Source
 from ctiserver.callbacks.store import CallbackRepository
+from tests.support.desk import DeskEnv, desk_env
 from tests.support.web_fakes import XSS
-from tests.unit.test_desk_api import DeskEnv, desk_env
 
 KEYS = {
     "id", "number", "customer_id", "call_id", "queue", "source", "reason", "status", "missed_at",

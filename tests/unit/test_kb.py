@@ -14,8 +14,8 @@ from ctiserver.knowledge.store import KnowledgeRepository
 from ctiserver.lab.demo import ARTICLES, seed_demo
 from ctiserver.storage.database import Database, upgrade_schema
 from tests.pg import PostgresServer, postgres_server  # noqa: F401  (fixture)
+from tests.support.desk import EVERYONE, DeskEnv, desk_env
 from tests.support.web_fakes import FAST_HASHER, XSS
-from tests.unit.test_desk_api import EVERYONE, DeskEnv, desk_env
 
 ARTICLE_KEYS = {"id", "title", "body", "language", "tags", "reads"}
 
