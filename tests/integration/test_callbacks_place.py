@@ -23,7 +23,9 @@ from ctiserver.lab.runner import Lab
 from ctiserver.lab.simulate import LabCall
 from ctiserver.stats.model import CallAbandoned, CallAnswered, CallOffered, CallUnanswered
 from tests.integration.conftest import LabFactory, eventually
-from tests.integration.test_callbacks import CUSTOMER, _customer_legs, _login, callback_settings, desk_of
+from tests.support.callbacks_lab import CUSTOMER, callback_settings, desk_of  # noqa: F401  (desk_of: a fixture)
+from tests.support.callbacks_lab import customer_legs as _customer_legs
+from tests.support.callbacks_lab import login as _login
 
 __all__ = ["desk_of"]  # the fixture, shared with test_callbacks
 

@@ -14,8 +14,8 @@ from ctiserver.lab.demo import ARTICLES, seed_demo
 from ctiserver.pops.cards import CustomerCards
 from ctiserver.storage.database import Database, upgrade_schema
 from tests.pg import PostgresServer, postgres_server  # noqa: F401  (fixture)
-from tests.unit.test_desk_api import EVERYONE, DeskEnv, desk_env
-from tests.unit.test_web import FAST_HASHER, XSS
+from tests.support.desk import EVERYONE, DeskEnv, desk_env
+from tests.support.web_fakes import FAST_HASHER, XSS
 
 ARTICLE_KEYS = {"id", "title", "body", "language", "tags", "reads"}
 

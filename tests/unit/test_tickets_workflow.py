@@ -29,7 +29,7 @@ from ctiserver.tickets.model.workflow import ReferenceRefused, TicketConflict, T
 from ctiserver.tickets.store import TicketRepository
 from ctiserver.users.store import UserRepository
 from tests.pg import PostgresServer, postgres_server  # noqa: F401  (fixture)
-from tests.unit.test_migration_stats_key import _upgrade
+from tests.support.migrations import upgrade_to as _upgrade
 
 CST = dt.timezone(dt.timedelta(hours=8))
 MONDAY_9 = dt.datetime(2026, 9, 28, 9, 0, tzinfo=CST).astimezone(dt.UTC)
