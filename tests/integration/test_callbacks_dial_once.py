@@ -140,10 +140,10 @@ async def test_of_two_servers_the_survivor_resolves_the_dead_ones_attempts_and_o
     lab = await make_lab(callback_settings(tmp_path, dial=False).replace(database={"url": url}))
     await set_global(lab, "LAB_ANSWER_DELAY", "0.2")
     await set_global(lab, "LAB_TALK_TIME", TALK)
-    await _login(lab, "1001", "1002")
+    assert lab.server is not None
+    names = {r.extension: r.name for r in await lab.server.agents.all()}
     numbers = [f"1390013900{n}" for n in range(6)]
     tasks = await _misses(lab, numbers)
-    assert lab.server is not None
     await lab.server.stop()
     lab.server = None
     seen = Dials(lab)
@@ -151,37 +151,43 @@ async def test_of_two_servers_the_survivor_resolves_the_dead_ones_attempts_and_o
     await seen.link.wait_ready(20)
     servers: dict[str, ServerProcess] = {}
     try:
-        for name in ("a", "b"):
+        for name in ("node-a", "node-b"):
             serving = lab.settings.replace(
-                callbacks={"dial": True, "server_id": f"node-{name}", "lease": lease},
+                callbacks={"dial": True, "server_id": name, "lease": lease},
                 web={"port": free_port()}, agi={"port": free_port()},
             )
             servers[name] = ServerProcess(serving, tmp_path, name)
             processes.append(servers[name])
             await servers[name].start()
+        for extension in ("1001", "1002"):  # both servers up: they share the work from here
+            await seen.link.send_action({
+                "Action": "QueueAdd", "Queue": "support", "Interface": f"Local/{extension}@lab-agents/n",
+                "MemberName": names[extension], "Paused": "false",
+            })
         db = Database(url)
         try:
             check = CallbackRepository(db)
 
-            async def node_a_dialling() -> AttemptInfo | None:
+            async def dialling() -> AttemptInfo | None:
                 attempts = [a for t in tasks for a in await check.attempts(t.id)]
-                return next((a for a in attempts if a.server == "node-a" and a.ended_at is None
-                             and a.channel_id in seen.by_channel), None)
+                return next((a for a in attempts if a.ended_at is None and a.channel_id in seen.by_channel), None)
 
-            orphan = await eventually(node_a_dialling, 40, "node-a to dial a customer")
-            servers["a"].kill()  # never restarted
+            # the first server with a customer's phone ringing is killed, never restarted
+            orphan = await eventually(dialling, 40, "a server to dial a customer")
+            dead, survivor = (orphan.server, *(n for n in servers if n != orphan.server))
+            servers[str(dead)].kill()
 
             async def orphan_over() -> bool:
                 return orphan.channel_id in seen.gone
 
-            await eventually(orphan_over, 30, "node-a's call to end")
+            await eventually(orphan_over, 30, "the dead server's call to end")
             ended = time.time()
 
             async def agent_offered_again() -> AttemptInfo | None:
                 attempts = [a for t in tasks for a in await check.attempts(t.id)]
                 return next((a for a in attempts if a.agent == orphan.agent and a.id > orphan.id), None)
 
-            again = await eventually(agent_offered_again, 30, f"node-a's agent {orphan.agent} to be offered again")
+            again = await eventually(agent_offered_again, 30, f"the dead server's agent {orphan.agent} offered again")
             resolved = await check.attempts(orphan.callback_id)
         finally:
             await db.close()
@@ -189,11 +195,11 @@ async def test_of_two_servers_the_survivor_resolves_the_dead_ones_attempts_and_o
     finally:
         await seen.link.stop()
     assert seen.customers == Counter(dict.fromkeys(numbers, 1)), f"Asterisk dialled {seen.customers}"
-    assert [(a.outcome, a.server) for a in resolved] == [("connected", "node-a")], resolved
-    assert again.server == "node-b"
+    assert [(a.outcome, a.server) for a in resolved] == [("connected", dead)], resolved
+    assert again.server == survivor
     offered_after = again.started_at.timestamp() - ended
     assert offered_after <= lease + 2, f"node-a's agent offered again {offered_after:.1f}s after its call ended"
     assert len(attempts) == 6 and {a.outcome for a in attempts} == {"connected"}, attempts
     assert all((t.attempts, t.outcome) == (0, "connected") for t in done), done
-    assert "dead server node-a's" in servers["b"].log.read_text()
-    print(f"\nnode-a's agent offered again {offered_after:.1f}s after its call ended (lease {lease}s)")
+    assert f"dead server {dead}'s" in servers[survivor].log.read_text()
+    print(f"\nthe dead server's agent offered again {offered_after:.1f}s after its call ended (lease {lease}s)")
