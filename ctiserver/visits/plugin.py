@@ -13,6 +13,7 @@ from ctiserver.agents.store import AgentRepository
 from ctiserver.core import Core
 from ctiserver.ivr.hotline import HotlineIvr
 from ctiserver.settings import VisitSettings
+from ctiserver.storage.leases import DiallerLeases
 from ctiserver.tickets.store import TicketRepository
 from ctiserver.visits import http
 from ctiserver.visits.dialer import VisitDialer
@@ -53,7 +54,8 @@ def register(core: Core, tickets: TicketRepository, hotline: HotlineIvr) -> Visi
     core.long_running("visit-feed", feed_forever)
     dialer = None
     if core.settings.hotline.callback_interface:
-        dialer = VisitDialer(service, core.ami, core.settings, hotline, clock=core.clock)
+        dialer = VisitDialer(service, core.ami, core.settings, hotline, clock=core.clock,
+                             leases=DiallerLeases(core.db, store.server, settings.lease))
         core.follow(dialer.handle)
         core.agi.route("visit-survey", dialer.agi_survey)
         core.long_running("visit-dialer", dialer.run_forever)
