@@ -31,7 +31,6 @@ from ctiserver.settings.service import (
     VisitSettings,
     WebhookEndpoint,
     WebhookSettings,
-    WorkViewSettings,
 )
 from ctiserver.settings.telephony import (
     AgiSettings,
@@ -70,7 +69,6 @@ __all__ = [
     "WebSettings",
     "WebhookEndpoint",
     "WebhookSettings",
-    "WorkViewSettings",
     "load_settings",
 ]
 
@@ -95,7 +93,6 @@ class Settings:
     tickets: TicketSettings = field(default_factory=TicketSettings)
     webhooks: WebhookSettings = field(default_factory=WebhookSettings)
     visits: VisitSettings = field(default_factory=VisitSettings)
-    workview: WorkViewSettings = field(default_factory=WorkViewSettings)
 
     def replace(self, **sections: Mapping[str, object]) -> Settings:
         """A copy with some fields of some sections changed: ``s.replace(ami={"port": 5039})``."""

@@ -1,5 +1,5 @@
-"""Settings of the after-sales service: callbacks, recordings, reports, tickets, webhooks,
-return visits and the department work view."""
+"""Settings of the after-sales service: callbacks, recordings, reports, tickets (and their
+event feed, which the department work view follows), webhooks and return visits."""
 
 from __future__ import annotations
 
@@ -144,6 +144,10 @@ class TicketSettings:
     escalate_at: tuple[float, ...] = (0.8, 1.0)
     #: seconds between looks for tickets to escalate
     escalate_interval: float = 60.0
+    #: seconds between the ticket-event feed's safety looks at ``ticket_events`` for events
+    #: other processes wrote (the feed's consumers: the work view, webhooks, return visits);
+    #: an event this server commits wakes them at once
+    feed_interval: float = 1.0
 
 
 #: the ticket event kinds an endpoint is sent when its settings name none
@@ -175,13 +179,9 @@ class WebhookEndpoint:
 
 @dataclass(frozen=True)
 class WebhookSettings:
+    """Endpoints follow the ticket-event feed (``tickets.feed_interval``)."""
+
     endpoints: tuple[WebhookEndpoint, ...] = ()
-    #: seconds between looks for new ticket events (a ticket event written by this
-    #: process wakes its deliverers at once)
-    poll_interval: float = 1.0
-    #: a missing event id (a transaction that took it may not have committed) is waited
-    #: for this many seconds, then passed as rolled back
-    gap_wait: float = 5.0
     #: an endpoint whose oldest undelivered event is older than this is "stuck" (/healthz)
     stuck_after: float = 600.0
 
@@ -203,19 +203,10 @@ class VisitSettings:
     #: wait before the first retry, doubled at each further one, up to retry_max
     retry_min: float = 1800.0
     retry_max: float = 4 * 3600.0
-    #: seconds between looks for completed tickets and due automatic calls
+    #: seconds between looks for due automatic calls (completed tickets come from the
+    #: ticket-event feed, ``tickets.feed_interval``)
     interval: float = 2.0
     #: this server's name on the attempts it claims; "": the host name
     server_id: str = ""
     #: seconds this server's dialling lease lasts unrenewed (as callbacks.lease)
     lease: float = 15.0
-
-
-@dataclass(frozen=True)
-class WorkViewSettings:
-    """The department work view (``ctiserver.workview``)."""
-
-    #: seconds between looks at the tickets' history for changes written by another process
-    #: (another server, a script); a change committed by this server is pushed at once from
-    #: the in-process ticket bus
-    live_interval: float = 0.5

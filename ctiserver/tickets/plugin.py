@@ -1,5 +1,6 @@
 """After-sales tickets: opened from the desk or the IVR, dispatched, worked through the workflow,
-watched against their SLA (the ``ticket-sla`` task escalates and records breaches)."""
+watched against their SLA (the ``ticket-sla`` task escalates and records breaches); the feed
+of their events that other features follow."""
 
 from __future__ import annotations
 
@@ -12,7 +13,9 @@ from ctiserver.customers.store import CustomerRepository
 from ctiserver.dispatch.store import DispatchRepository
 from ctiserver.storage.base import from_epoch
 from ctiserver.tickets import http
+from ctiserver.tickets.bus import bus_of
 from ctiserver.tickets.escalation import SlaWatch
+from ctiserver.tickets.feed import EventFeed
 from ctiserver.tickets.schemas import TicketEscalationMessage
 from ctiserver.tickets.store import TicketRepository, sla_rules
 from ctiserver.users.store import UserRepository
@@ -51,3 +54,8 @@ def register(core: Core, customers: CustomerRepository, dispatch: DispatchReposi
 
     core.long_running("ticket-sla", run)
     return tickets
+
+
+def event_feed(core: Core) -> EventFeed:
+    """The feed of ``ticket_events`` this server's consumers follow, woken by its bus."""
+    return EventFeed(core.db, bus_of(core.db), interval=core.settings.tickets.feed_interval)

@@ -1,4 +1,5 @@
-"""Tables of tickets: after-sales tickets, their per-day numbering and their events."""
+"""Tables of tickets: after-sales tickets, their per-day numbering, their events and the
+cursors of the feed that follows the events."""
 
 from __future__ import annotations
 
@@ -111,3 +112,16 @@ class TicketEvent(Base):
     #: what else the event says (the branch dispatched to, the appointment, the fields changed...)
     payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
+
+class FeedCursor(Base):
+    """How far a consumer of the ticket-event feed (``ctiserver.tickets.feed``) has acted on
+    ``ticket_events``. Claimed (``FOR UPDATE SKIP LOCKED`` on PostgreSQL) while the consumer
+    acts, so that two servers never act for one consumer at once."""
+
+    __tablename__ = "feed_cursors"
+
+    #: the consumer's name: "visits", "webhook:<endpoint>"...
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    #: the ``ticket_events.id`` last acted on (or passed over)
+    last_event_id: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)

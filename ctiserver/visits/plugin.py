@@ -1,11 +1,10 @@
-"""Return visits: every completed ticket owes one (the ``visit-feed`` task reads the tickets'
-events), agents call from the desk or the ``visit-dialer`` places the automatic survey
+"""Return visits: every completed ticket owes one (the ``visit-feed`` task follows the
+ticket-event feed), agents call from the desk or the ``visit-dialer`` places the automatic survey
 calls (``visits.auto_call``); the score closes or reopens the ticket. Post-call surveys
 are reported with their call's agent and tickets."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import socket
 
@@ -14,6 +13,7 @@ from ctiserver.core import Core
 from ctiserver.ivr.hotline import HotlineIvr
 from ctiserver.settings import VisitSettings
 from ctiserver.storage.leases import DiallerLeases
+from ctiserver.tickets import EventFeed
 from ctiserver.tickets.store import TicketRepository
 from ctiserver.visits import http
 from ctiserver.visits.dialer import VisitDialer
@@ -34,7 +34,7 @@ def policy_from(settings: VisitSettings) -> VisitPolicy:
     )
 
 
-def register(core: Core, tickets: TicketRepository, hotline: HotlineIvr) -> VisitService:
+def register(core: Core, tickets: TicketRepository, feed: EventFeed, hotline: HotlineIvr) -> VisitService:
     settings = core.settings.visits
     store = VisitRepository(
         core.db, policy_from(settings), server=settings.server_id or socket.gethostname()
@@ -43,15 +43,8 @@ def register(core: Core, tickets: TicketRepository, hotline: HotlineIvr) -> Visi
     def push(visit: VisitInfo) -> None:
         core.hub.to_roles({"agent", *SUPERVISOR_ROLES}, {"type": "visit", "visit": visit.to_dict()})
 
-    service = VisitService(core.db, store, tickets, clock=core.clock, changed=push)
-
-    async def feed_forever() -> None:
-        while True:
-            while await service.feed() > 0:
-                pass
-            await asyncio.sleep(settings.interval)
-
-    core.long_running("visit-feed", feed_forever)
+    service = VisitService(core.db, store, tickets, feed, clock=core.clock, changed=push)
+    core.long_running("visit-feed", service.follow)
     dialer = None
     if core.settings.hotline.callback_interface:
         dialer = VisitDialer(service, core.ami, core.settings, hotline, clock=core.clock,

@@ -1,11 +1,12 @@
 """Return visits and the tickets: the feed that makes a visit of every completion, and what a
 visit's score does to its ticket.
 
-The feed reads ``ticket_events`` after its cursor (a row of ``visit_cursors``): for a
-``completed`` event it makes the visit (once: the event is unique on the visit) and moves
-the ticket completed -> return_visit, and only then advances the cursor; a server that
-stops between the two reads the event again at start and finds the visit made. A ticket
-closed, reopened or cancelled by someone else meanwhile cancels the visits it still owed.
+The visits are the ticket-event feed's consumer ``visits`` (``ctiserver.tickets.feed``): for
+a ``completed`` event it makes the visit (once: the event is unique on the visit) and moves
+the ticket completed -> return_visit, and only then does the feed advance the cursor; a
+server that stops between the two is handed the event again at start and finds the visit
+made. A ticket closed, reopened or cancelled by someone else meanwhile cancels the visits
+it still owed.
 
 A score (the agent's form or the automatic call's survey) makes the visit ``done`` and
 moves the ticket: closed at ``close_score`` or more, reopened below, and at
@@ -23,6 +24,7 @@ from ctiserver.calls.tables import CallRow
 from ctiserver.customers.tables import CustomerPhone
 from ctiserver.ivr.tables import IvrRun
 from ctiserver.storage.database import Database
+from ctiserver.tickets import EventFeed
 from ctiserver.tickets.changes import Author
 from ctiserver.tickets.infos import TicketEventInfo, TicketInfo
 from ctiserver.tickets.model.workflow import TicketError
@@ -33,8 +35,8 @@ from ctiserver.visits.views import VisitInfo
 
 log = logging.getLogger(__name__)
 
-#: the feed's row in visit_cursors
-CURSOR = "completed"
+#: the visits' consumer of the ticket-event feed (its cursor's name)
+CONSUMER = "visits"
 #: who the ticket's history names for the visits' own changes
 ACTOR = "visits"
 SYSTEM = Author(None, ACTOR)
@@ -44,12 +46,14 @@ FEED_KINDS = ("completed", "closed", "reopened", "cancelled")
 
 class VisitService:
     def __init__(
-        self, db: Database, store: VisitRepository, tickets: TicketRepository, *,
+        self, db: Database, store: VisitRepository, tickets: TicketRepository, feed: EventFeed, *,
         clock: Callable[[], float], changed: Callable[[VisitInfo], None] = lambda visit: None,
     ) -> None:
         self._db = db
         self.store = store
         self.tickets = tickets
+        #: every completion from the beginning owes a visit
+        self.consumer = feed.consumer(CONSUMER, start="beginning", kinds=FEED_KINDS)
         self._clock = clock
         #: told of every change of a visit (the desks' push)
         self.changed = changed
@@ -60,19 +64,27 @@ class VisitService:
 
     # -- the feed -------------------------------------------------------------------------
 
-    async def feed(self, limit: int = 200) -> int:
-        """Read the events after the cursor, act on each, advance; how many were read."""
-        cursor = await self.store.cursor(CURSOR)
-        events = await self.tickets.events_after(cursor, kinds=FEED_KINDS, limit=limit)
-        for event in events:
-            if event.kind == "completed":
-                await self._completed(event)
-            elif event.actor != ACTOR:
-                for visit in await self.store.cancel_open(event.ticket_id, self._clock()):
-                    log.info("visit %d cancelled: ticket %d %s", visit.id, event.ticket_id, event.kind)
-                    self.changed(visit)
-            await self.store.advance(CURSOR, event.id)
-        return len(events)
+    async def feed(self) -> int:
+        """One look at the feed: each event of ``FEED_KINDS`` after the cursor acted on, the
+        cursor advanced; how many were acted on."""
+        return await self.consumer.step(self.act)
+
+    async def follow(self) -> None:
+        """The feed, for ever (the ``visit-feed`` task)."""
+        await self.consumer.follow(self.act)
+
+    async def cursor(self) -> int:
+        """The id of the last event acted on (0: none yet)."""
+        return await self.consumer.cursor() or 0
+
+    async def act(self, event: TicketEventInfo) -> None:
+        """What an event of ``FEED_KINDS`` does; idempotent (the feed may hand it over again)."""
+        if event.kind == "completed":
+            await self._completed(event)
+        elif event.actor != ACTOR:
+            for visit in await self.store.cancel_open(event.ticket_id, self._clock()):
+                log.info("visit %d cancelled: ticket %d %s", visit.id, event.ticket_id, event.kind)
+                self.changed(visit)
 
     async def _completed(self, event: TicketEventInfo) -> None:
         ticket = await self.tickets.get(event.ticket_id)

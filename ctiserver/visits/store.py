@@ -1,4 +1,4 @@
-"""Return visits and their attempts in SQL, and the cursor of the feed that makes them.
+"""Return visits and their attempts in SQL.
 
 A visit is made once per completion (its ``completed`` event is unique). An attempt is
 claimed (the visit ``calling``, the attempt row with the ChannelId the Originate will
@@ -27,7 +27,7 @@ from ctiserver.visits.model import (
     check_call,
     check_result,
 )
-from ctiserver.visits.tables import Visit, VisitAttempt, VisitCursor
+from ctiserver.visits.tables import Visit, VisitAttempt
 from ctiserver.visits.views import VisitAttemptInfo, VisitInfo, attempt_info, visit_info
 
 
@@ -54,21 +54,7 @@ class VisitRepository:
     def _postgres(self) -> bool:
         return self._db.engine.dialect.name == "postgresql"
 
-    # -- the feed -------------------------------------------------------------------------
-
-    async def cursor(self, name: str) -> int:
-        async with self._db.session() as session:
-            row = await session.get(VisitCursor, name)
-            return 0 if row is None else row.last_event_id
-
-    async def advance(self, name: str, event_id: int) -> None:
-        async with self._db.session() as session:
-            row = await session.get(VisitCursor, name, with_for_update=self._postgres)
-            if row is None:
-                session.add(VisitCursor(name=name, last_event_id=event_id))
-            elif row.last_event_id < event_id:
-                row.last_event_id = event_id
-            await session.commit()
+    # -- made by the feed ------------------------------------------------------------------
 
     async def create(
         self, *, event_id: int, ticket_id: int, customer_id: int | None, number: str | None,

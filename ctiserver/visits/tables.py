@@ -1,4 +1,4 @@
-"""Tables of return visits: the visits, every attempt at one, and the feed's cursor."""
+"""Tables of return visits: the visits and every attempt at one."""
 
 from __future__ import annotations
 
@@ -71,12 +71,3 @@ class VisitAttempt(Base):
     channel_id: Mapped[str] = mapped_column(String(64), unique=True)
     server: Mapped[str | None] = mapped_column(String(64))
     outcome: Mapped[str | None] = mapped_column(String(16))
-
-
-class VisitCursor(Base):
-    """How far a consumer has read ``ticket_events`` (ids only increase)."""
-
-    __tablename__ = "visit_cursors"
-
-    name: Mapped[str] = mapped_column(String(32), primary_key=True)
-    last_event_id: Mapped[int] = mapped_column(Integer, default=0)

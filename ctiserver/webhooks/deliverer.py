@@ -1,6 +1,11 @@
 """One endpoint's deliverer: a supervised task that sends the ticket events after the
 endpoint's cursor, one at a time in id order, and moves the cursor only after a 2xx.
 
+The endpoint is a consumer of the ticket-event feed (``ctiserver.tickets.feed``): its
+cursor, the events that may be sent (an id that may still commit holds back those after it)
+and its wake-ups (a commit on this server, ``EventFeed.wake``, ``tickets.feed_interval``)
+are the feed's.
+
 A failed attempt (no answer, a timeout, any status but 2xx) is recorded and tried again
 after a back-off with jitter, for ever: no event is skipped. The task may be cancelled
 or the process killed at any point: an event whose 2xx was not committed with the cursor
@@ -18,15 +23,16 @@ from collections.abc import Callable
 
 import aiohttp
 
-from ctiserver.settings import WebhookEndpoint, WebhookSettings
-from ctiserver.webhooks.model import GapWatch, backoff, body, delivery_id, next_step, signature
-from ctiserver.webhooks.store import CursorClaim, PendingEvent, WebhookStore
+from ctiserver.settings import WebhookEndpoint
+from ctiserver.tickets import EventFeed, FeedClaim
+from ctiserver.webhooks.model import backoff, body, consumer_name, delivery_id, next_step, signature
+from ctiserver.webhooks.store import PendingEvent, WebhookStore
 
 log = logging.getLogger(__name__)
 
 USER_AGENT = "ctiserver-webhooks/1"
-#: seconds between looks while a gap in the event ids is being waited for
-GAP_POLL = 0.2
+#: ticket events read per look
+BATCH = 50
 
 
 class DeliveryOutcome(enum.Enum):
@@ -45,28 +51,27 @@ class Deliverer:
         self,
         endpoint: WebhookEndpoint,
         store: WebhookStore,
-        settings: WebhookSettings,
+        feed: EventFeed,
         *,
         clock: Callable[[], float] = time.time,
         jitter: Callable[[], float] = random.random,
     ) -> None:
         self.endpoint = endpoint
         self._store = store
-        self._settings = settings
         self._clock = clock
         self._jitter = jitter
-        self._gaps = GapWatch(settings.gap_wait)
-        self._wake = asyncio.Event()
+        # one event is sent per look: a short read (events of other kinds are passed in steps)
+        self.consumer = feed.consumer(consumer_name(endpoint.name), start=endpoint.start, batch=BATCH)
         self._kinds = frozenset(endpoint.kinds)
         #: failed attempts in a row, in this process
         self.failures = 0
 
     def nudge(self) -> None:
-        """A ticket event was written: look now instead of at the next poll."""
-        self._wake.set()
+        """Look now instead of at the next poll."""
+        self.consumer.wake()
 
     async def run_forever(self) -> None:
-        await self._store.prepare(self.endpoint.name, from_beginning=self.endpoint.start == "beginning")
+        await self.consumer.prepare()
         timeout = aiohttp.ClientTimeout(total=self.endpoint.timeout)
         async with aiohttp.ClientSession(timeout=timeout, headers={"User-Agent": USER_AGENT}) as http:
             while True:
@@ -76,34 +81,28 @@ class Deliverer:
                         self.failures, self.endpoint.backoff_min, self.endpoint.backoff_max, self._jitter()
                     ))
                 elif outcome is DeliveryOutcome.IDLE:
-                    await self._idle(GAP_POLL if self._gaps.waiting() else self._settings.poll_interval)
+                    await self.consumer.wait()
                 elif outcome is DeliveryOutcome.BUSY:
-                    await asyncio.sleep(self._settings.poll_interval)
-
-    async def _idle(self, seconds: float) -> None:
-        try:
-            await asyncio.wait_for(self._wake.wait(), seconds)
-        except TimeoutError:
-            return
-        self._wake.clear()
+                    await asyncio.sleep(self.consumer.feed.interval)
 
     async def step(self, http: aiohttp.ClientSession) -> DeliveryOutcome:
         """One look: claim the cursor, then send the next event, or pass events over."""
-        async with self._store.claim(self.endpoint.name) as claim:
+        async with self.consumer.claim() as claim:
             if claim is None:
                 return DeliveryOutcome.BUSY
-            events = await claim.events()
-            passable = self._gaps.passable(claim.cursor, [e.id for e in events], time.monotonic())
-            step = next_step([(e.id, e.kind) for e in events[:passable]], self._kinds)
+            step = next_step([(e.id, e.kind) for e in claim.events], self._kinds)
             if step.send is None:
                 if step.advance_to is None:
                     return DeliveryOutcome.IDLE
                 await claim.advance(step.advance_to)
                 return DeliveryOutcome.PASSED
-            event = next(e for e in events if e.id == step.send)
+            event = await self._store.pending(claim.session, step.send)
+            if event is None:  # deleted with its ticket meanwhile
+                await claim.advance(step.send)
+                return DeliveryOutcome.PASSED
             return await self._send(http, claim, event)
 
-    async def _send(self, http: aiohttp.ClientSession, claim: CursorClaim, event: PendingEvent) -> DeliveryOutcome:
+    async def _send(self, http: aiohttp.ClientSession, claim: FeedClaim, event: PendingEvent) -> DeliveryOutcome:
         name = self.endpoint.name
         payload = body(name, event.event, event.ticket)
         timestamp = str(int(self._clock()))
@@ -125,7 +124,10 @@ class Deliverer:
             error = f"{type(exc).__name__}: {exc}"[:500]
         duration = time.monotonic() - started
         delivered = status is not None and 200 <= status < 300
-        await claim.record(event.id, status_code=status, error=error, duration=duration, delivered=delivered)
+        self._store.record(claim.session, name, event.id, status_code=status, error=error, duration=duration)
+        if delivered:
+            claim.move_to(event.id)
+        await claim.session.commit()
         if delivered:
             self.failures = 0
             return DeliveryOutcome.DELIVERED

@@ -1,9 +1,10 @@
 """What a webhook delivery is, without I/O: the signature, the back-off, which event comes
 next after the cursor, and the body sent for it.
 
-The event log is ``ticket_events`` itself (a transactional outbox): each endpoint has a
-cursor, the id of the last event it was sent (or passed over), and is sent the events after
-it one at a time, in id order.
+The event log is ``ticket_events`` itself (a transactional outbox): each endpoint is a
+consumer of the ticket-event feed (``ctiserver.tickets.feed``) whose cursor is the id of the
+last event it was sent (or passed over), and is sent the events after it one at a time, in
+id order.
 """
 
 from __future__ import annotations
@@ -59,34 +60,9 @@ def delivery_id(endpoint: str, event_id: int) -> str:
     return f"{endpoint}-{event_id}"
 
 
-class GapWatch:
-    """Which of the event ids after the cursor may be passed.
-
-    Ids run on from the cursor. A missing id may belong to a transaction that has not
-    committed yet (PostgreSQL hands out ids before commit), so the events after it are
-    held back until the gap has been seen for ``wait`` seconds; then it is taken as a
-    rolled-back (or deleted) event and passed.
-    """
-
-    def __init__(self, wait: float) -> None:
-        self._wait = wait
-        #: the first id of a gap -> when it was first seen
-        self._seen: dict[int, float] = {}
-
-    def passable(self, cursor: int, ids: Sequence[int], now: float) -> int:
-        """How many of ``ids`` (increasing, all after ``cursor``) may be passed now."""
-        self._seen = {start: at for start, at in self._seen.items() if start > cursor}
-        expected = cursor + 1
-        for index, event_id in enumerate(ids):
-            if event_id != expected:
-                first_seen = self._seen.setdefault(expected, now)
-                if now - first_seen < self._wait:
-                    return index
-            expected = event_id + 1
-        return len(ids)
-
-    def waiting(self) -> bool:
-        return bool(self._seen)
+def consumer_name(endpoint: str) -> str:
+    """The endpoint's consumer of the ticket-event feed (its cursor's name)."""
+    return f"webhook:{endpoint}"
 
 
 @dataclass(frozen=True)

@@ -1,29 +1,22 @@
 """Ticket events delivered to webhooks: one supervised deliverer per configured endpoint,
-woken when this process writes a ticket event (and polling for those other processes
-write), ``GET /api/webhooks`` and a check in ``/healthz``."""
+each a consumer of the ticket-event feed (woken when this process commits a ticket event,
+looking every ``tickets.feed_interval`` for those other processes write), ``GET
+/api/webhooks`` and a check in ``/healthz``."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Sequence
 from urllib.parse import urlsplit
-
-from sqlalchemy import event
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ctiserver.core import Core
 from ctiserver.settings import WebhookEndpoint
+from ctiserver.tickets import EventFeed
 from ctiserver.web import health
 from ctiserver.webhooks import http
 from ctiserver.webhooks.deliverer import Deliverer
 from ctiserver.webhooks.model import ENDPOINT_NAME
 from ctiserver.webhooks.store import WebhookStore
 from ctiserver.webhooks.views import WebhookOverview
-
-#: how long after a ticket event's INSERT the deliverers look (its transaction commits meanwhile)
-NUDGE_DELAY = 0.05
-_WRITTEN = "ctiserver.webhooks.ticket_event_written"
 
 
 def check_endpoints(endpoints: Sequence[WebhookEndpoint]) -> None:
@@ -45,43 +38,13 @@ def check_endpoints(endpoints: Sequence[WebhookEndpoint]) -> None:
             raise ValueError(f"webhook endpoint {endpoint.name}: timeout and back-off must be positive")
 
 
-def nudge_on_ticket_events(engine: AsyncEngine, nudge: Callable[[], None]) -> None:
-    """Call ``nudge`` shortly after a transaction that inserted into ``ticket_events`` commits."""
-    sync_engine = engine.sync_engine
-
-    def executed(conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        if statement.lstrip()[:32].upper().startswith("INSERT INTO TICKET_EVENTS"):
-            conn.info[_WRITTEN] = True
-
-    def committed(conn: Any) -> None:
-        if conn.info.pop(_WRITTEN, False):
-            try:
-                asyncio.get_running_loop().call_later(NUDGE_DELAY, nudge)
-            except RuntimeError:  # no loop in this thread: the next poll finds the event
-                return
-
-    def rolled_back(conn: Any) -> None:
-        conn.info.pop(_WRITTEN, None)
-
-    event.listen(sync_engine, "after_cursor_execute", executed)
-    event.listen(sync_engine, "commit", committed)
-    event.listen(sync_engine, "rollback", rolled_back)
-
-
-def register(core: Core) -> list[Deliverer]:
+def register(core: Core, feed: EventFeed) -> list[Deliverer]:
     settings = core.settings.webhooks
     check_endpoints(settings.endpoints)
     store = WebhookStore(core.db)
-    deliverers = [Deliverer(endpoint, store, settings) for endpoint in settings.endpoints]
+    deliverers = [Deliverer(endpoint, store, feed) for endpoint in settings.endpoints]
     for deliverer in deliverers:
         core.long_running(f"webhook {deliverer.endpoint.name}", deliverer.run_forever)
-    if deliverers:
-
-        def nudge() -> None:
-            for deliverer in deliverers:
-                deliverer.nudge()
-
-        nudge_on_ticket_events(core.db.engine, nudge)
     overview = WebhookOverview(store, settings, core.clock)
     http.register(core.app, overview)
     if deliverers:

@@ -1,40 +1,33 @@
-"""The webhooks' SQL: cursors claimed while an event is sent, the events after a cursor
-(read from ``ticket_events`` and ``tickets`` by the columns they have, so that this feature
-follows the tickets' schema as it grows), the attempts, and each endpoint's state.
+"""The webhooks' SQL: the event about to be sent (read from ``ticket_events`` and
+``tickets`` by the columns they have, so that this feature follows the tickets' schema as it
+grows), the attempts, and each endpoint's state.
 
-A claim is one transaction: on PostgreSQL the cursor row is taken with ``SELECT ... FOR
-UPDATE SKIP LOCKED`` and held while the event is POSTed, and the cursor moves in the same
-transaction, so a second server skips the endpoint meanwhile and then reads the moved
-cursor. SQLite serves one process: its SELECT takes no lock.
+An endpoint's cursor is its consumer's in the ticket-event feed (``ctiserver.tickets.feed``):
+claimed for one step in one transaction (on PostgreSQL ``SELECT ... FOR UPDATE SKIP LOCKED``,
+held while the event is POSTed), the attempt recorded and the cursor moved in the same
+transaction, so a second server skips the endpoint meanwhile and then reads the moved cursor.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncIterator, Callable, Collection, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import func, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ctiserver.storage.base import UTCDateTime, utcnow
 from ctiserver.storage.database import Database
-from ctiserver.webhooks.model import EVENT_KEYS, TICKET_KEYS
-from ctiserver.webhooks.tables import WebhookAttempt, WebhookCursor
+from ctiserver.tickets import feed_position
+from ctiserver.webhooks.model import EVENT_KEYS, TICKET_KEYS, consumer_name
+from ctiserver.webhooks.tables import WebhookAttempt
 
-#: events read after the cursor at a time
-BATCH = 100
 #: columns read with a type of their own (the others as the driver gives them)
 _TYPES: Mapping[str, Any] = {"at": UTCDateTime(), "payload": sa.JSON()}
-_INSERT: dict[str, Callable[[type[WebhookCursor]], postgresql.Insert | sqlite.Insert]] = {
-    "postgresql": postgresql.insert,
-    "sqlite": sqlite.insert,
-}
 
 
 @dataclass(frozen=True)
@@ -80,51 +73,11 @@ def _columns(connection: Connection) -> dict[str, set[str]]:
     return {table: {c["name"] for c in inspector.get_columns(table)} for table in ("ticket_events", "tickets")}
 
 
-class CursorClaim:
-    """An endpoint's cursor, held until the claim's transaction ends."""
-
-    def __init__(self, store: WebhookStore, session: AsyncSession, cursor: WebhookCursor) -> None:
-        self._store = store
-        self._session = session
-        self._row = cursor
-
-    @property
-    def cursor(self) -> int:
-        return self._row.last_event_id
-
-    async def events(self, limit: int = BATCH) -> list[PendingEvent]:
-        return await self._store.events_after(self._session, self.cursor, limit)
-
-    async def advance(self, event_id: int) -> None:
-        """Move the cursor over events not sent (kinds the endpoint does not take, gaps)."""
-        self._row.last_event_id = event_id
-        self._row.updated_at = utcnow()
-        await self._session.commit()
-
-    async def record(
-        self, event_id: int, *, status_code: int | None, error: str | None, duration: float, delivered: bool
-    ) -> None:
-        """The attempt, and the cursor moved to the event if it was delivered (answered 2xx)."""
-        now = utcnow()
-        self._session.add(WebhookAttempt(
-            endpoint=self._row.endpoint, event_id=event_id, at=now, status_code=status_code,
-            error=error, duration=duration,
-        ))
-        if delivered:
-            self._row.last_event_id = event_id
-            self._row.updated_at = now
-        await self._session.commit()
-
-
 class WebhookStore:
     def __init__(self, db: Database) -> None:
         self._db = db
         self._events: sa.TableClause | None = None
         self._tickets: sa.TableClause | None = None
-
-    @property
-    def _postgres(self) -> bool:
-        return self._db.engine.dialect.name == "postgresql"
 
     async def learn_schema(self) -> tuple[sa.TableClause, sa.TableClause]:
         """``ticket_events`` and ``tickets`` with those of the documented columns they have."""
@@ -139,50 +92,35 @@ class WebhookStore:
             self._tickets = sa.table("tickets", *(sa.column(k, _TYPES.get(k)) for k in tickets))
         return self._events, self._tickets
 
-    async def prepare(self, endpoint: str, *, from_beginning: bool) -> int:
-        """The endpoint's cursor, created at the last event written (or 0) if it has none."""
-        async with self._db.session() as session:
-            start = 0 if from_beginning else await session.scalar(
-                select(func.coalesce(func.max(sa.column("id")), 0)).select_from(sa.table("ticket_events"))
-            )
-            insert = _INSERT[self._db.engine.dialect.name](WebhookCursor)
-            await session.execute(insert.values(
-                endpoint=endpoint, last_event_id=int(start or 0), updated_at=utcnow()
-            ).on_conflict_do_nothing(index_elements=[WebhookCursor.endpoint]))
-            await session.commit()
-            cursor = await session.scalar(
-                select(WebhookCursor.last_event_id).where(WebhookCursor.endpoint == endpoint)
-            )
-            return int(cursor or 0)
-
-    @asynccontextmanager
-    async def claim(self, endpoint: str) -> AsyncIterator[CursorClaim | None]:
-        """The endpoint's cursor, or None while another server holds it."""
-        async with self._db.session() as session:
-            query = select(WebhookCursor).where(WebhookCursor.endpoint == endpoint)
-            if self._postgres:
-                query = query.with_for_update(skip_locked=True)
-            row = await session.scalar(query)
-            yield None if row is None else CursorClaim(self, session, row)
-
-    async def events_after(self, session: AsyncSession, cursor: int, limit: int) -> list[PendingEvent]:
+    async def pending(self, session: AsyncSession, event_id: int) -> PendingEvent | None:
+        """The event ``event_id`` with its ticket as it is now (None: gone with its ticket)."""
         events, tickets = await self.learn_schema()
         ticket_columns = [c.label(f"t__{c.name}") for c in tickets.columns]
-        rows = await session.execute(
+        found = (await session.execute(
             select(*events.columns, *ticket_columns)
             .select_from(events.outerjoin(tickets, tickets.c.id == events.c.ticket_id))
-            .where(events.c.id > cursor).order_by(events.c.id).limit(limit)
-        )
-        found = []
-        for row in rows.mappings():
-            event = {k: row[k] for k in EVENT_KEYS if k in events.c}
-            ticket = {k: row[f"t__{k}"] for k in TICKET_KEYS if k in tickets.c}
-            found.append(PendingEvent(int(row["id"]), str(row["kind"]), int(row["ticket_id"]), event, ticket))
-        return found
+            .where(events.c.id == event_id)
+        )).mappings().first()
+        if found is None:
+            return None
+        event = {k: found[k] for k in EVENT_KEYS if k in events.c}
+        ticket = {k: found[f"t__{k}"] for k in TICKET_KEYS if k in tickets.c}
+        return PendingEvent(int(found["id"]), str(found["kind"]), int(found["ticket_id"]), event, ticket)
+
+    @staticmethod
+    def record(
+        session: AsyncSession, endpoint: str, event_id: int, *, status_code: int | None, error: str | None,
+        duration: float,
+    ) -> None:
+        """The attempt, added to the claim's transaction (which commits it with the cursor)."""
+        session.add(WebhookAttempt(
+            endpoint=endpoint, event_id=event_id, at=utcnow(), status_code=status_code, error=error,
+            duration=duration,
+        ))
 
     async def state(self, endpoint: str, kinds: Collection[str]) -> EndpointState:
+        cursor = await feed_position(self._db, consumer_name(endpoint))
         async with self._db.session() as session:
-            cursor = await session.get(WebhookCursor, endpoint)
             last = await session.scalar(
                 select(WebhookAttempt).where(WebhookAttempt.endpoint == endpoint)
                 .order_by(WebhookAttempt.id.desc()).limit(1)

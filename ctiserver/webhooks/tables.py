@@ -1,4 +1,5 @@
-"""Tables of webhooks: each endpoint's cursor into ``ticket_events``, and every attempt."""
+"""Tables of webhooks: every attempt (each endpoint's cursor is the ticket-event feed's,
+``feed_cursors``)."""
 
 from __future__ import annotations
 
@@ -8,18 +9,6 @@ from sqlalchemy import Float, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ctiserver.storage.base import Base, UTCDateTime, utcnow
-
-
-class WebhookCursor(Base):
-    """Where an endpoint is: claimed (``FOR UPDATE SKIP LOCKED`` on PostgreSQL) while an event
-    is being sent, so two servers on one database never send one endpoint's events both."""
-
-    __tablename__ = "webhook_cursors"
-
-    endpoint: Mapped[str] = mapped_column(String(64), primary_key=True)
-    #: the ``ticket_events.id`` last sent (answered 2xx) or passed over
-    last_event_id: Mapped[int] = mapped_column(Integer)
-    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class WebhookAttempt(Base):

@@ -3,8 +3,10 @@
 A change this process commits comes from the in-process ticket bus
 (``ctiserver.tickets.bus``): the ticket as committed and its new events, pushed at once
 without reading the database. Changes written elsewhere (another server on the same
-database, a script) are caught up from the tickets' history (``ticket_events``, whose ids
-only increase) with a cursor, every ``workview.live_interval`` seconds. Each event is
+database, a script) are caught up from the tickets' history by a live follower of the
+ticket-event feed (``ctiserver.tickets.feed``: a cursor of this server's, ids that commit out
+of order waited for), every ``tickets.feed_interval`` seconds or when the feed is woken
+(``EventFeed.wake``). Each event is
 pushed once, by whichever path has it first; a state older than one already pushed for a
 ticket is not pushed again. Each push sends, per ticket changed, one ``ticket`` message
 (the ticket as it is now and its latest event) to the supervisors and admins watching
@@ -17,15 +19,13 @@ seconds (read again at once for a staff member not yet known).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Callable, Collection, Sequence
 from typing import Any
 
-from ctiserver.tickets.bus import Committed, TicketBus
+from ctiserver.tickets import Committed, EventFeed
 from ctiserver.tickets.infos import TicketEventInfo, TicketInfo, ticket_dict
-from ctiserver.tickets.store import TicketRepository
 from ctiserver.vocabulary import SUPERVISOR_ROLES
 from ctiserver.web.hub import LiveHub
 from ctiserver.workview.model import Handover, Holder, Place, audience, earlier
@@ -34,7 +34,7 @@ from ctiserver.workview.store import WorkViewStore
 log = logging.getLogger(__name__)
 
 TOPIC = "tickets"
-#: events read per look
+#: tickets remembered as pushed (then the older half is forgotten)
 BATCH = 500
 #: seconds a staff member's department and branch are used before being read again
 PLACES_TTL = 5.0
@@ -56,22 +56,21 @@ def change_dict(event: TicketEventInfo) -> dict[str, Any]:
 class TicketFeed:
     def __init__(
         self,
-        tickets: TicketRepository,
+        feed: EventFeed,
         store: WorkViewStore,
         hub: LiveHub,
         *,
-        bus: TicketBus | None = None,
         observer: Callable[[str, dict[str, Any]], None] | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        """``bus``: this process's commits, pushed at once (None: the cursor's looks only).
-        ``observer(kind, message)`` sees each message as it is handed to the hub (benchmarks)."""
-        self._tickets = tickets
+        """The feed's bus brings this process's commits, pushed at once (no bus: the looks
+        only). ``observer(kind, message)`` sees each message as it is handed to the hub
+        (benchmarks)."""
+        self._events = feed.live()
         self._store = store
         self._hub = hub
-        self._bus = bus
+        self._bus = feed.bus
         self._clock = clock
-        self._cursor: int | None = None
         self._queue: list[Committed] = []
         self._arrived = asyncio.Event()
         #: event id -> when it was pushed (or found not to be news), by either path
@@ -84,7 +83,7 @@ class TicketFeed:
 
     @property
     def cursor(self) -> int | None:
-        return self._cursor
+        return self._events.cursor
 
     def committed(self, change: Committed) -> None:
         """The bus's listener: queued for the feed's task, which is woken."""
@@ -92,18 +91,22 @@ class TicketFeed:
         self._arrived.set()
 
     async def run(self, interval: float) -> None:
+        """Push what the bus brings at once, and look every ``interval`` seconds (sooner while
+        an id that may still commit is waited for) or when the feed is woken."""
         unsubscribe = self._bus.subscribe(self.committed) if self._bus is not None else None
-        loop = asyncio.get_running_loop()
         try:
             while True:
                 await self.drain()
                 await self.look()
-                deadline = loop.time() + interval
-                while (left := deadline - loop.time()) > 0:
-                    with contextlib.suppress(TimeoutError):
-                        async with asyncio.timeout(left):
-                            await self._arrived.wait()
-                    await self.drain()
+                woken = asyncio.create_task(self._events.wait(interval))
+                try:
+                    while not woken.done():
+                        arrived = asyncio.create_task(self._arrived.wait())
+                        await asyncio.wait((arrived, woken), return_when=asyncio.FIRST_COMPLETED)
+                        arrived.cancel()
+                        await self.drain()
+                finally:
+                    woken.cancel()
         finally:
             if unsubscribe is not None:
                 unsubscribe()
@@ -115,7 +118,7 @@ class TicketFeed:
         while self._queue:
             batch, self._queue = self._queue, []
             now = self._clock()
-            if self._cursor is None or not self._hub.watchers(TOPIC):
+            if self.cursor is None or not self._hub.watchers(TOPIC):
                 # nobody watching: not news for whoever watches later either
                 self._delivered.update((event.id, now) for change in batch for event in change.events)
                 continue
@@ -133,15 +136,15 @@ class TicketFeed:
         """Push what changed since the last look and did not come from the bus; the number of
         tickets pushed. The first look only takes the cursor: what happened before the server
         started is not news."""
-        if self._cursor is None or not self._hub.watchers(TOPIC):
+        if self.cursor is None or not self._hub.watchers(TOPIC):
             # nobody watching: nothing to send, and nothing to catch up on later
-            self._cursor = await self._store.last_event_id()
+            await self._events.skip_to_end()
             return 0
-        events = await self._tickets.events_after(self._cursor, limit=BATCH)
+        events = await self._events.events()
         if not events:
             self._forget()
             return 0
-        self._cursor = events[-1].id
+        self._events.advance(events[-1].id)
         now = self._clock()
         by_ticket: dict[int, list[TicketEventInfo]] = {}
         for event in events:
@@ -171,11 +174,12 @@ class TicketFeed:
 
     def _forget(self) -> None:
         """Drop what neither path can meet again: events behind the cursor, pushed long ago."""
-        if self._cursor is None:
+        cursor = self.cursor
+        if cursor is None:
             return
         horizon = self._clock() - REMEMBER
         for event_id, at in list(self._delivered.items()):
-            if at < horizon and event_id <= self._cursor:
+            if at < horizon and event_id <= cursor:
                 del self._delivered[event_id]
         if len(self._latest) > BATCH * 4:
             oldest = sorted(self._latest.items(), key=lambda item: item[1])

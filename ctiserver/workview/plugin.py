@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from ctiserver.core import Core
 from ctiserver.dispatch.store import DispatchRepository
-from ctiserver.tickets.bus import bus_of
-from ctiserver.tickets.store import TicketRepository
+from ctiserver.tickets import EventFeed
 from ctiserver.web.contract import add_messages
 from ctiserver.workview import http
 from ctiserver.workview.feed import TicketFeed
@@ -13,15 +12,14 @@ from ctiserver.workview.schemas import TicketChangedMessage, TicketGoneMessage
 from ctiserver.workview.store import WorkViewStore
 
 
-def register(core: Core, tickets: TicketRepository, dispatch: DispatchRepository) -> TicketFeed:
+def register(core: Core, events: EventFeed, dispatch: DispatchRepository) -> TicketFeed:
     store = WorkViewStore(core.db)
     http.register(core.app, store, dispatch)
     add_messages(core.app, TicketChangedMessage, TicketGoneMessage)
-    feed = TicketFeed(tickets, store, core.hub, bus=bus_of(core.db))
-    interval = core.settings.workview.live_interval
+    feed = TicketFeed(events, store, core.hub)
 
     async def run() -> None:
-        await feed.run(interval)
+        await feed.run(events.interval)
 
     core.long_running("ticket-feed", run)
     return feed

@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import or_, select
 
 from ctiserver.storage.database import Database
 from ctiserver.tickets.infos import TicketInfo, ticket_info
-from ctiserver.tickets.tables import Ticket, TicketEvent
+from ctiserver.tickets.tables import Ticket
 from ctiserver.users.tables import User
 from ctiserver.workview.model import Place
 
@@ -29,10 +29,6 @@ class Engineer:
 class WorkViewStore:
     def __init__(self, db: Database) -> None:
         self._db = db
-
-    async def last_event_id(self) -> int:
-        async with self._db.session() as session:
-            return int(await session.scalar(select(func.max(TicketEvent.id))) or 0)
 
     async def places(self, user_ids: Collection[int]) -> list[Place]:
         """The staff among ``user_ids``, with their department and branch."""

@@ -85,7 +85,7 @@ def settings_for(url: str, receiver: Receiver) -> Settings:
     )
     return Settings().replace(
         database={"url": url},
-        webhooks={"endpoints": (hook,), "poll_interval": 0.1, "gap_wait": 2.0},
+        webhooks={"endpoints": (hook,)}, tickets={"feed_interval": 0.1},
     )
 
 

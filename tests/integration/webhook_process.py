@@ -13,6 +13,7 @@ from pathlib import Path
 
 from ctiserver.storage.database import Database
 from ctiserver.supervision import SupervisedTask
+from ctiserver.tickets import EventFeed
 from ctiserver.webhooks.deliverer import Deliverer
 from ctiserver.webhooks.store import WebhookStore
 
@@ -21,9 +22,10 @@ async def main() -> None:
     settings = pickle.loads(Path(sys.argv[1]).read_bytes())  # noqa: S301  (the test's own file)
     db = Database(settings.database.url)
     store = WebhookStore(db)
-    deliverers = [Deliverer(endpoint, store, settings.webhooks) for endpoint in settings.webhooks.endpoints]
+    feed = EventFeed(db, interval=settings.tickets.feed_interval)
+    deliverers = [Deliverer(endpoint, store, feed) for endpoint in settings.webhooks.endpoints]
     for deliverer in deliverers:
-        await store.prepare(deliverer.endpoint.name, from_beginning=deliverer.endpoint.start == "beginning")
+        await deliverer.consumer.prepare()
     tasks = [
         asyncio.create_task(SupervisedTask(f"webhook {d.endpoint.name}", d.run_forever, first_delay=0.1).run_forever())
         for d in deliverers

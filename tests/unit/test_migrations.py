@@ -21,8 +21,8 @@ TABLES = {
     "customers", "customer_phones", "products", "users", "agents", "calls",
     "tickets", "ticket_events", "ticket_counters", "callbacks", "voicemails",
     "flow_versions", "ivr_runs", "call_surveys", "knowledge_articles", "stats_records",
-    "audit_events", "callback_attempts", "callback_misses", "product_models", "webhook_cursors",
-    "webhook_attempts", "visits", "visit_attempts", "visit_cursors",
+    "audit_events", "callback_attempts", "callback_misses", "product_models", "feed_cursors",
+    "webhook_attempts", "visits", "visit_attempts",
 }
 
 

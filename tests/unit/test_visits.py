@@ -22,7 +22,8 @@ from ctiserver.tickets.infos import TicketInfo
 from ctiserver.tickets.store import TicketRepository
 from ctiserver.visits.dialer import VisitDialer
 from ctiserver.visits.model import VisitPolicy, VisitRefused
-from ctiserver.visits.service import CURSOR, VisitService
+from ctiserver.tickets import EventFeed
+from ctiserver.visits.service import VisitService
 from ctiserver.visits.store import VisitRepository
 from ctiserver.visits.views import VisitInfo
 
@@ -59,7 +60,7 @@ def _service(db: Database, now: list[float], server: str = "s1") -> tuple[VisitS
     changed: list[VisitInfo] = []
     store = VisitRepository(db, POLICY, server=server)
     tickets = TicketRepository(db)
-    return VisitService(db, store, tickets, clock=lambda: now[0], changed=changed.append), changed
+    return VisitService(db, store, tickets, EventFeed(db), clock=lambda: now[0], changed=changed.append), changed
 
 
 async def _completed(db: Database, phone: str = "13800138000") -> TicketInfo:
@@ -98,11 +99,11 @@ async def test_a_completion_read_again_after_a_crash_is_still_one_visit(db: Data
     # the server made the visit, then stopped before moving the ticket and advancing the cursor
     await service.store.create(event_id=event.id, ticket_id=ticket.id, customer_id=None, number="1",
                                language=None, now=T)
-    assert await service.store.cursor(CURSOR) < event.id
+    assert await service.cursor() < event.id
     restarted, _ = _service(db, now)
     await restarted.feed()
     assert len(await restarted.store.search()) == 1
-    assert await restarted.store.cursor(CURSOR) >= event.id
+    assert await restarted.cursor() >= event.id
     moved = await restarted.tickets.get(ticket.id)
     assert moved is not None and moved.status == "return_visit"
 

@@ -14,18 +14,19 @@ import pytest
 from aiohttp.test_utils import TestServer
 
 from ctiserver.server import CtiServer
-from ctiserver.settings import Settings, WebhookEndpoint, WebhookSettings
+from ctiserver.settings import Settings, WebhookEndpoint
 from ctiserver.storage.database import Database, upgrade_schema
 from ctiserver.supervision import SupervisedTask
+from ctiserver.tickets import EventFeed, bus_of
 from ctiserver.tickets.store import TicketRepository
 from ctiserver.users.store import UserRepository
 from ctiserver.webhooks.deliverer import Deliverer
-from ctiserver.webhooks.plugin import nudge_on_ticket_events
 from ctiserver.webhooks.store import WebhookStore
 from tests.webhook_receiver import Receiver
 
 SECRET = "a webhook secret of the tests"
-FAST = WebhookSettings(poll_interval=0.2, gap_wait=1.0)
+#: the feed's safety look
+FAST = 0.2
 
 
 def endpoint(receiver: Receiver, **changes: object) -> WebhookEndpoint:
@@ -69,8 +70,7 @@ async def start(db: Database) -> AsyncIterator[Start]:
     tasks: list[asyncio.Task[None]] = []
 
     async def run(where: WebhookEndpoint) -> asyncio.Task[None]:
-        deliverer = Deliverer(where, WebhookStore(db), FAST)
-        nudge_on_ticket_events(db.engine, deliverer.nudge)
+        deliverer = Deliverer(where, WebhookStore(db), EventFeed(db, bus_of(db), interval=FAST))
         task = asyncio.create_task(SupervisedTask("webhook", deliverer.run_forever, first_delay=0.1).run_forever())
         tasks.append(task)
         await asyncio.sleep(0.3)  # its cursor is made
@@ -185,7 +185,7 @@ async def test_the_admin_list_and_the_health_check_show_a_stuck_endpoint(tmp_pat
     await UserRepository(cti.db).add("admin", "a password", "admin")
     deliverer = cti.webhooks[0]
     store = WebhookStore(cti.db)
-    await store.prepare("erp", from_beginning=False)
+    await deliverer.consumer.prepare()
     await TicketRepository(cti.db).open("repair", "no cold air", {}, customer_id=None)
     async with aiohttp.ClientSession() as http:
         assert await deliverer.step(http) is not None

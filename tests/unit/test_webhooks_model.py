@@ -1,5 +1,5 @@
-"""The webhooks' pure parts: the signature a receiver verifies, the back-off, the gaps in
-event ids waited for, the next step after the cursor, the body."""
+"""The webhooks' pure parts: the signature a receiver verifies, the back-off, the next step
+after the cursor, the body (the gaps in event ids are the feed's: test_ticket_feed.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import hashlib
 import hmac
 import json
 
-from ctiserver.webhooks.model import GapWatch, DeliveryStep, backoff, body, delivery_id, next_step, signature, verify
+from ctiserver.webhooks.model import DeliveryStep, backoff, body, delivery_id, next_step, signature, verify
 
 
 def test_the_signature_is_the_hmac_sha256_of_timestamp_dot_body() -> None:
@@ -41,26 +41,6 @@ def test_backoff_doubles_up_to_the_cap_with_half_of_it_jittered() -> None:
 def test_delivery_ids_are_stable_per_endpoint_and_event() -> None:
     assert delivery_id("erp", 42) == delivery_id("erp", 42) == "erp-42"
     assert delivery_id("sms", 42) != delivery_id("erp", 42)
-
-
-def test_ids_that_run_on_from_the_cursor_are_all_passable() -> None:
-    gaps = GapWatch(wait=5.0)
-    assert gaps.passable(10, [11, 12, 13], now=0.0) == 3
-    assert gaps.passable(10, [], now=0.0) == 0
-    assert not gaps.waiting()
-
-
-def test_a_gap_holds_back_what_follows_until_it_has_been_seen_for_the_wait() -> None:
-    gaps = GapWatch(wait=5.0)
-    assert gaps.passable(10, [11, 13, 14], now=100.0) == 1, "12 may be a transaction not yet committed"
-    assert gaps.waiting()
-    assert gaps.passable(10, [11, 13, 14], now=104.0) == 1
-    assert gaps.passable(10, [11, 12, 13, 14], now=104.5) == 4, "12 committed after all"
-    gaps = GapWatch(wait=5.0)
-    assert gaps.passable(10, [13], now=100.0) == 0
-    assert gaps.passable(10, [13], now=105.0) == 1, "rolled back: passed after the wait"
-    assert gaps.passable(13, [14], now=106.0) == 1
-    assert not gaps.waiting(), "gaps behind the cursor are forgotten"
 
 
 def test_the_next_step_sends_the_first_event_of_a_kind_taken_or_passes_the_others() -> None:

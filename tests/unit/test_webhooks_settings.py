@@ -15,8 +15,8 @@ TOML = """\
 [ami]
 secret = "an operator's long AMI secret"
 
-[webhooks]
-poll_interval = 0.5
+[tickets]
+feed_interval = 0.5
 
 [[webhooks.endpoints]]
 name = "erp"
@@ -36,7 +36,7 @@ def test_endpoints_are_read_from_the_settings_file(tmp_path: Path) -> None:
     path.write_text(TOML)
     settings = load_settings(path, environ={})
     erp, sms = settings.webhooks.endpoints
-    assert settings.webhooks.poll_interval == 0.5
+    assert settings.tickets.feed_interval == 0.5
     assert (erp.name, erp.kinds, erp.backoff_max, erp.start) == ("erp", ("created", "closed"), 60.0, "now")
     assert sms.kinds == DEFAULT_WEBHOOK_KINDS
 

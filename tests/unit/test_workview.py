@@ -18,7 +18,7 @@ from aiohttp.test_utils import TestServer
 from ctiserver.dispatch.store import DispatchRepository
 from ctiserver.settings import Settings
 from ctiserver.storage.database import Database, upgrade_schema
-from ctiserver.tickets.bus import bus_of
+from ctiserver.tickets import EventFeed, bus_of
 from ctiserver.tickets.store import TicketRepository
 from ctiserver.users.store import UserRepository
 from ctiserver.web.contract import add_messages
@@ -106,7 +106,7 @@ async def work_env(tmp_path: Path) -> AsyncIterator[Env]:
     workview_http.register(app, store, DispatchRepository(db))
     add_messages(app, TicketChangedMessage, TicketGoneMessage)
     tickets = TicketRepository(db)
-    feed = TicketFeed(tickets, store, app[HUB_KEY], bus=bus_of(db))
+    feed = TicketFeed(EventFeed(db, bus_of(db)), store, app[HUB_KEY])
     server = TestServer(app)
     await server.start_server()
     env = Env(server, db, feed, tickets, ids, branches, [])

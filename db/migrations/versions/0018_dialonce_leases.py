@@ -1,8 +1,8 @@
 """Outbound attempts followed by any live server: the dialling servers' leases, and the
 attempts in flight (ended_at null) found by index.
 
-Revision ID: 0017_dialonce_leases
-Revises: 0016_business_speed
+Revision ID: 0018_dialonce_leases
+Revises: 0017_feed_cursors
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0017_dialonce_leases"
-down_revision: str | None = "0016_business_speed"
+revision: str = "0018_dialonce_leases"
+down_revision: str | None = "0017_feed_cursors"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
