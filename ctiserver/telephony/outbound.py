@@ -202,6 +202,8 @@ class AttemptWatch:
         self._leases = leases
         self.server = server
         self._clock = clock
+        #: this server's attempts claimed before this are a previous run's
+        self.since = clock()
         self._beat = leases.seconds / 3 if leases is not None else beat
         #: until when this server's lease is known to run
         self._held_until = float("inf") if leases is None else 0.0
@@ -238,13 +240,14 @@ class AttemptWatch:
     ) -> list[tuple[A, Found]]:
         """Of the attempts in flight in the database, those no live server follows and
         this one does not follow yet (``own``: this server's too, left by its previous
-        run: only before it claims any), each with what Asterisk knows of it. AmiError
-        or a database error when they could not be looked up (tried again later)."""
+        run, claimed before ``since``), each with what Asterisk knows of it. AmiError or
+        a database error when they could not be looked up (tried again later)."""
         now = self._clock()
         live = await self._leases.live(now) if self._leases is not None else {self.server}
         mine = [
             a for a in attempts if a.channel_id not in following and (
-                (own and a.server == self.server) or (a.server != self.server and a.server not in live)
+                (own and a.server == self.server and a.started_at.timestamp() <= self.since)
+                or (a.server != self.server and a.server not in live)
             )
         ]
         if not mine:
