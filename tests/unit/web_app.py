@@ -29,15 +29,17 @@ from ctiserver.knowledge import http as knowledge_http
 from ctiserver.knowledge.store import KnowledgeRepository
 from ctiserver.live import http as live_http
 from ctiserver.live.http import Wallboard
+from ctiserver.phone import http as phone_http
 from ctiserver.settings import Settings
 from ctiserver.storage.base import from_epoch
 from ctiserver.storage.database import Database
 from ctiserver.tickets import http as tickets_http
 from ctiserver.tickets.store import TicketRepository
+from ctiserver.users import http as users_http
 from ctiserver.users.store import UserRepository
 from ctiserver.web.app import create_app
 from ctiserver.web.contract import CHECK_ANSWERS_KEY
-from ctiserver.web.keys import AUDIT_KEY, USER_CHANNEL_KEY
+from ctiserver.web.keys import AUDIT_KEY, USER_CHANNEL_KEY, USERS_KEY
 from ctiserver.web.protocols import AmiStatus, AuditSink, CallSource, UserChannel
 
 
@@ -65,6 +67,7 @@ def build_app(
     customers_http.register(app, customers)
     dispatch = DispatchRepository(db)
     dispatch_http.register(app, dispatch)
+    users_http.register(app, app[USERS_KEY], dispatch)
     tickets = TicketRepository(db, timezone=settings.hotline.timezone, clock=lambda: from_epoch(clock()))
     tickets_http.register(app, tickets, customers, dispatch, users or UserRepository(db))
     knowledge_http.register(app, KnowledgeRepository(db))
@@ -77,6 +80,7 @@ def build_app(
         ivr_http.register(app, flows)
     if desk is not None:
         agents_http.register(app, desk)
+        phone_http.register(app, settings)
     if wallboard is not None:
         live_http.register(app, wallboard)
     if user_channel is not None:

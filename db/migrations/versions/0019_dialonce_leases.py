@@ -1,8 +1,8 @@
 """Outbound attempts followed by any live server: the dialling servers' leases, and the
 attempts in flight (ended_at null) found by index.
 
-Revision ID: 0018_dialonce_leases
-Revises: 0017_feed_cursors
+Revision ID: 0019_dialonce_leases
+Revises: 0018_websec_sessions
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0018_dialonce_leases"
-down_revision: str | None = "0017_feed_cursors"
+revision: str = "0019_dialonce_leases"
+down_revision: str | None = "0018_websec_sessions"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
