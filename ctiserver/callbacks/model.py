@@ -144,6 +144,35 @@ def after_attempt(outcome: Outcome, attempts: int, now: float, policy: Policy) -
     return AfterAttempt(Status.PENDING, attempts, now + policy.backoff(attempts))
 
 
+#: Dial's DIALSTATUS on the agent's leg -> the attempt's outcome (else FAILED)
+DIAL_OUTCOMES = {
+    "ANSWER": Outcome.CONNECTED,
+    "BUSY": Outcome.BUSY,
+    "NOANSWER": Outcome.NO_ANSWER,
+    # the agent hung up while the customer's phone rang: not the customer's failure
+    "CANCEL": Outcome.AGENT_MISSED,
+}
+
+
+def dial_outcome(dial_status: str) -> Outcome:
+    return DIAL_OUTCOMES.get(dial_status.upper(), Outcome.FAILED)
+
+
+def recorded_outcome(dialled: bool, dial_status: str | None) -> Outcome:
+    """An attempt's outcome from Asterisk's record of it, when no server saw it end:
+    never ``dialled`` (no record: the agent did not answer, or the Originate never reached
+    Asterisk; or the leg ended before the Dial): AGENT_MISSED, due again at once and not
+    counted (the customer was not called); dialled and ended: Dial's ``dial_status``
+    (ANSWER: connected, never dialled again); dialled with no end written (Asterisk
+    stopped mid-call, or a record older than Asterisk keeps): FAILED, counted and retried
+    after the back-off."""
+    if not dialled:
+        return Outcome.AGENT_MISSED
+    if dial_status is None:
+        return Outcome.FAILED
+    return dial_outcome(dial_status)
+
+
 def outcome_of(hangup_cause: int | None, answered: bool) -> Outcome:
     """The customer leg's outcome from its Q.850 hangup cause."""
     if answered:

@@ -28,6 +28,7 @@ from ctiserver.core import Core
 from ctiserver.customers import CustomerRepository
 from ctiserver.ivr import IvrRunRepository, PromptLibrary
 from ctiserver.stats.model import StatsLog
+from ctiserver.storage.dialler_leases import DiallerLeases
 from ctiserver.storage.writer import BackgroundWriter
 from ctiserver.vocabulary import SUPERVISOR_ROLES
 
@@ -160,6 +161,7 @@ def _dialer(
     dialer = CallbackDialer(
         store, core.ami, agents.board, core.settings, clock=core.clock, changed=push, offer=offer,
         waiting=lambda queue: bool(waiting_calls(core.calls.active_calls(), queue)),
+        leases=DiallerLeases(core.db, store.server, core.settings.callbacks.lease),
     )
     core.follow(dialer.handle)
     core.on_start(seat)

@@ -12,6 +12,7 @@ from ctiserver.agents import AgentRepository
 from ctiserver.core import Core
 from ctiserver.ivr import HotlineIvr
 from ctiserver.settings import VisitSettings
+from ctiserver.storage.dialler_leases import DiallerLeases
 from ctiserver.tickets import FEEDBACK_KEY, SERVING_KEY, EventFeed, TicketRepository
 from ctiserver.visits import http
 from ctiserver.visits.dialer import VisitDialer
@@ -42,7 +43,8 @@ def register(core: Core, tickets: TicketRepository, feed: EventFeed, hotline: Ho
     core.long_running("visit-feed", service.follow)
     dialer = None
     if core.settings.hotline.callback_interface:
-        dialer = VisitDialer(service, core.ami, core.settings, hotline, clock=core.clock)
+        dialer = VisitDialer(service, core.ami, core.settings, hotline, clock=core.clock,
+                             leases=DiallerLeases(core.db, store.server, settings.lease))
         core.follow(dialer.handle)
         core.agi.route("visit-survey", dialer.agi_survey)
         core.long_running("visit-dialer", dialer.run_forever)

@@ -64,7 +64,8 @@ class VisitAttempt(Base):
     visit_id: Mapped[int] = mapped_column(ForeignKey(Visit.id, ondelete="CASCADE"), index=True)
     mode: Mapped[str] = mapped_column(String(8))
     started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    ended_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    #: None while in flight (indexed: the dialler looks for attempts left by a dead server)
+    ended_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), index=True)
     agent: Mapped[str | None] = mapped_column(String(64))
     #: the ChannelId given to the Originate, also the call's Linkedid
     channel_id: Mapped[str] = mapped_column(String(64), unique=True)
