@@ -157,5 +157,5 @@ def _dialer(
     )
     core.follow(dialer.handle)
     core.on_start(seat)
-    core.long_running("callback dialer", dialer.run_forever)
+    core.long_running("callback dialer", dialer.run_forever, once=True)
     return dialer

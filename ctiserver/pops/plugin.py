@@ -30,6 +30,7 @@ def register(core: Core, agents: Agents, ivr: HotlineIvr) -> Pops:
         clock=core.clock,
     )
     pops.attach(core.hub)
+    pops.on_latency = core.metrics.pop_seconds.observe
     core.app[USER_CHANNEL_KEY] = pops
     add_messages(core.app, PopMessage)
 

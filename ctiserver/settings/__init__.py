@@ -40,6 +40,7 @@ from ctiserver.settings.telephony import (
     HotlineSettings,
     IvrSettings,
     LabSettings,
+    NodeSettings,
     QueueSettings,
     StorageSettings,
     WebSettings,
@@ -58,6 +59,7 @@ __all__ = [
     "HotlineSettings",
     "IvrSettings",
     "LabSettings",
+    "NodeSettings",
     "QueueSettings",
     "RecordingSettings",
     "ReportSettings",
@@ -93,6 +95,7 @@ class Settings:
     tickets: TicketSettings = field(default_factory=TicketSettings)
     webhooks: WebhookSettings = field(default_factory=WebhookSettings)
     visits: VisitSettings = field(default_factory=VisitSettings)
+    nodes: NodeSettings = field(default_factory=NodeSettings)
 
     def replace(self, **sections: Mapping[str, object]) -> Settings:
         """A copy with some fields of some sections changed: ``s.replace(ami={"port": 5039})``."""

@@ -49,6 +49,25 @@ class WebSettings:
     secrets_file: str = "var/secrets.toml"
     #: mark cookies Secure: set it when the pages are served over TLS (e.g. behind a proxy)
     secure_cookies: bool = False
+    #: who may read ``GET /metrics``: "loopback" (a Prometheus on the node's own host, or
+    #: through a proxy there), "token" (``Authorization: Bearer <metrics_token>``, for a
+    #: Prometheus elsewhere) or "admins" (a logged-in admin's session)
+    metrics_access: str = "loopback"
+    metrics_token: str = ""
+
+
+@dataclass(frozen=True)
+class NodeSettings:
+    """Several nodes on one PostgreSQL (docs/deploy.md); nothing to set on SQLite (one node)."""
+
+    #: this node's name in leases, metrics and logs; "" = the host name and the web port
+    name: str = ""
+    #: seconds between a node's tries to take a lease another node holds: a dead node's
+    #: duties (SLA watch, diallers...) are taken over within this after PostgreSQL ends
+    #: its session; also how often a node checks its lease connection
+    lease_interval: float = 3.0
+    #: seconds between tries to make the LISTEN connection again (wake-ups across nodes)
+    listen_retry: float = 1.0
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from ctiserver.resources import pages_dir
 from ctiserver.settings import Settings
 from ctiserver.storage.database import Database
 from ctiserver.users.store import UserRepository
-from ctiserver.web import auth, infrastructure, pages, ws
+from ctiserver.web import auth, infrastructure, metrics, pages, ws
 from ctiserver.web.hub import LiveHub
 from ctiserver.web.keys import (
     AMI_KEY,
@@ -69,6 +69,10 @@ def create_app(
     app[HUB_KEY] = LiveHub(clock)
     app[WEBSOCKETS_KEY] = weakref.WeakSet()
     app[THROTTLE_KEY] = LoginThrottle()
+    metrics.check_access_setting(settings.web)
+    app[metrics.METRICS_KEY] = node_metrics = metrics.ServerMetrics()
+    node_metrics.reading("ctiserver_websocket_clients", "Websockets open on this node",
+                         lambda: len(app[WEBSOCKETS_KEY]))
 
     # order matters: the session middleware must run before the auth middleware reads it
     auth.setup_sessions(app, settings.web)
