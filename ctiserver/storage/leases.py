@@ -117,6 +117,7 @@ class Leases:
             try:
                 if self._connection is None:
                     self._connection = await connect(self.url, timeout=self.interval + 2.0)
+                    self._connection.add_termination_listener(self._terminated)
                     self.connected = True
                     log.info("lease connection to PostgreSQL made (node %s)", self.node)
                 await self._try_all()
@@ -143,23 +144,41 @@ class Leases:
                     log.info("lease %s held by node %s", name, self.node)
 
     async def _drop(self, why: str) -> None:
-        for name in sorted(self._held):
-            log.warning("lease %s lost by node %s: %s", name, self.node, why)
-            self._wanted[name].clear()
-            self._lost[name].set()
-        self._held.clear()
-        connection, self._connection = self._connection, None
-        self.connected = False
+        connection = self._connection
+        self._lose(why)
         if connection is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(connection.close(), 2.0)
             if not connection.is_closed():
                 connection.terminate()
 
-    async def kill_connection(self) -> None:
-        """Drop the lease connection at once, as a crash would (tests, the lab)."""
-        if self._connection is not None:
-            self._connection.terminate()
+    def _lose(self, why: str) -> None:
+        """Every lease lost, at once: the duties are cancelled (``run``)."""
+        for name in sorted(self._held):
+            log.warning("lease %s lost by node %s: %s", name, self.node, why)
+            self._wanted[name].clear()
+            self._lost[name].set()
+        self._held.clear()
+        self._connection = None
+        self.connected = False
+
+    def _terminated(self, connection: Any) -> None:
+        """asyncpg saw the connection end (PostgreSQL ended the session): the locks are gone
+        now, so the duties stop now, not at the next check."""
+        if connection is self._connection:
+            self._lose("PostgreSQL ended the lease connection")
+
+    async def crash(self) -> None:
+        """As ``kill -9`` would: the connection's socket closed without a word (PostgreSQL
+        then ends the session and frees its locks), nothing tried again (tests, the lab)."""
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+        connection = self._connection
+        self._lose("the node crashed")
+        if connection is not None:
+            connection.terminate()
 
 
 @contextlib.asynccontextmanager
