@@ -25,6 +25,7 @@ from ctiserver.dispatch import plugin as dispatch_plugin
 from ctiserver.ivr import plugin as ivr_plugin
 from ctiserver.knowledge import plugin as knowledge_plugin
 from ctiserver.live import plugin as live_plugin
+from ctiserver.logs import call_context
 from ctiserver.observing import observe
 from ctiserver.pops import plugin as pops_plugin
 from ctiserver.recordings import plugin as recordings_plugin
@@ -134,7 +135,8 @@ class CtiServer:
         self.metrics.ami_events.inc()
         event = to_event(message, getattr(message, "received_at", time.time()))
         if event is not None:
-            self.core.dispatch(event)
+            with call_context(message.get("Linkedid")):
+                self.core.dispatch(event)
 
     async def _resynchronise(self) -> None:
         """After every (re)connection the channel list is the truth: no ghost calls, none missed."""

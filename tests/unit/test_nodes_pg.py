@@ -30,6 +30,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from ctiserver.server import CtiServer
 from ctiserver.settings import Settings
 from ctiserver.storage.database import Database, upgrade_schema
+from ctiserver.storage.leases import LeaseBusy, hold_once
 from ctiserver.storage.pglink import connect
 from ctiserver.users.store import UserRepository
 from tests.pg import PostgresServer, postgres_server
@@ -281,3 +282,15 @@ async def test_who_may_read_the_metrics(tmp_path: Path) -> None:
             build_app(Settings().replace(web={"metrics_access": "everyone"}), db=db, calls=FakeTracker(), ami=FakeAmi())
     finally:
         await db.close()
+
+
+async def test_a_command_under_a_lease_is_refused_while_another_node_runs_it(cluster: Cluster) -> None:
+    """``ctiserver reports rebuild`` and ``recordings purge`` run once among the nodes."""
+    async with hold_once(cluster.url, "reports-rebuild"):
+        with pytest.raises(LeaseBusy, match="reports-rebuild"):
+            async with hold_once(cluster.url, "reports-rebuild"):
+                pytest.fail("held twice")
+        async with hold_once(cluster.url, "recordings-purge"):
+            pass  # another lease is another lock
+    async with hold_once(cluster.url, "reports-rebuild"):
+        pass  # free again once the first let go
