@@ -11,7 +11,7 @@ database (the ticket-event feed's backlog per consumer) is read before each scra
 
 Who may read it is ``web.metrics_access`` (docs/deploy.md): ``loopback`` (the default: a
 Prometheus on the node's own host; a request that came through a proxy, i.e. carries
-``Forwarded`` or ``X-Forwarded-For``, is not taken as local), ``token`` (``Authorization:
+``Forwarded``, ``X-Forwarded-For`` or ``X-Real-IP``, is not taken as local), ``token`` (``Authorization:
 Bearer <web.metrics_token>``) or ``admins`` (a logged-in admin's session).
 """
 
@@ -142,7 +142,7 @@ def check_access_setting(settings: WebSettings) -> None:
 
 async def _allowed(request: web.Request, settings: WebSettings) -> bool:
     if settings.metrics_access == "loopback":
-        if "Forwarded" in request.headers or "X-Forwarded-For" in request.headers:
+        if any(name in request.headers for name in ("Forwarded", "X-Forwarded-For", "X-Real-IP")):
             return False
         try:
             return ipaddress.ip_address(request.remote or "").is_loopback
