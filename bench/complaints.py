@@ -5,7 +5,10 @@ to the moment the dispatched complaint ticket arrives on the complaint departmen
 view websocket (``/ws?watch=tickets``, logged in as a complaint department staff member).
 Prints the median and p99 (target: p99 under 1 s).
 
-    python bench/complaints.py [--calls 50] [--at-once 10]
+``--import-rows N``: meanwhile an admin uploads an N-row customer file to the same server
+(issue 18: on SQLite an import starved the ticket writers; it now takes turns with them).
+
+    python bench/complaints.py [--calls 50] [--at-once 10] [--import-rows 20000]
 """
 
 from __future__ import annotations
@@ -97,7 +100,31 @@ async def complain(lab: Lab, number: str, view: WorkView) -> Result:
             pass
 
 
-async def bench(calls: int, at_once: int) -> None:
+def customer_file(rows: int) -> bytes:
+    lines = ["姓名,电话,省,市,详细地址,型号,序列号"]
+    lines += [f"导入客户{n},137{n:08d},广东省,深圳市,科技园{n}号,KFR-35GW/BP3DN8Y,IMP{n:07d}" for n in range(rows)]
+    return ("\n".join(lines) + "\n").encode("gb18030")
+
+
+async def upload(lab: Lab, base: str, rows: int) -> str:
+    """An admin's upload of ``rows`` customers: what the server answered, and how long it took."""
+    started = time.perf_counter()
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as admin:
+        login = await admin.post(f"{base}/login", headers={"Origin": base},
+                                 json={"username": "admin", "password": lab.settings.lab.demo_password})
+        assert login.status == 200, await login.text()
+        async with admin.post(f"{base}/api/import/customers", data=customer_file(rows),
+                              headers={"Content-Type": "text/csv", "Origin": base},
+                              timeout=aiohttp.ClientTimeout(total=3600)) as response:
+            answer = await response.json()
+    took = time.perf_counter() - started
+    if response.status != 200:
+        return f"import: HTTP {response.status} {answer}"
+    return (f"import of {rows} rows: {answer['accepted']} accepted, {answer['rejected']} rejected in {took:.1f} s"
+            f" ({rows / took:.0f} rows/s, parsing included)")
+
+
+async def bench(calls: int, at_once: int, import_rows: int = 0) -> None:
     with tempfile.TemporaryDirectory(prefix="ctiserver-bench-") as tmp:
         lab = Lab(settings_in(Path(tmp)), allow_provision=False)
         await lab.start()
@@ -115,12 +142,19 @@ async def bench(calls: int, at_once: int) -> None:
                 warm = await complain(lab, "13200000000", view)  # synthesises the prompts once
                 if warm[2] is not None:
                     print(f"warm-up call failed: {warm[2]}")
+                importing = asyncio.create_task(upload(lab, base, import_rows)) if import_rows else None
+                if importing is not None:
+                    await asyncio.sleep(5)  # the file is parsed first; the calls meet its writes
                 results = []
                 started = time.perf_counter()
                 for first in range(1, calls + 1, at_once):
                     numbers = [f"1320000{n:04d}" for n in range(first, min(calls, first + at_once - 1) + 1)]
                     results += await asyncio.gather(*(complain(lab, number, view) for number in numbers))
                 elapsed = time.perf_counter() - started
+                if importing is not None:
+                    print(f"the import was {'still' if not importing.done() else 'no longer'} running"
+                          " after the last call")
+                    print(await importing)
                 follower.cancel()
                 await ws.close()
 
@@ -157,9 +191,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--calls", type=int, default=50)
     parser.add_argument("--at-once", type=int, default=10)
+    parser.add_argument("--import-rows", type=int, default=0, help="customers uploaded meanwhile")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    asyncio.run(bench(args.calls, args.at_once))
+    asyncio.run(bench(args.calls, args.at_once, args.import_rows))
 
 
 if __name__ == "__main__":

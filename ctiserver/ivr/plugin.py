@@ -20,6 +20,7 @@ from ctiserver.ivr.prompts import PromptLibrary, prompt_dirs
 from ctiserver.ivr.registry import FlowRegistry
 from ctiserver.ivr.services import DbFlowServices
 from ctiserver.ivr.store import FlowVersionRepository, IvrRunRepository
+from ctiserver.ivr.ticket_opening import request_from_dict, request_to_dict
 from ctiserver.settings import Settings
 from ctiserver.storage.database import Database
 from ctiserver.storage.notify import FLOW_VERSIONS
@@ -47,7 +48,12 @@ def register(core: Core, availability: Callable[[str], bool]) -> Ivr:
         versions=FlowVersionRepository(core.db),
         prepare=prompts.prepare_flow,
     )
-    engine = _flow_engine(core.settings, core.db, prompts, availability)
+    engine, services = _flow_engine(core.settings, core.db, prompts, availability)
+    # a ticket the database was too busy for is opened later, from the journal if need be
+    opener = services.ticket_opener
+    opener.later = core.durable_writer(
+        opener.open_queued, "IVR tickets", name="ivr-tickets", encode=request_to_dict, decode=request_from_dict
+    ).put
     hotline = HotlineIvr(flows, engine, IvrRunRepository(core.db))
 
     async def load() -> None:
@@ -93,8 +99,8 @@ def _prompt_library(settings: Settings) -> PromptLibrary:
 
 def _flow_engine(
     settings: Settings, db: Database, prompts: PromptLibrary, availability: Callable[[str], bool]
-) -> FlowEngine:
-    """The IVR engine with voicemail in a directory Asterisk can write."""
+) -> tuple[FlowEngine, DbFlowServices]:
+    """The IVR engine with voicemail in a directory Asterisk can write, and its services."""
     ivr = settings.ivr
     voicemail_dir = Path(ivr.voicemail_dir).resolve()
     days = DayRules.from_settings(settings.calendar)
@@ -111,4 +117,4 @@ def _flow_engine(
     )
     if ivr.hours != "flow":
         log.warning("ivr.hours = %r: hours nodes do not apply their flow's opening hours", ivr.hours)
-    return FlowEngine(services, prompts, hours=ivr.hours, days=days)
+    return FlowEngine(services, prompts, hours=ivr.hours, days=days), services

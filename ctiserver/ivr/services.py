@@ -19,6 +19,7 @@ from ctiserver.ivr.engine.services import (
     VoicemailRequest,
 )
 from ctiserver.ivr.store import IvrRunRepository
+from ctiserver.ivr.ticket_opening import PatientTicketOpener
 from ctiserver.storage.database import Database
 from ctiserver.tickets.model.sla import SlaRules
 from ctiserver.tickets.store import DEFAULT_TIMEZONE, TicketRepository
@@ -52,6 +53,8 @@ class DbFlowServices:
         self.availability = availability
         self.customers = CustomerRepository(db, region)
         self.tickets = TicketRepository(db, timezone=timezone, sla=ticket_sla)
+        #: tickets wait for a busy database, then go to the durable writer (``ticket_opening``)
+        self.ticket_opener = PatientTicketOpener(self._open_ticket, self._ivr_tickets_of)
         self.callbacks = callbacks or CallbackRepository(db)
         self.callback_queue = callback_queue
         self.voicemails = VoicemailRepository(db)
@@ -71,7 +74,14 @@ class DbFlowServices:
         return CustomerMatch(first.id, first.name, first.level, region=first.province)
 
     async def open_ticket(self, request: TicketRequest) -> str:
-        """Open the ticket; its number, which the IVR reads out and sets on the channel."""
+        """Open the ticket; its number, which the IVR reads out and sets on the channel
+        (TicketQueued: the database stayed busy, it is opened when it answers)."""
+        return await self.ticket_opener.open(request)
+
+    async def _ivr_tickets_of(self, call_id: str) -> set[tuple[str, str]]:
+        return {(t.type, t.summary) for t in await self.tickets.list_for_call(call_id) if t.source == "ivr"}
+
+    async def _open_ticket(self, request: TicketRequest) -> str:
         fields = dict(request.fields)
         if request.caller_number:
             # the number to reach an unknown caller, who has no customer record

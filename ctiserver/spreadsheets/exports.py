@@ -32,8 +32,9 @@ CUSTOMER_COLUMNS = (
     "category", "model", "serial", "installed_on", "created_at",
 )
 TICKET_COLUMNS = (
-    "number", "type", "status", "department", "summary", "customer_id", "customer", "product_serial",
-    "call_id", "source", "created_at", "updated_at", "resolved_at",
+    "number", "type", "status", "urgency", "department", "branch_id", "summary", "customer_id", "customer",
+    "product_serial", "call_id", "source", "created_at", "updated_at", "due_at", "responded_at",
+    "completed_at", "closed_at", "escalation_level",
 )
 CALL_COLUMNS = (
     "call_id", "caller_number", "caller_name", "customer_id", "queue", "agent", "started_at",
@@ -123,9 +124,10 @@ class CsvExports:
         )
         async for part in self._parts(query):
             yield csv_text(
-                (t.number, t.type, t.status, t.department, t.summary, t.customer_id, name, serial,
-                 t.call_linkedid, t.source, self._time(t.created_at), self._time(t.updated_at),
-                 self._time(t.resolved_at))
+                (t.number, t.type, t.status, t.urgency, t.department, t.branch_id, t.summary, t.customer_id,
+                 name, serial, t.call_linkedid, t.source, self._time(t.created_at), self._time(t.updated_at),
+                 self._time(t.due_at), self._time(t.responded_at), self._time(t.completed_at),
+                 self._time(t.closed_at), t.escalation_level)
                 for t, name, serial in part
             ).encode()
 

@@ -2,10 +2,16 @@
 decided by the store; which rows are refused, and why, is decided here.
 
 A file has a header row naming its columns in English or Chinese (``name``/``姓名``,
-``phone``/``电话``...); it is UTF-8 (with or without BOM) or GB18030 (Excel in China).
-One row per product owned: the rows of one customer share a phone and the name. A cell
-holds several phones separated by ``;`` or ``；``. Every cell is what someone typed: it
-is checked, cut to its column, and never reaches a shell, a path or HTML.
+``phone``/``电话``...); its encoding is named or found (``encodings``). One row per
+product owned: the rows of one customer share a phone and the name. A cell holds several
+phones separated by ``;`` or ``；``. Every cell is what someone typed: it is checked (no
+control characters, no longer than its column) and never reaches a shell, a path or HTML.
+Every row is imported or refused with its line: a cell of any size or content refuses
+its row, never the rest of the file.
+
+The exports write the import's columns with cells that would start a formula defused by
+a leading ``'``; the import takes that ``'`` off again, so exporting and importing is the
+identity.
 """
 
 from __future__ import annotations
@@ -18,22 +24,30 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from ctiserver.customers.phones import DEFAULT_REGION, is_valid_phone, normalize_phone
+from ctiserver.spreadsheets.encodings import UnreadableFile, decode
 
-#: column -> the headers that name it (compared without case, spaces, "_" or "-")
+__all__ = ["UnreadableFile", "decode"]
+
+#: column -> the headers that name it (compared without case, spaces, "_" or "-"), in
+#: simplified and traditional Chinese (files from Taiwan and Hong Kong)
 HEADERS: dict[str, tuple[str, ...]] = {
-    "name": ("name", "customer", "customername", "姓名", "客户", "客户姓名", "客户名称", "名称", "用户姓名"),
+    "name": ("name", "customer", "customername", "姓名", "客户", "客户姓名", "客户名称", "名称", "用户姓名",
+             "客戶", "客戶姓名", "客戶名稱", "名稱", "用戶姓名"),
     "phone": ("phone", "phones", "tel", "telephone", "mobile", "电话", "手机", "手机号", "手机号码",
-              "电话号码", "联系电话", "联系方式"),
+              "电话号码", "联系电话", "联系方式", "電話", "手機", "手機號", "手機號碼", "電話號碼", "聯繫電話",
+              "聯絡電話", "聯繫方式", "聯絡方式"),
     "province": ("province", "省", "省份"),
     "city": ("city", "市", "城市"),
-    "district": ("district", "区", "区县", "县区", "区/县"),
-    "street": ("street", "街道", "街道/乡镇"),
-    "address_detail": ("addressdetail", "address", "详细地址", "地址"),
-    "level": ("level", "级别", "客户级别", "等级", "客户等级"),
-    "model": ("model", "型号", "产品型号"),
-    "serial": ("serial", "serialnumber", "sn", "序列号", "产品序列号", "条码", "机身编号"),
-    "installed_on": ("installedon", "installdate", "installationdate", "安装日期", "安装时间"),
-    "category": ("category", "品类", "类别", "产品类别"),
+    "district": ("district", "区", "区县", "县区", "区/县", "區", "區縣", "縣區", "區/縣"),
+    "street": ("street", "街道", "街道/乡镇", "街道/鄉鎮"),
+    "address_detail": ("addressdetail", "address", "详细地址", "地址", "詳細地址"),
+    "level": ("level", "级别", "客户级别", "等级", "客户等级", "級別", "客戶級別", "等級", "客戶等級"),
+    "model": ("model", "型号", "产品型号", "型號", "產品型號"),
+    "serial": ("serial", "serialnumber", "sn", "序列号", "产品序列号", "条码", "机身编号", "序列號", "產品序列號",
+               "條碼", "機身編號"),
+    "installed_on": ("installedon", "installdate", "installationdate", "安装日期", "安装时间", "安裝日期",
+                     "安裝時間"),
+    "category": ("category", "品类", "类别", "产品类别", "品類", "類別", "產品類別"),
 }
 REQUIRED = ("name", "phone")
 #: column -> its longest value (the table's column length)
@@ -45,10 +59,10 @@ LEVELS = {"normal": "normal", "普通": "normal", "一般": "normal", "vip": "vi
 DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%Y.%m.%d", "%Y%m%d", "%Y年%m月%d日")
 PHONE_SEPARATORS = re.compile(r"[;；]")
 MAX_PHONE = 64
-
-
-class UnreadableFile(ValueError):
-    """The file as a whole cannot be read: not text, or no usable header row."""
+#: the longest cell of any column, the ones the import does not read included
+MAX_CELL = 4096
+#: control characters a cell may not hold (tab, CR and LF may: a quoted cell spans lines)
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 
 @dataclass(frozen=True)
@@ -91,16 +105,6 @@ class CustomerLine:
 class ParsedFile:
     rows: list[CustomerLine] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
-
-
-def decode(data: bytes) -> str:
-    """The text of the file: UTF-8 (a BOM dropped), else GB18030."""
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            return data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    raise UnreadableFile("the file is neither UTF-8 nor GB18030 text")
 
 
 def _header_key(text: str) -> str:
@@ -169,6 +173,9 @@ def parse_customers(
 ) -> ParsedFile:
     """Every row of the file, checked; ``catalogue``: model -> category of the models sold
     (when it holds any, a product of another model is refused)."""
+    # the csv module's own limit (128 KB a cell) would end the parse: the file's size
+    # cannot be passed, and each cell is checked against MAX_CELL instead
+    csv.field_size_limit(max(csv.field_size_limit(), len(text) + 1))
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
         header = next(reader)
@@ -190,16 +197,33 @@ def parse_customers(
             parsed.problems.append(Problem(line, f"unreadable CSV: {exc}"))
             break
         if any(cell.strip() for cell in cells):
-            values = {column: cells[i].strip() if i < len(cells) else "" for column, i in where.items()}
-            row, reason = _row(line, values, region, known)
+            reason = _cells(cells)
+            row = None
+            if reason is None:
+                values = {column: undefuse(cells[i]).strip() if i < len(cells) else ""
+                          for column, i in where.items()}
+                row, reason = _row(line, values, region, known)
             if row is not None:
                 reason = seen.duplicate(row)
             if reason is not None:
+                if reader.line_num > line:  # every line of the file is in the report
+                    reason += f" (the row runs from line {line} to line {reader.line_num}: is a quote left open?)"
                 parsed.problems.append(Problem(line, reason))
             elif row is not None:
                 parsed.rows.append(row)
         line = reader.line_num + 1
     return parsed
+
+
+def _cells(cells: list[str]) -> str | None:
+    """Why a row is refused whatever its columns: a control character, a cell too long."""
+    for index, cell in enumerate(cells, 1):
+        bad = CONTROL.search(cell)
+        if bad is not None:
+            return f"control character U+{ord(bad.group()):04X} in column {index}"
+        if len(cell) > MAX_CELL:
+            return f"column {index} longer than {MAX_CELL} characters ({len(cell)})"
+    return None
 
 
 def _row(
@@ -255,14 +279,28 @@ def _product(
     return ProductLine(model, category, serial or None, date), None
 
 
-#: a cell a spreadsheet would read as a formula starts with one of these
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+#: a cell a spreadsheet would read as a formula starts with one of these (Excel and WPS
+#: read the full-width signs a Chinese input method types as the ASCII ones)
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "＝", "＋", "－", "＠")
+
+
+def _defused(text: str) -> bool:
+    """True if ``text`` is a cell ``defuse`` gave its leading ``'``."""
+    return text.startswith("'") and text.lstrip("'").startswith(FORMULA_STARTS)
 
 
 def defuse(value: object) -> str:
-    """A cell for a CSV opened in Excel: text that would start a formula gets a leading '."""
+    """A cell for a CSV opened in Excel: text that would start a formula gets a leading '.
+
+    So does text made of quotes before a formula sign (``'=1``), so that ``undefuse``
+    gives back every cell as it was."""
     text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
+    return "'" + text if text.lstrip("'").startswith(FORMULA_STARTS) else text
+
+
+def undefuse(cell: str) -> str:
+    """The cell ``defuse`` was given: the ``'`` before a formula sign taken off."""
+    return cell[1:] if _defused(cell) else cell
 
 
 def csv_text(rows: Iterable[Iterable[object]]) -> str:

@@ -25,6 +25,12 @@ class ImportResult(Shape):
     problems: list[ImportProblem]
 
 
+class ImportQuery(QueryString):
+    """``encoding``: the file's (``gb18030``, ``big5``, ``utf-8``, ``utf-16``...); found when not given."""
+
+    encoding: str | None = Field(default=None, max_length=40)
+
+
 class ExportQuery(QueryString):
     """``from`` and ``to``: local days YYYY-MM-DD, both included (creation, or a call's start)."""
 

@@ -25,7 +25,9 @@ async function upload(event) {
   $("upload").disabled = true;
   status.textContent = t("imp.uploading");
   try {
-    const response = await fetch("/api/import/customers", {
+    const encoding = $("encoding").value;
+    const target = encoding ? `/api/import/customers?encoding=${encodeURIComponent(encoding)}` : "/api/import/customers";
+    const response = await fetch(target, {
       method: "POST", credentials: "same-origin",
       headers: { "Content-Type": "text/csv", Accept: "application/json" }, body: file,
     });

@@ -4,14 +4,17 @@ call goes on as if it had found nothing."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from typing import Any
 
 from ctiserver.ivr.conditions import text
 from ctiserver.ivr.engine.handoff import TICKET_VAR
 from ctiserver.ivr.engine.run import Event
-from ctiserver.ivr.engine.services import CallbackRequest, TicketRequest, VoicemailRequest
+from ctiserver.ivr.engine.services import CallbackRequest, TicketQueued, TicketRequest, VoicemailRequest
 from ctiserver.ivr.engine.walk import CUSTOMER_VARS, Walk
+
+log = logging.getLogger(__name__)
 
 
 class BackOfficeNodes(Walk):
@@ -59,6 +62,11 @@ class BackOfficeNodes(Walk):
         self.current.events.append(Event("ticket", summary, kind))
         try:
             ticket_id = str(await self.services.open_ticket(request))
+        except TicketQueued as exc:
+            log.warning("call %s: flow %s, %s: the %s ticket is queued: %s", self.call_id, self.flow.name,
+                        self.where, kind, exc)
+            self.current.result = "queued"
+            return node["next"]
         except Exception as exc:
             self._error(f"could not open a {kind} ticket: {exc}")
             return node["next"]

@@ -16,6 +16,10 @@ class CustomerMatch:
     region: str | None = None
 
 
+class TicketQueued(Exception):
+    """The database stayed busy: the ticket is opened when it answers, its number not known now."""
+
+
 @dataclass(frozen=True)
 class TicketRequest:
     type: str

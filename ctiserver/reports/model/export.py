@@ -7,8 +7,9 @@ import csv
 import io
 from collections.abc import Iterable, Sequence
 
-#: a cell starting with one of these is a formula to a spreadsheet (CSV injection)
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+#: a cell starting with one of these is a formula to a spreadsheet (CSV injection); Excel
+#: and WPS read the full-width signs a Chinese input method types as the ASCII ones
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "＝", "＋", "－", "＠")
 
 
 def defuse(value: object) -> object:
