@@ -294,3 +294,21 @@ async def test_a_command_under_a_lease_is_refused_while_another_node_runs_it(clu
             pass  # another lease is another lock
     async with hold_once(cluster.url, "reports-rebuild"):
         pass  # free again once the first let go
+
+
+async def test_the_notify_triggers_come_and_go_with_their_migration(postgres_server: PostgresServer) -> None:
+    from tests.unit.test_ticket_feed import _migrate
+
+    url = await postgres_server.create_database("nodes_migration")
+    query = "SELECT tgname FROM pg_trigger WHERE tgname LIKE 'ctiserver_%' ORDER BY tgname"
+    await _migrate(url, "head")
+    conn = await connect(url)
+    try:
+        assert [r["tgname"] for r in await conn.fetch(query)] == [
+            "ctiserver_flow_versions_notify", "ctiserver_ticket_events_notify"]
+        await _migrate(url, "0017_feed_cursors", down=True)
+        assert await conn.fetch(query) == []
+        await _migrate(url, "head")
+        assert len(await conn.fetch(query)) == 2
+    finally:
+        await conn.close()
