@@ -156,6 +156,27 @@ async def test_a_ticket_opened_on_node_a_reaches_a_work_view_on_node_b_at_once(c
         await b_http.close()
 
 
+async def test_a_listen_connection_ended_by_postgresql_is_made_again_and_wakes_again(cluster: Cluster) -> None:
+    notifications = cluster.b.cti.core.notifications
+    made = notifications.connections
+    conn = await connect(cluster.url)
+    try:
+        pid = notifications._connection.get_server_pid()
+        assert await conn.fetchval("SELECT pg_terminate_backend($1)", pid)
+    finally:
+        await conn.close()
+    async with asyncio.timeout(20):
+        while notifications.connections == made or not notifications.connected.is_set():
+            await asyncio.sleep(0.05)
+    before = notifications.received.get("ctiserver_ticket_events", 0)
+    await cluster.a.cti.tickets.open("complaint", "投诉：重连之后", {}, customer_id=None)
+    async with asyncio.timeout(10):
+        while notifications.received.get("ctiserver_ticket_events", 0) == before:
+            await asyncio.sleep(0.02)
+    families = await cluster.b.metrics()
+    assert families["ctiserver_notify_connections"].samples[0].value == made + 1
+
+
 async def test_a_flow_published_on_node_a_is_in_force_on_node_b(cluster: Cluster) -> None:
     http = await cluster.a.session("admin")
     try:
