@@ -2,7 +2,7 @@
 
 Several ``ctiserver serve`` processes (nodes) on one PostgreSQL learn of each other's
 commits through the database, never a protocol of their own: triggers made by migration
-``0018_nodes_notify`` send a ``NOTIFY`` in the transaction that writes the rows (ticket
+``0019_nodes_notify`` send a ``NOTIFY`` in the transaction that writes the rows (ticket
 events, flow versions), so PostgreSQL delivers it only if, and once, that transaction
 commits. Each node keeps one dedicated connection (asyncpg's ``add_listener``) that
 ``LISTEN``s on the channels its features asked for, and calls their callbacks.

@@ -25,14 +25,13 @@ from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass
 
 from aiohttp import web
-from aiohttp_session import get_session
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from ctiserver.settings import WebSettings
-from ctiserver.web.auth import SESSION_USER_ID
-from ctiserver.web.keys import SETTINGS_KEY, USERS_KEY
+from ctiserver.web.auth import session_user
+from ctiserver.web.keys import SETTINGS_KEY
 
 log = logging.getLogger(__name__)
 
@@ -152,8 +151,7 @@ async def _allowed(request: web.Request, settings: WebSettings) -> bool:
         given = request.headers.get("Authorization", "")
         expected = f"Bearer {settings.metrics_token}"
         return bool(settings.metrics_token) and hmac.compare_digest(given.encode(), expected.encode())
-    user_id = (await get_session(request)).get(SESSION_USER_ID)
-    user = await request.app[USERS_KEY].get(user_id) if isinstance(user_id, int) else None
+    user = await session_user(request)
     return user is not None and user.role == "admin"
 
 

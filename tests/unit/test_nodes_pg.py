@@ -297,6 +297,22 @@ async def test_who_may_read_the_metrics(tmp_path: Path) -> None:
                     assert response.status == status, (access, headers)
             finally:
                 await server.close()
+        users = UserRepository(db, FAST_HASHER)
+        await users.add("admin", PASSWORD, "admin")
+        await users.add("agent", PASSWORD, "agent")
+        settings = Settings().replace(web={"session_secret": "metrics access secret", "metrics_access": "admins"})
+        server = TestServer(build_app(settings, db=db, calls=FakeTracker(), ami=FakeAmi(), users=users))
+        await server.start_server()
+        try:
+            for username, status in (("admin", 200), ("agent", 403)):
+                async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+                    login = await http.post(server.make_url("/login"),
+                                            json={"username": username, "password": PASSWORD})
+                    assert login.status == 200, await login.text()
+                    async with http.get(server.make_url("/metrics")) as response:
+                        assert response.status == status, username
+        finally:
+            await server.close()
         with pytest.raises(ValueError, match="metrics_token"):
             build_app(Settings().replace(web={"metrics_access": "token"}), db=db, calls=FakeTracker(), ami=FakeAmi())
         with pytest.raises(ValueError, match="metrics_access"):
@@ -327,7 +343,7 @@ async def test_the_notify_triggers_come_and_go_with_their_migration(postgres_ser
     try:
         assert [r["tgname"] for r in await conn.fetch(query)] == [
             "ctiserver_flow_versions_notify", "ctiserver_ticket_events_notify"]
-        await _migrate(url, "0017_feed_cursors", down=True)
+        await _migrate(url, "0018_websec_sessions", down=True)
         assert await conn.fetch(query) == []
         await _migrate(url, "head")
         assert len(await conn.fetch(query)) == 2

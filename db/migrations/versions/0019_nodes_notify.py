@@ -5,8 +5,8 @@ notification only when its transaction commits, so another node is woken exactly
 rows it will read are there; the rows stay the record (``ctiserver.storage.notify``).
 On SQLite (one node) nothing is made.
 
-Revision ID: 0018_nodes_notify
-Revises: 0017_feed_cursors
+Revision ID: 0019_nodes_notify
+Revises: 0018_websec_sessions
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0018_nodes_notify"
-down_revision: str | None = "0017_feed_cursors"
+revision: str = "0019_nodes_notify"
+down_revision: str | None = "0018_websec_sessions"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
