@@ -61,13 +61,14 @@ class JsonLines(logging.Formatter):
 
 
 def configure(level: int, log_format: str = "text", node: str | None = None) -> None:
-    """The root logger's one handler, on stderr."""
+    """The root logger's one handler, on stderr; as ``logging.basicConfig``, nothing when
+    the root logger has a handler already (a test's capture)."""
     if log_format not in FORMATS:
         raise ValueError(f"log format must be one of {', '.join(FORMATS)}")
+    root = logging.getLogger()
+    if root.handlers:
+        return
     handler = logging.StreamHandler()
     handler.setFormatter(JsonLines(node) if log_format == "json" else logging.Formatter(TEXT_FORMAT))
-    root = logging.getLogger()
-    for old in list(root.handlers):
-        root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level)

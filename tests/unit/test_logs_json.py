@@ -54,3 +54,19 @@ async def _log_later(log: logging.Logger) -> None:
 def test_an_unknown_format_is_refused() -> None:
     with pytest.raises(ValueError, match="json"):
         configure(logging.INFO, "xml")
+
+
+def test_serve_with_json_logs_writes_json_lines_on_stderr() -> None:
+    """``ctiserver serve --log-format json``: the option is the command's, and what the
+    command line configures writes one JSON object a line (a fresh process: no handler yet)."""
+    import subprocess
+    import sys
+
+    from ctiserver.cli import _parser
+
+    assert _parser().parse_args(["serve", "--log-format", "json"]).log_format == "json"
+    code = ("import logging; from ctiserver import logs; logs.configure(logging.INFO, 'json');"
+            "\nwith logs.call_context('1733475000.7'): logging.getLogger('ctiserver.x').warning('来电')")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    (line,) = [json.loads(text) for text in done.stderr.splitlines()]
+    assert line["message"] == "来电" and line["call_id"] == "1733475000.7" and line["level"] == "WARNING"
