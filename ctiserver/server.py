@@ -27,6 +27,7 @@ from ctiserver.knowledge import plugin as knowledge_plugin
 from ctiserver.live import plugin as live_plugin
 from ctiserver.logs import call_context
 from ctiserver.observing import observe
+from ctiserver.phone import plugin as phone_plugin
 from ctiserver.pops import plugin as pops_plugin
 from ctiserver.recordings import plugin as recordings_plugin
 from ctiserver.reports import plugin as reports_plugin
@@ -72,6 +73,7 @@ class CtiServer:
         self.call_records = calls_plugin.register(core)
         agents = agents_plugin.register(core)
         self.board, self.agents, self.desk = agents.board, agents.directory, agents.desk
+        phone_plugin.register(core)
         self.stats, self.stats_records = stats_plugin.register(core, self.board)
         ivr = ivr_plugin.register(core, self.board.can_take)
         self.flows, self.ivr = ivr.flows, ivr.hotline

@@ -43,6 +43,7 @@ from ctiserver.settings.telephony import (
     NodeSettings,
     QueueSettings,
     StorageSettings,
+    WebrtcSettings,
     WebSettings,
 )
 
@@ -71,6 +72,7 @@ __all__ = [
     "WebSettings",
     "WebhookEndpoint",
     "WebhookSettings",
+    "WebrtcSettings",
     "load_settings",
 ]
 
@@ -96,6 +98,7 @@ class Settings:
     webhooks: WebhookSettings = field(default_factory=WebhookSettings)
     visits: VisitSettings = field(default_factory=VisitSettings)
     nodes: NodeSettings = field(default_factory=NodeSettings)
+    webrtc: WebrtcSettings = field(default_factory=WebrtcSettings)
 
     def replace(self, **sections: Mapping[str, object]) -> Settings:
         """A copy with some fields of some sections changed: ``s.replace(ami={"port": 5039})``."""
