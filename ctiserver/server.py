@@ -25,7 +25,9 @@ from ctiserver.dispatch import plugin as dispatch_plugin
 from ctiserver.ivr import plugin as ivr_plugin
 from ctiserver.knowledge import plugin as knowledge_plugin
 from ctiserver.live import plugin as live_plugin
+from ctiserver.logs import call_context
 from ctiserver.meta import plugin as meta_plugin
+from ctiserver.observing import observe
 from ctiserver.phone import plugin as phone_plugin
 from ctiserver.pops import plugin as pops_plugin
 from ctiserver.recordings import plugin as recordings_plugin
@@ -45,6 +47,7 @@ from ctiserver.users.store import UserRepository
 from ctiserver.visits import plugin as visits_plugin
 from ctiserver.web.app import create_app
 from ctiserver.web.keys import HUB_KEY, PARTS_KEY
+from ctiserver.web.metrics import METRICS_KEY
 from ctiserver.webhooks import plugin as webhooks_plugin
 from ctiserver.workview import plugin as workview_plugin
 
@@ -70,6 +73,8 @@ class CtiServer:
         )
         core = self.core
         self.web_app[PARTS_KEY] = core
+        self.metrics = self.web_app[METRICS_KEY]
+        observe(core, self.metrics)
         # first: its writer stops last, after every feature that records to it
         self.audit = audit_plugin.register(core)
         self.call_records = calls_plugin.register(core)
@@ -146,12 +151,15 @@ class CtiServer:
         await self.db.close()
 
     def _on_ami_event(self, message: Mapping[str, str]) -> None:
+        self.metrics.ami_events.inc()
         event = to_event(message, getattr(message, "received_at", time.time()))
         if event is not None:
-            self.core.dispatch(event)
+            with call_context(message.get("Linkedid")):
+                self.core.dispatch(event)
 
     async def _resynchronise(self) -> None:
         """After every (re)connection the channel list is the truth: no ghost calls, none missed."""
+        self.metrics.ami_connections.inc()
         at = time.time()
         try:
             listing = await self.ami.send_list_action({"Action": "CoreShowChannels"})

@@ -165,5 +165,7 @@ def _dialer(
     )
     core.follow(dialer.handle)
     core.on_start(seat)
+    # on every node, not under a lease yet: its claims (FOR UPDATE SKIP LOCKED) dial each
+    # task once (docs/deploy.md, several nodes)
     core.long_running("callback dialer", dialer.run_forever)
     return dialer

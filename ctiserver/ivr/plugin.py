@@ -3,6 +3,7 @@ FastAGI, admins' flow routes."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from ctiserver.ivr.store import FlowVersionRepository, IvrRunRepository
 from ctiserver.ivr.ticket_opening import request_from_dict, request_to_dict
 from ctiserver.settings import Settings
 from ctiserver.storage.database import Database
+from ctiserver.storage.notify import FLOW_VERSIONS
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +76,15 @@ def register(
         if update.kind == "ended":
             hotline.forget(update.call.linkedid)
 
+    published: set[asyncio.Task[None]] = set()
+
+    def published_elsewhere(name: str | None) -> None:
+        """Another node published (or a reconnection: maybe missed one): in force here next."""
+        task = asyncio.get_running_loop().create_task(flows.follow_stored(name or None))
+        published.add(task)
+        task.add_done_callback(published.discard)
+
+    core.notifications.listen(FLOW_VERSIONS, published_elsewhere)
     core.calls.subscribe(forget_ended)
     core.on_start(load)
     core.long_running("flow-watcher", watch)

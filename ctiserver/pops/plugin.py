@@ -39,6 +39,7 @@ def register(
         clock=core.clock,
     )
     pops.attach(core.hub)
+    pops.on_latency = core.metrics.pop_seconds.observe
     core.app[USER_CHANNEL_KEY] = pops
     add_messages(core.app, PopMessage)
 

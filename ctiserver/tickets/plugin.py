@@ -13,6 +13,7 @@ from ctiserver.core import Core
 from ctiserver.customers import CustomerRepository
 from ctiserver.dispatch import DispatchRepository
 from ctiserver.storage.base import from_epoch
+from ctiserver.storage.notify import TICKET_EVENTS
 from ctiserver.tickets import http
 from ctiserver.tickets.bus import bus_of
 from ctiserver.tickets.escalation import SlaWatch
@@ -69,10 +70,22 @@ def register(
     async def run() -> None:
         await watch.run(settings.tickets.escalate_interval)
 
-    core.long_running("ticket-sla", run)
+    core.long_running("ticket-sla", run, once=True)
     return tickets
 
 
 def event_feed(core: Core) -> EventFeed:
-    """The feed of ``ticket_events`` this server's consumers follow, woken by its bus."""
-    return EventFeed(core.db, bus_of(core.db), interval=core.settings.tickets.feed_interval)
+    """The feed of ``ticket_events`` this server's consumers follow, woken by its bus and by
+    the other nodes' commits (``ctiserver.storage.notify``)."""
+    feed = EventFeed(core.db, bus_of(core.db), interval=core.settings.tickets.feed_interval)
+    core.notifications.listen(TICKET_EVENTS, lambda _payload: feed.wake())
+
+    async def backlog() -> dict[str, float]:
+        async with core.db.session() as session:
+            last = await feed.last_event_id(session)
+        found = {consumer.name: await consumer.cursor() for consumer in feed.consumers()}
+        return {name: float(last - cursor) for name, cursor in found.items() if cursor is not None}
+
+    core.metrics.reading_async("ctiserver_feed_backlog", "Ticket events a durable consumer of the feed "
+                               "(return visits, a webhook endpoint) has not acted on yet", backlog, label="consumer")
+    return feed

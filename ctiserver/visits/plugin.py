@@ -47,7 +47,7 @@ def register(core: Core, tickets: TicketRepository, feed: EventFeed, hotline: Ho
                              leases=DiallerLeases(core.db, store.server, settings.lease))
         core.follow(dialer.handle)
         core.agi.route("visit-survey", dialer.agi_survey)
-        core.long_running("visit-dialer", dialer.run_forever)
+        core.long_running("visit-dialer", dialer.run_forever, once=True)
     elif settings.auto_call:
         raise ValueError("visits.auto_call needs hotline.callback_interface (how customers are called)")
     surveys = SurveyReport(core.db)

@@ -15,7 +15,7 @@ from aiohttp import web
 from ctiserver.resources import pages_dir
 from ctiserver.settings import Settings
 from ctiserver.storage.database import Database
-from ctiserver.web import auth, infrastructure, pages, ws
+from ctiserver.web import auth, infrastructure, metrics, pages, ws
 from ctiserver.web.hub import LiveHub
 from ctiserver.web.keys import (
     AMI_KEY,
@@ -77,6 +77,10 @@ def create_app(
     app[WEBSOCKETS_KEY] = weakref.WeakSet()
     app[OPEN_SOCKETS_KEY] = {}
     app[THROTTLE_KEY] = LoginThrottle(login_failures)
+    metrics.check_access_setting(settings.web)
+    app[metrics.METRICS_KEY] = node_metrics = metrics.ServerMetrics()
+    node_metrics.reading("ctiserver_websocket_clients", "Websockets open on this node",
+                         lambda: len(app[WEBSOCKETS_KEY]))
 
     # order matters: the client's address from a trusted proxy's headers first; then writes
     # from another origin refused before anything else; the session middleware must run

@@ -6,7 +6,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from ctiserver.vocabulary import USER_ROLES
-from ctiserver.web import auth, health, openapi
+from ctiserver.web import auth, health, metrics, openapi
 from ctiserver.web.contract import declare, route
 from ctiserver.web.schemas import (
     Acknowledged,
@@ -30,6 +30,10 @@ def register(app: web.Application) -> None:
     route(app, "GET", "/api/me", auth.me, summary="The logged-in user", roles=USER_ROLES,
           answer=UserAnswer)
     openapi.register(app)
+    app.router.add_get("/metrics", metrics.metrics)
+    declare(app, "GET", "/metrics", summary="This node in Prometheus' text format",
+            description="Who may read it: web.metrics_access (loopback, token or admins).",
+            public=True, media_type="text/plain")
     declare(app, "GET", "/", summary="The home page: the login, or the pages the user may open",
             public=True, media_type="text/html")
     declare(app, "GET", "/ws", summary="The live feed: pops, agent and call changes, the wallboard",

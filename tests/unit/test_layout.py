@@ -77,10 +77,11 @@ def test_features_serve_their_routes_through_register() -> None:
 # ---- the dependency rule
 
 #: the shared kernel: adapters and words every feature uses; it imports no feature
-#: (``calendar`` is the business calendar: weekly hours, holidays, make-up working days)
+#: (``calendar`` is the business calendar: weekly hours, holidays, make-up working days;
+#: ``logs`` the log format and the call id; ``observing`` the node's metrics and health)
 INFRASTRUCTURE = frozenset({
     "core", "web", "storage", "telephony", "settings", "listeners", "resources", "vocabulary",
-    "supervision", "calendar",
+    "supervision", "calendar", "logs", "observing",
 })
 #: the composition layer, which may import any feature: the composition root (``server``),
 #: the commands (``cli``, ``operations``), the schema's aggregate for migrations (``tables``),
