@@ -38,6 +38,13 @@ class UserPush(Protocol):
     def to_user(self, user_id: int, message: dict[str, Any]) -> None: ...
 
 
+class DeskSeats(Protocol):
+    """Who answers which phone: the agents' seats (``Agents.seats``), written once for pops and
+    callback offers."""
+
+    def user_at(self, interface: str) -> int | None: ...
+
+
 @dataclass
 class _Pop:
     user_id: int
@@ -56,6 +63,7 @@ class ScreenPopService:
         calls: CallTracker,
         cards: CardLookup,
         ivr_runs: Mapping[str, LiveIvr],
+        seats: DeskSeats,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._calls = calls
@@ -64,7 +72,7 @@ class ScreenPopService:
         self._clock = clock
         self._push: UserPush | None = None
         #: member interface -> the user sitting there
-        self._users: dict[str, int] = {}
+        self._seats = seats
         #: member interface -> its pop, while one is showing
         self._pops: dict[str, _Pop] = {}
         #: member interface -> the delivery of its latest pop, which the next one waits for
@@ -99,10 +107,6 @@ class ScreenPopService:
     def attach(self, push: UserPush) -> None:
         self._push = push
 
-    def seat(self, interface: str, user_id: int) -> None:
-        """``user_id`` answers the phone at ``interface`` (from the agent directory)."""
-        self._users[interface] = user_id
-
     def greeting_for(self, user_id: int) -> list[dict[str, Any]]:
         """A websocket (re)connecting while its agent's call rings or is on gets that pop again."""
         return [
@@ -113,7 +117,7 @@ class ScreenPopService:
     def on_agent_update(self, update: AgentUpdate) -> None:
         """The AgentBoard's listener: runs inside the board, so it only schedules work."""
         agent = update.agent
-        user_id = self._users.get(agent.interface)
+        user_id = self._seats.user_at(agent.interface)
         if user_id is None:
             return
         pop = self._pops.get(agent.interface)
