@@ -16,10 +16,10 @@ from ctiserver.tickets import http
 from ctiserver.tickets.bus import bus_of
 from ctiserver.tickets.escalation import SlaWatch
 from ctiserver.tickets.feed import EventFeed
+from ctiserver.tickets.notifier import EscalationNotifier
 from ctiserver.tickets.schemas import TicketEscalationMessage
 from ctiserver.tickets.store import TicketRepository, sla_rules
 from ctiserver.users.store import UserRepository
-from ctiserver.vocabulary import SUPERVISOR_ROLES
 from ctiserver.web.contract import add_messages
 
 log = logging.getLogger(__name__)
@@ -40,14 +40,7 @@ def register(core: Core, customers: CustomerRepository, dispatch: DispatchReposi
     http.register(core.app, tickets, customers, dispatch, UserRepository(core.db))
     add_messages(core.app, TicketEscalationMessage)
 
-    def told(event: dict[str, Any]) -> None:
-        message = {"type": "ticket_escalation", "escalation": event}
-        if event.get("user_id") is not None:
-            core.hub.to_user(int(event["user_id"]), message)
-        else:
-            core.hub.to_roles(SUPERVISOR_ROLES, message)
-
-    watch = SlaWatch(core.db, rules, now, told=told)
+    watch = SlaWatch(core.db, rules, now, told=EscalationNotifier(core.hub).told)
 
     async def run() -> None:
         await watch.run(settings.tickets.escalate_interval)

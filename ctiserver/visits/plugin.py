@@ -17,11 +17,10 @@ from ctiserver.tickets.store import TicketRepository
 from ctiserver.visits import http
 from ctiserver.visits.dialer import VisitDialer
 from ctiserver.visits.model import VisitPolicy
+from ctiserver.visits.notifier import VisitNotifier
 from ctiserver.visits.service import VisitService
 from ctiserver.visits.store import VisitRepository
 from ctiserver.visits.surveys import FEEDBACK_KEY, SurveyReport, TicketFeedback
-from ctiserver.visits.views import VisitInfo
-from ctiserver.vocabulary import SUPERVISOR_ROLES
 
 log = logging.getLogger(__name__)
 
@@ -39,10 +38,8 @@ def register(core: Core, tickets: TicketRepository, feed: EventFeed, hotline: Ho
         core.db, policy_from(settings), server=settings.server_id or socket.gethostname()
     )
 
-    def push(visit: VisitInfo) -> None:
-        core.hub.to_roles({"agent", *SUPERVISOR_ROLES}, {"type": "visit", "visit": visit.to_dict()})
-
-    service = VisitService(core.db, store, tickets, feed, clock=core.clock, changed=push)
+    notifier = VisitNotifier(core.hub)
+    service = VisitService(core.db, store, tickets, feed, clock=core.clock, changed=notifier.changed)
     core.long_running("visit-feed", service.follow)
     dialer = None
     if core.settings.hotline.callback_interface:
