@@ -1,4 +1,4 @@
-"""``ctiserver`` command line: lab, serve, check, simulate call, flows, user add, db upgrade, asterisk,
+"""``ctiserver`` command line: lab, serve, check, simulate call, flows, user, db upgrade, asterisk,
 reports rebuild."""
 
 from __future__ import annotations
@@ -20,11 +20,12 @@ from ctiserver.reports.commands import add_reports
 from ctiserver.resources import ResourceMissing
 from ctiserver.settings import Settings, SettingsError, load_settings
 from ctiserver.spreadsheets.commands import add_spreadsheets
-from ctiserver.vocabulary import USER_ROLES
+from ctiserver.users.commands import UserCommands
 
 if TYPE_CHECKING:
     from ctiserver.ivr.loader import Flow
     from ctiserver.storage.database import Database
+    from ctiserver.users.http import Organisation
 
 log = logging.getLogger("ctiserver")
 
@@ -86,13 +87,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     call.set_defaults(handler=_simulate_call)
 
-    user = commands.add_parser("user", help="manage users of the web interface")
-    user_commands = user.add_subparsers(dest="what", required=True)
-    add = user_commands.add_parser("add", help="add a user; the password is asked for (or read from stdin)")
-    add.add_argument("name")
-    add.add_argument("--role", required=True, choices=USER_ROLES)
-    add.add_argument("--display-name", default=None)
-    add.set_defaults(handler=_user_add)
+    UserCommands(audit_cli, _organisation).add_to(commands)
 
     db = commands.add_parser("db", help="database schema")
     db_commands = db.add_subparsers(dest="what", required=True)
@@ -227,32 +222,11 @@ async def _simulate_call(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-async def _user_add(settings: Settings, args: argparse.Namespace) -> int:
-    from ctiserver.storage.database import Database, upgrade_schema
-    from ctiserver.users.store import UserRepository
+def _organisation(db: Database) -> Organisation:
+    """The departments and branches staff may belong to (``ctiserver user``)."""
+    from ctiserver.dispatch.store import DispatchRepository
 
-    if sys.stdin.isatty():
-        password = getpass.getpass(f"password for {args.name}: ")
-        if password != getpass.getpass("again: "):
-            print("ctiserver: passwords differ", file=sys.stderr)
-            return 2
-    else:
-        password = sys.stdin.readline().rstrip("\n")
-    if len(password) < 3:
-        print("ctiserver: the password is too short", file=sys.stderr)
-        return 2
-    await upgrade_schema(settings.database.url)
-    db = Database(settings.database.url)
-    try:
-        user = await UserRepository(db).add(args.name, password, args.role, args.display_name)
-        await audit_cli(db, "user.add", "user", user.id, {"username": user.username, "role": user.role})
-    except ValueError as exc:
-        print(f"ctiserver: {exc}", file=sys.stderr)
-        return 1
-    finally:
-        await db.close()
-    print(f"user {user.username} added with role {user.role}")
-    return 0
+    return DispatchRepository(db)
 
 
 async def audit_cli(db: Database, action: str, kind: str, target: object, details: dict[str, Any]) -> None:

@@ -36,6 +36,7 @@ from ctiserver.telephony.agi.server import AgiServer
 from ctiserver.telephony.ami.link import AmiError, AmiLink
 from ctiserver.telephony.ami.translate import channel_snapshots, queue_status_items, to_event
 from ctiserver.tickets import plugin as tickets_plugin
+from ctiserver.users import plugin as users_plugin
 from ctiserver.visits import plugin as visits_plugin
 from ctiserver.web.app import create_app
 from ctiserver.web.keys import HUB_KEY, PARTS_KEY
@@ -75,6 +76,7 @@ class CtiServer:
         self.reports = reports_plugin.register(core, self.stats_records)
         customers = customers_plugin.register(core)
         self.dispatch = dispatch_plugin.register(core)
+        users_plugin.register(core, self.dispatch)
         self.tickets = tickets_plugin.register(core, customers, self.dispatch)
         self.ticket_events = tickets_plugin.event_feed(core)
         self.ticket_feed = workview_plugin.register(core, self.ticket_events, self.dispatch)

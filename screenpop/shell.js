@@ -32,6 +32,8 @@ export const PAGES = [
     denied: ["imp.denied_title", "imp.denied"], roles: ["admin"], route: "POST /api/import/customers" },
   { id: "flows", href: "/ui/admin/flows.html", title: "flows.page_title", about: "home.about.flows",
     denied: ["flows.denied_title", "flows.denied"], roles: ["admin"], route: "GET /api/flows" },
+  { id: "users", href: "/ui/admin/users.html", title: "usr.page_title", about: "home.about.users",
+    denied: ["usr.denied_title", "usr.denied"], roles: ["admin"], route: "GET /api/users" },
 ];
 
 /** The home page (`/`): every logged-in user may open it; it lists the pages above. */

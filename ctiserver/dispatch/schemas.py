@@ -7,7 +7,7 @@ from typing import Annotated
 from pydantic import StringConstraints
 
 from ctiserver import vocabulary
-from ctiserver.web.schemas import OneOf, RequestBody, Shape
+from ctiserver.web.schemas import OneOf, RequestBody, RowId, Shape
 
 Place = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
 
@@ -56,14 +56,14 @@ class RuleNew(RequestBody):
     kind: Annotated[str, OneOf(vocabulary.TICKET_TYPES)] | None = None
     province: Place | None = None
     city: Place | None = None
-    branch_id: int | None = None
+    branch_id: RowId | None = None
 
 
 class BranchNew(RequestBody):
     name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
     province: Place
     city: Place | None = None
-    manager_user_id: int | None = None
+    manager_user_id: RowId | None = None
 
 
 class RuleDeleted(Shape):

@@ -16,6 +16,7 @@ from typing import Any
 from ruamel.yaml import YAML
 from ruamel.yaml.constructor import RoundTripConstructor
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.events import AliasEvent
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from ctiserver import resources
@@ -108,11 +109,27 @@ def _duplicates(node: Node | None) -> list[tuple[int, int, str]]:
     return found
 
 
+def _aliases(yaml: YAML, text: str) -> list[tuple[int, int, str]]:
+    """Where ``text`` uses an alias (``*name``): a flow has no use for them, and an alias of an
+    alias of ... makes a few hundred bytes into gigabytes of data and error messages."""
+    found = []
+    for event in yaml.parse(text):
+        if isinstance(event, AliasEvent):
+            mark = event.start_mark
+            found.append((mark.line + 1, mark.column + 1, "YAML aliases (*name) are not allowed in flows"))
+            if len(found) == 5:
+                break
+    return found
+
+
 def parse(text: str) -> tuple[Any, list[tuple[int, int, str]]]:
     """The round-trip YAML data (None when unparsable) and the syntax problems."""
     yaml = _yaml()
     try:
-        problems = _duplicates(yaml.compose(text))
+        aliases = _aliases(yaml, text)
+        if aliases:
+            return None, aliases
+        problems = _duplicates(_yaml().compose(text))
         return _yaml().load(text), problems
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark

@@ -92,7 +92,8 @@ class FlowRegistry:
         write_file: bool = True,
     ) -> Published:
         async with self._lock:
-            flow = self.check(source, file=file)
+            # off the event loop: a large or hostile source must not stall calls and pages
+            flow = await asyncio.to_thread(self.check, source, file=file)
             other = self.for_entry(flow.entry)
             if other is not None and other.name != flow.name:
                 raise FlowError([FlowProblem(file, 1, 1, f"entry {flow.entry} is already served by flow {other.name}")])

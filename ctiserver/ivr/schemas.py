@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Literal
 
-from ctiserver.web.schemas import ErrorBody, RequestBody, Shape
+from ctiserver.web.schemas import ErrorBody, RequestBody, RowId, Shape
 
 
 class FlowSummary(Shape):
@@ -101,4 +101,4 @@ class FlowPublish(FlowSource):
 class FlowRollback(RequestBody):
     """Publish that earlier version again (as a new version)."""
 
-    number: int
+    number: RowId

@@ -90,6 +90,7 @@ class Lab:
             f"{base}/ui/supervisor.html   (supervisor live view: supervisor)",
             f"{base}/ui/admin/flows.html  (IVR flow editor: admin)",
             f"{base}/ui/admin/customers.html  (customer import and exports: admin)",
+            f"{base}/ui/admin/users.html  (users, their department and branch: admin)",
             f"{base}/ui/reports.html      (reports: supervisor)",
             f"{base}/ui/department.html   (department work view: engineer-bj, engineer-sh, ...)",
             f"{base}/healthz",

@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from ctiserver.web.schemas import Moment, QueryString, RequestBody, Seconds, Shape
+from ctiserver.web.schemas import Moment, QueryString, RequestBody, RowId, Seconds, Shape
 
 
 class RecordingQuery(QueryString):
@@ -17,7 +17,7 @@ class RecordingQuery(QueryString):
     start: Moment | None = Field(None, alias="from", description="recordings started at or after this time")
     end: Moment | None = Field(None, alias="to", description="recordings started before this time")
     queue: str | None = Field(None, max_length=64)
-    customer_id: Annotated[int, Field(ge=1)] | None = None
+    customer_id: RowId | None = None
     ticket: str | None = Field(None, max_length=32, description="a ticket's number or id opened on the call")
     min_duration: Annotated[float, Field(ge=0)] | None = None
     call_id: str | None = Field(None, max_length=64, description="the call's id (its Linkedid)")

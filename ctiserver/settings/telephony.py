@@ -4,6 +4,8 @@ database, the hotline and its queues, Asterisk, the lab, the IVR and storage."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from ipaddress import ip_network
+from urllib.parse import urlsplit
 
 from ctiserver.settings.errors import SettingsError
 
@@ -42,13 +44,41 @@ class AgiSettings:
 class WebSettings:
     host: str = "127.0.0.1"
     port: int = 8080
-    #: 32 url-safe base64 bytes (Fernet key) or any passphrase; sessions are encrypted with it
+    #: any long random passphrase: the sessions' keys in the database are HMACs under it (the
+    #: same on every server; a new one ends every session)
     session_secret: str = "lab-session-secret-change-me"
+    #: a session's whole life (seconds), however busy
     session_max_age: int = 12 * 3600
     #: where ``serve`` keeps the session secret it generates when none is set (mode 0600)
     secrets_file: str = "var/secrets.toml"
     #: mark cookies Secure: set it when the pages are served over TLS (e.g. behind a proxy)
     secure_cookies: bool = False
+    #: the origins the pages are served from ("https://cti.example.com"): a state-changing
+    #: request whose Origin (or Referer) is another one is refused (403). Empty: the host the
+    #: request was sent to (its Host header), any scheme
+    origins: tuple[str, ...] = ()
+    #: reverse proxies (addresses or networks, "127.0.0.1", "10.0.0.0/8") whose
+    #: X-Forwarded-For is believed; from any other address the header is ignored
+    trusted_proxies: tuple[str, ...] = ()
+    #: a session unused for this many seconds ends (session_max_age: its whole life)
+    session_idle: int = 2 * 3600
+    #: websockets one user may hold open at once (tabs, pages); one more is refused
+    websockets_per_user: int = 8
+    #: the largest message a websocket takes from a browser (bytes)
+    websocket_max_message: int = 64 * 1024
+
+    def __post_init__(self) -> None:
+        for origin in self.origins:
+            parts = urlsplit(origin)
+            if parts.scheme not in ("http", "https") or not parts.netloc or parts.path not in ("", "/"):
+                raise SettingsError(f"web.origins: {origin!r} is not an origin like https://cti.example.com")
+        for proxy in self.trusted_proxies:
+            try:
+                ip_network(proxy, strict=False)
+            except ValueError as exc:
+                raise SettingsError(f"web.trusted_proxies: {proxy!r} is not an address or a network") from exc
+        if self.session_idle <= 0 or self.session_max_age <= 0 or self.websockets_per_user <= 0:
+            raise SettingsError("web.session_idle, session_max_age and websockets_per_user must be positive")
 
 
 @dataclass(frozen=True)

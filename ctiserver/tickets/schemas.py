@@ -12,7 +12,7 @@ from pydantic import BeforeValidator, ConfigDict, Field, StringConstraints, With
 from ctiserver import vocabulary
 from ctiserver.tickets.model.kinds import FIELD_MODELS, FieldsInvalid, validate_fields
 from ctiserver.visits.schemas import SurveyView, VisitView
-from ctiserver.web.schemas import Moment, OneOf, QueryString, RequestBody, Shape
+from ctiserver.web.schemas import Count, Moment, OneOf, QueryString, RequestBody, RowId, Shape
 
 MAX_SUMMARY = 500
 MAX_CALL_ID = 64
@@ -140,8 +140,8 @@ class TicketOpen(RequestBody):
     summary: Annotated[
         str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_SUMMARY)
     ]
-    customer_id: int | None = None
-    product_id: int | None = None
+    customer_id: RowId | None = None
+    product_id: RowId | None = None
     #: the Linkedid of the call it is opened from
     call_id: Annotated[str, StringConstraints(max_length=MAX_CALL_ID)] | None = None
     urgency: Urgency = "normal"
@@ -174,11 +174,11 @@ class TicketQuery(QueryString):
 
     status: TicketStatus | None = None
     department: str | None = Field(None, max_length=32)
-    branch_id: int | None = None
+    branch_id: RowId | None = None
     kind: TicketKind | None = None
-    customer_id: int | None = None
+    customer_id: RowId | None = None
     call_id: str | None = Field(None, max_length=MAX_CALL_ID)
-    engineer_id: int | None = None
+    engineer_id: RowId | None = None
     limit: int = Field(200, ge=1, le=1000)
 
 
@@ -187,14 +187,14 @@ class TicketMove(RequestBody):
 
     status: TicketStatus
     note: Note | None = None
-    version: int | None = None
+    version: Count | None = None
 
 
 class TicketDispatch(RequestBody):
     department: Annotated[str, StringConstraints(min_length=1, max_length=32)]
-    branch_id: int | None = None
+    branch_id: RowId | None = None
     note: Note | None = None
-    version: int | None = None
+    version: Count | None = None
 
 
 def _iso_moment(value: Any) -> Any:
@@ -217,9 +217,9 @@ class TicketSchedule(RequestBody):
 
     start: MomentIn
     end: MomentIn
-    engineer_id: int | None = None
+    engineer_id: RowId | None = None
     note: Note | None = None
-    version: int | None = None
+    version: Count | None = None
 
     @model_validator(mode="after")
     def _aware(self) -> TicketSchedule:
@@ -233,7 +233,7 @@ class TicketFieldsChange(RequestBody):
 
     fields: Fields
     note: Note | None = None
-    version: int | None = None
+    version: Count | None = None
 
 
 class TicketNote(RequestBody):

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from pydantic import Field, StringConstraints
 
 from ctiserver import vocabulary
-from ctiserver.web.schemas import Moment, OneOf, QueryString, RequestBody, Shape
+from ctiserver.web.schemas import Moment, OneOf, QueryString, RequestBody, RowId, Shape
 
 VisitStatus = Annotated[str, OneOf(vocabulary.VISIT_STATUSES)]
 MAX_REMARKS = 2000
@@ -55,7 +55,7 @@ class VisitAnswer(Shape):
 
 class VisitQuery(QueryString):
     status: VisitStatus | None = None
-    ticket_id: int | None = None
+    ticket_id: RowId | None = None
     limit: int = Field(200, ge=1, le=1000)
 
 

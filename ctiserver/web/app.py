@@ -15,6 +15,8 @@ from aiohttp import web
 from ctiserver.resources import pages_dir
 from ctiserver.settings import Settings
 from ctiserver.storage.database import Database
+from ctiserver.users.logins import LoginFailureRepository
+from ctiserver.users.sessions import SessionRepository
 from ctiserver.users.store import UserRepository
 from ctiserver.web import auth, infrastructure, pages, ws
 from ctiserver.web.hub import LiveHub
@@ -24,12 +26,16 @@ from ctiserver.web.keys import (
     CLOCK_KEY,
     DB_KEY,
     HUB_KEY,
+    OPEN_SOCKETS_KEY,
+    ORIGIN_KEY,
     SETTINGS_KEY,
     THROTTLE_KEY,
     USERS_KEY,
     WEBSOCKETS_KEY,
 )
+from ctiserver.web.origin import OriginCheck
 from ctiserver.web.protocols import AmiStatus, CallSource
+from ctiserver.web.remotes import TrustedProxies
 from ctiserver.web.throttle import LoginThrottle
 
 SECURITY_HEADERS = {
@@ -68,10 +74,22 @@ def create_app(
     app[CLOCK_KEY] = clock
     app[HUB_KEY] = LiveHub(clock)
     app[WEBSOCKETS_KEY] = weakref.WeakSet()
-    app[THROTTLE_KEY] = LoginThrottle()
+    app[OPEN_SOCKETS_KEY] = {}
+    app[THROTTLE_KEY] = LoginThrottle(LoginFailureRepository(db))
 
-    # order matters: the session middleware must run before the auth middleware reads it
-    auth.setup_sessions(app, settings.web)
+    # order matters: the client's address from a trusted proxy's headers first; then writes
+    # from another origin refused before anything else; the session middleware must run
+    # before the auth middleware reads it
+    if settings.web.trusted_proxies:
+        app.middlewares.append(TrustedProxies(settings.web.trusted_proxies).middleware)
+    origins = OriginCheck(settings.web.origins)
+    app[ORIGIN_KEY] = origins
+    app.middlewares.append(origins.middleware)
+    sessions = SessionRepository(
+        db, secret=settings.web.session_secret, idle=settings.web.session_idle,
+        lifetime=settings.web.session_max_age,
+    )
+    auth.setup_sessions(app, settings.web, sessions)
     app.middlewares.append(auth.auth_middleware)
 
     app.router.add_get("/", pages.index)

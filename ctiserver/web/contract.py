@@ -172,12 +172,18 @@ def declare(app: web.Application, method: str, path: str, *, summary: str, descr
 async def _read_body(
     request: web.Request, model: type[M], *, limit: int, optional: bool, forms: bool
 ) -> M:
-    if forms and request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
+    if forms and request.content_type in FORMS:
         if request.content_length is not None and request.content_length > limit:
             raise ApiError(413, f"request body over {limit // 1024} KB")
         return validated(model, dict(await request.post()))
+    if request.content_type != "application/json" and not (optional and not request.body_exists):
+        # a browser sends a text/plain body or form cross-origin without asking first: JSON only
+        raise ApiError(415, "the body must be JSON (Content-Type: application/json)")
     data = await read_json(request, limit=limit, optional=optional)
     return validated(model, data, strict=True)
+
+
+FORMS = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
 def validated(model: type[M], data: Any, *, strict: bool = False) -> M:

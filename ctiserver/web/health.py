@@ -11,6 +11,7 @@ from sqlalchemy import text
 
 from ctiserver.storage.database import Database
 from ctiserver.storage.writer import WriterStatus
+from ctiserver.web.auth import session_user
 from ctiserver.web.keys import AMI_KEY, DB_KEY, PARTS_KEY
 
 log = logging.getLogger(__name__)
@@ -71,7 +72,8 @@ async def _database_ok(db: Database) -> bool:
 
 
 async def healthz(request: web.Request) -> dict[str, Any]:
-    """Always 200: it reports; the monitoring decides what "degraded" means.
+    """Always 200: it reports; the monitoring decides what "degraded" means. Anyone gets the
+    status alone; an admin's session gets what is behind it (internal parts, their errors).
 
     Degraded when Asterisk or the database is unreachable, when a long-lived part
     (flow watcher, agent clock, wallboard...) failed and is being restarted, or when a
@@ -98,4 +100,12 @@ async def healthz(request: web.Request) -> dict[str, Any]:
         ok, shown = await _checked(check)
         healthy = healthy and ok
         body["checks"][check.name] = {"ok": ok, **shown}
-    return {"status": "ok" if healthy else "degraded", **body}
+    status = "ok" if healthy else "degraded"
+    try:
+        user = await session_user(request)
+    except Exception as exc:  # noqa: BLE001  (the database is away: no one is known)
+        log.warning("health check: cannot read the session: %s", exc)
+        user = None
+    if user is None or user.role != "admin":
+        return {"status": status}
+    return {"status": status, **body}

@@ -11,6 +11,7 @@ from ctiserver.web.contract import declare, route
 from ctiserver.web.schemas import (
     Acknowledged,
     Credentials,
+    HealthStatus,
     HealthView,
     MetaView,
     UserAnswer,
@@ -18,8 +19,9 @@ from ctiserver.web.schemas import (
 
 
 def register(app: web.Application) -> None:
-    route(app, "GET", "/healthz", health.healthz, summary="Is the server connected to Asterisk "
-          "and to its database", public=True, answer=HealthView)
+    route(app, "GET", "/healthz", health.healthz, summary="Is the server up: the status for "
+          "anyone, what is behind it (Asterisk, the database, parts, writers) for an admin",
+          public=True, answer=HealthView | HealthStatus)
     route(app, "POST", "/login", auth.login, summary="Log in: sets the session cookie",
           public=True, body=Credentials, body_forms=True, answer=UserAnswer,
           errors={401: "invalid username or password",

@@ -9,8 +9,10 @@ from aiohttp import web
 
 from ctiserver.settings import Settings
 from ctiserver.storage.database import Database
+from ctiserver.users.sessions import SessionRepository
 from ctiserver.users.store import UserInfo, UserRepository
 from ctiserver.web.hub import LiveHub
+from ctiserver.web.origin import OriginCheck
 from ctiserver.web.protocols import (
     AgentLookup,
     AmiStatus,
@@ -32,6 +34,8 @@ CLOCK_KEY: web.AppKey[Callable[[], float]] = web.AppKey("clock")
 HUB_KEY = web.AppKey("live_hub", LiveHub)
 #: every open websocket, closed on shutdown
 WEBSOCKETS_KEY = web.AppKey("websockets", weakref.WeakSet[web.WebSocketResponse])
+#: how many websockets each user (by id) holds open
+OPEN_SOCKETS_KEY: web.AppKey[dict[int, int]] = web.AppKey("open_sockets")
 #: the user's agent for the websocket's hello; set by the agents feature
 AGENT_LOOKUP_KEY = web.AppKey("agent_lookup", AgentLookup)
 #: what a (re)connecting websocket must get first; set by the screen pops
@@ -44,8 +48,14 @@ AUDIT_KEY = web.AppKey("audit", AuditSink)
 #: the server's long-lived parts, for /healthz; set by the composition root
 PARTS_KEY = web.AppKey("parts", PartsHealth)
 
+#: the open sessions (in the database)
+SESSIONS_KEY = web.AppKey("sessions", SessionRepository)
+
 #: failed logins by user and address, slowing password guessing
 THROTTLE_KEY = web.AppKey("login_throttle", LoginThrottle)
+
+#: the server's own origins: writes (and websockets) from others are refused
+ORIGIN_KEY = web.AppKey("origins", OriginCheck)
 
 #: the logged-in user, set by the auth middleware on protected routes
 USER_KEY = web.RequestKey("user", UserInfo)

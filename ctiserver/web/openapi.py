@@ -31,6 +31,8 @@ STANDARD_ERRORS = {
     400: "the query or the body is not what the route takes",
     401: "no session (log in first)",
     403: "the user's role may not call it",
+    413: "the body is larger than the route takes",
+    415: "the body is not JSON (Content-Type: application/json)",
 }
 
 
@@ -153,6 +155,10 @@ def _operation(op: Operation, components: _Components, messages: list[type[BaseM
         errors[403] = STANDARD_ERRORS[403]
     if op.body is not None or op.query is not None:
         errors[400] = STANDARD_ERRORS[400]
+    if op.body is not None:
+        errors[413], errors[415] = STANDARD_ERRORS[413], STANDARD_ERRORS[415]
+    if op.method not in ("GET", "HEAD", "OPTIONS"):
+        errors.setdefault(403, "from another origin (Origin or Referer), or the user's role may not call it")
     errors.update(op.errors)
     for status, text in sorted(errors.items()):
         shape = components.ref(op.error_shapes.get(status, ErrorBody))

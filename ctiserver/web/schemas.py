@@ -23,6 +23,7 @@ from pydantic import (
     BaseModel,
     BeforeValidator,
     ConfigDict,
+    Field,
     GetCoreSchemaHandler,
     GetJsonSchemaHandler,
     StringConstraints,
@@ -115,6 +116,14 @@ def _iso_day(value: Any) -> Any:
 #: a calendar day, YYYY-MM-DD
 Day = Annotated[dt.date, BeforeValidator(_iso_day)]
 
+#: the largest number an Integer column holds (32 bits on PostgreSQL): beyond it a request
+#: is refused (400), never sent to the database (500)
+INT_MAX = 2**31 - 1
+#: a row's id in a request
+RowId = Annotated[int, Field(ge=1, le=INT_MAX)]
+#: a whole number of a request kept in an Integer column (a version, a count)
+Count = Annotated[int, Field(ge=0, le=INT_MAX)]
+
 Role = Annotated[str, OneOf(vocabulary.USER_ROLES)]
 NonEmpty = Annotated[str, StringConstraints(min_length=1)]
 
@@ -138,8 +147,8 @@ class UserAnswer(Shape):
 class Credentials(RequestBody):
     """``POST /login``, as JSON or as a form."""
 
-    username: str
-    password: Secret
+    username: Annotated[str, StringConstraints(max_length=64)]
+    password: Annotated[Secret, StringConstraints(max_length=1024)]
 
 
 class Acknowledged(Shape):
@@ -230,9 +239,15 @@ class WriterHealthView(Shape):
     last_error_at: float | None
 
 
+class HealthStatus(Shape):
+    """``GET /healthz`` for anyone but an admin: up (``ok``) or ``degraded``, nothing more."""
+
+    status: Literal["ok", "degraded"]
+
+
 class HealthView(Shape):
-    """``GET /healthz``: always 200; ``degraded`` when Asterisk or the database is away, a
-    long-lived part failed and is being restarted, or a feature's check fails (a stuck
+    """``GET /healthz`` for an admin: always 200; ``degraded`` when Asterisk or the database is
+    away, a long-lived part failed and is being restarted, or a feature's check fails (a stuck
     webhook endpoint)."""
 
     status: Literal["ok", "degraded"]

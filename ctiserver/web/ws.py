@@ -12,7 +12,6 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from typing import Any
-from urllib.parse import urlsplit
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
@@ -21,6 +20,9 @@ from ctiserver.web.keys import (
     AGENT_LOOKUP_KEY,
     CALLS_KEY,
     HUB_KEY,
+    OPEN_SOCKETS_KEY,
+    ORIGIN_KEY,
+    SETTINGS_KEY,
     USER_CHANNEL_KEY,
     USER_KEY,
     WEBSOCKETS_KEY,
@@ -34,14 +36,30 @@ HEARTBEAT = 30.0
 
 def _same_origin(request: web.Request) -> bool:
     """Browsers send Origin on websocket handshakes; another site must not ride our cookie."""
-    origin = request.headers.get("Origin")
-    return origin is None or urlsplit(origin).netloc == request.host
+    return "Origin" not in request.headers or request.app[ORIGIN_KEY].allowed(request)
 
 
 async def websocket(request: web.Request) -> web.StreamResponse:
     if not _same_origin(request):
         return json_error(403, "cross-origin websocket refused")
-    ws = web.WebSocketResponse(heartbeat=HEARTBEAT)
+    app = request.app
+    settings = app[SETTINGS_KEY].web
+    user = request[USER_KEY]
+    # counted before the handshake, with no await between the check and the count
+    held = app[OPEN_SOCKETS_KEY]
+    if held.get(user.id, 0) >= settings.websockets_per_user:
+        return json_error(429, f"too many open websockets (at most {settings.websockets_per_user} a user)")
+    held[user.id] = held.get(user.id, 0) + 1
+    try:
+        return await _serve(request, settings.websocket_max_message)
+    finally:
+        held[user.id] -= 1
+        if held[user.id] <= 0:
+            del held[user.id]
+
+
+async def _serve(request: web.Request, max_message: int) -> web.WebSocketResponse:
+    ws = web.WebSocketResponse(heartbeat=HEARTBEAT, max_msg_size=max_message)
     await ws.prepare(request)
     app = request.app
     app[WEBSOCKETS_KEY].add(ws)

@@ -9,14 +9,14 @@ from pydantic import ConfigDict, Field
 from ctiserver import vocabulary
 from ctiserver.dispatch.schemas import BranchView
 from ctiserver.tickets.schemas import TicketStatus, TicketView
-from ctiserver.web.schemas import Moment, OneOf, QueryString, Shape
+from ctiserver.web.schemas import Moment, OneOf, QueryString, RowId, Shape
 
 
 class WorkViewQuery(QueryString):
     """Supervisors and admins choose a department (and a branch); staff always get their own."""
 
     department: str | None = Field(None, max_length=32)
-    branch_id: int | None = None
+    branch_id: RowId | None = None
 
 
 class EngineerView(Shape):

@@ -7,6 +7,7 @@ import logging
 import os
 import signal
 import time
+from collections.abc import AsyncIterator
 
 import aiohttp
 import pytest
@@ -18,6 +19,16 @@ from ctiserver.telephony.ami.link import AmiLink
 from tests.integration.conftest import WebClient, eventually
 
 pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+async def web(lab: Lab) -> AsyncIterator[WebClient]:
+    """Logged in as the lab's admin: /healthz tells anyone else only up or down."""
+    client = WebClient(lab)
+    response = await client.login("admin", lab.settings.lab.demo_password)
+    assert response.status == 200, await response.text()
+    yield client
+    await client.close()
 
 
 async def test_call_is_active_while_it_lasts_then_ended_with_duration(lab: Lab, web: WebClient) -> None:

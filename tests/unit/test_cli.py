@@ -8,7 +8,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+from ctiserver.audit.store import AuditFilter, AuditRepository
 from ctiserver.storage.database import Database
+from ctiserver.users.sessions import SessionRepository
 from ctiserver.users.store import UserRepository
 from tests.conftest import REPO, require
 
@@ -44,6 +46,39 @@ async def test_user_add_stores_a_user_who_can_log_in(tmp_path: Path) -> None:
         await db.close()
     again = ctiserver("user", "add", "王主管", "--role", "agent", tmp_path=tmp_path, stdin="other\n")
     assert again.returncode == 1 and "王主管" in again.stderr
+
+
+async def test_staff_added_and_changed_and_their_sessions_listed_and_ended(tmp_path: Path) -> None:
+    done = ctiserver("user", "add", "engineer-bj", "--role", "staff", "--department", "repair",
+                     "--display-name", "北京工程师", tmp_path=tmp_path, stdin="pw-engineer\n")
+    assert done.returncode == 0, done.stderr
+    refused = ctiserver("user", "add", "e2", "--role", "staff", "--department", "nowhere", tmp_path=tmp_path,
+                        stdin="pw-engineer\n")
+    assert refused.returncode == 1 and "no such department: nowhere" in refused.stderr
+    listed = ctiserver("user", "list", tmp_path=tmp_path)
+    assert "engineer-bj\tstaff\trepair\t-\t北京工程师" in listed.stdout
+    db = Database(f"sqlite+aiosqlite:///{tmp_path}/cli.sqlite3")
+    try:
+        user = await UserRepository(db).find("engineer-bj")
+        assert user is not None
+        sessions = SessionRepository(db, secret="x", idle=3600, lifetime=7200)
+        for _ in range(2):
+            await sessions.open(user.id, {}, client="10.0.0.8", user_agent="Chromium")
+        shown = ctiserver("user", "sessions", "engineer-bj", tmp_path=tmp_path)
+        assert shown.stdout.count("engineer-bj") == 2 and "10.0.0.8" in shown.stdout
+        session_id = shown.stdout.split("\t", 1)[0]
+        ended = ctiserver("user", "revoke", session_id, tmp_path=tmp_path)
+        assert ended.returncode == 0 and "1 session(s) ended" in ended.stdout
+        changed = ctiserver("user", "set", "engineer-bj", "--role", "agent", "--department", "", tmp_path=tmp_path)
+        assert changed.returncode == 0, changed.stderr
+        assert "changed role, department; 1 session(s) ended" in changed.stdout
+        assert await sessions.list("engineer-bj") == []
+        user = await UserRepository(db).find("engineer-bj")
+        assert user is not None and (user.role, user.department) == ("agent", None)
+        events = await AuditRepository(db).find(AuditFilter(target_kind="user", limit=10))
+        assert {event.action for event in events} >= {"user.add", "user.set"}
+    finally:
+        await db.close()
 
 
 def test_user_add_refuses_an_unknown_role(tmp_path: Path) -> None:

@@ -22,7 +22,7 @@ TABLES = {
     "tickets", "ticket_events", "ticket_counters", "callbacks", "voicemails",
     "flow_versions", "ivr_runs", "call_surveys", "knowledge_articles", "stats_records",
     "audit_events", "callback_attempts", "callback_misses", "product_models", "feed_cursors",
-    "webhook_attempts", "visits", "visit_attempts",
+    "webhook_attempts", "visits", "visit_attempts", "user_sessions", "login_failures",
 }
 
 

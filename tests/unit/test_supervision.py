@@ -17,8 +17,9 @@ from ctiserver.storage.database import Database, upgrade_schema
 from ctiserver.supervision import SupervisedTask
 from ctiserver.telephony.agi.server import AgiServer
 from ctiserver.telephony.ami.link import AmiLink
+from ctiserver.users.store import UserRepository
 from ctiserver.web.keys import HUB_KEY, PARTS_KEY
-from tests.unit.test_web import FakeAmi
+from tests.unit.test_web import FAST_HASHER, FakeAmi
 from tests.unit.web_app import build_app
 
 
@@ -87,7 +88,9 @@ async def test_healthz_shows_a_failing_part(tmp_path: Path) -> None:
     core.long_running("wallboard", flaky)
     await core.start_features()
     try:
+        await UserRepository(db, FAST_HASHER).add("admin", "pw-admin", "admin")
         async with TestClient(TestServer(app)) as client:
+            await client.post("/login", json={"username": "admin", "password": "pw-admin"})
             await wait_for(lambda: flaky.runs == 2)
             health = await (await client.get("/healthz")).json()
             assert health["status"] == "degraded"

@@ -21,7 +21,7 @@ from ctiserver.calls.store import CallRepository
 from ctiserver.settings import Settings
 from ctiserver.storage.database import Database, upgrade_schema
 from ctiserver.users.store import UserRepository
-from ctiserver.web.auth import COOKIE_NAME, session_fernet
+from ctiserver.web.auth import COOKIE_NAME
 from ctiserver.web.hub import LiveHub
 from ctiserver.web.keys import WEBSOCKETS_KEY
 from tests.unit.web_app import build_app
@@ -204,9 +204,10 @@ async def test_public_paths(env: Env) -> None:
     assert page.headers["X-Content-Type-Options"] == "nosniff"
 
 
-async def test_forged_or_foreign_cookie_is_not_a_session(env: Env) -> None:
-    foreign = session_fernet("another secret").encrypt(b'{"session": {"user_id": 1}}').decode()
-    env.client.session.cookie_jar.update_cookies({COOKIE_NAME: foreign})
+@pytest.mark.parametrize("cookie", ["made-up-token", '{"session": {"user_id": 1}}', "x" * 4000])
+async def test_forged_or_foreign_cookie_is_not_a_session(env: Env, cookie: str) -> None:
+    """The cookie is a random token the database knows, or nothing."""
+    env.client.session.cookie_jar.update_cookies({COOKIE_NAME: cookie})
     assert (await env.client.get("/api/me")).status == 401
 
 
@@ -224,6 +225,8 @@ async def test_unknown_api_path_is_a_json_404(env: Env) -> None:
 
 
 async def test_healthz_reports_ami_and_database(env: Env) -> None:
+    await UserRepository(env.db, FAST_HASHER).add("admin", "pw-admin", "admin")
+    await login(env.client, "admin", "pw-admin")
     response = await env.client.get("/healthz")
     assert await response.json() == {
         "status": "ok", "ami": {"connected": True}, "database": {"ok": True}, "parts": {},
@@ -245,10 +248,8 @@ async def test_healthz_reports_an_unreachable_database() -> None:
     async with TestClient(TestServer(app)) as client:
         response = await client.get("/healthz")
         assert response.status == 200
-        assert await response.json() == {
-            "status": "degraded", "ami": {"connected": True}, "database": {"ok": False}, "parts": {},
-            "writers": {}, "checks": {},
-        }
+        # anonymous (no session can be read from that database either): up or down only
+        assert await response.json() == {"status": "degraded"}
     await db.close()
 
 

@@ -34,10 +34,11 @@ from ctiserver.storage.base import from_epoch
 from ctiserver.storage.database import Database
 from ctiserver.tickets import http as tickets_http
 from ctiserver.tickets.store import TicketRepository
+from ctiserver.users import http as users_http
 from ctiserver.users.store import UserRepository
 from ctiserver.web.app import create_app
 from ctiserver.web.contract import CHECK_ANSWERS_KEY
-from ctiserver.web.keys import AUDIT_KEY, USER_CHANNEL_KEY
+from ctiserver.web.keys import AUDIT_KEY, USER_CHANNEL_KEY, USERS_KEY
 from ctiserver.web.protocols import AmiStatus, AuditSink, CallSource, UserChannel
 
 
@@ -65,6 +66,7 @@ def build_app(
     customers_http.register(app, customers)
     dispatch = DispatchRepository(db)
     dispatch_http.register(app, dispatch)
+    users_http.register(app, app[USERS_KEY], dispatch)
     tickets = TicketRepository(db, timezone=settings.hotline.timezone, clock=lambda: from_epoch(clock()))
     tickets_http.register(app, tickets, customers, dispatch, users or UserRepository(db))
     knowledge_http.register(app, KnowledgeRepository(db))

@@ -89,7 +89,8 @@ def _annotation(spec: FieldSpec) -> Any:
     if spec.type == "datetime":
         return AwareDatetime
     if spec.type == "user":
-        return Annotated[int, Field(ge=1)]
+        # a users.id: within the Integer column's range (ctiserver.web.schemas.RowId)
+        return Annotated[int, Field(ge=1, le=2**31 - 1)]
     if spec.type == "list":
         item = Annotated[str, Field(min_length=1, max_length=spec.max_length)]
         return Annotated[list[item], Field(max_length=MAX_PARTS)]
