@@ -25,6 +25,7 @@ from ctiserver.dispatch import plugin as dispatch_plugin
 from ctiserver.ivr import plugin as ivr_plugin
 from ctiserver.knowledge import plugin as knowledge_plugin
 from ctiserver.live import plugin as live_plugin
+from ctiserver.phone import plugin as phone_plugin
 from ctiserver.pops import plugin as pops_plugin
 from ctiserver.recordings import plugin as recordings_plugin
 from ctiserver.reports import plugin as reports_plugin
@@ -67,6 +68,7 @@ class CtiServer:
         self.call_records = calls_plugin.register(core)
         agents = agents_plugin.register(core)
         self.board, self.agents, self.desk = agents.board, agents.directory, agents.desk
+        phone_plugin.register(core)
         self.stats, self.stats_records = stats_plugin.register(core, self.board)
         ivr = ivr_plugin.register(core, self.board.can_take)
         self.flows, self.ivr = ivr.flows, ivr.hotline
