@@ -36,6 +36,7 @@ from ctiserver.storage.database import Database, upgrade_schema
 from ctiserver.telephony.agi.server import AgiServer
 from ctiserver.telephony.ami.link import AmiError, AmiLink
 from ctiserver.telephony.ami.translate import channel_snapshots, queue_status_items, to_event
+from ctiserver.tickets import SERVING_KEY
 from ctiserver.tickets import plugin as tickets_plugin
 from ctiserver.users import plugin as users_plugin
 from ctiserver.visits import plugin as visits_plugin
@@ -80,6 +81,8 @@ class CtiServer:
         self.dispatch = dispatch_plugin.register(core)
         users_plugin.register(core, self.dispatch)
         self.tickets = tickets_plugin.register(core, customers, self.dispatch)
+        # an agent serves the customers of the call at their desk: they see those customers' tickets
+        self.web_app[SERVING_KEY] = self.pops.customers_on_desk
         self.ticket_events = tickets_plugin.event_feed(core)
         self.ticket_feed = workview_plugin.register(core, self.ticket_events, self.dispatch)
         knowledge_plugin.register(core)

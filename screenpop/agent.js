@@ -494,17 +494,21 @@ function ticketRow(ticket) {
   ]);
 }
 
+/** A call of the customer's history: another agent's comes as a contact summary, without its agent
+ * and with no recording to play (docs/visibility.md). */
 function callRow(call) {
   const answered = Boolean(call.answered_at);
+  const theirs = answered && !call.agent;
+  const by = theirs ? t("history.answered_by_other") : t("history.answered_by", { agent: call.agent || "?" });
   return el("li", { className: "call-row" }, [
     el("span", { className: "muted when", text: formatTime(call.started_at || call.ended_at) }),
     el("span", { text: call.queue || "—" }),
     el("span", { className: "mono", text: formatDuration(call.duration) }),
     el("span", {
       className: answered ? "" : "bad-text",
-      text: answered ? t("history.answered_by", { agent: call.agent || "?" }) : t("history.abandoned"),
+      text: answered ? by : t("history.abandoned"),
     }),
-    answered && call.id ? el("button", {
+    answered && !theirs && call.id ? el("button", {
       type: "button", className: "ghost", text: t("history.recording"), testid: "history-recording",
       dataset: { callId: call.id }, on: { click: (event) => playCallRecording(call.id, event.currentTarget) },
     }) : null,

@@ -36,7 +36,10 @@ def register(core: Core) -> Agents:
 
 
     async def roster() -> list[Seat]:
-        return [Seat(desk.interface_of(record), record.name, record.user_id) for record in await directory.all()]
+        return [
+            Seat(desk.interface_of(record), record.name, record.user_id, str(record.extension))
+            for record in await directory.all()
+        ]
 
     seats = AgentSeats(roster, core.hub, on_seat=board.enroll)
 

@@ -18,11 +18,13 @@ class PushToUser(Protocol):
 
 
 class Seat(NamedTuple):
-    """An agent of the directory: their phone, their name, the user signed in as them."""
+    """An agent of the directory: their phone, their name, the user signed in as them, their
+    extension (the ``agent`` of the calls they take)."""
 
     interface: str
     name: str | None
     user_id: int | None
+    extension: str | None = None
 
 
 #: the agent directory as seats, read again whenever someone unseated is to be reached
@@ -44,18 +46,24 @@ class AgentSeats:
         self._push = push
         self._on_seat = on_seat
         self._users: dict[str, int] = {}
+        self._extensions: dict[str, str] = {}
         #: deliveries waiting for a reading of the directory, oldest first
         self._sending: list[asyncio.Task[None]] = []
 
     def attach(self, push: PushToUser) -> None:
         self._push = push
 
-    def seat(self, interface: str, user_id: int) -> None:
-        """``user_id`` answers the phone at ``interface``."""
+    def seat(self, interface: str, user_id: int, extension: str | None = None) -> None:
+        """``user_id`` answers the phone at ``interface``, whose extension is ``extension``."""
         self._users[interface] = user_id
+        if extension is not None:
+            self._extensions[interface] = extension
 
     def user_at(self, interface: str) -> int | None:
         return self._users.get(interface)
+
+    def extension_at(self, interface: str) -> str | None:
+        return self._extensions.get(interface)
 
     async def refresh(self) -> None:
         """Read the directory again (at start, and whenever it changed)."""
@@ -65,7 +73,7 @@ class AgentSeats:
             if self._on_seat is not None:
                 self._on_seat(seat.interface, seat.name)
             if seat.user_id is not None:
-                self.seat(seat.interface, seat.user_id)
+                self.seat(seat.interface, seat.user_id, seat.extension)
 
     def to_desk(self, interface: str, message: dict[str, Any]) -> None:
         """Push ``message`` to whoever sits at ``interface``; messages keep their order, even

@@ -9,6 +9,12 @@ who it comes from (the agent who last answered it); the first agent's pop ends
 with their part of the call. The messages of one agent are sent in order, however
 long a lookup takes.
 
+What a pop shows follows docs/visibility.md: the customers matched by the caller's number
+are the ones the agent serves from the moment the call rings at their desk, so the pop shows
+their open tickets (and ``customers_on_desk`` lets the agent's other routes show the same
+tickets while the call lasts); the customers' recent calls are shown as the calls' rule
+says for that agent (their own whole, the others' as contact summaries).
+
 The customer cards are fetched as soon as a call's number is known (while the
 caller is in the IVR or the queue), so that the ring itself waits for no
 database: under a burst of calls a lookup at ring time queues behind every
@@ -27,6 +33,7 @@ from typing import Any, Protocol
 from ctiserver.agents.model import AgentState, AgentUpdate
 from ctiserver.callbacks.model import is_placeholder
 from ctiserver.calls.model import CallTracker, CallUpdate, iso_utc
+from ctiserver.calls.model.visibility import calls_as_seen
 from ctiserver.ivr.hotline import LiveIvr
 
 log = logging.getLogger(__name__)
@@ -42,7 +49,11 @@ class DeskSeats(Protocol):
     """Who answers which phone: the agents' seats (``Agents.seats``), written once for pops and
     callback offers."""
 
+    def seat(self, interface: str, user_id: int, extension: str | None = None) -> None: ...
+
     def user_at(self, interface: str) -> int | None: ...
+
+    def extension_at(self, interface: str) -> str | None: ...
 
 
 @dataclass
@@ -72,7 +83,7 @@ class ScreenPopService:
         self._clock = clock
         self._push: UserPush | None = None
         #: member interface -> the user sitting there
-        self._seats = seats
+        self.seats = seats
         #: member interface -> its pop, while one is showing
         self._pops: dict[str, _Pop] = {}
         #: member interface -> the delivery of its latest pop, which the next one waits for
@@ -107,6 +118,21 @@ class ScreenPopService:
     def attach(self, push: UserPush) -> None:
         self._push = push
 
+    def customers_on_desk(self, user_id: int) -> frozenset[int]:
+        """The customers of the calls ringing or going on at the user's desk (their pops' cards)."""
+        return frozenset(
+            card["id"] for pop in self._pops.values() if pop.user_id == user_id
+            for card in pop.body.get("customers") or () if isinstance(card.get("id"), int)
+        )
+
+    def _as_seen(self, interface: str, cards: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The cards as the agent at ``interface`` sees them (the calls' rule for their recent calls)."""
+        extension = self.seats.extension_at(interface)
+        return [
+            {**card, "recent_calls": calls_as_seen(card.get("recent_calls") or [], "agent", extension)}
+            for card in cards
+        ]
+
     def greeting_for(self, user_id: int) -> list[dict[str, Any]]:
         """A websocket (re)connecting while its agent's call rings or is on gets that pop again."""
         return [
@@ -117,7 +143,7 @@ class ScreenPopService:
     def on_agent_update(self, update: AgentUpdate) -> None:
         """The AgentBoard's listener: runs inside the board, so it only schedules work."""
         agent = update.agent
-        user_id = self._seats.user_at(agent.interface)
+        user_id = self.seats.user_at(agent.interface)
         if user_id is None:
             return
         pop = self._pops.get(agent.interface)
@@ -174,7 +200,7 @@ class ScreenPopService:
             "ringing_at": iso_utc(now),
             "answered_at": pop.body.get("answered_at"),
             "ended_at": None,
-            "customers": cards,
+            "customers": self._as_seen(pop.interface, cards),
             "ivr": self._ivr_summary(pop.call_id),
         })
         if previous is not None:

@@ -12,12 +12,12 @@ from ctiserver.agents.store import AgentRepository
 from ctiserver.core import Core
 from ctiserver.ivr.hotline import HotlineIvr
 from ctiserver.settings import VisitSettings
-from ctiserver.tickets import EventFeed
+from ctiserver.tickets import SERVING_KEY, EventFeed
 from ctiserver.tickets.store import TicketRepository
 from ctiserver.visits import http
 from ctiserver.visits.dialer import VisitDialer
 from ctiserver.visits.model import VisitPolicy
-from ctiserver.visits.notifier import VisitNotifier
+from ctiserver.visits.push import VisitPush
 from ctiserver.visits.service import VisitService
 from ctiserver.visits.store import VisitRepository
 from ctiserver.visits.surveys import FEEDBACK_KEY, SurveyReport, TicketFeedback
@@ -41,8 +41,8 @@ def register(
         core.db, policy_from(settings), server=settings.server_id or socket.gethostname()
     )
 
-    notifier = VisitNotifier(core.hub)
-    service = VisitService(core.db, store, tickets, feed, clock=core.clock, changed=notifier.changed)
+    push = VisitPush(core.hub, tickets, core.app.get(SERVING_KEY))
+    service = VisitService(core.db, store, tickets, feed, clock=core.clock, changed=push)
     core.long_running("visit-feed", service.follow)
     dialer = None
     if core.settings.hotline.callback_interface:
