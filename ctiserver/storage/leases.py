@@ -83,6 +83,9 @@ class Leases:
         if task is not None:
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
+        if not self.enabled:  # one node: nothing to let go of, nobody to tell
+            self._held.clear()
+            return
         await self._drop("the node stops")
 
     async def run(self, name: str, duty: Duty) -> None:
@@ -156,8 +159,10 @@ class Leases:
         """Every lease lost, at once: the duties are cancelled (``run``)."""
         for name in sorted(self._held):
             log.warning("lease %s lost by node %s: %s", name, self.node, why)
-            self._wanted[name].clear()
-            self._lost[name].set()
+            if (wanted := self._wanted.get(name)) is not None:
+                wanted.clear()
+            if (lost := self._lost.get(name)) is not None:
+                lost.set()
         self._held.clear()
         self._connection = None
         self.connected = False
