@@ -13,7 +13,7 @@ import secrets
 import tomllib
 from pathlib import Path
 
-from ctiserver.settings import DEFAULT_WEBHOOK_SECRET, AmiSettings, Settings, WebSettings
+from ctiserver.settings import DEFAULT_WEBHOOK_SECRET, AmiSettings, AsteriskSettings, Settings, WebSettings
 
 SECRETS_MODE = 0o600
 
@@ -55,6 +55,12 @@ def production_settings(settings: Settings) -> Settings:
             "the AMI secret is the source's default: set [ami] secret in the settings file "
             "(or CTISERVER_AMI__SECRET) to the secret of the ctiserver user in Asterisk's "
             "manager.conf"
+        )
+    if settings.webrtc.enabled and settings.asterisk.phone_secret == AsteriskSettings().phone_secret:
+        raise UnsafeSettings(
+            "the browser phone is on with the source's default asterisk.phone_secret (the agents' "
+            "SIP passwords are derived from it): set [asterisk] phone_secret to a long random string, "
+            "then render the endpoints again (ctiserver asterisk webrtc-endpoints)"
         )
     if not default_session_secret(settings):
         return settings

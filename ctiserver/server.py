@@ -25,6 +25,7 @@ from ctiserver.dispatch import plugin as dispatch_plugin
 from ctiserver.ivr import plugin as ivr_plugin
 from ctiserver.knowledge import plugin as knowledge_plugin
 from ctiserver.live import plugin as live_plugin
+from ctiserver.phone import plugin as phone_plugin
 from ctiserver.pops import plugin as pops_plugin
 from ctiserver.recordings import plugin as recordings_plugin
 from ctiserver.reports import plugin as reports_plugin
@@ -35,6 +36,7 @@ from ctiserver.storage.database import Database, upgrade_schema
 from ctiserver.telephony.agi.server import AgiServer
 from ctiserver.telephony.ami.link import AmiError, AmiLink
 from ctiserver.telephony.ami.translate import channel_snapshots, queue_status_items, to_event
+from ctiserver.tickets import SERVING_KEY
 from ctiserver.tickets import plugin as tickets_plugin
 from ctiserver.users import plugin as users_plugin
 from ctiserver.visits import plugin as visits_plugin
@@ -67,6 +69,7 @@ class CtiServer:
         self.call_records = calls_plugin.register(core)
         agents = agents_plugin.register(core)
         self.board, self.agents, self.desk = agents.board, agents.directory, agents.desk
+        phone_plugin.register(core)
         self.stats, self.stats_records = stats_plugin.register(core, self.board)
         ivr = ivr_plugin.register(core, self.board.can_take)
         self.flows, self.ivr = ivr.flows, ivr.hotline
@@ -78,6 +81,8 @@ class CtiServer:
         self.dispatch = dispatch_plugin.register(core)
         users_plugin.register(core, self.dispatch)
         self.tickets = tickets_plugin.register(core, customers, self.dispatch)
+        # an agent serves the customers of the call at their desk: they see those customers' tickets
+        self.web_app[SERVING_KEY] = self.pops.customers_on_desk
         self.ticket_events = tickets_plugin.event_feed(core)
         self.ticket_feed = workview_plugin.register(core, self.ticket_events, self.dispatch)
         knowledge_plugin.register(core)

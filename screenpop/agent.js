@@ -9,6 +9,7 @@ import {
 import { startPage } from "./shell.js";
 import { renderCallbackOffer, showCallbackOffer } from "./agent-callback.js";
 import { loadVisits, onVisitChanged, renderVisits } from "./agent-visits.js";
+import { buildPhoneBox, hangup, renderPhone, startPhone, stopPhone } from "./phone.js";
 
 /** IVR variables shown first, in this order; the others follow (internal ones skipped). */
 const KEY_VARIABLES = ["language", "product", "issue", "order_number", "ticket_number"];
@@ -256,6 +257,9 @@ function buildTransferBox() {
   const form = el("form", { className: "transfer-box", id: "transfer-box", hidden: true }, [
     el("label", {}, [L("span", "pop.transfer_to"), " ", input]),
     L("button", "pop.transfer", { type: "submit", testid: "transfer-submit" }),
+    L("button", "pop.hangup", {
+      type: "button", className: "warn", testid: "pop-hangup", on: { click: hangupCall },
+    }),
     L("button", "pop.recording_pause", {
       type: "button", className: "ghost", testid: "recording-pause", "data-paused": "false",
       on: { click: (event) => toggleRecording(event.currentTarget) },
@@ -279,6 +283,13 @@ async function toggleRecording(button) {
   const key = data.paused ? "pop.recording_resume" : "pop.recording_pause";
   button.dataset.i18n = key;
   button.textContent = t(key);
+}
+
+/** The browser phone's call ends in the browser; a desk phone's through the server (AMI). */
+async function hangupCall() {
+  $("transfer-error").textContent = "";
+  const { ok, data } = await hangup();
+  if (!ok) $("transfer-error").textContent = data.error;
 }
 
 async function submitTransfer(event) {
@@ -483,17 +494,21 @@ function ticketRow(ticket) {
   ]);
 }
 
+/** A call of the customer's history: another agent's comes as a contact summary, without its agent
+ * and with no recording to play (docs/visibility.md). */
 function callRow(call) {
   const answered = Boolean(call.answered_at);
+  const theirs = answered && !call.agent;
+  const by = theirs ? t("history.answered_by_other") : t("history.answered_by", { agent: call.agent || "?" });
   return el("li", { className: "call-row" }, [
     el("span", { className: "muted when", text: formatTime(call.started_at || call.ended_at) }),
     el("span", { text: call.queue || "—" }),
     el("span", { className: "mono", text: formatDuration(call.duration) }),
     el("span", {
       className: answered ? "" : "bad-text",
-      text: answered ? t("history.answered_by", { agent: call.agent || "?" }) : t("history.abandoned"),
+      text: answered ? by : t("history.abandoned"),
     }),
-    answered && call.id ? el("button", {
+    answered && !theirs && call.id ? el("button", {
       type: "button", className: "ghost", text: t("history.recording"), testid: "history-recording",
       dataset: { callId: call.id }, on: { click: (event) => playCallRecording(call.id, event.currentTarget) },
     }) : null,
@@ -944,9 +959,11 @@ async function begin(user) {
   desk.socket.start();
   searchKb();
   loadVisits();
+  if (desk.hasAgent) startPhone();
 }
 
 function end() {
+  stopPhone();
   if (desk.socket) desk.socket.stop();
   desk.agentFromSocket = false;
   desk.hellos = 0;
@@ -970,6 +987,8 @@ function init() {
     historyPlayer.play().catch(() => {});
   });
   onLangChange(renderVisits);
+  onLangChange(renderPhone);
+  $("controls").after(buildPhoneBox());
   $("login-button").addEventListener("click", () => agentAction("/api/agent/login", {}));
   $("logout-button").addEventListener("click", () => agentAction("/api/agent/logout"));
   $("ready-button").addEventListener("click", () => agentAction("/api/agent/ready"));

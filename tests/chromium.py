@@ -26,7 +26,7 @@ CHROMIUM_ARGS = [
 
 
 @contextlib.asynccontextmanager
-async def launched_chromium() -> AsyncIterator[Any]:
+async def launched_chromium(extra_args: tuple[str, ...] = ()) -> AsyncIterator[Any]:
     """A headless Chromium browser (playwright's ``Browser``), closed on exit."""
     require(CHROMIUM.exists(), f"no Chromium at {CHROMIUM} (apt-get install chromium)")
     try:
@@ -35,7 +35,7 @@ async def launched_chromium() -> AsyncIterator[Any]:
         require(False, "playwright (Python) is not installed")
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+            executable_path=str(CHROMIUM), headless=True, args=[*CHROMIUM_ARGS, *extra_args]
         )
         try:
             yield browser

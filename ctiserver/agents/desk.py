@@ -138,6 +138,16 @@ class AgentDeskService:
                          "Exten": extension})
         return self._describe(record)
 
+    async def hangup(self, user_id: int) -> dict[str, Any]:
+        """End the agent's own call (AMI ``Hangup`` of their channel), for desk phones and
+        browsers alike; only ever the channel the board follows for this agent."""
+        record = await self._record(user_id)
+        agent = self._board.get(self.interface_of(record))
+        if agent is None or agent.state != AgentState.ON_CALL or agent.channel is None:
+            raise DeskError(409, "you have no call to hang up")
+        await self._act({"Action": "Hangup", "Channel": agent.channel}, tolerate="No such channel")
+        return self._describe(record)
+
     async def _record(self, user_id: int) -> AgentRecord:
         record = await self._agents.for_user(user_id)
         if record is None:

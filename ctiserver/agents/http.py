@@ -93,6 +93,12 @@ async def transfer(request: web.Request) -> dict[str, Any]:
     return await _desk(request).transfer(request[USER_KEY].id, extension)
 
 
+@agent_action
+async def hangup(request: web.Request) -> dict[str, Any]:
+    """End the agent's own call through Asterisk (AMI Hangup of their channel)."""
+    return await _desk(request).hangup(request[USER_KEY].id)
+
+
 def supervisor_action(action: str) -> Action:
     """A supervisor pauses, readies or logs out another agent (audited with that agent as target)."""
 
@@ -129,6 +135,7 @@ def register(app: web.Application, desk: AgentDesk) -> None:
     action("/api/agent/ready", ready, "Ready for calls")
     action("/api/agent/transfer", transfer, "Hand the caller over to another agent",
            body=TransferRequest)
+    action("/api/agent/hangup", hangup, "Hang up the agent's own call")
     supervised = {404: "no agent at that extension", 409: "not in a state to do it (e.g. on a call)"}
     for verb, summary, body in (
         ("pause", "A supervisor pauses an agent", PauseRequest),

@@ -183,3 +183,13 @@ def calling_window(hours: str, zone: str, days: DayRules | None = None) -> Busin
         return BusinessCalendar.parse(hours, (), zone, days=days, overnight=True)
     except ValueError as exc:
         raise ValueError(f"calling window: {exc}") from exc
+
+
+def may_see_callback(role: str, *, offered_to_them: bool) -> bool:
+    """Who sees a callback task (the missed caller's number, name, wait): supervisors and admins
+    every one (``/api/callbacks``, the live ``callback`` push); an agent only the one being
+    offered to their phone now (the ``callback_offer`` message, sent to that agent's user only);
+    staff none."""
+    if role in ("supervisor", "admin"):
+        return True
+    return role == "agent" and offered_to_them

@@ -1,11 +1,18 @@
-"""Customers and their history for the agent desktop (docs/agent-desktop.md)."""
+"""Customers and their history for the agent desktop (docs/agent-desktop.md).
+
+Each card and history is shown as ``ctiserver.customers.visibility`` says (docs/visibility.md):
+staff see only the customers of tickets they may see, and everyone only the tickets they may
+see and the calls as the calls' rule says.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from aiohttp import web
 
+from ctiserver.calls import calls_as_seen
 from ctiserver.customers.schemas import (
     CustomerAnswer,
     CustomerHistory,
@@ -14,25 +21,45 @@ from ctiserver.customers.schemas import (
     PhoneQuery,
 )
 from ctiserver.customers.store import CustomerRepository
-from ctiserver.vocabulary import USER_ROLES
+from ctiserver.customers.visibility import card_as_seen, may_see_customer
+from ctiserver.tickets import VIEWERS_KEY, viewer_of
+from ctiserver.vocabulary import DESK_ROLES, USER_ROLES
 from ctiserver.web.auditing import note_target
 from ctiserver.web.contract import body_of, query_of, route
 from ctiserver.web.handling import ApiError, path_id
 
 CUSTOMERS_KEY = web.AppKey("customers", CustomerRepository)
-NO_SUCH_CUSTOMER = {404: "no such customer"}
+NO_SUCH_CUSTOMER = {403: "not one of the customers you may see", 404: "no such customer"}
+NOT_SEEN = "not one of the customers you may see"
+
+
+async def _seen_cards(request: web.Request, cards: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The cards of the customers the user may see, each with what of it they may see."""
+    viewer = await viewer_of(request)
+    tickets = request.app[VIEWERS_KEY]
+    if viewer.role not in DESK_ROLES:
+        seen = await tickets.customers_seen([card["id"] for card in cards], viewer)
+        cards = [card for card in cards if may_see_customer(viewer.role, has_visible_ticket=card["id"] in seen)]
+    visible = await tickets.visible_ids([t["id"] for card in cards for t in card["open_tickets"]], viewer)
+    def calls_seen(calls: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return calls_as_seen(calls, viewer.role, viewer.extension)
+
+    return [card_as_seen(card, visible, calls_seen) for card in cards]
 
 
 async def find_customers(request: web.Request) -> dict[str, Any]:
     phone = query_of(request, PhoneQuery).phone
-    return {"customers": await request.app[CUSTOMERS_KEY].cards_for_phone(phone)}
+    return {"customers": await _seen_cards(request, await request.app[CUSTOMERS_KEY].cards_for_phone(phone))}
 
 
 async def get_customer(request: web.Request) -> dict[str, Any]:
     card = await request.app[CUSTOMERS_KEY].card(path_id(request))
     if card is None:
         raise ApiError(404, "no such customer")
-    return {"customer": card}
+    seen = await _seen_cards(request, [card])
+    if not seen:
+        raise ApiError(403, NOT_SEEN)
+    return {"customer": seen[0]}
 
 
 async def create_customer(request: web.Request) -> dict[str, Any]:
@@ -50,15 +77,25 @@ async def create_customer(request: web.Request) -> dict[str, Any]:
 
 
 async def customer_history(request: web.Request) -> dict[str, Any]:
-    history = await request.app[CUSTOMERS_KEY].history(path_id(request))
+    """The calls and tickets of the customer that the user may see (docs/visibility.md)."""
+    customer_id = path_id(request)
+    history = await request.app[CUSTOMERS_KEY].history(customer_id)
     if history is None:
         raise ApiError(404, "no such customer")
-    return history
+    viewer = await viewer_of(request)
+    tickets = request.app[VIEWERS_KEY]
+    visible = await tickets.visible_ids([t["id"] for t in history["tickets"]], viewer)
+    if viewer.role not in DESK_ROLES and not may_see_customer(viewer.role, has_visible_ticket=bool(visible)):
+        raise ApiError(403, NOT_SEEN)
+    return {
+        "calls": calls_as_seen(history["calls"], viewer.role, viewer.extension),
+        "tickets": [t for t in history["tickets"] if t["id"] in visible],
+    }
 
 
 def register(app: web.Application, customers: CustomerRepository) -> None:
     app[CUSTOMERS_KEY] = customers
-    route(app, "GET", "/api/customers", find_customers, summary="The customers with a phone",
+    route(app, "GET", "/api/customers", find_customers, summary="The customers with a phone (those the user may see)",
           roles=USER_ROLES, query=PhoneQuery, answer=CustomerMatches)
     route(app, "POST", "/api/customers", create_customer, summary="Add a customer with one phone",
           roles=USER_ROLES, body=CustomerNew, answer=CustomerAnswer, status=201, target="customer")

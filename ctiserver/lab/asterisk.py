@@ -19,7 +19,9 @@ from pathlib import Path
 import jinja2
 
 from ctiserver.callbacks.keyprompts import key_prompts
+from ctiserver.lab.certificates import lab_certificate
 from ctiserver.lab.provision import AsteriskInstall
+from ctiserver.phone import endpoint_of, sip_password
 from ctiserver.recordings.notice import recording_notice
 from ctiserver.resources import asterisk_template_dirs
 from ctiserver.settings import Settings
@@ -47,6 +49,38 @@ class Phone:
     extension: str
     name: str
     password: str
+
+
+#: modules the browser phone needs; Opus is offered only when its codec module is there
+WEBRTC_MODULES = ("res_http_websocket.so", "res_pjsip_transport_websocket.so", "res_srtp.so")
+OPUS_MODULES = ("codec_opus_open_source.so", "res_format_attr_opus.so")
+
+
+def webrtc_context(settings: Settings, install: AsteriskInstall, layout: AsteriskLayout) -> dict[str, object]:
+    """http.conf (TLS) and one WebRTC endpoint per lab agent; the lab's CA and certificate."""
+    webrtc = settings.webrtc
+    modules = install.host_path(install.modules_dir)
+    present = webrtc.enabled and all((modules / m).exists() for m in WEBRTC_MODULES)
+    if webrtc.enabled and not present:
+        log.warning("the browser phone is off: this Asterisk lacks one of %s", ", ".join(WEBRTC_MODULES))
+    opus = present and all((modules / m).exists() for m in OPUS_MODULES)
+    keys = f"{layout.etc}/keys"
+    host = settings.asterisk.sip_bind if settings.asterisk.sip_bind not in ("0.0.0.0", "") else "127.0.0.1"  # noqa: S104
+    if present:
+        lab_certificate(install.host_path(keys), (host, "localhost"))
+    endpoints = []
+    for extension in settings.lab.agents:
+        name = endpoint_of(settings, extension)
+        endpoints.append(Phone(name, f"Agent {extension}", sip_password(settings, name)))
+    return {
+        "enabled": present,
+        "opus": opus,
+        "port": webrtc.port,
+        "http_port": webrtc.http_port,
+        "cert_file": f"{keys}/asterisk.pem",
+        "key_file": f"{keys}/asterisk.key",
+        "endpoints": endpoints,
+    }
 
 
 def layout_for(settings: Settings, install: AsteriskInstall) -> AsteriskLayout:
@@ -85,6 +119,8 @@ def render_config(settings: Settings, install: AsteriskInstall, layout: Asterisk
             "log": layout.log,
             "moh": layout.moh,
         },
+        "webrtc": webrtc_context(settings, install, layout),
+        "webrtc_endpoint": endpoint_of(settings, "${EXTEN}"),
         "phones": [
             Phone(ext, f"Agent {ext}", settings.asterisk.phone_secret) for ext in settings.lab.agents
         ],

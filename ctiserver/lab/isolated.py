@@ -31,5 +31,6 @@ def isolated_settings(directory: Path, *, flow: str, **overrides: dict[str, Any]
         storage={"journal_dir": str(directory / "journal")},
         lab={"flows_dir": str(directory / "lab-flows")},
         recordings={"dir": str(directory / "recordings")},
+        webrtc={"port": free_port(), "http_port": free_port()},
     )
     return settings.replace(**overrides)

@@ -51,6 +51,7 @@ class Lab:
         self.settings = self.settings.replace(
             hotline={"agent_interface": LAB_AGENT_INTERFACE, "callback_interface": LAB_CUSTOMER_INTERFACE},
             ivr=lab_ivr(self.settings),
+            webrtc={"enabled": self.settings.lab.browser_phone},
         )
         self.settings = self.settings.replace(
             ivr=_ivr_paths(self.settings, install, layout), recordings=_recording_paths(install, layout)
@@ -94,7 +95,15 @@ class Lab:
             f"{base}/ui/reports.html      (reports: supervisor)",
             f"{base}/ui/department.html   (department work view: engineer-bj, engineer-sh, ...)",
             f"{base}/healthz",
+            *self._phone_url(),
         ]
+
+    def _phone_url(self) -> list[str]:
+        if not self.settings.webrtc.enabled:
+            return []
+        host = self.settings.asterisk.sip_bind.replace("0.0.0.0", "127.0.0.1")  # noqa: S104
+        return [f"https://{host}:{self.settings.webrtc.port}/ws  (the browser phone: accept the lab's "
+                "certificate here once, then the desk registers)"]
 
 
 def lab_ivr(settings: Settings) -> dict[str, str]:

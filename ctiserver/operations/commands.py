@@ -1,4 +1,5 @@
-"""The ``ctiserver check`` and ``ctiserver asterisk snippets`` subcommands (cli.py adds them)."""
+"""The ``ctiserver check`` and ``ctiserver asterisk snippets`` (and ``webrtc-endpoints``)
+subcommands (cli.py adds them)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from ctiserver.phone.endpoints import add_endpoints_command
 from ctiserver.production import default_ami_secret
 from ctiserver.settings import ENV_PREFIX, Settings
 
@@ -29,6 +31,7 @@ def add_snippets(asterisk_commands: Any) -> None:
         help="ctiserver's address as Asterisk sees it (FastAGI target, AMI permit); default agi.host",
     )
     snippets.set_defaults(handler=snippets_command)
+    add_endpoints_command(asterisk_commands)
 
 
 async def check_command(settings: Settings, args: argparse.Namespace) -> int:

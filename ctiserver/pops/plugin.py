@@ -40,7 +40,7 @@ def register(core: Core, agents: Agents, ivr: HotlineIvr) -> Pops:
             interface = agents.desk.interface_of(record)
             agents.board.enroll(interface, record.name)
             if record.user_id is not None:
-                pops.seat(interface, record.user_id)
+                pops.seat(interface, record.user_id, str(record.extension))
 
     core.calls.subscribe(pops.on_call_update)
     agents.board.subscribe(pops.on_agent_update)

@@ -9,6 +9,12 @@ who it comes from (the agent who last answered it); the first agent's pop ends
 with their part of the call. The messages of one agent are sent in order, however
 long a lookup takes.
 
+What a pop shows follows docs/visibility.md: the customers matched by the caller's number
+are the ones the agent serves from the moment the call rings at their desk, so the pop shows
+their open tickets (and ``customers_on_desk`` lets the agent's other routes show the same
+tickets while the call lasts); the customers' recent calls are shown as the calls' rule
+says for that agent (their own whole, the others' as contact summaries).
+
 The customer cards are fetched as soon as a call's number is known (while the
 caller is in the IVR or the queue), so that the ring itself waits for no
 database: under a burst of calls a lookup at ring time queues behind every
@@ -27,6 +33,7 @@ from typing import Any, Protocol
 from ctiserver.agents.model import AgentState, AgentUpdate
 from ctiserver.callbacks.model import is_placeholder
 from ctiserver.calls.model import CallTracker, CallUpdate, iso_utc
+from ctiserver.calls.model.visibility import calls_as_seen
 from ctiserver.ivr.hotline import LiveIvr
 
 log = logging.getLogger(__name__)
@@ -65,6 +72,8 @@ class ScreenPopService:
         self._push: UserPush | None = None
         #: member interface -> the user sitting there
         self._users: dict[str, int] = {}
+        #: member interface -> the extension of the agent sitting there, when known
+        self._extensions: dict[str, str] = {}
         #: member interface -> its pop, while one is showing
         self._pops: dict[str, _Pop] = {}
         #: member interface -> the delivery of its latest pop, which the next one waits for
@@ -99,9 +108,27 @@ class ScreenPopService:
     def attach(self, push: UserPush) -> None:
         self._push = push
 
-    def seat(self, interface: str, user_id: int) -> None:
-        """``user_id`` answers the phone at ``interface`` (from the agent directory)."""
+    def seat(self, interface: str, user_id: int, extension: str | None = None) -> None:
+        """``user_id`` answers the phone at ``interface`` (from the agent directory), whose
+        extension is ``extension`` (the ``agent`` of the calls they take)."""
         self._users[interface] = user_id
+        if extension is not None:
+            self._extensions[interface] = extension
+
+    def customers_on_desk(self, user_id: int) -> frozenset[int]:
+        """The customers of the calls ringing or going on at the user's desk (their pops' cards)."""
+        return frozenset(
+            card["id"] for pop in self._pops.values() if pop.user_id == user_id
+            for card in pop.body.get("customers") or () if isinstance(card.get("id"), int)
+        )
+
+    def _as_seen(self, interface: str, cards: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The cards as the agent at ``interface`` sees them (the calls' rule for their recent calls)."""
+        extension = self._extensions.get(interface)
+        return [
+            {**card, "recent_calls": calls_as_seen(card.get("recent_calls") or [], "agent", extension)}
+            for card in cards
+        ]
 
     def greeting_for(self, user_id: int) -> list[dict[str, Any]]:
         """A websocket (re)connecting while its agent's call rings or is on gets that pop again."""
@@ -170,7 +197,7 @@ class ScreenPopService:
             "ringing_at": iso_utc(now),
             "answered_at": pop.body.get("answered_at"),
             "ended_at": None,
-            "customers": cards,
+            "customers": self._as_seen(pop.interface, cards),
             "ivr": self._ivr_summary(pop.call_id),
         })
         if previous is not None:

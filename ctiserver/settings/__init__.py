@@ -42,6 +42,7 @@ from ctiserver.settings.telephony import (
     LabSettings,
     QueueSettings,
     StorageSettings,
+    WebrtcSettings,
     WebSettings,
 )
 
@@ -69,6 +70,7 @@ __all__ = [
     "WebSettings",
     "WebhookEndpoint",
     "WebhookSettings",
+    "WebrtcSettings",
     "load_settings",
 ]
 
@@ -93,6 +95,7 @@ class Settings:
     tickets: TicketSettings = field(default_factory=TicketSettings)
     webhooks: WebhookSettings = field(default_factory=WebhookSettings)
     visits: VisitSettings = field(default_factory=VisitSettings)
+    webrtc: WebrtcSettings = field(default_factory=WebrtcSettings)
 
     def replace(self, **sections: Mapping[str, object]) -> Settings:
         """A copy with some fields of some sections changed: ``s.replace(ami={"port": 5039})``."""

@@ -177,6 +177,33 @@ class AsteriskSettings:
 
 
 @dataclass(frozen=True)
+class WebrtcSettings:
+    """The phone in the desk: agents' browsers register with Asterisk over secure websockets.
+
+    The lab renders http.conf (TLS) and one WebRTC endpoint per agent and makes its own
+    CA and certificate; production points ``cert_file``/``key_file`` at the operator's
+    (``ctiserver check`` reads them) and ``wss_url`` at its Asterisk.
+    """
+
+    #: on: the desk registers the agent's WebRTC endpoint (set wss_url and the certificate
+    #: first: ``ctiserver check``); off: agents keep their desk phones. The lab turns it on
+    #: (``lab.browser_phone``)
+    enabled: bool = False
+    #: what browsers open; empty in the lab: wss://<asterisk.sip_bind>:<port>/ws
+    wss_url: str = ""
+    #: Asterisk's HTTPS port (websockets), and its plain HTTP port bound to 127.0.0.1
+    port: int = 8089
+    http_port: int = 8088
+    #: the operator's certificate chain and key, PEM (production); the lab makes its own
+    cert_file: str = ""
+    key_file: str = ""
+    #: each agent's WebRTC endpoint name; {extension} is the agent's extension
+    endpoint: str = "web{extension}"
+    #: ICE servers given to the browser: "stun:host:port" or "turn:user:password@host:port"
+    ice_servers: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class LabSettings:
     #: lab agents are Local channels that answer after this many seconds of ringing
     agent_answer_delay: float = 2.0
@@ -194,6 +221,9 @@ class LabSettings:
     #: the lab's own copy of ivr.flows_dir, made afresh at every start: the lab
     #: publishes into it and never writes the repository's flow files
     flows_dir: str = "var/ivr_flows"
+    #: the lab's agents may take calls in the browser (webrtc.enabled in the lab); a lab agent
+    #: whose desk has not registered its phone answers by itself as before
+    browser_phone: bool = True
 
 
 @dataclass(frozen=True)

@@ -27,10 +27,12 @@ from ctiserver.tickets.infos import TicketInfo, event_info, ticket_info
 from ctiserver.tickets.model.kinds import validate_fields
 from ctiserver.tickets.model.sla import Move, SlaClock, SlaRules
 from ctiserver.tickets.model.workflow import (
+    ReferenceRefused,
     TicketConflict,
     TicketNotFound,
     TransitionRefused,
     check_move,
+    engineer_fits,
 )
 from ctiserver.tickets.tables import Ticket, TicketEvent
 from ctiserver.users.tables import User
@@ -92,9 +94,9 @@ class TicketChanges:
         """To a department and a branch, by hand: a new, dispatched (again) or reopened ticket."""
         async with self._db.session() as session:
             if await session.get(Department, department) is None:
-                raise TransitionRefused(f"no department {department!r}")
+                raise ReferenceRefused(f"no department {department!r}")
             if branch_id is not None and await session.get(Branch, branch_id) is None:
-                raise TransitionRefused(f"no branch {branch_id}")
+                raise ReferenceRefused(f"no branch {branch_id}")
 
         def decide(row: Ticket) -> Change:
             kind = check_move(row.number, row.status, "dispatched")
@@ -114,13 +116,10 @@ class TicketChanges:
         scheduled one is re-scheduled (its status stays, a ``scheduled`` event records it)."""
         if end <= start:
             raise TransitionRefused("the appointment must end after it starts")
-        if engineer_id is not None:
-            async with self._db.session() as session:
-                engineer = await session.get(User, engineer_id)
-            if engineer is None or engineer.role != "staff":
-                raise TransitionRefused(f"user {engineer_id} is not staff")
+        engineer = await self._engineer(engineer_id)
 
         def decide(row: Ticket) -> Change:
+            _check_engineer(engineer, row)
             kind = check_move(row.number, row.status, "scheduled")
             window = {"appointment_start": _iso(start), "appointment_end": _iso(end), "engineer_id": engineer_id}
             before = {k: row.fields.get(k) for k in window} if row.fields else {}
@@ -137,11 +136,19 @@ class TicketChanges:
         by: Author = SYSTEM, note: str | None = None,
     ) -> TicketInfo:
         """Change some of the kind's fields (a None value clears one): ``FieldsInvalid`` for a
-        key or value the kind does not take; not on a closed or cancelled ticket."""
+        key or value the kind does not take; not on a closed or cancelled ticket. An
+        ``engineer_id`` must be staff of the ticket's department and branch
+        (:class:`ReferenceRefused`), as :meth:`schedule` checks."""
+        engineer = await self._engineer(_as_id(fields.get("engineer_id")))
+
         def decide(row: Ticket) -> Change:
             if row.status in FINAL_TICKET_STATUSES:
                 raise TransitionRefused(f"ticket {row.number} is {row.status}: its fields are final")
             given = validate_fields(row.type, fields)
+            if given.get("engineer_id") is not None:
+                if engineer is None or engineer.id != given["engineer_id"]:
+                    raise ReferenceRefused(f"no user {given['engineer_id']}")
+                _check_engineer(engineer, row)
             merged = {**(row.fields or {}), **given}
             merged = {k: v for k, v in merged.items() if v is not None}
             values: dict[str, Any] = {"fields": merged}
@@ -156,6 +163,18 @@ class TicketChanges:
             return Change("note", row.status, {}, note)
 
         return await self._change(ticket_id, None, by, decide, bump=False)
+
+    async def _engineer(self, engineer_id: int | None) -> _Engineer | None:
+        """The user ``engineer_id`` as an engineer; :class:`ReferenceRefused` if there is none."""
+        if engineer_id is None:
+            return None
+        if not 0 < engineer_id <= MAX_ID:
+            raise ReferenceRefused(f"no user {engineer_id}")
+        async with self._db.session() as session:
+            user = await session.get(User, engineer_id)
+        if user is None:
+            raise ReferenceRefused(f"no user {engineer_id}")
+        return _Engineer(user.id, user.role, user.department, user.branch_id)
 
     async def _change(
         self, ticket_id: int, version: int | None, by: Author, decide: Callable[[Ticket], Change],
@@ -198,6 +217,39 @@ class TicketChanges:
         ticket = ticket_info(fresh)
         bus_of(self._db).publish(ticket, [event_info(event)])
         return ticket
+
+
+#: the largest id a row has (the columns are 32-bit integers)
+MAX_ID = 2**31 - 1
+
+
+def _as_id(value: Any) -> int | None:
+    """An id given as a field (a number, or digits), for looking the user up beforehand."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value.strip())
+    return None
+
+
+@dataclass(frozen=True)
+class _Engineer:
+    id: int
+    role: str
+    department: str | None
+    branch_id: int | None
+
+
+def _check_engineer(engineer: _Engineer | None, row: Ticket) -> None:
+    if engineer is not None and not engineer_fits(
+        engineer.role, engineer.department, engineer.branch_id, row.department, row.branch_id
+    ):
+        raise ReferenceRefused(
+            f"user {engineer.id} is not staff of ticket {row.number}'s department ({row.department})"
+            + (f" and branch ({row.branch_id})" if row.branch_id is not None else "")
+        )
 
 
 def field_values(values: dict[str, Any], given: Mapping[str, Any]) -> None:

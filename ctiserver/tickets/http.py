@@ -21,7 +21,15 @@ from ctiserver.tickets.changes import Author
 from ctiserver.tickets.infos import TicketInfo, ticket_dict
 from ctiserver.tickets.listing import TicketFilter, TicketViewer
 from ctiserver.tickets.model.kinds import FieldsInvalid
-from ctiserver.tickets.model.workflow import TicketConflict, TicketNotFound, TransitionRefused
+from ctiserver.tickets.model.workflow import (
+    MoveForbidden,
+    ReferenceRefused,
+    TicketConflict,
+    TicketNotFound,
+    TransitionRefused,
+    check_role,
+    move_to,
+)
 from ctiserver.tickets.schemas import (
     TicketAnswer,
     TicketDetailAnswer,
@@ -35,6 +43,7 @@ from ctiserver.tickets.schemas import (
     TicketSchedule,
 )
 from ctiserver.tickets.store import TicketRepository
+from ctiserver.tickets.viewers import VIEWERS_KEY, viewer_of
 from ctiserver.tickets.views import ticket_detail
 from ctiserver.users.store import UserRepository
 from ctiserver.visits.surveys import FEEDBACK_KEY
@@ -48,7 +57,14 @@ from ctiserver.web.keys import CLOCK_KEY, USER_KEY
 DISPATCHERS = frozenset({*SUPERVISOR_ROLES, "staff"})
 ONE = r"/api/tickets/{id:\d{1,9}}"
 NOT_SEEN = {403: "not one of the tickets you may see", 404: "no such ticket"}
-REFUSED = {**NOT_SEEN, 409: "the workflow does not allow it, or the ticket changed meanwhile (stale version)"}
+REFUSED = {
+    403: "not one of the tickets you may see, or your role may not make this move (code ticket_move_forbidden)",
+    404: "no such ticket",
+    409: "the workflow does not allow it, or the ticket changed meanwhile (stale version)",
+    422: "an id it names is unknown, or the engineer is not staff of the ticket's department and branch",
+}
+#: the fields only a schedule sets (the ``schedule`` move), whichever route changes them
+WINDOW_FIELDS = frozenset({"appointment_start", "appointment_end", "engineer_id"})
 
 
 @dataclass(frozen=True)
@@ -65,8 +81,15 @@ TICKETS_KEY = web.AppKey("tickets", TicketRepository)
 
 
 async def _viewer(request: web.Request) -> TicketViewer:
-    user = request[USER_KEY]
-    return await request.app[API_KEY].tickets.viewer(user.id, user.role)
+    return await viewer_of(request)
+
+
+def _may(request: web.Request, move: str) -> None:
+    """403 with the code ``ticket_move_forbidden`` unless the user's role may make ``move``."""
+    try:
+        check_role(request[USER_KEY].role, move)
+    except MoveForbidden as exc:
+        raise ApiError(403, str(exc), code=exc.code) from exc
 
 
 def _author(request: web.Request) -> Author:
@@ -92,6 +115,8 @@ async def _changed(change: Awaitable[TicketInfo]) -> dict[str, Any]:
         ticket = await change
     except TicketNotFound as exc:
         raise ApiError(404, str(exc)) from exc
+    except ReferenceRefused as exc:
+        raise ApiError(422, str(exc)) from exc
     except (TransitionRefused, TicketConflict) as exc:
         raise ApiError(409, str(exc)) from exc
     except FieldsInvalid as exc:
@@ -102,12 +127,12 @@ async def _changed(change: Awaitable[TicketInfo]) -> dict[str, Any]:
 async def _ticket_owner(api: TicketsApi, customer_id: int | None, product_id: int | None) -> int | None:
     """The ticket's customer: as given, or the product's owner when only a product is given."""
     if customer_id is not None and await api.customers.get(customer_id) is None:
-        raise ApiError(400, "no such customer")
+        raise ApiError(422, "no such customer")
     if product_id is None:
         return customer_id
     owner = await api.customers.product_owner(product_id)
     if owner is None:
-        raise ApiError(400, "no such product")
+        raise ApiError(422, "no such product")
     if customer_id is not None and owner != customer_id:
         raise ApiError(400, "the product does not belong to the customer")
     return owner
@@ -117,6 +142,7 @@ async def create_ticket(request: web.Request) -> dict[str, Any]:
     """Source ``agent``, created by the logged-in user; dispatched by the rules at once."""
     api = request.app[API_KEY]
     data = body_of(request, TicketOpen)
+    _may(request, "open")
     customer_id = await _ticket_owner(api, data.customer_id, data.product_id)
     ticket = await api.tickets.open(
         data.type, data.summary, data.fields, customer_id=customer_id,
@@ -150,6 +176,11 @@ async def get_ticket(request: web.Request) -> dict[str, Any]:
 async def move_ticket(request: web.Request) -> dict[str, Any]:
     body = body_of(request, TicketMove)
     ticket = await _seen(request)
+    try:
+        move = move_to(body.status)
+    except TransitionRefused as exc:
+        raise ApiError(409, str(exc)) from exc
+    _may(request, move)
     return await _changed(request.app[API_KEY].tickets.move(
         ticket.id, body.status, note=body.note or None, version=body.version, by=_author(request),
     ))
@@ -158,6 +189,7 @@ async def move_ticket(request: web.Request) -> dict[str, Any]:
 async def dispatch_ticket(request: web.Request) -> dict[str, Any]:
     body = body_of(request, TicketDispatch)
     ticket = await _seen(request)
+    _may(request, "dispatch")
     return await _changed(request.app[API_KEY].tickets.dispatch(
         ticket.id, body.department, body.branch_id, note=body.note or None, version=body.version,
         by=_author(request),
@@ -167,6 +199,7 @@ async def dispatch_ticket(request: web.Request) -> dict[str, Any]:
 async def schedule_ticket(request: web.Request) -> dict[str, Any]:
     body = body_of(request, TicketSchedule)
     ticket = await _seen(request)
+    _may(request, "schedule")
     return await _changed(request.app[API_KEY].tickets.schedule(
         ticket.id, body.start, body.end, body.engineer_id, note=body.note or None, version=body.version,
         by=_author(request),
@@ -176,6 +209,7 @@ async def schedule_ticket(request: web.Request) -> dict[str, Any]:
 async def change_fields(request: web.Request) -> dict[str, Any]:
     body = body_of(request, TicketFieldsChange)
     ticket = await _seen(request)
+    _may(request, "schedule" if WINDOW_FIELDS & set(body.fields) else "fields")
     return await _changed(request.app[API_KEY].tickets.update_fields(
         ticket.id, body.fields, version=body.version, by=_author(request), note=body.note or None,
     ))
@@ -184,6 +218,7 @@ async def change_fields(request: web.Request) -> dict[str, Any]:
 async def add_note(request: web.Request) -> dict[str, Any]:
     body = body_of(request, TicketNote)
     ticket = await _seen(request)
+    _may(request, "note")
     return await _changed(request.app[API_KEY].tickets.add_note(ticket.id, body.note, by=_author(request)))
 
 
@@ -196,10 +231,12 @@ def register(
 ) -> None:
     app[API_KEY] = TicketsApi(tickets, customers, dispatch, users)
     app[TICKETS_KEY] = tickets
+    app[VIEWERS_KEY] = tickets
     route(app, "GET", "/api/tickets", list_tickets, summary="The tickets the user may see, most urgent first",
           roles=USER_ROLES, query=TicketQuery, answer=TicketList)
     route(app, "POST", "/api/tickets", create_ticket, summary="Open a ticket",
-          roles=USER_ROLES, body=TicketOpen, answer=TicketAnswer, status=201, target="ticket")
+          roles=USER_ROLES, body=TicketOpen, answer=TicketAnswer, status=201, target="ticket",
+          errors={422: "no such customer or product"})
     route(app, "GET", ONE, get_ticket, summary="A ticket with its SLA and history",
           roles=USER_ROLES, answer=TicketDetailAnswer, errors=NOT_SEEN)
     changes: list[tuple[str, str, Handler, str, Any, frozenset[str] | tuple[str, ...]]] = [

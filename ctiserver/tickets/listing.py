@@ -1,9 +1,10 @@
-"""Who sees which tickets, and the filters and order of ``GET /api/tickets``.
+"""Who sees which tickets in SQL, and the filters and order of ``GET /api/tickets``.
 
-Agents see the tickets they created and those of customers they served (calls they
-took, by their extension) or opened on those calls; staff their department's (only
-their branch's when they have one) and those they are the engineer of; supervisors
-and admins all.
+``visible_to`` is the SQL form of the one rule, ``ctiserver.tickets.model.visibility``
+(``may_see_ticket``): agents see the tickets they created and those of customers they
+served (calls they took, by their extension, or the call on their desk now) or opened on
+those calls; staff their department's (only their branch's when they have one) and those
+they are the engineer of; supervisors and admins all.
 """
 
 from __future__ import annotations
@@ -14,24 +15,12 @@ from typing import Any
 from sqlalchemy import ColumnElement, case, false, or_, select
 
 from ctiserver.calls.tables import CallRow
+from ctiserver.tickets.model.visibility import TicketViewer
 from ctiserver.tickets.tables import Ticket
 from ctiserver.vocabulary import FINAL_TICKET_STATUSES, SUPERVISOR_ROLES
 
 #: finished with, or waiting for the customer's word: below the tickets still to be worked on
 _DONE = (*FINAL_TICKET_STATUSES, "completed", "return_visit")
-
-
-@dataclass(frozen=True)
-class TicketViewer:
-    """A user asking for tickets: their role, and what decides which they see."""
-
-    user_id: int
-    role: str
-    #: staff: their department and branch
-    department: str | None = None
-    branch_id: int | None = None
-    #: agents: their phone's extension (the ``agent`` of the calls they took)
-    extension: str | None = None
 
 
 @dataclass(frozen=True)
@@ -55,7 +44,11 @@ class TicketFilter:
         return [column == value for column, value in pairs if value is not None]
 
 
+__all__ = ["TicketFilter", "TicketViewer", "order_of", "visible_to"]
+
+
 def visible_to(viewer: TicketViewer) -> ColumnElement[bool]:
+    """The tickets ``viewer`` may see, as a WHERE clause on ``tickets``."""
     if viewer.role in SUPERVISOR_ROLES:
         return Ticket.id.is_not(None)
     if viewer.role == "staff":
@@ -66,14 +59,16 @@ def visible_to(viewer: TicketViewer) -> ColumnElement[bool]:
             mine = mine & (Ticket.branch_id == viewer.branch_id)
         return or_(mine, Ticket.engineer_id == viewer.user_id)
     if viewer.role == "agent":
-        own = Ticket.created_by_user_id == viewer.user_id
-        if viewer.extension is None:
-            return own
-        taken = select(CallRow.linkedid).where(CallRow.agent == viewer.extension)
-        served = select(CallRow.customer_id).where(
-            CallRow.agent == viewer.extension, CallRow.customer_id.is_not(None)
-        )
-        return or_(own, Ticket.call_linkedid.in_(taken), Ticket.customer_id.in_(served))
+        seen = [Ticket.created_by_user_id == viewer.user_id]
+        if viewer.serving:
+            seen.append(Ticket.customer_id.in_(sorted(viewer.serving)))
+        if viewer.extension is not None:
+            taken = select(CallRow.linkedid).where(CallRow.agent == viewer.extension)
+            served = select(CallRow.customer_id).where(
+                CallRow.agent == viewer.extension, CallRow.customer_id.is_not(None)
+            )
+            seen += [Ticket.call_linkedid.in_(taken), Ticket.customer_id.in_(served)]
+        return or_(*seen)
     return false()
 
 

@@ -4,6 +4,7 @@ of their events that other features follow."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -40,10 +41,23 @@ def register(core: Core, customers: CustomerRepository, dispatch: DispatchReposi
     http.register(core.app, tickets, customers, dispatch, UserRepository(core.db))
     add_messages(core.app, TicketEscalationMessage)
 
+    sending: set[asyncio.Task[None]] = set()
+
+    async def to_manager(user_id: int, ticket_id: int, message: dict[str, Any]) -> None:
+        """The branch's manager, if they may see the ticket (docs/visibility.md); else the supervisors."""
+        if await tickets.user_sees(user_id, ticket_id):
+            core.hub.to_user(user_id, message)
+        else:
+            core.hub.to_roles(SUPERVISOR_ROLES, message)
+
     def told(event: dict[str, Any]) -> None:
         message = {"type": "ticket_escalation", "escalation": event}
         if event.get("user_id") is not None:
-            core.hub.to_user(int(event["user_id"]), message)
+            task = asyncio.get_running_loop().create_task(
+                to_manager(int(event["user_id"]), int(event["ticket_id"]), message)
+            )
+            sending.add(task)
+            task.add_done_callback(sending.discard)
         else:
             core.hub.to_roles(SUPERVISOR_ROLES, message)
 

@@ -9,7 +9,7 @@ and an agent can tell its age and kind at a glance.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -169,9 +169,12 @@ class TicketRepository(TicketChanges):
         """The call's tickets in the order they were opened."""
         return await self._list(Ticket.call_linkedid == linkedid, Ticket.id)
 
-    async def list_for_customer(self, customer_id: int) -> list[TicketInfo]:
-        """The customer's tickets, newest first."""
-        return await self._list(Ticket.customer_id == customer_id, Ticket.id.desc())
+    async def list_for_customer(self, customer_id: int, viewer: TicketViewer | None = None) -> list[TicketInfo]:
+        """The customer's tickets, newest first; only those ``viewer`` may see (None: all)."""
+        where = Ticket.customer_id == customer_id
+        if viewer is not None:
+            where = where & visible_to(viewer)
+        return await self._list(where, Ticket.id.desc())
 
     async def search(self, where: TicketFilter, viewer: TicketViewer | None = None) -> list[TicketInfo]:
         """Escalated and urgent unfinished tickets first, then by the nearest due time;
@@ -191,12 +194,39 @@ class TicketRepository(TicketChanges):
         branch_id = user.branch_id if user is not None else None
         return TicketViewer(user_id, role, department, branch_id, extension)
 
+    async def user_sees(self, user_id: int, ticket_id: int) -> bool:
+        """Whether the user ``user_id`` (whatever their role) may see the ticket; False if no such user."""
+        async with self._db.session() as session:
+            role = await session.scalar(select(User.role).where(User.id == user_id))
+        return role is not None and await self.visible(ticket_id, await self.viewer(user_id, role))
+
     async def visible(self, ticket_id: int, viewer: TicketViewer) -> bool:
         async with self._db.session() as session:
             found = await session.scalar(
                 select(Ticket.id).where(Ticket.id == ticket_id, visible_to(viewer))
             )
             return found is not None
+
+    async def visible_ids(self, ticket_ids: Collection[int], viewer: TicketViewer) -> set[int]:
+        """The tickets among ``ticket_ids`` that ``viewer`` may see."""
+        if not ticket_ids:
+            return set()
+        async with self._db.session() as session:
+            found = await session.scalars(
+                select(Ticket.id).where(Ticket.id.in_(sorted(set(ticket_ids))), visible_to(viewer))
+            )
+            return set(found)
+
+    async def customers_seen(self, customer_ids: Collection[int], viewer: TicketViewer) -> set[int]:
+        """The customers among ``customer_ids`` with a ticket ``viewer`` may see."""
+        if not customer_ids:
+            return set()
+        async with self._db.session() as session:
+            found = await session.scalars(
+                select(Ticket.customer_id).distinct()
+                .where(Ticket.customer_id.in_(sorted(set(customer_ids))), visible_to(viewer))
+            )
+            return {int(found_id) for found_id in found if found_id is not None}
 
     async def events(self, ticket_id: int, *, after: int = 0) -> list[TicketEventInfo]:
         """The ticket's history in order (``after``: from this event id on, excluded)."""

@@ -9,6 +9,7 @@ from typing import Any
 from aiohttp import web
 
 from ctiserver.agents.store import AgentRepository
+from ctiserver.tickets import VIEWERS_KEY, viewer_of
 from ctiserver.tickets.changes import Author
 from ctiserver.visits.dialer import VisitDialer
 from ctiserver.visits.model import VisitRefused
@@ -24,6 +25,7 @@ from ctiserver.visits.schemas import (
 from ctiserver.visits.service import VisitService
 from ctiserver.visits.store import VisitNotFound
 from ctiserver.visits.surveys import SurveyReport, summary
+from ctiserver.visits.visibility import may_see_visit
 from ctiserver.vocabulary import DESK_ROLES, SUPERVISOR_ROLES, is_extension
 from ctiserver.web.auditing import note_target
 from ctiserver.web.contract import add_messages, body_of, query_of, route
@@ -51,10 +53,27 @@ def _author(request: web.Request) -> Author:
     return Author(user.id, user.username)
 
 
+NOT_SEEN = "not one of the visits you may see (its ticket is not one you may see)"
+
+
+async def _seen(request: web.Request) -> int:
+    """The visit of the path, if the user may see it (its ticket): 404, 403 otherwise."""
+    visit_id = path_id(request)
+    note_target(request, visit_id)
+    visit = await request.app[API_KEY].service.store.get(visit_id)
+    if visit is None:
+        raise ApiError(404, "no such visit")
+    seen = await request.app[VIEWERS_KEY].visible(visit.ticket_id, await viewer_of(request))
+    if not may_see_visit(ticket_visible=seen):
+        raise ApiError(403, NOT_SEEN)
+    return visit_id
+
+
 async def list_visits(request: web.Request) -> dict[str, Any]:
+    """The visits of the tickets the user may see."""
     query = query_of(request, VisitQuery)
     found = await request.app[API_KEY].service.store.search(
-        status=query.status, ticket_id=query.ticket_id, limit=query.limit
+        status=query.status, ticket_id=query.ticket_id, limit=query.limit, viewer=await viewer_of(request)
     )
     return {"visits": [visit.to_dict() for visit in found]}
 
@@ -62,8 +81,7 @@ async def list_visits(request: web.Request) -> dict[str, Any]:
 async def call_visit(request: web.Request) -> dict[str, Any]:
     """The agent's phone rings first; once they answer, the customer is dialled."""
     api = request.app[API_KEY]
-    visit_id = path_id(request)
-    note_target(request, visit_id)
+    visit_id = await _seen(request)
     if api.dialer is None:
         raise ApiError(503, "calls are not placed: hotline.callback_interface is not set")
     record = await api.agents.for_user(request[USER_KEY].id)
@@ -80,8 +98,7 @@ async def call_visit(request: web.Request) -> dict[str, Any]:
 
 async def record_result(request: web.Request) -> dict[str, Any]:
     body = body_of(request, VisitResult)
-    visit_id = path_id(request)
-    note_target(request, visit_id)
+    visit_id = await _seen(request)
     try:
         visit = await request.app[API_KEY].service.record(
             visit_id, body.score, body.remarks or None, by=_author(request)
@@ -111,11 +128,11 @@ def register(
           roles=DESK_ROLES, query=VisitQuery, answer=VisitList)
     route(app, "POST", ONE + "/call", call_visit, summary="Call the customer of a visit from the agent's phone",
           roles=DESK_ROLES, answer=VisitAnswer, target="visit",
-          errors={404: "no such visit", 409: "the visit cannot be called now, or you have no phone",
+          errors={403: NOT_SEEN, 404: "no such visit", 409: "the visit cannot be called now, or you have no phone",
                   503: "calls are not placed"})
     route(app, "POST", ONE + "/result", record_result,
           summary="Record a visit's score (closes or reopens the ticket)", roles=DESK_ROLES, body=VisitResult,
           answer=VisitAnswer, target="visit",
-          errors={404: "no such visit", 409: "the visit or its ticket is not waiting for a score"})
+          errors={403: NOT_SEEN, 404: "no such visit", 409: "the visit or its ticket is not waiting for a score"})
     route(app, "GET", "/api/surveys", list_surveys, summary="Post-call survey scores with their call's agent",
           roles=SUPERVISOR_ROLES, query=SurveyQuery, answer=SurveyList)

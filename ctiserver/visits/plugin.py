@@ -12,16 +12,15 @@ from ctiserver.agents.store import AgentRepository
 from ctiserver.core import Core
 from ctiserver.ivr.hotline import HotlineIvr
 from ctiserver.settings import VisitSettings
-from ctiserver.tickets import EventFeed
+from ctiserver.tickets import SERVING_KEY, EventFeed
 from ctiserver.tickets.store import TicketRepository
 from ctiserver.visits import http
 from ctiserver.visits.dialer import VisitDialer
 from ctiserver.visits.model import VisitPolicy
+from ctiserver.visits.push import VisitPush
 from ctiserver.visits.service import VisitService
 from ctiserver.visits.store import VisitRepository
 from ctiserver.visits.surveys import FEEDBACK_KEY, SurveyReport, TicketFeedback
-from ctiserver.visits.views import VisitInfo
-from ctiserver.vocabulary import SUPERVISOR_ROLES
 
 log = logging.getLogger(__name__)
 
@@ -39,9 +38,7 @@ def register(core: Core, tickets: TicketRepository, feed: EventFeed, hotline: Ho
         core.db, policy_from(settings), server=settings.server_id or socket.gethostname()
     )
 
-    def push(visit: VisitInfo) -> None:
-        core.hub.to_roles({"agent", *SUPERVISOR_ROLES}, {"type": "visit", "visit": visit.to_dict()})
-
+    push = VisitPush(core.hub, tickets, core.app.get(SERVING_KEY))
     service = VisitService(core.db, store, tickets, feed, clock=core.clock, changed=push)
     core.long_running("visit-feed", service.follow)
     dialer = None

@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from ctiserver.customers.tables import Customer
 from ctiserver.storage.base import from_epoch
 from ctiserver.storage.database import Database
+from ctiserver.tickets.model.visibility import TicketViewer
 from ctiserver.tickets.tables import Ticket
 from ctiserver.visits.model import (
     OPEN,
@@ -29,6 +30,7 @@ from ctiserver.visits.model import (
 )
 from ctiserver.visits.tables import Visit, VisitAttempt
 from ctiserver.visits.views import VisitAttemptInfo, VisitInfo, attempt_info, visit_info
+from ctiserver.visits.visibility import visits_visible_to
 
 
 class VisitNotFound(LookupError):
@@ -93,10 +95,14 @@ class VisitRepository:
         return found[0] if found else None
 
     async def search(
-        self, *, status: str | None = None, ticket_id: int | None = None, limit: int = 200
+        self, *, status: str | None = None, ticket_id: int | None = None, limit: int = 200,
+        viewer: TicketViewer | None = None,
     ) -> list[VisitInfo]:
-        """Pending first by when they are due, then the others newest first."""
+        """Pending first by when they are due, then the others newest first; only those
+        ``viewer`` may see (None: all)."""
         query = _listing()
+        if viewer is not None:
+            query = query.where(visits_visible_to(viewer))
         if status:
             query = query.where(Visit.status == status)
         if ticket_id is not None:

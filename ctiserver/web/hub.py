@@ -128,6 +128,11 @@ class LiveHub:
         """To every websocket of a user with one of ``roles``, e.g. the wallboard to supervisors."""
         self._encode_and_send(message, lambda client: client.role in roles)
 
+    def connected(self) -> set[tuple[int, str]]:
+        """(user id, role) of every client: for features that choose, record by record, who may
+        see a message (``to_user`` then sends it to those)."""
+        return {(client.user_id, client.role) for client in self._clients}
+
     def watchers(self, topic: str) -> set[tuple[int, str]]:
         """(user id, role) of every client watching ``topic``."""
         return {(client.user_id, client.role) for client in self._clients if topic in client.watching}

@@ -1,8 +1,9 @@
 """Who sees a ticket change live, and who must be told it left their view.
 
 A staff member sees the tickets of their department (only their branch's when they
-have one) and those they are the engineer of, as ``ctiserver.tickets.listing.visible_to``
-says for the list; supervisors and admins see every ticket. A change moves a ticket
+have one) and those they are the engineer of: the one rule of
+``ctiserver.tickets.model.visibility`` (``staff_sees``), whose SQL form the list applies;
+supervisors and admins see every ticket. A change moves a ticket
 between holders (a dispatch to another branch, another engineer): whoever saw it before
 and not any more is told it is gone.
 """
@@ -12,6 +13,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
+
+from ctiserver.tickets.model.visibility import TicketHolding, TicketViewer, staff_sees
 
 
 @dataclass(frozen=True)
@@ -41,11 +44,8 @@ class Handover:
 
 
 def sees(place: Place, holder: Holder) -> bool:
-    if holder.engineer_id is not None and place.user_id == holder.engineer_id:
-        return True
-    if place.department is None or place.department != holder.department:
-        return False
-    return place.branch_id is None or place.branch_id == holder.branch_id
+    viewer = TicketViewer(place.user_id, "staff", place.department, place.branch_id)
+    return staff_sees(viewer, TicketHolding(holder.department, holder.branch_id, holder.engineer_id))
 
 
 def audience(places: Iterable[Place], holder: Holder) -> set[int]:

@@ -124,8 +124,8 @@ async def test_a_refused_ticket_is_recorded_with_its_status(env: AuditEnv) -> No
     await env.login("agent1001")
     status, _ = await env.call("POST", "/api/tickets", {"type": "inquiry", "summary": "x",
                                                         "customer_id": 999999})
-    assert status == 400
-    assert who_what(env.one())[2:] == ("POST /api/tickets", "ticket", None, 400)
+    assert status == 422
+    assert who_what(env.one())[2:] == ("POST /api/tickets", "ticket", None, 422)
 
 
 async def test_creating_a_customer_is_recorded(env: AuditEnv) -> None:

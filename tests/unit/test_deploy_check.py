@@ -154,7 +154,7 @@ def test_report_lines_and_status() -> None:
 
 def test_the_production_snippets_are_the_labs_partials(tmp_path: Path) -> None:
     """One source: the lab's rendered files hold the snippets' text, but for the AMI user's
-    extra permission (the lab's phones Originate) and nothing else."""
+    extra permissions (the lab's phones Originate, reads user and dtmf events) and nothing else."""
     snippets = render_snippets(SETTINGS)
     install = AsteriskInstall(root=Path("/"), binary="asterisk", modules_dir="/m", data_dir="/d")
     etc = render_config(SETTINGS, install, AsteriskLayout(base=str(tmp_path / "lab")))
@@ -168,11 +168,12 @@ def test_the_production_snippets_are_the_labs_partials(tmp_path: Path) -> None:
     assert "read = system,call,agent\nwrite = call,agent,reporting\n" in manager
     assert f"secret = {SECRET}" in manager and "originate" not in manager
     lab_manager = (etc / "manager.conf").read_text()
-    lab_only = manager.replace("read = system,call,agent\n", "read = system,call,agent,user\n").replace(
+    # the lab reads user events (the IVR's CtiIvrListening) and dtmf (the browser phone's test)
+    lab_only = manager.replace("read = system,call,agent\n", "read = system,call,agent,user,dtmf\n").replace(
         "write = call,agent,reporting\n", "write = call,agent,reporting,originate\n"
     )
     assert lab_only in lab_manager.replace("; and, for this Asterisk only: originate\n", "").replace(
-        "; and reading, for this Asterisk only: user\n", ""
+        "; and reading, for this Asterisk only: user,dtmf\n", ""
     )
     written = write_snippets(snippets, tmp_path / "out")
     modes = {p.name: p.stat().st_mode & 0o777 for p in written}

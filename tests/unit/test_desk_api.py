@@ -85,6 +85,12 @@ class FakeDesk:
         self.actions.append(("ready", user_id))
         return self._change(user_id, state="ready", reason=None)
 
+    async def hangup(self, user_id: int) -> dict[str, Any]:
+        self.actions.append(("hangup", user_id))
+        if self.agents[user_id]["state"] != "on_call":
+            raise DeskError(409, "you have no call to hang up")
+        return self._change(user_id, state="wrap_up")
+
     async def supervise(self, extension: str, action: str, reason: str | None = None) -> dict[str, Any]:
         user_id = next((uid for uid, a in self.agents.items() if a["extension"] == extension), None)
         if user_id is None:
@@ -156,7 +162,7 @@ async def desk_env(tmp_path: Path) -> AsyncIterator[DeskEnv]:
         }
     )
     tracker, wallboard, channel = FakeTracker(), FakeWallboard(), FakeChannel()
-    settings = Settings().replace(web={"session_secret": "desk test secret"})
+    settings = Settings().replace(web={"session_secret": "desk test secret"}, webrtc={"enabled": True})
     app = build_app(
         settings, db=db, calls=tracker, ami=FakeAmi(), users=UserRepository(db, FAST_HASHER),
         desk=desk, wallboard=wallboard, user_channel=channel,

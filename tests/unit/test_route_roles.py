@@ -3,6 +3,10 @@ what is spelled out here, route by route, and the real application is held to it
 
 A route added without a line in MATRIX fails this test (so does a route whose declared
 roles differ from its line): adding a route means deciding, here, who may call it.
+
+With objects: tests/unit/test_visibility.py holds every route of a customer, ticket, call,
+recording, visit or callback to its record's rule, user by user, with a record each may and
+one they may not see (a route of those records missing there fails it).
 """
 
 from __future__ import annotations
@@ -50,6 +54,8 @@ MATRIX: dict[tuple[str, str], frozenset[str] | None] = {
     ("POST", "/api/agent/pause"): DESK,
     ("POST", "/api/agent/ready"): DESK,
     ("POST", "/api/agent/transfer"): DESK,
+    ("POST", "/api/agent/hangup"): DESK,
+    ("GET", "/api/phone"): DESK,
     ("POST", "/api/agents/{extension}/pause"): SUPERVISORS,
     ("POST", "/api/agents/{extension}/ready"): SUPERVISORS,
     ("POST", "/api/agents/{extension}/logout"): SUPERVISORS,
@@ -75,7 +81,8 @@ MATRIX: dict[tuple[str, str], frozenset[str] | None] = {
     ("GET", "/api/customers/{id}/history"): EVERYONE,
     ("GET", "/api/tickets"): EVERYONE,
     ("POST", "/api/tickets"): EVERYONE,
-    # which tickets each user sees: tests/unit/test_tickets_api.py
+    # which tickets each user sees: tests/unit/test_visibility.py; who may make which move:
+    # tests/unit/test_ticket_moves.py
     ("GET", "/api/tickets/{id}"): EVERYONE,
     ("PATCH", "/api/tickets/{id}"): EVERYONE,
     ("POST", "/api/tickets/{id}/status"): EVERYONE,

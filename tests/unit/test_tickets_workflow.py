@@ -23,7 +23,7 @@ from ctiserver.tickets.escalation import SlaWatch
 from ctiserver.tickets.listing import TicketFilter
 from ctiserver.tickets.model.kinds import FieldsInvalid
 from ctiserver.tickets.model.sla import SlaRules
-from ctiserver.tickets.model.workflow import TicketConflict, TransitionRefused
+from ctiserver.tickets.model.workflow import ReferenceRefused, TicketConflict, TransitionRefused
 from ctiserver.tickets.store import TicketRepository
 from ctiserver.users.store import UserRepository
 from tests.pg import PostgresServer, postgres_server  # noqa: F401  (fixture)
@@ -150,8 +150,16 @@ async def test_dispatch_schedule_and_fields(db: Database) -> None:
     ticket = await tickets.dispatch(ticket.id, "repair", branches["shenzhen"], version=1, by=Author(agent.id, "agent9"))
     assert (ticket.status, ticket.branch_id, ticket.version) == ("dispatched", branches["shenzhen"], 2)
     start, end = MONDAY_9 + 24 * H, MONDAY_9 + 26 * H
-    with pytest.raises(TransitionRefused, match="not staff"):
-        await tickets.schedule(ticket.id, start, end, agent.id)
+    elsewhere = await users.add("eng2", "pw", "staff", department="repair", branch_id=branches["guangdong"])
+    # the engineer must be staff of the ticket's department and branch, whichever way it is set
+    for wrong, said in ((agent.id, "not staff"), (elsewhere.id, "not staff"), (999999, "no user 999999")):
+        with pytest.raises(ReferenceRefused, match=said):
+            await tickets.schedule(ticket.id, start, end, wrong)
+        with pytest.raises(ReferenceRefused, match=said):
+            await tickets.update_fields(ticket.id, {"engineer_id": wrong})
+        with pytest.raises(ReferenceRefused, match=said):
+            await tickets.update_fields(ticket.id, {"engineer_id": str(wrong)})
+    assert (await tickets.get(ticket.id)).engineer_id is None  # type: ignore[union-attr]
     ticket = await tickets.schedule(ticket.id, start, end, engineer.id, version=2)
     assert (ticket.status, ticket.engineer_id, ticket.appointment_start) == ("scheduled", engineer.id, start)
     assert ticket.fields["engineer_id"] == engineer.id and ticket.responded_at == MONDAY_9

@@ -170,8 +170,9 @@ async def test_a_change_reaches_its_branch_and_the_supervisors_and_not_the_other
 async def test_the_engineer_gets_the_tickets_scheduled_with_them(env: Env) -> None:
     await env.feed.look()
     fixer = await env.socket("fixer")
-    opened = await env.tickets.open("complaint", "投诉", {}, customer_id=None)
-    await env.tickets.dispatch(opened.id, "complaint", env.branches["beijing"])
+    # the engineer must be staff of the ticket's department (and branch, or of none)
+    opened = await env.tickets.open("repair", "报修", {}, customer_id=None)
+    await env.tickets.dispatch(opened.id, "repair", env.branches["beijing"])
     start = opened.created_at
     await env.tickets.schedule(opened.id, start, start.replace(year=start.year + 1), env.ids["fixer"])
     assert await env.feed.look() == 1, "two events of one ticket: one message"

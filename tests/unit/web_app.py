@@ -29,6 +29,7 @@ from ctiserver.knowledge import http as knowledge_http
 from ctiserver.knowledge.store import KnowledgeRepository
 from ctiserver.live import http as live_http
 from ctiserver.live.http import Wallboard
+from ctiserver.phone import http as phone_http
 from ctiserver.settings import Settings
 from ctiserver.storage.base import from_epoch
 from ctiserver.storage.database import Database
@@ -79,6 +80,7 @@ def build_app(
         ivr_http.register(app, flows)
     if desk is not None:
         agents_http.register(app, desk)
+        phone_http.register(app, settings)
     if wallboard is not None:
         live_http.register(app, wallboard)
     if user_channel is not None:

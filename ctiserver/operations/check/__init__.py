@@ -40,6 +40,7 @@ from ctiserver.operations.check.database import database_result
 from ctiserver.operations.check.local import flows_result, port_result
 from ctiserver.operations.check.results import Result, ok, problem
 from ctiserver.operations.check.settings import STRATEGIES, secrets_result, secure_cookies_result, settings_result
+from ctiserver.operations.check.webrtc import webrtc_result
 from ctiserver.settings import Settings
 
 __all__ = [
@@ -74,6 +75,7 @@ __all__ = [
     "secure_cookies_result",
     "settings_result",
     "version_result",
+    "webrtc_result",
 ]
 
 
@@ -91,6 +93,7 @@ async def run_checks(settings: Settings, source: str | None = None) -> list[Resu
         port_result("agi", settings.agi.host, settings.agi.port),
         port_result("web", settings.web.host, settings.web.port),
         flows_result(settings),
+        webrtc_result(settings),
     ]
     return results
 
