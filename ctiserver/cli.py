@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC
 from typing import TYPE_CHECKING, Any
 
+from ctiserver import logs
 from ctiserver.operations.commands import add_check, add_snippets
 from ctiserver.recordings.commands import add_recordings
 from ctiserver.reports.commands import add_reports
@@ -33,10 +34,7 @@ log = logging.getLogger("ctiserver")
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    logs.configure(logging.DEBUG if args.verbose else logging.INFO, getattr(args, "log_format", "text"))
     logging.getLogger("alembic").setLevel(logging.DEBUG if args.verbose else logging.WARNING)
     try:
         settings = load_settings(args.config)
@@ -64,9 +62,12 @@ def _parser() -> argparse.ArgumentParser:
         "--real-hours", action="store_true",
         help="apply the flows' opening hours (by default the lab's IVR is open at any hour)",
     )
+    lab.add_argument("--log-format", choices=logs.FORMATS, default="text", help="json: one JSON object a line")
     lab.set_defaults(handler=_lab)
 
     serve = commands.add_parser("serve", help="run the server beside an Asterisk that is already running")
+    serve.add_argument("--log-format", choices=logs.FORMATS, default="text",
+                       help="json: one JSON object a line, with the call id when known")
     serve.set_defaults(handler=_serve)
 
     simulate = commands.add_parser("simulate", help="place test calls into the hotline")

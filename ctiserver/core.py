@@ -10,16 +10,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 import time
-from collections.abc import Awaitable, Callable, Coroutine, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from aiohttp import web
 
-from ctiserver.calls.model import CallTracker
 from ctiserver.settings import Settings
 from ctiserver.storage.database import Database
+from ctiserver.storage.leases import Leases
+from ctiserver.storage.notify import Notifications
 from ctiserver.storage.writer import BackgroundWriter
 from ctiserver.supervision import SupervisedTask
 from ctiserver.telephony.agi.server import AgiServer
@@ -27,10 +29,25 @@ from ctiserver.telephony.ami.link import AmiLink
 from ctiserver.telephony.events import DomainEvent
 from ctiserver.web import health
 from ctiserver.web.hub import LiveHub
+from ctiserver.web.metrics import METRICS_KEY, ServerMetrics
 
 log = logging.getLogger(__name__)
 
 Hook = Callable[[], Coroutine[Any, Any, None]]
+
+
+class CallModel(Protocol):
+    """The live call model (``ctiserver.calls.model.CallTracker``), handed in by the composition
+    root: the core imports no feature. A feature that needs more of the tracker than this is
+    handed the tracker itself by the composition root."""
+
+    def handle(self, event: DomainEvent) -> None: ...
+
+    def subscribe(self, listener: Callable[[Any], None]) -> Callable[[], None]:
+        """Call ``listener`` with each ``CallUpdate`` until the returned function is called."""
+        ...
+
+    def active_calls(self) -> Sequence[Any]: ...
 T = TypeVar("T")
 
 
@@ -41,7 +58,7 @@ class Core:
     ami: AmiLink
     agi: AgiServer
     #: the live call model every feature reads; fed first with each telephony event
-    calls: CallTracker
+    calls: CallModel
     app: web.Application
     hub: LiveHub
     #: epoch seconds now; every feature's services read time from here
@@ -51,6 +68,25 @@ class Core:
     _long_running: list[SupervisedTask] = field(default_factory=list)
     _followers: list[Callable[[DomainEvent], None]] = field(default_factory=list)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    #: wake-ups from the other nodes' commits (PostgreSQL LISTEN; nothing on SQLite)
+    notifications: Notifications = field(init=False)
+    #: the duties that run once among the nodes (``long_running(..., once=True)``)
+    leases: Leases = field(init=False)
+
+    def __post_init__(self) -> None:
+        nodes = self.settings.nodes
+        self.notifications = Notifications(self.db.url, retry=nodes.listen_retry)
+        self.leases = Leases(self.db.url, node=self.node_name, interval=nodes.lease_interval)
+
+    @property
+    def metrics(self) -> ServerMetrics:
+        """This node's ``/metrics`` (a feature adds its own counts and readings)."""
+        return self.app[METRICS_KEY]
+
+    @property
+    def node_name(self) -> str:
+        """This node's name (``nodes.name``, else the host name and the web port)."""
+        return self.settings.nodes.name or f"{socket.gethostname()}:{self.settings.web.port}"
 
     @property
     def queue_names(self) -> list[str]:
@@ -64,10 +100,18 @@ class Core:
         """Run at stop, in reverse registration order, after the links and the web closed."""
         self._stopping.append(hook)
 
-    def long_running(self, name: str, run: Hook) -> None:
+    def long_running(self, name: str, run: Hook, *, once: bool = False) -> None:
         """A task that lives as long as the server, started after the start hooks; if it
-        raises, it is logged and started again (``ctiserver.supervision``)."""
-        self._long_running.append(SupervisedTask(name, run))
+        raises, it is logged and started again (``ctiserver.supervision``). ``once``: a duty
+        that runs on one node at a time, under the lease ``name`` (``ctiserver.storage.leases``):
+        the others wait and take it over when its node dies."""
+        self._long_running.append(SupervisedTask(name, self._under_lease(name, run) if once else run))
+
+    def _under_lease(self, name: str, duty: Hook) -> Hook:
+        async def run() -> None:
+            await self.leases.run(name, duty)
+
+        return run
 
     def parts(self) -> dict[str, dict[str, Any]]:
         """The health of each long-lived task, by name, for ``/healthz``."""
@@ -106,8 +150,10 @@ class Core:
             listener(event)
 
     async def start_features(self) -> None:
+        await self.leases.start()
         for hook in self._starting:
             await hook()
+        await self.notifications.start()
         self._tasks = [
             asyncio.create_task(task.run_forever(), name=task.name) for task in self._long_running
         ]
@@ -117,6 +163,8 @@ class Core:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks = []
+        await self.notifications.stop()
+        await self.leases.stop()
 
     async def close(self) -> None:
         for hook in reversed(self._stopping):

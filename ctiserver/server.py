@@ -25,6 +25,9 @@ from ctiserver.dispatch import plugin as dispatch_plugin
 from ctiserver.ivr import plugin as ivr_plugin
 from ctiserver.knowledge import plugin as knowledge_plugin
 from ctiserver.live import plugin as live_plugin
+from ctiserver.logs import call_context
+from ctiserver.meta import plugin as meta_plugin
+from ctiserver.observing import observe
 from ctiserver.phone import plugin as phone_plugin
 from ctiserver.pops import plugin as pops_plugin
 from ctiserver.recordings import plugin as recordings_plugin
@@ -39,9 +42,12 @@ from ctiserver.telephony.ami.translate import channel_snapshots, queue_status_it
 from ctiserver.tickets import SERVING_KEY
 from ctiserver.tickets import plugin as tickets_plugin
 from ctiserver.users import plugin as users_plugin
+from ctiserver.users import web_parts
+from ctiserver.users.store import UserRepository
 from ctiserver.visits import plugin as visits_plugin
 from ctiserver.web.app import create_app
 from ctiserver.web.keys import HUB_KEY, PARTS_KEY
+from ctiserver.web.metrics import METRICS_KEY
 from ctiserver.webhooks import plugin as webhooks_plugin
 from ctiserver.workview import plugin as workview_plugin
 
@@ -56,14 +62,19 @@ class CtiServer:
         self.calls = CallTracker(clock)
         self.ami = AmiLink(settings.ami)
         self.agi = AgiServer(settings.agi)
+        # one instance of each repository that several features use, handed down from here
+        users = UserRepository(self.db)
+        signing_in = web_parts(self.db, settings, users)
         self.web_app: web.Application = create_app(
-            settings, db=self.db, calls=self.calls, ami=self.ami, clock=clock
+            settings, db=self.db, calls=self.calls, ami=self.ami, clock=clock, **signing_in
         )
         self.core = Core(
             settings, self.db, self.ami, self.agi, self.calls, self.web_app, self.web_app[HUB_KEY], clock
         )
         core = self.core
         self.web_app[PARTS_KEY] = core
+        self.metrics = self.web_app[METRICS_KEY]
+        observe(core, self.metrics)
         # first: its writer stops last, after every feature that records to it
         self.audit = audit_plugin.register(core)
         self.call_records = calls_plugin.register(core)
@@ -71,23 +82,29 @@ class CtiServer:
         self.board, self.agents, self.desk = agents.board, agents.directory, agents.desk
         phone_plugin.register(core)
         self.stats, self.stats_records = stats_plugin.register(core, self.board)
-        ivr = ivr_plugin.register(core, self.board.can_take)
-        self.flows, self.ivr = ivr.flows, ivr.hotline
-        pops = pops_plugin.register(core, agents, self.ivr)
-        self.pops, self.seat_agents = pops.service, pops.seat_agents
-        self.wallboard = live_plugin.register(core, self.board, self.stats, self.stats_records)
-        self.reports = reports_plugin.register(core, self.stats_records)
         customers = customers_plugin.register(core)
         self.dispatch = dispatch_plugin.register(core)
-        users_plugin.register(core, self.dispatch)
-        self.tickets = tickets_plugin.register(core, customers, self.dispatch)
+        users_plugin.register(core, self.dispatch, users, signing_in["sessions"])
+        self.tickets = tickets_plugin.register(core, customers, self.dispatch, users)
+        self.ticket_events = tickets_plugin.event_feed(core)
+        callback_store = callbacks_plugin.repository(core)
+        ivr = ivr_plugin.register(
+            core, self.board.can_take, customers=customers, tickets=self.tickets, callbacks=callback_store
+        )
+        self.flows, self.ivr = ivr.flows, ivr.hotline
+        pops = pops_plugin.register(core, agents, self.ivr, customers, self.calls)
+        self.pops, self.seat_agents = pops.service, pops.seat_agents
         # an agent serves the customers of the call at their desk: they see those customers' tickets
         self.web_app[SERVING_KEY] = self.pops.customers_on_desk
-        self.ticket_events = tickets_plugin.event_feed(core)
+        self.wallboard = live_plugin.register(core, self.board, self.stats, self.stats_records, self.calls)
+        self.reports = reports_plugin.register(core, self.stats_records)
         self.ticket_feed = workview_plugin.register(core, self.ticket_events, self.dispatch)
         knowledge_plugin.register(core)
-        self.callbacks = callbacks_plugin.register(core, self.stats, agents, ivr.prompts)
-        self.recordings = recordings_plugin.register(core, self.board)
+        meta_plugin.register(core)
+        self.callbacks = callbacks_plugin.register(
+            core, self.stats, agents, ivr.prompts, callback_store, customers, self.calls, ivr.runs
+        )
+        self.recordings = recordings_plugin.register(core, self.board, self.calls, customers, self.agents)
         spreadsheets_plugin.register(core)
         self.webhooks = webhooks_plugin.register(core, self.ticket_events)
         self.visits = visits_plugin.register(core, self.tickets, self.ticket_events, self.ivr)
@@ -134,12 +151,15 @@ class CtiServer:
         await self.db.close()
 
     def _on_ami_event(self, message: Mapping[str, str]) -> None:
+        self.metrics.ami_events.inc()
         event = to_event(message, getattr(message, "received_at", time.time()))
         if event is not None:
-            self.core.dispatch(event)
+            with call_context(message.get("Linkedid")):
+                self.core.dispatch(event)
 
     async def _resynchronise(self) -> None:
         """After every (re)connection the channel list is the truth: no ghost calls, none missed."""
+        self.metrics.ami_connections.inc()
         at = time.time()
         try:
             listing = await self.ami.send_list_action({"Action": "CoreShowChannels"})

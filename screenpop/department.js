@@ -32,6 +32,7 @@ const view = {
   socket: null,
   hellos: 0,
   form: null, // "schedule" | null
+  changing: null, // the id of the ticket whose change this page is sending
 };
 
 // ---- order and SLA, as the server orders GET /api/tickets
@@ -395,15 +396,22 @@ async function move(ticket, status) {
 /** A change with the version shown: a conflict (409) is said plainly and the ticket reloaded. */
 async function change(ticket, path, body, method = "POST") {
   for (const button of $("detail-body").querySelectorAll("button")) button.disabled = true;
-  const { ok, status, data } = await api(method, path, body);
-  if (ok) {
-    view.tickets.set(ticket.id, data.ticket);
-    if (view.detail && view.detail.id === ticket.id) view.detail.version = data.ticket.version; // its push is no news
-    await openTicket(ticket.id);
-  } else if (status === 409) {
-    await openTicket(ticket.id, t("dept.conflict", { error: data.error }));
-  } else {
-    await openTicket(ticket.id, t("dept.failed", { error: data.error }));
+  // the push of this very change may come before the answer: it is no news (onTicket), the
+  // ticket is read again below whatever the answer, with any change made elsewhere meanwhile
+  view.changing = ticket.id;
+  try {
+    const { ok, status, data } = await api(method, path, body);
+    if (ok) {
+      view.tickets.set(ticket.id, data.ticket);
+      if (view.detail && view.detail.id === ticket.id) view.detail.version = data.ticket.version; // its push is no news
+      await openTicket(ticket.id);
+    } else if (status === 409) {
+      await openTicket(ticket.id, t("dept.conflict", { error: data.error }));
+    } else {
+      await openTicket(ticket.id, t("dept.failed", { error: data.error }));
+    }
+  } finally {
+    view.changing = null;
   }
 }
 
@@ -436,7 +444,7 @@ function onTicket(ticket) {
   if (inView(ticket)) view.tickets.set(ticket.id, ticket);
   else view.tickets.delete(ticket.id);
   renderList();
-  if (view.openId === ticket.id && view.detail && view.detail.version !== ticket.version) {
+  if (view.openId === ticket.id && view.detail && view.detail.version !== ticket.version && view.changing !== ticket.id) {
     openTicket(ticket.id, t("dept.changed_elsewhere"), "info");
   }
 }
@@ -458,7 +466,7 @@ async function begin(user) {
 
 function end() {
   if (view.socket) view.socket.stop();
-  Object.assign(view, { user: null, context: null, detail: null, openId: null, hellos: 0, form: null });
+  Object.assign(view, { user: null, context: null, detail: null, openId: null, hellos: 0, form: null, changing: null });
   view.tickets.clear();
   $("conn").hidden = true;
   closeTicket();

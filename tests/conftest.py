@@ -4,11 +4,70 @@ from __future__ import annotations
 
 import gzip
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.support.hashing import CheapPasswordHasher
+from tests.support.schema import MigratedTemplate
+
 IN_CI = os.environ.get("CI", "").lower() == "true"
+
+#: the once-migrated SQLite database new test databases are copied from (tests/support/schema.py)
+MIGRATED = MigratedTemplate()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The suite's speed-ups (tests/support/): a migrated database copied instead of replaying
+    the migrations, cheap argon2 for the users tests and labs make."""
+    import ctiserver.users.store
+    from ctiserver.storage import database
+
+    database.migrated_copy = MIGRATED.copy_to
+    ctiserver.users.store.PasswordHasher = CheapPasswordHasher  # type: ignore[misc]
+
+
+#: fixtures that start a throw-away PostgreSQL server (tests/pg.py)
+POSTGRES_FIXTURES = {"postgres_server", "own_postgres_server"}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark what needs more than Python, so that ``-m "not integration and not browser and not
+    postgres"`` is the quick part: ``integration`` (tests/integration/), ``browser`` (a test
+    that drives Chromium: the ``browser`` fixture, or a module that launches Chromium itself),
+    ``postgres`` (a PostgreSQL server fixture, or the ``postgresql`` case of a test run on
+    both databases)."""
+    integration = REPO / "tests" / "integration"
+    for item in items:
+        names = set(getattr(item, "fixturenames", ()))
+        if integration in item.path.parents:
+            item.add_marker(pytest.mark.integration)
+        module = getattr(item, "module", None)
+        if "browser" in names or getattr(module, "launched_chromium", None) is not None:
+            item.add_marker(pytest.mark.browser)
+        callspec = getattr(item, "callspec", None)
+        if names & POSTGRES_FIXTURES or (callspec is not None and "postgres" in callspec.id):
+            item.add_marker(pytest.mark.postgres)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    MIGRATED.remove()
+
+
+@pytest.fixture(autouse=True)
+def _real_migrations(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Tests marked ``real_migrations`` (the migrations' own) replay them on every new database."""
+    if request.node.get_closest_marker("real_migrations") is None:
+        yield
+        return
+    from ctiserver.storage import database
+
+    hook, database.migrated_copy = database.migrated_copy, None
+    try:
+        yield
+    finally:
+        database.migrated_copy = hook
 
 
 def require(condition: bool, reason: str) -> None:

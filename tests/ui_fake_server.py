@@ -26,9 +26,9 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import WSCloseCode, web
 
+from ctiserver.meta import meta_body
 from ctiserver.settings import Settings
 from ctiserver.vocabulary import DEPARTMENT_BY_TYPE, PAUSE_REASONS, TICKET_TYPES
-from ctiserver.web.meta import meta_body
 from tests.api_contract import ContractCheck
 
 #: the agent's own actions, POST /api/agent/<action>

@@ -11,7 +11,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ctiserver.storage.base import Base
-from ctiserver.users.tables import User
+from ctiserver.users import User
 
 
 class AgentRow(Base):

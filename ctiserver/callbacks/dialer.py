@@ -21,9 +21,13 @@ offer), and once they answer, the ``;1`` half (the attempt's ChannelId) enters
 within ``callbacks.hold_timeout`` ends as agent_missed: the task is due again, for the
 dialler.
 
-After a restart (``resolve``), an attempt left ``dialing`` by this server is looked
-for in Asterisk by its ChannelId: still there, it is followed to its end; gone, it is
-finished as ``failed`` (counted, so retried with back-off, never redialled at once).
+After a restart (``resolve``), an attempt left ``dialing`` by this server, and at every
+beat of the server's lease one left by a server whose lease ran out (``callbacks.lease``),
+is looked for in Asterisk by its ChannelId (``ctiserver.telephony.outbound``): still
+there, it is followed to its end; gone, its outcome is read from the record Asterisk's
+dialplan wrote for it (``model.recorded_outcome``: a customer who answered is connected,
+never dialled again). No Originate is sent once the server's own lease is about to run
+out.
 """
 
 from __future__ import annotations
@@ -37,11 +41,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from panoramisk.message import Message
+
 from ctiserver.agents.model import AgentBoard, AgentState, AgentUpdate
 from ctiserver.calendar import DayRules, utc
-from ctiserver.callbacks.model import PLACEHOLDER_PREFIX, Outcome, calling_window, dial_digits
+from ctiserver.callbacks.model import Outcome, calling_window, dial_digits, dial_outcome, recorded_outcome
 from ctiserver.callbacks.store import AttemptInfo, CallbackInfo, CallbackRepository, Claim
+from ctiserver.calls.model import PLACEHOLDER_PREFIX
 from ctiserver.settings import Settings
+from ctiserver.storage.dialler_leases import DiallerLeases
 from ctiserver.telephony.ami.link import AmiLink
 from ctiserver.telephony.ami.originate import originate_refusal
 from ctiserver.telephony.events import (
@@ -55,6 +63,7 @@ from ctiserver.telephony.events import (
     DialStarted,
     DomainEvent,
 )
+from ctiserver.telephony.outbound import AttemptWatch
 
 log = logging.getLogger(__name__)
 
@@ -62,15 +71,6 @@ log = logging.getLogger(__name__)
 CALLBACK_CONTEXT = "callback"
 #: where a placeholder's ;2 half waits in the queue (dialplans/hotline.inc.j2)
 HOLD_CHANNEL = "Local/s@cti-callback-hold/n"
-
-_DIAL_OUTCOMES = {
-    "ANSWER": Outcome.CONNECTED,
-    "BUSY": Outcome.BUSY,
-    "NOANSWER": Outcome.NO_ANSWER,
-    # the agent hung up while the customer's phone rang: not the customer's failure
-    "CANCEL": Outcome.AGENT_MISSED,
-}
-
 
 #: an agent who missed or rejected an offer is not offered another for this many seconds
 AGENT_MISSED_REST = 30.0
@@ -113,10 +113,12 @@ class CallbackDialer:
         changed: Callable[[CallbackInfo], None],
         offer: Callable[[str, dict[str, Any]], None],
         waiting: Callable[[str], bool] = lambda queue: False,
+        leases: DiallerLeases | None = None,
     ) -> None:
         """``changed``: every change of a task (the supervisors' push); ``offer``: the
         agent's desk message, by member interface; ``waiting``: whether a queue has callers
-        (or placeholders) waiting, whom its agents serve first."""
+        (or placeholders) waiting, whom its agents serve first; ``leases``: this server's
+        dialling lease (None: a server alone, ``outbound.AttemptWatch``)."""
         self._store = store
         self._ami = ami
         self._board = board
@@ -125,6 +127,14 @@ class CallbackDialer:
         self._changed = changed
         self._offer = offer
         self._waiting = waiting
+        queues = settings.hotline.queues
+        ring = max((q.member_timeout for q in queues), default=60)
+        self._watch = AttemptWatch(
+            ami, leases, server=store.server, clock=clock,
+            # an attempt's dialplan starts once its agent answers: within their ring time,
+            # or a placeholder's wait in its queue
+            span=max(ring, settings.callbacks.hold_timeout) + 60,
+        )
         zone = settings.hotline.timezone
         days = DayRules.from_settings(settings.calendar)
         #: each queue's calling window on the business calendar
@@ -152,7 +162,9 @@ class CallbackDialer:
 
     async def run_forever(self) -> None:
         await self._ami.wait_ready(timeout=3600)
-        await self.resolve()
+        await self._watch.hold()
+        await self.resolve(own=True)
+        self._spawn(self._watch.keep_forever(self.resolve))
         while True:
             self._wake.clear()
             await self.tick()
@@ -191,6 +203,8 @@ class CallbackDialer:
         """Offer due tasks to free agents; how many Originates were sent."""
         now = self._clock()
         sent = 0
+        if not self._watch.may_originate():
+            return sent  # this server's lease is running out: others may take its attempts
         for queue in await self._store.due_queues(now):
             if not self.may_dial(queue, now) or self._waiting(queue):
                 continue  # outside its hours; callers waiting are not jumped
@@ -218,7 +232,10 @@ class CallbackDialer:
         await self._originate(flight, action)
 
     async def _originate(self, flight: _InFlight, action: dict[str, Any]) -> None:
-        refusal = await originate_refusal(self._ami, action)
+        if not self._watch.may_originate():
+            refusal: str | None = "not sent: this server's dialling lease is running out"
+        else:
+            refusal = await originate_refusal(self._ami, action)
         if refusal is not None:
             log.warning("callback attempt %d: %s", flight.attempt.id, refusal)
             await self._finish(flight, Outcome.AGENT_MISSED)
@@ -273,7 +290,7 @@ class CallbackDialer:
             flight.dialled = True
         elif isinstance(event, DialEnded):
             flight.dialled = True
-            outcome = _DIAL_OUTCOMES.get(event.status.upper(), Outcome.FAILED)
+            outcome = dial_outcome(event.status)
             self._spawn(self._finish(flight, outcome))
         elif isinstance(event, ChannelHungUp):
             flight.hung_up = True
@@ -340,32 +357,34 @@ class CallbackDialer:
             del self._reserved[flight.interface]
         flight.done.set()
 
-    # -- after a restart -----------------------------------------------------------------
+    # -- after a restart, after another server's death ----------------------------------
 
-    async def resolve(self) -> None:
-        """Attempts this server left in flight: followed if Asterisk still has their
-        channel, else finished as failed; never dialled again here."""
-        attempts = [a for a in await self._store.in_flight() if a.server == self._store.server]
-        if not attempts:
-            return
-        listing = await self._ami.send_list_action({"Action": "CoreShowChannels"})
-        alive = {m.get("Uniqueid"): m for m in listing if m.get("Event") == "CoreShowChannel"}
-        pattern = self._settings.hotline.agent_interface
-        for attempt in attempts:
-            channel = alive.get(attempt.channel_id)
-            if channel is None:
-                log.warning("callback attempt %d (%s) ended while the server was down: failed",
-                            attempt.id, attempt.channel_id)
-                await self._finish(_InFlight(attempt, None, None, hung_up=True), Outcome.FAILED)
+    async def resolve(self, *, own: bool = False) -> None:
+        """Attempts no live server follows (``own``: this server's, left by its previous
+        run; always: those of servers whose lease ran out): followed if Asterisk still
+        has their channel, else finished from Asterisk's record of them; never dialled
+        again here."""
+        orphans = await self._watch.orphans(await self._store.in_flight(), self._flights, own=own)
+        for attempt, found in orphans:
+            whose = "this server's" if attempt.server == self._store.server else f"dead server {attempt.server}'s"
+            if found.channel is not None:
+                await self._follow(attempt, found.channel, whose)
                 continue
-            interface = pattern.replace("{extension}", attempt.agent) if attempt.agent else None
-            flight = _InFlight(attempt, None, interface, dialled=channel.get("Application") == "Dial",
-                               holding=attempt.channel_id.startswith(PLACEHOLDER_PREFIX))
-            self._flights[attempt.channel_id] = flight
-            if interface is not None:
-                self._reserved[interface] = attempt.channel_id
-            log.info("callback attempt %d (%s) still in Asterisk (%s): followed",
-                     attempt.id, attempt.channel_id, channel.get("Application"))
-            if channel.get("BridgeId"):
-                # the customer answered before the restart
-                await self._finish(flight, Outcome.CONNECTED)
+            outcome = recorded_outcome(found.dialled, found.status)
+            log.warning("callback attempt %d (%s, %s) ended unwatched: %s by Asterisk's record (%s)",
+                        attempt.id, attempt.channel_id, whose, outcome, found.record)
+            await self._finish(_InFlight(attempt, None, None, hung_up=True), outcome)
+
+    async def _follow(self, attempt: AttemptInfo, channel: Message, whose: str) -> None:
+        interface = self._settings.hotline.agent_interface.replace("{extension}", attempt.agent) \
+            if attempt.agent else None
+        flight = _InFlight(attempt, None, interface, dialled=channel.get("Application") == "Dial",
+                           holding=attempt.channel_id.startswith(PLACEHOLDER_PREFIX))
+        self._flights[attempt.channel_id] = flight
+        if interface is not None:
+            self._reserved[interface] = attempt.channel_id
+        log.info("callback attempt %d (%s, %s) still in Asterisk (%s): followed",
+                 attempt.id, attempt.channel_id, whose, channel.get("Application"))
+        if channel.get("BridgeId"):
+            # the customer answered before the restart
+            await self._finish(flight, Outcome.CONNECTED)

@@ -26,9 +26,9 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from ctiserver.callbacks.dialer import CALLBACK_CONTEXT, HOLD_CHANNEL, CallbackDialer
-from ctiserver.callbacks.model import PLACEHOLDER_PREFIX, Miss, Source, dial_digits, queue_position
+from ctiserver.callbacks.model import Miss, Source, dial_digits, queue_position
 from ctiserver.callbacks.store import AttemptInfo, CallbackInfo, CallbackRepository
-from ctiserver.calls.model import CallTracker
+from ctiserver.calls.model import PLACEHOLDER_PREFIX, CallTracker
 from ctiserver.settings import Settings
 from ctiserver.telephony.agi.server import AgiError, AgiHangup, AgiSession
 

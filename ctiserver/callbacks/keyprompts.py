@@ -18,7 +18,7 @@ import logging
 import re
 from dataclasses import dataclass
 
-from ctiserver.ivr.prompts import PromptLibrary, prompt_dirs
+from ctiserver.ivr import PromptLibrary, prompt_dirs
 from ctiserver.settings import Settings
 
 log = logging.getLogger(__name__)

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from ctiserver.calendar import BusinessCalendar, DayRules, WeeklyHours
-from ctiserver.customers.phones import normalize_phone
+from ctiserver.customers import normalize_phone
 
 
 class Status(enum.StrEnum):
@@ -31,8 +31,6 @@ class Status(enum.StrEnum):
     EXPIRED = "expired"
 
 
-#: a task in one of these is done with: nothing changes it any more
-FINISHED = frozenset({Status.CONNECTED, Status.FAILED, Status.CANCELLED, Status.EXPIRED})
 #: still owed: a new miss from the number joins it
 OPEN = frozenset({Status.PENDING, Status.DIALING})
 
@@ -95,15 +93,6 @@ class Miss:
     vip: bool = False
 
 
-#: the ChannelId (so the call id) of a placeholder holding a caller's place in a queue
-PLACEHOLDER_PREFIX = "cbq-"
-
-
-def is_placeholder(call_id: str | None) -> bool:
-    """Whether a call is a callback's placeholder in a queue (not a customer's call)."""
-    return call_id is not None and call_id.startswith(PLACEHOLDER_PREFIX)
-
-
 def queue_position(text: str | None) -> int | None:
     """Asterisk's QUEUEPOSITION (the caller's place when they left), if it is one."""
     value = (text or "").strip()
@@ -153,6 +142,35 @@ def after_attempt(outcome: Outcome, attempts: int, now: float, policy: Policy) -
     if attempts >= policy.max_attempts:
         return AfterAttempt(Status.FAILED, attempts, None)
     return AfterAttempt(Status.PENDING, attempts, now + policy.backoff(attempts))
+
+
+#: Dial's DIALSTATUS on the agent's leg -> the attempt's outcome (else FAILED)
+DIAL_OUTCOMES = {
+    "ANSWER": Outcome.CONNECTED,
+    "BUSY": Outcome.BUSY,
+    "NOANSWER": Outcome.NO_ANSWER,
+    # the agent hung up while the customer's phone rang: not the customer's failure
+    "CANCEL": Outcome.AGENT_MISSED,
+}
+
+
+def dial_outcome(dial_status: str) -> Outcome:
+    return DIAL_OUTCOMES.get(dial_status.upper(), Outcome.FAILED)
+
+
+def recorded_outcome(dialled: bool, dial_status: str | None) -> Outcome:
+    """An attempt's outcome from Asterisk's record of it, when no server saw it end:
+    never ``dialled`` (no record: the agent did not answer, or the Originate never reached
+    Asterisk; or the leg ended before the Dial): AGENT_MISSED, due again at once and not
+    counted (the customer was not called); dialled and ended: Dial's ``dial_status``
+    (ANSWER: connected, never dialled again); dialled with no end written (Asterisk
+    stopped mid-call, or a record older than Asterisk keeps): FAILED, counted and retried
+    after the back-off."""
+    if not dialled:
+        return Outcome.AGENT_MISSED
+    if dial_status is None:
+        return Outcome.FAILED
+    return dial_outcome(dial_status)
 
 
 def outcome_of(hangup_cause: int | None, answered: bool) -> Outcome:

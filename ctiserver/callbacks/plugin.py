@@ -1,6 +1,7 @@
 """Missed-call callbacks: abandons past the queue's threshold, the IVR's requests and the
 callback key pressed in a queue (``holding.py``: the caller keeps their place) become
-tasks (the IVR writes its own through ``CallbackRepository``), an answered call cancels
+tasks (the IVR writes its own through the one ``CallbackRepository``, made by
+``repository`` and handed to both by the composition root), an answered call cancels
 what its number is owed, pending tasks expire; supervisors list, cancel and reassign
 them, and every change is pushed to them."""
 
@@ -14,7 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ctiserver.agents.plugin import Agents
+from ctiserver.agents import Agents
 from ctiserver.callbacks import http
 from ctiserver.callbacks.dialer import CallbackDialer
 from ctiserver.callbacks.holding import QueueCallbacks
@@ -22,12 +23,12 @@ from ctiserver.callbacks.keyprompts import key_prompts, publish_key_prompts
 from ctiserver.callbacks.model import Miss
 from ctiserver.callbacks.sources import Answered, Change, MissedCalls, change_from_dict, change_to_dict
 from ctiserver.callbacks.store import CallbackInfo, CallbackRepository, policy_from
-from ctiserver.calls.model import waiting_calls
+from ctiserver.calls.model import CallTracker, waiting_calls
 from ctiserver.core import Core
-from ctiserver.customers.store import CustomerRepository
-from ctiserver.ivr.prompts import PromptLibrary
-from ctiserver.ivr.store import IvrRunRepository
+from ctiserver.customers import CustomerRepository
+from ctiserver.ivr import IvrRunRepository, PromptLibrary
 from ctiserver.stats.model import StatsLog
+from ctiserver.storage.dialler_leases import DiallerLeases
 from ctiserver.storage.writer import BackgroundWriter
 from ctiserver.vocabulary import SUPERVISOR_ROLES
 
@@ -45,8 +46,20 @@ class Callbacks:
     dialer: CallbackDialer | None
 
 
-def register(core: Core, stats: StatsLog, agents: Agents, prompts: PromptLibrary) -> Callbacks:
-    """``prompts``: where the callback key's own prompts are synthesised (the IVR's library)."""
+def repository(core: Core) -> CallbackRepository:
+    """The server's callback tasks, with the callbacks' policy and this server's name."""
+    settings = core.settings.callbacks
+    return CallbackRepository(core.db, policy_from(settings), server=settings.server_id or socket.gethostname())
+
+
+def register(
+    core: Core, stats: StatsLog, agents: Agents, prompts: PromptLibrary, store: CallbackRepository,
+    customers: CustomerRepository, calls: CallTracker, runs: IvrRunRepository,
+) -> Callbacks:
+    """``prompts``: where the callback key's own prompts are synthesised (the IVR's library);
+    ``runs``: the IVR's runs (what a caller chose);
+    ``store``: from :func:`repository`; ``customers``: the customers' repository; ``calls``:
+    the live call model (the composition root's)."""
     settings = core.settings
     key_prompts(settings)  # a prompt that is not a plain sound name stops the start here
 
@@ -55,15 +68,9 @@ def register(core: Core, stats: StatsLog, agents: Agents, prompts: PromptLibrary
             log.warning("callback key prompt not made: %s", problem)
 
     core.on_start(publish)
-    store = CallbackRepository(
-        core.db, policy_from(settings.callbacks), server=settings.callbacks.server_id or socket.gethostname()
-    )
-
     def push(task: CallbackInfo) -> None:
         core.hub.to_roles(SUPERVISOR_ROLES, {"type": "callback", "callback": task.to_dict()})
 
-    customers = CustomerRepository(core.db, core.settings.hotline.region)
-    runs = IvrRunRepository(core.db)
 
     async def enrich(miss: Miss) -> Miss:
         """The caller's customer record (VIPs are called back first) and IVR choices."""
@@ -96,7 +103,7 @@ def register(core: Core, stats: StatsLog, agents: Agents, prompts: PromptLibrary
         save, "missed calls", name="callbacks", encode=change_to_dict, decode=change_from_dict
     )
     thresholds = {queue.name: queue.callback_after_wait for queue in settings.hotline.queues}
-    stats.subscribe(MissedCalls(core.calls, thresholds, writer.put))
+    stats.subscribe(MissedCalls(calls, thresholds, writer.put))
 
     async def expire_forever() -> None:
         while True:
@@ -113,7 +120,7 @@ def register(core: Core, stats: StatsLog, agents: Agents, prompts: PromptLibrary
             raise ValueError("callbacks.dial needs hotline.callback_interface (how customers are called)")
         dialer = _dialer(core, store, agents, push)
         if settings.hotline.queue_callback_key:
-            holding = QueueCallbacks(store, dialer, core.calls, settings, enrich=enrich, clock=core.clock,
+            holding = QueueCallbacks(store, dialer, calls, settings, enrich=enrich, clock=core.clock,
                                      changed=push)
             core.agi.route("queue-callback", holding.agi)
     return Callbacks(store, writer, dialer)
@@ -154,8 +161,11 @@ def _dialer(
     dialer = CallbackDialer(
         store, core.ami, agents.board, core.settings, clock=core.clock, changed=push, offer=offer,
         waiting=lambda queue: bool(waiting_calls(core.calls.active_calls(), queue)),
+        leases=DiallerLeases(core.db, store.server, core.settings.callbacks.lease),
     )
     core.follow(dialer.handle)
     core.on_start(seat)
+    # on every node, not under a lease yet: its claims (FOR UPDATE SKIP LOCKED) dial each
+    # task once (docs/deploy.md, several nodes)
     core.long_running("callback dialer", dialer.run_forever)
     return dialer

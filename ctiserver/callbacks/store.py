@@ -1,4 +1,5 @@
-"""Callback tasks and their attempts in SQL (voicemails callers left: ``voicemails.py``).
+"""Callback tasks and their attempts in SQL (voicemails callers left are the IVR's:
+``ctiserver.ivr.voicemails``).
 
 Every change is committed before anyone acts on it: a miss is a task before the IVR says
 "we will call you back"; an attempt is claimed (the task ``dialing``, the attempt row
@@ -28,13 +29,12 @@ from ctiserver.callbacks.model import (
     number_key,
 )
 from ctiserver.callbacks.tables import Callback, CallbackAttempt, CallbackMiss
-from ctiserver.callbacks.views import AttemptInfo, CallbackInfo, Claim, VoicemailInfo, attempt_info, callback_info
-from ctiserver.callbacks.voicemails import VoicemailRepository
+from ctiserver.callbacks.views import AttemptInfo, CallbackInfo, Claim, attempt_info, callback_info
 from ctiserver.settings import CallbackSettings
 from ctiserver.storage.base import from_epoch, utcnow
 from ctiserver.storage.database import Database
 
-__all__ = ["AttemptInfo", "CallbackInfo", "CallbackRepository", "Claim", "VoicemailInfo", "VoicemailRepository"]
+__all__ = ["AttemptInfo", "CallbackInfo", "CallbackRepository", "Claim"]
 
 
 def policy_from(settings: CallbackSettings) -> Policy:
@@ -133,17 +133,18 @@ class CallbackRepository:
         call_linkedid: str | None,
         reason: str,
         due_at: dt.datetime | None = None,
-        source: Source = Source.REQUESTED,
+        source: Source | str = Source.REQUESTED,
         queue: str | None = None,
         choices: Sequence[str] = (),
         vip: bool = False,
     ) -> CallbackInfo:
         """A callback asked for in the IVR (or owed for a closed or unstaffed hotline),
-        due now unless ``due_at`` says otherwise."""
+        due now unless ``due_at`` says otherwise. ``source``: a ``Source`` or its value
+        (the IVR names it without importing the callbacks); ValueError for another word."""
         if not number.strip():
             raise ValueError("no number to call back")
         miss = Miss(
-            number, source, utcnow().timestamp(), queue=queue, reason=reason,
+            number, Source(source), utcnow().timestamp(), queue=queue, reason=reason,
             customer_id=customer_id, linkedid=call_linkedid, choices=tuple(choices), vip=vip,
         )
         task, created = await self.record_miss(miss)

@@ -18,7 +18,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ctiserver.customers.tables import Customer
+from ctiserver.customers import Customer
 from ctiserver.storage.base import Base, UTCDateTime, one_of, utcnow
 from ctiserver.vocabulary import CALLBACK_OUTCOMES, CALLBACK_SOURCES, CALLBACK_STATUSES
 
@@ -78,7 +78,8 @@ class CallbackAttempt(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     callback_id: Mapped[int] = mapped_column(ForeignKey(Callback.id, ondelete="CASCADE"), index=True)
     started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    ended_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    #: None while in flight (indexed: the dialler looks for attempts left by a dead server)
+    ended_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), index=True)
     agent: Mapped[str | None] = mapped_column(String(64))
     #: the ChannelId given to the Originate: how a restart finds the attempt in Asterisk
     channel_id: Mapped[str] = mapped_column(String(64), unique=True)

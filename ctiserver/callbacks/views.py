@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from ctiserver.callbacks.tables import Callback, CallbackAttempt
-from ctiserver.ivr.tables import Voicemail
 
 
 def _iso(at: dt.datetime | None) -> str | None:
@@ -85,21 +84,3 @@ class Claim:
 
     task: CallbackInfo
     attempt: AttemptInfo
-
-
-@dataclass(frozen=True)
-class VoicemailInfo:
-    id: int
-    call_linkedid: str
-    caller_number: str | None
-    customer_id: int | None
-    path: str
-    created_at: dt.datetime
-    listened_at: dt.datetime | None
-
-    @classmethod
-    def of(cls, row: Voicemail) -> VoicemailInfo:
-        return cls(
-            row.id, row.call_linkedid, row.caller_number, row.customer_id, row.path,
-            row.created_at, row.listened_at,
-        )

@@ -11,8 +11,7 @@ from typing import Any, Protocol
 from sqlalchemy import select
 
 from ctiserver.calls.tables import CallRow
-from ctiserver.customers.phones import DEFAULT_REGION, normalize_phone
-from ctiserver.customers.tables import CustomerPhone
+from ctiserver.customers import DEFAULT_REGION, CustomerPhone, normalize_phone
 from ctiserver.storage.base import from_epoch
 from ctiserver.storage.database import Database
 from ctiserver.storage.upsert import dialect_insert

@@ -12,7 +12,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ctiserver.customers.tables import Customer
+from ctiserver.customers import Customer
 from ctiserver.storage.base import Base, UTCDateTime
 
 

@@ -15,7 +15,7 @@ The key screen pop matches on (``customer_phones.normalized``):
 * a number of any other country: E.164, ``+85291234567``;
 * text that is no number of any plan (an extension, a short code): its digits.
 
-A change of region changes the keys: recompute them (see migration 0013).
+A change of region changes the keys: recompute them (see migration 0009).
 """
 
 from __future__ import annotations

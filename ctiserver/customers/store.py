@@ -1,26 +1,20 @@
 """Customers as the IVR, screen pop and agent desktop see them: found by any of their phones.
 
-Cards and histories come out as the JSON-ready dicts of docs/agent-desktop.md
-(CARD, TICKET, CALL_RECORD), since the screen pop and the HTTP API send them as is.
+A customer's card and history (with their tickets and calls) are the desk's, beside the
+pop that shows them: ``ctiserver.pops.cards``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import select
 
-from ctiserver.calls.store import CallRepository
-from ctiserver.customers.cards import CustomerCards
 from ctiserver.customers.phones import DEFAULT_REGION, normalize_phone
 from ctiserver.customers.tables import Customer, CustomerPhone, Product
 from ctiserver.storage.database import Database
-from ctiserver.tickets.infos import ticket_dict
-from ctiserver.tickets.store import TicketRepository
 from ctiserver.vocabulary import CUSTOMER_LEVELS
 
-HISTORY_CALLS = 100
 MAX_NAME = 100
 MIN_PHONE_DIGITS = 5
 MAX_PHONE = 64
@@ -74,14 +68,6 @@ class CustomerRepository:
             row = await session.get(Customer, customer_id)
             return None if row is None else _summary(row)
 
-    async def card(self, customer_id: int) -> dict[str, Any] | None:
-        """The CARD of docs/agent-desktop.md, or None for an unknown customer."""
-        return await CustomerCards(self._db, self._region).for_customer(customer_id)
-
-    async def cards_for_phone(self, number: str) -> list[dict[str, Any]]:
-        """The CARD of every customer with that phone (see :meth:`find_by_phone`)."""
-        return await CustomerCards(self._db, self._region).for_phone(number)
-
     async def create(
         self,
         name: str,
@@ -90,7 +76,7 @@ class CustomerRepository:
         level: str = "normal",
         label: str | None = None,
         **address: str | None,
-    ) -> dict[str, Any]:
+    ) -> CustomerSummary:
         """Add a customer with one phone (the quick-create form of a pop); ValueError if invalid.
 
         A phone another customer already has is accepted: family members share landlines.
@@ -108,25 +94,14 @@ class CustomerRepository:
             customer = Customer(name=name, level=level, **values)
             session.add(customer)
             await session.flush()
+            created = _summary(customer)
             session.add(
                 CustomerPhone(
                     customer_id=customer.id, number=phone, normalized=normalized, label=label
                 )
             )
             await session.commit()
-            customer_id = customer.id
-        card = await self.card(customer_id)
-        if card is None:
-            raise LookupError(f"customer {customer_id} is gone right after it was created")
-        return card
-
-    async def history(self, customer_id: int) -> dict[str, list[dict[str, Any]]] | None:
-        """``{"calls": [CALL_RECORD], "tickets": [TICKET]}`` newest first; None if unknown."""
-        if await self.get(customer_id) is None:
-            return None
-        calls = await CallRepository(self._db, self._region).list_ended_for_customer(customer_id, HISTORY_CALLS)
-        tickets = await TicketRepository(self._db).list_for_customer(customer_id)
-        return {"calls": calls, "tickets": [ticket_dict(t) for t in tickets]}
+        return created
 
     async def product_owner(self, product_id: int) -> int | None:
         """The id of the customer owning the product; None for an unknown product."""

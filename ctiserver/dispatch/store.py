@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ctiserver.dispatch.model import Rule, Target, match
 from ctiserver.dispatch.tables import Branch, Department, DispatchRule
 from ctiserver.storage.database import Database
-from ctiserver.users.tables import User
+from ctiserver.users import User
 
 
 @dataclass(frozen=True)

@@ -3,26 +3,27 @@ FastAGI, admins' flow routes."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from ctiserver.calendar import DayRules
-from ctiserver.callbacks.store import CallbackRepository, policy_from
 from ctiserver.calls.model import CallUpdate
 from ctiserver.core import Core
+from ctiserver.customers import CustomerRepository
 from ctiserver.ivr import http
 from ctiserver.ivr.engine.runner import FlowEngine
 from ctiserver.ivr.hotline import HotlineIvr
 from ctiserver.ivr.prompts import PromptLibrary, prompt_dirs
 from ctiserver.ivr.registry import FlowRegistry
-from ctiserver.ivr.services import DbFlowServices
+from ctiserver.ivr.services import CallbackRequests, DbFlowServices, TicketService
 from ctiserver.ivr.store import FlowVersionRepository, IvrRunRepository
 from ctiserver.ivr.ticket_opening import request_from_dict, request_to_dict
 from ctiserver.settings import Settings
 from ctiserver.storage.database import Database
-from ctiserver.tickets.store import sla_rules
+from ctiserver.storage.notify import FLOW_VERSIONS
 
 log = logging.getLogger(__name__)
 
@@ -33,10 +34,17 @@ class Ivr:
     hotline: HotlineIvr
     #: the synthesised prompts (other features publish theirs there too)
     prompts: PromptLibrary
+    #: what callers did in the IVR (the callbacks read their choices)
+    runs: IvrRunRepository
 
 
-def register(core: Core, availability: Callable[[str], bool]) -> Ivr:
-    """``availability`` tells whether a queue has an agent who can take a call now."""
+def register(
+    core: Core, availability: Callable[[str], bool], *,
+    customers: CustomerRepository, tickets: TicketService, callbacks: CallbackRequests,
+) -> Ivr:
+    """``availability`` tells whether a queue has an agent who can take a call now;
+    ``customers``, ``tickets``, ``callbacks``: the server's services the flows use (the
+    tickets' carries the server's clock and SLA rules)."""
     settings = core.settings.ivr
     prompts = _prompt_library(core.settings)
     flows = FlowRegistry(
@@ -46,13 +54,16 @@ def register(core: Core, availability: Callable[[str], bool]) -> Ivr:
         versions=FlowVersionRepository(core.db),
         prepare=prompts.prepare_flow,
     )
-    engine, services = _flow_engine(core.settings, core.db, prompts, availability)
+    engine, services = _flow_engine(
+        core.settings, core.db, prompts, availability, customers=customers, tickets=tickets, callbacks=callbacks
+    )
     # a ticket the database was too busy for is opened later, from the journal if need be
     opener = services.ticket_opener
     opener.later = core.durable_writer(
         opener.open_queued, "IVR tickets", name="ivr-tickets", encode=request_to_dict, decode=request_from_dict
     ).put
-    hotline = HotlineIvr(flows, engine, IvrRunRepository(core.db))
+    runs = IvrRunRepository(core.db)
+    hotline = HotlineIvr(flows, engine, runs)
 
     async def load() -> None:
         for problem in await flows.load_all():
@@ -65,13 +76,22 @@ def register(core: Core, availability: Callable[[str], bool]) -> Ivr:
         if update.kind == "ended":
             hotline.forget(update.call.linkedid)
 
+    published: set[asyncio.Task[None]] = set()
+
+    def published_elsewhere(name: str | None) -> None:
+        """Another node published (or a reconnection: maybe missed one): in force here next."""
+        task = asyncio.get_running_loop().create_task(flows.follow_stored(name or None))
+        published.add(task)
+        task.add_done_callback(published.discard)
+
+    core.notifications.listen(FLOW_VERSIONS, published_elsewhere)
     core.calls.subscribe(forget_ended)
     core.on_start(load)
     core.long_running("flow-watcher", watch)
     core.agi.route("hotline", hotline.start_call)
     core.agi.route("hotline-after", hotline.continue_call)
     http.register(core.app, flows)
-    return Ivr(flows, hotline, prompts)
+    return Ivr(flows, hotline, prompts, runs)
 
 
 def _prompt_library(settings: Settings) -> PromptLibrary:
@@ -87,7 +107,8 @@ def _prompt_library(settings: Settings) -> PromptLibrary:
 
 
 def _flow_engine(
-    settings: Settings, db: Database, prompts: PromptLibrary, availability: Callable[[str], bool]
+    settings: Settings, db: Database, prompts: PromptLibrary, availability: Callable[[str], bool], *,
+    customers: CustomerRepository, tickets: TicketService, callbacks: CallbackRequests,
 ) -> tuple[FlowEngine, DbFlowServices]:
     """The IVR engine with voicemail in a directory Asterisk can write, and its services."""
     ivr = settings.ivr
@@ -98,11 +119,10 @@ def _flow_engine(
         voicemail_host_dir=voicemail_dir,
         voicemail_asterisk_dir=ivr.asterisk_voicemail_dir or str(voicemail_dir),
         availability=availability,
-        timezone=settings.hotline.timezone,
-        region=settings.hotline.region,
-        callbacks=CallbackRepository(db, policy_from(settings.callbacks)),
+        customers=customers,
+        tickets=tickets,
+        callbacks=callbacks,
         callback_queue=settings.hotline.default_queue,
-        ticket_sla=sla_rules(settings.tickets, settings.hotline.timezone, days),
     )
     if ivr.hours != "flow":
         log.warning("ivr.hours = %r: hours nodes do not apply their flow's opening hours", ivr.hours)

@@ -123,6 +123,21 @@ class FlowRegistry:
                     await self._restore(active)
         return problems
 
+    async def follow_stored(self, name: str | None = None) -> None:
+        """Put in force the version stored as active for ``name`` (None: every flow) when it
+        is not the one in force here: another node published it (``ctiserver.storage.notify``
+        wakes this). The node's file is written too, so that its file watcher agrees."""
+        async with self._lock:
+            names = [name] if name is not None else await self.versions.flows()
+            for flow in names:
+                active = await self.versions.active(flow)
+                current = self._by_name.get(flow)
+                if active is None or (current is not None and current[1].number == active.number):
+                    continue
+                await self._restore(active)
+                if self.active_version(flow) == active:
+                    self._write_file(flow, active.source)
+
     async def watch(self, interval: float) -> None:
         """Poll flows_dir for edited files until cancelled."""
         while True:

@@ -1,16 +1,19 @@
-"""The IVR's FlowServices on the database: customers, tickets, callbacks, voicemail, surveys."""
+"""The IVR's FlowServices on the database: customers, tickets, callbacks, voicemail, surveys.
+
+Tickets and callbacks are other features' services, handed down by the composition root
+(``ctiserver.server``): the IVR names what it needs of them here (``TicketService``,
+``CallbackRequests``) and imports neither; so a ticket the IVR opens is stamped by the
+server's one clock, with the hotline's SLA rules, like one opened from the desk."""
 
 from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path, PurePosixPath
+from typing import Any, Protocol
 
-from ctiserver.callbacks.model import Source
-from ctiserver.callbacks.store import CallbackRepository, VoicemailRepository
-from ctiserver.customers.phones import DEFAULT_REGION
-from ctiserver.customers.store import CustomerRepository
+from ctiserver.customers import DEFAULT_REGION, CustomerRepository
 from ctiserver.ivr.dryrun import DryRunServices
 from ctiserver.ivr.engine.services import (
     CallbackRequest,
@@ -20,9 +23,8 @@ from ctiserver.ivr.engine.services import (
 )
 from ctiserver.ivr.store import IvrRunRepository
 from ctiserver.ivr.ticket_opening import PatientTicketOpener
+from ctiserver.ivr.voicemails import VoicemailRepository
 from ctiserver.storage.database import Database
-from ctiserver.tickets.model.sla import SlaRules
-from ctiserver.tickets.store import DEFAULT_TIMEZONE, TicketRepository
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +36,45 @@ def safe_file_stem(call_id: str) -> str:
     return _UNSAFE.sub("_", call_id).lstrip(".") or "call"
 
 
+class _Opened(Protocol):
+    @property
+    def number(self) -> str: ...
+
+    @property
+    def type(self) -> str: ...
+
+    @property
+    def summary(self) -> str: ...
+
+    @property
+    def source(self) -> str: ...
+
+
+class _Identified(Protocol):
+    @property
+    def id(self) -> int: ...
+
+
+class TicketService(Protocol):
+    """What the IVR needs of the tickets (``ctiserver.tickets.TicketRepository``)."""
+
+    async def open(
+        self, type: str, summary: str, fields: Mapping[str, Any], *,
+        customer_id: int | None, call_linkedid: str | None = None, source: str = "ivr",
+    ) -> _Opened: ...
+
+    async def list_for_call(self, linkedid: str) -> Sequence[_Opened]: ...
+
+
+class CallbackRequests(Protocol):
+    """What the IVR needs of the callbacks (``ctiserver.callbacks.CallbackRepository``)."""
+
+    async def request(
+        self, number: str, *, customer_id: int | None, call_linkedid: str | None, reason: str,
+        source: str, queue: str | None = None, choices: Sequence[str] = (), vip: bool = False,
+    ) -> _Identified: ...
+
+
 class DbFlowServices:
     def __init__(
         self,
@@ -41,21 +82,20 @@ class DbFlowServices:
         *,
         voicemail_host_dir: Path,
         voicemail_asterisk_dir: str,
-        timezone: str = DEFAULT_TIMEZONE,
-        region: str = DEFAULT_REGION,
+        customers: CustomerRepository,
+        tickets: TicketService,
+        callbacks: CallbackRequests,
         availability: Callable[[str], bool] | None = None,
-        callbacks: CallbackRepository | None = None,
         callback_queue: str | None = None,
-        ticket_sla: SlaRules | None = None,
     ) -> None:
-        """``callbacks``: where callback requests go (with the callbacks' policy);
+        """``customers``, ``tickets``, ``callbacks``: the server's one instance of each;
         ``callback_queue``: the queue whose agents call them back."""
         self.availability = availability
-        self.customers = CustomerRepository(db, region)
-        self.tickets = TicketRepository(db, timezone=timezone, sla=ticket_sla)
+        self.customers = customers
+        self.tickets = tickets
         #: tickets wait for a busy database, then go to the durable writer (``ticket_opening``)
         self.ticket_opener = PatientTicketOpener(self._open_ticket, self._ivr_tickets_of)
-        self.callbacks = callbacks or CallbackRepository(db)
+        self.callbacks = callbacks
         self.callback_queue = callback_queue
         self.voicemails = VoicemailRepository(db)
         self.runs = IvrRunRepository(db)
@@ -100,7 +140,7 @@ class DbFlowServices:
             customer_id = match.id if match is not None else None
         callback = await self.callbacks.request(
             request.number, customer_id=customer_id, call_linkedid=request.call_id,
-            reason=request.reason, source=Source(request.source), queue=self.callback_queue,
+            reason=request.reason, source=request.source, queue=self.callback_queue,
             choices=request.choices, vip=request.vip,
         )
         return str(callback.id)

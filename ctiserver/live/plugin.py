@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 from ctiserver.agents.model import AgentBoard
+from ctiserver.calls.model import CallTracker
 from ctiserver.core import Core
 from ctiserver.live import http
 from ctiserver.live.wallboard import WallboardService
+from ctiserver.stats import StatsRepository
 from ctiserver.stats.model import StatsLog
-from ctiserver.stats.store import StatsRepository
 
 
-def register(core: Core, board: AgentBoard, stats: StatsLog, history: StatsRepository) -> WallboardService:
+def register(
+    core: Core, board: AgentBoard, stats: StatsLog, history: StatsRepository, calls: CallTracker
+) -> WallboardService:
+    """``calls``: the live call model (the composition root's)."""
     wallboard = WallboardService(
-        board=board, stats=stats, calls=core.calls, queues=core.queue_names, history=history,
+        board=board, stats=stats, calls=calls, queues=core.queue_names, history=history,
         timezone=core.settings.hotline.timezone, clock=core.clock,
     )
 

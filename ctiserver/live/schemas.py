@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from pydantic import Field
 
 from ctiserver.agents.model import AgentState
-from ctiserver.calls.schemas import LiveCallView
+from ctiserver.calls import LiveCallView
 from ctiserver.web.schemas import Day, Moment, QueryString, Seconds, Shape
 
 #: answered within the service level over the counted calls, 0..1; null without calls

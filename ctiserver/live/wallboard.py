@@ -18,7 +18,7 @@ from typing import Any, Protocol
 from ctiserver.agents.model import AgentBoard
 from ctiserver.calls.model import CallTracker, iso_utc, waiting_calls
 from ctiserver.settings import HotlineSettings
-from ctiserver.stats.days import HotlineDays
+from ctiserver.stats import HotlineDays, StatsRepository
 from ctiserver.stats.model import (
     SERVICE_LEVEL_SECONDS,
     QueueFigures,
@@ -27,7 +27,6 @@ from ctiserver.stats.model import (
     TodayFigures,
     longest_waits,
 )
-from ctiserver.stats.store import StatsRepository
 from ctiserver.vocabulary import SUPERVISOR_ROLES
 
 

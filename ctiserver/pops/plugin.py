@@ -5,10 +5,13 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from ctiserver.agents.plugin import Agents
+from ctiserver.agents import Agents
+from ctiserver.calls.model import CallTracker
 from ctiserver.core import Core
-from ctiserver.customers.cards import BatchedCardLookup, CustomerCards
-from ctiserver.ivr.hotline import HotlineIvr
+from ctiserver.customers import CustomerRepository
+from ctiserver.ivr import HotlineIvr
+from ctiserver.pops import http
+from ctiserver.pops.cards import BatchedCardLookup, CustomerCards
 from ctiserver.pops.schemas import PopMessage
 from ctiserver.pops.service import ScreenPopService
 from ctiserver.web.contract import add_messages
@@ -22,14 +25,21 @@ class Pops:
     seat_agents: Callable[[], Awaitable[None]]
 
 
-def register(core: Core, agents: Agents, ivr: HotlineIvr) -> Pops:
+def register(
+    core: Core, agents: Agents, ivr: HotlineIvr, customers: CustomerRepository, calls: CallTracker
+) -> Pops:
+    """``customers``: the customers' repository, for the desk's customer routes; ``calls``: the
+    live call model (the composition root's)."""
+    cards = CustomerCards(core.db, core.settings.hotline.region)
+    http.register(core.app, customers, cards)
     pops = ScreenPopService(
-        calls=core.calls,
-        cards=BatchedCardLookup(CustomerCards(core.db, core.settings.hotline.region).for_phones),
+        calls=calls,
+        cards=BatchedCardLookup(cards.for_phones),
         ivr_runs=ivr.live,
         clock=core.clock,
     )
     pops.attach(core.hub)
+    pops.on_latency = core.metrics.pop_seconds.observe
     core.app[USER_CHANNEL_KEY] = pops
     add_messages(core.app, PopMessage)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from ctiserver.customers.schemas import CustomerCard
+from ctiserver.pops.card_schemas import CustomerCard
 from ctiserver.web.schemas import Moment, Seconds, Shape
 
 

@@ -31,10 +31,9 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from ctiserver.agents.model import AgentState, AgentUpdate
-from ctiserver.callbacks.model import is_placeholder
-from ctiserver.calls.model import CallTracker, CallUpdate, iso_utc
+from ctiserver.calls.model import CallTracker, CallUpdate, is_placeholder, iso_utc
 from ctiserver.calls.model.visibility import calls_as_seen
-from ctiserver.ivr.hotline import LiveIvr
+from ctiserver.ivr import LiveIvr
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +53,8 @@ class _Pop:
     event: str = "ringing"
     #: the agent's messages go out one after the other
     sending: asyncio.Task[None] | None = field(default=None, repr=False)
+    #: when the phone rang (monotonic seconds), for the pop latency
+    rang: float = field(default_factory=time.monotonic, repr=False)
 
 
 class ScreenPopService:
@@ -78,6 +79,8 @@ class ScreenPopService:
         self._pops: dict[str, _Pop] = {}
         #: member interface -> the delivery of its latest pop, which the next one waits for
         self._last_delivery: dict[str, asyncio.Task[None]] = {}
+        #: told the seconds from the phone ringing to its pop reaching the hub (``/metrics``)
+        self.on_latency: Callable[[float], None] | None = None
         #: told (call id, interface) when a ringing pop reaches the hub (benchmarks); None normally
         self.on_pushed: Callable[[str, str], None] | None = None
         #: call id -> its customer cards, being fetched or fetched, until the call ends
@@ -224,6 +227,8 @@ class ScreenPopService:
         if self._push is None:
             return
         self._push.to_user(pop.user_id, {"type": "pop", "event": event, "pop": pop.body})
+        if event == "ringing" and self.on_latency is not None:
+            self.on_latency(time.monotonic() - pop.rang)
         if event == "ringing" and self.on_pushed is not None:
             self.on_pushed(pop.call_id, pop.interface)
 

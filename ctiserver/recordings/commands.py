@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -111,13 +112,19 @@ async def purge_command(settings: Settings, args: argparse.Namespace) -> int:
     import time
 
     from ctiserver.storage.database import Database, upgrade_schema
+    from ctiserver.storage.leases import LeaseBusy, hold_once
 
     await upgrade_schema(settings.database.url)
     db = Database(settings.database.url)
     try:
         directory = await asyncio.to_thread(Path(settings.recordings.dir).resolve)
-        result = await purge(db, directory, retention_days=settings.recordings.retention_days, now=time.time(),
-                             dry_run=args.dry_run)
+        # one purge at a time among the nodes (a lease: ctiserver.storage.leases)
+        async with hold_once(settings.database.url, "recordings-purge"):
+            result = await purge(db, directory, retention_days=settings.recordings.retention_days,
+                                 now=time.time(), dry_run=args.dry_run)
+    except LeaseBusy as exc:
+        print(f"recordings purge: {exc}", file=sys.stderr)
+        return 1
     finally:
         await db.close()
     verb = "would delete" if args.dry_run else "deleted"

@@ -15,7 +15,7 @@ from typing import Any
 
 from aiohttp import web
 
-from ctiserver.agents.store import AgentRepository
+from ctiserver.agents import AgentRepository
 from ctiserver.recordings.files import inside
 from ctiserver.recordings.media import ENCODINGS, MediaCache, MediaError
 from ctiserver.recordings.model import Viewer, is_id, may_hear

@@ -12,8 +12,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from ctiserver.agents import AgentRepository
 from ctiserver.agents.model import AgentBoard, AgentState
-from ctiserver.agents.store import AgentRepository
 from ctiserver.recordings.service import RecordingService
 from ctiserver.settings import Settings
 from ctiserver.telephony.ami.actions import AmiError

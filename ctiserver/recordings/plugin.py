@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+from ctiserver.agents import AgentRepository
 from ctiserver.agents.model import AgentBoard
-from ctiserver.agents.store import AgentRepository
+from ctiserver.calls.model import CallTracker
 from ctiserver.core import Core
-from ctiserver.customers.store import CustomerRepository
+from ctiserver.customers import CustomerRepository
 from ctiserver.recordings import http
 from ctiserver.recordings.media import MediaCache
 from ctiserver.recordings.monitor import DeskRecording, LiveMonitor
@@ -19,14 +20,17 @@ from ctiserver.recordings.store import RecordingRepository
 AGENT_POLICIES = ("own", "none")
 
 
-def register(core: Core, board: AgentBoard) -> RecordingService:
+def register(
+    core: Core, board: AgentBoard, calls: CallTracker, customers: CustomerRepository, agents: AgentRepository
+) -> RecordingService:
+    """``calls``, ``customers``, ``agents`` (the directory): the composition root's."""
     settings = core.settings.recordings
     if settings.agents not in AGENT_POLICIES:
         raise ValueError(f"recordings.agents must be one of {', '.join(AGENT_POLICIES)}, not {settings.agents!r}")
     recording_notice(core.settings)  # a prompt that is not a plain sound name stops the start here
     index = RecordingRepository(core.db)
     service = RecordingService(
-        core.settings, core.calls, index, CustomerRepository(core.db, core.settings.hotline.region), core.clock
+        core.settings, calls, index, customers, core.clock
     )
 
     async def make_directory() -> None:
@@ -36,7 +40,6 @@ def register(core: Core, board: AgentBoard) -> RecordingService:
     core.on_stop(service.stop)
     core.agi.route("record", service.agi_record)
     core.follow(service.on_event)
-    agents = AgentRepository(core.db)
     media = MediaCache(service.directory, workers=settings.media_workers, buckets=settings.waveform_points)
 
     async def close_media() -> None:

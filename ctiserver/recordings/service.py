@@ -18,7 +18,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from ctiserver.calls.model import CallTracker
-from ctiserver.customers.store import CustomerRepository
+from ctiserver.customers import CustomerRepository
 from ctiserver.recordings.files import FileFacts, blank_gaps, examine, size_of
 from ctiserver.recordings.model import FORMAT, Recording, extension_of, new_id, relative_path
 from ctiserver.recordings.store import RecordingRepository

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from ctiserver.recordings.model import Flag
 from ctiserver.recordings.tables import RecordingRow
 from ctiserver.storage.database import Database
-from ctiserver.tickets.tables import Ticket
+from ctiserver.tickets import Ticket
 from ctiserver.vocabulary import OPEN_TICKET_STATUSES
 
 

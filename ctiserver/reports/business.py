@@ -21,9 +21,9 @@ from typing import Any
 
 from sqlalchemy import case, distinct, exists, func, literal_column, or_, select, text, true
 
-from ctiserver.calls.tables import CallRow
-from ctiserver.customers.tables import Customer, Product
-from ctiserver.dispatch.tables import Branch
+from ctiserver.calls import CallRow
+from ctiserver.customers import Customer, Product
+from ctiserver.dispatch import Branch
 from ctiserver.reports.model.business import (
     ALL,
     BUSINESS_COLUMNS,
@@ -34,7 +34,7 @@ from ctiserver.reports.model.business import (
 )
 from ctiserver.reports.satisfaction import satisfaction_rows, survey_groups, visit_groups
 from ctiserver.storage.database import Database
-from ctiserver.tickets.tables import Ticket, TicketEvent
+from ctiserver.tickets import Ticket, TicketEvent
 
 Row = list[Any]
 #: a SELECT being built (SQLAlchemy's Select is generic over its columns)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import sys
 from typing import Any
 
 from ctiserver.settings import Settings
@@ -26,8 +27,9 @@ def add_reports(commands: Any) -> None:
 async def rebuild_command(settings: Settings, args: argparse.Namespace) -> int:
     from ctiserver.reports.model import HOUR
     from ctiserver.reports.store import ReportTotals, thresholds
-    from ctiserver.stats.days import HotlineDays
+    from ctiserver.stats import HotlineDays
     from ctiserver.storage.database import Database, upgrade_schema
+    from ctiserver.storage.leases import LeaseBusy, hold_once
 
     await upgrade_schema(settings.database.url, settings)
     days = HotlineDays(settings.hotline.timezone)
@@ -35,7 +37,12 @@ async def rebuild_command(settings: Settings, args: argparse.Namespace) -> int:
     end = None if args.last is None else int(-(-days.midnight(args.last + dt.timedelta(days=1)) // HOUR))
     db = Database(settings.database.url)
     try:
-        read = await ReportTotals(db, thresholds(settings)).rebuild(first, end)
+        # one rebuild at a time among the nodes (a lease: ctiserver.storage.leases)
+        async with hold_once(settings.database.url, "reports-rebuild"):
+            read = await ReportTotals(db, thresholds(settings)).rebuild(first, end)
+    except LeaseBusy as exc:
+        print(f"reports rebuild: {exc}", file=sys.stderr)
+        return 1
     finally:
         await db.close()
     print(f"reports rebuilt from {read} statistics record(s)")

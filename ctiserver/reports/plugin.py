@@ -9,8 +9,7 @@ from ctiserver.reports.business import BusinessQueries
 from ctiserver.reports.queries import ReportQueries
 from ctiserver.reports.service import ReportService
 from ctiserver.reports.store import ReportTotals, thresholds
-from ctiserver.stats.days import HotlineDays
-from ctiserver.stats.store import StatsRepository
+from ctiserver.stats import HotlineDays, StatsRepository
 
 
 def register(core: Core, records: StatsRepository) -> ReportService:

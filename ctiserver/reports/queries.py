@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import case, func, select
 
-from ctiserver.callbacks.tables import Callback, CallbackAttempt
+from ctiserver.callbacks import Callback, CallbackAttempt
 from ctiserver.reports.model import CALL_COLUMNS, MAX_COLUMNS, STATE_COLUMNS, SUM_COLUMNS
 from ctiserver.reports.tables import (
     ReportDayRow,

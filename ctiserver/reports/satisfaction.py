@@ -14,13 +14,13 @@ from typing import Any
 from sqlalchemy import and_, case, exists, func, select
 from sqlalchemy.orm import aliased
 
-from ctiserver.calls.tables import CallRow
-from ctiserver.customers.tables import Customer, Product
-from ctiserver.dispatch.tables import Branch
-from ctiserver.ivr.tables import CallSurvey
+from ctiserver.calls import CallRow
+from ctiserver.customers import Customer, Product
+from ctiserver.dispatch import Branch
+from ctiserver.ivr import CallSurvey
 from ctiserver.reports.model.business import ALL, SATISFIED_SCORE, Tally, satisfaction_row
-from ctiserver.tickets.tables import Ticket
-from ctiserver.visits.tables import Visit
+from ctiserver.tickets import Ticket
+from ctiserver.visits import Visit
 
 Query = Any
 Runner = Callable[[Query], Awaitable[list[Any]]]

@@ -23,7 +23,7 @@ from ctiserver.reports.model import (
 )
 from ctiserver.reports.model.business import BUSINESS_COLUMNS
 from ctiserver.reports.queries import ReportQueries
-from ctiserver.stats.days import HotlineDays
+from ctiserver.stats import HotlineDays
 from ctiserver.storage.base import from_epoch
 
 #: the longest range a report covers

@@ -32,8 +32,8 @@ from ctiserver.reports.tables import (
     ReportQueueHourRow,
 )
 from ctiserver.settings import Settings
+from ctiserver.stats import StatsRecordRow
 from ctiserver.stats.model import Record, record_from_dict
-from ctiserver.stats.tables import StatsRecordRow
 from ctiserver.storage.database import Database
 
 #: records read (and totals merged) per step of a rebuild
@@ -137,11 +137,6 @@ async def merge(session: AsyncSession, totals: HourlyTotals) -> None:
         await session.execute(statement, rows)
 
 
-def merge_sync(connection: Connection, totals: HourlyTotals) -> None:
-    for statement, rows in merge_statements(connection.dialect.name, totals):
-        connection.execute(statement, rows)
-
-
 def _chunks(records: Iterable[Record], size: int) -> Iterator[list[Record]]:
     chunk: list[Record] = []
     for record in records:
@@ -175,7 +170,7 @@ def rebuild_sync(connection: Connection, thresholds: Thresholds, first: int | No
                  end: int | None = None, *, coarse: bool = True) -> int:
     """The totals of the hours [first, end) (None: all), widened to whole local days,
     recounted from the records at every level (``coarse``; else the hourly rows only, as
-    migration 0014 made them); how many records were read. Runs in the caller's transaction."""
+    migration 0010 made them); how many records were read. Runs in the caller's transaction."""
     days = local_days(thresholds)
     if first is not None:
         first = days.first_hour(days.of_hour(first))

@@ -6,11 +6,11 @@ from __future__ import annotations
 from sqlalchemy import Float, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ctiserver.calls.tables import CallRow
-from ctiserver.ivr.tables import CallSurvey
+from ctiserver.calls import CallRow
+from ctiserver.ivr import CallSurvey
 from ctiserver.storage.base import Base
-from ctiserver.tickets.tables import Ticket, TicketEvent
-from ctiserver.visits.tables import Visit
+from ctiserver.tickets import Ticket, TicketEvent
+from ctiserver.visits import Visit
 
 
 class _CallColumns:

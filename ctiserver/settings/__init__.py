@@ -40,6 +40,7 @@ from ctiserver.settings.telephony import (
     HotlineSettings,
     IvrSettings,
     LabSettings,
+    NodeSettings,
     QueueSettings,
     StorageSettings,
     WebrtcSettings,
@@ -59,6 +60,7 @@ __all__ = [
     "HotlineSettings",
     "IvrSettings",
     "LabSettings",
+    "NodeSettings",
     "QueueSettings",
     "RecordingSettings",
     "ReportSettings",
@@ -95,6 +97,7 @@ class Settings:
     tickets: TicketSettings = field(default_factory=TicketSettings)
     webhooks: WebhookSettings = field(default_factory=WebhookSettings)
     visits: VisitSettings = field(default_factory=VisitSettings)
+    nodes: NodeSettings = field(default_factory=NodeSettings)
     webrtc: WebrtcSettings = field(default_factory=WebrtcSettings)
 
     def replace(self, **sections: Mapping[str, object]) -> Settings:

@@ -41,6 +41,11 @@ class CallbackSettings:
     #: this server's name on the attempts it claims, so that after a restart it resolves
     #: its own (two servers on one database need two names); "": the host name
     server_id: str = ""
+    #: seconds this server's dialling lease lasts unrenewed (renewed every third of it):
+    #: a server silent this long is taken for dead and any other server resolves the
+    #: attempts it left in flight, from Asterisk's record of them (its agents are offered
+    #: callbacks again)
+    lease: float = 15.0
 
 
 @dataclass(frozen=True)
@@ -203,3 +208,5 @@ class VisitSettings:
     interval: float = 2.0
     #: this server's name on the attempts it claims; "": the host name
     server_id: str = ""
+    #: seconds this server's dialling lease lasts unrenewed (as callbacks.lease)
+    lease: float = 15.0

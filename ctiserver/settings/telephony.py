@@ -66,6 +66,11 @@ class WebSettings:
     websockets_per_user: int = 8
     #: the largest message a websocket takes from a browser (bytes)
     websocket_max_message: int = 64 * 1024
+    #: who may read ``GET /metrics``: "loopback" (a Prometheus on the node's own host, or
+    #: through a proxy there), "token" (``Authorization: Bearer <metrics_token>``, for a
+    #: Prometheus elsewhere) or "admins" (a logged-in admin's session)
+    metrics_access: str = "loopback"
+    metrics_token: str = ""
 
     def __post_init__(self) -> None:
         for origin in self.origins:
@@ -79,6 +84,20 @@ class WebSettings:
                 raise SettingsError(f"web.trusted_proxies: {proxy!r} is not an address or a network") from exc
         if self.session_idle <= 0 or self.session_max_age <= 0 or self.websockets_per_user <= 0:
             raise SettingsError("web.session_idle, session_max_age and websockets_per_user must be positive")
+
+
+@dataclass(frozen=True)
+class NodeSettings:
+    """Several nodes on one PostgreSQL (docs/deploy.md); nothing to set on SQLite (one node)."""
+
+    #: this node's name in leases, metrics and logs; "" = the host name and the web port
+    name: str = ""
+    #: seconds between a node's tries to take a lease another node holds: a dead node's
+    #: duties (SLA watch, diallers...) are taken over within this after PostgreSQL ends
+    #: its session; also how often a node checks its lease connection
+    lease_interval: float = 3.0
+    #: seconds between tries to make the LISTEN connection again (wake-ups across nodes)
+    listen_retry: float = 1.0
 
 
 @dataclass(frozen=True)

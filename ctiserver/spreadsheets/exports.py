@@ -18,12 +18,12 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from ctiserver.calls.tables import CallRow
-from ctiserver.customers.tables import Customer, CustomerPhone, Product
+from ctiserver.calls import CallRow
+from ctiserver.customers import Customer, CustomerPhone, Product
 from ctiserver.spreadsheets.model import csv_text
 from ctiserver.spreadsheets.workbooks import SheetWriter
 from ctiserver.storage.database import Database
-from ctiserver.tickets.tables import Ticket
+from ctiserver.tickets import Ticket
 
 EXPORTS = ("customers", "tickets", "calls")
 BOM = "\ufeff"

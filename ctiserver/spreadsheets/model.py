@@ -23,7 +23,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from ctiserver.customers.phones import DEFAULT_REGION, is_valid_phone, normalize_phone
+from ctiserver.customers import DEFAULT_REGION, is_valid_phone, normalize_phone
 from ctiserver.spreadsheets.encodings import UnreadableFile, decode
 
 __all__ = ["UnreadableFile", "decode"]

@@ -30,7 +30,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ctiserver.customers.tables import Customer, CustomerPhone, Product, ProductModel
+from ctiserver.customers import Customer, CustomerPhone, Product, ProductModel
 from ctiserver.spreadsheets.model import CustomerLine, Problem, ProductLine
 from ctiserver.storage.database import Database
 

@@ -8,7 +8,7 @@ and left the queue with the callback key); the agent's time on it counts as talk
 from __future__ import annotations
 
 from ctiserver.agents.model import AgentBoard
-from ctiserver.callbacks.model import is_placeholder
+from ctiserver.calls.model import is_placeholder
 from ctiserver.core import Core
 from ctiserver.stats.days import HotlineDays, TodayOnly
 from ctiserver.stats.model import StatsLog, record_from_dict, record_to_dict

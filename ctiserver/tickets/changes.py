@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ctiserver.dispatch.tables import Branch, Department
+from ctiserver.dispatch import Branch, Department
 from ctiserver.storage.database import Database
 from ctiserver.tickets.bus import bus_of
 from ctiserver.tickets.infos import TicketInfo, event_info, ticket_info
@@ -35,7 +35,7 @@ from ctiserver.tickets.model.workflow import (
     engineer_fits,
 )
 from ctiserver.tickets.tables import Ticket, TicketEvent
-from ctiserver.users.tables import User
+from ctiserver.users import User
 from ctiserver.vocabulary import FINAL_TICKET_STATUSES
 
 

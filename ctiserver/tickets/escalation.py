@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ctiserver.dispatch.tables import Branch
+from ctiserver.dispatch import Branch
 from ctiserver.storage.database import Database
 from ctiserver.tickets.bus import bus_of
 from ctiserver.tickets.infos import event_info, ticket_info

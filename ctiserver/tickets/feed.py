@@ -114,6 +114,10 @@ class EventFeed:
         self._followers.append(follower)
         return follower
 
+    def consumers(self) -> list[FeedConsumer]:
+        """This process's durable consumers (their backlog is shown in ``/metrics``)."""
+        return [follower for follower in self._followers if isinstance(follower, FeedConsumer)]
+
     def wake(self) -> None:
         """Every consumer looks now (another server committed: a LISTEN/NOTIFY calls this)."""
         for follower in self._followers:

@@ -14,10 +14,11 @@ from typing import Any
 
 from aiohttp import web
 
-from ctiserver.customers.store import CustomerRepository
-from ctiserver.dispatch.store import DispatchRepository
+from ctiserver.customers import CustomerRepository
+from ctiserver.dispatch import DispatchRepository
 from ctiserver.storage.base import from_epoch
 from ctiserver.tickets.changes import Author
+from ctiserver.tickets.feedback import FEEDBACK_KEY
 from ctiserver.tickets.infos import TicketInfo, ticket_dict
 from ctiserver.tickets.listing import TicketFilter, TicketViewer
 from ctiserver.tickets.model.kinds import FieldsInvalid
@@ -45,8 +46,7 @@ from ctiserver.tickets.schemas import (
 from ctiserver.tickets.store import TicketRepository
 from ctiserver.tickets.viewers import VIEWERS_KEY, viewer_of
 from ctiserver.tickets.views import ticket_detail
-from ctiserver.users.store import UserRepository
-from ctiserver.visits.surveys import FEEDBACK_KEY
+from ctiserver.users import UserRepository
 from ctiserver.vocabulary import SUPERVISOR_ROLES, USER_ROLES
 from ctiserver.web.auditing import note_target
 from ctiserver.web.contract import body_of, query_of, route
@@ -76,8 +76,6 @@ class TicketsApi:
 
 
 API_KEY = web.AppKey("tickets_api", TicketsApi)
-#: the ticket store, for other features' routes
-TICKETS_KEY = web.AppKey("tickets", TicketRepository)
 
 
 async def _viewer(request: web.Request) -> TicketViewer:
@@ -230,7 +228,6 @@ def register(
     dispatch: DispatchRepository, users: UserRepository,
 ) -> None:
     app[API_KEY] = TicketsApi(tickets, customers, dispatch, users)
-    app[TICKETS_KEY] = tickets
     app[VIEWERS_KEY] = tickets
     route(app, "GET", "/api/tickets", list_tickets, summary="The tickets the user may see, most urgent first",
           roles=USER_ROLES, query=TicketQuery, answer=TicketList)

@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, case, false, or_, select
 
-from ctiserver.calls.tables import CallRow
+from ctiserver.calls import CallRow
 from ctiserver.tickets.model.visibility import TicketViewer
 from ctiserver.tickets.tables import Ticket
 from ctiserver.vocabulary import FINAL_TICKET_STATUSES, SUPERVISOR_ROLES

@@ -10,8 +10,8 @@ from typing import Annotated, Any, Literal
 from pydantic import BeforeValidator, ConfigDict, Field, StringConstraints, WithJsonSchema, model_validator
 
 from ctiserver import vocabulary
+from ctiserver.tickets.feedback import SurveyView, VisitView
 from ctiserver.tickets.model.kinds import FIELD_MODELS, FieldsInvalid, validate_fields
-from ctiserver.visits.schemas import SurveyView, VisitView
 from ctiserver.web.schemas import Count, Moment, OneOf, QueryString, RequestBody, RowId, Shape
 
 MAX_SUMMARY = 500
@@ -123,7 +123,7 @@ class TicketDetail(TicketView):
     appointment_end: Moment | None
     sla: SlaView
     history: list[TicketEventView]
-    #: post-call surveys of the call that opened it (``ctiserver.visits``)
+    #: post-call surveys of the call that opened it (added by ``ctiserver.visits``: feedback.py)
     surveys: list[SurveyView]
     #: its return visits, newest first
     visits: list[VisitView]

@@ -17,11 +17,11 @@ from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ctiserver.agents.tables import AgentRow
+from ctiserver.agents import AgentRow
 from ctiserver.calendar import DayRules
-from ctiserver.customers.tables import Customer
+from ctiserver.customers import Customer
+from ctiserver.dispatch import rules_in
 from ctiserver.dispatch.model import match
-from ctiserver.dispatch.store import rules_in
 from ctiserver.settings import HotlineSettings, TicketSettings
 from ctiserver.storage.base import utcnow
 from ctiserver.storage.database import Database
@@ -32,7 +32,7 @@ from ctiserver.tickets.listing import TicketFilter, TicketViewer, order_of, visi
 from ctiserver.tickets.model.kinds import validate_fields
 from ctiserver.tickets.model.sla import Move, SlaRules
 from ctiserver.tickets.tables import Ticket, TicketCounter, TicketEvent
-from ctiserver.users.tables import User
+from ctiserver.users import User
 from ctiserver.vocabulary import DEPARTMENT_BY_TYPE, TICKET_SOURCES, TICKET_TYPES, TICKET_URGENCIES
 
 LETTER_BY_TYPE: Mapping[str, str] = {
@@ -61,7 +61,7 @@ def sla_rules(settings: TicketSettings, timezone: str, days: DayRules | None = N
 
 class TicketRepository(TicketChanges):
     """The tickets; the transition API (``move``, ``dispatch``, ``schedule``...) is
-    :class:`ctiserver.tickets.changes.TicketChanges`. ``TicketStore`` is another name for it."""
+    :class:`ctiserver.tickets.changes.TicketChanges`."""
 
     def __init__(
         self,
@@ -252,10 +252,6 @@ class TicketRepository(TicketChanges):
         async with self._db.session() as session:
             rows = await session.scalars(select(Ticket).where(where).order_by(order))
             return [ticket_info(row) for row in rows]
-
-
-#: the transition API's name for other packages
-TicketStore = TicketRepository
 
 
 async def _next_sequence(session: AsyncSession, dialect: str, day: str) -> int:

@@ -16,9 +16,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ctiserver.customers.tables import Customer, Product
+from ctiserver.customers import Customer, Product
 from ctiserver.storage.base import Base, UTCDateTime, one_of, utcnow
-from ctiserver.users.tables import User
+from ctiserver.users import User
 from ctiserver.vocabulary import (
     TICKET_EVENT_KINDS,
     TICKET_SOURCES,

@@ -6,11 +6,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from ctiserver.dispatch.store import DispatchRepository
+from ctiserver.dispatch import DispatchRepository
 from ctiserver.tickets.infos import TicketEventInfo, TicketInfo, ticket_dict
 from ctiserver.tickets.model.sla import Move, SlaClock
 from ctiserver.tickets.store import TicketRepository
-from ctiserver.users.store import UserRepository
+from ctiserver.users import UserRepository
 
 
 def _moment(value: dt.datetime | None) -> str | None:

@@ -8,7 +8,8 @@ import logging
 from ctiserver.core import Core
 from ctiserver.users import http
 from ctiserver.users.http import Organisation
-from ctiserver.web.keys import SESSIONS_KEY, USERS_KEY
+from ctiserver.users.sessions import SessionRepository
+from ctiserver.users.store import UserRepository
 
 log = logging.getLogger(__name__)
 
@@ -16,10 +17,10 @@ log = logging.getLogger(__name__)
 SWEEP_EVERY = 3600.0
 
 
-def register(core: Core, organisation: Organisation) -> None:
-    """``organisation``: the departments and branches staff may belong to."""
-    http.register(core.app, core.app[USERS_KEY], organisation)
-    sessions = core.app[SESSIONS_KEY]
+def register(core: Core, organisation: Organisation, users: UserRepository, sessions: SessionRepository) -> None:
+    """``organisation``: the departments and branches staff may belong to; ``users`` and
+    ``sessions``: the ones the web app signs in with (``web_parts``, from the composition root)."""
+    http.register(core.app, users, organisation)
 
     async def sweep() -> None:
         while True:

@@ -11,9 +11,14 @@ or the agent's hangup before it. The automatic call rings the customer; once the
 they chose in the IVR, and the digit they press is the score. Only ASCII digits of the
 number reach Originate and Dial.
 
-After a restart (``resolve``), an attempt left in flight by this server is looked for in
-Asterisk by its ChannelId: still there, it is followed; gone, it is finished as
-``failed`` (counted, so retried with back-off, never redialled at once).
+After a restart (``resolve``), an attempt left in flight by this server, and at every
+beat of the server's lease one left by a server whose lease ran out (``visits.lease``),
+is looked for in Asterisk by its ChannelId (``ctiserver.telephony.outbound``, as the
+callbacks' dialler): an agent's call still there is followed; an automatic call still
+there is hung up (its survey's server is gone); gone, its outcome is read from the record
+Asterisk's dialplan wrote (``model.recorded_outcome``: a customer who answered an agent's
+call is never called again). No Originate is sent once the server's lease is about to run
+out.
 """
 
 from __future__ import annotations
@@ -26,14 +31,24 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
-from ctiserver.ivr.hotline import HotlineIvr
+from ctiserver.ivr import HotlineIvr
 from ctiserver.settings import Settings
+from ctiserver.storage.dialler_leases import DiallerLeases
 from ctiserver.telephony.agi.session import AgiSession
 from ctiserver.telephony.ami.link import AmiError, AmiLink
 from ctiserver.telephony.ami.originate import originate_refusal
 from ctiserver.telephony.events import ChannelHungUp, DialEnded, DialStarted, DomainEvent
-from ctiserver.tickets.changes import Author
-from ctiserver.visits.model import Mode, VisitOutcome, VisitRefused, dial_outcome, digits_only, hangup_outcome
+from ctiserver.telephony.outbound import AttemptWatch, Found
+from ctiserver.tickets import Author
+from ctiserver.visits.model import (
+    Mode,
+    VisitOutcome,
+    VisitRefused,
+    dial_outcome,
+    digits_only,
+    hangup_outcome,
+    recorded_outcome,
+)
 from ctiserver.visits.service import SYSTEM, VisitService
 from ctiserver.visits.views import VisitAttemptInfo, VisitInfo
 
@@ -60,14 +75,18 @@ class _Flight:
 class VisitDialer:
     def __init__(
         self, service: VisitService, ami: AmiLink, settings: Settings, hotline: HotlineIvr | None, *,
-        clock: Callable[[], float],
+        clock: Callable[[], float], leases: DiallerLeases | None = None,
     ) -> None:
+        """``leases``: this server's dialling lease (None: a server alone)."""
         self._service = service
         self._store = service.store
         self._ami = ami
         self._settings = settings
         self._hotline = hotline
         self._clock = clock
+        # an attempt's dialplan starts once the agent (or the customer) answers
+        self._watch = AttemptWatch(ami, leases, server=self._store.server, clock=clock,
+                                   span=settings.hotline.callback_ring + 60)
         #: ChannelId -> the attempt being followed
         self._flights: dict[str, _Flight] = {}
         self._background: set[asyncio.Task[None]] = set()
@@ -93,7 +112,7 @@ class VisitDialer:
         now = self._clock()
         self._give_up_silent(now)
         sent = 0
-        if not self._settings.visits.auto_call:
+        if not self._settings.visits.auto_call or not self._watch.may_originate():
             return sent
         for visit_id in await self._store.due(now):
             try:
@@ -110,7 +129,9 @@ class VisitDialer:
 
     async def run_forever(self) -> None:
         await self._ami.wait_ready(timeout=3600)
-        await self.resolve()
+        await self._watch.hold()
+        await self.resolve(own=True)
+        self._spawn(self._watch.keep_forever(self.resolve))
         while True:
             await self.tick()
             await asyncio.sleep(self._settings.visits.interval)
@@ -154,7 +175,8 @@ class VisitDialer:
                  flight.attempt.mode, flight.attempt.channel_id)
         if self.on_originate is not None:
             self.on_originate(action)
-        refusal = await originate_refusal(self._ami, action)
+        refusal = await originate_refusal(self._ami, action) if self._watch.may_originate() \
+            else "not sent: this server's dialling lease is running out"
         if refusal is not None:
             log.warning("visit %d: %s", flight.attempt.visit_id, refusal)
             await self._finish(flight, VisitOutcome.FAILED)
@@ -230,31 +252,38 @@ class VisitDialer:
             log.info("visit %d: attempt %d %s -> %s", visit.id, flight.attempt.id, outcome, visit.status)
             self._service.changed(visit)
 
-    # -- after a restart ------------------------------------------------------------------
+    # -- after a restart, after another server's death ----------------------------------
 
-    async def resolve(self) -> None:
-        """Attempts this server left in flight: followed if Asterisk still has their
-        channel, else finished as failed; never dialled again here."""
-        attempts = [a for a in await self._store.in_flight() if a.server == (self._store.server or None)]
-        if not attempts:
-            return
-        listing = await self._ami.send_list_action({"Action": "CoreShowChannels"})
-        alive = {m.get("Uniqueid"): m for m in listing if m.get("Event") == "CoreShowChannel"}
-        for attempt in attempts:
-            channel = alive.get(attempt.channel_id)
+    async def resolve(self, *, own: bool = False) -> None:
+        """Attempts no live server follows (``own``: this server's, left by its previous
+        run; always: those of servers whose lease ran out): followed (an agent's call) or
+        hung up (an automatic one) if Asterisk still has their channel, else finished from
+        Asterisk's record of them; never dialled again here."""
+        for attempt, found in await self._watch.orphans(await self._store.in_flight(), self._flights, own=own):
             flight = _Flight(attempt, await self._store.get(attempt.visit_id), self._clock())
-            if channel is None:
-                log.warning("visit attempt %d (%s) ended while the server was down: failed",
-                            attempt.id, attempt.channel_id)
-                await self._finish(flight, VisitOutcome.FAILED)
-                continue
-            flight.dialled = channel.get("Application") == "Dial"
-            self._flights[attempt.channel_id] = flight
-            if attempt.mode == Mode.AGENT.value and channel.get("BridgeId"):
-                await self._finish(flight, VisitOutcome.ANSWERED)
-            elif attempt.mode == Mode.AUTO.value:
-                # a survey under way was run by the server that stopped: its score is lost
-                flight.surveying = True
-                await self._finish(flight, VisitOutcome.FAILED)
-                with contextlib.suppress(AmiError, TimeoutError, OSError):
-                    await self._ami.send_action({"Action": "Hangup", "Channel": str(channel.get("Channel", ""))})
+            whose = "this server's" if attempt.server == self._store.server else f"dead server {attempt.server}'s"
+            if found.channel is None:
+                outcome = recorded_outcome(attempt.mode, found.dialled, found.status)
+                log.warning("visit attempt %d (%s, %s) ended unwatched: %s by Asterisk's record (%s)",
+                            attempt.id, attempt.channel_id, whose, outcome, found.record)
+                await self._finish(flight, outcome)
+            else:
+                await self._follow(flight, found, whose)
+
+    async def _follow(self, flight: _Flight, found: Found, whose: str) -> None:
+        channel = found.channel or {}
+        attempt = flight.attempt
+        log.info("visit attempt %d (%s, %s) still in Asterisk (%s)", attempt.id, attempt.channel_id, whose,
+                 channel.get("Application"))
+        flight.dialled = channel.get("Application") == "Dial"
+        self._flights[attempt.channel_id] = flight
+        if attempt.mode == Mode.AGENT.value and channel.get("BridgeId"):
+            await self._finish(flight, VisitOutcome.ANSWERED)
+        elif attempt.mode == Mode.AUTO.value:
+            # its survey (or the one about to start) belongs to the server that stopped:
+            # hung up; answered, its score is lost
+            flight.surveying = True
+            answered = channel.get("ChannelStateDesc") == "Up"
+            await self._finish(flight, VisitOutcome.NO_SCORE if answered else VisitOutcome.NO_ANSWER)
+            with contextlib.suppress(AmiError, TimeoutError, OSError):
+                await self._ami.send_action({"Action": "Hangup", "Channel": str(channel.get("Channel", ""))})

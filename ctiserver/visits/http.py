@@ -8,9 +8,8 @@ from typing import Any
 
 from aiohttp import web
 
-from ctiserver.agents.store import AgentRepository
-from ctiserver.tickets import VIEWERS_KEY, viewer_of
-from ctiserver.tickets.changes import Author
+from ctiserver.agents import AgentRepository
+from ctiserver.tickets import VIEWERS_KEY, Author, viewer_of
 from ctiserver.visits.dialer import VisitDialer
 from ctiserver.visits.model import VisitRefused
 from ctiserver.visits.schemas import (

@@ -144,6 +144,23 @@ def dial_outcome(dial_status: str) -> VisitOutcome:
     return DIAL_OUTCOMES.get(dial_status.upper(), VisitOutcome.FAILED)
 
 
+def recorded_outcome(mode: str, dialled: bool, status: str | None) -> VisitOutcome:
+    """An attempt's outcome from Asterisk's record of it, when no server saw it end. An
+    agent's call: as a callback's (``callbacks.model.recorded_outcome``): never dialled,
+    AGENT_MISSED; dialled, Dial's ``status`` (ANSWER: answered); no end written, FAILED.
+    An automatic call: answered (its record says so), NO_SCORE (the survey's score died
+    with its server); no record (the customer never answered, or the Originate never
+    reached Asterisk), NO_ANSWER; ``dialled`` without a status (too old to have a
+    record), FAILED."""
+    if mode == Mode.AUTO.value:
+        if status == "ANSWER":
+            return VisitOutcome.NO_SCORE
+        return VisitOutcome.FAILED if dialled else VisitOutcome.NO_ANSWER
+    if not dialled:
+        return VisitOutcome.AGENT_MISSED
+    return VisitOutcome.FAILED if status is None else dial_outcome(status)
+
+
 def digits_only(number: str) -> str:
     """ASCII digits only reach Originate and Dial (str.isdigit() admits "１" and "²" too)."""
     return "".join(ch for ch in number if ch in "0123456789")

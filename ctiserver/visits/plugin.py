@@ -8,19 +8,19 @@ from __future__ import annotations
 import logging
 import socket
 
-from ctiserver.agents.store import AgentRepository
+from ctiserver.agents import AgentRepository
 from ctiserver.core import Core
-from ctiserver.ivr.hotline import HotlineIvr
+from ctiserver.ivr import HotlineIvr
 from ctiserver.settings import VisitSettings
-from ctiserver.tickets import SERVING_KEY, EventFeed
-from ctiserver.tickets.store import TicketRepository
+from ctiserver.storage.dialler_leases import DiallerLeases
+from ctiserver.tickets import FEEDBACK_KEY, SERVING_KEY, EventFeed, TicketRepository
 from ctiserver.visits import http
 from ctiserver.visits.dialer import VisitDialer
 from ctiserver.visits.model import VisitPolicy
 from ctiserver.visits.push import VisitPush
 from ctiserver.visits.service import VisitService
 from ctiserver.visits.store import VisitRepository
-from ctiserver.visits.surveys import FEEDBACK_KEY, SurveyReport, TicketFeedback
+from ctiserver.visits.surveys import SurveyReport, TicketFeedback
 
 log = logging.getLogger(__name__)
 
@@ -43,10 +43,11 @@ def register(core: Core, tickets: TicketRepository, feed: EventFeed, hotline: Ho
     core.long_running("visit-feed", service.follow)
     dialer = None
     if core.settings.hotline.callback_interface:
-        dialer = VisitDialer(service, core.ami, core.settings, hotline, clock=core.clock)
+        dialer = VisitDialer(service, core.ami, core.settings, hotline, clock=core.clock,
+                             leases=DiallerLeases(core.db, store.server, settings.lease))
         core.follow(dialer.handle)
         core.agi.route("visit-survey", dialer.agi_survey)
-        core.long_running("visit-dialer", dialer.run_forever)
+        core.long_running("visit-dialer", dialer.run_forever, once=True)
     elif settings.auto_call:
         raise ValueError("visits.auto_call needs hotline.callback_interface (how customers are called)")
     surveys = SurveyReport(core.db)

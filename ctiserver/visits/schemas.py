@@ -1,5 +1,7 @@
 """The shapes of return visits and post-call surveys: a visit, the list, the agent's result
-form, the survey report."""
+form, the survey report. A visit (``VisitView``) and a survey (``SurveyView``) are shown in
+a ticket's detail too, so their shapes are declared with the ticket's hook for them
+(``ctiserver.tickets.feedback``) and used here."""
 
 from __future__ import annotations
 
@@ -7,40 +9,10 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints
 
-from ctiserver import vocabulary
-from ctiserver.web.schemas import Moment, OneOf, QueryString, RequestBody, RowId, Shape
+from ctiserver.tickets import SurveyView, VisitStatus, VisitView
+from ctiserver.web.schemas import Moment, QueryString, RequestBody, RowId, Shape
 
-VisitStatus = Annotated[str, OneOf(vocabulary.VISIT_STATUSES)]
 MAX_REMARKS = 2000
-
-
-class VisitView(Shape):
-    """VISIT: a completed ticket's return visit."""
-
-    id: int
-    ticket_id: int
-    ticket_number: str
-    customer_id: int | None
-    customer_name: str | None
-    #: the number called
-    number: str | None
-    #: the language the customer chose in the IVR (the automatic call's)
-    language: str | None
-    status: VisitStatus
-    #: failed attempts (no answer, busy, failed, no score)
-    attempts: int
-    #: when it is due (pending)
-    next_at: Moment | None
-    score: int | None
-    remarks: str | None
-    #: the Linkedid of the last call placed for it
-    call_linkedid: str | None
-    #: the agent (extension) who called last
-    agent: str | None
-    #: the complaint ticket a low score opened
-    complaint_ticket_id: int | None
-    created_at: Moment
-    finished_at: Moment | None
 
 
 class VisitList(Shape):
@@ -71,23 +43,6 @@ class VisitMessage(Shape):
 
     type: Literal["visit"]
     visit: VisitView
-
-
-class SurveyView(Shape):
-    """A post-call survey: the score the caller gave after the agent hung up, the call's
-    agent, and the tickets opened on the call."""
-
-    id: int
-    call_linkedid: str
-    score: int
-    at: Moment
-    #: the agent (extension) who took the call (null: not known, or the call is not over)
-    agent: str | None
-    caller_number: str | None
-    queue: str | None
-    ticket_ids: list[int]
-    #: the return visit whose automatic call it was (null: a hotline call)
-    visit_id: int | None
 
 
 class SurveyList(Shape):

@@ -20,15 +20,12 @@ from collections.abc import Callable
 
 from sqlalchemy import select
 
-from ctiserver.calls.tables import CallRow
-from ctiserver.customers.tables import CustomerPhone
-from ctiserver.ivr.tables import IvrRun
+from ctiserver.calls import CallRow
+from ctiserver.customers import CustomerPhone
+from ctiserver.ivr import IvrRun
 from ctiserver.storage.database import Database
-from ctiserver.tickets import EventFeed
-from ctiserver.tickets.changes import Author
-from ctiserver.tickets.infos import TicketEventInfo, TicketInfo
+from ctiserver.tickets import Author, EventFeed, TicketEventInfo, TicketInfo, TicketRepository
 from ctiserver.tickets.model.workflow import TicketError
-from ctiserver.tickets.store import TicketRepository
 from ctiserver.visits.model import VisitPolicy, VisitRefused, verdict
 from ctiserver.visits.store import VisitNotFound, VisitRepository
 from ctiserver.visits.views import VisitInfo

@@ -12,11 +12,11 @@ from __future__ import annotations
 from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
 
-from ctiserver.customers.tables import Customer
+from ctiserver.customers import Customer
 from ctiserver.storage.base import from_epoch
 from ctiserver.storage.database import Database
+from ctiserver.tickets import Ticket
 from ctiserver.tickets.model.visibility import TicketViewer
-from ctiserver.tickets.tables import Ticket
 from ctiserver.visits.model import (
     OPEN,
     Mode,

@@ -11,13 +11,12 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from aiohttp import web
 from sqlalchemy import select
 
-from ctiserver.calls.tables import CallRow
-from ctiserver.ivr.tables import CallSurvey
+from ctiserver.calls import CallRow
+from ctiserver.ivr import CallSurvey
 from ctiserver.storage.database import Database
-from ctiserver.tickets.tables import Ticket
+from ctiserver.tickets import Ticket
 from ctiserver.visits.store import VisitRepository
 from ctiserver.visits.tables import Visit
 
@@ -90,6 +89,3 @@ class TicketFeedback:
         visits = await self._visits.search(ticket_id=ticket_id)
         return {"surveys": surveys, "visits": [visit.to_dict() for visit in visits]}
 
-
-#: set by the visits feature; without it a ticket shows no feedback
-FEEDBACK_KEY = web.AppKey("ticket_feedback", TicketFeedback)

@@ -7,9 +7,9 @@ import datetime as dt
 from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ctiserver.customers.tables import Customer
+from ctiserver.customers import Customer
 from ctiserver.storage.base import Base, UTCDateTime, one_of, utcnow
-from ctiserver.users.tables import User
+from ctiserver.users import User
 from ctiserver.vocabulary import VISIT_MODES, VISIT_OUTCOMES, VISIT_STATUSES
 
 
@@ -64,7 +64,8 @@ class VisitAttempt(Base):
     visit_id: Mapped[int] = mapped_column(ForeignKey(Visit.id, ondelete="CASCADE"), index=True)
     mode: Mapped[str] = mapped_column(String(8))
     started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    ended_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    #: None while in flight (indexed: the dialler looks for attempts left by a dead server)
+    ended_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), index=True)
     agent: Mapped[str | None] = mapped_column(String(64))
     #: the ChannelId given to the Originate, also the call's Linkedid
     channel_id: Mapped[str] = mapped_column(String(64), unique=True)

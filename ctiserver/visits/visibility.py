@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from sqlalchemy import ColumnElement, select
 
-from ctiserver.tickets import TicketViewer, visible_to
-from ctiserver.tickets.tables import Ticket
+from ctiserver.tickets import Ticket, TicketViewer, visible_to
 from ctiserver.visits.tables import Visit
 
 

@@ -15,10 +15,7 @@ from aiohttp import web
 from ctiserver.resources import pages_dir
 from ctiserver.settings import Settings
 from ctiserver.storage.database import Database
-from ctiserver.users.logins import LoginFailureRepository
-from ctiserver.users.sessions import SessionRepository
-from ctiserver.users.store import UserRepository
-from ctiserver.web import auth, infrastructure, pages, ws
+from ctiserver.web import auth, infrastructure, metrics, pages, ws
 from ctiserver.web.hub import LiveHub
 from ctiserver.web.keys import (
     AMI_KEY,
@@ -34,9 +31,9 @@ from ctiserver.web.keys import (
     WEBSOCKETS_KEY,
 )
 from ctiserver.web.origin import OriginCheck
-from ctiserver.web.protocols import AmiStatus, CallSource
+from ctiserver.web.protocols import AmiStatus, CallSource, SessionStore, UserDirectory
 from ctiserver.web.remotes import TrustedProxies
-from ctiserver.web.throttle import LoginThrottle
+from ctiserver.web.throttle import FailureCounts, LoginThrottle
 
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -56,11 +53,15 @@ def create_app(
     db: Database,
     calls: CallSource,
     ami: AmiStatus,
-    users: UserRepository | None = None,
+    users: UserDirectory,
+    sessions: SessionStore,
+    login_failures: FailureCounts,
     clock: Callable[[], float] = time.time,
 ) -> web.Application:
     """The web application without any feature's routes; ``db``, ``calls`` and ``ami`` belong
-    to the caller, who closes them.
+    to the caller, who closes them; ``users``, ``sessions``, ``login_failures``: who may sign in,
+    their sessions and failed logins (the users feature's, handed in by the composition root:
+    ``ctiserver.users.web_parts``).
 
     ``clock`` gives the epoch seconds that live calls' durations are measured against.
     The contact-center services push to websockets through ``app[HUB_KEY]``.
@@ -68,14 +69,18 @@ def create_app(
     app = web.Application()
     app[SETTINGS_KEY] = settings
     app[DB_KEY] = db
-    app[USERS_KEY] = users or UserRepository(db)
+    app[USERS_KEY] = users
     app[CALLS_KEY] = calls
     app[AMI_KEY] = ami
     app[CLOCK_KEY] = clock
     app[HUB_KEY] = LiveHub(clock)
     app[WEBSOCKETS_KEY] = weakref.WeakSet()
     app[OPEN_SOCKETS_KEY] = {}
-    app[THROTTLE_KEY] = LoginThrottle(LoginFailureRepository(db))
+    app[THROTTLE_KEY] = LoginThrottle(login_failures)
+    metrics.check_access_setting(settings.web)
+    app[metrics.METRICS_KEY] = node_metrics = metrics.ServerMetrics()
+    node_metrics.reading("ctiserver_websocket_clients", "Websockets open on this node",
+                         lambda: len(app[WEBSOCKETS_KEY]))
 
     # order matters: the client's address from a trusted proxy's headers first; then writes
     # from another origin refused before anything else; the session middleware must run
@@ -85,10 +90,6 @@ def create_app(
     origins = OriginCheck(settings.web.origins)
     app[ORIGIN_KEY] = origins
     app.middlewares.append(origins.middleware)
-    sessions = SessionRepository(
-        db, secret=settings.web.session_secret, idle=settings.web.session_idle,
-        lifetime=settings.web.session_max_age,
-    )
     auth.setup_sessions(app, settings.web, sessions)
     app.middlewares.append(auth.auth_middleware)
 

@@ -12,11 +12,10 @@ from aiohttp_session import get_session, new_session
 from aiohttp_session import setup as setup_session
 
 from ctiserver.settings import WebSettings
-from ctiserver.users.sessions import SessionRepository
-from ctiserver.users.store import UserInfo
 from ctiserver.web.contract import body_of
 from ctiserver.web.handling import ApiError
 from ctiserver.web.keys import SESSIONS_KEY, THROTTLE_KEY, USER_KEY, USERS_KEY
+from ctiserver.web.protocols import SessionStore, SignedInUser
 from ctiserver.web.responses import json_error
 from ctiserver.web.schemas import Credentials
 from ctiserver.web.sessions import SESSION_USER_ID, DatabaseStorage
@@ -28,7 +27,7 @@ COOKIE_NAME = "CTISERVER_SESSION"
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-def setup_sessions(app: web.Application, settings: WebSettings, sessions: SessionRepository) -> None:
+def setup_sessions(app: web.Application, settings: WebSettings, sessions: SessionStore) -> None:
     app[SESSIONS_KEY] = sessions
     storage = DatabaseStorage(
         sessions, cookie_name=COOKIE_NAME, httponly=True, samesite="Lax", secure=settings.secure_cookies,
@@ -36,7 +35,7 @@ def setup_sessions(app: web.Application, settings: WebSettings, sessions: Sessio
     setup_session(app, storage)
 
 
-async def session_user(request: web.Request) -> UserInfo | None:
+async def session_user(request: web.Request) -> SignedInUser | None:
     """The user of the request's session, if it is open and the user still may log in."""
     session = await get_session(request)
     user_id = session.get(SESSION_USER_ID)

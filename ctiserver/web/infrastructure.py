@@ -1,19 +1,18 @@
-"""The routes of the web infrastructure itself: login and logout, who am I, the vocabulary,
-health, the websocket and the API's OpenAPI document."""
+"""The routes of the web infrastructure itself: login and logout, who am I, health, the
+websocket and the API's OpenAPI document (the vocabulary, ``/api/meta``, is ``ctiserver.meta``)."""
 
 from __future__ import annotations
 
 from aiohttp import web
 
 from ctiserver.vocabulary import USER_ROLES
-from ctiserver.web import auth, health, meta, openapi
+from ctiserver.web import auth, health, metrics, openapi
 from ctiserver.web.contract import declare, route
 from ctiserver.web.schemas import (
     Acknowledged,
     Credentials,
     HealthStatus,
     HealthView,
-    MetaView,
     UserAnswer,
 )
 
@@ -30,9 +29,11 @@ def register(app: web.Application) -> None:
           answer=Acknowledged)
     route(app, "GET", "/api/me", auth.me, summary="The logged-in user", roles=USER_ROLES,
           answer=UserAnswer)
-    route(app, "GET", "/api/meta", meta.meta, summary="The contact center's words for the pages",
-          roles=USER_ROLES, answer=MetaView)
     openapi.register(app)
+    app.router.add_get("/metrics", metrics.metrics)
+    declare(app, "GET", "/metrics", summary="This node in Prometheus' text format",
+            description="Who may read it: web.metrics_access (loopback, token or admins).",
+            public=True, media_type="text/plain")
     declare(app, "GET", "/", summary="The home page: the login, or the pages the user may open",
             public=True, media_type="text/html")
     declare(app, "GET", "/ws", summary="The live feed: pops, agent and call changes, the wallboard",

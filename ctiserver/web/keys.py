@@ -9,8 +9,6 @@ from aiohttp import web
 
 from ctiserver.settings import Settings
 from ctiserver.storage.database import Database
-from ctiserver.users.sessions import SessionRepository
-from ctiserver.users.store import UserInfo, UserRepository
 from ctiserver.web.hub import LiveHub
 from ctiserver.web.origin import OriginCheck
 from ctiserver.web.protocols import (
@@ -19,13 +17,16 @@ from ctiserver.web.protocols import (
     AuditSink,
     CallSource,
     PartsHealth,
+    SessionStore,
+    SignedInUser,
     UserChannel,
+    UserDirectory,
 )
 from ctiserver.web.throttle import LoginThrottle
 
 SETTINGS_KEY = web.AppKey("settings", Settings)
 DB_KEY = web.AppKey("db", Database)
-USERS_KEY = web.AppKey("users", UserRepository)
+USERS_KEY = web.AppKey("users", UserDirectory)
 CALLS_KEY = web.AppKey("calls", CallSource)
 AMI_KEY = web.AppKey("ami", AmiStatus)
 #: epoch seconds now (a function, so tests can stop the clock)
@@ -49,7 +50,7 @@ AUDIT_KEY = web.AppKey("audit", AuditSink)
 PARTS_KEY = web.AppKey("parts", PartsHealth)
 
 #: the open sessions (in the database)
-SESSIONS_KEY = web.AppKey("sessions", SessionRepository)
+SESSIONS_KEY = web.AppKey("sessions", SessionStore)
 
 #: failed logins by user and address, slowing password guessing
 THROTTLE_KEY = web.AppKey("login_throttle", LoginThrottle)
@@ -58,4 +59,4 @@ THROTTLE_KEY = web.AppKey("login_throttle", LoginThrottle)
 ORIGIN_KEY = web.AppKey("origins", OriginCheck)
 
 #: the logged-in user, set by the auth middleware on protected routes
-USER_KEY = web.RequestKey("user", UserInfo)
+USER_KEY = web.RequestKey("user", SignedInUser)

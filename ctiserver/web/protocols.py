@@ -1,6 +1,8 @@
 """What the web layer needs from the rest of the server, as structural types.
 
-``ctiserver.calls.model.CallTracker`` satisfies :class:`CallSource`; tests pass fakes.
+``ctiserver.calls.model.CallTracker`` satisfies :class:`CallSource`,
+``ctiserver.users.UserRepository`` :class:`UserDirectory` (the composition root hands them
+in: the web layer imports no feature); tests pass fakes.
 """
 
 from __future__ import annotations
@@ -74,3 +76,61 @@ class AuditSink(Protocol):
         details: Mapping[str, Any] | None = None,
         client: str | None = None,
     ) -> None: ...
+
+
+class SignedInUser(Protocol):
+    """A user as the web layer knows them (``ctiserver.users.UserInfo``)."""
+
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def username(self) -> str: ...
+
+    @property
+    def role(self) -> str: ...
+
+    @property
+    def display_name(self) -> str | None: ...
+
+    def to_dict(self) -> dict[str, object]: ...
+
+
+class UserDirectory(Protocol):
+    """Who may sign in (``ctiserver.users.UserRepository``)."""
+
+    async def authenticate(self, username: str, password: str) -> SignedInUser | None:
+        """The user if the password is right, else None."""
+        ...
+
+    async def active(self, user_id: int) -> SignedInUser | None:
+        """The user if they still may log in, else None."""
+        ...
+
+
+class FoundSession(Protocol):
+    @property
+    def user_id(self) -> int: ...
+
+    @property
+    def data(self) -> dict[str, Any]: ...
+
+    @property
+    def created(self) -> float: ...
+
+
+class SessionStore(Protocol):
+    """The sessions in the database (``ctiserver.users.SessionRepository``)."""
+
+    @property
+    def lifetime(self) -> float: ...
+
+    async def open(
+        self, user_id: int, data: dict[str, Any], *, client: str | None = None, user_agent: str | None = None
+    ) -> str: ...
+
+    async def find(self, token: str) -> FoundSession | None: ...
+
+    async def save(self, token: str, data: dict[str, Any]) -> None: ...
+
+    async def revoke(self, token: str) -> bool: ...

@@ -9,14 +9,14 @@ from typing import Any
 from aiohttp import web
 from aiohttp_session import AbstractStorage, Session
 
-from ctiserver.users.sessions import SessionRepository
+from ctiserver.web.protocols import SessionStore
 
 #: the session's key of its user (the only thing the server keeps in a session)
 SESSION_USER_ID = "user_id"
 
 
 class DatabaseStorage(AbstractStorage):
-    def __init__(self, sessions: SessionRepository, **cookie: Any) -> None:
+    def __init__(self, sessions: SessionStore, **cookie: Any) -> None:
         super().__init__(max_age=int(sessions.lifetime), **cookie)
         self.sessions = sessions
 

@@ -24,8 +24,7 @@ import time
 from collections.abc import Callable, Collection, Sequence
 from typing import Any
 
-from ctiserver.tickets import Committed, EventFeed
-from ctiserver.tickets.infos import TicketEventInfo, TicketInfo, ticket_dict
+from ctiserver.tickets import Committed, EventFeed, TicketEventInfo, TicketInfo, ticket_dict
 from ctiserver.vocabulary import SUPERVISOR_ROLES
 from ctiserver.web.hub import LiveHub
 from ctiserver.workview.model import Handover, Holder, Place, audience, earlier

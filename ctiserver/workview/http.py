@@ -9,7 +9,7 @@ from typing import Any
 
 from aiohttp import web
 
-from ctiserver.dispatch.store import DispatchRepository
+from ctiserver.dispatch import DispatchRepository
 from ctiserver.web.contract import query_of, route
 from ctiserver.web.handling import ApiError
 from ctiserver.web.keys import USER_KEY

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ctiserver.core import Core
-from ctiserver.dispatch.store import DispatchRepository
+from ctiserver.dispatch import DispatchRepository
 from ctiserver.tickets import EventFeed
 from ctiserver.web.contract import add_messages
 from ctiserver.workview import http

@@ -7,8 +7,8 @@ from typing import Annotated, Literal
 from pydantic import ConfigDict, Field
 
 from ctiserver import vocabulary
-from ctiserver.dispatch.schemas import BranchView
-from ctiserver.tickets.schemas import TicketStatus, TicketView
+from ctiserver.dispatch import BranchView
+from ctiserver.tickets import TicketStatus, TicketView
 from ctiserver.web.schemas import Moment, OneOf, QueryString, RowId, Shape
 
 

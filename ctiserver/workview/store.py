@@ -8,9 +8,8 @@ from dataclasses import dataclass
 from sqlalchemy import or_, select
 
 from ctiserver.storage.database import Database
-from ctiserver.tickets.infos import TicketInfo, ticket_info
-from ctiserver.tickets.tables import Ticket
-from ctiserver.users.tables import User
+from ctiserver.tickets import Ticket, TicketInfo, ticket_info
+from ctiserver.users import User
 from ctiserver.workview.model import Place
 
 

@@ -22,6 +22,10 @@ from ctiserver.tables import metadata
 
 config = context.config
 target_metadata = metadata
+#: how a migration that needs the settings (thresholds, the hotline's time zone) gets them when
+#: the server did not pass its own in ``config.attributes["settings"]``: migrations import
+#: nothing of ctiserver, so that each means forever what it meant
+config.attributes.setdefault("load_settings", load_settings)
 
 
 def _url() -> str:

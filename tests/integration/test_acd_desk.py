@@ -21,19 +21,10 @@ from ctiserver.tickets.store import TicketRepository
 from ctiserver.users.store import UserRepository
 from tests.integration.browser import logged_in_page
 from tests.integration.conftest import LabFactory, eventually, lab_settings
+from tests.support.flows import ACD_FLOW
 
 pytestmark = pytest.mark.integration
 
-#: who is calling is looked up, then everybody joins the support queue, VIPs first
-ACD_FLOW = """\
-flow: acd
-entry: "4008001234"
-language: zh
-start: who
-nodes:
-  who: {kind: lookup, by: caller_id, found: support, vip: support, not_found: support}
-  support: {kind: queue, queue: support, priority: 0, vip_priority: 10}
-"""
 VIP = "13800138000"  # 张伟
 ORDINARY = "13912345678"  # 李娜
 PASSWORD = "lab"

@@ -16,6 +16,7 @@ from ctiserver.storage.database import Database, upgrade_schema
 from ctiserver.users.store import UserRepository
 from tests.chromium import launched_chromium
 from tests.conftest import free_port, require
+from tests.support.web_fakes import FAST_HASHER, XSS, FakeAmi, FakeTracker
 from tests.unit.test_flows_api import (
     BAD_REFERENCE,
     NEW_GREETING,
@@ -24,7 +25,6 @@ from tests.unit.test_flows_api import (
     hotline_registry,
     line_of,
 )
-from tests.unit.test_web import FAST_HASHER, XSS, FakeAmi, FakeTracker
 
 try:
     from playwright.async_api import Browser, Page, expect

@@ -29,8 +29,8 @@ from ctiserver.storage.database import Database
 from ctiserver.telephony.ami.link import AmiLink
 from tests.conftest import REPO
 from tests.integration.conftest import LabFactory, eventually
-from tests.integration.test_callbacks import callback_settings
 from tests.pg import PostgresServer, postgres_server  # noqa: F401  (fixture)
+from tests.support.callbacks_lab import callback_settings
 
 pytestmark = pytest.mark.integration
 

@@ -16,14 +16,16 @@ from pathlib import Path
 from typing import Any
 
 from ctiserver.callbacks.keyprompts import KEY_ANNOUNCE, KEY_THANKS, key_prompts
-from ctiserver.callbacks.model import PLACEHOLDER_PREFIX
 from ctiserver.callbacks.store import CallbackInfo, CallbackRepository
+from ctiserver.calls.model import PLACEHOLDER_PREFIX
 from ctiserver.lab.caller import IvrCaller, place_call
 from ctiserver.lab.runner import Lab
 from ctiserver.lab.simulate import LabCall
 from ctiserver.stats.model import CallAbandoned, CallAnswered, CallOffered, CallUnanswered
 from tests.integration.conftest import LabFactory, eventually
-from tests.integration.test_callbacks import CUSTOMER, _customer_legs, _login, callback_settings, desk_of
+from tests.support.callbacks_lab import CUSTOMER, callback_settings, desk_of  # noqa: F401  (desk_of: a fixture)
+from tests.support.callbacks_lab import customer_legs as _customer_legs
+from tests.support.callbacks_lab import login as _login
 
 __all__ = ["desk_of"]  # the fixture, shared with test_callbacks
 

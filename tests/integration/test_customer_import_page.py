@@ -23,8 +23,8 @@ from ctiserver.storage.database import Database, upgrade_schema
 from ctiserver.users.store import UserRepository
 from tests.chromium import launched_chromium
 from tests.conftest import free_port
+from tests.support.web_fakes import FAST_HASHER, XSS, FakeAmi, FakeTracker
 from tests.unit.test_customer_import import CHINESE
-from tests.unit.test_web import FAST_HASHER, XSS, FakeAmi, FakeTracker
 from tests.unit.test_xlsx import csv_rows, workbook
 
 try:

@@ -146,11 +146,16 @@ async def test_an_engineer_works_a_ticket_live_on_a_desk_and_a_phone(site: Site,
     # a conflict: another server changes the ticket and the page has not heard yet (this
     # server's look at the tickets' history held back; the change is not on this one's bus)
     feed = site.cti.ticket_feed
+    held_back = asyncio.Event()
 
     async def held() -> int:
+        held_back.set()
         return 0
 
     feed.look = held  # type: ignore[method-assign]
+    # the feed's next look is the held one: a look begun before, which could still read the
+    # change below, is over (the feed looks one at a time)
+    await asyncio.wait_for(held_back.wait(), TIMEOUT / 1000)
     elsewhere = Database(site.cti.settings.database.url)
     try:
         await TicketRepository(elsewhere).move(fresh.id, "waiting_parts", by=Author(site.ids["sh"], "sh"))

@@ -33,6 +33,7 @@ from ctiserver.storage.writer import BackgroundWriter
 from ctiserver.telephony.agi.server import AgiServer
 from ctiserver.telephony.ami.link import AmiLink
 from ctiserver.telephony.events import ChannelCreated, ChannelHungUp
+from ctiserver.users import web_parts
 from ctiserver.web.app import create_app
 from ctiserver.web.health import WRITERS_KEY
 from ctiserver.web.keys import HUB_KEY
@@ -95,7 +96,7 @@ async def start_server(settings: Settings) -> Server:
     db = Database(settings.database.url)
     calls = CallTracker()
     ami = AmiLink(settings.ami)
-    app = create_app(settings, db=db, calls=calls, ami=ami)
+    app = create_app(settings, db=db, calls=calls, ami=ami, **web_parts(db, settings))
     core = Core(settings, db, ami, AgiServer(settings.agi), calls, app, app[HUB_KEY])
     calls_plugin.register(core)
     (writer,) = app[WRITERS_KEY]

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from ctiserver.callbacks.store import CallbackRepository, VoicemailRepository
+from ctiserver.callbacks.store import CallbackRepository
 from ctiserver.ivr.store import IvrRunRepository
+from ctiserver.ivr.voicemails import VoicemailRepository
 from ctiserver.lab.caller import IvrCaller, set_global
 from ctiserver.lab.runner import Lab
 from ctiserver.tickets.store import TicketRepository
@@ -153,7 +154,12 @@ async def test_outside_hours_a_voicemail_is_recorded(hotline: Lab) -> None:
     caller = await IvrCaller.dial(hotline, UNKNOWN)
     await caller.press("1")
     await caller.press("2")  # voicemail; the lab caller's phone sends a tone as its voice
-    await asyncio.sleep(5)
+    voicemail_dir = Path(hotline.settings.ivr.voicemail_dir)
+
+    async def half_a_second_recorded() -> bool:
+        return any(file.stat().st_size > 8000 for file in voicemail_dir.glob("*") if file.is_file())
+
+    await eventually(half_a_second_recorded, 15, "half a second of the caller's message to be recorded")
     await caller.hang_up()
     path = await recorded_path(hotline, caller.call_id)
     assert path[-3:-1] == ["closed_menu", "voicemail"]  # then goodbye, cut short by the hangup

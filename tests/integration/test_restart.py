@@ -13,7 +13,7 @@ from ctiserver.lab.simulate import LabCall
 from ctiserver.server import CtiServer
 from ctiserver.users.store import UserRepository
 from tests.integration.conftest import LabFactory, WebClient, eventually, lab_settings
-from tests.integration.test_acd_desk import ACD_FLOW
+from tests.support.flows import ACD_FLOW
 
 pytestmark = pytest.mark.integration
 

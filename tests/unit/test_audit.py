@@ -30,11 +30,11 @@ from ctiserver.web.auditing import MAX_TEXT, action_of, body_fields
 from ctiserver.web.contract import route
 from ctiserver.web.schemas import Acknowledged, RequestBody, Secret
 from tests.pg import PostgresServer, postgres_server  # noqa: F401  (fixture)
+from tests.support.desk import PASSWORD, FakeDesk, agent_dict, user_ids
+from tests.support.web_fakes import FAST_HASHER, FakeAmi, FakeTracker
 from tests.unit.api_session import ApiSession
 from tests.unit.test_cli import ctiserver
-from tests.unit.test_desk_api import PASSWORD, FakeDesk, agent_dict, user_ids
 from tests.unit.test_flows_api import VALID_EDIT, hotline_registry
-from tests.unit.test_web import FAST_HASHER, FakeAmi, FakeTracker
 from tests.unit.test_writer import eventually, refused, settings
 from tests.unit.web_app import build_app
 

@@ -10,8 +10,8 @@ import pytest
 
 from ctiserver.callbacks.model import Miss, Source
 from ctiserver.callbacks.store import CallbackRepository
-from tests.unit.test_desk_api import DeskEnv, desk_env
-from tests.unit.test_web import XSS
+from tests.support.desk import DeskEnv, desk_env
+from tests.support.web_fakes import XSS
 
 KEYS = {
     "id", "number", "customer_id", "call_id", "queue", "source", "reason", "status", "missed_at",

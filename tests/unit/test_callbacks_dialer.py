@@ -1,13 +1,16 @@
 """The dialler with a fake AMI: claims before the Originate, rings ready agents only,
 outcomes from the agent leg's events, an agent who misses the offer does not count, and
-after a restart an attempt in flight is followed (still in Asterisk) or failed (gone),
-never dialled again."""
+after a restart, or once its server's lease ran out, an attempt in flight is followed
+(still in Asterisk) or finished from Asterisk's record of it (gone), never dialled again."""
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
+import datetime as dt
 from typing import Any
+
+from panoramisk.message import Message
 
 from ctiserver.agents.model import AgentBoard
 from ctiserver.callbacks.dialer import CallbackDialer
@@ -15,6 +18,8 @@ from ctiserver.callbacks.model import Miss, Policy, Source
 from ctiserver.callbacks.store import CallbackInfo, CallbackRepository
 from ctiserver.settings import Settings
 from ctiserver.storage.database import Database
+from ctiserver.storage.dialler_leases import DiallerLeases
+from ctiserver.telephony.ami.actions import AmiActionFailed
 from ctiserver.telephony.events import ChannelHungUp, DialEnded, DialStarted, QueueMemberAdded
 
 T = 1_764_036_000.0
@@ -22,9 +27,11 @@ AGENT = "Local/{extension}@lab-agents/n"
 
 
 class FakeAmi:
-    def __init__(self, channels: list[dict[str, str]] | None = None) -> None:
+    def __init__(self, channels: list[dict[str, str]] | None = None, records: dict[str, str] | None = None) -> None:
         self.sent: list[dict[str, Any]] = []
         self.channels = channels or []
+        #: AstDB: "family/key" -> value (the dialplan's records of attempts)
+        self.records = records or {}
         self.checked_db: list[str] = []
         self.store: CallbackRepository | None = None
 
@@ -36,6 +43,11 @@ class FakeAmi:
         return {"Response": "Success"}
 
     async def send_list_action(self, action: dict[str, Any]) -> list[dict[str, str]]:
+        if action["Action"] == "DBGet":
+            value = self.records.get(f"{action['Family']}/{action['Key']}")
+            if value is None:
+                raise AmiActionFailed(Message({"Response": "Error", "Message": "Database entry not found"}))
+            return [{"Response": "Success"}, {"Event": "DBGetResponse", "Val": value}, {"Event": "DBGetComplete"}]
         assert action == {"Action": "CoreShowChannels"}
         return [{"Event": "CoreShowChannel", **c} for c in self.channels]
 
@@ -57,14 +69,17 @@ def _board(*extensions: str) -> AgentBoard:
     return board
 
 
-def _dialer(db: Database, ami: FakeAmi, board: AgentBoard, *, server: str = "s1", now: list[float] | None = None) -> tuple[
-        CallbackDialer, CallbackRepository, list[CallbackInfo], list[tuple[str, dict[str, Any]]]]:
+def _dialer(
+    db: Database, ami: FakeAmi, board: AgentBoard, *, server: str = "s1", now: list[float] | None = None,
+    lease: float | None = None,
+) -> tuple[CallbackDialer, CallbackRepository, list[CallbackInfo], list[tuple[str, dict[str, Any]]]]:
     store = CallbackRepository(db, Policy(max_attempts=2, retry_min=60, retry_max=60), server=server)
     changed: list[CallbackInfo] = []
     offers: list[tuple[str, dict[str, Any]]] = []
     dialer = CallbackDialer(
         store, ami, board, _settings(), clock=lambda: (now or [T])[0],  # type: ignore[arg-type]
         changed=changed.append, offer=lambda interface, body: offers.append((interface, body)),
+        leases=DiallerLeases(db, server, lease) if lease is not None else None,
     )
     return dialer, store, changed, offers
 
@@ -124,29 +139,59 @@ async def test_outcomes_from_the_agent_legs_events(db: Database) -> None:
     assert [body["event"] for _, body in offers] == ["ringing", "ended", "ringing", "ended"]
 
 
-async def test_after_a_restart_attempts_in_flight_are_followed_or_failed_never_redialled(db: Database) -> None:
+async def test_after_a_restart_attempts_in_flight_are_followed_or_read_from_asterisk_never_redialled(
+    db: Database,
+) -> None:
     ami = FakeAmi()
-    before, store, _, _ = _dialer(db, ami, _board("1001", "1002"))
-    alive, _ = await store.record_miss(Miss("13800000001", Source.ABANDONED, T - 50, queue="support"))
-    gone, _ = await store.record_miss(Miss("13800000002", Source.ABANDONED, T - 40, queue="support"))
-    await before.tick()
-    alive_channel, gone_channel = (a["ChannelId"] for a in ami.sent)
-    # the server dies here; Asterisk still has the first attempt's agent leg, in its Dial
-    restarted = FakeAmi([{"Uniqueid": alive_channel, "Application": "Dial", "BridgeId": ""}])
-    other_server, _, _, _ = _dialer(db, restarted, _board("1001", "1002"), server="s2")
-    await other_server.resolve()
-    assert len(await store.in_flight()) == 2, "another server's attempts are not ours to resolve"
-    after, store, changed, _ = _dialer(db, restarted, _board("1001", "1002"))
-    await after.resolve()
-    failed = await store.get(gone.id)
-    assert failed is not None and (failed.status, failed.attempts, failed.outcome) == ("pending", 1, "failed")
-    assert (await store.get(alive.id)).status == "dialing"  # type: ignore[union-attr]
-    assert after.free_agents("support") == [("Local/1002@lab-agents/n", "1002")], "1001 is on the followed call"
-    after.handle(DialEnded(T + 5, alive_channel, alive_channel, "x", "Local/1@c-1;1", "c1", "ANSWER"))
+    before, store, _, _ = _dialer(db, ami, _board("1001", "1002", "1003", "1004"))
+    tasks = [(await store.record_miss(Miss(f"1380000000{n}", Source.ABANDONED, T - 50 + n, queue="support")))[0]
+             for n in range(4)]
+    assert await before.tick() == 4
+    alive, answered, busy, _ = (a["ChannelId"] for a in ami.sent)
+    # the server dies here; Asterisk still has the first attempt's agent leg, in its Dial;
+    # the second's customer answered and the call ended, the third's was busy, the fourth's
+    # agent never answered (no record)
+    day = f"cti-attempt-{dt.datetime.fromtimestamp(T, dt.UTC):%Y%m%d}"
+    restarted = FakeAmi([{"Uniqueid": alive, "Application": "Dial", "BridgeId": ""}],
+                        {f"{day}/{answered}": "end:ANSWER", f"{day}/{busy}": "end:BUSY", f"{day}/{alive}": "dial"})
+    after, store, changed, _ = _dialer(db, restarted, _board("1001", "1002", "1003", "1004"))
+    await after.resolve(own=True)
+    found = [await store.get(t.id) for t in tasks]
+    assert [(f.status, f.attempts, f.outcome) for f in found if f is not None] == [
+        ("dialing", 0, None), ("connected", 0, "connected"), ("pending", 1, "busy"), ("pending", 0, "agent_missed"),
+    ]
+    assert [a[0] for a in after.free_agents("support")] != [], "the agents of ended attempts are free"
+    assert "Local/1001@lab-agents/n" not in dict(after.free_agents("support")), "1001 is on the followed call"
+    after.handle(DialEnded(T + 5, alive, alive, "x", "Local/1@c-1;1", "c1", "ANSWER"))
     await _settle()
-    assert (await store.get(alive.id)).status == "connected"  # type: ignore[union-attr]
+    assert (await store.get(tasks[0].id)).status == "connected"  # type: ignore[union-attr]
     assert restarted.sent == [], "nothing was dialled again"
-    assert [c.status for c in changed] == ["pending", "connected"]
+    assert sorted(c.status for c in changed) == ["connected", "connected", "pending", "pending"]
+
+
+async def test_a_dead_servers_attempts_are_resolved_by_a_live_one_once_its_lease_ran_out(db: Database) -> None:
+    clock = [T]
+    ami = FakeAmi()
+    dead, store, _, _ = _dialer(db, ami, _board("1001", "1002"), server="s1", now=clock, lease=9)
+    await DiallerLeases(db, "s1", 9).renew(T)
+    for n in range(2):
+        await store.record_miss(Miss(f"1380000000{n}", Source.ABANDONED, T - 50 + n, queue="support"))
+    await dead._watch.hold()
+    assert await dead.tick() == 2
+    answered = ami.sent[0]["ChannelId"]
+    day = f"cti-attempt-{dt.datetime.fromtimestamp(T, dt.UTC):%Y%m%d}"
+    asterisk = FakeAmi([], {f"{day}/{answered}": "end:ANSWER"})
+    live, store, _, _ = _dialer(db, asterisk, _board("1001", "1002"), server="s2", now=clock, lease=9)
+    await live.resolve()
+    assert len(await store.in_flight()) == 2, "s1's lease runs: its attempts are its own"
+    clock[0] = T + 8
+    assert dead._watch.may_originate() is False, "a lease with under a third left: no Originate"
+    clock[0] = T + 10  # s1 is silent past its lease
+    await live.resolve()
+    assert await store.in_flight() == []
+    outcomes = sorted(str(t.outcome) for t in await store.search())
+    assert outcomes == ["agent_missed", "connected"], "the answered customer is not dialled again"
+    assert asterisk.sent == []
 
 
 async def test_only_ascii_digits_of_a_number_reach_originate(db: Database) -> None:

@@ -13,9 +13,9 @@ import pytest
 
 from ctiserver.callbacks.dialer import HOLD_CHANNEL
 from ctiserver.callbacks.holding import QueueCallbacks, placeholder_action
-from ctiserver.callbacks.model import PLACEHOLDER_PREFIX, Miss, Source, dial_digits, is_placeholder, queue_position
+from ctiserver.callbacks.model import Miss, Source, dial_digits, queue_position
 from ctiserver.callbacks.store import CallbackInfo
-from ctiserver.calls.model import CallTracker
+from ctiserver.calls.model import PLACEHOLDER_PREFIX, CallTracker, is_placeholder
 from ctiserver.operations.snippets import dialplan_contexts, render_snippets
 from ctiserver.settings import Settings, SettingsError
 from ctiserver.storage.database import Database

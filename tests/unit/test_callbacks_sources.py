@@ -100,7 +100,7 @@ async def test_an_abandon_carries_the_customer_vip_level_and_ivr_choices(tmp_pat
         _call(server, 2, "13700137000", T + 20, wait=30)
         await _written(writer, 2)
         (known,) = await store.search(number="13900139000")
-        assert (known.customer_id, known.vip, known.choices) == (vip["id"], True, ("language:1", "main_menu:0"))
+        assert (known.customer_id, known.vip, known.choices) == (vip.id, True, ("language:1", "main_menu:0"))
         (unknown,) = await store.search(number="13700137000")
         assert (unknown.customer_id, unknown.vip, unknown.choices) == (None, False, ())
     finally:

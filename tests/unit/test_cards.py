@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from ctiserver.calls.tables import CallRow
-from ctiserver.customers.cards import BatchedCardLookup, CustomerCards
 from ctiserver.customers.tables import Customer, CustomerPhone, Product
+from ctiserver.pops.cards import BatchedCardLookup, CustomerCards
 from ctiserver.storage.database import Database
 from ctiserver.tickets.store import TicketRepository
 

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 
 from ctiserver.customers.store import CustomerRepository
 from ctiserver.customers.tables import Customer, CustomerPhone, Product, ProductModel
+from ctiserver.pops.cards import CustomerCards
 from ctiserver.spreadsheets.exports import CsvExports, ExportRange
 from ctiserver.spreadsheets.model import decode, defuse, parse_customers, parse_date
 from ctiserver.spreadsheets.store import CustomerImport
@@ -93,7 +94,7 @@ async def test_good_rows_are_imported_and_a_second_run_adds_nothing(db: Database
     customers = CustomerRepository(db)
     for caller in ("013800138000", "+86 10 6552 8899", "0016502530000", "8613600001234"):
         assert len(await customers.find_by_phone(caller)) == 1, caller
-    card = (await customers.cards_for_phone("13800138000"))[0]
+    card = (await CustomerCards(db).for_phone("13800138000"))[0]
     assert sorted(p["serial"] for p in card["products"]) == ["AC001", "RF002"]
 
     again = await importer.run(parsed.rows, parsed.problems)

@@ -13,8 +13,8 @@ from ctiserver.calls.store import CallRepository
 from ctiserver.customers.tables import Customer, Product
 from ctiserver.tickets.store import TicketRepository
 from ctiserver.web.handling import MAX_BODY
-from tests.unit.test_desk_api import EVERYONE, DeskEnv, desk_env
-from tests.unit.test_web import T0, XSS, EndedCall
+from tests.support.desk import EVERYONE, DeskEnv, desk_env
+from tests.support.web_fakes import T0, XSS, EndedCall
 
 ZHANG_WEI_PHONES = ["+86 138-0013-8000", "008613800138000", "013800138000", "13800138000"]
 CARD_KEYS = {"id", "name", "level", "phones", "address", "products", "open_tickets",

@@ -18,8 +18,8 @@ from ctiserver.settings import Settings
 from ctiserver.storage.database import Database, upgrade_schema
 from ctiserver.users.store import UserRepository
 from tests.conftest import require
+from tests.support.web_fakes import FAST_HASHER, FakeAmi, FakeTracker
 from tests.unit.api_session import ApiSession
-from tests.unit.test_web import FAST_HASHER, FakeAmi, FakeTracker
 from tests.unit.web_app import build_app
 
 HOTLINE = Path(__file__).resolve().parents[2] / "ivr_flows" / "hotline.yaml"

@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from ctiserver.customers.store import CustomerRepository
 from ctiserver.knowledge.store import KnowledgeRepository
 from ctiserver.lab.demo import ARTICLES, seed_demo
+from ctiserver.pops.cards import CustomerCards
 from ctiserver.storage.database import Database, upgrade_schema
 from tests.pg import PostgresServer, postgres_server  # noqa: F401  (fixture)
-from tests.unit.test_desk_api import EVERYONE, DeskEnv, desk_env
-from tests.unit.test_web import FAST_HASHER, XSS
+from tests.support.desk import EVERYONE, DeskEnv, desk_env
+from tests.support.web_fakes import FAST_HASHER, XSS
 
 ARTICLE_KEYS = {"id", "title", "body", "language", "tags", "reads"}
 
@@ -91,7 +91,7 @@ async def test_postgres_search_cards_and_concurrent_reads(
         after = await kb.get(washer.id)
         assert after is not None and after.reads == 20
 
-        (card,) = await CustomerRepository(db).cards_for_phone("+86 138-0013-8000")
+        (card,) = await CustomerCards(db).for_phone("+86 138-0013-8000")
         assert card["name"] == "张伟" and len(card["products"]) == 2
     finally:
         await db.close()

@@ -15,7 +15,7 @@ from ctiserver.storage.database import Database, upgrade_schema
 from ctiserver.users.store import UserRepository
 from ctiserver.users.tables import LoginFailure
 from ctiserver.web.throttle import LoginThrottle, ThrottleRules
-from tests.unit.test_web import FAST_HASHER, FakeAmi, FakeTracker
+from tests.support.web_fakes import FAST_HASHER, FakeAmi, FakeTracker
 from tests.unit.web_app import build_app
 
 

@@ -12,7 +12,7 @@ from ctiserver.callbacks.model import Miss, Source
 from ctiserver.callbacks.store import CallbackRepository
 from ctiserver.storage.database import Database
 from tests.pg import PostgresServer, postgres_server  # noqa: F401  (fixture)
-from tests.unit.test_migration_stats_key import _upgrade
+from tests.support.migrations import upgrade_to as _upgrade
 
 T = dt.datetime(2026, 11, 30, 2, 0, tzinfo=dt.UTC)
 INSERT = (

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
@@ -16,6 +17,9 @@ from ctiserver.customers.tables import Customer
 from ctiserver.storage.database import Database, alembic_config, upgrade_schema
 from ctiserver.tables import metadata
 from tests.pg import PostgresServer, postgres_server  # noqa: F401  (fixture)
+
+#: these tests are about the migrations themselves: never the suite's migrated copy
+pytestmark = pytest.mark.real_migrations
 
 TABLES = {
     "customers", "customer_phones", "products", "users", "agents", "calls",

@@ -21,8 +21,8 @@ import pytest
 import pytest_asyncio
 
 from ctiserver import vocabulary
+from ctiserver.meta import meta_body
 from ctiserver.settings import Settings
-from ctiserver.web.meta import meta_body
 from tests.chromium import launched_chromium
 
 #: the async tests share the module's browser

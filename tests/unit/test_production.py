@@ -18,7 +18,7 @@ from ctiserver.settings import Settings, WebSettings
 from ctiserver.storage.database import Database, upgrade_schema
 from ctiserver.users.store import UserRepository
 from ctiserver.web.auth import COOKIE_NAME
-from tests.unit.test_web import FAST_HASHER, FakeAmi, FakeTracker
+from tests.support.web_fakes import FAST_HASHER, FakeAmi, FakeTracker
 from tests.unit.web_app import build_app
 
 ROOT = Path(__file__).resolve().parents[2]

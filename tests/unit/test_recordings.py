@@ -164,7 +164,7 @@ async def test_a_finished_leg_is_indexed_with_call_agent_caller_and_customer(db:
 
     [row] = indexed
     assert (row.call_id, row.agent, row.caller_number, row.caller_name) == ("c.1", "1001", "13800138000", "张伟")
-    assert row.customer_id == customer["id"] and row.queue == "support"
+    assert row.customer_id == customer.id and row.queue == "support"
     assert row.flag is None and row.duration == 3.0 and row.format == "wav" and row.size > 0
     assert [r.id for r in await index.find(RecordingFilter(caller="3800138"))] == [recording.id]
     assert await index.find(RecordingFilter(agent="1002")) == []

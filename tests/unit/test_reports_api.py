@@ -31,9 +31,9 @@ from ctiserver.stats.store import StatsRepository
 from ctiserver.storage.database import Database, upgrade_schema
 from ctiserver.users.store import UserRepository
 from tests.reports_seed import QUEUES, ZONE, month_records
+from tests.support.desk import PASSWORD
+from tests.support.web_fakes import FAST_HASHER, FakeAmi, FakeTracker
 from tests.unit.api_session import ApiSession
-from tests.unit.test_desk_api import PASSWORD
-from tests.unit.test_web import FAST_HASHER, FakeAmi, FakeTracker
 from tests.unit.web_app import build_app
 
 FIRST = dt.date(2026, 5, 4)

@@ -274,9 +274,9 @@ async def test_the_routes_answer_supervisors_as_json_and_csv(tmp_path: Path) -> 
     from ctiserver.reports import http as reports_http
     from ctiserver.settings import Settings
     from ctiserver.users.store import UserRepository
-    from tests.unit.test_desk_api import PASSWORD
+    from tests.support.desk import PASSWORD
+    from tests.support.web_fakes import FAST_HASHER, FakeAmi, FakeTracker
     from tests.unit.test_reports_api import Env
-    from tests.unit.test_web import FAST_HASHER, FakeAmi, FakeTracker
     from tests.unit.web_app import build_app
 
     url = f"sqlite+aiosqlite:///{tmp_path}/cti.sqlite3"

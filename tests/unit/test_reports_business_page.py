@@ -31,10 +31,10 @@ from ctiserver.tickets.tables import Ticket
 from ctiserver.users.store import UserRepository
 from tests.business_seed import write
 from tests.chromium import launched_chromium
-from tests.unit.test_desk_api import PASSWORD
+from tests.support.desk import PASSWORD
+from tests.support.web_fakes import FAST_HASHER, FakeAmi, FakeTracker
 from tests.unit.test_reports_api import Env
 from tests.unit.test_reports_business import ROWS, START, ZONE
-from tests.unit.test_web import FAST_HASHER, FakeAmi, FakeTracker
 from tests.unit.web_app import build_app
 
 SHOT = Path("/tmp/reports-business-page.png")

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from tests.chromium import launched_chromium
-from tests.unit.test_desk_api import PASSWORD
+from tests.support.desk import PASSWORD
 from tests.unit.test_reports_api import Env, reports_env
 
 REPORTS_SHOT = Path("/tmp/reports-page.png")

@@ -38,6 +38,9 @@ PASSWORD = "a password of the matrix"
 MATRIX: dict[tuple[str, str], frozenset[str] | None] = {
     ("GET", "/"): PUBLIC,
     ("GET", "/healthz"): PUBLIC,
+    # no session: who may read it is web.metrics_access (loopback by default: this test's
+    # client is on 127.0.0.1; the other ways are tested in tests/unit/test_nodes_pg.py)
+    ("GET", "/metrics"): PUBLIC,
     ("POST", "/login"): PUBLIC,
     ("POST", "/logout"): PUBLIC,
     ("GET", "/ws"): EVERYONE,

@@ -31,8 +31,8 @@ from ctiserver.tickets.store import TicketRepository
 from ctiserver.tickets.tables import Ticket
 from ctiserver.users.store import UserRepository
 from ctiserver.vocabulary import TICKET_STATUSES, TICKET_TYPES
+from tests.support.web_fakes import FAST_HASHER, FakeAmi, FakeTracker
 from tests.unit.test_cli import ctiserver
-from tests.unit.test_web import FAST_HASHER, FakeAmi, FakeTracker
 
 PASSWORD = "pw 口令"
 

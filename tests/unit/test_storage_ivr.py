@@ -6,13 +6,14 @@ import asyncio
 import datetime as dt
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from argon2 import PasswordHasher
 from sqlalchemy import inspect, select
 from sqlalchemy.exc import IntegrityError
 
-from ctiserver.callbacks.store import CallbackRepository, VoicemailRepository
+from ctiserver.callbacks.store import CallbackRepository
 from ctiserver.customers.phones import normalize_phone
 from ctiserver.customers.store import CustomerRepository, CustomerSummary
 from ctiserver.customers.tables import Customer, CustomerPhone, Product
@@ -21,6 +22,7 @@ from ctiserver.ivr.engine.services import CallbackRequest, TicketRequest, Voicem
 from ctiserver.ivr.services import DbFlowServices, safe_file_stem
 from ctiserver.ivr.store import FlowVersionRepository, IvrRunRepository
 from ctiserver.ivr.tables import CallSurvey
+from ctiserver.ivr.voicemails import VoicemailRepository
 from ctiserver.lab.demo import seed_demo
 from ctiserver.storage.database import Database, upgrade_schema
 from ctiserver.tickets.model.workflow import TicketError
@@ -340,12 +342,16 @@ async def test_survey_scores(db: Database) -> None:
 
 
 # -- DbFlowServices ----------------------------------------------------------
+def _repositories(db: Database) -> dict[str, Any]:
+    """The services a ``DbFlowServices`` is handed (the server hands down its own)."""
+    return {"customers": CustomerRepository(db), "tickets": TicketRepository(db), "callbacks": CallbackRepository(db)}
+
 
 
 async def test_db_flow_services_end_to_end(db: Database, tmp_path: Path) -> None:
     await seed_demo(db, password="lab", hasher=FAST_HASHER)
     services = DbFlowServices(
-        db, voicemail_host_dir=tmp_path / "vm", voicemail_asterisk_dir="/var/spool/cti/vm"
+        db, voicemail_host_dir=tmp_path / "vm", voicemail_asterisk_dir="/var/spool/cti/vm", **_repositories(db)
     )
     match = await services.lookup_customer("+86 138-0013-8000")
     assert match is not None
@@ -391,7 +397,7 @@ async def test_a_callback_requested_before_identification_is_linked_to_the_custo
     db: Database, tmp_path: Path
 ) -> None:
     await seed_demo(db, password="lab", hasher=FAST_HASHER)
-    services = DbFlowServices(db, voicemail_host_dir=tmp_path, voicemail_asterisk_dir="/vm")
+    services = DbFlowServices(db, voicemail_host_dir=tmp_path, voicemail_asterisk_dir="/vm", **_repositories(db))
     known = await services.request_callback(CallbackRequest("+86 138 0013 8000", None, "c1", "closed"))
     unknown = await services.request_callback(CallbackRequest("13999999999", None, "c2", "closed"))
     zhang = await services.lookup_customer("13800138000")
@@ -414,7 +420,7 @@ def test_voicemail_file_names_are_safe(
     db: Database, call_id: str, stem: str, tmp_path: Path
 ) -> None:
     assert safe_file_stem(call_id) == stem
-    services = DbFlowServices(db, voicemail_host_dir=tmp_path / "vm", voicemail_asterisk_dir="/vm")
+    services = DbFlowServices(db, voicemail_host_dir=tmp_path / "vm", voicemail_asterisk_dir="/vm", **_repositories(db))
     host, asterisk = services.voicemail_path(call_id)
     assert Path(host).parent == tmp_path / "vm" and asterisk == f"/vm/{stem}"
 

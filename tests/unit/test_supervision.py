@@ -19,7 +19,7 @@ from ctiserver.telephony.agi.server import AgiServer
 from ctiserver.telephony.ami.link import AmiLink
 from ctiserver.users.store import UserRepository
 from ctiserver.web.keys import HUB_KEY, PARTS_KEY
-from tests.unit.test_web import FAST_HASHER, FakeAmi
+from tests.support.web_fakes import FAST_HASHER, FakeAmi
 from tests.unit.web_app import build_app
 
 

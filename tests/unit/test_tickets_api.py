@@ -16,8 +16,8 @@ from ctiserver.calls.tables import CallRow
 from ctiserver.customers.tables import Customer
 from ctiserver.lab.demo_dispatch import seed_demo_dispatch
 from ctiserver.web.contract import operations
-from tests.unit.test_desk_api import PASSWORD, DeskEnv, desk_env, user_ids
-from tests.unit.test_web import FAST_HASHER
+from tests.support.desk import PASSWORD, DeskEnv, desk_env, user_ids
+from tests.support.web_fakes import FAST_HASHER
 
 
 @pytest.fixture

@@ -1,6 +1,6 @@
 """The ticket store's workflow on SQLite and PostgreSQL: concurrent moves (one wins), dispatch by
 the customer's region (an IVR ticket too), scheduling, fields, the SLA watch's escalations
-and breach, and migration 0011 on tickets stored before it."""
+and breach, and migration 0012 on tickets stored before it."""
 
 from __future__ import annotations
 
@@ -13,6 +13,8 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
+from ctiserver.callbacks.store import CallbackRepository
+from ctiserver.customers.store import CustomerRepository
 from ctiserver.customers.tables import Customer, CustomerPhone
 from ctiserver.dispatch.store import DispatchRepository
 from ctiserver.ivr.engine.services import TicketRequest
@@ -27,7 +29,7 @@ from ctiserver.tickets.model.workflow import ReferenceRefused, TicketConflict, T
 from ctiserver.tickets.store import TicketRepository
 from ctiserver.users.store import UserRepository
 from tests.pg import PostgresServer, postgres_server  # noqa: F401  (fixture)
-from tests.unit.test_migration_stats_key import _upgrade
+from tests.support.migrations import upgrade_to as _upgrade
 
 CST = dt.timezone(dt.timedelta(hours=8))
 MONDAY_9 = dt.datetime(2026, 9, 28, 9, 0, tzinfo=CST).astimezone(dt.UTC)
@@ -116,11 +118,16 @@ async def test_two_concurrent_moves_one_wins(any_db: Database) -> None:
     assert len(await tickets.events(ticket.id)) == len(history)
 
 
+def _repositories(db: Database) -> dict[str, Any]:
+    """The services a ``DbFlowServices`` is handed (the server hands down its own)."""
+    return {"customers": CustomerRepository(db), "tickets": TicketRepository(db), "callbacks": CallbackRepository(db)}
+
+
 async def test_ivr_repair_ticket_goes_to_the_branch_of_the_callers_region(db: Database, tmp_path: Path) -> None:
     branches = await _branches(db)
     shenzhen = await _customer(db, "广东省", "深圳市", phone="13800138000")
     guangzhou = await _customer(db, "广东省", "广州市")
-    services = DbFlowServices(db, voicemail_host_dir=tmp_path, voicemail_asterisk_dir="/vm")
+    services = DbFlowServices(db, voicemail_host_dir=tmp_path, voicemail_asterisk_dir="/vm", **_repositories(db))
     number = await services.open_ticket(TicketRequest(
         type="repair", summary="报修：空调", fields={"product": "空调"}, caller_number="13800138000",
         customer_id=shenzhen, call_id="1.1", flow_path=["start", "repair_ticket"],

@@ -10,10 +10,12 @@ import asyncio
 from typing import Any
 
 import pytest
+from panoramisk.message import Message
 
 from ctiserver.customers.store import CustomerRepository
 from ctiserver.settings import Settings
 from ctiserver.storage.database import Database
+from ctiserver.telephony.ami.actions import AmiActionFailed
 from ctiserver.telephony.events import ChannelHungUp, DialEnded
 from ctiserver.tickets.changes import Author
 from ctiserver.tickets.infos import TicketInfo
@@ -36,6 +38,7 @@ class FakeAmi:
         self.sent: list[dict[str, Any]] = []
         self.claimed_first: list[bool] = []
         self.channels = channels or []
+        self.records_asked = 0
 
     async def send_action(self, action: dict[str, Any]) -> dict[str, str]:
         if action["Action"] == "Originate":  # the attempt is in the database before the Originate
@@ -44,6 +47,9 @@ class FakeAmi:
         return {"Response": "Success"}
 
     async def send_list_action(self, action: dict[str, Any]) -> list[dict[str, str]]:
+        if action["Action"] == "DBGet":  # no record: the customer never answered
+            self.records_asked += 1
+            raise AmiActionFailed(Message({"Response": "Error", "Message": "Database entry not found"}))
         return [{"Event": "CoreShowChannel", **c} for c in self.channels]
 
     async def wait_ready(self, timeout: float) -> None:
@@ -60,7 +66,7 @@ def _service(db: Database, now: list[float], server: str = "s1") -> tuple[VisitS
 async def _completed(db: Database, phone: str = "13800138000") -> TicketInfo:
     customer = await CustomerRepository(db).create("张伟", phone)
     tickets = TicketRepository(db)
-    ticket = await tickets.open("repair", "空调不制冷", {"caller_number": phone}, customer_id=customer["id"])
+    ticket = await tickets.open("repair", "空调不制冷", {"caller_number": phone}, customer_id=customer.id)
     if ticket.status == "new":
         ticket = await tickets.dispatch(ticket.id, "repair", None)
     await tickets.move(ticket.id, "in_progress")
@@ -210,14 +216,16 @@ async def test_automatic_calls_go_to_due_visits_and_a_crash_fails_the_attempt(db
     assert await dialer.tick() == 0  # not due before the back-off
     now[0] += 61
     assert await dialer.tick() == 1
-    # the server dies with the attempt in flight; the new one finds the channel gone
+    # the server dies with the attempt in flight; the new one finds the channel gone and no
+    # record of an answer: unanswered
     restarted, _ = _service(db, now)
     ami2 = FakeAmi(restarted.store)
     fresh = VisitDialer(restarted, ami2, _settings(auto=True), None, clock=lambda: now[0])  # type: ignore[arg-type]
-    await fresh.resolve()
+    await fresh.resolve(own=True)
     assert ami2.sent == []  # nothing dialled again
     after = await restarted.store.get(visit.id)
     assert after is not None and (after.status, after.attempts) == ("unreached", 2)
+    assert ami2.records_asked == 1, "Asterisk's record was read"
 
 
 async def test_post_call_surveys_carry_their_calls_agent_and_tickets(db: Database) -> None:

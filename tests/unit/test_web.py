@@ -5,18 +5,15 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import aiohttp
 import pytest
 from aiohttp import WSCloseCode, WSMsgType, web
 from aiohttp.test_utils import TestClient, TestServer
-from argon2 import PasswordHasher
 from openapi_spec_validator import OpenAPIV31SpecValidator
 
-from ctiserver.calls.model import iso_utc
 from ctiserver.calls.store import CallRepository
 from ctiserver.settings import Settings
 from ctiserver.storage.database import Database, upgrade_schema
@@ -24,71 +21,20 @@ from ctiserver.users.store import UserRepository
 from ctiserver.web.auth import COOKIE_NAME
 from ctiserver.web.hub import LiveHub
 from ctiserver.web.keys import WEBSOCKETS_KEY
+from tests.support.web_fakes import (
+    FAST_HASHER,
+    T0,
+    XSS,
+    EndedCall,
+    FakeAmi,
+    FakeCall,
+    FakeTracker,
+    FakeUpdate,
+    SlowSocket,
+)
 from tests.unit.web_app import build_app
 
 # aiohttp-session 2.12 stores its own request keys as strings; not ours to fix
-
-FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
-T0 = 1_714_523_400.0
-XSS = "<img src=x onerror=alert(1)>"
-
-
-@dataclasses.dataclass
-class FakeCall:
-    linkedid: str
-    caller_number: str
-    caller_name: str
-    started_at: float = T0
-    state: str = "active"
-
-    def to_dict(self, now: float) -> dict[str, Any]:
-        """A LIVE_CALL (ctiserver/calls/schemas.py), as the real tracker's calls give it."""
-        return {
-            "id": self.linkedid,
-            "state": self.state,
-            "caller_number": self.caller_number,
-            "caller_name": self.caller_name,
-            "started_at": iso_utc(self.started_at),
-            "answered_at": None,
-            "ended_at": iso_utc(now) if self.state == "ended" else None,
-            "duration": now - self.started_at,
-            "queue": None,
-            "agent": None,
-            "wait_seconds": None,
-            "hangup_cause": None,
-            "hangup_cause_text": None,
-            "legs": [],
-        }
-
-
-@dataclasses.dataclass(frozen=True)
-class FakeUpdate:
-    kind: str
-    call: FakeCall
-
-
-class FakeTracker:
-    def __init__(self) -> None:
-        self.calls: dict[str, FakeCall] = {}
-        self.listeners: list[Callable[[FakeUpdate], None]] = []
-
-    def active_calls(self) -> list[FakeCall]:
-        return [c for c in self.calls.values() if c.state == "active"]
-
-    def subscribe(self, listener: Callable[[FakeUpdate], None]) -> Callable[[], None]:
-        self.listeners.append(listener)
-        return lambda: self.listeners.remove(listener)
-
-    def emit(self, kind: str, call: FakeCall) -> None:
-        self.calls[call.linkedid] = call
-        for listener in list(self.listeners):
-            listener(FakeUpdate(kind, call))
-
-
-@dataclasses.dataclass
-class FakeAmi:
-    connected: bool = True
-
 
 @dataclasses.dataclass
 class Env:
@@ -97,21 +43,6 @@ class Env:
     ami: FakeAmi
     db: Database
     app: web.Application
-
-
-@dataclasses.dataclass
-class EndedCall:
-    linkedid: str
-    caller_number: str | None
-    caller_name: str | None
-    started_at: float
-    ended_at: float | None
-    answered_at: float | None = None
-    queue: str | None = "support"
-    agent: str | None = None
-    wait_seconds: float | None = None
-    hangup_cause: int | None = 16
-    hangup_cause_text: str | None = "Normal Clearing"
 
 
 @pytest.fixture
@@ -346,17 +277,6 @@ async def test_websocket_closed_on_shutdown(env: Env) -> None:
     await asyncio.wait_for(shutdown, 10)
     assert len(env.app[WEBSOCKETS_KEY]) == 0
     assert env.tracker.listeners == []  # the cleanup context unsubscribed
-
-
-class SlowSocket:
-    """Stands in for a WebSocketResponse whose browser stopped reading."""
-
-    def __init__(self) -> None:
-        self.closed_with: int | None = None
-
-    async def close(self, *, code: int, message: bytes = b"", drain: bool = True) -> bool:
-        self.closed_with = code
-        return True
 
 
 async def test_slow_client_is_dropped_without_blocking_others() -> None:

@@ -29,7 +29,7 @@ from ctiserver.workview.model import Handover, Holder, Place, audience, earlier,
 from ctiserver.workview.schemas import TicketChangedMessage, TicketGoneMessage
 from ctiserver.workview.store import WorkViewStore
 from tests.staff import FAST_HASHER, add_branch, add_staff
-from tests.unit.test_web import FakeAmi, FakeTracker
+from tests.support.web_fakes import FakeAmi, FakeTracker
 from tests.unit.web_app import build_app
 
 PASSWORD = "work view password"

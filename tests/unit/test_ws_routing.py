@@ -12,8 +12,8 @@ from aiohttp import ClientWebSocketResponse, WSCloseCode
 
 from ctiserver.web.hub import LiveHub
 from ctiserver.web.keys import HUB_KEY
-from tests.unit.test_desk_api import DeskEnv, agent_dict, desk_env
-from tests.unit.test_web import T0, XSS, FakeCall, FakeUpdate, SlowSocket
+from tests.support.desk import DeskEnv, agent_dict, desk_env
+from tests.support.web_fakes import T0, XSS, FakeCall, FakeUpdate, SlowSocket
 
 WALLBOARD = {"type": "wallboard", "wallboard": {"queues": [], "agents": []}}
 

@@ -19,7 +19,6 @@ from ctiserver.callbacks import http as callbacks_http
 from ctiserver.callbacks.store import CallbackRepository
 from ctiserver.calls import http as calls_http
 from ctiserver.calls.store import CallRepository
-from ctiserver.customers import http as customers_http
 from ctiserver.customers.store import CustomerRepository
 from ctiserver.dispatch import http as dispatch_http
 from ctiserver.dispatch.store import DispatchRepository
@@ -29,13 +28,17 @@ from ctiserver.knowledge import http as knowledge_http
 from ctiserver.knowledge.store import KnowledgeRepository
 from ctiserver.live import http as live_http
 from ctiserver.live.http import Wallboard
+from ctiserver.meta import http as meta_http
 from ctiserver.phone import http as phone_http
+from ctiserver.pops import http as pops_http
+from ctiserver.pops.cards import CustomerCards
 from ctiserver.settings import Settings
 from ctiserver.storage.base import from_epoch
 from ctiserver.storage.database import Database
 from ctiserver.tickets import http as tickets_http
 from ctiserver.tickets.store import TicketRepository
 from ctiserver.users import http as users_http
+from ctiserver.users import web_parts
 from ctiserver.users.store import UserRepository
 from ctiserver.web.app import create_app
 from ctiserver.web.contract import CHECK_ANSWERS_KEY
@@ -59,18 +62,19 @@ def build_app(
 ) -> web.Application:
     """``audit``, when given, is where mutating requests are recorded (a fake, or an
     ``AuditTrail``); ``GET /api/audit`` reads the database either way."""
-    app = create_app(settings, db=db, calls=calls, ami=ami, users=users, clock=clock)
+    app = create_app(settings, db=db, calls=calls, ami=ami, clock=clock, **web_parts(db, settings, users))
     # an answer that breaks its declaration (*/schemas.py) is a 500, failing the test
     app[CHECK_ANSWERS_KEY] = True
     calls_http.register(app, CallRepository(db))
     customers = CustomerRepository(db)
-    customers_http.register(app, customers)
+    pops_http.register(app, customers, CustomerCards(db))
     dispatch = DispatchRepository(db)
     dispatch_http.register(app, dispatch)
     users_http.register(app, app[USERS_KEY], dispatch)
     tickets = TicketRepository(db, timezone=settings.hotline.timezone, clock=lambda: from_epoch(clock()))
     tickets_http.register(app, tickets, customers, dispatch, users or UserRepository(db))
     knowledge_http.register(app, KnowledgeRepository(db))
+    meta_http.register(app)
     audit_http.register(app, AuditRepository(db))
     queues = frozenset(queue.name for queue in settings.hotline.queues)
     callbacks_http.register(app, CallbackRepository(db), queues=queues, clock=clock)

@@ -18,7 +18,15 @@ The package: call.py has the call and its legs (pure data, and
 ``waiting_calls``), tracker.py the ``CallTracker``.
 """
 
-from ctiserver.calls.model.call import Call, CallState, Leg, iso_utc, waiting_calls
+from ctiserver.calls.model.call import (
+    PLACEHOLDER_PREFIX,
+    Call,
+    CallState,
+    Leg,
+    is_placeholder,
+    iso_utc,
+    waiting_calls,
+)
 from ctiserver.calls.model.tracker import (
     LOST_DURING_OUTAGE,
     CallTracker,
@@ -29,6 +37,7 @@ from ctiserver.calls.model.tracker import (
 
 __all__ = [
     "LOST_DURING_OUTAGE",
+    "PLACEHOLDER_PREFIX",
     "Call",
     "CallState",
     "CallTracker",
@@ -36,6 +45,7 @@ __all__ = [
     "Leg",
     "Listener",
     "UpdateKind",
+    "is_placeholder",
     "iso_utc",
     "waiting_calls",
 ]

@@ -18,6 +18,17 @@ def iso_utc(at: float | None) -> str | None:
     return datetime.fromtimestamp(at, UTC).isoformat(timespec="milliseconds")
 
 
+#: the ChannelId (so the call id) of a callback's placeholder holding a caller's place in a
+#: queue: the calls' own word for "not a customer's call", which statistics, pops and the
+#: callbacks' dialer all ask about
+PLACEHOLDER_PREFIX = "cbq-"
+
+
+def is_placeholder(call_id: str | None) -> bool:
+    """Whether a call is a callback's placeholder in a queue (not a customer's call)."""
+    return call_id is not None and call_id.startswith(PLACEHOLDER_PREFIX)
+
+
 def _seconds(value: float | None) -> float | None:
     return None if value is None else round(max(value, 0.0), 3)
 

@@ -16,6 +16,7 @@ import logging
 import re
 from collections.abc import Awaitable, Callable
 
+from ctiserver.logs import CALL_ID
 from ctiserver.settings import AgiSettings
 from ctiserver.telephony.agi.session import (
     AgiError,
@@ -176,6 +177,7 @@ class AgiServer:
             log.warning("FastAGI peer %s asked for unknown script %r; closed", peer, session.script)
             return
         log.debug("FastAGI %r for %s from %s", session.script, session.channel, peer)
+        CALL_ID.set(session.headers.get("agi_uniqueid") or None)  # this session's task only
         try:
             await handler(session)
         except AgiHangup as exc:

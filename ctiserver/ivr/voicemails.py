@@ -1,13 +1,34 @@
-"""Voicemails callers left in the IVR."""
+"""Voicemails callers left in the IVR: the table (``tables.Voicemail``) and its repository,
+both the IVR's."""
 
 from __future__ import annotations
 
+import datetime as dt
+from dataclasses import dataclass
+
 from sqlalchemy import select
 
-from ctiserver.callbacks.views import VoicemailInfo
 from ctiserver.ivr.tables import Voicemail
 from ctiserver.storage.base import utcnow
 from ctiserver.storage.database import Database
+
+
+@dataclass(frozen=True)
+class VoicemailInfo:
+    id: int
+    call_linkedid: str
+    caller_number: str | None
+    customer_id: int | None
+    path: str
+    created_at: dt.datetime
+    listened_at: dt.datetime | None
+
+    @classmethod
+    def of(cls, row: Voicemail) -> VoicemailInfo:
+        return cls(
+            row.id, row.call_linkedid, row.caller_number, row.customer_id, row.path,
+            row.created_at, row.listened_at,
+        )
 
 
 class VoicemailRepository:

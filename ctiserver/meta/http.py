@@ -4,6 +4,9 @@ Roles, customer levels, ticket kinds (with the department each goes to, and each
 fields: ``ctiserver.tickets.model.kinds``), statuses and the moves between them,
 pause reasons, knowledge-base languages, the queues, the hotline's number and time zone.
 The pages translate the words (screenpop/i18n.js); the server decides which exist.
+
+A feature of its own (not the web layer's): it speaks for the tickets' kinds and workflow,
+and the web infrastructure imports no feature.
 """
 
 from __future__ import annotations
@@ -13,9 +16,12 @@ from typing import Any
 from aiohttp import web
 
 from ctiserver import vocabulary
+from ctiserver.meta.schemas import MetaView
 from ctiserver.settings import Settings
 from ctiserver.tickets.model.kinds import kinds_meta
 from ctiserver.tickets.model.workflow import TRANSITIONS
+from ctiserver.vocabulary import USER_ROLES
+from ctiserver.web.contract import route
 from ctiserver.web.keys import SETTINGS_KEY
 
 
@@ -42,3 +48,8 @@ def meta_body(settings: Settings) -> dict[str, Any]:
         "queues": [queue.name for queue in hotline.queues],
         "hotline": {"number": hotline.number, "timezone": hotline.timezone},
     }
+
+
+def register(app: web.Application) -> None:
+    route(app, "GET", "/api/meta", meta, summary="The contact center's words for the pages",
+          roles=USER_ROLES, answer=MetaView)

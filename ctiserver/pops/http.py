@@ -1,6 +1,8 @@
-"""Customers and their history for the agent desktop (docs/agent-desktop.md).
+"""Customers and their history for the agent desktop (docs/agent-desktop.md): the desk's
+customer routes, which answer with cards (``cards.py``); the customers feature keeps the
+records themselves (``ctiserver.customers``).
 
-Each card and history is shown as ``ctiserver.customers.visibility`` says (docs/visibility.md):
+Each card and history is shown as ``ctiserver.customers.card_as_seen`` says (docs/visibility.md):
 staff see only the customers of tickets they may see, and everyone only the tickets they may
 see and the calls as the calls' rule says.
 """
@@ -13,15 +15,15 @@ from typing import Any
 from aiohttp import web
 
 from ctiserver.calls import calls_as_seen
-from ctiserver.customers.schemas import (
+from ctiserver.customers import CustomerRepository, card_as_seen, may_see_customer
+from ctiserver.pops.card_schemas import (
     CustomerAnswer,
     CustomerHistory,
     CustomerMatches,
     CustomerNew,
     PhoneQuery,
 )
-from ctiserver.customers.store import CustomerRepository
-from ctiserver.customers.visibility import card_as_seen, may_see_customer
+from ctiserver.pops.cards import CustomerCards
 from ctiserver.tickets import VIEWERS_KEY, viewer_of
 from ctiserver.vocabulary import DESK_ROLES, USER_ROLES
 from ctiserver.web.auditing import note_target
@@ -29,6 +31,7 @@ from ctiserver.web.contract import body_of, query_of, route
 from ctiserver.web.handling import ApiError, path_id
 
 CUSTOMERS_KEY = web.AppKey("customers", CustomerRepository)
+CARDS_KEY = web.AppKey("customer_cards", CustomerCards)
 NO_SUCH_CUSTOMER = {403: "not one of the customers you may see", 404: "no such customer"}
 NOT_SEEN = "not one of the customers you may see"
 
@@ -49,11 +52,11 @@ async def _seen_cards(request: web.Request, cards: Sequence[dict[str, Any]]) -> 
 
 async def find_customers(request: web.Request) -> dict[str, Any]:
     phone = query_of(request, PhoneQuery).phone
-    return {"customers": await _seen_cards(request, await request.app[CUSTOMERS_KEY].cards_for_phone(phone))}
+    return {"customers": await _seen_cards(request, await request.app[CARDS_KEY].for_phone(phone))}
 
 
 async def get_customer(request: web.Request) -> dict[str, Any]:
-    card = await request.app[CUSTOMERS_KEY].card(path_id(request))
+    card = await request.app[CARDS_KEY].for_customer(path_id(request))
     if card is None:
         raise ApiError(404, "no such customer")
     seen = await _seen_cards(request, [card])
@@ -67,19 +70,21 @@ async def create_customer(request: web.Request) -> dict[str, Any]:
     data = body_of(request, CustomerNew)
     address = data.model_dump(exclude={"name", "phone", "level"})
     try:
-        card = await request.app[CUSTOMERS_KEY].create(
+        created = await request.app[CUSTOMERS_KEY].create(
             data.name, data.phone, level=data.level or "normal", **address
         )
     except ValueError as exc:
         raise ApiError(400, str(exc)) from exc
-    note_target(request, card["id"])
+    note_target(request, created.id)
+    card = await request.app[CARDS_KEY].for_customer(created.id)
+    if card is None:
+        raise LookupError(f"customer {created.id} is gone right after it was created")
     return {"customer": card}
 
 
 async def customer_history(request: web.Request) -> dict[str, Any]:
     """The calls and tickets of the customer that the user may see (docs/visibility.md)."""
-    customer_id = path_id(request)
-    history = await request.app[CUSTOMERS_KEY].history(customer_id)
+    history = await request.app[CARDS_KEY].history(path_id(request))
     if history is None:
         raise ApiError(404, "no such customer")
     viewer = await viewer_of(request)
@@ -93,8 +98,9 @@ async def customer_history(request: web.Request) -> dict[str, Any]:
     }
 
 
-def register(app: web.Application, customers: CustomerRepository) -> None:
+def register(app: web.Application, customers: CustomerRepository, cards: CustomerCards) -> None:
     app[CUSTOMERS_KEY] = customers
+    app[CARDS_KEY] = cards
     route(app, "GET", "/api/customers", find_customers, summary="The customers with a phone (those the user may see)",
           roles=USER_ROLES, query=PhoneQuery, answer=CustomerMatches)
     route(app, "POST", "/api/customers", create_customer, summary="Add a customer with one phone",

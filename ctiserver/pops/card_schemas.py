@@ -1,4 +1,4 @@
-"""The shapes of the customer routes: CARD of docs/agent-desktop.md, a customer's history,
+"""The shapes of the desk's customer routes (``http.py``): CARD of docs/agent-desktop.md, a customer's history,
 and the quick-create form of a pop with no match."""
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from typing import Annotated
 from pydantic import StringConstraints
 
 from ctiserver import vocabulary
-from ctiserver.calls.schemas import CallRecordView
-from ctiserver.tickets.schemas import TicketView
+from ctiserver.calls import CallRecordView
+from ctiserver.tickets import TicketView
 from ctiserver.web.schemas import OneOf, QueryString, RequestBody, Shape
 
 CustomerLevel = Annotated[str, OneOf(vocabulary.CUSTOMER_LEVELS)]

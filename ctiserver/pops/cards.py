@@ -1,4 +1,9 @@
-"""Customer cards (the CARD of docs/agent-desktop.md), read for the screen pop.
+"""Customer cards (the CARD of docs/agent-desktop.md) and histories, read for the screen pop
+and the desk's customer routes (``http.py``).
+
+A card brings together what three features own: the customer (``ctiserver.customers``),
+their open tickets (``ctiserver.tickets``) and recent calls (``ctiserver.calls``), read
+through those features' read models; so it lives here, above all three, beside the pop.
 
 A card is read while an agent's phone rings, often for many calls at once, so it
 is read with plain Core selects on one connection (no ORM objects, no identity
@@ -20,16 +25,14 @@ from typing import Any
 from sqlalchemy import Row, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ctiserver.calls.store import call_record
-from ctiserver.calls.tables import CallRow
-from ctiserver.customers.phones import DEFAULT_REGION, normalize_phone
-from ctiserver.customers.tables import Customer, CustomerPhone, Product
+from ctiserver.calls import CallRepository, CallRow, call_record
+from ctiserver.customers import DEFAULT_REGION, Customer, CustomerPhone, Product, normalize_phone
 from ctiserver.storage.database import Database
-from ctiserver.tickets.infos import ticket_dict
-from ctiserver.tickets.tables import Ticket
+from ctiserver.tickets import Ticket, TicketRepository, ticket_dict
 from ctiserver.vocabulary import OPEN_TICKET_STATUSES
 
 CARD_RECENT_CALLS = 5
+HISTORY_CALLS = 100
 
 _customers = Customer.__table__
 _phones = CustomerPhone.__table__
@@ -73,9 +76,20 @@ class CustomerCards:
         }
 
     async def for_customer(self, customer_id: int) -> dict[str, Any] | None:
+        """The card, or None for an unknown customer."""
         async with self._db.engine.connect() as conn:
             cards = await _cards(conn, [customer_id])
         return cards[0] if cards else None
+
+    async def history(self, customer_id: int) -> dict[str, list[dict[str, Any]]] | None:
+        """``{"calls": [CALL_RECORD], "tickets": [TICKET]}`` newest first; None if unknown."""
+        async with self._db.engine.connect() as conn:
+            known = await conn.scalar(select(_customers.c.id).where(_customers.c.id == customer_id))
+        if known is None:
+            return None
+        calls = await CallRepository(self._db, self._region).list_ended_for_customer(customer_id, HISTORY_CALLS)
+        tickets = await TicketRepository(self._db).list_for_customer(customer_id)
+        return {"calls": calls, "tickets": [ticket_dict(t) for t in tickets]}
 
 
 async def _cards(conn: AsyncConnection, ids: list[int]) -> list[dict[str, Any]]:

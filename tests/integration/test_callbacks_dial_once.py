@@ -1,0 +1,205 @@
+"""Callbacks dialled once across outages, against real Asterisk (issue 19, part 0): a
+server down longer than its callback calls last finds their outcomes in Asterisk's own
+record of them (AstDB, written by the dialplan) and dials no answered customer again; of
+two servers on one PostgreSQL, the one left alive resolves the attempts of the one killed
+(and never restarted) once its lease has run out, and offers its agent callbacks again.
+Customers dialled are counted from Asterisk's own events (each DialBegin of a callback's
+agent leg), on an AMI session of the test's own."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from ctiserver.callbacks.model import Miss, Source
+from ctiserver.callbacks.store import AttemptInfo, CallbackInfo, CallbackRepository
+from ctiserver.lab.caller import set_global
+from ctiserver.lab.isolated import free_port
+from ctiserver.lab.runner import Lab
+from ctiserver.storage.database import Database
+from tests.integration.conftest import LabFactory, eventually
+from tests.integration.test_callbacks import callback_settings
+from tests.integration.test_callbacks_crash import Originates, ServerProcess, processes  # noqa: F401  (fixture)
+from tests.pg import PostgresServer, postgres_server  # noqa: F401  (fixture)
+
+pytestmark = pytest.mark.integration
+
+#: the lab's agents hang up this many seconds after answering: a callback call's length
+TALK = "3"
+
+
+class Dials(Originates):
+    """Also every customer a callback dials (DialBegin on its agent leg, by number) and
+    every callback agent leg Asterisk has hung up."""
+
+    def __init__(self, lab: Lab) -> None:
+        super().__init__(lab)
+        self.customers: Counter[str] = Counter()
+        self.by_channel: dict[str, str] = {}
+        self.gone: set[str] = set()
+        self.link.on_event(self._on_dial)
+
+    async def _on_dial(self, message: dict[str, str]) -> None:
+        uniqueid = message.get("Uniqueid", "")
+        if not uniqueid.startswith("cb-") or uniqueid.endswith("-2"):
+            return
+        if message.get("Event") == "DialBegin":
+            number = message.get("DialString", "").split("@")[0]
+            self.customers[number] += 1
+            self.by_channel[uniqueid] = number
+        elif message.get("Event") == "Hangup":
+            self.gone.add(uniqueid)
+
+
+async def _misses(lab: Lab, numbers: list[str]) -> list[CallbackInfo]:
+    assert lab.server is not None
+    store = CallbackRepository(lab.server.db)
+    now = lab.server.core.clock()
+    return [(await store.record_miss(Miss(n, Source.ABANDONED, now - 60 + i, queue="support")))[0]
+            for i, n in enumerate(numbers)]
+
+
+async def _login(lab: Lab, *extensions: str) -> None:
+    assert lab.server is not None
+    for record in await lab.server.agents.all():
+        if record.user_id is not None and record.extension in extensions:
+            await lab.server.desk.login(record.user_id)
+
+
+async def _final(url: str, tasks: list[CallbackInfo], wait: float) -> tuple[list[CallbackInfo], list[AttemptInfo]]:
+    """Once every task is connected: the tasks and all their attempts."""
+    db = Database(url)
+    try:
+        check = CallbackRepository(db)
+
+        async def all_connected() -> list[CallbackInfo] | None:
+            found = [await check.get(t.id) for t in tasks]
+            done = [f for f in found if f is not None and f.status == "connected"]
+            return done if len(done) == len(tasks) else None
+
+        done = await eventually(all_connected, wait, "every task to connect")
+        await asyncio.sleep(2)  # a second dial would have begun by now (the dialler looks every 0.3 s)
+        return done, [a for t in tasks for a in await check.attempts(t.id)]
+    finally:
+        await db.close()
+
+
+async def test_a_server_down_longer_than_a_call_dials_no_answered_customer_again(
+    make_lab: LabFactory, tmp_path: Path, processes: list[ServerProcess],  # noqa: F811
+) -> None:
+    lab = await make_lab(callback_settings(tmp_path, dial=False, server_id="node-a"))
+    await set_global(lab, "LAB_ANSWER_DELAY", "0.2")
+    await set_global(lab, "LAB_TALK_TIME", TALK)
+    await _login(lab, "1001", "1002", "1003", "1004")
+    numbers = [f"1380013900{n}" for n in range(4)]
+    tasks = await _misses(lab, numbers)
+    assert lab.server is not None
+    await lab.server.stop()
+    lab.server = None
+    seen = Dials(lab)
+    await seen.link.start()
+    await seen.link.wait_ready(20)
+    try:
+        serving = lab.settings.replace(callbacks={"dial": True})
+        first = ServerProcess(serving, tmp_path, "first")
+        processes.append(first)
+        await first.start()
+
+        async def all_dialled() -> bool:
+            return len(seen.customers) == 4
+
+        await eventually(all_dialled, 30, "every customer to be dialled")
+        first.kill()  # every customer's phone rings; they answer, talk and hang up unwatched
+
+        async def all_over() -> bool:
+            return set(seen.by_channel) <= seen.gone
+
+        await eventually(all_over, 30, "every callback call to end while the server is down")
+        again = ServerProcess(serving, tmp_path, "again")
+        processes.append(again)
+        await again.start()
+        done, attempts = await _final(lab.settings.database.url, tasks, 30)
+    finally:
+        await seen.link.stop()
+    assert seen.customers == Counter(dict.fromkeys(numbers, 1)), f"Asterisk dialled {seen.customers}"
+    assert len(attempts) == 4 and {a.outcome for a in attempts} == {"connected"}, attempts
+    assert all((t.attempts, t.outcome) == (0, "connected") for t in done), done
+    assert "by Asterisk's record" in again.log.read_text(), "the outcomes were read, not assumed"
+
+
+async def test_of_two_servers_the_survivor_resolves_the_dead_ones_attempts_and_offers_its_agent_again(
+    make_lab: LabFactory, tmp_path: Path, processes: list[ServerProcess],  # noqa: F811
+    postgres_server: PostgresServer,  # noqa: F811
+) -> None:
+    lease = 3.0
+    url = await postgres_server.create_database("ctiserver_callbacks_dial_once")
+    lab = await make_lab(callback_settings(tmp_path, dial=False).replace(database={"url": url}))
+    await set_global(lab, "LAB_ANSWER_DELAY", "0.2")
+    await set_global(lab, "LAB_TALK_TIME", TALK)
+    assert lab.server is not None
+    names = {r.extension: r.name for r in await lab.server.agents.all()}
+    numbers = [f"1390013900{n}" for n in range(6)]
+    tasks = await _misses(lab, numbers)
+    await lab.server.stop()
+    lab.server = None
+    seen = Dials(lab)
+    await seen.link.start()
+    await seen.link.wait_ready(20)
+    servers: dict[str, ServerProcess] = {}
+    try:
+        for name in ("node-a", "node-b"):
+            serving = lab.settings.replace(
+                callbacks={"dial": True, "server_id": name, "lease": lease},
+                web={"port": free_port()}, agi={"port": free_port()},
+            )
+            servers[name] = ServerProcess(serving, tmp_path, name)
+            processes.append(servers[name])
+            await servers[name].start()
+        for extension in ("1001", "1002"):  # both servers up: they share the work from here
+            await seen.link.send_action({
+                "Action": "QueueAdd", "Queue": "support", "Interface": f"Local/{extension}@lab-agents/n",
+                "MemberName": names[extension], "Paused": "false",
+            })
+        db = Database(url)
+        try:
+            check = CallbackRepository(db)
+
+            async def dialling() -> AttemptInfo | None:
+                attempts = [a for t in tasks for a in await check.attempts(t.id)]
+                return next((a for a in attempts if a.ended_at is None and a.channel_id in seen.by_channel), None)
+
+            # the first server with a customer's phone ringing is killed, never restarted
+            orphan = await eventually(dialling, 40, "a server to dial a customer")
+            dead, survivor = (orphan.server, *(n for n in servers if n != orphan.server))
+            servers[str(dead)].kill()
+
+            async def orphan_over() -> bool:
+                return orphan.channel_id in seen.gone
+
+            await eventually(orphan_over, 30, "the dead server's call to end")
+            ended = time.time()
+
+            async def agent_offered_again() -> AttemptInfo | None:
+                attempts = [a for t in tasks for a in await check.attempts(t.id)]
+                return next((a for a in attempts if a.agent == orphan.agent and a.id > orphan.id), None)
+
+            again = await eventually(agent_offered_again, 30, f"the dead server's agent {orphan.agent} offered again")
+            resolved = await check.attempts(orphan.callback_id)
+        finally:
+            await db.close()
+        done, attempts = await _final(url, tasks, 60)
+    finally:
+        await seen.link.stop()
+    assert seen.customers == Counter(dict.fromkeys(numbers, 1)), f"Asterisk dialled {seen.customers}"
+    assert [(a.outcome, a.server) for a in resolved] == [("connected", dead)], resolved
+    assert again.server == survivor
+    offered_after = again.started_at.timestamp() - ended
+    assert offered_after <= lease + 2, f"node-a's agent offered again {offered_after:.1f}s after its call ended"
+    assert len(attempts) == 6 and {a.outcome for a in attempts} == {"connected"}, attempts
+    assert all((t.attempts, t.outcome) == (0, "connected") for t in done), done
+    assert f"dead server {dead}'s" in servers[survivor].log.read_text()
+    print(f"\nthe dead server's agent offered again {offered_after:.1f}s after its call ended (lease {lease}s)")

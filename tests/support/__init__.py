@@ -1,0 +1,1 @@
+"""What tests share: fakes, helpers and the suite's speed-ups (no test module imports another)."""
