@@ -20,7 +20,7 @@ from ctiserver.reports.schemas import (
     ReportRangeQuery,
 )
 from ctiserver.reports.service import Filters, ReportRangeError, ReportService, report_table
-from ctiserver.spreadsheets.workbooks import MEDIA_TYPE, workbook_bytes
+from ctiserver.spreadsheets import XLSX_MEDIA_TYPE, workbook_bytes
 from ctiserver.vocabulary import SUPERVISOR_ROLES
 from ctiserver.web.contract import ApiHandler, query_of, route
 from ctiserver.web.handling import ApiError
@@ -96,7 +96,7 @@ def _xlsx(name: str, answer: dict[str, Any]) -> web.Response:
     table: list[Sequence[object]] = [header]
     table += ([int(v) if isinstance(v, float) and v.is_integer() else v for v in row] for row in rows)
     return web.Response(
-        body=workbook_bytes(name, table), content_type=MEDIA_TYPE,
+        body=workbook_bytes(name, table), content_type=XLSX_MEDIA_TYPE,
         headers={"Content-Disposition": f'attachment; filename="{filename}"', "X-Content-Type-Options": "nosniff"},
     )
 

@@ -24,7 +24,7 @@ from openpyxl import Workbook, load_workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
-from ctiserver.customers.phones import DEFAULT_REGION
+from ctiserver.customers import DEFAULT_REGION
 from ctiserver.spreadsheets.encodings import UnreadableFile, decode
 from ctiserver.spreadsheets.model import FORMULA_STARTS, CustomerRows, ParsedFile, parse_customers
 
