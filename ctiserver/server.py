@@ -107,7 +107,7 @@ class CtiServer:
         self.recordings = recordings_plugin.register(core, self.board, self.calls, customers, self.agents)
         spreadsheets_plugin.register(core)
         self.webhooks = webhooks_plugin.register(core, self.ticket_events)
-        self.visits = visits_plugin.register(core, self.tickets, self.ticket_events, self.ivr)
+        self.visits = visits_plugin.register(core, self.tickets, self.ticket_events, self.ivr, self.agents)
         self._runner: web.AppRunner | None = None
         self.ami.on_event(self._on_ami_event)
         self.ami.on_ready(self._resynchronise)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from ctiserver.agents import http
 from ctiserver.agents.desk import AgentDeskService
 from ctiserver.agents.model import AgentBoard
+from ctiserver.agents.seats import AgentSeats, Seat
 from ctiserver.agents.store import AgentRepository
 from ctiserver.calls.model import CallUpdate
 from ctiserver.core import Core
@@ -20,6 +21,8 @@ class Agents:
     board: AgentBoard
     directory: AgentRepository
     desk: AgentDeskService
+    #: who sits at which phone, and the push to their desk (screen pops, callback offers)
+    seats: AgentSeats
 
 
 def register(core: Core) -> Agents:
@@ -30,6 +33,15 @@ def register(core: Core) -> Agents:
         directory, core.ami, board, queues=core.queue_names, interface_pattern=hotline.agent_interface,
         clock=core.clock,
     )
+
+
+    async def roster() -> list[Seat]:
+        return [
+            Seat(desk.interface_of(record), record.name, record.user_id, str(record.extension))
+            for record in await directory.all()
+        ]
+
+    seats = AgentSeats(roster, core.hub, on_seat=board.enroll)
 
     async def tick() -> None:
         while True:
@@ -43,5 +55,6 @@ def register(core: Core) -> Agents:
     core.follow(board.handle)
     core.calls.subscribe(release_on_end)
     core.long_running("agent-clock", tick)
+    core.on_start(seats.refresh)
     http.register(core.app, desk)
-    return Agents(board, directory, desk)
+    return Agents(board, directory, desk, seats)

@@ -2,27 +2,24 @@
 callback key pressed in a queue (``holding.py``: the caller keeps their place) become
 tasks (the IVR writes its own through the one ``CallbackRepository``, made by
 ``repository`` and handed to both by the composition root), an answered call cancels
-what its number is owed, pending tasks expire; supervisors list, cancel and reassign
-them, and every change is pushed to them."""
+what its number is owed, pending tasks expire (``service.py``); supervisors list, cancel and
+reassign them, and every change is pushed to them (``notifier.py``). Only wiring here."""
 
 from __future__ import annotations
 
-import asyncio
-import dataclasses
 import logging
 import socket
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from ctiserver.agents import Agents
 from ctiserver.callbacks import http
 from ctiserver.callbacks.dialer import CallbackDialer
 from ctiserver.callbacks.holding import QueueCallbacks
 from ctiserver.callbacks.keyprompts import key_prompts, publish_key_prompts
-from ctiserver.callbacks.model import Miss
-from ctiserver.callbacks.sources import Answered, Change, MissedCalls, change_from_dict, change_to_dict
-from ctiserver.callbacks.store import CallbackInfo, CallbackRepository, policy_from
+from ctiserver.callbacks.notifier import CallbackNotifier
+from ctiserver.callbacks.service import MissedCallService
+from ctiserver.callbacks.sources import Change, MissedCalls, change_from_dict, change_to_dict
+from ctiserver.callbacks.store import CallbackRepository, policy_from
 from ctiserver.calls.model import CallTracker, waiting_calls
 from ctiserver.core import Core
 from ctiserver.customers import CustomerRepository
@@ -30,12 +27,8 @@ from ctiserver.ivr import IvrRunRepository, PromptLibrary
 from ctiserver.stats.model import StatsLog
 from ctiserver.storage.dialler_leases import DiallerLeases
 from ctiserver.storage.writer import BackgroundWriter
-from ctiserver.vocabulary import SUPERVISOR_ROLES
 
 log = logging.getLogger(__name__)
-
-#: seconds between looks for pending tasks past their expiry
-EXPIRY_INTERVAL = 30.0
 
 
 @dataclass(frozen=True)
@@ -68,104 +61,30 @@ def register(
             log.warning("callback key prompt not made: %s", problem)
 
     core.on_start(publish)
-    def push(task: CallbackInfo) -> None:
-        core.hub.to_roles(SUPERVISOR_ROLES, {"type": "callback", "callback": task.to_dict()})
-
-
-    async def enrich(miss: Miss) -> Miss:
-        """The caller's customer record (VIPs are called back first) and IVR choices."""
-        found = await customers.find_by_phone(miss.number) if miss.customer_id is None else []
-        choices = miss.choices
-        if not choices and miss.linkedid:
-            choices = tuple(
-                f"{step['node']}:{step['digits']}" for run in await runs.list_for_call(miss.linkedid)
-                for step in run.path if step.get("digits") and step.get("kind") in ("menu", "input", "language")
-            )
-        if found:
-            return dataclasses.replace(miss, customer_id=found[0].id, vip=miss.vip or found[0].level == "vip",
-                                       choices=choices)
-        return dataclasses.replace(miss, choices=choices)
-
-    async def save(changes: Sequence[Change]) -> None:
-        for change in changes:
-            if isinstance(change, Answered):
-                for task in await store.cancel_for_number(change.number, change.at):
-                    log.info("callback %d to %s cancelled: call %s reached an agent",
-                             task.id, task.number, change.linkedid)
-                    push(task)
-            else:
-                task, new = await store.record_miss(await enrich(change))
-                log.info("callback %d to %s: %s (%s)", task.id, task.number,
-                         "new" if new else f"{task.misses} misses", change.source)
-                push(task)
-
+    notifier = CallbackNotifier(core.hub, agents.seats)
+    service = MissedCallService(store, customers, runs, changed=notifier.changed, clock=core.clock)
     writer: BackgroundWriter[Change] = core.durable_writer(
-        save, "missed calls", name="callbacks", encode=change_to_dict, decode=change_from_dict
+        service.save, "missed calls", name="callbacks", encode=change_to_dict, decode=change_from_dict
     )
     thresholds = {queue.name: queue.callback_after_wait for queue in settings.hotline.queues}
     stats.subscribe(MissedCalls(calls, thresholds, writer.put))
-
-    async def expire_forever() -> None:
-        while True:
-            for task in await store.expire(core.clock()):
-                log.info("callback %d to %s expired", task.id, task.number)
-                push(task)
-            await asyncio.sleep(EXPIRY_INTERVAL)
-
-    core.long_running("callback expiry", expire_forever)
-    http.register(core.app, store, queues=frozenset(core.queue_names), clock=core.clock, changed=push)
+    core.long_running("callback expiry", service.expire_forever)
+    http.register(core.app, store, queues=frozenset(core.queue_names), clock=core.clock, changed=notifier.changed)
     dialer = None
     if settings.callbacks.dial:
         if not settings.hotline.callback_interface:
             raise ValueError("callbacks.dial needs hotline.callback_interface (how customers are called)")
-        dialer = _dialer(core, store, agents, push)
+        dialer = CallbackDialer(
+            store, core.ami, agents.board, core.settings, clock=core.clock, changed=notifier.changed,
+            offer=notifier.offer, waiting=lambda queue: bool(waiting_calls(calls.active_calls(), queue)),
+            leases=DiallerLeases(core.db, store.server, settings.callbacks.lease),
+        )
+        core.follow(dialer.handle)
+        # on every node, not under a lease yet: its claims (FOR UPDATE SKIP LOCKED) dial each
+        # task once (docs/deploy.md, several nodes)
+        core.long_running("callback dialer", dialer.run_forever)
         if settings.hotline.queue_callback_key:
-            holding = QueueCallbacks(store, dialer, calls, settings, enrich=enrich, clock=core.clock,
-                                     changed=push)
+            holding = QueueCallbacks(store, dialer, calls, settings, enrich=service.enrich, clock=core.clock,
+                                     changed=notifier.changed)
             core.agi.route("queue-callback", holding.agi)
     return Callbacks(store, writer, dialer)
-
-
-def _dialer(
-    core: Core, store: CallbackRepository, agents: Agents, push: Callable[[CallbackInfo], None]
-) -> CallbackDialer:
-    users: dict[str, int] = {}
-
-    async def seat() -> None:
-        for record in await agents.directory.all():
-            if record.user_id is not None:
-                users[agents.desk.interface_of(record)] = record.user_id
-
-    sending: list[asyncio.Task[None]] = []
-
-    async def send(interface: str, message: dict[str, Any], before: asyncio.Task[None] | None) -> None:
-        if before is not None:
-            await asyncio.gather(before, return_exceptions=True)
-        if interface not in users:  # seated since start (the directory changed)
-            await seat()
-        user_id = users.get(interface)
-        if user_id is not None:
-            core.hub.to_user(user_id, message)
-
-    def offer(interface: str, body: dict[str, Any]) -> None:
-        """In order, even when the first needs a look at the directory."""
-        message = {"type": "callback_offer", **body}
-        user_id = users.get(interface)
-        if user_id is not None and not sending:
-            core.hub.to_user(user_id, message)
-            return
-        task = asyncio.get_running_loop().create_task(send(interface, message, sending[-1] if sending else None))
-        sending.append(task)
-        task.add_done_callback(sending.remove)
-
-    dialer = CallbackDialer(
-        store, core.ami, agents.board, core.settings, clock=core.clock, changed=push, offer=offer,
-        waiting=lambda queue: bool(waiting_calls(core.calls.active_calls(), queue)),
-        leases=DiallerLeases(core.db, store.server, core.settings.callbacks.lease),
-    )
-    core.follow(dialer.handle)
-    core.on_start(seat)
-    # on every node, not under a lease yet: its claims (FOR UPDATE SKIP LOCKED) dial each
-    # task once (docs/deploy.md, several nodes)
-    core.long_running("callback dialer", dialer.run_forever)
-    return dialer

@@ -21,7 +21,7 @@ from ctiserver.web.keys import USER_CHANNEL_KEY
 @dataclass(frozen=True)
 class Pops:
     service: ScreenPopService
-    #: again whenever the agent directory changes
+    #: again whenever the agent directory changes (the agents' seats, which pops share)
     seat_agents: Callable[[], Awaitable[None]]
 
 
@@ -37,22 +37,13 @@ def register(
         cards=BatchedCardLookup(cards.for_phones),
         ivr_runs=ivr.live,
         clock=core.clock,
+        seats=agents.seats,
     )
     pops.attach(core.hub)
     pops.on_latency = core.metrics.pop_seconds.observe
     core.app[USER_CHANNEL_KEY] = pops
     add_messages(core.app, PopMessage)
 
-    async def seat_agents() -> None:
-        """Who answers which phone, for pops and for calls that reach an agent without a
-        queue (transfers)."""
-        for record in await agents.directory.all():
-            interface = agents.desk.interface_of(record)
-            agents.board.enroll(interface, record.name)
-            if record.user_id is not None:
-                pops.seat(interface, record.user_id, str(record.extension))
-
     core.calls.subscribe(pops.on_call_update)
     agents.board.subscribe(pops.on_agent_update)
-    core.on_start(seat_agents)
-    return Pops(pops, seat_agents)
+    return Pops(pops, agents.seats.refresh)

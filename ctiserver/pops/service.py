@@ -44,6 +44,17 @@ class UserPush(Protocol):
     def to_user(self, user_id: int, message: dict[str, Any]) -> None: ...
 
 
+class DeskSeats(Protocol):
+    """Who answers which phone: the agents' seats (``Agents.seats``), written once for pops and
+    callback offers."""
+
+    def seat(self, interface: str, user_id: int, extension: str | None = None) -> None: ...
+
+    def user_at(self, interface: str) -> int | None: ...
+
+    def extension_at(self, interface: str) -> str | None: ...
+
+
 @dataclass
 class _Pop:
     user_id: int
@@ -64,6 +75,7 @@ class ScreenPopService:
         calls: CallTracker,
         cards: CardLookup,
         ivr_runs: Mapping[str, LiveIvr],
+        seats: DeskSeats,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._calls = calls
@@ -72,9 +84,7 @@ class ScreenPopService:
         self._clock = clock
         self._push: UserPush | None = None
         #: member interface -> the user sitting there
-        self._users: dict[str, int] = {}
-        #: member interface -> the extension of the agent sitting there, when known
-        self._extensions: dict[str, str] = {}
+        self.seats = seats
         #: member interface -> its pop, while one is showing
         self._pops: dict[str, _Pop] = {}
         #: member interface -> the delivery of its latest pop, which the next one waits for
@@ -111,13 +121,6 @@ class ScreenPopService:
     def attach(self, push: UserPush) -> None:
         self._push = push
 
-    def seat(self, interface: str, user_id: int, extension: str | None = None) -> None:
-        """``user_id`` answers the phone at ``interface`` (from the agent directory), whose
-        extension is ``extension`` (the ``agent`` of the calls they take)."""
-        self._users[interface] = user_id
-        if extension is not None:
-            self._extensions[interface] = extension
-
     def customers_on_desk(self, user_id: int) -> frozenset[int]:
         """The customers of the calls ringing or going on at the user's desk (their pops' cards)."""
         return frozenset(
@@ -127,7 +130,7 @@ class ScreenPopService:
 
     def _as_seen(self, interface: str, cards: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """The cards as the agent at ``interface`` sees them (the calls' rule for their recent calls)."""
-        extension = self._extensions.get(interface)
+        extension = self.seats.extension_at(interface)
         return [
             {**card, "recent_calls": calls_as_seen(card.get("recent_calls") or [], "agent", extension)}
             for card in cards
@@ -143,7 +146,7 @@ class ScreenPopService:
     def on_agent_update(self, update: AgentUpdate) -> None:
         """The AgentBoard's listener: runs inside the board, so it only schedules work."""
         agent = update.agent
-        user_id = self._users.get(agent.interface)
+        user_id = self.seats.user_at(agent.interface)
         if user_id is None:
             return
         pop = self._pops.get(agent.interface)

@@ -4,7 +4,6 @@ of their events that other features follow."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import Any
 
@@ -18,10 +17,10 @@ from ctiserver.tickets import http
 from ctiserver.tickets.bus import bus_of
 from ctiserver.tickets.escalation import SlaWatch
 from ctiserver.tickets.feed import EventFeed
+from ctiserver.tickets.notifier import EscalationNotifier
 from ctiserver.tickets.schemas import TicketEscalationMessage
 from ctiserver.tickets.store import TicketRepository, sla_rules
 from ctiserver.users import UserRepository
-from ctiserver.vocabulary import SUPERVISOR_ROLES
 from ctiserver.web.contract import add_messages
 
 log = logging.getLogger(__name__)
@@ -45,27 +44,7 @@ def register(
     http.register(core.app, tickets, customers, dispatch, users)
     add_messages(core.app, TicketEscalationMessage)
 
-    sending: set[asyncio.Task[None]] = set()
-
-    async def to_manager(user_id: int, ticket_id: int, message: dict[str, Any]) -> None:
-        """The branch's manager, if they may see the ticket (docs/visibility.md); else the supervisors."""
-        if await tickets.user_sees(user_id, ticket_id):
-            core.hub.to_user(user_id, message)
-        else:
-            core.hub.to_roles(SUPERVISOR_ROLES, message)
-
-    def told(event: dict[str, Any]) -> None:
-        message = {"type": "ticket_escalation", "escalation": event}
-        if event.get("user_id") is not None:
-            task = asyncio.get_running_loop().create_task(
-                to_manager(int(event["user_id"]), int(event["ticket_id"]), message)
-            )
-            sending.add(task)
-            task.add_done_callback(sending.discard)
-        else:
-            core.hub.to_roles(SUPERVISOR_ROLES, message)
-
-    watch = SlaWatch(core.db, rules, now, told=told)
+    watch = SlaWatch(core.db, rules, now, told=EscalationNotifier(core.hub, tickets.user_sees).told)
 
     async def run() -> None:
         await watch.run(settings.tickets.escalate_interval)

@@ -32,7 +32,10 @@ def policy_from(settings: VisitSettings) -> VisitPolicy:
     )
 
 
-def register(core: Core, tickets: TicketRepository, feed: EventFeed, hotline: HotlineIvr) -> VisitService:
+def register(
+    core: Core, tickets: TicketRepository, feed: EventFeed, hotline: HotlineIvr, agents: AgentRepository
+) -> VisitService:
+    """``agents``: the agent directory (the agents' own, from the composition root)."""
     settings = core.settings.visits
     store = VisitRepository(
         core.db, policy_from(settings), server=settings.server_id or socket.gethostname()
@@ -51,6 +54,6 @@ def register(core: Core, tickets: TicketRepository, feed: EventFeed, hotline: Ho
     elif settings.auto_call:
         raise ValueError("visits.auto_call needs hotline.callback_interface (how customers are called)")
     surveys = SurveyReport(core.db)
-    http.register(core.app, service, dialer, AgentRepository(core.db), surveys)
+    http.register(core.app, service, dialer, agents, surveys)
     core.app[FEEDBACK_KEY] = TicketFeedback(surveys, store)
     return service

@@ -6,6 +6,7 @@ import asyncio
 from typing import Any
 
 from ctiserver.agents.model import AgentBoard
+from ctiserver.agents.seats import AgentSeats
 from ctiserver.calls.model import CallTracker
 from ctiserver.pops.service import ScreenPopService
 from ctiserver.telephony.events import (
@@ -52,10 +53,11 @@ class Lookup:
 
 def setup() -> tuple[ScreenPopService, AgentBoard, CallTracker, Hub, Lookup]:
     calls, board, hub, lookup = CallTracker(clock=lambda: 100.0), AgentBoard(clock=lambda: 100.0), Hub(), Lookup()
-    pops = ScreenPopService(calls=calls, cards=lookup, ivr_runs={}, clock=lambda: 100.0)
+    seats = AgentSeats()
+    pops = ScreenPopService(calls=calls, cards=lookup, ivr_runs={}, seats=seats, clock=lambda: 100.0)
     pops.attach(hub)
-    pops.seat(ALICE, 1)
-    pops.seat(BOB, 2)
+    seats.seat(ALICE, 1)
+    seats.seat(BOB, 2)
     board.subscribe(pops.on_agent_update)
     calls.subscribe(pops.on_call_update)
     for interface in (ALICE, BOB):

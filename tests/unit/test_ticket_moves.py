@@ -214,7 +214,7 @@ async def test_a_visits_change_reaches_only_those_who_may_see_it(world: World) -
 
 async def test_a_pop_shows_the_agents_own_calls_whole_and_the_others_as_summaries() -> None:
     pops, board, calls, hub, _ = pop_setup()
-    pops.seat(ALICE, 1, "1001")
+    pops.seats.seat(ALICE, 1, "1001")
     card = {"id": 7, "name": "张伟", "open_tickets": [], "recent_calls": [
         {"id": "1.1", "agent": "1001", "queue": "support"}, {"id": "2.2", "agent": "1002", "queue": "support"}]}
 
