@@ -1,8 +1,9 @@
 """The call-center reports of any range of days: ``GET /api/reports/{queues,agents,hours,days}``
-and the business reports (``BUSINESS_SUMMARIES``), as JSON or (``format=csv``) as a spreadsheet."""
+and the business reports (``BUSINESS_SUMMARIES``), as JSON or (``format=csv``, ``format=xlsx``) as a spreadsheet."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from aiohttp import web
@@ -19,6 +20,7 @@ from ctiserver.reports.schemas import (
     ReportRangeQuery,
 )
 from ctiserver.reports.service import Filters, ReportRangeError, ReportService, report_table
+from ctiserver.spreadsheets import XLSX_MEDIA_TYPE, workbook_bytes
 from ctiserver.vocabulary import SUPERVISOR_ROLES
 from ctiserver.web.contract import ApiHandler, query_of, route
 from ctiserver.web.handling import ApiError
@@ -47,7 +49,8 @@ BUSINESS_SUMMARIES = {
 def handler(name: str) -> ApiHandler:
     async def report(request: web.Request) -> Any:
         """Days are local (the hotline's time zone), ``from`` and ``to`` both included;
-        ``format=csv`` answers a UTF-8 CSV (with a BOM) of the same table as the page."""
+        ``format=csv`` answers a UTF-8 CSV (with a BOM) of the same table as the page,
+        ``format=xlsx`` an Excel workbook of it."""
         reports = request.app[REPORTS_KEY]
         query = query_of(request, ReportRangeQuery)
         try:
@@ -55,7 +58,7 @@ def handler(name: str) -> ApiHandler:
         except ReportRangeError as exc:
             raise ApiError(400, str(exc)) from exc
         answer = await reports.report(name, period, Filters(query.queue, query.agent))
-        return answer if query.format != "csv" else _csv(name, answer)
+        return _served(name, answer, query.format)
 
     return report
 
@@ -63,7 +66,8 @@ def handler(name: str) -> ApiHandler:
 def business_handler(name: str) -> ApiHandler:
     async def report(request: web.Request) -> Any:
         """Tickets created in the range (local days, both included), surveys answered in it;
-        ``format=csv`` answers the same table as a UTF-8 CSV (with a BOM)."""
+        ``format=csv`` answers the same table as a UTF-8 CSV (with a BOM), ``format=xlsx``
+        as an Excel workbook."""
         reports = request.app[REPORTS_KEY]
         query = query_of(request, BusinessQuery)
         try:
@@ -72,9 +76,29 @@ def business_handler(name: str) -> ApiHandler:
             raise ApiError(400, str(exc)) from exc
         filters = BusinessFilters(query.province, query.city, query.model, query.department)
         answer = await reports.business_report(name, period, filters)
-        return answer if query.format != "csv" else _csv(name, answer)
+        return _served(name, answer, query.format)
 
     return report
+
+
+def _served(name: str, answer: dict[str, Any], form: str) -> Any:
+    if form == "csv":
+        return _csv(name, answer)
+    if form == "xlsx":
+        return _xlsx(name, answer)
+    return answer
+
+
+def _xlsx(name: str, answer: dict[str, Any]) -> web.Response:
+    header, rows = report_table(answer)
+    filename = f"report-{name}-{answer['from']}-{answer['to']}.xlsx"
+    # a whole float without ".0", as the page and the CSV show it; text as text, never a formula
+    table: list[Sequence[object]] = [header]
+    table += ([int(v) if isinstance(v, float) and v.is_integer() else v for v in row] for row in rows)
+    return web.Response(
+        body=workbook_bytes(name, table), content_type=XLSX_MEDIA_TYPE,
+        headers={"Content-Disposition": f'attachment; filename="{filename}"', "X-Content-Type-Options": "nosniff"},
+    )
 
 
 def _csv(name: str, answer: dict[str, Any]) -> web.Response:

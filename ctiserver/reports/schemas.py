@@ -14,13 +14,13 @@ Percent = Annotated[float, Field(ge=0, le=100)] | None
 
 class ReportRangeQuery(QueryString):
     """Local days ``from`` to ``to`` (both included; default today), optionally one queue
-    and one agent (its queue member interface); ``format=csv`` for a spreadsheet."""
+    and one agent (its queue member interface); ``format=csv`` or ``format=xlsx`` for a spreadsheet."""
 
     first: Day | None = Field(None, alias="from")
     last: Day | None = Field(None, alias="to")
     queue: str | None = Field(None, max_length=64)
     agent: str | None = Field(None, max_length=64, description="a queue member interface, e.g. PJSIP/1001")
-    format: Annotated[str, OneOf(("json", "csv"))] = "json"
+    format: Annotated[str, OneOf(("json", "csv", "xlsx"))] = "json"
 
 
 class ReportHead(Shape):
@@ -128,7 +128,7 @@ ReportName = Literal["queues", "agents", "hours", "days"]
 class BusinessQuery(QueryString):
     """Local days ``from`` to ``to`` (both included; default today) of the tickets' creation
     (surveys: their answer), optionally a region (the customer's province, city), a product
-    model and a department; ``format=csv`` for a spreadsheet."""
+    model and a department; ``format=csv`` or ``format=xlsx`` for a spreadsheet."""
 
     first: Day | None = Field(None, alias="from")
     last: Day | None = Field(None, alias="to")
@@ -136,7 +136,7 @@ class BusinessQuery(QueryString):
     city: str | None = Field(None, max_length=64)
     model: str | None = Field(None, max_length=64)
     department: str | None = Field(None, max_length=32)
-    format: Annotated[str, OneOf(("json", "csv"))] = "json"
+    format: Annotated[str, OneOf(("json", "csv", "xlsx"))] = "json"
 
 
 Cell = str | int | float | None

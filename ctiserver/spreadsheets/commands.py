@@ -1,5 +1,6 @@
-"""``ctiserver import customers [--encoding E] FILE.csv`` and ``ctiserver export customers|tickets|calls
-[--from DAY] [--to DAY] FILE``.
+"""``ctiserver import customers [--encoding E] [--sheet S] FILE.csv|FILE.xlsx`` and ``ctiserver export
+customers|tickets|calls [--from DAY] [--to DAY] [--format csv|xlsx] FILE`` (the format by the file's
+suffix when not given).
 
 Exit codes: 0 done, 1 refused (the file, or any of its rows), 2 a usage error (argparse)."""
 
@@ -14,25 +15,28 @@ from typing import Any
 
 from ctiserver.settings import Settings
 from ctiserver.spreadsheets.exports import EXPORTS, ExportRange
-from ctiserver.spreadsheets.model import UnreadableFile
+from ctiserver.spreadsheets.model import UnreadableFile, decode
 
 #: the largest file the import reads (the page's upload has its own, smaller limit)
 MAX_FILE = 200 * 1024 * 1024
 
 
 def add_spreadsheets(commands: Any) -> None:
-    importing = commands.add_parser("import", help="import customers from a CSV file")
+    importing = commands.add_parser("import", help="import customers from a CSV file or an Excel workbook")
     what = importing.add_subparsers(dest="what", required=True)
     customers = what.add_parser(
         "customers", help="one row per product owned; exit 1 if the file or any row is refused"
     )
-    customers.add_argument("file", help="the CSV file")
+    customers.add_argument("file", help="the CSV file or Excel workbook (.xlsx, told by its content)")
     customers.add_argument("--encoding", default=None,
-                           help="the file's encoding (gb18030, big5, utf-8, utf-16...); found when not given")
+                           help="a CSV file's encoding (gb18030, big5, utf-8, utf-16...); found when not given")
+    customers.add_argument("--sheet", default=None, help="the workbook's sheet to read (the first when not given)")
     customers.set_defaults(handler=import_command)
-    exporting = commands.add_parser("export", help="write customers, tickets or calls to a CSV file")
+    exporting = commands.add_parser("export", help="write customers, tickets or calls to a CSV file or workbook")
     exporting.add_argument("what", choices=EXPORTS)
-    exporting.add_argument("file", help="the CSV file to write (UTF-8 with BOM)")
+    exporting.add_argument("file", help="the file to write: CSV (UTF-8 with BOM), or .xlsx")
+    exporting.add_argument("--format", choices=("csv", "xlsx"), default=None,
+                           help="the file's format; by its suffix when not given (.xlsx, else CSV)")
     exporting.add_argument("--from", dest="first", type=dt.date.fromisoformat, default=None,
                            help="first local day, YYYY-MM-DD (created, or the call's start)")
     exporting.add_argument("--to", dest="last", type=dt.date.fromisoformat, default=None,
@@ -48,13 +52,16 @@ def _read(path: str) -> bytes:
 
 
 async def import_command(settings: Settings, args: argparse.Namespace) -> int:
-    from ctiserver.spreadsheets.model import decode, parse_customers
     from ctiserver.spreadsheets.store import CustomerImport
+    from ctiserver.spreadsheets.workbooks import check_zip, is_workbook, read_customers
     from ctiserver.storage.database import Database, upgrade_schema
 
     try:
         data = await asyncio.to_thread(_read, args.file)
-        text = await asyncio.to_thread(decode, data, args.encoding)
+        if is_workbook(data):
+            check_zip(data)
+        else:  # the encoding checked before the database is opened
+            await asyncio.to_thread(decode, data, args.encoding)
     except OSError as exc:
         print(f"ctiserver: {args.file}: {exc.strerror or exc}", file=sys.stderr)
         return 1
@@ -67,7 +74,8 @@ async def import_command(settings: Settings, args: argparse.Namespace) -> int:
         # on SQLite, a moment between turns for the writers of a server running beside
         importer = CustomerImport(db, pause=0.02 if db.engine.dialect.name == "sqlite" else 0.0)
         parsed = await asyncio.to_thread(
-            parse_customers, text, region=settings.hotline.region, catalogue=await importer.catalogue()
+            read_customers, data, encoding=args.encoding, sheet=args.sheet, region=settings.hotline.region,
+            catalogue=await importer.catalogue(),
         )
         report = await importer.run(parsed.rows, parsed.problems)
     except UnreadableFile as exc:
@@ -86,12 +94,17 @@ async def export_command(settings: Settings, args: argparse.Namespace) -> int:
     await upgrade_schema(settings.database.url)
     db = Database(settings.database.url)
     size = 0
+    period = ExportRange(args.first, args.last)
+    exports = CsvExports(db, settings.hotline.timezone)
     try:
-        parts = CsvExports(db, settings.hotline.timezone).stream(args.what, ExportRange(args.first, args.last))
-        with open(args.file, "wb") as out:  # noqa: ASYNC230  (a local file, written part by part)
-            async for part in parts:
-                await asyncio.to_thread(out.write, part)
-                size += len(part)
+        if (args.format or ("xlsx" if args.file.lower().endswith(".xlsx") else "csv")) == "xlsx":
+            await exports.write_xlsx(args.what, args.file, period)
+            size = (await asyncio.to_thread(Path(args.file).stat)).st_size
+        else:
+            with open(args.file, "wb") as out:  # noqa: ASYNC230  (a local file, written part by part)
+                async for part in exports.stream(args.what, period):
+                    await asyncio.to_thread(out.write, part)
+                    size += len(part)
     except OSError as exc:
         print(f"ctiserver: {args.file}: {exc.strerror or exc}", file=sys.stderr)
         return 1

@@ -1,6 +1,6 @@
-"""Customers, tickets and calls as CSV: UTF-8 with a BOM (Excel then reads Chinese text),
-times in the hotline's local time, every cell defused against formulas, streamed a part
-at a time so a large table never sits in memory.
+"""Customers, tickets and calls as CSV (UTF-8 with a BOM: Excel then reads Chinese text)
+or as an Excel workbook (``workbooks``), times in the hotline's local time, every cell
+defused against formulas, streamed a part at a time so a large table never sits in memory.
 
 The customers' file has the import's columns (one row per product, the phones in one
 cell), so an exported file imported again adds nothing.
@@ -8,11 +8,12 @@ cell), so an exported file imported again adds nothing.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections import defaultdict
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import IO, Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -20,6 +21,7 @@ from sqlalchemy import select
 from ctiserver.calls import CallRow
 from ctiserver.customers import Customer, CustomerPhone, Product
 from ctiserver.spreadsheets.model import csv_text
+from ctiserver.spreadsheets.workbooks import SheetWriter
 from ctiserver.storage.database import Database
 from ctiserver.tickets import Ticket
 
@@ -60,14 +62,29 @@ class CsvExports:
         self._db = db
         self._zone = ZoneInfo(timezone)
 
-    def stream(self, what: str, period: ExportRange = ExportRange()) -> AsyncIterator[bytes]:
-        """The file's bytes, a part at a time; ValueError for an unknown export."""
-        makers: dict[str, Callable[[ExportRange], AsyncIterator[bytes]]] = {
+    def rows(self, what: str, period: ExportRange = ExportRange()) -> AsyncIterator[Sequence[Sequence[object]]]:
+        """The table's rows, a part at a time (the header first); ValueError for an unknown export."""
+        makers: dict[str, Callable[[ExportRange], AsyncIterator[Sequence[Sequence[object]]]]] = {
             "customers": self._customers, "tickets": self._tickets, "calls": self._calls,
         }
         if what not in makers:
             raise ValueError(f"export must be one of {', '.join(EXPORTS)}")
         return makers[what](period)
+
+    def stream(self, what: str, period: ExportRange = ExportRange()) -> AsyncIterator[bytes]:
+        """The CSV file's bytes (UTF-8 with a BOM, for Excel), a part at a time; ValueError
+        for an unknown export."""
+        return _csv_parts(self.rows(what, period))
+
+    async def write_xlsx(self, what: str, target: str | IO[bytes], period: ExportRange = ExportRange()) -> int:
+        """The table written as a workbook (write-only: bounded memory) to ``target``; its rows."""
+        writer = SheetWriter(what)
+        count = -1
+        async for part in self.rows(what, period):
+            await asyncio.to_thread(writer.append, part)
+            count += len(part)
+        await asyncio.to_thread(writer.save, target)
+        return count
 
     def _time(self, value: dt.datetime | None) -> str:
         return "" if value is None else value.astimezone(self._zone).strftime("%Y-%m-%d %H:%M:%S")
@@ -86,8 +103,8 @@ class CsvExports:
             async for part in result.partitions(PART):
                 yield part
 
-    async def _customers(self, period: ExportRange) -> AsyncIterator[bytes]:
-        yield (BOM + csv_text([CUSTOMER_COLUMNS])).encode()
+    async def _customers(self, period: ExportRange) -> AsyncIterator[Sequence[Sequence[object]]]:
+        yield [CUSTOMER_COLUMNS]
         query = self._within(
             select(Customer, Product).outerjoin(Product, Product.customer_id == Customer.id)
             .order_by(Customer.id, Product.id),
@@ -112,10 +129,10 @@ class CsvExports:
                     product and product.serial, product and product.installed_on,
                     self._time(customer.created_at),
                 ))
-            yield csv_text(lines).encode()
+            yield lines
 
-    async def _tickets(self, period: ExportRange) -> AsyncIterator[bytes]:
-        yield (BOM + csv_text([TICKET_COLUMNS])).encode()
+    async def _tickets(self, period: ExportRange) -> AsyncIterator[Sequence[Sequence[object]]]:
+        yield [TICKET_COLUMNS]
         query = self._within(
             select(Ticket, Customer.name, Product.serial)
             .outerjoin(Customer, Customer.id == Ticket.customer_id)
@@ -123,24 +140,31 @@ class CsvExports:
             Ticket.created_at, period,
         )
         async for part in self._parts(query):
-            yield csv_text(
+            yield [
                 (t.number, t.type, t.status, t.urgency, t.department, t.branch_id, t.summary, t.customer_id,
                  name, serial, t.call_linkedid, t.source, self._time(t.created_at), self._time(t.updated_at),
                  self._time(t.due_at), self._time(t.responded_at), self._time(t.completed_at),
                  self._time(t.closed_at), t.escalation_level)
                 for t, name, serial in part
-            ).encode()
+            ]
 
-    async def _calls(self, period: ExportRange) -> AsyncIterator[bytes]:
-        yield (BOM + csv_text([CALL_COLUMNS])).encode()
+    async def _calls(self, period: ExportRange) -> AsyncIterator[Sequence[Sequence[object]]]:
+        yield [CALL_COLUMNS]
         query = self._within(select(CallRow).order_by(CallRow.started_at, CallRow.id), CallRow.started_at, period)
         async for part in self._parts(query):
-            yield csv_text(
+            yield [
                 (c.linkedid, c.caller_number, c.caller_name, c.customer_id, c.queue, c.agent,
                  self._time(c.started_at), self._time(c.answered_at), self._time(c.ended_at),
                  _seconds(c.wait_seconds), _seconds(c.duration_seconds), c.hangup_cause_text)
                 for (c,) in part
-            ).encode()
+            ]
+
+
+async def _csv_parts(parts: AsyncIterator[Sequence[Sequence[object]]]) -> AsyncIterator[bytes]:
+    first = True
+    async for part in parts:
+        yield ((BOM if first else "") + csv_text(part)).encode()
+        first = False
 
 
 def _seconds(value: float | None) -> str:

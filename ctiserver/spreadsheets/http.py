@@ -1,17 +1,20 @@
-"""The customer import (admins upload a CSV) and the CSV exports (supervisors download)."""
+"""The customer import (admins upload a CSV file or an Excel workbook) and the exports as CSV
+or workbooks (supervisors download)."""
 
 from __future__ import annotations
 
 import asyncio
+import tempfile
 from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
 
 from ctiserver.spreadsheets.exports import EXPORTS, CsvExports, ExportRange
-from ctiserver.spreadsheets.model import UnreadableFile, decode, parse_customers
+from ctiserver.spreadsheets.model import UnreadableFile
 from ctiserver.spreadsheets.schemas import ExportQuery, ImportQuery, ImportResult
 from ctiserver.spreadsheets.store import CustomerImport
+from ctiserver.spreadsheets.workbooks import MAX_UNPACKED, MEDIA_TYPE, read_customers
 from ctiserver.vocabulary import SUPERVISOR_ROLES
 from ctiserver.web.contract import query_of, route
 from ctiserver.web.handling import ApiError
@@ -26,6 +29,10 @@ class Spreadsheets:
     max_upload: int
 
 
+#: the most an uploaded workbook may unpack to, per byte of the upload limit (sheets pack 10-30 times)
+UNPACKED_PER_BYTE = 16
+#: bytes sent at a time
+CHUNK = 256 * 1024
 SPREADSHEETS_KEY = web.AppKey("spreadsheets", Spreadsheets)
 
 
@@ -49,15 +56,18 @@ def _size(limit: int) -> str:
 
 
 async def import_customers(request: web.Request) -> dict[str, Any]:
-    """The request's body is the CSV file itself, as the import command reads it; its
-    encoding is ``encoding`` if given, else found (UTF-8, GB18030, Big5, UTF-16)."""
+    """The request's body is the file itself, as the import command reads it: an Excel
+    workbook (.xlsx, told by its zip signature: the first sheet, or ``sheet``) or a CSV file,
+    whose encoding is ``encoding`` if given, else found (UTF-8, GB18030, Big5, UTF-16)."""
     parts = request.app[SPREADSHEETS_KEY]
     query = query_of(request, ImportQuery)
     data = await read_upload(request, parts.max_upload)
     try:
-        text = await asyncio.to_thread(decode, data, query.encoding)
         catalogue = await parts.importer.catalogue()
-        parsed = await asyncio.to_thread(parse_customers, text, region=parts.region, catalogue=catalogue)
+        parsed = await asyncio.to_thread(
+            read_customers, data, encoding=query.encoding, sheet=query.sheet, region=parts.region,
+            catalogue=catalogue, limit=min(MAX_UNPACKED, UNPACKED_PER_BYTE * parts.max_upload),
+        )
     except UnreadableFile as exc:
         raise ApiError(400, str(exc)) from exc
     report = await parts.importer.run(parsed.rows, parsed.problems)
@@ -91,11 +101,43 @@ def _exporter(what: str) -> Any:
     return export
 
 
+def _workbook_exporter(what: str) -> Any:
+    async def export(request: web.Request) -> web.StreamResponse:
+        query = query_of(request, ExportQuery)
+        if query.first and query.last and query.first > query.last:
+            raise ApiError(400, "from is after to")
+        exports = request.app[SPREADSHEETS_KEY].exports
+        # the workbook is written to a temporary file (a zip is finished only at its end),
+        # then sent from there: memory stays bounded whatever the table's size
+        with tempfile.TemporaryFile() as file:
+            await exports.write_xlsx(what, file, ExportRange(query.first, query.last))
+            await asyncio.to_thread(file.seek, 0)
+            response = web.StreamResponse(headers={
+                "Content-Type": MEDIA_TYPE,
+                "Content-Disposition": f'attachment; filename="{what}.xlsx"',
+                "Cache-Control": "no-store",
+                "X-Content-Type-Options": "nosniff",
+            })
+            await response.prepare(request)
+            while part := await asyncio.to_thread(file.read, CHUNK):
+                await response.write(part)
+        await response.write_eof()
+        return response
+
+    export.__doc__ = f"The {what} as an Excel workbook (.xlsx); text cells are text, never formulas."
+    return export
+
+
 def register(app: web.Application, spreadsheets: Spreadsheets) -> None:
     app[SPREADSHEETS_KEY] = spreadsheets
-    route(app, "POST", "/api/import/customers", import_customers, summary="Import customers from a CSV file",
+    route(app, "POST", "/api/import/customers", import_customers,
+          summary="Import customers from a CSV file or an Excel workbook",
           roles={"admin"}, denied="admins only", answer=ImportResult, target="customer", query=ImportQuery,
-          errors={400: "the file is not text in its encoding, or has no header", 413: "file too large"})
+          errors={400: "the file is not text in its encoding, not a readable workbook (or too large unpacked),"
+                               " or has no header", 413: "file too large"})
     for what in EXPORTS:
         route(app, "GET", f"/api/export/{what}.csv", _exporter(what), summary=f"Export the {what} as CSV",
               roles=SUPERVISOR_ROLES, query=ExportQuery, media_type="text/csv")
+        route(app, "GET", f"/api/export/{what}.xlsx", _workbook_exporter(what),
+              summary=f"Export the {what} as an Excel workbook", roles=SUPERVISOR_ROLES, query=ExportQuery,
+              media_type=MEDIA_TYPE)

@@ -168,6 +168,39 @@ class _Seen:
         return None
 
 
+class CustomerRows:
+    """Rows checked one at a time, whatever file they come from (CSV or a workbook's
+    sheet): the header names the columns, each row is kept or refused by its line."""
+
+    def __init__(
+        self, header: list[str], *, region: str = DEFAULT_REGION, catalogue: Mapping[str, str] | None = None
+    ) -> None:
+        self.parsed = ParsedFile()
+        self._where = columns(header)
+        self._region = region
+        self._known = {model.casefold(): (model, category) for model, category in (catalogue or {}).items()}
+        self._seen = _Seen()
+
+    def check(self, line: int, cells: list[str]) -> str | None:
+        """Keep the row of ``line``, or the reason it is refused (not yet in the problems:
+        ``refuse`` adds it); None for a kept or empty row. Cells are as the user wrote them."""
+        if not any(cell.strip() for cell in cells):
+            return None
+        reason = _cells(cells)
+        row = None
+        if reason is None:
+            values = {column: cells[i].strip() if i < len(cells) else "" for column, i in self._where.items()}
+            row, reason = _row(line, values, self._region, self._known)
+        if row is not None:
+            reason = self._seen.duplicate(row)
+        if reason is None and row is not None:
+            self.parsed.rows.append(row)
+        return reason
+
+    def refuse(self, line: int, reason: str) -> None:
+        self.parsed.problems.append(Problem(line, reason))
+
+
 def parse_customers(
     text: str, *, region: str = DEFAULT_REGION, catalogue: Mapping[str, str] | None = None
 ) -> ParsedFile:
@@ -183,10 +216,7 @@ def parse_customers(
         raise UnreadableFile("the file is empty") from None
     except csv.Error as exc:
         raise UnreadableFile(f"line 1: {exc}") from exc
-    where = columns(header)
-    known = {model.casefold(): (model, category) for model, category in (catalogue or {}).items()}
-    parsed = ParsedFile()
-    seen = _Seen()
+    rows = CustomerRows(header, region=region, catalogue=catalogue)
     line = 2  # where the next record starts
     while True:
         try:
@@ -194,25 +224,15 @@ def parse_customers(
         except StopIteration:
             break
         except csv.Error as exc:  # the rest of the file cannot be read
-            parsed.problems.append(Problem(line, f"unreadable CSV: {exc}"))
+            rows.refuse(line, f"unreadable CSV: {exc}")
             break
-        if any(cell.strip() for cell in cells):
-            reason = _cells(cells)
-            row = None
-            if reason is None:
-                values = {column: undefuse(cells[i]).strip() if i < len(cells) else ""
-                          for column, i in where.items()}
-                row, reason = _row(line, values, region, known)
-            if row is not None:
-                reason = seen.duplicate(row)
-            if reason is not None:
-                if reader.line_num > line:  # every line of the file is in the report
-                    reason += f" (the row runs from line {line} to line {reader.line_num}: is a quote left open?)"
-                parsed.problems.append(Problem(line, reason))
-            elif row is not None:
-                parsed.rows.append(row)
+        reason = rows.check(line, [undefuse(cell) for cell in cells])
+        if reason is not None:
+            if reader.line_num > line:  # every line of the file is in the report
+                reason += f" (the row runs from line {line} to line {reader.line_num}: is a quote left open?)"
+            rows.refuse(line, reason)
         line = reader.line_num + 1
-    return parsed
+    return rows.parsed
 
 
 def _cells(cells: list[str]) -> str | None:

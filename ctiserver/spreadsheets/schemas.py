@@ -26,9 +26,11 @@ class ImportResult(Shape):
 
 
 class ImportQuery(QueryString):
-    """``encoding``: the file's (``gb18030``, ``big5``, ``utf-8``, ``utf-16``...); found when not given."""
+    """``encoding``: a CSV file's (``gb18030``, ``big5``, ``utf-8``, ``utf-16``...); found when not
+    given. ``sheet``: the sheet of an Excel workbook to read (the first when not given)."""
 
     encoding: str | None = Field(default=None, max_length=40)
+    sheet: str | None = Field(default=None, min_length=1, max_length=31)
 
 
 class ExportQuery(QueryString):

@@ -1,9 +1,16 @@
-// Customer import and CSV exports (admins). The report's reasons quote the file's cells:
+// Customer import (CSV or Excel .xlsx) and CSV / Excel exports (admins). The report's reasons quote the file's cells:
 // everything from the server goes in with textContent (el's text), never as HTML.
 import { $, el, fill, onLangChange, show, t } from "../common.js";
 import { startPage } from "../shell.js";
 
 let lastReport = null;
+const XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+
+// the file's own type when the browser knows it; the server tells a workbook by its content
+function contentType(file) {
+  if (file.type) return file.type;
+  return file.name.toLowerCase().endsWith(".xlsx") ? XLSX : "text/csv";
+}
 
 function renderReport() {
   const box = $("report");
@@ -25,11 +32,13 @@ async function upload(event) {
   $("upload").disabled = true;
   status.textContent = t("imp.uploading");
   try {
-    const encoding = $("encoding").value;
-    const target = encoding ? `/api/import/customers?encoding=${encodeURIComponent(encoding)}` : "/api/import/customers";
+    const params = new URLSearchParams();
+    if ($("encoding").value) params.set("encoding", $("encoding").value);
+    if ($("sheet").value.trim()) params.set("sheet", $("sheet").value.trim());
+    const target = params.toString() ? `/api/import/customers?${params}` : "/api/import/customers";
     const response = await fetch(target, {
       method: "POST", credentials: "same-origin",
-      headers: { "Content-Type": "text/csv", Accept: "application/json" }, body: file,
+      headers: { "Content-Type": contentType(file), Accept: "application/json" }, body: file,
     });
     let data = {};
     try {
@@ -60,6 +69,7 @@ function exportLinks() {
   const query = params.toString() ? `?${params}` : "";
   for (const what of ["customers", "tickets", "calls"]) {
     $(`export-${what}`).setAttribute("href", `/api/export/${what}.csv${query}`);
+    $(`export-${what}-xlsx`).setAttribute("href", `/api/export/${what}.xlsx${query}`);
   }
 }
 

@@ -1,6 +1,6 @@
 """The customer import page in headless Chromium against the real web app (no Asterisk
-needed): an admin uploads a GB18030 file with bad rows and sees each rejected line; the
-export links download what was imported; an agent is turned away."""
+needed): an admin uploads a GB18030 file, or an Excel workbook, with bad rows and sees each
+rejected line; the export links (CSV and .xlsx) download what was imported; an agent is turned away."""
 
 from __future__ import annotations
 
@@ -11,18 +11,21 @@ from pathlib import Path
 
 import pytest
 from aiohttp import web
+from openpyxl import load_workbook
 
 from ctiserver.settings import Settings
 from ctiserver.spreadsheets import http as spreadsheets_http
 from ctiserver.spreadsheets.exports import CsvExports
 from ctiserver.spreadsheets.plugin import MAX_UPLOAD
 from ctiserver.spreadsheets.store import CustomerImport
+from ctiserver.spreadsheets.workbooks import MEDIA_TYPE
 from ctiserver.storage.database import Database, upgrade_schema
 from ctiserver.users.store import UserRepository
 from tests.chromium import launched_chromium
 from tests.conftest import free_port
 from tests.support.web_fakes import FAST_HASHER, XSS, FakeAmi, FakeTracker
 from tests.unit.test_customer_import import CHINESE
+from tests.unit.test_xlsx import csv_rows, workbook
 
 try:
     from playwright.async_api import Browser, Page, expect
@@ -113,6 +116,37 @@ async def test_upload_shows_rejected_lines_and_exports_download(browser: Browser
     await page.fill("#from", "2000-01-01")
     await page.dispatch_event("#from", "change")
     assert await page.get_attribute("#export-calls", "href") == "/api/export/calls.csv?from=2000-01-01"
+    assert errors == []
+
+
+async def test_a_workbook_uploads_with_the_same_report_and_exports_as_one(browser: Browser, site: str) -> None:
+    page, errors = await open_as(browser, site, "admin")
+    await expect(page.locator("#main")).to_be_visible()
+    await page.click("#lang-toggle")  # English
+    rows = csv_rows(CHINESE + f"恶意,13500001111,,,,,,{XSS},,,\n")
+    await page.set_input_files("#file", files=[{
+        "name": "客户.xlsx", "mimeType": MEDIA_TYPE, "buffer": workbook(rows, title="名单", before=("说明",)),
+    }])
+    await page.fill("#sheet", "名单")
+    await page.click("#upload")
+    await expect(page.locator("#summary")).to_have_text(
+        "Imported 5 row(s) (4 customer(s), 5 phone(s), 5 product(s) added; 0 already there), rejected 6 row(s)"
+    )
+    await expect(page.locator("#problems li").first).to_have_text("line 4: missing phone")
+    await expect(page.locator("#problems li").last).to_have_text(f'line 12: unknown level "{XSS}"')
+    assert await page.locator("#problems img").count() == 0
+
+    async with page.expect_download() as waiting:
+        await page.click("#export-customers-xlsx")
+    download = await waiting.value
+    sheet = load_workbook(io.BytesIO(Path(await download.path()).read_bytes())).worksheets[0]
+    assert [c.coordinate for line in sheet.iter_rows() for c in line if c.data_type == "f"] == []
+    serials = [line[11] or "" for line in sheet.iter_rows(min_row=2, values_only=True)]
+    assert serials == ["AC001", "RF002", "WM009", "X1", ""]
+    assert "=cmd|' /C calc'!A0" in [line[1] for line in sheet.iter_rows(values_only=True)]
+    await page.fill("#to", "2000-01-02")
+    await page.dispatch_event("#to", "change")
+    assert await page.get_attribute("#export-tickets-xlsx", "href") == "/api/export/tickets.xlsx?to=2000-01-02"
     assert errors == []
 
 

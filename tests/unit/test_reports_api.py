@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
+from openpyxl import load_workbook
 
 from ctiserver.callbacks.model import Miss, Outcome, Source
 from ctiserver.callbacks.store import CallbackRepository
@@ -23,6 +24,8 @@ from ctiserver.reports.queries import ReportQueries
 from ctiserver.reports.service import ReportService, report_table
 from ctiserver.reports.store import ReportTotals, thresholds
 from ctiserver.settings import Settings
+from ctiserver.spreadsheets.model import undefuse
+from ctiserver.spreadsheets.workbooks import MEDIA_TYPE
 from ctiserver.stats.days import HotlineDays
 from ctiserver.stats.store import StatsRepository
 from ctiserver.storage.database import Database, upgrade_schema
@@ -82,7 +85,7 @@ async def env(tmp_path: Path) -> AsyncIterator[Env]:
 RANGE = "from=2026-05-04&to=2026-05-10"
 
 
-async def test_supervisors_get_each_report_as_json_and_csv(env: Env) -> None:
+async def test_supervisors_get_each_report_as_json_csv_and_xlsx(env: Env) -> None:
     await env.login("agent1001")
     assert (await env.call("GET", f"/api/reports/queues?{RANGE}"))[0] == 403
     await env.login("supervisor")
@@ -100,6 +103,14 @@ async def test_supervisors_get_each_report_as_json_and_csv(env: Env) -> None:
         read = list(csv.reader(io.StringIO(body.decode("utf-8-sig"))))
         assert read[0] == header
         assert read[1:] == [[shown(v) for v in row] for row in rows]
+        # the same table as an Excel workbook: text never a formula, the CSV's cells
+        response = await env.client.get(f"/api/reports/{name}?{RANGE}&format=xlsx")
+        assert response.status == 200 and response.content_type == MEDIA_TYPE
+        assert f"report-{name}-2026-05-04-2026-05-10.xlsx" in response.headers["Content-Disposition"]
+        sheet = load_workbook(io.BytesIO(await response.read())).worksheets[0]
+        assert [c.coordinate for line in sheet.iter_rows() for c in line if c.data_type == "f"] == []
+        cells = [["" if v is None else str(v) for v in line] for line in sheet.iter_rows(values_only=True)]
+        assert cells == [[undefuse(c) for c in line] for line in read] and len(cells) == len(rows) + 1
 
 
 def shown(value: Any) -> str:

@@ -119,6 +119,9 @@ MATRIX: dict[tuple[str, str], frozenset[str] | None] = {
     ("GET", "/api/export/customers.csv"): SUPERVISORS,
     ("GET", "/api/export/tickets.csv"): SUPERVISORS,
     ("GET", "/api/export/calls.csv"): SUPERVISORS,
+    ("GET", "/api/export/customers.xlsx"): SUPERVISORS,
+    ("GET", "/api/export/tickets.xlsx"): SUPERVISORS,
+    ("GET", "/api/export/calls.xlsx"): SUPERVISORS,
     ("GET", "/api/webhooks"): ADMINS,
     # staff get their own department's view whatever they ask: tests/unit/test_workview.py
     ("GET", "/api/workview"): frozenset({"staff", "supervisor", "admin"}),
