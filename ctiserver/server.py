@@ -92,7 +92,7 @@ class CtiServer:
             core, self.board.can_take, customers=customers, tickets=self.tickets, callbacks=callback_store
         )
         self.flows, self.ivr = ivr.flows, ivr.hotline
-        pops = pops_plugin.register(core, agents, self.ivr, customers, self.calls)
+        pops = pops_plugin.register(core, agents, self.ivr, customers, self.calls, self.call_records, self.tickets)
         self.pops, self.seat_agents = pops.service, pops.seat_agents
         # an agent serves the customers of the call at their desk: they see those customers' tickets
         self.web_app[SERVING_KEY] = self.pops.customers_on_desk

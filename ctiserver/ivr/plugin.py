@@ -62,7 +62,7 @@ def register(
     opener.later = core.durable_writer(
         opener.open_queued, "IVR tickets", name="ivr-tickets", encode=request_to_dict, decode=request_from_dict
     ).put
-    runs = IvrRunRepository(core.db)
+    runs = services.runs  # one instance: the engine's services record the runs the hotline reads
     hotline = HotlineIvr(flows, engine, runs)
 
     async def load() -> None:

@@ -42,9 +42,16 @@ _calls = CallRow.__table__
 
 
 class CustomerCards:
-    def __init__(self, db: Database, region: str = DEFAULT_REGION) -> None:
+    def __init__(
+        self, db: Database, region: str = DEFAULT_REGION, *,
+        calls: CallRepository | None = None, tickets: TicketRepository | None = None,
+    ) -> None:
+        """``calls`` and ``tickets``: the composition root's repositories (made here when
+        not given, e.g. in tests), read for a customer's history."""
         self._db = db
         self._region = region
+        self._calls = calls if calls is not None else CallRepository(db, region)
+        self._tickets = tickets if tickets is not None else TicketRepository(db)
 
     async def for_phone(self, number: str) -> list[dict[str, Any]]:
         """The card of every customer with a phone equal to ``number`` once normalised,
@@ -87,8 +94,8 @@ class CustomerCards:
             known = await conn.scalar(select(_customers.c.id).where(_customers.c.id == customer_id))
         if known is None:
             return None
-        calls = await CallRepository(self._db, self._region).list_ended_for_customer(customer_id, HISTORY_CALLS)
-        tickets = await TicketRepository(self._db).list_for_customer(customer_id)
+        calls = await self._calls.list_ended_for_customer(customer_id, HISTORY_CALLS)
+        tickets = await self._tickets.list_for_customer(customer_id)
         return {"calls": calls, "tickets": [ticket_dict(t) for t in tickets]}
 
 

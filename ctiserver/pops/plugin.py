@@ -6,6 +6,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from ctiserver.agents import Agents
+from ctiserver.calls import CallRepository
 from ctiserver.calls.model import CallTracker
 from ctiserver.core import Core
 from ctiserver.customers import CustomerRepository
@@ -14,6 +15,7 @@ from ctiserver.pops import http
 from ctiserver.pops.cards import BatchedCardLookup, CustomerCards
 from ctiserver.pops.schemas import PopMessage
 from ctiserver.pops.service import ScreenPopService
+from ctiserver.tickets import TicketRepository
 from ctiserver.web.contract import add_messages
 from ctiserver.web.keys import USER_CHANNEL_KEY
 
@@ -26,11 +28,13 @@ class Pops:
 
 
 def register(
-    core: Core, agents: Agents, ivr: HotlineIvr, customers: CustomerRepository, calls: CallTracker
+    core: Core, agents: Agents, ivr: HotlineIvr, customers: CustomerRepository, calls: CallTracker,
+    call_records: CallRepository, tickets: TicketRepository,
 ) -> Pops:
     """``customers``: the customers' repository, for the desk's customer routes; ``calls``: the
-    live call model (the composition root's)."""
-    cards = CustomerCards(core.db, core.settings.hotline.region)
+    live call model; ``call_records`` and ``tickets``: the ended calls and the tickets, read for
+    a customer's history (all the composition root's)."""
+    cards = CustomerCards(core.db, core.settings.hotline.region, calls=call_records, tickets=tickets)
     http.register(core.app, customers, cards)
     pops = ScreenPopService(
         calls=calls,

@@ -363,6 +363,9 @@ NOT_OF_A_RECORD = {
     ("GET", "/api/export/customers.csv"): "supervisors only, who see every record (the matrix)",
     ("GET", "/api/export/tickets.csv"): "supervisors only, who see every record (the matrix)",
     ("GET", "/api/export/calls.csv"): "supervisors only, who see every record (the matrix)",
+    ("GET", "/api/export/customers.xlsx"): "supervisors only, who see every record (the matrix)",
+    ("GET", "/api/export/tickets.xlsx"): "supervisors only, who see every record (the matrix)",
+    ("GET", "/api/export/calls.xlsx"): "supervisors only, who see every record (the matrix)",
 }
 RECORD_PATHS = ("/api/tickets", "/api/customers", "/api/calls", "/api/recordings", "/api/visits", "/api/callbacks",
                 "/api/agent/recording", "/api/export/")
