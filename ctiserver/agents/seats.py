@@ -47,6 +47,7 @@ class AgentSeats:
         self._on_seat = on_seat
         self._users: dict[str, int] = {}
         self._extensions: dict[str, str] = {}
+        self._names: dict[str, str] = {}
         #: deliveries waiting for a reading of the directory, oldest first
         self._sending: list[asyncio.Task[None]] = []
 
@@ -65,6 +66,12 @@ class AgentSeats:
     def extension_at(self, interface: str) -> str | None:
         return self._extensions.get(interface)
 
+    def agent_ids_at(self, interface: str) -> tuple[str, ...]:
+        """What the ``agent`` of a call taken at ``interface`` may read: the extension, or the
+        agent's name (a queue names its member so when the desk signs them in)."""
+        found = (self._extensions.get(interface), self._names.get(interface))
+        return tuple(dict.fromkeys(i for i in found if i))
+
     async def refresh(self) -> None:
         """Read the directory again (at start, and whenever it changed)."""
         if self._roster is None:
@@ -72,6 +79,8 @@ class AgentSeats:
         for seat in await self._roster():
             if self._on_seat is not None:
                 self._on_seat(seat.interface, seat.name)
+            if seat.name:
+                self._names[seat.interface] = seat.name
             if seat.user_id is not None:
                 self.seat(seat.interface, seat.user_id, seat.extension)
 

@@ -45,7 +45,7 @@ async def _seen_cards(request: web.Request, cards: Sequence[dict[str, Any]]) -> 
         cards = [card for card in cards if may_see_customer(viewer.role, has_visible_ticket=card["id"] in seen)]
     visible = await tickets.visible_ids([t["id"] for card in cards for t in card["open_tickets"]], viewer)
     def calls_seen(calls: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        return calls_as_seen(calls, viewer.role, viewer.extension)
+        return calls_as_seen(calls, viewer.role, viewer.agent_ids)
 
     return [card_as_seen(card, visible, calls_seen) for card in cards]
 
@@ -93,7 +93,7 @@ async def customer_history(request: web.Request) -> dict[str, Any]:
     if viewer.role not in DESK_ROLES and not may_see_customer(viewer.role, has_visible_ticket=bool(visible)):
         raise ApiError(403, NOT_SEEN)
     return {
-        "calls": calls_as_seen(history["calls"], viewer.role, viewer.extension),
+        "calls": calls_as_seen(history["calls"], viewer.role, viewer.agent_ids),
         "tickets": [t for t in history["tickets"] if t["id"] in visible],
     }
 

@@ -54,6 +54,8 @@ class DeskSeats(Protocol):
 
     def extension_at(self, interface: str) -> str | None: ...
 
+    def agent_ids_at(self, interface: str) -> tuple[str, ...]: ...
+
 
 @dataclass
 class _Pop:
@@ -130,9 +132,9 @@ class ScreenPopService:
 
     def _as_seen(self, interface: str, cards: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """The cards as the agent at ``interface`` sees them (the calls' rule for their recent calls)."""
-        extension = self.seats.extension_at(interface)
+        agent_ids = self.seats.agent_ids_at(interface)
         return [
-            {**card, "recent_calls": calls_as_seen(card.get("recent_calls") or [], "agent", extension)}
+            {**card, "recent_calls": calls_as_seen(card.get("recent_calls") or [], "agent", agent_ids)}
             for card in cards
         ]
 

@@ -62,10 +62,10 @@ def visible_to(viewer: TicketViewer) -> ColumnElement[bool]:
         seen = [Ticket.created_by_user_id == viewer.user_id]
         if viewer.serving:
             seen.append(Ticket.customer_id.in_(sorted(viewer.serving)))
-        if viewer.extension is not None:
-            taken = select(CallRow.linkedid).where(CallRow.agent == viewer.extension)
+        if viewer.agent_ids:
+            taken = select(CallRow.linkedid).where(CallRow.agent.in_(viewer.agent_ids))
             served = select(CallRow.customer_id).where(
-                CallRow.agent == viewer.extension, CallRow.customer_id.is_not(None)
+                CallRow.agent.in_(viewer.agent_ids), CallRow.customer_id.is_not(None)
             )
             seen += [Ticket.call_linkedid.in_(taken), Ticket.customer_id.in_(served)]
         return or_(*seen)

@@ -189,10 +189,13 @@ class TicketRepository(TicketChanges):
         """Who asks: a staff member's department and branch, an agent's extension."""
         async with self._db.session() as session:
             user = await session.get(User, user_id)
-            extension = await session.scalar(select(AgentRow.extension).where(AgentRow.user_id == user_id))
+            agent = (await session.execute(
+                select(AgentRow.extension, AgentRow.name).where(AgentRow.user_id == user_id)
+            )).first()
         department = user.department if user is not None else None
         branch_id = user.branch_id if user is not None else None
-        return TicketViewer(user_id, role, department, branch_id, extension)
+        extension, name = (agent.extension, agent.name) if agent is not None else (None, None)
+        return TicketViewer(user_id, role, department, branch_id, extension, agent_name=name)
 
     async def user_sees(self, user_id: int, ticket_id: int) -> bool:
         """Whether the user ``user_id`` (whatever their role) may see the ticket; False if no such user."""

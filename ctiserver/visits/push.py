@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Collection
+from dataclasses import replace
 from typing import Any, Protocol
 
 from ctiserver.tickets import TicketViewer
@@ -56,8 +57,7 @@ class VisitPush:
         for user_id in agents:
             viewer = await self._tickets.viewer(user_id, "agent")
             if self.serving is not None:
-                viewer = TicketViewer(viewer.user_id, viewer.role, viewer.department, viewer.branch_id,
-                                      viewer.extension, self.serving(user_id))
+                viewer = replace(viewer, serving=self.serving(user_id))
             if may_see_visit(ticket_visible=await self._tickets.visible(ticket_id, viewer)):
                 sees.add(user_id)
         return sees

@@ -263,3 +263,21 @@ async def test_the_sql_form_and_the_predicate_agree(world: World) -> None:
                                     ticket.created_by_user_id, ticket.customer_id)
             pure = may_see_ticket(viewer, holding, served=took.get(user) == key)
             assert await tickets.visible(ticket.id, viewer) is pure, (user, key)
+
+
+def test_a_call_named_after_the_agent_as_a_queue_member_is_theirs() -> None:
+    """A queue names its member after the agent when the desk signs them in, so the ``agent``
+    of their calls may be their name, not their extension: either is theirs, nobody else's."""
+    viewer = TicketViewer(7, "agent", extension="1001", agent_name="王小明")
+    assert viewer.agent_ids == ("1001", "王小明")
+    record = {"id": "c1", "agent": "王小明", "answered_at": "2026-12-06T08:00:00Z"}
+    assert may_see_call("agent", viewer.agent_ids, "王小明")
+    assert may_see_call("agent", viewer.agent_ids, "1001")
+    assert not may_see_call("agent", viewer.agent_ids, "李红")
+    assert call_as_seen(record, "agent", viewer.agent_ids) == record
+    assert call_as_seen(record, "agent", ("1002", "李红"))["agent"] is None
+    other = TicketViewer(8, "agent", extension="1002", agent_name="李红")
+    ticket = TicketHolding(department="repair", customer_id=3)
+    assert may_see_ticket(viewer, ticket, served=True)
+    assert not may_see_ticket(TicketViewer(9, "agent"), ticket, served=True)
+    assert other.agent_ids == ("1002", "李红")

@@ -14,7 +14,7 @@ and admins only; an agent learns of a call ringing at their desk by its screen p
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
 from ctiserver.vocabulary import SUPERVISOR_ROLES
@@ -23,14 +23,21 @@ from ctiserver.vocabulary import SUPERVISOR_ROLES
 NOT_SUMMARISED = ("agent",)
 
 
-def may_see_call(role: str, extension: str | None, call_agent: str | None) -> bool:
-    """Whether the user sees the call whole."""
+#: who an agent is in a call's ``agent``: their extension, or their name as a queue member
+AgentIds = str | Collection[str] | None
+
+
+def may_see_call(role: str, extension: AgentIds, call_agent: str | None) -> bool:
+    """Whether the user sees the call whole (``extension``: the agent's extension, or every
+    form the ``agent`` of their calls takes: extension and member name)."""
     if role in SUPERVISOR_ROLES:
         return True
-    return role == "agent" and extension is not None and call_agent == extension
+    if role != "agent" or not extension or call_agent is None:
+        return False
+    return call_agent == extension if isinstance(extension, str) else call_agent in extension
 
 
-def call_as_seen(record: Mapping[str, Any], role: str, extension: str | None) -> dict[str, Any] | None:
+def call_as_seen(record: Mapping[str, Any], role: str, extension: AgentIds) -> dict[str, Any] | None:
     """A CALL_RECORD as this user sees it: whole, as a contact summary, or not at all (None)."""
     if may_see_call(role, extension, record.get("agent")):
         return dict(record)
@@ -39,5 +46,5 @@ def call_as_seen(record: Mapping[str, Any], role: str, extension: str | None) ->
     return None
 
 
-def calls_as_seen(records: Iterable[Mapping[str, Any]], role: str, extension: str | None) -> list[dict[str, Any]]:
+def calls_as_seen(records: Iterable[Mapping[str, Any]], role: str, extension: AgentIds) -> list[dict[str, Any]]:
     return [seen for record in records if (seen := call_as_seen(record, role, extension)) is not None]

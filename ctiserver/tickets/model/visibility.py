@@ -34,6 +34,14 @@ class TicketViewer:
     extension: str | None = None
     #: agents: the customers of the call ringing or going on at their desk now
     serving: frozenset[int] = frozenset()
+    #: agents: their name in the directory (a queue names its member so when the desk signs
+    #: them in: then the ``agent`` of their calls is this name, not the extension)
+    agent_name: str | None = None
+
+    @property
+    def agent_ids(self) -> tuple[str, ...]:
+        """What the ``agent`` of a call this agent took may read: extension or member name."""
+        return tuple(dict.fromkeys(i for i in (self.extension, self.agent_name) if i))
 
 
 @dataclass(frozen=True)
@@ -68,5 +76,5 @@ def may_see_ticket(viewer: TicketViewer, ticket: TicketHolding, *, served: bool 
             return True
         if ticket.customer_id is not None and ticket.customer_id in viewer.serving:
             return True
-        return served and viewer.extension is not None
+        return served and bool(viewer.agent_ids)
     return False
