@@ -712,6 +712,7 @@ class FakeDesk:
         app.router.add_get("/api/me", self.me)
         app.router.add_get("/api/meta", self.meta)
         app.router.add_get("/api/agent", self.get_agent)
+        app.router.add_get("/api/phone", self.get_phone)
         for action in AGENT_ACTIONS:
             app.router.add_post(f"/api/agent/{action}", self.agent_action)
         app.router.add_get("/api/customers", self.find_customers)
@@ -833,6 +834,13 @@ class FakeDesk:
     async def get_agent(self, request: web.Request) -> web.Response:
         agent = self._public_agent(request["user"].id)
         return self._json({"agent": agent}) if agent else self._error(404, "no agent for this user")
+
+    async def get_phone(self, request: web.Request) -> web.Response:
+        """As the real server with no browser phone (webrtc.enabled off): the desk phone stays."""
+        if self._public_agent(request["user"].id) is None:
+            return self._error(404, "no agent for this user")
+        phone = {"enabled": False, "wss_url": "", "endpoint": "", "uri": "", "password": "", "ice_servers": []}
+        return self._json({"phone": phone})
 
     async def agent_action(self, request: web.Request) -> web.Response:
         user_id = request["user"].id
