@@ -5,8 +5,6 @@ through the API; the one visibility rule of each record in the pure model; the l
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -25,7 +23,7 @@ from ctiserver.visits.store import VisitRepository
 from ctiserver.workview.model import Holder, Place, sees
 from tests.unit.test_screenpop import ALICE, CALL, agent_event, settle
 from tests.unit.test_screenpop import setup as pop_setup
-from tests.unit.test_visibility import Client, World, build, session_of
+from tests.unit.test_visibility import Client, World, build, session_of, world  # noqa: F401 (world: a fixture)
 
 #: spelled out here, independently of ROLE_MOVES: what each role may do
 EXPECTED = {
@@ -106,17 +104,6 @@ def test_the_engineer_of_a_ticket() -> None:
     assert not engineer_fits("staff", "repair", 3, "repair", 2)
     assert not engineer_fits("staff", "complaint", 2, "repair", 2)
     assert not engineer_fits("agent", "repair", 2, "repair", 2)
-
-
-@pytest.fixture
-async def world(tmp_path: Path) -> AsyncIterator[World]:
-    built = await build(tmp_path)
-    await built.server.start_server()
-    try:
-        yield built
-    finally:
-        await built.server.close()
-        await built.cti.db.close()
 
 
 async def as_user(world: World, user: str) -> tuple[Client, aiohttp.ClientSession]:
