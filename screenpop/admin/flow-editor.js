@@ -100,7 +100,7 @@ export class FlowEditor {
   labelExtensions() {
     return [
       placeholder(t("flows.source_placeholder")),
-      EditorView.contentAttributes.of({ "aria-label": t("flows.source_label"), "data-testid": "source" }),
+      EditorView.contentAttributes.of({ "aria-label": t("flows.source_label"), "data-testid": "source", tabindex: "0" }),
     ];
   }
 
