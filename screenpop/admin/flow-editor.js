@@ -42,6 +42,16 @@ const theme = EditorView.theme({
   ".cm-completionDetail": { color: "#374151" },
   ".cm-tooltip-autocomplete ul li[aria-selected] .cm-completionDetail": { color: "#fff" },
   ".cm-diagnostic-error": { borderLeftColor: "#b91c1c" },
+  // CodeMirror draws the underline and the gutter's mark as data: images, which the pages'
+  // CSP (img-src 'self' blob:) refuses: a wavy text decoration and a round mark instead
+  ".cm-lintRange-error": {
+    backgroundImage: "none", textDecoration: "underline wavy #b91c1c", textDecorationSkipInk: "none",
+    textUnderlineOffset: "3px",
+  },
+  ".cm-lint-marker-error": {
+    content: "normal", backgroundColor: "#b91c1c", borderRadius: "50%", width: ".7em", height: ".7em",
+    margin: ".15em",
+  },
   ".flow-hover": { padding: "4px 8px", fontSize: "12px", lineHeight: "1.5", color: "#111827" },
   ".flow-hover strong": { fontFamily: '"DejaVu Sans Mono", monospace', marginRight: "6px" },
 });
@@ -153,7 +163,7 @@ export class FlowEditor {
   /** Puts the cursor on `line`, `column` (1-based), shows it and focuses the editor. */
   goTo(line, column) {
     const { from } = this.span(line, column);
-    this.view.dispatch({ selection: { anchor: from }, scrollIntoView: true });
+    this.view.dispatch({ selection: { anchor: from }, effects: EditorView.scrollIntoView(from, { y: "center" }) });
     this.view.focus();
   }
 

@@ -97,6 +97,9 @@ async def open_as(browser: Browser, site: Site, username: str) -> tuple[Page, li
     page = await context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
+    # what the page's CSP refused (a style or image the editor would need) is an error too
+    page.on("console", lambda message: errors.append(message.text)
+            if "Content Security Policy" in message.text else None)
     await page.goto(f"{site.base}/ui/admin/flows.html")
     await expect(page.locator("#login")).to_be_visible()
     await page.fill("#login-form input[name=username]", username)
@@ -112,7 +115,7 @@ async def test_edit_check_publish_and_roll_back(browser: Browser, site: Site) ->
 
     await page.click("#flow-list button[data-flow=hotline]")
     await wait_for_text(page, SOURCE)
-    await expect(page.locator("#check-state")).to_contain_text("no problems")
+    await expect(page.locator("#check-state")).to_contain_text("no problems", timeout=TIMEOUT_MS)
     await expect(page.locator("#publish")).to_be_disabled()  # nothing changed yet
     # YAML highlighting: keys and strings are told apart by the editor's colours
     key_colour = await page.locator(".cm-line", has_text="start: choose_language").locator(
@@ -130,11 +133,19 @@ async def test_edit_check_publish_and_roll_back(browser: Browser, site: Site) ->
     # clicking the problem puts the cursor on its line, in view, where the underline is
     await put_cursor(page, 0)
     await problem.click()
+    await page.screenshot(path="/tmp/admin-flows-problem.png")
     assert await cursor_line(page) == bad_line
     await expect(page.locator(".cm-content")).to_be_focused()
     await expect(page.locator(".cm-lintRange-error")).to_have_text("nowhere")
     await expect(page.locator(".cm-activeLine")).to_contain_text("next: nowhere")
     await expect(page.locator(".cm-gutter-lint .cm-lint-marker-error")).to_have_count(1)
+    # drawn without data: images (the page's CSP refuses them): a red wavy line, a red mark
+    underline = await page.locator(".cm-lintRange-error").evaluate(
+        "node => getComputedStyle(node).textDecoration")
+    assert "wavy" in underline and "rgb(185, 28, 28)" in underline
+    mark = await page.locator(".cm-lint-marker-error").evaluate(
+        "node => getComputedStyle(node).backgroundColor")
+    assert mark == "rgb(185, 28, 28)"
     await page.keyboard.press("End")
     await page.keyboard.press("Shift+Home")  # the line's text from its indentation
     await page.keyboard.type("next: main_menu")
@@ -144,7 +155,7 @@ async def test_edit_check_publish_and_roll_back(browser: Browser, site: Site) ->
 
     # a valid edit with Chinese text: no problems, a diagram that has loaded, Publish allowed
     await paste_source(page, VALID_EDIT)
-    await expect(page.locator("#check-state")).to_contain_text("no problems")
+    await expect(page.locator("#check-state")).to_contain_text("no problems", timeout=TIMEOUT_MS)
     await expect(page.locator("#problems li")).to_have_count(0)
     diagram = page.locator("#diagram")
     await expect(diagram).to_be_visible()

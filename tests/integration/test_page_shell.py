@@ -256,7 +256,7 @@ async def test_the_flow_editor_in_chinese(site: Site, browser: Browser) -> None:
     await page.click("#flow-list button[data-flow=hotline]")
     await wait_for_text(page, SOURCE)
     await expect(page.locator("#editor-title")).to_have_text("编辑器 · hotline（生效版本：v1）")
-    await expect(page.locator("#check-state")).to_contain_text("没有问题")
+    await expect(page.locator("#check-state")).to_contain_text("没有问题", timeout=TIMEOUT_MS)
     await expect(page.locator("#problem-count")).to_have_text("（无）")
 
     await paste_source(page, BAD_REFERENCE)
@@ -271,7 +271,7 @@ async def test_the_flow_editor_in_chinese(site: Site, browser: Browser) -> None:
     await expect(page.locator("#publish")).to_be_disabled()
 
     await paste_source(page, VALID_EDIT)
-    await expect(page.locator("#check-state")).to_contain_text("没有问题 · 流程 hotline")
+    await expect(page.locator("#check-state")).to_contain_text("没有问题 · 流程 hotline", timeout=TIMEOUT_MS)
     await page.wait_for_function(
         "() => { const img = document.getElementById('diagram');"
         " return img.complete && img.naturalWidth > 0 && img.src.startsWith('blob:'); }")
