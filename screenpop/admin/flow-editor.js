@@ -11,7 +11,7 @@ import {
   indentWithTab, keymap, lineNumbers, lintGutter, lintKeymap, placeholder, searchKeymap,
   setDiagnostics, syntaxHighlighting, tags, yaml,
 } from "../vendor/codemirror/codemirror.esm.js";
-import { el, lang, t } from "../common.js";
+import { el, lang, meta, t } from "../common.js";
 import { KEY_WORDS, KIND_WORDS } from "./flow-words.js";
 import { contextAt, describeKey, keysAt, nodesOf, valuesAt, wordAt } from "./flow-yaml.js";
 
@@ -194,6 +194,9 @@ export class FlowEditor {
         label: String(value), type: "enum",
         detail: where.key === "kind" ? kindWords(value) : keyWords(String(value), null),
       }));
+      if (allowed.queues) {
+        for (const queue of meta.queues || []) options.push({ label: queue, type: "constant", detail: t("flows.queue_of_server") });
+      }
       if (allowed.nodeIds) {
         for (const [id, kind] of kinds) {
           options.push({ label: id, type: "variable", detail: t("flows.node_of_kind", { kind: kind || "?" }) });

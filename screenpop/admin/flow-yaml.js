@@ -259,16 +259,18 @@ export function keysAt(root, path, kinds) {
   return [...keys.values()];
 }
 
-/** What the value at `path` may be: { values: [codes], nodeIds: bool, types: [json types] }. */
+/** What the value at `path` may be: { values: [codes], nodeIds: bool (a node of the flow),
+ * queues: bool (a queue of the server), types: [json types] }. */
 export function valuesAt(root, path, kinds) {
   const found = schemaAt(root, path, kinds);
-  const result = { values: [], nodeIds: false, types: [] };
+  const result = { values: [], nodeIds: false, queues: false, types: [] };
   if (!found) return result;
   const add = (value) => {
     if (!result.values.includes(value)) result.values.push(value);
   };
   for (const { schema, refName } of found.schemas) {
     if (refName === "nodeId") result.nodeIds = true;
+    if (refName === "queueName") result.queues = true;
     for (const value of schema.enum || []) add(value);
     if ("const" in schema) add(schema.const);
     const types = Array.isArray(schema.type) ? schema.type : schema.type ? [schema.type] : [];

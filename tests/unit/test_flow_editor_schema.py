@@ -121,13 +121,15 @@ async def test_values_and_what_a_key_says(page: Any) -> None:
             const kinds = flowYaml.nodesOf(text);
             return { kind: flowYaml.valuesAt(schema, ['nodes', 'x', 'kind'], kinds),
                      next: flowYaml.valuesAt(schema, ['nodes', 'repair_queue', 'after'], kinds),
+                     queue: flowYaml.valuesAt(schema, ['nodes', 'repair_queue', 'overflow_queue'], kinds),
                      nodes: [...kinds],
                      timeout: flowYaml.describeKey(schema, ['nodes', 'repair_queue'], 'timeout', kinds) };
         }""",
         SOURCE,
     )
     assert values["kind"]["values"][:2] == ["play", "menu"] and values["kind"]["nodeIds"] is False
-    assert values["next"]["nodeIds"] is True
+    assert values["next"]["nodeIds"] is True and values["next"]["queues"] is False
+    assert values["queue"]["queues"] is True and values["queue"]["nodeIds"] is False
     assert ["choose_language", "language"] in values["nodes"] and ["repair_queue", "queue"] in values["nodes"]
     timeout = values["timeout"]
     assert timeout["kind"] == "queue" and timeout["types"] == ["integer"] and timeout["defaultValue"] == 0
