@@ -35,6 +35,7 @@ from tests.integration.flow_editor import paste_source, wait_for_text
 from tests.staff import FAST_HASHER, add_staff
 from tests.ui_fake_server import PASSWORD as FAKE_PASSWORD
 from tests.ui_fake_server import FakeDesk, live_call, sample_pop
+from tests.unit.test_customer_import import CHINESE
 from tests.unit.test_flows_api import BAD_REFERENCE, HOTLINE, SOURCE
 
 with contextlib.suppress(ImportError):  # launched_chromium skips outside CI, fails in CI
@@ -200,6 +201,13 @@ async def test_each_page_against_the_real_server(site: Site, page: Page, name: s
         await paste_source(page, BAD_REFERENCE)
         await expect(page.locator("#problems li")).to_have_count(1)
         await page.locator("#problems li button").click()
+    elif name == "admin/customers.html":  # an import's report, with its rejected lines
+        await page.set_input_files("#file", files=[{
+            "name": "客户.csv", "mimeType": "text/csv", "buffer": CHINESE.encode("utf-8")}])
+        await page.click("#upload")
+        await expect(page.locator("#problems li").first).to_be_visible()
+    elif name == "admin/users.html":  # a user's form, filled to edit
+        await page.locator("[data-testid=user-edit]").first.click()
     elif name == "department.html":  # a ticket open beside the list
         await page.locator("[data-testid=ticket-row]").first.click()
         await expect(page.locator("[data-testid=detail-number]")).to_be_visible()
