@@ -151,6 +151,16 @@ async def test_edit_check_publish_and_roll_back(browser: Browser, site: Site) ->
     await expect(page.locator("#problems li")).to_have_count(0)
     await expect(page.locator(".cm-lintRange-error")).to_have_count(0)
     await wait_for_text(page, SOURCE)
+    # Tab indents in the editor (YAML wants spaces); Esc then Tab leaves it by keyboard
+    await page.keyboard.press("Home")
+    await page.keyboard.press("Tab")
+    await expect(page.locator(".cm-activeLine")).to_have_text("      next: main_menu")
+    await page.keyboard.press("Shift+Tab")
+    await wait_for_text(page, SOURCE)
+    await page.keyboard.press("Escape")
+    await page.keyboard.press("Tab")
+    await expect(page.locator(".cm-content")).not_to_be_focused()
+    await wait_for_text(page, SOURCE)
 
     # a valid edit with Chinese text: no problems, a diagram that has loaded, Publish allowed
     await paste_source(page, VALID_EDIT)
