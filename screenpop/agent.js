@@ -10,6 +10,7 @@ import { startPage } from "./shell.js";
 import { renderCallbackOffer, showCallbackOffer } from "./agent-callback.js";
 import { loadVisits, onVisitChanged, renderVisits } from "./agent-visits.js";
 import { buildPhoneBox, hangup, renderPhone, startPhone, stopPhone } from "./phone.js";
+import { installDeskKeys } from "./desk-keys.js";
 
 /** IVR variables shown first, in this order; the others follow (internal ones skipped). */
 const KEY_VARIABLES = ["language", "product", "issue", "order_number", "ticket_number"];
@@ -998,6 +999,7 @@ function init() {
   }
   $("kb-form").addEventListener("submit", (event) => { event.preventDefault(); searchKb(); });
   $("kb-search").addEventListener("input", searchKbSoon);
+  installDeskKeys();
   startPage({ page: "agent", onUser: begin, onLogout: end });
 }
 

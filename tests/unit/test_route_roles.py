@@ -69,6 +69,7 @@ MATRIX: dict[tuple[str, str], frozenset[str] | None] = {
     ("GET", "/api/flows/{name}/versions/{number}"): ADMINS,
     ("POST", "/api/flows/{name}/rollback"): ADMINS,
     ("GET", "/api/flows/{name}/graph.svg"): ADMINS,
+    ("GET", "/api/flow-schema"): ADMINS,
     ("GET", "/api/wallboard"): SUPERVISORS,
     ("GET", "/api/reports/daily"): SUPERVISORS,
     ("GET", "/api/reports/queues"): SUPERVISORS,
