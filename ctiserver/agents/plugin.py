@@ -7,7 +7,8 @@ from dataclasses import dataclass
 
 from ctiserver.agents import http
 from ctiserver.agents.desk import AgentDeskService
-from ctiserver.agents.model import AgentBoard, AgentUpdate
+from ctiserver.agents.following import DeskFollower
+from ctiserver.agents.model import AgentBoard
 from ctiserver.agents.seats import AgentSeats, Seat
 from ctiserver.agents.store import AgentRepository
 from ctiserver.calls.model import CallUpdate
@@ -42,22 +43,6 @@ def register(core: Core) -> Agents:
         ]
 
     seats = AgentSeats(roster, core.hub, on_seat=board.enroll)
-    #: user id -> the AGENT last pushed to them (a board update that changes nothing the
-    #: desk shows, e.g. a device status, is not pushed)
-    pushed: dict[int, dict[str, object]] = {}
-
-    def push_to_desk(update: AgentUpdate) -> None:
-        """The agent's own desk follows its state: ``{"type": "agent", "agent": AGENT}``."""
-        agent = update.agent
-        user_id = seats.user_at(agent.interface)
-        if user_id is None:
-            return
-        extension = seats.extension_at(agent.interface) or agent.extension or ""
-        view = desk.describe(agent, extension, None)
-        if pushed.get(user_id) == view:
-            return
-        pushed[user_id] = view
-        core.hub.to_user(user_id, {"type": "agent", "agent": view})
 
     async def tick() -> None:
         while True:
@@ -68,7 +53,7 @@ def register(core: Core) -> Agents:
         if update.kind == "ended":
             board.call_ended(update.call.linkedid, core.clock())
 
-    board.subscribe(push_to_desk)
+    board.subscribe(DeskFollower(desk, seats, core.hub))
     core.follow(board.handle)
     core.calls.subscribe(release_on_end)
     core.long_running("agent-clock", tick)

@@ -254,6 +254,16 @@ ROUTES: list[tuple[str, Probe, dict[str, set[str]], frozenset[str]]] = [
      TICKETS, frozenset(TICKETS)),
     ("GET /api/customers?phone=", listed(lambda w, k: f"/api/customers?phone={w.phones[k]}", "customers",
                                          lambda w: w.customers), CUSTOMERS, frozenset(TICKETS)),
+    # the desk's customer search, by each thing a caller says: a phone in another form, the name, a
+    # ticket's number (a customer the staff may not see is left out, and so are tickets one may not see)
+    ("GET /api/customers/search", listed(lambda w, k: f"/api/customers/search?q=%2B86%20{w.phones[k]}", "customers",
+                                         lambda w: w.customers), CUSTOMERS, frozenset(TICKETS)),
+    ("GET /api/customers/search?q=name", listed(lambda w, k: "/api/customers/search?q=" + {"a": "David", "b": "张伟"}[k],
+                                                "customers", lambda w: w.customers), CUSTOMERS, frozenset(TICKETS)),
+    ("the ticket on GET /api/customers/search", in_card(lambda w, k: f"/api/customers/search?q={w.phones[k]}", True),
+     TICKETS, frozenset(TICKETS)),
+    ("PATCH /api/customers/{id}", one("PATCH", lambda w, k: f"/api/customers/{w.customers[k]}",
+                                      lambda w, k: {"district": "新区"}), CUSTOMERS, DESK),
     ("the ticket in GET /api/customers/{id}/history", in_history("tickets"), TICKETS, frozenset(TICKETS)),
     ("the call whole in GET /api/customers/{id}/history", in_history("calls"), CALLS, frozenset(TICKETS)),
     ("GET /api/calls?state=ended", listed(lambda w, k: "/api/calls?state=ended", "calls", lambda w: w.calls),
