@@ -63,7 +63,7 @@ async def search_customers(request: web.Request) -> dict[str, Any]:
     """By any form of a phone number, a name, a ticket number or a serial; only the customers
     the user may see, each card as they may see it."""
     text = query_of(request, CustomerSearchQuery).q
-    ids = await request.app[SEARCH_KEY].find(text)
+    ids = await request.app[SEARCH_KEY].find(text, await viewer_of(request))
     cards = await request.app[CARDS_KEY].for_customers(ids)
     return {"customers": await _seen_cards(request, cards)}
 

@@ -16,7 +16,7 @@ from sqlalchemy import Select, func, or_, select
 
 from ctiserver.customers import DEFAULT_REGION, Customer, CustomerPhone, Product, normalize_phone
 from ctiserver.storage.database import Database
-from ctiserver.tickets import Ticket
+from ctiserver.tickets import Ticket, TicketViewer, visible_to
 
 #: at most this many customers are answered (the best matches first)
 SEARCH_LIMIT = 50
@@ -35,9 +35,10 @@ class CustomerSearch:
         self._db = db
         self._region = region
 
-    async def find(self, text: str, limit: int = SEARCH_LIMIT) -> list[int]:
+    async def find(self, text: str, viewer: TicketViewer, limit: int = SEARCH_LIMIT) -> list[int]:
         """The ids of the customers ``text`` names, best first: those with that phone, that
-        ticket or that serial, then those whose name holds it (shortest names first)."""
+        ticket (one ``viewer`` may see: a number is no way around the tickets' rule) or that
+        serial, then those whose name holds it (shortest names first)."""
         query = text.strip()[:MAX_QUERY]
         if not query:
             return []
@@ -52,7 +53,7 @@ class CustomerSearch:
                 ).order_by(CustomerPhone.id))
             upper = query.upper()
             exact.append(select(Ticket.customer_id).where(
-                func.upper(Ticket.number) == upper, Ticket.customer_id.is_not(None)
+                func.upper(Ticket.number) == upper, Ticket.customer_id.is_not(None), visible_to(viewer)
             ))
             exact.append(select(Product.customer_id).where(func.upper(Product.serial) == upper))
             for statement in exact:

@@ -17,10 +17,10 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestServer
 
+from ctiserver.customers import CustomerRepository, Product
 from ctiserver.server import CtiServer
 from ctiserver.settings import Settings
 from ctiserver.storage.database import Database, upgrade_schema
-from ctiserver.customers import CustomerRepository, Product
 from ctiserver.tickets.changes import Author
 from ctiserver.tickets.store import TicketRepository
 from ctiserver.tickets.tables import Ticket

@@ -39,10 +39,10 @@ PASSWORD = "shell page password"
 TIMEOUT_MS = 10_000
 #: who may open which page, said here independently of shell.js's table
 EXPECTED_PAGES = {
-    "agent": ["agent"],
-    "supervisor": ["agent", "supervisor", "reports", "department"],
-    "admin": ["agent", "supervisor", "reports", "department", "customers", "flows", "users"],
-    "staff": ["department"],
+    "agent": ["agent", "lookup"],
+    "supervisor": ["agent", "supervisor", "reports", "department", "lookup"],
+    "admin": ["agent", "supervisor", "reports", "department", "lookup", "customers", "flows", "users"],
+    "staff": ["department", "lookup"],
 }
 #: the shell's own parts of the header, in order (the page's own parts go after the title)
 SHELL_START = ["shell-home", "shell-title"]

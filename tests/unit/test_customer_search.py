@@ -35,6 +35,7 @@ class SearchEnv(ApiSession):
     password: ClassVar[str] = PASSWORD
     db: Database
     events: list[AuditEvent]
+    user_ids: dict[str, int]
 
     async def names(self, text: str) -> list[str]:
         response = await self.client.get("/api/customers/search", params={"q": text})
@@ -54,7 +55,7 @@ async def env(tmp_path: Path) -> AsyncIterator[SearchEnv]:
     await upgrade_schema(url)
     db = Database(url)
     await seed_demo(db, password=PASSWORD, hasher=FAST_HASHER)
-    await user_ids(db)
+    ids = await user_ids(db)
     events: list[AuditEvent] = []
     app = build_app(
         Settings().replace(web={"session_secret": "search test secret"}), db=db, calls=FakeTracker(),
@@ -63,7 +64,7 @@ async def env(tmp_path: Path) -> AsyncIterator[SearchEnv]:
     client = TestClient(TestServer(app))
     await client.start_server()
     try:
-        yield SearchEnv(client, db, events)
+        yield SearchEnv(client, db, events, ids)
     finally:
         await client.close()
         await db.close()
@@ -78,11 +79,16 @@ async def test_found_by_any_form_of_a_phone_number(env: SearchEnv, said: str) ->
 async def test_found_by_name_ticket_number_and_serial(env: SearchEnv) -> None:
     await env.login("agent1001")
     zhang = await env.customer("张伟")
-    ticket = await TicketRepository(env.db).open("repair", "空调不制冷", {}, customer_id=zhang)
+    tickets = TicketRepository(env.db)
+    ticket = await tickets.open("repair", "空调不制冷", {}, customer_id=zhang, user_id=env.user_ids["agent1001"])
+    unseen = await tickets.open("repair", "别人开的", {}, customer_id=zhang)  # not this agent's to see
     assert await env.names("张伟") == ["张伟"]
     assert "张伟" in await env.names("张")  # a part of the name
     assert await env.names(ticket.number) == ["张伟"]
     assert await env.names(ticket.number.lower()) == ["张伟"]
+    assert await env.names(unseen.number) == [], "a ticket the agent may not see names no one"
+    await env.login("supervisor")
+    assert await env.names(unseen.number) == ["张伟"]
     assert await env.names("rf2022bj000233") == ["张伟"]  # the refrigerator's serial, as typed
     assert await env.names("无此人") == []
     # LIKE's wildcards are the caller's text, not patterns that match everyone
