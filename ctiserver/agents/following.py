@@ -5,15 +5,11 @@ and the sign-in buttons never wait for a reload."""
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Any
 
 from ctiserver.agents.desk import AgentDeskService
 from ctiserver.agents.model import AgentUpdate
-from ctiserver.agents.seats import AgentSeats
-
-
-class PushToUser(Protocol):
-    def to_user(self, user_id: int, message: dict[str, Any]) -> None: ...
+from ctiserver.agents.seats import AgentSeats, PushToUser
 
 
 class DeskFollower:
