@@ -135,6 +135,10 @@ class ScreenPopService:
             for card in pop.body.get("customers") or () if isinstance(card.get("id"), int)
         )
 
+    def calls_on_desk(self, user_id: int) -> frozenset[str]:
+        """The calls ringing or going on at the user's desk (their pops)."""
+        return frozenset(pop.call_id for pop in self._pops.values() if pop.user_id == user_id)
+
     def _as_seen(self, interface: str, cards: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """The cards as the agent at ``interface`` sees them (the calls' rule for their recent calls)."""
         agent_ids = self.seats.agent_ids_at(interface)
