@@ -161,7 +161,7 @@ function phoneRow(phone = { number: "", label: "" }) {
       "aria-label": t("find.phone_number") }),
     el("input", { name: "phone_label", value: phone.label || "", maxlength: 32, testid: "edit-phone-label",
       "aria-label": t("find.phone_label"), placeholder: t("find.phone_label") }),
-    el("button", { type: "button", className: "ghost", text: t("find.phone_remove"),
+    el("button", { type: "button", text: t("find.phone_remove"),
       on: { click: (event) => event.currentTarget.parentElement.remove() } }),
   ]);
 }
@@ -187,7 +187,7 @@ function renderEdit() {
         input(name, (card.address || {})[part], { maxlength: part === "detail" ? 255 : 64 }), part === "detail")),
     ]),
     el("div", { className: "field wide" }, [el("span", { text: t("customer.phones") }), phones,
-      el("button", { type: "button", className: "ghost", testid: "edit-phone-add", text: t("find.phone_add"),
+      el("button", { type: "button", className: "small", testid: "edit-phone-add", text: t("find.phone_add"),
         on: { click: () => phones.append(phoneRow()) } })]),
     el("div", { className: "form-actions" }, [
       el("button", { type: "submit", className: "primary", testid: "edit-save", text: t("find.save") }),

@@ -100,6 +100,7 @@ async def test_an_agent_finds_a_customer_by_what_the_caller_says_and_corrects_th
     await page.get_by_test_id("edit-open").click()
     await page.get_by_test_id("edit-district").fill("海淀区")
     await page.get_by_test_id("edit-address_detail").fill("中关村大街1号 <b>")
+    await page.screenshot(path="/tmp/lookup-edit.png", full_page=True)
     await page.get_by_test_id("edit-save").click()
     await page.get_by_test_id("edit-form").wait_for(state="hidden", timeout=TIMEOUT)
     assert "海淀区" in await page.get_by_test_id("card-address").inner_text()
