@@ -39,7 +39,7 @@ from ctiserver.storage.database import Database, upgrade_schema
 from ctiserver.telephony.agi.server import AgiServer
 from ctiserver.telephony.ami.link import AmiError, AmiLink
 from ctiserver.telephony.ami.translate import channel_snapshots, queue_status_items, to_event
-from ctiserver.tickets import SERVING_KEY
+from ctiserver.tickets import SERVING_CALLS_KEY, SERVING_KEY
 from ctiserver.tickets import plugin as tickets_plugin
 from ctiserver.users import plugin as users_plugin
 from ctiserver.users import web_parts
@@ -96,6 +96,8 @@ class CtiServer:
         self.pops, self.seat_agents = pops.service, pops.seat_agents
         # an agent serves the customers of the call at their desk: they see those customers' tickets
         self.web_app[SERVING_KEY] = self.pops.customers_on_desk
+        # and the tickets opened on that call (the IVR's, for a caller it did not know)
+        self.web_app[SERVING_CALLS_KEY] = self.pops.calls_on_desk
         self.wallboard = live_plugin.register(core, self.board, self.stats, self.stats_records, self.calls)
         self.reports = reports_plugin.register(core, self.stats_records)
         self.ticket_feed = workview_plugin.register(core, self.ticket_events, self.dispatch)

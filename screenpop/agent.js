@@ -49,6 +49,10 @@ function message(text) {
 
 function stateLabel(agent) {
   if (!agent) return t("state.logged_out");
+  if (agent.state === "paused" && agent.paused_by) {
+    const reason = agent.reason ? tOr("reason", agent.reason) : t("state.paused");
+    return t("state.paused_by", { reason, by: agent.paused_by });
+  }
   if (agent.state === "paused" && agent.reason) {
     return t("state.paused_reason", { reason: tOr("reason", agent.reason) });
   }
@@ -100,6 +104,7 @@ function renderAgent() {
   const loggedOut = state === "logged_out";
   const busy = state === "ringing" || state === "on_call";
   $("login-button").hidden = !loggedOut;
+  $("login-button").disabled = false; // agentAction disabled it while Asterisk confirmed
   $("logout-button").hidden = loggedOut;
   $("logout-button").disabled = busy;
   $("ready-button").disabled = !(state === "paused" || state === "wrap_up");
@@ -141,6 +146,7 @@ function onPop(event, pop) {
       current.status = status;
       renderPopHead();
       renderCaller();
+      renderCallTickets();
       return;
     }
     if (same && event === "answered") return; // a late duplicate for an ended call
@@ -194,6 +200,7 @@ function buildPop() {
       el("div", { className: "pop-left" }, [
         el("section", { className: "caller-box", id: "pop-caller" }),
         buildTransferBox(),
+        el("section", { className: "call-tickets-box", id: "pop-call-tickets", testid: "pop-call-tickets" }),
         el("section", { className: "ivr-box", id: "pop-ivr" }),
       ]),
       el("div", { className: "pop-right" }, [
@@ -207,9 +214,21 @@ function buildPop() {
   $("pop-empty").hidden = true;
   renderPopHead();
   renderCaller();
+  renderCallTickets();
   renderIvr();
   renderCustomers();
   updateTicketForm();
+}
+
+/** The tickets opened on this call before it rang here (the IVR's, an earlier agent's). */
+function renderCallTickets() {
+  const box = $("pop-call-tickets");
+  if (!box || !desk.pop) return;
+  const tickets = desk.pop.data.tickets || [];
+  box.hidden = !tickets.length;
+  const list = el("ul", { className: "rows" });
+  for (const ticket of tickets) list.append(ticketRow(ticket));
+  fill(box, el("h3", {}, [t("pop.call_tickets"), " ", el("span", { className: "count", text: String(tickets.length) })]), list);
 }
 
 function renderPopHead() {
@@ -598,7 +617,9 @@ function buildTicketBox() {
     ]),
     el("div", { className: "form-grid" }, [
       field("ticket.type", typeSelect),
-      field("ticket.product", el("select", { name: "product_id", testid: "ticket-product", id: "ticket-product" })),
+      field("ticket.product", el("select", {
+        name: "product_id", testid: "ticket-product", id: "ticket-product", on: { change: prefillKindFields },
+      })),
       el("label", { className: "field wide" }, [
         L("span", "ticket.summary"),
         el("textarea", { name: "summary", rows: 3, maxlength: 500, required: true, testid: "ticket-summary", id: "ticket-summary" }),
@@ -628,8 +649,8 @@ function buildTicketBox() {
   ]);
 }
 
-// The kind's own fields, as GET /api/meta declares them (ticket_fields); engineers are
-// chosen by the branch, not at the desk, so "user" fields are left out.
+// The kind's own fields, as GET /api/meta declares them (ticket_fields): only those the agent
+// fills (`desk`); the appointment, the engineer and the work's results are the department's.
 function kindFieldInput(spec) {
   const attrs = { name: `field.${spec.key}`, testid: `ticket-field-${spec.key}`, "data-kind": spec.type };
   if (spec.type === "choice") {
@@ -653,10 +674,37 @@ function renderKindFields() {
   const box = $("ticket-fields");
   if (!box) return;
   const type = $("ticket-form").elements.type.value;
-  const specs = ((meta.ticket_fields || {})[type] || []).filter((spec) => spec.type !== "user");
-  fill(box, ...specs.map((spec) => el("label", { className: "field" }, [
+  const specs = ((meta.ticket_fields || {})[type] || []).filter((spec) => spec.desk !== false && spec.type !== "user");
+  fill(box, ...specs.map((spec) => el("label", { className: spec.key === "address" ? "field wide" : "field" }, [
     el("span", { text: tOr("tfield", spec.key) }), kindFieldInput(spec),
   ])));
+  prefillKindFields();
+}
+
+/** What the customer's card and the chosen product say of the kind's fields. */
+function knownFieldValues() {
+  const card = selectedCustomer();
+  const select = $("ticket-product");
+  const product = card && select && select.value
+    ? (card.products || []).find((item) => String(item.id) === select.value) : null;
+  return {
+    address: card ? addressText(card.address) : "",
+    product_model: product ? product.model || "" : "",
+    serial: product ? product.serial || "" : "",
+  };
+}
+
+/** Fill the fields the card knows, leaving alone what the agent typed (a value unlike the last prefill). */
+function prefillKindFields() {
+  const form = $("ticket-form");
+  if (!form) return;
+  for (const [key, value] of Object.entries(knownFieldValues())) {
+    const input = form.elements[`field.${key}`];
+    if (!input) continue;
+    if (input.value && input.value !== (input.dataset.prefill || "")) continue;
+    input.value = value;
+    input.dataset.prefill = value;
+  }
 }
 
 /** The filled-in kind fields as the API takes them (empty ones left out). */
@@ -718,6 +766,7 @@ function updateTicketForm() {
     const pick = match || (products.length === 1 ? products[0] : null);
     select.value = pick ? String(pick.id) : "";
   }
+  prefillKindFields();
 }
 
 function openTicketForm() {
@@ -930,6 +979,7 @@ function rerenderForLanguage() {
   if (desk.pop) {
     renderPopHead();
     renderCaller();
+    renderCallTickets();
     renderIvr();
     renderCustomers();
     updateTicketForm();

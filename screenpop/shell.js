@@ -28,6 +28,8 @@ export const PAGES = [
     denied: ["sup.denied_title", "sup.denied"], roles: ["supervisor", "admin"], route: "GET /api/reports/days" },
   { id: "department", href: "/ui/department.html", title: "dept.page_title", about: "home.about.department",
     denied: ["dept.denied_title", "dept.denied"], roles: ["staff", "supervisor", "admin"], route: "GET /api/workview" },
+  { id: "lookup", href: "/ui/lookup.html", title: "find.page_title", about: "home.about.lookup",
+    roles: EVERYONE, route: "GET /api/customers/search" },
   { id: "customers", href: "/ui/admin/customers.html", title: "imp.page_title", about: "home.about.customers",
     denied: ["imp.denied_title", "imp.denied"], roles: ["admin"], route: "POST /api/import/customers" },
   { id: "flows", href: "/ui/admin/flows.html", title: "flows.page_title", about: "home.about.flows",

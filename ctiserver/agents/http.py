@@ -107,7 +107,9 @@ def supervisor_action(action: str) -> Action:
         note_target(request, extension)
         reason = body_of(request, PauseRequest).reason if action == "pause" else None
         try:
-            return {"agent": await _desk(request).supervise(extension, action, reason)}
+            user = request[USER_KEY]
+            by = user.display_name or user.username
+            return {"agent": await _desk(request).supervise(extension, action, reason, by=by)}
         except DeskError as exc:
             raise ApiError(exc.status, exc.message) from exc
 

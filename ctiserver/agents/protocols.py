@@ -31,6 +31,8 @@ class AgentDesk(Protocol):
 
     async def hangup(self, user_id: int) -> dict[str, Any]: ...
 
-    async def supervise(self, extension: str, action: str, reason: str | None = None) -> dict[str, Any]:
-        """A supervisor pauses, readies or logs out the agent at ``extension``."""
+    async def supervise(
+        self, extension: str, action: str, reason: str | None = None, by: str | None = None,
+    ) -> dict[str, Any]:
+        """A supervisor (named ``by``) pauses, readies or logs out the agent at ``extension``."""
         ...

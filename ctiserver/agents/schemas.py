@@ -26,6 +26,8 @@ class AgentView(Shape):
     since: Moment | None
     #: the pause reason (as given, also from the phone) or null
     reason: str | None
+    #: while paused by a supervisor (not by the agent or their phone): that supervisor's name
+    paused_by: str | None
     queues: list[str]
     #: the Linkedid of the agent's call
     call_id: str | None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Literal
 
 from ctiserver.pops.card_schemas import CustomerCard
+from ctiserver.tickets import TicketView
 from ctiserver.web.schemas import Moment, Seconds, Shape
 
 
@@ -46,6 +47,8 @@ class PopView(Shape):
     ended_at: Moment | None
     #: every customer with the caller's number; empty: offer the quick-create form
     customers: list[CustomerCard]
+    #: the tickets opened on this call before it rang here (e.g. by the IVR), newest first
+    tickets: list[TicketView]
     ivr: IvrSummary | None
 
 

@@ -31,6 +31,7 @@ from ctiserver.tickets.infos import TicketEventInfo, TicketInfo, event_info, tic
 from ctiserver.tickets.listing import TicketFilter, TicketViewer, order_of, visible_to
 from ctiserver.tickets.model.kinds import validate_fields
 from ctiserver.tickets.model.sla import Move, SlaRules
+from ctiserver.tickets.parties import ticket_parties
 from ctiserver.tickets.tables import Ticket, TicketCounter, TicketEvent
 from ctiserver.users import User
 from ctiserver.vocabulary import DEPARTMENT_BY_TYPE, TICKET_SOURCES, TICKET_TYPES, TICKET_URGENCIES
@@ -175,6 +176,11 @@ class TicketRepository(TicketChanges):
         if viewer is not None:
             where = where & visible_to(viewer)
         return await self._list(where, Ticket.id.desc())
+
+    async def parties(self, ticket: TicketInfo, viewer: TicketViewer) -> dict[str, Any]:
+        """The ticket's customer and product (with its other tickets ``viewer`` may see):
+        ``ctiserver.tickets.parties``."""
+        return await ticket_parties(self._db, ticket, viewer)
 
     async def search(self, where: TicketFilter, viewer: TicketViewer | None = None) -> list[TicketInfo]:
         """Escalated and urgent unfinished tickets first, then by the nearest due time;

@@ -40,10 +40,10 @@ PASSWORD = "shell page password"
 TIMEOUT_MS = 10_000
 #: who may open which page, said here independently of shell.js's table
 EXPECTED_PAGES = {
-    "agent": ["agent"],
-    "supervisor": ["agent", "supervisor", "reports", "department"],
-    "admin": ["agent", "supervisor", "reports", "department", "customers", "flows", "users"],
-    "staff": ["department"],
+    "agent": ["agent", "lookup"],
+    "supervisor": ["agent", "supervisor", "reports", "department", "lookup"],
+    "admin": ["agent", "supervisor", "reports", "department", "lookup", "customers", "flows", "users"],
+    "staff": ["department", "lookup"],
 }
 #: the shell's own parts of the header, in order (the page's own parts go after the title)
 SHELL_START = ["shell-home", "shell-title"]
@@ -233,8 +233,9 @@ async def test_not_allowed_names_the_pages_one_may_open(site: Site, browser: Bro
     await expect(denied).to_be_visible()
     await expect(denied.locator("h2")).to_have_text("仅限管理员")
     await expect(page.locator("#main")).to_be_hidden()
-    await expect(denied.locator("[data-testid=denied-pages] a")).to_have_count(1)
+    await expect(denied.locator("[data-testid=denied-pages] a")).to_have_count(len(EXPECTED_PAGES["staff"]))
     await expect(denied.locator("a[data-page=department]")).to_have_attribute("href", "/ui/department.html")
+    await expect(denied.locator("a[data-page=lookup]")).to_have_attribute("href", "/ui/lookup.html")
     await page.screenshot(path="/tmp/shell-denied.png")
     await page.click("#lang-toggle")
     await expect(denied.locator("h2")).to_have_text("Admins only")

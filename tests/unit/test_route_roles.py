@@ -83,6 +83,8 @@ MATRIX: dict[tuple[str, str], frozenset[str] | None] = {
     ("POST", "/api/customers"): EVERYONE,
     ("GET", "/api/customers/{id}"): EVERYONE,
     ("GET", "/api/customers/{id}/history"): EVERYONE,
+    ("GET", "/api/customers/search"): EVERYONE,
+    ("PATCH", "/api/customers/{id}"): DESK,
     ("GET", "/api/tickets"): EVERYONE,
     ("POST", "/api/tickets"): EVERYONE,
     # which tickets each user sees: tests/unit/test_visibility.py; who may make which move:
