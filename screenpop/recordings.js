@@ -6,7 +6,7 @@
 
 import { $, api, el, fill, formatDuration, formatTime, onLangChange, t } from "./common.js";
 
-const state = { rows: [], error: null, request: 0, playing: null };
+const state = { rows: [], error: null, request: 0, playing: null, searched: "" };
 
 /** The search's query string from the form; dates are whole local days. */
 function query() {
@@ -36,6 +36,7 @@ async function search() {
   if (number !== state.request) return;
   state.rows = ok ? data.recordings || [] : [];
   state.error = ok ? null : data.error;
+  state.searched = $("rec-caller").value.trim();
   render();
   $("recordings-view").setAttribute("aria-busy", "false");
 }
@@ -170,7 +171,8 @@ function render() {
   error.textContent = state.error ? t("rec.error", { error: state.error }) : "";
   const body = $("rec-rows");
   if (!state.rows.length) {
-    fill(body, el("tr", {}, [el("td", { colspan: "6", className: "muted", text: t("rec.none"), testid: "rec-none" })]));
+    const text = state.searched ? t("rec.none_for", { caller: state.searched }) : t("rec.none");
+    fill(body, el("tr", {}, [el("td", { colspan: "6", className: "muted", text, testid: "rec-none" })]));
     return;
   }
   fill(body, ...state.rows.map(row));

@@ -167,6 +167,10 @@ async def test_a_finished_leg_is_indexed_with_call_agent_caller_and_customer(db:
     assert row.customer_id == customer.id and row.queue == "support"
     assert row.flag is None and row.duration == 3.0 and row.format == "wav" and row.size > 0
     assert [r.id for r in await index.find(RecordingFilter(caller="3800138"))] == [recording.id]
+    for form in ("13800138000", "138-0013-8000", "+86 138 0013 8000", "(138) 0013 8000", "张伟", "伟"):
+        assert [r.id for r in await index.find(RecordingFilter(caller=form))] == [recording.id], form
+    for other in ("13900139000", "139-0013-9000", "李四"):
+        assert await index.find(RecordingFilter(caller=other)) == [], other
     assert await index.find(RecordingFilter(agent="1002")) == []
 
     calls.handle(QueueCallerJoined(T0, "c.1", "c.1", "PJSIP/trunk-1", "quiet", 1))
