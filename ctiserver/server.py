@@ -97,7 +97,7 @@ class CtiServer:
         # an agent serves the customers of the call at their desk: they see those customers' tickets
         self.web_app[SERVING_KEY] = self.pops.customers_on_desk
         self.wallboard = live_plugin.register(core, self.board, self.stats, self.stats_records, self.calls)
-        self.reports = reports_plugin.register(core, self.stats_records)
+        self.reports = reports_plugin.register(core, self.stats_records, self.agents)
         self.ticket_feed = workview_plugin.register(core, self.ticket_events, self.dispatch)
         knowledge_plugin.register(core)
         meta_plugin.register(core)

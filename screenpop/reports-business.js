@@ -4,7 +4,7 @@
 // filtered by the page's date range, region (province, city), product model and department.
 // Server text goes in as text only (el() and the chart builders use textContent).
 
-import { api, el, fill, t, tOr } from "./common.js";
+import { api, el, fill, lang, t, tOr } from "./common.js";
 import { barChart } from "./reports-charts.js";
 
 export const BUSINESS_REPORTS = [
@@ -109,7 +109,7 @@ function section(name, report) {
     el("h3", { text: t(`rpb.${name}`) }),
     el("div", { className: "chart-row" }, drawn),
     table(name, report),
-    el("a", { href: path(name, state.filters, { format: "csv" }), download: "", testid: `csv-${name}`, text: t("rp.csv") }),
+    el("a", { href: path(name, state.filters, { format: "csv", lang: lang() }), download: "", testid: `csv-${name}`, text: t("rp.csv") }),
   ]);
 }
 
