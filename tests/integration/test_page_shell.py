@@ -41,7 +41,7 @@ TIMEOUT_MS = 10_000
 EXPECTED_PAGES = {
     "agent": ["agent"],
     "supervisor": ["agent", "supervisor", "reports", "department"],
-    "admin": ["agent", "supervisor", "reports", "department", "customers", "flows", "users"],
+    "admin": ["agent", "supervisor", "reports", "department", "customers", "flows", "users", "audit"],
     "staff": ["department"],
 }
 #: the shell's own parts of the header, in order (the page's own parts go after the title)
