@@ -7,6 +7,7 @@ import { $, api, el, fill, lang, meta, onLangChange, t, tOr } from "./common.js"
 import { startPage } from "./shell.js";
 import { barChart, heatMap, lineChart } from "./reports-charts.js";
 import { BUSINESS_FILTERS, drawBusiness, renderBusiness } from "./reports-business.js";
+import { sayRow } from "./report-words.js";
 
 const QUEUE_FIGURES = [
   "offered", "answered", "abandoned", "short_abandoned", "unanswered", "answered_in_sl", "service_level",
@@ -91,7 +92,7 @@ function table(name) {
   const [header, rows] = reportTable(state.data[name]);
   return el("div", { className: "table-scroll report-table" }, [el("table", { className: "grid-table", testid: `table-${name}` }, [
     el("thead", {}, [el("tr", {}, header.map((column) => el("th", { text: headText(column), dataset: { col: column } })))]),
-    el("tbody", {}, rows.map((row) => el("tr", { testid: `row-${name}` }, row.map((v) => el("td", { text: cellText(v) }))))),
+    el("tbody", {}, rows.map((row) => el("tr", { testid: `row-${name}` }, sayRow(header, row).map((v) => el("td", { text: cellText(v) }))))),
   ])]);
 }
 
@@ -137,7 +138,7 @@ function render() {
       { key: "offered", name: names[0], values: days.days.map((d) => d.offered) },
       { key: "answered", name: names[1], values: days.days.map((d) => d.answered) },
     ], { label: t("rp.days"), testid: "trend-chart" })),
-    section("queues", barChart(queues.queues.map((q) => ({ label: q.name, values: [q.offered, q.answered] })), names,
+    section("queues", barChart(queues.queues.map((q) => ({ label: tOr("queue", q.name), values: [q.offered, q.answered] })), names,
       { label: t("rp.queues"), testid: "queue-bars" })),
     section("agents", barChart(agents.agents.map((a) => ({ label: a.name || a.agent, values: [a.answered] })), [names[1]],
       { label: t("rp.agents"), testid: "agent-bars" })),
@@ -186,11 +187,11 @@ function setup() {
     onUser: async () => {
       const queues = $("rp-queue");
       fill(queues, el("option", { value: "", text: t("rp.all_queues") }),
-        ...(meta.queues || []).map((q) => el("option", { value: q.name ?? q, text: q.name ?? q })));
+        ...(meta.queues || []).map((q) => el("option", { value: q.name ?? q, text: tOr("queue", q.name ?? q) })));
       if (params.get("queue")) queues.value = params.get("queue");
       const departments = [...new Set(Object.values(meta.departments || {}))].sort();
       fill($("rp-department"), el("option", { value: "", text: t("rpb.all_departments") }),
-        ...departments.map((d) => el("option", { value: d, text: d })));
+        ...departments.map((d) => el("option", { value: d, text: tOr("dept", d) })));
       if (params.get("department")) $("rp-department").value = params.get("department");
       await fillAgents(params.get("agent"));
       defaultRange();

@@ -24,7 +24,8 @@ from ctiserver.storage.database import Database
 from ctiserver.users.store import UserRepository
 from ctiserver.users.tables import User
 
-AC, WASHER, HEATER, FRIDGE = "air conditioner", "washing machine", "water heater", "refrigerator"
+#: vocabulary.PRODUCT_CATEGORIES (the pages name them)
+AC, WASHER, HEATER, FRIDGE = "air_conditioner", "washing_machine", "water_heater", "refrigerator"
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from typing import Any
 from aiohttp import web
 
 from ctiserver.reports.business import BusinessFilters
-from ctiserver.reports.labels import column_labels
+from ctiserver.reports.labels import cell_words, column_labels
 from ctiserver.reports.model import csv_text
 from ctiserver.reports.schemas import (
     AgentChoices,
@@ -92,8 +92,11 @@ class _Head:
     lang: str
     business: bool = False
 
-    def row(self, header: list[str]) -> list[str]:
-        return header if self.form == "codes" else column_labels(header, self.lang, self.business)
+    def table(self, header: list[str], rows: list[list[Any]]) -> tuple[list[str], list[list[Any]]]:
+        """The header and the rows as the page shows them, or as codes."""
+        if self.form == "codes":
+            return header, rows
+        return column_labels(header, self.lang, self.business), cell_words(header, rows, self.lang)
 
 
 def _served(name: str, answer: dict[str, Any], form: str, head: _Head) -> Any:
@@ -109,8 +112,7 @@ async def agent_choices(request: web.Request) -> dict[str, Any]:
 
 
 def _xlsx(name: str, answer: dict[str, Any], head: _Head) -> web.Response:
-    header, rows = report_table(answer)
-    header = head.row(header)
+    header, rows = head.table(*report_table(answer))
     filename = f"report-{name}-{answer['from']}-{answer['to']}.xlsx"
     # a whole float without ".0", as the page and the CSV show it; text as text, never a formula
     table: list[Sequence[object]] = [header]
@@ -122,8 +124,7 @@ def _xlsx(name: str, answer: dict[str, Any], head: _Head) -> web.Response:
 
 
 def _csv(name: str, answer: dict[str, Any], head: _Head) -> web.Response:
-    header, rows = report_table(answer)
-    header = head.row(header)
+    header, rows = head.table(*report_table(answer))
     filename = f"report-{name}-{answer['from']}-{answer['to']}.csv"
     return web.Response(
         text=csv_text(header, rows), content_type="text/csv", charset="utf-8",

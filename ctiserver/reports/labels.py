@@ -5,7 +5,11 @@ gives the column codes instead, the stable form for integrations."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+import re
+from collections.abc import Iterable, Sequence
+
+from ctiserver.resources import pages_dir
 
 LANGUAGES = ("zh", "en")
 
@@ -105,3 +109,60 @@ def column_labels(header: Sequence[str], lang: str, business: bool = False) -> l
         else:
             labels.append(table[code][index] if code in table else code)
     return labels
+
+
+#: columns whose cells are the contact center's words: column -> the pages' vocabulary prefix
+#: (screenpop/i18n.js ``VOCABULARY``); the page's tables say them alike (reports.js ``WORD_COLUMNS``)
+WORD_COLUMNS = {
+    "queue": "queue", "kind": "type", "status": "tstatus", "department": "dept", "about": "tchoice", "by": "rpb.by",
+}
+#: the total row's key
+ALL = "(all)"
+ALL_WORDS = ("全部", "All")
+#: an empty key (no region, no part...)
+NONE_WORDS = ("（无）", "(none)")
+_PREFIX = re.compile(r'^ {2}"?([a-z.]+)"?: \{$')
+_WORD = re.compile(r'^ {4}"?([a-z_]+)"?: \["([^"]*)", "([^"]*)"\],$')
+
+
+@functools.cache
+def page_vocabulary() -> dict[str, dict[str, tuple[str, str]]]:
+    """The pages' words for the vocabulary's codes, read from the one place they are written:
+    prefix -> code -> (zh, en)."""
+    text = (pages_dir() / "i18n.js").read_text(encoding="utf-8")
+    start = text.index("export const VOCABULARY = {")
+    words: dict[str, dict[str, tuple[str, str]]] = {}
+    prefix = None
+    for line in text[start:text.index("\n};", start)].splitlines():
+        if found := _PREFIX.match(line):
+            prefix = found.group(1)
+        elif (found := _WORD.match(line)) and prefix is not None:
+            words.setdefault(prefix, {})[found.group(1)] = (found.group(2), found.group(3))
+    return words
+
+
+def cell_words(header: Sequence[str], rows: Iterable[Sequence[object]], lang: str) -> list[list[object]]:
+    """``rows`` with the vocabulary's codes in the columns of ``WORD_COLUMNS`` said in ``lang``,
+    as the page shows them (a code without a word as it is)."""
+    index = LANGUAGES.index(lang) if lang in LANGUAGES else 0
+    vocabulary = page_vocabulary()
+    columns = {i: vocabulary.get(WORD_COLUMNS[code], {}) for i, code in enumerate(header) if code in WORD_COLUMNS}
+    by = header.index("by") if "by" in header else None
+    key = header.index("key") if "key" in header else None
+    said: list[list[object]] = []
+    for row in rows:
+        cells = list(row)
+        if key is not None:
+            # a key is a department's code when counted by department
+            words = vocabulary.get("dept", {}) if by is not None and cells[by] == "department" else {}
+            columns[key] = words
+        for i, words in columns.items():
+            value = cells[i]
+            if value == ALL:
+                cells[i] = ALL_WORDS[index]
+            elif value == "" and header[i] != "by":
+                cells[i] = NONE_WORDS[index]
+            elif isinstance(value, str) and value in words:
+                cells[i] = words[value][index]
+        said.append(cells)
+    return said

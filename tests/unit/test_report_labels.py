@@ -8,7 +8,18 @@ import re
 from pathlib import Path
 
 from ctiserver import vocabulary
-from ctiserver.reports.labels import BUSINESS_COLUMNS, CALL_COLUMNS, PAUSE_COLUMN, PAUSE_REASONS, column_labels
+from ctiserver.reports.labels import (
+    ALL_WORDS,
+    BUSINESS_COLUMNS,
+    CALL_COLUMNS,
+    NONE_WORDS,
+    PAUSE_COLUMN,
+    PAUSE_REASONS,
+    WORD_COLUMNS,
+    cell_words,
+    column_labels,
+    page_vocabulary,
+)
 from ctiserver.reports.model import AGENT_FIGURES, DAY_FIGURES, QUEUE_FIGURES
 from ctiserver.reports.model.business import BUSINESS_COLUMNS as BUSINESS_CODES
 from ctiserver.reports.service import HOUR_FIGURES
@@ -42,3 +53,18 @@ def test_every_column_has_a_label() -> None:
     assert column_labels(["answered", "pause:lunch", "pause:"], "zh") == ["接起", "暂停：午餐", "暂停：未注明原因"]
     assert column_labels(["answered", "pause:lunch"], "en") == ["Answered", "Paused: Lunch"]
     assert column_labels(["kind", "tickets"], "zh", business=True) == ["类型", "工单"]
+
+
+def test_the_cells_say_the_vocabulary_as_the_page_does() -> None:
+    vocabulary_words = page_vocabulary()
+    assert set(WORD_COLUMNS.values()) <= set(vocabulary_words)
+    assert vocabulary_words["queue"]["support"] == ("咨询服务", "Enquiries")
+    zh_all, en_all = page_words("rp")
+    assert (zh_all["all"], en_all["all"]) == ALL_WORDS
+    zh_rpb, en_rpb = page_words("rpb")
+    assert (zh_rpb["none"], en_rpb["none"]) == NONE_WORDS
+    header = ["by", "key", "tickets"]
+    rows = [["department", "repair", 3], ["region", "", 1], ["model", "(all)", 4], ["model", "KFR-35GW", 2]]
+    assert cell_words(header, rows, "zh") == [
+        ["按部门", "维修部", 3], ["按地区", "（无）", 1], ["按型号", "全部", 4], ["按型号", "KFR-35GW", 2]]
+    assert cell_words(["queue", "offered"], [["support", 1], ["night", 2]], "en") == [["Enquiries", 1], ["night", 2]]
