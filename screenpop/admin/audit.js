@@ -57,7 +57,7 @@ function render() {
   }
   fill($("aud-rows"), ...state.events.map((event) => el("tr", { testid: "aud-row", dataset: { id: String(event.id) } }, [
     el("td", { className: "mono", text: formatTime(event.at) }),
-    el("td", { text: event.username }),
+    el("td", { className: "mono", text: event.username }),
     el("td", { className: "mono", text: event.action }),
     el("td", { text: record(event) }),
     el("td", { className: event.status >= 400 ? "bad-text" : "", text: status(event) }),

@@ -34,7 +34,7 @@ function fillChoices(user = null) {
 
 function renderUsers() {
   fill($("users"), ...users.map((user) => el("tr", { dataset: { username: user.username } }, [
-    el("td", { text: user.username }),
+    el("td", { className: "mono", text: user.username }),
     el("td", { text: user.display_name || "" }),
     el("td", { text: roleName(user.role) }),
     el("td", { text: departmentName(user.department) }),
