@@ -9,7 +9,7 @@ let departments = {};
 let branches = [];
 
 const roleName = (role) => tOr("role", role);
-const departmentName = (code) => (code ? departments[code] || code : t("usr.none"));
+const departmentName = (code) => (code ? tOr("dept", code) || departments[code] || code : t("usr.none"));
 const branchName = (id) => {
   if (id === null || id === undefined) return t("usr.every_branch");
   const branch = branches.find((b) => b.id === id);
