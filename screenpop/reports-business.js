@@ -110,7 +110,10 @@ function section(name, report) {
   return el("section", { className: "panel", testid: `section-${name}` }, [
     el("h3", { text: t(`rpb.${name}`) }),
     el("div", { className: "chart-row" }, drawn),
-    table(name, report),
+    // the charts say it at a glance; the table (as long as its models or places) opens on demand
+    el("details", { className: "report-fold", testid: `fold-${name}` }, [
+      el("summary", { text: t("rp.show_table") }), table(name, report),
+    ]),
     el("a", { href: path(name, state.filters, { format: "csv", lang: lang() }), download: "", testid: `csv-${name}`, text: t("rp.csv") }),
   ]);
 }
