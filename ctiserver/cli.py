@@ -140,19 +140,20 @@ async def _run_until_signal(start: Callable[[], Awaitable[None]], stop: Callable
 
 
 async def _lab(settings: Settings, args: argparse.Namespace) -> int:
+    from ctiserver.lab.demo_users import users_table
     from ctiserver.lab.runner import Lab
 
     if args.real_hours:
         settings = settings.replace(lab={"hours": "flow"})
-    lab = Lab(settings, allow_provision=not args.no_provision)
+    lab = Lab(settings, allow_provision=not args.no_provision, dial_callbacks=settings.lab.dial_callbacks)
 
     async def start() -> None:
         await lab.start()
-        users = ", ".join(f"agent{ext}" for ext in settings.lab.agents)
         print("\nctiserver lab is running. Ctrl-C stops it.", flush=True)
         for url in lab.urls():
             print(f"  {url}")
-        print(f"  users: {users}, supervisor, admin  (password: {settings.lab.demo_password})")
+        print(f"\n  users (password: {settings.lab.demo_password}):\n")
+        print("\n".join(f"  {line}" for line in users_table().splitlines()), "\n")
         if lab.settings.ivr.hours == "open":
             hours = "open at any hour (ctiserver lab --real-hours applies the flows' hours)"
         else:

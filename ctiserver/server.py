@@ -99,7 +99,7 @@ class CtiServer:
         # and the tickets opened on that call (the IVR's, for a caller it did not know)
         self.web_app[SERVING_CALLS_KEY] = self.pops.calls_on_desk
         self.wallboard = live_plugin.register(core, self.board, self.stats, self.stats_records, self.calls)
-        self.reports = reports_plugin.register(core, self.stats_records)
+        self.reports = reports_plugin.register(core, self.stats_records, self.agents)
         self.ticket_feed = workview_plugin.register(core, self.ticket_events, self.dispatch)
         knowledge_plugin.register(core)
         meta_plugin.register(core)

@@ -28,6 +28,22 @@ DEPARTMENT_BY_TYPE: dict[str, str] = {
     "inquiry": "support",
 }
 
+#: the departments tickets go to (the ``departments`` table's codes; the pages name them)
+DEPARTMENTS = ("repair", "complaint", "installation", "support")
+
+#: the kinds of product (a product's and the catalogue's ``category``; an imported file may
+#: name others, shown as written)
+PRODUCT_CATEGORIES = ("air_conditioner", "washing_machine", "refrigerator", "water_heater")
+
+#: what a customer's phone is (``customer_phones.label``; an imported one may say otherwise)
+PHONE_KINDS = ("mobile", "home", "office")
+
+#: who changed a ticket when no user did (``ticket_events.actor``; a user's change names them)
+TICKET_ACTORS = ("system", "ivr", "dispatch", "sla", "visits")
+
+#: what the business reports count by (their ``by`` column)
+REPORT_DIMENSIONS = ("model", "region", "fault_code", "part", "agent", "department", "branch")
+
 #: the workflow (``ctiserver.tickets.model.workflow``): new -> dispatched -> scheduled ->
 #: in_progress (<-> waiting_*) -> completed -> return_visit -> closed; reopened goes round again
 TICKET_STATUSES = (

@@ -68,7 +68,7 @@ function addressText(address) {
 }
 
 function productText(product) {
-  return [product.category, product.model].filter(Boolean).join(" ");
+  return [tOr("category", product.category), product.model].filter(Boolean).join(" ");
 }
 
 // ---- the agent's state and actions
@@ -87,7 +87,7 @@ function renderAgent() {
   if (agent) {
     $("agent-name").textContent = agent.name || "";
     $("agent-ext").textContent = agent.extension ? t("agent.ext", { ext: agent.extension }) : "";
-    $("agent-id").title = (agent.queues || []).length ? t("agent.queues", { queues: agent.queues.join(", ") }) : "";
+    $("agent-id").title = (agent.queues || []).length ? t("agent.queues", { queues: agent.queues.map((q) => tOr("queue", q)).join("、") }) : "";
   }
   const state = agent ? agent.state : "logged_out";
   const badge = $("state");
@@ -263,7 +263,7 @@ function renderPopHead() {
     }),
     el("span", { className: "pop-timer-box" }, [el("span", { className: "muted", text: timerLabel }), " ", timer]),
     el("span", { className: "spacer" }),
-    data.queue ? el("span", { className: "pop-queue", text: `${t("pop.queue")} · ${data.queue}` }) : null,
+    data.queue ? el("span", { className: "pop-queue", text: `${t("pop.queue")} · ${tOr("queue", data.queue)}` }) : null,
     close,
   );
   refreshTimers(head);
@@ -340,7 +340,7 @@ function renderCaller() {
       text: data.caller_name || t("pop.unknown_name"),
     }),
     el("dl", { className: "facts" }, [
-      el("dt", { text: t("pop.queue") }), el("dd", { text: data.queue || "—" }),
+      el("dt", { text: t("pop.queue") }), el("dd", { text: tOr("queue", data.queue) || "—" }),
       el("dt", { text: t("pop.waited") }),
       el("dd", { text: Number.isFinite(waited) ? formatDuration(waited) : "—" }),
     ]),
@@ -384,7 +384,7 @@ function renderIvr() {
         el("dt", { text: tOr("var", name), title: name }),
         el("dd", {
           className: KEY_VARIABLES.includes(name) ? "key-var" : "", "data-var": name,
-          text: name === "language" ? tOr("langname", variables[name]) : String(variables[name] ?? ""),
+          text: variableText(name, variables[name]),
         }),
       );
     }
@@ -453,7 +453,7 @@ function renderCard(card) {
   for (const phone of card.phones || []) {
     phones.append(el("li", {}, [
       el("span", { className: "mono", text: phone.number || "" }),
-      phone.label ? el("span", { className: "tag", text: phone.label }) : null,
+      phone.label ? el("span", { className: "tag", text: tOr("phonekind", phone.label) }) : null,
     ]));
   }
   const facts = el("dl", { className: "facts" }, [
@@ -522,7 +522,7 @@ function callRow(call) {
   const by = theirs ? t("history.answered_by_other") : t("history.answered_by", { agent: call.agent || "?" });
   return el("li", { className: "call-row" }, [
     el("span", { className: "muted when", text: formatTime(call.started_at || call.ended_at) }),
-    el("span", { text: call.queue || "—" }),
+    el("span", { text: tOr("queue", call.queue) || "—" }),
     el("span", { className: "mono", text: formatDuration(call.duration) }),
     el("span", {
       className: answered ? "" : "bad-text",
@@ -721,6 +721,12 @@ function kindFieldValues(form) {
     else fields[key] = value;
   }
   return fields;
+}
+
+/** An IVR variable's value as the page says it: the words of the vocabulary in its language. */
+function variableText(name, value) {
+  const words = { language: "langname", queue: "queue", customer_level: "level" };
+  return name in words ? tOr(words[name], value) : String(value ?? "");
 }
 
 function ivrVariable(name) {

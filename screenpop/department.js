@@ -449,7 +449,7 @@ function historyRow(event) {
   return el("li", { dataset: { kind: event.kind }, testid: "history-row" }, [
     el("span", { className: "strong", text: tOr("tevent", event.kind) }), " ",
     el("span", { text: what }), " ",
-    el("span", { className: "muted", text: `${formatTime(event.at)} ${event.who || ""}` }),
+    el("span", { className: "muted", text: `${formatTime(event.at)} ${tOr("actor", event.who)}` }),
     event.note ? el("div", { text: event.note }) : null,
   ]);
 }

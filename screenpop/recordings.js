@@ -4,9 +4,9 @@
 // .../waveform) above the player with the paused gaps, click on it to seek, download the WAV.
 // Server data is inserted with textContent only (el() in common.js).
 
-import { $, api, el, fill, formatDuration, formatTime, onLangChange, t } from "./common.js";
+import { $, api, el, fill, formatDuration, formatTime, onLangChange, t, tOr } from "./common.js";
 
-const state = { rows: [], error: null, request: 0, playing: null };
+const state = { rows: [], error: null, request: 0, playing: null, searched: "" };
 
 /** The search's query string from the form; dates are whole local days. */
 function query() {
@@ -36,6 +36,7 @@ async function search() {
   if (number !== state.request) return;
   state.rows = ok ? data.recordings || [] : [];
   state.error = ok ? null : data.error;
+  state.searched = $("rec-caller").value.trim();
   render();
   $("recordings-view").setAttribute("aria-busy", "false");
 }
@@ -158,7 +159,7 @@ function row(recording) {
     el("td", { text: formatTime(recording.started_at) }),
     el("td", { className: "mono", text: [recording.caller_number, recording.caller_name].filter(Boolean).join(" ") || "—" }),
     el("td", { text: recording.agent || "—" }),
-    el("td", { text: recording.queue || "—" }),
+    el("td", { text: tOr("queue", recording.queue) || "—" }),
     el("td", { className: "num mono", text: formatDuration(recording.duration) }),
     el("td", {}, [action]),
   ]);
@@ -170,7 +171,8 @@ function render() {
   error.textContent = state.error ? t("rec.error", { error: state.error }) : "";
   const body = $("rec-rows");
   if (!state.rows.length) {
-    fill(body, el("tr", {}, [el("td", { colspan: "6", className: "muted", text: t("rec.none"), testid: "rec-none" })]));
+    const text = state.searched ? t("rec.none_for", { caller: state.searched }) : t("rec.none");
+    fill(body, el("tr", {}, [el("td", { colspan: "6", className: "muted", text, testid: "rec-none" })]));
     return;
   }
   fill(body, ...state.rows.map(row));
@@ -208,7 +210,7 @@ function renderLiveCalls() {
   fill(body, ...live.calls.map((call) => el("tr", { testid: "mon-call", dataset: { callId: call.id } }, [
     el("td", { className: "mono", text: call.caller_number || "—" }),
     el("td", { text: call.agent || "—" }),
-    el("td", { text: call.queue || "—" }),
+    el("td", { text: tOr("queue", call.queue) || "—" }),
     el("td", {}, MODES.map((mode) => el("button", {
       type: "button", className: "ghost", text: t(`mon.${mode}`), testid: `mon-${mode}`,
       on: { click: () => monitor(call, mode) },

@@ -36,6 +36,8 @@ export const PAGES = [
     denied: ["flows.denied_title", "flows.denied"], roles: ["admin"], route: "GET /api/flows" },
   { id: "users", href: "/ui/admin/users.html", title: "usr.page_title", about: "home.about.users",
     denied: ["usr.denied_title", "usr.denied"], roles: ["admin"], route: "GET /api/users" },
+  { id: "audit", href: "/ui/admin/audit.html", title: "aud.page_title", about: "home.about.audit",
+    denied: ["usr.denied_title", "aud.denied"], roles: ["admin"], route: "GET /api/audit" },
 ];
 
 /** The home page (`/`): every logged-in user may open it; it lists the pages above. */

@@ -1173,7 +1173,7 @@ def sample_callback(task_id: int, **changes: Any) -> dict[str, Any]:
     """A callback task as GET /api/callbacks lists it."""
     task: dict[str, Any] = {
         "id": task_id, "number": "13800138000", "customer_id": None, "call_id": f"1764.{task_id}",
-        "queue": "support", "source": "abandoned", "reason": "hung up after 42 s in support",
+        "queue": "support", "source": "abandoned", "reason": "abandoned",
         "status": "pending", "missed_at": "2026-11-25T02:00:00+00:00", "last_missed_at": None, "misses": 1,
         "wait_seconds": 42.0, "choices": [], "vip": False, "due_at": "2026-11-25T02:00:00+00:00",
         "expires_at": "2026-11-27T02:00:00+00:00", "attempts": 0, "last_attempt_at": None, "outcome": None,

@@ -35,7 +35,13 @@ LAB_SUPERVISOR_INTERFACE = "Local/{extension}@lab-supervisor/n"
 class Lab:
     """Starts what it needs and, on stop, stops exactly what it started."""
 
-    def __init__(self, settings: Settings, *, allow_provision: bool = True, seed: bool = True) -> None:
+    def __init__(
+        self, settings: Settings, *, allow_provision: bool = True, seed: bool = True, dial_callbacks: bool = False
+    ) -> None:
+        """``dial_callbacks``: dial the callbacks owed (``ctiserver lab`` does, as ``lab.dial_callbacks``
+        says; the tests' labs do not unless they ask, so that no test's abandoned call rings an agent)."""
+        if dial_callbacks:
+            settings = settings.replace(callbacks={"dial": True})
         self.settings = settings
         self.allow_provision = allow_provision
         self.seed = seed

@@ -15,6 +15,7 @@ which Asterisk carries to the IVR as a phone's keys would arrive.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 import unicodedata
 import uuid
@@ -26,6 +27,7 @@ from panoramisk.message import Message
 
 from ctiserver.ivr.hotline import LISTENING_EVENT
 from ctiserver.settings import Settings
+from ctiserver.telephony.ami.actions import AmiActionFailed
 
 _DTMF = re.compile(r"^[0-9*#A-Dw]*$")
 _NUMBER = re.compile(r"^\+?[0-9]{1,32}$")
@@ -149,12 +151,14 @@ async def simulate_call(
     action = originate_action(settings, LabCall(call.caller, call.caller_name) if presses else call)
     call_id = str(action["ChannelId"])
     events: asyncio.Queue[tuple[int, str] | None] = asyncio.Queue()
+    ended = asyncio.Event()
 
     def follow(message: Message) -> None:
         if message.get("Event") == "UserEvent" and message.get("UserEvent") == LISTENING_EVENT:
             if message.get("CallId") == call_id and str(message.get("Question", "")).isdigit():
                 events.put_nowait((int(message["Question"]), str(message.get("Channel", ""))))
         elif message.get("Event") == "Hangup" and message.get("Uniqueid") == call_id:
+            ended.set()
             events.put_nowait(None)
 
     ami.on_event(follow)
@@ -176,8 +180,18 @@ async def simulate_call(
             await asyncio.sleep(key_gap)
         report(f"question {asked}: pressed {keys}")
     if hangup_after is not None:
-        await asyncio.sleep(hangup_after)
-        await ami.send_action({"Action": "Hangup", "Channel": phone})
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(ended.wait(), hangup_after)
+        if ended.is_set():
+            # the other side (the IVR, the agent) ended it first: that is the call's end
+            report("the call ended before the hang-up")
+            return call_id
+        try:
+            await ami.send_action({"Action": "Hangup", "Channel": phone})
+        except AmiActionFailed:
+            # gone between the wait and the action (Asterisk: "No such channel")
+            report("the call ended before the hang-up")
+            return call_id
         report(f"hung up after {hangup_after:g} s")
     return call_id
 

@@ -243,6 +243,9 @@ class LabSettings:
     #: the lab's agents may take calls in the browser (webrtc.enabled in the lab); a lab agent
     #: whose desk has not registered its phone answers by itself as before
     browser_phone: bool = True
+    #: ``ctiserver lab`` dials the callbacks it owes (callbacks.dial; the lab's customers are
+    #: Local channels that answer), so that its callbacks tab shows them being made
+    dial_callbacks: bool = True
 
 
 @dataclass(frozen=True)

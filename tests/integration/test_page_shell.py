@@ -42,7 +42,7 @@ TIMEOUT_MS = 10_000
 EXPECTED_PAGES = {
     "agent": ["agent", "lookup"],
     "supervisor": ["agent", "supervisor", "reports", "department", "lookup"],
-    "admin": ["agent", "supervisor", "reports", "department", "lookup", "customers", "flows", "users"],
+    "admin": ["agent", "supervisor", "reports", "department", "lookup", "customers", "flows", "users", "audit"],
     "staff": ["department", "lookup"],
 }
 #: the shell's own parts of the header, in order (the page's own parts go after the title)

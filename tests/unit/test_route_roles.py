@@ -74,6 +74,7 @@ MATRIX: dict[tuple[str, str], frozenset[str] | None] = {
     ("GET", "/api/reports/daily"): SUPERVISORS,
     ("GET", "/api/reports/queues"): SUPERVISORS,
     ("GET", "/api/reports/agents"): SUPERVISORS,
+    ("GET", "/api/reports/agent-choices"): SUPERVISORS,
     ("GET", "/api/reports/hours"): SUPERVISORS,
     ("GET", "/api/reports/days"): SUPERVISORS,
     **{("GET", f"/api/reports/{name}"): SUPERVISORS for name in (

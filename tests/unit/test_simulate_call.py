@@ -21,7 +21,7 @@ from ctiserver.lab.simulate import (
     simulate_call,
 )
 from ctiserver.settings import Settings
-from ctiserver.telephony.ami.actions import check_fields
+from ctiserver.telephony.ami.actions import AmiActionFailed, check_fields
 
 IVR_SIDE = "Local/s@lab-caller-0000002a;1"
 PHONE = "Local/s@lab-caller-0000002a;2"
@@ -98,6 +98,37 @@ async def test_each_answer_waits_for_its_question() -> None:
     assert ami.pressed() == [(PHONE, "1"), (PHONE, "0")]
     assert ami.actions[-1] == {"Action": "Hangup", "Channel": PHONE}
     assert lines[1:] == ["question 1: pressed 1", "question 2: pressed 0", "hung up after 0 s"]
+
+
+async def test_a_call_that_ended_first_is_ended_not_an_error() -> None:
+    # the IVR (or the agent) hangs up during --hangup-after: no Hangup action, no error
+    ami = ScriptedAmi()
+    lines: list[str] = []
+    task = asyncio.create_task(simulate_call(
+        ami, Settings(), LabCall("13800138000", hangup_after=30), ["1"], report=lines.append, **FAST))
+    await until(lambda: ami.call_id != "")
+    ami.ask(1)
+    await until(lambda: len(ami.pressed()) == 1)
+    ami.emit(Event="Hangup", Uniqueid=ami.call_id)
+    assert await asyncio.wait_for(task, 5) == ami.call_id
+    assert [a["Action"] for a in ami.actions] == ["Originate", "PlayDTMF"]
+    assert lines[-1] == "the call ended before the hang-up"
+
+    # gone between the wait and the action: Asterisk's "No such channel" is the same end
+    class GoneAmi(ScriptedAmi):
+        async def send_action(self, fields: Mapping[str, str | Sequence[str]]) -> Message:
+            if fields["Action"] == "Hangup":
+                raise AmiActionFailed(message(Response="Error", Message="No such channel"))
+            return await super().send_action(fields)
+
+    gone = GoneAmi()
+    lines.clear()
+    task = asyncio.create_task(simulate_call(
+        gone, Settings(), LabCall("13800138000", hangup_after=0), ["1"], report=lines.append, **FAST))
+    await until(lambda: gone.call_id != "")
+    gone.ask(1)
+    assert await asyncio.wait_for(task, 5) == gone.call_id
+    assert lines[-1] == "the call ended before the hang-up"
 
 
 async def test_the_originate_leaves_the_keys_and_the_hangup_to_the_command() -> None:

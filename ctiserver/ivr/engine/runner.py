@@ -20,6 +20,13 @@ from ctiserver.ivr.engine.services import FlowServices, PromptSource
 from ctiserver.ivr.engine.walk import CUSTOMER_VARS
 from ctiserver.telephony.agi.session import AgiHangup
 
+#: the variables every call has (a flow adds its own); the pages give each a label (i18n.js ``var.*``)
+BUILT_IN_VARIABLES = (
+    "caller_number", "caller_name", "language", *CUSTOMER_VARS, "last_digits", "ticket_id", "queue",
+    "queue_priority",
+)
+
+
 if TYPE_CHECKING:
     from ctiserver.ivr.loader import Flow
 
@@ -78,14 +85,10 @@ class FlowEngine:
         continuing after the agent hung up.
         """
         values = {
+            **dict.fromkeys(BUILT_IN_VARIABLES, ""),
             "caller_number": caller_number or "",
             "caller_name": caller_name or "",
             "language": flow.language,
-            **dict.fromkeys(CUSTOMER_VARS, ""),
-            "last_digits": "",
-            "ticket_id": "",
-            "queue": "",
-            "queue_priority": "",
         }
         values.update(variables or {})
         run = FlowRun(flow.name, flow.version, values, [], None, False, self.clock())
