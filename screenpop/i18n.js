@@ -85,6 +85,8 @@ export const VOCABULARY = {
     escalated: ["升级", "Escalated"],
     breached: ["超时", "Breached"],
     fields: ["更新信息", "Details changed"],
+    confirmed: ["客户确认预约", "Customer confirmed the appointment"],
+    time_requested: ["客户要求改约", "Customer asked for another time"],
   },
   // why an agent pauses
   reason: {
@@ -201,6 +203,7 @@ export const STRINGS = {
     "pop.queue": "队列",
     "pop.waited": "排队等待",
     "pop.ivr": "IVR 路径",
+    "pop.ticket_asked": "来电客户在自助语音中查询的工单",
     "pop.ivr_none": "未经过 IVR",
     "pop.ivr_flow": "流程 {flow} v{version}",
     "pop.keys": "按键 {digits}",
@@ -715,6 +718,7 @@ export const STRINGS = {
     "pop.queue": "Queue",
     "pop.waited": "Waited",
     "pop.ivr": "IVR path",
+    "pop.ticket_asked": "The ticket the caller asked about in the IVR",
     "pop.ivr_none": "Did not go through the IVR",
     "pop.ivr_flow": "flow {flow} v{version}",
     "pop.keys": "pressed {digits}",

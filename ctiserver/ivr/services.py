@@ -7,17 +7,23 @@ server's one clock, with the hotline's SLA rules, like one opened from the desk.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import re
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path, PurePosixPath
 from typing import Any, Protocol
+from zoneinfo import ZoneInfo
 
-from ctiserver.customers import DEFAULT_REGION, CustomerRepository
+from sqlalchemy import select
+
+from ctiserver.customers import DEFAULT_REGION, CustomerRepository, Product
 from ctiserver.ivr.dryrun import DryRunServices
 from ctiserver.ivr.engine.services import (
+    AppointmentAnswer,
     CallbackRequest,
     CustomerMatch,
+    TicketProgress,
     TicketRequest,
     VoicemailRequest,
 )
@@ -50,6 +56,32 @@ class _Opened(Protocol):
     def source(self) -> str: ...
 
 
+class _Progress(Protocol):
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def number(self) -> str: ...
+
+    @property
+    def type(self) -> str: ...
+
+    @property
+    def status(self) -> str: ...
+
+    @property
+    def fields(self) -> Mapping[str, Any]: ...
+
+    @property
+    def product_id(self) -> int | None: ...
+
+    @property
+    def appointment_start(self) -> dt.datetime | None: ...
+
+    @property
+    def appointment_end(self) -> dt.datetime | None: ...
+
+
 class _Identified(Protocol):
     @property
     def id(self) -> int: ...
@@ -64,6 +96,14 @@ class TicketService(Protocol):
     ) -> _Opened: ...
 
     async def list_for_call(self, linkedid: str) -> Sequence[_Opened]: ...
+
+    async def open_for_customer(self, customer_id: int, *, limit: int = 5) -> Sequence[_Progress]: ...
+
+    async def by_keyed_number(self, digits: str) -> _Progress | None: ...
+
+    async def customer_answer(
+        self, ticket_id: int, kind: str, note: str, *, actor: str = ..., payload: Mapping[str, Any] | None = None,
+    ) -> object: ...
 
 
 class CallbackRequests(Protocol):
@@ -87,10 +127,14 @@ class DbFlowServices:
         callbacks: CallbackRequests,
         availability: Callable[[str], bool] | None = None,
         callback_queue: str | None = None,
+        timezone: str = "Asia/Shanghai",
     ) -> None:
         """``customers``, ``tickets``, ``callbacks``: the server's one instance of each;
-        ``callback_queue``: the queue whose agents call them back."""
+        ``callback_queue``: the queue whose agents call them back; ``timezone``: the hotline's,
+        in which appointments are said."""
         self.availability = availability
+        self.db = db
+        self.zone = ZoneInfo(timezone)
         self.customers = customers
         self.tickets = tickets
         #: tickets wait for a busy database, then go to the durable writer (``ticket_opening``)
@@ -145,6 +189,48 @@ class DbFlowServices:
         )
         return str(callback.id)
 
+    async def ticket_progress(self, *, customer_id: int | None, keyed: str | None) -> list[TicketProgress]:
+        if keyed is not None:
+            found = await self.tickets.by_keyed_number(keyed)
+            tickets = [found] if found is not None and found.status not in ("closed", "cancelled") else []
+        elif customer_id is not None:
+            tickets = list(await self.tickets.open_for_customer(customer_id))
+        else:
+            return []
+        products = await self._products({t.product_id for t in tickets if t.product_id is not None})
+        return [
+            TicketProgress(
+                t.id, t.number, t.type, t.status,
+                products.get(t.product_id) if t.product_id is not None else _product_of_fields(t.fields),
+                self._local(t.appointment_start), self._local(t.appointment_end),
+            )
+            for t in tickets
+        ]
+
+    async def answer_appointment(self, answer: AppointmentAnswer) -> None:
+        """The caller's answer in the ticket's history, by the IVR, with the call it came on."""
+        words = {"confirmed": "客户来电确认预约时间", "time_requested": "客户来电要求改约其他时间，请联系客户"}
+        number = f"（来电 {answer.caller_number}）" if answer.caller_number else ""
+        await self.tickets.customer_answer(
+            answer.ticket_id, answer.answer, words.get(answer.answer, answer.answer) + number,
+            actor="ivr",
+            payload={"via": "ivr", "call_linkedid": answer.call_id, "caller_number": answer.caller_number},
+        )
+
+    async def _products(self, ids: set[int]) -> dict[int, str]:
+        if not ids:
+            return {}
+        async with self.db.session() as session:
+            rows = await session.execute(
+                select(Product.id, Product.category, Product.model).where(Product.id.in_(sorted(ids)))
+            )
+            return {int(i): " ".join(part for part in (category, model) if part) for i, category, model in rows}
+
+    def _local(self, moment: dt.datetime | None) -> dt.datetime | None:
+        if moment is None:
+            return None
+        return (moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)).astimezone(self.zone)
+
     async def save_voicemail(self, request: VoicemailRequest) -> str:
         voicemail = await self.voicemails.save(
             call_linkedid=request.call_id, path=request.path,
@@ -167,6 +253,15 @@ class DbFlowServices:
             n += 1
             name = f"{stem}-{n}"
         return str(self.voicemail_host_dir / name), str(self.voicemail_asterisk_dir / name)
+
+
+def _product_of_fields(fields: Mapping[str, Any]) -> str | None:
+    """A ticket without a product record: what the IVR or the agent wrote of it."""
+    for key in ("product", "product_model"):
+        value = fields.get(key)
+        if isinstance(value, str) and value.strip():
+            return value.strip()[:64]
+    return None
 
 
 class LookupOnlyServices(DryRunServices):

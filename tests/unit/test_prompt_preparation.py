@@ -112,7 +112,7 @@ def test_the_sample_hotline_needs_every_prompt_the_engine_can_say() -> None:
                 if "${" not in picked[1]:
                     assert picked in texts, f"{node_id}.{name} in {language}"
     assert ("en", "Welcome to after-sales service.") in texts
-    assert ("zh", "报修请按1，投诉请按2，安装或移机请按3，自助查询请按4，人工服务请按0。") in texts
+    assert ("zh", "报修请按1，投诉请按2，安装或移机请按3，自助查询请按4，查询维修进度请按5，人工服务请按0。") in texts
     assert not any("${" in words for _, words in texts)
 
 

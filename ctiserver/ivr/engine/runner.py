@@ -14,6 +14,7 @@ from ctiserver.ivr.channel import CallChannel, CallerHungUp
 from ctiserver.ivr.engine.backoffice import BackOfficeNodes
 from ctiserver.ivr.engine.handoff import HandoffNodes
 from ctiserver.ivr.engine.keypad import KeypadNodes
+from ctiserver.ivr.engine.progress import ProgressNodes
 from ctiserver.ivr.engine.routing import RoutingNodes
 from ctiserver.ivr.engine.run import FlowOutcome, FlowRun, Step
 from ctiserver.ivr.engine.services import FlowServices, PromptSource
@@ -27,7 +28,7 @@ log = logging.getLogger(__name__)
 
 KINDS = frozenset({
     "play", "menu", "input", "hours", "lookup", "branch", "set", "ticket", "queue",
-    "callback", "voicemail", "transfer", "survey", "language", "goto", "hangup",
+    "callback", "voicemail", "transfer", "survey", "language", "goto", "hangup", "progress",
 })
 
 
@@ -84,6 +85,7 @@ class FlowEngine:
             **dict.fromkeys(CUSTOMER_VARS, ""),
             "last_digits": "",
             "ticket_id": "",
+            "ticket_number": "",
             "queue": "",
             "queue_priority": "",
         }
@@ -101,7 +103,7 @@ class FlowEngine:
         return run
 
 
-class _FlowWalk(KeypadNodes, RoutingNodes, BackOfficeNodes, HandoffNodes):
+class _FlowWalk(KeypadNodes, RoutingNodes, BackOfficeNodes, ProgressNodes, HandoffNodes):
     """One run of one flow over one call: the loop from node to node, each node going
     to the handler of its kind (``_menu`` for ``menu``...)."""
 
