@@ -32,6 +32,12 @@ STATUS_WORDS: dict[str, tuple[str, str]] = {
     "reopened": ("已重新处理", "reopened"),
 }
 
+#: product categories as the catalogue and the IVR write them, in each language
+PRODUCT_WORDS: tuple[tuple[str, str], ...] = (
+    ("空调", "air conditioner"), ("洗衣机", "washing machine"), ("冰箱", "refrigerator"),
+    ("热水器", "water heater"), ("电视", "television"), ("净水器", "water purifier"),
+)
+
 _ZH_DIGITS = "零一二三四五六七八九"
 _ZH_PHONE_DIGITS = "零幺二三四五六七八九"
 _EN_ONES = (
@@ -158,6 +164,15 @@ def spoken_window(start: dt.datetime, end: dt.datetime | None, language: str, to
     return said
 
 
+def product_words(product: str, language: str) -> str:
+    """A product (its category first, then its model) with the category in ``language``."""
+    for zh, en in PRODUCT_WORDS:
+        for written, said in ((zh, zh if language == "zh" else en), (en, zh if language == "zh" else en)):
+            if product.lower().startswith(written):
+                return said + product[len(written):]
+    return product
+
+
 def _words(table: dict[str, tuple[str, str]], code: str, language: str) -> str:
     pair = table.get(code)
     if pair is None:
@@ -169,18 +184,21 @@ def ticket_sentence(
     *, number: str, type: str, status: str, product: str | None, start: dt.datetime | None,
     end: dt.datetime | None, language: str, today: dt.date, ordinal: int = 1,
 ) -> str:
-    """One ticket as the IVR says it: its kind, product, status and appointment window."""
+    """One ticket as the IVR says it: its kind, the last digits of its number, product, status and
+    appointment window."""
     kind = _words(TYPE_WORDS, type, language)
+    product = product_words(product, language) if product else None
     state = _words(STATUS_WORDS, status, language)
-    digits = spoken_digits(number, language)
+    # the number's last four digits tell the caller's tickets apart, and the whole is long to hear
+    digits = spoken_digits(number[-4:], language)
     if language == "zh":
-        said = f"第{zh_number(ordinal)}张工单，{kind}工单，单号{digits}"
+        said = f"第{zh_number(ordinal)}张工单，{kind}工单，单号尾号{digits}"
         said += f"，产品：{product}" if product else ""
         said += f"，状态：{state}"
         if start is not None:
             said += f"。预约上门时间：{spoken_window(start, end, language, today)}"
         return said + "。"
-    said = f"Ticket {en_number(ordinal)}: a {kind} ticket, number {digits}"
+    said = f"Ticket {en_number(ordinal)}: a {kind} ticket, number ending {digits}"
     said += f", for your {product}" if product else ""
     said += f". Status: {state}"
     if start is not None:

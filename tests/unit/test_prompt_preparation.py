@@ -246,7 +246,9 @@ async def test_after_loading_every_prompt_file_exists_and_a_call_synthesises_not
     flow = registry.get("hotline")
     assert flow is not None
     texts = flow_texts(flow)
-    assert len(texts) == 32
+    # 32, and the repair progress: the progress nodes' own sentences (14 not already in the flow)
+    # and the ticket number's input (its prompt in zh and en, "Invalid number.")
+    assert len(texts) == 32 + 14 + 3
     for language, words in texts:
         assert library.host_path(words, language).is_file(), (language, words)
     made = library.syntheses

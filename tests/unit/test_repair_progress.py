@@ -54,13 +54,15 @@ def test_an_appointment_window_is_spoken_as_words() -> None:
 def test_a_ticket_sentence_says_kind_product_status_and_window() -> None:
     start = dt.datetime(2026, 12, 8, 9, 0, tzinfo=SHANGHAI)
     end = dt.datetime(2026, 12, 8, 11, 0, tzinfo=SHANGHAI)
+    assert ticket_sentence(number="R1", type="repair", status="new", product="washing machine XQG100", start=None,
+                           end=None, language="zh", today=TODAY) == "第一张工单，维修工单，单号尾号幺，产品：洗衣机 XQG100，状态：已受理，等待派单。"
     zh = ticket_sentence(number="R20261207-0003", type="repair", status="scheduled", product="空调 KFR-35GW",
                          start=start, end=end, language="zh", today=TODAY)
-    assert zh.startswith("第一张工单，维修工单，单号二零二六幺二零七零零零三")
+    assert zh.startswith("第一张工单，维修工单，单号尾号零零零三，")
     assert "产品：空调 KFR-35GW" in zh and "状态：已预约" in zh and "上午九点到上午十一点" in zh
     en = ticket_sentence(number="R20261207-0003", type="repair", status="dispatched", product=None,
                          start=None, end=None, language="en", today=TODAY, ordinal=2)
-    assert en == ("Ticket two: a repair ticket, number two zero two six one two zero seven zero zero zero three. "
+    assert en == ("Ticket two: a repair ticket, number ending zero zero zero three. "
                   "Status: dispatched, waiting for an appointment.")
 
 
@@ -105,7 +107,7 @@ async def test_the_caller_hears_their_tickets_and_asks_for_another_time() -> Non
     run, lines = await dry_run(_flow(), ["2"], caller_number=CALLER, services=services, clock=_clock)
     said = _said(run)
     assert said[0] == "您有两张未完成的工单。"
-    assert "单号二零二六幺二零七零零零三，产品：空调，状态：已预约。预约上门时间：明天，十二月八日，星期二，上午九点到上午十一点" in said[1]
+    assert "单号尾号零零零三，产品：空调，状态：已预约。预约上门时间：明天，十二月八日，星期二，上午九点到上午十一点" in said[1]
     assert said[2].startswith("确认预约请按1，改约其他时间请按2，人工服务请按0。听下一张工单请按9")
     assert said[-1] == "已记录您的改约请求，网点工作人员会尽快与您联系。"
     step = run.path[0]
@@ -132,6 +134,7 @@ async def test_english_callers_and_confirming() -> None:
     said = _said(run)
     assert said[0] == "You have two open tickets."
     assert "a repair ticket" in said[1] and "tomorrow, Tuesday, December the eighth" in said[1]
+    assert "for your air conditioner." in said[1], "the product's category in the caller's language"
     assert said[-1].startswith("Your appointment is confirmed")
     assert services.actions == ["would record confirmed on ticket R20261207-0003"]
 
