@@ -81,6 +81,9 @@ class Waiting:
     joined_at: float
     due_at: float
     told: int = 0
+    #: False for a callback's placeholder: it holds a caller's place (counted ahead of the
+    #: others) but nobody listens on it
+    listening: bool = True
 
 
 @dataclass
@@ -93,10 +96,10 @@ class QueueLines:
     _lines: dict[str, list[Waiting]] = field(default_factory=dict)
 
     def joined(self, queue: str, uniqueid: str, linkedid: str, channel: str, position: int | None,
-               at: float) -> Waiting:
+               at: float, *, listening: bool = True) -> Waiting:
         self.left(queue, uniqueid)
         line = self._lines.setdefault(queue, [])
-        waiting = Waiting(queue, uniqueid, linkedid, channel, at, at + self.first_after)
+        waiting = Waiting(queue, uniqueid, linkedid, channel, at, at + self.first_after, listening=listening)
         index = len(line) if position is None else min(max(position - 1, 0), len(line))
         line.insert(index, waiting)
         return waiting
@@ -125,12 +128,12 @@ class QueueLines:
         found = []
         for line in self._lines.values():
             for index, waiting in enumerate(line, 1):
-                if waiting.due_at <= now:
+                if waiting.listening and waiting.due_at <= now:
                     waiting.due_at = now + self.every
                     waiting.told += 1
                     found.append((waiting, index))
         return found
 
     def next_due(self) -> float | None:
-        times = [w.due_at for line in self._lines.values() for w in line]
+        times = [w.due_at for line in self._lines.values() for w in line if w.listening]
         return min(times) if times else None

@@ -24,6 +24,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from ctiserver.calls.model import is_placeholder
 from ctiserver.telephony.events import ChannelHungUp, QueueCallerAbandoned, QueueCallerJoined, QueueCallerLeft
 from ctiserver.waits.model import Answer, QueueLines, WaitEstimate, Waiting, WaitRules, estimate
 from ctiserver.waits.words import announcement
@@ -88,7 +89,8 @@ class FairWait:
     def handle(self, event: object) -> None:
         """The typed events of the AMI stream (``Core.follow``)."""
         if isinstance(event, QueueCallerJoined):
-            self.lines.joined(event.queue, event.uniqueid, event.linkedid, event.channel, event.position, event.at)
+            self.lines.joined(event.queue, event.uniqueid, event.linkedid, event.channel, event.position, event.at,
+                              listening=not is_placeholder(event.linkedid))
             self._wake.set()
         elif isinstance(event, (QueueCallerLeft, QueueCallerAbandoned)):
             self.lines.left(event.queue, event.uniqueid)

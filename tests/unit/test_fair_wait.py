@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from ctiserver.calls.model import PLACEHOLDER_PREFIX
 from ctiserver.telephony.events import ChannelHungUp, QueueCallerJoined, QueueCallerLeft
 from ctiserver.waits.model import Answer, QueueLines, WaitEstimate, WaitRules, estimate
 from ctiserver.waits.service import FairWait, news_action
@@ -72,6 +73,14 @@ def test_lines_follow_asterisks_positions_and_tell_on_time() -> None:
     assert lines.position(b) == 1 and lines.position(a) is None
 
 
+def test_a_callbacks_placeholder_holds_a_place_but_is_never_told() -> None:
+    lines = QueueLines(first_after=0, every=60)
+    lines.joined("repair", "cbq-1", "cbq-1", "Local/s@cti-callback-hold-1;2", 1, NOW, listening=False)
+    caller = lines.joined("repair", "b", "b", "PJSIP/b-1", 2, NOW)
+    assert [(w.uniqueid, p) for w, p in lines.due(NOW)] == [("b", 2)]
+    assert lines.position(caller) == 2 and lines.next_due() == NOW + 60
+
+
 def test_each_caller_is_told_at_entry_then_every_period() -> None:
     lines = QueueLines(first_after=2, every=60)
     lines.joined("repair", "a", "a", "PJSIP/a-1", 1, NOW)
@@ -110,6 +119,7 @@ async def test_the_service_tells_the_fourth_caller_their_place_and_wait() -> Non
     for i, caller in enumerate("abcd", 1):
         wait.handle(QueueCallerJoined(NOW, caller, caller, f"PJSIP/lab-{i:08x}", "repair", i))
     wait.handle(QueueCallerJoined(NOW, "x", "x", "PJSIP/lab-x", "support", 1))
+    wait.handle(QueueCallerJoined(NOW, f"{PLACEHOLDER_PREFIX}9", f"{PLACEHOLDER_PREFIX}9", "Local/s@h;2", "complaint", 1))
     clock[0] = NOW + 1
     runner = asyncio.create_task(wait.run())
     try:
@@ -124,6 +134,7 @@ async def test_the_service_tells_the_fourth_caller_their_place_and_wait() -> Non
     assert fourth.text == "You are number four in the queue. The expected wait is about eight minutes. " \
                           "Thank you for waiting."
     assert (fourth.estimate.position, fourth.estimate.minutes, fourth.language) == (4, 8, "en")
+    assert wait.told_to(f"{PLACEHOLDER_PREFIX}9") == [], "a callback's placeholder hears nothing"
     (alone,) = wait.told_to("x")
     assert alone.text == "您现在排在第一位。请您耐心等待。", "no history of that queue: only the position"
     to_d = next(a for a in sent if "CTI_WAIT_CALL=d" in a["Variable"])
