@@ -7,9 +7,10 @@ How the caller hears it while app_queue plays them music: the server synthesises
 sentence (the IVR's prompt library), then Originates a Local channel whose one half plays
 it ([cti-wait-news] in the dialplan) and whose other half whispers it into the caller's
 channel (ChanSpy with options ``q`` quiet, ``w`` whisper, ``E`` end with the caller). The
-caller stays in the queue, in their place. The played half reports with the AMI user event
-``CtiWaitNews`` (the call, PLAYBACKSTATUS). Every announcement is also kept (``told``) and
-logged with what the estimate was made from.
+caller stays in the queue, in their place. The Local channel's id (``ANNOUNCEMENT_PREFIX``)
+tells the call model it is no call (no record, no live call, no statistics). The played half
+reports with the AMI user event ``CtiWaitNews`` (the call, PLAYBACKSTATUS). Every announcement
+is also kept (``told``) and logged with what the estimate was made from.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from ctiserver.calls.model import is_placeholder
+from ctiserver.calls.model import ANNOUNCEMENT_PREFIX, is_placeholder
 from ctiserver.telephony.events import ChannelHungUp, QueueCallerAbandoned, QueueCallerJoined, QueueCallerLeft
 from ctiserver.waits.model import Answer, QueueLines, WaitEstimate, Waiting, WaitRules, estimate
 from ctiserver.waits.words import announcement
@@ -125,7 +126,7 @@ class FairWait:
             sound = await self._sounds.sound_for(text, language)
             if self.lines.position(waiting) is None:
                 return  # answered or gone while the sentence was made
-            channel_id = f"wn-{secrets.token_hex(8)}"
+            channel_id = f"{ANNOUNCEMENT_PREFIX}{secrets.token_hex(8)}"
             refusal = await self._originate(news_action(waiting, sound, channel_id))
             if refusal is not None:
                 log.warning("call %s: the wait announcement was not sent: %s", waiting.linkedid, refusal)

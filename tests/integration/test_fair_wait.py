@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from ctiserver.calls.model import is_announcement
 from ctiserver.lab.caller import IvrCaller, place_call, set_global
 from ctiserver.lab.runner import Lab
 from ctiserver.lab.simulate import LabCall
@@ -66,6 +67,8 @@ async def _told(lab: Lab, wait: FairWait, caller: IvrCaller, events: list[dict[s
         return spied and played
 
     await eventually(whispered, 30, f"the announcement whispered to {queued_channel} and played")
+    assert lab.server is not None
+    assert not [c for c in lab.server.calls.active_calls() if is_announcement(c.linkedid)], "no call of its own"
     return told
 
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from ctiserver.calls.model import PLACEHOLDER_PREFIX
-from ctiserver.telephony.events import ChannelHungUp, QueueCallerJoined, QueueCallerLeft
+from ctiserver.calls.model import PLACEHOLDER_PREFIX, CallTracker, is_announcement
+from ctiserver.telephony.events import ChannelCreated, ChannelHungUp, QueueCallerJoined, QueueCallerLeft
 from ctiserver.waits.model import Answer, QueueLines, WaitEstimate, WaitRules, estimate
 from ctiserver.waits.service import FairWait, news_action
 from ctiserver.waits.words import announcement, zh_count
@@ -163,3 +163,13 @@ async def test_a_channel_name_that_is_not_one_is_never_whispered_to() -> None:
     action = news_action(wait.lines.joined("repair", "c", "c", "PJSIP/ok-1", 1, NOW), "/p/zh/1", "wn-1")
     assert action["Variable"] == ["CTI_WAIT_SOUND=/p/zh/1", "CTI_WAIT_CALL=c"]
     assert (action["ChannelId"], action["OtherChannelId"], action["Data"]) == ("wn-1", "wn-1-2", "PJSIP/ok-1,qwE")
+
+
+def test_the_announcements_channels_are_no_calls() -> None:
+    tracker = CallTracker(lambda: NOW)
+    tracker.handle(ChannelCreated(NOW, "wn-1", "wn-1", "Local/s@cti-wait-news-00000001;1", "Wait", "", "cti-wait-news",
+                                  "s", "Up"))
+    tracker.handle(ChannelCreated(NOW, "c-1", "c-1", "PJSIP/caller-00000002", "13800138000", "", "hotline",
+                                  "4008001234", "Ring"))
+    assert [call.linkedid for call in tracker.active_calls()] == ["c-1"]
+    assert is_announcement("wn-1") and not is_announcement("c-1") and not is_announcement(None)
