@@ -3,8 +3,9 @@ open repair ticket scheduled for tomorrow calls and presses 5 (repair progress).
 
 First call: the IVR says the ticket's kind, product, status and appointment window (the IVR
 run's record of what was said, and its DTMF path); the caller presses 2 (another time): the
-request is in the ticket's history (by the IVR, with the call) and the branch's engineer,
-watching their work view (``/ws?watch=tickets``), gets it at once. Second call: the caller
+request is in the ticket's history (by the IVR, with the call) and the branch's engineer gets
+it at once: on their websocket (``/ws?watch=tickets``) and on their work view page in Chromium
+(the ticket's row says the customer asks for another time). Second call: the caller
 presses 0 (an agent): the agent's phone rings and their pop names that ticket, among the
 customer's open tickets. One lab for both calls."""
 
@@ -18,6 +19,7 @@ from zoneinfo import ZoneInfo
 
 import aiohttp
 import pytest
+from playwright.async_api import expect
 from sqlalchemy import select
 
 from ctiserver.customers import Product
@@ -29,6 +31,7 @@ from ctiserver.lab.runner import Lab
 from ctiserver.tickets.store import TicketRepository
 from ctiserver.users.store import UserRepository
 from tests.conftest import REPO
+from tests.integration.browser import logged_in_page
 from tests.integration.conftest import LabFactory, WebClient, eventually, lab_settings
 from tests.support.callbacks_lab import login
 
@@ -107,12 +110,17 @@ async def _run_of(lab: Lab, call_id: str) -> Any:
 
 
 async def test_a_customer_hears_their_repair_progress_asks_another_time_then_reaches_an_agent(
-    make_lab: LabFactory, tmp_path: Path
+    make_lab: LabFactory, tmp_path: Path, browser: Any
 ) -> None:
     lab = await make_lab(lab_settings(tmp_path, flow=HOTLINE, lab={"login_agents": False}))
     assert lab.server is not None
     ticket, start = await _scheduled_ticket(lab)
     engineer = await Watching.open(lab, "engineer-sh", "?watch=tickets")
+    # the branch engineer's work view, in Chromium
+    page = await logged_in_page(browser, f"http://127.0.0.1:{lab.server.web_port}", "engineer-sh",
+                                lab.settings.lab.demo_password, "/ui/department.html")
+    row = page.locator(f'[data-testid="ticket-row"][data-number="{ticket.number}"]')
+    await expect(row).to_be_visible(timeout=15_000)
     try:
         # ---- first call: the progress, then 2: another time
         caller = await IvrCaller.dial(lab, CUSTOMER, "李娜")
@@ -146,6 +154,7 @@ async def test_a_customer_hears_their_repair_progress_asks_another_time_then_rea
 
         pushed = await eventually(on_work_view, 10, "the request on the engineer's work view")
         assert pushed["ticket"]["number"] == ticket.number
+        await expect(row.get_by_test_id("row-time-requested")).to_have_text("客户要求改约", timeout=10_000)
 
         # ---- second call: 0, an agent, whose pop opens on the ticket
         agent = await Watching.open(lab, "agent1001")
@@ -171,6 +180,7 @@ async def test_a_customer_hears_their_repair_progress_asks_another_time_then_rea
             await agent.close()
     finally:
         await engineer.close()
+        await page.context.close()
 
 
 def _zh_month_day(moment: dt.datetime) -> str:
