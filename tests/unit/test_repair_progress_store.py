@@ -1,0 +1,73 @@
+"""The repair progress on the database: the IVR's services find a customer's open tickets (or
+the one keyed in) through the tickets' face, with the product's name and the appointment in
+the hotline's time zone, and record the customer's answer in the ticket's history (by the IVR,
+pushed on the ticket bus like any change), never on a closed ticket."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import select
+
+from ctiserver.callbacks.store import CallbackRepository
+from ctiserver.customers.store import CustomerRepository
+from ctiserver.customers.tables import Product
+from ctiserver.ivr.engine.services import AppointmentAnswer
+from ctiserver.ivr.services import DbFlowServices
+from ctiserver.lab.demo import seed_demo
+from ctiserver.storage.database import Database
+from ctiserver.tickets import bus_of
+from ctiserver.tickets.model.workflow import TransitionRefused
+from ctiserver.tickets.store import TicketRepository
+from tests.staff import FAST_HASHER
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+async def test_the_ivr_reads_open_tickets_and_records_the_customers_answer(db: Database, tmp_path: Path) -> None:
+    await seed_demo(db, password="lab", hasher=FAST_HASHER)
+    tickets = TicketRepository(db)
+    services = DbFlowServices(db, voicemail_host_dir=tmp_path, voicemail_asterisk_dir="/vm",
+                              customers=CustomerRepository(db), tickets=tickets, callbacks=CallbackRepository(db),
+                              timezone="Asia/Shanghai")
+    (li,) = await CustomerRepository(db).find_by_phone("13912345678")
+    async with db.session() as session:
+        washer = await session.scalar(select(Product.id).where(Product.customer_id == li.id))
+    repair = await tickets.open("repair", "不脱水", {}, customer_id=li.id, product_id=washer)
+    start = dt.datetime(2026, 12, 8, 9, 0, tzinfo=SHANGHAI)
+    repair = await tickets.schedule(repair.id, start, start + dt.timedelta(hours=2), None)
+    inquiry = await tickets.open("inquiry", "问保修", {"product": "冰箱"}, customer_id=li.id)
+    done = await tickets.open("complaint", "投诉", {}, customer_id=li.id)
+    await tickets.move(done.id, "cancelled")
+
+    found = await services.ticket_progress(customer_id=li.id, keyed=None)
+    assert [t.number for t in found] == [inquiry.number, repair.number], "open ones, newest first"
+    assert (found[1].product, found[1].status) == ("washing machine XQG100-BD14376LU1", "scheduled")
+    assert found[1].appointment_start == start and found[1].appointment_start.tzinfo is not None
+    assert found[1].appointment_end == start + dt.timedelta(hours=2)
+    assert found[0].product == "冰箱" and found[0].appointment_start is None
+
+    digits = "".join(c for c in repair.number if c.isdigit())
+    assert [t.id for t in await services.ticket_progress(customer_id=None, keyed=digits)] == [repair.id]
+    assert await services.ticket_progress(customer_id=None, keyed="".join(c for c in done.number if c.isdigit())) == []
+    assert await services.ticket_progress(customer_id=None, keyed="12345") == []
+    assert await tickets.by_keyed_number("2026x") is None
+
+    pushed: list[str] = []
+    bus_of(db).subscribe(lambda change: pushed.extend(e.kind for e in change.events))
+    await services.answer_appointment(AppointmentAnswer(repair.id, repair.number, "time_requested", "call-1",
+                                                        "13912345678"))
+    (event,) = [e for e in await tickets.events(repair.id) if e.kind == "time_requested"]
+    assert (event.actor, event.user_id, event.status) == ("ivr", None, "scheduled")
+    assert event.note == "客户来电要求改约其他时间，请联系客户（来电 13912345678）"
+    assert event.payload == {"via": "ivr", "call_linkedid": "call-1", "caller_number": "13912345678"}
+    assert pushed == ["time_requested"], "on the bus: the work view pushes it at once"
+    assert (await tickets.get(repair.id)).version == repair.version, "the ticket itself is unchanged"
+
+    with pytest.raises(TransitionRefused):
+        await tickets.customer_answer(done.id, "confirmed", "x")
+    with pytest.raises(ValueError, match="not a customer's answer"):
+        await tickets.customer_answer(repair.id, "closed", "x")
