@@ -88,7 +88,8 @@ def render_snippets(settings: Settings, address: str | None = None) -> dict[str,
         "callback_key": key_prompts(settings),
         "waits": settings.waits,
         "ami_permit": address,
-        "ami_write_extra": "",
+        # the fair wait whispers to waiting callers through an Originate (docs/fair-wait.md)
+        "ami_write_extra": "originate" if settings.waits.announce else "",
         "ami_read_extra": "",
         "agi_url": f"agi://{address}:{settings.agi.port}",
     }

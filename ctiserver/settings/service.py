@@ -218,8 +218,10 @@ class WaitSettings:
     position and, when the queue's recent answers support one, the server's estimate of
     their wait, in their language, as they join and then periodically."""
 
-    #: tell waiting callers; off: Asterisk's own position announcements (queues.conf)
-    announce: bool = True
+    #: tell waiting callers; off: Asterisk's own position announcements (queues.conf). On, the
+    #: server sends Originate (the AMI user needs the ``originate`` write class: the snippets
+    #: grant it, ``ctiserver check`` asks for it)
+    announce: bool = False
     #: seconds after joining the queue that a caller is first told
     first_after: float = 2.0
     #: seconds between a caller's announcements after the first

@@ -76,7 +76,7 @@ async def test_waiting_callers_hear_their_position_and_an_estimate_only_the_data
     make_lab: LabFactory, tmp_path: Path
 ) -> None:
     lab = await make_lab(lab_settings(tmp_path, flow=CHOOSE_LANGUAGE, lab={"login_agents": False},
-                                      waits={"first_after": 0.5, "every": 600}))
+                                      waits={"announce": True, "first_after": 0.5, "every": 600}))
     assert lab.server is not None and lab.server.fair_wait is not None
     wait = lab.server.fair_wait
     events: list[dict[str, Any]] = []

@@ -204,12 +204,8 @@ def test_the_queues_and_dialplan_offer_the_key_and_hold_places() -> None:
     snippets = render_snippets(settings, "127.0.0.1")
     queues = snippets["queues_ctiserver.conf"]
     assert queues.count("context = cti-queue-callback") == len(settings.hotline.queues)
-    # the server tells waiting callers their place (waits.announce, docs/fair-wait.md); without
-    # it, Asterisk does
-    assert queues.count("announce-position = no") == len(settings.hotline.queues)
-    asterisks = render_snippets(settings.replace(waits={"announce": False}), "127.0.0.1")["queues_ctiserver.conf"]
-    assert asterisks.count("announce-position = yes") == len(settings.hotline.queues)
-    assert "announce-frequency = 30" in asterisks
+    assert queues.count("announce-position = yes") == len(settings.hotline.queues)
+    assert "announce-frequency = 30" in queues
     dialplan = snippets["extensions_ctiserver.conf"]
     assert "exten => *,1,NoOp(Callback asked in queue at position ${QUEUEPOSITION}" in dialplan
     # Asterisk 22's Queue: queuename, options, URL, announceoverride, timeout, AGI, gosub, rule, position

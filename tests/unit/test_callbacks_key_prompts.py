@@ -116,9 +116,7 @@ def test_the_queues_offer_the_key_and_the_dialplan_thanks_in_the_callers_languag
     for off in (_settings(dial=False), _settings(key_announce_every=0), Settings(),
                 _settings().replace(hotline={"queue_callback_key": ""})):
         assert "periodic-announce" not in render_snippets(off, "127.0.0.1")["queues_ctiserver.conf"]
-    # (the fair wait's own [cti-wait-news] aside: it plays the server's sentences)
-    quiet = Settings().replace(waits={"announce": False})
-    assert "Playback(" not in render_snippets(quiet, "127.0.0.1")["extensions_ctiserver.conf"]
+    assert "Playback(" not in render_snippets(Settings(), "127.0.0.1")["extensions_ctiserver.conf"]
     assert "cti-queue-callback" in dialplan_contexts(_settings(dial=False)), "the thanks needs no dialler"
 
     own = render_snippets(_settings(key_announce_prompt="custom/callback-offer", key_thanks_prompt="custom/bye"),

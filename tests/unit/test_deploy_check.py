@@ -75,7 +75,7 @@ def test_queues_come_from_the_queue_params_of_queue_status() -> None:
 
 
 def test_dialplan_needs_the_contexts_the_number_and_the_agi_port() -> None:
-    assert dialplan_contexts(SETTINGS) == ["hotline", "agent-phones", "cti-wait-news", "cti-record"]
+    assert dialplan_contexts(SETTINGS) == ["hotline", "agent-phones", "cti-record"]
     listing = [
         {"Event": "ListDialplan", "Context": "hotline", "Extension": "4008001234", "Application": "AGI",
          "AppData": "agi://127.0.0.1:4573/hotline"},

@@ -8,6 +8,9 @@ import asyncio
 from typing import Any
 
 from ctiserver.calls.model import PLACEHOLDER_PREFIX, CallTracker, is_announcement
+from ctiserver.operations.check import permissions_result
+from ctiserver.operations.snippets import dialplan_contexts, render_snippets
+from ctiserver.settings import Settings
 from ctiserver.telephony.events import ChannelCreated, ChannelHungUp, QueueCallerJoined, QueueCallerLeft
 from ctiserver.waits.model import Answer, QueueLines, WaitEstimate, WaitRules, estimate
 from ctiserver.waits.service import FairWait, news_action
@@ -173,3 +176,28 @@ def test_the_announcements_channels_are_no_calls() -> None:
                                   "4008001234", "Ring"))
     assert [call.linkedid for call in tracker.active_calls()] == ["c-1"]
     assert is_announcement("wn-1") and not is_announcement("c-1") and not is_announcement(None)
+
+
+def test_on_the_snippets_whisper_and_grant_originate_and_the_check_asks_for_it() -> None:
+    off = Settings()
+    on = off.replace(waits={"announce": True})
+    assert off.waits.announce is False, "off unless the operator turns it on"
+    quiet, told = render_snippets(off, "127.0.0.1"), render_snippets(on, "127.0.0.1")
+    queues = len(on.hotline.queues)
+    assert quiet["queues_ctiserver.conf"].count("announce-position = yes") == queues
+    assert told["queues_ctiserver.conf"].count("announce-position = no") == queues
+    assert told["queues_ctiserver.conf"].count("announce-frequency = 0") == queues
+    assert "[cti-wait-news]" not in quiet["extensions_ctiserver.conf"]
+    assert " same => n,Playback(${CTI_WAIT_SOUND})\n" in told["extensions_ctiserver.conf"]
+    assert "cti-wait-news" in dialplan_contexts(on) and "cti-wait-news" not in dialplan_contexts(off)
+    assert "write = call,agent,reporting\n" in quiet["manager_ctiserver.conf"]
+    assert "write = call,agent,reporting,originate\n" in told["manager_ctiserver.conf"]
+
+    needed = {"QueueAdd", "QueueRemove", "QueuePause", "BlindTransfer", "CoreShowChannels", "CoreSettings",
+              "ShowDialPlan"}
+    assert permissions_result(needed).ok
+    missing = permissions_result(needed, announcing=True)
+    assert not missing.ok and "Originate" in missing.detail and "originate" in missing.fix
+    granted = permissions_result(needed | {"Originate"}, announcing=True)
+    assert granted.ok and "more than it needs" not in granted.detail
+    assert "more than it needs" in permissions_result(needed | {"Originate"}).detail

@@ -293,9 +293,7 @@ def hotline_dialplan(settings: Settings) -> str:
 
 def test_the_notice_in_the_rendered_dialplan() -> None:
     off = hotline_dialplan(Settings())
-    assert "cti-record-notice" not in off, "off by default: the dialplan as before"
-    # (its only Playback the fair wait's, [cti-wait-news])
-    assert "Playback" not in hotline_dialplan(Settings().replace(waits={"announce": False}))
+    assert "cti-record-notice" not in off and "Playback" not in off, "off by default: the dialplan as before"
 
     one = Settings().replace(hotline={"queues": (
         QueueSettings("support"), QueueSettings("repair", announce_recording=True),
