@@ -190,22 +190,7 @@ class DbFlowServices:
         return str(callback.id)
 
     async def ticket_progress(self, *, customer_id: int | None, keyed: str | None) -> list[TicketProgress]:
-        if keyed is not None:
-            found = await self.tickets.by_keyed_number(keyed)
-            tickets = [found] if found is not None and found.status not in ("closed", "cancelled") else []
-        elif customer_id is not None:
-            tickets = list(await self.tickets.open_for_customer(customer_id))
-        else:
-            return []
-        products = await self._products({t.product_id for t in tickets if t.product_id is not None})
-        return [
-            TicketProgress(
-                t.id, t.number, t.type, t.status,
-                products.get(t.product_id) if t.product_id is not None else _product_of_fields(t.fields),
-                self._local(t.appointment_start), self._local(t.appointment_end),
-            )
-            for t in tickets
-        ]
+        return await progress_of(self.tickets, self.db, self.zone, customer_id=customer_id, keyed=keyed)
 
     async def answer_appointment(self, answer: AppointmentAnswer) -> None:
         """The caller's answer in the ticket's history, by the IVR, with the call it came on."""
@@ -216,20 +201,6 @@ class DbFlowServices:
             actor="ivr",
             payload={"via": "ivr", "call_linkedid": answer.call_id, "caller_number": answer.caller_number},
         )
-
-    async def _products(self, ids: set[int]) -> dict[int, str]:
-        if not ids:
-            return {}
-        async with self.db.session() as session:
-            rows = await session.execute(
-                select(Product.id, Product.category, Product.model).where(Product.id.in_(sorted(ids)))
-            )
-            return {int(i): " ".join(part for part in (category, model) if part) for i, category, model in rows}
-
-    def _local(self, moment: dt.datetime | None) -> dt.datetime | None:
-        if moment is None:
-            return None
-        return (moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)).astimezone(self.zone)
 
     async def save_voicemail(self, request: VoicemailRequest) -> str:
         voicemail = await self.voicemails.save(
@@ -255,6 +226,46 @@ class DbFlowServices:
         return str(self.voicemail_host_dir / name), str(self.voicemail_asterisk_dir / name)
 
 
+async def progress_of(
+    tickets: TicketService, db: Database, zone: ZoneInfo, *, customer_id: int | None, keyed: str | None,
+) -> list[TicketProgress]:
+    """The open tickets of the customer, newest first, or the one whose number was ``keyed``
+    (not closed nor cancelled), as the ``progress`` node reads them: the product by name, the
+    appointment in the hotline's ``zone``."""
+    if keyed is not None:
+        found = await tickets.by_keyed_number(keyed)
+        chosen = [found] if found is not None and found.status not in ("closed", "cancelled") else []
+    elif customer_id is not None:
+        chosen = list(await tickets.open_for_customer(customer_id))
+    else:
+        return []
+    products = await _products(db, {t.product_id for t in chosen if t.product_id is not None})
+    return [
+        TicketProgress(
+            t.id, t.number, t.type, t.status,
+            products.get(t.product_id) if t.product_id is not None else _product_of_fields(t.fields),
+            _local(t.appointment_start, zone), _local(t.appointment_end, zone),
+        )
+        for t in chosen
+    ]
+
+
+async def _products(db: Database, ids: set[int]) -> dict[int, str]:
+    if not ids:
+        return {}
+    async with db.session() as session:
+        rows = await session.execute(
+            select(Product.id, Product.category, Product.model).where(Product.id.in_(sorted(ids)))
+        )
+        return {int(i): " ".join(part for part in (category, model) if part) for i, category, model in rows}
+
+
+def _local(moment: dt.datetime | None, zone: ZoneInfo) -> dt.datetime | None:
+    if moment is None:
+        return None
+    return (moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)).astimezone(zone)
+
+
 def _product_of_fields(fields: Mapping[str, Any]) -> str | None:
     """A ticket without a product record: what the IVR or the agent wrote of it."""
     for key in ("product", "product_model"):
@@ -265,11 +276,23 @@ def _product_of_fields(fields: Mapping[str, Any]) -> str | None:
 
 
 class LookupOnlyServices(DryRunServices):
-    """For dry runs: finds callers in the real database, changes nothing."""
+    """For dry runs: finds callers (and, given the tickets' service, their open tickets) in the
+    real database, changes nothing."""
 
-    def __init__(self, db: Database, region: str = DEFAULT_REGION) -> None:
+    def __init__(
+        self, db: Database, region: str = DEFAULT_REGION, *, tickets: TicketService | None = None,
+        timezone: str = "Asia/Shanghai",
+    ) -> None:
         super().__init__()
+        self._db = db
         self._customers = CustomerRepository(db, region)
+        self._tickets = tickets
+        self._zone = ZoneInfo(timezone)
+
+    async def ticket_progress(self, *, customer_id: int | None, keyed: str | None) -> list[TicketProgress]:
+        if self._tickets is None:
+            return await super().ticket_progress(customer_id=customer_id, keyed=keyed)
+        return await progress_of(self._tickets, self._db, self._zone, customer_id=customer_id, keyed=keyed)
 
     async def lookup_customer(self, number: str) -> CustomerMatch | None:
         found = await self._customers.find_by_phone(number)

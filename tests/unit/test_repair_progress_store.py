@@ -16,7 +16,9 @@ from ctiserver.callbacks.store import CallbackRepository
 from ctiserver.customers.store import CustomerRepository
 from ctiserver.customers.tables import Product
 from ctiserver.ivr.engine.services import AppointmentAnswer
-from ctiserver.ivr.services import DbFlowServices
+from ctiserver.ivr import load_flow
+from ctiserver.ivr.dryrun import dry_run
+from ctiserver.ivr.services import DbFlowServices, LookupOnlyServices
 from ctiserver.lab.demo import seed_demo
 from ctiserver.storage.database import Database
 from ctiserver.tickets import bus_of
@@ -71,3 +73,33 @@ async def test_the_ivr_reads_open_tickets_and_records_the_customers_answer(db: D
         await tickets.customer_answer(done.id, "confirmed", "x")
     with pytest.raises(ValueError, match="not a customer's answer"):
         await tickets.customer_answer(repair.id, "closed", "x")
+
+
+async def test_a_dry_run_on_the_database_reads_the_tickets_and_changes_nothing(db: Database) -> None:
+    await seed_demo(db, password="lab", hasher=FAST_HASHER)
+    tickets = TicketRepository(db)
+    (li,) = await CustomerRepository(db).find_by_phone("13912345678")
+    repair = await tickets.open("repair", "不脱水", {"product": "洗衣机"}, customer_id=li.id)
+    start = dt.datetime(2026, 12, 8, 14, 0, tzinfo=SHANGHAI)
+    await tickets.schedule(repair.id, start, start + dt.timedelta(hours=2), None)
+    before = await tickets.events(repair.id)
+    flow = load_flow(FLOW, queues=["support"])
+    services = LookupOnlyServices(db, tickets=tickets, timezone="Asia/Shanghai")
+    run, lines = await dry_run(flow, ["2"], caller_number="13912345678", services=services,
+                               clock=lambda: dt.datetime(2026, 12, 7, 2, 0, tzinfo=dt.UTC))
+    said = " ".join(e.detail for step in run.path for e in step.events if e.kind == "say")
+    assert "产品：洗衣机，状态：已预约。预约上门时间：明天，十二月八日，星期二，下午两点到下午四点" in said
+    assert f"       would record time_requested on ticket {repair.number}" in lines
+    assert await tickets.events(repair.id) == before, "a dry run changes nothing"
+
+
+FLOW = """\
+flow: progress
+entry: "4008001234"
+language: zh
+start: who
+nodes:
+  who: {kind: progress, none: bye, confirmed: bye, another_time: bye, agent: agents, next: bye}
+  agents: {kind: queue, queue: support}
+  bye: {kind: hangup}
+"""
