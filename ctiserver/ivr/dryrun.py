@@ -64,11 +64,13 @@ class DryRunServices:
     async def record_survey(self, call_id: str, score: int) -> None:
         self.actions.append(f"would record survey score {score}")
 
-    async def ticket_progress(self, *, customer_id: int | None, keyed: str | None) -> list[TicketProgress]:
+    async def ticket_progress(
+        self, *, customer_id: int | None, keyed: str | None, caller_number: str | None = None,
+    ) -> list[TicketProgress]:
         if keyed is not None:
             digits = "".join(c for c in keyed if c.isdigit())
-            return [t for found in self.tickets.values() for t in found
-                    if "".join(c for c in t.number if c.isdigit()) == digits]
+            return [t for owner, found in self.tickets.items() for t in found if owner == customer_id
+                    and "".join(c for c in t.number if c.isdigit()) == digits]
         return list(self.tickets.get(customer_id, ())) if customer_id is not None else []
 
     async def answer_appointment(self, answer: AppointmentAnswer) -> None:

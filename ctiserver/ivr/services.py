@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from ctiserver.customers import DEFAULT_REGION, CustomerRepository, Product
+from ctiserver.customers import DEFAULT_REGION, CustomerRepository, Product, normalize_phone
 from ctiserver.ivr.dryrun import DryRunServices
 from ctiserver.ivr.engine.services import (
     AppointmentAnswer,
@@ -76,6 +76,9 @@ class _Progress(Protocol):
     def product_id(self) -> int | None: ...
 
     @property
+    def customer_id(self) -> int | None: ...
+
+    @property
     def appointment_start(self) -> dt.datetime | None: ...
 
     @property
@@ -128,13 +131,15 @@ class DbFlowServices:
         availability: Callable[[str], bool] | None = None,
         callback_queue: str | None = None,
         timezone: str = "Asia/Shanghai",
+        region: str = DEFAULT_REGION,
     ) -> None:
         """``customers``, ``tickets``, ``callbacks``: the server's one instance of each;
         ``callback_queue``: the queue whose agents call them back; ``timezone``: the hotline's,
-        in which appointments are said."""
+        in which appointments are said; ``region``: the hotline's, in which phone numbers are compared."""
         self.availability = availability
         self.db = db
         self.zone = ZoneInfo(timezone)
+        self.region = region
         self.customers = customers
         self.tickets = tickets
         #: tickets wait for a busy database, then go to the durable writer (``ticket_opening``)
@@ -189,8 +194,11 @@ class DbFlowServices:
         )
         return str(callback.id)
 
-    async def ticket_progress(self, *, customer_id: int | None, keyed: str | None) -> list[TicketProgress]:
-        return await progress_of(self.tickets, self.db, self.zone, customer_id=customer_id, keyed=keyed)
+    async def ticket_progress(
+        self, *, customer_id: int | None, keyed: str | None, caller_number: str | None = None,
+    ) -> list[TicketProgress]:
+        return await progress_of(self.tickets, self.db, self.zone, customer_id=customer_id, keyed=keyed,
+                                 caller_number=caller_number, region=self.region)
 
     async def answer_appointment(self, answer: AppointmentAnswer) -> None:
         """The caller's answer in the ticket's history, by the IVR, with the call it came on."""
@@ -228,13 +236,19 @@ class DbFlowServices:
 
 async def progress_of(
     tickets: TicketService, db: Database, zone: ZoneInfo, *, customer_id: int | None, keyed: str | None,
+    caller_number: str | None = None, region: str = DEFAULT_REGION,
 ) -> list[TicketProgress]:
     """The open tickets of the customer, newest first, or the one whose number was ``keyed``
     (not closed nor cancelled), as the ``progress`` node reads them: the product by name, the
-    appointment in the hotline's ``zone``."""
+    appointment in the hotline's ``zone``.
+
+    A keyed number is anyone's guess (a date and a sequence): its ticket is read out only to its
+    own customer (``customer_id``, the caller's) or, for a ticket without a customer, to the
+    number that opened it; any other caller finds nothing (and reaches an agent, who checks)."""
     if keyed is not None:
         found = await tickets.by_keyed_number(keyed)
-        chosen = [found] if found is not None and found.status not in ("closed", "cancelled") else []
+        mine = found is not None and _callers(found, customer_id, caller_number, region)
+        chosen = [found] if found is not None and mine and found.status not in ("closed", "cancelled") else []
     elif customer_id is not None:
         chosen = list(await tickets.open_for_customer(customer_id))
     else:
@@ -248,6 +262,15 @@ async def progress_of(
         )
         for t in chosen
     ]
+
+
+def _callers(ticket: _Progress, customer_id: int | None, caller_number: str | None, region: str) -> bool:
+    """Whether the caller may hear ``ticket``: theirs as a customer, or opened from their number."""
+    if ticket.customer_id is not None:
+        return ticket.customer_id == customer_id
+    opened_from = ticket.fields.get("caller_number")
+    return bool(caller_number) and isinstance(opened_from, str) and bool(opened_from) and (
+        normalize_phone(opened_from, region) == normalize_phone(caller_number or "", region))
 
 
 async def _products(db: Database, ids: set[int]) -> dict[int, str]:
@@ -285,14 +308,18 @@ class LookupOnlyServices(DryRunServices):
     ) -> None:
         super().__init__()
         self._db = db
+        self._region = region
         self._customers = CustomerRepository(db, region)
         self._tickets = tickets
         self._zone = ZoneInfo(timezone)
 
-    async def ticket_progress(self, *, customer_id: int | None, keyed: str | None) -> list[TicketProgress]:
+    async def ticket_progress(
+        self, *, customer_id: int | None, keyed: str | None, caller_number: str | None = None,
+    ) -> list[TicketProgress]:
         if self._tickets is None:
-            return await super().ticket_progress(customer_id=customer_id, keyed=keyed)
-        return await progress_of(self._tickets, self._db, self._zone, customer_id=customer_id, keyed=keyed)
+            return await super().ticket_progress(customer_id=customer_id, keyed=keyed, caller_number=caller_number)
+        return await progress_of(self._tickets, self._db, self._zone, customer_id=customer_id, keyed=keyed,
+                                 caller_number=caller_number, region=self._region)
 
     async def lookup_customer(self, number: str) -> CustomerMatch | None:
         found = await self._customers.find_by_phone(number)

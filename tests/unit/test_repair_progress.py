@@ -139,14 +139,20 @@ async def test_english_callers_and_confirming() -> None:
     assert services.actions == ["would record confirmed on ticket R20261207-0003"]
 
 
-async def test_an_unknown_caller_keys_in_the_ticket_number() -> None:
+async def test_a_caller_keys_in_their_ticket_number_and_a_stranger_hears_nothing_of_it() -> None:
     services = _services()
-    run, _ = await dry_run(_flow(), ["202612070003", "", ""], caller_number="13900000000", services=services,
-                           clock=_clock)
-    assert [s.node for s in run.path][:3] == ["who", "by_number", "keyed"]
-    assert run.path[0].result == "none" and "没有查到您未完成的工单。" in _said(run)
-    assert run.path[2].digits in ("", None) or run.path[2].result == "heard"
-    assert any(e.kind == "progress" and e.detail == "R20261207-0003" for e in run.path[2].events)
+    run, _ = await dry_run(_flow(), ["202612070003", "", ""], caller_number=CALLER, services=services,
+                           clock=_clock, start_at="by_number")
+    assert [s.node for s in run.path][:2] == ["by_number", "keyed"]
+    assert [e.detail for e in run.path[1].events if e.kind == "progress"] == ["R20261207-0003"]
+    assert run.path[1].result == "heard"
+
+    stranger, _ = await dry_run(_flow(), ["202612070003"], caller_number="13900000000", services=_services(),
+                                clock=_clock)
+    assert [s.node for s in stranger.path][:3] == ["who", "by_number", "keyed"]
+    assert stranger.path[0].result == "none" and stranger.path[2].result == "none"
+    assert not any(e.kind == "progress" for s in stranger.path for e in s.events), "a guessed number reads nothing"
+    assert stranger.outcome is not None and stranger.outcome.queue == "support", "an agent checks who calls"
 
 
 def test_validation_drawing_and_the_sample_hotline() -> None:

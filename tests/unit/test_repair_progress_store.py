@@ -53,9 +53,19 @@ async def test_the_ivr_reads_open_tickets_and_records_the_customers_answer(db: D
     assert found[0].product == "冰箱" and found[0].appointment_start is None
 
     digits = "".join(c for c in repair.number if c.isdigit())
-    assert [t.id for t in await services.ticket_progress(customer_id=None, keyed=digits)] == [repair.id]
-    assert await services.ticket_progress(customer_id=None, keyed="".join(c for c in done.number if c.isdigit())) == []
-    assert await services.ticket_progress(customer_id=None, keyed="12345") == []
+    assert [t.id for t in await services.ticket_progress(customer_id=li.id, keyed=digits)] == [repair.id]
+    (zhang,) = await CustomerRepository(db).find_by_phone("13800138000")
+    assert await services.ticket_progress(customer_id=zhang.id, keyed=digits) == [], "another customer's"
+    assert await services.ticket_progress(customer_id=None, keyed=digits, caller_number="13912345678") == [], \
+        "a customer's ticket is theirs, not their number's"
+    assert await services.ticket_progress(customer_id=li.id, keyed="".join(c for c in done.number if c.isdigit())) \
+        == [], "not a closed or cancelled one"
+    assert await services.ticket_progress(customer_id=li.id, keyed="12345") == []
+    stranger = await tickets.open("inquiry", "问价", {"caller_number": "13700000000"}, customer_id=None)
+    keyed = "".join(c for c in stranger.number if c.isdigit())
+    assert [t.id for t in await services.ticket_progress(customer_id=None, keyed=keyed,
+                                                          caller_number="+86 137 0000 0000")] == [stranger.id]
+    assert await services.ticket_progress(customer_id=None, keyed=keyed, caller_number="13700000001") == []
     assert await tickets.by_keyed_number("2026x") is None
 
     pushed: list[str] = []

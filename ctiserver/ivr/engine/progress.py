@@ -55,21 +55,23 @@ class ProgressNodes(Walk):
         return node["next"]
 
     async def _find_tickets(self, node: Mapping[str, Any]) -> list[TicketProgress]:
+        """The caller's tickets, or the one keyed in if it is theirs (a ticket number is
+        anyone's guess: the services read a keyed ticket only to its own customer)."""
         keyed: str | None = None
-        customer_id: int | None = None
         if node.get("by", "caller_id") == "digits":
             keyed = self.vars.get(str(node["var"]), "") or None
             self.current.digits = keyed
             if keyed is None:
                 return []
-        else:
-            customer_id = self._customer_id()
-            if customer_id is None:
-                customer_id = await self._caller_customer()
-            if customer_id is None:
-                return []
+        customer_id = self._customer_id()
+        if customer_id is None:
+            customer_id = await self._caller_customer()
+        if customer_id is None and keyed is None:
+            return []
         try:
-            return list(await self.services.ticket_progress(customer_id=customer_id, keyed=keyed))
+            return list(await self.services.ticket_progress(
+                customer_id=customer_id, keyed=keyed, caller_number=self.vars.get("caller_number") or None,
+            ))
         except Exception as exc:
             self._error(f"could not read the tickets: {exc}")
             return []

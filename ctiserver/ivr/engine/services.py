@@ -92,8 +92,11 @@ class FlowServices(Protocol):
 
     async def record_survey(self, call_id: str, score: int) -> None: ...
 
-    async def ticket_progress(self, *, customer_id: int | None, keyed: str | None) -> list[TicketProgress]:
-        """The open tickets of the customer, newest first, or the one whose number was ``keyed``."""
+    async def ticket_progress(
+        self, *, customer_id: int | None, keyed: str | None, caller_number: str | None = None,
+    ) -> list[TicketProgress]:
+        """The open tickets of the customer, newest first, or the one whose number was ``keyed``
+        if it is the caller's (their customer's, or opened from ``caller_number``)."""
 
     async def answer_appointment(self, answer: AppointmentAnswer) -> None: ...
 
