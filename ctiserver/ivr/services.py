@@ -201,11 +201,11 @@ class DbFlowServices:
                                  caller_number=caller_number, region=self.region)
 
     async def answer_appointment(self, answer: AppointmentAnswer) -> None:
-        """The caller's answer in the ticket's history, by the IVR, with the call it came on."""
-        words = {"confirmed": "客户来电确认预约时间", "time_requested": "客户来电要求改约其他时间，请联系客户"}
-        number = f"（来电 {answer.caller_number}）" if answer.caller_number else ""
+        """The caller's answer in the ticket's history, by the IVR, with the call it came on. The
+        event's kind says what they answered (in the page's language: its word); its note is the
+        number they called from, for the staff to call back."""
         await self.tickets.customer_answer(
-            answer.ticket_id, answer.answer, words.get(answer.answer, answer.answer) + number,
+            answer.ticket_id, answer.answer, answer.caller_number or "",
             actor="ivr",
             payload={"via": "ivr", "call_linkedid": answer.call_id, "caller_number": answer.caller_number},
         )

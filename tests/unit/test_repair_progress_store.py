@@ -74,7 +74,7 @@ async def test_the_ivr_reads_open_tickets_and_records_the_customers_answer(db: D
                                                         "13912345678"))
     (event,) = [e for e in await tickets.events(repair.id) if e.kind == "time_requested"]
     assert (event.actor, event.user_id, event.status) == ("ivr", None, "scheduled")
-    assert event.note == "客户来电要求改约其他时间，请联系客户（来电 13912345678）"
+    assert event.note == "13912345678", "the number to call the customer back on"
     assert event.payload == {"via": "ivr", "call_linkedid": "call-1", "caller_number": "13912345678"}
     assert pushed == ["time_requested"], "on the bus: the work view pushes it at once"
     assert (await tickets.get(repair.id)).version == repair.version, "the ticket itself is unchanged"
