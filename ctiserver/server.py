@@ -189,6 +189,9 @@ class CtiServer:
                 event = to_event(message, at)
                 if event is not None:
                     self.calls.handle(event)
+                    if self.fair_wait is not None:
+                        # callers who were waiting before a restart are told too
+                        self.fair_wait.handle(event)
         members = queue_status_items(queue_status, at)
         self.board.resync(members, at)
         self.stats.resync({snapshot.uniqueid for snapshot in snapshots}, at)

@@ -97,9 +97,13 @@ class QueueLines:
 
     def joined(self, queue: str, uniqueid: str, linkedid: str, channel: str, position: int | None,
                at: float, *, listening: bool = True) -> Waiting:
-        self.left(queue, uniqueid)
         line = self._lines.setdefault(queue, [])
+        known = next((w for w in line if w.uniqueid == uniqueid), None)
+        self.left(queue, uniqueid)
         waiting = Waiting(queue, uniqueid, linkedid, channel, at, at + self.first_after, listening=listening)
+        if known is not None:
+            # listed again (a resynchronisation after a reconnection): told on the same schedule
+            waiting.joined_at, waiting.due_at, waiting.told = known.joined_at, known.due_at, known.told
         index = len(line) if position is None else min(max(position - 1, 0), len(line))
         line.insert(index, waiting)
         return waiting

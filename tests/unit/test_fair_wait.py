@@ -76,6 +76,17 @@ def test_lines_follow_asterisks_positions_and_tell_on_time() -> None:
     assert lines.position(b) == 1 and lines.position(a) is None
 
 
+def test_a_caller_listed_again_after_a_reconnection_keeps_their_schedule() -> None:
+    lines = QueueLines(first_after=2, every=60)
+    lines.joined("repair", "a", "a", "PJSIP/a-1", 1, NOW)
+    assert [p for _, p in lines.due(NOW + 2)] == [1]
+    lines.joined("repair", "a", "a", "PJSIP/a-1", 1, NOW - 5)  # QueueStatus's entry: joined Wait s ago
+    assert lines.due(NOW + 10) == [] and lines.next_due() == NOW + 62
+    restarted = QueueLines(first_after=2, every=60)
+    restarted.joined("repair", "a", "a", "PJSIP/a-1", 1, NOW - 30)  # unknown to a server that restarted
+    assert [p for _, p in restarted.due(NOW)] == [1], "told at once"
+
+
 def test_a_callbacks_placeholder_holds_a_place_but_is_never_told() -> None:
     lines = QueueLines(first_after=0, every=60)
     lines.joined("repair", "cbq-1", "cbq-1", "Local/s@cti-callback-hold-1;2", 1, NOW, listening=False)
