@@ -311,6 +311,7 @@ async def _flows_simulate(settings: Settings, args: argparse.Namespace) -> int:
     from ctiserver.ivr.dryrun import dry_run
     from ctiserver.ivr.services import LookupOnlyServices
     from ctiserver.storage.database import Database
+    from ctiserver.tickets import TicketRepository
 
     flow = _load_one_flow(settings, args.flow)
     if flow is None:
@@ -321,7 +322,10 @@ async def _flows_simulate(settings: Settings, args: argparse.Namespace) -> int:
     presses = args.dtmf.split(",") if args.dtmf else []
     db = None if args.no_lookup else Database(settings.database.url)
     try:
-        services = LookupOnlyServices(db, settings.hotline.region) if db is not None else None
+        services = None if db is None else LookupOnlyServices(
+            db, settings.hotline.region, timezone=settings.hotline.timezone,
+            tickets=TicketRepository(db, timezone=settings.hotline.timezone),
+        )
         run, lines = await dry_run(
             flow, presses, caller_number=args.caller, services=services,
             clock=(lambda: at) if at is not None else None, days=DayRules.from_settings(settings.calendar),

@@ -45,6 +45,7 @@ from ctiserver.users import plugin as users_plugin
 from ctiserver.users import web_parts
 from ctiserver.users.store import UserRepository
 from ctiserver.visits import plugin as visits_plugin
+from ctiserver.waits import plugin as waits_plugin
 from ctiserver.web.app import create_app
 from ctiserver.web.keys import HUB_KEY, PARTS_KEY
 from ctiserver.web.metrics import METRICS_KEY
@@ -110,9 +111,18 @@ class CtiServer:
         spreadsheets_plugin.register(core)
         self.webhooks = webhooks_plugin.register(core, self.ticket_events)
         self.visits = visits_plugin.register(core, self.tickets, self.ticket_events, self.ivr, self.agents)
+        self.fair_wait = waits_plugin.register(core, self.board, self.stats, ivr.prompts, self._language_of)
         self._runner: web.AppRunner | None = None
         self.ami.on_event(self._on_ami_event)
         self.ami.on_ready(self._resynchronise)
+
+    def _language_of(self, call_id: str) -> str:
+        """The language the caller chose in the IVR (the flow's when they chose none)."""
+        live = self.ivr.live.get(call_id)
+        if live is None:
+            return "zh"
+        chosen = live.run.variables.get("language") if live.run is not None else None
+        return chosen or live.flow.language
 
     @property
     def web_port(self) -> int:
@@ -181,6 +191,9 @@ class CtiServer:
                 event = to_event(message, at)
                 if event is not None:
                     self.calls.handle(event)
+                    if self.fair_wait is not None:
+                        # callers who were waiting before a restart are told too
+                        self.fair_wait.handle(event)
         members = queue_status_items(queue_status, at)
         self.board.resync(members, at)
         self.stats.resync({snapshot.uniqueid for snapshot in snapshots}, at)

@@ -59,11 +59,13 @@ TICKET_URGENCIES = ("normal", "urgent")
 
 TICKET_SOURCES = ("ivr", "agent")
 
-#: ticket_events.kind; a consumer keeps a cursor on ticket_events.id (ids only increase)
+#: ticket_events.kind; a consumer keeps a cursor on ticket_events.id (ids only increase).
+#: ``confirmed`` and ``time_requested``: the customer's answer to the appointment (the IVR's
+#: ``progress`` node): they keep it, or ask for another time, for the branch's staff to arrange
 TICKET_EVENT_KINDS = (
     "created", "dispatched", "scheduled", "started", "waiting", "resumed", "completed",
     "return_visit", "closed", "cancelled", "reopened", "note", "assigned", "escalated",
-    "breached", "fields",
+    "breached", "fields", "confirmed", "time_requested",
 )
 
 CALLBACK_STATUSES = ("pending", "dialing", "connected", "failed", "cancelled", "expired")

@@ -504,7 +504,13 @@ function ticketRow(ticket) {
       ),
     },
   }) : null;
-  return el("li", { className: "ticket-row", "data-ticket-number": ticket.number || "" }, [
+  // the ticket the caller asked an agent about in the IVR (repair progress): the pop opens on it
+  const asked = desk.pop && desk.pop.data.ivr && desk.pop.data.ivr.ticket;
+  const focus = Boolean(asked) && asked === ticket.number;
+  return el("li", {
+    className: focus ? "ticket-row ticket-asked" : "ticket-row", "data-ticket-number": ticket.number || "",
+    ...(focus ? { testid: "ticket-asked", "aria-current": "true", title: t("pop.ticket_asked") } : {}),
+  }, [
     el("span", { className: "mono ticket-no", text: ticket.number || `#${ticket.id}` }),
     el("span", { className: `tag type-${ticket.type}`, text: tOr("type", ticket.type) }),
     el("span", { className: "tag status", text: tOr("tstatus", ticket.status) }),

@@ -33,6 +33,7 @@ const view = {
   hellos: 0,
   form: null, // "schedule" | null
   changing: null, // the id of the ticket whose change this page is sending
+  timeRequested: new Set(), // ids of tickets whose customer asked for another time, pushed live
 };
 
 // ---- order and SLA, as the server orders GET /api/tickets
@@ -125,7 +126,9 @@ function ticketRow(ticket) {
       ticket.urgency === "urgent" ? t("dept.urgent") : null,
       ticket.escalation_level > 0 ? t("dept.escalated", { level: ticket.escalation_level }) : null,
     ].filter(Boolean).join(" · ") }),
-    el("span"),
+    view.timeRequested.has(ticket.id)
+      ? el("span", { className: "dept-asked", testid: "row-time-requested", text: t("dept.time_requested") })
+      : el("span"),
     el("span", { className: "summary", text: ticket.summary }),
   ]);
 }
@@ -490,6 +493,7 @@ function onMessage(msg) {
       else if (view.hellos > 1) loadList(); // catch up after a reconnection
       break;
     case "ticket":
+      noteCustomerAnswer(msg.ticket, msg.event);
       onTicket(msg.ticket);
       break;
     case "ticket_gone":
@@ -502,6 +506,14 @@ function onMessage(msg) {
     default:
       break;
   }
+}
+
+/** A customer asking for another time by phone (the IVR's repair progress): the row says so
+ * until the ticket is scheduled again or the customer confirms (the history keeps it). */
+function noteCustomerAnswer(ticket, event) {
+  if (!ticket || !event) return;
+  if (event.kind === "time_requested") view.timeRequested.add(ticket.id);
+  else if (event.kind === "scheduled" || event.kind === "confirmed") view.timeRequested.delete(ticket.id);
 }
 
 function onTicket(ticket) {

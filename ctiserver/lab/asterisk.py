@@ -106,6 +106,7 @@ def render_config(settings: Settings, install: AsteriskInstall, layout: Asterisk
         "hotline": settings.hotline,
         "record_notice": recording_notice(settings),
         "callback_key": key_prompts(settings),
+        "waits": settings.waits,
         "lab": settings.lab,
         "asterisk": settings.asterisk,
         "sip_bind": settings.asterisk.sip_bind,

@@ -32,6 +32,9 @@ class IvrSummary(Shape):
     #: the keys pressed, in order
     digits: list[str]
     variables: dict[str, str]
+    #: the ticket the caller asked an agent about (the ``progress`` node's agent way): the pop
+    #: opens on it; null otherwise
+    ticket: str | None = None
 
 
 class PopView(Shape):

@@ -273,6 +273,8 @@ class ScreenPopService:
             "path": [{"node": s.node, "kind": s.kind, "digits": s.digits, "result": s.result} for s in run.path],
             "digits": [s.digits for s in run.path if s.digits and s.kind != "lookup"],
             "variables": {k: v for k, v in run.variables.items() if v},
+            "ticket": next((run.variables.get("ticket_number") or None for s in reversed(run.path)
+                            if s.kind == "progress" and s.result == "agent"), None),
         }
 
 

@@ -29,6 +29,7 @@ from ctiserver.settings.service import (
     ReportSettings,
     TicketSettings,
     VisitSettings,
+    WaitSettings,
     WebhookEndpoint,
     WebhookSettings,
 )
@@ -69,6 +70,7 @@ __all__ = [
     "StorageSettings",
     "TicketSettings",
     "VisitSettings",
+    "WaitSettings",
     "WebSettings",
     "WebhookEndpoint",
     "WebhookSettings",
@@ -99,6 +101,7 @@ class Settings:
     visits: VisitSettings = field(default_factory=VisitSettings)
     nodes: NodeSettings = field(default_factory=NodeSettings)
     webrtc: WebrtcSettings = field(default_factory=WebrtcSettings)
+    waits: WaitSettings = field(default_factory=WaitSettings)
 
     def replace(self, **sections: Mapping[str, object]) -> Settings:
         """A copy with some fields of some sections changed: ``s.replace(ami={"port": 5039})``."""

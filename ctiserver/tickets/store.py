@@ -34,7 +34,13 @@ from ctiserver.tickets.model.sla import Move, SlaRules
 from ctiserver.tickets.parties import ticket_parties
 from ctiserver.tickets.tables import Ticket, TicketCounter, TicketEvent
 from ctiserver.users import User
-from ctiserver.vocabulary import DEPARTMENT_BY_TYPE, TICKET_SOURCES, TICKET_TYPES, TICKET_URGENCIES
+from ctiserver.vocabulary import (
+    DEPARTMENT_BY_TYPE,
+    OPEN_TICKET_STATUSES,
+    TICKET_SOURCES,
+    TICKET_TYPES,
+    TICKET_URGENCIES,
+)
 
 LETTER_BY_TYPE: Mapping[str, str] = {
     "repair": "R",
@@ -164,6 +170,24 @@ class TicketRepository(TicketChanges):
     async def get_by_number(self, number: str) -> TicketInfo | None:
         async with self._db.session() as session:
             row = await session.scalar(select(Ticket).where(Ticket.number == number))
+            return None if row is None else ticket_info(row)
+
+    async def open_for_customer(self, customer_id: int, *, limit: int = 5) -> list[TicketInfo]:
+        """The customer's tickets not closed nor cancelled, newest first (what the IVR reads out)."""
+        where = (Ticket.customer_id == customer_id) & Ticket.status.in_(OPEN_TICKET_STATUSES)
+        async with self._db.session() as session:
+            rows = await session.scalars(select(Ticket).where(where).order_by(Ticket.id.desc()).limit(limit))
+            return [ticket_info(row) for row in rows]
+
+    async def by_keyed_number(self, digits: str) -> TicketInfo | None:
+        """The ticket whose number a caller keyed in on a phone: its digits without the letter and
+        the dash (``R20261122-0001`` is ``202611220001``); None if there is none."""
+        if not digits.isascii() or not digits.isdigit() or not 9 <= len(digits) <= 16:
+            return None
+        day, sequence = digits[:8], int(digits[8:])
+        numbers = [f"{letter}{day}-{sequence:04d}" for letter in LETTER_BY_TYPE.values()]
+        async with self._db.session() as session:
+            row = await session.scalar(select(Ticket).where(Ticket.number.in_(numbers)).limit(1))
             return None if row is None else ticket_info(row)
 
     async def list_for_call(self, linkedid: str) -> list[TicketInfo]:

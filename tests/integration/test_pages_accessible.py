@@ -57,7 +57,9 @@ PAGE_USERS = {
     "supervisor.html": "supervisor",
     "reports.html": "supervisor",
     "department.html": "staff",
+    "lookup.html": "agent",
     "admin/customers.html": "admin",
+    "admin/audit.html": "admin",
     "admin/flows.html": "admin",
     "admin/users.html": "admin",
 }
@@ -206,6 +208,10 @@ async def test_each_page_against_the_real_server(site: Site, page: Page, name: s
             "name": "客户.csv", "mimeType": "text/csv", "buffer": CHINESE.encode("utf-8")}])
         await page.click("#upload")
         await expect(page.locator("#problems li").first).to_be_visible()
+    elif name == "lookup.html":  # a customer found, with their card, products and tickets
+        await page.fill("#find-q", "138")
+        await page.click("#find-submit")
+        await expect(page.locator("#find-results > *").first).to_be_visible()
     elif name == "admin/users.html":  # a user's form, filled to edit
         await page.locator("[data-testid=user-edit]").first.click()
     elif name == "department.html":  # a ticket open beside the list

@@ -14,6 +14,7 @@ from ctiserver.ivr.channel import CallChannel, CallerHungUp
 from ctiserver.ivr.engine.backoffice import BackOfficeNodes
 from ctiserver.ivr.engine.handoff import HandoffNodes
 from ctiserver.ivr.engine.keypad import KeypadNodes
+from ctiserver.ivr.engine.progress import ProgressNodes
 from ctiserver.ivr.engine.routing import RoutingNodes
 from ctiserver.ivr.engine.run import FlowOutcome, FlowRun, Step
 from ctiserver.ivr.engine.services import FlowServices, PromptSource
@@ -22,8 +23,8 @@ from ctiserver.telephony.agi.session import AgiHangup
 
 #: the variables every call has (a flow adds its own); the pages give each a label (i18n.js ``var.*``)
 BUILT_IN_VARIABLES = (
-    "caller_number", "caller_name", "language", *CUSTOMER_VARS, "last_digits", "ticket_id", "queue",
-    "queue_priority",
+    "caller_number", "caller_name", "language", *CUSTOMER_VARS, "last_digits", "ticket_id", "ticket_number",
+    "queue", "queue_priority",
 )
 
 
@@ -34,7 +35,7 @@ log = logging.getLogger(__name__)
 
 KINDS = frozenset({
     "play", "menu", "input", "hours", "lookup", "branch", "set", "ticket", "queue",
-    "callback", "voicemail", "transfer", "survey", "language", "goto", "hangup",
+    "callback", "voicemail", "transfer", "survey", "language", "goto", "hangup", "progress",
 })
 
 
@@ -104,7 +105,7 @@ class FlowEngine:
         return run
 
 
-class _FlowWalk(KeypadNodes, RoutingNodes, BackOfficeNodes, HandoffNodes):
+class _FlowWalk(KeypadNodes, RoutingNodes, BackOfficeNodes, ProgressNodes, HandoffNodes):
     """One run of one flow over one call: the loop from node to node, each node going
     to the handler of its kind (``_menu`` for ``menu``...)."""
 
