@@ -63,6 +63,10 @@ def _parser() -> argparse.ArgumentParser:
         help="apply the flows' opening hours (by default the lab's IVR is open at any hour)",
     )
     lab.add_argument("--log-format", choices=logs.FORMATS, default="text", help="json: one JSON object a line")
+    lab.add_argument(
+        "--boxes", type=int, default=1,
+        help="Asterisk boxes: the queue box and N-1 edges joined by trunks (docs/deploy.md)",
+    )
     lab.set_defaults(handler=_lab)
 
     serve = commands.add_parser("serve", help="run the server beside an Asterisk that is already running")
@@ -142,8 +146,11 @@ async def _run_until_signal(start: Callable[[], Awaitable[None]], stop: Callable
 async def _lab(settings: Settings, args: argparse.Namespace) -> int:
     from ctiserver.lab.runner import Lab
 
+    from ctiserver.lab.boxes import lab_boxes
+
     if args.real_hours:
         settings = settings.replace(lab={"hours": "flow"})
+    settings = lab_boxes(settings, args.boxes)
     lab = Lab(settings, allow_provision=not args.no_provision)
 
     async def start() -> None:
@@ -162,9 +169,27 @@ async def _lab(settings: Settings, args: argparse.Namespace) -> int:
         print(f"  flows: {copy}, the lab's copy of {settings.ivr.flows_dir}\n")
         print(f"  hotline: {settings.hotline.number}; a call to an agent, from another shell:", flush=True)
         print("    ctiserver simulate call --caller 13800138000 --name 张伟 --dtmf 1,0\n", flush=True)
+        _print_boxes(lab)
 
     await _run_until_signal(start, lab.stop)
     return 0
+
+
+def _print_boxes(lab: Any) -> None:
+    if not lab.edges:
+        return
+    queue_box = lab.asterisk
+    agents = [ext for ext in lab.settings.lab.agents if lab.settings.boxes.edge_of(ext) is None]
+    print(f"  boxes: {lab.settings.boxes.name} (the queue box, pid {queue_box.pid}, AMI port "
+          f"{lab.settings.ami.port}, agents {', '.join(agents)})", flush=True)
+    for edge in lab.edges:
+        mine = ", ".join(lab.settings.boxes.edge_of_name(edge.name).agents)
+        print(f"         {edge.name} (an edge, pid {edge.asterisk.pid}, AMI port {edge.settings.ami.port}, "
+              f"agents {mine})", flush=True)
+        print(f"    a call entering {edge.name}: CTISERVER_AMI__PORT={edge.settings.ami.port} "
+              "ctiserver simulate call --caller 13900139000 --dtmf 1,0", flush=True)
+        print(f"    kill {edge.name}: kill -9 {edge.asterisk.pid}  (its calls end; new calls go through "
+              f"{lab.settings.boxes.name})\n", flush=True)
 
 
 async def _serve(settings: Settings, args: argparse.Namespace) -> int:

@@ -39,6 +39,7 @@ from ctiserver.storage.database import Database, upgrade_schema
 from ctiserver.telephony.agi.server import AgiServer
 from ctiserver.telephony.ami.link import AmiError, AmiLink
 from ctiserver.telephony.ami.translate import channel_snapshots, queue_status_items, to_event
+from ctiserver.telephony.boxes import EdgeBoxes
 from ctiserver.tickets import SERVING_KEY
 from ctiserver.tickets import plugin as tickets_plugin
 from ctiserver.users import plugin as users_plugin
@@ -62,6 +63,8 @@ class CtiServer:
         self.calls = CallTracker(clock)
         self.ami = AmiLink(settings.ami)
         self.agi = AgiServer(settings.agi)
+        #: the other Asterisk boxes beside the queue box ``ami`` reaches (none: one box)
+        self.boxes = EdgeBoxes(settings, self.ami)
         # one instance of each repository that several features use, handed down from here
         users = UserRepository(self.db)
         signing_in = web_parts(self.db, settings, users)
@@ -124,6 +127,7 @@ class CtiServer:
         await self.core.start_features()
         await self.agi.start()
         await self.ami.start()
+        await self.boxes.start()
         self._runner = web.AppRunner(self.web_app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.settings.web.host, self.settings.web.port)
@@ -145,6 +149,7 @@ class CtiServer:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+        await self.boxes.stop()
         await self.ami.stop()
         await self.agi.stop()
         await self.core.close()

@@ -9,12 +9,15 @@ an agent whenever it is made.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 
 from ctiserver.ivr.engine.runner import HOURS_MODES
 from ctiserver.lab.asterisk import AsteriskLayout, AsteriskProcess, layout_for, render_config
+from ctiserver.lab.boxes import box_view, edge_settings
 from ctiserver.lab.demo import seed_demo
 from ctiserver.lab.demo_dispatch import seed_demo_dispatch
 from ctiserver.lab.phones import PhoneLines
@@ -32,6 +35,17 @@ LAB_CUSTOMER_INTERFACE = "Local/{number}@lab-customers/n"
 LAB_SUPERVISOR_INTERFACE = "Local/{extension}@lab-supervisor/n"
 
 
+@dataclass
+class EdgeLab:
+    """An edge box of the lab (``ctiserver lab --boxes 2``): its Asterisk, its settings (its AMI
+    and SIP ports) and its own simulated phones, which place calls entering this box."""
+
+    name: str
+    settings: Settings
+    asterisk: AsteriskProcess
+    phones: PhoneLines
+
+
 class Lab:
     """Starts what it needs and, on stop, stops exactly what it started."""
 
@@ -44,6 +58,8 @@ class Lab:
         #: the simulated phones' own AMI sessions (Originate, PlayDTMF, Hangup), apart
         #: from the server's link: see ctiserver/lab/phones.py
         self.phones = PhoneLines(settings.ami)
+        #: the other boxes (settings.boxes.edges), each an Asterisk of its own
+        self.edges: list[EdgeLab] = []
 
     async def start(self) -> None:
         install = find_or_provision(self.settings.asterisk, allow_provision=self.allow_provision)
@@ -57,10 +73,18 @@ class Lab:
             ivr=_ivr_paths(self.settings, install, layout), recordings=_recording_paths(install, layout)
         )
         # after the paths: the queues play the server's prompts from ivr.asterisk_prompt_dir
-        render_config(self.settings, install, layout)
+        render_config(self.settings, install, layout, box_view(self.settings, None))
         self.asterisk = AsteriskProcess(install, layout)
-        await self.asterisk.start()
-        await self.asterisk.wait_fully_booted()
+        for edge in self.settings.boxes.edges:
+            settings = edge_settings(self.settings, edge)
+            edge_layout = layout_for(settings, install)
+            render_config(settings, install, edge_layout, box_view(self.settings, edge))
+            process = AsteriskProcess(install, edge_layout)
+            self.edges.append(EdgeLab(edge.name, settings, process, PhoneLines(settings.ami, lines=2)))
+        boxes = [self.asterisk, *(edge.asterisk for edge in self.edges)]
+        for box in boxes:
+            await box.start()
+        await asyncio.gather(*(box.wait_fully_booted() for box in boxes))
         self.server = CtiServer(self.settings)
         await self.server.start()
         if self.seed:
@@ -73,11 +97,20 @@ class Lab:
                 if record.user_id is not None:
                     await self.server.desk.login(record.user_id)
         await self.phones.start()
+        for edge in self.edges:
+            await edge.phones.start()
+
+    def edge(self, name: str) -> EdgeLab:
+        return next(edge for edge in self.edges if edge.name == name)
 
     async def stop(self) -> None:
         await self.phones.stop()
+        for edge in self.edges:
+            await edge.phones.stop()
         if self.server is not None:
             await self.server.stop()
+        for edge in self.edges:
+            await edge.asterisk.stop()
         if self.asterisk is not None:
             await self.asterisk.stop()
 

@@ -288,3 +288,62 @@ class StorageSettings:
     stop_timeout: float = 10.0
     #: a batch not committed within this many seconds counts as failed (and is retried)
     write_timeout: float = 60.0
+
+
+@dataclass(frozen=True)
+class EdgeBoxSettings:
+    """One more Asterisk box beside the queue box, joined to it by a PJSIP trunk (docs/deploy.md,
+    "Two Asterisk boxes"): callers entering it go on to the queue box, and it carries the phones
+    of ``agents``, which the queue box rings through the trunk."""
+
+    #: its trunk endpoint's name on the queue box ("box-2"): letters, digits and "-"
+    name: str
+    #: its AMI (user, secret and timings: [ami]'s)
+    ami_host: str = "127.0.0.1"
+    ami_port: int = 5038
+    #: where the queue box reaches its SIP transport
+    sip_host: str = "127.0.0.1"
+    sip_port: int = 5060
+    #: the extensions of the agents whose phones register on this box
+    agents: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not self.name or not all(ch.isascii() and (ch.isalnum() or ch == "-") for ch in self.name):
+            raise SettingsError(f"boxes.edges: name {self.name!r} must be letters, digits and '-'")
+        for extension in self.agents:
+            if not extension.isdigit():
+                raise SettingsError(f"boxes.edges {self.name}: agent {extension!r} is not an extension")
+
+
+@dataclass(frozen=True)
+class BoxesSettings:
+    """Several Asterisk boxes (docs/deploy.md, "Two Asterisk boxes"): the box [ami] reaches is the
+    queue box (the IVR, the queues, the recordings); each edge carries a carrier trunk and agents'
+    phones. No edges (the default): one box, as before."""
+
+    #: the queue box's trunk endpoint name on the edges
+    name: str = "box-1"
+    #: where the edges reach the queue box's SIP transport (its port: asterisk.sip_port)
+    sip_host: str = "127.0.0.1"
+    edges: tuple[EdgeBoxSettings, ...] = ()
+    #: seconds between the trunk's OPTIONS pings: a dead box's trunk is unavailable after
+    #: about this plus qualify_timeout, and the queue box stops ringing its agents
+    qualify_frequency: int = 1
+    #: a trunk call with no media for this many seconds is hung up (when no server is
+    #: watching; a server hangs up a dead box's calls as soon as its AMI link drops)
+    rtp_timeout: int = 20
+
+    def __post_init__(self) -> None:
+        names = [self.name, *(edge.name for edge in self.edges)]
+        if len(set(names)) != len(names):
+            raise SettingsError(f"boxes: names must differ ({', '.join(names)})")
+        agents = [extension for edge in self.edges for extension in edge.agents]
+        if len(set(agents)) != len(agents):
+            raise SettingsError("boxes.edges: an agent's phone registers on one box only")
+
+    def edge_of_name(self, name: str) -> EdgeBoxSettings:
+        return next(edge for edge in self.edges if edge.name == name)
+
+    def edge_of(self, extension: str) -> EdgeBoxSettings | None:
+        """The edge box an agent's phone is on (None: the queue box)."""
+        return next((edge for edge in self.edges if extension in edge.agents), None)
