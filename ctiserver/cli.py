@@ -144,9 +144,8 @@ async def _run_until_signal(start: Callable[[], Awaitable[None]], stop: Callable
 
 
 async def _lab(settings: Settings, args: argparse.Namespace) -> int:
-    from ctiserver.lab.runner import Lab
-
     from ctiserver.lab.boxes import lab_boxes
+    from ctiserver.lab.runner import Lab
 
     if args.real_hours:
         settings = settings.replace(lab={"hours": "flow"})

@@ -97,8 +97,8 @@ class Lab:
                 if record.user_id is not None:
                     await self.server.desk.login(record.user_id)
         await self.phones.start()
-        for edge in self.edges:
-            await edge.phones.start()
+        for edge_lab in self.edges:
+            await edge_lab.phones.start()
 
     def edge(self, name: str) -> EdgeLab:
         return next(edge for edge in self.edges if edge.name == name)
