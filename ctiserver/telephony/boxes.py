@@ -11,8 +11,8 @@ What the server needs of an edge is to know when it dies: then the queue box's c
 its trunk are the halves of calls whose other half died with it. Asterisk would notice only
 when their media stops (``boxes.rtp_timeout``); the server hangs them up as soon as the box is
 known dead, so their records close at once and their agents are free. A box is dead when its
-AMI link has dropped *and* the queue box's OPTIONS to it go unanswered (its trunk's device
-state is UNAVAILABLE): a lost AMI link alone (a network hiccup, a restarted manager) ends no call.
+AMI link has dropped *and* the queue box's OPTIONS to it go unanswered (its trunk has no
+reachable contact): a lost AMI link alone (a network hiccup, a restarted manager) ends no call.
 """
 
 from __future__ import annotations
@@ -98,20 +98,22 @@ class EdgeBoxes:
         """While the box's AMI is away: once its trunk is unreachable too, end its calls."""
         log.warning("AMI link to box %s lost: watching its trunk", box.name)
         while not box.link.connected:
-            if await self._trunk_state(box) == "UNAVAILABLE":
+            if not await self._trunk_contacts(box):
                 box.dead = True
                 ended = await self.end_trunk_calls(box)
                 log.warning("box %s is dead: %d call(s) on its trunk ended", box.name, ended)
                 return
             await asyncio.sleep(POLL_SECONDS)
 
-    async def _trunk_state(self, box: EdgeBox) -> str:
+    async def _trunk_contacts(self, box: EdgeBox) -> str:
+        """The trunk's reachable contacts as the queue box sees them ("": none answers OPTIONS).
+        Not its device state, which stays INUSE while the dead box's calls are up."""
         try:
             reply = await self._queue_box.send_action(
-                {"Action": "Getvar", "Variable": f"DEVICE_STATE(PJSIP/{box.name})"}
+                {"Action": "Getvar", "Variable": f"PJSIP_DIAL_CONTACTS({box.name})"}
             )
         except AmiError:
-            return ""
+            return "unknown"
         return str(reply.get("Value", ""))
 
     async def end_trunk_calls(self, box: EdgeBox) -> int:
