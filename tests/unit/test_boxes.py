@@ -1,0 +1,125 @@
+"""Two Asterisk boxes: the settings, and what each box's rendered configuration holds
+(docs/deploy.md, "Two Asterisk boxes"). The boxes themselves: tests/integration/test_two_boxes.py."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from ctiserver.lab.asterisk import AsteriskLayout, render_config
+from ctiserver.lab.boxes import box_view, edge_settings, lab_boxes
+from ctiserver.lab.provision import AsteriskInstall
+from ctiserver.operations.snippets import dialplan_contexts, render_snippets
+from ctiserver.settings import EdgeBoxSettings, Settings, SettingsError, load_settings
+
+INSTALL = AsteriskInstall(root=Path("/"), binary="asterisk", modules_dir="/m", data_dir="/d")
+LAB = Settings().replace(hotline={"agent_interface": "Local/{extension}@lab-agents/n"})
+TWO = LAB.replace(boxes={"edges": (EdgeBoxSettings(name="box-2", ami_port=5039, sip_port=5070,
+                                                   agents=("1003", "1004")),)})
+
+
+def context(text: str, name: str) -> str:
+    """The lines of one dialplan or pjsip section."""
+    match = re.search(rf"^\[{re.escape(name)}\]\n(.*?)(?=^\[|\Z)", text, re.MULTILINE | re.DOTALL)
+    assert match is not None, f"no [{name}]"
+    return match.group(1)
+
+
+def test_edges_come_from_the_settings_file_and_one_box_is_the_default(tmp_path: Path) -> None:
+    assert Settings().boxes.edges == ()
+    path = tmp_path / "settings.toml"
+    path.write_text('[boxes]\nname = "hub"\n[[boxes.edges]]\nname = "site-b"\nami_host = "10.0.0.2"\n'
+                    'sip_host = "10.0.0.2"\nagents = ["2001", "2002"]\n', encoding="utf-8")
+    settings = load_settings(path, environ={})
+    [edge] = settings.boxes.edges
+    assert (settings.boxes.name, edge.name, edge.agents) == ("hub", "site-b", ("2001", "2002"))
+    assert settings.boxes.edge_of("2002") is edge and settings.boxes.edge_of("1001") is None
+    ami = settings.edge_ami(edge)
+    assert (ami.host, ami.port, ami.secret) == ("10.0.0.2", 5038, settings.ami.secret)
+
+
+@pytest.mark.parametrize("edges", [
+    ({"name": "box-1"},),                                    # the queue box's own name
+    ({"name": "b2"}, {"name": "b2"}),                        # twice
+    ({"name": "b 2"},),                                      # not a plain name (it goes into pjsip.conf)
+    ({"name": "b2", "agents": ["1001"]}, {"name": "b3", "agents": ["1001"]}),  # a phone on two boxes
+    ({"name": "b2", "agents": ["10;01"]},),
+])
+def test_edges_that_cannot_be_rendered_are_refused(tmp_path: Path, edges: tuple[dict[str, object], ...]) -> None:
+    path = tmp_path / "settings.toml"
+    lines = ["[boxes]"]
+    for edge in edges:
+        lines.append("[[boxes.edges]]")
+        lines += [f"{key} = {value!r}".replace("'", '"') for key, value in edge.items()]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(SettingsError):
+        load_settings(path, environ={})
+
+
+def test_one_box_renders_no_trunk_and_the_snippets_stay_as_they_were(tmp_path: Path) -> None:
+    assert box_view(LAB, None) is None
+    etc = render_config(LAB, INSTALL, AsteriskLayout(base=str(tmp_path / "one")), None)
+    assert "cti-from-boxes" not in (etc / "extensions.conf").read_text()
+    assert "from_user" not in (etc / "pjsip.conf").read_text()
+    assert "PJSIP_DIAL_CONTACTS" not in render_snippets(LAB)["extensions_ctiserver.conf"]
+    assert "cti-from-boxes" not in dialplan_contexts(LAB)
+
+
+def test_the_queue_box_rings_an_edges_agents_through_its_trunk(tmp_path: Path) -> None:
+    view = box_view(TWO, None)
+    assert view is not None and view.queue_box
+    assert view.remote_agents == (("1003", "box-2"), ("1004", "box-2"))
+    etc = render_config(TWO, INSTALL, AsteriskLayout(base=str(tmp_path / "one")), view)
+    dialplan = (etc / "extensions.conf").read_text()
+    agents = context(dialplan, "lab-agents")
+    assert "exten => 1003,1,Goto(cti-box-box-2,${EXTEN},1)" in agents
+    assert "exten => 1001" not in agents  # rung here, by the pattern
+    trunk = context(dialplan, "cti-box-box-2")
+    # never rung on a box that answers no OPTIONS; the call's id in the header
+    assert '"${PJSIP_DIAL_CONTACTS(box-2)}" = ""]?down' in trunk
+    assert "Dial(PJSIP/${EXTEN}@box-2,,b(cti-box-out^s^1))" in trunk
+    assert "PJSIP_HEADER(add,X-CTI-Call)=${CHANNEL(linkedid)}" in context(dialplan, "cti-box-out")
+    # the queue box's hotline is the one of a single box: no forwarding
+    assert "@box-" not in context(dialplan, "hotline")
+    pjsip = (etc / "pjsip.conf").read_text()
+    assert "contact = sip:box-2@127.0.0.1:5070" in pjsip
+    endpoint = pjsip.split("[box-2]\ntype = endpoint\n", 1)[1].split("\n\n", 1)[0]
+    assert "from_user = box-1" in endpoint and "context = cti-from-boxes" in endpoint
+    assert "rtp_timeout = 20" in endpoint and "trust_id_inbound = yes" in endpoint
+
+
+def test_an_edge_sends_its_callers_to_the_queue_box_and_keeps_them_when_it_is_unreachable(
+    tmp_path: Path,
+) -> None:
+    [edge] = TWO.boxes.edges
+    view = box_view(TWO, edge)
+    assert view is not None and not view.queue_box
+    assert [peer.name for peer in view.peers] == ["box-1"]
+    settings = edge_settings(TWO, edge)
+    assert (settings.ami.port, settings.asterisk.sip_port) == (5039, 5070)
+    assert settings.asterisk.run_dir != TWO.asterisk.run_dir and not settings.webrtc.enabled
+    etc = render_config(settings, INSTALL, AsteriskLayout(base=str(tmp_path / "two")), view)
+    dialplan = (etc / "extensions.conf").read_text()
+    hotline = context(dialplan, "hotline")
+    forward = hotline.index("Dial(PJSIP/${EXTEN}@box-1,,b(cti-box-out^s^1))")
+    assert hotline.index('"${PJSIP_DIAL_CONTACTS(box-1)}" = ""]?here') < forward < hotline.index("AGI(")
+    agents = context(dialplan, "lab-agents")
+    assert "exten => 1001,1,Goto(cti-box-box-1,${EXTEN},1)" in agents
+    assert "exten => 1003" not in agents  # its own agents ring here
+    assert "contact = sip:box-1@127.0.0.1:5060" in (etc / "pjsip.conf").read_text()
+    # an agent's leg arriving from the queue box rings the agent's phone here, keeping the id
+    from_boxes = context(dialplan, "cti-from-boxes")
+    assert "Set(CTI_CALL=${PJSIP_HEADER(read,X-CTI-Call)})" in from_boxes
+    assert "Dial(Local/${EXTEN}@lab-agents/n)" in from_boxes
+
+
+def test_the_lab_shares_its_agents_out_over_the_boxes() -> None:
+    assert lab_boxes(LAB, 1) is LAB
+    two = lab_boxes(LAB, 2)
+    [edge] = two.boxes.edges
+    assert (edge.name, edge.agents) == ("box-2", ("1003", "1004"))
+    three = lab_boxes(LAB, 3)
+    assert [(e.name, e.agents) for e in three.boxes.edges] == [("box-2", ("1002",)), ("box-3", ("1003", "1004"))]
+    assert len({e.ami_port for e in three.boxes.edges} | {e.sip_port for e in three.boxes.edges}) == 4
