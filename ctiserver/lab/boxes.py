@@ -28,8 +28,12 @@ class BoxView:
     queue_box: bool
     queue_box_name: str
     peers: tuple[Peer, ...]
-    #: (extension, box) of each agent whose phone is on another box (rung through its trunk)
+    #: (extension, box) of each agent whose phone is on another box (rung through its trunk);
+    #: on an edge, the lab's other agents (its [lab-agents]; [cti-agents] sends any other
+    #: extension to the queue box)
     remote_agents: tuple[tuple[str, str], ...]
+    #: the agents whose phones are on this edge (empty on the queue box)
+    local_agents: tuple[str, ...] = ()
 
 
 def box_view(settings: Settings, edge: EdgeBoxSettings | None) -> BoxView | None:
@@ -49,7 +53,7 @@ def box_view(settings: Settings, edge: EdgeBoxSettings | None) -> BoxView | None
     return BoxView(
         name=edge.name, queue_box=False, queue_box_name=boxes.name,
         peers=(Peer(boxes.name, boxes.sip_host, settings.asterisk.sip_port),),
-        remote_agents=tuple((ext, boxes.name) for ext in elsewhere),
+        remote_agents=tuple((ext, boxes.name) for ext in elsewhere), local_agents=edge.agents,
     )
 
 

@@ -21,10 +21,10 @@ TWO = LAB.replace(boxes={"edges": (EdgeBoxSettings(name="box-2", ami_port=5039, 
 
 
 def context(text: str, name: str) -> str:
-    """The lines of one dialplan or pjsip section."""
+    """The lines of one dialplan or pjsip section, without its comments."""
     match = re.search(rf"^\[{re.escape(name)}\]\n(.*?)(?=^\[|\Z)", text, re.MULTILINE | re.DOTALL)
     assert match is not None, f"no [{name}]"
-    return match.group(1)
+    return "\n".join(line for line in match.group(1).splitlines() if not line.startswith(";"))
 
 
 def test_edges_come_from_the_settings_file_and_one_box_is_the_default(tmp_path: Path) -> None:
@@ -113,6 +113,23 @@ def test_an_edge_sends_its_callers_to_the_queue_box_and_keeps_them_when_it_is_un
     from_boxes = context(dialplan, "cti-from-boxes")
     assert "Set(CTI_CALL=${PJSIP_HEADER(read,X-CTI-Call)})" in from_boxes
     assert "Dial(Local/${EXTEN}@lab-agents/n)" in from_boxes
+    # production's [cti-agents]: this edge's phones here, any other extension via the queue box
+    cti_agents = context(dialplan, "cti-agents")
+    assert "exten => 1003,1,Dial(PJSIP/${EXTEN})" in cti_agents
+    assert "exten => _X.,1,Goto(cti-box-box-1,${EXTEN},1)" in cti_agents
+
+
+def test_in_production_a_leg_from_another_box_rings_the_phone_here_never_back(tmp_path: Path) -> None:
+    """With hotline.agent_interface through [cti-agents], a leg arriving over the trunk rings
+    the PJSIP phone on this box: never [cti-agents] again, which could send it back."""
+    [edge] = TWO.boxes.edges
+    production = TWO.replace(hotline={"agent_interface": "Local/{extension}@cti-agents/n"})
+    for box in (None, edge):
+        settings = production if box is None else edge_settings(production, box)
+        etc = render_config(settings, INSTALL, AsteriskLayout(base=str(tmp_path / str(box))),
+                            box_view(production, box))
+        from_boxes = context((etc / "extensions.conf").read_text(), "cti-from-boxes")
+        assert "Dial(PJSIP/${EXTEN})" in from_boxes and "cti-agents" not in from_boxes
 
 
 def test_the_lab_shares_its_agents_out_over_the_boxes() -> None:
