@@ -46,6 +46,7 @@ from ctiserver.users import plugin as users_plugin
 from ctiserver.users import web_parts
 from ctiserver.users.store import UserRepository
 from ctiserver.visits import plugin as visits_plugin
+from ctiserver.web import health
 from ctiserver.web.app import create_app
 from ctiserver.web.keys import HUB_KEY, PARTS_KEY
 from ctiserver.web.metrics import METRICS_KEY
@@ -78,6 +79,10 @@ class CtiServer:
         self.web_app[PARTS_KEY] = core
         self.metrics = self.web_app[METRICS_KEY]
         observe(core, self.metrics)
+        if self.boxes.boxes:
+            health.watch_check(self.web_app, self.boxes)
+            self.metrics.reading("ctiserver_edge_box_up", "1 while an edge box's AMI link is up, by box",
+                                 lambda: {b.name: float(b.link.connected) for b in self.boxes.boxes}, label="box")
         # first: its writer stops last, after every feature that records to it
         self.audit = audit_plugin.register(core)
         self.call_records = calls_plugin.register(core)

@@ -24,6 +24,7 @@ import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from ctiserver.settings import AmiSettings, EdgeBoxSettings, Settings
 from ctiserver.telephony.ami.link import AmiError, AmiLink
@@ -78,6 +79,13 @@ class EdgeBoxes:
 
     def status(self) -> list[dict[str, object]]:
         return [box.to_dict() for box in self.boxes]
+
+    #: ``/healthz`` ``checks.boxes`` (a ``ctiserver.web.health.HealthCheck``, when there are edges)
+    name = "boxes"
+
+    async def check(self) -> tuple[bool, dict[str, Any]]:
+        """Degraded while an edge's AMI link is down (dead or not)."""
+        return all(box.link.connected for box in self.boxes), {"edges": self.status()}
 
     def _ready_handler(self, box: EdgeBox) -> Callable[[], None]:
         def ready() -> None:

@@ -273,6 +273,11 @@ async def test_box_2_killed_ends_only_its_calls_and_new_calls_go_through_box_1(
     edge_caller = (await live_call_of(lab, "13700000003")).linkedid
     await answered_by(lab, edge_caller, "1002")
 
+    admin = WebClient(lab)
+    assert (await admin.login("admin", PASSWORD)).status == 200
+    healthy = await admin.get_json("/healthz")
+    assert healthy["checks"]["boxes"]["ok"] is True, healthy
+
     box_2 = lab.edge("box-2").asterisk
     assert box_2.pid is not None
     os.kill(box_2.pid, signal.SIGKILL)
@@ -284,6 +289,10 @@ async def test_box_2_killed_ends_only_its_calls_and_new_calls_go_through_box_1(
     await eventually(box_2_calls_ended, 30, "box-2's calls to end")
     [status] = server(lab).boxes.status()
     assert status["dead"] is True and status["calls_ended"] >= 2
+    health = await admin.get_json("/healthz")
+    await admin.close()
+    assert health["status"] == "degraded" and health["checks"]["boxes"]["ok"] is False
+    assert health["checks"]["boxes"]["edges"] == [status]
     # the call all on box-1 goes on
     assert server(lab).calls.get(local) is not None
     assert server(lab).board.get(LOCAL.format("1001")).state == AgentState.ON_CALL
@@ -307,8 +316,11 @@ async def test_box_2_killed_ends_only_its_calls_and_new_calls_go_through_box_1(
 
     await hang_up_everything(lab)
     board = server(lab).board
-    stuck = [a.interface for a in board.all() if a.state in (AgentState.RINGING, AgentState.ON_CALL)]
-    assert stuck == []
+
+    async def nobody_on_a_call() -> bool:
+        return not [a for a in board.all() if a.state in (AgentState.RINGING, AgentState.ON_CALL)]
+
+    await eventually(nobody_on_a_call, 15, "every agent off their call (none stuck)")
     for call_id in (local, fresh):
         assert (await ended_record(supervisor, call_id))["ended_at"]
     # no ghost: the server and box-1 agree that nothing is left
