@@ -186,7 +186,9 @@ def _print_boxes(lab: Any) -> None:
         print(f"         {edge.name} (an edge, pid {edge.asterisk.pid}, AMI port {edge.settings.ami.port}, "
               f"agents {mine})", flush=True)
         print(f"    a call entering {edge.name}: CTISERVER_AMI__PORT={edge.settings.ami.port} "
-              "ctiserver simulate call --caller 13900139000 --dtmf 1,0", flush=True)
+              "ctiserver simulate call --caller 13900139000", flush=True)
+        print(f"      (its IVR runs on {lab.settings.boxes.name}: the questions time out to their defaults; "
+              "--dtmf works for calls entering the queue box)", flush=True)
         print(f"    kill {edge.name}: kill -9 {edge.asterisk.pid}  (its calls end; new calls go through "
               f"{lab.settings.boxes.name})\n", flush=True)
 
