@@ -5,6 +5,7 @@ makes it a queue box or an edge (its trunks, who is rung where) from :func:`box_
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from ctiserver.lab.isolated import free_port
@@ -34,6 +35,11 @@ class BoxView:
     remote_agents: tuple[tuple[str, str], ...]
     #: the agents whose phones are on this edge (empty on the queue box)
     local_agents: tuple[str, ...] = ()
+    #: Asterisk's entity id (asterisk.conf): shared device states are told apart by it
+    entity_id: str = ""
+    #: the devices whose states the boxes share (a regular expression), from
+    #: hotline.agent_state_interface; "": none
+    shared_states: str = ""
 
 
 def box_view(settings: Settings, edge: EdgeBoxSettings | None) -> BoxView | None:
@@ -41,11 +47,14 @@ def box_view(settings: Settings, edge: EdgeBoxSettings | None) -> BoxView | None
     boxes = settings.boxes
     if not boxes.edges:
         return None
+    state = settings.hotline.agent_state_interface
+    shared = "^" + re.escape(state.partition("{extension}")[0]) if state else ""
     if edge is None:
         return BoxView(
             name=boxes.name, queue_box=True, queue_box_name=boxes.name,
             peers=tuple(Peer(e.name, e.sip_host, e.sip_port) for e in boxes.edges),
             remote_agents=tuple((ext, e.name) for e in boxes.edges for ext in e.agents),
+            entity_id=entity_id(0), shared_states=shared,
         )
     # an edge reaches every agent not on it through the queue box, which rings them further
     elsewhere = [ext for ext in settings.lab.agents if ext not in edge.agents]
@@ -54,7 +63,13 @@ def box_view(settings: Settings, edge: EdgeBoxSettings | None) -> BoxView | None
         name=edge.name, queue_box=False, queue_box_name=boxes.name,
         peers=(Peer(boxes.name, boxes.sip_host, settings.asterisk.sip_port),),
         remote_agents=tuple((ext, boxes.name) for ext in elsewhere), local_agents=edge.agents,
+        entity_id=entity_id(1 + boxes.edges.index(edge)), shared_states=shared,
     )
+
+
+def entity_id(index: int) -> str:
+    """A locally administered MAC-like id per box (two boxes on one machine would share its MAC)."""
+    return f"02:00:00:00:00:{index + 1:02x}"
 
 
 def edge_settings(settings: Settings, edge: EdgeBoxSettings) -> Settings:
@@ -69,6 +84,10 @@ def edge_settings(settings: Settings, edge: EdgeBoxSettings) -> Settings:
         asterisk={"run_dir": f"{settings.asterisk.run_dir}-{edge.name}", "sip_port": edge.sip_port},
         webrtc={"enabled": False},
     )
+
+
+#: several boxes in the lab: each lab agent's phone is a Custom device the boxes share
+LAB_SHARED_STATE = {"agent_state_interface": "Custom:agent{extension}"}
 
 
 def lab_boxes(settings: Settings, count: int) -> Settings:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from ctiserver.ivr.engine.runner import HOURS_MODES
 from ctiserver.lab.asterisk import AsteriskLayout, AsteriskProcess, layout_for, render_config
-from ctiserver.lab.boxes import box_view, edge_settings
+from ctiserver.lab.boxes import LAB_SHARED_STATE, box_view, edge_settings
 from ctiserver.lab.demo import seed_demo
 from ctiserver.lab.demo_dispatch import seed_demo_dispatch
 from ctiserver.lab.phones import PhoneLines
@@ -64,8 +64,11 @@ class Lab:
     async def start(self) -> None:
         install = find_or_provision(self.settings.asterisk, allow_provision=self.allow_provision)
         layout = layout_for(self.settings, install)
+        shared = LAB_SHARED_STATE if self.settings.boxes.edges and not self.settings.hotline.agent_state_interface \
+            else {}
         self.settings = self.settings.replace(
-            hotline={"agent_interface": LAB_AGENT_INTERFACE, "callback_interface": LAB_CUSTOMER_INTERFACE},
+            hotline={"agent_interface": LAB_AGENT_INTERFACE, "callback_interface": LAB_CUSTOMER_INTERFACE,
+                     **shared},
             ivr=lab_ivr(self.settings),
             webrtc={"enabled": self.settings.lab.browser_phone},
         )

@@ -151,6 +151,10 @@ class HotlineSettings:
     default_queue: str = "support"
     #: the queue member interface of an agent's phone; the lab uses Local channels
     agent_interface: str = "PJSIP/{extension}"
+    #: the device whose state app_queue reads for an agent's member (QueueAdd StateInterface),
+    #: e.g. "Custom:agent{extension}" when another box shares it (docs/deploy.md, "Two Asterisk
+    #: boxes"); "": the member's interface itself
+    agent_state_interface: str = ""
     #: the hotline's local time (IANA name): its days for figures and ticket numbers
     timezone: str = "Asia/Shanghai"
     #: the hotline's country (ISO 3166 two letters): callers' numbers without a country

@@ -140,9 +140,9 @@ class EdgeBoxes:
             try:
                 await self._queue_box.send_action({"Action": "Hangup", "Channel": channel, "Cause": "38"})
                 ended += 1
+                box.calls_ended += 1
             except AmiError as exc:
                 log.info("box %s: %s already gone (%s)", box.name, channel, exc)
-        box.calls_ended += ended
         return ended
 
 

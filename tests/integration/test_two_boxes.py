@@ -259,6 +259,36 @@ def supervisor_view(lab: Lab) -> dict[str, Any]:
     return server(lab).wallboard.snapshot()
 
 
+async def test_an_agent_busy_on_a_private_call_on_box_2_is_not_rung_by_box_1s_queue(lab: Lab) -> None:
+    """The call never passes through box-1: only the device state box-2 publishes tells it."""
+    await log_in(lab, "1003")
+    edge = lab.edge("box-2")
+    await edge.phones.send_action({
+        "Action": "Originate", "Channel": "Local/1003@lab-agents/n", "Application": "Wait", "Data": "120",
+        "Async": "true", "ChannelId": "private-1003",
+    })
+
+    async def shared() -> bool:
+        reply = await lab.phones.send_action({"Action": "Getvar", "Variable": "DEVICE_STATE(Custom:agent1003)"})
+        return reply.get("Value") == "INUSE"
+
+    await eventually(shared, 20, "box-1 to learn that 1003's phone is in use on box-2")
+    desk = await Desk.open(lab, "1003")
+    try:
+        waiting = await place_call(lab, LabCall("13600000001"))
+        await log_in(lab, "1003", "1001")
+        await answered_by(lab, waiting, "1001")
+        assert desk.pops == [], "1003, busy on box-2, was offered the call"
+        # the private call ends: box-1 rings 1003 again
+        await edge.phones.send_action({"Action": "Hangup", "Channel": "/^Local\\/1003@lab-agents/"})
+        second = await place_call(lab, LabCall("13600000002"))
+        await answered_by(lab, second, "1003")
+        assert {pop["pop"]["call_id"] for pop in desk.pops} == {second}
+    finally:
+        await desk.close()
+        await hang_up_everything(lab)
+
+
 async def test_box_2_killed_ends_only_its_calls_and_new_calls_go_through_box_1(
     lab: Lab, supervisor: WebClient
 ) -> None:
@@ -287,10 +317,16 @@ async def test_box_2_killed_ends_only_its_calls_and_new_calls_go_through_box_1(
         return crossing not in active and edge_caller not in active
 
     await eventually(box_2_calls_ended, 30, "box-2's calls to end")
-    [status] = server(lab).boxes.status()
-    assert status["dead"] is True and status["calls_ended"] >= 2
-    health = await admin.get_json("/healthz")
-    await admin.close()
+
+    async def told() -> dict[str, Any] | None:
+        [status] = server(lab).boxes.status()
+        return status if status["dead"] and status["calls_ended"] >= 2 else None
+
+    status = await eventually(told, 10, "the server to count box-2 dead with its 2 calls ended")
+    try:
+        health = await admin.get_json("/healthz")
+    finally:
+        await admin.close()
     assert health["status"] == "degraded" and health["checks"]["boxes"]["ok"] is False
     assert health["checks"]["boxes"]["edges"] == [status]
     # the call all on box-1 goes on
