@@ -140,3 +140,31 @@ def test_the_lab_shares_its_agents_out_over_the_boxes() -> None:
     three = lab_boxes(LAB, 3)
     assert [(e.name, e.agents) for e in three.boxes.edges] == [("box-2", ("1002",)), ("box-3", ("1003", "1004"))]
     assert len({e.ami_port for e in three.boxes.edges} | {e.sip_port for e in three.boxes.edges}) == 4
+
+
+def test_the_boxes_share_the_agents_device_states_when_members_have_a_state_interface(tmp_path: Path) -> None:
+    shared = TWO.replace(hotline={"agent_state_interface": "Custom:agent{extension}"})
+    [edge] = shared.boxes.edges
+    rendered = {}
+    for box in (None, edge):
+        settings = shared if box is None else edge_settings(shared, box)
+        view = box_view(shared, box)
+        assert view is not None and view.shared_states == "^Custom:agent"
+        rendered[view.name] = render_config(settings, INSTALL, AsteriskLayout(base=str(tmp_path / view.name)), view)
+    ids = {name: re.findall(r"^entityid = (.+)$", (etc / "asterisk.conf").read_text(), re.MULTILINE)
+           for name, etc in rendered.items()}
+    assert ids == {"box-1": ["02:00:00:00:00:01"], "box-2": ["02:00:00:00:00:02"]}
+    pjsip = (rendered["box-1"] / "pjsip.conf").read_text()
+    # box-1 publishes to box-2 as the resource "box-1", and takes box-2's publications
+    assert "[box-2-devicestate]\ntype = outbound-publish\nserver_uri = sip:box-1@127.0.0.1:5070\n" in pjsip
+    assert "@device_state_filter = ^Custom:agent" in pjsip
+    assert "type = inbound-publication\nendpoint = box-2\nevent_asterisk-devicestate = box-2" in pjsip
+    assert "device_state = yes\ndevice_state_filter = ^Custom:agent" in pjsip
+    assert "server_uri = sip:box-2@127.0.0.1:5060" in (rendered["box-2"] / "pjsip.conf").read_text()
+    assert "load = res_pjsip_publish_asterisk.so" in (rendered["box-2"] / "modules.conf").read_text()
+    agents = context((rendered["box-2"] / "extensions.conf").read_text(), "lab-agents")
+    assert "Set(DEVICE_STATE(Custom:agent${EXTEN})=RINGING)" in agents
+    assert "Set(DEVICE_STATE(Custom:agent${EXTEN})=INUSE)" in agents
+    # without a state interface nothing is published
+    plain = render_config(TWO, INSTALL, AsteriskLayout(base=str(tmp_path / "plain")), box_view(TWO, None))
+    assert "outbound-publish" not in (plain / "pjsip.conf").read_text()
