@@ -30,10 +30,13 @@ import time
 from pathlib import Path
 from typing import Any
 
+from argon2 import PasswordHasher
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
+import ctiserver.users.store  # noqa: E402
 from ctiserver.lab.caller import eventually, place_call, set_global  # noqa: E402
 from ctiserver.lab.isolated import free_port, isolated_settings  # noqa: E402
 from ctiserver.lab.runner import Lab  # noqa: E402
@@ -43,6 +46,18 @@ from ctiserver.telephony.ami.link import AmiLink  # noqa: E402
 from screenpop import STRAIGHT, figures, fill, seats_process  # noqa: E402
 
 FIRST_EXTENSION = 5000
+
+
+class CheapPasswordHasher(PasswordHasher):
+    """argon2id at its cheapest for the bench's 200 agents, as the tests do (tests/conftest.py):
+    the server's defaults cost over a second a hash on a loaded 2-CPU machine, at each agent's
+    creation and again at their login (which upgrades a weaker hash)."""
+
+    def __init__(self, **overrides: Any) -> None:
+        super().__init__(**{"time_cost": 1, "memory_cost": 8, "parallelism": 1, **overrides})
+
+
+ctiserver.users.store.PasswordHasher = CheapPasswordHasher  # type: ignore[misc]
 
 
 def settings_in(tmp: Path, calls: int, boxes: int) -> Settings:
