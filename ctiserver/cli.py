@@ -149,6 +149,9 @@ async def _lab(settings: Settings, args: argparse.Namespace) -> int:
 
     if args.real_hours:
         settings = settings.replace(lab={"hours": "flow"})
+    if args.boxes < 1:
+        print("ctiserver lab: --boxes must be 1 or more", file=sys.stderr)
+        return 2
     settings = lab_boxes(settings, args.boxes)
     lab = Lab(settings, allow_provision=not args.no_provision)
 
@@ -168,29 +171,11 @@ async def _lab(settings: Settings, args: argparse.Namespace) -> int:
         print(f"  flows: {copy}, the lab's copy of {settings.ivr.flows_dir}\n")
         print(f"  hotline: {settings.hotline.number}; a call to an agent, from another shell:", flush=True)
         print("    ctiserver simulate call --caller 13800138000 --name 张伟 --dtmf 1,0\n", flush=True)
-        _print_boxes(lab)
+        for line in lab.boxes_summary():
+            print(line, flush=True)
 
     await _run_until_signal(start, lab.stop)
     return 0
-
-
-def _print_boxes(lab: Any) -> None:
-    if not lab.edges:
-        return
-    queue_box = lab.asterisk
-    agents = [ext for ext in lab.settings.lab.agents if lab.settings.boxes.edge_of(ext) is None]
-    print(f"  boxes: {lab.settings.boxes.name} (the queue box, pid {queue_box.pid}, AMI port "
-          f"{lab.settings.ami.port}, agents {', '.join(agents)})", flush=True)
-    for edge in lab.edges:
-        mine = ", ".join(lab.settings.boxes.edge_of_name(edge.name).agents)
-        print(f"         {edge.name} (an edge, pid {edge.asterisk.pid}, AMI port {edge.settings.ami.port}, "
-              f"agents {mine})", flush=True)
-        print(f"    a call entering {edge.name}: CTISERVER_AMI__PORT={edge.settings.ami.port} "
-              "ctiserver simulate call --caller 13900139000", flush=True)
-        print(f"      (its IVR runs on {lab.settings.boxes.name}: the questions time out to their defaults; "
-              "--dtmf works for calls entering the queue box)", flush=True)
-        print(f"    kill {edge.name}: kill -9 {edge.asterisk.pid}  (its calls end; new calls go through "
-              f"{lab.settings.boxes.name})\n", flush=True)
 
 
 async def _serve(settings: Settings, args: argparse.Namespace) -> int:

@@ -134,6 +134,30 @@ class Lab:
             *self._phone_url(),
         ]
 
+    def boxes_summary(self) -> list[str]:
+        """What ``ctiserver lab --boxes N`` prints of its boxes: which is which, how to call
+        into an edge, how to kill one."""
+        if not self.edges or self.asterisk is None:
+            return []
+        boxes = self.settings.boxes
+        mine = [ext for ext in self.settings.lab.agents if boxes.edge_of(ext) is None]
+        lines = [f"  boxes: {boxes.name} (the queue box, pid {self.asterisk.pid}, AMI port "
+                 f"{self.settings.ami.port}, agents {', '.join(mine)})"]
+        for edge in self.edges:
+            agents = ", ".join(boxes.edge_of_name(edge.name).agents)
+            port = edge.settings.ami.port
+            lines += [
+                f"         {edge.name} (an edge, pid {edge.asterisk.pid}, AMI port {port}, agents {agents})",
+                f"    a call entering {edge.name}: CTISERVER_AMI__PORT={port} ctiserver simulate call "
+                "--caller 13900139000",
+                f"      (its IVR runs on {boxes.name}: the questions time out to their defaults; --dtmf "
+                "works for calls entering the queue box)",
+                f"    kill {edge.name}: kill -9 {edge.asterisk.pid}  (its calls end; new calls go through "
+                f"{boxes.name})",
+                "",
+            ]
+        return lines
+
     def _phone_url(self) -> list[str]:
         if not self.settings.webrtc.enabled:
             return []

@@ -165,6 +165,9 @@ async def test_a_call_entering_box_1_answered_on_box_2_is_one_call_everywhere(
     lab: Lab, supervisor: WebClient
 ) -> None:
     number = "13800138000"  # 张伟, a demo customer
+    # what `ctiserver lab --boxes 2` tells a newcomer: which box is which, and how to kill box-2
+    summary = "\n".join(lab.boxes_summary())
+    assert "box-1 (the queue box" in summary and f"kill -9 {lab.edge('box-2').asterisk.pid}" in summary
     await log_in(lab, "1003")
     desk = await Desk.open(lab, "1003")
     try:
