@@ -40,6 +40,8 @@ class BoxView:
     #: the devices whose states the boxes share (a regular expression), from
     #: hotline.agent_state_interface; "": none
     shared_states: str = ""
+    #: an edge tries this many times, a second apart, to send a caller on to the queue box
+    forward_tries: int = 5
 
 
 def box_view(settings: Settings, edge: EdgeBoxSettings | None) -> BoxView | None:

@@ -333,6 +333,9 @@ class BoxesSettings:
     #: seconds between the trunk's OPTIONS pings: a dead box's trunk is unavailable after
     #: about this plus qualify_timeout, and the queue box stops ringing its agents
     qualify_frequency: int = 1
+    #: seconds an OPTIONS may take before the trunk counts as unreachable (a loaded box answers
+    #: late: too short, and a living box's callers are kept on an edge, its agents skipped)
+    qualify_timeout: float = 3.0
     #: a trunk call with no media for this many seconds is hung up (when no server is
     #: watching; a server hangs up a dead box's calls as soon as its AMI link drops)
     rtp_timeout: int = 20

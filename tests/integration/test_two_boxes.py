@@ -10,6 +10,7 @@ One two-box lab for the module; the tests run in order, the last one kills box-2
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import io
 import os
 import shutil
@@ -24,6 +25,7 @@ import pytest
 import pytest_asyncio
 
 from ctiserver.agents.model import AgentState
+from ctiserver.ivr import IvrRunRepository
 from ctiserver.lab.caller import place_call
 from ctiserver.lab.isolated import free_port
 from ctiserver.lab.runner import Lab
@@ -45,7 +47,10 @@ async def lab(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Lab]:
     edge = EdgeBoxSettings(name="box-2", ami_port=free_port(), sip_port=free_port(), agents=("1003", "1004"))
     settings = lab_settings(
         tmp_path_factory.mktemp("boxes"), lab={"login_agents": False, "agent_answer_delay": 0.5}
-    ).replace(boxes={"edges": (edge,)})
+    )
+    # a short wrap-up: the tests wait for agents to be ready again between calls
+    queues = tuple(dataclasses.replace(q, wrapup_time=1) for q in settings.hotline.queues)
+    settings = settings.replace(boxes={"edges": (edge,)}, hotline={"queues": queues})
     asterisk_available(settings)
     lab = Lab(settings, allow_provision=False)
     try:
@@ -248,6 +253,11 @@ async def test_a_busy_agent_is_not_rung_for_box_2_and_the_supervisor_sees_one_qu
         await log_in(lab, "1003", "1001")
         await answered_by(lab, second, "1001")
         assert server(lab).calls.get(third).answered_at is None
+        # the caller who entered box-2 ran the IVR once, on box-1, under box-1's call id
+        async def ivr_runs() -> list[Any] | None:
+            return await IvrRunRepository(server(lab).db).list_for_call(second) or None
+
+        assert len(await eventually(ivr_runs, 10, "the IVR run of the caller from box-2")) == 1
         # 1003, busy through box-1, was never rung for anyone else: no other pop, one leg on box-2
         assert {pop["pop"]["call_id"] for pop in desk.pops} == {first}
         legs = [c for c in await channels(lab, "box-2") if c["Channel"].startswith("Local/1003@lab-agents")

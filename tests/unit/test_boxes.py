@@ -104,7 +104,9 @@ def test_an_edge_sends_its_callers_to_the_queue_box_and_keeps_them_when_it_is_un
     dialplan = (etc / "extensions.conf").read_text()
     hotline = context(dialplan, "hotline")
     forward = hotline.index("Dial(PJSIP/${EXTEN}@box-1,,b(cti-box-out^s^1))")
-    assert hotline.index('"${PJSIP_DIAL_CONTACTS(box-1)}" = ""]?here') < forward < hotline.index("AGI(")
+    assert hotline.index('"${PJSIP_DIAL_CONTACTS(box-1)}" = ""]?again') < forward < hotline.index("AGI(")
+    # tried again a second later, five times in all, before the caller stays here
+    assert forward < hotline.index("GotoIf($[${CTI_FORWARD_TRIES} >= 5]?here)") < hotline.index("(here)")
     agents = context(dialplan, "lab-agents")
     assert "exten => 1001,1,Goto(cti-box-box-1,${EXTEN},1)" in agents
     assert "exten => 1003" not in agents  # its own agents ring here
