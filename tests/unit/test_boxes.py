@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from pathlib import Path
 
@@ -170,3 +171,59 @@ def test_the_boxes_share_the_agents_device_states_when_members_have_a_state_inte
     # without a state interface nothing is published
     plain = render_config(TWO, INSTALL, AsteriskLayout(base=str(tmp_path / "plain")), box_view(TWO, None))
     assert "outbound-publish" not in (plain / "pjsip.conf").read_text()
+
+
+class FakeQueueBox:
+    """Box-1's AMI as EdgeBoxes uses it: the trunk's contacts, its channels, hang-ups."""
+
+    def __init__(self, contacts: list[str], channels: list[str]) -> None:
+        self.contacts = contacts
+        self.channels = channels
+        self.hung_up: list[str] = []
+
+    async def send_action(self, fields: dict[str, str]) -> dict[str, str]:
+        if fields["Action"] == "Getvar":
+            assert fields["Variable"] == "PJSIP_DIAL_CONTACTS(box-2)"
+            return {"Value": self.contacts.pop(0) if len(self.contacts) > 1 else self.contacts[0]}
+        assert fields["Action"] == "Hangup"
+        self.hung_up.append(fields["Channel"])
+        return {}
+
+    async def send_list_action(self, fields: dict[str, str]) -> list[dict[str, str]]:
+        return [{"Event": "CoreShowChannel", "Channel": c} for c in self.channels]
+
+
+class FakeEdgeLink:
+    connected = False
+
+
+async def test_a_dead_edge_ends_only_its_trunk_calls_once_its_trunk_answers_no_more() -> None:
+    from ctiserver.telephony.boxes import EdgeBoxes
+
+    queue_box = FakeQueueBox(
+        ["PJSIP/box-2/sip:box-2@127.0.0.1:5070", ""],
+        ["PJSIP/box-2-00000001", "Local/1001@lab-agents-00000002;1", "PJSIP/box-22-00000003",
+         "PJSIP/box-2-00000004"],
+    )
+    boxes = EdgeBoxes(TWO, queue_box)  # type: ignore[arg-type]
+    [box] = boxes.boxes
+    box.link = FakeEdgeLink()  # type: ignore[assignment]
+    await boxes._watch_dead(box)
+    assert queue_box.hung_up == ["PJSIP/box-2-00000001", "PJSIP/box-2-00000004"]
+    assert box.to_dict() == {"name": "box-2", "ami": False, "dead": True, "calls_ended": 2}
+    assert await boxes.check() == (False, {"edges": [box.to_dict()]})
+
+
+async def test_an_edge_whose_ami_comes_back_while_its_trunk_answers_loses_no_call() -> None:
+    from ctiserver.telephony.boxes import EdgeBoxes
+
+    queue_box = FakeQueueBox(["PJSIP/box-2/sip:box-2@127.0.0.1:5070"], ["PJSIP/box-2-00000001"])
+    boxes = EdgeBoxes(TWO, queue_box)  # type: ignore[arg-type]
+    [box] = boxes.boxes
+    link = FakeEdgeLink()
+    box.link = link  # type: ignore[assignment]
+    watch = asyncio.create_task(boxes._watch_dead(box))
+    await asyncio.sleep(0.1)
+    link.connected = True  # the AMI link is back: a hiccup, not a death
+    await asyncio.wait_for(watch, 5)
+    assert queue_box.hung_up == [] and not box.dead
