@@ -63,6 +63,10 @@ def _parser() -> argparse.ArgumentParser:
         help="apply the flows' opening hours (by default the lab's IVR is open at any hour)",
     )
     lab.add_argument("--log-format", choices=logs.FORMATS, default="text", help="json: one JSON object a line")
+    lab.add_argument(
+        "--boxes", type=int, default=1,
+        help="Asterisk boxes: the queue box and N-1 edges joined by trunks (docs/deploy.md)",
+    )
     lab.set_defaults(handler=_lab)
 
     serve = commands.add_parser("serve", help="run the server beside an Asterisk that is already running")
@@ -140,11 +144,16 @@ async def _run_until_signal(start: Callable[[], Awaitable[None]], stop: Callable
 
 
 async def _lab(settings: Settings, args: argparse.Namespace) -> int:
+    from ctiserver.lab.boxes import lab_boxes
     from ctiserver.lab.demo_users import users_table
     from ctiserver.lab.runner import Lab
 
     if args.real_hours:
         settings = settings.replace(lab={"hours": "flow"})
+    if args.boxes < 1:
+        print("ctiserver lab: --boxes must be 1 or more", file=sys.stderr)
+        return 2
+    settings = lab_boxes(settings, args.boxes)
     lab = Lab(settings, allow_provision=not args.no_provision, dial_callbacks=settings.lab.dial_callbacks)
 
     async def start() -> None:
@@ -163,6 +172,8 @@ async def _lab(settings: Settings, args: argparse.Namespace) -> int:
         print(f"  flows: {copy}, the lab's copy of {settings.ivr.flows_dir}\n")
         print(f"  hotline: {settings.hotline.number}; a call to an agent, from another shell:", flush=True)
         print("    ctiserver simulate call --caller 13800138000 --name 张伟 --dtmf 1,0\n", flush=True)
+        for line in lab.boxes_summary():
+            print(line, flush=True)
 
     await _run_until_signal(start, lab.stop)
     return 0

@@ -39,6 +39,7 @@ from ctiserver.storage.database import Database, upgrade_schema
 from ctiserver.telephony.agi.server import AgiServer
 from ctiserver.telephony.ami.link import AmiError, AmiLink
 from ctiserver.telephony.ami.translate import channel_snapshots, queue_status_items, to_event
+from ctiserver.telephony.boxes import EdgeBoxes
 from ctiserver.tickets import SERVING_CALLS_KEY, SERVING_KEY
 from ctiserver.tickets import plugin as tickets_plugin
 from ctiserver.users import plugin as users_plugin
@@ -46,6 +47,7 @@ from ctiserver.users import web_parts
 from ctiserver.users.store import UserRepository
 from ctiserver.visits import plugin as visits_plugin
 from ctiserver.waits import plugin as waits_plugin
+from ctiserver.web import health
 from ctiserver.web.app import create_app
 from ctiserver.web.keys import HUB_KEY, PARTS_KEY
 from ctiserver.web.metrics import METRICS_KEY
@@ -63,6 +65,8 @@ class CtiServer:
         self.calls = CallTracker(clock)
         self.ami = AmiLink(settings.ami)
         self.agi = AgiServer(settings.agi)
+        #: the other Asterisk boxes beside the queue box ``ami`` reaches (none: one box)
+        self.boxes = EdgeBoxes(settings, self.ami)
         # one instance of each repository that several features use, handed down from here
         users = UserRepository(self.db)
         signing_in = web_parts(self.db, settings, users)
@@ -76,6 +80,10 @@ class CtiServer:
         self.web_app[PARTS_KEY] = core
         self.metrics = self.web_app[METRICS_KEY]
         observe(core, self.metrics)
+        if self.boxes.boxes:
+            health.watch_check(self.web_app, self.boxes)
+            self.metrics.reading("ctiserver_edge_box_up", "1 while an edge box's AMI link is up, by box",
+                                 lambda: {b.name: float(b.link.connected) for b in self.boxes.boxes}, label="box")
         # first: its writer stops last, after every feature that records to it
         self.audit = audit_plugin.register(core)
         self.call_records = calls_plugin.register(core)
@@ -136,6 +144,7 @@ class CtiServer:
         await self.core.start_features()
         await self.agi.start()
         await self.ami.start()
+        await self.boxes.start()
         self._runner = web.AppRunner(self.web_app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.settings.web.host, self.settings.web.port)
@@ -157,6 +166,7 @@ class CtiServer:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+        await self.boxes.stop()
         await self.ami.stop()
         await self.agi.stop()
         await self.core.close()

@@ -36,6 +36,7 @@ class AgentDeskService:
         *,
         queues: Collection[str],
         interface_pattern: str,
+        state_interface_pattern: str = "",
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._agents = agents
@@ -43,6 +44,7 @@ class AgentDeskService:
         self._board = board
         self._queues = tuple(queues)
         self._pattern = interface_pattern
+        self._state_pattern = state_interface_pattern
         self._clock = clock
         #: interface -> the supervisor who paused that agent, and whether the board has shown
         #: the pause yet (a pause seen then gone ends it; the agent's own pause replaces it)
@@ -50,6 +52,11 @@ class AgentDeskService:
 
     def interface_of(self, record: AgentRecord) -> str:
         return self._pattern.format(extension=record.extension)
+
+    def _state_interface(self, record: AgentRecord) -> dict[str, str]:
+        """The member's StateInterface (hotline.agent_state_interface), if set."""
+        pattern = self._state_pattern
+        return {"StateInterface": pattern.format(extension=record.extension)} if pattern else {}
 
     async def agent(self, user_id: int) -> dict[str, Any] | None:
         record = await self._agents.for_user(user_id)
@@ -65,7 +72,7 @@ class AgentDeskService:
         for queue in wanted:
             await self._act(
                 {"Action": "QueueAdd", "Queue": queue, "Interface": interface, "MemberName": record.name,
-                 "Paused": "false"},
+                 "Paused": "false", **self._state_interface(record)},
                 tolerate="Already there",
             )
         await self._until(interface, lambda a: set(wanted) <= a.queues)

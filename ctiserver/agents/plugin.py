@@ -32,7 +32,7 @@ def register(core: Core) -> Agents:
     directory = AgentRepository(core.db)
     desk = AgentDeskService(
         directory, core.ami, board, queues=core.queue_names, interface_pattern=hotline.agent_interface,
-        clock=core.clock,
+        state_interface_pattern=hotline.agent_state_interface, clock=core.clock,
     )
 
 

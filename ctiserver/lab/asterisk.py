@@ -19,6 +19,7 @@ from pathlib import Path
 import jinja2
 
 from ctiserver.callbacks.keyprompts import key_prompts
+from ctiserver.lab.boxes import BoxView
 from ctiserver.lab.certificates import lab_certificate
 from ctiserver.lab.provision import AsteriskInstall
 from ctiserver.phone import endpoint_of, sip_password
@@ -91,8 +92,11 @@ def layout_for(settings: Settings, install: AsteriskInstall) -> AsteriskLayout:
     return AsteriskLayout(base=f"/srv/ctiserver/{digest}")
 
 
-def render_config(settings: Settings, install: AsteriskInstall, layout: AsteriskLayout) -> Path:
-    """Write every configuration file of the instance; returns its etc dir on this machine."""
+def render_config(
+    settings: Settings, install: AsteriskInstall, layout: AsteriskLayout, box: BoxView | None = None
+) -> Path:
+    """Write every configuration file of the instance; returns its etc dir on this machine.
+    ``box``: which of several boxes it is (``ctiserver.lab.boxes``); None: the only one."""
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader([str(d) for d in asterisk_template_dirs()]),
         undefined=jinja2.StrictUndefined,
@@ -110,6 +114,8 @@ def render_config(settings: Settings, install: AsteriskInstall, layout: Asterisk
         "lab": settings.lab,
         "asterisk": settings.asterisk,
         "sip_bind": settings.asterisk.sip_bind,
+        "box": box,
+        "boxes": settings.boxes,
         "dirs": {
             "etc": layout.etc,
             "modules": install.modules_dir,

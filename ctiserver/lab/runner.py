@@ -9,12 +9,15 @@ an agent whenever it is made.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 
 from ctiserver.ivr.engine.runner import HOURS_MODES
 from ctiserver.lab.asterisk import AsteriskLayout, AsteriskProcess, layout_for, render_config
+from ctiserver.lab.boxes import LAB_SHARED_STATE, box_view, edge_settings
 from ctiserver.lab.demo import seed_demo
 from ctiserver.lab.demo_dispatch import seed_demo_dispatch
 from ctiserver.lab.phones import PhoneLines
@@ -30,6 +33,17 @@ LAB_AGENT_INTERFACE = "Local/{extension}@lab-agents/n"
 LAB_CUSTOMER_INTERFACE = "Local/{number}@lab-customers/n"
 #: a supervisor's phone in the lab (live monitoring): a Local channel answered by [lab-supervisor]
 LAB_SUPERVISOR_INTERFACE = "Local/{extension}@lab-supervisor/n"
+
+
+@dataclass
+class EdgeLab:
+    """An edge box of the lab (``ctiserver lab --boxes 2``): its Asterisk, its settings (its AMI
+    and SIP ports) and its own simulated phones, which place calls entering this box."""
+
+    name: str
+    settings: Settings
+    asterisk: AsteriskProcess
+    phones: PhoneLines
 
 
 class Lab:
@@ -50,12 +64,17 @@ class Lab:
         #: the simulated phones' own AMI sessions (Originate, PlayDTMF, Hangup), apart
         #: from the server's link: see ctiserver/lab/phones.py
         self.phones = PhoneLines(settings.ami)
+        #: the other boxes (settings.boxes.edges), each an Asterisk of its own
+        self.edges: list[EdgeLab] = []
 
     async def start(self) -> None:
         install = find_or_provision(self.settings.asterisk, allow_provision=self.allow_provision)
         layout = layout_for(self.settings, install)
+        shared = LAB_SHARED_STATE if self.settings.boxes.edges and not self.settings.hotline.agent_state_interface \
+            else {}
         self.settings = self.settings.replace(
-            hotline={"agent_interface": LAB_AGENT_INTERFACE, "callback_interface": LAB_CUSTOMER_INTERFACE},
+            hotline={"agent_interface": LAB_AGENT_INTERFACE, "callback_interface": LAB_CUSTOMER_INTERFACE,
+                     **shared},
             ivr=lab_ivr(self.settings),
             webrtc={"enabled": self.settings.lab.browser_phone},
         )
@@ -63,10 +82,18 @@ class Lab:
             ivr=_ivr_paths(self.settings, install, layout), recordings=_recording_paths(install, layout)
         )
         # after the paths: the queues play the server's prompts from ivr.asterisk_prompt_dir
-        render_config(self.settings, install, layout)
+        render_config(self.settings, install, layout, box_view(self.settings, None))
         self.asterisk = AsteriskProcess(install, layout)
-        await self.asterisk.start()
-        await self.asterisk.wait_fully_booted()
+        for edge in self.settings.boxes.edges:
+            settings = edge_settings(self.settings, edge)
+            edge_layout = layout_for(settings, install)
+            render_config(settings, install, edge_layout, box_view(self.settings, edge))
+            process = AsteriskProcess(install, edge_layout)
+            self.edges.append(EdgeLab(edge.name, settings, process, PhoneLines(settings.ami, lines=2)))
+        boxes = [self.asterisk, *(edge.asterisk for edge in self.edges)]
+        for box in boxes:
+            await box.start()
+        await asyncio.gather(*(box.wait_fully_booted() for box in boxes))
         self.server = CtiServer(self.settings)
         await self.server.start()
         if self.seed:
@@ -79,11 +106,20 @@ class Lab:
                 if record.user_id is not None:
                     await self.server.desk.login(record.user_id)
         await self.phones.start()
+        for edge_lab in self.edges:
+            await edge_lab.phones.start()
+
+    def edge(self, name: str) -> EdgeLab:
+        return next(edge for edge in self.edges if edge.name == name)
 
     async def stop(self) -> None:
         await self.phones.stop()
+        for edge in self.edges:
+            await edge.phones.stop()
         if self.server is not None:
             await self.server.stop()
+        for edge in self.edges:
+            await edge.asterisk.stop()
         if self.asterisk is not None:
             await self.asterisk.stop()
 
@@ -103,6 +139,30 @@ class Lab:
             f"{base}/healthz",
             *self._phone_url(),
         ]
+
+    def boxes_summary(self) -> list[str]:
+        """What ``ctiserver lab --boxes N`` prints of its boxes: which is which, how to call
+        into an edge, how to kill one."""
+        if not self.edges or self.asterisk is None:
+            return []
+        boxes = self.settings.boxes
+        mine = [ext for ext in self.settings.lab.agents if boxes.edge_of(ext) is None]
+        lines = [f"  boxes: {boxes.name} (the queue box, pid {self.asterisk.pid}, AMI port "
+                 f"{self.settings.ami.port}, agents {', '.join(mine)})"]
+        for edge in self.edges:
+            agents = ", ".join(boxes.edge_of_name(edge.name).agents)
+            port = edge.settings.ami.port
+            lines += [
+                f"         {edge.name} (an edge, pid {edge.asterisk.pid}, AMI port {port}, agents {agents})",
+                f"    a call entering {edge.name}: CTISERVER_AMI__PORT={port} ctiserver simulate call "
+                "--caller 13900139000",
+                f"      (its IVR runs on {boxes.name}: the questions time out to their defaults; --dtmf "
+                "works for calls entering the queue box)",
+                f"    kill {edge.name}: kill -9 {edge.asterisk.pid}  (its calls end; new calls go through "
+                f"{boxes.name})",
+                "",
+            ]
+        return lines
 
     def _phone_url(self) -> list[str]:
         if not self.settings.webrtc.enabled:
