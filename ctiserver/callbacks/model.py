@@ -163,9 +163,10 @@ def recorded_outcome(dialled: bool, dial_status: str | None) -> Outcome:
     never ``dialled`` (no record: the agent did not answer, or the Originate never reached
     Asterisk; or the leg ended before the Dial): AGENT_MISSED, due again at once and not
     counted (the customer was not called); dialled and ended: Dial's ``dial_status``
-    (ANSWER: connected, never dialled again); dialled with no end written (Asterisk
-    stopped mid-call, or a record older than Asterisk keeps): FAILED, counted and retried
-    after the back-off."""
+    (ANSWER, or ``answer`` written as the customer answered: connected, never dialled
+    again); dialled with no end written and not answered (Asterisk stopped mid-call while
+    the customer's phone rang, or a record older than Asterisk keeps): FAILED, counted and
+    retried after the back-off."""
     if not dialled:
         return Outcome.AGENT_MISSED
     if dial_status is None:

@@ -4,8 +4,10 @@ Every attempt is claimed in the database with the ChannelId its Originate carrie
 dialplan contexts that dial a customer for the server write the attempt's outcome into
 Asterisk's own database (AstDB, ``func_db``), keyed by that ChannelId
 (``dialplans/hotline.inc.j2``, ``[cti-attempt-dial]``): ``dial`` just before the
-customer's Dial, then ``end:<DIALSTATUS>`` from the channel's hangup handler; an
-automatic call the customer answered writes ``answer``. Asterisk writes it whether or not
+customer's Dial, ``answer`` as the customer answers (Dial's ``U`` gosub, so a customer
+reached stays known as reached even if Asterisk itself stops mid-call), then
+``end:<DIALSTATUS>`` from the channel's hangup handler; an automatic call the customer
+answered writes ``answer``. Asterisk writes it whether or not
 a server is connected, and it survives a restart of Asterisk too.
 
 Why AstDB rather than CDR/CEL in PostgreSQL (``cdr_pgsql``): it works the same on SQLite
@@ -19,10 +21,11 @@ write privilege on AstDB.
 ``Tracker.look`` answers, for each attempt: its channel if Asterisk still has it (it is
 followed from its events), else its record. The rules each feature draws from it are
 in ``Found``. ``AttemptWatch`` is what both diallers (callbacks, return visits) share: the
-server's lease (``ctiserver.storage.dialler_leases``), the attempts it must resolve (its own left
-by a previous run, and those of servers whose lease ran out), and whether it may still
-send an Originate (not once its own lease is about to run out: another server may be
-resolving its attempts).
+server's liveness lease (``ctiserver.storage.dialler_leases``, renewed on every server that
+claims attempts: ``keep_alive``), the attempts it must resolve (its own left by a previous
+run, at start; those of servers whose lease ran out, at every beat of the node holding the
+dialling duty: ``resolve_forever``), and whether it may still send an Originate (not once
+its own lease is about to run out: another server may be resolving its attempts).
 """
 
 from __future__ import annotations
@@ -255,14 +258,25 @@ class AttemptWatch:
         found = await self.tracker.look([Pending(a.channel_id, a.started_at.timestamp()) for a in mine], now)
         return [(a, found[a.channel_id]) for a in mine]
 
-    async def keep_forever(self, resolve: Callable[[], Awaitable[None]]) -> None:
-        """Renew the lease every third of its length and ``resolve`` after each beat."""
+    async def keep_alive(self) -> None:
+        """Renew the lease every third of its length, forever: on every server that claims
+        attempts (an agent's click to call, a caller's place kept in a queue), whether or
+        not it holds the dialling duty, so that no other server takes its attempts for a
+        dead one's while it follows them."""
         while True:
             await asyncio.sleep(self._beat)
-            if await self.renew():
-                try:
-                    await resolve()
-                except (AmiError, TimeoutError, OSError):
-                    log.warning("attempts left in flight not looked up (Asterisk)", exc_info=True)
-                except Exception:
-                    log.exception("attempts left in flight not resolved")
+            await self.renew()
+
+    async def resolve_forever(self, resolve: Callable[[], Awaitable[None]]) -> None:
+        """``resolve`` (the attempts of servers whose lease ran out) every third of the
+        lease, while this server's own lease is known to run: the dialling duty's."""
+        while True:
+            await asyncio.sleep(self._beat)
+            if self._clock() >= self._held_until:
+                continue  # cut off from the database: others may be resolving ours
+            try:
+                await resolve()
+            except (AmiError, TimeoutError, OSError):
+                log.warning("attempts left in flight not looked up (Asterisk)", exc_info=True)
+            except Exception:
+                log.exception("attempts left in flight not resolved")

@@ -127,14 +127,23 @@ class VisitDialer:
             sent += 1
         return sent
 
-    async def run_forever(self) -> None:
+    async def keep_alive(self) -> None:
+        """On every node (an agent's click to call claims attempts on any): this server's
+        lease held and renewed, the attempts its previous run left resolved."""
         await self._ami.wait_ready(timeout=3600)
         await self._watch.hold()
         await self.resolve(own=True)
-        self._spawn(self._watch.keep_forever(self.resolve))
-        while True:
-            await self.tick()
-            await asyncio.sleep(self._settings.visits.interval)
+        await self._watch.keep_alive()
+
+    async def run_forever(self) -> None:
+        """The dialling duty, on one node at a time (the lease ``visit-dialer``): the
+        automatic calls, and the attempts of servers whose lease ran out resolved."""
+        await self._ami.wait_ready(timeout=3600)
+        async with asyncio.TaskGroup() as group:
+            group.create_task(self._watch.resolve_forever(self.resolve))
+            while True:
+                await self.tick()
+                await asyncio.sleep(self._settings.visits.interval)
 
     def agent_action(self, visit: VisitInfo, attempt: VisitAttemptInfo, extension: str) -> dict[str, Any]:
         number = digits_only(visit.number or "")

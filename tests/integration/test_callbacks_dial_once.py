@@ -3,8 +3,9 @@ server down longer than its callback calls last finds their outcomes in Asterisk
 record of them (AstDB, written by the dialplan) and dials no answered customer again; of
 two servers on one PostgreSQL, the one left alive resolves the attempts of the one killed
 (and never restarted) once its lease has run out, and offers its agent callbacks again.
-Customers dialled are counted from Asterisk's own events (each DialBegin of a callback's
-agent leg), on an AMI session of the test's own."""
+One node at a time dials (the lease ``callback-dialer``): the survivor takes the duty over
+from the one killed. Customers dialled are counted from Asterisk's own events (each
+DialBegin of a callback's agent leg), on an AMI session of the test's own."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from ctiserver.lab.caller import set_global
 from ctiserver.lab.isolated import free_port
 from ctiserver.lab.runner import Lab
 from ctiserver.storage.database import Database
+from ctiserver.telephony.ami.actions import AmiActionFailed
 from tests.integration.conftest import LabFactory, eventually
 from tests.integration.test_callbacks import callback_settings
 from tests.integration.test_callbacks_crash import Originates, ServerProcess, processes  # noqa: F401  (fixture)
@@ -114,6 +116,7 @@ async def test_a_server_down_longer_than_a_call_dials_no_answered_customer_again
 
         await eventually(all_dialled, 30, "every customer to be dialled")
         first.kill()  # every customer's phone rings; they answer, talk and hang up unwatched
+        records = await _records_while_talking(seen, set(seen.by_channel))
 
         async def all_over() -> bool:
             return set(seen.by_channel) <= seen.gone
@@ -129,6 +132,29 @@ async def test_a_server_down_longer_than_a_call_dials_no_answered_customer_again
     assert len(attempts) == 4 and {a.outcome for a in attempts} == {"connected"}, attempts
     assert all((t.attempts, t.outcome) == (0, "connected") for t in done), done
     assert "by Asterisk's record" in again.log.read_text(), "the outcomes were read, not assumed"
+    assert set(records.values()) == {"answer"}, f"reached customers' records while talking: {records}"
+
+
+async def _records_while_talking(seen: Dials, channels: set[str]) -> dict[str, str]:
+    """Each attempt's AstDB record as its customer talks (before its hangup handler writes
+    ``end:``): ``answer``, so a customer reached stays reached even if Asterisk itself
+    stopped now (its hangup handler would never run)."""
+    family = f"cti-attempt-{time.strftime('%Y%m%d', time.gmtime())}"
+    seen_records: dict[str, str] = {}
+
+    async def all_answered() -> bool:
+        for channel in channels - set(seen_records):
+            try:
+                listing = await seen.link.send_list_action({"Action": "DBGet", "Family": family, "Key": channel})
+            except AmiActionFailed:
+                continue  # no record yet (the agent's phone still rings)
+            value = next((str(m.get("Val")) for m in listing if m.get("Event") == "DBGetResponse"), "")
+            if value != "dial":  # the customer's phone rings until the record changes
+                seen_records[channel] = value
+        return set(seen_records) == channels
+
+    await eventually(all_answered, 30, "every customer to answer")
+    return seen_records
 
 
 async def test_of_two_servers_the_survivor_resolves_the_dead_ones_attempts_and_offers_its_agent_again(
@@ -153,7 +179,7 @@ async def test_of_two_servers_the_survivor_resolves_the_dead_ones_attempts_and_o
     try:
         for name in ("node-a", "node-b"):
             serving = lab.settings.replace(
-                callbacks={"dial": True, "server_id": name, "lease": lease},
+                callbacks={"dial": True, "server_id": name, "lease": lease}, nodes={"lease_interval": 1.0},
                 web={"port": free_port()}, agi={"port": free_port()},
             )
             servers[name] = ServerProcess(serving, tmp_path, name)

@@ -139,6 +139,47 @@ async def test_outcomes_from_the_agent_legs_events(db: Database) -> None:
     assert [body["event"] for _, body in offers] == ["ringing", "ended", "ringing", "ended"]
 
 
+async def test_an_agent_is_not_free_again_before_their_last_attempts_end_is_recorded(db: Database) -> None:
+    """The Dial's end (answered) and then the hangup come at once: the agent's next claim
+    must not start before the first attempt's end is in the database."""
+    ami = FakeAmi()
+    clock = [T]
+    dialer, store, _, _ = _dialer(db, ami, _board("1001"), now=clock)
+    for n in range(2):
+        await store.record_miss(Miss(f"1380000000{n}", Source.ABANDONED, T - 50 + n, queue="support"))
+    assert await dialer.tick() == 1
+    channel = ami.sent[0]["ChannelId"]
+    writing = asyncio.Event()
+    written = asyncio.Event()
+    finish = store.finish
+
+    async def slow_finish(*args: Any) -> CallbackInfo | None:
+        writing.set()
+        await written.wait()
+        return await finish(*args)
+
+    store.finish = slow_finish  # type: ignore[method-assign]
+    clock[0] = T + 10
+    dialer.handle(DialEnded(T + 10, channel, channel, "x", "Local/138@c-1;1", "c1", "ANSWER"))
+    dialer.handle(ChannelHungUp(T + 10, channel, channel, "x", 16, "Normal"))
+    await writing.wait()
+    await _settle_briefly()
+    assert dialer.free_agents("support") == [], "free before the end was written"
+    written.set()
+    await _settle()
+    clock[0] = T + 11
+    assert [a for a, _ in dialer.free_agents("support")] == ["Local/1001@lab-agents/n"]
+    assert await dialer.tick() == 1
+    attempts = [a for t in await store.search() for a in await store.attempts(t.id)]
+    first, second = sorted(attempts, key=lambda a: a.id)
+    assert first.ended_at is not None and second.started_at >= first.ended_at
+
+
+async def _settle_briefly() -> None:
+    for _ in range(20):
+        await asyncio.sleep(0)
+
+
 async def test_after_a_restart_attempts_in_flight_are_followed_or_read_from_asterisk_never_redialled(
     db: Database,
 ) -> None:
