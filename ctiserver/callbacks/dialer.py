@@ -159,6 +159,7 @@ class CallbackDialer:
         """The dialling duty, on one node at a time (the lease ``callback-dialer``): offer due
         tasks to free agents, and resolve the attempts of servers whose lease ran out."""
         await self._ami.wait_ready(timeout=3600)
+        await self._watch.renewed()  # by keep_alive
         async with asyncio.TaskGroup() as group:
             group.create_task(self._watch.resolve_forever(self.resolve))
             while True:

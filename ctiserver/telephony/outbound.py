@@ -210,6 +210,10 @@ class AttemptWatch:
         self._beat = leases.seconds / 3 if leases is not None else beat
         #: until when this server's lease is known to run
         self._held_until = float("inf") if leases is None else 0.0
+        #: set once the lease was first renewed
+        self._renewed = asyncio.Event()
+        if leases is None:
+            self._renewed.set()
 
     async def renew(self) -> bool:
         """Renew the lease; False (logged) when the database could not be reached."""
@@ -222,7 +226,12 @@ class AttemptWatch:
             log.warning("dialler lease of %s not renewed", self.server, exc_info=True)
             return False
         self._held_until = now + self._leases.seconds
+        self._renewed.set()
         return True
+
+    async def renewed(self) -> None:
+        """Once this server's lease has been renewed (by ``hold``, on another task)."""
+        await self._renewed.wait()
 
     async def hold(self) -> None:
         """Renew until the lease is held (the database may be down at start)."""

@@ -139,6 +139,7 @@ class VisitDialer:
         """The dialling duty, on one node at a time (the lease ``visit-dialer``): the
         automatic calls, and the attempts of servers whose lease ran out resolved."""
         await self._ami.wait_ready(timeout=3600)
+        await self._watch.renewed()  # by keep_alive
         async with asyncio.TaskGroup() as group:
             group.create_task(self._watch.resolve_forever(self.resolve))
             while True:
