@@ -151,9 +151,7 @@ class CallbackDialer:
         """On every node (each claims attempts: a caller's place kept in a queue): this
         server's lease held and renewed, the attempts its previous run left resolved."""
         await self._ami.wait_ready(timeout=3600)
-        await self._watch.hold()
-        await self.resolve(own=True)
-        await self._watch.keep_alive()
+        await self._watch.keep_alive(first=lambda: self.resolve(own=True))
 
     async def run_forever(self) -> None:
         """The dialling duty, on one node at a time (the lease ``callback-dialer``): offer due

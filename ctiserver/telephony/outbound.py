@@ -267,12 +267,18 @@ class AttemptWatch:
         found = await self.tracker.look([Pending(a.channel_id, a.started_at.timestamp()) for a in mine], now)
         return [(a, found[a.channel_id]) for a in mine]
 
-    async def keep_alive(self) -> None:
-        """Renew the lease every third of its length, forever: on every server that claims
-        attempts (an agent's click to call, a caller's place kept in a queue), whether or
-        not it holds the dialling duty, so that no other server takes its attempts for a
-        dead one's while it follows them."""
+    async def keep_alive(self, first: Callable[[], Awaitable[None]]) -> None:
+        """Hold the lease and renew it every third of its length, forever: on every server
+        that claims attempts (an agent's click to call, a caller's place kept in a queue),
+        whether or not it holds the dialling duty, so that no other server takes its
+        attempts for a dead one's while it follows them. ``first`` (the attempts this
+        server's previous run left) runs once the lease is held, tried again at each beat
+        until it succeeds."""
+        await self.hold()
+        pending: Callable[[], Awaitable[None]] | None = first
         while True:
+            if pending is not None and await self._resolved(pending):
+                pending = None
             await asyncio.sleep(self._beat)
             await self.renew()
 
@@ -281,11 +287,17 @@ class AttemptWatch:
         lease, while this server's own lease is known to run: the dialling duty's."""
         while True:
             await asyncio.sleep(self._beat)
-            if self._clock() >= self._held_until:
-                continue  # cut off from the database: others may be resolving ours
-            try:
-                await resolve()
-            except (AmiError, TimeoutError, OSError):
-                log.warning("attempts left in flight not looked up (Asterisk)", exc_info=True)
-            except Exception:
-                log.exception("attempts left in flight not resolved")
+            if self._clock() < self._held_until:  # else cut off from the database
+                await self._resolved(resolve)
+
+    @staticmethod
+    async def _resolved(resolve: Callable[[], Awaitable[None]]) -> bool:
+        try:
+            await resolve()
+        except (AmiError, TimeoutError, OSError):
+            log.warning("attempts left in flight not looked up (Asterisk)", exc_info=True)
+        except Exception:
+            log.exception("attempts left in flight not resolved")
+        else:
+            return True
+        return False

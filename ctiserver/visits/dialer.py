@@ -131,9 +131,7 @@ class VisitDialer:
         """On every node (an agent's click to call claims attempts on any): this server's
         lease held and renewed, the attempts its previous run left resolved."""
         await self._ami.wait_ready(timeout=3600)
-        await self._watch.hold()
-        await self.resolve(own=True)
-        await self._watch.keep_alive()
+        await self._watch.keep_alive(first=lambda: self.resolve(own=True))
 
     async def run_forever(self) -> None:
         """The dialling duty, on one node at a time (the lease ``visit-dialer``): the

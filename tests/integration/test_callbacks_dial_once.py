@@ -1,28 +1,36 @@
-"""Callbacks dialled once across outages, against real Asterisk (issue 19, part 0): a
-server down longer than its callback calls last finds their outcomes in Asterisk's own
-record of them (AstDB, written by the dialplan) and dials no answered customer again; of
-two servers on one PostgreSQL, the one left alive resolves the attempts of the one killed
-(and never restarted) once its lease has run out, and offers its agent callbacks again.
-One node at a time dials (the lease ``callback-dialer``): the survivor takes the duty over
-from the one killed. Customers dialled are counted from Asterisk's own events (each
-DialBegin of a callback's agent leg), on an AMI session of the test's own."""
+"""Callbacks and return visits dialled once across outages, against real Asterisk (issue
+19, part 0): a server down longer than its callback calls last finds their outcomes in
+Asterisk's own record of them (AstDB, written by the dialplan: ``answer`` already while
+the customer talks) and dials no answered customer again; an agent's return-visit call
+whose server is killed as the customer talks is answered, not failed (and was recorded);
+of two servers on one PostgreSQL, the one left alive takes the dialling over (the lease
+``callback-dialer``), resolves the attempts of the one killed (and never restarted) once
+its lease has run out, and offers its agent callbacks again. Customers dialled are
+counted from Asterisk's own events (each DialBegin of an attempt's agent leg), on an AMI
+session of the test's own."""
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 from collections import Counter
 from pathlib import Path
 
+import aiohttp
 import pytest
 
 from ctiserver.callbacks.model import Miss, Source
 from ctiserver.callbacks.store import AttemptInfo, CallbackInfo, CallbackRepository
+from ctiserver.customers.store import CustomerRepository
 from ctiserver.lab.caller import set_global
 from ctiserver.lab.isolated import free_port
 from ctiserver.lab.runner import Lab
 from ctiserver.storage.database import Database
 from ctiserver.telephony.ami.actions import AmiActionFailed
+from ctiserver.tickets.store import TicketRepository
+from ctiserver.visits.store import VisitRepository
+from ctiserver.visits.views import VisitAttemptInfo, VisitInfo
 from tests.integration.conftest import LabFactory, eventually
 from tests.integration.test_callbacks import callback_settings
 from tests.integration.test_callbacks_crash import Originates, ServerProcess, processes  # noqa: F401  (fixture)
@@ -32,22 +40,28 @@ pytestmark = pytest.mark.integration
 
 #: the lab's agents hang up this many seconds after answering: a callback call's length
 TALK = "3"
+#: the customer a return visit calls
+VISITED = "13800139009"
 
 
 class Dials(Originates):
-    """Also every customer a callback dials (DialBegin on its agent leg, by number) and
-    every callback agent leg Asterisk has hung up."""
+    """Also every customer a callback (or an agent's return visit) dials (DialBegin on its
+    agent leg, by number) and every such agent leg Asterisk has hung up."""
 
     def __init__(self, lab: Lab) -> None:
         super().__init__(lab)
         self.customers: Counter[str] = Counter()
         self.by_channel: dict[str, str] = {}
         self.gone: set[str] = set()
+        #: the calls (Linkedid) Asterisk's MixMonitor started recording
+        self.recorded: set[str] = set()
         self.link.on_event(self._on_dial)
 
     async def _on_dial(self, message: dict[str, str]) -> None:
         uniqueid = message.get("Uniqueid", "")
-        if not uniqueid.startswith("cb-") or uniqueid.endswith("-2"):
+        if message.get("Event") == "MixMonitorStart":
+            self.recorded.add(message.get("Linkedid", ""))
+        if not uniqueid.startswith(("cb-", "vv-")) or uniqueid.endswith("-2"):
             return
         if message.get("Event") == "DialBegin":
             number = message.get("DialString", "").split("@")[0]
@@ -99,6 +113,7 @@ async def test_a_server_down_longer_than_a_call_dials_no_answered_customer_again
     await _login(lab, "1001", "1002", "1003", "1004")
     numbers = [f"1380013900{n}" for n in range(4)]
     tasks = await _misses(lab, numbers)
+    visit = await _visit_owed(lab, VISITED)
     assert lab.server is not None
     await lab.server.stop()
     lab.server = None
@@ -126,16 +141,85 @@ async def test_a_server_down_longer_than_a_call_dials_no_answered_customer_again
         processes.append(again)
         await again.start()
         done, attempts = await _final(lab.settings.database.url, tasks, 30)
+        assert "by Asterisk's record" in again.log.read_text(), "the outcomes were read, not assumed"
+        # the same for an agent's return-visit call: its server killed as the customer talks
+        visit_call = await _click_to_call(lab, visit.id)
+
+        async def visit_answered() -> bool:
+            return records.values.get(visit_call, [""])[-1] == "answer"
+
+        await eventually(visit_answered, 30, "the visit's customer to answer")
+        again.kill()
+
+        async def visit_over() -> bool:
+            return visit_call in seen.gone
+
+        await eventually(visit_over, 30, "the visit's call to end while the server is down")
+        third = ServerProcess(serving, tmp_path, "third")
+        processes.append(third)
+        await third.start()
+        visited, visit_attempts = await _visit_resolved(lab.settings.database.url, visit.id)
     finally:
         await records.stop()
         await seen.link.stop()
-    assert seen.customers == Counter(dict.fromkeys(numbers, 1)), f"Asterisk dialled {seen.customers}"
+    assert seen.customers == Counter(dict.fromkeys([*numbers, VISITED], 1)), f"Asterisk dialled {seen.customers}"
+    assert [(a.channel_id, a.outcome) for a in visit_attempts] == [(visit_call, "answered")], visit_attempts
+    assert (visited.status, visited.attempts) == ("calling", 0), "answered: waiting for the agent's score"
+    assert visit_call in seen.recorded, "the visit's call was recorded (cti-record, from cti-attempt-reached)"
+    assert "by Asterisk's record" in third.log.read_text()
     # as they talked, Asterisk's record said they were reached: so it would have, had
     # Asterisk itself stopped then (no hangup handler to write the end)
     assert all(v[-2:] == ["answer", "end:ANSWER"] for v in records.values.values()), records.values
     assert len(attempts) == 4 and {a.outcome for a in attempts} == {"connected"}, attempts
     assert all((t.attempts, t.outcome) == (0, "connected") for t in done), done
-    assert "by Asterisk's record" in again.log.read_text(), "the outcomes were read, not assumed"
+
+
+async def _visit_owed(lab: Lab, number: str) -> VisitInfo:
+    """A repair ticket completed for a customer at ``number``: the return visit it owes."""
+    assert lab.server is not None
+    db = lab.server.db
+    customer = await CustomerRepository(db).create("张伟", number)
+    tickets = TicketRepository(db)
+    ticket = await tickets.open("repair", "空调不制冷", {"caller_number": number}, customer_id=customer.id)
+    if ticket.status == "new":
+        ticket = await tickets.dispatch(ticket.id, "repair", None)
+    await tickets.move(ticket.id, "in_progress")
+    await tickets.move(ticket.id, "completed")
+    store = VisitRepository(db)
+
+    async def made() -> VisitInfo | None:
+        return next((v for v in await store.search() if v.ticket_id == ticket.id), None)
+
+    return await eventually(made, 30, "the ticket's return visit")
+
+
+async def _click_to_call(lab: Lab, visit_id: int) -> str:
+    """Agent 1001 calls the visit's customer from the desk (the server process's web)."""
+    base = f"http://127.0.0.1:{lab.settings.web.port}"
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as session:
+        login = {"username": "agent1001", "password": lab.settings.lab.demo_password}
+        async with session.post(f"{base}/login", json=login) as response:
+            assert response.status == 200, await response.text()
+        async with session.post(f"{base}/api/visits/{visit_id}/call", json={}) as response:
+            assert response.status == 200, await response.text()
+            return str((await response.json())["visit"]["call_linkedid"])
+
+
+async def _visit_resolved(url: str, visit_id: int) -> tuple[VisitInfo, list[VisitAttemptInfo]]:
+    db = Database(url)
+    try:
+        store = VisitRepository(db)
+
+        async def ended() -> list[VisitAttemptInfo] | None:
+            attempts = await store.attempts(visit_id)
+            return attempts if attempts and all(a.ended_at is not None for a in attempts) else None
+
+        attempts = await eventually(ended, 30, "the visit's attempt to be resolved")
+        visit = await store.get(visit_id)
+        assert visit is not None
+        return visit, attempts
+    finally:
+        await db.close()
 
 
 class Records:
@@ -181,7 +265,7 @@ async def test_of_two_servers_the_survivor_resolves_the_dead_ones_attempts_and_o
     await set_global(lab, "LAB_TALK_TIME", TALK)
     assert lab.server is not None
     names = {r.extension: r.name for r in await lab.server.agents.all()}
-    numbers = [f"1390013900{n}" for n in range(6)]
+    numbers = [f"139001390{n:02d}" for n in range(10)]
     tasks = await _misses(lab, numbers)
     await lab.server.stop()
     lab.server = None
@@ -198,7 +282,7 @@ async def test_of_two_servers_the_survivor_resolves_the_dead_ones_attempts_and_o
             servers[name] = ServerProcess(serving, tmp_path, name)
             processes.append(servers[name])
             await servers[name].start()
-        for extension in ("1001", "1002"):  # both servers up: they share the work from here
+        for extension in ("1001", "1002", "1003", "1004"):  # both servers up: one of them dials
             await seen.link.send_action({
                 "Action": "QueueAdd", "Queue": "support", "Interface": f"Local/{extension}@lab-agents/n",
                 "MemberName": names[extension], "Paused": "false",
@@ -215,6 +299,8 @@ async def test_of_two_servers_the_survivor_resolves_the_dead_ones_attempts_and_o
             orphan = await eventually(dialling, 40, "a server to dial a customer")
             dead, survivor = (orphan.server, *(n for n in servers if n != orphan.server))
             servers[str(dead)].kill()
+            killed = time.time()
+            before = [a for t in tasks for a in await check.attempts(t.id)]
 
             async def orphan_over() -> bool:
                 return orphan.channel_id in seen.gone
@@ -234,11 +320,23 @@ async def test_of_two_servers_the_survivor_resolves_the_dead_ones_attempts_and_o
     finally:
         await seen.link.stop()
     assert seen.customers == Counter(dict.fromkeys(numbers, 1)), f"Asterisk dialled {seen.customers}"
+    assert {a.server for a in before} == {dead}, f"one node dials (the lease callback-dialer): {before}"
+    assert {a.server for a in attempts if a.id > max(b.id for b in before)} == {survivor}, "taken over"
     assert [(a.outcome, a.server) for a in resolved] == [("connected", dead)], resolved
     assert again.server == survivor
     offered_after = again.started_at.timestamp() - ended
     assert offered_after <= lease + 2, f"node-a's agent offered again {offered_after:.1f}s after its call ended"
-    assert len(attempts) == 6 and {a.outcome for a in attempts} == {"connected"}, attempts
+    assert len(attempts) == 10 and {a.outcome for a in attempts} == {"connected"}, attempts
     assert all((t.attempts, t.outcome) == (0, "connected") for t in done), done
+    by_agent: dict[str | None, list[AttemptInfo]] = {}
+    for attempt in attempts:
+        by_agent.setdefault(attempt.agent, []).append(attempt)
+    for agent, theirs in by_agent.items():
+        theirs.sort(key=lambda a: a.started_at)
+        for first, then in itertools.pairwise(theirs):
+            assert first.ended_at is not None and then.started_at >= first.ended_at, f"{agent} offered two at once"
     assert f"dead server {dead}'s" in servers[survivor].log.read_text()
-    print(f"\nthe dead server's agent offered again {offered_after:.1f}s after its call ended (lease {lease}s)")
+    took_over = min(a.started_at.timestamp() for a in attempts if a.server == survivor) - killed
+    print(f"\nthe survivor dialled {took_over:.1f}s after the kill (nodes.lease_interval 1s); the dead server's"
+          f" agent was offered again {again.started_at.timestamp() - killed:.1f}s after the kill,"
+          f" {offered_after:.1f}s after its call ended (lease {lease}s)")
