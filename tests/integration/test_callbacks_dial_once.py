@@ -12,6 +12,7 @@ session of the test's own."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import time
 from collections import Counter
@@ -40,8 +41,8 @@ pytestmark = pytest.mark.integration
 
 #: the lab's agents hang up this many seconds after answering: a callback call's length
 TALK = "3"
-#: the customer a return visit calls
-VISITED = "13800139009"
+#: the customers return visits call (the second with its server watching)
+VISITED, VISITED_LIVE = "13800139008", "13800139009"
 
 
 class Dials(Originates):
@@ -114,6 +115,7 @@ async def test_a_server_down_longer_than_a_call_dials_no_answered_customer_again
     numbers = [f"1380013900{n}" for n in range(4)]
     tasks = await _misses(lab, numbers)
     visit = await _visit_owed(lab, VISITED)
+    watched = await _visit_owed(lab, VISITED_LIVE)
     assert lab.server is not None
     await lab.server.stop()
     lab.server = None
@@ -142,13 +144,10 @@ async def test_a_server_down_longer_than_a_call_dials_no_answered_customer_again
         await again.start()
         done, attempts = await _final(lab.settings.database.url, tasks, 30)
         assert "by Asterisk's record" in again.log.read_text(), "the outcomes were read, not assumed"
-        # the same for an agent's return-visit call: its server killed as the customer talks
-        visit_call = await _click_to_call(lab, visit.id)
-
-        async def visit_answered() -> bool:
-            return records.values.get(visit_call, [""])[-1] == "answer"
-
-        await eventually(visit_answered, 30, "the visit's customer to answer")
+        # the same for an agent's return-visit call: its server killed as the agent's phone
+        # rings; the agent answers, the customer is dialled, talks and hangs up, unwatched
+        await set_global(lab, "LAB_ANSWER_DELAY", "2")
+        visit_call = await _click_to_call(lab, visit.id)  # answered once the Originate is sent
         again.kill()
 
         async def visit_over() -> bool:
@@ -159,28 +158,44 @@ async def test_a_server_down_longer_than_a_call_dials_no_answered_customer_again
         processes.append(third)
         await third.start()
         visited, visit_attempts = await _visit_resolved(lab.settings.database.url, visit.id)
+        # and one watched to its end: the customer's leg recorded ([cti-attempt-reached] runs
+        # [cti-record]), the outcome from the Dial's end
+        await set_global(lab, "LAB_ANSWER_DELAY", "0.2")
+        live_call = await _click_to_call(lab, watched.id)
+        _, live_attempts = await _visit_resolved(lab.settings.database.url, watched.id)
+
+        async def live_over() -> bool:
+            return live_call in seen.gone
+
+        await eventually(live_over, 30, "the watched visit's call to end")
     finally:
         await records.stop()
         await seen.link.stop()
-    assert seen.customers == Counter(dict.fromkeys([*numbers, VISITED], 1)), f"Asterisk dialled {seen.customers}"
+    dialled = Counter(dict.fromkeys([*numbers, VISITED, VISITED_LIVE], 1))
+    assert seen.customers == dialled, f"Asterisk dialled {seen.customers}"
     assert [(a.channel_id, a.outcome) for a in visit_attempts] == [(visit_call, "answered")], visit_attempts
     assert (visited.status, visited.attempts) == ("calling", 0), "answered: waiting for the agent's score"
-    assert visit_call in seen.recorded, "the visit's call was recorded (cti-record, from cti-attempt-reached)"
-    assert "by Asterisk's record" in third.log.read_text()
+    assert [(a.channel_id, a.outcome) for a in live_attempts] == [(live_call, "answered")], live_attempts
+    assert live_call in seen.recorded, "the visit's call was recorded (cti-record, from cti-attempt-reached)"
+    assert f"({visit_call}, this server's) ended unwatched: answered by Asterisk's record" in third.log.read_text()
     # as they talked, Asterisk's record said they were reached: so it would have, had
     # Asterisk itself stopped then (no hangup handler to write the end)
-    assert all(v[-2:] == ["answer", "end:ANSWER"] for v in records.values.values()), records.values
+    odd = {channel: v for channel, v in records.values.items() if v[-2:] != ["answer", "end:ANSWER"]}
+    assert not odd and len(records.values) == 6, f"records not reached as talking, then ended: {odd}"
     assert len(attempts) == 4 and {a.outcome for a in attempts} == {"connected"}, attempts
     assert all((t.attempts, t.outcome) == (0, "connected") for t in done), done
 
 
 async def _visit_owed(lab: Lab, number: str) -> VisitInfo:
-    """A repair ticket completed for a customer at ``number``: the return visit it owes."""
+    """A repair ticket agent 1001 opened, completed for a customer at ``number``: the
+    return visit it owes (agent 1001 may see it)."""
     assert lab.server is not None
     db = lab.server.db
+    agent = next(r for r in await lab.server.agents.all() if r.extension == "1001")
     customer = await CustomerRepository(db).create("张伟", number)
     tickets = TicketRepository(db)
-    ticket = await tickets.open("repair", "空调不制冷", {"caller_number": number}, customer_id=customer.id)
+    ticket = await tickets.open("repair", "空调不制冷", {"caller_number": number}, customer_id=customer.id,
+                                source="agent", user_id=agent.user_id)
     if ticket.status == "new":
         ticket = await tickets.dispatch(ticket.id, "repair", None)
     await tickets.move(ticket.id, "in_progress")
@@ -232,26 +247,30 @@ class Records:
         self._task = asyncio.get_running_loop().create_task(self._poll())
 
     async def _poll(self) -> None:
-        family = f"cti-attempt-{time.strftime('%Y%m%d', time.gmtime())}"
         while True:
-            for channel in list(self.seen.by_channel):
-                values = self.values.setdefault(channel, [])
-                if values and values[-1].startswith("end:"):
-                    continue
-                try:
-                    listing = await self.seen.link.send_list_action(
-                        {"Action": "DBGet", "Family": family, "Key": channel}
-                    )
-                except AmiActionFailed:
-                    continue
-                value = next((str(m.get("Val")) for m in listing if m.get("Event") == "DBGetResponse"), "")
-                if not values or values[-1] != value:
-                    values.append(value)
+            await self._read_all()
             await asyncio.sleep(0.05)
 
+    async def _read_all(self) -> None:
+        family = f"cti-attempt-{time.strftime('%Y%m%d', time.gmtime())}"
+        for channel in list(self.seen.by_channel):
+            values = self.values.setdefault(channel, [])
+            if values and values[-1].startswith("end:"):
+                continue
+            try:
+                listing = await self.seen.link.send_list_action({"Action": "DBGet", "Family": family, "Key": channel})
+            except AmiActionFailed:
+                continue
+            value = next((str(m.get("Val")) for m in listing if m.get("Event") == "DBGetResponse"), "")
+            if not values or values[-1] != value:
+                values.append(value)
+
     async def stop(self) -> None:
+        """Stop polling, once every call is over: a last read of every record."""
         self._task.cancel()
         await asyncio.gather(self._task, return_exceptions=True)
+        with contextlib.suppress(Exception):  # the test's own failure, if any, is what counts
+            await self._read_all()
 
 
 async def test_of_two_servers_the_survivor_resolves_the_dead_ones_attempts_and_offers_its_agent_again(
