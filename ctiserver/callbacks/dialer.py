@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime as dt
 import logging
 import uuid
 from collections.abc import Callable
@@ -37,7 +36,14 @@ from panoramisk.message import Message
 
 from ctiserver.agents.model import AgentBoard, AgentState, AgentUpdate
 from ctiserver.calendar import DayRules, utc
-from ctiserver.callbacks.model import Outcome, calling_window, dial_digits, dial_outcome, recorded_outcome
+from ctiserver.callbacks.model import (
+    CallingWindows,
+    Outcome,
+    calling_window,
+    dial_digits,
+    dial_outcome,
+    recorded_outcome,
+)
 from ctiserver.callbacks.store import AttemptInfo, CallbackInfo, CallbackRepository, Claim
 from ctiserver.calls.model import PLACEHOLDER_PREFIX
 from ctiserver.settings import Settings
@@ -55,7 +61,7 @@ from ctiserver.telephony.events import (
     DialStarted,
     DomainEvent,
 )
-from ctiserver.telephony.outbound import AttemptWatch
+from ctiserver.telephony.outbound import AttemptWatch, Found
 
 log = logging.getLogger(__name__)
 
@@ -122,12 +128,9 @@ class CallbackDialer:
             # or a placeholder's wait in its queue
             span=max(ring, settings.callbacks.hold_timeout) + 60,
         )
-        zone = settings.hotline.timezone
-        days = DayRules.from_settings(settings.calendar)
+        zone, days = settings.hotline.timezone, DayRules.from_settings(settings.calendar)
         #: each queue's calling window on the business calendar
-        self._calendars = {q.name: calling_window(q.hours, zone, days) for q in settings.hotline.queues}
-        #: queue -> the calling window it is in (kept until it closes)
-        self._open_windows: dict[str, tuple[dt.datetime, dt.datetime]] = {}
+        self._windows = CallingWindows({q.name: calling_window(q.hours, zone, days) for q in queues})
         #: ChannelId -> the attempt being followed
         self._flights: dict[str, _InFlight] = {}
         #: member interfaces ringing or talking for a callback
@@ -137,6 +140,7 @@ class CallbackDialer:
         self._resting: dict[str, float] = {}
         #: told of every Originate sent (tests, benchmarks): (channel id, interface)
         self.on_originate: Callable[[str, str], None] | None = None
+        self.link_lost = self._watch.link_lost
         #: set when an agent becomes ready: the loop looks at once instead of at its next tick
         self._wake = asyncio.Event()
         board.subscribe(self._on_agent)
@@ -181,18 +185,7 @@ class CallbackDialer:
 
     def may_dial(self, queue: str, now: float) -> bool:
         """Whether ``now`` is in the queue's calling window (a queue not in settings: any time)."""
-        calendar = self._calendars.get(queue)
-        if calendar is None:
-            return True
-        moment = utc(now)
-        window = self._open_windows.get(queue)
-        if window is None or not window[0] <= moment < window[1]:
-            window = calendar.window(moment)
-            if window is None or window[0] > moment:
-                self._open_windows.pop(queue, None)
-                return False
-            self._open_windows[queue] = window
-        return True
+        return self._windows.open(queue, utc(now))
 
     async def tick(self) -> int:
         """Offer due tasks to free agents; how many Originates were sent."""
@@ -381,6 +374,16 @@ class CallbackDialer:
             log.warning("callback attempt %d (%s, %s) ended unwatched: %s by Asterisk's record (%s)",
                         attempt.id, attempt.channel_id, whose, outcome, found.record)
             await self._finish(_InFlight(attempt, None, None, hung_up=True), outcome)
+
+    def link_back(self) -> None:
+        """The AMI link is back (``AmiLink.on_ready``): the attempts whose end its outage hid
+        are ended from their records, their agents freed."""
+        self._spawn(self._watch.after_outage(lambda: [f.attempt for f in self._flights.values()], self._unseen))
+
+    async def _unseen(self, attempt: AttemptInfo, found: Found) -> None:
+        if (flight := self._flights.get(attempt.channel_id)) is not None:
+            flight.hung_up = True
+            await self._finish(flight, flight.outcome or recorded_outcome(found.dialled, found.status))
 
     async def _follow(self, attempt: AttemptInfo, channel: Message, whose: str) -> None:
         interface = self._settings.hotline.agent_interface.replace("{extension}", attempt.agent) \

@@ -14,6 +14,7 @@ Times are epoch seconds.
 
 from __future__ import annotations
 
+import datetime as dt
 import enum
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
@@ -202,6 +203,29 @@ def calling_window(hours: str, zone: str, days: DayRules | None = None) -> Busin
         return BusinessCalendar.parse(hours, (), zone, days=days, overnight=True)
     except ValueError as exc:
         raise ValueError(f"calling window: {exc}") from exc
+
+
+class CallingWindows:
+    """Each queue's calling window (``calling_window``), and the window it is in now (kept
+    until it closes, so that a tick reads no calendar)."""
+
+    def __init__(self, calendars: dict[str, BusinessCalendar]) -> None:
+        self._calendars = calendars
+        self._open: dict[str, tuple[dt.datetime, dt.datetime]] = {}
+
+    def open(self, queue: str, moment: dt.datetime) -> bool:
+        """Whether ``moment`` is in the queue's calling window (a queue unknown: any time)."""
+        calendar = self._calendars.get(queue)
+        if calendar is None:
+            return True
+        window = self._open.get(queue)
+        if window is None or not window[0] <= moment < window[1]:
+            window = calendar.window(moment)
+            if window is None or window[0] > moment:
+                self._open.pop(queue, None)
+                return False
+            self._open[queue] = window
+        return True
 
 
 def may_see_callback(role: str, *, offered_to_them: bool) -> bool:

@@ -80,6 +80,8 @@ def register(
             leases=DiallerLeases(core.db, store.server, settings.callbacks.lease),
         )
         core.follow(dialer.handle)
+        core.ami.on_lost(dialer.link_lost)
+        core.ami.on_ready(dialer.link_back)
         # every node keeps its server's lease and follows what it claimed; one node dials
         # (docs/deploy.md, several nodes)
         core.long_running("callback-lease", dialer.keep_alive)

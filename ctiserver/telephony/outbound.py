@@ -210,6 +210,8 @@ class AttemptWatch:
         self._beat = leases.seconds / 3 if leases is not None else beat
         #: until when this server's lease is known to run
         self._held_until = float("inf") if leases is None else 0.0
+        #: when the AMI link was lost, until the attempts followed then are looked up
+        self._lost_at: float | None = None
         #: set once the lease was first renewed
         self._renewed = asyncio.Event()
         if leases is None:
@@ -289,6 +291,36 @@ class AttemptWatch:
             await asyncio.sleep(self._beat)
             if self._clock() < self._held_until:  # else cut off from the database
                 await self._resolved(resolve)
+
+    def link_lost(self) -> None:
+        """The AMI link is down (``AmiLink.on_lost``): what the attempts followed did meanwhile
+        is not seen."""
+        if self._lost_at is None:
+            self._lost_at = self._clock()
+
+    async def after_outage(
+        self, followed: Callable[[], Sequence[A]], ended: Callable[[A, Found], Awaitable[None]]
+    ) -> None:
+        """Once the AMI link is back after an outage: of the attempts ``followed``, those
+        claimed before it began whose channel is gone ended unseen; ``ended`` gets each,
+        with Asterisk's record of it."""
+        lost_at, self._lost_at = self._lost_at, None
+        if lost_at is None:
+            return
+
+        async def look() -> None:
+            before = [a for a in followed() if a.started_at.timestamp() <= lost_at]
+            if not before:
+                return
+            found = await self.tracker.look([Pending(a.channel_id, a.started_at.timestamp()) for a in before],
+                                            self._clock())
+            for attempt in before:
+                if found[attempt.channel_id].channel is None:
+                    log.warning("attempt %s ended while the AMI link was down: %s", attempt.channel_id,
+                                found[attempt.channel_id].record)
+                    await ended(attempt, found[attempt.channel_id])
+
+        await self._resolved(look)
 
     @staticmethod
     async def _resolved(resolve: Callable[[], Awaitable[None]]) -> bool:

@@ -87,6 +87,7 @@ class VisitDialer:
         # an attempt's dialplan starts once the agent (or the customer) answers
         self._watch = AttemptWatch(ami, leases, server=self._store.server, clock=clock,
                                    span=settings.hotline.callback_ring + 60)
+        self.link_lost = self._watch.link_lost
         #: ChannelId -> the attempt being followed
         self._flights: dict[str, _Flight] = {}
         self._background: set[asyncio.Task[None]] = set()
@@ -277,6 +278,15 @@ class VisitDialer:
                 await self._finish(flight, outcome)
             else:
                 await self._follow(flight, found, whose)
+
+    def link_back(self) -> None:
+        """The AMI link is back (``AmiLink.on_ready``): the attempts whose end its outage hid
+        are finished from their records."""
+        self._spawn(self._watch.after_outage(lambda: [f.attempt for f in self._flights.values()], self._unseen))
+
+    async def _unseen(self, attempt: VisitAttemptInfo, found: Found) -> None:
+        if (flight := self._flights.get(attempt.channel_id)) is not None and not flight.surveying:
+            await self._finish(flight, recorded_outcome(attempt.mode, found.dialled, found.status))
 
     async def _follow(self, flight: _Flight, found: Found, whose: str) -> None:
         channel = found.channel or {}

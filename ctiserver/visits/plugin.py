@@ -48,6 +48,8 @@ def register(
         dialer = VisitDialer(service, core.ami, core.settings, hotline, clock=core.clock,
                              leases=DiallerLeases(core.db, store.server, settings.lease))
         core.follow(dialer.handle)
+        core.ami.on_lost(dialer.link_lost)
+        core.ami.on_ready(dialer.link_back)
         core.agi.route("visit-survey", dialer.agi_survey)
         # every node keeps its server's lease and follows what it claimed (an agent's click
         # to call); one node places the automatic calls

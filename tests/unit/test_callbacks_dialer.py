@@ -235,6 +235,33 @@ async def test_a_dead_servers_attempts_are_resolved_by_a_live_one_once_its_lease
     assert asterisk.sent == []
 
 
+async def test_attempts_that_ended_while_the_ami_link_was_down_are_ended_from_their_records(db: Database) -> None:
+    """The server lives on but its AMI link drops while its callbacks go on: once it is back,
+    the attempts whose channel is gone are finished from Asterisk's record (the customer who
+    answered: connected), their agents freed; one claimed since, or still in Asterisk, is
+    left to its events."""
+    clock = [T]
+    ami = FakeAmi()
+    dialer, store, _, _ = _dialer(db, ami, _board("1001", "1002"), now=clock)
+    for n in range(3):
+        await store.record_miss(Miss(f"1380000000{n}", Source.ABANDONED, T - 50 + n, queue="support"))
+    assert await dialer.tick() == 2
+    answered, alive = (a["ChannelId"] for a in ami.sent)
+    clock[0] = T + 5
+    dialer.link_lost()
+    clock[0] = T + 10
+    day = f"cti-attempt-{dt.datetime.fromtimestamp(T, dt.UTC):%Y%m%d}"
+    ami.channels = [{"Uniqueid": alive, "Application": "Dial", "BridgeId": ""}]
+    ami.records = {f"{day}/{answered}": "end:ANSWER"}
+    dialer.link_back()
+    await _settle()
+    outcomes = {t.number: (t.status, t.outcome) for t in await store.search()}
+    assert outcomes["13800000000"] == ("connected", "connected"), outcomes
+    assert outcomes["13800000001"] == ("dialing", None), "still in Asterisk: followed"
+    assert [a for a, _ in dialer.free_agents("support")] == ["Local/1001@lab-agents/n"], "1001 is free again"
+    assert await dialer.tick() == 1 and ami.sent[-1]["Exten"] == "13800000002", "the next task, not a redial"
+
+
 async def test_only_ascii_digits_of_a_number_reach_originate(db: Database) -> None:
     """A caller id is the caller's to choose: separators and look-alike digits never reach
     Originate's Exten, its CallerID or the [callback] context's Dial."""

@@ -290,3 +290,25 @@ async def test_an_agents_click_to_call_is_placed_on_a_node_that_does_not_hold_th
     finally:
         alive.cancel()
         await asyncio.gather(alive, return_exceptions=True)
+
+
+async def test_an_agents_call_that_ended_while_the_ami_link_was_down_is_finished_from_asterisks_record(
+    db: Database,
+) -> None:
+    now = [T]
+    service, _ = _service(db, now)
+    await _completed(db)
+    await service.feed()
+    (visit,) = await service.store.search()
+    ami = FakeAmi(service.store)
+    dialer = VisitDialer(service, ami, _settings(), None, clock=lambda: now[0])  # type: ignore[arg-type]
+    await dialer.call_by_agent(visit.id, "1001", AGENT)
+    now[0] = T + 5
+    dialer.link_lost()
+    dialer.link_back()  # the channel is gone, no record: the agent never answered
+    await _settle()
+    assert ami.records_asked == 1, "Asterisk's record was read"
+    (attempt,) = await service.store.attempts(visit.id)
+    assert attempt.outcome == "agent_missed"
+    after = await service.store.get(visit.id)
+    assert after is not None and (after.status, after.attempts) == ("pending", 0)
