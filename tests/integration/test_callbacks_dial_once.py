@@ -2,7 +2,8 @@
 19, part 0): a server down longer than its callback calls last finds their outcomes in
 Asterisk's own record of them (AstDB, written by the dialplan: ``answer`` already while
 the customer talks) and dials no answered customer again; an agent's return-visit call
-whose server is killed as the customer talks is answered, not failed (and was recorded);
+whose server is killed as the agent's phone rings ends answered, not failed (one watched
+to its end is recorded: the record's gosub runs the recording's);
 of two servers on one PostgreSQL, the one left alive takes the dialling over (the lease
 ``callback-dialer``), resolves the attempts of the one killed (and never restarted) once
 its lease has run out, and offers its agent callbacks again. Customers dialled are
@@ -182,7 +183,9 @@ async def test_a_server_down_longer_than_a_call_dials_no_answered_customer_again
     # Asterisk itself stopped then (no hangup handler to write the end)
     odd = {channel: v for channel, v in records.values.items() if v[-2:] != ["answer", "end:ANSWER"]}
     assert not odd and len(records.values) == 6, f"records not reached as talking, then ended: {odd}"
-    assert len(attempts) == 4 and {a.outcome for a in attempts} == {"connected"}, attempts
+    connected = sorted(a.callback_id for a in attempts if a.outcome == "connected")
+    assert connected == sorted(t.id for t in tasks), attempts  # one connected attempt a task
+    assert {a.outcome for a in attempts} <= {"connected", "agent_missed"}, attempts  # none failed
     assert all((t.attempts, t.outcome) == (0, "connected") for t in done), done
 
 
@@ -211,7 +214,9 @@ async def _visit_owed(lab: Lab, number: str) -> VisitInfo:
 async def _click_to_call(lab: Lab, visit_id: int) -> str:
     """Agent 1001 calls the visit's customer from the desk (the server process's web)."""
     base = f"http://127.0.0.1:{lab.settings.web.port}"
-    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as session:
+    async with aiohttp.ClientSession(
+        cookie_jar=aiohttp.CookieJar(unsafe=True), timeout=aiohttp.ClientTimeout(total=60)
+    ) as session:
         login = {"username": "agent1001", "password": lab.settings.lab.demo_password}
         async with session.post(f"{base}/login", json=login) as response:
             assert response.status == 200, await response.text()
@@ -268,16 +273,17 @@ class Records:
     async def stop(self) -> None:
         """Stop polling, once every call is over: a last read of every record."""
         self._task.cancel()
-        await asyncio.gather(self._task, return_exceptions=True)
         with contextlib.suppress(Exception):  # the test's own failure, if any, is what counts
-            await self._read_all()
+            async with asyncio.timeout(20):
+                await asyncio.gather(self._task, return_exceptions=True)
+                await self._read_all()
 
 
 async def test_of_two_servers_the_survivor_resolves_the_dead_ones_attempts_and_offers_its_agent_again(
     make_lab: LabFactory, tmp_path: Path, processes: list[ServerProcess],  # noqa: F811
     postgres_server: PostgresServer,  # noqa: F811
 ) -> None:
-    lease = 3.0
+    lease = 4.0
     url = await postgres_server.create_database("ctiserver_callbacks_dial_once")
     lab = await make_lab(callback_settings(tmp_path, dial=False).replace(database={"url": url}))
     await set_global(lab, "LAB_ANSWER_DELAY", "0.2")
@@ -345,7 +351,11 @@ async def test_of_two_servers_the_survivor_resolves_the_dead_ones_attempts_and_o
     assert again.server == survivor
     offered_after = again.started_at.timestamp() - ended
     assert offered_after <= lease + 2, f"node-a's agent offered again {offered_after:.1f}s after its call ended"
-    assert len(attempts) == 10 and {a.outcome for a in attempts} == {"connected"}, attempts
+    # one connected attempt a task; any other attempt never reached a customer (an
+    # Originate a loaded server held back as its lease ran low: agent_missed, not counted)
+    connected = sorted(a.callback_id for a in attempts if a.outcome == "connected")
+    assert connected == sorted(t.id for t in tasks), attempts
+    assert {a.outcome for a in attempts} <= {"connected", "agent_missed"}, attempts
     assert all((t.attempts, t.outcome) == (0, "connected") for t in done), done
     by_agent: dict[str | None, list[AttemptInfo]] = {}
     for attempt in attempts:
