@@ -39,7 +39,8 @@ class CallbackSettings:
     key_announce_prompt: str = ""
     key_thanks_prompt: str = ""
     #: this server's name on the attempts it claims, so that after a restart it resolves
-    #: its own (two servers on one database need two names); "": the host name
+    #: its own (two servers on one database need two names); "": the node's name
+    #: (``nodes.name``, else the host name and the web port)
     server_id: str = ""
     #: seconds this server's dialling lease lasts unrenewed (renewed every third of it):
     #: a server silent this long is taken for dead and any other server resolves the
@@ -206,7 +207,7 @@ class VisitSettings:
     #: seconds between looks for due automatic calls (completed tickets come from the
     #: ticket-event feed, ``tickets.feed_interval``)
     interval: float = 2.0
-    #: this server's name on the attempts it claims; "": the host name
+    #: this server's name on the attempts it claims; "": the node's name (as callbacks.server_id)
     server_id: str = ""
     #: seconds this server's dialling lease lasts unrenewed (as callbacks.lease)
     lease: float = 15.0
