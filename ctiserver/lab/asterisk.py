@@ -21,6 +21,7 @@ import jinja2
 from ctiserver.callbacks.keyprompts import key_prompts
 from ctiserver.lab.certificates import lab_certificate
 from ctiserver.lab.provision import AsteriskInstall
+from ctiserver.lab.voices import caller_voice
 from ctiserver.phone import endpoint_of, sip_password
 from ctiserver.recordings.notice import recording_notice
 from ctiserver.resources import asterisk_template_dirs
@@ -120,6 +121,7 @@ def render_config(settings: Settings, install: AsteriskInstall, layout: Asterisk
             "moh": layout.moh,
         },
         "webrtc": webrtc_context(settings, install, layout),
+        "lab_caller_voice": caller_voice(install.host_path(f"{layout.base}/sounds"), f"{layout.base}/sounds"),
         "webrtc_endpoint": endpoint_of(settings, "${EXTEN}"),
         "phones": [
             Phone(ext, f"Agent {ext}", settings.asterisk.phone_secret) for ext in settings.lab.agents
