@@ -262,10 +262,10 @@ function buildTransferBox() {
       type: "button", className: "ghost", testid: "transfer-attended", on: { click: consultTransfer },
     }),
     L("button", "pop.transfer_complete", {
-      type: "button", className: "go", testid: "transfer-complete", hidden: true, on: { click: completeTransfer },
+      type: "button", className: "go", id: "transfer-complete", testid: "transfer-complete", hidden: true, on: { click: completeTransfer },
     }),
     L("button", "pop.transfer_cancel", {
-      type: "button", className: "ghost", testid: "transfer-cancel", hidden: true, on: { click: cancelTransfer },
+      type: "button", className: "ghost", id: "transfer-cancel", testid: "transfer-cancel", hidden: true, on: { click: cancelTransfer },
     }),
     L("button", "pop.hangup", {
       type: "button", className: "warn", testid: "pop-hangup", on: { click: hangupCall },

@@ -1,7 +1,10 @@
 """Issue 21 acceptance: the phone in the desk (WebRTC over wss) against the real lab Asterisk.
 
-One lab and one Chromium for the module: agent 1001 alone is in the queue and takes calls
-in the browser (fake microphone: a WAV spoken by espeak-ng), the lab caller plays a tone.
+One lab and one Chromium for the module (its tests run in order, each leaving no call
+behind): agent 1001 alone is in the queue and takes calls in the browser (fake
+microphone: a WAV spoken by espeak-ng); agent 1002's desk is open (its browser registered,
+out of the queues) to take transfers; the supervisor listens from the browser. The lab
+caller speaks its own espeak-ng phrase.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import pytest_asyncio
 from panoramisk.message import Message
 
 from ctiserver.lab.caller import eventually as wait_for
@@ -25,7 +29,7 @@ from tests.chromium import launched_chromium
 from tests.conftest import require
 from tests.integration.conftest import WebClient, asterisk_available, eventually, lab_settings
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="module")]
 
 CALLER = "13800138000"  # 张伟, a demo customer
 PASSWORD = "lab"
@@ -56,7 +60,7 @@ def voice(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return wav
 
 
-@pytest.fixture
+@pytest_asyncio.fixture(loop_scope="module", scope="module")
 async def lab(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Lab]:
     """Agents start logged out: 1001 alone joins the queue, so every call rings the browser."""
     settings = lab_settings(tmp_path_factory.mktemp("lab"), lab={"login_agents": False})
@@ -75,7 +79,7 @@ async def lab(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Lab]:
             shutil.rmtree(lab.asterisk.install.host_path(lab.asterisk.layout.base), ignore_errors=True)
 
 
-@pytest.fixture
+@pytest_asyncio.fixture(loop_scope="module", scope="module")
 async def chromium(voice: Path) -> AsyncIterator[Any]:
     args = ("--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
             f"--use-file-for-fake-audio-capture={voice}", "--autoplay-policy=no-user-gesture-required",
@@ -84,14 +88,14 @@ async def chromium(voice: Path) -> AsyncIterator[Any]:
         yield browser
 
 
-async def desk_page(chromium: Any, lab: Lab) -> Any:
+async def desk_page(chromium: Any, lab: Lab, user: str = "agent1001", path: str = "/ui/agent.html") -> Any:
     assert lab.server is not None
     context = await chromium.new_context(base_url=f"http://127.0.0.1:{lab.server.web_port}",
                                          locale="zh-CN", ignore_https_errors=True, permissions=["microphone"])
-    response = await context.request.post("/login", data={"username": "agent1001", "password": PASSWORD})
+    response = await context.request.post("/login", data={"username": user, "password": PASSWORD})
     assert response.ok, await response.text()
     page = await context.new_page()
-    await page.goto("/ui/agent.html")
+    await page.goto(path)
     return page
 
 
@@ -117,20 +121,25 @@ async def ring_and_answer(lab: Lab, page: Any) -> str:
     return call_id
 
 
-async def audio_both_ways(page: Any) -> dict[str, float]:
+async def audio_both_ways(page: Any, *, outbound: bool = True, after: dict[str, float] | None = None,
+                          ) -> dict[str, float]:
+    """Inbound packets with audio energy (and outbound packets) on the page's call; with
+    ``after``, more of them than then (the call's audio still flowing)."""
     seen: list[Any] = []
+    before = after or {"inPackets": 0, "inEnergy": 0, "outPackets": 0}
 
     async def flowing() -> dict[str, float] | None:
         stats = await page.evaluate(STATS_JS)
         seen[:] = [stats]
-        if stats and stats["inPackets"] > 25 and stats["inEnergy"] > 0 and stats["outPackets"] > 25:
+        if (stats and stats["inPackets"] > before["inPackets"] + 25 and stats["inEnergy"] > before["inEnergy"]
+                and (not outbound or stats["outPackets"] > before["outPackets"] + 25)):
             return stats
         return None
 
     try:
         return await wait_for(flowing, 15, "audio both ways")
     except TimeoutError:
-        pytest.fail(f"no audio both ways (getStats: inbound packets and energy, outbound packets): {seen}")
+        pytest.fail(f"no audio (getStats: inbound packets and energy, outbound packets, after {before}): {seen}")
 
 
 async def ended(lab: Lab, call_id: str) -> None:
@@ -194,3 +203,78 @@ async def test_the_desk_takes_a_queue_call_in_the_browser(lab: Lab, chromium: An
     # the desk's own hang-up button (the pop's) ends the browser's call too
     await page.get_by_test_id("pop-hangup").click()
     await ended(lab, call_id)
+    await page.context.close()
+
+
+async def test_a_blind_then_an_attended_transfer_between_browser_agents(lab: Lab, chromium: Any) -> None:
+    """1001 hands the caller to 1002 blind (the desk's transfer field); 1002 consults 1001
+    first (attended) and hangs up to complete: the caller ends up talking to 1001 again."""
+    assert lab.server is not None
+    first, second = await desk_page(chromium, lab), await desk_page(chromium, lab, "agent1002")
+    await phone_state(first, "registered")
+    await phone_state(second, "registered")
+    call_id = await ring_and_answer(lab, first)
+    await audio_both_ways(first)
+
+    await first.get_by_test_id("transfer-extension").fill("1002")
+    await first.get_by_test_id("transfer-submit").click()
+    await phone_state(second, "ringing")
+    await second.get_by_test_id("pop").wait_for(state="visible", timeout=10_000)
+    assert await second.get_by_test_id("pop-caller-number").inner_text() == CALLER
+    await phone_state(first, "registered")  # the first agent's part ended with the transfer
+    await second.get_by_test_id("phone-answer").click()
+    await phone_state(second, "in_call")
+    await audio_both_ways(second)  # the caller's phrase reaches 1002, 1002's voice goes out
+
+    await second.get_by_test_id("transfer-extension").fill("1001")
+    await second.get_by_test_id("transfer-attended").click()
+    await phone_state(first, "ringing")  # the consultation rings 1001; the caller waits
+    await first.get_by_test_id("phone-answer").click()
+    await phone_state(first, "in_call")
+    await audio_both_ways(first)
+    await second.get_by_test_id("transfer-complete").click()
+    await phone_state(second, "registered")
+
+    async def bridged_to_first() -> str | None:
+        """The caller's channel in one bridge with 1001's (Asterisk's own view)."""
+        listing = await lab.phones.send_list_action({"Action": "CoreShowChannels"})
+        bridges = {c.get("Channel", ""): c.get("BridgeId", "") for c in listing if c.get("Event") == "CoreShowChannel"}
+        caller = next((b for name, b in bridges.items() if name.startswith("Local/s@lab-caller") and b), "")
+        return caller if any(name.startswith("Local/1001@") and b == caller for name, b in bridges.items()) else None
+
+    await eventually(bridged_to_first, 10, "the caller bridged with 1001 once 1002 hung up")
+    await phone_state(first, "in_call")
+    assert lab.server.calls.get(call_id) is not None, "the caller stayed on the line"
+    await first.get_by_test_id("phone-hangup").click()
+    await ended(lab, call_id)
+    await first.context.close()
+    await second.context.close()
+
+
+async def test_a_supervisor_listens_from_the_browser(lab: Lab, chromium: Any) -> None:
+    """Live monitoring with no desk phone given rings the supervisor's own WebRTC endpoint;
+    their page answers it and hears the call (inbound audio with energy)."""
+    assert lab.server is not None
+    desk = await desk_page(chromium, lab)
+    await phone_state(desk, "registered")
+    supervisor = await desk_page(chromium, lab, "supervisor", "/ui/supervisor.html")
+    await supervisor.get_by_test_id("tab-recordings").click()
+    await phone_state(supervisor, "registered")
+    call_id = await ring_and_answer(lab, desk)
+    await audio_both_ways(desk)
+
+    await supervisor.get_by_test_id("mon-refresh").click()
+    row = supervisor.locator(f'[data-testid=mon-call][data-call-id="{call_id}"]')
+    await row.wait_for(timeout=10_000)
+    await row.get_by_test_id("mon-listen").click()
+    await supervisor.locator("[data-testid=mon-status][data-state=ringing]").wait_for(timeout=5_000)
+    await phone_state(supervisor, "in_call")  # answered by itself: the supervisor asked for it
+    await audio_both_ways(supervisor, outbound=False)
+    channels = await lab.asterisk.cli("core show channels concise") if lab.asterisk else ""
+    assert "ChanSpy" in channels and "PJSIP/websup" in channels, channels
+
+    await desk.get_by_test_id("phone-hangup").click()
+    await ended(lab, call_id)
+    await phone_state(supervisor, "registered")  # the spy ends with the spied call (ChanSpy E)
+    await desk.context.close()
+    await supervisor.context.close()
