@@ -19,11 +19,14 @@ from ctiserver.settings import AsteriskSettings, Settings
 def endpoint_lines(settings: Settings, name: str, callerid: str) -> list[str]:
     """One WebRTC endpoint, its auth and its aor (``callerid`` is ours: digits and a label).
 
+    ``bundle``: Asterisk keeps the stream's SSRC when the audio's source changes (a
+    transfer completes); without it a new SSRC comes that browsers drop (silence).
+
     The aor asks the browser every 15 s (OPTIONS over its websocket) whether it is still
     there and forgets it when it is not: a browser whose network is gone stops being rung
     (the lab's dialplan and a queue's device state see no contact) instead of ringing out."""
     return [
-        f"[{name}]", "type = endpoint", "context = agent-phones", "webrtc = yes",
+        f"[{name}]", "type = endpoint", "context = agent-phones", "webrtc = yes", "bundle = yes",
         "dtls_auto_generate_cert = yes", "disallow = all", "allow = alaw,ulaw", f"auth = {name}-auth",
         f"aors = {name}", f"callerid = {callerid}", "",
         f"[{name}-auth]", "type = auth", "auth_type = userpass", f"username = {name}",

@@ -231,7 +231,7 @@ async def test_a_blind_then_an_attended_transfer_between_browser_agents(lab: Lab
     await phone_state(first, "ringing")  # the consultation rings 1001; the caller waits
     await first.get_by_test_id("phone-answer").click()
     await phone_state(first, "in_call")
-    await audio_both_ways(first)
+    await audio_both_ways(first)  # the consultation: 1001 and 1002 hear each other
     await second.get_by_test_id("transfer-complete").click()
     await phone_state(second, "registered")
 
@@ -244,6 +244,9 @@ async def test_a_blind_then_an_attended_transfer_between_browser_agents(lab: Lab
 
     await eventually(bridged_to_first, 10, "the caller bridged with 1001 once 1002 hung up")
     await phone_state(first, "in_call")
+    # Not asserted: the caller's audio reaching 1001's browser after the completion. In the
+    # lab (Local-channel caller and agents) Asterisk sends 1001 no RTP once the transfer
+    # completes (its channelstats' transmit count stops), with or without bundle; open.
     assert lab.server.calls.get(call_id) is not None, "the caller stayed on the line"
     await first.get_by_test_id("phone-hangup").click()
     await ended(lab, call_id)
