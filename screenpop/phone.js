@@ -93,9 +93,10 @@ function idleState() {
   return phone.ua && phone.ua.isRegistered() ? "registered" : "reconnecting";
 }
 
-/** The network went away: say so, and give up a call that is only ringing here (Asterisk
- * stops ringing this seat and the queue offers the caller to someone else). Back online:
- * JsSIP reconnects and registers again at once. */
+/** The network went away: say so, and give up a call that is only ringing here (if the
+ * refusal still reaches Asterisk, the queue offers the caller to someone else at once; if
+ * not, Asterisk forgets this browser when it stops answering OPTIONS). Back online: it
+ * registers again at once (JsSIP reconnects a closed websocket by itself). */
 function onOffline() {
   if (!phone.ua) return;
   if (phone.session && phone.state === "ringing") phone.session.terminate({ status_code: 480 });
@@ -103,12 +104,17 @@ function onOffline() {
 }
 
 function onOnline() {
-  if (phone.ua && !phone.session) setState(idleState());
+  if (!phone.ua) return;
+  // Asterisk may have forgotten this browser meanwhile (it stopped answering OPTIONS):
+  // register again now rather than at the next refresh
+  if (phone.ua.isConnected()) phone.ua.register();
+  if (!phone.session) setState(idleState());
 }
 
 function onSession({ originator, session }) {
-  if (originator !== "remote" || phone.session) {
-    if (originator === "remote") session.terminate({ status_code: 486 });
+  if (originator !== "remote" || phone.session || !navigator.onLine) {
+    // busy, or this browser has lost its network: not a seat to ring now
+    if (originator === "remote") session.terminate({ status_code: phone.session ? 486 : 480 });
     return;
   }
   phone.session = session;

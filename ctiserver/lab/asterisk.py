@@ -81,6 +81,7 @@ def webrtc_context(settings: Settings, install: AsteriskInstall, layout: Asteris
         "cert_file": f"{keys}/asterisk.pem",
         "key_file": f"{keys}/asterisk.key",
         "endpoints": endpoints,
+        "qualify_frequency": webrtc.qualify_frequency,
     }
 
 

@@ -22,9 +22,10 @@ def endpoint_lines(settings: Settings, name: str, callerid: str) -> list[str]:
     ``bundle``: Asterisk keeps the stream's SSRC when the audio's source changes (a
     transfer completes); without it a new SSRC comes that browsers drop (silence).
 
-    The aor asks the browser every 15 s (OPTIONS over its websocket) whether it is still
-    there and forgets it when it is not: a browser whose network is gone stops being rung
-    (the lab's dialplan and a queue's device state see no contact) instead of ringing out."""
+    The aor asks the browser every ``webrtc.qualify_frequency`` s (OPTIONS over its websocket) whether it is still
+    there: a browser whose network is gone is marked unavailable and stops being rung (the
+    lab's dialplan and a queue's device state see no reachable contact) instead of ringing
+    out; its registration again (or another tab's) replaces it (``remove_unavailable``)."""
     return [
         f"[{name}]", "type = endpoint", "context = agent-phones", "webrtc = yes", "bundle = yes",
         "dtls_auto_generate_cert = yes", "disallow = all", "allow = alaw,ulaw", f"auth = {name}-auth",
@@ -32,7 +33,8 @@ def endpoint_lines(settings: Settings, name: str, callerid: str) -> list[str]:
         f"[{name}-auth]", "type = auth", "auth_type = userpass", f"username = {name}",
         f"password = {sip_password(settings, name)}", "",
         f"[{name}]", "type = aor", "max_contacts = 1", "remove_existing = yes",
-        "qualify_frequency = 15", "qualify_timeout = 3.0", "remove_unavailable = yes", "",
+        f"qualify_frequency = {settings.webrtc.qualify_frequency}", "qualify_timeout = 3.0",
+        "remove_unavailable = yes", "",
     ]
 
 

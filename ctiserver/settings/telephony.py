@@ -223,6 +223,9 @@ class WebrtcSettings:
     supervisor_endpoint: str = "websup{user_id}"
     #: ICE servers given to the browser: "stun:host:port" or "turn:user:password@host:port"
     ice_servers: tuple[str, ...] = ()
+    #: seconds between Asterisk's OPTIONS to each browser: one gone silent (its network
+    #: lost) is unavailable, so no longer rung, within this and 3 s more
+    qualify_frequency: int = 15
 
 
 @dataclass(frozen=True)

@@ -63,7 +63,8 @@ def voice(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest_asyncio.fixture(loop_scope="module", scope="module")
 async def lab(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Lab]:
     """Agents start logged out: 1001 alone joins the queue, so every call rings the browser."""
-    settings = lab_settings(tmp_path_factory.mktemp("lab"), lab={"login_agents": False})
+    settings = lab_settings(tmp_path_factory.mktemp("lab"), lab={"login_agents": False},
+                            webrtc={"qualify_frequency": 4})  # a lost browser found out quickly
     asterisk_available(settings)
     lab = Lab(settings, allow_provision=False)
     try:
@@ -148,9 +149,19 @@ async def ended(lab: Lab, call_id: str) -> None:
     async def gone() -> bool:
         return lab.server is not None and lab.server.calls.get(call_id) is None
 
-    await eventually(gone, 10, "the call to end in Asterisk and in the call record")
-    channels = await lab.asterisk.cli("core show channels concise") if lab.asterisk else ""
-    assert "web1001" not in channels, channels
+    await eventually(gone, 10, "the call to end in the call record")
+    seen: list[str] = []
+
+    async def no_browser_channel() -> bool:
+        # the call record may end (the caller's leg gone) a moment before Asterisk has
+        # destroyed the browser's channel: wait for it rather than race it
+        seen[:] = [await lab.asterisk.cli("core show channels concise") if lab.asterisk else ""]
+        return "PJSIP/web" not in seen[0]
+
+    try:
+        await wait_for(no_browser_channel, 10, "the browser's channel to end in Asterisk")
+    except TimeoutError:
+        pytest.fail(f"a browser's channel outlived the call: {seen}")
 
 
 async def test_the_desk_takes_a_queue_call_in_the_browser(lab: Lab, chromium: Any) -> None:
@@ -281,3 +292,48 @@ async def test_a_supervisor_listens_from_the_browser(lab: Lab, chromium: Any) ->
     await phone_state(supervisor, "registered")  # the spy ends with the spied call (ChanSpy E)
     await desk.context.close()
     await supervisor.context.close()
+
+
+async def test_a_desk_that_loses_its_network_says_so_and_is_no_longer_rung(lab: Lab, chromium: Any) -> None:
+    """The network goes while a call rings in the browser: the desk says so; the browser
+    cannot tell Asterisk any more (its answers are lost), so Asterisk finds out itself
+    (OPTIONS unanswered: the contact is unavailable) and rings that seat no longer: the
+    caller is not lost (the lab's agent answers by itself once no browser is there). Back
+    online, the desk registers again at once."""
+    assert lab.server is not None and lab.asterisk is not None
+    asterisk = lab.asterisk
+    page = await desk_page(chromium, lab)
+    await phone_state(page, "registered")
+    call_id = await place_call(lab, LabCall(CALLER, "张伟"))
+    await phone_state(page, "ringing")
+    await page.context.set_offline(True)
+    await phone_state(page, "offline", 10_000)
+    seen: list[str] = []
+
+    async def forgotten() -> bool:
+        seen[:] = [await asterisk.cli("pjsip show contacts"), await asterisk.cli("core show channels concise")]
+        contact = next((line for line in seen[0].splitlines() if "web1001/" in line), "")
+        return (not contact or "Unavail" in contact) and "PJSIP/web1001" not in seen[1]
+
+    try:  # qualify_frequency (4 s here) + qualify_timeout 3 s, or the queue's ring timeout (15 s)
+        await wait_for(forgotten, 30, "Asterisk to find the offline browser unreachable and stop ringing it")
+    except TimeoutError:
+        pytest.fail(f"the offline browser is still registered or rung: {seen}")
+
+    async def answered() -> bool:
+        call = lab.server.calls.get(call_id) if lab.server else None
+        return call is not None and call.answered_at is not None
+
+    await eventually(answered, 20, "the caller answered elsewhere (the lab's agent), not lost")
+    await page.context.set_offline(False)
+    await phone_state(page, "registered", 10_000)
+
+    async def registered_again() -> bool:
+        contacts = await asterisk.cli("pjsip show contacts")
+        return any("web1001/" in line and "Avail" in line and "Unavail" not in line for line in contacts.splitlines())
+
+    # registered at once; reachable again at Asterisk's next OPTIONS (qualify_frequency)
+    await eventually(registered_again, 15, "the desk reachable again once back online")
+    await lab.phones.send_action({"Action": "Hangup", "Channel": call_id})
+    await ended(lab, call_id)
+    await page.context.close()
