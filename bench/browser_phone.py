@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import shutil
 import statistics
@@ -89,7 +90,7 @@ ANSWER_JS = """async () => {
 
 def percentile(values: list[float], fraction: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
 def summary(name: str, values: list[float]) -> str:
@@ -192,10 +193,8 @@ async def latency_rounds(lab: Lab, pages: dict[str, Any], rounds: int) -> tuple[
             counts = [await page.evaluate("() => window.__rings.length") for page in pages.values()]
             return all(counts)
 
-        try:
+        with contextlib.suppress(TimeoutError):  # counted below: a browser that did not ring within 30 s
             await eventually(all_ringing, 30, f"every browser ringing (round {number + 1})")
-        except TimeoutError:
-            pass  # counted below: a browser that did not ring within 30 s
         rung = {}
         for extension, page in pages.items():
             rings = await page.evaluate("() => window.__rings")
