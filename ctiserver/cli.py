@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import functools
 import getpass
 import logging
 import signal
@@ -89,6 +90,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     call.add_argument(
         "--hangup-after", type=float, default=None, help="seconds after the last key to hang up"
+    )
+    call.add_argument(
+        "--talk", type=float, default=60.0,
+        help="seconds the caller talks once an agent answers, then hangs up (default 60; Ctrl-C hangs up "
+        "at once; 0: leave the call to the lab)",
     )
     call.set_defaults(handler=_simulate_call)
 
@@ -201,7 +207,15 @@ async def _serve(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def _simulate_call(settings: Settings, args: argparse.Namespace) -> int:
-    from ctiserver.lab.simulate import LabCall, SimulationError, caller_id, parse_presses, simulate_call
+    from ctiserver.lab.simulate import (
+        CallWatch,
+        LabCall,
+        SimulationError,
+        caller_id,
+        parse_presses,
+        simulate_call,
+        talk_then_hang_up,
+    )
     from ctiserver.telephony.ami.link import AmiError, AmiLink
 
     try:
@@ -218,9 +232,12 @@ async def _simulate_call(settings: Settings, args: argparse.Namespace) -> int:
     await link.start()
     try:
         await link.wait_ready(timeout=10)
-        await simulate_call(
-            link, settings, call, presses, wait=args.wait, report=lambda line: print(line, flush=True)
-        )
+        report = functools.partial(print, flush=True)
+        watch = CallWatch(link)
+        call_id = await simulate_call(link, settings, call, presses, wait=args.wait, report=report)
+        talk = getattr(args, "talk", 0) or 0
+        if args.hangup_after is None and talk > 0:
+            await talk_then_hang_up(link, watch, call_id, talk, report=report)
     except ValueError as exc:
         print(f"ctiserver: {exc}", file=sys.stderr)
         return 2

@@ -238,6 +238,7 @@ function renderPopHead() {
   $("pop").dataset.status = status;
   const head = $("pop-head");
   $("transfer-box").hidden = status !== "answered";
+  if (status !== "answered") consulting(false);
   const timer = el("span", { className: "pop-timer", testid: "pop-timer" });
   let timerLabel = t(`pop.timer.${status}`);
   const ringingAt = parseTime(data.ringing_at);
@@ -277,6 +278,15 @@ function buildTransferBox() {
   const form = el("form", { className: "transfer-box", id: "transfer-box", hidden: true }, [
     el("label", {}, [L("span", "pop.transfer_to"), " ", input]),
     L("button", "pop.transfer", { type: "submit", testid: "transfer-submit" }),
+    L("button", "pop.transfer_attended", {
+      type: "button", className: "ghost", testid: "transfer-attended", on: { click: consultTransfer },
+    }),
+    L("button", "pop.transfer_complete", {
+      type: "button", className: "go", id: "transfer-complete", testid: "transfer-complete", hidden: true, on: { click: completeTransfer },
+    }),
+    L("button", "pop.transfer_cancel", {
+      type: "button", className: "ghost", id: "transfer-cancel", testid: "transfer-cancel", hidden: true, on: { click: cancelTransfer },
+    }),
     L("button", "pop.hangup", {
       type: "button", className: "warn", testid: "pop-hangup", on: { click: hangupCall },
     }),
@@ -310,6 +320,34 @@ async function hangupCall() {
   $("transfer-error").textContent = "";
   const { ok, data } = await hangup();
   if (!ok) $("transfer-error").textContent = data.error;
+}
+
+/** Attended transfer: the caller waits while the agent talks to the colleague first
+ * (Asterisk's Atxfer); hanging up hands the caller over, Cancel goes back to the caller. */
+function consulting(on) {
+  $("transfer-complete").hidden = !on;
+  $("transfer-cancel").hidden = !on;
+}
+
+async function consultTransfer() {
+  const input = $("transfer-box").elements.extension;
+  if (!input.reportValidity()) return;
+  $("transfer-error").textContent = "";
+  const { ok, data } = await api("POST", "/api/agent/transfer", { extension: input.value.trim(), attended: true });
+  if (!ok) $("transfer-error").textContent = data.error;
+  consulting(ok);
+}
+
+async function completeTransfer() {
+  consulting(false);
+  await hangupCall();
+}
+
+async function cancelTransfer() {
+  $("transfer-error").textContent = "";
+  const { ok, data } = await api("POST", "/api/agent/transfer/cancel");
+  if (!ok) $("transfer-error").textContent = data.error;
+  consulting(false);
 }
 
 async function submitTransfer(event) {

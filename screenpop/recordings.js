@@ -5,6 +5,7 @@
 // Server data is inserted with textContent only (el() in common.js).
 
 import { $, api, el, fill, formatDuration, formatTime, onLangChange, t, tOr } from "./common.js";
+import { buildPhoneBox, expectCall, isRegistered, renderPhone, startPhone } from "./phone.js";
 
 const state = { rows: [], error: null, request: 0, playing: null, searched: "" };
 
@@ -189,15 +190,20 @@ async function loadLiveCalls() {
   renderLiveCalls();
 }
 
+/** Ring the supervisor's desk phone (the extension typed), or with none their browser
+ * phone, which answers the monitoring call by itself since they asked for it. */
 async function monitor(call, mode) {
   const phone = $("mon-phone").value.trim();
   const status = $("mon-status");
-  if (!/^[0-9]{1,16}$/.test(phone)) {
+  const browser = phone === "" && isRegistered();
+  if (!browser && !/^[0-9]{1,16}$/.test(phone)) {
     status.textContent = t("mon.phone_needed");
     return;
   }
+  if (browser) expectCall();
   const { ok, data } = await api("POST", "/api/monitor", { call_id: call.id, mode, phone });
-  status.textContent = ok ? t("mon.ringing", { phone, mode: t(`mon.${mode}`) }) : data.error;
+  const where = browser ? t("phone.title") : phone;
+  status.textContent = ok ? t("mon.ringing", { phone: where, mode: t(`mon.${mode}`) }) : data.error;
   status.dataset.state = ok ? "ringing" : "error";
 }
 
@@ -222,7 +228,9 @@ function setup() {
   $("tab-recordings").addEventListener("click", () => {
     search();
     loadLiveCalls();
+    startPhone();  // the supervisor's browser phone, for live monitoring without a desk phone
   });
+  $("mon-status").after(buildPhoneBox());
   $("mon-refresh").addEventListener("click", () => loadLiveCalls());
   const player = $("rec-player");
   player.addEventListener("error", fallBackToWav);
@@ -238,6 +246,7 @@ function setup() {
     render();
     if (wave.data) $("rec-wave").title = t("rec.wave_hint");
     renderLiveCalls();
+    renderPhone();
   });
 }
 

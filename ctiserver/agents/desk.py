@@ -140,12 +140,14 @@ class AgentDeskService:
         await self._until(interface, lambda a: not a.paused)
         return self._describe(record)
 
-    async def transfer(self, user_id: int, extension: str) -> dict[str, Any]:
+    async def transfer(self, user_id: int, extension: str, attended: bool = False) -> dict[str, Any]:
         """Hand the caller over to the agent at ``extension``, as the phone's transfer key would.
 
-        Asterisk moves the caller to that extension of TRANSFER_CONTEXT (which rings the
-        agent the way the queues do); the first agent's part of the call ends there.
-        The pop follows the call to the new agent (ScreenPopService).
+        Blind: Asterisk moves the caller to that extension of TRANSFER_CONTEXT (which rings
+        the agent the way the queues do); the first agent's part of the call ends there.
+        Attended (``Atxfer``): the caller waits on hold while the agent talks to the other
+        one; the agent hanging up completes the transfer, :meth:`cancel_transfer` takes the
+        caller back. The pop follows the call to the new agent (ScreenPopService).
         """
         record = await self._record(user_id)
         if not is_extension(extension):
@@ -158,8 +160,18 @@ class AgentDeskService:
         agent = self._board.get(self.interface_of(record))
         if agent is None or agent.state != AgentState.ON_CALL or agent.channel is None:
             raise DeskError(409, "you have no call to transfer")
-        await self._act({"Action": "BlindTransfer", "Channel": agent.channel, "Context": TRANSFER_CONTEXT,
+        action = "Atxfer" if attended else "BlindTransfer"
+        await self._act({"Action": action, "Channel": agent.channel, "Context": TRANSFER_CONTEXT,
                          "Exten": extension})
+        return self._describe(record)
+
+    async def cancel_transfer(self, user_id: int) -> dict[str, Any]:
+        """Back to the caller from an attended transfer's consultation (AMI ``CancelAtxfer``)."""
+        record = await self._record(user_id)
+        agent = self._board.get(self.interface_of(record))
+        if agent is None or agent.state != AgentState.ON_CALL or agent.channel is None:
+            raise DeskError(409, "you have no call to transfer")
+        await self._act({"Action": "CancelAtxfer", "Channel": agent.channel})
         return self._describe(record)
 
     async def hangup(self, user_id: int) -> dict[str, Any]:

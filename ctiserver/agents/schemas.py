@@ -55,9 +55,11 @@ class PauseRequest(RequestBody):
 
 
 class TransferRequest(RequestBody):
-    """The agent's caller goes to the agent at that extension (blind transfer)."""
+    """The agent's caller goes to the agent at that extension: at once (blind), or once the
+    agent has spoken to them and hangs up (attended)."""
 
     extension: Annotated[str, StringConstraints(min_length=1)]
+    attended: bool = False
 
 
 class HelloMessage(Shape):

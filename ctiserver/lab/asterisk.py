@@ -22,6 +22,7 @@ from ctiserver.callbacks.keyprompts import key_prompts
 from ctiserver.lab.boxes import BoxView
 from ctiserver.lab.certificates import lab_certificate
 from ctiserver.lab.provision import AsteriskInstall
+from ctiserver.lab.voices import caller_voice
 from ctiserver.phone import endpoint_of, sip_password
 from ctiserver.recordings.notice import recording_notice
 from ctiserver.resources import asterisk_template_dirs
@@ -81,6 +82,7 @@ def webrtc_context(settings: Settings, install: AsteriskInstall, layout: Asteris
         "cert_file": f"{keys}/asterisk.pem",
         "key_file": f"{keys}/asterisk.key",
         "endpoints": endpoints,
+        "qualify_frequency": webrtc.qualify_frequency,
     }
 
 
@@ -127,6 +129,7 @@ def render_config(
             "moh": layout.moh,
         },
         "webrtc": webrtc_context(settings, install, layout),
+        "lab_caller_voice": caller_voice(install.host_path(f"{layout.base}/sounds"), f"{layout.base}/sounds"),
         "webrtc_endpoint": endpoint_of(settings, "${EXTEN}"),
         "phones": [
             Phone(ext, f"Agent {ext}", settings.asterisk.phone_secret) for ext in settings.lab.agents

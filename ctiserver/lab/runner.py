@@ -22,8 +22,11 @@ from ctiserver.lab.demo import seed_demo
 from ctiserver.lab.demo_dispatch import seed_demo_dispatch
 from ctiserver.lab.phones import PhoneLines
 from ctiserver.lab.provision import AsteriskInstall, find_or_provision
+from ctiserver.phone import endpoints_conf
 from ctiserver.server import CtiServer
 from ctiserver.settings import Settings
+from ctiserver.users import UserRepository
+from ctiserver.vocabulary import SUPERVISOR_ROLES
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +103,7 @@ class Lab:
             await seed_demo(self.server.db, password=self.settings.lab.demo_password)
             await seed_demo_dispatch(self.server.db, password=self.settings.lab.demo_password)
             await self.server.seat_agents()
+            await self.seat_supervisor_phones()
         await self.server.ami.wait_ready(timeout=20)
         if self.settings.lab.login_agents:
             for record in await self.server.agents.all():
@@ -111,6 +115,17 @@ class Lab:
 
     def edge(self, name: str) -> EdgeLab:
         return next(edge for edge in self.edges if edge.name == name)
+
+    async def seat_supervisor_phones(self) -> None:
+        """Each supervisor's (and admin's) browser phone, for live monitoring from the page:
+        their endpoints are named by user id, so they are written once the users exist."""
+        if not self.settings.webrtc.enabled or self.server is None or self.asterisk is None:
+            return
+        users = await UserRepository(self.server.db).list()
+        ids = [user.id for user in users if user.role in SUPERVISOR_ROLES]
+        etc = self.asterisk.install.host_path(self.asterisk.layout.etc)
+        (etc / "pjsip_supervisors.conf").write_text(endpoints_conf(self.settings, [], ids), encoding="utf-8")
+        await self.asterisk.cli("module reload res_pjsip.so")
 
     async def stop(self) -> None:
         await self.phones.stop()

@@ -99,7 +99,8 @@ class RecordingPauseAnswer(Shape):
 class MonitorRequest(RequestBody):
     call_id: str = Field(min_length=1, max_length=64, description="the live call's id")
     mode: Literal["listen", "whisper", "barge"]
-    phone: str = Field(pattern=r"^[0-9]{1,16}$", description="the supervisor's phone extension, which rings")
+    phone: str = Field(default="", pattern=r"^[0-9]{0,16}$",
+                       description="the supervisor's desk phone extension, which rings; empty: their browser phone")
 
 
 class MonitorAnswer(Shape):

@@ -222,8 +222,14 @@ class WebrtcSettings:
     key_file: str = ""
     #: each agent's WebRTC endpoint name; {extension} is the agent's extension
     endpoint: str = "web{extension}"
+    #: a supervisor's (or admin's) WebRTC endpoint, which live monitoring rings when they
+    #: give no desk phone; {user_id} is their user id
+    supervisor_endpoint: str = "websup{user_id}"
     #: ICE servers given to the browser: "stun:host:port" or "turn:user:password@host:port"
     ice_servers: tuple[str, ...] = ()
+    #: seconds between Asterisk's OPTIONS to each browser: one gone silent (its network
+    #: lost) is unavailable, so no longer rung, within this and 3 s more
+    qualify_frequency: int = 15
 
 
 @dataclass(frozen=True)

@@ -57,6 +57,7 @@ MATRIX: dict[tuple[str, str], frozenset[str] | None] = {
     ("POST", "/api/agent/pause"): DESK,
     ("POST", "/api/agent/ready"): DESK,
     ("POST", "/api/agent/transfer"): DESK,
+    ("POST", "/api/agent/transfer/cancel"): DESK,
     ("POST", "/api/agent/hangup"): DESK,
     ("GET", "/api/phone"): DESK,
     ("POST", "/api/agents/{extension}/pause"): SUPERVISORS,

@@ -13,12 +13,14 @@ from panoramisk.message import Message
 from ctiserver.ivr.hotline import LISTENING_EVENT
 from ctiserver.lab.simulate import (
     CALLER_ID_BYTES,
+    CallWatch,
     LabCall,
     SimulationError,
     caller_id,
     originate_action,
     parse_presses,
     simulate_call,
+    talk_then_hang_up,
 )
 from ctiserver.settings import Settings
 from ctiserver.telephony.ami.actions import AmiActionFailed, check_fields
@@ -216,3 +218,38 @@ def test_a_hostile_name_stays_one_quoted_name() -> None:
     check_fields(action)  # no CR or LF reaches the AMI
     assert action["CallerID"] == shown
     assert caller_id('"\\\r\n', "1") == ("1", False)
+
+
+async def test_talk_hangs_up_after_talking_from_the_agents_answer() -> None:
+    ami = ScriptedAmi()
+    watch = CallWatch(ami)
+    lines: list[str] = []
+    task = asyncio.create_task(talk_then_hang_up(ami, watch, "labcall-1", 0.2, report=lines.append))
+    await asyncio.sleep(0.3)
+    assert not task.done()  # no agent yet: the talk time has not started
+    ami.emit(Event="AgentConnect", Linkedid="labcall-other")
+    ami.emit(Event="AgentConnect", Linkedid="labcall-1")
+    assert await task == "talked"
+    assert ami.actions == [{"Action": "Hangup", "Channel": "labcall-1"}]
+    assert lines == ["an agent answered: talking 0.2 s", "hung up after talking 0.2 s"]
+
+
+async def test_talk_hangs_up_when_interrupted_and_not_when_the_far_end_did() -> None:
+    ami = ScriptedAmi()
+    watch = CallWatch(ami)
+    task = asyncio.create_task(talk_then_hang_up(ami, watch, "labcall-1", 60))
+    ami.emit(Event="AgentConnect", Linkedid="labcall-1")
+    await asyncio.sleep(0.05)
+    task.cancel()  # Ctrl-C
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert ami.actions == [{"Action": "Hangup", "Channel": "labcall-1"}]
+    ended = ScriptedAmi()
+    watch = CallWatch(ended)
+    task = asyncio.create_task(talk_then_hang_up(ended, watch, "labcall-2", 60))
+    ended.emit(Event="AgentConnect", Linkedid="labcall-2")
+    ended.emit(Event="Hangup", Uniqueid="labcall-2")
+    assert await task == "ended" and ended.actions == []
+    unstaffed = ScriptedAmi()
+    assert await talk_then_hang_up(unstaffed, CallWatch(unstaffed), "labcall-3", 60, reach=0.1) == "unanswered"
+    assert unstaffed.actions == [{"Action": "Hangup", "Channel": "labcall-3"}]

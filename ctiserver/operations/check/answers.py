@@ -20,6 +20,8 @@ REQUIRED_ACTIONS: Mapping[str, str] = {
     "QueueRemove": "agent",
     "QueuePause": "agent",
     "BlindTransfer": "call",
+    "Atxfer": "call",
+    "CancelAtxfer": "call",
     "CoreShowChannels": "reporting",
 }
 #: what the check itself asks for (its answers are the checks of version and dialplan)
