@@ -258,6 +258,10 @@ async def test_a_blind_then_an_attended_transfer_between_browser_agents(lab: Lab
     # Not asserted: the caller's audio reaching 1001's browser after the completion. In the
     # lab (Local-channel caller and agents) Asterisk sends 1001 no RTP once the transfer
     # completes (its channelstats' transmit count stops), with or without bundle; open.
+    # Found so far: the caller's frames do reach PJSIP/web1001 (a MixMonitor t() on it records
+    # the caller's voice) and no SIP goes to the browser (no re-INVITE/UPDATE), yet
+    # res_rtp_asterisk sends nothing from the moment the channel is indicated "Media SSRC
+    # change" (SRCCHANGE, when the atxfer's Local/1001@agent-phones is swapped out) onwards.
     assert lab.server.calls.get(call_id) is not None, "the caller stayed on the line"
     await first.get_by_test_id("phone-hangup").click()
     await ended(lab, call_id)
