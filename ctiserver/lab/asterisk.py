@@ -21,6 +21,7 @@ import jinja2
 from ctiserver.callbacks.keyprompts import key_prompts
 from ctiserver.lab.certificates import lab_certificate
 from ctiserver.lab.provision import AsteriskInstall
+from ctiserver.operations.snippets import agi_urls
 from ctiserver.phone import endpoint_of, sip_password
 from ctiserver.recordings.notice import recording_notice
 from ctiserver.resources import asterisk_template_dirs
@@ -103,6 +104,7 @@ def render_config(settings: Settings, install: AsteriskInstall, layout: Asterisk
     context = {
         "ami": settings.ami,
         "agi": settings.agi,
+        "agi_urls": agi_urls(settings, settings.agi.host),
         "hotline": settings.hotline,
         "record_notice": recording_notice(settings),
         "callback_key": key_prompts(settings),
