@@ -63,6 +63,10 @@ def _parser() -> argparse.ArgumentParser:
         help="apply the flows' opening hours (by default the lab's IVR is open at any hour)",
     )
     lab.add_argument("--log-format", choices=logs.FORMATS, default="text", help="json: one JSON object a line")
+    lab.add_argument(
+        "--nodes", type=int, default=1, metavar="N",
+        help="run N servers on one PostgreSQL (database.url, or a throw-away one) beside the lab's Asterisk",
+    )
     lab.set_defaults(handler=_lab)
 
     serve = commands.add_parser("serve", help="run the server beside an Asterisk that is already running")
@@ -142,11 +146,22 @@ async def _run_until_signal(start: Callable[[], Awaitable[None]], stop: Callable
 async def _lab(settings: Settings, args: argparse.Namespace) -> int:
     from ctiserver.lab.runner import Lab
 
+    from ctiserver.lab.postgres import throwaway_postgres
+    from ctiserver.storage.pglink import is_postgres
+
     if args.real_hours:
         settings = settings.replace(lab={"hours": "flow"})
-    lab = Lab(settings, allow_provision=not args.no_provision)
+    if args.nodes < 1:
+        print("ctiserver: --nodes is 1 or more", file=sys.stderr)
+        return 2
+    lab = Lab(settings, allow_provision=not args.no_provision, nodes=args.nodes)
+    database = contextlib.AsyncExitStack()
 
     async def start() -> None:
+        if args.nodes > 1 and not is_postgres(settings.database.url):
+            url = await database.enter_async_context(throwaway_postgres())
+            print(f"several nodes: a throw-away PostgreSQL at {url}", flush=True)
+            lab.settings = lab.settings.replace(database={"url": url})
         await lab.start()
         users = ", ".join(f"agent{ext}" for ext in settings.lab.agents)
         print("\nctiserver lab is running. Ctrl-C stops it.", flush=True)
@@ -163,7 +178,13 @@ async def _lab(settings: Settings, args: argparse.Namespace) -> int:
         print(f"  hotline: {settings.hotline.number}; a call to an agent, from another shell:", flush=True)
         print("    ctiserver simulate call --caller 13800138000 --name 张伟 --dtmf 1,0\n", flush=True)
 
-    await _run_until_signal(start, lab.stop)
+    async def stop() -> None:
+        try:
+            await lab.stop()
+        finally:
+            await database.aclose()
+
+    await _run_until_signal(start, stop)
     return 0
 
 

@@ -17,6 +17,7 @@ from ctiserver.ivr.engine.runner import HOURS_MODES
 from ctiserver.lab.asterisk import AsteriskLayout, AsteriskProcess, layout_for, render_config
 from ctiserver.lab.demo import seed_demo
 from ctiserver.lab.demo_dispatch import seed_demo_dispatch
+from ctiserver.lab.nodes import NodeProcess, node_settings
 from ctiserver.lab.phones import PhoneLines
 from ctiserver.lab.provision import AsteriskInstall, find_or_provision
 from ctiserver.server import CtiServer
@@ -35,12 +36,18 @@ LAB_SUPERVISOR_INTERFACE = "Local/{extension}@lab-supervisor/n"
 class Lab:
     """Starts what it needs and, on stop, stops exactly what it started."""
 
-    def __init__(self, settings: Settings, *, allow_provision: bool = True, seed: bool = True) -> None:
+    def __init__(self, settings: Settings, *, allow_provision: bool = True, seed: bool = True, nodes: int = 1) -> None:
         self.settings = settings
         self.allow_provision = allow_provision
         self.seed = seed
         self.asterisk: AsteriskProcess | None = None
         self.server: CtiServer | None = None
+        #: how many nodes (``ctiserver lab --nodes N``): this process's server, and the others
+        #: in processes of their own (``ctiserver.lab.nodes``), all on one PostgreSQL
+        self.node_count = nodes
+        #: every node's settings, this process's first (set at start)
+        self.node_settings: list[Settings] = []
+        self.other_nodes: list[NodeProcess] = []
         #: the simulated phones' own AMI sessions (Originate, PlayDTMF, Hangup), apart
         #: from the server's link: see ctiserver/lab/phones.py
         self.phones = PhoneLines(settings.ami)
@@ -56,6 +63,8 @@ class Lab:
         self.settings = self.settings.replace(
             ivr=_ivr_paths(self.settings, install, layout), recordings=_recording_paths(install, layout)
         )
+        self.node_settings = node_settings(self.settings, self.node_count)
+        self.settings = self.node_settings[0]
         # after the paths: the queues play the server's prompts from ivr.asterisk_prompt_dir
         render_config(self.settings, install, layout)
         self.asterisk = AsteriskProcess(install, layout)
@@ -73,8 +82,22 @@ class Lab:
                 if record.user_id is not None:
                     await self.server.desk.login(record.user_id)
         await self.phones.start()
+        for settings in self.node_settings[1:]:  # once the demo data is there to read
+            await self.start_node(settings)
+
+    async def start_node(self, settings: Settings) -> NodeProcess:
+        """One more node, in a process of its own, with its own copy of the flows."""
+        flows = Path(f"{self.settings.lab.flows_dir}-{settings.nodes.name}")
+        copy_flows(Path(self.settings.ivr.flows_dir), flows)
+        directory = Path(self.settings.storage.journal_dir).parent
+        node = NodeProcess(settings.replace(ivr={"flows_dir": str(flows)}), directory)
+        self.other_nodes.append(node)
+        await node.start()
+        return node
 
     async def stop(self) -> None:
+        for node in self.other_nodes:
+            await node.stop()
         await self.phones.stop()
         if self.server is not None:
             await self.server.stop()
@@ -96,6 +119,8 @@ class Lab:
             f"{base}/ui/department.html   (department work view: engineer-bj, engineer-sh, ...)",
             f"{base}/healthz",
             *self._phone_url(),
+            *(f"{node.web_url}/   (node {node.name}, pid {node.pid}: `kill -9 {node.pid}` and watch the calls "
+              "go on; its log: " + str(node.log) + ")" for node in self.other_nodes),
         ]
 
     def _phone_url(self) -> list[str]:

@@ -150,7 +150,8 @@ def dialplan_result(settings: Settings, plans: Mapping[str, ContextPlan | None])
         if number not in hotline.extensions:
             found.append(f"[hotline] has no extension {number} (hotline.number)")
         # the FastAGI calls are in [cti-agi] (every node in turn), or in [hotline] itself
-        calls = hotline.agi_targets + (plans["cti-agi"].agi_targets if plans.get("cti-agi") else ())
+        through = plans.get("cti-agi")
+        calls = hotline.agi_targets + (through.agi_targets if through is not None else ())
         port = f":{settings.agi.port}/"
         if not any(port in target for target in calls):
             targets = ", ".join(calls) or "none"
