@@ -144,9 +144,8 @@ async def _run_until_signal(start: Callable[[], Awaitable[None]], stop: Callable
 
 
 async def _lab(settings: Settings, args: argparse.Namespace) -> int:
-    from ctiserver.lab.runner import Lab
-
     from ctiserver.lab.postgres import throwaway_postgres
+    from ctiserver.lab.runner import Lab
     from ctiserver.storage.pglink import is_postgres
 
     if args.real_hours:
