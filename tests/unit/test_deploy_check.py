@@ -95,7 +95,7 @@ def test_dialplan_needs_the_contexts_the_number_and_the_agi_port() -> None:
     # several nodes: [hotline] goes through [cti-agi], which tries each node's agi://
     through = context_plan([
         {"Event": "ListDialplan", "Context": "hotline", "Extension": "4008001234", "Application": "Gosub",
-         "AppData": "cti-agi,s,1(hotline)"},
+         "AppData": "cti-agi,${EXTEN},1(hotline)"},
     ])
     nodes = context_plan([
         {"Event": "ListDialplan", "Context": "cti-agi", "Extension": "s", "Application": "ExecIf",
@@ -198,7 +198,7 @@ def test_the_snippets_point_asterisk_at_the_server() -> None:
     assert server_address(SETTINGS.replace(agi={"host": "10.0.0.5"})) == "10.0.0.5"
     snippets = render_snippets(SETTINGS.replace(agi={"port": 4600}), "10.0.0.5")
     dialplan = snippets["extensions_ctiserver.conf"]
-    assert "Gosub(cti-agi,s,1(hotline))" in dialplan and "AGI(agi://10.0.0.5:4600/${ARG1})" in dialplan
+    assert "Gosub(cti-agi,${EXTEN},1(hotline))" in dialplan and "AGI(agi://10.0.0.5:4600/${ARG1})" in dialplan
     several = render_snippets(SETTINGS.replace(nodes={"agi": ("10.0.0.5:4573", "10.0.0.6:4573")}))
     dialplan = several["extensions_ctiserver.conf"]
     assert "${RAND(0,1)}" in dialplan
