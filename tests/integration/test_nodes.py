@@ -139,7 +139,8 @@ async def test_a_node_killed_under_calls_loses_no_caller_no_store_and_no_pop(two
     admin = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))  # /healthz shows the leases to admins
     desks: dict[str, aiohttp.ClientSession] = {}
     try:
-        login = await admin.post(f"{base_two}/login", json={"username": "admin", "password": lab.settings.lab.demo_password})
+        login = await admin.post(f"{base_two}/login", json={
+            "username": "admin", "password": lab.settings.lab.demo_password})
         assert login.status == 200, await login.text()
         # node two holds the leases: node one lets go of its own, as a restart would, and
         # takes them back only when node two dies
