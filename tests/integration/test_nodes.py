@@ -227,6 +227,8 @@ async def test_a_node_killed_under_calls_loses_no_caller_no_store_and_no_pop(two
             if record.kind == "offered"
         )
         assert {call: offers[call] for call in early + late} == dict.fromkeys(early + late, 1)
+        for call in early + late:  # and still once now that they hung up (a hangup runs no request again)
+            assert len(await tickets.list_for_call(call)) == 1, call
     finally:
         for http in desks.values():
             await http.close()
