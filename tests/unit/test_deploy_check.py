@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import socket
 from pathlib import Path
 
@@ -204,6 +205,9 @@ def test_the_snippets_point_asterisk_at_the_server() -> None:
     assert "${RAND(0,1)}" in dialplan
     for n, node in enumerate(("10.0.0.5", "10.0.0.6")):
         assert f"ExecIf($[${{at}} = {n}]?AGI(agi://{node}:4573/${{ARG1}}))" in dialplan
+    # numbers, keys and s: never h, which a hangup inside a request would run (the request again)
+    nodes_context = dialplan[dialplan.index("[cti-agi]"):]
+    assert re.findall(r"^exten => ([^,]+),", nodes_context, re.MULTILINE) == ["_[0-9*#+]", "_[0-9*#+].", "s"]
     assert "permit = 10.0.0.5/255.255.255.255" in snippets["manager_ctiserver.conf"]
 
 
