@@ -218,5 +218,5 @@ def test_the_nodes_fastagi_addresses_are_checked() -> None:
     from ctiserver.settings import SettingsError
 
     for bad in ("10.0.0.5", "10.0.0.5:4573/x", "a b:1", "x:1,Hangup()"):
-        with pytest.raises(SettingsError, match="nodes.agi"):
+        with pytest.raises(SettingsError, match=r"nodes\.agi"):
             SETTINGS.replace(nodes={"agi": (bad,)})
