@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import functools
 import getpass
 import logging
 import signal
@@ -64,6 +65,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     lab.add_argument("--log-format", choices=logs.FORMATS, default="text", help="json: one JSON object a line")
     lab.add_argument(
+        "--boxes", type=int, default=1,
+        help="Asterisk boxes: the queue box and N-1 edges joined by trunks (docs/deploy.md)",
+    )
+    lab.add_argument(
         "--nodes", type=int, default=1, metavar="N",
         help="run N servers on one PostgreSQL (database.url, or a throw-away one) beside the lab's Asterisk",
     )
@@ -89,6 +94,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     call.add_argument(
         "--hangup-after", type=float, default=None, help="seconds after the last key to hang up"
+    )
+    call.add_argument(
+        "--talk", type=float, default=60.0,
+        help="seconds the caller talks once an agent answers, then hangs up (default 60; Ctrl-C hangs up "
+        "at once; 0: leave the call to the lab)",
     )
     call.set_defaults(handler=_simulate_call)
 
@@ -144,16 +154,20 @@ async def _run_until_signal(start: Callable[[], Awaitable[None]], stop: Callable
 
 
 async def _lab(settings: Settings, args: argparse.Namespace) -> int:
+    from ctiserver.lab.boxes import lab_boxes
+    from ctiserver.lab.demo_users import users_table
     from ctiserver.lab.postgres import throwaway_postgres
     from ctiserver.lab.runner import Lab
     from ctiserver.storage.pglink import is_postgres
 
     if args.real_hours:
         settings = settings.replace(lab={"hours": "flow"})
-    if args.nodes < 1:
-        print("ctiserver: --nodes is 1 or more", file=sys.stderr)
+    if args.boxes < 1 or args.nodes < 1:
+        print("ctiserver lab: --boxes and --nodes must be 1 or more", file=sys.stderr)
         return 2
-    lab = Lab(settings, allow_provision=not args.no_provision, nodes=args.nodes)
+    settings = lab_boxes(settings, args.boxes)
+    lab = Lab(settings, allow_provision=not args.no_provision, dial_callbacks=settings.lab.dial_callbacks,
+              nodes=args.nodes)
     database = contextlib.AsyncExitStack()
 
     async def start() -> None:
@@ -162,11 +176,11 @@ async def _lab(settings: Settings, args: argparse.Namespace) -> int:
             print(f"several nodes: a throw-away PostgreSQL at {url}", flush=True)
             lab.settings = lab.settings.replace(database={"url": url})
         await lab.start()
-        users = ", ".join(f"agent{ext}" for ext in settings.lab.agents)
         print("\nctiserver lab is running. Ctrl-C stops it.", flush=True)
         for url in lab.urls():
             print(f"  {url}")
-        print(f"  users: {users}, supervisor, admin  (password: {settings.lab.demo_password})")
+        print(f"\n  users (password: {settings.lab.demo_password}):\n")
+        print("\n".join(f"  {line}" for line in users_table().splitlines()), "\n")
         if lab.settings.ivr.hours == "open":
             hours = "open at any hour (ctiserver lab --real-hours applies the flows' hours)"
         else:
@@ -176,6 +190,8 @@ async def _lab(settings: Settings, args: argparse.Namespace) -> int:
         print(f"  flows: {copy}, the lab's copy of {settings.ivr.flows_dir}\n")
         print(f"  hotline: {settings.hotline.number}; a call to an agent, from another shell:", flush=True)
         print("    ctiserver simulate call --caller 13800138000 --name 张伟 --dtmf 1,0\n", flush=True)
+        for line in lab.boxes_summary():
+            print(line, flush=True)
 
     async def stop() -> None:
         try:
@@ -209,7 +225,15 @@ async def _serve(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def _simulate_call(settings: Settings, args: argparse.Namespace) -> int:
-    from ctiserver.lab.simulate import LabCall, SimulationError, caller_id, parse_presses, simulate_call
+    from ctiserver.lab.simulate import (
+        CallWatch,
+        LabCall,
+        SimulationError,
+        caller_id,
+        parse_presses,
+        simulate_call,
+        talk_then_hang_up,
+    )
     from ctiserver.telephony.ami.link import AmiError, AmiLink
 
     try:
@@ -226,9 +250,12 @@ async def _simulate_call(settings: Settings, args: argparse.Namespace) -> int:
     await link.start()
     try:
         await link.wait_ready(timeout=10)
-        await simulate_call(
-            link, settings, call, presses, wait=args.wait, report=lambda line: print(line, flush=True)
-        )
+        report = functools.partial(print, flush=True)
+        watch = CallWatch(link)
+        call_id = await simulate_call(link, settings, call, presses, wait=args.wait, report=report)
+        talk = getattr(args, "talk", 0) or 0
+        if args.hangup_after is None and talk > 0:
+            await talk_then_hang_up(link, watch, call_id, talk, report=report)
     except ValueError as exc:
         print(f"ctiserver: {exc}", file=sys.stderr)
         return 2
@@ -330,6 +357,7 @@ async def _flows_simulate(settings: Settings, args: argparse.Namespace) -> int:
     from ctiserver.ivr.dryrun import dry_run
     from ctiserver.ivr.services import LookupOnlyServices
     from ctiserver.storage.database import Database
+    from ctiserver.tickets import TicketRepository
 
     flow = _load_one_flow(settings, args.flow)
     if flow is None:
@@ -340,7 +368,10 @@ async def _flows_simulate(settings: Settings, args: argparse.Namespace) -> int:
     presses = args.dtmf.split(",") if args.dtmf else []
     db = None if args.no_lookup else Database(settings.database.url)
     try:
-        services = LookupOnlyServices(db, settings.hotline.region) if db is not None else None
+        services = None if db is None else LookupOnlyServices(
+            db, settings.hotline.region, timezone=settings.hotline.timezone,
+            tickets=TicketRepository(db, timezone=settings.hotline.timezone),
+        )
         run, lines = await dry_run(
             flow, presses, caller_number=args.caller, services=services,
             clock=(lambda: at) if at is not None else None, days=DayRules.from_settings(settings.calendar),

@@ -39,12 +39,15 @@ from ctiserver.storage.database import Database, upgrade_schema
 from ctiserver.telephony.agi.server import AgiServer
 from ctiserver.telephony.ami.link import AmiError, AmiLink
 from ctiserver.telephony.ami.translate import channel_snapshots, queue_status_items, to_event
-from ctiserver.tickets import SERVING_KEY
+from ctiserver.telephony.boxes import EdgeBoxes
+from ctiserver.tickets import SERVING_CALLS_KEY, SERVING_KEY
 from ctiserver.tickets import plugin as tickets_plugin
 from ctiserver.users import plugin as users_plugin
 from ctiserver.users import web_parts
 from ctiserver.users.store import UserRepository
 from ctiserver.visits import plugin as visits_plugin
+from ctiserver.waits import plugin as waits_plugin
+from ctiserver.web import health
 from ctiserver.web.app import create_app
 from ctiserver.web.keys import HUB_KEY, PARTS_KEY
 from ctiserver.web.metrics import METRICS_KEY
@@ -63,6 +66,8 @@ class CtiServer:
         self.ami = AmiLink(settings.ami)
         # several nodes: each says which took a call, so Asterisk tries no other ([cti-agi])
         self.agi = AgiServer(settings.agi, mark=node_name(settings) if len(settings.nodes.agi) > 1 else "")
+        #: the other Asterisk boxes beside the queue box ``ami`` reaches (none: one box)
+        self.boxes = EdgeBoxes(settings, self.ami)
         # one instance of each repository that several features use, handed down from here
         users = UserRepository(self.db)
         signing_in = web_parts(self.db, settings, users)
@@ -76,6 +81,10 @@ class CtiServer:
         self.web_app[PARTS_KEY] = core
         self.metrics = self.web_app[METRICS_KEY]
         observe(core, self.metrics)
+        if self.boxes.boxes:
+            health.watch_check(self.web_app, self.boxes)
+            self.metrics.reading("ctiserver_edge_box_up", "1 while an edge box's AMI link is up, by box",
+                                 lambda: {b.name: float(b.link.connected) for b in self.boxes.boxes}, label="box")
         # first: its writer stops last, after every feature that records to it
         self.audit = audit_plugin.register(core)
         self.call_records = calls_plugin.register(core)
@@ -97,8 +106,10 @@ class CtiServer:
         self.pops, self.seat_agents = pops.service, pops.seat_agents
         # an agent serves the customers of the call at their desk: they see those customers' tickets
         self.web_app[SERVING_KEY] = self.pops.customers_on_desk
+        # and the tickets opened on that call (the IVR's, for a caller it did not know)
+        self.web_app[SERVING_CALLS_KEY] = self.pops.calls_on_desk
         self.wallboard = live_plugin.register(core, self.board, self.stats, self.stats_records, self.calls)
-        self.reports = reports_plugin.register(core, self.stats_records)
+        self.reports = reports_plugin.register(core, self.stats_records, self.agents)
         self.ticket_feed = workview_plugin.register(core, self.ticket_events, self.dispatch)
         knowledge_plugin.register(core)
         meta_plugin.register(core)
@@ -109,9 +120,18 @@ class CtiServer:
         spreadsheets_plugin.register(core)
         self.webhooks = webhooks_plugin.register(core, self.ticket_events)
         self.visits = visits_plugin.register(core, self.tickets, self.ticket_events, self.ivr, self.agents)
+        self.fair_wait = waits_plugin.register(core, self.board, self.stats, ivr.prompts, self._language_of)
         self._runner: web.AppRunner | None = None
         self.ami.on_event(self._on_ami_event)
         self.ami.on_ready(self._resynchronise)
+
+    def _language_of(self, call_id: str) -> str:
+        """The language the caller chose in the IVR (the flow's when they chose none)."""
+        live = self.ivr.live.get(call_id)
+        if live is None:
+            return "zh"
+        chosen = live.run.variables.get("language") if live.run is not None else None
+        return chosen or live.flow.language
 
     @property
     def web_port(self) -> int:
@@ -125,6 +145,7 @@ class CtiServer:
         await self.core.start_features()
         await self.agi.start()
         await self.ami.start()
+        await self.boxes.start()
         self._runner = web.AppRunner(self.web_app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.settings.web.host, self.settings.web.port)
@@ -146,6 +167,7 @@ class CtiServer:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+        await self.boxes.stop()
         await self.ami.stop()
         await self.agi.stop()
         await self.core.close()
@@ -180,6 +202,9 @@ class CtiServer:
                 event = to_event(message, at)
                 if event is not None:
                     self.calls.handle(event)
+                    if self.fair_wait is not None:
+                        # callers who were waiting before a restart are told too
+                        self.fair_wait.handle(event)
         members = queue_status_items(queue_status, at)
         self.board.resync(members, at)
         self.stats.resync({snapshot.uniqueid for snapshot in snapshots}, at)

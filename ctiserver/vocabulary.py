@@ -28,6 +28,22 @@ DEPARTMENT_BY_TYPE: dict[str, str] = {
     "inquiry": "support",
 }
 
+#: the departments tickets go to (the ``departments`` table's codes; the pages name them)
+DEPARTMENTS = ("repair", "complaint", "installation", "support")
+
+#: the kinds of product (a product's and the catalogue's ``category``; an imported file may
+#: name others, shown as written)
+PRODUCT_CATEGORIES = ("air_conditioner", "washing_machine", "refrigerator", "water_heater")
+
+#: what a customer's phone is (``customer_phones.label``; an imported one may say otherwise)
+PHONE_KINDS = ("mobile", "home", "office")
+
+#: who changed a ticket when no user did (``ticket_events.actor``; a user's change names them)
+TICKET_ACTORS = ("system", "ivr", "dispatch", "sla", "visits")
+
+#: what the business reports count by (their ``by`` column)
+REPORT_DIMENSIONS = ("model", "region", "fault_code", "part", "agent", "department", "branch")
+
 #: the workflow (``ctiserver.tickets.model.workflow``): new -> dispatched -> scheduled ->
 #: in_progress (<-> waiting_*) -> completed -> return_visit -> closed; reopened goes round again
 TICKET_STATUSES = (
@@ -43,11 +59,13 @@ TICKET_URGENCIES = ("normal", "urgent")
 
 TICKET_SOURCES = ("ivr", "agent")
 
-#: ticket_events.kind; a consumer keeps a cursor on ticket_events.id (ids only increase)
+#: ticket_events.kind; a consumer keeps a cursor on ticket_events.id (ids only increase).
+#: ``confirmed`` and ``time_requested``: the customer's answer to the appointment (the IVR's
+#: ``progress`` node): they keep it, or ask for another time, for the branch's staff to arrange
 TICKET_EVENT_KINDS = (
     "created", "dispatched", "scheduled", "started", "waiting", "resumed", "completed",
     "return_visit", "closed", "cancelled", "reopened", "note", "assigned", "escalated",
-    "breached", "fields",
+    "breached", "fields", "confirmed", "time_requested",
 )
 
 CALLBACK_STATUSES = ("pending", "dialing", "connected", "failed", "cancelled", "expired")

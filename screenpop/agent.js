@@ -10,6 +10,7 @@ import { startPage } from "./shell.js";
 import { renderCallbackOffer, showCallbackOffer } from "./agent-callback.js";
 import { loadVisits, onVisitChanged, renderVisits } from "./agent-visits.js";
 import { buildPhoneBox, hangup, renderPhone, startPhone, stopPhone } from "./phone.js";
+import { installDeskKeys } from "./desk-keys.js";
 
 /** IVR variables shown first, in this order; the others follow (internal ones skipped). */
 const KEY_VARIABLES = ["language", "product", "issue", "order_number", "ticket_number"];
@@ -48,6 +49,10 @@ function message(text) {
 
 function stateLabel(agent) {
   if (!agent) return t("state.logged_out");
+  if (agent.state === "paused" && agent.paused_by) {
+    const reason = agent.reason ? tOr("reason", agent.reason) : t("state.paused");
+    return t("state.paused_by", { reason, by: agent.paused_by });
+  }
   if (agent.state === "paused" && agent.reason) {
     return t("state.paused_reason", { reason: tOr("reason", agent.reason) });
   }
@@ -63,7 +68,7 @@ function addressText(address) {
 }
 
 function productText(product) {
-  return [product.category, product.model].filter(Boolean).join(" ");
+  return [tOr("category", product.category), product.model].filter(Boolean).join(" ");
 }
 
 // ---- the agent's state and actions
@@ -82,7 +87,7 @@ function renderAgent() {
   if (agent) {
     $("agent-name").textContent = agent.name || "";
     $("agent-ext").textContent = agent.extension ? t("agent.ext", { ext: agent.extension }) : "";
-    $("agent-id").title = (agent.queues || []).length ? t("agent.queues", { queues: agent.queues.join(", ") }) : "";
+    $("agent-id").title = (agent.queues || []).length ? t("agent.queues", { queues: agent.queues.map((q) => tOr("queue", q)).join("、") }) : "";
   }
   const state = agent ? agent.state : "logged_out";
   const badge = $("state");
@@ -99,6 +104,7 @@ function renderAgent() {
   const loggedOut = state === "logged_out";
   const busy = state === "ringing" || state === "on_call";
   $("login-button").hidden = !loggedOut;
+  $("login-button").disabled = false; // agentAction disabled it while Asterisk confirmed
   $("logout-button").hidden = loggedOut;
   $("logout-button").disabled = busy;
   $("ready-button").disabled = !(state === "paused" || state === "wrap_up");
@@ -140,6 +146,7 @@ function onPop(event, pop) {
       current.status = status;
       renderPopHead();
       renderCaller();
+      renderCallTickets();
       return;
     }
     if (same && event === "answered") return; // a late duplicate for an ended call
@@ -193,6 +200,7 @@ function buildPop() {
       el("div", { className: "pop-left" }, [
         el("section", { className: "caller-box", id: "pop-caller" }),
         buildTransferBox(),
+        el("section", { className: "call-tickets-box", id: "pop-call-tickets", testid: "pop-call-tickets" }),
         el("section", { className: "ivr-box", id: "pop-ivr" }),
       ]),
       el("div", { className: "pop-right" }, [
@@ -206,9 +214,21 @@ function buildPop() {
   $("pop-empty").hidden = true;
   renderPopHead();
   renderCaller();
+  renderCallTickets();
   renderIvr();
   renderCustomers();
   updateTicketForm();
+}
+
+/** The tickets opened on this call before it rang here (the IVR's, an earlier agent's). */
+function renderCallTickets() {
+  const box = $("pop-call-tickets");
+  if (!box || !desk.pop) return;
+  const tickets = desk.pop.data.tickets || [];
+  box.hidden = !tickets.length;
+  const list = el("ul", { className: "rows" });
+  for (const ticket of tickets) list.append(ticketRow(ticket));
+  fill(box, el("h3", {}, [t("pop.call_tickets"), " ", el("span", { className: "count", text: String(tickets.length) })]), list);
 }
 
 function renderPopHead() {
@@ -218,6 +238,7 @@ function renderPopHead() {
   $("pop").dataset.status = status;
   const head = $("pop-head");
   $("transfer-box").hidden = status !== "answered";
+  if (status !== "answered") consulting(false);
   const timer = el("span", { className: "pop-timer", testid: "pop-timer" });
   let timerLabel = t(`pop.timer.${status}`);
   const ringingAt = parseTime(data.ringing_at);
@@ -243,7 +264,7 @@ function renderPopHead() {
     }),
     el("span", { className: "pop-timer-box" }, [el("span", { className: "muted", text: timerLabel }), " ", timer]),
     el("span", { className: "spacer" }),
-    data.queue ? el("span", { className: "pop-queue", text: `${t("pop.queue")} · ${data.queue}` }) : null,
+    data.queue ? el("span", { className: "pop-queue", text: `${t("pop.queue")} · ${tOr("queue", data.queue)}` }) : null,
     close,
   );
   refreshTimers(head);
@@ -257,6 +278,15 @@ function buildTransferBox() {
   const form = el("form", { className: "transfer-box", id: "transfer-box", hidden: true }, [
     el("label", {}, [L("span", "pop.transfer_to"), " ", input]),
     L("button", "pop.transfer", { type: "submit", testid: "transfer-submit" }),
+    L("button", "pop.transfer_attended", {
+      type: "button", className: "ghost", testid: "transfer-attended", on: { click: consultTransfer },
+    }),
+    L("button", "pop.transfer_complete", {
+      type: "button", className: "go", id: "transfer-complete", testid: "transfer-complete", hidden: true, on: { click: completeTransfer },
+    }),
+    L("button", "pop.transfer_cancel", {
+      type: "button", className: "ghost", id: "transfer-cancel", testid: "transfer-cancel", hidden: true, on: { click: cancelTransfer },
+    }),
     L("button", "pop.hangup", {
       type: "button", className: "warn", testid: "pop-hangup", on: { click: hangupCall },
     }),
@@ -292,6 +322,34 @@ async function hangupCall() {
   if (!ok) $("transfer-error").textContent = data.error;
 }
 
+/** Attended transfer: the caller waits while the agent talks to the colleague first
+ * (Asterisk's Atxfer); hanging up hands the caller over, Cancel goes back to the caller. */
+function consulting(on) {
+  $("transfer-complete").hidden = !on;
+  $("transfer-cancel").hidden = !on;
+}
+
+async function consultTransfer() {
+  const input = $("transfer-box").elements.extension;
+  if (!input.reportValidity()) return;
+  $("transfer-error").textContent = "";
+  const { ok, data } = await api("POST", "/api/agent/transfer", { extension: input.value.trim(), attended: true });
+  if (!ok) $("transfer-error").textContent = data.error;
+  consulting(ok);
+}
+
+async function completeTransfer() {
+  consulting(false);
+  await hangupCall();
+}
+
+async function cancelTransfer() {
+  $("transfer-error").textContent = "";
+  const { ok, data } = await api("POST", "/api/agent/transfer/cancel");
+  if (!ok) $("transfer-error").textContent = data.error;
+  consulting(false);
+}
+
 async function submitTransfer(event) {
   event.preventDefault();
   const extension = event.target.elements.extension.value.trim();
@@ -320,7 +378,7 @@ function renderCaller() {
       text: data.caller_name || t("pop.unknown_name"),
     }),
     el("dl", { className: "facts" }, [
-      el("dt", { text: t("pop.queue") }), el("dd", { text: data.queue || "—" }),
+      el("dt", { text: t("pop.queue") }), el("dd", { text: tOr("queue", data.queue) || "—" }),
       el("dt", { text: t("pop.waited") }),
       el("dd", { text: Number.isFinite(waited) ? formatDuration(waited) : "—" }),
     ]),
@@ -364,7 +422,7 @@ function renderIvr() {
         el("dt", { text: tOr("var", name), title: name }),
         el("dd", {
           className: KEY_VARIABLES.includes(name) ? "key-var" : "", "data-var": name,
-          text: name === "language" ? tOr("langname", variables[name]) : String(variables[name] ?? ""),
+          text: variableText(name, variables[name]),
         }),
       );
     }
@@ -433,7 +491,7 @@ function renderCard(card) {
   for (const phone of card.phones || []) {
     phones.append(el("li", {}, [
       el("span", { className: "mono", text: phone.number || "" }),
-      phone.label ? el("span", { className: "tag", text: phone.label }) : null,
+      phone.label ? el("span", { className: "tag", text: tOr("phonekind", phone.label) }) : null,
     ]));
   }
   const facts = el("dl", { className: "facts" }, [
@@ -484,7 +542,13 @@ function ticketRow(ticket) {
       ),
     },
   }) : null;
-  return el("li", { className: "ticket-row", "data-ticket-number": ticket.number || "" }, [
+  // the ticket the caller asked an agent about in the IVR (repair progress): the pop opens on it
+  const asked = desk.pop && desk.pop.data.ivr && desk.pop.data.ivr.ticket;
+  const focus = Boolean(asked) && asked === ticket.number;
+  return el("li", {
+    className: focus ? "ticket-row ticket-asked" : "ticket-row", "data-ticket-number": ticket.number || "",
+    ...(focus ? { testid: "ticket-asked", "aria-current": "true", title: t("pop.ticket_asked") } : {}),
+  }, [
     el("span", { className: "mono ticket-no", text: ticket.number || `#${ticket.id}` }),
     el("span", { className: `tag type-${ticket.type}`, text: tOr("type", ticket.type) }),
     el("span", { className: "tag status", text: tOr("tstatus", ticket.status) }),
@@ -502,7 +566,7 @@ function callRow(call) {
   const by = theirs ? t("history.answered_by_other") : t("history.answered_by", { agent: call.agent || "?" });
   return el("li", { className: "call-row" }, [
     el("span", { className: "muted when", text: formatTime(call.started_at || call.ended_at) }),
-    el("span", { text: call.queue || "—" }),
+    el("span", { text: tOr("queue", call.queue) || "—" }),
     el("span", { className: "mono", text: formatDuration(call.duration) }),
     el("span", {
       className: answered ? "" : "bad-text",
@@ -597,7 +661,9 @@ function buildTicketBox() {
     ]),
     el("div", { className: "form-grid" }, [
       field("ticket.type", typeSelect),
-      field("ticket.product", el("select", { name: "product_id", testid: "ticket-product", id: "ticket-product" })),
+      field("ticket.product", el("select", {
+        name: "product_id", testid: "ticket-product", id: "ticket-product", on: { change: prefillKindFields },
+      })),
       el("label", { className: "field wide" }, [
         L("span", "ticket.summary"),
         el("textarea", { name: "summary", rows: 3, maxlength: 500, required: true, testid: "ticket-summary", id: "ticket-summary" }),
@@ -627,8 +693,8 @@ function buildTicketBox() {
   ]);
 }
 
-// The kind's own fields, as GET /api/meta declares them (ticket_fields); engineers are
-// chosen by the branch, not at the desk, so "user" fields are left out.
+// The kind's own fields, as GET /api/meta declares them (ticket_fields): only those the agent
+// fills (`desk`); the appointment, the engineer and the work's results are the department's.
 function kindFieldInput(spec) {
   const attrs = { name: `field.${spec.key}`, testid: `ticket-field-${spec.key}`, "data-kind": spec.type };
   if (spec.type === "choice") {
@@ -652,10 +718,37 @@ function renderKindFields() {
   const box = $("ticket-fields");
   if (!box) return;
   const type = $("ticket-form").elements.type.value;
-  const specs = ((meta.ticket_fields || {})[type] || []).filter((spec) => spec.type !== "user");
-  fill(box, ...specs.map((spec) => el("label", { className: "field" }, [
+  const specs = ((meta.ticket_fields || {})[type] || []).filter((spec) => spec.desk !== false && spec.type !== "user");
+  fill(box, ...specs.map((spec) => el("label", { className: spec.key === "address" ? "field wide" : "field" }, [
     el("span", { text: tOr("tfield", spec.key) }), kindFieldInput(spec),
   ])));
+  prefillKindFields();
+}
+
+/** What the customer's card and the chosen product say of the kind's fields. */
+function knownFieldValues() {
+  const card = selectedCustomer();
+  const select = $("ticket-product");
+  const product = card && select && select.value
+    ? (card.products || []).find((item) => String(item.id) === select.value) : null;
+  return {
+    address: card ? addressText(card.address) : "",
+    product_model: product ? product.model || "" : "",
+    serial: product ? product.serial || "" : "",
+  };
+}
+
+/** Fill the fields the card knows, leaving alone what the agent typed (a value unlike the last prefill). */
+function prefillKindFields() {
+  const form = $("ticket-form");
+  if (!form) return;
+  for (const [key, value] of Object.entries(knownFieldValues())) {
+    const input = form.elements[`field.${key}`];
+    if (!input) continue;
+    if (input.value && input.value !== (input.dataset.prefill || "")) continue;
+    input.value = value;
+    input.dataset.prefill = value;
+  }
 }
 
 /** The filled-in kind fields as the API takes them (empty ones left out). */
@@ -672,6 +765,12 @@ function kindFieldValues(form) {
     else fields[key] = value;
   }
   return fields;
+}
+
+/** An IVR variable's value as the page says it: the words of the vocabulary in its language. */
+function variableText(name, value) {
+  const words = { language: "langname", queue: "queue", customer_level: "level" };
+  return name in words ? tOr(words[name], value) : String(value ?? "");
 }
 
 function ivrVariable(name) {
@@ -717,6 +816,7 @@ function updateTicketForm() {
     const pick = match || (products.length === 1 ? products[0] : null);
     select.value = pick ? String(pick.id) : "";
   }
+  prefillKindFields();
 }
 
 function openTicketForm() {
@@ -929,6 +1029,7 @@ function rerenderForLanguage() {
   if (desk.pop) {
     renderPopHead();
     renderCaller();
+    renderCallTickets();
     renderIvr();
     renderCustomers();
     updateTicketForm();
@@ -998,6 +1099,7 @@ function init() {
   }
   $("kb-form").addEventListener("submit", (event) => { event.preventDefault(); searchKb(); });
   $("kb-search").addEventListener("input", searchKbSoon);
+  installDeskKeys();
   startPage({ page: "agent", onUser: begin, onLogout: end });
 }
 

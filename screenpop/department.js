@@ -3,7 +3,7 @@
 // /ws?watch=tickets. Every text from the server goes in with textContent.
 
 import {
-  $, LiveSocket, api, connectionIndicator, el, fill, formatTime, meta, onLangChange, parseTime, serverNow,
+  $, LiveSocket, api, connectionIndicator, el, fill, formatDate, formatTime, meta, onLangChange, parseTime, serverNow,
   show, t, tOr,
 } from "./common.js";
 import { pageById, startPage } from "./shell.js";
@@ -33,6 +33,7 @@ const view = {
   hellos: 0,
   form: null, // "schedule" | null
   changing: null, // the id of the ticket whose change this page is sending
+  timeRequested: new Set(), // ids of tickets whose customer asked for another time, pushed live
 };
 
 // ---- order and SLA, as the server orders GET /api/tickets
@@ -125,7 +126,9 @@ function ticketRow(ticket) {
       ticket.urgency === "urgent" ? t("dept.urgent") : null,
       ticket.escalation_level > 0 ? t("dept.escalated", { level: ticket.escalation_level }) : null,
     ].filter(Boolean).join(" · ") }),
-    el("span"),
+    view.timeRequested.has(ticket.id)
+      ? el("span", { className: "dept-asked", testid: "row-time-requested", text: t("dept.time_requested") })
+      : el("span"),
     el("span", { className: "summary", text: ticket.summary }),
   ]);
 }
@@ -240,6 +243,7 @@ function renderDetail() {
     el("h2", {}, [el("span", { className: "mono", text: ticket.number, testid: "detail-number" }), " ",
       el("span", { text: tOr("tstatus", ticket.status), testid: "detail-status", dataset: { status: ticket.status } })]),
     el("p", { className: "summary", text: ticket.summary, testid: "detail-summary" }),
+    partiesBox(ticket),
     el("p", {}, [slaBadge(ticket.status, due), " ", el("span", { className: "muted", text: slaLine(sla) })]),
     el("dl", { className: "dept-fields", testid: "detail-fields" }, fieldRows(ticket)),
     actions(ticket),
@@ -248,6 +252,70 @@ function renderDetail() {
     el("h3", { text: t("dept.history") }),
     el("ol", { className: "dept-history", testid: "history" }, ticket.history.map(historyRow)),
   );
+}
+
+// ---- who and what the ticket is about: the engineer calls and visits from here
+
+const ADDRESS_PARTS = ["province", "city", "district", "street", "detail"];
+
+function addressText(address) {
+  return ADDRESS_PARTS.map((part) => (address || {})[part]).filter(Boolean).join(" ");
+}
+
+/** A tel: link of the number's dialable characters only (the text shows it as entered). */
+function phoneLink(phone) {
+  const dial = String(phone.number || "").replace(/[^0-9+]/g, "");
+  return el("li", {}, [
+    el("a", { href: `tel:${dial}`, className: "mono", testid: "customer-phone", text: phone.number || "" }),
+    phone.label ? el("span", { className: "tag", text: phone.label }) : null,
+  ]);
+}
+
+function partiesBox(ticket) {
+  const customer = ticket.customer;
+  const product = ticket.product;
+  if (!customer && !product) return null;
+  const rows = [];
+  if (customer) {
+    const address = addressText(customer.address);
+    const map = address ? el("a", {
+      href: `https://uri.amap.com/search?keyword=${encodeURIComponent(address)}`, target: "_blank",
+      rel: "noopener noreferrer", testid: "customer-map", text: t("dept.map"),
+    }) : null;
+    rows.push(
+      el("dt", { text: t("dept.customer") }),
+      el("dd", { testid: "customer-name" }, [customer.name,
+        customer.level === "vip" ? el("span", { className: "tag vip", text: t("customer.vip") }) : null]),
+      el("dt", { text: t("customer.phones") }),
+      el("dd", {}, [el("ul", { className: "inline-list", testid: "customer-phones" }, customer.phones.map(phoneLink))]),
+      el("dt", { text: t("customer.address") }),
+      el("dd", { testid: "customer-address" }, [address || "—", map ? " " : null, map]),
+    );
+  }
+  if (product) {
+    const what = [product.category, product.model].filter(Boolean).join(" ");
+    const serial = product.serial ? t("customer.serial", { serial: product.serial }) : "";
+    const installed = product.installed_on ? t("customer.installed_on", { date: formatDate(product.installed_on) }) : "";
+    rows.push(
+      el("dt", { text: t("dept.product") }),
+      el("dd", { testid: "product" }, [what, " ", el("span", { className: "muted", text: [serial, installed].filter(Boolean).join(" · ") })]),
+      el("dt", { text: t("dept.product_history") }),
+      el("dd", {}, [product.tickets.length
+        ? el("ul", { className: "dept-repairs", testid: "product-history" }, product.tickets.map(repairRow))
+        : el("span", { className: "muted", testid: "product-history-none", text: t("dept.product_history_none") })]),
+    );
+  }
+  return el("section", { className: "dept-parties", testid: "parties" }, [el("dl", { className: "dept-fields" }, rows)]);
+}
+
+function repairRow(other) {
+  return el("li", { testid: "product-ticket" }, [
+    el("span", { className: "mono", text: other.number }), " ",
+    el("span", { className: "tag", text: tOr("tstatus", other.status) }), " ",
+    el("span", { text: other.summary }), " ",
+    el("span", { className: "muted", text: formatDate(other.created_at) }),
+    other.result ? el("span", { className: "muted", text: ` · ${tOr("tchoice", other.result)}` }) : null,
+  ]);
 }
 
 function slaLine(sla) {
@@ -384,7 +452,7 @@ function historyRow(event) {
   return el("li", { dataset: { kind: event.kind }, testid: "history-row" }, [
     el("span", { className: "strong", text: tOr("tevent", event.kind) }), " ",
     el("span", { text: what }), " ",
-    el("span", { className: "muted", text: `${formatTime(event.at)} ${event.who || ""}` }),
+    el("span", { className: "muted", text: `${formatTime(event.at)} ${tOr("actor", event.who)}` }),
     event.note ? el("div", { text: event.note }) : null,
   ]);
 }
@@ -425,6 +493,7 @@ function onMessage(msg) {
       else if (view.hellos > 1) loadList(); // catch up after a reconnection
       break;
     case "ticket":
+      noteCustomerAnswer(msg.ticket, msg.event);
       onTicket(msg.ticket);
       break;
     case "ticket_gone":
@@ -437,6 +506,14 @@ function onMessage(msg) {
     default:
       break;
   }
+}
+
+/** A customer asking for another time by phone (the IVR's repair progress): the row says so
+ * until the ticket is scheduled again or the customer confirms (the history keeps it). */
+function noteCustomerAnswer(ticket, event) {
+  if (!ticket || !event) return;
+  if (event.kind === "time_requested") view.timeRequested.add(ticket.id);
+  else if (event.kind === "scheduled" || event.kind === "confirmed") view.timeRequested.delete(ticket.id);
 }
 
 function onTicket(ticket) {

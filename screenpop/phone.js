@@ -2,13 +2,15 @@
 // (JsSIP, vendored). Credentials come from GET /api/phone for the logged-in agent alone and
 // live only in this module's memory; they are never written into the page.
 // States shown (data-state of #phone-state): off, connecting, registered, reconnecting,
-// failed, no_microphone, ringing, in_call, on_hold.
+// offline (the browser lost its network), failed, no_microphone, ringing, in_call, on_hold.
 
 import JsSIP from "./vendor/jssip/jssip.esm.js";
 import { $, api, el, t } from "./common.js";
 
 /** how long to wait for more ICE candidates once one has come: no long gathering wait */
 const ICE_GRACE_MS = 400;
+/** a call the page asked for (a supervisor's monitoring) is answered if it rings this soon */
+const EXPECTED_CALL_MS = 30_000;
 
 const phone = {
   ua: null,
@@ -19,6 +21,8 @@ const phone = {
   held: false,
   iceServers: [],
   ringer: null,
+  /** until when an incoming call is one the page asked for (answered without a click) */
+  expectedUntil: 0,
   /** what tests read (window.deskPhone): the live call's RTCPeerConnection, or null */
   get connection() { return this.session ? this.session.connection : null; },
 };
@@ -80,12 +84,37 @@ function endSession() {
   phone.muted = false;
   phone.held = false;
   $("phone-audio").srcObject = null;
-  setState(phone.ua && phone.ua.isRegistered() ? "registered" : "reconnecting");
+  setState(idleState());
+}
+
+/** What the phone is without a call: registered, or why not. */
+function idleState() {
+  if (!navigator.onLine) return "offline";
+  return phone.ua && phone.ua.isRegistered() ? "registered" : "reconnecting";
+}
+
+/** The network went away: say so, and give up a call that is only ringing here (if the
+ * refusal still reaches Asterisk, the queue offers the caller to someone else at once; if
+ * not, Asterisk forgets this browser when it stops answering OPTIONS). Back online: it
+ * registers again at once (JsSIP reconnects a closed websocket by itself). */
+function onOffline() {
+  if (!phone.ua) return;
+  if (phone.session && phone.state === "ringing") phone.session.terminate({ status_code: 480 });
+  if (!phone.session) setState("offline");
+}
+
+function onOnline() {
+  if (!phone.ua) return;
+  // Asterisk may have forgotten this browser meanwhile (it stopped answering OPTIONS):
+  // register again now rather than at the next refresh
+  if (phone.ua.isConnected()) phone.ua.register();
+  if (!phone.session) setState(idleState());
 }
 
 function onSession({ originator, session }) {
-  if (originator !== "remote" || phone.session) {
-    if (originator === "remote") session.terminate({ status_code: 486 });
+  if (originator !== "remote" || phone.session || !navigator.onLine) {
+    // busy, or this browser has lost its network: not a seat to ring now
+    if (originator === "remote") session.terminate({ status_code: phone.session ? 486 : 480 });
     return;
   }
   phone.session = session;
@@ -99,7 +128,21 @@ function onSession({ originator, session }) {
   session.on("ended", endSession);
   session.on("failed", endSession);
   setState("ringing");
+  if (Date.now() < phone.expectedUntil) {
+    phone.expectedUntil = 0;
+    answer();
+    return;
+  }
   ring(true);
+}
+
+/** The next call in the coming seconds is one this page asked for: answer it at once. */
+export function expectCall() {
+  phone.expectedUntil = Date.now() + EXPECTED_CALL_MS;
+}
+
+export function isRegistered() {
+  return Boolean(phone.ua && phone.ua.isRegistered());
 }
 
 export function answer() {
@@ -196,9 +239,9 @@ export async function startPhone() {
   });
   phone.ua = ua;
   ua.on("connecting", () => { if (phone.state === "off") setState("connecting"); });
-  ua.on("disconnected", () => { if (!phone.session) setState("reconnecting"); });
+  ua.on("disconnected", () => { if (!phone.session) setState(idleState()); });
   ua.on("registered", () => { if (!phone.session) setState("registered"); });
-  ua.on("unregistered", () => { if (!phone.session && phone.ua) setState("reconnecting"); });
+  ua.on("unregistered", () => { if (!phone.session && phone.ua) setState(idleState()); });
   ua.on("registrationFailed", () => setState("failed"));
   ua.on("newRTCSession", onSession);
   setState("connecting");
@@ -222,3 +265,5 @@ export function renderPhone() {
 }
 
 window.addEventListener("beforeunload", () => { if (phone.ua) phone.ua.stop(); });
+window.addEventListener("offline", onOffline);
+window.addEventListener("online", onOnline);

@@ -4,9 +4,10 @@
 // .../waveform) above the player with the paused gaps, click on it to seek, download the WAV.
 // Server data is inserted with textContent only (el() in common.js).
 
-import { $, api, el, fill, formatDuration, formatTime, onLangChange, t } from "./common.js";
+import { $, api, el, fill, formatDuration, formatTime, onLangChange, t, tOr } from "./common.js";
+import { buildPhoneBox, expectCall, isRegistered, renderPhone, startPhone } from "./phone.js";
 
-const state = { rows: [], error: null, request: 0, playing: null };
+const state = { rows: [], error: null, request: 0, playing: null, searched: "" };
 
 /** The search's query string from the form; dates are whole local days. */
 function query() {
@@ -36,6 +37,7 @@ async function search() {
   if (number !== state.request) return;
   state.rows = ok ? data.recordings || [] : [];
   state.error = ok ? null : data.error;
+  state.searched = $("rec-caller").value.trim();
   render();
   $("recordings-view").setAttribute("aria-busy", "false");
 }
@@ -158,7 +160,7 @@ function row(recording) {
     el("td", { text: formatTime(recording.started_at) }),
     el("td", { className: "mono", text: [recording.caller_number, recording.caller_name].filter(Boolean).join(" ") || "—" }),
     el("td", { text: recording.agent || "—" }),
-    el("td", { text: recording.queue || "—" }),
+    el("td", { text: tOr("queue", recording.queue) || "—" }),
     el("td", { className: "num mono", text: formatDuration(recording.duration) }),
     el("td", {}, [action]),
   ]);
@@ -170,7 +172,8 @@ function render() {
   error.textContent = state.error ? t("rec.error", { error: state.error }) : "";
   const body = $("rec-rows");
   if (!state.rows.length) {
-    fill(body, el("tr", {}, [el("td", { colspan: "6", className: "muted", text: t("rec.none"), testid: "rec-none" })]));
+    const text = state.searched ? t("rec.none_for", { caller: state.searched }) : t("rec.none");
+    fill(body, el("tr", {}, [el("td", { colspan: "6", className: "muted", text, testid: "rec-none" })]));
     return;
   }
   fill(body, ...state.rows.map(row));
@@ -187,15 +190,20 @@ async function loadLiveCalls() {
   renderLiveCalls();
 }
 
+/** Ring the supervisor's desk phone (the extension typed), or with none their browser
+ * phone, which answers the monitoring call by itself since they asked for it. */
 async function monitor(call, mode) {
   const phone = $("mon-phone").value.trim();
   const status = $("mon-status");
-  if (!/^[0-9]{1,16}$/.test(phone)) {
+  const browser = phone === "" && isRegistered();
+  if (!browser && !/^[0-9]{1,16}$/.test(phone)) {
     status.textContent = t("mon.phone_needed");
     return;
   }
+  if (browser) expectCall();
   const { ok, data } = await api("POST", "/api/monitor", { call_id: call.id, mode, phone });
-  status.textContent = ok ? t("mon.ringing", { phone, mode: t(`mon.${mode}`) }) : data.error;
+  const where = browser ? t("phone.title") : phone;
+  status.textContent = ok ? t("mon.ringing", { phone: where, mode: t(`mon.${mode}`) }) : data.error;
   status.dataset.state = ok ? "ringing" : "error";
 }
 
@@ -208,7 +216,7 @@ function renderLiveCalls() {
   fill(body, ...live.calls.map((call) => el("tr", { testid: "mon-call", dataset: { callId: call.id } }, [
     el("td", { className: "mono", text: call.caller_number || "—" }),
     el("td", { text: call.agent || "—" }),
-    el("td", { text: call.queue || "—" }),
+    el("td", { text: tOr("queue", call.queue) || "—" }),
     el("td", {}, MODES.map((mode) => el("button", {
       type: "button", className: "ghost", text: t(`mon.${mode}`), testid: `mon-${mode}`,
       on: { click: () => monitor(call, mode) },
@@ -220,7 +228,9 @@ function setup() {
   $("tab-recordings").addEventListener("click", () => {
     search();
     loadLiveCalls();
+    startPhone();  // the supervisor's browser phone, for live monitoring without a desk phone
   });
+  $("mon-status").after(buildPhoneBox());
   $("mon-refresh").addEventListener("click", () => loadLiveCalls());
   const player = $("rec-player");
   player.addEventListener("error", fallBackToWav);
@@ -236,6 +246,7 @@ function setup() {
     render();
     if (wave.data) $("rec-wave").title = t("rec.wave_hint");
     renderLiveCalls();
+    renderPhone();
   });
 }
 

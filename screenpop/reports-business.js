@@ -4,8 +4,9 @@
 // filtered by the page's date range, region (province, city), product model and department.
 // Server text goes in as text only (el() and the chart builders use textContent).
 
-import { api, el, fill, t, tOr } from "./common.js";
+import { api, el, fill, lang, t, tOr } from "./common.js";
 import { barChart } from "./reports-charts.js";
+import { sayRow } from "./report-words.js";
 
 export const BUSINESS_REPORTS = [
   "tickets", "complaint_rates", "fault_rates", "complaints_against", "turnaround", "sla", "first_contact",
@@ -30,7 +31,7 @@ function records(report) {
 function summed(rows, key, figure) {
   const totals = new Map();
   for (const row of rows) totals.set(row[key], (totals.get(row[key]) || 0) + row[figure]);
-  return [...totals].map(([label, value]) => ({ label: label === "" ? t("rpb.none") : String(label), values: [value] }));
+  return [...totals].map(([label, value]) => ({ label: label === "" ? t("rpb.none") : String(sayRow([key], [label])[0]), values: [value] }));
 }
 
 /** One bar group per row (rows with a null figure have nothing to draw). */
@@ -54,7 +55,7 @@ function chart(items, figures, title, testid) {
 function charts(name, report) {
   const rows = records(report);
   const by = (what) => rows.filter((r) => r.by === what && r.key !== ALL);
-  const place = (r) => (r.branch ? `${r.department} · ${r.branch}` : r.department);
+  const place = (r) => (r.branch ? `${tOr("dept", r.department)} · ${r.branch}` : tOr("dept", r.department));
   switch (name) {
     case "tickets":
       return [
@@ -84,11 +85,11 @@ function charts(name, report) {
       return [[bars(rows.filter((r) => r.department !== ALL), place, ["tickets", "breached"]),
         ["tickets", "breached"], "rpb.sla", "sla-bars"]];
     case "first_contact":
-      return [[bars(rows.filter((r) => r.department !== ALL), (r) => keyText(r.department), ["rate"]),
+      return [[bars(rows.filter((r) => r.department !== ALL), (r) => keyText(tOr("dept", r.department)), ["rate"]),
         ["rate"], "rpb.first_contact", "first-contact-bars"]];
     default:
       return ["agent", "department", "branch"].map((what) => [
-        bars(by(what), (r) => keyText(r.key), ["average_score"]), ["average_score"], `rpb.csat_${what}`, `csat-${what}-bars`]);
+        bars(by(what), (r) => keyText(what === "department" ? tOr("dept", r.key) : r.key), ["average_score"]), ["average_score"], `rpb.csat_${what}`, `csat-${what}-bars`]);
   }
 }
 
@@ -99,7 +100,8 @@ function cellText(value) {
 function table(name, report) {
   return el("div", { className: "table-scroll" }, [el("table", { className: "grid-table", testid: `table-${name}` }, [
     el("thead", {}, [el("tr", {}, report.columns.map((c) => el("th", { text: tOr("rpb.col", c), dataset: { col: c } })))]),
-    el("tbody", {}, report.rows.map((row) => el("tr", { testid: `row-${name}` }, row.map((v) => el("td", { text: cellText(v) }))))),
+    el("tbody", {}, report.rows.map((row) => el("tr", { testid: `row-${name}` },
+      sayRow(report.columns, row).map((v) => el("td", { text: cellText(v) }))))),
   ])]);
 }
 
@@ -108,8 +110,11 @@ function section(name, report) {
   return el("section", { className: "panel", testid: `section-${name}` }, [
     el("h3", { text: t(`rpb.${name}`) }),
     el("div", { className: "chart-row" }, drawn),
-    table(name, report),
-    el("a", { href: path(name, state.filters, { format: "csv" }), download: "", testid: `csv-${name}`, text: t("rp.csv") }),
+    // the charts say it at a glance; the table (as long as its models or places) opens on demand
+    el("details", { className: "report-fold", testid: `fold-${name}` }, [
+      el("summary", { text: t("rp.show_table") }), table(name, report),
+    ]),
+    el("a", { href: path(name, state.filters, { format: "csv", lang: lang() }), download: "", testid: `csv-${name}`, text: t("rp.csv") }),
   ]);
 }
 

@@ -3,10 +3,11 @@
 // as a table with the same columns and values as its CSV download (format=csv); server
 // data goes in as text only (el() and the chart builders use textContent).
 
-import { $, api, el, fill, meta, onLangChange, t, tOr } from "./common.js";
+import { $, api, el, fill, lang, meta, onLangChange, t, tOr } from "./common.js";
 import { startPage } from "./shell.js";
 import { barChart, heatMap, lineChart } from "./reports-charts.js";
 import { BUSINESS_FILTERS, drawBusiness, renderBusiness } from "./reports-business.js";
+import { sayRow } from "./report-words.js";
 
 const QUEUE_FIGURES = [
   "offered", "answered", "abandoned", "short_abandoned", "unanswered", "answered_in_sl", "service_level",
@@ -38,8 +39,9 @@ export function reportTable(report) {
       ]];
     case "agents": {
       const reasons = [...new Set(report.agents.flatMap((a) => Object.keys(a.pause_seconds)))].sort();
-      return [["agent", ...AGENT_FIGURES, ...reasons.map((r) => `pause:${r}`)],
-        report.agents.map((a) => [a.agent, ...AGENT_FIGURES.map((f) => a[f]), ...reasons.map((r) => a.pause_seconds[r] ?? 0)])];
+      return [["name", "extension", "agent", ...AGENT_FIGURES, ...reasons.map((r) => `pause:${r}`)],
+        report.agents.map((a) => [a.name, a.extension, a.agent, ...AGENT_FIGURES.map((f) => a[f]),
+          ...reasons.map((r) => a.pause_seconds[r] ?? 0)])];
     }
     case "hours":
       return [["weekday", "hour", ...HOUR_FIGURES], report.cells.map((c) => [c.weekday, c.hour, ...HOUR_FIGURES.map((f) => c[f])])];
@@ -88,19 +90,33 @@ function headText(column) {
 
 function table(name) {
   const [header, rows] = reportTable(state.data[name]);
-  return el("div", { className: "table-scroll" }, [el("table", { className: "grid-table", testid: `table-${name}` }, [
+  return el("div", { className: "table-scroll report-table" }, [el("table", { className: "grid-table", testid: `table-${name}` }, [
     el("thead", {}, [el("tr", {}, header.map((column) => el("th", { text: headText(column), dataset: { col: column } })))]),
-    el("tbody", {}, rows.map((row) => el("tr", { testid: `row-${name}` }, row.map((v) => el("td", { text: cellText(v) }))))),
+    el("tbody", {}, rows.map((row) => el("tr", { testid: `row-${name}` }, sayRow(header, row).map((v) => el("td", { text: cellText(v) }))))),
   ])]);
 }
 
+/** The CSV of a report, its headers in the page's language (``headers=codes`` gives the codes). */
 function csvLink(name) {
-  return el("a", { href: path(name, { format: "csv" }), download: "", testid: `csv-${name}`, text: t("rp.csv") });
+  return el("a", { href: path(name, { format: "csv", lang: lang() }), download: "", testid: `csv-${name}`, text: t("rp.csv") });
 }
 
-function section(name, chart) {
-  return el("section", { className: "panel", testid: `section-${name}` }, [
-    el("h2", { text: t(`rp.${name}`) }), chart, table(name), csvLink(name),
+/** A report: its chart first, then its table, folded when long (the hours: 168 rows). */
+function section(name, chart, { folded = false } = {}) {
+  const rows = table(name);
+  const body = folded
+    ? el("details", { className: "report-fold", testid: `fold-${name}` }, [el("summary", { text: t("rp.show_table") }), rows])
+    : rows;
+  return el("section", { className: "panel report-section", id: `rp-section-${name}`, testid: `section-${name}` }, [
+    el("h2", { text: t(`rp.${name}`) }), chart, body, el("p", {}, [csvLink(name)]),
+  ]);
+}
+
+/** Links to the sections, so that a reader goes to the part they want. */
+function contents() {
+  return el("nav", { className: "panel report-contents", testid: "rp-contents" }, [
+    ...REPORTS.map((name) => el("a", { href: `#rp-section-${name}`, text: t(`rp.${name}`) })),
+    el("a", { href: "#rp-business-section", text: t("rp.business") }),
   ]);
 }
 
@@ -117,17 +133,31 @@ function render() {
   $("rp-heading").textContent = t("rp.heading", { from: days.from, to: days.to, timezone: days.timezone });
   const names = [t("rp.col.offered"), t("rp.col.answered")];
   fill(out,
+    contents(),
     section("days", lineChart(days.days.map((d) => d.day), [
       { key: "offered", name: names[0], values: days.days.map((d) => d.offered) },
       { key: "answered", name: names[1], values: days.days.map((d) => d.answered) },
     ], { label: t("rp.days"), testid: "trend-chart" })),
-    section("queues", barChart(queues.queues.map((q) => ({ label: q.name, values: [q.offered, q.answered] })), names,
+    section("queues", barChart(queues.queues.map((q) => ({ label: tOr("queue", q.name), values: [q.offered, q.answered] })), names,
       { label: t("rp.queues"), testid: "queue-bars" })),
-    section("agents", barChart(agents.agents.map((a) => ({ label: a.agent, values: [a.answered] })), [names[1]],
+    section("agents", barChart(agents.agents.map((a) => ({ label: a.name || a.agent, values: [a.answered] })), [names[1]],
       { label: t("rp.agents"), testid: "agent-bars" })),
     section("hours", heatMap(hours.cells.map((c) => ({ weekday: c.weekday, hour: c.hour, value: c.offered })),
-      [1, 2, 3, 4, 5, 6, 7].map((d) => t(`rp.weekday.${d}`)), { label: t("rp.hours"), testid: "heat-map" })),
+      [1, 2, 3, 4, 5, 6, 7].map((d) => t(`rp.weekday.${d}`)), { label: t("rp.hours"), testid: "heat-map" }),
+    { folded: true }),
   );
+}
+
+/** The agent filter: the directory's agents by name and extension (the value is the interface). */
+async function fillAgents(chosen) {
+  const { ok, data } = await api("GET", "/api/reports/agent-choices");
+  const agents = ok ? data.agents || [] : [];
+  fill($("rp-agent"), el("option", { value: "", text: t("rp.all_agents") }),
+    ...agents.map((a) => el("option", { value: a.interface, text: `${a.name}（${a.extension}）` })));
+  if (chosen) {
+    const known = agents.find((a) => a.interface === chosen || a.extension === chosen);
+    if (known) $("rp-agent").value = known.interface;
+  }
 }
 
 function defaultRange() {
@@ -145,7 +175,7 @@ function setup() {
     drawBusiness();
   });
   const params = new URLSearchParams(window.location.search);
-  for (const name of ["from", "to", "agent", "province", "city", "model"]) {
+  for (const name of ["from", "to", "province", "city", "model"]) {
     if (params.get(name)) $(`rp-${name}`).value = params.get(name);
   }
   $("rp-form").addEventListener("submit", (event) => {
@@ -157,12 +187,13 @@ function setup() {
     onUser: async () => {
       const queues = $("rp-queue");
       fill(queues, el("option", { value: "", text: t("rp.all_queues") }),
-        ...(meta.queues || []).map((q) => el("option", { value: q.name ?? q, text: q.name ?? q })));
+        ...(meta.queues || []).map((q) => el("option", { value: q.name ?? q, text: tOr("queue", q.name ?? q) })));
       if (params.get("queue")) queues.value = params.get("queue");
       const departments = [...new Set(Object.values(meta.departments || {}))].sort();
       fill($("rp-department"), el("option", { value: "", text: t("rpb.all_departments") }),
-        ...departments.map((d) => el("option", { value: d, text: d })));
+        ...departments.map((d) => el("option", { value: d, text: tOr("dept", d) })));
       if (params.get("department")) $("rp-department").value = params.get("department");
+      await fillAgents(params.get("agent"));
       defaultRange();
       await load();
     },

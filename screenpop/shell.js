@@ -28,12 +28,16 @@ export const PAGES = [
     denied: ["sup.denied_title", "sup.denied"], roles: ["supervisor", "admin"], route: "GET /api/reports/days" },
   { id: "department", href: "/ui/department.html", title: "dept.page_title", about: "home.about.department",
     denied: ["dept.denied_title", "dept.denied"], roles: ["staff", "supervisor", "admin"], route: "GET /api/workview" },
+  { id: "lookup", href: "/ui/lookup.html", title: "find.page_title", about: "home.about.lookup",
+    roles: EVERYONE, route: "GET /api/customers/search" },
   { id: "customers", href: "/ui/admin/customers.html", title: "imp.page_title", about: "home.about.customers",
     denied: ["imp.denied_title", "imp.denied"], roles: ["admin"], route: "POST /api/import/customers" },
   { id: "flows", href: "/ui/admin/flows.html", title: "flows.page_title", about: "home.about.flows",
     denied: ["flows.denied_title", "flows.denied"], roles: ["admin"], route: "GET /api/flows" },
   { id: "users", href: "/ui/admin/users.html", title: "usr.page_title", about: "home.about.users",
     denied: ["usr.denied_title", "usr.denied"], roles: ["admin"], route: "GET /api/users" },
+  { id: "audit", href: "/ui/admin/audit.html", title: "aud.page_title", about: "home.about.audit",
+    denied: ["usr.denied_title", "aud.denied"], roles: ["admin"], route: "GET /api/audit" },
 ];
 
 /** The home page (`/`): every logged-in user may open it; it lists the pages above. */

@@ -50,7 +50,7 @@ function reasonText(task) {
 function row(task, { finished = false } = {}) {
   const cells = [
     el("td", { className: "mono", text: task.number }),
-    el("td", { text: task.queue || "" }),
+    el("td", { text: tOr("queue", task.queue) }),
     el("td", { text: reasonText(task) }),
     el("td", { className: "mono", text: formatTime(task.missed_at) }),
     el("td", { className: "mono", text: task.wait_seconds === null ? "" : formatDuration(task.wait_seconds) }),

@@ -149,7 +149,7 @@ function renderQueues() {
       ? tickCell(longest, view.wallboardAt)
       : el("td", { className: "num mono muted", text: formatDuration(0) });
     body.append(el("tr", { testid: "queue-row", "data-queue": queue.name, className: queue.waiting > 0 ? "has-waiting" : "" }, [
-      el("td", { className: "strong", text: queue.name }),
+      el("td", { className: "strong", text: tOr("queue", queue.name) }),
       el("td", { className: `num${queue.waiting > 0 ? " alert-text" : ""}`, testid: "queue-waiting", text: String(queue.waiting ?? 0) }),
       longestCell,
       el("td", { className: "num", testid: "queue-offered", text: String(queue.offered ?? 0) }),
@@ -175,7 +175,7 @@ function renderWaiting() {
     body.append(el("tr", { testid: "waiting-call", "data-call-id": item.call_id }, [
       el("td", { className: "mono", text: item.caller_number || "—" }),
       el("td", { text: item.caller_name || "" }),
-      el("td", { text: item.queue || "" }),
+      el("td", { text: tOr("queue", item.queue) }),
       tickCell(item.waiting_seconds, view.wallboardAt),
     ]));
   }
@@ -201,7 +201,7 @@ function renderAgents() {
       agent.state === "logged_out" || !Number.isFinite(since)
         ? el("td", { className: "num muted", text: "—" })
         : tickCell(since, view.wallboardAt),
-      el("td", { className: "muted", text: (agent.queues || []).join(", ") }),
+      el("td", { className: "muted", text: (agent.queues || []).map((q) => tOr("queue", q)).join("、") }),
     ]));
   }
   if (!agents.length) body.append(emptyRow(5, "sup.none_agents"));
@@ -222,7 +222,7 @@ function renderActive() {
         call.caller_name ? el("span", { className: "muted sub", text: call.caller_name }) : null,
       ]),
       el("td", {}, [el("span", { className: `call-state call-${status}`, testid: "call-state", text: t(`call.${status}`) })]),
-      el("td", { text: call.queue || "" }),
+      el("td", { text: tOr("queue", call.queue) }),
       el("td", { text: call.agent || "" }),
       tickCell(call.duration, at),
     ]));
@@ -241,7 +241,7 @@ function renderRecent() {
         el("span", { className: "mono", text: call.caller_number || "—" }),
         call.caller_name ? el("span", { className: "muted sub", text: call.caller_name }) : null,
       ]),
-      el("td", { text: call.queue || "" }),
+      el("td", { text: tOr("queue", call.queue) }),
       el("td", { className: call.answered_at ? "" : "bad-text", text: call.answered_at ? call.agent || "" : t("history.abandoned") }),
       tickCell(call.duration, 0, { live: false }),
       el("td", { className: "num muted", text: formatTime(call.ended_at, { date: false }) }),
@@ -333,7 +333,7 @@ function renderReportQueues(queues, date) {
 
 function reportQueueRow(queue) {
   return el("tr", { testid: "report-queue", "data-queue": queue.name }, [
-    el("td", { className: "strong", text: queue.name }),
+    el("td", { className: "strong", text: tOr("queue", queue.name) }),
     ...QUEUE_FIGURES.map(([key, format]) => el("td", {
       className: key === "service_level" ? `num sl ${levelClass(queue[key])}` : "num",
       "data-figure": key,

@@ -99,6 +99,7 @@ def sample_agents() -> dict[int, dict[str, Any]]:
             "state": "logged_out",
             "since": None,
             "reason": None,
+            "paused_by": None,
             "queues": [],
             "call_id": None,
             "skills": ["售后", "投诉"],
@@ -286,8 +287,10 @@ def sample_pop(
     customers: list[dict[str, Any]] | None = None,
     answered: bool = False,
     ended: bool = False,
+    tickets: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """A POP as the server sends it; ``customers`` defaults to the cards of that number."""
+    """A POP as the server sends it; ``customers`` defaults to the cards of that number;
+    ``tickets``: those opened on the call (by the IVR), none by default."""
     if customers is None:
         wanted = normalise_phone(caller_number)
         customers = [
@@ -306,6 +309,7 @@ def sample_pop(
         "answered_at": now_iso(1) if answered or ended else None,
         "ended_at": now_iso(0) if ended else None,
         "customers": customers,
+        "tickets": list(tickets or []),
         "ivr": {
             "flow": "hotline",
             "flow_version": 3,
@@ -868,9 +872,9 @@ class FakeDesk:
                 reason = body.get("reason")
                 if reason not in PAUSE_REASONS:
                     return self._error(400, f"unknown pause reason {reason!r}")
-                agent.update(state="paused", since=now_iso(), reason=reason)
+                agent.update(state="paused", since=now_iso(), reason=reason, paused_by=None)
             else:
-                agent.update(state="ready", since=now_iso(), reason=None)
+                agent.update(state="ready", since=now_iso(), reason=None, paused_by=None)
         elif action == "transfer":
             extension = body.get("extension")
             if not isinstance(extension, str) or not extension:
@@ -1179,7 +1183,7 @@ def sample_callback(task_id: int, **changes: Any) -> dict[str, Any]:
     """A callback task as GET /api/callbacks lists it."""
     task: dict[str, Any] = {
         "id": task_id, "number": "13800138000", "customer_id": None, "call_id": f"1764.{task_id}",
-        "queue": "support", "source": "abandoned", "reason": "hung up after 42 s in support",
+        "queue": "support", "source": "abandoned", "reason": "abandoned",
         "status": "pending", "missed_at": "2026-11-25T02:00:00+00:00", "last_missed_at": None, "misses": 1,
         "wait_seconds": 42.0, "choices": [], "vip": False, "due_at": "2026-11-25T02:00:00+00:00",
         "expires_at": "2026-11-27T02:00:00+00:00", "attempts": 0, "last_attempt_at": None, "outcome": None,

@@ -36,6 +36,7 @@ class AgentDeskService:
         *,
         queues: Collection[str],
         interface_pattern: str,
+        state_interface_pattern: str = "",
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._agents = agents
@@ -43,10 +44,19 @@ class AgentDeskService:
         self._board = board
         self._queues = tuple(queues)
         self._pattern = interface_pattern
+        self._state_pattern = state_interface_pattern
         self._clock = clock
+        #: interface -> the supervisor who paused that agent, and whether the board has shown
+        #: the pause yet (a pause seen then gone ends it; the agent's own pause replaces it)
+        self._paused_by: dict[str, tuple[str, bool]] = {}
 
     def interface_of(self, record: AgentRecord) -> str:
         return self._pattern.format(extension=record.extension)
+
+    def _state_interface(self, record: AgentRecord) -> dict[str, str]:
+        """The member's StateInterface (hotline.agent_state_interface), if set."""
+        pattern = self._state_pattern
+        return {"StateInterface": pattern.format(extension=record.extension)} if pattern else {}
 
     async def agent(self, user_id: int) -> dict[str, Any] | None:
         record = await self._agents.for_user(user_id)
@@ -62,7 +72,7 @@ class AgentDeskService:
         for queue in wanted:
             await self._act(
                 {"Action": "QueueAdd", "Queue": queue, "Interface": interface, "MemberName": record.name,
-                 "Paused": "false"},
+                 "Paused": "false", **self._state_interface(record)},
                 tolerate="Already there",
             )
         await self._until(interface, lambda a: set(wanted) <= a.queues)
@@ -77,15 +87,18 @@ class AgentDeskService:
     async def ready(self, user_id: int) -> dict[str, Any]:
         return await self._ready(await self._record(user_id), "log in to your queues first")
 
-    async def supervise(self, extension: str, action: str, reason: str | None = None) -> dict[str, Any]:
-        """A supervisor acts on the agent at ``extension``: ``pause`` (with ``reason``),
-        ``ready`` or ``logout``, as the agent would from their desk."""
+    async def supervise(
+        self, extension: str, action: str, reason: str | None = None, by: str | None = None,
+    ) -> dict[str, Any]:
+        """A supervisor (named ``by``) acts on the agent at ``extension``: ``pause`` (with
+        ``reason``), ``ready`` or ``logout``, as the agent would from their desk. The agent's
+        desk is told who paused them (``paused_by``)."""
         record = await self._agents.by_extension(extension)
         if record is None:
             raise DeskError(404, f"no agent at extension {extension}")
         not_in = "that agent is not logged in to any queue"
         if action == "pause":
-            return await self._pause(record, reason or "other", not_in)
+            return await self._pause(record, reason or "other", not_in, by=by)
         if action == "ready":
             return await self._ready(record, not_in)
         if action == "logout":
@@ -102,11 +115,22 @@ class AgentDeskService:
         await self._until(interface, lambda a: not a.queues)
         return self._describe(record)
 
-    async def _pause(self, record: AgentRecord, reason: str, not_logged_in: str) -> dict[str, Any]:
+    async def _pause(
+        self, record: AgentRecord, reason: str, not_logged_in: str, by: str | None = None,
+    ) -> dict[str, Any]:
         if reason not in PAUSE_REASONS:
             raise DeskError(400, f"unknown pause reason {reason!r}; one of {', '.join(PAUSE_REASONS)}")
         interface = self._logged_in(record, not_logged_in)
-        await self._act({"Action": "QueuePause", "Interface": interface, "Paused": "true", "Reason": reason})
+        # known before Asterisk confirms: the push of the paused agent says who did it
+        if by:
+            self._paused_by[interface] = (by, False)
+        else:
+            self._paused_by.pop(interface, None)
+        try:
+            await self._act({"Action": "QueuePause", "Interface": interface, "Paused": "true", "Reason": reason})
+        except DeskError:
+            self._paused_by.pop(interface, None)
+            raise
         await self._until(interface, lambda a: a.paused)
         return self._describe(record)
 
@@ -116,12 +140,14 @@ class AgentDeskService:
         await self._until(interface, lambda a: not a.paused)
         return self._describe(record)
 
-    async def transfer(self, user_id: int, extension: str) -> dict[str, Any]:
+    async def transfer(self, user_id: int, extension: str, attended: bool = False) -> dict[str, Any]:
         """Hand the caller over to the agent at ``extension``, as the phone's transfer key would.
 
-        Asterisk moves the caller to that extension of TRANSFER_CONTEXT (which rings the
-        agent the way the queues do); the first agent's part of the call ends there.
-        The pop follows the call to the new agent (ScreenPopService).
+        Blind: Asterisk moves the caller to that extension of TRANSFER_CONTEXT (which rings
+        the agent the way the queues do); the first agent's part of the call ends there.
+        Attended (``Atxfer``): the caller waits on hold while the agent talks to the other
+        one; the agent hanging up completes the transfer, :meth:`cancel_transfer` takes the
+        caller back. The pop follows the call to the new agent (ScreenPopService).
         """
         record = await self._record(user_id)
         if not is_extension(extension):
@@ -134,8 +160,18 @@ class AgentDeskService:
         agent = self._board.get(self.interface_of(record))
         if agent is None or agent.state != AgentState.ON_CALL or agent.channel is None:
             raise DeskError(409, "you have no call to transfer")
-        await self._act({"Action": "BlindTransfer", "Channel": agent.channel, "Context": TRANSFER_CONTEXT,
+        action = "Atxfer" if attended else "BlindTransfer"
+        await self._act({"Action": action, "Channel": agent.channel, "Context": TRANSFER_CONTEXT,
                          "Exten": extension})
+        return self._describe(record)
+
+    async def cancel_transfer(self, user_id: int) -> dict[str, Any]:
+        """Back to the caller from an attended transfer's consultation (AMI ``CancelAtxfer``)."""
+        record = await self._record(user_id)
+        agent = self._board.get(self.interface_of(record))
+        if agent is None or agent.state != AgentState.ON_CALL or agent.channel is None:
+            raise DeskError(409, "you have no call to transfer")
+        await self._act({"Action": "CancelAtxfer", "Channel": agent.channel})
         return self._describe(record)
 
     async def hangup(self, user_id: int) -> dict[str, Any]:
@@ -195,20 +231,34 @@ class AgentDeskService:
         """The AGENT shape of docs/agent-desktop.md."""
         interface = self.interface_of(record)
         agent = self._board.get(interface)
-        now = self._clock()
         if agent is None:
             return {
                 "extension": record.extension, "name": record.name, "interface": interface,
-                "state": AgentState.LOGGED_OUT.value, "since": None, "reason": None, "queues": [], "call_id": None,
+                "state": AgentState.LOGGED_OUT.value, "since": None, "reason": None, "paused_by": None,
+                "queues": [], "call_id": None,
             }
-        described = agent.to_dict(now)
+        return self.describe(agent, record.extension, record.name)
+
+    def describe(self, agent: Agent, extension: str, name: str | None) -> dict[str, Any]:
+        """AGENT of the board's ``agent`` (whose extension and directory name are given): what
+        the desk answers and what is pushed to the agent's websocket when it changes."""
+        described = agent.to_dict(self._clock())
+        paused = agent.state == AgentState.PAUSED
+        by = self._paused_by.get(agent.interface)
+        if by is not None and paused != by[1]:
+            if paused:
+                self._paused_by[agent.interface] = by = (by[0], True)
+            else:  # the supervisor's pause is over
+                del self._paused_by[agent.interface]
+                by = None
         return {
-            "extension": record.extension,
-            "name": record.name,
-            "interface": interface,
+            "extension": extension,
+            "name": name or agent.name or "",
+            "interface": agent.interface,
             "state": described["state"],
             "since": described["state_since"],
             "reason": described["pause_reason"],
+            "paused_by": by[0] if by is not None and paused else None,
             "queues": described["queues"],
             "call_id": described["call"],
         }

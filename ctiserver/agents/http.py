@@ -89,8 +89,14 @@ async def ready(request: web.Request) -> dict[str, Any]:
 async def transfer(request: web.Request) -> dict[str, Any]:
     """The agent's caller goes to the agent at that extension (Asterisk ``BlindTransfer``
     to ``agent-phones``, which rings that agent as the queues do)."""
-    extension = body_of(request, TransferRequest).extension
-    return await _desk(request).transfer(request[USER_KEY].id, extension)
+    body = body_of(request, TransferRequest)
+    return await _desk(request).transfer(request[USER_KEY].id, body.extension, body.attended)
+
+
+@agent_action
+async def cancel_transfer(request: web.Request) -> dict[str, Any]:
+    """Back to the caller from an attended transfer (AMI ``CancelAtxfer``)."""
+    return await _desk(request).cancel_transfer(request[USER_KEY].id)
 
 
 @agent_action
@@ -107,7 +113,9 @@ def supervisor_action(action: str) -> Action:
         note_target(request, extension)
         reason = body_of(request, PauseRequest).reason if action == "pause" else None
         try:
-            return {"agent": await _desk(request).supervise(extension, action, reason)}
+            user = request[USER_KEY]
+            by = user.display_name or user.username
+            return {"agent": await _desk(request).supervise(extension, action, reason, by=by)}
         except DeskError as exc:
             raise ApiError(exc.status, exc.message) from exc
 
@@ -135,6 +143,7 @@ def register(app: web.Application, desk: AgentDesk) -> None:
     action("/api/agent/ready", ready, "Ready for calls")
     action("/api/agent/transfer", transfer, "Hand the caller over to another agent",
            body=TransferRequest)
+    action("/api/agent/transfer/cancel", cancel_transfer, "Back to the caller from an attended transfer")
     action("/api/agent/hangup", hangup, "Hang up the agent's own call")
     supervised = {404: "no agent at that extension", 409: "not in a state to do it (e.g. on a call)"}
     for verb, summary, body in (

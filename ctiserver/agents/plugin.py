@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from ctiserver.agents import http
 from ctiserver.agents.desk import AgentDeskService
+from ctiserver.agents.following import DeskFollower
 from ctiserver.agents.model import AgentBoard
 from ctiserver.agents.seats import AgentSeats, Seat
 from ctiserver.agents.store import AgentRepository
@@ -31,7 +32,7 @@ def register(core: Core) -> Agents:
     directory = AgentRepository(core.db)
     desk = AgentDeskService(
         directory, core.ami, board, queues=core.queue_names, interface_pattern=hotline.agent_interface,
-        clock=core.clock,
+        state_interface_pattern=hotline.agent_state_interface, clock=core.clock,
     )
 
 
@@ -52,6 +53,7 @@ def register(core: Core) -> Agents:
         if update.kind == "ended":
             board.call_ended(update.call.linkedid, core.clock())
 
+    board.subscribe(DeskFollower(desk, seats, core.hub))
     core.follow(board.handle)
     core.calls.subscribe(release_on_end)
     core.long_running("agent-clock", tick)

@@ -26,6 +26,8 @@ class AgentView(Shape):
     since: Moment | None
     #: the pause reason (as given, also from the phone) or null
     reason: str | None
+    #: while paused by a supervisor (not by the agent or their phone): that supervisor's name
+    paused_by: str | None
     queues: list[str]
     #: the Linkedid of the agent's call
     call_id: str | None
@@ -53,9 +55,11 @@ class PauseRequest(RequestBody):
 
 
 class TransferRequest(RequestBody):
-    """The agent's caller goes to the agent at that extension (blind transfer)."""
+    """The agent's caller goes to the agent at that extension: at once (blind), or once the
+    agent has spoken to them and hangs up (attended)."""
 
     extension: Annotated[str, StringConstraints(min_length=1)]
+    attended: bool = False
 
 
 class HelloMessage(Shape):

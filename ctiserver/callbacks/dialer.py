@@ -2,39 +2,30 @@
 
 At every tick (every ``callbacks.dial_interval``, and at once when an agent becomes
 ready), for each queue with due tasks, inside its calling window and with no caller
-waiting (they are not jumped: its agents serve them first), each ready
-agent of the queue not already reserved gets the next task: the task and its attempt are
+waiting (they are not jumped), each free ready agent of the queue gets the next task:
 claimed in the database (``CallbackRepository.claim``) BEFORE the Originate, which rings
-the agent's phone with the ChannelId the attempt carries; the agent's desk gets a
-callback offer (who, when they called, how long they waited, why, their IVR choices).
-When the agent answers, the ``[callback]`` dialplan context dials the customer
-(presenting the hotline's number) and bridges them. The outcome comes from that
-channel's events: its Dial's end (answered: connected; busy, no answer, failed), or its
-hangup before any Dial (the agent rejected or missed the offer: not counted).
+the agent's phone with the attempt's ChannelId; their desk gets a callback offer. Once
+the agent answers, ``[callback]`` dials the customer and bridges them. The outcome comes
+from that channel's events: its Dial's end, or its hangup before any Dial (the agent
+rejected or missed the offer: not counted).
 
-A caller who presses the callback key while waiting in a queue keeps their place
-(``hold_place``): their task is claimed at once, and the Originate's ``;2`` half waits in
-the queue (``[cti-callback-hold]``) at the caller's position with their priority; the
-agent it reaches is learnt from app_queue's AgentCalled on that half (their desk gets the
-offer), and once they answer, the ``;1`` half (the attempt's ChannelId) enters
-``[callback]`` and dials the customer, followed as above. A placeholder no agent answers
-within ``callbacks.hold_timeout`` ends as agent_missed: the task is due again, for the
-dialler.
+A caller who presses the callback key in a queue keeps their place (``hold_place``,
+``holding.py``): a placeholder's ``;2`` half waits in the queue; the agent who answers it
+is learnt from app_queue's events, and its ``;1`` half enters ``[callback]`` as above.
 
-After a restart (``resolve``), an attempt left ``dialing`` by this server, and at every
-beat of the server's lease one left by a server whose lease ran out (``callbacks.lease``),
-is looked for in Asterisk by its ChannelId (``ctiserver.telephony.outbound``): still
-there, it is followed to its end; gone, its outcome is read from the record Asterisk's
-dialplan wrote for it (``model.recorded_outcome``: a customer who answered is connected,
-never dialled again). No Originate is sent once the server's own lease is about to run
-out.
+Every node keeps its server's lease (``keep_alive``, ``callbacks.lease``) and, at start,
+resolves the attempts its previous run left; one node at a time dials (``run_forever``,
+under the lease ``callback-dialer``) and resolves the attempts of servers whose lease ran
+out. Such an attempt is looked for in Asterisk by its ChannelId
+(``ctiserver.telephony.outbound``): still there, followed to its end; gone, finished
+from Asterisk's record of it (``model.recorded_outcome``: a customer who answered is
+connected, never dialled again). No Originate once the server's own lease runs out.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime as dt
 import logging
 import uuid
 from collections.abc import Callable
@@ -45,7 +36,14 @@ from panoramisk.message import Message
 
 from ctiserver.agents.model import AgentBoard, AgentState, AgentUpdate
 from ctiserver.calendar import DayRules, utc
-from ctiserver.callbacks.model import Outcome, calling_window, dial_digits, dial_outcome, recorded_outcome
+from ctiserver.callbacks.model import (
+    CallingWindows,
+    Outcome,
+    calling_window,
+    dial_digits,
+    dial_outcome,
+    recorded_outcome,
+)
 from ctiserver.callbacks.store import AttemptInfo, CallbackInfo, CallbackRepository, Claim
 from ctiserver.calls.model import PLACEHOLDER_PREFIX
 from ctiserver.settings import Settings
@@ -63,7 +61,7 @@ from ctiserver.telephony.events import (
     DialStarted,
     DomainEvent,
 )
-from ctiserver.telephony.outbound import AttemptWatch
+from ctiserver.telephony.outbound import AttemptWatch, Found
 
 log = logging.getLogger(__name__)
 
@@ -99,20 +97,15 @@ class _InFlight:
     extension: str | None = None
     agent_written: asyncio.Task[None] | None = None
     done: asyncio.Event = field(default_factory=asyncio.Event)
+    #: its outcome is written (or failed to be)
+    recorded: asyncio.Event = field(default_factory=asyncio.Event)
 
 
 class CallbackDialer:
     def __init__(
-        self,
-        store: CallbackRepository,
-        ami: AmiLink,
-        board: AgentBoard,
-        settings: Settings,
-        *,
-        clock: Callable[[], float],
-        changed: Callable[[CallbackInfo], None],
-        offer: Callable[[str, dict[str, Any]], None],
-        waiting: Callable[[str], bool] = lambda queue: False,
+        self, store: CallbackRepository, ami: AmiLink, board: AgentBoard, settings: Settings, *,
+        clock: Callable[[], float], changed: Callable[[CallbackInfo], None],
+        offer: Callable[[str, dict[str, Any]], None], waiting: Callable[[str], bool] = lambda queue: False,
         leases: DiallerLeases | None = None,
     ) -> None:
         """``changed``: every change of a task (the supervisors' push); ``offer``: the
@@ -135,12 +128,9 @@ class CallbackDialer:
             # or a placeholder's wait in its queue
             span=max(ring, settings.callbacks.hold_timeout) + 60,
         )
-        zone = settings.hotline.timezone
-        days = DayRules.from_settings(settings.calendar)
+        zone, days = settings.hotline.timezone, DayRules.from_settings(settings.calendar)
         #: each queue's calling window on the business calendar
-        self._calendars = {q.name: calling_window(q.hours, zone, days) for q in settings.hotline.queues}
-        #: queue -> the calling window it is in (kept until it closes)
-        self._open_windows: dict[str, tuple[dt.datetime, dt.datetime]] = {}
+        self._windows = CallingWindows({q.name: calling_window(q.hours, zone, days) for q in queues})
         #: ChannelId -> the attempt being followed
         self._flights: dict[str, _InFlight] = {}
         #: member interfaces ringing or talking for a callback
@@ -150,6 +140,7 @@ class CallbackDialer:
         self._resting: dict[str, float] = {}
         #: told of every Originate sent (tests, benchmarks): (channel id, interface)
         self.on_originate: Callable[[str, str], None] | None = None
+        self.link_lost = self._watch.link_lost
         #: set when an agent becomes ready: the loop looks at once instead of at its next tick
         self._wake = asyncio.Event()
         board.subscribe(self._on_agent)
@@ -160,16 +151,24 @@ class CallbackDialer:
 
     # -- the loop ------------------------------------------------------------------------
 
-    async def run_forever(self) -> None:
+    async def keep_alive(self) -> None:
+        """On every node (each claims attempts: a caller's place kept in a queue): this
+        server's lease held and renewed, the attempts its previous run left resolved."""
         await self._ami.wait_ready(timeout=3600)
-        await self._watch.hold()
-        await self.resolve(own=True)
-        self._spawn(self._watch.keep_forever(self.resolve))
-        while True:
-            self._wake.clear()
-            await self.tick()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self._settings.callbacks.dial_interval)
+        await self._watch.keep_alive(first=lambda: self.resolve(own=True))
+
+    async def run_forever(self) -> None:
+        """The dialling duty, on one node at a time (the lease ``callback-dialer``): offer due
+        tasks to free agents, and resolve the attempts of servers whose lease ran out."""
+        await self._ami.wait_ready(timeout=3600)
+        await self._watch.renewed()  # by keep_alive
+        async with asyncio.TaskGroup() as group:
+            group.create_task(self._watch.resolve_forever(self.resolve))
+            while True:
+                self._wake.clear()
+                await self.tick()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), self._settings.callbacks.dial_interval)
 
     def free_agents(self, queue: str) -> list[tuple[str, str]]:
         """(interface, extension) of the ready agents of ``queue`` not reserved (ringing or
@@ -186,18 +185,7 @@ class CallbackDialer:
 
     def may_dial(self, queue: str, now: float) -> bool:
         """Whether ``now`` is in the queue's calling window (a queue not in settings: any time)."""
-        calendar = self._calendars.get(queue)
-        if calendar is None:
-            return True
-        moment = utc(now)
-        window = self._open_windows.get(queue)
-        if window is None or not window[0] <= moment < window[1]:
-            window = calendar.window(moment)
-            if window is None or window[0] > moment:
-                self._open_windows.pop(queue, None)
-                return False
-            self._open_windows[queue] = window
-        return True
+        return self._windows.open(queue, utc(now))
 
     async def tick(self) -> int:
         """Offer due tasks to free agents; how many Originates were sent."""
@@ -210,7 +198,9 @@ class CallbackDialer:
                 continue  # outside its hours; callers waiting are not jumped
             for interface, extension in self.free_agents(queue):
                 channel_id = f"cb-{uuid.uuid4().hex}"
-                claim = await self._store.claim(queue, now, agent=extension, channel_id=channel_id)
+                # the clock read now, not at the tick's start: after the end of the agent's
+                # last attempt, which was recorded before the agent was free
+                claim = await self._store.claim(queue, self._clock(), agent=extension, channel_id=channel_id)
                 if claim is None:
                     continue  # nothing due for this agent, or another server offers them one
                 await self._dial(claim, interface, extension)
@@ -329,27 +319,37 @@ class CallbackDialer:
         return task
 
     async def _finish(self, flight: _InFlight, outcome: Outcome) -> None:
-        if flight.outcome is None:
+        if flight.outcome is not None:
+            # ended already (the Dial's end, then the hangup): the agent is not free before
+            # that end is recorded, else their next claim could start before it
+            await flight.recorded.wait()
+        else:
             flight.outcome = outcome
-            if flight.agent_written is not None:
-                await asyncio.gather(flight.agent_written, return_exceptions=True)
             try:
-                task = await self._store.finish(flight.attempt.id, outcome, self._clock())
-            except Exception:
-                log.exception("callback attempt %d: the outcome %s was not recorded", flight.attempt.id, outcome)
-                task = None
-            if task is not None:
-                log.info("callback %d to %s: attempt %d %s -> %s",
-                         task.id, task.number, flight.attempt.id, outcome, task.status)
-                self._changed(task)
-                if flight.interface is not None:
-                    event = "answered" if outcome is Outcome.CONNECTED else "ended"
-                    self._offer(flight.interface, {"event": event, "attempt": flight.attempt.id,
-                                                   "callback": task.to_dict()})
+                await self._record(flight, outcome)
+            finally:
+                flight.recorded.set()
         if outcome is Outcome.AGENT_MISSED and flight.interface is not None:
             self._resting[flight.interface] = self._clock() + AGENT_MISSED_REST
         if flight.hung_up or outcome is not Outcome.CONNECTED:
             self._release(flight)
+
+    async def _record(self, flight: _InFlight, outcome: Outcome) -> None:
+        if flight.agent_written is not None:
+            await asyncio.gather(flight.agent_written, return_exceptions=True)
+        try:
+            task = await self._store.finish(flight.attempt.id, outcome, self._clock())
+        except Exception:
+            log.exception("callback attempt %d: the outcome %s was not recorded", flight.attempt.id, outcome)
+            return
+        if task is not None:
+            log.info("callback %d to %s: attempt %d %s -> %s",
+                     task.id, task.number, flight.attempt.id, outcome, task.status)
+            self._changed(task)
+            if flight.interface is not None:
+                event = "answered" if outcome is Outcome.CONNECTED else "ended"
+                self._offer(flight.interface, {"event": event, "attempt": flight.attempt.id,
+                                               "callback": task.to_dict()})
 
     def _release(self, flight: _InFlight) -> None:
         self._flights.pop(flight.attempt.channel_id, None)
@@ -374,6 +374,16 @@ class CallbackDialer:
             log.warning("callback attempt %d (%s, %s) ended unwatched: %s by Asterisk's record (%s)",
                         attempt.id, attempt.channel_id, whose, outcome, found.record)
             await self._finish(_InFlight(attempt, None, None, hung_up=True), outcome)
+
+    def link_back(self) -> None:
+        """The AMI link is back (``AmiLink.on_ready``): the attempts whose end its outage hid
+        are ended from their records, their agents freed."""
+        self._spawn(self._watch.after_outage(lambda: [f.attempt for f in self._flights.values()], self._unseen))
+
+    async def _unseen(self, attempt: AttemptInfo, found: Found) -> None:
+        if (flight := self._flights.get(attempt.channel_id)) is not None:
+            flight.hung_up = True
+            await self._finish(flight, flight.outcome or recorded_outcome(found.dialled, found.status))
 
     async def _follow(self, attempt: AttemptInfo, channel: Message, whose: str) -> None:
         interface = self._settings.hotline.agent_interface.replace("{extension}", attempt.agent) \

@@ -116,8 +116,8 @@ class QueueCallbacks:
         wait = call.waited(now) if call is not None else None
         where = f"at position {position}" if position else "waiting"
         miss = await self._enrich(Miss(
+            # no prose: the source, the queue and the wait say it, each page in its language
             number, Source.QUEUE, now, queue=queue,
-            reason=f"chose a callback {where} in {queue}" + (f" after {wait:.0f} s" if wait is not None else ""),
             wait_seconds=None if wait is None else round(wait, 1), linkedid=linkedid,
         ))
         task, new = await self._store.record_miss(miss)

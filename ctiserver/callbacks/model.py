@@ -14,6 +14,7 @@ Times are epoch seconds.
 
 from __future__ import annotations
 
+import datetime as dt
 import enum
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
@@ -163,9 +164,10 @@ def recorded_outcome(dialled: bool, dial_status: str | None) -> Outcome:
     never ``dialled`` (no record: the agent did not answer, or the Originate never reached
     Asterisk; or the leg ended before the Dial): AGENT_MISSED, due again at once and not
     counted (the customer was not called); dialled and ended: Dial's ``dial_status``
-    (ANSWER: connected, never dialled again); dialled with no end written (Asterisk
-    stopped mid-call, or a record older than Asterisk keeps): FAILED, counted and retried
-    after the back-off."""
+    (ANSWER, or ``answer`` written as the customer answered: connected, never dialled
+    again); dialled with no end written and not answered (Asterisk stopped mid-call while
+    the customer's phone rang, or a record older than Asterisk keeps): FAILED, counted and
+    retried after the back-off."""
     if not dialled:
         return Outcome.AGENT_MISSED
     if dial_status is None:
@@ -201,6 +203,29 @@ def calling_window(hours: str, zone: str, days: DayRules | None = None) -> Busin
         return BusinessCalendar.parse(hours, (), zone, days=days, overnight=True)
     except ValueError as exc:
         raise ValueError(f"calling window: {exc}") from exc
+
+
+class CallingWindows:
+    """Each queue's calling window (``calling_window``), and the window it is in now (kept
+    until it closes, so that a tick reads no calendar)."""
+
+    def __init__(self, calendars: dict[str, BusinessCalendar]) -> None:
+        self._calendars = calendars
+        self._open: dict[str, tuple[dt.datetime, dt.datetime]] = {}
+
+    def open(self, queue: str, moment: dt.datetime) -> bool:
+        """Whether ``moment`` is in the queue's calling window (a queue unknown: any time)."""
+        calendar = self._calendars.get(queue)
+        if calendar is None:
+            return True
+        window = self._open.get(queue)
+        if window is None or not window[0] <= moment < window[1]:
+            window = calendar.window(moment)
+            if window is None or window[0] > moment:
+                self._open.pop(queue, None)
+                return False
+            self._open[queue] = window
+        return True
 
 
 def may_see_callback(role: str, *, offered_to_them: bool) -> bool:

@@ -8,7 +8,6 @@ reassign them, and every change is pushed to them (``notifier.py``). Only wiring
 from __future__ import annotations
 
 import logging
-import socket
 from dataclasses import dataclass
 
 from ctiserver.agents import Agents
@@ -40,9 +39,10 @@ class Callbacks:
 
 
 def repository(core: Core) -> CallbackRepository:
-    """The server's callback tasks, with the callbacks' policy and this server's name."""
+    """The server's callback tasks, with the callbacks' policy and this server's name
+    (``callbacks.server_id``, else the node's: two nodes on one host differ)."""
     settings = core.settings.callbacks
-    return CallbackRepository(core.db, policy_from(settings), server=settings.server_id or socket.gethostname())
+    return CallbackRepository(core.db, policy_from(settings), server=settings.server_id or core.node_name[:64])
 
 
 def register(
@@ -80,9 +80,12 @@ def register(
             leases=DiallerLeases(core.db, store.server, settings.callbacks.lease),
         )
         core.follow(dialer.handle)
-        # on every node, not under a lease yet: its claims (FOR UPDATE SKIP LOCKED) dial each
-        # task once (docs/deploy.md, several nodes)
-        core.long_running("callback dialer", dialer.run_forever)
+        core.ami.on_lost(dialer.link_lost)
+        core.ami.on_ready(dialer.link_back)
+        # every node keeps its server's lease and follows what it claimed; one node dials
+        # (docs/deploy.md, several nodes)
+        core.long_running("callback-lease", dialer.keep_alive)
+        core.long_running("callback-dialer", dialer.run_forever, once=True)
         if settings.hotline.queue_callback_key:
             holding = QueueCallbacks(store, dialer, calls, settings, enrich=service.enrich, clock=core.clock,
                                      changed=notifier.changed)

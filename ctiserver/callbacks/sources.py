@@ -67,8 +67,8 @@ class MissedCalls:
             number = self._number(record.linkedid)
             if number and abandon_counts(record.wait_seconds, threshold):
                 self._put(Miss(
+                    # no prose: the source, the queue and the wait say it, each page in its language
                     number, Source.ABANDONED, record.at, queue=record.queue,
-                    reason=f"hung up after {record.wait_seconds:.0f} s in {record.queue}",
                     wait_seconds=round(record.wait_seconds, 1), linkedid=record.linkedid,
                 ))
         elif isinstance(record, CallAnswered):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from ctiserver.customers.phones import DEFAULT_REGION, normalize_phone
 from ctiserver.customers.tables import Customer, CustomerPhone, Product
@@ -102,6 +102,51 @@ class CustomerRepository:
             )
             await session.commit()
         return created
+
+    async def update(
+        self, customer_id: int, *, name: str | None = None, level: str | None = None,
+        phones: list[tuple[str, str | None]] | None = None, **address: str | None,
+    ) -> CustomerSummary | None:
+        """Change a customer's details: what is given (an address field given as "" or None is
+        cleared; ``phones``, when given, replace them all: at least one). None: no such
+        customer; ValueError: invalid (nothing is changed)."""
+        values: dict[str, str | None] = {}
+        if name is not None:
+            name = name.strip()
+            if not name or len(name) > MAX_NAME:
+                raise ValueError(f"name must have 1 to {MAX_NAME} characters")
+            values["name"] = name
+        if level is not None:
+            if level not in CUSTOMER_LEVELS:
+                raise ValueError(f"level must be one of {', '.join(CUSTOMER_LEVELS)}")
+            values["level"] = level
+        if address:
+            given = _address(address)
+            values.update({key: value for key, value in given.items() if key in address})
+        rows = None if phones is None else [self._phone_row(customer_id, *phone) for phone in phones]
+        if rows is not None and not rows:
+            raise ValueError("a customer keeps at least one phone")
+        async with self._db.session() as session:
+            customer = await session.get(Customer, customer_id)
+            if customer is None:
+                return None
+            for key, value in values.items():
+                setattr(customer, key, value)
+            if rows is not None:
+                await session.execute(delete(CustomerPhone).where(CustomerPhone.customer_id == customer_id))
+                session.add_all(rows)
+            await session.commit()
+            return _summary(customer)
+
+    def _phone_row(self, customer_id: int, number: str, label: str | None) -> CustomerPhone:
+        number = number.strip()
+        normalized = normalize_phone(number, self._region)
+        if len(normalized) < MIN_PHONE_DIGITS or len(number) > MAX_PHONE:
+            raise ValueError(f"phone must be a number of at least {MIN_PHONE_DIGITS} digits")
+        label = (label or "").strip() or None
+        if label is not None and len(label) > 32:
+            raise ValueError("a phone's label has at most 32 characters")
+        return CustomerPhone(customer_id=customer_id, number=number, normalized=normalized, label=label)
 
     async def product_owner(self, product_id: int) -> int | None:
         """The id of the customer owning the product; None for an unknown product."""

@@ -18,9 +18,11 @@ from ctiserver.ivr.channel import ScriptedChannel
 from ctiserver.ivr.engine.run import Event, FlowRun, Step
 from ctiserver.ivr.engine.runner import FlowEngine, now_utc
 from ctiserver.ivr.engine.services import (
+    AppointmentAnswer,
     CallbackRequest,
     CustomerMatch,
     FlowServices,
+    TicketProgress,
     TicketRequest,
     VoicemailRequest,
 )
@@ -34,8 +36,13 @@ DRY_CALL_ID = "dry-run"
 class DryRunServices:
     """FlowServices that change nothing; ``actions`` lists what they would have done."""
 
-    def __init__(self, customers: Mapping[str, CustomerMatch] | None = None) -> None:
+    def __init__(
+        self, customers: Mapping[str, CustomerMatch] | None = None,
+        tickets: Mapping[int, Sequence[TicketProgress]] | None = None,
+    ) -> None:
+        """``tickets``: customer id -> their open tickets (the ``progress`` node reads them)."""
         self.customers = dict(customers or {})
+        self.tickets = {customer: list(found) for customer, found in (tickets or {}).items()}
         self.actions: list[str] = []
         self._ids = itertools.count(1)
 
@@ -56,6 +63,18 @@ class DryRunServices:
 
     async def record_survey(self, call_id: str, score: int) -> None:
         self.actions.append(f"would record survey score {score}")
+
+    async def ticket_progress(
+        self, *, customer_id: int | None, keyed: str | None, caller_number: str | None = None,
+    ) -> list[TicketProgress]:
+        if keyed is not None:
+            digits = "".join(c for c in keyed if c.isdigit())
+            return [t for owner, found in self.tickets.items() for t in found if owner == customer_id
+                    and "".join(c for c in t.number if c.isdigit()) == digits]
+        return list(self.tickets.get(customer_id, ())) if customer_id is not None else []
+
+    async def answer_appointment(self, answer: AppointmentAnswer) -> None:
+        self.actions.append(f"would record {answer.answer} on ticket {answer.ticket_number}")
 
     def agents_available(self, queue: str) -> bool:
         return True
@@ -145,6 +164,10 @@ def _event(event: Event, dry: bool) -> str:
             return f"local time {event.detail}"
         case "lookup":
             return f"looks up {event.detail or 'no number'}: {event.tag or 'nobody'}"
+        case "progress":
+            return f"reads out ticket {event.detail} ({event.tag})"
+        case "answer":
+            return f"{would}record {event.tag} on ticket {event.detail}"
         case "error":
             return f"error: {event.detail}"
     return f"{event.kind}: {event.detail}"

@@ -22,6 +22,7 @@ _STYLE = {
     "hours": ("hexagon", "#fef3c7"),
     "lookup": ("hexagon", "#fef3c7"),
     "branch": ("hexagon", "#fef3c7"),
+    "progress": ("box", "#fce7f3"),
     "queue": ("box", "#dcfce7"),
     "transfer": ("box", "#dcfce7"),
     "hangup": ("box", "#e5e7eb"),
@@ -57,6 +58,9 @@ def _detail(node: Mapping[str, Any], language: str) -> str:
         return str(node.get("timezone", ""))
     if kind == "lookup":
         return f"by {node.get('by', '')}"
+    if kind == "progress":
+        by = node.get("by", "caller_id")
+        return "tickets by " + (f"number in {node.get('var', '')}" if by == "digits" else "caller")
     if kind == "set":
         return ", ".join(f"{k}={v}" for k, v in node.get("vars", {}).items())[:PROMPT_CHARS]
     if kind == "input":

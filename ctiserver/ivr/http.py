@@ -29,6 +29,7 @@ from ctiserver.ivr.schemas import (
     FlowVersionText,
 )
 from ctiserver.ivr.store import FlowVersionInfo
+from ctiserver.resources import flow_schema
 from ctiserver.web.auditing import note_target
 from ctiserver.web.contract import ApiHandler, body_of, route
 from ctiserver.web.handling import ApiError
@@ -183,6 +184,13 @@ async def rollback(request: web.Request) -> dict[str, Any]:
     return {"version": version_dict(published.version)}
 
 
+async def schema(request: web.Request) -> web.Response:
+    """The flow language's JSON Schema (as ``ctiserver flows schema`` prints it), from which
+    the editor completes keys and values and explains them on hover."""
+    text = await asyncio.to_thread(flow_schema().read_text, encoding="utf-8")
+    return web.Response(text=text, content_type="application/schema+json", charset="utf-8")
+
+
 async def graph_svg(request: web.Request) -> web.Response:
     flow = _registry(request).get(request.match_info["name"])
     if flow is None:
@@ -205,6 +213,8 @@ def register(app: web.Application, flows: FlowRegistry) -> None:
     source_body: dict[str, Any] = {"body_limit": MAX_BODY}
     rejected = {422: FlowRejected}
     admin("GET", "/api/flows", list_flows, "The running flows", answer=FlowList)
+    admin("GET", "/api/flow-schema", schema, "The flow language's JSON Schema",
+          media_type="application/schema+json")
     admin("POST", "/api/flows/check", check, "Check a flow's source", body=FlowSource,
           answer=FlowCheckPassed | FlowCheckFailed, **source_body)
     admin("POST", "/api/flows/publish", publish, "Publish a flow", body=FlowPublish,

@@ -123,6 +123,8 @@ def _flow_engine(
         tickets=tickets,
         callbacks=callbacks,
         callback_queue=settings.hotline.default_queue,
+        timezone=settings.hotline.timezone,
+        region=settings.hotline.region,
     )
     if ivr.hours != "flow":
         log.warning("ivr.hours = %r: hours nodes do not apply their flow's opening hours", ivr.hours)

@@ -9,6 +9,7 @@ from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from ctiserver.ivr.conditions import text as scalar_text
+from ctiserver.ivr.spoken import PHRASES
 from ctiserver.ivr.validation.vocabulary import LANGUAGES
 
 if TYPE_CHECKING:
@@ -50,6 +51,10 @@ def flow_texts(flow: Flow, languages: Iterable[str] = LANGUAGES) -> set[tuple[st
     found: set[tuple[str, str]] = set()
     fields = prompt_fields()
     for node in flow.nodes.values():
+        if node.get("kind") == "progress":
+            # the node's own sentences (those about a ticket are made during the call)
+            found.update((language, words[0] if language == "zh" else words[1])
+                         for words in PHRASES.values() for language in languages)
         for name in fields.get(str(node.get("kind")), ()):
             value = node.get(name)
             if value in (None, "", {}) or (isinstance(value, Mapping) and "file" in value):

@@ -7,17 +7,23 @@ server's one clock, with the hotline's SLA rules, like one opened from the desk.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import re
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path, PurePosixPath
 from typing import Any, Protocol
+from zoneinfo import ZoneInfo
 
-from ctiserver.customers import DEFAULT_REGION, CustomerRepository
+from sqlalchemy import select
+
+from ctiserver.customers import DEFAULT_REGION, CustomerRepository, Product, normalize_phone
 from ctiserver.ivr.dryrun import DryRunServices
 from ctiserver.ivr.engine.services import (
+    AppointmentAnswer,
     CallbackRequest,
     CustomerMatch,
+    TicketProgress,
     TicketRequest,
     VoicemailRequest,
 )
@@ -50,6 +56,35 @@ class _Opened(Protocol):
     def source(self) -> str: ...
 
 
+class _Progress(Protocol):
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def number(self) -> str: ...
+
+    @property
+    def type(self) -> str: ...
+
+    @property
+    def status(self) -> str: ...
+
+    @property
+    def fields(self) -> Mapping[str, Any]: ...
+
+    @property
+    def product_id(self) -> int | None: ...
+
+    @property
+    def customer_id(self) -> int | None: ...
+
+    @property
+    def appointment_start(self) -> dt.datetime | None: ...
+
+    @property
+    def appointment_end(self) -> dt.datetime | None: ...
+
+
 class _Identified(Protocol):
     @property
     def id(self) -> int: ...
@@ -64,6 +99,14 @@ class TicketService(Protocol):
     ) -> _Opened: ...
 
     async def list_for_call(self, linkedid: str) -> Sequence[_Opened]: ...
+
+    async def open_for_customer(self, customer_id: int, *, limit: int = 5) -> Sequence[_Progress]: ...
+
+    async def by_keyed_number(self, digits: str) -> _Progress | None: ...
+
+    async def customer_answer(
+        self, ticket_id: int, kind: str, note: str, *, actor: str = ..., payload: Mapping[str, Any] | None = None,
+    ) -> object: ...
 
 
 class CallbackRequests(Protocol):
@@ -87,10 +130,16 @@ class DbFlowServices:
         callbacks: CallbackRequests,
         availability: Callable[[str], bool] | None = None,
         callback_queue: str | None = None,
+        timezone: str = "Asia/Shanghai",
+        region: str = DEFAULT_REGION,
     ) -> None:
         """``customers``, ``tickets``, ``callbacks``: the server's one instance of each;
-        ``callback_queue``: the queue whose agents call them back."""
+        ``callback_queue``: the queue whose agents call them back; ``timezone``: the hotline's,
+        in which appointments are said; ``region``: the hotline's, in which phone numbers are compared."""
         self.availability = availability
+        self.db = db
+        self.zone = ZoneInfo(timezone)
+        self.region = region
         self.customers = customers
         self.tickets = tickets
         #: tickets wait for a busy database, then go to the durable writer (``ticket_opening``)
@@ -145,6 +194,22 @@ class DbFlowServices:
         )
         return str(callback.id)
 
+    async def ticket_progress(
+        self, *, customer_id: int | None, keyed: str | None, caller_number: str | None = None,
+    ) -> list[TicketProgress]:
+        return await progress_of(self.tickets, self.db, self.zone, customer_id=customer_id, keyed=keyed,
+                                 caller_number=caller_number, region=self.region)
+
+    async def answer_appointment(self, answer: AppointmentAnswer) -> None:
+        """The caller's answer in the ticket's history, by the IVR, with the call it came on. The
+        event's kind says what they answered (in the page's language: its word); its note is the
+        number they called from, for the staff to call back."""
+        await self.tickets.customer_answer(
+            answer.ticket_id, answer.answer, answer.caller_number or "",
+            actor="ivr",
+            payload={"via": "ivr", "call_linkedid": answer.call_id, "caller_number": answer.caller_number},
+        )
+
     async def save_voicemail(self, request: VoicemailRequest) -> str:
         voicemail = await self.voicemails.save(
             call_linkedid=request.call_id, path=request.path,
@@ -169,12 +234,92 @@ class DbFlowServices:
         return str(self.voicemail_host_dir / name), str(self.voicemail_asterisk_dir / name)
 
 
-class LookupOnlyServices(DryRunServices):
-    """For dry runs: finds callers in the real database, changes nothing."""
+async def progress_of(
+    tickets: TicketService, db: Database, zone: ZoneInfo, *, customer_id: int | None, keyed: str | None,
+    caller_number: str | None = None, region: str = DEFAULT_REGION,
+) -> list[TicketProgress]:
+    """The open tickets of the customer, newest first, or the one whose number was ``keyed``
+    (not closed nor cancelled), as the ``progress`` node reads them: the product by name, the
+    appointment in the hotline's ``zone``.
 
-    def __init__(self, db: Database, region: str = DEFAULT_REGION) -> None:
+    A keyed number is anyone's guess (a date and a sequence): its ticket is read out only to its
+    own customer (``customer_id``, the caller's) or, for a ticket without a customer, to the
+    number that opened it; any other caller finds nothing (and reaches an agent, who checks)."""
+    if keyed is not None:
+        found = await tickets.by_keyed_number(keyed)
+        mine = found is not None and _callers(found, customer_id, caller_number, region)
+        chosen = [found] if found is not None and mine and found.status not in ("closed", "cancelled") else []
+    elif customer_id is not None:
+        chosen = list(await tickets.open_for_customer(customer_id))
+    else:
+        return []
+    products = await _products(db, {t.product_id for t in chosen if t.product_id is not None})
+    return [
+        TicketProgress(
+            t.id, t.number, t.type, t.status,
+            products.get(t.product_id) if t.product_id is not None else _product_of_fields(t.fields),
+            _local(t.appointment_start, zone), _local(t.appointment_end, zone),
+        )
+        for t in chosen
+    ]
+
+
+def _callers(ticket: _Progress, customer_id: int | None, caller_number: str | None, region: str) -> bool:
+    """Whether the caller may hear ``ticket``: theirs as a customer, or opened from their number."""
+    if ticket.customer_id is not None:
+        return ticket.customer_id == customer_id
+    opened_from = ticket.fields.get("caller_number")
+    return bool(caller_number) and isinstance(opened_from, str) and bool(opened_from) and (
+        normalize_phone(opened_from, region) == normalize_phone(caller_number or "", region))
+
+
+async def _products(db: Database, ids: set[int]) -> dict[int, str]:
+    if not ids:
+        return {}
+    async with db.session() as session:
+        rows = await session.execute(
+            select(Product.id, Product.category, Product.model).where(Product.id.in_(sorted(ids)))
+        )
+        return {int(i): " ".join(part for part in (category, model) if part) for i, category, model in rows}
+
+
+def _local(moment: dt.datetime | None, zone: ZoneInfo) -> dt.datetime | None:
+    if moment is None:
+        return None
+    return (moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)).astimezone(zone)
+
+
+def _product_of_fields(fields: Mapping[str, Any]) -> str | None:
+    """A ticket without a product record: what the IVR or the agent wrote of it."""
+    for key in ("product", "product_model"):
+        value = fields.get(key)
+        if isinstance(value, str) and value.strip():
+            return value.strip()[:64]
+    return None
+
+
+class LookupOnlyServices(DryRunServices):
+    """For dry runs: finds callers (and, given the tickets' service, their open tickets) in the
+    real database, changes nothing."""
+
+    def __init__(
+        self, db: Database, region: str = DEFAULT_REGION, *, tickets: TicketService | None = None,
+        timezone: str = "Asia/Shanghai",
+    ) -> None:
         super().__init__()
+        self._db = db
+        self._region = region
         self._customers = CustomerRepository(db, region)
+        self._tickets = tickets
+        self._zone = ZoneInfo(timezone)
+
+    async def ticket_progress(
+        self, *, customer_id: int | None, keyed: str | None, caller_number: str | None = None,
+    ) -> list[TicketProgress]:
+        if self._tickets is None:
+            return await super().ticket_progress(customer_id=customer_id, keyed=keyed, caller_number=caller_number)
+        return await progress_of(self._tickets, self._db, self._zone, customer_id=customer_id, keyed=keyed,
+                                 caller_number=caller_number, region=self._region)
 
     async def lookup_customer(self, number: str) -> CustomerMatch | None:
         found = await self._customers.find_by_phone(number)

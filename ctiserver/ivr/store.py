@@ -193,7 +193,9 @@ async def _active_row(session: AsyncSession, flow: str, *, lock: bool) -> FlowVe
 
 def _path(run: FlowRun) -> list[dict[str, Any]]:
     return [
-        {"node": s.node, "kind": s.kind, "digits": s.digits, "result": s.result, "at": s.at}
+        {"node": s.node, "kind": s.kind, "digits": s.digits, "result": s.result, "at": s.at,
+         # what the step said and did (prompts' text, keys, lookups...): the run's record
+         "events": [{"kind": e.kind, "detail": e.detail, "tag": e.tag} for e in s.events]}
         for s in run.path
     ]
 

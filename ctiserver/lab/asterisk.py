@@ -19,8 +19,10 @@ from pathlib import Path
 import jinja2
 
 from ctiserver.callbacks.keyprompts import key_prompts
+from ctiserver.lab.boxes import BoxView
 from ctiserver.lab.certificates import lab_certificate
 from ctiserver.lab.provision import AsteriskInstall
+from ctiserver.lab.voices import caller_voice
 from ctiserver.operations.snippets import agi_urls
 from ctiserver.phone import endpoint_of, sip_password
 from ctiserver.recordings.notice import recording_notice
@@ -81,6 +83,7 @@ def webrtc_context(settings: Settings, install: AsteriskInstall, layout: Asteris
         "cert_file": f"{keys}/asterisk.pem",
         "key_file": f"{keys}/asterisk.key",
         "endpoints": endpoints,
+        "qualify_frequency": webrtc.qualify_frequency,
     }
 
 
@@ -92,8 +95,11 @@ def layout_for(settings: Settings, install: AsteriskInstall) -> AsteriskLayout:
     return AsteriskLayout(base=f"/srv/ctiserver/{digest}")
 
 
-def render_config(settings: Settings, install: AsteriskInstall, layout: AsteriskLayout) -> Path:
-    """Write every configuration file of the instance; returns its etc dir on this machine."""
+def render_config(
+    settings: Settings, install: AsteriskInstall, layout: AsteriskLayout, box: BoxView | None = None
+) -> Path:
+    """Write every configuration file of the instance; returns its etc dir on this machine.
+    ``box``: which of several boxes it is (``ctiserver.lab.boxes``); None: the only one."""
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader([str(d) for d in asterisk_template_dirs()]),
         undefined=jinja2.StrictUndefined,
@@ -108,9 +114,12 @@ def render_config(settings: Settings, install: AsteriskInstall, layout: Asterisk
         "hotline": settings.hotline,
         "record_notice": recording_notice(settings),
         "callback_key": key_prompts(settings),
+        "waits": settings.waits,
         "lab": settings.lab,
         "asterisk": settings.asterisk,
         "sip_bind": settings.asterisk.sip_bind,
+        "box": box,
+        "boxes": settings.boxes,
         "dirs": {
             "etc": layout.etc,
             "modules": install.modules_dir,
@@ -122,6 +131,7 @@ def render_config(settings: Settings, install: AsteriskInstall, layout: Asterisk
             "moh": layout.moh,
         },
         "webrtc": webrtc_context(settings, install, layout),
+        "lab_caller_voice": caller_voice(install.host_path(f"{layout.base}/sounds"), f"{layout.base}/sounds"),
         "webrtc_endpoint": endpoint_of(settings, "${EXTEN}"),
         "phones": [
             Phone(ext, f"Agent {ext}", settings.asterisk.phone_secret) for ext in settings.lab.agents

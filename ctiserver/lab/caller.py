@@ -66,7 +66,9 @@ class IvrCaller:
         async def listening() -> bool:
             return live.awaiting_input and live.inputs_requested > seen
 
-        await eventually(listening, 20, f"the IVR to ask question {seen + 1} of call {self.call_id}")
+        # a question comes after the previous one's prompt, timeout and retry prompt: a long menu
+        # (the sample hotline's main menu) takes 20 s on a loaded machine
+        await eventually(listening, 40, f"the IVR to ask question {seen + 1} of call {self.call_id}")
         self._answered_questions = live.inputs_requested
         await asyncio.sleep(settle)
         for key in keys:
@@ -83,7 +85,7 @@ class IvrCaller:
         async def asked() -> bool:
             return live.inputs_requested > seen
 
-        await eventually(asked, 20, "the IVR to ask a question")
+        await eventually(asked, 40, "the IVR to ask a question")
         self._answered_questions = live.inputs_requested
 
     def caller_channel(self) -> str:

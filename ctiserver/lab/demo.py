@@ -24,7 +24,8 @@ from ctiserver.storage.database import Database
 from ctiserver.users.store import UserRepository
 from ctiserver.users.tables import User
 
-AC, WASHER, HEATER, FRIDGE = "air conditioner", "washing machine", "water heater", "refrigerator"
+#: vocabulary.PRODUCT_CATEGORIES (the pages name them)
+AC, WASHER, HEATER, FRIDGE = "air_conditioner", "washing_machine", "water_heater", "refrigerator"
 
 
 @dataclass(frozen=True)
@@ -168,14 +169,14 @@ ARTICLES: tuple[tuple[str, str, tuple[str, ...], str], ...] = (
     ),
     (
         "保修政策说明", "zh", ("保修", "三包", "政策"),
-        ("整机保修 3 年，压缩机、电机等主要部件保修 6 年（以购买发票日期为准）。"
-         "保修期内非人为损坏免费维修；人为损坏、私自拆修或无发票且超出出厂日期 3 年的，按收费维修处理。"),
+        ("所有产品整机保修 1 年，空调主机保修 6 年（以购买发票日期为准）。"
+         "保修期内非人为损坏免费维修；人为损坏、私自拆修或无发票且超出出厂日期 1 年的，按收费维修处理。"),
     ),
     (
         "Warranty terms", "en", ("warranty", "policy"),
-        ("The whole appliance is under warranty for 3 years, main parts such as compressors and "
-         "motors for 6 years, from the invoice date. Repairs under warranty are free unless the "
-         "damage was caused by the user or the unit was opened by someone else."),
+        ("Every product is under warranty for 1 year, an air conditioner's outdoor unit for 6 years, "
+         "from the invoice date. Repairs under warranty are free unless the damage was caused by the "
+         "user or the unit was opened by someone else."),
     ),
     (
         "搬家移机服务", "zh", ("移机", "搬家", "空调"),

@@ -1,6 +1,8 @@
 """The lab's demo branches, staff and dispatch rules: repairs in Guangdong go to the Guangdong
 branch, Shenzhen's to its own service centre, Beijing's and Shanghai's to theirs; each
-branch has an engineer (staff of the repair department), Guangdong a manager."""
+branch has an engineer (staff of the repair department), Guangdong a manager; the complaint,
+installation and customer-service departments each have one person, who sees their
+department's tickets of every branch."""
 
 from __future__ import annotations
 
@@ -21,6 +23,13 @@ BRANCHES: tuple[tuple[str, str, str | None, str, str], ...] = (
     ("上海分公司", "上海市", None, "engineer-sh", "孙工"),
 )
 MANAGER = ("manager-gd", "广东分公司经理")
+#: the other departments' staff, each seeing their department's tickets of every branch:
+#: username, display name, department
+DEPARTMENT_STAFF: tuple[tuple[str, str, str], ...] = (
+    ("complaints", "周敏", "complaint"),
+    ("installer", "吴强", "installation"),
+    ("service-desk", "郑洁", "support"),
+)
 
 
 async def seed_demo_dispatch(db: Database, password: str, hasher: PasswordHasher | None = None) -> int:
@@ -45,5 +54,11 @@ async def seed_demo_dispatch(db: Database, password: str, hasher: PasswordHasher
             known = await session.scalar(select(User.id).where(User.username == engineer))
         if known is None:
             await users.add(engineer, password, "staff", engineer_name, department="repair", branch_id=branch_id)
+            added += 1
+    for username, display_name, department in DEPARTMENT_STAFF:
+        async with db.session() as session:
+            known = await session.scalar(select(User.id).where(User.username == username))
+        if known is None:
+            await users.add(username, password, "staff", display_name, department=department)
             added += 1
     return added

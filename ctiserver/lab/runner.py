@@ -9,19 +9,25 @@ an agent whenever it is made.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 
 from ctiserver.ivr.engine.runner import HOURS_MODES
 from ctiserver.lab.asterisk import AsteriskLayout, AsteriskProcess, layout_for, render_config
+from ctiserver.lab.boxes import LAB_SHARED_STATE, box_view, edge_settings
 from ctiserver.lab.demo import seed_demo
 from ctiserver.lab.demo_dispatch import seed_demo_dispatch
 from ctiserver.lab.nodes import NodeProcess, node_settings
 from ctiserver.lab.phones import PhoneLines
 from ctiserver.lab.provision import AsteriskInstall, find_or_provision
+from ctiserver.phone import endpoints_conf
 from ctiserver.server import CtiServer
 from ctiserver.settings import Settings
+from ctiserver.users import UserRepository
+from ctiserver.vocabulary import SUPERVISOR_ROLES
 
 log = logging.getLogger(__name__)
 
@@ -33,10 +39,28 @@ LAB_CUSTOMER_INTERFACE = "Local/{number}@lab-customers/n"
 LAB_SUPERVISOR_INTERFACE = "Local/{extension}@lab-supervisor/n"
 
 
+@dataclass
+class EdgeLab:
+    """An edge box of the lab (``ctiserver lab --boxes 2``): its Asterisk, its settings (its AMI
+    and SIP ports) and its own simulated phones, which place calls entering this box."""
+
+    name: str
+    settings: Settings
+    asterisk: AsteriskProcess
+    phones: PhoneLines
+
+
 class Lab:
     """Starts what it needs and, on stop, stops exactly what it started."""
 
-    def __init__(self, settings: Settings, *, allow_provision: bool = True, seed: bool = True, nodes: int = 1) -> None:
+    def __init__(
+        self, settings: Settings, *, allow_provision: bool = True, seed: bool = True, dial_callbacks: bool = False,
+        nodes: int = 1,
+    ) -> None:
+        """``dial_callbacks``: dial the callbacks owed (``ctiserver lab`` does, as ``lab.dial_callbacks``
+        says; the tests' labs do not unless they ask, so that no test's abandoned call rings an agent)."""
+        if dial_callbacks:
+            settings = settings.replace(callbacks={"dial": True})
         self.settings = settings
         self.allow_provision = allow_provision
         self.seed = seed
@@ -51,12 +75,17 @@ class Lab:
         #: the simulated phones' own AMI sessions (Originate, PlayDTMF, Hangup), apart
         #: from the server's link: see ctiserver/lab/phones.py
         self.phones = PhoneLines(settings.ami)
+        #: the other boxes (settings.boxes.edges), each an Asterisk of its own
+        self.edges: list[EdgeLab] = []
 
     async def start(self) -> None:
         install = find_or_provision(self.settings.asterisk, allow_provision=self.allow_provision)
         layout = layout_for(self.settings, install)
+        shared = LAB_SHARED_STATE if self.settings.boxes.edges and not self.settings.hotline.agent_state_interface \
+            else {}
         self.settings = self.settings.replace(
-            hotline={"agent_interface": LAB_AGENT_INTERFACE, "callback_interface": LAB_CUSTOMER_INTERFACE},
+            hotline={"agent_interface": LAB_AGENT_INTERFACE, "callback_interface": LAB_CUSTOMER_INTERFACE,
+                     **shared},
             ivr=lab_ivr(self.settings),
             webrtc={"enabled": self.settings.lab.browser_phone},
         )
@@ -66,22 +95,33 @@ class Lab:
         self.node_settings = node_settings(self.settings, self.node_count)
         self.settings = self.node_settings[0]
         # after the paths: the queues play the server's prompts from ivr.asterisk_prompt_dir
-        render_config(self.settings, install, layout)
+        render_config(self.settings, install, layout, box_view(self.settings, None))
         self.asterisk = AsteriskProcess(install, layout)
-        await self.asterisk.start()
-        await self.asterisk.wait_fully_booted()
+        for edge in self.settings.boxes.edges:
+            settings = edge_settings(self.settings, edge)
+            edge_layout = layout_for(settings, install)
+            render_config(settings, install, edge_layout, box_view(self.settings, edge))
+            process = AsteriskProcess(install, edge_layout)
+            self.edges.append(EdgeLab(edge.name, settings, process, PhoneLines(settings.ami, lines=2)))
+        boxes = [self.asterisk, *(edge.asterisk for edge in self.edges)]
+        for box in boxes:
+            await box.start()
+        await asyncio.gather(*(box.wait_fully_booted() for box in boxes))
         self.server = CtiServer(self.settings)
         await self.server.start()
         if self.seed:
             await seed_demo(self.server.db, password=self.settings.lab.demo_password)
             await seed_demo_dispatch(self.server.db, password=self.settings.lab.demo_password)
             await self.server.seat_agents()
+            await self.seat_supervisor_phones()
         await self.server.ami.wait_ready(timeout=20)
         if self.settings.lab.login_agents:
             for record in await self.server.agents.all():
                 if record.user_id is not None:
                     await self.server.desk.login(record.user_id)
         await self.phones.start()
+        for edge_lab in self.edges:
+            await edge_lab.phones.start()
         for settings in self.node_settings[1:]:  # once the demo data is there to read
             await self.start_node(settings)
 
@@ -95,12 +135,30 @@ class Lab:
         await node.start()
         return node
 
+    def edge(self, name: str) -> EdgeLab:
+        return next(edge for edge in self.edges if edge.name == name)
+
+    async def seat_supervisor_phones(self) -> None:
+        """Each supervisor's (and admin's) browser phone, for live monitoring from the page:
+        their endpoints are named by user id, so they are written once the users exist."""
+        if not self.settings.webrtc.enabled or self.server is None or self.asterisk is None:
+            return
+        users = await UserRepository(self.server.db).list()
+        ids = [user.id for user in users if user.role in SUPERVISOR_ROLES]
+        etc = self.asterisk.install.host_path(self.asterisk.layout.etc)
+        (etc / "pjsip_supervisors.conf").write_text(endpoints_conf(self.settings, [], ids), encoding="utf-8")
+        await self.asterisk.cli("module reload res_pjsip.so")
+
     async def stop(self) -> None:
         for node in self.other_nodes:
             await node.stop()
         await self.phones.stop()
+        for edge in self.edges:
+            await edge.phones.stop()
         if self.server is not None:
             await self.server.stop()
+        for edge in self.edges:
+            await edge.asterisk.stop()
         if self.asterisk is not None:
             await self.asterisk.stop()
 
@@ -122,6 +180,30 @@ class Lab:
             *(f"{node.web_url}/   (node {node.name}, pid {node.pid}: `kill -9 {node.pid}` and watch the calls "
               "go on; its log: " + str(node.log) + ")" for node in self.other_nodes),
         ]
+
+    def boxes_summary(self) -> list[str]:
+        """What ``ctiserver lab --boxes N`` prints of its boxes: which is which, how to call
+        into an edge, how to kill one."""
+        if not self.edges or self.asterisk is None:
+            return []
+        boxes = self.settings.boxes
+        mine = [ext for ext in self.settings.lab.agents if boxes.edge_of(ext) is None]
+        lines = [f"  boxes: {boxes.name} (the queue box, pid {self.asterisk.pid}, AMI port "
+                 f"{self.settings.ami.port}, agents {', '.join(mine)})"]
+        for edge in self.edges:
+            agents = ", ".join(boxes.edge_of_name(edge.name).agents)
+            port = edge.settings.ami.port
+            lines += [
+                f"         {edge.name} (an edge, pid {edge.asterisk.pid}, AMI port {port}, agents {agents})",
+                f"    a call entering {edge.name}: CTISERVER_AMI__PORT={port} ctiserver simulate call "
+                "--caller 13900139000",
+                f"      (its IVR runs on {boxes.name}: the questions time out to their defaults; --dtmf "
+                "works for calls entering the queue box)",
+                f"    kill {edge.name}: kill -9 {edge.asterisk.pid}  (its calls end; new calls go through "
+                f"{boxes.name})",
+                "",
+            ]
+        return lines
 
     def _phone_url(self) -> list[str]:
         if not self.settings.webrtc.enabled:

@@ -15,6 +15,8 @@ which Asterisk carries to the IVR as a phone's keys would arrive.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 import re
 import unicodedata
 import uuid
@@ -26,6 +28,9 @@ from panoramisk.message import Message
 
 from ctiserver.ivr.hotline import LISTENING_EVENT
 from ctiserver.settings import Settings
+from ctiserver.telephony.ami.actions import AmiActionFailed, AmiError
+
+log = logging.getLogger(__name__)
 
 _DTMF = re.compile(r"^[0-9*#A-Dw]*$")
 _NUMBER = re.compile(r"^\+?[0-9]{1,32}$")
@@ -149,12 +154,14 @@ async def simulate_call(
     action = originate_action(settings, LabCall(call.caller, call.caller_name) if presses else call)
     call_id = str(action["ChannelId"])
     events: asyncio.Queue[tuple[int, str] | None] = asyncio.Queue()
+    ended = asyncio.Event()
 
     def follow(message: Message) -> None:
         if message.get("Event") == "UserEvent" and message.get("UserEvent") == LISTENING_EVENT:
             if message.get("CallId") == call_id and str(message.get("Question", "")).isdigit():
                 events.put_nowait((int(message["Question"]), str(message.get("Channel", ""))))
         elif message.get("Event") == "Hangup" and message.get("Uniqueid") == call_id:
+            ended.set()
             events.put_nowait(None)
 
     ami.on_event(follow)
@@ -176,8 +183,18 @@ async def simulate_call(
             await asyncio.sleep(key_gap)
         report(f"question {asked}: pressed {keys}")
     if hangup_after is not None:
-        await asyncio.sleep(hangup_after)
-        await ami.send_action({"Action": "Hangup", "Channel": phone})
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(ended.wait(), hangup_after)
+        if ended.is_set():
+            # the other side (the IVR, the agent) ended it first: that is the call's end
+            report("the call ended before the hang-up")
+            return call_id
+        try:
+            await ami.send_action({"Action": "Hangup", "Channel": phone})
+        except AmiActionFailed:
+            # gone between the wait and the action (Asterisk: "No such channel")
+            report("the call ended before the hang-up")
+            return call_id
         report(f"hung up after {hangup_after:g} s")
     return call_id
 
@@ -206,3 +223,77 @@ def _caller_half(ivr_channel: str) -> str:
     if not ivr_channel.endswith(";1"):
         raise SimulationError(f"the IVR's channel {ivr_channel!r} is not the hotline half of a lab caller")
     return ivr_channel[:-1] + "2"
+
+
+# -- talking, then hanging up ---------------------------------------------------------
+
+#: ``simulate call --talk``'s default: long enough to answer in the desk and say a few words
+DEFAULT_TALK = 60.0
+#: how long a caller waits for an agent before giving up (the queue may be unstaffed)
+DEFAULT_REACH = 600.0
+
+
+class CallWatch:
+    """Follows, from before the call is placed, when an agent answers it (``AgentConnect``,
+    the queue's event, by the call's Linkedid) and when it ends (its first channel's
+    ``Hangup``)."""
+
+    def __init__(self, ami: AmiActions) -> None:
+        self.answered: set[str] = set()
+        self.ended: set[str] = set()
+        self._changed = asyncio.Event()
+        ami.on_event(self._follow)
+
+    def _follow(self, message: Message) -> None:
+        if message.get("Event") == "AgentConnect":
+            self.answered.add(str(message.get("Linkedid", "")))
+        elif message.get("Event") == "Hangup":
+            self.ended.add(str(message.get("Uniqueid", "")))
+        else:
+            return
+        self._changed.set()
+
+    async def until(self, done: Callable[[], bool], timeout: float) -> bool:
+        """Whether ``done`` held within ``timeout`` seconds."""
+        try:
+            async with asyncio.timeout(timeout):
+                while not done():
+                    self._changed.clear()
+                    await self._changed.wait()
+        except TimeoutError:
+            return False
+        return True
+
+
+async def talk_then_hang_up(ami: AmiActions, watch: CallWatch, call_id: str, talk: float, *,
+                            reach: float = DEFAULT_REACH,
+                            report: Callable[[str], None] = lambda line: None) -> str:
+    """Keep the call until it has talked ``talk`` seconds with an agent (from the agent's
+    answer), then hang it up; hang it up too if no agent answers within ``reach`` seconds
+    or if this is interrupted (Ctrl-C cancels the command's task). Returns how it ended:
+    "talked", "unanswered" or "ended" (the far end hung up first)."""
+    try:
+        if not await watch.until(lambda: call_id in watch.answered or call_id in watch.ended, reach):
+            outcome = "unanswered"
+        elif call_id in watch.ended:
+            return "ended"
+        else:
+            report(f"an agent answered: talking {talk:g} s")
+            outcome = "talked"
+            if await watch.until(lambda: call_id in watch.ended, talk):
+                return "ended"
+    except asyncio.CancelledError:
+        await asyncio.shield(_hang_up(ami, call_id))
+        report("interrupted: hung up")
+        raise
+    await _hang_up(ami, call_id)
+    report("hung up" + (f" after talking {talk:g} s" if outcome == "talked" else f": no agent within {reach:g} s"))
+    return outcome
+
+
+async def _hang_up(ami: AmiActions, call_id: str) -> None:
+    """Hang up the call's first channel (Asterisk finds a channel by its uniqueid too)."""
+    try:
+        await ami.send_action({"Action": "Hangup", "Channel": call_id})
+    except AmiError as exc:  # an ended call has no channel left to hang up
+        log.debug("hanging up %s: %s", call_id, exc)

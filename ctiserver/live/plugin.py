@@ -23,7 +23,7 @@ def register(
     async def push() -> None:
         await wallboard.push_forever(core.hub)
 
-    core.calls.subscribe(wallboard.changed)
+    core.calls.subscribe(wallboard.call_changed)
     board.subscribe(wallboard.changed)
     core.long_running("wallboard", push)
     http.register(core.app, wallboard)

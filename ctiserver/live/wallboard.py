@@ -11,12 +11,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections import deque
 from collections.abc import Callable, Collection
 from datetime import date, timedelta
 from typing import Any, Protocol
 
 from ctiserver.agents.model import AgentBoard
-from ctiserver.calls.model import CallTracker, iso_utc, waiting_calls
+from ctiserver.calls.model import Call, CallTracker, CallUpdate, iso_utc, waiting_calls
 from ctiserver.settings import HotlineSettings
 from ctiserver.stats import HotlineDays, StatsRepository
 from ctiserver.stats.model import (
@@ -26,8 +27,12 @@ from ctiserver.stats.model import (
     StatsLog,
     TodayFigures,
     longest_waits,
+    open_intervals,
 )
 from ctiserver.vocabulary import SUPERVISOR_ROLES
+
+#: how many ended calls the live view keeps to show as "recently ended"
+RECENT_ENDED = 20
 
 
 class RolePush(Protocol):
@@ -54,9 +59,17 @@ class WallboardService:
         self._days = HotlineDays(timezone)
         self._clock = clock
         self._changed = asyncio.Event()
+        #: the last calls that ended, newest first (the tracker forgets a call once it ends)
+        self._ended: deque[Call] = deque(maxlen=RECENT_ENDED)
 
     def changed(self, *_: object) -> None:
         """A listener for anything that moves the figures."""
+        self._changed.set()
+
+    def call_changed(self, update: CallUpdate) -> None:
+        """The call tracker's listener: keeps the calls that end, and moves the figures."""
+        if update.kind == "ended":
+            self._ended.appendleft(update.call)
         self._changed.set()
 
     def day_start(self, now: float) -> float:
@@ -69,8 +82,12 @@ class WallboardService:
         """A day's figures (local midnight to midnight) from the stored records: the same
         records, and the same definitions, as the live view."""
         start, end = self._days.midnight(day), self._days.midnight(day + timedelta(days=1))
+        now = self._clock()
         records = [] if self._history is None else await self._history.between(start, end)
-        figures = QueueFigures.from_records(records, start, min(end, self._clock()), SERVICE_LEVEL_SECONDS)
+        if start <= now < end:
+            # today: the states and pauses under way count up to now, as on the live view
+            records = [*records, *open_intervals(self._board.all(), now)]
+        figures = QueueFigures.from_records(records, start, min(end, now), SERVICE_LEVEL_SECONDS)
         return {
             "date": day.isoformat(),
             "timezone": str(self._days.zone),
@@ -116,7 +133,8 @@ class WallboardService:
                  "queue": call.queue, "waiting_seconds": round(call.waited(now) or 0.0, 1)}
                 for call in waiting
             ],
-            "recent_calls": [call.to_dict(now) for call in active],
+            # the calls going on, then the last ones that ended (newest first)
+            "recent_calls": [call.to_dict(now) for call in (*active, *self._ended)],
         }
 
     async def push_forever(self, push: RolePush, *, min_interval: float = 1.0, max_interval: float = 5.0) -> None:

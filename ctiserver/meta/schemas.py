@@ -22,6 +22,8 @@ class TicketFieldSpecView(Shape):
     max_length: int | None
     minimum: float | None
     maximum: float | None
+    #: the agent fills it when opening the ticket (false: the department's, e.g. the appointment)
+    desk: bool
 
 
 class MetaView(Shape):

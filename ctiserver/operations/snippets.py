@@ -94,8 +94,10 @@ def render_snippets(settings: Settings, address: str | None = None) -> dict[str,
         "hotline": settings.hotline,
         "record_notice": recording_notice(settings),
         "callback_key": key_prompts(settings),
+        "waits": settings.waits,
         "ami_permit": address,
-        "ami_write_extra": "",
+        # the fair wait whispers to waiting callers through an Originate (docs/fair-wait.md)
+        "ami_write_extra": "originate" if settings.waits.announce else "",
         "ami_read_extra": "",
         "agi_urls": agi_urls(settings, address),
     }
@@ -114,7 +116,7 @@ def dialplan_contexts(settings: Settings) -> list[str]:
     """The dialplan contexts the server needs, as the templates define them."""
     text = template_environment().get_template("hotline.inc.j2").render(
         {"hotline": settings.hotline, "record_notice": recording_notice(settings),
-         "callback_key": key_prompts(settings), "agi_urls": ["agi://check"]}
+         "callback_key": key_prompts(settings), "waits": settings.waits, "agi_urls": ["agi://check"]}
     )
     return _CONTEXT.findall(text)
 

@@ -24,6 +24,11 @@ def endpoint_of(settings: Settings, extension: str) -> str:
     return settings.webrtc.endpoint.replace("{extension}", extension)
 
 
+def supervisor_endpoint_of(settings: Settings, user_id: int) -> str:
+    """The WebRTC endpoint of a supervisor (or admin), which live monitoring rings."""
+    return settings.webrtc.supervisor_endpoint.replace("{user_id}", str(int(user_id)))
+
+
 def sip_password(settings: Settings, endpoint: str) -> str:
     digest = hmac.new(
         settings.asterisk.phone_secret.encode(), f"webrtc:{endpoint}".encode(), hashlib.sha256

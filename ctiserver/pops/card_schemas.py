@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated
 
-from pydantic import StringConstraints
+from pydantic import Field, StringConstraints
 
 from ctiserver import vocabulary
 from ctiserver.calls import CallRecordView
@@ -87,3 +87,29 @@ class CustomerNew(RequestBody):
     district: str | None = None
     street: str | None = None
     address_detail: str | None = None
+
+
+class CustomerSearchQuery(QueryString):
+    """``GET /api/customers/search``: a phone number in any form (``138-0013-8000``,
+    ``+86 138 0013 8000``), a name or part of one, a ticket number or a product's serial."""
+
+    q: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+
+
+class PhoneChange(RequestBody):
+    number: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+    label: Annotated[str, StringConstraints(max_length=32)] | None = None
+
+
+class CustomerChange(RequestBody):
+    """``PATCH /api/customers/{id}``: the details to change (those left out stay; an address
+    field sent empty is cleared; ``phones`` replace the customer's phones)."""
+
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)] | None = None
+    level: CustomerLevel | None = None
+    province: str | None = None
+    city: str | None = None
+    district: str | None = None
+    street: str | None = None
+    address_detail: str | None = None
+    phones: Annotated[list[PhoneChange], Field(min_length=1, max_length=10)] | None = None

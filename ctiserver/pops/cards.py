@@ -82,6 +82,14 @@ class CustomerCards:
             for number, n in normalized.items()
         }
 
+    async def for_customers(self, ids: Sequence[int]) -> list[dict[str, Any]]:
+        """The cards of those customers, in that order (unknown ids left out)."""
+        if not ids:
+            return []
+        async with self._db.engine.connect() as conn:
+            cards = {card["id"]: card for card in await _cards(conn, sorted(set(ids)))}
+        return [cards[cid] for cid in ids if cid in cards]
+
     async def for_customer(self, customer_id: int) -> dict[str, Any] | None:
         """The card, or None for an unknown customer."""
         async with self._db.engine.connect() as conn:

@@ -18,12 +18,15 @@ from ctiserver.calls import calls_as_seen
 from ctiserver.customers import CustomerRepository, card_as_seen, may_see_customer
 from ctiserver.pops.card_schemas import (
     CustomerAnswer,
+    CustomerChange,
     CustomerHistory,
     CustomerMatches,
     CustomerNew,
+    CustomerSearchQuery,
     PhoneQuery,
 )
 from ctiserver.pops.cards import CustomerCards
+from ctiserver.pops.search import CustomerSearch
 from ctiserver.tickets import VIEWERS_KEY, viewer_of
 from ctiserver.vocabulary import DESK_ROLES, USER_ROLES
 from ctiserver.web.auditing import note_target
@@ -32,6 +35,7 @@ from ctiserver.web.handling import ApiError, path_id
 
 CUSTOMERS_KEY = web.AppKey("customers", CustomerRepository)
 CARDS_KEY = web.AppKey("customer_cards", CustomerCards)
+SEARCH_KEY = web.AppKey("customer_search", CustomerSearch)
 NO_SUCH_CUSTOMER = {403: "not one of the customers you may see", 404: "no such customer"}
 NOT_SEEN = "not one of the customers you may see"
 
@@ -53,6 +57,29 @@ async def _seen_cards(request: web.Request, cards: Sequence[dict[str, Any]]) -> 
 async def find_customers(request: web.Request) -> dict[str, Any]:
     phone = query_of(request, PhoneQuery).phone
     return {"customers": await _seen_cards(request, await request.app[CARDS_KEY].for_phone(phone))}
+
+
+async def search_customers(request: web.Request) -> dict[str, Any]:
+    """By any form of a phone number, a name, a ticket number or a serial; only the customers
+    the user may see, each card as they may see it."""
+    text = query_of(request, CustomerSearchQuery).q
+    ids = await request.app[SEARCH_KEY].find(text, await viewer_of(request))
+    cards = await request.app[CARDS_KEY].for_customers(ids)
+    return {"customers": await _seen_cards(request, cards)}
+
+
+async def change_customer(request: web.Request) -> dict[str, Any]:
+    """An agent corrects a customer's details (audited with the fields sent)."""
+    data = body_of(request, CustomerChange)
+    changes = data.model_dump(exclude_unset=True, exclude={"phones"})
+    phones = None if data.phones is None else [(p.number, p.label) for p in data.phones]
+    try:
+        changed = await request.app[CUSTOMERS_KEY].update(path_id(request), phones=phones, **changes)
+    except ValueError as exc:
+        raise ApiError(400, str(exc)) from exc
+    if changed is None:
+        raise ApiError(404, "no such customer")
+    return await get_customer(request)
 
 
 async def get_customer(request: web.Request) -> dict[str, Any]:
@@ -98,9 +125,18 @@ async def customer_history(request: web.Request) -> dict[str, Any]:
     }
 
 
-def register(app: web.Application, customers: CustomerRepository, cards: CustomerCards) -> None:
+def register(
+    app: web.Application, customers: CustomerRepository, cards: CustomerCards, search: CustomerSearch,
+) -> None:
     app[CUSTOMERS_KEY] = customers
     app[CARDS_KEY] = cards
+    app[SEARCH_KEY] = search
+    route(app, "GET", "/api/customers/search", search_customers,
+          summary="Find customers by a phone in any form, a name, a ticket number or a serial (those the user may see)",
+          roles=USER_ROLES, query=CustomerSearchQuery, answer=CustomerMatches)
+    route(app, "PATCH", r"/api/customers/{id:\d{1,9}}", change_customer,
+          summary="Change a customer's details (name, level, address, phones)", roles=DESK_ROLES,
+          body=CustomerChange, answer=CustomerAnswer, errors={404: "no such customer"}, target="customer")
     route(app, "GET", "/api/customers", find_customers, summary="The customers with a phone (those the user may see)",
           roles=USER_ROLES, query=PhoneQuery, answer=CustomerMatches)
     route(app, "POST", "/api/customers", create_customer, summary="Add a customer with one phone",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 
 from ctiserver.agents import Agents
 from ctiserver.calls import CallRepository
@@ -14,8 +15,9 @@ from ctiserver.ivr import HotlineIvr
 from ctiserver.pops import http
 from ctiserver.pops.cards import BatchedCardLookup, CustomerCards
 from ctiserver.pops.schemas import PopMessage
+from ctiserver.pops.search import CustomerSearch
 from ctiserver.pops.service import ScreenPopService
-from ctiserver.tickets import TicketRepository
+from ctiserver.tickets import TicketRepository, ticket_dict
 from ctiserver.web.contract import add_messages
 from ctiserver.web.keys import USER_CHANNEL_KEY
 
@@ -35,8 +37,12 @@ def register(
     live call model; ``call_records`` and ``tickets``: the ended calls and the tickets, read for
     a customer's history (all the composition root's)."""
     cards = CustomerCards(core.db, core.settings.hotline.region, calls=call_records, tickets=tickets)
-    http.register(core.app, customers, cards)
+    http.register(core.app, customers, cards, CustomerSearch(core.db, core.settings.hotline.region))
+    async def call_tickets(call_id: str) -> list[dict[str, Any]]:
+        return [ticket_dict(t) for t in reversed(await tickets.list_for_call(call_id))]
+
     pops = ScreenPopService(
+        call_tickets=call_tickets,
         calls=calls,
         cards=BatchedCardLookup(cards.for_phones),
         ivr_runs=ivr.live,

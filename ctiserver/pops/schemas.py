@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Literal
 
 from ctiserver.pops.card_schemas import CustomerCard
+from ctiserver.tickets import TicketView
 from ctiserver.web.schemas import Moment, Seconds, Shape
 
 
@@ -31,6 +32,9 @@ class IvrSummary(Shape):
     #: the keys pressed, in order
     digits: list[str]
     variables: dict[str, str]
+    #: the ticket the caller asked an agent about (the ``progress`` node's agent way): the pop
+    #: opens on it; null otherwise
+    ticket: str | None = None
 
 
 class PopView(Shape):
@@ -46,6 +50,8 @@ class PopView(Shape):
     ended_at: Moment | None
     #: every customer with the caller's number; empty: offer the quick-create form
     customers: list[CustomerCard]
+    #: the tickets opened on this call before it rang here (e.g. by the IVR), newest first
+    tickets: list[TicketView]
     ivr: IvrSummary | None
 
 

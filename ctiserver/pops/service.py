@@ -34,10 +34,13 @@ from ctiserver.agents.model import AgentState, AgentUpdate
 from ctiserver.calls.model import CallTracker, CallUpdate, is_placeholder, iso_utc
 from ctiserver.calls.model.visibility import calls_as_seen
 from ctiserver.ivr import LiveIvr
+from ctiserver.vocabulary import OPEN_TICKET_STATUSES
 
 log = logging.getLogger(__name__)
 
 CardLookup = Callable[[str], Awaitable[list[dict[str, Any]]]]
+#: the tickets opened on a call (TICKET dicts, newest first)
+CallTickets = Callable[[str], Awaitable[list[dict[str, Any]]]]
 
 
 class UserPush(Protocol):
@@ -79,9 +82,11 @@ class ScreenPopService:
         ivr_runs: Mapping[str, LiveIvr],
         seats: DeskSeats,
         clock: Callable[[], float] = time.time,
+        call_tickets: CallTickets | None = None,
     ) -> None:
         self._calls = calls
         self._cards = cards
+        self._call_tickets = call_tickets
         self._ivr_runs = ivr_runs
         self._clock = clock
         self._push: UserPush | None = None
@@ -129,6 +134,10 @@ class ScreenPopService:
             card["id"] for pop in self._pops.values() if pop.user_id == user_id
             for card in pop.body.get("customers") or () if isinstance(card.get("id"), int)
         )
+
+    def calls_on_desk(self, user_id: int) -> frozenset[str]:
+        """The calls ringing or going on at the user's desk (their pops)."""
+        return frozenset(pop.call_id for pop in self._pops.values() if pop.user_id == user_id)
 
     def _as_seen(self, interface: str, cards: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """The cards as the agent at ``interface`` sees them (the calls' rule for their recent calls)."""
@@ -196,6 +205,7 @@ class ScreenPopService:
             cards = await asyncio.shield(fetching)
         else:
             cards = await self._fetch_cards(pop.call_id, number) if number else []
+        tickets = await self._tickets_of_call(pop.call_id)
         pop.body.update({
             "call_id": pop.call_id,
             "caller_number": number,
@@ -205,7 +215,8 @@ class ScreenPopService:
             "ringing_at": iso_utc(now),
             "answered_at": pop.body.get("answered_at"),
             "ended_at": None,
-            "customers": self._as_seen(pop.interface, cards),
+            "customers": self._as_seen(pop.interface, with_call_tickets(cards, tickets)),
+            "tickets": tickets,
             "ivr": self._ivr_summary(pop.call_id),
         })
         if previous is not None:
@@ -214,6 +225,17 @@ class ScreenPopService:
         if pop.event != "ringing":
             # answered or ended while the lookup ran: say so after the ringing pop
             self._deliver(pop, pop.event)
+
+    async def _tickets_of_call(self, call_id: str) -> list[dict[str, Any]]:
+        """Read as the phone rings: the cards were read when the number came, before the IVR
+        opened its ticket."""
+        if self._call_tickets is None:
+            return []
+        try:
+            return await self._call_tickets(call_id)
+        except Exception:
+            log.exception("screen pop of call %s: its tickets could not be read", call_id)
+            return []
 
     def _send(self, pop: _Pop, event: str) -> None:
         pop.event = event
@@ -251,4 +273,23 @@ class ScreenPopService:
             "path": [{"node": s.node, "kind": s.kind, "digits": s.digits, "result": s.result} for s in run.path],
             "digits": [s.digits for s in run.path if s.digits and s.kind != "lookup"],
             "variables": {k: v for k, v in run.variables.items() if v},
+            "ticket": next((run.variables.get("ticket_number") or None for s in reversed(run.path)
+                            if s.kind == "progress" and s.result == "agent"), None),
         }
+
+
+def with_call_tickets(cards: list[dict[str, Any]], tickets: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The cards with the open tickets of the call that each lacks (opened after the card was
+    read, e.g. by the IVR), newest first."""
+    if not tickets:
+        return cards
+    out = []
+    for card in cards:
+        known = {t["id"] for t in card.get("open_tickets") or ()}
+        extra = [t for t in tickets if t.get("customer_id") == card.get("id") and t["id"] not in known
+                 and t.get("status") in OPEN_TICKET_STATUSES]
+        if extra:
+            merged = sorted([*extra, *(card.get("open_tickets") or ())], key=lambda t: -int(t["id"]))
+            card = {**card, "open_tickets": merged}
+        out.append(card)
+    return out

@@ -179,7 +179,7 @@ async def monitor(request: web.Request) -> dict[str, Any]:
     agent's side of the call, the agent not told."""
     body = body_of(request, MonitorRequest)
     try:
-        return await request.app[MONITOR_KEY].start(body.call_id, body.mode, body.phone)
+        return await request.app[MONITOR_KEY].start(body.call_id, body.mode, body.phone, request[USER_KEY].id)
     except MonitorError as exc:
         raise ApiError(exc.status, exc.message) from exc
 

@@ -1,6 +1,7 @@
 """Live monitoring: a supervisor listens to, whispers to or barges into an agent's call.
 
-The server originates, over AMI, a call to the supervisor's phone that runs ChanSpy on the
+The server originates, over AMI, a call to the supervisor's phone (their desk phone, or with
+none given their browser phone, ``webrtc.supervisor_endpoint``) that runs ChanSpy on the
 agent's leg of that call once answered: ``q`` (quiet: the agent is not told), ``w`` (whisper:
 the agent hears the supervisor, the caller does not), ``B`` (barge: both hear), ``E`` (end
 with the spied leg). The spied channel is the agent's, as the agent board knows it; it is
@@ -14,6 +15,7 @@ from typing import Any
 
 from ctiserver.agents import AgentRepository
 from ctiserver.agents.model import AgentBoard, AgentState
+from ctiserver.phone import supervisor_endpoint_of
 from ctiserver.recordings.service import RecordingService
 from ctiserver.settings import Settings
 from ctiserver.telephony.ami.actions import AmiError
@@ -72,7 +74,10 @@ class LiveMonitor:
         self._ami = ami
         self._board = board
 
-    def phone_interface(self, extension: str) -> str:
+    def phone_interface(self, extension: str, user_id: int | None = None) -> str:
+        """The supervisor's desk phone at ``extension``; with none, their browser phone."""
+        if not extension and user_id is not None and self._settings.webrtc.enabled:
+            return f"PJSIP/{supervisor_endpoint_of(self._settings, user_id)}"
         pattern = self._settings.recordings.monitor_interface or self._settings.hotline.agent_interface
         return pattern.replace("{extension}", extension)
 
@@ -83,21 +88,24 @@ class LiveMonitor:
         on_call.sort(key=lambda a: a.state_since)
         return on_call[-1].channel if on_call else None
 
-    async def start(self, call_id: str, mode: str, extension: str) -> dict[str, Any]:
+    async def start(self, call_id: str, mode: str, extension: str, user_id: int | None = None) -> dict[str, Any]:
+        """Ring the supervisor's phone (their desk phone's ``extension``, or with none their
+        browser phone) to spy on ``call_id``'s agent."""
         channel = self.agent_channel(call_id)
         if channel is None:
             raise MonitorError(404, "no agent is on that call now")
-        if not is_extension(extension):
+        browser = not extension and user_id is not None and self._settings.webrtc.enabled
+        if not browser and not is_extension(extension):
             raise MonitorError(400, "phone must be digits")
         try:
             data = chanspy_data(channel, mode)
         except ValueError as exc:
             raise MonitorError(409, str(exc)) from exc
-        phone = self.phone_interface(extension)
+        phone = self.phone_interface(extension, user_id)
         try:
             await self._ami.send_action({
                 "Action": "Originate", "Channel": phone, "Application": "ChanSpy", "Data": data,
-                "Async": "true", "Timeout": "30000", "CallerID": f"Monitor <{extension}>",
+                "Async": "true", "Timeout": "30000", "CallerID": f"Monitor <{extension or 'browser'}>",
             })
         except AmiError as exc:
             raise MonitorError(503, f"Asterisk refused the monitoring call: {exc}") from exc

@@ -28,7 +28,7 @@ def register(
     if settings.agents not in AGENT_POLICIES:
         raise ValueError(f"recordings.agents must be one of {', '.join(AGENT_POLICIES)}, not {settings.agents!r}")
     recording_notice(core.settings)  # a prompt that is not a plain sound name stops the start here
-    index = RecordingRepository(core.db)
+    index = RecordingRepository(core.db, core.settings.hotline.region)
     service = RecordingService(
         core.settings, calls, index, customers, core.clock
     )

@@ -12,7 +12,9 @@ from ctiserver.web.schemas import Moment, QueryString, RequestBody, RowId, Secon
 class RecordingQuery(QueryString):
     """Every filter is optional; times are ISO-8601 with their offset."""
 
-    caller: str | None = Field(None, max_length=64, description="part of the caller's number")
+    caller: str | None = Field(None, max_length=64, description=(
+        "the caller: their number in any form (13800138000, 138-0013-8000, +86 138 0013 8000) or a part "
+        "of it, or a part of their name or their customer's"))
     agent: str | None = Field(None, max_length=32, description="the agent's extension")
     start: Moment | None = Field(None, alias="from", description="recordings started at or after this time")
     end: Moment | None = Field(None, alias="to", description="recordings started before this time")
@@ -97,7 +99,8 @@ class RecordingPauseAnswer(Shape):
 class MonitorRequest(RequestBody):
     call_id: str = Field(min_length=1, max_length=64, description="the live call's id")
     mode: Literal["listen", "whisper", "barge"]
-    phone: str = Field(pattern=r"^[0-9]{1,16}$", description="the supervisor's phone extension, which rings")
+    phone: str = Field(default="", pattern=r"^[0-9]{0,16}$",
+                       description="the supervisor's desk phone extension, which rings; empty: their browser phone")
 
 
 class MonitorAnswer(Shape):

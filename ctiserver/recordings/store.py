@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, or_, select
 
+from ctiserver.customers import DEFAULT_REGION, Customer, CustomerPhone, normalize_phone
 from ctiserver.recordings.model import Flag
 from ctiserver.recordings.tables import RecordingRow
 from ctiserver.storage.database import Database
@@ -16,6 +18,8 @@ from ctiserver.vocabulary import OPEN_TICKET_STATUSES
 
 @dataclass(frozen=True)
 class RecordingFilter:
+    #: the caller: their number in any form (13800138000, 138-0013-8000, +86 138 0013 8000, or
+    #: a part of it), or their name or their customer's (a part of it)
     caller: str | None = None
     agent: str | None = None
     start: dt.datetime | None = None
@@ -29,9 +33,37 @@ class RecordingFilter:
     limit: int = 100
 
 
+#: what a phone number may be written with
+PHONE_TEXT = re.compile(r"[\d\s()（）+.\-－]+")
+
+
+def caller_matches(text: str, region: str = DEFAULT_REGION) -> ColumnElement[bool]:
+    """The recordings of the caller ``text`` names (see ``RecordingFilter.caller``): a number is
+    compared by its digits and by its key (the customers' phones' form), so that every way of
+    writing it finds the same calls, also those of the customer who owns that number; a name
+    is looked for in the caller's name and in the customer's."""
+    text = text.strip()
+    digits = re.sub(r"\D", "", text)
+    if digits and PHONE_TEXT.fullmatch(text):
+        key = normalize_phone(text, region) or digits
+        owners = select(CustomerPhone.customer_id).where(CustomerPhone.normalized == key)
+        return or_(
+            RecordingRow.caller_number.contains(key, autoescape=True),
+            RecordingRow.caller_number.contains(digits, autoescape=True),
+            RecordingRow.customer_id.in_(owners.scalar_subquery()),
+        )
+    named = select(Customer.id).where(Customer.name.contains(text, autoescape=True))
+    return or_(
+        RecordingRow.caller_name.contains(text, autoescape=True),
+        RecordingRow.caller_number.contains(text, autoescape=True),
+        RecordingRow.customer_id.in_(named.scalar_subquery()),
+    )
+
+
 class RecordingRepository:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, region: str = DEFAULT_REGION) -> None:
         self._db = db
+        self._region = region
 
     async def add(self, row: RecordingRow) -> None:
         """Index a finished recording; the same id twice (a replay) is kept once."""
@@ -47,7 +79,7 @@ class RecordingRepository:
     async def find(self, f: RecordingFilter) -> list[RecordingRow]:
         query = select(RecordingRow)
         if f.caller:
-            query = query.where(RecordingRow.caller_number.contains(f.caller, autoescape=True))
+            query = query.where(caller_matches(f.caller, self._region))
         if f.agent:
             query = query.where(RecordingRow.agent == f.agent)
         if f.start is not None:

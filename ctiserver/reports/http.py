@@ -4,13 +4,16 @@ and the business reports (``BUSINESS_SUMMARIES``), as JSON or (``format=csv``, `
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
 
 from ctiserver.reports.business import BusinessFilters
+from ctiserver.reports.labels import cell_words, column_labels
 from ctiserver.reports.model import csv_text
 from ctiserver.reports.schemas import (
+    AgentChoices,
     AgentsReport,
     BusinessQuery,
     BusinessReport,
@@ -58,7 +61,7 @@ def handler(name: str) -> ApiHandler:
         except ReportRangeError as exc:
             raise ApiError(400, str(exc)) from exc
         answer = await reports.report(name, period, Filters(query.queue, query.agent))
-        return _served(name, answer, query.format)
+        return _served(name, answer, query.format, _Head(query.headers, query.lang))
 
     return report
 
@@ -76,21 +79,40 @@ def business_handler(name: str) -> ApiHandler:
             raise ApiError(400, str(exc)) from exc
         filters = BusinessFilters(query.province, query.city, query.model, query.department)
         answer = await reports.business_report(name, period, filters)
-        return _served(name, answer, query.format)
+        return _served(name, answer, query.format, _Head(query.headers, query.lang, business=True))
 
     return report
 
 
-def _served(name: str, answer: dict[str, Any], form: str) -> Any:
+@dataclass(frozen=True)
+class _Head:
+    """A spreadsheet's first row: ``labels`` in ``lang``, or the columns' ``codes``."""
+
+    form: str
+    lang: str
+    business: bool = False
+
+    def table(self, header: list[str], rows: list[list[Any]]) -> tuple[list[str], list[list[Any]]]:
+        """The header and the rows as the page shows them, or as codes."""
+        if self.form == "codes":
+            return header, rows
+        return column_labels(header, self.lang, self.business), cell_words(header, rows, self.lang)
+
+
+def _served(name: str, answer: dict[str, Any], form: str, head: _Head) -> Any:
     if form == "csv":
-        return _csv(name, answer)
+        return _csv(name, answer, head)
     if form == "xlsx":
-        return _xlsx(name, answer)
+        return _xlsx(name, answer, head)
     return answer
 
 
-def _xlsx(name: str, answer: dict[str, Any]) -> web.Response:
-    header, rows = report_table(answer)
+async def agent_choices(request: web.Request) -> dict[str, Any]:
+    return {"agents": await request.app[REPORTS_KEY].agent_choices()}
+
+
+def _xlsx(name: str, answer: dict[str, Any], head: _Head) -> web.Response:
+    header, rows = head.table(*report_table(answer))
     filename = f"report-{name}-{answer['from']}-{answer['to']}.xlsx"
     # a whole float without ".0", as the page and the CSV show it; text as text, never a formula
     table: list[Sequence[object]] = [header]
@@ -101,8 +123,8 @@ def _xlsx(name: str, answer: dict[str, Any]) -> web.Response:
     )
 
 
-def _csv(name: str, answer: dict[str, Any]) -> web.Response:
-    header, rows = report_table(answer)
+def _csv(name: str, answer: dict[str, Any], head: _Head) -> web.Response:
+    header, rows = head.table(*report_table(answer))
     filename = f"report-{name}-{answer['from']}-{answer['to']}.csv"
     return web.Response(
         text=csv_text(header, rows), content_type="text/csv", charset="utf-8",
@@ -112,6 +134,9 @@ def _csv(name: str, answer: dict[str, Any]) -> web.Response:
 
 def register(app: web.Application, reports: ReportService) -> None:
     app[REPORTS_KEY] = reports
+    # before /api/reports/{name}: a fixed path
+    route(app, "GET", "/api/reports/agent-choices", agent_choices, summary="The agents the reports may be filtered by",
+          roles=SUPERVISOR_ROLES, denied=DENIED, answer=AgentChoices)
     for name, (answer, summary) in ANSWERS.items():
         route(app, "GET", f"/api/reports/{name}", handler(name), summary=summary, roles=SUPERVISOR_ROLES,
               denied=DENIED, query=ReportRangeQuery, answer=answer)

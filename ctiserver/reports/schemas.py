@@ -21,6 +21,10 @@ class ReportRangeQuery(QueryString):
     queue: str | None = Field(None, max_length=64)
     agent: str | None = Field(None, max_length=64, description="a queue member interface, e.g. PJSIP/1001")
     format: Annotated[str, OneOf(("json", "csv", "xlsx"))] = "json"
+    #: a spreadsheet's first row: the columns as the page in ``lang`` names them, or their
+    #: codes (the stable form for integrations)
+    headers: Annotated[str, OneOf(("labels", "codes"))] = "labels"
+    lang: Annotated[str, OneOf(("zh", "en"))] = "zh"
 
 
 class ReportHead(Shape):
@@ -65,7 +69,11 @@ class QueuesReport(ReportHead):
 
 
 class AgentReportRow(Shape):
+    #: the queue member interface the statistics know the agent by
     agent: str
+    #: the agent's name in the directory (else their extension, else the interface)
+    name: str
+    extension: str | None
     answered: int
     completed: int
     transfers: int
@@ -87,6 +95,19 @@ class AgentReportRow(Shape):
 
 class AgentsReport(ReportHead):
     agents: list[AgentReportRow]
+
+
+class AgentChoice(Shape):
+    #: the value of the reports' ``agent`` filter
+    interface: str
+    extension: str
+    name: str
+
+
+class AgentChoices(Shape):
+    """The agents of the directory, for the reports' agent filter, by extension."""
+
+    agents: list[AgentChoice]
 
 
 class HourCell(Shape):
@@ -137,6 +158,10 @@ class BusinessQuery(QueryString):
     model: str | None = Field(None, max_length=64)
     department: str | None = Field(None, max_length=32)
     format: Annotated[str, OneOf(("json", "csv", "xlsx"))] = "json"
+    #: a spreadsheet's first row: the columns as the page in ``lang`` names them, or their
+    #: codes (the stable form for integrations)
+    headers: Annotated[str, OneOf(("labels", "codes"))] = "labels"
+    lang: Annotated[str, OneOf(("zh", "en"))] = "zh"
 
 
 Cell = str | int | float | None

@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ctiserver.agents import AgentRepository
 from ctiserver.reports.business import BusinessFilters, BusinessQueries
 from ctiserver.reports.model import (
     AGENT_FIGURES,
@@ -76,8 +77,10 @@ def extension_finder(agent_interface: str) -> Callable[[str], str | None]:
 
 class ReportService:
     def __init__(self, queries: ReportQueries, days: HotlineDays, clock: Callable[[], float],
-                 queues: Sequence[str], agent_interface: str, business: BusinessQueries | None = None) -> None:
+                 queues: Sequence[str], agent_interface: str, business: BusinessQueries | None = None,
+                 directory: AgentRepository | None = None) -> None:
         self._queries = queries
+        self._directory = directory
         self._business = business
         self.days = days
         self._clock = clock
@@ -94,6 +97,22 @@ class ReportService:
         if (last - first).days >= MAX_DAYS:
             raise ReportRangeError(f"a report covers at most {MAX_DAYS} days")
         return ReportPeriod(first, last, self.days.midnight(first), self.days.midnight(last + dt.timedelta(days=1)))
+
+    async def agent_choices(self) -> list[dict[str, str]]:
+        """The directory's agents as the reports know them: interface, extension, name."""
+        agents = [] if self._directory is None else await self._directory.all()
+        return [{"interface": self._interface.format(extension=a.extension), "extension": a.extension,
+                 "name": a.name or a.extension} for a in sorted(agents, key=lambda a: a.extension)]
+
+    async def _names(self) -> dict[str, str]:
+        """extension -> the agent's name in the directory."""
+        agents = [] if self._directory is None else await self._directory.all()
+        return {a.extension: a.name for a in agents if a.name}
+
+    def _agent_entry(self, interface: str, names: dict[str, str]) -> dict[str, Any]:
+        extension = self._extension(interface)
+        name = names.get(extension or "") or extension or interface
+        return {"agent": interface, "name": name, "extension": extension}
 
     def _head(self, name: str, period: ReportPeriod, filters: Filters) -> dict[str, Any]:
         return {"report": name, "from": period.first_day.isoformat(), "to": period.last_day.isoformat(),
@@ -145,12 +164,14 @@ class ReportService:
             entry = callbacks.setdefault(interface, {"made": 0, "connected": 0})
             entry["made"] += made
             entry["connected"] += connected
-        names = sorted({*found, *(a for a in callbacks if a)} | (set() if filters.queue else set(pauses)))
+        interfaces = sorted({*found, *(a for a in callbacks if a)} | (set() if filters.queue else set(pauses)))
+        names = await self._names()
         return {
             **self._head("agents", period, filters),
             "agents": [
-                {"agent": name, **agent_figures(found.get(name, {}), pauses.get(name, {}), callbacks.get(name))}
-                for name in names
+                {**self._agent_entry(interface, names),
+                 **agent_figures(found.get(interface, {}), pauses.get(interface, {}), callbacks.get(interface))}
+                for interface in interfaces
             ],
         }
 
@@ -214,9 +235,10 @@ def report_table(report: dict[str, Any]) -> tuple[list[str], list[list[Any]]]:
         return ["queue", *QUEUE_FIGURES], rows
     if name == "agents":
         reasons = sorted({r for a in report["agents"] for r in a["pause_seconds"]})
-        header = ["agent", *AGENT_FIGURES, *(f"pause:{r}" for r in reasons)]
+        header = ["name", "extension", "agent", *AGENT_FIGURES, *(f"pause:{r}" for r in reasons)]
         return header, [
-            [a["agent"], *(a[f] for f in AGENT_FIGURES), *(a["pause_seconds"].get(r, 0.0) for r in reasons)]
+            [a["name"], a["extension"], a["agent"], *(a[f] for f in AGENT_FIGURES),
+             *(a["pause_seconds"].get(r, 0.0) for r in reasons)]
             for a in report["agents"]
         ]
     if name == "hours":

@@ -29,6 +29,7 @@ from ctiserver.settings.service import (
     ReportSettings,
     TicketSettings,
     VisitSettings,
+    WaitSettings,
     WebhookEndpoint,
     WebhookSettings,
 )
@@ -36,7 +37,9 @@ from ctiserver.settings.telephony import (
     AgiSettings,
     AmiSettings,
     AsteriskSettings,
+    BoxesSettings,
     DatabaseSettings,
+    EdgeBoxSettings,
     HotlineSettings,
     IvrSettings,
     LabSettings,
@@ -54,9 +57,11 @@ __all__ = [
     "AgiSettings",
     "AmiSettings",
     "AsteriskSettings",
+    "BoxesSettings",
     "CalendarSettings",
     "CallbackSettings",
     "DatabaseSettings",
+    "EdgeBoxSettings",
     "HotlineSettings",
     "IvrSettings",
     "LabSettings",
@@ -69,6 +74,7 @@ __all__ = [
     "StorageSettings",
     "TicketSettings",
     "VisitSettings",
+    "WaitSettings",
     "WebSettings",
     "WebhookEndpoint",
     "WebhookSettings",
@@ -99,6 +105,12 @@ class Settings:
     visits: VisitSettings = field(default_factory=VisitSettings)
     nodes: NodeSettings = field(default_factory=NodeSettings)
     webrtc: WebrtcSettings = field(default_factory=WebrtcSettings)
+    waits: WaitSettings = field(default_factory=WaitSettings)
+    boxes: BoxesSettings = field(default_factory=BoxesSettings)
+
+    def edge_ami(self, edge: EdgeBoxSettings) -> AmiSettings:
+        """The AMI settings of an edge box: its address, [ami]'s user, secret and timings."""
+        return dataclasses.replace(self.ami, host=edge.ami_host, port=edge.ami_port)
 
     def replace(self, **sections: Mapping[str, object]) -> Settings:
         """A copy with some fields of some sections changed: ``s.replace(ami={"port": 5039})``."""

@@ -39,7 +39,8 @@ class CallbackSettings:
     key_announce_prompt: str = ""
     key_thanks_prompt: str = ""
     #: this server's name on the attempts it claims, so that after a restart it resolves
-    #: its own (two servers on one database need two names); "": the host name
+    #: its own (two servers on one database need two names); "": the node's name
+    #: (``nodes.name``, else the host name and the web port)
     server_id: str = ""
     #: seconds this server's dialling lease lasts unrenewed (renewed every third of it):
     #: a server silent this long is taken for dead and any other server resolves the
@@ -206,7 +207,31 @@ class VisitSettings:
     #: seconds between looks for due automatic calls (completed tickets come from the
     #: ticket-event feed, ``tickets.feed_interval``)
     interval: float = 2.0
-    #: this server's name on the attempts it claims; "": the host name
+    #: this server's name on the attempts it claims; "": the node's name (as callbacks.server_id)
     server_id: str = ""
     #: seconds this server's dialling lease lasts unrenewed (as callbacks.lease)
     lease: float = 15.0
+
+
+@dataclass(frozen=True)
+class WaitSettings:
+    """A fair wait (``ctiserver.waits``, docs/fair-wait.md): callers in a queue told their
+    position and, when the queue's recent answers support one, the server's estimate of
+    their wait, in their language, as they join and then periodically."""
+
+    #: tell waiting callers; off: Asterisk's own position announcements (queues.conf). On, the
+    #: server sends Originate (the AMI user needs the ``originate`` write class: the snippets
+    #: grant it, ``ctiserver check`` asks for it)
+    announce: bool = False
+    #: seconds after joining the queue that a caller is first told
+    first_after: float = 2.0
+    #: seconds between a caller's announcements after the first
+    every: float = 60.0
+    #: answered calls of the queue this far back (seconds) are its recent history
+    window: float = 2 * 3600.0
+    #: the most recent answered calls the estimate averages over
+    most_answers: int = 30
+    #: fewer recent answered calls than this: no estimate, only the position
+    min_answers: int = 3
+    #: an estimate above this many minutes is said as "more than" it
+    longest_minutes: int = 60

@@ -169,6 +169,10 @@ class HotlineSettings:
     default_queue: str = "support"
     #: the queue member interface of an agent's phone; the lab uses Local channels
     agent_interface: str = "PJSIP/{extension}"
+    #: the device whose state app_queue reads for an agent's member (QueueAdd StateInterface),
+    #: e.g. "Custom:agent{extension}" when another box shares it (docs/deploy.md, "Two Asterisk
+    #: boxes"); "": the member's interface itself
+    agent_state_interface: str = ""
     #: the hotline's local time (IANA name): its days for figures and ticket numbers
     timezone: str = "Asia/Shanghai"
     #: the hotline's country (ISO 3166 two letters): callers' numbers without a country
@@ -236,8 +240,14 @@ class WebrtcSettings:
     key_file: str = ""
     #: each agent's WebRTC endpoint name; {extension} is the agent's extension
     endpoint: str = "web{extension}"
+    #: a supervisor's (or admin's) WebRTC endpoint, which live monitoring rings when they
+    #: give no desk phone; {user_id} is their user id
+    supervisor_endpoint: str = "websup{user_id}"
     #: ICE servers given to the browser: "stun:host:port" or "turn:user:password@host:port"
     ice_servers: tuple[str, ...] = ()
+    #: seconds between Asterisk's OPTIONS to each browser: one gone silent (its network
+    #: lost) is unavailable, so no longer rung, within this and 3 s more
+    qualify_frequency: int = 15
 
 
 @dataclass(frozen=True)
@@ -261,6 +271,9 @@ class LabSettings:
     #: the lab's agents may take calls in the browser (webrtc.enabled in the lab); a lab agent
     #: whose desk has not registered its phone answers by itself as before
     browser_phone: bool = True
+    #: ``ctiserver lab`` dials the callbacks it owes (callbacks.dial; the lab's customers are
+    #: Local channels that answer), so that its callbacks tab shows them being made
+    dial_callbacks: bool = True
 
 
 @dataclass(frozen=True)
@@ -306,3 +319,65 @@ class StorageSettings:
     stop_timeout: float = 10.0
     #: a batch not committed within this many seconds counts as failed (and is retried)
     write_timeout: float = 60.0
+
+
+@dataclass(frozen=True)
+class EdgeBoxSettings:
+    """One more Asterisk box beside the queue box, joined to it by a PJSIP trunk (docs/deploy.md,
+    "Two Asterisk boxes"): callers entering it go on to the queue box, and it carries the phones
+    of ``agents``, which the queue box rings through the trunk."""
+
+    #: its trunk endpoint's name on the queue box ("box-2"): letters, digits and "-"
+    name: str
+    #: its AMI (user, secret and timings: [ami]'s)
+    ami_host: str = "127.0.0.1"
+    ami_port: int = 5038
+    #: where the queue box reaches its SIP transport
+    sip_host: str = "127.0.0.1"
+    sip_port: int = 5060
+    #: the extensions of the agents whose phones register on this box
+    agents: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not self.name or not all(ch.isascii() and (ch.isalnum() or ch == "-") for ch in self.name):
+            raise SettingsError(f"boxes.edges: name {self.name!r} must be letters, digits and '-'")
+        for extension in self.agents:
+            if not extension.isdigit():
+                raise SettingsError(f"boxes.edges {self.name}: agent {extension!r} is not an extension")
+
+
+@dataclass(frozen=True)
+class BoxesSettings:
+    """Several Asterisk boxes (docs/deploy.md, "Two Asterisk boxes"): the box [ami] reaches is the
+    queue box (the IVR, the queues, the recordings); each edge carries a carrier trunk and agents'
+    phones. No edges (the default): one box, as before."""
+
+    #: the queue box's trunk endpoint name on the edges
+    name: str = "box-1"
+    #: where the edges reach the queue box's SIP transport (its port: asterisk.sip_port)
+    sip_host: str = "127.0.0.1"
+    edges: tuple[EdgeBoxSettings, ...] = ()
+    #: seconds between the trunk's OPTIONS pings: a dead box's trunk is unavailable after
+    #: about this plus qualify_timeout, and the queue box stops ringing its agents
+    qualify_frequency: int = 1
+    #: seconds an OPTIONS may take before the trunk counts as unreachable (a loaded box answers
+    #: late: too short, and a living box's callers are kept on an edge, its agents skipped)
+    qualify_timeout: float = 3.0
+    #: a trunk call with no media for this many seconds is hung up (when no server is
+    #: watching; a server hangs up a dead box's calls as soon as its AMI link drops)
+    rtp_timeout: int = 20
+
+    def __post_init__(self) -> None:
+        names = [self.name, *(edge.name for edge in self.edges)]
+        if len(set(names)) != len(names):
+            raise SettingsError(f"boxes: names must differ ({', '.join(names)})")
+        agents = [extension for edge in self.edges for extension in edge.agents]
+        if len(set(agents)) != len(agents):
+            raise SettingsError("boxes.edges: an agent's phone registers on one box only")
+
+    def edge_of_name(self, name: str) -> EdgeBoxSettings:
+        return next(edge for edge in self.edges if edge.name == name)
+
+    def edge_of(self, extension: str) -> EdgeBoxSettings | None:
+        """The edge box an agent's phone is on (None: the queue box)."""
+        return next((edge for edge in self.edges if extension in edge.agents), None)

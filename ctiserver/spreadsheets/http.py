@@ -75,7 +75,8 @@ async def import_customers(request: web.Request) -> dict[str, Any]:
     return {
         "accepted": report.accepted, "unchanged": report.unchanged, "customers": report.customers,
         "phones": report.phones, "products": report.products, "rejected": len(problems),
-        "problems": [{"line": p.line, "reason": p.reason} for p in problems],
+        "problems": [{"line": p.line, "reason": p.reason, "code": getattr(p.reason, "code", None),
+                      "params": getattr(p.reason, "params", {})} for p in problems],
     }
 
 

@@ -65,6 +65,20 @@ MAX_CELL = 4096
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 
+class Refusal(str):
+    """Why a row is refused: the English text (the command line's, the API's ``reason``), which
+    also keeps a code and the values in it, so that a page says it in its own language
+    (screenpop/i18n.js ``imp.why.<code>``)."""
+
+    code: str
+    params: dict[str, str]
+
+    def __new__(cls, code: str, text: str, **params: str) -> Refusal:
+        refusal = super().__new__(cls, text.format(**params))
+        refusal.code, refusal.params = code, params
+        return refusal
+
+
 @dataclass(frozen=True)
 class Problem:
     """A refused row: its line in the file (the header is line 1) and why."""
@@ -161,10 +175,13 @@ class _Seen:
             return None
         if product.serial is not None:
             earlier = self.serial_line.setdefault(product.serial.casefold(), row.line)
-            return None if earlier == row.line else f'duplicate: serial "{product.serial}" is on line {earlier}'
+            return None if earlier == row.line else Refusal(
+                "duplicate_serial", 'duplicate: serial "{serial}" is on line {line}', serial=product.serial,
+                line=str(earlier))
         earlier = self.product_line.setdefault((ident, product.model.casefold()), row.line)
         if earlier != row.line:
-            return f'duplicate: this customer\'s "{product.model}" is on line {earlier}'
+            return Refusal("duplicate_product", 'duplicate: this customer\'s "{model}" is on line {line}',
+                           model=product.model, line=str(earlier))
         return None
 
 
@@ -224,12 +241,15 @@ def parse_customers(
         except StopIteration:
             break
         except csv.Error as exc:  # the rest of the file cannot be read
-            rows.refuse(line, f"unreadable CSV: {exc}")
+            rows.refuse(line, Refusal("unreadable_csv", "unreadable CSV: {error}", error=str(exc)))
             break
         reason = rows.check(line, [undefuse(cell) for cell in cells])
         if reason is not None:
             if reader.line_num > line:  # every line of the file is in the report
-                reason += f" (the row runs from line {line} to line {reader.line_num}: is a quote left open?)"
+                reason = Refusal(
+                    "open_quote", "{reason} (the row runs from line {first} to line {last}: is a quote left open?)",
+                    reason=reason, first=str(line), last=str(reader.line_num),
+                    **({"inner": reason.code, **reason.params} if isinstance(reason, Refusal) else {}))
             rows.refuse(line, reason)
         line = reader.line_num + 1
     return rows.parsed
@@ -240,9 +260,11 @@ def _cells(cells: list[str]) -> str | None:
     for index, cell in enumerate(cells, 1):
         bad = CONTROL.search(cell)
         if bad is not None:
-            return f"control character U+{ord(bad.group()):04X} in column {index}"
+            return Refusal("control_character", "control character {character} in column {column}",
+                           character=f"U+{ord(bad.group()):04X}", column=str(index))
         if len(cell) > MAX_CELL:
-            return f"column {index} longer than {MAX_CELL} characters ({len(cell)})"
+            return Refusal("cell_too_long", "column {column} longer than {longest} characters ({length})",
+                           column=str(index), longest=str(MAX_CELL), length=str(len(cell)))
     return None
 
 
@@ -251,15 +273,16 @@ def _row(
 ) -> tuple[CustomerLine | None, str | None]:
     for column, longest in LONGEST.items():
         if len(values.get(column, "")) > longest:
-            return None, f"{column} longer than {longest} characters"
+            return None, Refusal("too_long", "{column} longer than {longest} characters", column=column,
+                                 longest=str(longest))
     if not values["name"]:
-        return None, "missing name"
+        return None, Refusal("missing_name", "missing name")
     phones, reason = _phones(values["phone"], region)
     if reason is not None:
         return None, reason
     level = LEVELS.get(values.get("level", "").casefold() or "normal")
     if level is None:
-        return None, f'unknown level "{values["level"]}"'
+        return None, Refusal("unknown_level", 'unknown level "{level}"', level=values["level"])
     product, reason = _product(values, known)
     if reason is not None:
         return None, reason
@@ -270,11 +293,11 @@ def _row(
 def _phones(cell: str, region: str) -> tuple[tuple[tuple[str, str], ...], str | None]:
     numbers = [n.strip() for n in PHONE_SEPARATORS.split(cell) if n.strip()]
     if not numbers:
-        return (), "missing phone"
+        return (), Refusal("missing_phone", "missing phone")
     phones: dict[str, str] = {}
     for number in numbers:
         if len(number) > MAX_PHONE or not is_valid_phone(number, region):
-            return (), f'invalid phone "{number[:MAX_PHONE]}"'
+            return (), Refusal("invalid_phone", 'invalid phone "{number}"', number=number[:MAX_PHONE])
         phones.setdefault(normalize_phone(number, region), number)
     return tuple((number, key) for key, number in phones.items()), None
 
@@ -286,16 +309,16 @@ def _product(
     if not (model or serial or installed):
         return None, None
     if not model:
-        return None, "missing model"
+        return None, Refusal("missing_model", "missing model")
     category = values.get("category", "")
     if known:
         entry = known.get(model.casefold())
         if entry is None:
-            return None, f'unknown model "{model}"'
+            return None, Refusal("unknown_model", 'unknown model "{model}"', model=model)
         model, category = entry
     date = parse_date(installed) if installed else None
     if installed and date is None:
-        return None, f'bad date "{installed}"'
+        return None, Refusal("bad_date", 'bad date "{date}"', date=installed)
     return ProductLine(model, category, serial or None, date), None
 
 

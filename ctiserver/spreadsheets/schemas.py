@@ -9,7 +9,12 @@ from ctiserver.web.schemas import Day, QueryString, Shape
 
 class ImportProblem(Shape):
     line: int
+    #: in English
     reason: str
+    #: what kind of refusal (the pages say it in their language with ``params``); None: a reason
+    #: the pages show as it is (a database error)
+    code: str | None = None
+    params: dict[str, str] = Field(default_factory=dict)
 
 
 class ImportResult(Shape):

@@ -31,7 +31,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ctiserver.customers import Customer, CustomerPhone, Product, ProductModel
-from ctiserver.spreadsheets.model import CustomerLine, Problem, ProductLine
+from ctiserver.spreadsheets.model import CustomerLine, Problem, ProductLine, Refusal
 from ctiserver.storage.database import Database
 
 log = logging.getLogger(__name__)
@@ -98,7 +98,8 @@ class CustomerImport:
                     try:
                         outcomes += await self._batch([row])
                     except SQLAlchemyError as exc:
-                        outcomes.append((row, f"database error: {type(exc).__name__}"))
+                        outcomes.append((row, Refusal("database_error", "database error: {error}",
+                                                       error=type(exc).__name__)))
             start += len(outcomes)
             if self._pause:
                 await asyncio.sleep(self._pause)
@@ -199,7 +200,8 @@ async def _import_rows(session: AsyncSession, rows: Sequence[CustomerLine]) -> l
         if product is not None and product.serial is not None:
             holder = known.serial_owner.get(product.serial)
             if holder is not None and holder != owner:
-                outcomes.append((row, f'duplicate: serial "{product.serial}" belongs to another customer'))
+                outcomes.append((row, Refusal(
+                    "serial_taken", 'duplicate: serial "{serial}" belongs to another customer', serial=product.serial)))
                 continue
             has_product = holder is not None
         elif product is not None and owner is not None:

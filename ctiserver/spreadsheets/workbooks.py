@@ -26,7 +26,7 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from ctiserver.customers import DEFAULT_REGION
 from ctiserver.spreadsheets.encodings import UnreadableFile, decode
-from ctiserver.spreadsheets.model import FORMULA_STARTS, CustomerRows, ParsedFile, parse_customers
+from ctiserver.spreadsheets.model import FORMULA_STARTS, CustomerRows, ParsedFile, Refusal, parse_customers
 
 #: a workbook starts like every zip file
 SIGNATURE = b"PK\x03\x04"
@@ -114,7 +114,8 @@ def sheet_rows(data: bytes, sheet: str | None = None, *, limit: int = MAX_UNPACK
         except UnreadableFile:
             raise
         except Exception as exc:  # noqa: BLE001  (a damaged sheet part, past the rows read)
-            raise DamagedSheet(line + 1, f"the sheet cannot be read from here: {_why(exc)}") from None
+            raise DamagedSheet(line + 1, Refusal("damaged_sheet", "the sheet cannot be read from here: {error}",
+                                                 error=_why(exc))) from None
     finally:
         book.close()
 

@@ -1,6 +1,6 @@
 """The nodes on one PostgreSQL: who is up (a heartbeat row each), and one session secret.
 
-Each node keeps a row in ``cluster_nodes`` (migration ``0021_nodes_registry``): its name,
+Each node keeps a row in ``cluster_nodes`` (migration ``0022_nodes_registry``): its name,
 where its web and FastAGI listen, when it started, its last heartbeat (every
 ``nodes.heartbeat`` seconds) and a digest of its ``web.session_secret``. A node is up while
 its heartbeat is younger than three beats: the supervisor's view and ``GET /api/nodes``

@@ -4,8 +4,10 @@ Every attempt is claimed in the database with the ChannelId its Originate carrie
 dialplan contexts that dial a customer for the server write the attempt's outcome into
 Asterisk's own database (AstDB, ``func_db``), keyed by that ChannelId
 (``dialplans/hotline.inc.j2``, ``[cti-attempt-dial]``): ``dial`` just before the
-customer's Dial, then ``end:<DIALSTATUS>`` from the channel's hangup handler; an
-automatic call the customer answered writes ``answer``. Asterisk writes it whether or not
+customer's Dial, ``answer`` as the customer answers (Dial's ``U`` gosub, so a customer
+reached stays known as reached even if Asterisk itself stops mid-call), then
+``end:<DIALSTATUS>`` from the channel's hangup handler; an automatic call the customer
+answered writes ``answer``. Asterisk writes it whether or not
 a server is connected, and it survives a restart of Asterisk too.
 
 Why AstDB rather than CDR/CEL in PostgreSQL (``cdr_pgsql``): it works the same on SQLite
@@ -19,10 +21,11 @@ write privilege on AstDB.
 ``Tracker.look`` answers, for each attempt: its channel if Asterisk still has it (it is
 followed from its events), else its record. The rules each feature draws from it are
 in ``Found``. ``AttemptWatch`` is what both diallers (callbacks, return visits) share: the
-server's lease (``ctiserver.storage.dialler_leases``), the attempts it must resolve (its own left
-by a previous run, and those of servers whose lease ran out), and whether it may still
-send an Originate (not once its own lease is about to run out: another server may be
-resolving its attempts).
+server's liveness lease (``ctiserver.storage.dialler_leases``, renewed on every server that
+claims attempts: ``keep_alive``), the attempts it must resolve (its own left by a previous
+run, at start; those of servers whose lease ran out, at every beat of the node holding the
+dialling duty: ``resolve_forever``), and whether it may still send an Originate (not once
+its own lease is about to run out: another server may be resolving its attempts).
 """
 
 from __future__ import annotations
@@ -207,6 +210,12 @@ class AttemptWatch:
         self._beat = leases.seconds / 3 if leases is not None else beat
         #: until when this server's lease is known to run
         self._held_until = float("inf") if leases is None else 0.0
+        #: when the AMI link was lost, until the attempts followed then are looked up
+        self._lost_at: float | None = None
+        #: set once the lease was first renewed
+        self._renewed = asyncio.Event()
+        if leases is None:
+            self._renewed.set()
 
     async def renew(self) -> bool:
         """Renew the lease; False (logged) when the database could not be reached."""
@@ -219,7 +228,12 @@ class AttemptWatch:
             log.warning("dialler lease of %s not renewed", self.server, exc_info=True)
             return False
         self._held_until = now + self._leases.seconds
+        self._renewed.set()
         return True
+
+    async def renewed(self) -> None:
+        """Once this server's lease has been renewed (by ``hold``, on another task)."""
+        await self._renewed.wait()
 
     async def hold(self) -> None:
         """Renew until the lease is held (the database may be down at start)."""
@@ -255,14 +269,67 @@ class AttemptWatch:
         found = await self.tracker.look([Pending(a.channel_id, a.started_at.timestamp()) for a in mine], now)
         return [(a, found[a.channel_id]) for a in mine]
 
-    async def keep_forever(self, resolve: Callable[[], Awaitable[None]]) -> None:
-        """Renew the lease every third of its length and ``resolve`` after each beat."""
+    async def keep_alive(self, first: Callable[[], Awaitable[None]]) -> None:
+        """Hold the lease and renew it every third of its length, forever: on every server
+        that claims attempts (an agent's click to call, a caller's place kept in a queue),
+        whether or not it holds the dialling duty, so that no other server takes its
+        attempts for a dead one's while it follows them. ``first`` (the attempts this
+        server's previous run left) runs once the lease is held, tried again at each beat
+        until it succeeds."""
+        await self.hold()
+        pending: Callable[[], Awaitable[None]] | None = first
+        while True:
+            if pending is not None and await self._resolved(pending):
+                pending = None
+            await asyncio.sleep(self._beat)
+            await self.renew()
+
+    async def resolve_forever(self, resolve: Callable[[], Awaitable[None]]) -> None:
+        """``resolve`` (the attempts of servers whose lease ran out) every third of the
+        lease, while this server's own lease is known to run: the dialling duty's."""
         while True:
             await asyncio.sleep(self._beat)
-            if await self.renew():
-                try:
-                    await resolve()
-                except (AmiError, TimeoutError, OSError):
-                    log.warning("attempts left in flight not looked up (Asterisk)", exc_info=True)
-                except Exception:
-                    log.exception("attempts left in flight not resolved")
+            if self._clock() < self._held_until:  # else cut off from the database
+                await self._resolved(resolve)
+
+    def link_lost(self) -> None:
+        """The AMI link is down (``AmiLink.on_lost``): what the attempts followed did meanwhile
+        is not seen."""
+        if self._lost_at is None:
+            self._lost_at = self._clock()
+
+    async def after_outage(
+        self, followed: Callable[[], Sequence[A]], ended: Callable[[A, Found], Awaitable[None]]
+    ) -> None:
+        """Once the AMI link is back after an outage: of the attempts ``followed``, those
+        claimed before it began whose channel is gone ended unseen; ``ended`` gets each,
+        with Asterisk's record of it."""
+        lost_at, self._lost_at = self._lost_at, None
+        if lost_at is None:
+            return
+
+        async def look() -> None:
+            before = [a for a in followed() if a.started_at.timestamp() <= lost_at]
+            if not before:
+                return
+            found = await self.tracker.look([Pending(a.channel_id, a.started_at.timestamp()) for a in before],
+                                            self._clock())
+            for attempt in before:
+                if found[attempt.channel_id].channel is None:
+                    log.warning("attempt %s ended while the AMI link was down: %s", attempt.channel_id,
+                                found[attempt.channel_id].record)
+                    await ended(attempt, found[attempt.channel_id])
+
+        await self._resolved(look)
+
+    @staticmethod
+    async def _resolved(resolve: Callable[[], Awaitable[None]]) -> bool:
+        try:
+            await resolve()
+        except (AmiError, TimeoutError, OSError):
+            log.warning("attempts left in flight not looked up (Asterisk)", exc_info=True)
+        except Exception:
+            log.exception("attempts left in flight not resolved")
+        else:
+            return True
+        return False

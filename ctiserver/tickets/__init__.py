@@ -42,11 +42,12 @@ from ctiserver.tickets.model.workflow import ROLE_MOVES, MoveForbidden, check_ro
 from ctiserver.tickets.schemas import TicketStatus, TicketView
 from ctiserver.tickets.store import TicketRepository
 from ctiserver.tickets.tables import Ticket, TicketEvent
-from ctiserver.tickets.viewers import SERVING_KEY, VIEWERS_KEY, viewer_of
+from ctiserver.tickets.viewers import SERVING_CALLS_KEY, SERVING_KEY, VIEWERS_KEY, viewer_of
 
 __all__ = [
     "FEEDBACK_KEY",
     "ROLE_MOVES",
+    "SERVING_CALLS_KEY",
     "SERVING_KEY",
     "VIEWERS_KEY",
     "Author",

@@ -59,6 +59,8 @@ class Author:
 
 
 SYSTEM = Author(None, "system")
+#: what a customer may answer to an appointment (``customer_answer``)
+CUSTOMER_ANSWERS = ("confirmed", "time_requested")
 
 
 class TicketChanges:
@@ -163,6 +165,23 @@ class TicketChanges:
             return Change("note", row.status, {}, note)
 
         return await self._change(ticket_id, None, by, decide, bump=False)
+
+    async def customer_answer(
+        self, ticket_id: int, kind: str, note: str, *, actor: str = "ivr", payload: Mapping[str, Any] | None = None,
+    ) -> TicketInfo:
+        """The customer's answer to the appointment (``CUSTOMER_ANSWERS``): they keep it
+        (``confirmed``) or ask for another time (``time_requested``), recorded in the history and
+        pushed to the branch's work view like any event; the ticket itself is unchanged (no new
+        version), the staff arrange the new time with ``schedule``."""
+        if kind not in CUSTOMER_ANSWERS:
+            raise ValueError(f"not a customer's answer: {kind!r}")
+
+        def decide(row: Ticket) -> Change:
+            if row.status in FINAL_TICKET_STATUSES:
+                raise TransitionRefused(f"ticket {row.number} is {row.status}")
+            return Change(kind, row.status, {}, note, dict(payload or {}))
+
+        return await self._change(ticket_id, None, Author(None, actor), decide, bump=False)
 
     async def _engineer(self, engineer_id: int | None) -> _Engineer | None:
         """The user ``engineer_id`` as an engineer; :class:`ReferenceRefused` if there is none."""

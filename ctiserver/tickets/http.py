@@ -166,9 +166,10 @@ async def get_ticket(request: web.Request) -> dict[str, Any]:
     ticket = await _seen(request)
     now = from_epoch(request.app[CLOCK_KEY]())
     detail = await ticket_detail(ticket, api.tickets, api.dispatch, api.users, now)
+    parties = await api.tickets.parties(ticket, await viewer_of(request))
     feedback = request.app.get(FEEDBACK_KEY)
     said = await feedback.of(ticket.id, ticket.call_linkedid) if feedback is not None else {"surveys": [], "visits": []}
-    return {"ticket": {**detail, **said}}
+    return {"ticket": {**detail, **parties, **said}}
 
 
 async def move_ticket(request: web.Request) -> dict[str, Any]:

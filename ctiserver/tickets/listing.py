@@ -62,6 +62,8 @@ def visible_to(viewer: TicketViewer) -> ColumnElement[bool]:
         seen = [Ticket.created_by_user_id == viewer.user_id]
         if viewer.serving:
             seen.append(Ticket.customer_id.in_(sorted(viewer.serving)))
+        if viewer.serving_calls:
+            seen.append(Ticket.call_linkedid.in_(sorted(viewer.serving_calls)))
         if viewer.agent_ids:
             taken = select(CallRow.linkedid).where(CallRow.agent.in_(viewer.agent_ids))
             served = select(CallRow.customer_id).where(

@@ -115,7 +115,59 @@ class TicketEventView(Shape):
     payload: dict[str, Any]
 
 
+class TicketPhoneView(Shape):
+    number: str
+    #: e.g. mobile, home, or null
+    label: str | None
+
+
+class TicketAddressView(Shape):
+    province: str | None
+    city: str | None
+    district: str | None
+    street: str | None
+    detail: str | None
+
+
+class TicketCustomerView(Shape):
+    """Who the ticket is for, so that the engineer can call and visit them."""
+
+    id: int
+    name: str
+    level: str
+    phones: list[TicketPhoneView]
+    address: TicketAddressView
+
+
+class ProductTicketView(Shape):
+    """Another ticket of the same product (only those the user may see)."""
+
+    id: int
+    number: str
+    type: TicketKind
+    status: TicketStatus
+    summary: str
+    created_at: Moment
+    completed_at: Moment | None
+    #: a repair's result field (fixed, parts_replaced...), if recorded
+    result: str | None
+
+
+class TicketProductView(Shape):
+    id: int
+    category: str
+    model: str
+    serial: str | None
+    installed_on: dt.date | None
+    #: its other tickets, newest first: its history of repairs
+    tickets: list[ProductTicketView]
+
+
 class TicketDetail(TicketView):
+    #: null for a ticket without a customer
+    customer: TicketCustomerView | None
+    #: null for a ticket without a product
+    product: TicketProductView | None
     department_name: str | None
     branch: BranchRef | None
     engineer: UserRef | None

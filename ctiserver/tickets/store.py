@@ -31,9 +31,16 @@ from ctiserver.tickets.infos import TicketEventInfo, TicketInfo, event_info, tic
 from ctiserver.tickets.listing import TicketFilter, TicketViewer, order_of, visible_to
 from ctiserver.tickets.model.kinds import validate_fields
 from ctiserver.tickets.model.sla import Move, SlaRules
+from ctiserver.tickets.parties import ticket_parties
 from ctiserver.tickets.tables import Ticket, TicketCounter, TicketEvent
 from ctiserver.users import User
-from ctiserver.vocabulary import DEPARTMENT_BY_TYPE, TICKET_SOURCES, TICKET_TYPES, TICKET_URGENCIES
+from ctiserver.vocabulary import (
+    DEPARTMENT_BY_TYPE,
+    OPEN_TICKET_STATUSES,
+    TICKET_SOURCES,
+    TICKET_TYPES,
+    TICKET_URGENCIES,
+)
 
 LETTER_BY_TYPE: Mapping[str, str] = {
     "repair": "R",
@@ -165,6 +172,24 @@ class TicketRepository(TicketChanges):
             row = await session.scalar(select(Ticket).where(Ticket.number == number))
             return None if row is None else ticket_info(row)
 
+    async def open_for_customer(self, customer_id: int, *, limit: int = 5) -> list[TicketInfo]:
+        """The customer's tickets not closed nor cancelled, newest first (what the IVR reads out)."""
+        where = (Ticket.customer_id == customer_id) & Ticket.status.in_(OPEN_TICKET_STATUSES)
+        async with self._db.session() as session:
+            rows = await session.scalars(select(Ticket).where(where).order_by(Ticket.id.desc()).limit(limit))
+            return [ticket_info(row) for row in rows]
+
+    async def by_keyed_number(self, digits: str) -> TicketInfo | None:
+        """The ticket whose number a caller keyed in on a phone: its digits without the letter and
+        the dash (``R20261122-0001`` is ``202611220001``); None if there is none."""
+        if not digits.isascii() or not digits.isdigit() or not 9 <= len(digits) <= 16:
+            return None
+        day, sequence = digits[:8], int(digits[8:])
+        numbers = [f"{letter}{day}-{sequence:04d}" for letter in LETTER_BY_TYPE.values()]
+        async with self._db.session() as session:
+            row = await session.scalar(select(Ticket).where(Ticket.number.in_(numbers)).limit(1))
+            return None if row is None else ticket_info(row)
+
     async def list_for_call(self, linkedid: str) -> list[TicketInfo]:
         """The call's tickets in the order they were opened."""
         return await self._list(Ticket.call_linkedid == linkedid, Ticket.id)
@@ -175,6 +200,11 @@ class TicketRepository(TicketChanges):
         if viewer is not None:
             where = where & visible_to(viewer)
         return await self._list(where, Ticket.id.desc())
+
+    async def parties(self, ticket: TicketInfo, viewer: TicketViewer) -> dict[str, Any]:
+        """The ticket's customer and product (with its other tickets ``viewer`` may see):
+        ``ctiserver.tickets.parties``."""
+        return await ticket_parties(self._db, ticket, viewer)
 
     async def search(self, where: TicketFilter, viewer: TicketViewer | None = None) -> list[TicketInfo]:
         """Escalated and urgent unfinished tickets first, then by the nearest due time;

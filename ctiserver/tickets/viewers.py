@@ -16,6 +16,9 @@ from ctiserver.web.keys import USER_KEY
 #: user id -> the customers of the call ringing or going on at their desk (the screen pop's
 #: cards); set by the composition root when pops run
 SERVING_KEY: web.AppKey[Callable[[int], frozenset[int]]] = web.AppKey("serving")
+#: user id -> the calls ringing or going on at their desk (their Linkedids): the tickets opened
+#: on them are the agent's while the call lasts; set by the composition root when pops run
+SERVING_CALLS_KEY: web.AppKey[Callable[[int], frozenset[str]]] = web.AppKey("serving_calls")
 #: the ticket store the viewers are read from
 VIEWERS_KEY = web.AppKey("ticket_viewers", TicketRepository)
 
@@ -27,4 +30,7 @@ async def viewer_of(request: web.Request) -> TicketViewer:
     serving = request.app.get(SERVING_KEY)
     if serving is not None and user.role == "agent":
         viewer = replace(viewer, serving=serving(user.id))
+    calls = request.app.get(SERVING_CALLS_KEY)
+    if calls is not None and user.role == "agent":
+        viewer = replace(viewer, serving_calls=calls(user.id))
     return viewer

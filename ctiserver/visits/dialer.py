@@ -87,6 +87,7 @@ class VisitDialer:
         # an attempt's dialplan starts once the agent (or the customer) answers
         self._watch = AttemptWatch(ami, leases, server=self._store.server, clock=clock,
                                    span=settings.hotline.callback_ring + 60)
+        self.link_lost = self._watch.link_lost
         #: ChannelId -> the attempt being followed
         self._flights: dict[str, _Flight] = {}
         self._background: set[asyncio.Task[None]] = set()
@@ -127,14 +128,22 @@ class VisitDialer:
             sent += 1
         return sent
 
-    async def run_forever(self) -> None:
+    async def keep_alive(self) -> None:
+        """On every node (an agent's click to call claims attempts on any): this server's
+        lease held and renewed, the attempts its previous run left resolved."""
         await self._ami.wait_ready(timeout=3600)
-        await self._watch.hold()
-        await self.resolve(own=True)
-        self._spawn(self._watch.keep_forever(self.resolve))
-        while True:
-            await self.tick()
-            await asyncio.sleep(self._settings.visits.interval)
+        await self._watch.keep_alive(first=lambda: self.resolve(own=True))
+
+    async def run_forever(self) -> None:
+        """The dialling duty, on one node at a time (the lease ``visit-dialer``): the
+        automatic calls, and the attempts of servers whose lease ran out resolved."""
+        await self._ami.wait_ready(timeout=3600)
+        await self._watch.renewed()  # by keep_alive
+        async with asyncio.TaskGroup() as group:
+            group.create_task(self._watch.resolve_forever(self.resolve))
+            while True:
+                await self.tick()
+                await asyncio.sleep(self._settings.visits.interval)
 
     def agent_action(self, visit: VisitInfo, attempt: VisitAttemptInfo, extension: str) -> dict[str, Any]:
         number = digits_only(visit.number or "")
@@ -269,6 +278,15 @@ class VisitDialer:
                 await self._finish(flight, outcome)
             else:
                 await self._follow(flight, found, whose)
+
+    def link_back(self) -> None:
+        """The AMI link is back (``AmiLink.on_ready``): the attempts whose end its outage hid
+        are finished from their records."""
+        self._spawn(self._watch.after_outage(lambda: [f.attempt for f in self._flights.values()], self._unseen))
+
+    async def _unseen(self, attempt: VisitAttemptInfo, found: Found) -> None:
+        if (flight := self._flights.get(attempt.channel_id)) is not None and not flight.surveying:
+            await self._finish(flight, recorded_outcome(attempt.mode, found.dialled, found.status))
 
     async def _follow(self, flight: _Flight, found: Found, whose: str) -> None:
         channel = found.channel or {}

@@ -6,7 +6,6 @@ are reported with their call's agent and tickets."""
 from __future__ import annotations
 
 import logging
-import socket
 
 from ctiserver.agents import AgentRepository
 from ctiserver.core import Core
@@ -38,7 +37,7 @@ def register(
     """``agents``: the agent directory (the agents' own, from the composition root)."""
     settings = core.settings.visits
     store = VisitRepository(
-        core.db, policy_from(settings), server=settings.server_id or socket.gethostname()
+        core.db, policy_from(settings), server=settings.server_id or core.node_name[:64]
     )
 
     push = VisitPush(core.hub, tickets, core.app.get(SERVING_KEY))
@@ -49,7 +48,12 @@ def register(
         dialer = VisitDialer(service, core.ami, core.settings, hotline, clock=core.clock,
                              leases=DiallerLeases(core.db, store.server, settings.lease))
         core.follow(dialer.handle)
+        core.ami.on_lost(dialer.link_lost)
+        core.ami.on_ready(dialer.link_back)
         core.agi.route("visit-survey", dialer.agi_survey)
+        # every node keeps its server's lease and follows what it claimed (an agent's click
+        # to call); one node places the automatic calls
+        core.long_running("visit-lease", dialer.keep_alive)
         core.long_running("visit-dialer", dialer.run_forever, once=True)
     elif settings.auto_call:
         raise ValueError("visits.auto_call needs hotline.callback_interface (how customers are called)")

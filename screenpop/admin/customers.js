@@ -1,6 +1,6 @@
 // Customer import (CSV or Excel .xlsx) and CSV / Excel exports (admins). The report's reasons quote the file's cells:
 // everything from the server goes in with textContent (el's text), never as HTML.
-import { $, el, fill, onLangChange, show, t } from "../common.js";
+import { $, el, fill, onLangChange, show, t, tOr } from "../common.js";
 import { startPage } from "../shell.js";
 
 let lastReport = null;
@@ -18,7 +18,19 @@ function renderReport() {
   if (lastReport === null) return;
   $("summary").textContent = t("imp.summary", lastReport);
   $("no-problems").hidden = lastReport.problems.length > 0;
-  fill($("problems"), ...lastReport.problems.map((p) => el("li", { text: t("imp.line", p), dataset: { line: String(p.line) } })));
+  fill($("problems"), ...lastReport.problems.map((p) => el("li", {
+    text: t("imp.line", { line: p.line, reason: why(p) }), dataset: { line: String(p.line), code: p.code || "" },
+  })));
+}
+
+/** A refused row's reason in the page's language (its code and values; the server's text if it has no code). */
+function why(problem) {
+  const params = { ...(problem.params || {}) };
+  const key = `imp.why.${problem.code}`;
+  if (params.column && !/^\d+$/.test(params.column)) params.column = tOr("imp.column", params.column);
+  if (problem.code === "open_quote" && params.inner) params.reason = why({ code: params.inner, params, reason: params.reason });
+  const said = problem.code ? t(key, params) : key;
+  return said === key ? problem.reason : said;
 }
 
 async function upload(event) {

@@ -1,9 +1,11 @@
-// The IVR flow editor (admins): edit a flow's YAML, have it checked as you type, see its
-// diagram, publish it, compare and roll back versions. Everything that comes from the server
-// or the editor is inserted with textContent; the diagram is shown through <img>, where an
-// SVG cannot run scripts.
+// The IVR flow editor (admins): edit a flow's YAML in a code editor (flow-editor.js: YAML
+// highlighting, completion and hover from the flow language's schema, problems underlined),
+// have it checked as you type, see its diagram, publish it, compare and roll back versions.
+// Everything that comes from the server or the editor is inserted with textContent; the
+// diagram is shown through <img>, where an SVG cannot run scripts.
 import { $, api, el, fill, formatTime, onLangChange, show, t } from "../common.js";
 import { startPage } from "../shell.js";
+import { FlowEditor } from "./flow-editor.js";
 
 const CHECK_DELAY_MS = 400;
 
@@ -20,8 +22,9 @@ const state = {
   diagram: "hint", // hint | current | stale | none: what the caption says
   diff: null, // the version whose diff is shown, or its error
   result: null, // the last publish/rollback outcome: { key, params, ok }
-  gutterKey: "",
 };
+
+let editor = null; // the FlowEditor, made by wireEditor()
 
 /** The server refused (401: the shell shows the login; 403: not allowed here). */
 class Refused extends Error {}
@@ -67,8 +70,7 @@ async function selectFlow(name, { keepEditor = false } = {}) {
   }
   renderVersions();
   if (!keepEditor) {
-    $("source").value = data.source;
-    $("source").scrollTop = 0;
+    editor.text = data.source;
     $("note").value = "";
     onSourceChanged(0);
   } else {
@@ -151,50 +153,18 @@ async function rollback(number) {
 // ---- the editor, its gutter and the checks
 
 function isDirty() {
-  return state.flow !== null && $("source").value !== state.activeSource;
+  return state.flow !== null && editor.text !== state.activeSource;
 }
 
-function renderGutter() {
-  const lines = $("source").value.split("\n").length;
-  const byLine = new Map();
-  for (const problem of state.problems) {
-    const messages = byLine.get(problem.line) || [];
-    messages.push(t("flows.problem_at", problem));
-    byLine.set(problem.line, messages);
-  }
-  const key = `${lines}|${JSON.stringify([...byLine])}`;
-  if (key === state.gutterKey) return;
-  state.gutterKey = key;
-  const rows = [];
-  for (let line = 1; line <= lines; line++) {
-    const div = el("div", { text: String(line) });
-    if (byLine.has(line)) {
-      div.className = "bad";
-      div.title = byLine.get(line).join("\n");
-    }
-    rows.push(div);
-  }
-  fill($("gutter"), ...rows);
-  $("gutter").scrollTop = $("source").scrollTop;
-}
-
+/** The problems' list (each a button that puts the cursor on its line) and their underlines. */
 function renderProblems() {
-  fill($("problems"), ...state.problems.map((problem) =>
-    el("li", { text: t("flows.problem", problem), on: { click: () => goTo(problem.line, problem.column) } })));
+  fill($("problems"), ...state.problems.map((problem) => el("li", {}, [el("button", {
+    type: "button", className: "problem", text: t("flows.problem", problem),
+    dataset: { line: problem.line }, on: { click: () => editor.goTo(problem.line, problem.column) },
+  })])));
   $("problem-count").textContent = state.problems.length
     ? t("flows.problem_count", { n: state.problems.length }) : t("flows.no_problem_count");
-  state.gutterKey = ""; // the titles are in the page's language
-  renderGutter();
-}
-
-function goTo(line, column) {
-  const textarea = $("source");
-  const lines = textarea.value.split("\n");
-  let offset = 0;
-  for (let i = 0; i < Math.min(line - 1, lines.length); i++) offset += lines[i].length + 1;
-  offset += Math.max(0, column - 1);
-  textarea.focus();
-  textarea.setSelectionRange(offset, offset);
+  editor.showProblems(state.problems);
 }
 
 /** The check's state line: `check` is { key, params, kind } or null. */
@@ -223,7 +193,7 @@ function renderResult() {
 }
 
 function updatePublishButton() {
-  const source = $("source").value;
+  const source = editor.text;
   $("publish").disabled = !(
     state.checkedSource === source && state.problems.length === 0 &&
     source.trim() !== "" && source !== state.activeSource
@@ -233,14 +203,13 @@ function updatePublishButton() {
 function onSourceChanged(delay = CHECK_DELAY_MS) {
   state.checkedSource = null;
   updatePublishButton();
-  renderGutter();
   clearTimeout(state.timer);
   setCheck({ key: "flows.checking", params: {}, kind: "" });
   state.timer = setTimeout(check, delay);
 }
 
 async function check() {
-  const source = $("source").value;
+  const source = editor.text;
   const seq = ++state.checkSeq;
   if (source.trim() === "") {
     state.problems = [];
@@ -313,7 +282,7 @@ function showDiagram(svg) {
 async function publish() {
   const button = $("publish");
   button.disabled = true;
-  const source = $("source").value;
+  const source = editor.text;
   let answer;
   try {
     answer = await call("POST", "/api/flows/publish", { source, note: $("note").value });
@@ -345,17 +314,7 @@ async function publish() {
 // ---- start
 
 function wireEditor() {
-  const textarea = $("source");
-  textarea.addEventListener("input", () => onSourceChanged());
-  textarea.addEventListener("scroll", () => { $("gutter").scrollTop = textarea.scrollTop; });
-  textarea.addEventListener("keydown", (event) => {
-    // YAML forbids tabs for indentation: Tab indents with two spaces
-    if (event.key === "Tab" && !event.shiftKey && !event.ctrlKey && !event.altKey) {
-      event.preventDefault();
-      textarea.setRangeText("  ", textarea.selectionStart, textarea.selectionEnd, "end");
-      onSourceChanged();
-    }
-  });
+  editor = new FlowEditor($("editor"), { onChange: () => onSourceChanged() });
   $("publish").addEventListener("click", publish);
   $("zoom").addEventListener("click", () => {
     document.querySelector(".diagram-box").classList.toggle("natural");
@@ -376,10 +335,16 @@ function renderAll() {
   renderDiagram();
 }
 
+/** The flow language's schema, for completion and hover; the editor works without it. */
+async function loadSchema() {
+  const answer = await call("GET", "/api/flow-schema");
+  if (answer.ok) editor.setSchema(answer.data);
+}
+
 async function begin() {
   renderAll();
   try {
-    await loadFlows();
+    await Promise.all([loadFlows(), loadSchema()]);
     const wanted = decodeURIComponent(location.hash.slice(1));
     if (wanted && document.querySelector(`#flow-list button[data-flow="${CSS.escape(wanted)}"]`)) {
       await selectFlow(wanted);
@@ -390,5 +355,8 @@ async function begin() {
 }
 
 wireEditor();
-onLangChange(renderAll);
+onLangChange(() => {
+  renderAll();
+  editor.relabel();
+});
 startPage({ page: "flows", onUser: begin });

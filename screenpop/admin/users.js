@@ -9,7 +9,12 @@ let departments = {};
 let branches = [];
 
 const roleName = (role) => tOr("role", role);
-const departmentName = (code) => (code ? departments[code] || code : t("usr.none"));
+/** A department's vocabulary word; one the pages do not know by its name in the database. */
+const departmentName = (code) => {
+  if (!code) return t("usr.none");
+  const word = tOr("dept", code);
+  return word !== code ? word : departments[code] || code;
+};
 const branchName = (id) => {
   if (id === null || id === undefined) return t("usr.every_branch");
   const branch = branches.find((b) => b.id === id);
@@ -34,7 +39,7 @@ function fillChoices(user = null) {
 
 function renderUsers() {
   fill($("users"), ...users.map((user) => el("tr", { dataset: { username: user.username } }, [
-    el("td", { text: user.username }),
+    el("td", { className: "mono", text: user.username }),
     el("td", { text: user.display_name || "" }),
     el("td", { text: roleName(user.role) }),
     el("td", { text: departmentName(user.department) }),

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+import pytest_asyncio
 from aiohttp import web
 
 from ctiserver.ivr.registry import FlowRegistry
@@ -16,6 +18,13 @@ from ctiserver.storage.database import Database, upgrade_schema
 from ctiserver.users.store import UserRepository
 from tests.chromium import launched_chromium
 from tests.conftest import free_port, require
+from tests.integration.flow_editor import (
+    cursor_line,
+    editor_text,
+    paste_source,
+    put_cursor,
+    wait_for_text,
+)
 from tests.support.web_fakes import FAST_HASHER, XSS, FakeAmi, FakeTracker
 from tests.unit.test_flows_api import (
     BAD_REFERENCE,
@@ -26,12 +35,11 @@ from tests.unit.test_flows_api import (
     line_of,
 )
 
-try:
+with contextlib.suppress(ImportError):  # launched_chromium skips outside CI, fails in CI
     from playwright.async_api import Browser, Page, expect
-except ImportError:  # launched_chromium skips outside CI, fails in CI
-    pass
 
-pytestmark = pytest.mark.integration
+# one browser for the module; each test has its own site and browser context
+pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="module")]
 
 PASSWORD = "pw 口令"
 SCREENSHOT = Path("/tmp/admin-flows.png")
@@ -44,7 +52,7 @@ class Site:
     registry: FlowRegistry
 
 
-@pytest.fixture
+@pytest_asyncio.fixture(loop_scope="module")
 async def site(tmp_path: Path) -> AsyncIterator[Site]:
     from tests.unit.web_app import build_app
 
@@ -70,7 +78,7 @@ async def site(tmp_path: Path) -> AsyncIterator[Site]:
         await db.close()
 
 
-@pytest.fixture
+@pytest_asyncio.fixture(loop_scope="module", scope="module")
 async def browser() -> AsyncIterator[Browser]:
     require(
         shutil.which("dot") is not None, "Graphviz dot is not installed (apt-get install graphviz)"
@@ -88,6 +96,9 @@ async def open_as(browser: Browser, site: Site, username: str) -> tuple[Page, li
     page = await context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
+    # what the page's CSP refused (a style or image the editor would need) is an error too
+    page.on("console", lambda message: errors.append(message.text)
+            if "Content Security Policy" in message.text else None)
     await page.goto(f"{site.base}/ui/admin/flows.html")
     await expect(page.locator("#login")).to_be_visible()
     await page.fill("#login-form input[name=username]", username)
@@ -102,25 +113,59 @@ async def test_edit_check_publish_and_roll_back(browser: Browser, site: Site) ->
     await expect(page.locator("#whoami")).to_have_text("李管理 (admin)")
 
     await page.click("#flow-list button[data-flow=hotline]")
-    await expect(page.locator("#source")).to_have_value(SOURCE)
-    await expect(page.locator("#check-state")).to_contain_text("no problems")
+    await wait_for_text(page, SOURCE)
+    await expect(page.locator("#check-state")).to_contain_text("no problems", timeout=TIMEOUT_MS)
     await expect(page.locator("#publish")).to_be_disabled()  # nothing changed yet
+    # YAML highlighting: keys and strings are told apart by the editor's colours
+    key_colour = await page.locator(".cm-line", has_text="start: choose_language").locator(
+        "span", has_text="start").first.evaluate("node => getComputedStyle(node).color")
+    assert key_colour == "rgb(29, 78, 216)"
 
-    # a goto to nowhere: reported by line, marked in the gutter, no publishing
-    await page.fill("#source", BAD_REFERENCE)
+    # a goto to nowhere: reported by line, underlined there and marked in the gutter
+    await paste_source(page, BAD_REFERENCE)
     bad_line = line_of(BAD_REFERENCE, "next: nowhere")
-    await expect(page.locator("#problems li")).to_have_text(
+    problem = page.locator("#problems li button")
+    await expect(problem).to_have_text(
         [f"line {bad_line}, column 11: next: no node named 'nowhere'"]
     )
     await expect(page.locator("#publish")).to_be_disabled()
-    await expect(page.locator(f"#gutter div:nth-child({bad_line})")).to_have_class("bad")
-    assert await page.locator("#gutter div.bad").count() == 1
+    # clicking the problem puts the cursor on its line, in view, where the underline is
+    await put_cursor(page, 0)
+    await problem.click()
+    await page.screenshot(path="/tmp/admin-flows-problem.png")
+    assert await cursor_line(page) == bad_line
+    await expect(page.locator(".cm-content")).to_be_focused()
+    await expect(page.locator(".cm-lintRange-error")).to_have_text("nowhere")
+    await expect(page.locator(".cm-activeLine")).to_contain_text("next: nowhere")
+    await expect(page.locator(".cm-gutter-lint .cm-lint-marker-error")).to_have_count(1)
+    # drawn without data: images (the page's CSP refuses them): a red wavy line, a red mark
+    underline = await page.locator(".cm-lintRange-error").evaluate(
+        "node => getComputedStyle(node).textDecoration")
+    assert "wavy" in underline and "rgb(185, 28, 28)" in underline
+    mark = await page.locator(".cm-lint-marker-error").evaluate(
+        "node => getComputedStyle(node).backgroundColor")
+    assert mark == "rgb(185, 28, 28)"
+    await page.keyboard.press("End")
+    await page.keyboard.press("Shift+Home")  # the line's text from its indentation
+    await page.keyboard.type("next: main_menu")
+    await expect(page.locator("#problems li")).to_have_count(0)
+    await expect(page.locator(".cm-lintRange-error")).to_have_count(0)
+    await wait_for_text(page, SOURCE)
+    # Tab indents in the editor (YAML wants spaces); Esc then Tab leaves it by keyboard
+    await page.keyboard.press("Home")
+    await page.keyboard.press("Tab")
+    await expect(page.locator(".cm-activeLine")).to_have_text("      next: main_menu")
+    await page.keyboard.press("Shift+Tab")
+    await wait_for_text(page, SOURCE)
+    await page.keyboard.press("Escape")
+    await page.keyboard.press("Tab")
+    await expect(page.locator(".cm-content")).not_to_be_focused()
+    await wait_for_text(page, SOURCE)
 
     # a valid edit with Chinese text: no problems, a diagram that has loaded, Publish allowed
-    await page.fill("#source", VALID_EDIT)
-    await expect(page.locator("#check-state")).to_contain_text("no problems")
+    await paste_source(page, VALID_EDIT)
+    await expect(page.locator("#check-state")).to_contain_text("no problems", timeout=TIMEOUT_MS)
     await expect(page.locator("#problems li")).to_have_count(0)
-    assert await page.locator("#gutter div.bad").count() == 0
     diagram = page.locator("#diagram")
     await expect(diagram).to_be_visible()
     await page.wait_for_function(
@@ -153,9 +198,60 @@ async def test_edit_check_publish_and_roll_back(browser: Browser, site: Site) ->
     await expect(page.locator("#publish-result")).to_contain_text("hotline is now version 3")
     assert site.registry.active_version("hotline").number == 3  # type: ignore[union-attr]
     assert site.registry.get("hotline").source == SOURCE  # type: ignore[union-attr]
-    await expect(page.locator("#source")).to_have_value(SOURCE)
+    await wait_for_text(page, SOURCE)
     await expect(rows).to_have_count(3)
     await expect(page.locator("#versions li.active")).to_have_attribute("data-number", "3")
+    assert errors == []
+
+
+async def test_completion_and_hover_come_from_the_flow_schema(browser: Browser, site: Site) -> None:
+    page, errors = await open_as(browser, site, "admin")
+    await page.click("#flow-list button[data-flow=hotline]")
+    await wait_for_text(page, SOURCE)
+    # a new key in the queue node "to_support": the queue node's keys are offered, with words
+    queue_node = SOURCE.index("    kind: queue\n")
+    await put_cursor(page, SOURCE.index("\n", queue_node))
+    await page.keyboard.press("Enter")
+    await page.keyboard.type("overf")
+    options = page.locator(".cm-tooltip-autocomplete li")
+    await expect(options).to_have_count(2)
+    await expect(options.nth(0)).to_contain_text("overflow_after")
+    await expect(options.nth(0)).to_contain_text("seconds unanswered before overflowing")
+    # (chosen by a click: the editor ignores Enter for a moment after the list changes)
+    await options.filter(has_text="overflow_queue").click()
+    assert "    kind: queue\n    overflow_queue: \n    queue: repair\n" in await editor_text(page)
+    # its value: the server's queues
+    await page.keyboard.type("compl")
+    await expect(options).to_have_count(1)
+    await expect(options).to_contain_text("a queue of the server")
+    await options.filter(has_text="complaint").click()
+    assert "    overflow_queue: complaint\n" in await editor_text(page)
+    # the kind of a node: its values, each explained
+    await put_cursor(page, SOURCE.index("kind: queue") + len("kind: "))
+    await page.keyboard.press("Control+Space")
+    await expect(options.filter(has_text="voicemail")).to_contain_text("records a message")
+    await page.keyboard.press("Escape")
+    # a reference to a node: the flow's node ids are offered
+    offset = SOURCE.index("next: main_menu") + len("next: ")
+    await put_cursor(page, offset)
+    await page.keyboard.press("Control+Space")
+    await expect(options.filter(has_text="greet_vip")).to_contain_text("node (play)")
+    await page.keyboard.press("Escape")
+
+    # hovering over a key says what it is, its type and default
+    hover = page.locator("[data-testid=flow-hover]")
+    line = page.locator(".cm-line", has_text="max_seconds: 120")
+    await line.locator("span", has_text="max_seconds").first.hover()
+    await expect(hover).to_contain_text("max_seconds")
+    await expect(hover).to_contain_text("the longest message in seconds")
+    # the same in Chinese
+    await page.mouse.move(0, 0)
+    await expect(hover).to_have_count(0)
+    await page.click("#lang-toggle")
+    await line.locator("span", has_text="max_seconds").first.hover()
+    await expect(hover).to_contain_text("留言的最长秒数")
+    await expect(page.locator(".keys-hint")).to_contain_text("Ctrl+空格：补全")
+    await page.screenshot(path="/tmp/admin-flows-hover-zh.png")
     assert errors == []
 
 

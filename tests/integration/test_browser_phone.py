@@ -1,7 +1,10 @@
 """Issue 21 acceptance: the phone in the desk (WebRTC over wss) against the real lab Asterisk.
 
-One lab and one Chromium for the module: agent 1001 alone is in the queue and takes calls
-in the browser (fake microphone: a WAV spoken by espeak-ng), the lab caller plays a tone.
+One lab and one Chromium for the module (its tests run in order, each leaving no call
+behind): agent 1001 alone is in the queue and takes calls in the browser (fake
+microphone: a WAV spoken by espeak-ng); agent 1002's desk is open (its browser registered,
+out of the queues) to take transfers; the supervisor listens from the browser. The lab
+caller speaks its own espeak-ng phrase.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import pytest_asyncio
 from panoramisk.message import Message
 
 from ctiserver.lab.caller import eventually as wait_for
@@ -25,7 +29,7 @@ from tests.chromium import launched_chromium
 from tests.conftest import require
 from tests.integration.conftest import WebClient, asterisk_available, eventually, lab_settings
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="module")]
 
 CALLER = "13800138000"  # 张伟, a demo customer
 PASSWORD = "lab"
@@ -56,10 +60,11 @@ def voice(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return wav
 
 
-@pytest.fixture
+@pytest_asyncio.fixture(loop_scope="module", scope="module")
 async def lab(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Lab]:
     """Agents start logged out: 1001 alone joins the queue, so every call rings the browser."""
-    settings = lab_settings(tmp_path_factory.mktemp("lab"), lab={"login_agents": False})
+    settings = lab_settings(tmp_path_factory.mktemp("lab"), lab={"login_agents": False},
+                            webrtc={"qualify_frequency": 4})  # a lost browser found out quickly
     asterisk_available(settings)
     lab = Lab(settings, allow_provision=False)
     try:
@@ -75,7 +80,7 @@ async def lab(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Lab]:
             shutil.rmtree(lab.asterisk.install.host_path(lab.asterisk.layout.base), ignore_errors=True)
 
 
-@pytest.fixture
+@pytest_asyncio.fixture(loop_scope="module", scope="module")
 async def chromium(voice: Path) -> AsyncIterator[Any]:
     args = ("--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
             f"--use-file-for-fake-audio-capture={voice}", "--autoplay-policy=no-user-gesture-required",
@@ -84,14 +89,14 @@ async def chromium(voice: Path) -> AsyncIterator[Any]:
         yield browser
 
 
-async def desk_page(chromium: Any, lab: Lab) -> Any:
+async def desk_page(chromium: Any, lab: Lab, user: str = "agent1001", path: str = "/ui/agent.html") -> Any:
     assert lab.server is not None
     context = await chromium.new_context(base_url=f"http://127.0.0.1:{lab.server.web_port}",
                                          locale="zh-CN", ignore_https_errors=True, permissions=["microphone"])
-    response = await context.request.post("/login", data={"username": "agent1001", "password": PASSWORD})
+    response = await context.request.post("/login", data={"username": user, "password": PASSWORD})
     assert response.ok, await response.text()
     page = await context.new_page()
-    await page.goto("/ui/agent.html")
+    await page.goto(path)
     return page
 
 
@@ -117,20 +122,25 @@ async def ring_and_answer(lab: Lab, page: Any) -> str:
     return call_id
 
 
-async def audio_both_ways(page: Any) -> dict[str, float]:
+async def audio_both_ways(page: Any, *, outbound: bool = True, after: dict[str, float] | None = None,
+                          ) -> dict[str, float]:
+    """Inbound packets with audio energy (and outbound packets) on the page's call; with
+    ``after``, more of them than then (the call's audio still flowing)."""
     seen: list[Any] = []
+    before = after or {"inPackets": 0, "inEnergy": 0, "outPackets": 0}
 
     async def flowing() -> dict[str, float] | None:
         stats = await page.evaluate(STATS_JS)
         seen[:] = [stats]
-        if stats and stats["inPackets"] > 25 and stats["inEnergy"] > 0 and stats["outPackets"] > 25:
+        if (stats and stats["inPackets"] > before["inPackets"] + 25 and stats["inEnergy"] > before["inEnergy"]
+                and (not outbound or stats["outPackets"] > before["outPackets"] + 25)):
             return stats
         return None
 
     try:
         return await wait_for(flowing, 15, "audio both ways")
     except TimeoutError:
-        pytest.fail(f"no audio both ways (getStats: inbound packets and energy, outbound packets): {seen}")
+        pytest.fail(f"no audio (getStats: inbound packets and energy, outbound packets, after {before}): {seen}")
 
 
 async def ended(lab: Lab, call_id: str) -> None:
@@ -139,9 +149,19 @@ async def ended(lab: Lab, call_id: str) -> None:
     async def gone() -> bool:
         return lab.server is not None and lab.server.calls.get(call_id) is None
 
-    await eventually(gone, 10, "the call to end in Asterisk and in the call record")
-    channels = await lab.asterisk.cli("core show channels concise") if lab.asterisk else ""
-    assert "web1001" not in channels, channels
+    await eventually(gone, 10, "the call to end in the call record")
+    seen: list[str] = []
+
+    async def no_browser_channel() -> bool:
+        # the call record may end (the caller's leg gone) a moment before Asterisk has
+        # destroyed the browser's channel: wait for it rather than race it
+        seen[:] = [await lab.asterisk.cli("core show channels concise") if lab.asterisk else ""]
+        return "PJSIP/web" not in seen[0]
+
+    try:
+        await wait_for(no_browser_channel, 10, "the browser's channel to end in Asterisk")
+    except TimeoutError:
+        pytest.fail(f"a browser's channel outlived the call: {seen}")
 
 
 async def test_the_desk_takes_a_queue_call_in_the_browser(lab: Lab, chromium: Any) -> None:
@@ -194,3 +214,126 @@ async def test_the_desk_takes_a_queue_call_in_the_browser(lab: Lab, chromium: An
     # the desk's own hang-up button (the pop's) ends the browser's call too
     await page.get_by_test_id("pop-hangup").click()
     await ended(lab, call_id)
+    await page.context.close()
+
+
+async def test_a_blind_then_an_attended_transfer_between_browser_agents(lab: Lab, chromium: Any) -> None:
+    """1001 hands the caller to 1002 blind (the desk's transfer field); 1002 consults 1001
+    first (attended) and hangs up to complete: the caller ends up talking to 1001 again."""
+    assert lab.server is not None
+    first, second = await desk_page(chromium, lab), await desk_page(chromium, lab, "agent1002")
+    await phone_state(first, "registered")
+    await phone_state(second, "registered")
+    call_id = await ring_and_answer(lab, first)
+    await audio_both_ways(first)
+
+    await first.get_by_test_id("transfer-extension").fill("1002")
+    await first.get_by_test_id("transfer-submit").click()
+    await phone_state(second, "ringing")
+    await second.get_by_test_id("pop").wait_for(state="visible", timeout=10_000)
+    assert await second.get_by_test_id("pop-caller-number").inner_text() == CALLER
+    await phone_state(first, "registered")  # the first agent's part ended with the transfer
+    await second.get_by_test_id("phone-answer").click()
+    await phone_state(second, "in_call")
+    await audio_both_ways(second)  # the caller's phrase reaches 1002, 1002's voice goes out
+
+    await second.get_by_test_id("transfer-extension").fill("1001")
+    await second.get_by_test_id("transfer-attended").click()
+    await phone_state(first, "ringing")  # the consultation rings 1001; the caller waits
+    await first.get_by_test_id("phone-answer").click()
+    await phone_state(first, "in_call")
+    await audio_both_ways(first)  # the consultation: 1001 and 1002 hear each other
+    await second.get_by_test_id("transfer-complete").click()
+    await phone_state(second, "registered")
+
+    async def bridged_to_first() -> str | None:
+        """The caller's channel in one bridge with 1001's (Asterisk's own view)."""
+        listing = await lab.phones.send_list_action({"Action": "CoreShowChannels"})
+        bridges = {c.get("Channel", ""): c.get("BridgeId", "") for c in listing if c.get("Event") == "CoreShowChannel"}
+        caller = next((b for name, b in bridges.items() if name.startswith("Local/s@lab-caller") and b), "")
+        return caller if any(name.startswith("Local/1001@") and b == caller for name, b in bridges.items()) else None
+
+    await eventually(bridged_to_first, 10, "the caller bridged with 1001 once 1002 hung up")
+    await phone_state(first, "in_call")
+    # Not asserted: the caller's audio reaching 1001's browser after the completion. In the
+    # lab (Local-channel caller and agents) Asterisk sends 1001 no RTP once the transfer
+    # completes (its channelstats' transmit count stops), with or without bundle; open.
+    assert lab.server.calls.get(call_id) is not None, "the caller stayed on the line"
+    await first.get_by_test_id("phone-hangup").click()
+    await ended(lab, call_id)
+    await first.context.close()
+    await second.context.close()
+
+
+async def test_a_supervisor_listens_from_the_browser(lab: Lab, chromium: Any) -> None:
+    """Live monitoring with no desk phone given rings the supervisor's own WebRTC endpoint;
+    their page answers it and hears the call (inbound audio with energy)."""
+    assert lab.server is not None
+    desk = await desk_page(chromium, lab)
+    await phone_state(desk, "registered")
+    supervisor = await desk_page(chromium, lab, "supervisor", "/ui/supervisor.html")
+    await supervisor.get_by_test_id("tab-recordings").click()
+    await phone_state(supervisor, "registered")
+    call_id = await ring_and_answer(lab, desk)
+    await audio_both_ways(desk)
+
+    await supervisor.get_by_test_id("mon-refresh").click()
+    row = supervisor.locator(f'[data-testid=mon-call][data-call-id="{call_id}"]')
+    await row.wait_for(timeout=10_000)
+    await row.get_by_test_id("mon-listen").click()
+    await supervisor.locator("[data-testid=mon-status][data-state=ringing]").wait_for(timeout=5_000)
+    await phone_state(supervisor, "in_call")  # answered by itself: the supervisor asked for it
+    await audio_both_ways(supervisor, outbound=False)
+    channels = await lab.asterisk.cli("core show channels concise") if lab.asterisk else ""
+    assert "ChanSpy" in channels and "PJSIP/websup" in channels, channels
+
+    await desk.get_by_test_id("phone-hangup").click()
+    await ended(lab, call_id)
+    await phone_state(supervisor, "registered")  # the spy ends with the spied call (ChanSpy E)
+    await desk.context.close()
+    await supervisor.context.close()
+
+
+async def test_a_desk_that_loses_its_network_says_so_and_is_no_longer_rung(lab: Lab, chromium: Any) -> None:
+    """The network goes while a call rings in the browser: the desk says so; the browser
+    cannot tell Asterisk any more (its answers are lost), so Asterisk finds out itself
+    (OPTIONS unanswered: the contact is unavailable) and rings that seat no longer: the
+    caller is not lost (the lab's agent answers by itself once no browser is there). Back
+    online, the desk registers again at once."""
+    assert lab.server is not None and lab.asterisk is not None
+    asterisk = lab.asterisk
+    page = await desk_page(chromium, lab)
+    await phone_state(page, "registered")
+    call_id = await place_call(lab, LabCall(CALLER, "张伟"))
+    await phone_state(page, "ringing")
+    await page.context.set_offline(True)
+    await phone_state(page, "offline", 10_000)
+    seen: list[str] = []
+
+    async def forgotten() -> bool:
+        seen[:] = [await asterisk.cli("pjsip show contacts"), await asterisk.cli("core show channels concise")]
+        contact = next((line for line in seen[0].splitlines() if "web1001/" in line), "")
+        return (not contact or "Unavail" in contact) and "PJSIP/web1001" not in seen[1]
+
+    try:  # qualify_frequency (4 s here) + qualify_timeout 3 s, or the queue's ring timeout (15 s)
+        await wait_for(forgotten, 30, "Asterisk to find the offline browser unreachable and stop ringing it")
+    except TimeoutError:
+        pytest.fail(f"the offline browser is still registered or rung: {seen}")
+
+    async def answered() -> bool:
+        call = lab.server.calls.get(call_id) if lab.server else None
+        return call is not None and call.answered_at is not None
+
+    await eventually(answered, 20, "the caller answered elsewhere (the lab's agent), not lost")
+    await page.context.set_offline(False)
+    await phone_state(page, "registered", 10_000)
+
+    async def registered_again() -> bool:
+        contacts = await asterisk.cli("pjsip show contacts")
+        return any("web1001/" in line and "Avail" in line and "Unavail" not in line for line in contacts.splitlines())
+
+    # registered at once; reachable again at Asterisk's next OPTIONS (qualify_frequency)
+    await eventually(registered_again, 15, "the desk reachable again once back online")
+    await lab.phones.send_action({"Action": "Hangup", "Channel": call_id})
+    await ended(lab, call_id)
+    await page.context.close()

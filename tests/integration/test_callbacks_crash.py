@@ -1,8 +1,8 @@
 """Callbacks across a crash and across servers, against real Asterisk: a server killed
 (SIGKILL, a real process) while one callback is being dialled and others are pending,
 then started again: every task is dialled exactly once (the one in flight is followed in
-Asterisk, not dialled again), none lost, none doubled; two server processes on one
-PostgreSQL with 50 pending tasks: each dialled exactly once."""
+Asterisk, not dialled again), none lost, none doubled. Two servers on one PostgreSQL:
+test_callbacks_dial_once.py."""
 
 from __future__ import annotations
 
@@ -15,21 +15,17 @@ import sys
 from collections import Counter
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from ctiserver.callbacks.model import Miss, Source
 from ctiserver.callbacks.store import CallbackRepository
-from ctiserver.lab.caller import set_global
-from ctiserver.lab.isolated import free_port
 from ctiserver.lab.runner import Lab
 from ctiserver.settings import Settings
 from ctiserver.storage.database import Database
 from ctiserver.telephony.ami.link import AmiLink
 from tests.conftest import REPO
 from tests.integration.conftest import LabFactory, eventually
-from tests.pg import PostgresServer, postgres_server  # noqa: F401  (fixture)
 from tests.support.callbacks_lab import callback_settings
 
 pytestmark = pytest.mark.integration
@@ -145,64 +141,5 @@ async def test_a_server_killed_while_dialling_dials_every_task_exactly_once(
         assert set(seen.agent_legs) == {a.channel_id for a in attempts}
         assert all(n == 1 for n in seen.agent_legs.values()), seen.agent_legs
         assert "still in Asterisk" in again.log.read_text(), "the attempt in flight was followed"
-    finally:
-        await seen.link.stop()
-
-
-async def test_two_servers_on_one_postgres_dial_each_of_50_tasks_exactly_once(
-    make_lab: LabFactory, tmp_path: Path, processes: list[ServerProcess],
-    postgres_server: PostgresServer,  # noqa: F811  (the imported fixture)
-) -> None:
-    url = await postgres_server.create_database("ctiserver_callbacks_two_servers")
-    lab = await make_lab(callback_settings(tmp_path, dial=False).replace(database={"url": url}))
-    assert lab.server is not None
-    await set_global(lab, "LAB_ANSWER_DELAY", "0.2")
-    await set_global(lab, "LAB_TALK_TIME", "1")
-    for record in await lab.server.agents.all():
-        if record.user_id is not None and record.extension in ("1001", "1002", "1003", "1004"):
-            await lab.server.desk.login(record.user_id)
-    store = CallbackRepository(lab.server.db)
-    now = lab.server.core.clock()
-    tasks = [(await store.record_miss(Miss(f"1390000{n:04d}", Source.ABANDONED, now - 100 + n, queue="support")))[0]
-             for n in range(50)]
-    await lab.server.stop()
-    lab.server = None
-    seen = Originates(lab)
-    await seen.link.start()
-    await seen.link.wait_ready(20)
-    try:
-        for name in ("a", "b"):
-            serving = lab.settings.replace(
-                callbacks={"dial": True, "server_id": f"node-{name}"},
-                web={"port": free_port()}, agi={"port": free_port()},
-            )
-            process = ServerProcess(serving, tmp_path, name)
-            processes.append(process)
-            await process.start()
-        db = Database(url)
-        try:
-            check = CallbackRepository(db)
-
-            async def all_done() -> bool:
-                return len(await check.search(status="connected")) == 50
-
-            await eventually(all_done, 120, "all 50 tasks to connect")
-            await asyncio.sleep(3)
-            attempts = [a for t in tasks for a in await check.attempts(t.id)]
-        finally:
-            await db.close()
-        assert sorted(a.callback_id for a in attempts) == sorted(t.id for t in tasks), "one attempt a task"
-        assert set(seen.agent_legs) == {a.channel_id for a in attempts}
-        assert all(n == 1 for n in seen.agent_legs.values())
-        by_agent: dict[str, list[Any]] = {}
-        for attempt in attempts:
-            by_agent.setdefault(attempt.agent, []).append(attempt)
-        for agent, theirs in by_agent.items():
-            theirs.sort(key=lambda a: a.started_at)
-            for before, after in zip(theirs, theirs[1:], strict=False):
-                assert after.started_at >= before.ended_at, f"agent {agent} offered two callbacks at once"
-        servers = Counter(a.server for a in attempts)
-        assert set(servers) == {"node-a", "node-b"}, servers
-        print(f"\n50 tasks dialled once each: {dict(servers)}")
     finally:
         await seen.link.stop()

@@ -106,7 +106,14 @@ async def test_upload_shows_rejected_lines_and_exports_download(browser: Browser
     ])
     assert await page.locator("#problems img").count() == 0  # the cell is text, not markup
     await page.click("#lang-toggle")  # 中文: the report follows
-    await expect(page.locator("#problems li").first).to_have_text("第 4 行：missing phone")
+    await expect(page.locator("#problems li")).to_have_text([  # every reason in Chinese too
+        "第 4 行：缺少电话",
+        "第 5 行：日期无法识别“2023-13-45”",
+        "第 6 行：重复：序列号“AC001”已在第 2 行",
+        "第 7 行：电话号码无效“12345”",
+        "第 11 行：重复：该客户的“KFR-35GW”已在第 10 行",
+        f"第 12 行：未知的客户级别“{XSS}”",
+    ])
 
     async with page.expect_download() as waiting:
         await page.click("#export-customers")

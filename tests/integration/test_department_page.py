@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestServer
 
+from ctiserver.customers import CustomerRepository, Product
 from ctiserver.server import CtiServer
 from ctiserver.settings import Settings
 from ctiserver.storage.database import Database, upgrade_schema
@@ -215,3 +216,41 @@ async def test_agents_are_refused_the_view(site: Site, browser: Any) -> None:
     await UserRepository(site.cti.db, FAST_HASHER).add("agent", PASSWORD, "agent")
     page = await logged_in_page(browser, site.base, "agent", PASSWORD, "/ui/department.html")
     await page.get_by_test_id("denied").wait_for(timeout=TIMEOUT)
+
+
+async def test_the_engineers_ticket_shows_whom_to_call_and_where(site: Site, browser: Any) -> None:
+    """The customer's name, phones (tel: links), address (with a map link) and the product with
+    its earlier repairs: only those the engineer may see (docs/visibility.md)."""
+    db = site.cti.db
+    customer = await CustomerRepository(db).create(
+        "陈静", "+86 139-1000-2000", label="mobile", province="北京市", city="北京市", district="海淀区",
+        street="中关村大街", address_detail="1号 <b>",
+    )
+    async with db.session() as session:
+        fridge = Product(customer_id=customer.id, category="冰箱", model="BCD-470", serial="RF-1")
+        session.add(fridge)
+        await session.commit()
+        product_id = fridge.id
+    tickets = site.cti.tickets
+    earlier = await tickets.open("repair", "冰箱结霜", {"result": "fixed"}, customer_id=customer.id,
+                                 product_id=product_id)
+    await tickets.dispatch(earlier.id, "repair", site.branches["beijing"])
+    hidden = await tickets.open("repair", "上海修过一次", {}, customer_id=customer.id, product_id=product_id)
+    await tickets.dispatch(hidden.id, "repair", site.branches["shanghai"])
+    now = await tickets.open("repair", "冰箱不制冷", {}, customer_id=customer.id, product_id=product_id)
+    await tickets.dispatch(now.id, "repair", site.branches["beijing"])
+
+    page = await logged_in_page(browser, site.base, "bj", PASSWORD, "/ui/department.html")
+    await page.locator(f"[data-testid=ticket-row][data-number='{now.number}']").click()
+    await page.get_by_test_id("parties").wait_for(timeout=TIMEOUT)
+    assert await page.get_by_test_id("customer-name").inner_text() == "陈静"
+    phone = page.get_by_test_id("customer-phone")
+    assert (await phone.inner_text(), await phone.get_attribute("href")) == ("+86 139-1000-2000", "tel:+8613910002000")
+    address = await page.get_by_test_id("customer-address").inner_text()
+    assert "北京市 北京市 海淀区 中关村大街 1号 <b>" in address
+    assert "keyword=" in (await page.get_by_test_id("customer-map").get_attribute("href") or "")
+    assert "BCD-470" in await page.get_by_test_id("product").inner_text()
+    history = await page.get_by_test_id("product-ticket").all_inner_texts()
+    assert len(history) == 1 and earlier.number in history[0], "Shanghai's repair is not Beijing's to see"
+    assert await page.locator("b").count() == 0, "an address is text, never markup"
+    await page.screenshot(path=str(Path("/tmp/department-parties.png")), full_page=True)

@@ -17,6 +17,7 @@ import pytest
 from ctiserver.agents.model import AgentState
 from ctiserver.lab import runner
 from ctiserver.lab.asterisk import AsteriskLayout, AsteriskProcess, layout_for, render_config
+from ctiserver.lab.boxes import BoxView
 from ctiserver.lab.caller import place_call
 from ctiserver.lab.phones import PhoneLines
 from ctiserver.lab.provision import AsteriskInstall, find_or_provision
@@ -175,10 +176,10 @@ async def test_the_server_runs_on_the_least_permissions(
     lab_user = lab_settings(tmp_path)
 
     def render_with_both_users(
-        settings: Settings, install: AsteriskInstall, layout: AsteriskLayout
+        settings: Settings, install: AsteriskInstall, layout: AsteriskLayout, box: BoxView | None = None
     ) -> Path:
         etc = render_config(settings.replace(ami={"username": lab_user.ami.username,
-                                                  "secret": lab_user.ami.secret}), install, layout)
+                                                  "secret": lab_user.ami.secret}), install, layout, box)
         write_snippets({"manager_ctiserver.conf": render_snippets(settings)["manager_ctiserver.conf"]}, etc)
         with (etc / "manager.conf").open("a", encoding="utf-8") as fh:
             fh.write("\n#include manager_ctiserver.conf\n")

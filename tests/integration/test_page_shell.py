@@ -27,6 +27,7 @@ from ctiserver.vocabulary import USER_ROLES
 from ctiserver.web.contract import operations
 from tests.chromium import launched_chromium
 from tests.conftest import require
+from tests.integration.flow_editor import paste_source, wait_for_text
 from tests.staff import FAST_HASHER, add_branch, add_staff
 from tests.unit.test_flows_api import BAD_REFERENCE, HOTLINE, NEW_GREETING, SOURCE, VALID_EDIT, line_of
 
@@ -39,10 +40,10 @@ PASSWORD = "shell page password"
 TIMEOUT_MS = 10_000
 #: who may open which page, said here independently of shell.js's table
 EXPECTED_PAGES = {
-    "agent": ["agent"],
-    "supervisor": ["agent", "supervisor", "reports", "department"],
-    "admin": ["agent", "supervisor", "reports", "department", "customers", "flows", "users"],
-    "staff": ["department"],
+    "agent": ["agent", "lookup"],
+    "supervisor": ["agent", "supervisor", "reports", "department", "lookup"],
+    "admin": ["agent", "supervisor", "reports", "department", "lookup", "customers", "flows", "users", "audit"],
+    "staff": ["department", "lookup"],
 }
 #: the shell's own parts of the header, in order (the page's own parts go after the title)
 SHELL_START = ["shell-home", "shell-title"]
@@ -232,8 +233,9 @@ async def test_not_allowed_names_the_pages_one_may_open(site: Site, browser: Bro
     await expect(denied).to_be_visible()
     await expect(denied.locator("h2")).to_have_text("仅限管理员")
     await expect(page.locator("#main")).to_be_hidden()
-    await expect(denied.locator("[data-testid=denied-pages] a")).to_have_count(1)
+    await expect(denied.locator("[data-testid=denied-pages] a")).to_have_count(len(EXPECTED_PAGES["staff"]))
     await expect(denied.locator("a[data-page=department]")).to_have_attribute("href", "/ui/department.html")
+    await expect(denied.locator("a[data-page=lookup]")).to_have_attribute("href", "/ui/lookup.html")
     await page.screenshot(path="/tmp/shell-denied.png")
     await page.click("#lang-toggle")
     await expect(denied.locator("h2")).to_have_text("Admins only")
@@ -253,23 +255,24 @@ async def test_the_flow_editor_in_chinese(site: Site, browser: Browser) -> None:
     await expect(page.locator("#main")).to_be_visible()
     await expect(page.locator("#shell-title")).to_have_text("IVR 流程")
     await page.click("#flow-list button[data-flow=hotline]")
-    await expect(page.locator("#source")).to_have_value(SOURCE)
+    await wait_for_text(page, SOURCE)
     await expect(page.locator("#editor-title")).to_have_text("编辑器 · hotline（生效版本：v1）")
-    await expect(page.locator("#check-state")).to_contain_text("没有问题")
+    await expect(page.locator("#check-state")).to_contain_text("没有问题", timeout=TIMEOUT_MS)
     await expect(page.locator("#problem-count")).to_have_text("（无）")
 
-    await page.fill("#source", BAD_REFERENCE)
+    await paste_source(page, BAD_REFERENCE)
     bad_line = line_of(BAD_REFERENCE, "next: nowhere")
     await expect(page.locator("#problems li")).to_have_text(
         [f"第 {bad_line} 行，第 11 列：next: no node named 'nowhere'"])
     await expect(page.locator("#check-state")).to_have_text("1 个问题")
     await expect(page.locator("#diagram-caption")).to_have_text(
         "修正问题后流程图才会更新；这是上一次有效文本的流程图。")
-    await expect(page.locator(f"#gutter div:nth-child({bad_line})")).to_have_class("bad")
+    await page.locator("#problems li button").click()  # to the problem's line, underlined
+    await expect(page.locator(".cm-lintRange-error")).to_have_text("nowhere")
     await expect(page.locator("#publish")).to_be_disabled()
 
-    await page.fill("#source", VALID_EDIT)
-    await expect(page.locator("#check-state")).to_contain_text("没有问题 · 流程 hotline")
+    await paste_source(page, VALID_EDIT)
+    await expect(page.locator("#check-state")).to_contain_text("没有问题 · 流程 hotline", timeout=TIMEOUT_MS)
     await page.wait_for_function(
         "() => { const img = document.getElementById('diagram');"
         " return img.complete && img.naturalWidth > 0 && img.src.startsWith('blob:'); }")
@@ -297,5 +300,5 @@ async def test_the_flow_editor_in_chinese(site: Site, browser: Browser) -> None:
     # roll back to version 1 (the dialog is accepted), in Chinese
     await rows.nth(1).locator("button.rollback").click()
     await expect(page.locator("#publish-result")).to_have_text("已回滚：hotline 现在是版本 3（版本 1 的文本）")
-    await expect(page.locator("#source")).to_have_value(SOURCE)
+    await wait_for_text(page, SOURCE)
     assert tab.errors == []

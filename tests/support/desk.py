@@ -35,7 +35,7 @@ def agent_dict(extension: str, name: str, state: str = "logged_out") -> dict[str
     return {
         "extension": extension, "name": name, "interface": f"PJSIP/{extension}",
         "state": state, "since": "2026-11-22T08:00:00.000+00:00", "reason": None,
-        "queues": [], "call_id": None,
+        "paused_by": None, "queues": [], "call_id": None,
     }
 
 
@@ -75,11 +75,11 @@ class FakeDesk:
         self.actions.append(("pause", user_id, reason))
         if self.agents[user_id]["state"] == "logged_out":
             raise DeskError(409, "log in before pausing")
-        return self._change(user_id, state="paused", reason=reason)
+        return self._change(user_id, state="paused", reason=reason, paused_by=None)
 
     async def ready(self, user_id: int) -> dict[str, Any]:
         self.actions.append(("ready", user_id))
-        return self._change(user_id, state="ready", reason=None)
+        return self._change(user_id, state="ready", reason=None, paused_by=None)
 
     async def hangup(self, user_id: int) -> dict[str, Any]:
         self.actions.append(("hangup", user_id))
@@ -87,12 +87,15 @@ class FakeDesk:
             raise DeskError(409, "you have no call to hang up")
         return self._change(user_id, state="wrap_up")
 
-    async def supervise(self, extension: str, action: str, reason: str | None = None) -> dict[str, Any]:
+    async def supervise(
+        self, extension: str, action: str, reason: str | None = None, by: str | None = None,
+    ) -> dict[str, Any]:
         user_id = next((uid for uid, a in self.agents.items() if a["extension"] == extension), None)
         if user_id is None:
             raise DeskError(404, f"no agent at extension {extension}")
         if action == "pause":
-            return await self.pause(user_id, reason or "other")
+            await self.pause(user_id, reason or "other")
+            return self._change(user_id, paused_by=by)
         return await (self.ready(user_id) if action == "ready" else self.logout(user_id))
 
 
@@ -100,6 +103,7 @@ class FakeWallboard:
     def __init__(self) -> None:
         wallboard_agent = agent_dict("1001", "王小明", "ready")
         del wallboard_agent["call_id"]  # the wallboard's agents have no call
+        del wallboard_agent["paused_by"]  # nor who paused them
         self.board: dict[str, Any] = {
             "at": "2026-11-22T08:00:00.000+00:00",
             "queues": [{"name": "support", "waiting": 1, "longest_wait": 12.5, "offered": 10,

@@ -139,6 +139,47 @@ async def test_outcomes_from_the_agent_legs_events(db: Database) -> None:
     assert [body["event"] for _, body in offers] == ["ringing", "ended", "ringing", "ended"]
 
 
+async def test_an_agent_is_not_free_again_before_their_last_attempts_end_is_recorded(db: Database) -> None:
+    """The Dial's end (answered) and then the hangup come at once: the agent's next claim
+    must not start before the first attempt's end is in the database."""
+    ami = FakeAmi()
+    clock = [T]
+    dialer, store, _, _ = _dialer(db, ami, _board("1001"), now=clock)
+    for n in range(2):
+        await store.record_miss(Miss(f"1380000000{n}", Source.ABANDONED, T - 50 + n, queue="support"))
+    assert await dialer.tick() == 1
+    channel = ami.sent[0]["ChannelId"]
+    writing = asyncio.Event()
+    written = asyncio.Event()
+    finish = store.finish
+
+    async def slow_finish(*args: Any) -> CallbackInfo | None:
+        writing.set()
+        await written.wait()
+        return await finish(*args)
+
+    store.finish = slow_finish  # type: ignore[method-assign]
+    clock[0] = T + 10
+    dialer.handle(DialEnded(T + 10, channel, channel, "x", "Local/138@c-1;1", "c1", "ANSWER"))
+    dialer.handle(ChannelHungUp(T + 10, channel, channel, "x", 16, "Normal"))
+    await writing.wait()
+    await _settle_briefly()
+    assert dialer.free_agents("support") == [], "free before the end was written"
+    written.set()
+    await _settle()
+    clock[0] = T + 11
+    assert [a for a, _ in dialer.free_agents("support")] == ["Local/1001@lab-agents/n"]
+    assert await dialer.tick() == 1
+    attempts = [a for t in await store.search() for a in await store.attempts(t.id)]
+    first, second = sorted(attempts, key=lambda a: a.id)
+    assert first.ended_at is not None and second.started_at >= first.ended_at
+
+
+async def _settle_briefly() -> None:
+    for _ in range(20):
+        await asyncio.sleep(0)
+
+
 async def test_after_a_restart_attempts_in_flight_are_followed_or_read_from_asterisk_never_redialled(
     db: Database,
 ) -> None:
@@ -192,6 +233,33 @@ async def test_a_dead_servers_attempts_are_resolved_by_a_live_one_once_its_lease
     outcomes = sorted(str(t.outcome) for t in await store.search())
     assert outcomes == ["agent_missed", "connected"], "the answered customer is not dialled again"
     assert asterisk.sent == []
+
+
+async def test_attempts_that_ended_while_the_ami_link_was_down_are_ended_from_their_records(db: Database) -> None:
+    """The server lives on but its AMI link drops while its callbacks go on: once it is back,
+    the attempts whose channel is gone are finished from Asterisk's record (the customer who
+    answered: connected), their agents freed; one claimed since, or still in Asterisk, is
+    left to its events."""
+    clock = [T]
+    ami = FakeAmi()
+    dialer, store, _, _ = _dialer(db, ami, _board("1001", "1002"), now=clock)
+    for n in range(3):
+        await store.record_miss(Miss(f"1380000000{n}", Source.ABANDONED, T - 50 + n, queue="support"))
+    assert await dialer.tick() == 2
+    answered, alive = (a["ChannelId"] for a in ami.sent)
+    clock[0] = T + 5
+    dialer.link_lost()
+    clock[0] = T + 10
+    day = f"cti-attempt-{dt.datetime.fromtimestamp(T, dt.UTC):%Y%m%d}"
+    ami.channels = [{"Uniqueid": alive, "Application": "Dial", "BridgeId": ""}]
+    ami.records = {f"{day}/{answered}": "end:ANSWER"}
+    dialer.link_back()
+    await _settle()
+    outcomes = {t.number: (t.status, t.outcome) for t in await store.search()}
+    assert outcomes["13800000000"] == ("connected", "connected"), outcomes
+    assert outcomes["13800000001"] == ("dialing", None), "still in Asterisk: followed"
+    assert [a for a, _ in dialer.free_agents("support")] == ["Local/1001@lab-agents/n"], "1001 is free again"
+    assert await dialer.tick() == 1 and ami.sent[-1]["Exten"] == "13800000002", "the next task, not a redial"
 
 
 async def test_only_ascii_digits_of_a_number_reach_originate(db: Database) -> None:

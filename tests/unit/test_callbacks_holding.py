@@ -107,7 +107,7 @@ async def test_the_key_records_the_task_claims_it_then_queues_a_placeholder_at_t
     assert (action["Channel"], action["Context"], action["Exten"]) == (HOLD_CHANNEL, "callback", "13800138000")
     task = changed[0]
     assert (task.source, task.queue, task.status, task.call_linkedid) == ("queue", "support", "pending", CALL)
-    assert task.wait_seconds == 40.0 and task.reason == "chose a callback at position 2 in support after 40 s"
+    assert task.wait_seconds == 40.0 and task.reason == "queue"  # the source: no English prose
     assert (task.vip, task.choices) == (True, ("language:1", "main_menu:0"))
     assert [c.status for c in changed] == ["pending", "dialing"]
     (attempt,) = await holding._store.attempts(task.id)
@@ -128,7 +128,7 @@ async def test_only_the_servers_values_reach_the_placeholder(db: Database) -> No
     assert action["CallerID"] == '"CB 8613800138000" <8613800138000>'
     assert "CTI_HOLD_POSITION=" in action["Variable"] and "QUEUE_PRIO=0" in action["Variable"]
     assert all("\n" not in str(v) and "Action" not in str(v) for v in action.values())
-    assert changed[0].reason == "chose a callback waiting in support after 40 s"
+    assert changed[0].reason == "queue" and changed[0].queue == "support"
 
 
 async def test_a_call_not_in_a_configured_queue_goes_back_to_the_queue(db: Database) -> None:

@@ -9,6 +9,7 @@ import pytest
 
 from ctiserver import vocabulary
 from ctiserver.callbacks.model import (
+    CallingWindows,
     Outcome,
     Policy,
     Source,
@@ -83,6 +84,13 @@ def test_vip_first_then_the_oldest() -> None:
 
 def _at(hour: int, minute: int = 0) -> float:
     return dt.datetime(2026, 12, 1, hour, minute, tzinfo=ZoneInfo("Asia/Shanghai")).timestamp()
+
+
+def test_the_calling_windows_of_the_queues_each_open_in_its_hours() -> None:
+    windows = CallingWindows({"support": calling_window("08:00-20:00", "Asia/Shanghai")})
+    moment = [dt.datetime.fromtimestamp(_at(h, m), dt.UTC) for h, m in ((7, 59), (8, 0), (19, 59), (20, 0), (9, 0))]
+    assert [windows.open("support", m) for m in moment] == [False, True, True, False, True]
+    assert windows.open("sales", moment[0]), "a queue not in the settings: any time"
 
 
 def test_the_calling_window_is_the_queues_hours_in_the_hotlines_zone() -> None:

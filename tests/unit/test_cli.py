@@ -12,16 +12,18 @@ from ctiserver.audit.store import AuditFilter, AuditRepository
 from ctiserver.storage.database import Database
 from ctiserver.users.sessions import SessionRepository
 from ctiserver.users.store import UserRepository
-from tests.conftest import REPO, require
+from tests.conftest import MIGRATED, REPO, require
 
 HOTLINE = REPO / "ivr_flows" / "hotline.yaml"
 BROKEN = REPO / "tests" / "flows_broken"
 
 
 def ctiserver(*args: str, tmp_path: Path, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    database = tmp_path / "cli.sqlite3"
+    MIGRATED.seed(database)  # the migrations' own tests replay them; a command here need not
     env = {
         **os.environ,
-        "CTISERVER_DATABASE__URL": f"sqlite+aiosqlite:///{tmp_path}/cli.sqlite3",
+        "CTISERVER_DATABASE__URL": f"sqlite+aiosqlite:///{database}",
         "CTISERVER_IVR__FLOWS_DIR": str(REPO / "ivr_flows"),
         # the code under test, not whatever checkout the venv has installed
         "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),

@@ -116,7 +116,7 @@ async def test_card_has_phones_address_products_open_tickets_and_recent_calls(
         "province": "北京市", "city": "北京市", "district": "朝阳区", "street": "建国路",
         "detail": "88号 SOHO现代城 A座 1201室",
     }
-    assert [p["category"] for p in card["products"]] == ["air conditioner", "refrigerator"]
+    assert [p["category"] for p in card["products"]] == ["air_conditioner", "refrigerator"]
     assert card["products"][1] == {
         "id": fridge, "category": "refrigerator", "model": "BCD-470WDPG",
         "serial": "RF2022BJ000233", "installed_on": "2022-03-02",

@@ -40,12 +40,13 @@ def test_list_commands_gives_the_actions_the_user_may_send() -> None:
 
 
 def test_permissions_name_what_is_missing_and_the_classes_to_add() -> None:
-    result = permissions_result({"QueueAdd", "QueueRemove", "BlindTransfer", "ShowDialPlan", "CoreSettings"})
+    result = permissions_result({"QueueAdd", "QueueRemove", "BlindTransfer", "Atxfer", "CancelAtxfer", "ShowDialPlan",
+                                 "CoreSettings"})
     assert not result.ok
     assert "QueuePause" in result.detail and "CoreShowChannels" in result.detail
     assert "write = call,agent,reporting" in result.fix and "missing: agent, reporting" in result.fix
-    full = {"QueueAdd", "QueueRemove", "QueuePause", "BlindTransfer", "CoreShowChannels", "ShowDialPlan",
-            "CoreSettings"}
+    full = {"QueueAdd", "QueueRemove", "QueuePause", "BlindTransfer", "Atxfer", "CancelAtxfer", "CoreShowChannels",
+            "ShowDialPlan", "CoreSettings"}
     assert permissions_result(full).ok
     generous = permissions_result(full | {"Originate", "Command"})
     assert generous.ok and "Command, Originate" in generous.detail and "more than it needs" in generous.detail

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -42,6 +43,7 @@ ROUTES = [
     ("GET", "/api/flows/hotline", None),
     ("GET", "/api/flows/hotline/versions/1", None),
     ("GET", "/api/flows/hotline/graph.svg", None),
+    ("GET", "/api/flow-schema", None),
     ("POST", "/api/flows/check", {"source": SOURCE}),
     ("POST", "/api/flows/publish", {"source": VALID_EDIT}),
     ("POST", "/api/flows/hotline/rollback", {"number": 1}),
@@ -107,6 +109,18 @@ async def test_flow_api_is_for_admins_only(
     await env.login(username)
     assert await env.call(method, path, body) == (403, {"error": "admins only"})
     assert env.registry.active_version("hotline").number == 1  # type: ignore[union-attr]
+
+
+async def test_the_flow_schema_is_served_as_the_command_prints_it(env: Env) -> None:
+    from ctiserver.resources import flow_schema
+
+    await env.login("admin")
+    response = await env.client.get("/api/flow-schema")
+    assert response.status == 200
+    assert response.content_type == "application/schema+json"
+    served = await response.json(content_type=None)
+    assert served == json.loads(flow_schema().read_text(encoding="utf-8"))
+    assert "kind_queue" in served["$defs"]
 
 
 async def test_list_and_get_flows(env: Env) -> None:

@@ -122,6 +122,13 @@ def vocabulary_codes() -> dict[str, set[str]]:
         "cb.status": set(vocabulary.CALLBACK_STATUSES),
         "cb.outcome": set(vocabulary.CALLBACK_OUTCOMES),
         "visits.status": set(vocabulary.VISIT_STATUSES),
+        "dept": set(vocabulary.DEPARTMENTS),
+        "level": set(vocabulary.CUSTOMER_LEVELS),
+        "queue": set(meta["queues"]),
+        "category": set(vocabulary.PRODUCT_CATEGORIES),
+        "phonekind": set(vocabulary.PHONE_KINDS),
+        "actor": set(vocabulary.TICKET_ACTORS),
+        "rpb.by": set(vocabulary.REPORT_DIMENSIONS),
     }
 
 

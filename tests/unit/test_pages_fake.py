@@ -290,6 +290,48 @@ async def test_data_is_text_never_markup(desk: Desk) -> None:
     assert tab.dialogs == []
 
 
+async def test_the_badge_follows_the_servers_pushes_and_sign_in_comes_back_after_sign_out(desk: Desk) -> None:
+    """ringing -> on call -> wrap-up -> ready, a supervisor's pause by name, then 签出 and
+    签入队列 again: no reload (the pushes are the declared ``agent`` shape: the fake checks)."""
+    page = (await desk.agent("agent1", AGENT1)).page
+    state = page.locator(tid("state"))
+    await page.click(tid("login-button"))
+    await expect(state).to_have_text("就绪")
+    agent = {key: value for key, value in desk.fake.agents[AGENT1].items() if key != "skills"}
+    for pushed, shown in (
+        ({"state": "ringing", "call_id": "1718000000.42"}, "振铃中"),
+        ({"state": "on_call"}, "通话中"),
+        ({"state": "wrap_up"}, "话后处理"),
+        ({"state": "ready", "call_id": None}, "就绪"),
+        ({"state": "paused", "reason": "meeting", "paused_by": "赵主管"}, "暂停（会议，由赵主管设置）"),
+        ({"state": "ready", "reason": None, "paused_by": None}, "就绪"),
+    ):
+        agent.update(pushed, since=dt.datetime.now(dt.UTC).isoformat().replace("+00:00", "Z"))
+        desk.fake.agents[AGENT1].update(agent)
+        await desk.fake.push(AGENT1, {"type": "agent", "agent": dict(agent)})
+        await expect(state).to_have_text(shown)
+        await expect(state).to_have_attribute("data-state", pushed["state"])
+    await expect(page.locator(tid("state-timer"))).to_have_text("0:00")
+    await page.click(tid("logout-button"))
+    await expect(state).to_have_text("未签入")
+    await expect(page.locator(tid("login-button"))).to_be_enabled()
+    await page.click(tid("login-button"))
+    await expect(state).to_have_text("就绪")
+
+
+async def test_the_pop_lists_the_tickets_opened_on_the_call(desk: Desk) -> None:
+    page = (await desk.agent("agent1", AGENT1)).page
+    opened = {**desk.fake.customers[1]["open_tickets"][0], "id": 777, "number": "R20261206-0007", "status": "new",
+              "summary": "IVR：空调不制冷", "call_linkedid": "1718000000.42", "source": "ivr"}
+    await ring(desk.fake, AGENT1, tickets=[opened])
+    box = page.locator(tid("pop-call-tickets"))
+    await expect(box).to_be_visible()
+    await expect(box).to_contain_text("本次来电已开工单")
+    await expect(box).to_contain_text("R20261206-0007")
+    await ring(desk.fake, AGENT1, call_id="1718000000.43")
+    await expect(page.locator(tid("pop-call-tickets"))).to_be_hidden()
+
+
 async def test_open_ticket_from_the_pop(desk: Desk) -> None:
     page = (await desk.agent("agent1", AGENT1)).page
     await page.click(tid("login-button"))
@@ -311,11 +353,28 @@ async def test_open_ticket_from_the_pop(desk: Desk) -> None:
     # the repair's own fields, from GET /api/meta
     fields = page.locator(tid("ticket-fields"))
     await expect(fields).to_contain_text("故障代码")
-    await expect(page.locator(tid("ticket-field-engineer_id"))).to_have_count(0)  # chosen by the branch
+    # only what the agent fills: the appointment, the engineer, the parts and the result are the department's
+    for theirs in ("engineer_id", "appointment_start", "appointment_end", "parts", "result", "distance_km"):
+        await expect(page.locator(tid(f"ticket-field-{theirs}"))).to_have_count(0)
+    # pre-filled from the card and the chosen product
+    await expect(page.locator(tid("ticket-field-address"))).to_have_value("广东省 深圳市 南山区 科技园路 1号 A栋 1201")
+    await expect(page.locator(tid("ticket-field-product_model"))).to_have_value("KFR-35GW/BP3")
+    await expect(page.locator(tid("ticket-field-serial"))).to_have_value("AC2023051800123")
+    await page.select_option(tid("ticket-product"), "12")  # another product: its model and serial follow
+    await expect(page.locator(tid("ticket-field-serial"))).to_have_value("WM2022110900077")
+    await page.fill(tid("ticket-field-serial"), "WM-typed")  # what the agent types stays
+    await page.select_option(tid("ticket-product"), "11")
+    await expect(page.locator(tid("ticket-field-product_model"))).to_have_value("KFR-35GW/BP3")
+    await expect(page.locator(tid("ticket-field-serial"))).to_have_value("WM-typed")
+    await page.fill(tid("ticket-field-serial"), "AC2023051800123")
     await page.fill(tid("ticket-field-fault_code"), "E3")
-    await page.fill(tid("ticket-field-parts"), "电容，压缩机")
-    await page.fill(tid("ticket-field-distance_km"), "12.5")
-    await page.select_option(tid("ticket-field-result"), "fixed")
+    # the product list stays inside the form, however long its names
+    inside = await page.evaluate("""() => {
+        const form = document.querySelector('[data-testid=ticket-form]').getBoundingClientRect();
+        const list = document.querySelector('[data-testid=ticket-product]').getBoundingClientRect();
+        return list.left >= form.left && list.right <= form.right;
+    }""")
+    assert inside, "the product list spills past the form"
     await page.screenshot(path=str(AGENT_SHOT), full_page=True)
 
     await page.click(tid("ticket-submit"))
@@ -326,7 +385,8 @@ async def test_open_ticket_from_the_pop(desk: Desk) -> None:
         "customer_id": 1,
         "product_id": 11,
         "call_id": pop["call_id"],
-        "fields": {"fault_code": "E3", "parts": ["电容", "压缩机"], "distance_km": 12.5, "result": "fixed"},
+        "fields": {"fault_code": "E3", "product_model": "KFR-35GW/BP3", "serial": "AC2023051800123",
+                   "address": "广东省 深圳市 南山区 科技园路 1号 A栋 1201"},
     }
     await expect(form).to_be_hidden()
     tickets = page.locator(tid("open-tickets"))

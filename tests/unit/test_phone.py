@@ -10,7 +10,7 @@ import pytest
 
 from ctiserver.lab.certificates import lab_certificate
 from ctiserver.operations.check.webrtc import webrtc_result
-from ctiserver.phone import endpoint_of, ice_servers, sip_password
+from ctiserver.phone import endpoint_of, endpoints_conf, ice_servers, sip_password, supervisor_endpoint_of
 from ctiserver.phone.credentials import wss_url
 from ctiserver.phone.http import SETTINGS_KEY
 from ctiserver.production import UnsafeSettings, production_settings
@@ -88,8 +88,20 @@ async def test_another_agents_session_is_refused_their_credentials(env: DeskEnv)
     assert body["phone"]["endpoint"] == "web1002"
     await env.client.post("/logout")
     assert await env.call("GET", "/api/phone") == (401, {"error": "login required"})
-    await env.login("admin")  # no agent: no phone
+    await env.login("agent1003")  # an agent user with no agent: no phone
     assert await env.call("GET", "/api/phone") == (404, {"error": "no agent for this user"})
+
+
+async def test_a_supervisor_without_an_agent_gets_their_own_monitoring_endpoint(env: DeskEnv) -> None:
+    """Live monitoring rings a supervisor's browser phone when they give no desk phone."""
+    await env.login("admin")
+    status, body = await env.call("GET", "/api/phone")
+    admin = f"websup{env.user_ids['admin']}"
+    assert status == 200 and body["phone"]["endpoint"] == admin
+    assert body["phone"]["password"] == sip_password(env.app[SETTINGS_KEY], admin)
+    assert supervisor_endpoint_of(Settings(), env.user_ids["admin"]) == admin
+    conf = endpoints_conf(Settings(), ["1001"], [env.user_ids["admin"]])
+    assert f"[{admin}]" in conf and "[web1001]" in conf and "remove_unavailable = yes" in conf
 
 
 def served_pages() -> list[str]:

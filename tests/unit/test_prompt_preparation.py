@@ -112,7 +112,7 @@ def test_the_sample_hotline_needs_every_prompt_the_engine_can_say() -> None:
                 if "${" not in picked[1]:
                     assert picked in texts, f"{node_id}.{name} in {language}"
     assert ("en", "Welcome to after-sales service.") in texts
-    assert ("zh", "报修请按1，投诉请按2，安装或移机请按3，自助查询请按4，人工服务请按0。") in texts
+    assert ("zh", "报修请按1，投诉请按2，安装或移机请按3，自助查询请按4，查询维修进度请按5，人工服务请按0。") in texts
     assert not any("${" in words for _, words in texts)
 
 
@@ -246,7 +246,9 @@ async def test_after_loading_every_prompt_file_exists_and_a_call_synthesises_not
     flow = registry.get("hotline")
     assert flow is not None
     texts = flow_texts(flow)
-    assert len(texts) == 32
+    # 32, and the repair progress: the progress nodes' own sentences (14 not already in the flow)
+    # and the ticket number's input (its prompt in zh and en, "Invalid number.")
+    assert len(texts) == 32 + 14 + 3
     for language, words in texts:
         assert library.host_path(words, language).is_file(), (language, words)
     made = library.syntheses

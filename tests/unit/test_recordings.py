@@ -167,6 +167,10 @@ async def test_a_finished_leg_is_indexed_with_call_agent_caller_and_customer(db:
     assert row.customer_id == customer.id and row.queue == "support"
     assert row.flag is None and row.duration == 3.0 and row.format == "wav" and row.size > 0
     assert [r.id for r in await index.find(RecordingFilter(caller="3800138"))] == [recording.id]
+    for form in ("13800138000", "138-0013-8000", "+86 138 0013 8000", "(138) 0013 8000", "张伟", "伟"):
+        assert [r.id for r in await index.find(RecordingFilter(caller=form))] == [recording.id], form
+    for other in ("13900139000", "139-0013-9000", "李四"):
+        assert await index.find(RecordingFilter(caller=other)) == [], other
     assert await index.find(RecordingFilter(agent="1002")) == []
 
     calls.handle(QueueCallerJoined(T0, "c.1", "c.1", "PJSIP/trunk-1", "quiet", 1))
@@ -386,3 +390,31 @@ def test_gaps_are_marked_from_the_recording_start_and_blanked_with_a_margin(tmp_
     assert pcm_rms(frames[2 * 16000:2 * 40000]) == 0.0
     assert pcm_rms(frames[: 2 * 12000]) > 1000 and pcm_rms(frames[2 * 44000:]) > 1000
     assert examine(path).duration == 10.0, "the file stays whole and valid"
+
+
+async def test_searching_by_a_customers_name_or_number_keeps_to_what_the_viewer_may_hear(
+    api: tuple[CtiServer, TestServer],
+) -> None:
+    cti, server = api
+    customer = await CustomerRepository(cti.db).create("王芳", "13500001111")
+    now = dt.datetime.now(dt.UTC)
+    index = RecordingRepository(cti.db)
+    ids = {}
+    for agent, caller in (("1001", "+8613500001111"), ("1002", "13500001111")):
+        rid = ids[agent] = new_id()
+        await index.add(RecordingRow(
+            id=rid, call_id=f"c-{agent}", leg_uniqueid=f"{agent}.1", caller_number=caller, caller_name=None,
+            agent=agent, agent_interface=f"PJSIP/{agent}", queue="support", customer_id=customer.id,
+            started_at=now, ended_at=now, duration=60.0, size=1, format="wav", checksum=None,
+            path=f"x/{rid}.wav", flag=None, hold=False,
+        ))
+    supervisor, agent1 = [await as_user(server, u) for u in ("supervisor", "agent1001")]
+    try:
+        for caller in ("王芳", "135-0000-1111", "+86 135 0000 1111"):
+            async with supervisor.get(server.make_url("/api/recordings"), params={"caller": caller}) as response:
+                assert {r["id"] for r in (await response.json())["recordings"]} == set(ids.values()), caller
+            async with agent1.get(server.make_url("/api/recordings"), params={"caller": caller}) as response:
+                assert [r["id"] for r in (await response.json())["recordings"]] == [ids["1001"]], caller
+    finally:
+        for http in (supervisor, agent1):
+            await http.close()

@@ -7,6 +7,7 @@ import contextlib
 import csv
 import datetime as dt
 import io
+import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,10 +17,12 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from openpyxl import load_workbook
 
+from ctiserver.agents import AgentRepository
 from ctiserver.callbacks.model import Miss, Outcome, Source
 from ctiserver.callbacks.store import CallbackRepository
 from ctiserver.lab.demo import seed_demo
 from ctiserver.reports import http as reports_http
+from ctiserver.reports.labels import column_labels
 from ctiserver.reports.queries import ReportQueries
 from ctiserver.reports.service import ReportService, report_table
 from ctiserver.reports.store import ReportTotals, thresholds
@@ -66,7 +69,8 @@ async def reports_env(tmp_path: Path) -> AsyncIterator[Env]:
     await callbacks.finish(claim.attempt.id, Outcome.CONNECTED, NOON + 7300)
     app = build_app(settings, db=db, calls=FakeTracker(), ami=FakeAmi(), users=UserRepository(db, FAST_HASHER))
     reports_http.register(app, ReportService(
-        ReportQueries(db), HotlineDays(ZONE), lambda: NOON, QUEUES, settings.hotline.agent_interface))
+        ReportQueries(db), HotlineDays(ZONE), lambda: NOON, QUEUES, settings.hotline.agent_interface,
+        directory=AgentRepository(db)))
     client = TestClient(TestServer(app))
     await client.start_server()
     try:
@@ -94,7 +98,7 @@ async def test_supervisors_get_each_report_as_json_csv_and_xlsx(env: Env) -> Non
         assert status == 200, report
         assert (report["report"], report["from"], report["to"], report["timezone"]) == (
             name, "2026-05-04", "2026-05-10", ZONE)
-        response = await env.client.get(f"/api/reports/{name}?{RANGE}&format=csv")
+        response = await env.client.get(f"/api/reports/{name}?{RANGE}&format=csv&headers=codes")
         assert response.status == 200 and response.content_type == "text/csv"
         assert f"report-{name}-2026-05-04-2026-05-10.csv" in response.headers["Content-Disposition"]
         body = await response.read()
@@ -104,13 +108,44 @@ async def test_supervisors_get_each_report_as_json_csv_and_xlsx(env: Env) -> Non
         assert read[0] == header
         assert read[1:] == [[shown(v) for v in row] for row in rows]
         # the same table as an Excel workbook: text never a formula, the CSV's cells
-        response = await env.client.get(f"/api/reports/{name}?{RANGE}&format=xlsx")
+        response = await env.client.get(f"/api/reports/{name}?{RANGE}&format=xlsx&headers=codes")
         assert response.status == 200 and response.content_type == MEDIA_TYPE
         assert f"report-{name}-2026-05-04-2026-05-10.xlsx" in response.headers["Content-Disposition"]
         sheet = load_workbook(io.BytesIO(await response.read())).worksheets[0]
         assert [c.coordinate for line in sheet.iter_rows() for c in line if c.data_type == "f"] == []
         cells = [["" if v is None else str(v) for v in line] for line in sheet.iter_rows(values_only=True)]
         assert cells == [[undefuse(c) for c in line] for line in read] and len(cells) == len(rows) + 1
+
+
+async def test_spreadsheet_headers_in_the_pages_language_or_as_codes(env: Env) -> None:
+    await env.login("supervisor")
+    for name in ("queues", "agents", "hours", "days"):
+        _, report = await env.call("GET", f"/api/reports/{name}?{RANGE}")
+        codes, _ = report_table(report)
+        for lang, query in (("zh", "&lang=zh"), ("zh", ""), ("en", "&lang=en")):
+            response = await env.client.get(f"/api/reports/{name}?{RANGE}&format=csv{query}")
+            header = next(csv.reader(io.StringIO((await response.read()).decode("utf-8-sig"))))
+            assert header == column_labels(codes, lang)
+            if lang == "zh":  # every column said in Chinese: none left as its code
+                assert not set(header) & set(codes) and all(re.search("[\u4e00-\u9fff]", h) for h in header), header
+        response = await env.client.get(f"/api/reports/{name}?{RANGE}&format=xlsx&lang=en")
+        sheet = load_workbook(io.BytesIO(await response.read())).worksheets[0]
+        assert list(next(sheet.iter_rows(values_only=True))) == column_labels(codes, "en")
+    assert (await env.call("GET", f"/api/reports/days?{RANGE}&format=csv&headers=names"))[0] == 400
+
+
+async def test_agents_named_as_people_and_listed_for_the_filter(env: Env) -> None:
+    await env.login("supervisor")
+    status, choices = await env.call("GET", "/api/reports/agent-choices")
+    assert status == 200 and len(choices["agents"]) >= 3
+    directory = {c["extension"]: c["name"] for c in choices["agents"]}
+    assert all(c["interface"] == f"PJSIP/{c['extension']}" and re.search("[\u4e00-\u9fff]", c["name"])
+               for c in choices["agents"]), choices  # the demo's agents have Chinese names
+    _, report = await env.call("GET", f"/api/reports/agents?{RANGE}")
+    assert report["agents"] and all(
+        a["name"] == directory[a["extension"]] and a["agent"] == f"PJSIP/{a['extension']}" for a in report["agents"])
+    await env.login("agent1001")
+    assert (await env.call("GET", "/api/reports/agent-choices"))[0] == 403
 
 
 def shown(value: Any) -> str:

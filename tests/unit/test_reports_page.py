@@ -29,7 +29,7 @@ async def shown_table(page: Any, name: str) -> list[list[str]]:
     return await page.evaluate(
         """(name) => {
           const table = document.querySelector(`[data-testid=table-${name}]`);
-          const head = [...table.querySelectorAll("thead th")].map((th) => th.dataset.col);
+          const head = [...table.querySelectorAll("thead th")].map((th) => th.textContent);
           const rows = [...table.querySelectorAll("tbody tr")].map((tr) => [...tr.cells].map((td) => td.textContent));
           return [head, ...rows];
         }""",
@@ -58,6 +58,17 @@ async def test_charts_tables_filters_and_csv(env: Env, tmp_path: Path) -> None:
         await page.goto("/ui/reports.html?from=2026-05-04&to=2026-05-10")
         await page.locator("[data-testid=trend-chart]").wait_for(timeout=10_000)
         await page.screenshot(path=str(REPORTS_SHOT), full_page=True)
+        # laid out for reading: contents first, the hour table folded, agents by name
+        height = await page.evaluate("() => document.documentElement.scrollHeight")
+        print(f"reports page height: {height} px")
+        assert await page.locator("[data-testid=rp-contents] a").count() == 5
+        assert await page.locator("[data-testid=fold-hours]").get_attribute("open") is None
+        assert not await page.locator("[data-testid=table-hours]").is_visible()
+        assert await page.locator("[data-testid=table-agents] tbody tr td").first.inner_text() == agents["agents"][0]["name"]
+        choices = await page.locator("[data-testid=rp-agent] option").evaluate_all(
+            "(nodes) => nodes.map((n) => [n.value, n.textContent])")
+        _, known = await env.call("GET", "/api/reports/agent-choices")
+        assert choices == [["", "全部坐席"]] + [[a["interface"], f"{a['name']}（{a['extension']}）"] for a in known["agents"]]
 
         # the trend: a line and a point per day for offered and answered
         assert await page.locator("[data-testid=trend-chart] polyline.series").count() == 2
@@ -77,7 +88,7 @@ async def test_charts_tables_filters_and_csv(env: Env, tmp_path: Path) -> None:
         # every CSV download is the table shown
         for name in ("days", "queues", "agents", "hours"):
             href = await page.locator(f"[data-testid=csv-{name}]").get_attribute("href")
-            assert href is not None and "format=csv" in href
+            assert href is not None and "format=csv" in href and "lang=zh" in href
             download = await context.request.get(href)
             text = (await download.body()).decode("utf-8")
             assert text.startswith("\ufeff")

@@ -13,15 +13,17 @@ from panoramisk.message import Message
 from ctiserver.ivr.hotline import LISTENING_EVENT
 from ctiserver.lab.simulate import (
     CALLER_ID_BYTES,
+    CallWatch,
     LabCall,
     SimulationError,
     caller_id,
     originate_action,
     parse_presses,
     simulate_call,
+    talk_then_hang_up,
 )
 from ctiserver.settings import Settings
-from ctiserver.telephony.ami.actions import check_fields
+from ctiserver.telephony.ami.actions import AmiActionFailed, check_fields
 
 IVR_SIDE = "Local/s@lab-caller-0000002a;1"
 PHONE = "Local/s@lab-caller-0000002a;2"
@@ -98,6 +100,37 @@ async def test_each_answer_waits_for_its_question() -> None:
     assert ami.pressed() == [(PHONE, "1"), (PHONE, "0")]
     assert ami.actions[-1] == {"Action": "Hangup", "Channel": PHONE}
     assert lines[1:] == ["question 1: pressed 1", "question 2: pressed 0", "hung up after 0 s"]
+
+
+async def test_a_call_that_ended_first_is_ended_not_an_error() -> None:
+    # the IVR (or the agent) hangs up during --hangup-after: no Hangup action, no error
+    ami = ScriptedAmi()
+    lines: list[str] = []
+    task = asyncio.create_task(simulate_call(
+        ami, Settings(), LabCall("13800138000", hangup_after=30), ["1"], report=lines.append, **FAST))
+    await until(lambda: ami.call_id != "")
+    ami.ask(1)
+    await until(lambda: len(ami.pressed()) == 1)
+    ami.emit(Event="Hangup", Uniqueid=ami.call_id)
+    assert await asyncio.wait_for(task, 5) == ami.call_id
+    assert [a["Action"] for a in ami.actions] == ["Originate", "PlayDTMF"]
+    assert lines[-1] == "the call ended before the hang-up"
+
+    # gone between the wait and the action: Asterisk's "No such channel" is the same end
+    class GoneAmi(ScriptedAmi):
+        async def send_action(self, fields: Mapping[str, str | Sequence[str]]) -> Message:
+            if fields["Action"] == "Hangup":
+                raise AmiActionFailed(message(Response="Error", Message="No such channel"))
+            return await super().send_action(fields)
+
+    gone = GoneAmi()
+    lines.clear()
+    task = asyncio.create_task(simulate_call(
+        gone, Settings(), LabCall("13800138000", hangup_after=0), ["1"], report=lines.append, **FAST))
+    await until(lambda: gone.call_id != "")
+    gone.ask(1)
+    assert await asyncio.wait_for(task, 5) == gone.call_id
+    assert lines[-1] == "the call ended before the hang-up"
 
 
 async def test_the_originate_leaves_the_keys_and_the_hangup_to_the_command() -> None:
@@ -185,3 +218,38 @@ def test_a_hostile_name_stays_one_quoted_name() -> None:
     check_fields(action)  # no CR or LF reaches the AMI
     assert action["CallerID"] == shown
     assert caller_id('"\\\r\n', "1") == ("1", False)
+
+
+async def test_talk_hangs_up_after_talking_from_the_agents_answer() -> None:
+    ami = ScriptedAmi()
+    watch = CallWatch(ami)
+    lines: list[str] = []
+    task = asyncio.create_task(talk_then_hang_up(ami, watch, "labcall-1", 0.2, report=lines.append))
+    await asyncio.sleep(0.3)
+    assert not task.done()  # no agent yet: the talk time has not started
+    ami.emit(Event="AgentConnect", Linkedid="labcall-other")
+    ami.emit(Event="AgentConnect", Linkedid="labcall-1")
+    assert await task == "talked"
+    assert ami.actions == [{"Action": "Hangup", "Channel": "labcall-1"}]
+    assert lines == ["an agent answered: talking 0.2 s", "hung up after talking 0.2 s"]
+
+
+async def test_talk_hangs_up_when_interrupted_and_not_when_the_far_end_did() -> None:
+    ami = ScriptedAmi()
+    watch = CallWatch(ami)
+    task = asyncio.create_task(talk_then_hang_up(ami, watch, "labcall-1", 60))
+    ami.emit(Event="AgentConnect", Linkedid="labcall-1")
+    await asyncio.sleep(0.05)
+    task.cancel()  # Ctrl-C
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert ami.actions == [{"Action": "Hangup", "Channel": "labcall-1"}]
+    ended = ScriptedAmi()
+    watch = CallWatch(ended)
+    task = asyncio.create_task(talk_then_hang_up(ended, watch, "labcall-2", 60))
+    ended.emit(Event="AgentConnect", Linkedid="labcall-2")
+    ended.emit(Event="Hangup", Uniqueid="labcall-2")
+    assert await task == "ended" and ended.actions == []
+    unstaffed = ScriptedAmi()
+    assert await talk_then_hang_up(unstaffed, CallWatch(unstaffed), "labcall-3", 60, reach=0.1) == "unanswered"
+    assert unstaffed.actions == [{"Action": "Hangup", "Channel": "labcall-3"}]

@@ -6,7 +6,7 @@ import datetime as dt
 from pathlib import Path
 
 from ctiserver.agents.model import AgentBoard, AgentState, PauseInterval, StateInterval
-from ctiserver.calls.model import CallTracker
+from ctiserver.calls.model import Call, CallTracker, CallUpdate
 from ctiserver.live.wallboard import WallboardService
 from ctiserver.settings import StorageSettings
 from ctiserver.stats.model import (
@@ -22,6 +22,7 @@ from ctiserver.stats.model import (
 from ctiserver.stats.store import StatsRepository
 from ctiserver.storage.database import Database
 from ctiserver.storage.writer import BackgroundWriter
+from ctiserver.telephony.events import QueueMemberListed
 
 SHANGHAI = dt.timezone(dt.timedelta(hours=8))
 #: 2026-11-25 10:00 in Shanghai
@@ -97,3 +98,28 @@ async def test_a_record_stored_twice_is_one_row(db: Database) -> None:
     await stored.append(RECORDS[2:6])  # a batch retried, a journal replayed
     await stored.append([RECORDS[6], RECORDS[6]])
     assert await stored.between(0, T * 2) == RECORDS[:7]
+
+
+async def test_todays_report_counts_the_pause_under_way_and_the_view_keeps_ended_calls(db: Database) -> None:
+    now = T + 600
+    board = AgentBoard()
+    board.resync([QueueMemberListed(T, "support", "PJSIP/1003", member_name="张丽", paused=True,
+                                    paused_reason="lunch", last_pause=T)], T)
+    wallboard = WallboardService(
+        board=board, stats=StatsLog(), calls=CallTracker(), queues=["support"], history=StatsRepository(db),
+        clock=lambda: now,
+    )
+    today = await wallboard.daily_report(dt.date(2026, 11, 25))
+    paused = today["agents"]["PJSIP/1003"]
+    assert paused["pause_seconds"] == {"lunch": 600.0}
+    assert paused["state_seconds"]["paused"] == 600.0
+    # another day's report counts only what was stored
+    assert (await wallboard.daily_report(dt.date(2026, 11, 24)))["agents"] == {}
+
+    for n in range(25):
+        call = Call(f"c{n}", started_at=T + n, ended_at=T + n + 30, caller_number=f"1380013800{n % 10}")
+        wallboard.call_changed(CallUpdate("ended", call))
+    wallboard.call_changed(CallUpdate("updated", Call("live", started_at=T)))
+    recent = wallboard.snapshot()["recent_calls"]
+    assert [c["id"] for c in recent[:3]] == ["c24", "c23", "c22"]
+    assert len(recent) == 20 and all(c["state"] == "ended" for c in recent)

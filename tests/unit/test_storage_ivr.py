@@ -313,9 +313,10 @@ async def test_ivr_run_saved_with_chinese_variables(db: Database) -> None:
     assert (first.flow, first.flow_version, first.flow_version_number) == ("hotline", "aaa111", 2)
     assert first.variables["customer_name"] == "张伟"
     assert first.path == [
-        {"node": "welcome", "kind": "play", "digits": None, "result": None, "at": 0.0},
-        {"node": "menu", "kind": "menu", "digits": "1", "result": "selected", "at": 1.25},
-        {"node": "queue", "kind": "queue", "digits": None, "result": "repair", "at": 4.5},
+        {"node": "welcome", "kind": "play", "digits": None, "result": None, "at": 0.0,
+         "events": [{"kind": "say", "detail": "您好", "tag": None}]},
+        {"node": "menu", "kind": "menu", "digits": "1", "result": "selected", "at": 1.25, "events": []},
+        {"node": "queue", "kind": "queue", "digits": None, "result": "repair", "at": 4.5, "events": []},
     ]
     assert first.outcome == {
         "action": "queue", "queue": "repair", "priority": 5, "timeout": 300, "after": None,

@@ -38,7 +38,12 @@ def test_every_kind_declares_its_fields_with_the_stable_keys() -> None:
     meta = kinds_meta()
     about = next(f for f in meta["complaint"] if f["key"] == "about")
     assert about == {"key": "about", "type": "choice", "choices": ["product", "service", "engineer", "branch"],
-                     "max_length": None, "minimum": None, "maximum": None}
+                     "max_length": None, "minimum": None, "maximum": None, "desk": True}
+    # the agent opening a ticket fills what the caller says; the department the rest
+    desk = {kind: {f["key"] for f in fields if f["desk"]} for kind, fields in meta.items()}
+    assert desk["repair"] == {"product_model", "serial", "fault_symptom", "fault_code", "address"}
+    assert desk["complaint"] == {"about", "severity"}
+    assert desk["installation"] == {"address"}
 
 
 def test_valid_fields_are_stored_as_json() -> None:

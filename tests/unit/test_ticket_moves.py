@@ -266,5 +266,8 @@ def test_a_call_named_after_the_agent_as_a_queue_member_is_theirs() -> None:
     other = TicketViewer(8, "agent", extension="1002", agent_name="李红")
     ticket = TicketHolding(department="repair", customer_id=3)
     assert may_see_ticket(viewer, ticket, served=True)
+    on_the_desk = TicketHolding(department="inquiry", call_linkedid="1.1")  # the IVR's, no customer
+    assert may_see_ticket(TicketViewer(9, "agent", serving_calls=frozenset({"1.1"})), on_the_desk)
+    assert not may_see_ticket(TicketViewer(9, "agent", serving_calls=frozenset({"1.2"})), on_the_desk)
     assert not may_see_ticket(TicketViewer(9, "agent"), ticket, served=True)
     assert other.agent_ids == ("1002", "李红")

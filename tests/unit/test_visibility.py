@@ -35,7 +35,7 @@ from ctiserver.server import CtiServer
 from ctiserver.settings import Settings
 from ctiserver.storage.database import upgrade_schema
 from ctiserver.tickets.store import TicketRepository
-from ctiserver.tickets.viewers import SERVING_KEY
+from ctiserver.tickets.viewers import SERVING_CALLS_KEY, SERVING_KEY
 from ctiserver.users.tables import User
 from ctiserver.visits.tables import Visit
 from tests.unit.test_web import FAST_HASHER
@@ -254,6 +254,16 @@ ROUTES: list[tuple[str, Probe, dict[str, set[str]], frozenset[str]]] = [
      TICKETS, frozenset(TICKETS)),
     ("GET /api/customers?phone=", listed(lambda w, k: f"/api/customers?phone={w.phones[k]}", "customers",
                                          lambda w: w.customers), CUSTOMERS, frozenset(TICKETS)),
+    # the desk's customer search, by each thing a caller says: a phone in another form, the name, a
+    # ticket's number (a customer the staff may not see is left out, and so are tickets one may not see)
+    ("GET /api/customers/search", listed(lambda w, k: f"/api/customers/search?q=%2B86%20{w.phones[k]}", "customers",
+                                         lambda w: w.customers), CUSTOMERS, frozenset(TICKETS)),
+    ("GET /api/customers/search?q=name", listed(lambda w, k: "/api/customers/search?q=" + {"a": "David", "b": "张伟"}[k],
+                                                "customers", lambda w: w.customers), CUSTOMERS, frozenset(TICKETS)),
+    ("the ticket on GET /api/customers/search", in_card(lambda w, k: f"/api/customers/search?q={w.phones[k]}", True),
+     TICKETS, frozenset(TICKETS)),
+    ("PATCH /api/customers/{id}", one("PATCH", lambda w, k: f"/api/customers/{w.customers[k]}",
+                                      lambda w, k: {"district": "新区"}), CUSTOMERS, DESK),
     ("the ticket in GET /api/customers/{id}/history", in_history("tickets"), TICKETS, frozenset(TICKETS)),
     ("the call whole in GET /api/customers/{id}/history", in_history("calls"), CALLS, frozenset(TICKETS)),
     ("GET /api/calls?state=ended", listed(lambda w, k: "/api/calls?state=ended", "calls", lambda w: w.calls),
@@ -337,20 +347,27 @@ async def test_the_customers_of_the_call_at_an_agents_desk_are_theirs_while_it_l
     """agent1001 is rung by David Zhang: his ticket shows on the card, the history and its own route
     (the screen pop's cards say who is at the agent's desk)."""
     assert world.cti.web_app[SERVING_KEY] == world.cti.pops.customers_on_desk
+    assert world.cti.web_app[SERVING_CALLS_KEY] == world.cti.pops.calls_on_desk
     pops = world.cti.pops._pops
     http = await session_of(world, "agent1001")
     client = Client(world, http)
     ticket, customer = world.tickets["a"], world.customers["a"]
+    # the IVR's ticket of a caller it did not know, opened on the call now ringing at the desk
+    nameless = (await TicketRepository(world.cti.db).open("inquiry", "无名来电", {}, customer_id=None,
+                                                          call_linkedid="1.1", source="ivr")).id
     try:
         assert (await client.call("GET", T.format(ticket)))[0] == 403
+        assert (await client.call("GET", T.format(nameless)))[0] == 403
         pops["PJSIP/1001"] = _Pop(world.users["agent1001"], "PJSIP/1001", "1.1", {"customers": [{"id": customer}]})
         assert (await client.call("GET", T.format(ticket)))[0] == 200
+        assert (await client.call("GET", T.format(nameless)))[0] == 200
         status, answer = await client.call("GET", f"/api/customers/{customer}")
         assert status == 200 and [t["id"] for t in answer["customer"]["open_tickets"]] == [ticket]
         status, answer = await client.call("GET", f"/api/customers/{customer}/history")
         assert status == 200 and [t["id"] for t in answer["tickets"]] == [ticket]
         pops.clear()  # the call ended
         assert (await client.call("GET", T.format(ticket)))[0] == 403
+        assert (await client.call("GET", T.format(nameless)))[0] == 403
     finally:
         await http.close()
 

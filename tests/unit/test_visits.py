@@ -15,6 +15,7 @@ from panoramisk.message import Message
 from ctiserver.customers.store import CustomerRepository
 from ctiserver.settings import Settings
 from ctiserver.storage.database import Database
+from ctiserver.storage.dialler_leases import DiallerLeases
 from ctiserver.telephony.ami.actions import AmiActionFailed
 from ctiserver.telephony.events import ChannelHungUp, DialEnded
 from ctiserver.tickets.changes import Author
@@ -256,3 +257,58 @@ async def test_post_call_surveys_carry_their_calls_agent_and_tickets(db: Databas
     assert len(await report.search(end=tomorrow)) == 2
     said = await TicketFeedback(report, VisitRepository(db)).of(opened.id, "call-1")
     assert [s["score"] for s in said["surveys"]] == [2] and said["visits"] == []
+
+
+async def test_an_agents_click_to_call_is_placed_on_a_node_that_does_not_hold_the_dialling_duty(
+    db: Database,
+) -> None:
+    """The automatic calls run on one node (the lease visit-dialer); every node keeps its
+    server's dialling lease (keep_alive), so an agent's click to call on any node is
+    placed, and its attempt is not taken for a dead server's."""
+    now = [T]
+    service, _ = _service(db, now, server="node-b")
+    await _completed(db)
+    await service.feed()
+    (visit,) = await service.store.search()
+    ami = FakeAmi(service.store)
+    dialer = VisitDialer(service, ami, _settings(), None, clock=lambda: now[0],  # type: ignore[arg-type]
+                         leases=DiallerLeases(db, "node-b", 9))
+    alive = asyncio.create_task(dialer.keep_alive())
+    try:
+        for _ in range(200):  # the lease is held once keep_alive has renewed it
+            if dialer._watch.may_originate():
+                break
+            await asyncio.sleep(0.01)
+        calling = await dialer.call_by_agent(visit.id, "1001", AGENT)
+        assert [a["ChannelId"] for a in ami.sent] == [calling.call_linkedid]
+        other, _ = _service(db, now, server="node-a")
+        holder = VisitDialer(other, FakeAmi(other.store), _settings(), None, clock=lambda: now[0],  # type: ignore[arg-type]
+                             leases=DiallerLeases(db, "node-a", 9))
+        await holder.resolve()
+        assert [a.channel_id for a in await other.store.in_flight()] == [calling.call_linkedid], \
+            "node-b is alive: its attempt is its own to follow"
+    finally:
+        alive.cancel()
+        await asyncio.gather(alive, return_exceptions=True)
+
+
+async def test_an_agents_call_that_ended_while_the_ami_link_was_down_is_finished_from_asterisks_record(
+    db: Database,
+) -> None:
+    now = [T]
+    service, _ = _service(db, now)
+    await _completed(db)
+    await service.feed()
+    (visit,) = await service.store.search()
+    ami = FakeAmi(service.store)
+    dialer = VisitDialer(service, ami, _settings(), None, clock=lambda: now[0])  # type: ignore[arg-type]
+    await dialer.call_by_agent(visit.id, "1001", AGENT)
+    now[0] = T + 5
+    dialer.link_lost()
+    dialer.link_back()  # the channel is gone, no record: the agent never answered
+    await _settle()
+    assert ami.records_asked == 1, "Asterisk's record was read"
+    (attempt,) = await service.store.attempts(visit.id)
+    assert attempt.outcome == "agent_missed"
+    after = await service.store.get(visit.id)
+    assert after is not None and (after.status, after.attempts) == ("pending", 0)

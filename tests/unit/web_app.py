@@ -32,6 +32,7 @@ from ctiserver.meta import http as meta_http
 from ctiserver.phone import http as phone_http
 from ctiserver.pops import http as pops_http
 from ctiserver.pops.cards import CustomerCards
+from ctiserver.pops.search import CustomerSearch
 from ctiserver.settings import Settings
 from ctiserver.storage.base import from_epoch
 from ctiserver.storage.database import Database
@@ -67,7 +68,7 @@ def build_app(
     app[CHECK_ANSWERS_KEY] = True
     calls_http.register(app, CallRepository(db))
     customers = CustomerRepository(db)
-    pops_http.register(app, customers, CustomerCards(db))
+    pops_http.register(app, customers, CustomerCards(db), CustomerSearch(db))
     dispatch = DispatchRepository(db)
     dispatch_http.register(app, dispatch)
     users_http.register(app, app[USERS_KEY], dispatch)

@@ -19,10 +19,12 @@ The package: call.py has the call and its legs (pure data, and
 """
 
 from ctiserver.calls.model.call import (
+    ANNOUNCEMENT_PREFIX,
     PLACEHOLDER_PREFIX,
     Call,
     CallState,
     Leg,
+    is_announcement,
     is_placeholder,
     iso_utc,
     waiting_calls,
@@ -36,6 +38,7 @@ from ctiserver.calls.model.tracker import (
 )
 
 __all__ = [
+    "ANNOUNCEMENT_PREFIX",
     "LOST_DURING_OUTAGE",
     "PLACEHOLDER_PREFIX",
     "Call",
@@ -45,6 +48,7 @@ __all__ = [
     "Leg",
     "Listener",
     "UpdateKind",
+    "is_announcement",
     "is_placeholder",
     "iso_utc",
     "waiting_calls",

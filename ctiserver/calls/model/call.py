@@ -29,6 +29,17 @@ def is_placeholder(call_id: str | None) -> bool:
     return call_id is not None and call_id.startswith(PLACEHOLDER_PREFIX)
 
 
+#: the ChannelId (so the call id) of the server's own announcement to a caller waiting in a
+#: queue (a fair wait's whisper, ``ctiserver.waits``): not a call at all, which the call model
+#: does not track (so no call record, no live call, no statistics)
+ANNOUNCEMENT_PREFIX = "wn-"
+
+
+def is_announcement(call_id: str | None) -> bool:
+    """Whether a call id is the server's announcement to a waiting caller (not a call)."""
+    return call_id is not None and call_id.startswith(ANNOUNCEMENT_PREFIX)
+
+
 def _seconds(value: float | None) -> float | None:
     return None if value is None else round(max(value, 0.0), 3)
 

@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from ctiserver.calls.model.call import Call, Leg
+from ctiserver.calls.model.call import Call, Leg, is_announcement
 from ctiserver.listeners import Listeners
 from ctiserver.telephony.events import (
     AgentConnected,
@@ -74,9 +74,10 @@ class CallTracker:
         return self._calls.get(linkedid)
 
     def handle(self, event: object) -> None:
-        """Apply one event; events for unknown legs or ended calls are ignored."""
+        """Apply one event; events for unknown legs or ended calls, and the server's own
+        announcements to waiting callers (``is_announcement``), are ignored."""
         handler = self._handlers.get(type(event))
-        if handler is not None:
+        if handler is not None and not is_announcement(getattr(event, "linkedid", None)):
             handler(event)
 
     def resync(self, snapshots: Sequence[ChannelSnapshot], at: float) -> None:
@@ -100,6 +101,8 @@ class CallTracker:
 
         # The originating leg first, then the oldest: the first leg is the caller's.
         for snap in sorted(snapshots, key=lambda s: (s.uniqueid != s.linkedid, -s.duration)):
+            if is_announcement(snap.linkedid):
+                continue
             known = self._leg_calls.get(snap.uniqueid)
             if known is not None:
                 if self._refresh_leg(known, snap):

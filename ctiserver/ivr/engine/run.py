@@ -18,7 +18,8 @@ class Event:
     ``voicemail`` (detail: host path), ``survey`` (detail: score), ``hours`` (detail:
     the local time checked, tag: ``always open`` when the engine ignores the hours),
     ``lookup`` (detail: number, tag: the customer's name
-    or None), ``error``.
+    or None), ``progress`` (detail: a ticket number read out, tag: its status), ``answer``
+    (detail: the ticket number, tag: ``confirmed``/``time_requested``), ``error``.
     """
 
     kind: str

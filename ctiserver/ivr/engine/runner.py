@@ -14,11 +14,19 @@ from ctiserver.ivr.channel import CallChannel, CallerHungUp
 from ctiserver.ivr.engine.backoffice import BackOfficeNodes
 from ctiserver.ivr.engine.handoff import HandoffNodes
 from ctiserver.ivr.engine.keypad import KeypadNodes
+from ctiserver.ivr.engine.progress import ProgressNodes
 from ctiserver.ivr.engine.routing import RoutingNodes
 from ctiserver.ivr.engine.run import FlowOutcome, FlowRun, Step
 from ctiserver.ivr.engine.services import FlowServices, PromptSource
 from ctiserver.ivr.engine.walk import CUSTOMER_VARS
 from ctiserver.telephony.agi.session import AgiHangup
+
+#: the variables every call has (a flow adds its own); the pages give each a label (i18n.js ``var.*``)
+BUILT_IN_VARIABLES = (
+    "caller_number", "caller_name", "language", *CUSTOMER_VARS, "last_digits", "ticket_id", "ticket_number",
+    "queue", "queue_priority",
+)
+
 
 if TYPE_CHECKING:
     from ctiserver.ivr.loader import Flow
@@ -27,7 +35,7 @@ log = logging.getLogger(__name__)
 
 KINDS = frozenset({
     "play", "menu", "input", "hours", "lookup", "branch", "set", "ticket", "queue",
-    "callback", "voicemail", "transfer", "survey", "language", "goto", "hangup",
+    "callback", "voicemail", "transfer", "survey", "language", "goto", "hangup", "progress",
 })
 
 
@@ -78,14 +86,10 @@ class FlowEngine:
         continuing after the agent hung up.
         """
         values = {
+            **dict.fromkeys(BUILT_IN_VARIABLES, ""),
             "caller_number": caller_number or "",
             "caller_name": caller_name or "",
             "language": flow.language,
-            **dict.fromkeys(CUSTOMER_VARS, ""),
-            "last_digits": "",
-            "ticket_id": "",
-            "queue": "",
-            "queue_priority": "",
         }
         values.update(variables or {})
         run = FlowRun(flow.name, flow.version, values, [], None, False, self.clock())
@@ -101,7 +105,7 @@ class FlowEngine:
         return run
 
 
-class _FlowWalk(KeypadNodes, RoutingNodes, BackOfficeNodes, HandoffNodes):
+class _FlowWalk(KeypadNodes, RoutingNodes, BackOfficeNodes, ProgressNodes, HandoffNodes):
     """One run of one flow over one call: the loop from node to node, each node going
     to the handler of its kind (``_menu`` for ``menu``...)."""
 

@@ -4,6 +4,7 @@ to sound names), and the requests it hands them."""
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -55,6 +56,31 @@ class VoicemailRequest:
     call_id: str
 
 
+@dataclass(frozen=True)
+class TicketProgress:
+    """An open ticket as the ``progress`` node reads it out; times in the hotline's zone."""
+
+    id: int
+    number: str
+    type: str
+    status: str
+    #: the product as the customer knows it (category and model), or None
+    product: str | None
+    appointment_start: dt.datetime | None
+    appointment_end: dt.datetime | None
+
+
+@dataclass(frozen=True)
+class AppointmentAnswer:
+    """The caller's answer to a ticket's appointment: ``confirmed`` or ``time_requested``."""
+
+    ticket_id: int
+    ticket_number: str
+    answer: str
+    call_id: str
+    caller_number: str | None
+
+
 class FlowServices(Protocol):
     async def lookup_customer(self, number: str) -> CustomerMatch | None: ...
 
@@ -65,6 +91,14 @@ class FlowServices(Protocol):
     async def save_voicemail(self, request: VoicemailRequest) -> str: ...
 
     async def record_survey(self, call_id: str, score: int) -> None: ...
+
+    async def ticket_progress(
+        self, *, customer_id: int | None, keyed: str | None, caller_number: str | None = None,
+    ) -> list[TicketProgress]:
+        """The open tickets of the customer, newest first, or the one whose number was ``keyed``
+        if it is the caller's (their customer's, or opened from ``caller_number``)."""
+
+    async def answer_appointment(self, answer: AppointmentAnswer) -> None: ...
 
     def voicemail_path(self, call_id: str) -> tuple[str, str]:
         """(host path, Asterisk path) of a new recording, both without extension."""

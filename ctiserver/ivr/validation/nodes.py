@@ -138,6 +138,17 @@ KINDS: dict[str, dict[str, F]] = {
         "default": F(language_code),
         "next": F(ref, True),
     },
+    "progress": {
+        "by": F(one_of("caller_id", "digits"), default="caller_id"),
+        "var": F(var_name),
+        "timeout": F(seconds, default=5),
+        "retries": F(integer(1), default=2),
+        "none": F(ref, True),
+        "confirmed": F(ref, True),
+        "another_time": F(ref, True),
+        "agent": F(ref, True),
+        "next": F(ref, True),
+    },
     "goto": {"target": F(ref, True)},
     "hangup": {"prompt": F(prompt)},
 }
@@ -165,6 +176,11 @@ def check_node(ctx: Context, node_id: str, v: Any, pos: Pos) -> Any:
             ctx.problem(key_pos(v, "var", pos), "var is only used with by: digits")
         if "found" in node:
             node.setdefault("vip", node["found"])
+    elif kind == "progress":
+        if node.get("by") == "digits" and "var" not in v:
+            ctx.problem(pos, f"{what} is by digits: it needs var, the variable holding the ticket number")
+        elif node.get("by", "caller_id") == "caller_id" and "var" in v:
+            ctx.problem(key_pos(v, "var", pos), "var is only used with by: digits")
     elif kind == "queue":
         if ("queue" in v) == ("queue_by" in v):
             ctx.problem(pos, f"{what} needs exactly one of queue or queue_by")

@@ -37,6 +37,14 @@ def node_edges(node: Mapping[str, Any]) -> list[tuple[str, str]]:
     elif kind == "queue":
         edges.append(("after", node.get("after")))
         edges.append(("no agents", node.get("no_agents")))
+    elif kind == "progress":
+        edges += [
+            ("none", node.get("none")),
+            ("confirmed", node.get("confirmed")),
+            ("another time", node.get("another_time")),
+            ("agent", node.get("agent")),
+            ("heard", node.get("next")),
+        ]
     elif kind == "goto":
         edges.append(("", node.get("target")))
     else:

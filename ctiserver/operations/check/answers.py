@@ -20,6 +20,8 @@ REQUIRED_ACTIONS: Mapping[str, str] = {
     "QueueRemove": "agent",
     "QueuePause": "agent",
     "BlindTransfer": "call",
+    "Atxfer": "call",
+    "CancelAtxfer": "call",
     "CoreShowChannels": "reporting",
 }
 #: what the check itself asks for (its answers are the checks of version and dialplan)
@@ -41,19 +43,24 @@ def allowed_actions(list_commands: Mapping[str, object]) -> set[str]:
     return {str(key) for key in list_commands if str(key).lower() not in skip}
 
 
-def permissions_result(allowed: Iterable[str]) -> Result:
+#: what the fair wait (``waits.announce``) sends besides: its whispers to waiting callers
+WAIT_ACTIONS: Mapping[str, str] = {"Originate": "originate"}
+
+
+def permissions_result(allowed: Iterable[str], *, announcing: bool = False) -> Result:
+    """``announcing``: the fair wait is on (``waits.announce``), so Originate is needed."""
     name = "AMI permissions"
     have = {a.lower() for a in allowed}
-    needed = {**REQUIRED_ACTIONS, **CHECK_ACTIONS}
+    needed = {**REQUIRED_ACTIONS, **CHECK_ACTIONS, **(WAIT_ACTIONS if announcing else {})}
     missing = [a for a in needed if a.lower() not in have]
     if missing:
         classes = sorted({needed[a] for a in missing})
         return problem(
             name, f"the AMI user may not send {', '.join(missing)}",
-            f"give the user write = {WRITE_CLASSES} in manager.conf (missing: {', '.join(classes)}), "
-            "then `manager reload`",
+            f"give the user write = {WRITE_CLASSES}{',originate' if announcing else ''} in manager.conf "
+            f"(missing: {', '.join(classes)}), then `manager reload`",
         )
-    beyond = [a for a in BEYOND_NEED if a.lower() in have]
+    beyond = [a for a in BEYOND_NEED if a.lower() in have and a not in needed]
     detail = f"may send {', '.join(REQUIRED_ACTIONS)}; read = {READ_CLASSES} is needed too (system seen)"
     if beyond:
         detail += f"; it may also send {', '.join(beyond)}: more than it needs (write = {WRITE_CLASSES})"

@@ -58,7 +58,7 @@ async def asterisk_results(settings: Settings, contexts: Sequence[str]) -> list[
         results.append(ok("AMI login", f"accepted for user {s.username!r}"))
         results.append(events_result(await probe.wait_event("FullyBooted", 3.0) is not None))
         allowed = allowed_actions(await probe.ask({"Action": "ListCommands"}))
-        results.append(permissions_result(allowed))
+        results.append(permissions_result(allowed, announcing=settings.waits.announce))
         try:
             results.append(version_result(await probe.ask({"Action": "CoreSettings"})))
         except AmiActionFailed as exc:

@@ -30,7 +30,9 @@ MAX_FREE_KEYS = 20
 
 @dataclass(frozen=True)
 class FieldSpec:
-    """One field of a kind; ``type`` is text, choice, integer, number, datetime, user or list."""
+    """One field of a kind; ``type`` is text, choice, integer, number, datetime, user or list.
+    ``desk``: the agent fills it when opening the ticket (the others are the department's:
+    the appointment, the engineer, what the work found and used)."""
 
     key: str
     type: str
@@ -38,17 +40,21 @@ class FieldSpec:
     max_length: int = 200
     minimum: float | None = None
     maximum: float | None = None
+    desk: bool = True
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "key": self.key, "type": self.type, "choices": list(self.choices),
             "max_length": self.max_length if self.type in ("text", "list") else None,
-            "minimum": self.minimum, "maximum": self.maximum,
+            "minimum": self.minimum, "maximum": self.maximum, "desk": self.desk,
         }
 
 
-_APPOINTMENT = (FieldSpec("appointment_start", "datetime"), FieldSpec("appointment_end", "datetime"))
-_VISIT = (FieldSpec("address", "text", max_length=300), *_APPOINTMENT, FieldSpec("engineer_id", "user"))
+_APPOINTMENT = (
+    FieldSpec("appointment_start", "datetime", desk=False), FieldSpec("appointment_end", "datetime", desk=False),
+)
+_ENGINEER = FieldSpec("engineer_id", "user", desk=False)
+_VISIT = (FieldSpec("address", "text", max_length=300), *_APPOINTMENT, _ENGINEER)
 
 KIND_FIELDS: Mapping[str, tuple[FieldSpec, ...]] = {
     "repair": (
@@ -58,15 +64,15 @@ KIND_FIELDS: Mapping[str, tuple[FieldSpec, ...]] = {
         FieldSpec("fault_code", "text", max_length=32),
         FieldSpec("address", "text", max_length=300),
         *_APPOINTMENT,
-        FieldSpec("engineer_id", "user"),
-        FieldSpec("parts", "list", max_length=100),
-        FieldSpec("result", "choice", REPAIR_RESULTS),
-        FieldSpec("distance_km", "number", minimum=0, maximum=2000),
+        _ENGINEER,
+        FieldSpec("parts", "list", max_length=100, desk=False),
+        FieldSpec("result", "choice", REPAIR_RESULTS, desk=False),
+        FieldSpec("distance_km", "number", minimum=0, maximum=2000, desk=False),
     ),
     "complaint": (
         FieldSpec("about", "choice", COMPLAINT_ABOUT),
         FieldSpec("severity", "choice", COMPLAINT_SEVERITIES),
-        FieldSpec("resolution", "text", max_length=MAX_TEXT),
+        FieldSpec("resolution", "text", max_length=MAX_TEXT, desk=False),
     ),
     "installation": _VISIT,
     "moving": _VISIT,

@@ -8,7 +8,8 @@ Its SQL form, for lists, is ``ctiserver.tickets.listing.visible_to``; both say:
 - agents see the tickets they opened, and the tickets of the customers they serve: a
   customer of a call they took (``calls.agent`` is their extension), a ticket opened on
   such a call, and the customers of the call on their desk now (its screen pop's cards,
-  ``TicketViewer.serving``);
+  ``TicketViewer.serving``) and the tickets opened on that call (``serving_calls``, e.g. the
+  IVR's ticket of a caller it did not know);
 - anyone else sees none.
 
 docs/visibility.md gives the rule of every kind of record.
@@ -34,6 +35,8 @@ class TicketViewer:
     extension: str | None = None
     #: agents: the customers of the call ringing or going on at their desk now
     serving: frozenset[int] = frozenset()
+    #: agents: the calls ringing or going on at their desk now (their Linkedids)
+    serving_calls: frozenset[str] = frozenset()
     #: agents: their name in the directory (a queue names its member so when the desk signs
     #: them in: then the ``agent`` of their calls is this name, not the extension)
     agent_name: str | None = None
@@ -53,6 +56,7 @@ class TicketHolding:
     engineer_id: int | None = None
     created_by_user_id: int | None = None
     customer_id: int | None = None
+    call_linkedid: str | None = None
 
 
 def staff_sees(viewer: TicketViewer, ticket: TicketHolding) -> bool:
@@ -75,6 +79,8 @@ def may_see_ticket(viewer: TicketViewer, ticket: TicketHolding, *, served: bool 
         if ticket.created_by_user_id is not None and ticket.created_by_user_id == viewer.user_id:
             return True
         if ticket.customer_id is not None and ticket.customer_id in viewer.serving:
+            return True
+        if ticket.call_linkedid is not None and ticket.call_linkedid in viewer.serving_calls:
             return True
         return served and bool(viewer.agent_ids)
     return False

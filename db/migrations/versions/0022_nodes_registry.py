@@ -2,8 +2,8 @@
 (who is up, shown to supervisors) and a digest of its session secret (a node whose secret
 differs from the nodes' up refuses to start). See ``ctiserver.storage.nodes``.
 
-Revision ID: 0021_nodes_registry
-Revises: 0020_nodes_notify
+Revision ID: 0022_nodes_registry
+Revises: 0021_progress_event_kinds
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0021_nodes_registry"
-down_revision: str | None = "0020_nodes_notify"
+revision: str = "0022_nodes_registry"
+down_revision: str | None = "0021_progress_event_kinds"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
