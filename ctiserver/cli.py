@@ -68,10 +68,7 @@ def _parser() -> argparse.ArgumentParser:
         "--boxes", type=int, default=1,
         help="Asterisk boxes: the queue box and N-1 edges joined by trunks (docs/deploy.md)",
     )
-    lab.add_argument(
-        "--nodes", type=int, default=1, metavar="N",
-        help="run N servers on one PostgreSQL (database.url, or a throw-away one) beside the lab's Asterisk",
-    )
+    lab.add_argument("--nodes", type=int, default=1, metavar="N", help="N servers on one PostgreSQL (docs/deploy.md)")
     lab.set_defaults(handler=_lab)
 
     serve = commands.add_parser("serve", help="run the server beside an Asterisk that is already running")
@@ -156,9 +153,7 @@ async def _run_until_signal(start: Callable[[], Awaitable[None]], stop: Callable
 async def _lab(settings: Settings, args: argparse.Namespace) -> int:
     from ctiserver.lab.boxes import lab_boxes
     from ctiserver.lab.demo_users import users_table
-    from ctiserver.lab.postgres import throwaway_postgres
     from ctiserver.lab.runner import Lab
-    from ctiserver.storage.pglink import is_postgres
 
     if args.real_hours:
         settings = settings.replace(lab={"hours": "flow"})
@@ -168,13 +163,8 @@ async def _lab(settings: Settings, args: argparse.Namespace) -> int:
     settings = lab_boxes(settings, args.boxes)
     lab = Lab(settings, allow_provision=not args.no_provision, dial_callbacks=settings.lab.dial_callbacks,
               nodes=args.nodes)
-    database = contextlib.AsyncExitStack()
 
     async def start() -> None:
-        if args.nodes > 1 and not is_postgres(settings.database.url):
-            url = await database.enter_async_context(throwaway_postgres())
-            print(f"several nodes: a throw-away PostgreSQL at {url}", flush=True)
-            lab.settings = lab.settings.replace(database={"url": url})
         await lab.start()
         print("\nctiserver lab is running. Ctrl-C stops it.", flush=True)
         for url in lab.urls():
@@ -193,13 +183,7 @@ async def _lab(settings: Settings, args: argparse.Namespace) -> int:
         for line in lab.boxes_summary():
             print(line, flush=True)
 
-    async def stop() -> None:
-        try:
-            await lab.stop()
-        finally:
-            await database.aclose()
-
-    await _run_until_signal(start, stop)
+    await _run_until_signal(start, lab.stop)
     return 0
 
 

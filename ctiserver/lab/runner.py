@@ -10,6 +10,7 @@ an agent whenever it is made.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import shutil
 from dataclasses import dataclass
@@ -22,10 +23,12 @@ from ctiserver.lab.demo import seed_demo
 from ctiserver.lab.demo_dispatch import seed_demo_dispatch
 from ctiserver.lab.nodes import NodeProcess, node_settings
 from ctiserver.lab.phones import PhoneLines
+from ctiserver.lab.postgres import throwaway_postgres
 from ctiserver.lab.provision import AsteriskInstall, find_or_provision
 from ctiserver.phone import endpoints_conf
 from ctiserver.server import CtiServer
 from ctiserver.settings import Settings
+from ctiserver.storage.pglink import is_postgres
 from ctiserver.users import UserRepository
 from ctiserver.vocabulary import SUPERVISOR_ROLES
 
@@ -72,6 +75,8 @@ class Lab:
         #: every node's settings, this process's first (set at start)
         self.node_settings: list[Settings] = []
         self.other_nodes: list[NodeProcess] = []
+        #: the throw-away PostgreSQL of several nodes when database.url names none
+        self._postgres = contextlib.AsyncExitStack()
         #: the simulated phones' own AMI sessions (Originate, PlayDTMF, Hangup), apart
         #: from the server's link: see ctiserver/lab/phones.py
         self.phones = PhoneLines(settings.ami)
@@ -79,6 +84,10 @@ class Lab:
         self.edges: list[EdgeLab] = []
 
     async def start(self) -> None:
+        if self.node_count > 1 and not is_postgres(self.settings.database.url):
+            url = await self._postgres.enter_async_context(throwaway_postgres())
+            log.warning("lab: %d nodes on a throw-away PostgreSQL at %s", self.node_count, url)
+            self.settings = self.settings.replace(database={"url": url})
         install = find_or_provision(self.settings.asterisk, allow_provision=self.allow_provision)
         layout = layout_for(self.settings, install)
         shared = LAB_SHARED_STATE if self.settings.boxes.edges and not self.settings.hotline.agent_state_interface \
@@ -161,6 +170,7 @@ class Lab:
             await edge.asterisk.stop()
         if self.asterisk is not None:
             await self.asterisk.stop()
+        await self._postgres.aclose()
 
     def urls(self) -> list[str]:
         if self.server is None:
