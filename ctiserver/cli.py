@@ -67,6 +67,7 @@ def _parser() -> argparse.ArgumentParser:
         "--boxes", type=int, default=1,
         help="Asterisk boxes: the queue box and N-1 edges joined by trunks (docs/deploy.md)",
     )
+    lab.add_argument("--nodes", type=int, default=1, metavar="N", help="N servers on one PostgreSQL (docs/deploy.md)")
     lab.set_defaults(handler=_lab)
 
     serve = commands.add_parser("serve", help="run the server beside an Asterisk that is already running")
@@ -138,11 +139,12 @@ async def _lab(settings: Settings, args: argparse.Namespace) -> int:
 
     if args.real_hours:
         settings = settings.replace(lab={"hours": "flow"})
-    if args.boxes < 1:
-        print("ctiserver lab: --boxes must be 1 or more", file=sys.stderr)
+    if args.boxes < 1 or args.nodes < 1:
+        print("ctiserver lab: --boxes and --nodes must be 1 or more", file=sys.stderr)
         return 2
     settings = lab_boxes(settings, args.boxes)
-    lab = Lab(settings, allow_provision=not args.no_provision, dial_callbacks=settings.lab.dial_callbacks)
+    lab = Lab(settings, allow_provision=not args.no_provision, dial_callbacks=settings.lab.dial_callbacks,
+              nodes=args.nodes)
 
     async def start() -> None:
         await lab.start()

@@ -9,6 +9,7 @@ import {
   $, LiveSocket, api, connectionIndicator, el, fill, formatDuration, formatTime, meta, onLangChange,
   parseTime, refreshTimers, serverNow, show, t, tOr,
 } from "./common.js";
+import { watchNodes } from "./nodes.js";
 import { startPage } from "./shell.js";
 import { loadCallbacks, renderCallbacks, resetCallbacks, setCallback } from "./supervisor-callbacks.js";
 
@@ -21,6 +22,7 @@ const view = {
   answeredSince: new Set(),  // calls seen answered or ended after the last wallboard
   socket: null,
   hellos: 0,
+  unwatchNodes: null,        // stops the nodes' poll (nodes.js)
 };
 
 const report = {
@@ -489,10 +491,13 @@ async function begin(user) {
   }
   await loadWallboard();
   view.socket.start();
+  if (!view.unwatchNodes) view.unwatchNodes = watchNodes($("nodes"));
 }
 
 function end() {
   if (view.socket) view.socket.stop();
+  if (view.unwatchNodes) view.unwatchNodes();
+  view.unwatchNodes = null;
   view.hellos = 0;
   view.wallboard = null;
   view.calls.clear();

@@ -76,6 +76,14 @@ def server_address(settings: Settings) -> str:
     return host
 
 
+def agi_urls(settings: Settings, address: str | None = None) -> list[str]:
+    """The FastAGI URLs the dialplan tries in turn: every node's (``nodes.agi``), or this
+    server's at ``address``."""
+    if settings.nodes.agi:
+        return [f"agi://{node}" for node in settings.nodes.agi]
+    return [f"agi://{address or server_address(settings)}:{settings.agi.port}"]
+
+
 def render_snippets(settings: Settings, address: str | None = None) -> dict[str, str]:
     """File name -> text of each snippet, for an Asterisk reaching ctiserver at ``address``."""
     address = address or server_address(settings)
@@ -91,7 +99,7 @@ def render_snippets(settings: Settings, address: str | None = None) -> dict[str,
         # the fair wait whispers to waiting callers through an Originate (docs/fair-wait.md)
         "ami_write_extra": "originate" if settings.waits.announce else "",
         "ami_read_extra": "",
-        "agi_url": f"agi://{address}:{settings.agi.port}",
+        "agi_urls": agi_urls(settings, address),
     }
     rendered = {}
     for snippet in SNIPPETS:
@@ -108,7 +116,7 @@ def dialplan_contexts(settings: Settings) -> list[str]:
     """The dialplan contexts the server needs, as the templates define them."""
     text = template_environment().get_template("hotline.inc.j2").render(
         {"hotline": settings.hotline, "record_notice": recording_notice(settings),
-         "callback_key": key_prompts(settings), "waits": settings.waits, "agi_url": "agi://check"}
+         "callback_key": key_prompts(settings), "waits": settings.waits, "agi_urls": ["agi://check"]}
     )
     return _CONTEXT.findall(text)
 

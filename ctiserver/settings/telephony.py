@@ -3,6 +3,7 @@ database, the hotline and its queues, Asterisk, the lab, the IVR and storage."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from ipaddress import ip_network
 from urllib.parse import urlsplit
@@ -98,6 +99,23 @@ class NodeSettings:
     lease_interval: float = 3.0
     #: seconds between tries to make the LISTEN connection again (wake-ups across nodes)
     listen_retry: float = 1.0
+    #: seconds between a node's heartbeats (``cluster_nodes``); a node unseen for three is down
+    heartbeat: float = 2.0
+    #: every node's FastAGI address ("host:port"), rendered into the dialplan: Asterisk starts
+    #: each FastAGI request at one picked at random and tries the next while one cannot be
+    #: reached (docs/deploy.md section 9). Empty: this node's ``agi`` alone
+    agi: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        for address in self.agi:
+            if not _AGI_ADDRESS.fullmatch(address):
+                raise SettingsError(f"nodes.agi: {address!r} is not a FastAGI address like 10.0.0.5:4573")
+        if self.heartbeat <= 0 or self.lease_interval <= 0:
+            raise SettingsError("nodes.heartbeat and nodes.lease_interval must be positive")
+
+
+#: a host name or IPv4 address and a port: what the dialplan's agi:// URLs hold
+_AGI_ADDRESS = re.compile(r"[A-Za-z0-9][A-Za-z0-9.-]{0,252}:[0-9]{1,5}")
 
 
 @dataclass(frozen=True)
