@@ -319,6 +319,9 @@ class EdgeBoxSettings:
     sip_port: int = 5060
     #: the extensions of the agents whose phones register on this box
     agents: tuple[str, ...] = ()
+    #: customers this box's carrier trunk may call at once for callbacks and return visits
+    #: (0: no limit); the queue box sends them out of the first box with room
+    outbound_lines: int = 0
 
     def __post_init__(self) -> None:
         if not self.name or not all(ch.isascii() and (ch.isalnum() or ch == "-") for ch in self.name):
@@ -348,6 +351,10 @@ class BoxesSettings:
     #: a trunk call with no media for this many seconds is hung up (when no server is
     #: watching; a server hangs up a dead box's calls as soon as its AMI link drops)
     rtp_timeout: int = 20
+    #: customers the queue box's own carrier trunk may call at once for callbacks and return
+    #: visits (0: no limit, every customer is dialled out of the queue box); past it, out of
+    #: the first edge with room (its ``outbound_lines``) whose trunk answers
+    outbound_lines: int = 0
 
     def __post_init__(self) -> None:
         names = [self.name, *(edge.name for edge in self.edges)]

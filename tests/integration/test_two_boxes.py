@@ -25,6 +25,8 @@ import pytest
 import pytest_asyncio
 
 from ctiserver.agents.model import AgentState
+from ctiserver.callbacks.dialer import CallbackDialer
+from ctiserver.callbacks.model import Miss, Source
 from ctiserver.ivr import IvrRunRepository
 from ctiserver.lab.caller import place_call
 from ctiserver.lab.isolated import free_port
@@ -33,6 +35,7 @@ from ctiserver.lab.simulate import LabCall, originate_action
 from ctiserver.recordings.model import pcm_rms
 from ctiserver.server import CtiServer
 from ctiserver.settings import EdgeBoxSettings
+from ctiserver.telephony.outbound import Pending, Tracker
 from tests.integration.conftest import WebClient, asterisk_available, eventually, lab_settings
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="module")]
@@ -50,7 +53,8 @@ async def lab(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Lab]:
     )
     # a short wrap-up: the tests wait for agents to be ready again between calls
     queues = tuple(dataclasses.replace(q, wrapup_time=1) for q in settings.hotline.queues)
-    settings = settings.replace(boxes={"edges": (edge,)}, hotline={"queues": queues})
+    # box-1's carrier trunk calls one customer at a time for callbacks: a second leaves by box-2
+    settings = settings.replace(boxes={"edges": (edge,), "outbound_lines": 1}, hotline={"queues": queues})
     asterisk_available(settings)
     lab = Lab(settings, allow_provision=False)
     try:
@@ -300,6 +304,73 @@ async def test_an_agent_busy_on_a_private_call_on_box_2_is_not_rung_by_box_1s_qu
     finally:
         await desk.close()
         await hang_up_everything(lab)
+
+
+async def test_callbacks_leave_by_the_box_with_room_each_dialled_once(lab: Lab) -> None:
+    """Two callbacks at once, to an agent on box-1 and one on box-2: box-1 runs both attempts
+    (its AstDB holds their records) and, with one line of its own, dials one customer itself
+    and the other out of box-2; each is dialled once, connected, and never again."""
+    srv = server(lab)
+    store = srv.callbacks.store
+    now = srv.core.clock()
+    for owed in await store.pending():  # earlier tests' abandoned callers
+        await store.cancel(owed.id, now)
+    await log_in(lab, "1001", "1003")
+    dialer = CallbackDialer(store, srv.core.ami, srv.board, lab.settings, clock=srv.core.clock,
+                            changed=lambda task: None, offer=lambda interface, body: None)
+    originated: list[tuple[str, str]] = []
+    dialer.on_originate = lambda channel_id, interface: originated.append((channel_id, interface))
+    srv.core.follow(dialer.handle)
+    numbers = ("13500000001", "13500000002")
+    tasks = [(await store.record_miss(Miss(n, Source.ABANDONED, now - 60 + i, queue="support")))[0]
+             for i, n in enumerate(numbers)]
+    try:
+        assert await dialer.tick() == 2
+        assert sorted(interface for _, interface in originated) == [LOCAL.format("1001"), LOCAL.format("1003")]
+
+        async def customers_on_the_line() -> dict[str, str] | None:
+            where = {}
+            for box in ("box-1", "box-2"):
+                for channel in await channels(lab, box):
+                    for number in numbers:
+                        if channel["Channel"].startswith(f"Local/{number}@lab-customers") \
+                                and channel["ChannelStateDesc"] == "Up":
+                            where[number] = box
+            return where if len(where) == 2 else None
+
+        where = await eventually(customers_on_the_line, 30, "both customers answering")
+        assert sorted(where.values()) == ["box-1", "box-2"], where
+        # the customer dialled out of box-2 is one call: its leg crossed the trunk with the attempt's id
+        out_of_box_2 = next(n for n, box in where.items() if box == "box-2")
+        [crossed] = [c for c in await channels(lab, "box-2") if c["Channel"].startswith("PJSIP/box-1-")
+                     and c["Exten"].startswith("callout-")]
+        assert crossed["Exten"] == f"callout-{out_of_box_2}"
+        await hang_up_customers(lab)
+
+        async def connected() -> list[Any] | None:
+            found = [await store.get(t.id) for t in tasks]
+            return found if all(f is not None and f.status == "connected" for f in found) else None
+
+        await eventually(connected, 30, "both callbacks connected")
+        attempts = [a for t in tasks for a in await store.attempts(t.id)]
+        assert len(attempts) == 2 and all(a.outcome == "connected" for a in attempts), attempts
+        # the records are the queue box's, whichever box the customer's leg left by
+        tracker = Tracker(srv.core.ami, span=120)
+        for attempt in attempts:
+            record = await tracker.record(Pending(attempt.channel_id, attempt.started_at.timestamp()))
+            assert record is not None and record.answered, (attempt.channel_id, record)
+        await log_in(lab, "1001", "1003")
+        assert await dialer.tick() == 0, "a connected callback dialled again"
+    finally:
+        await hang_up_customers(lab)
+        srv.core._followers.remove(dialer.handle)
+        await hang_up_everything(lab)
+
+
+async def hang_up_customers(lab: Lab) -> None:
+    """The customers called back hang up, on either box."""
+    for phones in (lab.phones, lab.edge("box-2").phones):
+        await phones.send_action({"Action": "Hangup", "Channel": "/^Local\\/[0-9]+@lab-customers/"})
 
 
 async def test_box_2_killed_ends_only_its_calls_and_new_calls_go_through_box_1(
