@@ -290,6 +290,13 @@ async def test_an_agent_busy_on_a_private_call_on_box_2_is_not_rung_by_box_1s_qu
         return reply.get("Value") == "INUSE"
 
     await eventually(shared, 20, "box-1 to learn that 1003's phone is in use on box-2")
+
+    async def shown_busy() -> bool:
+        [row] = [a for a in supervisor_view(lab)["agents"] if a["extension"] == "1003"]
+        return row["state"] == "busy"
+
+    # the supervisor's page shows them busy, not ready (the state box-2 shares)
+    await eventually(shown_busy, 10, "1003 shown busy on the supervisor's page")
     desk = await Desk.open(lab, "1003")
     try:
         waiting = await place_call(lab, LabCall("13600000001"))
