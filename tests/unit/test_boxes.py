@@ -227,3 +227,33 @@ async def test_an_edge_whose_ami_comes_back_while_its_trunk_answers_loses_no_cal
     link.connected = True  # the AMI link is back: a hiccup, not a death
     await asyncio.wait_for(watch, 5)
     assert queue_box.hung_up == [] and not box.dead
+
+
+def test_the_snippets_render_every_box_for_production(tmp_path: Path) -> None:
+    """`ctiserver asterisk snippets` with edges: the queue box's files with its trunks and the
+    boxes' contexts, and each edge's in its folder; the same sections the lab's boxes run."""
+    settings = TWO.replace(hotline={"callback_interface": "PJSIP/{number}@carrier"},
+                           boxes={"outbound_lines": 30})
+    snippets = render_snippets(settings, "10.0.0.5")
+    assert set(snippets) == {
+        *(f"{box}{name}" for box in ("", "box-2/") for name in (
+            "manager_ctiserver.conf", "queues_ctiserver.conf", "extensions_ctiserver.conf",
+            "pjsip_ctiserver_boxes.conf")),
+    }
+    queue_box, edge = snippets["extensions_ctiserver.conf"], snippets["box-2/extensions_ctiserver.conf"]
+    assert "Goto(cti-box-box-2,${EXTEN},1)" in context(queue_box, "cti-agents")
+    assert "GROUP_COUNT(box-1@cti-callout)} < 30" in context(queue_box, "cti-callout")
+    assert "Gosub(cti-callout,s,1(${EXTEN}))" in context(queue_box, "callback")
+    assert "Dial(PJSIP/${EXTEN}@box-1,,b(cti-box-out^s^1))" in context(edge, "hotline")
+    assert "exten => _callout-X.,1" in context(edge, "cti-from-boxes")
+    assert "Dial(PJSIP/${EXTEN:8}@carrier,30)" in context(edge, "cti-from-boxes")
+    assert "[cti-callout]" not in edge
+    assert "contact = sip:box-2@127.0.0.1:5070" in snippets["pjsip_ctiserver_boxes.conf"]
+    assert "from_user = box-2" in snippets["box-2/pjsip_ctiserver_boxes.conf"]
+    # the lab's queue box runs the same trunk section
+    lab = render_config(settings, INSTALL, AsteriskLayout(base=str(tmp_path / "one")), box_view(settings, None))
+    trunks = snippets["pjsip_ctiserver_boxes.conf"].partition("\n\n")[2]
+    assert trunks.startswith("; Trunks to the other boxes") and trunks in (lab / "pjsip.conf").read_text()
+    # one box: no folder, no trunks
+    assert set(render_snippets(LAB, "10.0.0.5")) == {
+        "manager_ctiserver.conf", "queues_ctiserver.conf", "extensions_ctiserver.conf"}
