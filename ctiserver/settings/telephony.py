@@ -3,6 +3,8 @@ database, the hotline and its queues, Asterisk, the lab, the IVR and storage."""
 
 from __future__ import annotations
 
+import re
+
 from dataclasses import dataclass, field
 from ipaddress import ip_network
 from urllib.parse import urlsplit
@@ -355,8 +357,18 @@ class BoxesSettings:
     #: visits (0: no limit, every customer is dialled out of the queue box); past it, out of
     #: the first edge with room (its ``outbound_lines``) whose trunk answers
     outbound_lines: int = 0
+    #: an edge whose trunk to the queue box has no reachable contact keeps its new callers:
+    #: they hear this sound (a sound name on the edge; Asterisk's core sounds have this one)...
+    down_prompt: str = "all-circuits-busy-now"
+    #: ...then are sent here (a Dial string on the edge: another site's number, a voicemail,
+    #: "PJSIP/4008001234@carrier"); "": hung up after the sound
+    fallback: str = ""
 
     def __post_init__(self) -> None:
+        if not re.fullmatch(r"[A-Za-z0-9_/-]+", self.down_prompt):
+            raise SettingsError(f"boxes.down_prompt {self.down_prompt!r}: a sound name (letters, digits, _ / -)")
+        if self.fallback and not re.fullmatch(r"[A-Za-z0-9_/@.:+-]+", self.fallback):
+            raise SettingsError(f"boxes.fallback {self.fallback!r}: a Dial string (letters, digits, _ / @ . : + -)")
         names = [self.name, *(edge.name for edge in self.edges)]
         if len(set(names)) != len(names):
             raise SettingsError(f"boxes: names must differ ({', '.join(names)})")

@@ -32,6 +32,7 @@ from ctiserver.lab.caller import place_call
 from ctiserver.lab.isolated import free_port
 from ctiserver.lab.runner import Lab
 from ctiserver.lab.simulate import LabCall, originate_action
+from ctiserver.operations.check import edge_results
 from ctiserver.recordings.model import pcm_rms
 from ctiserver.server import CtiServer
 from ctiserver.settings import EdgeBoxSettings
@@ -332,6 +333,10 @@ async def test_callbacks_leave_by_the_box_with_room_each_dialled_once(lab: Lab) 
     tasks = [(await store.record_miss(Miss(n, Source.ABANDONED, now - 60 + i, queue="support")))[0]
              for i, n in enumerate(numbers)]
     try:
+        async def both_free() -> bool:  # out of the last test's calls and wrap-up, phones idle
+            return len(dialer.free_agents("support")) == 2
+
+        await eventually(both_free, 30, "1001 and 1003 free for a callback")
         assert await dialer.tick() == 2
         assert sorted(interface for _, interface in originated) == [LOCAL.format("1001"), LOCAL.format("1003")]
 
@@ -375,9 +380,10 @@ async def test_callbacks_leave_by_the_box_with_room_each_dialled_once(lab: Lab) 
 
 
 async def hang_up_customers(lab: Lab) -> None:
-    """The customers called back hang up, on either box."""
+    """The customers called back hang up, on either box (and any callback's agent leg left)."""
     for phones in (lab.phones, lab.edge("box-2").phones):
         await phones.send_action({"Action": "Hangup", "Channel": "/^Local\\/[0-9]+@lab-customers/"})
+    await lab.phones.send_action({"Action": "Hangup", "Channel": "/^Local\\/[0-9]+@lab-agents-[0-9a-f]+;1$/"})
 
 
 async def test_box_2_killed_ends_only_its_calls_and_new_calls_go_through_box_1(
@@ -399,6 +405,9 @@ async def test_box_2_killed_ends_only_its_calls_and_new_calls_go_through_box_1(
     healthy = await admin.get_json("/healthz")
     assert healthy["checks"]["boxes"]["ok"] is True, healthy
 
+    # `ctiserver check` finds the trunk up both ways and box-2's contexts in place
+    [trunk] = await edge_results(lab.settings)
+    assert trunk.ok and "trunk up both ways" in trunk.detail, trunk
     box_2 = lab.edge("box-2").asterisk
     assert box_2.pid is not None
     os.kill(box_2.pid, signal.SIGKILL)
@@ -414,6 +423,8 @@ async def test_box_2_killed_ends_only_its_calls_and_new_calls_go_through_box_1(
         return status if status["dead"] and status["calls_ended"] >= 2 else None
 
     status = await eventually(told, 10, "the server to count box-2 dead with its 2 calls ended")
+    [trunk] = await edge_results(lab.settings)
+    assert not trunk.ok and "does not answer" in trunk.detail, trunk
     try:
         health = await admin.get_json("/healthz")
     finally:

@@ -12,6 +12,7 @@ import pytest
 from ctiserver.lab.asterisk import AsteriskLayout, render_config
 from ctiserver.lab.boxes import box_view, edge_settings, lab_boxes
 from ctiserver.lab.provision import AsteriskInstall
+from ctiserver.operations.check import trunk_result
 from ctiserver.operations.snippets import dialplan_contexts, render_snippets
 from ctiserver.settings import EdgeBoxSettings, Settings, SettingsError, load_settings
 
@@ -105,7 +106,8 @@ def test_an_edge_sends_its_callers_to_the_queue_box_and_keeps_them_when_it_is_un
     dialplan = (etc / "extensions.conf").read_text()
     hotline = context(dialplan, "hotline")
     forward = hotline.index("Dial(PJSIP/${EXTEN}@box-1,,b(cti-box-out^s^1))")
-    assert hotline.index('"${PJSIP_DIAL_CONTACTS(box-1)}" = ""]?again') < forward < hotline.index("AGI(")
+    assert hotline.index('"${PJSIP_DIAL_CONTACTS(box-1)}" = ""]?again') < forward \
+        < hotline.index("Goto(cti-queue-box-down,s,1)")
     # tried again a second later, five times in all, before the caller stays here
     assert forward < hotline.index("GotoIf($[${CTI_FORWARD_TRIES} >= 5]?here)") < hotline.index("(here)")
     agents = context(dialplan, "lab-agents")
@@ -257,3 +259,35 @@ def test_the_snippets_render_every_box_for_production(tmp_path: Path) -> None:
     # one box: no folder, no trunks
     assert set(render_snippets(LAB, "10.0.0.5")) == {
         "manager_ctiserver.conf", "queues_ctiserver.conf", "extensions_ctiserver.conf"}
+
+
+def test_the_check_names_what_is_wrong_with_an_edges_trunk() -> None:
+    [edge] = TWO.boxes.edges
+    assert trunk_result("box-1", edge, "sip:box-2@127.0.0.1:5070", "sip:box-1@127.0.0.1:5060", []).ok
+    unreachable = trunk_result("box-1", edge, None, None, None)
+    assert not unreachable.ok and "127.0.0.1:5039" in unreachable.detail
+    lacking = trunk_result("box-1", edge, "sip:x", "sip:y", ["[cti-from-boxes]"])
+    assert not lacking.ok and "[cti-from-boxes]" in lacking.detail and "snippets" in lacking.fix
+    silent = trunk_result("box-1", edge, "", "sip:y", [])
+    assert not silent.ok and "queue box has no reachable contact" in silent.detail
+    one_way = trunk_result("box-1", edge, "sip:x", "", [])
+    assert not one_way.ok and "boxes.sip_host" in one_way.fix
+
+
+def test_with_the_queue_box_unreachable_an_edges_callers_hear_why_and_go_to_the_fallback() -> None:
+    """No edge queue has agents (the server logs them in to the queue box's queues only): a
+    caller kept on the edge is told and sent on, never left in a queue with no member."""
+    settings = TWO.replace(boxes={"fallback": "PJSIP/4008001234@carrier"})
+    edge = render_snippets(settings, "10.0.0.5")["box-2/extensions_ctiserver.conf"]
+    hotline = context(edge, "hotline")
+    assert "Goto(cti-queue-box-down,s,1)" in hotline
+    assert "Queue(" not in hotline and "AGI(" not in hotline
+    down = context(edge, "cti-queue-box-down")
+    assert "Playback(all-circuits-busy-now)" in down and "Dial(PJSIP/4008001234@carrier,60)" in down
+    assert "Dial(" not in context(render_snippets(TWO, "10.0.0.5")["box-2/extensions_ctiserver.conf"],
+                                  "cti-queue-box-down")
+    # the queue box's [hotline] runs the IVR and the queues as before
+    assert "AGI(agi://10.0.0.5:4573/hotline)" in context(render_snippets(settings, "10.0.0.5")[
+        "extensions_ctiserver.conf"], "hotline")
+    with pytest.raises(SettingsError):
+        TWO.replace(boxes={"fallback": "PJSIP/1,,x"})
