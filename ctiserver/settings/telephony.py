@@ -4,7 +4,6 @@ database, the hotline and its queues, Asterisk, the lab, the IVR and storage."""
 from __future__ import annotations
 
 import re
-
 from dataclasses import dataclass, field
 from ipaddress import ip_network
 from urllib.parse import urlsplit
