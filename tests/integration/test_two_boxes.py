@@ -386,6 +386,43 @@ async def hang_up_customers(lab: Lab) -> None:
     await lab.phones.send_action({"Action": "Hangup", "Channel": "/^Local\\/[0-9]+@lab-agents-[0-9a-f]+;1$/"})
 
 
+async def test_with_box_1_unreachable_a_caller_entering_box_2_is_told_not_queued(lab: Lab) -> None:
+    """box-2's trunk pointed at a dead port (box-1 unreachable as box-2 sees it): its caller is
+    not queued on box-2 with no agent but hears the edge's down prompt and is hung up."""
+    edge = lab.edge("box-2")
+    pjsip = edge.asterisk.install.host_path(edge.asterisk.layout.etc) / "pjsip.conf"
+    original = pjsip.read_text()
+    contact = f"contact = sip:box-1@127.0.0.1:{lab.settings.asterisk.sip_port}"
+    assert contact in original
+
+    async def box_1_seen(reachable: bool) -> bool:
+        reply = await edge.phones.send_action({"Action": "Getvar", "Variable": "PJSIP_DIAL_CONTACTS(box-1)"})
+        return bool(reply.get("Value")) is reachable
+
+    try:
+        pjsip.write_text(original.replace(contact, f"contact = sip:box-1@127.0.0.1:{free_port()}"))
+        await edge.asterisk.cli("module reload res_pjsip.so")
+        await eventually(lambda: box_1_seen(False), 20, "box-2 to find box-1 unreachable")
+        await call_from_box_2(lab, "13400000001")
+
+        async def told() -> dict[str, str] | None:
+            return next((c for c in await channels(lab, "box-2") if c.get("Application") == "Playback"
+                         and c.get("ApplicationData") == lab.settings.boxes.down_prompt), None)
+
+        await eventually(told, 20, "the caller on box-2 to hear the down prompt")
+        assert not [c for c in await channels(lab, "box-2") if c.get("Application") == "Queue"]
+        assert not [c for c in server(lab).calls.active_calls() if c.caller_number == "13400000001"]
+
+        async def hung_up() -> bool:
+            return not [c for c in await channels(lab, "box-2") if c["Channel"].startswith("Local/s@lab-caller")]
+
+        await eventually(hung_up, 20, "the caller hung up after the prompt")
+    finally:
+        pjsip.write_text(original)
+        await edge.asterisk.cli("module reload res_pjsip.so")
+        await eventually(lambda: box_1_seen(True), 20, "box-2 to reach box-1 again")
+
+
 async def test_box_2_killed_ends_only_its_calls_and_new_calls_go_through_box_1(
     lab: Lab, supervisor: WebClient
 ) -> None:
