@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import re
 from pathlib import Path
 
@@ -291,3 +292,16 @@ def test_with_the_queue_box_unreachable_an_edges_callers_hear_why_and_go_to_the_
         "extensions_ctiserver.conf"], "hotline")
     with pytest.raises(SettingsError):
         TWO.replace(boxes={"fallback": "PJSIP/1,,x"})
+
+
+def test_an_agent_ready_whose_phone_is_in_use_elsewhere_is_shown_busy() -> None:
+    """The device state another box shares (the member's Status) makes a ready agent busy on the
+    supervisor's page; their own queue call or a phone merely ringing does not."""
+    from ctiserver.agents.model import Agent, AgentState
+    from ctiserver.telephony.events import DeviceStatus
+
+    agent = Agent("Local/1003@lab-agents/n", "1003", state=AgentState.READY, device_status=DeviceStatus.INUSE)
+    assert agent.phone_busy
+    assert not dataclasses.replace(agent, device_status=DeviceStatus.RINGING).phone_busy
+    assert not dataclasses.replace(agent, device_status=DeviceStatus.NOT_INUSE).phone_busy
+    assert not dataclasses.replace(agent, state=AgentState.ON_CALL).phone_busy
