@@ -209,6 +209,7 @@ export const STRINGS = {
     "state.ringing": "振铃中",
     "state.on_call": "通话中",
     "state.wrap_up": "话后处理",
+    "state.busy": "忙（电话占线）",
 
 
     "agent.page_title": "坐席工作台",
@@ -847,6 +848,7 @@ export const STRINGS = {
     "state.ringing": "Ringing",
     "state.on_call": "On call",
     "state.wrap_up": "Wrap-up",
+    "state.busy": "Busy (phone in use)",
 
 
     "agent.page_title": "Agent desk",

@@ -134,7 +134,8 @@ function renderTiles() {
   $("total-answered").textContent = `${answered} / ${offered}`;
   const agents = board ? board.agents || [] : [];
   const count = (state) => agents.filter((agent) => agent.state === state).length;
-  $("total-agents").textContent = `${count("ready")} / ${count("on_call") + count("ringing")} / ${count("paused")}`;
+  // "busy": ready in its queues, its phone on a call they did not give (maybe on another box)
+  $("total-agents").textContent = `${count("ready")} / ${count("on_call") + count("ringing") + count("busy")} / ${count("paused")}`;
   $("updated").textContent = board && board.at ? t("sup.updated", { time: formatTime(board.at, { date: false }) }) : "";
 }
 
@@ -187,7 +188,7 @@ function renderAgents() {
   const body = $("agents");
   body.replaceChildren();
   const agents = view.wallboard ? (view.wallboard.agents || []).slice() : [];
-  const order = { ringing: 0, on_call: 1, wrap_up: 2, ready: 3, paused: 4, logged_out: 5 };
+  const order = { ringing: 0, on_call: 1, busy: 1, wrap_up: 2, ready: 3, paused: 4, logged_out: 5 };
   agents.sort((a, b) => (order[a.state] ?? 9) - (order[b.state] ?? 9) || String(a.extension).localeCompare(String(b.extension)));
   for (const agent of agents) {
     const since = Number(agent.seconds_in_state);

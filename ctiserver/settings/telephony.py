@@ -337,6 +337,9 @@ class EdgeBoxSettings:
     sip_port: int = 5060
     #: the extensions of the agents whose phones register on this box
     agents: tuple[str, ...] = ()
+    #: customers this box's carrier trunk may call at once for callbacks and return visits
+    #: (0: no limit); the queue box sends them out of the first box with room
+    outbound_lines: int = 0
 
     def __post_init__(self) -> None:
         if not self.name or not all(ch.isascii() and (ch.isalnum() or ch == "-") for ch in self.name):
@@ -366,8 +369,22 @@ class BoxesSettings:
     #: a trunk call with no media for this many seconds is hung up (when no server is
     #: watching; a server hangs up a dead box's calls as soon as its AMI link drops)
     rtp_timeout: int = 20
+    #: customers the queue box's own carrier trunk may call at once for callbacks and return
+    #: visits (0: no limit, every customer is dialled out of the queue box); past it, out of
+    #: the first edge with room (its ``outbound_lines``) whose trunk answers
+    outbound_lines: int = 0
+    #: an edge whose trunk to the queue box has no reachable contact keeps its new callers:
+    #: they hear this sound (a sound name on the edge; Asterisk's core sounds have this one)...
+    down_prompt: str = "all-circuits-busy-now"
+    #: ...then are sent here (a Dial string on the edge: another site's number, a voicemail,
+    #: "PJSIP/4008001234@carrier"); "": hung up after the sound
+    fallback: str = ""
 
     def __post_init__(self) -> None:
+        if not re.fullmatch(r"[A-Za-z0-9_/-]+", self.down_prompt):
+            raise SettingsError(f"boxes.down_prompt {self.down_prompt!r}: a sound name (letters, digits, _ / -)")
+        if self.fallback and not re.fullmatch(r"[A-Za-z0-9_/@.:+-]+", self.fallback):
+            raise SettingsError(f"boxes.fallback {self.fallback!r}: a Dial string (letters, digits, _ / @ . : + -)")
         names = [self.name, *(edge.name for edge in self.edges)]
         if len(set(names)) != len(names):
             raise SettingsError(f"boxes: names must differ ({', '.join(names)})")
