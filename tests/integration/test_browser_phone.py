@@ -258,6 +258,16 @@ async def test_a_blind_then_an_attended_transfer_between_browser_agents(lab: Lab
     # Not asserted: the caller's audio reaching 1001's browser after the completion. In the
     # lab (Local-channel caller and agents) Asterisk sends 1001 no RTP once the transfer
     # completes (its channelstats' transmit count stops), with or without bundle; open.
+    # Found so far (Asterisk 22.10.1): the caller's frames do reach PJSIP/web1001 (a MixMonitor
+    # t() started on it after the completion records the caller's voice); no SIP goes to the
+    # browser (no re-INVITE/UPDATE); no DTMF; yet rtp_raw_write is never reached ("rtp set
+    # debug" prints no "Sent RTP" line, not even a failed one, and the rtp debug category
+    # reports no dropped frame) from the completion on (1001's channel is indicated SRCCHANGE,
+    # a connected line and SRCUPDATE; with bundle=yes chan_pjsip changes no SSRC on SRCCHANGE).
+    # gdb attached after the completion counts ~50/s ast_rtp_instance_read and no
+    # ast_rtp_instance_write at all: the frames are lost between the write audiohooks in
+    # ast_write_stream and chan_pjsip's write callback (no media/stream for the frame?).
+    # Not the cause: direct_media (no changes nothing), bundle, a re-INVITE, DTMF.
     assert lab.server.calls.get(call_id) is not None, "the caller stayed on the line"
     await first.get_by_test_id("phone-hangup").click()
     await ended(lab, call_id)
