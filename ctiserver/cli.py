@@ -143,6 +143,8 @@ async def _lab(settings: Settings, args: argparse.Namespace) -> int:
         print("ctiserver lab: --boxes and --nodes must be 1 or more", file=sys.stderr)
         return 2
     settings = lab_boxes(settings, args.boxes)
+    if settings.lab.announce_waits:
+        settings = settings.replace(waits={"announce": True})
     lab = Lab(settings, allow_provision=not args.no_provision, dial_callbacks=settings.lab.dial_callbacks,
               nodes=args.nodes)
 

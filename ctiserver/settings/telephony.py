@@ -274,6 +274,10 @@ class LabSettings:
     #: ``ctiserver lab`` dials the callbacks it owes (callbacks.dial; the lab's customers are
     #: Local channels that answer), so that its callbacks tab shows them being made
     dial_callbacks: bool = True
+    #: ``ctiserver lab`` tells waiting callers their position and the server's estimate of
+    #: their wait (waits.announce: the lab's AMI user may originate the whisper), so that a
+    #: newcomer hears the fair wait; off in production unless the operator turns it on
+    announce_waits: bool = True
 
 
 @dataclass(frozen=True)
