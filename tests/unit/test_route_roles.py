@@ -72,6 +72,7 @@ MATRIX: dict[tuple[str, str], frozenset[str] | None] = {
     ("GET", "/api/flows/{name}/graph.svg"): ADMINS,
     ("GET", "/api/flow-schema"): ADMINS,
     ("GET", "/api/wallboard"): SUPERVISORS,
+    ("GET", "/api/nodes"): SUPERVISORS,
     ("GET", "/api/reports/daily"): SUPERVISORS,
     ("GET", "/api/reports/queues"): SUPERVISORS,
     ("GET", "/api/reports/agents"): SUPERVISORS,
