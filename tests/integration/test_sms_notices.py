@@ -35,12 +35,14 @@ from ctiserver.tickets import TicketRepository
 from ctiserver.users import UserRepository
 from tests.aliyun_sms_server import AliyunSmsServer
 from tests.conftest import REPO
+from tests.integration.browser import logged_in_page
 
 pytestmark = pytest.mark.integration
 
 KEY_ID, SECRET = "LTAI-lab", "the aliyun secret of the sms tests"
 INBOUND = "the inbound secret of the sms tests"
 PASSWORD = "a long lab password 1"
+TIMEOUT = 15_000
 FLOW = "flow: sms\nentry: \"4008001234\"\nlanguage: zh\nstart: bye\nnodes:\n  bye: {kind: hangup}\n"
 
 
@@ -112,7 +114,7 @@ def signed(body: bytes) -> dict[str, str]:
 
 
 async def test_a_ticket_walked_to_completion_sends_each_notice_once_across_a_kill(
-    tmp_path: Path, provider: AliyunSmsServer, processes: list[ServerProcess],
+    tmp_path: Path, provider: AliyunSmsServer, processes: list[ServerProcess], browser: Any,
 ) -> None:
     settings = isolated_settings(
         tmp_path, flow=FLOW, tickets={"feed_interval": 0.2},
@@ -170,6 +172,12 @@ async def test_a_ticket_walked_to_completion_sends_each_notice_once_across_a_kil
         login = await http.post(f"{base}/login", json={"username": "boss", "password": PASSWORD})
         assert login.status == 200
         shown = await (await http.get(f"{base}/api/tickets/{ticket.id}/notices")).json()
+        # and the department page's ticket detail, in the page's language
+        page = await logged_in_page(browser, base, "boss", PASSWORD, "/ui/department.html")
+        await page.locator(f"[data-testid=ticket-row][data-number='{opted.number}']").click(timeout=TIMEOUT)
+        states = page.get_by_test_id("sms-notices").get_by_test_id("sms-state")
+        await states.nth(1).wait_for(timeout=TIMEOUT)
+        on_page = await states.all_text_contents()
 
         # inbound: a note on 张三's open ticket, a new ticket for 赵六, nothing for a stranger
         push = json.dumps([
@@ -209,6 +217,7 @@ async def test_a_ticket_walked_to_completion_sends_each_notice_once_across_a_kil
     assert {(n.notice, n.state) for n in opted_rows} == {("customer_accepted", "opted_out"), ("engineer_task", "sent")}
     assert "13700137000" not in [a.phone for a in provider.accepted]
     assert [(n["notice"], n["state"]) for n in shown["notices"]] == [(n.notice, n.state) for n in final]
+    assert on_page == ["客户已退订", "已发送"]
     notes = [e.note for e in events if e.kind == "note"]
     assert notes == ["短信 / SMS 13800138000: 师傅明天几点到？"]
     assert [(t.type, t.source, t.summary) for t in opened] == [("inquiry", "sms", "空调不制热")]
