@@ -20,7 +20,7 @@ from ctiserver.notices.schemas import (
     OptOutView,
 )
 from ctiserver.notices.store import NoticeStore
-from ctiserver.tickets import VIEWERS_KEY, viewer_of
+from ctiserver.tickets import VIEWERS_KEY, TicketRepository, viewer_of
 from ctiserver.vocabulary import DESK_ROLES, SUPERVISOR_ROLES, USER_ROLES
 from ctiserver.web.auditing import note_target
 from ctiserver.web.contract import body_of, route
@@ -37,6 +37,7 @@ class NoticesApi:
     store: NoticeStore
     inbound: InboundSms
     inbound_secret: str
+    tickets: TicketRepository
 
 
 API_KEY = web.AppKey("notices", NoticesApi)
@@ -45,8 +46,10 @@ API_KEY = web.AppKey("notices", NoticesApi)
 async def ticket_notices(request: web.Request) -> dict[str, Any]:
     ticket_id = path_id(request)
     note_target(request, ticket_id)
+    if await request.app[API_KEY].tickets.get(ticket_id) is None:
+        raise ApiError(404, "no such ticket")
     if not await request.app[VIEWERS_KEY].visible(ticket_id, await viewer_of(request)):
-        raise ApiError(404, "no such ticket, or not one you may see")
+        raise ApiError(403, "not one of the tickets you may see")
     return {"notices": [n.to_dict() for n in await request.app[API_KEY].store.of_ticket(ticket_id)]}
 
 
@@ -82,6 +85,8 @@ async def put_engineer_phone(request: web.Request) -> dict[str, Any]:
 
 async def inbound(request: web.Request) -> dict[str, Any]:
     api = request.app[API_KEY]
+    if not api.inbound_secret:
+        raise ApiError(503, "inbound SMS are not taken: sms.inbound_secret is not set")
     if request.content_length is not None and request.content_length > MAX_PUSH:
         raise ApiError(413, "push too large")
     body = await request.content.read(MAX_PUSH + 1)
@@ -106,7 +111,7 @@ def register(app: web.Application, api: NoticesApi) -> None:
     app[API_KEY] = api
     route(app, "GET", r"/api/tickets/{id:\d{1,9}}/notices", ticket_notices,
           summary="The ticket's SMS notices and their delivery state", roles=SIGNED_IN, answer=NoticeList,
-          errors={404: "no such ticket, or not one you may see"})
+          errors={403: "not one of the tickets you may see", 404: "no such ticket"})
     route(app, "GET", r"/api/customers/{id:\d{1,9}}/sms-opt-out", get_opt_out,
           summary="Whether the customer asked for no SMS", roles=DESK_ROLES, denied="the desk's",
           answer=OptOutView, errors={404: "no such customer"})
@@ -117,7 +122,8 @@ def register(app: web.Application, api: NoticesApi) -> None:
           summary="The mobile number an engineer's task notices go to", roles=SUPERVISOR_ROLES,
           denied="supervisors and admins only", body=EngineerPhone, answer=EngineerPhoneView,
           errors={404: "no such user"}, target="user")
-    route(app, "POST", "/api/sms/inbound", inbound,
+    route(app, "POST", "/sms/inbound", inbound,
           summary="The SMS provider's push of inbound messages (signed, or ?token=)", public=True,
           answer=InboundAnswer, media_type=None,
-          errors={400: "not a list of messages", 401: "not signed with sms.inbound_secret", 413: "too large"})
+          errors={400: "not a list of messages", 401: "not signed with sms.inbound_secret", 413: "too large",
+                  503: "sms.inbound_secret is not set"})

@@ -59,7 +59,7 @@ def register(
     templates = Templates(settings.templates, settings.template_code)
     store = NoticeStore(core.db)
     http.register(core.app, http.NoticesApi(
-        store, InboundSms(core.db, store, customers, tickets), settings.inbound_secret,
+        store, InboundSms(core.db, store, customers, tickets), settings.inbound_secret, tickets,
     ))
     if not settings.enabled:
         return None

@@ -185,12 +185,13 @@ async def test_a_ticket_walked_to_completion_sends_each_notice_once_across_a_kil
             {"phone_number": "13600136000", "content": "空调不制热", "sequence_id": 2},
             {"phone_number": "13500135000", "content": "hello", "sequence_id": 3},
         ], ensure_ascii=False).encode()
-        forged = await http.post(f"{base}/api/sms/inbound", data=push,
-                                 headers={**signed(push), "X-CTI-Signature": "sha256=00"})
-        assert forged.status == 401
-        for _ in range(2):  # a push repeated acts once
-            taken = await http.post(f"{base}/api/sms/inbound", data=push, headers=signed(push))
-            assert taken.status == 200, await taken.text()
+        async with aiohttp.ClientSession() as provider_side:  # no session: the secret is the proof
+            forged = await provider_side.post(f"{base}/sms/inbound", data=push,
+                                              headers={**signed(push), "X-CTI-Signature": "sha256=00"})
+            assert forged.status == 401
+            for _ in range(2):  # a push repeated acts once
+                taken = await provider_side.post(f"{base}/sms/inbound", data=push, headers=signed(push))
+                assert taken.status == 200, await taken.text()
         events = await tickets.events(ticket.id)
         opened = await tickets.open_for_customer(zhao.id)
         final = await rows(db, ticket.id)
