@@ -28,7 +28,7 @@ from sqlalchemy import select
 
 from ctiserver.customers import CustomerRepository
 from ctiserver.lab.isolated import isolated_settings
-from ctiserver.notices.tables import SmsNotice
+from ctiserver.notices.tables import SmsInbound, SmsNotice
 from ctiserver.settings import Settings
 from ctiserver.storage.database import Database, upgrade_schema
 from ctiserver.tickets import TicketRepository
@@ -196,6 +196,9 @@ async def test_a_ticket_walked_to_completion_sends_each_notice_once_across_a_kil
         opened = await tickets.open_for_customer(zhao.id)
         final = await rows(db, ticket.id)
         opted_rows = await rows(db, opted.id)
+        async with db.session() as session:
+            taken_rows = await session.scalars(select(SmsInbound).order_by(SmsInbound.id))
+            inbound = [(r.message_id, r.action) for r in taken_rows]
     finally:
         await http.close()
         await db.close()
@@ -222,6 +225,7 @@ async def test_a_ticket_walked_to_completion_sends_each_notice_once_across_a_kil
     notes = [e.note for e in events if e.kind == "note"]
     assert notes == ["短信 / SMS 13800138000: 师傅明天几点到？"]
     assert [(t.type, t.source, t.summary) for t in opened] == [("inquiry", "sms", "空调不制热")]
+    assert inbound == [("1", "noted"), ("2", "opened"), ("3", "unknown")]
 
 
 async def _all_final(db: Database, ticket_id: int, count: int, *also: str) -> bool:
