@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, delete, func, select, update
+from sqlalchemy import and_, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -207,7 +207,10 @@ class NoticeStore:
 
     async def next_due(self) -> dt.datetime | None:
         async with self._db.session() as session:
-            return await session.scalar(select(func.min(SmsNotice.due_at)).where(SmsNotice.state == "pending"))
+            # the column itself (SQLite's min() of a datetime column would be text)
+            return await session.scalar(
+                select(SmsNotice.due_at).where(SmsNotice.state == "pending").order_by(SmsNotice.due_at).limit(1)
+            )
 
     async def claim(self, notice_id: int, now: dt.datetime) -> bool:
         """``pending`` -> ``sending``, committed; False if another sender had it."""

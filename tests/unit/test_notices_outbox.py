@@ -6,6 +6,8 @@ the provider is never sent again."""
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import datetime as dt
 from collections.abc import AsyncIterator
 from zoneinfo import ZoneInfo
@@ -47,9 +49,10 @@ async def provider() -> AsyncIterator[AliyunSmsServer]:
 
 
 class Outbox:
-    def __init__(self, db: Database, server: AliyunSmsServer, clock: Clock) -> None:
+    def __init__(self, db: Database, server: AliyunSmsServer, clock: Clock, *, quiet: bool = True) -> None:
         self.settings = SmsSettings(enabled=True, provider="aliyun", url=server.url, access_key_id=KEY_ID,
-                                    secret=SECRET, template_code="SMS_1", backoff_min=60, backoff_max=600)
+                                    secret=SECRET, template_code="SMS_1", backoff_min=60, backoff_max=600,
+                                    quiet_end="08:00" if quiet else "21:00")
         self.store = NoticeStore(db)
         quiet = QuietHours(self.settings, SHANGHAI)
         self.provider = AliyunSms(KEY_ID, SECRET, "售后服务", "SMS_1", server.url)
@@ -96,6 +99,7 @@ async def test_quiet_hours_hold_notices_until_the_morning(db: Database, provider
         assert row.state == "pending"
         assert row.due_at == morning and row.held_until == morning
     assert "12月8日 09:00-11:00" in planned["customer_accepted"].text
+    assert await outbox.store.next_due() == morning  # when the sender looks next
     clock.at = dt.datetime(2026, 12, 7, 7, 59, tzinfo=SHANGHAI)
     assert await outbox.send() == 0
     assert provider.accepted == []
@@ -170,3 +174,25 @@ async def test_opt_out_is_honoured_and_a_dead_senders_notice_is_not_sent_again(
     assert await outbox.send() == 0
     assert (await notices(db))["engineer_task"].state == "unknown"
     assert provider.accepted == []
+
+
+async def test_the_running_sender_retries_on_its_own(db: Database, provider: AliyunSmsServer) -> None:
+    """``run_forever``: a throttled notice waits its back-off (the sender sleeps until it is
+    due), then is sent once."""
+    outbox = Outbox(db, provider, Clock(dt.datetime.now(dt.UTC)), quiet=False)  # planned due now
+    await outbox.planner.consumer.prepare()
+    await scheduled_ticket(db)
+    await outbox.plan()
+    sender = NoticeSender(  # on the real clock
+        dataclasses.replace(outbox.settings, backoff_min=0.2, backoff_max=0.4, interval=30.0),
+        outbox.store, outbox.provider, outbox.sender.quiet,
+    )
+    provider.throttle = 1
+    running = asyncio.create_task(sender.run_forever())
+    try:
+        await provider.wait_for(2, 20)
+    finally:
+        running.cancel()
+    rows = await notices(db)
+    assert sorted(row.attempts for row in rows.values()) == [0, 1]
+    assert len(provider.refused) == 1 and len(provider.accepted) == 2
