@@ -154,7 +154,11 @@ class NoticeSender:
             log.warning("sms: %d notice(s) left sending by a stopped sender marked unknown (not sent again)", found)
 
     async def step(self, http: aiohttp.ClientSession) -> int:
-        """Every due notice, sent; how many were tried."""
+        """Every due notice, sent; how many were tried. Outside quiet hours, notices held
+        for quiet hours that no longer apply (changed settings) are due at once."""
+        now = _now(self._clock())
+        if self.quiet.until(now) is None:
+            await self.store.release_held(now)
         tried = 0
         for notice in await self.store.due(_now(self._clock())):
             if await self.store.claim(notice.id, _now(self._clock())):

@@ -231,6 +231,18 @@ class NoticeStore:
             )
             await session.commit()
 
+    async def release_held(self, now: dt.datetime) -> int:
+        """Notices held for quiet hours that are over (the settings changed): due now."""
+        async with self._db.session() as session:
+            result = await session.execute(
+                update(SmsNotice).where(
+                    SmsNotice.state == "pending", SmsNotice.held_until.is_not(None),
+                    SmsNotice.due_at == SmsNotice.held_until, SmsNotice.due_at > now,
+                ).values(due_at=now, updated_at=now)
+            )
+            await session.commit()
+            return int(getattr(result, "rowcount", 0) or 0)
+
     async def orphans(self, before: dt.datetime) -> int:
         """Notices left ``sending`` since before ``before`` (their sender died): ``unknown``."""
         async with self._db.session() as session:

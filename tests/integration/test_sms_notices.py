@@ -2,8 +2,10 @@
 request's signature by Aliyun's published algorithm: a repair ticket walked from opening to
 completion sends exactly the notices the templates say (accepted and the engineer's task,
 completed, the return visit's survey), each once, across a kill -9 of the server in the
-middle; a customer who opted out at the desk gets none; the ticket shows its notices and
-their delivery state; inbound SMS from a known customer note their open ticket or open one."""
+middle and a server in quiet hours (which holds them until they end; killed too); a customer
+who opted out at the desk gets none; the ticket shows its notices and their delivery state
+(API and department page); inbound SMS from a known customer note their open ticket or open
+one."""
 
 from __future__ import annotations
 
@@ -21,6 +23,7 @@ import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import aiohttp
 import pytest
@@ -162,7 +165,21 @@ async def test_a_ticket_walked_to_completion_sends_each_notice_once_across_a_kil
 
         await tickets.move(ticket.id, "in_progress")
         await tickets.move(ticket.id, "completed")  # while no server runs
-        again = ServerProcess(settings, tmp_path, "again")
+        # a server in quiet hours (now, in the hotline's zone) plans them but holds them
+        local = dt.datetime.now(ZoneInfo(settings.hotline.timezone))
+        quiet_end = (local + dt.timedelta(hours=1)).replace(second=0, microsecond=0)
+        quiet = ServerProcess(settings.replace(sms={
+            "quiet_start": f"{local - dt.timedelta(hours=1):%H:%M}", "quiet_end": f"{quiet_end:%H:%M}",
+        }), tmp_path, "quiet")
+        processes.append(quiet)
+        await quiet.start()
+        held = await until(lambda: _held(db, ticket.id), 60, "the completed and survey notices held")
+        assert {n.notice for n in held} == {"customer_completed", "customer_survey"}
+        assert {n.held_until for n in held} == {quiet_end.astimezone(dt.UTC)}
+        assert len(provider.accepted) == 3, "nothing sent in quiet hours"
+        quiet.kill()
+
+        again = ServerProcess(settings, tmp_path, "again")  # the morning: quiet hours over
         processes.append(again)
         await again.start()
         await provider.wait_for(5, 60)  # completed, then the survey once the visit moves the ticket
@@ -226,6 +243,11 @@ async def test_a_ticket_walked_to_completion_sends_each_notice_once_across_a_kil
     assert notes == ["短信 / SMS 13800138000: 师傅明天几点到？"]
     assert [(t.type, t.source, t.summary) for t in opened] == [("inquiry", "sms", "空调不制热")]
     assert inbound == [("1", "noted"), ("2", "opened"), ("3", "unknown")]
+
+
+async def _held(db: Database, ticket_id: int) -> list[SmsNotice]:
+    found = [n for n in await rows(db, ticket_id) if n.state == "pending" and n.held_until is not None]
+    return found if len(found) == 2 else []
 
 
 async def _all_final(db: Database, ticket_id: int, count: int, *also: str) -> bool:
