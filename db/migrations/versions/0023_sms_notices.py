@@ -4,8 +4,8 @@ no SMS), ``sms_engineer_phones`` (where an engineer's task notices go) and ``sms
 (inbound SMS taken, their provider's message id unique); a ticket's ``source`` may be ``sms``
 (opened by an inbound SMS).
 
-Revision ID: 0022_sms_notices
-Revises: 0021_progress_event_kinds
+Revision ID: 0023_sms_notices
+Revises: 0022_nodes_registry
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0022_sms_notices"
-down_revision: str | None = "0021_progress_event_kinds"
+revision: str = "0023_sms_notices"
+down_revision: str | None = "0022_nodes_registry"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
