@@ -13,7 +13,14 @@ import secrets
 import tomllib
 from pathlib import Path
 
-from ctiserver.settings import DEFAULT_WEBHOOK_SECRET, AmiSettings, AsteriskSettings, Settings, WebSettings
+from ctiserver.settings import (
+    DEFAULT_SMS_SECRET,
+    DEFAULT_WEBHOOK_SECRET,
+    AmiSettings,
+    AsteriskSettings,
+    Settings,
+    WebSettings,
+)
 
 SECRETS_MODE = 0o600
 
@@ -49,6 +56,11 @@ def production_settings(settings: Settings) -> Settings:
         raise UnsafeSettings(
             f"webhook endpoint(s) {', '.join(unsigned)} have an empty or default secret: set "
             "secret in each [[webhooks.endpoints]] table to a long random string the receiver shares"
+        )
+    sms = settings.sms
+    if sms.enabled and sms.provider in ("aliyun", "webhook") and sms.secret.strip() in ("", DEFAULT_SMS_SECRET):
+        raise UnsafeSettings(
+            f"[sms] provider {sms.provider} has an empty or default secret: set [sms] secret"
         )
     if default_ami_secret(settings):
         raise UnsafeSettings(

@@ -27,6 +27,7 @@ from ctiserver.knowledge import plugin as knowledge_plugin
 from ctiserver.live import plugin as live_plugin
 from ctiserver.logs import call_context
 from ctiserver.meta import plugin as meta_plugin
+from ctiserver.notices import plugin as notices_plugin
 from ctiserver.observing import observe
 from ctiserver.phone import plugin as phone_plugin
 from ctiserver.pops import plugin as pops_plugin
@@ -120,6 +121,7 @@ class CtiServer:
         spreadsheets_plugin.register(core)
         self.webhooks = webhooks_plugin.register(core, self.ticket_events)
         self.visits = visits_plugin.register(core, self.tickets, self.ticket_events, self.ivr, self.agents)
+        self.notices = notices_plugin.register(core, self.tickets, customers, self.ticket_events)
         self.fair_wait = waits_plugin.register(core, self.board, self.stats, ivr.prompts, self._language_of)
         self._runner: web.AppRunner | None = None
         self.ami.on_event(self._on_ami_event)

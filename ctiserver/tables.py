@@ -10,6 +10,7 @@ from ctiserver.customers import tables as customers_tables  # noqa: F401
 from ctiserver.dispatch import tables as dispatch_tables  # noqa: F401
 from ctiserver.ivr import tables as ivr_tables  # noqa: F401
 from ctiserver.knowledge import tables as knowledge_tables  # noqa: F401
+from ctiserver.notices import tables as notices_tables  # noqa: F401
 from ctiserver.recordings import tables as recordings_tables  # noqa: F401
 from ctiserver.reports import tables as reports_tables  # noqa: F401
 from ctiserver.stats import tables as stats_tables  # noqa: F401

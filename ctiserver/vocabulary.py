@@ -57,7 +57,7 @@ OPEN_TICKET_STATUSES = tuple(s for s in TICKET_STATUSES if s not in FINAL_TICKET
 #: the SLA is counted with the shorter targets for urgent tickets (and VIP customers')
 TICKET_URGENCIES = ("normal", "urgent")
 
-TICKET_SOURCES = ("ivr", "agent")
+TICKET_SOURCES = ("ivr", "agent", "sms")
 
 #: ticket_events.kind; a consumer keeps a cursor on ticket_events.id (ids only increase).
 #: ``confirmed`` and ``time_requested``: the customer's answer to the appointment (the IVR's

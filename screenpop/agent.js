@@ -11,6 +11,7 @@ import { renderCallbackOffer, showCallbackOffer } from "./agent-callback.js";
 import { loadVisits, onVisitChanged, renderVisits } from "./agent-visits.js";
 import { buildPhoneBox, hangup, renderPhone, startPhone, stopPhone } from "./phone.js";
 import { installDeskKeys } from "./desk-keys.js";
+import { optOutToggle } from "./sms-notices.js";
 
 /** IVR variables shown first, in this order; the others follow (internal ones skipped). */
 const KEY_VARIABLES = ["language", "product", "issue", "order_number", "ticket_number"];
@@ -497,6 +498,7 @@ function renderCard(card) {
   const facts = el("dl", { className: "facts" }, [
     el("dt", { text: t("customer.phones") }), el("dd", {}, [phones]),
     el("dt", { text: t("customer.address") }), el("dd", { testid: "customer-address", text: addressText(card.address) || "—" }),
+    el("dt", { text: t("sms.notices") }), el("dd", {}, [optOutToggle(card.id)]),
   ]);
 
   const products = card.products || [];

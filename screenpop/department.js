@@ -7,6 +7,7 @@ import {
   show, t, tOr,
 } from "./common.js";
 import { pageById, startPage } from "./shell.js";
+import { noticesBox } from "./sms-notices.js";
 
 const DONE = ["completed", "return_visit", "closed", "cancelled"];
 const PAUSED = ["waiting_customer", "waiting_parts"];
@@ -251,6 +252,7 @@ function renderDetail() {
     FINAL.includes(ticket.status) ? null : visitForm(ticket),
     el("h3", { text: t("dept.history") }),
     el("ol", { className: "dept-history", testid: "history" }, ticket.history.map(historyRow)),
+    noticesBox(ticket.id),
   );
 }
 

@@ -636,6 +636,8 @@ class FakeDesk:
             ticket for card in self.customers.values() for ticket in card["open_tickets"]
         ]
         self.wallboard = sample_wallboard()
+        #: customers who asked for no SMS (``PUT /api/customers/{id}/sms-opt-out``)
+        self.sms_opted_out: dict[int, bool] = {}
         today = report_today()
         #: daily reports by date; any other valid date has no calls
         self.reports = {today: sample_daily_report(today), OTHER_REPORT_DAY: other_daily_report()}
@@ -723,6 +725,8 @@ class FakeDesk:
         app.router.add_post("/api/customers", self.create_customer)
         app.router.add_get("/api/customers/{id}", self.get_customer)
         app.router.add_get("/api/customers/{id}/history", self.customer_history)
+        app.router.add_get("/api/customers/{id}/sms-opt-out", self.sms_opt_out)
+        app.router.add_put("/api/customers/{id}/sms-opt-out", self.sms_opt_out)
         app.router.add_post("/api/tickets", self.create_ticket)
         app.router.add_get("/api/tickets", self.list_tickets)
         app.router.add_get("/api/visits", self.list_visits)
@@ -930,6 +934,12 @@ class FakeDesk:
         }
         self.customers[card["id"]] = card
         return self._json({"customer": card}, 201)
+
+    async def sms_opt_out(self, request: web.Request) -> web.Response:
+        card = self._customer(request)
+        if request.method == "PUT":
+            self.sms_opted_out[card["id"]] = bool((request["json"] or {}).get("opted_out"))
+        return self._json({"customer_id": card["id"], "opted_out": self.sms_opted_out.get(card["id"], False)})
 
     async def customer_history(self, request: web.Request) -> web.Response:
         card = self._customer(request)

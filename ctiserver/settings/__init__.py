@@ -21,12 +21,15 @@ from dataclasses import dataclass, field
 
 from ctiserver.settings.errors import SettingsError
 from ctiserver.settings.service import (
+    DEFAULT_SMS_SECRET,
     DEFAULT_WEBHOOK_KINDS,
     DEFAULT_WEBHOOK_SECRET,
     CalendarSettings,
     CallbackSettings,
     RecordingSettings,
     ReportSettings,
+    SmsSettings,
+    SmsTemplate,
     TicketSettings,
     VisitSettings,
     WaitSettings,
@@ -51,6 +54,7 @@ from ctiserver.settings.telephony import (
 )
 
 __all__ = [
+    "DEFAULT_SMS_SECRET",
     "DEFAULT_WEBHOOK_KINDS",
     "DEFAULT_WEBHOOK_SECRET",
     "ENV_PREFIX",
@@ -71,6 +75,8 @@ __all__ = [
     "ReportSettings",
     "Settings",
     "SettingsError",
+    "SmsSettings",
+    "SmsTemplate",
     "StorageSettings",
     "TicketSettings",
     "VisitSettings",
@@ -107,6 +113,7 @@ class Settings:
     webrtc: WebrtcSettings = field(default_factory=WebrtcSettings)
     waits: WaitSettings = field(default_factory=WaitSettings)
     boxes: BoxesSettings = field(default_factory=BoxesSettings)
+    sms: SmsSettings = field(default_factory=SmsSettings)
 
     def edge_ami(self, edge: EdgeBoxSettings) -> AmiSettings:
         """The AMI settings of an edge box: its address, [ami]'s user, secret and timings."""

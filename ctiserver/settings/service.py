@@ -235,3 +235,58 @@ class WaitSettings:
     min_answers: int = 3
     #: an estimate above this many minutes is said as "more than" it
     longest_minutes: int = 60
+
+
+#: the access key secret an Aliyun provider that names none has: ``serve`` refuses it
+DEFAULT_SMS_SECRET = "lab-sms-secret-change-me"
+
+
+@dataclass(frozen=True)
+class SmsTemplate:
+    """One notice's text (``ctiserver.notices``), a ``[[sms.templates]]`` table: it replaces
+    the built-in text of ``notice`` in ``language`` (docs/sms.md lists the notices and the
+    names a template may use). ``provider_code``: the provider's own template code (Aliyun's
+    ``TemplateCode``), "" for the provider's default."""
+
+    notice: str
+    language: str
+    text: str
+    provider_code: str = ""
+
+
+@dataclass(frozen=True)
+class SmsSettings:
+    """SMS notices on ticket events and inbound SMS (``ctiserver.notices``, docs/sms.md)."""
+
+    #: off by default: no notice is planned or sent
+    enabled: bool = False
+    #: "aliyun" (Aliyun SMS SendSms), "webhook" (a signed POST, as ``[webhooks]``) or
+    #: "log" (the lab: accepted and only written to the log)
+    provider: str = "log"
+    #: the provider's address ("" for Aliyun: https://dysmsapi.aliyuncs.com/)
+    url: str = ""
+    access_key_id: str = ""
+    #: Aliyun's AccessKey secret, or the webhook provider's HMAC key
+    secret: str = DEFAULT_SMS_SECRET
+    #: Aliyun's SignName (the approved signature shown with every message)
+    sign_name: str = "售后服务"
+    #: Aliyun's default TemplateCode (a template whose only parameter is ``content``)
+    template_code: str = ""
+    #: the language of notices (zh or en)
+    language: str = "zh"
+    #: the notices sent (customer_accepted, customer_completed, customer_survey, engineer_task)
+    notices: tuple[str, ...] = ("customer_accepted", "customer_completed", "customer_survey", "engineer_task")
+    templates: tuple[SmsTemplate, ...] = ()
+    #: local times (hotline.timezone) between which no notice is sent: held until quiet_end
+    quiet_start: str = "21:00"
+    quiet_end: str = "08:00"
+    #: seconds a send may take; after a failed one wait about backoff_min, doubled, up to backoff_max
+    timeout: float = 10.0
+    backoff_min: float = 5.0
+    backoff_max: float = 1800.0
+    #: failed sends after which a notice is given up
+    max_attempts: int = 8
+    #: seconds between the sender's looks for due notices (a new one wakes it at once)
+    interval: float = 5.0
+    #: the secret inbound SMS callbacks carry (``X-SMS-Signature``); "" refuses them all
+    inbound_secret: str = ""

@@ -267,6 +267,21 @@ async def test_pop_reaches_only_its_agent_and_follows_the_call(desk: Desk) -> No
     await expect(second.locator(tid("pop"))).to_be_hidden()
 
 
+async def test_the_desk_toggles_a_customers_sms_opt_out(desk: Desk) -> None:
+    page = (await desk.agent("agent1", AGENT1)).page
+    await ring(desk.fake, AGENT1)
+    toggle = page.locator(tid("customer-card")).locator(tid("sms-opt-out")).first
+    await expect(toggle).to_be_enabled()
+    await expect(toggle).not_to_be_checked()
+    await expect(page.locator(tid("customer-card")).first).to_contain_text("不接收短信通知")
+    await toggle.click()
+    await expect(toggle).to_be_checked()
+    await expect(toggle).to_be_enabled()
+    [sent] = [r for r in desk.fake.requests if r["method"] == "PUT" and r["path"].endswith("/sms-opt-out")]
+    assert sent["json"] == {"opted_out": True}
+    assert list(desk.fake.sms_opted_out.values()) == [True]
+
+
 async def test_data_is_text_never_markup(desk: Desk) -> None:
     tab = await desk.agent("agent1", AGENT1)
     page = tab.page

@@ -37,6 +37,14 @@ def test_a_default_ami_secret_refuses_to_serve() -> None:
         production_settings(Settings())
 
 
+def test_an_sms_provider_with_the_default_secret_refuses_to_serve(tmp_path: Path) -> None:
+    settings = operator_settings(tmp_path).replace(sms={"enabled": True, "provider": "aliyun"})
+    with pytest.raises(UnsafeSettings, match=r"\[sms\] provider aliyun"):
+        production_settings(settings)
+    # the lab's log provider sends nothing: no secret needed
+    production_settings(settings.replace(sms={"provider": "log"}))
+
+
 def test_serve_command_refuses_default_secrets(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CTISERVER_")}
     env["CTISERVER_DATABASE__URL"] = f"sqlite+aiosqlite:///{tmp_path}/cti.sqlite3"

@@ -129,6 +129,13 @@ MATRIX: dict[tuple[str, str], frozenset[str] | None] = {
     ("GET", "/api/export/tickets.xlsx"): SUPERVISORS,
     ("GET", "/api/export/calls.xlsx"): SUPERVISORS,
     ("GET", "/api/webhooks"): ADMINS,
+    # a ticket's notices follow the ticket's visibility: tests/unit/test_visibility.py
+    ("GET", "/api/tickets/{id}/notices"): EVERYONE,
+    ("GET", "/api/customers/{id}/sms-opt-out"): DESK,
+    ("PUT", "/api/customers/{id}/sms-opt-out"): DESK,
+    ("PUT", "/api/sms/engineers/{id}"): SUPERVISORS,
+    # the SMS provider's push: signed with sms.inbound_secret (tests/integration/test_sms_notices.py)
+    ("POST", "/sms/inbound"): PUBLIC,
     # staff get their own department's view whatever they ask: tests/unit/test_workview.py
     ("GET", "/api/workview"): frozenset({"staff", "supervisor", "admin"}),
 }

@@ -245,6 +245,8 @@ ROUTES: list[tuple[str, Probe, dict[str, set[str]], frozenset[str]]] = [
      TICKETS, frozenset({"engineer-sz", "engineer-bj", "supervisor"})),
     ("POST /api/tickets/{id}/status", one("POST", lambda w, k: T.format(w.tickets[k]) + "/status",
                                           lambda w, k: {"status": "waiting_parts"}), TICKETS, frozenset(TICKETS)),
+    ("GET /api/tickets/{id}/notices", one("GET", lambda w, k: T.format(w.tickets[k]) + "/notices"), TICKETS,
+     frozenset(TICKETS)),
     ("POST /api/tickets/{id}/schedule", one("POST", lambda w, k: T.format(w.tickets[k]) + "/schedule", lambda w, k: {
         "start": "2030-01-01T09:00:00+08:00", "end": "2030-01-01T10:00:00+08:00"}), TICKETS, frozenset(TICKETS)),
     ("GET /api/customers/{id}", customer_card, CUSTOMERS, frozenset(TICKETS)),
@@ -377,6 +379,8 @@ NOT_OF_A_RECORD = {
     ("POST", "/api/tickets"): "opens a new ticket (its customer and product must exist: 422)",
     ("POST", "/api/customers"): "adds a new customer",
     ("POST", "/api/agent/recording"): "pauses the recording of the user's own call",
+    ("GET", "/api/customers/{id}/sms-opt-out"): "the desk's, who see every customer (the matrix)",
+    ("PUT", "/api/customers/{id}/sms-opt-out"): "the desk's, who see every customer (the matrix)",
     ("GET", "/api/export/customers.csv"): "supervisors only, who see every record (the matrix)",
     ("GET", "/api/export/tickets.csv"): "supervisors only, who see every record (the matrix)",
     ("GET", "/api/export/calls.csv"): "supervisors only, who see every record (the matrix)",
