@@ -118,6 +118,21 @@ async def marks(page: Any, chart: str) -> list[float]:
     return [float(v) for v in values]
 
 
+#: the words of the business charts that overlap another's: [chart, word, word]
+OVERLAPS = """() => {
+  const found = [];
+  for (const chart of document.querySelectorAll("[data-testid=rp-business] svg.chart")) {
+    const boxes = [...chart.querySelectorAll("text")].map((n) => [n.textContent, n.getBoundingClientRect()]);
+    boxes.forEach(([a, p], i) => boxes.slice(i + 1).forEach(([b, q]) => {
+      const x = Math.min(p.right, q.right) - Math.max(p.left, q.left);
+      const y = Math.min(p.bottom, q.bottom) - Math.max(p.top, q.top);
+      if (x > 1 && y > 1) found.push([chart.dataset.testid, a, b]);
+    }));
+  }
+  return found;
+}"""
+
+
 async def shown_table(page: Any, name: str) -> list[list[str]]:
     return await page.evaluate(
         """(name) => {
@@ -140,6 +155,7 @@ async def check_every_report(env: Env, page: Any, context: Any, query: dict[str,
         for chart, values in expected_charts(name, report).items():
             assert await marks(page, chart) == pytest.approx(values), (name, chart)
         shown = await shown_table(page, name)
+        assert await page.evaluate(OVERLAPS) == [], name  # many models: the bars lie down
         assert shown[0] == report["columns"]
         assert len(shown) - 1 == len(report["rows"])
         href = await page.locator(f"[data-testid=csv-{name}]").get_attribute("href")
