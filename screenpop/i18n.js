@@ -387,6 +387,7 @@ export const STRINGS = {
     "call.ended": "已结束",
 
     "sup.tab.live": "实时监控",
+    "sup.tiles.live": "实时汇总", "sup.tiles.callbacks": "回电汇总",
     "sup.tab.report": "报表",
     "sup.tab.recordings": "录音",
     "mon.title": "实时监听",
@@ -472,7 +473,7 @@ export const STRINGS = {
     "rp.hours": "来电时段热力图（星期 × 小时）",
     "rp.business": "业务指标",
     "rpb.province": "省份", "rpb.city": "城市", "rpb.model": "产品型号", "rpb.department": "部门",
-    "rpb.all_departments": "全部部门", "rpb.none": "（无）",
+    "rpb.all_departments": "全部部门", "rpb.none": "（无）", "rpb.no_data": "这段时间没有数据",
     "rpb.tickets": "工单：类型、状态与部门", "rpb.complaint_rates": "投诉率（每千台在用产品）",
     "rpb.fault_rates": "故障率：故障代码与更换配件", "rpb.complaints_against": "被投诉的部门与网点",
     "rpb.turnaround": "维修周期（小时）", "rpb.sla": "超出 SLA 的工单", "rpb.first_contact": "首次解决率 %",
@@ -1020,6 +1021,7 @@ export const STRINGS = {
     "call.ended": "Ended",
 
     "sup.tab.live": "Live",
+    "sup.tiles.live": "Live summary", "sup.tiles.callbacks": "Callback summary",
     "sup.tab.report": "Reports",
     "sup.tab.recordings": "Recordings",
     "mon.title": "Live monitoring",
@@ -1105,7 +1107,7 @@ export const STRINGS = {
     "rp.hours": "Calls by weekday and hour",
     "rp.business": "Business figures",
     "rpb.province": "Province", "rpb.city": "City", "rpb.model": "Product model", "rpb.department": "Department",
-    "rpb.all_departments": "All departments", "rpb.none": "(none)",
+    "rpb.all_departments": "All departments", "rpb.none": "(none)", "rpb.no_data": "No data for this period",
     "rpb.tickets": "Tickets by kind, status and department", "rpb.complaint_rates": "Complaints per thousand installed products",
     "rpb.fault_rates": "Fault rate: fault codes and parts replaced", "rpb.complaints_against": "Complaints against departments and branches",
     "rpb.turnaround": "Repair turnaround (hours)", "rpb.sla": "Tickets past their SLA", "rpb.first_contact": "First-contact resolution %",

@@ -61,7 +61,7 @@ export function lineChart(labels, series, { label = "", testid = "line-chart", w
 /** A label's width in the charts' font (a CJK character is about as wide as the font's size). */
 function textWidth(text, size = 10) {
   let width = 0;
-  for (const ch of String(text)) width += ch.codePointAt(0) >= 0x2e80 ? size : size * 0.62;
+  for (const ch of String(text)) width += ch.codePointAt(0) >= 0x2e80 ? size : size * 0.7;
   return width;
 }
 
@@ -76,7 +76,7 @@ function clipped(text, room, size = 10) {
   return `${out}…`;
 }
 
-/** Grouped bars: one group per item, one bar per series. When the items' labels would not fit
+/** Grouped bars: one group per item (its bars centred over its label), one bar per series. When the items' labels would not fit
  * under their groups (many product models), the bars lie down: one row per item, its label
  * (cut with an ellipsis when long, whole in its title) on the left. */
 export function barChart(items, seriesNames, { label = "", testid = "bar-chart", width = 720, height = 220 } = {}) {
@@ -92,7 +92,8 @@ export function barChart(items, seriesNames, { label = "", testid = "bar-chart",
   items.forEach((item, g) => {
     item.values.forEach((v, s) => {
       const rect = svg("rect", {
-        x: left + g * group + 4 + s * bar, y: height - bottom - scale(v), width: bar - 1, height: scale(v),
+        x: left + g * group + (group - bar * item.values.length) / 2 + s * bar, y: height - bottom - scale(v),
+        width: bar - 1, height: scale(v),
         fill: COLOURS[s % COLOURS.length], class: "bar",
       });
       rect.dataset.item = item.label;
