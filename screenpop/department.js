@@ -267,7 +267,7 @@ function phoneLink(phone) {
   const dial = String(phone.number || "").replace(/[^0-9+]/g, "");
   return el("li", {}, [
     el("a", { href: `tel:${dial}`, className: "mono", testid: "customer-phone", text: phone.number || "" }),
-    phone.label ? el("span", { className: "tag", text: phone.label }) : null,
+    phone.label ? el("span", { className: "tag", text: tOr("phonekind", phone.label) }) : null,
   ]);
 }
 
