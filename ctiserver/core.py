@@ -21,6 +21,7 @@ from aiohttp import web
 from ctiserver.settings import Settings
 from ctiserver.storage.database import Database
 from ctiserver.storage.leases import Leases
+from ctiserver.storage.nodes import NodeRegistry
 from ctiserver.storage.notify import Notifications
 from ctiserver.storage.writer import BackgroundWriter
 from ctiserver.supervision import SupervisedTask
@@ -51,6 +52,11 @@ class CallModel(Protocol):
 T = TypeVar("T")
 
 
+def node_name(settings: Settings) -> str:
+    """A node's name (``nodes.name``, else the host name and the web port)."""
+    return settings.nodes.name or f"{socket.gethostname()}:{settings.web.port}"
+
+
 @dataclass
 class Core:
     settings: Settings
@@ -72,11 +78,23 @@ class Core:
     notifications: Notifications = field(init=False)
     #: the duties that run once among the nodes (``long_running(..., once=True)``)
     leases: Leases = field(init=False)
+    #: the nodes on this database: who is up, one session secret (nothing on SQLite)
+    nodes: NodeRegistry = field(init=False)
 
     def __post_init__(self) -> None:
         nodes = self.settings.nodes
         self.notifications = Notifications(self.db.url, retry=nodes.listen_retry)
         self.leases = Leases(self.db.url, node=self.node_name, interval=nodes.lease_interval)
+        web, agi = self.settings.web, self.settings.agi
+        self.nodes = NodeRegistry(
+            self.db, name=self.node_name, secret=web.session_secret, heartbeat=nodes.heartbeat,
+            web=f"http://{web.host}:{web.port}", agi=f"{agi.host}:{agi.port}",
+        )
+        if self.nodes.enabled:
+            self._long_running.append(SupervisedTask("node-heartbeat", self._heartbeat))
+
+    async def _heartbeat(self) -> None:
+        await self.nodes.run(time.time)  # real time, whatever clock the features read
 
     @property
     def metrics(self) -> ServerMetrics:
@@ -86,7 +104,7 @@ class Core:
     @property
     def node_name(self) -> str:
         """This node's name (``nodes.name``, else the host name and the web port)."""
-        return self.settings.nodes.name or f"{socket.gethostname()}:{self.settings.web.port}"
+        return node_name(self.settings)
 
     @property
     def queue_names(self) -> list[str]:
@@ -150,6 +168,7 @@ class Core:
             listener(event)
 
     async def start_features(self) -> None:
+        await self.nodes.join(time.time())  # refuses another session secret than the nodes up
         await self.leases.start()
         for hook in self._starting:
             await hook()
@@ -165,6 +184,10 @@ class Core:
         self._tasks = []
         await self.notifications.stop()
         await self.leases.stop()
+        try:
+            await self.nodes.leave()
+        except Exception as exc:  # noqa: BLE001  (the database away: the heartbeat runs out)
+            log.warning("node %s: could not mark itself down (%s)", self.node_name, exc)
 
     async def close(self) -> None:
         for hook in reversed(self._stopping):

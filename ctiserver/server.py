@@ -19,7 +19,7 @@ from ctiserver.audit import plugin as audit_plugin
 from ctiserver.callbacks import plugin as callbacks_plugin
 from ctiserver.calls import plugin as calls_plugin
 from ctiserver.calls.model import CallTracker
-from ctiserver.core import Core
+from ctiserver.core import Core, node_name
 from ctiserver.customers import plugin as customers_plugin
 from ctiserver.dispatch import plugin as dispatch_plugin
 from ctiserver.ivr import plugin as ivr_plugin
@@ -64,7 +64,8 @@ class CtiServer:
         self.db = Database(settings.database.url, echo=settings.database.echo)
         self.calls = CallTracker(clock)
         self.ami = AmiLink(settings.ami)
-        self.agi = AgiServer(settings.agi)
+        # several nodes: each says which took a call, so Asterisk tries no other ([cti-agi])
+        self.agi = AgiServer(settings.agi, mark=node_name(settings) if len(settings.nodes.agi) > 1 else "")
         #: the other Asterisk boxes beside the queue box ``ami`` reaches (none: one box)
         self.boxes = EdgeBoxes(settings, self.ami)
         # one instance of each repository that several features use, handed down from here

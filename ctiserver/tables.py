@@ -14,6 +14,7 @@ from ctiserver.recordings import tables as recordings_tables  # noqa: F401
 from ctiserver.reports import tables as reports_tables  # noqa: F401
 from ctiserver.stats import tables as stats_tables  # noqa: F401
 from ctiserver.storage import dialler_leases as dialler_leases_tables  # noqa: F401
+from ctiserver.storage import nodes as nodes_tables  # noqa: F401
 from ctiserver.storage.base import Base
 from ctiserver.tickets import tables as tickets_tables  # noqa: F401
 from ctiserver.users import tables as users_tables  # noqa: F401

@@ -190,6 +190,10 @@ export const STRINGS = {
     "common.conn.online": "实时连接正常",
     "common.conn.connecting": "正在连接…",
     "common.conn.offline": "连接中断，{seconds} 秒后重连",
+    "sup.nodes": "服务器",
+    "sup.node.up": "在线",
+    "sup.node.down": "离线",
+    "sup.node.this": "本机",
     "common.error": "出错了：{error}",
     "common.none": "无",
     "common.seconds": "{n} 秒",
@@ -205,6 +209,7 @@ export const STRINGS = {
     "state.ringing": "振铃中",
     "state.on_call": "通话中",
     "state.wrap_up": "话后处理",
+    "state.busy": "忙（电话占线）",
 
 
     "agent.page_title": "坐席工作台",
@@ -278,6 +283,7 @@ export const STRINGS = {
     "var.caller_number": "来电号码",
     "var.order_number": "订单号",
     "var.ticket_number": "工单号",
+    "var.ticket_digits": "按键输入的工单号",
     "var.customer_id": "客户编号",
     "var.customer_name": "客户姓名",
     "var.customer_level": "客户级别",
@@ -824,6 +830,10 @@ export const STRINGS = {
     "common.conn.online": "Live",
     "common.conn.connecting": "Connecting…",
     "common.conn.offline": "Disconnected, retrying in {seconds} s",
+    "sup.nodes": "Servers",
+    "sup.node.up": "up",
+    "sup.node.down": "down",
+    "sup.node.this": "this one",
     "common.error": "Error: {error}",
     "common.none": "none",
     "common.seconds": "{n} s",
@@ -839,6 +849,7 @@ export const STRINGS = {
     "state.ringing": "Ringing",
     "state.on_call": "On call",
     "state.wrap_up": "Wrap-up",
+    "state.busy": "Busy (phone in use)",
 
 
     "agent.page_title": "Agent desk",
@@ -912,6 +923,7 @@ export const STRINGS = {
     "var.caller_number": "Caller number",
     "var.order_number": "Order number",
     "var.ticket_number": "Ticket number",
+    "var.ticket_digits": "Ticket number keyed in",
     "var.customer_id": "Customer id",
     "var.customer_name": "Customer name",
     "var.customer_level": "Customer level",

@@ -85,7 +85,7 @@ function renderCustomer() {
   const phones = el("ul", { className: "inline-list", testid: "card-phones" }, (card.phones || []).map((phone) =>
     el("li", {}, [
       el("a", { href: `tel:${String(phone.number || "").replace(/[^0-9+]/g, "")}`, className: "mono", text: phone.number }),
-      phone.label ? el("span", { className: "tag", text: phone.label }) : null,
+      phone.label ? el("span", { className: "tag", text: tOr("phonekind", phone.label) }) : null,
     ])));
   const products = el("ul", { className: "rows", testid: "card-products" }, (card.products || []).map((product) =>
     el("li", { "data-product-id": product.id }, [

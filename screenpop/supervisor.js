@@ -9,6 +9,7 @@ import {
   $, LiveSocket, api, connectionIndicator, el, fill, formatDuration, formatTime, meta, onLangChange,
   parseTime, refreshTimers, serverNow, show, t, tOr,
 } from "./common.js";
+import { watchNodes } from "./nodes.js";
 import { startPage } from "./shell.js";
 import { loadCallbacks, renderCallbacks, resetCallbacks, setCallback } from "./supervisor-callbacks.js";
 
@@ -21,6 +22,7 @@ const view = {
   answeredSince: new Set(),  // calls seen answered or ended after the last wallboard
   socket: null,
   hellos: 0,
+  unwatchNodes: null,        // stops the nodes' poll (nodes.js)
 };
 
 const report = {
@@ -132,7 +134,8 @@ function renderTiles() {
   $("total-answered").textContent = `${answered} / ${offered}`;
   const agents = board ? board.agents || [] : [];
   const count = (state) => agents.filter((agent) => agent.state === state).length;
-  $("total-agents").textContent = `${count("ready")} / ${count("on_call") + count("ringing")} / ${count("paused")}`;
+  // "busy": ready in its queues, its phone on a call they did not give (maybe on another box)
+  $("total-agents").textContent = `${count("ready")} / ${count("on_call") + count("ringing") + count("busy")} / ${count("paused")}`;
   $("updated").textContent = board && board.at ? t("sup.updated", { time: formatTime(board.at, { date: false }) }) : "";
 }
 
@@ -185,7 +188,7 @@ function renderAgents() {
   const body = $("agents");
   body.replaceChildren();
   const agents = view.wallboard ? (view.wallboard.agents || []).slice() : [];
-  const order = { ringing: 0, on_call: 1, wrap_up: 2, ready: 3, paused: 4, logged_out: 5 };
+  const order = { ringing: 0, on_call: 1, busy: 1, wrap_up: 2, ready: 3, paused: 4, logged_out: 5 };
   agents.sort((a, b) => (order[a.state] ?? 9) - (order[b.state] ?? 9) || String(a.extension).localeCompare(String(b.extension)));
   for (const agent of agents) {
     const since = Number(agent.seconds_in_state);
@@ -489,10 +492,13 @@ async function begin(user) {
   }
   await loadWallboard();
   view.socket.start();
+  if (!view.unwatchNodes) view.unwatchNodes = watchNodes($("nodes"));
 }
 
 function end() {
   if (view.socket) view.socket.stop();
+  if (view.unwatchNodes) view.unwatchNodes();
+  view.unwatchNodes = null;
   view.hellos = 0;
   view.wallboard = null;
   view.calls.clear();

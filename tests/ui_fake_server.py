@@ -731,6 +731,7 @@ class FakeDesk:
         app.router.add_get("/api/kb", self.search_kb)
         app.router.add_post("/api/kb/{id}/read", self.read_article)
         app.router.add_get("/api/wallboard", self.get_wallboard)
+        app.router.add_get("/api/nodes", self.get_nodes)
         app.router.add_get("/api/reports/daily", self.get_daily_report)
         app.router.add_get("/api/callbacks", self.get_callbacks)
         app.router.add_post("/api/callbacks/{id}/cancel", self.cancel_callback)
@@ -1049,6 +1050,15 @@ class FakeDesk:
         if request["user"].role not in ("supervisor", "admin"):
             return self._error(403, "supervisors only")
         return self._json(self.wallboard)
+
+    async def get_nodes(self, request: web.Request) -> web.Response:
+        """As the real server on SQLite: this node alone, up."""
+        if request["user"].role not in ("supervisor", "admin"):
+            return self._error(403, "supervisors only")
+        now = datetime.now(UTC).isoformat()
+        node = {"name": "fake", "web": "http://127.0.0.1", "agi": "127.0.0.1:4573", "started_at": now,
+                "seen_at": now, "up": True}
+        return self._json({"this": "fake", "nodes": [node]})
 
     async def get_daily_report(self, request: web.Request) -> web.Response:
         """Like the real one: ``?date=YYYY-MM-DD``, default today; 400 on a malformed date."""

@@ -165,9 +165,11 @@ def spoken_window(start: dt.datetime, end: dt.datetime | None, language: str, to
 
 
 def product_words(product: str, language: str) -> str:
-    """A product (its category first, then its model) with the category in ``language``."""
+    """A product (its category first, then its model) with the category in ``language``; the
+    category as a word in either language or as the vocabulary's code (``washing_machine``)."""
     for zh, en in PRODUCT_WORDS:
-        for written, said in ((zh, zh if language == "zh" else en), (en, zh if language == "zh" else en)):
+        said = zh if language == "zh" else en
+        for written in (zh, en, en.replace(" ", "_")):
             if product.lower().startswith(written):
                 return said + product[len(written):]
     return product

@@ -23,6 +23,7 @@ from ctiserver.lab.boxes import BoxView
 from ctiserver.lab.certificates import lab_certificate
 from ctiserver.lab.provision import AsteriskInstall
 from ctiserver.lab.voices import caller_voice
+from ctiserver.operations.snippets import agi_urls
 from ctiserver.phone import endpoint_of, sip_password
 from ctiserver.recordings.notice import recording_notice
 from ctiserver.resources import asterisk_template_dirs
@@ -109,6 +110,7 @@ def render_config(
     context = {
         "ami": settings.ami,
         "agi": settings.agi,
+        "agi_urls": agi_urls(settings, settings.agi.host),
         "hotline": settings.hotline,
         "record_notice": recording_notice(settings),
         "callback_key": key_prompts(settings),

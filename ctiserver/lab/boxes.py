@@ -19,6 +19,8 @@ class Peer:
     name: str
     sip_host: str
     sip_port: int
+    #: customers it may call at once for the queue box (callbacks, visits); 0: no limit
+    outbound_lines: int = 0
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,8 @@ class BoxView:
     shared_states: str = ""
     #: an edge tries this many times, a second apart, to send a caller on to the queue box
     forward_tries: int = 5
+    #: the queue box: customers its own carrier trunk may call at once (0: no limit)
+    outbound_lines: int = 0
 
 
 def box_view(settings: Settings, edge: EdgeBoxSettings | None) -> BoxView | None:
@@ -54,9 +58,9 @@ def box_view(settings: Settings, edge: EdgeBoxSettings | None) -> BoxView | None
     if edge is None:
         return BoxView(
             name=boxes.name, queue_box=True, queue_box_name=boxes.name,
-            peers=tuple(Peer(e.name, e.sip_host, e.sip_port) for e in boxes.edges),
+            peers=tuple(Peer(e.name, e.sip_host, e.sip_port, e.outbound_lines) for e in boxes.edges),
             remote_agents=tuple((ext, e.name) for e in boxes.edges for ext in e.agents),
-            entity_id=entity_id(0), shared_states=shared,
+            entity_id=entity_id(0), shared_states=shared, outbound_lines=boxes.outbound_lines,
         )
     # an edge reaches every agent not on it through the queue box, which rings them further
     elsewhere = [ext for ext in settings.lab.agents if ext not in edge.agents]

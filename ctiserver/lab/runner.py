@@ -10,6 +10,7 @@ an agent whenever it is made.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import shutil
 from dataclasses import dataclass
@@ -20,11 +21,14 @@ from ctiserver.lab.asterisk import AsteriskLayout, AsteriskProcess, layout_for, 
 from ctiserver.lab.boxes import LAB_SHARED_STATE, box_view, edge_settings
 from ctiserver.lab.demo import seed_demo
 from ctiserver.lab.demo_dispatch import seed_demo_dispatch
+from ctiserver.lab.nodes import NodeProcess, node_settings
 from ctiserver.lab.phones import PhoneLines
+from ctiserver.lab.postgres import throwaway_postgres
 from ctiserver.lab.provision import AsteriskInstall, find_or_provision
 from ctiserver.phone import endpoints_conf
 from ctiserver.server import CtiServer
 from ctiserver.settings import Settings
+from ctiserver.storage.pglink import is_postgres
 from ctiserver.users import UserRepository
 from ctiserver.vocabulary import SUPERVISOR_ROLES
 
@@ -53,7 +57,8 @@ class Lab:
     """Starts what it needs and, on stop, stops exactly what it started."""
 
     def __init__(
-        self, settings: Settings, *, allow_provision: bool = True, seed: bool = True, dial_callbacks: bool = False
+        self, settings: Settings, *, allow_provision: bool = True, seed: bool = True, dial_callbacks: bool = False,
+        nodes: int = 1,
     ) -> None:
         """``dial_callbacks``: dial the callbacks owed (``ctiserver lab`` does, as ``lab.dial_callbacks``
         says; the tests' labs do not unless they ask, so that no test's abandoned call rings an agent)."""
@@ -64,6 +69,14 @@ class Lab:
         self.seed = seed
         self.asterisk: AsteriskProcess | None = None
         self.server: CtiServer | None = None
+        #: how many nodes (``ctiserver lab --nodes N``): this process's server, and the others
+        #: in processes of their own (``ctiserver.lab.nodes``), all on one PostgreSQL
+        self.node_count = nodes
+        #: every node's settings, this process's first (set at start)
+        self.node_settings: list[Settings] = []
+        self.other_nodes: list[NodeProcess] = []
+        #: the throw-away PostgreSQL of several nodes when database.url names none
+        self._postgres = contextlib.AsyncExitStack()
         #: the simulated phones' own AMI sessions (Originate, PlayDTMF, Hangup), apart
         #: from the server's link: see ctiserver/lab/phones.py
         self.phones = PhoneLines(settings.ami)
@@ -71,6 +84,10 @@ class Lab:
         self.edges: list[EdgeLab] = []
 
     async def start(self) -> None:
+        if self.node_count > 1 and not is_postgres(self.settings.database.url):
+            url = await self._postgres.enter_async_context(throwaway_postgres())
+            log.warning("lab: %d nodes on a throw-away PostgreSQL at %s", self.node_count, url)
+            self.settings = self.settings.replace(database={"url": url})
         install = find_or_provision(self.settings.asterisk, allow_provision=self.allow_provision)
         layout = layout_for(self.settings, install)
         shared = LAB_SHARED_STATE if self.settings.boxes.edges and not self.settings.hotline.agent_state_interface \
@@ -84,6 +101,8 @@ class Lab:
         self.settings = self.settings.replace(
             ivr=_ivr_paths(self.settings, install, layout), recordings=_recording_paths(install, layout)
         )
+        self.node_settings = node_settings(self.settings, self.node_count)
+        self.settings = self.node_settings[0]
         # after the paths: the queues play the server's prompts from ivr.asterisk_prompt_dir
         render_config(self.settings, install, layout, box_view(self.settings, None))
         self.asterisk = AsteriskProcess(install, layout)
@@ -112,6 +131,18 @@ class Lab:
         await self.phones.start()
         for edge_lab in self.edges:
             await edge_lab.phones.start()
+        for settings in self.node_settings[1:]:  # once the demo data is there to read
+            await self.start_node(settings)
+
+    async def start_node(self, settings: Settings) -> NodeProcess:
+        """One more node, in a process of its own, with its own copy of the flows."""
+        flows = Path(f"{self.settings.lab.flows_dir}-{settings.nodes.name}")
+        copy_flows(Path(self.settings.ivr.flows_dir), flows)
+        directory = Path(self.settings.storage.journal_dir).parent
+        node = NodeProcess(settings.replace(ivr={"flows_dir": str(flows)}), directory)
+        self.other_nodes.append(node)
+        await node.start()
+        return node
 
     def edge(self, name: str) -> EdgeLab:
         return next(edge for edge in self.edges if edge.name == name)
@@ -128,6 +159,8 @@ class Lab:
         await self.asterisk.cli("module reload res_pjsip.so")
 
     async def stop(self) -> None:
+        for node in self.other_nodes:
+            await node.stop()
         await self.phones.stop()
         for edge in self.edges:
             await edge.phones.stop()
@@ -137,6 +170,7 @@ class Lab:
             await edge.asterisk.stop()
         if self.asterisk is not None:
             await self.asterisk.stop()
+        await self._postgres.aclose()
 
     def urls(self) -> list[str]:
         if self.server is None:
@@ -153,6 +187,8 @@ class Lab:
             f"{base}/ui/department.html   (department work view: engineer-bj, engineer-sh, ...)",
             f"{base}/healthz",
             *self._phone_url(),
+            *(f"{node.web_url}/   (node {node.name}, pid {node.pid}: `kill -9 {node.pid}` and watch the calls "
+              "go on; its log: " + str(node.log) + ")" for node in self.other_nodes),
         ]
 
     def boxes_summary(self) -> list[str]:

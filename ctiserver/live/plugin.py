@@ -5,7 +5,7 @@ from __future__ import annotations
 from ctiserver.agents.model import AgentBoard
 from ctiserver.calls.model import CallTracker
 from ctiserver.core import Core
-from ctiserver.live import http
+from ctiserver.live import http, nodes
 from ctiserver.live.wallboard import WallboardService
 from ctiserver.stats import StatsRepository
 from ctiserver.stats.model import StatsLog
@@ -27,4 +27,5 @@ def register(
     board.subscribe(wallboard.changed)
     core.long_running("wallboard", push)
     http.register(core.app, wallboard)
+    nodes.register(core.app, core.nodes)
     return wallboard

@@ -30,7 +30,9 @@ class WallboardAgent(Shape):
     extension: str
     name: str
     interface: str
-    state: AgentState
+    #: "busy": ready in its queues, its phone on a call they did not give (a private call,
+    #: maybe on another box): not rung by the queues meanwhile
+    state: AgentState | Literal["busy"]
     since: Moment | None
     seconds_in_state: Seconds
     reason: str | None

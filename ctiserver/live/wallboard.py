@@ -116,7 +116,8 @@ class WallboardService:
                 "extension": agent.extension,
                 "name": agent.name,
                 "interface": agent.interface,
-                "state": agent.state.value,
+                # ready, but on a call the queues did not give (its phone's state): shown busy
+                "state": "busy" if agent.phone_busy else agent.state.value,
                 "since": iso_utc(agent.state_since),
                 "seconds_in_state": round(agent.state_seconds(now), 1),
                 "reason": agent.state_reason,

@@ -44,7 +44,7 @@ async def check_command(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def snippets_command(settings: Settings, args: argparse.Namespace) -> int:
-    from ctiserver.operations.snippets import SNIPPETS, render_snippets, write_snippets
+    from ctiserver.operations.snippets import render_snippets, snippet_of, write_snippets
 
     if default_ami_secret(settings):
         print(
@@ -53,9 +53,15 @@ async def snippets_command(settings: Settings, args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    written = write_snippets(render_snippets(settings, args.server_address), Path(args.out))
-    for path, snippet in zip(written, SNIPPETS, strict=True):
-        print(f"{path}: {snippet.what}; in {snippet.include_from}: #include {path.resolve()}")
+    rendered = render_snippets(settings, args.server_address)
+    written = write_snippets(rendered, Path(args.out))
+    for path, name in zip(written, rendered, strict=True):
+        snippet = snippet_of(name)
+        box = f"box {name.partition('/')[0]}'s " if "/" in name else ""
+        print(f"{path}: {snippet.what}; in {box}{snippet.include_from}: #include {path.resolve()}")
+    if settings.boxes.edges:
+        print("each box (the queue box's files here, each edge's in its folder): "
+              "asterisk -rx 'module reload res_pjsip.so'; a distinct entityid in its asterisk.conf")
     print("then: asterisk -rx 'manager reload'; asterisk -rx 'module reload app_queue.so'; "
           "asterisk -rx 'dialplan reload'; ctiserver check")
     return 0

@@ -3,6 +3,7 @@ database, the hotline and its queues, Asterisk, the lab, the IVR and storage."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from ipaddress import ip_network
 from urllib.parse import urlsplit
@@ -98,6 +99,23 @@ class NodeSettings:
     lease_interval: float = 3.0
     #: seconds between tries to make the LISTEN connection again (wake-ups across nodes)
     listen_retry: float = 1.0
+    #: seconds between a node's heartbeats (``cluster_nodes``); a node unseen for three is down
+    heartbeat: float = 2.0
+    #: every node's FastAGI address ("host:port"), rendered into the dialplan: Asterisk starts
+    #: each FastAGI request at one picked at random and tries the next while one cannot be
+    #: reached (docs/deploy.md section 9). Empty: this node's ``agi`` alone
+    agi: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        for address in self.agi:
+            if not _AGI_ADDRESS.fullmatch(address):
+                raise SettingsError(f"nodes.agi: {address!r} is not a FastAGI address like 10.0.0.5:4573")
+        if self.heartbeat <= 0 or self.lease_interval <= 0:
+            raise SettingsError("nodes.heartbeat and nodes.lease_interval must be positive")
+
+
+#: a host name or IPv4 address and a port: what the dialplan's agi:// URLs hold
+_AGI_ADDRESS = re.compile(r"[A-Za-z0-9][A-Za-z0-9.-]{0,252}:[0-9]{1,5}")
 
 
 @dataclass(frozen=True)
@@ -319,6 +337,9 @@ class EdgeBoxSettings:
     sip_port: int = 5060
     #: the extensions of the agents whose phones register on this box
     agents: tuple[str, ...] = ()
+    #: customers this box's carrier trunk may call at once for callbacks and return visits
+    #: (0: no limit); the queue box sends them out of the first box with room
+    outbound_lines: int = 0
 
     def __post_init__(self) -> None:
         if not self.name or not all(ch.isascii() and (ch.isalnum() or ch == "-") for ch in self.name):
@@ -348,8 +369,22 @@ class BoxesSettings:
     #: a trunk call with no media for this many seconds is hung up (when no server is
     #: watching; a server hangs up a dead box's calls as soon as its AMI link drops)
     rtp_timeout: int = 20
+    #: customers the queue box's own carrier trunk may call at once for callbacks and return
+    #: visits (0: no limit, every customer is dialled out of the queue box); past it, out of
+    #: the first edge with room (its ``outbound_lines``) whose trunk answers
+    outbound_lines: int = 0
+    #: an edge whose trunk to the queue box has no reachable contact keeps its new callers:
+    #: they hear this sound (a sound name on the edge; Asterisk's core sounds have this one)...
+    down_prompt: str = "all-circuits-busy-now"
+    #: ...then are sent here (a Dial string on the edge: another site's number, a voicemail,
+    #: "PJSIP/4008001234@carrier"); "": hung up after the sound
+    fallback: str = ""
 
     def __post_init__(self) -> None:
+        if not re.fullmatch(r"[A-Za-z0-9_/-]+", self.down_prompt):
+            raise SettingsError(f"boxes.down_prompt {self.down_prompt!r}: a sound name (letters, digits, _ / -)")
+        if self.fallback and not re.fullmatch(r"[A-Za-z0-9_/@.:+-]+", self.fallback):
+            raise SettingsError(f"boxes.fallback {self.fallback!r}: a Dial string (letters, digits, _ / @ . : + -)")
         names = [self.name, *(edge.name for edge in self.edges)]
         if len(set(names)) != len(names):
             raise SettingsError(f"boxes: names must differ ({', '.join(names)})")

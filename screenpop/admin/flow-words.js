@@ -77,6 +77,12 @@ export const KEY_WORDS = {
   all: ["全部条件成立", "all of the conditions hold"],
   any: ["任一条件成立", "any of the conditions holds"],
   not: ["条件不成立", "the condition does not hold"],
+  "progress.by": ["按什么找工单：caller_id（来电号码）或 digits（按键输入的工单号）", "how tickets are found: caller_id or digits (a ticket number keyed in)"],
+  "progress.var": ["存放工单号数字的变量（by: digits 时）", "the variable holding the ticket number's digits (with by: digits)"],
+  none: ["没有找到工单时去的节点", "the node when no ticket is found"],
+  confirmed: ["客户按 1 确认预约后去的节点", "the node after the caller confirms the appointment (1)"],
+  another_time: ["客户按 2 要求改约后去的节点", "the node after the caller asks for another time (2)"],
+  agent: ["客户按 0 转人工时去的节点", "the node when the caller asks for an agent (0)"],
 };
 
 /** node kind -> [zh, en] */
@@ -97,4 +103,5 @@ export const KIND_WORDS = {
   language: ["选择语言", "chooses the language"],
   goto: ["跳转", "jumps to a node"],
   hangup: ["挂机", "hangs up"],
+  progress: ["播报来电客户的维修进度", "tells the caller their repair's progress"],
 };

@@ -103,7 +103,7 @@ async def test_a_caller_who_chooses_a_callback_in_the_queue_keeps_their_place(
     task = await eventually(held, 20, "A's callback task, claimed for its placeholder")
     assert (task.source, task.queue, task.call_linkedid) == ("queue", queue, caller_a.call_id)
     assert task.wait_seconds is not None and task.wait_seconds >= 0
-    assert "position 1" in task.reason
+    assert task.reason == "queue", "the source's code: the pages say it in their language"
     (attempt,) = await store.attempts(task.id)
     assert attempt.channel_id.startswith(PLACEHOLDER_PREFIX) and attempt.agent is None
 

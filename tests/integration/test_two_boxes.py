@@ -25,14 +25,18 @@ import pytest
 import pytest_asyncio
 
 from ctiserver.agents.model import AgentState
+from ctiserver.callbacks.dialer import CallbackDialer
+from ctiserver.callbacks.model import Miss, Source
 from ctiserver.ivr import IvrRunRepository
 from ctiserver.lab.caller import place_call
 from ctiserver.lab.isolated import free_port
 from ctiserver.lab.runner import Lab
 from ctiserver.lab.simulate import LabCall, originate_action
+from ctiserver.operations.check import edge_results
 from ctiserver.recordings.model import pcm_rms
 from ctiserver.server import CtiServer
 from ctiserver.settings import EdgeBoxSettings
+from ctiserver.telephony.outbound import Pending, Tracker
 from tests.integration.conftest import WebClient, asterisk_available, eventually, lab_settings
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="module")]
@@ -50,7 +54,8 @@ async def lab(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Lab]:
     )
     # a short wrap-up: the tests wait for agents to be ready again between calls
     queues = tuple(dataclasses.replace(q, wrapup_time=1) for q in settings.hotline.queues)
-    settings = settings.replace(boxes={"edges": (edge,)}, hotline={"queues": queues})
+    # box-1's carrier trunk calls one customer at a time for callbacks: a second leaves by box-2
+    settings = settings.replace(boxes={"edges": (edge,), "outbound_lines": 1}, hotline={"queues": queues})
     asterisk_available(settings)
     lab = Lab(settings, allow_provision=False)
     try:
@@ -286,6 +291,13 @@ async def test_an_agent_busy_on_a_private_call_on_box_2_is_not_rung_by_box_1s_qu
         return reply.get("Value") == "INUSE"
 
     await eventually(shared, 20, "box-1 to learn that 1003's phone is in use on box-2")
+
+    async def shown_busy() -> bool:
+        [row] = [a for a in supervisor_view(lab)["agents"] if a["extension"] == "1003"]
+        return row["state"] == "busy"
+
+    # the supervisor's page shows them busy, not ready (the state box-2 shares)
+    await eventually(shown_busy, 10, "1003 shown busy on the supervisor's page")
     desk = await Desk.open(lab, "1003")
     try:
         waiting = await place_call(lab, LabCall("13600000001"))
@@ -300,6 +312,115 @@ async def test_an_agent_busy_on_a_private_call_on_box_2_is_not_rung_by_box_1s_qu
     finally:
         await desk.close()
         await hang_up_everything(lab)
+
+
+async def test_callbacks_leave_by_the_box_with_room_each_dialled_once(lab: Lab) -> None:
+    """Two callbacks at once, to an agent on box-1 and one on box-2: box-1 runs both attempts
+    (its AstDB holds their records) and, with one line of its own, dials one customer itself
+    and the other out of box-2; each is dialled once, connected, and never again."""
+    srv = server(lab)
+    store = srv.callbacks.store
+    now = srv.core.clock()
+    for owed in await store.pending():  # earlier tests' abandoned callers
+        await store.cancel(owed.id, now)
+    await log_in(lab, "1001", "1003")
+    dialer = CallbackDialer(store, srv.core.ami, srv.board, lab.settings, clock=srv.core.clock,
+                            changed=lambda task: None, offer=lambda interface, body: None)
+    originated: list[tuple[str, str]] = []
+    dialer.on_originate = lambda channel_id, interface: originated.append((channel_id, interface))
+    srv.core.follow(dialer.handle)
+    numbers = ("13500000001", "13500000002")
+    tasks = [(await store.record_miss(Miss(n, Source.ABANDONED, now - 60 + i, queue="support")))[0]
+             for i, n in enumerate(numbers)]
+    try:
+        async def both_free() -> bool:  # out of the last test's calls and wrap-up, phones idle
+            return len(dialer.free_agents("support")) == 2
+
+        await eventually(both_free, 30, "1001 and 1003 free for a callback")
+        assert await dialer.tick() == 2
+        assert sorted(interface for _, interface in originated) == [LOCAL.format("1001"), LOCAL.format("1003")]
+
+        async def customers_on_the_line() -> dict[str, str] | None:
+            where = {}
+            for box in ("box-1", "box-2"):
+                for channel in await channels(lab, box):
+                    for number in numbers:
+                        if channel["Channel"].startswith(f"Local/{number}@lab-customers") \
+                                and channel["ChannelStateDesc"] == "Up":
+                            where[number] = box
+            return where if len(where) == 2 else None
+
+        where = await eventually(customers_on_the_line, 30, "both customers answering")
+        assert sorted(where.values()) == ["box-1", "box-2"], where
+        # the customer dialled out of box-2 is one call: its leg crossed the trunk with the attempt's id
+        out_of_box_2 = next(n for n, box in where.items() if box == "box-2")
+        [crossed] = [c for c in await channels(lab, "box-2") if c["Channel"].startswith("PJSIP/box-1-")
+                     and c["Exten"].startswith("callout-")]
+        assert crossed["Exten"] == f"callout-{out_of_box_2}"
+        await hang_up_customers(lab)
+
+        async def connected() -> list[Any] | None:
+            found = [await store.get(t.id) for t in tasks]
+            return found if all(f is not None and f.status == "connected" for f in found) else None
+
+        await eventually(connected, 30, "both callbacks connected")
+        attempts = [a for t in tasks for a in await store.attempts(t.id)]
+        assert len(attempts) == 2 and all(a.outcome == "connected" for a in attempts), attempts
+        # the records are the queue box's, whichever box the customer's leg left by
+        tracker = Tracker(srv.core.ami, span=120)
+        for attempt in attempts:
+            record = await tracker.record(Pending(attempt.channel_id, attempt.started_at.timestamp()))
+            assert record is not None and record.answered, (attempt.channel_id, record)
+        await log_in(lab, "1001", "1003")
+        assert await dialer.tick() == 0, "a connected callback dialled again"
+    finally:
+        await hang_up_customers(lab)
+        srv.core._followers.remove(dialer.handle)
+        await hang_up_everything(lab)
+
+
+async def hang_up_customers(lab: Lab) -> None:
+    """The customers called back hang up, on either box (and any callback's agent leg left)."""
+    for phones in (lab.phones, lab.edge("box-2").phones):
+        await phones.send_action({"Action": "Hangup", "Channel": "/^Local\\/[0-9]+@lab-customers/"})
+    await lab.phones.send_action({"Action": "Hangup", "Channel": "/^Local\\/[0-9]+@lab-agents-[0-9a-f]+;1$/"})
+
+
+async def test_with_box_1_unreachable_a_caller_entering_box_2_is_told_not_queued(lab: Lab) -> None:
+    """box-2's trunk pointed at a dead port (box-1 unreachable as box-2 sees it): its caller is
+    not queued on box-2 with no agent but hears the edge's down prompt and is hung up."""
+    edge = lab.edge("box-2")
+    pjsip = edge.asterisk.install.host_path(edge.asterisk.layout.etc) / "pjsip.conf"
+    original = pjsip.read_text()
+    contact = f"contact = sip:box-1@127.0.0.1:{lab.settings.asterisk.sip_port}"
+    assert contact in original
+
+    async def box_1_seen(reachable: bool) -> bool:
+        reply = await edge.phones.send_action({"Action": "Getvar", "Variable": "PJSIP_DIAL_CONTACTS(box-1)"})
+        return bool(reply.get("Value")) is reachable
+
+    try:
+        pjsip.write_text(original.replace(contact, f"contact = sip:box-1@127.0.0.1:{free_port()}"))
+        await edge.asterisk.cli("module reload res_pjsip.so")
+        await eventually(lambda: box_1_seen(False), 20, "box-2 to find box-1 unreachable")
+        await call_from_box_2(lab, "13400000001")
+
+        async def told() -> dict[str, str] | None:
+            return next((c for c in await channels(lab, "box-2") if c.get("Application") == "Playback"
+                         and c.get("ApplicationData") == lab.settings.boxes.down_prompt), None)
+
+        await eventually(told, 20, "the caller on box-2 to hear the down prompt")
+        assert not [c for c in await channels(lab, "box-2") if c.get("Application") == "Queue"]
+        assert not [c for c in server(lab).calls.active_calls() if c.caller_number == "13400000001"]
+
+        async def hung_up() -> bool:
+            return not [c for c in await channels(lab, "box-2") if c["Channel"].startswith("Local/s@lab-caller")]
+
+        await eventually(hung_up, 20, "the caller hung up after the prompt")
+    finally:
+        pjsip.write_text(original)
+        await edge.asterisk.cli("module reload res_pjsip.so")
+        await eventually(lambda: box_1_seen(True), 20, "box-2 to reach box-1 again")
 
 
 async def test_box_2_killed_ends_only_its_calls_and_new_calls_go_through_box_1(
@@ -321,6 +442,9 @@ async def test_box_2_killed_ends_only_its_calls_and_new_calls_go_through_box_1(
     healthy = await admin.get_json("/healthz")
     assert healthy["checks"]["boxes"]["ok"] is True, healthy
 
+    # `ctiserver check` finds the trunk up both ways and box-2's contexts in place
+    [trunk] = await edge_results(lab.settings)
+    assert trunk.ok and "trunk up both ways" in trunk.detail, trunk
     box_2 = lab.edge("box-2").asterisk
     assert box_2.pid is not None
     os.kill(box_2.pid, signal.SIGKILL)
@@ -336,6 +460,8 @@ async def test_box_2_killed_ends_only_its_calls_and_new_calls_go_through_box_1(
         return status if status["dead"] and status["calls_ended"] >= 2 else None
 
     status = await eventually(told, 10, "the server to count box-2 dead with its 2 calls ended")
+    [trunk] = await edge_results(lab.settings)
+    assert not trunk.ok and "does not answer" in trunk.detail, trunk
     try:
         health = await admin.get_json("/healthz")
     finally:

@@ -646,3 +646,25 @@ def test_routes_must_be_async() -> None:
     server.route("other", AsyncCallable())
     with pytest.raises(ValueError):
         server.route("/hotline", hotline_route())
+
+
+async def test_a_node_marks_each_call_it_takes(start_server: StartServer) -> None:
+    """With several nodes the dialplan ([cti-agi]) tries no other node for a request once
+    CTI_AGI_NODE is set: the node sets it before its handler says anything."""
+
+    async def route(session: AgiSession) -> None:
+        await session.verbose("hello")
+
+    server = await start_server({"hotline": route})
+    server.mark = "node-a"
+    reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+    writer.write(b"agi_network: yes\nagi_network_script: hotline\nagi_channel: Local/s@x-1;1\n"
+                 b"agi_uniqueid: 1795376035.0\n\n")
+    received = []
+    for _ in range(2):
+        received.append((await asyncio.wait_for(reader.readline(), PROMPT)).decode().strip())
+        writer.write(b"200 result=1\n")
+    await until(lambda: server.active_sessions == 0)
+    writer.close()
+    assert parse_args(received[0]) == ["SET", "VARIABLE", "CTI_AGI_NODE", "node-a"]
+    assert parse_args(received[1])[0] == "VERBOSE"

@@ -63,3 +63,26 @@ def test_recorded_stream_gives_every_event(recorded: bytes) -> None:
     names = [m["CallerIDName"] for m in chunked if "CallerIDName" in m]
     assert names == [m["CallerIDName"] for m in whole if "CallerIDName" in m]
     assert "刘洋" in names and not any("\ufffd" in n for n in names)
+
+
+def test_messages_are_what_panoramisk_would_make() -> None:
+    """parse_message builds panoramisk's Message without its per-key cost, to the same result."""
+    from panoramisk.message import Message
+
+    from ctiserver.telephony.ami.framing import parse_message
+
+    frames = [
+        "Event: Newchannel\r\nChannel: PJSIP/1001-00000001\r\nCallerIDName: 张伟\r\nUniqueid: 1.1\r\nLinkedid: 1.1",
+        "Response: Success\r\nActionID: 7\r\nResult: %22quoted%22 ",
+        "Event: VarSet\r\nChanVariable: A=1\r\nChanVariable: B=2\r\nchanvariable: c=3",
+        "Response: Follows\r\nActionID: 2\r\nthe body",
+        "Response: Error\r\nMessage: Permission denied",
+        "Garbage: no event\r\nnor response",
+        "Event: UserEvent\r\nUserEvent: CtiIvrListening\r\nno colon line\r\nCallId: x",
+    ]
+    for frame in frames:
+        ours, theirs = parse_message(frame), Message.from_line(frame)
+        assert (ours is None) == (theirs is None), frame
+        if ours is not None:
+            assert ours._store == theirs._store and ours.manager is None, frame
+            assert ours.get("event") == theirs.get("event") and ours.success == theirs.success

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import re
 from pathlib import Path
 
@@ -12,6 +13,7 @@ import pytest
 from ctiserver.lab.asterisk import AsteriskLayout, render_config
 from ctiserver.lab.boxes import box_view, edge_settings, lab_boxes
 from ctiserver.lab.provision import AsteriskInstall
+from ctiserver.operations.check import trunk_result
 from ctiserver.operations.snippets import dialplan_contexts, render_snippets
 from ctiserver.settings import EdgeBoxSettings, Settings, SettingsError, load_settings
 
@@ -105,7 +107,8 @@ def test_an_edge_sends_its_callers_to_the_queue_box_and_keeps_them_when_it_is_un
     dialplan = (etc / "extensions.conf").read_text()
     hotline = context(dialplan, "hotline")
     forward = hotline.index("Dial(PJSIP/${EXTEN}@box-1,,b(cti-box-out^s^1))")
-    assert hotline.index('"${PJSIP_DIAL_CONTACTS(box-1)}" = ""]?again') < forward < hotline.index("AGI(")
+    assert hotline.index('"${PJSIP_DIAL_CONTACTS(box-1)}" = ""]?again') < forward \
+        < hotline.index("Goto(cti-queue-box-down,s,1)")
     # tried again a second later, five times in all, before the caller stays here
     assert forward < hotline.index("GotoIf($[${CTI_FORWARD_TRIES} >= 5]?here)") < hotline.index("(here)")
     agents = context(dialplan, "lab-agents")
@@ -227,3 +230,78 @@ async def test_an_edge_whose_ami_comes_back_while_its_trunk_answers_loses_no_cal
     link.connected = True  # the AMI link is back: a hiccup, not a death
     await asyncio.wait_for(watch, 5)
     assert queue_box.hung_up == [] and not box.dead
+
+
+def test_the_snippets_render_every_box_for_production(tmp_path: Path) -> None:
+    """`ctiserver asterisk snippets` with edges: the queue box's files with its trunks and the
+    boxes' contexts, and each edge's in its folder; the same sections the lab's boxes run."""
+    settings = TWO.replace(hotline={"callback_interface": "PJSIP/{number}@carrier"},
+                           boxes={"outbound_lines": 30})
+    snippets = render_snippets(settings, "10.0.0.5")
+    assert set(snippets) == {
+        *(f"{box}{name}" for box in ("", "box-2/") for name in (
+            "manager_ctiserver.conf", "queues_ctiserver.conf", "extensions_ctiserver.conf",
+            "pjsip_ctiserver_boxes.conf")),
+    }
+    queue_box, edge = snippets["extensions_ctiserver.conf"], snippets["box-2/extensions_ctiserver.conf"]
+    assert "Goto(cti-box-box-2,${EXTEN},1)" in context(queue_box, "cti-agents")
+    assert "GROUP_COUNT(box-1@cti-callout)} < 30" in context(queue_box, "cti-callout")
+    assert "Gosub(cti-callout,s,1(${EXTEN}))" in context(queue_box, "callback")
+    assert "Dial(PJSIP/${EXTEN}@box-1,,b(cti-box-out^s^1))" in context(edge, "hotline")
+    assert "exten => _callout-X.,1" in context(edge, "cti-from-boxes")
+    assert "Dial(PJSIP/${EXTEN:8}@carrier,30)" in context(edge, "cti-from-boxes")
+    assert "[cti-callout]" not in edge
+    assert "contact = sip:box-2@127.0.0.1:5070" in snippets["pjsip_ctiserver_boxes.conf"]
+    assert "from_user = box-2" in snippets["box-2/pjsip_ctiserver_boxes.conf"]
+    # the lab's queue box runs the same trunk section
+    lab = render_config(settings, INSTALL, AsteriskLayout(base=str(tmp_path / "one")), box_view(settings, None))
+    trunks = snippets["pjsip_ctiserver_boxes.conf"].partition("\n\n")[2]
+    assert trunks.startswith("; Trunks to the other boxes") and trunks in (lab / "pjsip.conf").read_text()
+    # one box: no folder, no trunks
+    assert set(render_snippets(LAB, "10.0.0.5")) == {
+        "manager_ctiserver.conf", "queues_ctiserver.conf", "extensions_ctiserver.conf"}
+
+
+def test_the_check_names_what_is_wrong_with_an_edges_trunk() -> None:
+    [edge] = TWO.boxes.edges
+    assert trunk_result("box-1", edge, "sip:box-2@127.0.0.1:5070", "sip:box-1@127.0.0.1:5060", []).ok
+    unreachable = trunk_result("box-1", edge, None, None, None)
+    assert not unreachable.ok and "127.0.0.1:5039" in unreachable.detail
+    lacking = trunk_result("box-1", edge, "sip:x", "sip:y", ["[cti-from-boxes]"])
+    assert not lacking.ok and "[cti-from-boxes]" in lacking.detail and "snippets" in lacking.fix
+    silent = trunk_result("box-1", edge, "", "sip:y", [])
+    assert not silent.ok and "queue box has no reachable contact" in silent.detail
+    one_way = trunk_result("box-1", edge, "sip:x", "", [])
+    assert not one_way.ok and "boxes.sip_host" in one_way.fix
+
+
+def test_with_the_queue_box_unreachable_an_edges_callers_hear_why_and_go_to_the_fallback() -> None:
+    """No edge queue has agents (the server logs them in to the queue box's queues only): a
+    caller kept on the edge is told and sent on, never left in a queue with no member."""
+    settings = TWO.replace(boxes={"fallback": "PJSIP/4008001234@carrier"})
+    edge = render_snippets(settings, "10.0.0.5")["box-2/extensions_ctiserver.conf"]
+    hotline = context(edge, "hotline")
+    assert "Goto(cti-queue-box-down,s,1)" in hotline
+    assert "Queue(" not in hotline and "AGI(" not in hotline
+    down = context(edge, "cti-queue-box-down")
+    assert "Playback(all-circuits-busy-now)" in down and "Dial(PJSIP/4008001234@carrier,60)" in down
+    assert "Dial(" not in context(render_snippets(TWO, "10.0.0.5")["box-2/extensions_ctiserver.conf"],
+                                  "cti-queue-box-down")
+    # the queue box's [hotline] runs the IVR and the queues as before
+    assert "AGI(agi://10.0.0.5:4573/hotline)" in context(render_snippets(settings, "10.0.0.5")[
+        "extensions_ctiserver.conf"], "hotline")
+    with pytest.raises(SettingsError):
+        TWO.replace(boxes={"fallback": "PJSIP/1,,x"})
+
+
+def test_an_agent_ready_whose_phone_is_in_use_elsewhere_is_shown_busy() -> None:
+    """The device state another box shares (the member's Status) makes a ready agent busy on the
+    supervisor's page; their own queue call or a phone merely ringing does not."""
+    from ctiserver.agents.model import Agent, AgentState
+    from ctiserver.telephony.events import DeviceStatus
+
+    agent = Agent("Local/1003@lab-agents/n", "1003", state=AgentState.READY, device_status=DeviceStatus.INUSE)
+    assert agent.phone_busy
+    assert not dataclasses.replace(agent, device_status=DeviceStatus.RINGING).phone_busy
+    assert not dataclasses.replace(agent, device_status=DeviceStatus.NOT_INUSE).phone_busy
+    assert not dataclasses.replace(agent, state=AgentState.ON_CALL).phone_busy

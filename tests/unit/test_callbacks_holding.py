@@ -209,7 +209,7 @@ def test_the_queues_and_dialplan_offer_the_key_and_hold_places() -> None:
     dialplan = snippets["extensions_ctiserver.conf"]
     assert "exten => *,1,NoOp(Callback asked in queue at position ${QUEUEPOSITION}" in dialplan
     # Asterisk 22's Queue: queuename, options, URL, announceoverride, timeout, AGI, gosub, rule, position
-    assert "Queue(${CTI_HOLD_QUEUE},,,,${CTI_HOLD_TIMEOUT},,cti-record,,${CTI_HOLD_POSITION})" in dialplan
+    assert "Queue(${CTI_HOLD_QUEUE},t,,,${CTI_HOLD_TIMEOUT},,cti-record,,${CTI_HOLD_POSITION})" in dialplan
     contexts = dialplan_contexts(settings)
     assert {"cti-queue-callback", "cti-callback-hold", "cti-record"} <= set(contexts)
     off = settings.replace(hotline={"queue_callback_key": ""})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import socket
 from pathlib import Path
 
@@ -76,7 +77,7 @@ def test_queues_come_from_the_queue_params_of_queue_status() -> None:
 
 
 def test_dialplan_needs_the_contexts_the_number_and_the_agi_port() -> None:
-    assert dialplan_contexts(SETTINGS) == ["hotline", "agent-phones", "cti-record"]
+    assert dialplan_contexts(SETTINGS) == ["hotline", "agent-phones", "cti-record", "cti-agi"]
     listing = [
         {"Event": "ListDialplan", "Context": "hotline", "Extension": "4008001234", "Application": "AGI",
          "AppData": "agi://127.0.0.1:4573/hotline"},
@@ -93,6 +94,18 @@ def test_dialplan_needs_the_contexts_the_number_and_the_agi_port() -> None:
     plans = {"hotline": plan, "agent-phones": agent_phones}
     moved = dialplan_result(SETTINGS.replace(agi={"port": 4600}), plans)
     assert not moved.ok and "no FastAGI server on port 4600" in moved.detail
+    # several nodes: [hotline] goes through [cti-agi], which tries each node's agi://
+    through = context_plan([
+        {"Event": "ListDialplan", "Context": "hotline", "Extension": "4008001234", "Application": "Gosub",
+         "AppData": "cti-agi,${EXTEN},1(hotline)"},
+    ])
+    nodes = context_plan([
+        {"Event": "ListDialplan", "Context": "cti-agi", "Extension": "s", "Application": "ExecIf",
+         "AppData": f"$[${{at}} = {n}]?AGI(agi://10.0.0.{n}:4573/${{ARG1}})"} for n in (1, 2)
+    ])
+    assert nodes.agi_targets == ("agi://10.0.0.1:4573/${ARG1}", "agi://10.0.0.2:4573/${ARG1}")
+    assert dialplan_result(SETTINGS, {"hotline": through, "agent-phones": agent_phones, "cti-agi": nodes}).ok
+    assert not dialplan_result(SETTINGS, {"hotline": through, "agent-phones": agent_phones}).ok
 
 
 def test_settings_that_cannot_work() -> None:
@@ -186,5 +199,25 @@ def test_the_snippets_point_asterisk_at_the_server() -> None:
     assert server_address(SETTINGS.replace(agi={"host": "0.0.0.0"})) == "127.0.0.1"  # noqa: S104
     assert server_address(SETTINGS.replace(agi={"host": "10.0.0.5"})) == "10.0.0.5"
     snippets = render_snippets(SETTINGS.replace(agi={"port": 4600}), "10.0.0.5")
-    assert "AGI(agi://10.0.0.5:4600/hotline)" in snippets["extensions_ctiserver.conf"]
+    dialplan = snippets["extensions_ctiserver.conf"]
+    assert "Gosub(cti-agi,${EXTEN},1(hotline))" in dialplan and "AGI(agi://10.0.0.5:4600/${ARG1})" in dialplan
+    several = render_snippets(SETTINGS.replace(nodes={"agi": ("10.0.0.5:4573", "10.0.0.6:4573")}))
+    dialplan = several["extensions_ctiserver.conf"]
+    assert "${RAND(0,1)}" in dialplan
+    for n, node in enumerate(("10.0.0.5", "10.0.0.6")):
+        assert f"ExecIf($[${{at}} = {n}]?AGI(agi://{node}:4573/${{ARG1}}))" in dialplan
+    # numbers, keys and s: never h, which a hangup inside a request would run (the request again)
+    nodes_context = dialplan[dialplan.index("[cti-agi]"):]
+    assert re.findall(r"^exten => ([^,]+),", nodes_context, re.MULTILINE) == ["_[0-9*#+]", "_[0-9*#+].", "s"]
     assert "permit = 10.0.0.5/255.255.255.255" in snippets["manager_ctiserver.conf"]
+
+
+def test_the_nodes_fastagi_addresses_are_checked() -> None:
+    """They go into the dialplan: a host and a port, nothing else."""
+    import pytest
+
+    from ctiserver.settings import SettingsError
+
+    for bad in ("10.0.0.5", "10.0.0.5:4573/x", "a b:1", "x:1,Hangup()"):
+        with pytest.raises(SettingsError, match=r"nodes\.agi"):
+            SETTINGS.replace(nodes={"agi": (bad,)})

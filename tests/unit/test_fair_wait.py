@@ -204,7 +204,7 @@ def test_on_the_snippets_whisper_and_grant_originate_and_the_check_asks_for_it()
     assert "write = call,agent,reporting\n" in quiet["manager_ctiserver.conf"]
     assert "write = call,agent,reporting,originate\n" in told["manager_ctiserver.conf"]
 
-    needed = {"QueueAdd", "QueueRemove", "QueuePause", "BlindTransfer", "CoreShowChannels", "CoreSettings",
+    needed = {"QueueAdd", "QueueRemove", "QueuePause", "BlindTransfer", "Atxfer", "CancelAtxfer", "CoreShowChannels", "CoreSettings",
               "ShowDialPlan"}
     assert permissions_result(needed).ok
     missing = permissions_result(needed, announcing=True)

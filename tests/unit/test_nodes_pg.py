@@ -31,6 +31,7 @@ from ctiserver.server import CtiServer
 from ctiserver.settings import Settings
 from ctiserver.storage.database import Database, upgrade_schema
 from ctiserver.storage.leases import LeaseBusy, hold_once
+from ctiserver.storage.nodes import NodeRegistry, SecretMismatch
 from ctiserver.storage.pglink import connect
 from ctiserver.users.store import UserRepository
 from tests.pg import PostgresServer, postgres_server
@@ -323,6 +324,51 @@ async def test_who_may_read_the_metrics(tmp_path: Path) -> None:
             build_app(Settings().replace(web={"metrics_access": "everyone"}), db=db, calls=FakeTracker(), ami=FakeAmi())
     finally:
         await db.close()
+
+
+async def test_every_node_shows_which_nodes_are_up(cluster: Cluster) -> None:
+    """Each node's heartbeat row: node B's answer names both; a node unseen for three beats is down."""
+    http = await cluster.b.session("supervisor")
+    try:
+        async with http.get(cluster.b.web.make_url("/api/nodes")) as response:
+            assert response.status == 200, await response.text()
+            body = await response.json()
+        assert body["this"] == "b"
+        assert {(n["name"], n["up"]) for n in body["nodes"]} >= {("a", True), ("b", True)}
+        gone = NodeRegistry(cluster.a.cti.db, name="gone", secret="two nodes session secret", heartbeat=1.0)
+        await gone.join(time.time() - 10)  # its last beat ten beats ago
+        async with http.get(cluster.a.web.make_url("/api/nodes")) as response:
+            shown = {n["name"]: n["up"] for n in (await response.json())["nodes"]}
+        assert shown["gone"] is False and shown["a"] is True
+    finally:
+        await http.close()
+    denied = aiohttp.ClientSession()
+    try:
+        async with denied.get(cluster.b.web.make_url("/api/nodes")) as response:
+            assert response.status == 401
+    finally:
+        await denied.close()
+
+
+async def test_a_node_with_another_session_secret_refuses_to_start(cluster: Cluster) -> None:
+    """One secret for all: a node whose ``web.session_secret`` differs from the nodes up does
+    not start (it would turn away every user they logged in); with them all down, a new
+    secret is let in (a planned change, every node restarted)."""
+    settings = cluster.a.cti.settings.replace(
+        web={"session_secret": "another secret altogether"}, nodes={"name": "c", "lease_interval": LEASE_INTERVAL},
+    )
+    other = CtiServer(settings)
+    try:
+        with pytest.raises(SecretMismatch, match="a, b"):
+            await other.core.start_features()
+        assert not other.core.leases.held() and other.core._tasks == []
+    finally:
+        await other.db.close()
+    later = NodeRegistry(cluster.a.cti.db, name="c", secret="another secret altogether")
+    await later.join(time.time() + 3600)  # every node's last beat long before: nobody to disagree
+    await later.leave()
+    listed = {n.name: n for n in await later.nodes(time.time())}
+    assert listed["c"].up is False
 
 
 async def test_a_command_under_a_lease_is_refused_while_another_node_runs_it(cluster: Cluster) -> None:

@@ -573,6 +573,10 @@ async def test_supervisor_sees_queues_waiting_calls_and_live_updates(desk: Desk)
     await expect(in_ivr).to_have_attribute("data-state", "ivr")
     await expect(in_ivr).to_contain_text("郑女士")
     await expect(page.locator(tid("active-call"))).to_have_count(1)
+    # which servers are up (GET /api/nodes), in the header
+    node = page.locator(tid("node-fake"))
+    await expect(node).to_have_attribute("data-up", "true")
+    await expect(node).to_contain_text("fake (本机)")
 
     # a new caller waits: pushed wallboard
     board = sample_wallboard()

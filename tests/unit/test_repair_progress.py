@@ -56,6 +56,10 @@ def test_a_ticket_sentence_says_kind_product_status_and_window() -> None:
     end = dt.datetime(2026, 12, 8, 11, 0, tzinfo=SHANGHAI)
     assert ticket_sentence(number="R1", type="repair", status="new", product="washing machine XQG100", start=None,
                            end=None, language="zh", today=TODAY) == "第一张工单，维修工单，单号尾号幺，产品：洗衣机 XQG100，状态：已受理，等待派单。"
+    # the catalogue's category code (the demo's products), said as a word too
+    coded = ticket_sentence(number="R1", type="repair", status="new", product="washing_machine XQG100", start=None,
+                            end=None, language="en", today=TODAY)
+    assert "washing machine XQG100" in coded and "washing_machine" not in coded
     zh = ticket_sentence(number="R20261207-0003", type="repair", status="scheduled", product="空调 KFR-35GW",
                          start=start, end=end, language="zh", today=TODAY)
     assert zh.startswith("第一张工单，维修工单，单号尾号零零零三，")

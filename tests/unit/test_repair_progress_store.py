@@ -47,7 +47,7 @@ async def test_the_ivr_reads_open_tickets_and_records_the_customers_answer(db: D
 
     found = await services.ticket_progress(customer_id=li.id, keyed=None)
     assert [t.number for t in found] == [inquiry.number, repair.number], "open ones, newest first"
-    assert (found[1].product, found[1].status) == ("washing machine XQG100-BD14376LU1", "scheduled")
+    assert (found[1].product, found[1].status) == ("washing_machine XQG100-BD14376LU1", "scheduled")
     assert found[1].appointment_start == start and found[1].appointment_start.tzinfo is not None
     assert found[1].appointment_end == start + dt.timedelta(hours=2)
     assert found[0].product == "冰箱" and found[0].appointment_start is None

@@ -196,7 +196,10 @@ async def test_agent_figures_equal_the_records(reports: Any, first: dt.date, las
     names = sorted({r.interface for r in RECORDS if isinstance(r, StateInterval)})
     assert [a["agent"] for a in report["agents"]] == names
     for row in report["agents"]:
-        assert same(row, expected_agent(RECORDS, row["agent"], lo, hi)), row["agent"]
+        figures = {k: v for k, v in row.items() if k not in ("name", "extension")}
+        assert same(figures, expected_agent(RECORDS, row["agent"], lo, hi)), row["agent"]
+        # no directory here: an agent is known by their extension
+        assert row["extension"] == row["agent"].split("/")[-1] == row["name"], row
     assert any(a["pause_seconds"] for a in report["agents"])
 
 
@@ -269,15 +272,15 @@ async def test_a_report_is_one_table_and_its_csv(reports: Any) -> None:
     service, _ = reports
     report = await service.agents(service.period(*RANGES[1]), Filters())
     header, rows = report_table(report)
-    assert header[:2] == ["agent", "answered"] and "pause:lunch" in header
+    assert header[:4] == ["name", "extension", "agent", "answered"] and "pause:lunch" in header
     text = csv_text(header, rows)
     assert text.startswith("\ufeff")
     read = list(csv.reader(io.StringIO(text[1:])))
     assert read[0] == header
     assert header[-4:] == ["pause:", "pause:=cmd|' /C calc'!A0", "pause:lunch", "pause:training"]
     assert not any(cell.startswith(("=", "+", "-", "@")) for line in read for cell in line)
-    assert [line[0] for line in read[1:]] == [a["agent"] for a in report["agents"]]
-    assert read[1][1] == str(report["agents"][0]["answered"])
+    assert [line[2] for line in read[1:]] == [a["agent"] for a in report["agents"]]
+    assert read[1][3] == str(report["agents"][0]["answered"])
 
 
 def test_csv_cells_a_spreadsheet_would_run_are_defused() -> None:

@@ -303,7 +303,7 @@ async def test_the_routes_answer_supervisors_as_json_and_csv(tmp_path: Path) -> 
         chosen_here = BusinessFilters(province="广东省", department="complaint")
         assert report["rows"] == expect_complaints_against(WEEK, chosen_here)
         assert report["rows"]
-        response = await client.get(f"/api/reports/complaint_rates?{query}&format=csv")
+        response = await client.get(f"/api/reports/complaint_rates?{query}&format=csv&headers=codes")
         assert response.status == 200 and response.content_type == "text/csv"
         read = list(csv.reader(io.StringIO((await response.read()).decode("utf-8-sig"))))
         assert read[0] == ["by", "key", "complaints", "installed", "per_thousand"]

@@ -25,6 +25,9 @@ class AgentState(enum.StrEnum):
     PAUSED = "paused"
 
 
+#: a member's device states that are a call going on (its phone in use, held, or in use and rung)
+PHONE_IN_USE = frozenset({DeviceStatus.INUSE, DeviceStatus.BUSY, DeviceStatus.ONHOLD, DeviceStatus.RINGINUSE})
+
 #: states without a queue call, which follow from membership and pause flags alone
 IDLE = frozenset({AgentState.LOGGED_OUT, AgentState.READY, AgentState.PAUSED})
 
@@ -117,6 +120,13 @@ class Agent:
     def extension(self) -> str | None:
         found = _EXTENSION.match(self.interface)
         return found.group(1) if found else None
+
+    @property
+    def phone_busy(self) -> bool:
+        """Ready in its queues, but its phone is on a call the queues did not give (a private
+        call; with several boxes, on another box: the state that box shares,
+        ``hotline.agent_state_interface``). app_queue does not ring it meanwhile."""
+        return self.state is AgentState.READY and self.device_status in PHONE_IN_USE
 
     @property
     def paused(self) -> bool:

@@ -7,7 +7,8 @@ Nothing here changes Asterisk, the database or the files: it only looks.
 
 The parts: :mod:`.results` (a check's answer), :mod:`.settings` (the settings alone),
 :mod:`.database`, :mod:`.answers` (the pure checks of Asterisk's answers) and
-:mod:`.asterisk` (the AMI session that gathers them), :mod:`.local` (ports, flows).
+:mod:`.asterisk` (the AMI session that gathers them), :mod:`.boxes` (each edge box's trunk),
+:mod:`.local` (ports, flows).
 Here: all of them in order, and the report.
 """
 
@@ -36,6 +37,7 @@ from ctiserver.operations.check.answers import (
     version_result,
 )
 from ctiserver.operations.check.asterisk import asterisk_results
+from ctiserver.operations.check.boxes import edge_results, trunk_result
 from ctiserver.operations.check.database import database_result
 from ctiserver.operations.check.local import flows_result, port_result
 from ctiserver.operations.check.results import Result, ok, problem
@@ -61,6 +63,7 @@ __all__ = [
     "context_plan",
     "database_result",
     "dialplan_result",
+    "edge_results",
     "events_result",
     "flows_result",
     "ok",
@@ -74,6 +77,7 @@ __all__ = [
     "secrets_result",
     "secure_cookies_result",
     "settings_result",
+    "trunk_result",
     "version_result",
     "webrtc_result",
 ]
@@ -89,6 +93,7 @@ async def run_checks(settings: Settings, source: str | None = None) -> list[Resu
         await database_result(settings.database.url),
     ]
     results += await asterisk_results(settings, dialplan_contexts(settings))
+    results += await edge_results(settings)
     results += [
         port_result("agi", settings.agi.host, settings.agi.port),
         port_result("web", settings.web.host, settings.web.port),

@@ -136,8 +136,11 @@ def context_plan(show_dialplan: Iterable[Mapping[str, object]]) -> ContextPlan:
             continue
         if m.get("Extension"):
             extensions.add(str(m["Extension"]))
-        if str(m.get("Application", "")).lower() == "agi":
-            agi.append(str(m.get("AppData", "")))
+        application, data = str(m.get("Application", "")).lower(), str(m.get("AppData", ""))
+        if application == "agi":
+            agi.append(data)
+        elif application == "execif" and "?AGI(" in data:  # [cti-agi] with several nodes
+            agi.append(data.split("?AGI(", 1)[1].rstrip(")"))
     return ContextPlan(frozenset(extensions), tuple(agi))
 
 
@@ -153,9 +156,12 @@ def dialplan_result(settings: Settings, plans: Mapping[str, ContextPlan | None])
     if hotline is not None:
         if number not in hotline.extensions:
             found.append(f"[hotline] has no extension {number} (hotline.number)")
-        port = f":{settings.agi.port}/hotline"
-        if not any(port in target for target in hotline.agi_targets):
-            targets = ", ".join(hotline.agi_targets) or "none"
+        # the FastAGI calls are in [cti-agi] (every node in turn), or in [hotline] itself
+        through = plans.get("cti-agi")
+        calls = hotline.agi_targets + (through.agi_targets if through is not None else ())
+        port = f":{settings.agi.port}/"
+        if not any(port in target for target in calls):
+            targets = ", ".join(calls) or "none"
             found.append(f"[hotline] calls no FastAGI server on port {settings.agi.port} (AGI: {targets})")
     if found:
         return problem(

@@ -77,10 +77,14 @@ async def read_headers(reader: asyncio.StreamReader, max_bytes: int) -> dict[str
 class AgiServer:
     """Routes FastAGI connections by ``agi_network_script`` to async handlers."""
 
-    def __init__(self, settings: AgiSettings, *, observer: CommandObserver | None = None) -> None:
+    def __init__(self, settings: AgiSettings, *, observer: CommandObserver | None = None, mark: str = "") -> None:
         self._settings = settings
         #: sees every command's round trip (benchmarks); None in normal operation
         self.observer = observer
+        #: with several nodes, this node's name, set as CTI_AGI_NODE on each call it takes
+        #: before its handler runs: the dialplan then tries no other node for that request
+        #: ([cti-agi]), even if this one dies on it
+        self.mark = mark
         self._routes: dict[str, Route] = {}
         self._server: asyncio.Server | None = None
         self._tasks: set[asyncio.Task[None]] = set()
@@ -179,6 +183,8 @@ class AgiServer:
         log.debug("FastAGI %r for %s from %s", session.script, session.channel, peer)
         CALL_ID.set(session.headers.get("agi_uniqueid") or None)  # this session's task only
         try:
+            if self.mark:
+                await session.set_variable("CTI_AGI_NODE", self.mark)
             await handler(session)
         except AgiHangup as exc:
             log.info("FastAGI %r: %s hung up (%s)", session.script, session.channel, exc)

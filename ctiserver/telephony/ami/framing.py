@@ -9,10 +9,54 @@ or raising. Parsing a decoded message is left to panoramisk's ``Message``.
 
 from __future__ import annotations
 
+from typing import Any
+from urllib.parse import unquote
+
 from panoramisk.message import Message
 
 GREETING_PREFIX = b"Asterisk Call Manager/"
 _END = b"\r\n\r\n"
+#: responses whose last lines are a body (panoramisk parses those itself)
+_HAS_BODY = ("Response: Follows", "Response: Fail")
+#: header names seen, lower-cased once (Asterisk's set is small; bounded all the same)
+_LOWER: dict[str, str] = {}
+_LOWER_MAX = 4096
+
+
+def parse_message(text: str) -> Message | None:
+    """What ``Message.from_line(text)`` gives, built without panoramisk's per-key
+    ``__setitem__``: every node parses the whole AMI stream, and that was most of the
+    pipeline's time (bench/nodes.py). Events and plain responses only; a response with a
+    body goes to panoramisk."""
+    if text.startswith(_HAS_BODY):
+        return Message.from_line(text)
+    headers: dict[str, Any] = {}
+    for line in text.split("\r\n"):
+        key, sep, value = line.partition(": ")
+        if not sep:
+            continue
+        if key[:1] in "rR" and key.lower() == "result":
+            value = unquote(value).strip()
+        if key in headers:
+            previous = headers[key]
+            headers[key] = [*previous, value] if isinstance(previous, list) else [previous, value]
+        else:
+            headers[key] = value
+    if "Event" not in headers and "Response" not in headers:
+        return None
+    store: dict[str, tuple[str, Any]] = {}
+    for key, value in headers.items():
+        low = _LOWER.get(key)
+        if low is None:
+            low = key.lower()
+            if len(_LOWER) < _LOWER_MAX:
+                _LOWER[key] = low
+        store[low] = (key, value)
+    store["content"] = ("content", "")
+    message = Message.__new__(Message)
+    message._store = store  # what CaseInsensitiveDict.__init__ would fill, as it would
+    message.manager = None
+    return message
 
 
 class FrameSplitter:
@@ -42,7 +86,7 @@ class FrameSplitter:
             text = raw.decode("utf-8", errors="replace").strip("\r\n")
             if not text:
                 continue
-            message = Message.from_line(text)
+            message = parse_message(text)
             if message is None:
                 self.rejected.append(text[:200])
                 continue
