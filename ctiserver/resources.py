@@ -15,6 +15,8 @@ library imports only.
 
 from __future__ import annotations
 
+import functools
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -114,3 +116,23 @@ def flow_schema() -> Path:
             f"the flow language's JSON Schema not found at {FLOW_SCHEMA}; {HOW_TO_FIX}"
         )
     return FLOW_SCHEMA
+
+
+_PREFIX = re.compile(r'^ {2}"?([a-z.]+)"?: \{$')
+_WORD = re.compile(r'^ {4}"?([a-z_]+)"?: \["([^"]*)", "([^"]*)"\],$')
+
+
+@functools.cache
+def page_vocabulary() -> dict[str, dict[str, tuple[str, str]]]:
+    """The pages' words for the vocabulary's codes, read from the one place they are written:
+    prefix -> code -> (zh, en)."""
+    text = (pages_dir() / "i18n.js").read_text(encoding="utf-8")
+    start = text.index("export const VOCABULARY = {")
+    words: dict[str, dict[str, tuple[str, str]]] = {}
+    prefix = None
+    for line in text[start:text.index("\n};", start)].splitlines():
+        if found := _PREFIX.match(line):
+            prefix = found.group(1)
+        elif (found := _WORD.match(line)) and prefix is not None:
+            words.setdefault(prefix, {})[found.group(1)] = (found.group(2), found.group(3))
+    return words

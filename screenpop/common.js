@@ -46,7 +46,8 @@ export function tOr(prefix, value) {
   return key in table ? table[key] : String(value);
 }
 
-/** Fill every element carrying data-i18n (text), data-i18n-placeholder, data-i18n-title. */
+/** Fill every element carrying data-i18n (text), data-i18n-placeholder, data-i18n-title,
+ * data-i18n-label (its aria-label, what a screen reader says). */
 export function applyI18n(root = document) {
   document.documentElement.lang = currentLang === "zh" ? "zh-CN" : "en";
   for (const node of root.querySelectorAll("[data-i18n]")) node.textContent = t(node.dataset.i18n);
@@ -55,6 +56,9 @@ export function applyI18n(root = document) {
   }
   for (const node of root.querySelectorAll("[data-i18n-title]")) {
     node.setAttribute("title", t(node.dataset.i18nTitle));
+  }
+  for (const node of root.querySelectorAll("[data-i18n-label]")) {
+    node.setAttribute("aria-label", t(node.dataset.i18nLabel));
   }
   const title = document.querySelector("title[data-i18n-doc]");
   if (title) document.title = t(title.dataset.i18nDoc);

@@ -18,7 +18,7 @@ function addressText(address) {
 }
 
 function productText(product) {
-  return [product.category, product.model].filter(Boolean).join(" ");
+  return [product.category ? tOr("category", product.category) : "", product.model].filter(Boolean).join(" ");
 }
 
 // ---- searching

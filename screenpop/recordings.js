@@ -7,13 +7,13 @@
 import { $, api, el, fill, formatDuration, formatTime, onLangChange, t, tOr } from "./common.js";
 import { buildPhoneBox, expectCall, isRegistered, renderPhone, startPhone } from "./phone.js";
 
-const state = { rows: [], error: null, request: 0, playing: null, searched: "" };
+const state = { rows: [], error: null, request: 0, playing: null, searched: "", agents: null };
 
 /** The search's query string from the form; dates are whole local days. */
 function query() {
   const params = new URLSearchParams();
   const caller = $("rec-caller").value.trim();
-  const agent = $("rec-agent").value.trim();
+  const agent = $("rec-agent").value;
   if (caller) params.set("caller", caller);
   if (agent) params.set("agent", agent);
   const from = $("rec-from").value;
@@ -149,6 +149,28 @@ function seekFromWave(event) {
   if (player.paused) player.play().catch(() => {});
 }
 
+/** The agent filter: the directory's agents by name (the value is the extension the recordings
+ * name), as the reports' filter lists them (GET /api/reports/agent-choices, supervisors'). */
+async function fillAgents() {
+  if (!state.agents) {
+    const { ok, data } = await api("GET", "/api/reports/agent-choices");
+    if (!ok) return;
+    state.agents = data.agents || [];
+    render();
+  }
+  const select = $("rec-agent");
+  const chosen = select.value;
+  fill(select, el("option", { value: "", text: t("rp.all_agents") }),
+    ...state.agents.map((a) => el("option", { value: a.extension, text: `${a.name}（${a.extension}）` })));
+  select.value = chosen;
+}
+
+/** An agent as people know them: the name and the extension. */
+function agentName(extension) {
+  const known = (state.agents || []).find((a) => a.extension === extension);
+  return known && known.name !== extension ? `${known.name}（${extension}）` : extension;
+}
+
 function row(recording) {
   const action = recording.playable
     ? el("button", {
@@ -159,7 +181,7 @@ function row(recording) {
   return el("tr", { testid: "rec-row", dataset: { recordingId: recording.id, callId: recording.call_id } }, [
     el("td", { text: formatTime(recording.started_at) }),
     el("td", { className: "mono", text: [recording.caller_number, recording.caller_name].filter(Boolean).join(" ") || "—" }),
-    el("td", { text: recording.agent || "—" }),
+    el("td", { text: recording.agent ? agentName(recording.agent) : "—" }),
     el("td", { text: tOr("queue", recording.queue) || "—" }),
     el("td", { className: "num mono", text: formatDuration(recording.duration) }),
     el("td", {}, [action]),
@@ -227,6 +249,7 @@ function renderLiveCalls() {
 function setup() {
   $("tab-recordings").addEventListener("click", () => {
     search();
+    fillAgents();
     loadLiveCalls();
     startPhone();  // the supervisor's browser phone, for live monitoring without a desk phone
   });
@@ -244,6 +267,7 @@ function setup() {
   });
   onLangChange(() => {
     render();
+    if (state.agents) fillAgents();
     if (wave.data) $("rec-wave").title = t("rec.wave_hint");
     renderLiveCalls();
     renderPhone();

@@ -44,10 +44,13 @@ function keyText(value) {
   return value === "" ? t("rpb.none") : String(value);
 }
 
+/** A chart, or a line saying there is nothing to draw (not an empty frame). */
 function chart(items, figures, title, testid) {
   return el("figure", { className: "chart-box" }, [
     el("figcaption", { text: title }),
-    barChart(items, figures.map((f) => tOr("rpb.col", f)), { label: title, testid }),
+    items.length
+      ? barChart(items, figures.map((f) => tOr("rpb.col", f)), { label: title, testid })
+      : el("p", { className: "muted", text: t("rpb.no_data"), testid: `${testid}-empty` }),
   ]);
 }
 

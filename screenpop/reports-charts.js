@@ -58,19 +58,42 @@ export function lineChart(labels, series, { label = "", testid = "line-chart", w
   return root;
 }
 
-/** Grouped bars: one group per item, one bar per series. */
+/** A label's width in the charts' font (a CJK character is about as wide as the font's size). */
+function textWidth(text, size = 10) {
+  let width = 0;
+  for (const ch of String(text)) width += ch.codePointAt(0) >= 0x2e80 ? size : size * 0.7;
+  return width;
+}
+
+/** ``text`` cut to ``room`` pixels with an ellipsis (the whole label stays in the bar's title). */
+function clipped(text, room, size = 10) {
+  if (textWidth(text, size) <= room) return String(text);
+  let out = "";
+  for (const ch of String(text)) {
+    if (textWidth(`${out}${ch}…`, size) > room) break;
+    out += ch;
+  }
+  return `${out}…`;
+}
+
+/** Grouped bars: one group per item (its bars centred over its label), one bar per series. When the items' labels would not fit
+ * under their groups (many product models), the bars lie down: one row per item, its label
+ * (cut with an ellipsis when long, whole in its title) on the left. */
 export function barChart(items, seriesNames, { label = "", testid = "bar-chart", width = 720, height = 220 } = {}) {
-  const root = frame(width, height, label, testid);
   const left = 40, top = 24, bottom = 40;
-  const max = Math.max(1, ...items.flatMap((item) => item.values));
   const group = (width - left - 10) / Math.max(1, items.length);
+  if (items.some((item) => textWidth(item.label) > group - 4)) return lyingBars(items, seriesNames, { label, testid, width });
+  const root = frame(width, height, label, testid);
+  root.dataset.layout = "columns";
+  const max = Math.max(1, ...items.flatMap((item) => item.values));
   const bar = Math.max(2, Math.min(28, (group - 8) / Math.max(1, seriesNames.length)));
   const scale = (v) => (height - top - bottom) * (v / max);
   root.append(svg("text", { x: 2, y: top + 4, "font-size": 10 }, max));
   items.forEach((item, g) => {
     item.values.forEach((v, s) => {
       const rect = svg("rect", {
-        x: left + g * group + 4 + s * bar, y: height - bottom - scale(v), width: bar - 1, height: scale(v),
+        x: left + g * group + (group - bar * item.values.length) / 2 + s * bar, y: height - bottom - scale(v),
+        width: bar - 1, height: scale(v),
         fill: COLOURS[s % COLOURS.length], class: "bar",
       });
       rect.dataset.item = item.label;
@@ -79,6 +102,38 @@ export function barChart(items, seriesNames, { label = "", testid = "bar-chart",
       root.append(rect);
     });
     root.append(svg("text", { x: left + g * group + group / 2, y: height - bottom + 14, "font-size": 10, "text-anchor": "middle" }, item.label));
+  });
+  legend(root, seriesNames, left, 4);
+  return root;
+}
+
+/** Horizontal bars: a row per item (as tall as its series need), the value at each bar's end. */
+function lyingBars(items, seriesNames, { label, testid, width }) {
+  const top = 24, thick = 10, gap = 8;
+  const room = Math.min(width * 0.35, Math.max(40, ...items.map((item) => textWidth(item.label))));
+  const left = room + 8, right = 48;
+  const row = thick * Math.max(1, seriesNames.length) + gap;
+  const root = frame(width, top + items.length * row + 4, label, testid);
+  root.dataset.layout = "rows";
+  const max = Math.max(1, ...items.flatMap((item) => item.values));
+  const scale = (v) => (width - left - right) * (v / max);
+  items.forEach((item, g) => {
+    const y = top + g * row;
+    const name = svg("text", { x: room, y: y + (row - gap) / 2 + 4, "font-size": 10, "text-anchor": "end", class: "bar-label" },
+      clipped(item.label, room));
+    name.append(svg("title", {}, item.label));
+    root.append(name);
+    item.values.forEach((v, s) => {
+      const rect = svg("rect", {
+        x: left, y: y + s * thick, width: Math.max(0.5, scale(v)), height: thick - 1,
+        fill: COLOURS[s % COLOURS.length], class: "bar",
+      });
+      rect.dataset.item = item.label;
+      rect.dataset.value = String(v);
+      rect.append(svg("title", {}, `${item.label} ${seriesNames[s]}: ${v}`));
+      root.append(rect);
+      root.append(svg("text", { x: left + scale(v) + 4, y: y + s * thick + thick - 2, "font-size": 9 }, v));
+    });
   });
   legend(root, seriesNames, left, 4);
   return root;

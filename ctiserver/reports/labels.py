@@ -5,11 +5,9 @@ gives the column codes instead, the stable form for integrations."""
 
 from __future__ import annotations
 
-import functools
-import re
 from collections.abc import Iterable, Sequence
 
-from ctiserver.resources import pages_dir
+from ctiserver.resources import page_vocabulary
 
 LANGUAGES = ("zh", "en")
 
@@ -121,26 +119,6 @@ ALL = "(all)"
 ALL_WORDS = ("全部", "All")
 #: an empty key (no region, no part...)
 NONE_WORDS = ("（无）", "(none)")
-_PREFIX = re.compile(r'^ {2}"?([a-z.]+)"?: \{$')
-_WORD = re.compile(r'^ {4}"?([a-z_]+)"?: \["([^"]*)", "([^"]*)"\],$')
-
-
-@functools.cache
-def page_vocabulary() -> dict[str, dict[str, tuple[str, str]]]:
-    """The pages' words for the vocabulary's codes, read from the one place they are written:
-    prefix -> code -> (zh, en)."""
-    text = (pages_dir() / "i18n.js").read_text(encoding="utf-8")
-    start = text.index("export const VOCABULARY = {")
-    words: dict[str, dict[str, tuple[str, str]]] = {}
-    prefix = None
-    for line in text[start:text.index("\n};", start)].splitlines():
-        if found := _PREFIX.match(line):
-            prefix = found.group(1)
-        elif (found := _WORD.match(line)) and prefix is not None:
-            words.setdefault(prefix, {})[found.group(1)] = (found.group(2), found.group(3))
-    return words
-
-
 def cell_words(header: Sequence[str], rows: Iterable[Sequence[object]], lang: str) -> list[list[object]]:
     """``rows`` with the vocabulary's codes in the columns of ``WORD_COLUMNS`` said in ``lang``,
     as the page shows them (a code without a word as it is)."""

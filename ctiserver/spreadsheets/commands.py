@@ -41,6 +41,11 @@ def add_spreadsheets(commands: Any) -> None:
                            help="first local day, YYYY-MM-DD (created, or the call's start)")
     exporting.add_argument("--to", dest="last", type=dt.date.fromisoformat, default=None,
                            help="last local day, YYYY-MM-DD, included")
+    exporting.add_argument("--headers", choices=("labels", "codes"), default="labels",
+                           help="the first row: the columns named in --lang, the cells' codes said alike"
+                                " (labels, the default), or the codes (for integrations)")
+    exporting.add_argument("--lang", choices=("zh", "en"), default="zh",
+                           help="the language of the labels (zh, the default, or en)")
     exporting.set_defaults(handler=export_command)
 
 
@@ -88,21 +93,22 @@ async def import_command(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def export_command(settings: Settings, args: argparse.Namespace) -> int:
-    from ctiserver.spreadsheets.exports import CsvExports
+    from ctiserver.spreadsheets.exports import CsvExports, ExportHead
     from ctiserver.storage.database import Database, upgrade_schema
 
     await upgrade_schema(settings.database.url)
     db = Database(settings.database.url)
     size = 0
     period = ExportRange(args.first, args.last)
+    head = ExportHead(args.headers, args.lang)
     exports = CsvExports(db, settings.hotline.timezone)
     try:
         if (args.format or ("xlsx" if args.file.lower().endswith(".xlsx") else "csv")) == "xlsx":
-            await exports.write_xlsx(args.what, args.file, period)
+            await exports.write_xlsx(args.what, args.file, period, head)
             size = (await asyncio.to_thread(Path(args.file).stat)).st_size
         else:
             with open(args.file, "wb") as out:  # noqa: ASYNC230  (a local file, written part by part)
-                async for part in exports.stream(args.what, period):
+                async for part in exports.stream(args.what, period, head):
                     await asyncio.to_thread(out.write, part)
                     size += len(part)
     except OSError as exc:

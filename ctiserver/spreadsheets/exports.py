@@ -20,6 +20,7 @@ from sqlalchemy import select
 
 from ctiserver.calls import CallRow
 from ctiserver.customers import Customer, CustomerPhone, Product
+from ctiserver.spreadsheets.labels import cell_words, column_labels
 from ctiserver.spreadsheets.model import csv_text
 from ctiserver.spreadsheets.workbooks import SheetWriter
 from ctiserver.storage.database import Database
@@ -57,30 +58,50 @@ class ExportRange:
         return start, end
 
 
+@dataclass(frozen=True)
+class ExportHead:
+    """The file's first row: the columns named in ``lang`` (``labels``, the cells' codes said
+    in ``lang`` too), or their ``codes`` (the stable form for integrations, cells as stored)."""
+
+    form: str = "labels"
+    lang: str = "zh"
+
+
+CODES = ExportHead("codes")
+
+
 class CsvExports:
     def __init__(self, db: Database, timezone: str) -> None:
         self._db = db
         self._zone = ZoneInfo(timezone)
 
-    def rows(self, what: str, period: ExportRange = ExportRange()) -> AsyncIterator[Sequence[Sequence[object]]]:
+    def rows(
+        self, what: str, period: ExportRange = ExportRange(), head: ExportHead = CODES
+    ) -> AsyncIterator[Sequence[Sequence[object]]]:
         """The table's rows, a part at a time (the header first); ValueError for an unknown export."""
         makers: dict[str, Callable[[ExportRange], AsyncIterator[Sequence[Sequence[object]]]]] = {
             "customers": self._customers, "tickets": self._tickets, "calls": self._calls,
         }
         if what not in makers:
             raise ValueError(f"export must be one of {', '.join(EXPORTS)}")
-        return makers[what](period)
+        parts = makers[what](period)
+        return parts if head.form == "codes" else _said(what, parts, head.lang)
 
-    def stream(self, what: str, period: ExportRange = ExportRange()) -> AsyncIterator[bytes]:
+    def stream(
+        self, what: str, period: ExportRange = ExportRange(), head: ExportHead = CODES
+    ) -> AsyncIterator[bytes]:
         """The CSV file's bytes (UTF-8 with a BOM, for Excel), a part at a time; ValueError
         for an unknown export."""
-        return _csv_parts(self.rows(what, period))
+        return _csv_parts(self.rows(what, period, head))
 
-    async def write_xlsx(self, what: str, target: str | IO[bytes], period: ExportRange = ExportRange()) -> int:
+    async def write_xlsx(
+        self, what: str, target: str | IO[bytes], period: ExportRange = ExportRange(),
+        head: ExportHead = CODES,
+    ) -> int:
         """The table written as a workbook (write-only: bounded memory) to ``target``; its rows."""
         writer = SheetWriter(what)
         count = -1
-        async for part in self.rows(what, period):
+        async for part in self.rows(what, period, head):
             await asyncio.to_thread(writer.append, part)
             count += len(part)
         await asyncio.to_thread(writer.save, target)
@@ -158,6 +179,19 @@ class CsvExports:
                  _seconds(c.wait_seconds), _seconds(c.duration_seconds), c.hangup_cause_text)
                 for (c,) in part
             ]
+
+
+async def _said(
+    what: str, parts: AsyncIterator[Sequence[Sequence[object]]], lang: str
+) -> AsyncIterator[Sequence[Sequence[object]]]:
+    """The header's labels and the cells' words in ``lang``."""
+    header: Sequence[str] = ()
+    async for part in parts:
+        if not header:
+            header = [str(code) for code in part[0]]
+            yield [column_labels(what, header, lang)]
+        else:
+            yield cell_words(what, header, part, lang)
 
 
 async def _csv_parts(parts: AsyncIterator[Sequence[Sequence[object]]]) -> AsyncIterator[bytes]:

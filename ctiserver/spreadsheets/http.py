@@ -10,7 +10,7 @@ from typing import Any
 
 from aiohttp import web
 
-from ctiserver.spreadsheets.exports import EXPORTS, CsvExports, ExportRange
+from ctiserver.spreadsheets.exports import EXPORTS, CsvExports, ExportHead, ExportRange
 from ctiserver.spreadsheets.model import UnreadableFile
 from ctiserver.spreadsheets.schemas import ExportQuery, ImportQuery, ImportResult
 from ctiserver.spreadsheets.store import CustomerImport
@@ -85,7 +85,9 @@ def _exporter(what: str) -> Any:
         query = query_of(request, ExportQuery)
         if query.first and query.last and query.first > query.last:
             raise ApiError(400, "from is after to")
-        parts = request.app[SPREADSHEETS_KEY].exports.stream(what, ExportRange(query.first, query.last))
+        parts = request.app[SPREADSHEETS_KEY].exports.stream(
+            what, ExportRange(query.first, query.last), ExportHead(query.headers, query.lang)
+        )
         response = web.StreamResponse(headers={
             "Content-Type": "text/csv; charset=utf-8",
             "Content-Disposition": f'attachment; filename="{what}.csv"',
@@ -111,7 +113,9 @@ def _workbook_exporter(what: str) -> Any:
         # the workbook is written to a temporary file (a zip is finished only at its end),
         # then sent from there: memory stays bounded whatever the table's size
         with tempfile.TemporaryFile() as file:
-            await exports.write_xlsx(what, file, ExportRange(query.first, query.last))
+            await exports.write_xlsx(
+                what, file, ExportRange(query.first, query.last), ExportHead(query.headers, query.lang)
+            )
             await asyncio.to_thread(file.seek, 0)
             response = web.StreamResponse(headers={
                 "Content-Type": MEDIA_TYPE,

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from pydantic import Field
 
-from ctiserver.web.schemas import Day, QueryString, Shape
+from ctiserver.web.schemas import Day, OneOf, QueryString, Shape
 
 
 class ImportProblem(Shape):
@@ -39,7 +41,12 @@ class ImportQuery(QueryString):
 
 
 class ExportQuery(QueryString):
-    """``from`` and ``to``: local days YYYY-MM-DD, both included (creation, or a call's start)."""
+    """``from`` and ``to``: local days YYYY-MM-DD, both included (creation, or a call's start).
+    ``headers``: the first row names the columns as the page in ``lang`` does, the cells' codes
+    (types, statuses, queues...) said alike (``labels``), or the columns' and cells' codes
+    (``codes``, the stable form for integrations)."""
 
     first: Day | None = Field(default=None, alias="from")
     last: Day | None = Field(default=None, alias="to")
+    headers: Annotated[str, OneOf(("labels", "codes"))] = "labels"
+    lang: Annotated[str, OneOf(("zh", "en"))] = "zh"

@@ -31,6 +31,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ctiserver.customers import Customer, CustomerPhone, Product, ProductModel
+from ctiserver.spreadsheets.labels import category_codes
 from ctiserver.spreadsheets.model import CustomerLine, Problem, ProductLine, Refusal
 from ctiserver.storage.database import Database
 
@@ -240,8 +241,11 @@ async def _import_rows(session: AsyncSession, rows: Sequence[CustomerLine]) -> l
             {"customer_id": id_of(owner), "number": number, "normalized": key} for owner, number, key in phones
         ])
     if products:
+        # a category as an export says it (洗衣机, Washing machine) is stored as its code
+        categories = category_codes()
         await session.execute(insert(Product), [
-            {"customer_id": id_of(owner), "category": product.category, "model": product.model,
+            {"customer_id": id_of(owner), "model": product.model,
+             "category": categories.get(product.category.casefold(), product.category),
              "serial": product.serial, "installed_on": product.installed_on}
             for owner, product in products
         ])

@@ -1,6 +1,6 @@
 // Customer import (CSV or Excel .xlsx) and CSV / Excel exports (admins). The report's reasons quote the file's cells:
 // everything from the server goes in with textContent (el's text), never as HTML.
-import { $, el, fill, onLangChange, show, t, tOr } from "../common.js";
+import { $, el, fill, lang, onLangChange, show, t, tOr } from "../common.js";
 import { startPage } from "../shell.js";
 
 let lastReport = null;
@@ -74,11 +74,12 @@ async function upload(event) {
   }
 }
 
+/** The export links: the period chosen, the headers and words in the page's language. */
 function exportLinks() {
-  const params = new URLSearchParams();
+  const params = new URLSearchParams({ lang: lang() });
   if ($("from").value) params.set("from", $("from").value);
   if ($("to").value) params.set("to", $("to").value);
-  const query = params.toString() ? `?${params}` : "";
+  const query = `?${params}`;
   for (const what of ["customers", "tickets", "calls"]) {
     $(`export-${what}`).setAttribute("href", `/api/export/${what}.csv${query}`);
     $(`export-${what}-xlsx`).setAttribute("href", `/api/export/${what}.xlsx${query}`);
@@ -91,7 +92,11 @@ function end() {
 }
 
 function init() {
-  onLangChange(renderReport);
+  onLangChange(() => {
+    renderReport();
+    exportLinks();
+  });
+  exportLinks();
   $("upload-form").addEventListener("submit", upload);
   $("from").addEventListener("change", exportLinks);
   $("to").addEventListener("change", exportLinks);

@@ -119,10 +119,11 @@ async def test_upload_shows_rejected_lines_and_exports_download(browser: Browser
         await page.click("#export-customers")
     download = await waiting.value
     rows = list(csv.DictReader(io.StringIO(Path(await download.path()).read_bytes().decode("utf-8-sig"))))
-    assert [r["serial"] for r in rows] == ["AC001", "RF002", "WM009", "X1", ""]  # no catalogue: any model
+    # headed in the page's language (Chinese now), the headers the import reads
+    assert [r["序列号"] for r in rows] == ["AC001", "RF002", "WM009", "X1", ""]  # no catalogue: any model
     await page.fill("#from", "2000-01-01")
     await page.dispatch_event("#from", "change")
-    assert await page.get_attribute("#export-calls", "href") == "/api/export/calls.csv?from=2000-01-01"
+    assert await page.get_attribute("#export-calls", "href") == "/api/export/calls.csv?lang=zh&from=2000-01-01"
     assert errors == []
 
 
@@ -148,12 +149,13 @@ async def test_a_workbook_uploads_with_the_same_report_and_exports_as_one(browse
     download = await waiting.value
     sheet = load_workbook(io.BytesIO(Path(await download.path()).read_bytes())).worksheets[0]
     assert [c.coordinate for line in sheet.iter_rows() for c in line if c.data_type == "f"] == []
+    assert next(sheet.iter_rows(max_row=1, values_only=True))[11] == "Serial"  # the page's language
     serials = [line[11] or "" for line in sheet.iter_rows(min_row=2, values_only=True)]
     assert serials == ["AC001", "RF002", "WM009", "X1", ""]
     assert "=cmd|' /C calc'!A0" in [line[1] for line in sheet.iter_rows(values_only=True)]
     await page.fill("#to", "2000-01-02")
     await page.dispatch_event("#to", "change")
-    assert await page.get_attribute("#export-tickets-xlsx", "href") == "/api/export/tickets.xlsx?to=2000-01-02"
+    assert await page.get_attribute("#export-tickets-xlsx", "href") == "/api/export/tickets.xlsx?lang=en&to=2000-01-02"
     assert errors == []
 
 

@@ -231,6 +231,21 @@ async def test_the_supervisor_page_finds_the_call_by_caller_number_plays_and_see
     row = page.locator(f'[data-testid=rec-row][data-call-id="{call_id}"]')
     await row.wait_for(timeout=10_000)
     assert VIP in await row.inner_text() and "张伟" in await row.inner_text()
+    # the agent filter lists the agents by name (issue 22); another agent's finds nothing, the
+    # one who took the call finds it again, named as a person in the row
+    choose = page.get_by_test_id("rec-agent")
+    option = choose.locator(f'option[value="{recording["agent"]}"]')
+    await option.wait_for(state="attached", timeout=10_000)
+    name = (await option.inner_text()).split("（")[0]
+    assert name and name != recording["agent"]
+    other = next(e for e in lab.settings.lab.agents if e != recording["agent"])
+    await choose.select_option(other)
+    await page.get_by_test_id("rec-search").click()
+    await page.get_by_test_id("rec-none").wait_for(timeout=10_000)
+    await choose.select_option(recording["agent"])
+    await page.get_by_test_id("rec-search").click()
+    await row.wait_for(timeout=10_000)
+    assert name in await row.inner_text()
     await row.get_by_test_id("rec-play").click()
 
     player = page.get_by_test_id("rec-player")

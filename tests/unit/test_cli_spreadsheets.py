@@ -43,11 +43,12 @@ def test_import_reports_rejected_rows_exits_1_and_a_second_run_adds_nothing(tmp_
     exported = ctiserver("export", "customers", str(out), tmp_path=tmp_path)
     assert exported.returncode == 0, exported.stderr
     rows = list(csv.DictReader(io.StringIO(out.read_bytes().decode("utf-8-sig"))))
-    assert len(rows) == 6 and rows[-1]["name"] == "吴十" and rows[-1]["phone"] == "'+886 912 345 678"
+    # in the page's language by default (Chinese)
+    assert len(rows) == 6 and rows[-1]["姓名"] == "吴十" and rows[-1]["电话"] == "'+886 912 345 678"
     calls = tmp_path / "calls.csv"
     assert ctiserver("export", "calls", "--from", "2024-01-01", "--to", "2024-01-31", str(calls),
                      tmp_path=tmp_path).returncode == 0
-    assert calls.read_bytes().startswith(b"\xef\xbb\xbfcall_id,caller_number")
+    assert calls.read_bytes().startswith("\ufeff通话编号,主叫号码".encode())
 
 
 def test_an_unreadable_file_is_refused(tmp_path: Path) -> None:

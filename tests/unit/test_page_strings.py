@@ -32,7 +32,7 @@ SCREENPOP = Path(__file__).resolve().parents[2] / "screenpop"
 ORIGIN = "http://pages.test"
 
 KEY = r"[a-z][a-z0-9_]*(?:\.[a-z0-9_]+)+"
-ATTRIBUTE_USE = re.compile(r'data-i18n(?:-placeholder|-title|-doc)?="([^"]*)"')
+ATTRIBUTE_USE = re.compile(r'data-i18n(?:-placeholder|-title|-doc|-label)?="([^"]*)"')
 CALL_USE = re.compile(r"""\bt\(\s*(["'])(.*?)\1""")
 PREFIX_USE = re.compile(r"""\btOr\(\s*(["'])(.*?)\1""")
 TEMPLATE_USE = re.compile(r"`(" + KEY + r"\.)\$\{")

@@ -118,6 +118,21 @@ async def marks(page: Any, chart: str) -> list[float]:
     return [float(v) for v in values]
 
 
+#: the words of the business charts that overlap another's: [chart, word, word]
+OVERLAPS = """() => {
+  const found = [];
+  for (const chart of document.querySelectorAll("[data-testid=rp-business] svg.chart")) {
+    const boxes = [...chart.querySelectorAll("text")].map((n) => [n.textContent, n.getBoundingClientRect()]);
+    boxes.forEach(([a, p], i) => boxes.slice(i + 1).forEach(([b, q]) => {
+      const x = Math.min(p.right, q.right) - Math.max(p.left, q.left);
+      const y = Math.min(p.bottom, q.bottom) - Math.max(p.top, q.top);
+      if (x > 1 && y > 1) found.push([chart.dataset.testid, a, b]);
+    }));
+  }
+  return found;
+}"""
+
+
 async def shown_table(page: Any, name: str) -> list[list[str]]:
     return await page.evaluate(
         """(name) => {
@@ -139,7 +154,10 @@ async def check_every_report(env: Env, page: Any, context: Any, query: dict[str,
         answers[name] = report
         for chart, values in expected_charts(name, report).items():
             assert await marks(page, chart) == pytest.approx(values), (name, chart)
+            # nothing to draw: a line says so, not an empty frame
+            assert await page.locator(f"[data-testid={chart}-empty]").count() == (0 if values else 1), chart
         shown = await shown_table(page, name)
+        assert await page.evaluate(OVERLAPS) == [], name  # many models: the bars lie down
         assert shown[0] == report["columns"]
         assert len(shown) - 1 == len(report["rows"])
         href = await page.locator(f"[data-testid=csv-{name}]").get_attribute("href")
@@ -207,5 +225,12 @@ async def test_business_charts_tables_filters_and_csv(env: Env) -> None:
         assert heading.startswith("CSAT")
         assert await marks(page, "csat-agent-bars") == pytest.approx(
             expected_charts("satisfaction", modelled["satisfaction"])["csat-agent-bars"])
+        # a period without tickets: each chart says so
+        await page.fill("[data-testid=rp-from]", "2020-01-01")
+        await page.fill("[data-testid=rp-to]", "2020-01-02")
+        await page.click("[data-testid=rp-load]")
+        empty = page.locator("[data-testid=tickets-kind-bars-empty]")
+        await empty.wait_for(timeout=15_000)
+        assert await empty.inner_text() == "No data for this period"
         assert errors == []
         await context.close()

@@ -201,12 +201,12 @@ async def test_every_ticket_kind_and_status_is_exported_by_the_route_and_the_com
         await session.commit()
     streamed = b"".join([part async for part in CsvExports(db, "Asia/Shanghai").stream("tickets")])
     async with web_app(db, "admin") as client:
-        response = await client.get("/api/export/tickets.csv")
+        response = await client.get("/api/export/tickets.csv?headers=codes")
         assert response.status == 200 and response.content_type == "text/csv"
         served = await response.read()
     await db.close()
     out = tmp_path / "tickets.csv"
-    done = ctiserver("export", "tickets", str(out), tmp_path=tmp_path)
+    done = ctiserver("export", "tickets", "--headers", "codes", str(out), tmp_path=tmp_path)
     assert done.returncode == 0, done.stderr
     assert served == streamed
     for data in (streamed, out.read_bytes()):
