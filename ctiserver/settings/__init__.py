@@ -19,6 +19,7 @@ import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from ctiserver.settings.boxes import BoxesSettings, EdgeBoxSettings
 from ctiserver.settings.errors import SettingsError
 from ctiserver.settings.service import (
     DEFAULT_SMS_SECRET,
@@ -40,9 +41,7 @@ from ctiserver.settings.telephony import (
     AgiSettings,
     AmiSettings,
     AsteriskSettings,
-    BoxesSettings,
     DatabaseSettings,
-    EdgeBoxSettings,
     HotlineSettings,
     IvrSettings,
     LabSettings,

@@ -282,13 +282,13 @@ def test_with_the_queue_box_unreachable_an_edges_callers_hear_why_and_go_to_the_
     edge = render_snippets(settings, "10.0.0.5")["box-2/extensions_ctiserver.conf"]
     hotline = context(edge, "hotline")
     assert "Goto(cti-queue-box-down,s,1)" in hotline
-    assert "Queue(" not in hotline and "AGI(" not in hotline
+    assert "Queue(" not in hotline and "AGI(" not in hotline and "cti-agi" not in hotline
     down = context(edge, "cti-queue-box-down")
     assert "Playback(all-circuits-busy-now)" in down and "Dial(PJSIP/4008001234@carrier,60)" in down
     assert "Dial(" not in context(render_snippets(TWO, "10.0.0.5")["box-2/extensions_ctiserver.conf"],
                                   "cti-queue-box-down")
     # the queue box's [hotline] runs the IVR and the queues as before
-    assert "AGI(agi://10.0.0.5:4573/hotline)" in context(render_snippets(settings, "10.0.0.5")[
+    assert "Gosub(cti-agi,${EXTEN},1(hotline))" in context(render_snippets(settings, "10.0.0.5")[
         "extensions_ctiserver.conf"], "hotline")
     with pytest.raises(SettingsError):
         TWO.replace(boxes={"fallback": "PJSIP/1,,x"})
