@@ -22,7 +22,7 @@ started=$SECONDS
 workers=${PYTEST_WORKERS:-$(( $(nproc) * 2 ))}
 parallel=()
 if [ "$workers" -gt 0 ]; then
-    parallel=(-n "$workers" --dist worksteal)
+    parallel=(-n "$workers" --dist load)
 fi
 "$VENV/bin/pytest" "${parallel[@]}" -ra --durations=25 -p tests.support.cputime "$@"
 status=$?
