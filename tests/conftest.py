@@ -49,25 +49,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         callspec = getattr(item, "callspec", None)
         if names & POSTGRES_FIXTURES or (callspec is not None and "postgres" in callspec.id):
             item.add_marker(pytest.mark.postgres)
-    items[:] = slow_modules_first(items)
 
-
-def _weight(item: pytest.Item) -> int:
-    for rank, mark in enumerate(("integration", "browser", "postgres")):
-        if item.get_closest_marker(mark) is not None:
-            return rank
-    return 3
-
-
-def slow_modules_first(items: list[pytest.Item]) -> list[pytest.Item]:
-    """Modules with integration tests first, then browser, then postgres, then the quick rest,
-    each module whole and in its own order: side by side (``-n``) the long tests start early
-    and the short ones fill the end, instead of one long test running on alone at the end."""
-    weight: dict[object, int] = {}
-    for item in items:
-        module = item.path
-        weight[module] = min(weight.get(module, 3), _weight(item))
-    return sorted(items, key=lambda item: weight[item.path])
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
