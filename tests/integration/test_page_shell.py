@@ -17,11 +17,8 @@ from typing import Any
 
 import pytest
 import pytest_asyncio
-from aiohttp.test_utils import TestServer
 
 from ctiserver.server import CtiServer
-from ctiserver.settings import Settings
-from ctiserver.storage.database import upgrade_schema
 from ctiserver.users.store import UserRepository
 from ctiserver.vocabulary import USER_ROLES
 from ctiserver.web.contract import operations
@@ -29,7 +26,8 @@ from tests.chromium import launched_chromium
 from tests.conftest import require
 from tests.integration.flow_editor import paste_source, wait_for_text
 from tests.staff import FAST_HASHER, add_branch, add_staff
-from tests.unit.test_flows_api import BAD_REFERENCE, HOTLINE, NEW_GREETING, SOURCE, VALID_EDIT, line_of
+from tests.support.pages import Site, real_site
+from tests.unit.test_flows_api import BAD_REFERENCE, NEW_GREETING, SOURCE, VALID_EDIT, line_of
 
 with contextlib.suppress(ImportError):  # launched_chromium skips outside CI, fails in CI
     from playwright.async_api import Browser, Page, expect
@@ -50,42 +48,19 @@ SHELL_START = ["shell-home", "shell-title"]
 SHELL_END = ["conn", "whoami", "lang-toggle", "session-logout"]
 
 
-@dataclasses.dataclass
-class Site:
-    cti: CtiServer
-    base: str
-    hotline: str
-
-
-@pytest_asyncio.fixture(loop_scope="module", scope="module")
-async def site(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Site]:
-    tmp = tmp_path_factory.mktemp("shell")
-    flows = tmp / "flows"
-    flows.mkdir()
-    shutil.copy(HOTLINE, flows / "hotline.yaml")
-    settings = Settings().replace(
-        database={"url": f"sqlite+aiosqlite:///{tmp}/cti.sqlite3"},
-        web={"session_secret": "page shell secret"},
-        ivr={"flows_dir": str(flows)},
-    )
-    await upgrade_schema(settings.database.url)
-    cti = CtiServer(settings)
+async def seed(cti: CtiServer) -> None:
     users = UserRepository(cti.db, FAST_HASHER)
     await users.add("agent", PASSWORD, "agent", "王小明")
     await users.add("supervisor", PASSWORD, "supervisor", "赵主管")
     await users.add("admin", PASSWORD, "admin", "李管理")
     branch = await add_branch(cti.db, "北京海淀网点", "北京")
     await add_staff(cti.db, "staff", PASSWORD, "repair", branch, "王工")
-    await cti.core.start_features()  # the telephony links stay down: no Asterisk here
-    server = TestServer(cti.web_app)
-    await server.start_server()
-    try:
-        yield Site(cti, str(server.make_url("")).rstrip("/"), settings.hotline.number)
-    finally:
-        await server.close()
-        await cti.core.stop_features()
-        await cti.core.close()
-        await cti.db.close()
+
+
+@pytest_asyncio.fixture(loop_scope="module", scope="module")
+async def site(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Site]:
+    async with real_site(tmp_path_factory.mktemp("shell"), seed) as found:
+        yield found
 
 
 @pytest_asyncio.fixture(loop_scope="module", scope="module")
