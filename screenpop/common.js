@@ -248,6 +248,8 @@ export async function loadMeta() {
 
 const BACKOFF_FIRST_MS = 500;
 const BACKOFF_MAX_MS = 15000;
+/** The close code of a socket whose session ended (ctiserver/web/ws.py). */
+const SESSION_ENDED = 4401;
 
 /**
  * The /ws feed (`path`: e.g. "/ws?watch=tickets" for the ticket changes). `onMessage(message)` gets each parsed message; `onStatus(state, retryMs)`
@@ -307,9 +309,12 @@ export class LiveSocket {
         console.error("cannot handle", message, error);
       }
     });
-    ws.addEventListener("close", () => {
+    ws.addEventListener("close", (event) => {
       if (ws !== this.ws) return;
       this.ws = null;
+      // 4401: the session ended (logout elsewhere, a new password, the account disabled):
+      // ask at once, so that the login shows instead of a reconnecting socket
+      if (event.code === SESSION_ENDED) this.attempt = Math.max(this.attempt, 2);
       this.scheduleReconnect();
     });
   }
