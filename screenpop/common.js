@@ -312,11 +312,22 @@ export class LiveSocket {
     ws.addEventListener("close", (event) => {
       if (ws !== this.ws) return;
       this.ws = null;
-      // 4401: the session ended (logout elsewhere, a new password, the account disabled):
-      // ask at once, so that the login shows instead of a reconnecting socket
-      if (event.code === SESSION_ENDED) this.attempt = Math.max(this.attempt, 2);
-      this.scheduleReconnect();
+      if (event.code === SESSION_ENDED) this.sessionEnded();
+      else this.scheduleReconnect();
     });
+  }
+
+  /** The socket's session ended (logout elsewhere, a new password, the account disabled):
+   * asked at once, a 401 shows the login; a browser logged in again meanwhile reconnects. */
+  async sessionEnded() {
+    const { status } = await api("GET", "/api/me");
+    if (status === 401 || this.stopped) return;
+    if (status === 200) {
+      this.attempt = 0;
+      this.connect();
+    } else {
+      this.scheduleReconnect();
+    }
   }
 
   async scheduleReconnect() {

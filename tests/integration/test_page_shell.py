@@ -162,6 +162,23 @@ async def test_every_page_has_the_same_header_with_a_working_language_switch_and
     assert tab.errors == []
 
 
+async def test_a_page_whose_session_ends_elsewhere_shows_the_login_at_once(site: Site, browser: Browser) -> None:
+    """A logout in another tab of the browser: the server closes the page's websocket (4401),
+    and the page shows the login without waiting for the user's next click."""
+    tab = await new_tab(browser)
+    page = tab.page
+    await page.goto(f"{site.base}/ui/agent.html")
+    await log_in(page, "agent")
+    await expect(page.locator("#main")).to_be_visible()
+    await expect(page.locator("#conn")).to_have_attribute("data-state", "online")
+    other_tab = await page.context.new_page()  # the same browser: the same cookie
+    await other_tab.goto(f"{site.base}/")
+    assert await other_tab.evaluate("async () => (await fetch('/logout', {method: 'POST'})).status") == 200
+    await expect(page.locator("#login")).to_be_visible(timeout=5_000)  # the periodic check: 10 s
+    await expect(page.locator("#main")).to_be_hidden()
+    assert tab.errors == []
+
+
 async def test_each_page_is_open_to_the_roles_of_its_route(site: Site, browser: Browser) -> None:
     tab = await new_tab(browser)
     await tab.page.goto(f"{site.base}/")
