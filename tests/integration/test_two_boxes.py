@@ -193,6 +193,7 @@ async def test_a_call_entering_box_1_answered_on_box_2_is_one_call_everywhere(
     # what `ctiserver lab --boxes 2` tells a newcomer: which box is which, and how to kill box-2
     summary = "\n".join(lab.boxes_summary())
     assert "box-1 (the queue box" in summary and f"kill -9 {lab.edge('box-2').asterisk.pid}" in summary
+    assert lab.asterisk is not None and f"kill -9 {lab.asterisk.pid}" in summary
     await log_in(lab, "1003")
     desk = await Desk.open(lab, "1003")
     # the same agent's desk open on the lab's other node (`--boxes 2 --nodes 2`)
