@@ -80,6 +80,8 @@ class StandIn:
         self.edges = [_Edge(edge, link) for edge, link in edges]
         self._watch: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        if not self.edges:
+            return  # one box: nothing stands in
         queue_box.on_lost(self._queue_box_lost)
         queue_box.on_ready(self._queue_box_back)
         for edge in self.edges:
