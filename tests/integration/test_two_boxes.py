@@ -13,7 +13,6 @@ import asyncio
 import dataclasses
 import io
 import os
-import shutil
 import signal
 import time
 import wave
@@ -37,7 +36,8 @@ from ctiserver.recordings.model import pcm_rms
 from ctiserver.server import CtiServer
 from ctiserver.settings import EdgeBoxSettings
 from ctiserver.telephony.outbound import Pending, Tracker
-from tests.integration.conftest import WebClient, asterisk_available, eventually, lab_settings
+from tests.integration.conftest import WebClient, eventually, lab_settings
+from tests.integration.shared_lab import module_lab
 from tests.pg import PostgresServer, postgres_server  # noqa: F401  (fixture)
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="module")]
@@ -64,16 +64,8 @@ async def lab(
     queues = tuple(dataclasses.replace(q, wrapup_time=1, hours="") for q in settings.hotline.queues)
     # box-1's carrier trunk calls one customer at a time for callbacks: a second leaves by box-2
     settings = settings.replace(boxes={"edges": (edge,), "outbound_lines": 1}, hotline={"queues": queues})
-    asterisk_available(settings)
-    lab = Lab(settings, allow_provision=False, nodes=2)
-    try:
-        await lab.start()
+    async with module_lab(settings, nodes=2) as lab:
         yield lab
-    finally:
-        await lab.stop()
-        for process in (lab.asterisk, *(e.asterisk for e in lab.edges)):
-            if process is not None:
-                shutil.rmtree(process.install.host_path(process.layout.base), ignore_errors=True)
 
 
 @pytest_asyncio.fixture(loop_scope="module", scope="module")
