@@ -121,7 +121,7 @@ class CtiServer:
         spreadsheets_plugin.register(core)
         self.webhooks = webhooks_plugin.register(core, self.ticket_events)
         self.visits = visits_plugin.register(core, self.tickets, self.ticket_events, self.ivr, self.agents)
-        self.notices = notices_plugin.register(core, self.tickets, customers, self.ticket_events)
+        self.notices = notices_plugin.register(core, self.tickets, customers, users, self.ticket_events)
         self.fair_wait = waits_plugin.register(core, self.board, self.stats, ivr.prompts, self._language_of)
         self._runner: web.AppRunner | None = None
         self.ami.on_event(self._on_ami_event)
