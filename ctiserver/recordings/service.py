@@ -6,7 +6,8 @@ it; if so the service makes the recording's id and its file, ``YYYY/MM/DD/<id>.w
 under the recordings directory, and the dialplan starts MixMonitor on that leg. When the
 leg hangs up Asterisk finishes the file; once its size stops changing it is examined
 (duration, checksum, sound or silence) and indexed. A transfer gives one recording per
-agent's leg, all under the call's Linkedid. The server's AMI user needs no more rights.
+agent's leg, all under the call's Linkedid; after an attended transfer the new agent's
+recording is split in two (``split``: ctiserver.recordings.transfer says why and how).
 """
 
 from __future__ import annotations
