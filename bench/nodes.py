@@ -3,7 +3,7 @@
     python bench/nodes.py [--calls 60] [--kills 3] [--no-lab] [--fixture PATH]
 
 1. The AMI event pipeline every node runs (framing, translation, the call model) against a
-   minimal split-and-dict parse of the same recorded stream (best of 5, CPU time).
+   minimal split-and-dict parse of the same recorded stream (best of 9, CPU time).
 2. A two-node lab (real Asterisk, a throw-away PostgreSQL, the lab's node in this process
    and a second node in its own): ``--calls`` calls placed two a second through a short
    IVR into the queue, the three lab agents of ``support`` answering and talking two
@@ -87,7 +87,7 @@ def pipeline(fixture: Path) -> None:
     raw = gzip.decompress(fixture.read_bytes())
     chunks = [raw[i:i + 4096] for i in range(0, len(raw), 4096)]
     best: dict[str, float] = {}
-    for _ in range(5):
+    for _ in range(9):
         for name, run in (("minimal", minimal_parse), ("ours", run_ours)):
             started = time.process_time()
             count = run(chunks)
