@@ -132,6 +132,7 @@ class DbFlowServices:
         callback_queue: str | None = None,
         timezone: str = "Asia/Shanghai",
         region: str = DEFAULT_REGION,
+        ticket_wait: float = 20.0,
     ) -> None:
         """``customers``, ``tickets``, ``callbacks``: the server's one instance of each;
         ``callback_queue``: the queue whose agents call them back; ``timezone``: the hotline's,
@@ -143,7 +144,7 @@ class DbFlowServices:
         self.customers = customers
         self.tickets = tickets
         #: tickets wait for a busy database, then go to the durable writer (``ticket_opening``)
-        self.ticket_opener = PatientTicketOpener(self._open_ticket, self._ivr_tickets_of)
+        self.ticket_opener = PatientTicketOpener(self._open_ticket, self._ivr_tickets_of, wait=ticket_wait)
         self.callbacks = callbacks
         self.callback_queue = callback_queue
         self.voicemails = VoicemailRepository(db)

@@ -2,7 +2,8 @@
 
 A failure that may pass (SQLite's "database is locked", a lost connection:
 ``storage.writer.is_transient``) is tried again with back-off while the caller waits, up
-to ``wait`` seconds; then, or if the call ends meanwhile, the request goes to the durable
+to ``wait`` seconds (``ivr.ticket_wait``; an attempt still waiting then, e.g. for a lock,
+is given up); then, or if the call ends meanwhile, the request goes to the durable
 writer (journaled, replayed at start) and the ticket is opened as soon as the database
 answers. Opening from the writer is idempotent: a request whose call already has a
 ticket of that type and summary from the IVR opens nothing.
@@ -67,7 +68,9 @@ class PatientTicketOpener:
         attempt = 0
         while True:
             try:
-                return await self._open(request)
+                # a statement stuck behind a lock counts as busy too (TimeoutError is transient)
+                async with asyncio.timeout(max(deadline - loop.time(), FIRST_DELAY)):
+                    return await self._open(request)
             except asyncio.CancelledError:
                 # the call ended while it waited: open the ticket anyway, later
                 if self.later is not None:
