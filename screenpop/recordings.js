@@ -119,13 +119,16 @@ function drawWave() {
     const end = ((gap.end ?? duration) / duration) * width;
     ctx.fillRect(start, 0, Math.max(end - start, 1), height);
   }
+  // The bars keep a margin above and below (a full-scale peak stops short of the edge), so the
+  // shaded gaps, drawn over the whole height, stay visible beside the loudest speech.
   const middle = height / 2;
+  const reach = middle * 0.9;
   const count = data.max.length;
   const step = width / Math.max(count, 1);
   ctx.fillStyle = style.getPropertyValue("--accent").trim() || "#1d4ed8";
   for (let i = 0; i < count; i += 1) {
-    const top = middle - data.max[i] * middle;
-    const bottom = middle - data.min[i] * middle;
+    const top = middle - data.max[i] * reach;
+    const bottom = middle - data.min[i] * reach;
     ctx.fillRect(i * step, top, Math.max(step - 0.5 * ratio, 1), Math.max(bottom - top, ratio));
   }
   const player = $("rec-player");

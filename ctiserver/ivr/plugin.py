@@ -106,6 +106,7 @@ def _prompt_library(settings: Settings) -> PromptLibrary:
         prompt_dir,
         asterisk_dir,
         flow_sounds_asterisk_dir=(ivr.asterisk_flows_dir or str(flows_dir)) + "/sounds",
+        cache_dir=Path(ivr.prompt_cache_dir).resolve() if ivr.prompt_cache_dir else None,
     )
 
 

@@ -76,8 +76,11 @@ class PromptLibrary:
         flow_sounds_asterisk_dir: str | None = None,
         espeak: str = "espeak-ng",
         timeout: float = 30.0,
+        cache_dir: Path | None = None,
     ) -> None:
+        """``cache_dir``: prompts shared with other libraries (``ivr.prompt_cache_dir``)."""
         self.host_dir = Path(host_dir)
+        self.cache_dir = cache_dir
         self.asterisk_dir = asterisk_dir.rstrip("/")
         self.voices = dict(DEFAULT_VOICES if voices is None else voices)
         self.flow_sounds_asterisk_dir = (
@@ -155,7 +158,8 @@ class PromptLibrary:
         return f"{self.asterisk_dir}/{name}"
 
     async def _ensure(self, text: str, language: str) -> bool:
-        """Make the file of ``text`` in ``language`` unless it exists; True if it was made now."""
+        """Make the file of ``text`` in ``language`` unless it exists; True if it was made now
+        (synthesised, or copied from the shared cache)."""
         key = self.cache_key(text, language)
         path = self.host_dir / f"{key}.wav"
         if path.exists():
@@ -165,7 +169,12 @@ class PromptLibrary:
             async with lock:
                 if path.exists():
                     return False
+                shared = self.cache_dir / path.name if self.cache_dir is not None else None
+                if shared is not None and await asyncio.to_thread(_copy_into, shared, path):
+                    return True
                 await self._synthesise(text, self._voice(language), path)
+                if shared is not None:
+                    await asyncio.to_thread(_copy_into, path, shared)
                 return True
         finally:
             if not lock.locked() and self._locks.get(key) is lock:
@@ -253,3 +262,15 @@ def _place(source: Path, target: Path) -> None:
     except BaseException:
         Path(part).unlink(missing_ok=True)
         raise
+
+
+def _copy_into(source: Path, target: Path) -> bool:
+    """``_place`` for the shared cache, which is an optimisation, never an error: False if
+    ``source`` is not there or could not be copied."""
+    try:
+        _place(source, target)
+    except OSError as exc:
+        if not isinstance(exc, FileNotFoundError):
+            log.warning("prompt cache: %s not copied to %s: %s", source.name, target.parent, exc)
+        return False
+    return True

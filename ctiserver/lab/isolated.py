@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import socket
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +15,12 @@ def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def shared_prompt_cache() -> Path:
+    """The synthesised prompts every isolated lab of this user on this machine shares, so that
+    a lab made for a test or a benchmark does not synthesise again what another one made."""
+    return Path(tempfile.gettempdir()) / f"ctiserver-prompts-{os.getuid()}"
 
 
 def isolated_settings(directory: Path, *, flow: str, **overrides: dict[str, Any]) -> Settings:
@@ -26,7 +34,7 @@ def isolated_settings(directory: Path, *, flow: str, **overrides: dict[str, Any]
         web={"port": free_port()},
         database={"url": f"sqlite+aiosqlite:///{directory}/ctiserver.sqlite3"},
         asterisk={"run_dir": str(directory / "asterisk"), "sip_port": free_port()},
-        ivr={"flows_dir": str(flows_dir)},
+        ivr={"flows_dir": str(flows_dir), "prompt_cache_dir": str(shared_prompt_cache())},
         # beside its database: a journal is replayed into the database it was meant for
         storage={"journal_dir": str(directory / "journal")},
         lab={"flows_dir": str(directory / "lab-flows")},

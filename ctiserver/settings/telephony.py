@@ -290,6 +290,10 @@ class IvrSettings:
     prompt_dir: str = "var/prompts"
     #: the same directory as Asterisk sees it (differs when Asterisk runs in a chroot)
     asterisk_prompt_dir: str = ""
+    #: "": none; else a directory of synthesised prompts shared by several servers or labs on
+    #: one machine (named by the same content hash): a prompt found there is copied, not
+    #: synthesised again, and every prompt made is added to it
+    prompt_cache_dir: str = ""
     voicemail_dir: str = "recordings/voicemail"
     asterisk_voicemail_dir: str = ""
     #: Asterisk's stock sounds, for checking ``{file: NAME}`` prompts

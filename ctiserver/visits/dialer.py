@@ -242,6 +242,11 @@ class VisitDialer:
             if flight.attempt.mode == Mode.AUTO.value and not flight.surveying and now - flight.started > limit:
                 self._spawn(self._finish(flight, VisitOutcome.NO_ANSWER))
 
+    async def settled(self) -> None:
+        """Return once the outcomes being written (after the events handled so far) are stored."""
+        while self._background:
+            await asyncio.gather(*list(self._background), return_exceptions=True)
+
     def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> None:
         task = asyncio.get_running_loop().create_task(coroutine)
         self._background.add(task)

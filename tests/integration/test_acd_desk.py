@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import re
-from pathlib import Path
+from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
 import pytest
+import pytest_asyncio
 from playwright.async_api import expect
 
 from ctiserver.agents.model import AgentState
@@ -20,21 +21,43 @@ from ctiserver.lab.simulate import LabCall
 from ctiserver.tickets.store import TicketRepository
 from ctiserver.users.store import UserRepository
 from tests.integration.browser import logged_in_page
-from tests.integration.conftest import LabFactory, eventually, lab_settings
+from tests.integration.conftest import eventually, lab_settings
+from tests.integration.shared_lab import SharedBrowser, module_browser, module_lab, quiet, short_wrapup
 from tests.support.flows import ACD_FLOW
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="module")]
 
 VIP = "13800138000"  # 张伟
 ORDINARY = "13912345678"  # 李娜
 PASSWORD = "lab"
 
 
-@pytest.fixture
-async def desk(make_lab: LabFactory, tmp_path: Path) -> Lab:
-    """A lab whose agents start logged out of every queue."""
-    lab = await make_lab(lab_settings(tmp_path, flow=ACD_FLOW, lab={"agent_answer_delay": 1.0, "login_agents": False}))
-    return lab
+@pytest_asyncio.fixture(loop_scope="module", scope="module")
+async def shared_desk(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Lab]:
+    """One lab for the module: its agents start logged out of every queue."""
+    settings = lab_settings(tmp_path_factory.mktemp("desk"), flow=ACD_FLOW,
+                            lab={"agent_answer_delay": 1.0, "login_agents": False})
+    async with module_lab(short_wrapup(settings)) as lab:
+        yield lab
+
+
+@pytest_asyncio.fixture(loop_scope="module")
+async def desk(shared_desk: Lab) -> Lab:
+    """The module's lab with no call up and every agent logged out, as if new."""
+    await quiet(shared_desk)
+    return shared_desk
+
+
+@pytest_asyncio.fixture(loop_scope="module", scope="module")
+async def chromium() -> AsyncIterator[SharedBrowser]:
+    async with module_browser() as shared:
+        yield shared
+
+
+@pytest_asyncio.fixture(loop_scope="module")
+async def browser(chromium: SharedBrowser) -> AsyncIterator[Any]:
+    yield chromium.enter()
+    await chromium.leave()
 
 
 async def user_id(lab: Lab, username: str) -> int:

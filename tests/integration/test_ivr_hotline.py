@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+import pytest_asyncio
 
 from ctiserver.callbacks.store import CallbackRepository
 from ctiserver.ivr.store import IvrRunRepository
@@ -14,10 +16,11 @@ from ctiserver.lab.caller import IvrCaller, set_global
 from ctiserver.lab.runner import Lab
 from ctiserver.tickets.store import TicketRepository
 from tests.conftest import REPO
-from tests.integration.conftest import LabFactory, eventually, lab_settings
+from tests.integration.conftest import eventually, lab_settings
+from tests.integration.shared_lab import module_lab, quiet, short_wrapup
 from tests.integration.ivr_driver import CLOSED_HOURS, OPEN_HOURS
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="module")]
 
 HOTLINE = (REPO / "ivr_flows" / "hotline.yaml").read_text(encoding="utf-8")
 VIP = "13800138000"  # 张伟 in the demo data
@@ -25,15 +28,36 @@ ORDINARY = "13912345678"  # 李娜
 UNKNOWN = "13100000001"
 
 
-@pytest.fixture
-async def hotline(make_lab: LabFactory, tmp_path: Path) -> Lab:
+@pytest_asyncio.fixture(loop_scope="module", scope="module")
+async def shared_hotline(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Lab]:
     # these tests set the clock to open or closed hours: the flow's own hours apply
-    lab = await make_lab(lab_settings(tmp_path, flow=HOTLINE, lab={"hours": "flow"}))
+    settings = lab_settings(tmp_path_factory.mktemp("hotline"), flow=HOTLINE, lab={"hours": "flow"})
+    async with module_lab(short_wrapup(settings)) as lab:
+        yield lab
+
+
+@pytest_asyncio.fixture(loop_scope="module")
+async def hotline(shared_hotline: Lab) -> AsyncIterator[Lab]:
+    """The module's lab with no call up, the hotline flow as written in force, open hours."""
+    lab = shared_hotline
     assert lab.server is not None
+    registry = lab.server.flows
+    original = registry.active_version("hotline")
+    assert original is not None
+    await quiet(lab, log_out=False)
     lab.server.ivr.engine.clock = lambda: OPEN_HOURS
     # callers stay in their queue (agents ring but are slow) unless a test says otherwise
     await set_global(lab, "LAB_ANSWER_DELAY", "60")
-    return lab
+    yield lab
+    flow_file = Path(lab.settings.ivr.flows_dir) / "flow.yaml"
+    if flow_file.read_text(encoding="utf-8") != HOTLINE:  # a test edited the flow: back as written
+        flow_file.write_text(HOTLINE, encoding="utf-8")
+
+        async def restored() -> bool:
+            active = registry.active_version("hotline")
+            return active is not None and active.version == original.version
+
+        await eventually(restored, 15, "the hotline flow back in force as written")
 
 
 async def recorded_path(lab: Lab, call_id: str) -> list[str]:
@@ -144,7 +168,8 @@ async def test_outside_hours_a_callback_is_recorded(hotline: Lab) -> None:
     await caller.press("1")  # callback
     path = await recorded_path(hotline, caller.call_id)
     assert path == ["choose_language", "check_hours", "closed_menu", "callback", "goodbye"]
-    pending = await CallbackRepository(hotline.server.db).pending(10)
+    # (the module's earlier callers, hung up while they waited, are owed callbacks of their own)
+    pending = [c for c in await CallbackRepository(hotline.server.db).pending(100) if c.number == VIP]
     assert [(c.number, c.call_linkedid) for c in pending] == [(VIP, caller.call_id)]
     assert pending[0].customer_id is not None
 

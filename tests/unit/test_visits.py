@@ -148,10 +148,9 @@ async def test_a_ticket_closed_by_hand_cancels_its_visit_and_refuses_a_score(db:
         await service.record(visit.id, 5, None, by=AGENT)
 
 
-async def _settle() -> None:
-    for _ in range(20):
-        await asyncio.sleep(0)
-    await asyncio.sleep(0.05)
+async def _settle(dialer: VisitDialer) -> None:
+    """The outcomes of the events handled so far are stored (waited for, not guessed by a sleep)."""
+    await dialer.settled()
 
 
 def _settings(auto: bool = False) -> Settings:
@@ -180,18 +179,18 @@ async def test_click_to_call_claims_first_rings_the_agent_and_retries_until_unre
     with pytest.raises(VisitRefused):  # being called: not twice
         await dialer.call_by_agent(visit.id, "1002", AGENT)
     dialer.handle(DialEnded(T + 5, action["ChannelId"], action["ChannelId"], "Local/1001", "", "", "NOANSWER"))
-    await _settle()
+    await _settle(dialer)
     retry = await service.store.get(visit.id)
     assert retry is not None and (retry.status, retry.attempts) == ("pending", 1)
     assert retry.next_at is not None and retry.next_at.timestamp() == T + 60
     second = await dialer.call_by_agent(visit.id, "1001", AGENT)
     dialer.handle(ChannelHungUp(T + 9, str(second.call_linkedid), str(second.call_linkedid), "Local/1001", 16, "x"))
-    await _settle()
+    await _settle(dialer)
     missed = await service.store.get(visit.id)
     assert missed is not None and (missed.status, missed.attempts) == ("pending", 1)  # the agent missed it
     third = await dialer.call_by_agent(visit.id, "1001", AGENT)
     dialer.handle(DialEnded(T + 20, str(third.call_linkedid), str(third.call_linkedid), "L", "", "", "BUSY"))
-    await _settle()
+    await _settle(dialer)
     gone = await service.store.get(visit.id)
     assert gone is not None and (gone.status, gone.attempts) == ("unreached", 2)
 
@@ -211,7 +210,7 @@ async def test_automatic_calls_go_to_due_visits_and_a_crash_fails_the_attempt(db
     assert ami.claimed_first == [True]
     assert await dialer.tick() == 0  # being called
     dialer.handle(ChannelHungUp(T + 30, action["ChannelId"], action["ChannelId"], "Local/x;1", 17, "busy"))
-    await _settle()
+    await _settle(dialer)
     busy = await service.store.get(visit.id)
     assert busy is not None and (busy.status, busy.attempts) == ("pending", 1)
     assert await dialer.tick() == 0  # not due before the back-off
@@ -306,7 +305,7 @@ async def test_an_agents_call_that_ended_while_the_ami_link_was_down_is_finished
     now[0] = T + 5
     dialer.link_lost()
     dialer.link_back()  # the channel is gone, no record: the agent never answered
-    await _settle()
+    await _settle(dialer)
     assert ami.records_asked == 1, "Asterisk's record was read"
     (attempt,) = await service.store.attempts(visit.id)
     assert attempt.outcome == "agent_missed"
