@@ -14,6 +14,7 @@ from ctiserver.calls.model import CallUpdate
 from ctiserver.core import Core
 from ctiserver.customers import CustomerRepository
 from ctiserver.ivr import http
+from ctiserver.ivr.callback_requesting import callback_from_dict, callback_to_dict
 from ctiserver.ivr.engine.runner import FlowEngine
 from ctiserver.ivr.hotline import HotlineIvr
 from ctiserver.ivr.prompts import PromptLibrary, prompt_dirs
@@ -64,6 +65,11 @@ def register(
     opener.later = core.durable_writer(
         opener.open_queued, "IVR tickets", name="ivr-tickets", encode=request_to_dict, decode=request_from_dict,
         journal_first=True,
+    ).put
+    requests = services.callback_requests
+    requests.later = core.durable_writer(
+        requests.request_queued, "IVR callback requests", name="ivr-callbacks", encode=callback_to_dict,
+        decode=callback_from_dict, journal_first=True,
     ).put
     runs = services.runs  # one instance: the engine's services record the runs the hotline reads
     hotline = HotlineIvr(flows, engine, runs)

@@ -2,13 +2,15 @@
 real Asterisk, real PostgreSQL, two ``ctiserver`` nodes whose journals are on one shared
 directory (``storage.shared_journal_dir``).
 
-The database is busy for the IVR's ticket (the test holds a lock on ``tickets``): the
-caller, whose IVR runs on node two, waits ``ivr.ticket_wait`` seconds, then the request
-goes to node two's journal and the caller goes on (node two's writer keeps trying: each
+The database is busy for the IVR's ticket and callback request (the test holds a lock on
+``tickets`` and the callbacks' tables): the caller, whose IVR runs on node two, waits
+``ivr.ticket_wait`` seconds at each, then each request goes to node two's journal and the
+caller goes on (node two's writer keeps trying: each
 try gives up after ``storage.write_timeout``). Node two is killed (``kill -9``) and never comes
 back; the lock is let go. Node one sees node two's heartbeat run out, takes the advisory
 lock ``journal-node-2`` and node two's file lock (free: its process is gone), and opens
-the ticket from node two's journal: exactly once, and the journal is gone.
+the ticket and records the callback request from node two's journals: each exactly once,
+and the journals are gone.
 """
 
 from __future__ import annotations
@@ -37,7 +39,8 @@ entry: "4008001234"
 language: zh
 start: ticket
 nodes:
-  ticket: {kind: ticket, type: inquiry, summary: "咨询 ${caller_number}", next: agents}
+  ticket: {kind: ticket, type: inquiry, summary: "咨询 ${caller_number}", next: callback}
+  callback: {kind: callback, number: caller_id, prompt: "好的", next: agents}
   agents: {kind: queue, queue: support}
 """
 
@@ -62,43 +65,49 @@ async def two_nodes(tmp_path: Path, postgres_server: PostgresServer) -> AsyncIte
             shutil.rmtree(lab.asterisk.install.host_path(lab.asterisk.layout.base), ignore_errors=True)
 
 
-async def test_a_ticket_in_a_dead_nodes_journal_is_opened_once_by_the_live_node(two_nodes: Lab) -> None:
+async def test_a_ticket_and_a_callback_in_a_dead_nodes_journals_are_written_once_by_the_live_node(two_nodes: Lab) -> None:
     lab = two_nodes
     assert lab.server is not None
     one, two = lab.server, lab.other_nodes[0]
     rescue = one.core.journal_rescue
     assert rescue is not None, "storage.shared_journal_dir set on PostgreSQL: every node rescues journals"
-    journal = journal_home(lab.settings.storage.shared_journal_dir, two.name) / "ivr-tickets.jsonl"
+    home = journal_home(lab.settings.storage.shared_journal_dir, two.name)
+    journals = [home / "ivr-tickets.jsonl", home / "ivr-callbacks.jsonl"]
     await one.agi.stop()  # the call's FastAGI request goes on to node two ([cti-agi] tries the next)
     holder = await connect(lab.settings.database.url)
     locked = holder.transaction()
     await locked.start()
     try:
-        await holder.execute("LOCK TABLE tickets IN ACCESS EXCLUSIVE MODE")
+        await holder.execute("LOCK TABLE tickets, callbacks, callback_misses IN ACCESS EXCLUSIVE MODE")
         call = await place_call(lab, LabCall("13900004001"))
 
         async def journaled() -> bool:
-            return journal.exists() and journal.stat().st_size > 0
+            return all(journal.exists() and journal.stat().st_size > 0 for journal in journals)
 
-        await eventually(journaled, 60, "the ticket request in node two's journal (the database busy)")
-        assert b'"call_id":"%s"' % call.encode() in journal.read_bytes()
+        await eventually(journaled, 60, "the ticket and the callback request in node two's journals "
+                                        "(the database busy)")
+        for journal in journals:
+            assert b'"call_id":"%s"' % call.encode() in journal.read_bytes(), journal
         await two.kill()
     finally:
         await locked.rollback()  # the database is free again
         await holder.close()
     tickets = TicketRepository(one.db)
 
-    async def opened() -> bool:
-        return bool(await tickets.list_for_call(call))
+    async def gone() -> bool:
+        return not any(journal.exists() for journal in journals)
 
-    await eventually(opened, 60, "node one to open the dead node's ticket from its journal")
+    await eventually(gone, 60, "node one to write node two's journals (then removed)")
     found = await tickets.list_for_call(call)
     assert [(t.type, t.source) for t in found] == [("inquiry", "ivr")], found
-    assert rescue.rescued >= 1
+    assert await _callback_requests(lab, call) == 1
+    assert rescue.rescued == 2 and await rescue.look() == 0  # nothing left: written once
+    assert len(await tickets.list_for_call(call)) == 1 and await _callback_requests(lab, call) == 1
 
-    async def gone() -> bool:
-        return not journal.exists()
 
-    await eventually(gone, 30, "node two's journal removed once written")
-    assert rescue.rescued == 1 and await rescue.look() == 0  # nothing left: written once
-    assert len(await tickets.list_for_call(call)) == 1
+async def _callback_requests(lab: Lab, call: str) -> int:
+    connection = await connect(lab.settings.database.url)
+    try:
+        return int(await connection.fetchval("SELECT count(*) FROM callback_misses WHERE linkedid = $1", call))
+    finally:
+        await connection.close()
