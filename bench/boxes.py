@@ -12,10 +12,19 @@ and the box the agent's phone is on. For each group it prints:
   agent channel's Newchannel, read on that box's AMI) to the pop; negative when the pop is
   there first. Crossing to box-2 adds the trunk's INVITE before the phone rings.
 
-``--boxes 1`` runs the same on one box, for comparison. The most calls the pair carries
-with every target held is not measured here (see the closing note of issue 20).
+``--boxes 1`` runs the same on one box, for comparison.
+
+``--ladder 100,200,300`` measures the most calls carried with every target held: one fresh lab
+per step (each step's calls all up at once, spread over ``--arrival-seconds``), on one box
+and then on two (``--boxes`` then names the one to run alone, 0: both). A step is carried
+when every call rang an agent's phone within 90 s and every agent's websocket got its pop;
+it holds every target when, moreover, the pop's p99 (AgentCalled -> pop at the websocket,
+every group together) is under 50 ms (bench/screenpop.py's target). The ladder goes on while
+the steps are carried, and prints each step and, per layout, the most calls carried and the
+most with every target held.
 
     python bench/boxes.py [--calls 200] [--boxes 2] [--arrival-seconds 5] [--customers 10000]
+    python bench/boxes.py --ladder 100,200,300 [--boxes 0]
 """
 
 from __future__ import annotations
@@ -24,6 +33,7 @@ import argparse
 import asyncio
 import logging
 import multiprocessing
+import os
 import sys
 import tempfile
 import time
@@ -85,7 +95,17 @@ def ringing_follower(rings: dict[str, float], extensions: set[str]) -> Any:
     return follow
 
 
-async def bench(calls: int, boxes: int, arrival: float, customers: int) -> None:
+#: the pop's p99 a step must keep (bench/screenpop.py's target)
+POP_P99_TARGET = 0.050
+
+
+def p99(seconds: list[float]) -> float:
+    ordered = sorted(seconds)
+    return ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))] if ordered else float("inf")
+
+
+async def bench(calls: int, boxes: int, arrival: float, customers: int) -> dict[str, Any]:
+    """One run; what it found (``held``: every target held)."""
     with tempfile.TemporaryDirectory(prefix="ctiserver-bench-boxes-") as tmp:
         settings = settings_in(Path(tmp), calls, boxes)
         lab = Lab(settings, allow_provision=False)
@@ -176,6 +196,12 @@ async def bench(calls: int, boxes: int, arrival: float, customers: int) -> None:
                 print(f"  AgentCalled -> pop:  {figures(called)}")
                 if rung:
                     print(f"  phone rings -> pop:  {figures(rung)}")
+            every = [seconds for called, _ in groups.values() for seconds in called]
+            found = {"calls": calls, "rung": min(len(agent_called), len(rings)), "pops": len(every),
+                     "p99": p99(every), "load": os.getloadavg()[0]}
+            found["carried"] = found["rung"] >= calls and found["pops"] >= calls
+            found["held"] = found["carried"] and found["p99"] < POP_P99_TARGET
+            return found
         finally:
             if browsers is not None:
                 browsers.join(timeout=10)
@@ -187,12 +213,35 @@ async def bench(calls: int, boxes: int, arrival: float, customers: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--calls", type=int, default=200)
-    parser.add_argument("--boxes", type=int, choices=(1, 2), default=2)
+    parser.add_argument("--boxes", type=int, choices=(0, 1, 2), default=2, help="1 or 2; with --ladder 0: both")
     parser.add_argument("--arrival-seconds", type=float, default=5.0)
     parser.add_argument("--customers", type=int, default=10_000)
+    parser.add_argument("--ladder", default="", help="steps of calls, e.g. 100,200,300: the most carried")
     args = parser.parse_args()
     logging.basicConfig(level=logging.ERROR, format="%(levelname)s %(name)s: %(message)s")
-    asyncio.run(bench(args.calls, args.boxes, args.arrival_seconds, args.customers))
+    if not args.ladder:
+        asyncio.run(bench(args.calls, args.boxes, args.arrival_seconds, args.customers))
+        return
+    steps = [int(step) for step in args.ladder.split(",")]
+    layouts = (1, 2) if args.boxes == 0 else (args.boxes,)
+    results: dict[int, list[dict[str, Any]]] = {}
+    for boxes in layouts:
+        for calls in steps:
+            print(f"\n== {boxes} box(es), {calls} calls ==", flush=True)
+            found = asyncio.run(bench(calls, boxes, args.arrival_seconds, args.customers))
+            results.setdefault(boxes, []).append(found)
+            if not found["carried"]:
+                break  # the next steps would not be carried either
+    print("\ncarried: every call rang an agent's phone and popped; held: and the pop's p99 < 50 ms")
+    for boxes, found in results.items():
+        for step in found:
+            verdict = "held" if step["held"] else "carried" if step["carried"] else "NOT carried"
+            print(f"  {boxes} box(es) {step['calls']:4d} calls: rung {step['rung']}, popped {step['pops']}, "
+                  f"pop p99 {step['p99'] * 1000:.1f} ms, load {step['load']:.1f}: {verdict}")
+        held = [step["calls"] for step in found if step["held"]]
+        carried = [step["calls"] for step in found if step["carried"]]
+        print(f"  {boxes} box(es): the most carried {max(carried) if carried else 0}, the most with every "
+              f"target held {max(held) if held else 0} (steps tried: {', '.join(str(s['calls']) for s in found)})")
 
 
 if __name__ == "__main__":

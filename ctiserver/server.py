@@ -33,7 +33,7 @@ from ctiserver.phone import plugin as phone_plugin
 from ctiserver.pops import plugin as pops_plugin
 from ctiserver.recordings import plugin as recordings_plugin
 from ctiserver.reports import plugin as reports_plugin
-from ctiserver.settings import Settings
+from ctiserver.settings import EdgeBoxSettings, Settings
 from ctiserver.spreadsheets import plugin as spreadsheets_plugin
 from ctiserver.stats import plugin as stats_plugin
 from ctiserver.storage.database import Database, upgrade_schema
@@ -41,6 +41,7 @@ from ctiserver.telephony.agi.server import AgiServer
 from ctiserver.telephony.ami.link import AmiError, AmiLink
 from ctiserver.telephony.ami.translate import channel_snapshots, queue_status_items, to_event
 from ctiserver.telephony.boxes import EdgeBoxes
+from ctiserver.telephony.standin import Member, StandIn
 from ctiserver.tickets import SERVING_CALLS_KEY, SERVING_KEY
 from ctiserver.tickets import plugin as tickets_plugin
 from ctiserver.users import plugin as users_plugin
@@ -121,11 +122,28 @@ class CtiServer:
         spreadsheets_plugin.register(core)
         self.webhooks = webhooks_plugin.register(core, self.ticket_events)
         self.visits = visits_plugin.register(core, self.tickets, self.ticket_events, self.ivr, self.agents)
-        self.notices = notices_plugin.register(core, self.tickets, customers, self.ticket_events)
+        self.notices = notices_plugin.register(core, self.tickets, customers, users, self.ticket_events)
         self.fair_wait = waits_plugin.register(core, self.board, self.stats, ivr.prompts, self._language_of)
         self._runner: web.AppRunner | None = None
         self.ami.on_event(self._on_ami_event)
         self.ami.on_ready(self._resynchronise)
+        #: the edges take their own callers while the queue box is down (after _resynchronise)
+        self.stand_in = StandIn(
+            settings, self.ami, [(box.settings, box.link) for box in self.boxes.boxes],
+            members=self._edge_members, dispatch=self._on_ami_event,
+            adopt=lambda channels, at: self.calls.adopt(channel_snapshots(channels), at),
+            alive=lambda linkedid: self.calls.get(linkedid) is not None,
+        )
+
+    def _edge_members(self, edge: EdgeBoxSettings) -> list[Member]:
+        """The agents whose phones are on ``edge`` and who are in queues, as the board knows
+        them (the queue box gone): the members the edge's own queues get."""
+        state = self.settings.hotline.agent_state_interface
+        return [
+            Member(agent.interface, agent.name or agent.interface, tuple(sorted(agent.queues)), agent.paused,
+                   state.format(extension=agent.extension) if state else "")
+            for agent in self.board.all() if agent.extension in edge.agents and agent.queues
+        ]
 
     def _language_of(self, call_id: str) -> str:
         """The language the caller chose in the IVR (the flow's when they chose none)."""
@@ -166,6 +184,7 @@ class CtiServer:
 
     async def stop(self) -> None:
         await self.core.stop_features()
+        await self.stand_in.stop()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -191,7 +210,10 @@ class CtiServer:
         except AmiError:
             log.exception("resynchronisation failed: CoreShowChannels")
             return
-        snapshots = channel_snapshots(m for m in listing if m.get("Event") == "CoreShowChannel")
+        channels = [m for m in listing if m.get("Event") == "CoreShowChannel"]
+        if self.stand_in.taken_channels_wanted():  # calls an edge took while this box was down
+            channels += await self.stand_in.taken_channels()
+        snapshots = channel_snapshots(channels)
         before = len(self.calls.active_calls())
         self.calls.resync(snapshots, at)
         try:

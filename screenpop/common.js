@@ -248,6 +248,8 @@ export async function loadMeta() {
 
 const BACKOFF_FIRST_MS = 500;
 const BACKOFF_MAX_MS = 15000;
+/** The close code of a socket whose session ended (ctiserver/web/ws.py). */
+const SESSION_ENDED = 4401;
 
 /**
  * The /ws feed (`path`: e.g. "/ws?watch=tickets" for the ticket changes). `onMessage(message)` gets each parsed message; `onStatus(state, retryMs)`
@@ -307,11 +309,25 @@ export class LiveSocket {
         console.error("cannot handle", message, error);
       }
     });
-    ws.addEventListener("close", () => {
+    ws.addEventListener("close", (event) => {
       if (ws !== this.ws) return;
       this.ws = null;
-      this.scheduleReconnect();
+      if (event.code === SESSION_ENDED) this.sessionEnded();
+      else this.scheduleReconnect();
     });
+  }
+
+  /** The socket's session ended (logout elsewhere, a new password, the account disabled):
+   * asked at once, a 401 shows the login; a browser logged in again meanwhile reconnects. */
+  async sessionEnded() {
+    const { status } = await api("GET", "/api/me");
+    if (status === 401 || this.stopped) return;
+    if (status === 200) {
+      this.attempt = 0;
+      this.connect();
+    } else {
+      this.scheduleReconnect();
+    }
   }
 
   async scheduleReconnect() {

@@ -25,6 +25,12 @@ CHROMIUM_ARGS = [
 ]
 
 
+#: how long an ``expect`` waits for a page to get where a test says (Playwright's default is 5 s):
+#: on the 2-CPU CI machine running the suite side by side, a page's round trip to a lab under
+#: load has taken longer; a page that never gets there still fails, only later
+EXPECT_TIMEOUT_MS = 15_000
+
+
 @contextlib.asynccontextmanager
 async def launched_chromium(extra_args: tuple[str, ...] = ()) -> AsyncIterator[Any]:
     """A headless Chromium browser (playwright's ``Browser``), closed on exit."""
@@ -33,6 +39,9 @@ async def launched_chromium(extra_args: tuple[str, ...] = ()) -> AsyncIterator[A
         from playwright.async_api import async_playwright
     except ImportError:
         require(False, "playwright (Python) is not installed")
+    from playwright.async_api import expect
+
+    expect.set_options(timeout=EXPECT_TIMEOUT_MS)
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(
             executable_path=str(CHROMIUM), headless=True, args=[*CHROMIUM_ARGS, *extra_args]

@@ -37,6 +37,27 @@ def _summary(row: Customer) -> CustomerSummary:
     return CustomerSummary(row.id, row.name, row.level, row.province, row.city)
 
 
+@dataclass(frozen=True)
+class CustomerContact:
+    """How a customer is reached: the name, every phone (normalised, oldest first) and the
+    address as one line (province to detail, the parts given)."""
+
+    id: int
+    name: str
+    phones: tuple[str, ...]
+    address: str
+
+
+@dataclass(frozen=True)
+class ProductInfo:
+    """A product a customer owns, by category and model."""
+
+    id: int
+    customer_id: int
+    category: str
+    model: str
+
+
 class CustomerRepository:
     def __init__(self, db: Database, region: str = DEFAULT_REGION) -> None:
         """``region``: the hotline's, in whose plan numbers without a country code are read."""
@@ -67,6 +88,23 @@ class CustomerRepository:
         async with self._db.session() as session:
             row = await session.get(Customer, customer_id)
             return None if row is None else _summary(row)
+
+    async def contact(self, customer_id: int) -> CustomerContact | None:
+        async with self._db.session() as session:
+            row = await session.get(Customer, customer_id)
+            if row is None:
+                return None
+            phones = await session.scalars(
+                select(CustomerPhone.normalized).where(CustomerPhone.customer_id == customer_id)
+                .order_by(CustomerPhone.id)
+            )
+            address = "".join((getattr(row, part) or "").strip() for part in ADDRESS_FIELDS)
+            return CustomerContact(row.id, row.name, tuple(phones), address)
+
+    async def product(self, product_id: int) -> ProductInfo | None:
+        async with self._db.session() as session:
+            row = await session.get(Product, product_id)
+            return None if row is None else ProductInfo(row.id, row.customer_id, row.category, row.model)
 
     async def create(
         self,

@@ -59,6 +59,12 @@ WEBRTC_MODULES = ("res_http_websocket.so", "res_pjsip_transport_websocket.so", "
 OPUS_MODULES = ("codec_opus_open_source.so", "res_format_attr_opus.so")
 
 
+def sip_host(settings: Settings) -> str:
+    """Where this machine reaches the lab Asterisk's SIP transports."""
+    bind = settings.asterisk.sip_bind
+    return bind if bind not in ("0.0.0.0", "") else "127.0.0.1"  # noqa: S104
+
+
 def webrtc_context(settings: Settings, install: AsteriskInstall, layout: AsteriskLayout) -> dict[str, object]:
     """http.conf (TLS) and one WebRTC endpoint per lab agent; the lab's CA and certificate."""
     webrtc = settings.webrtc
@@ -68,7 +74,7 @@ def webrtc_context(settings: Settings, install: AsteriskInstall, layout: Asteris
         log.warning("the browser phone is off: this Asterisk lacks one of %s", ", ".join(WEBRTC_MODULES))
     opus = present and all((modules / m).exists() for m in OPUS_MODULES)
     keys = f"{layout.etc}/keys"
-    host = settings.asterisk.sip_bind if settings.asterisk.sip_bind not in ("0.0.0.0", "") else "127.0.0.1"  # noqa: S104
+    host = sip_host(settings)
     if present:
         lab_certificate(install.host_path(keys), (host, "localhost"))
     endpoints = []
@@ -118,6 +124,7 @@ def render_config(
         "lab": settings.lab,
         "asterisk": settings.asterisk,
         "sip_bind": settings.asterisk.sip_bind,
+        "lab_sip_host": sip_host(settings),
         "box": box,
         "boxes": settings.boxes,
         "dirs": {

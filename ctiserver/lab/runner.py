@@ -200,6 +200,8 @@ class Lab:
         mine = [ext for ext in self.settings.lab.agents if boxes.edge_of(ext) is None]
         lines = [f"  boxes: {boxes.name} (the queue box, pid {self.asterisk.pid}, AMI port "
                  f"{self.settings.ami.port}, agents {', '.join(mine)})"]
+        closing = [f"    kill {boxes.name}: kill -9 {self.asterisk.pid}  (its calls end; each edge's agents take "
+                   "the edge's new callers until it is back)", ""]
         for edge in self.edges:
             agents = ", ".join(boxes.edge_of_name(edge.name).agents)
             port = edge.settings.ami.port
@@ -213,7 +215,7 @@ class Lab:
                 f"{boxes.name})",
                 "",
             ]
-        return lines
+        return lines + closing
 
     def _phone_url(self) -> list[str]:
         if not self.settings.webrtc.enabled:

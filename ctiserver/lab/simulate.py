@@ -2,7 +2,9 @@
 
 Originate creates ``Local/s@lab-caller-XXXX;1`` and ``;2``. ``;2`` plays the
 caller's phone in ``[lab-caller]`` (answers, hangs up later); ``;1`` enters
-``[hotline]`` with the given caller ID, exactly as a trunk call would.
+``[hotline]`` with the given caller ID, exactly as a trunk call would. With
+``LabCall.over_sip`` the phone is a PJSIP channel that calls the hotline through the
+lab's trunk endpoint instead (SIP and RTP, as a trunk's caller). Either speaks A-law.
 
 :func:`simulate_call` (``ctiserver simulate call --dtmf 1,0``) presses the keys
 the way a person would: each answer once the IVR asks for it. The IVR sends the
@@ -48,10 +50,31 @@ class LabCall:
     #: seconds after the DTMF (after the last key, with simulate_call) before the caller
     #: hangs up (None: wait for the far end)
     hangup_after: float | None = None
+    #: the caller's phone calls the hotline over SIP (the lab's ``lab-trunk`` endpoint:
+    #: SIP and RTP through Asterisk's own UDP transport), as a trunk's caller does; the
+    #: hotline's call id is then not the Originate's (see :func:`originate_action`)
+    over_sip: bool = False
+
+
+#: Lab callers speak G.711 A-law (PCMA), as the hotline's trunks do and as the agents'
+#: phones prefer (the browsers' endpoints allow alaw first): a lab call reaches an agent's
+#: phone untranscoded, as a real caller's does. A Local channel left to its default (slin)
+#: made Asterisk transcode on the agent's leg, and Debian's Asterisk (its translator
+#: carries a packet-loss-concealment patch) drops every frame a translation path takes
+#: for a late one: after an attended transfer the path that carried the consultation's
+#: RTP (sequence numbers in the thousands) took the lab caller's frames (a file's, all
+#: numbered 0) for late ones, and the new agent heard nothing (docs/deploy.md, section 8).
+LAB_CALLER_CODECS = "alaw"
+#: the lab's SIP trunk endpoint for callers that call over SIP (asterisk-conf/pjsip.conf.j2)
+LAB_TRUNK = "lab-trunk"
 
 
 def originate_action(settings: Settings, call: LabCall) -> dict[str, str | list[str]]:
-    """The AMI Originate that places ``call``; raises ValueError on unsafe input."""
+    """The AMI Originate that places ``call``; raises ValueError on unsafe input.
+
+    Its ``ChannelId`` names the caller's phone; as a Local channel that is also the
+    hotline's call id (the Local channel's ``;1`` enters the hotline). Over SIP the
+    hotline's leg is another channel (its own Linkedid): find that call by its number."""
     if not _NUMBER.match(call.caller):
         raise ValueError(f"caller number must be digits (optionally +), not {call.caller!r}")
     if not _DTMF.match(call.dtmf):
@@ -59,12 +82,16 @@ def originate_action(settings: Settings, call: LabCall) -> dict[str, str | list[
     variables = [f"LAB_DTMF={call.dtmf}", f"LAB_DTMF_DELAY={call.dtmf_delay:g}"]
     if call.hangup_after is not None:
         variables.append(f"LAB_HANGUP_AFTER={call.hangup_after:g}")
+    if call.over_sip:
+        # the caller's leg dials the hotline over SIP and, answered, speaks in [lab-caller]
+        route = {"Channel": f"PJSIP/{settings.hotline.number}@{LAB_TRUNK}", "Context": "lab-caller", "Exten": "s"}
+    else:
+        route = {"Channel": "Local/s@lab-caller", "Context": "hotline", "Exten": settings.hotline.number}
     return {
         "Action": "Originate",
-        "Channel": "Local/s@lab-caller",
-        "Context": "hotline",
-        "Exten": settings.hotline.number,
+        **route,
         "Priority": "1",
+        "Codecs": LAB_CALLER_CODECS,
         "CallerID": caller_id(call.caller_name, call.caller)[0],
         "Async": "true",
         "Timeout": "30000",

@@ -17,6 +17,7 @@ from ctiserver.notices.store import NoticeStore
 from ctiserver.notices.templates import Templates
 from ctiserver.settings import SmsSettings
 from ctiserver.tickets import EventFeed, TicketRepository
+from ctiserver.users import UserRepository
 
 PROVIDERS = ("aliyun", "webhook", "log")
 
@@ -52,12 +53,14 @@ def provider_of(settings: SmsSettings) -> SmsProvider:
 
 
 def register(
-    core: Core, tickets: TicketRepository, customers: CustomerRepository, feed: EventFeed,
+    core: Core, tickets: TicketRepository, customers: CustomerRepository, users: UserRepository, feed: EventFeed,
 ) -> NoticeSender | None:
+    """``tickets``, ``customers``, ``users``: the composition root's services, through which
+    a notice's facts are read."""
     settings = core.settings.sms
     check(settings)
     templates = Templates(settings.templates, settings.template_code)
-    store = NoticeStore(core.db)
+    store = NoticeStore(core.db, tickets=tickets, customers=customers, users=users)
     http.register(core.app, http.NoticesApi(
         store, InboundSms(core.db, store, customers, tickets), settings.inbound_secret, tickets,
     ))

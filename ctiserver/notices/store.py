@@ -1,6 +1,6 @@
-"""The notices' SQL: what a notice says is read from the tickets', customers' and users'
-read models (their exported tables, read only); the outbox, the opt-outs and the engineers'
-phones are this feature's own tables.
+"""The notices' SQL: what a notice says is read through the tickets', customers' and users'
+faces (``TicketInfo``, ``CustomerContact``, ``ProductInfo``, ``UserInfo``); the outbox, the
+opt-outs and the engineers' phones are this feature's own tables.
 
 The outbox is written with ``INSERT ... ON CONFLICT (key) DO NOTHING``: a ticket event the
 feed hands over again (a crash before its cursor moved) owes nothing more. A notice is
@@ -22,11 +22,11 @@ from sqlalchemy import and_, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ctiserver.customers import Customer, CustomerPhone, Product
+from ctiserver.customers import CustomerContact, CustomerRepository
 from ctiserver.notices.tables import SmsEngineerPhone, SmsInbound, SmsNotice, SmsOptOut
 from ctiserver.storage.database import Database
-from ctiserver.tickets import Ticket
-from ctiserver.users import User
+from ctiserver.tickets import TicketRepository
+from ctiserver.users import UserRepository
 
 #: a number that takes SMS: a mainland mobile (national form) or any E.164 number abroad
 _MOBILE = re.compile(r"1[3-9]\d{9}|\+\d{8,15}")
@@ -108,48 +108,52 @@ def _text(value: Any) -> str:
 
 
 class NoticeStore:
-    def __init__(self, db: Database) -> None:
+    """The notices' own tables, and the facts of a ticket read through the other features'
+    services (the composition root's instances; new ones over ``db`` when none is given)."""
+
+    def __init__(
+        self, db: Database, *, tickets: TicketRepository | None = None,
+        customers: CustomerRepository | None = None, users: UserRepository | None = None,
+    ) -> None:
         self._db = db
+        self._tickets = tickets or TicketRepository(db)
+        self._customers = customers or CustomerRepository(db)
+        self._users = users or UserRepository(db)
 
     async def facts(self, ticket_id: int) -> TicketFacts | None:
-        async with self._db.session() as session:
-            ticket = await session.get(Ticket, ticket_id)
-            if ticket is None:
-                return None
-            fields = dict(ticket.fields or {})
-            customer = await session.get(Customer, ticket.customer_id) if ticket.customer_id else None
-            phone = None
-            if customer is not None:
-                numbers = await session.scalars(
-                    select(CustomerPhone.normalized).where(CustomerPhone.customer_id == customer.id)
-                    .order_by(CustomerPhone.id)
-                )
-                phone = next((n for n in numbers if is_mobile(n)), None)
-            product = _text(fields.get("product_model") or fields.get("product"))
-            if ticket.product_id is not None:
-                found = await session.get(Product, ticket.product_id)
-                if found is not None:
-                    product = f"{found.category} {found.model}".strip()
-            address = _text(fields.get("address"))
-            if not address and customer is not None:
-                address = "".join(_text(getattr(customer, k)) for k in (
-                    "province", "city", "district", "street", "address_detail"))
-            engineer_id = ticket.engineer_id
-            engineer, engineer_phone = "", None
-            if engineer_id is not None:
-                user = await session.get(User, engineer_id)
-                if user is not None:
-                    engineer = user.display_name or user.username
+        ticket = await self._tickets.get(ticket_id)
+        if ticket is None:
+            return None
+        fields = ticket.fields
+        customer: CustomerContact | None = None
+        if ticket.customer_id is not None:
+            customer = await self._customers.contact(ticket.customer_id)
+        phone = next((n for n in customer.phones if is_mobile(n)), None) if customer is not None else None
+        product = _text(fields.get("product_model") or fields.get("product"))
+        if ticket.product_id is not None:
+            found = await self._customers.product(ticket.product_id)
+            if found is not None:
+                product = f"{found.category} {found.model}".strip()
+        address = _text(fields.get("address"))
+        if not address and customer is not None:
+            address = customer.address
+        engineer_id = ticket.engineer_id
+        engineer, engineer_phone = "", None
+        if engineer_id is not None:
+            user = await self._users.get(engineer_id)
+            if user is not None:
+                engineer = user.display_name or user.username
+            async with self._db.session() as session:
                 own = await session.get(SmsEngineerPhone, engineer_id)
                 engineer_phone = own.phone if own is not None else None
-            return TicketFacts(
-                ticket_id=ticket.id, number=ticket.number, customer_id=ticket.customer_id,
-                customer=customer.name if customer is not None else "", customer_phone=phone,
-                address=address, product=product,
-                fault=_text(fields.get("fault_symptom") or ticket.summary), engineer_id=engineer_id,
-                engineer=engineer, engineer_phone=engineer_phone,
-                appointment_start=ticket.appointment_start, appointment_end=ticket.appointment_end,
-            )
+        return TicketFacts(
+            ticket_id=ticket.id, number=ticket.number, customer_id=ticket.customer_id,
+            customer=customer.name if customer is not None else "", customer_phone=phone,
+            address=address, product=product,
+            fault=_text(fields.get("fault_symptom") or ticket.summary), engineer_id=engineer_id,
+            engineer=engineer, engineer_phone=engineer_phone,
+            appointment_start=ticket.appointment_start, appointment_end=ticket.appointment_end,
+        )
 
     async def opted_out(self, customer_id: int | None) -> bool:
         if customer_id is None:
@@ -168,14 +172,13 @@ class NoticeStore:
             await session.commit()
 
     async def customer_exists(self, customer_id: int) -> bool:
-        async with self._db.session() as session:
-            return await session.get(Customer, customer_id) is not None
+        return await self._customers.get(customer_id) is not None
 
     async def set_engineer_phone(self, user_id: int, phone: str | None) -> bool:
         """False: no such user."""
+        if await self._users.get(user_id) is None:
+            return False
         async with self._db.session() as session:
-            if await session.get(User, user_id) is None:
-                return False
             await session.execute(delete(SmsEngineerPhone).where(SmsEngineerPhone.user_id == user_id))
             if phone:
                 session.add(SmsEngineerPhone(user_id=user_id, phone=phone))

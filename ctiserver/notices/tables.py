@@ -8,10 +8,8 @@ import datetime as dt
 from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ctiserver.customers import Customer
 from ctiserver.notices.model import STATES
 from ctiserver.storage.base import Base, UTCDateTime, one_of, utcnow
-from ctiserver.users import User
 
 
 class SmsNotice(Base):
@@ -58,11 +56,11 @@ class SmsOptOut(Base):
 
     __tablename__ = "sms_optouts"
 
-    customer_id: Mapped[int] = mapped_column(ForeignKey(Customer.id, ondelete="CASCADE"), primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"), primary_key=True)
     at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     #: "desk" or "sms"
     source: Mapped[str] = mapped_column(String(16))
-    user_id: Mapped[int | None] = mapped_column(ForeignKey(User.id, ondelete="SET NULL"))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
 
 
 class SmsEngineerPhone(Base):
@@ -70,7 +68,7 @@ class SmsEngineerPhone(Base):
 
     __tablename__ = "sms_engineer_phones"
 
-    user_id: Mapped[int] = mapped_column(ForeignKey(User.id, ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
     phone: Mapped[str] = mapped_column(String(64))
 
 
@@ -84,7 +82,7 @@ class SmsInbound(Base):
     phone: Mapped[str] = mapped_column(String(64))
     text: Mapped[str] = mapped_column(Text)
     at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    customer_id: Mapped[int | None] = mapped_column(ForeignKey(Customer.id, ondelete="SET NULL"))
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id", ondelete="SET NULL"))
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id", ondelete="SET NULL"))
     #: "opened", "noted", "opted_out", "unknown" (no customer has the number)
     action: Mapped[str] = mapped_column(String(16))

@@ -65,6 +65,10 @@ class WebSettings:
     session_idle: int = 2 * 3600
     #: websockets one user may hold open at once (tabs, pages); one more is refused
     websockets_per_user: int = 8
+    #: how often (seconds) a server checks that the sessions of its open websockets are still
+    #: open (one ended on another server or by ``ctiserver user sessions``); a session ended on
+    #: this server (logout, new password or role, account disabled) closes them at once
+    session_check: float = 10.0
     #: the largest message a websocket takes from a browser (bytes)
     websocket_max_message: int = 64 * 1024
     #: who may read ``GET /metrics``: "loopback" (a Prometheus on the node's own host, or

@@ -5,7 +5,8 @@ The queue box (the one ``[ami]`` reaches) holds every call the contact center se
 entering an edge box go on to its hotline over a PJSIP trunk, and agents whose phones are on
 an edge are rung from it through the trunk. So the live model, the records, the statistics
 and the recordings come from the queue box's AMI alone, and an edge's events are not read as
-calls (they would be the same calls twice).
+calls (they would be the same calls twice), except the calls an edge takes itself while the
+queue box is down (``ctiserver.telephony.standin``).
 
 What the server needs of an edge is to know when it dies: then the queue box's channels on
 its trunk are the halves of calls whose other half died with it. Asterisk would notice only
@@ -19,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import logging
 import re
 from collections.abc import Callable
@@ -41,7 +41,8 @@ class EdgeBox:
     link: AmiLink
     #: the box was found dead since its AMI link was last up (its trunk calls were ended)
     dead: bool = False
-    #: trunk calls ended by the server because the box died, all told
+    #: trunk calls found on the queue box when the box was found dead, all told (this
+    #: server hung them up, or another node did a moment before)
     calls_ended: int = 0
     _watch: asyncio.Task[None] | None = field(default=None, repr=False)
 
@@ -54,12 +55,12 @@ class EdgeBox:
 
 
 class EdgeBoxes:
-    """An AMI link to each edge (system events only) and what to do when one dies."""
+    """An AMI link to each edge and what to do when one dies."""
 
     def __init__(self, settings: Settings, queue_box: AmiLink) -> None:
         self._queue_box = queue_box
         self.boxes = [
-            EdgeBox(edge, AmiLink(_system_only(settings, edge))) for edge in settings.boxes.edges
+            EdgeBox(edge, AmiLink(_edge_events(settings, edge))) for edge in settings.boxes.edges
         ]
         for box in self.boxes:
             box.link.on_ready(self._ready_handler(box))
@@ -137,15 +138,18 @@ class EdgeBoxes:
         for channel in channels:
             if not channel.startswith(prefix) or not re.fullmatch(r"[A-Za-z0-9/_.;@-]+", channel):
                 continue
+            # counted whoever ends it: with several nodes, another may hang it up first
+            ended += 1
+            box.calls_ended += 1
             try:
                 await self._queue_box.send_action({"Action": "Hangup", "Channel": channel, "Cause": "38"})
-                ended += 1
-                box.calls_ended += 1
             except AmiError as exc:
                 log.info("box %s: %s already gone (%s)", box.name, channel, exc)
         return ended
 
 
-def _system_only(settings: Settings, edge: EdgeBoxSettings) -> AmiSettings:
-    """Only boot and shutdown: an edge's calls are the queue box's, read there."""
-    return dataclasses.replace(settings.edge_ami(edge), events="system")
+def _edge_events(settings: Settings, edge: EdgeBoxSettings) -> AmiSettings:
+    """Every event, as from the queue box: an edge's calls are the queue box's, read there, but
+    the calls it takes itself while the queue box is down (``ctiserver.telephony.standin``) are
+    read from it, and its events are filtered there."""
+    return settings.edge_ami(edge)

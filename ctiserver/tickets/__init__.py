@@ -22,8 +22,10 @@ Other features may use:
 * the hook through which another feature adds to a ticket's detail: ``FEEDBACK_KEY`` and
   the shapes it shows (``SurveyView``, ``VisitView``, ``VisitStatus``), set by return visits.
 
-Read model (read only, exported on purpose): ``Ticket`` and ``TicketEvent``, the tickets'
-tables, for reports, exports, cards, surveys and the work view's lists.
+Read models: ``TicketInfo`` (``TicketRepository.get``, ``open_for_customer``...) and
+``TicketEventInfo``. Tables (read only, still exported for the joins of reports, exports,
+cards, surveys and the work view's lists that predate the read models; tests/unit/
+test_layout.py lists those uses and fails on a new one): ``Ticket`` and ``TicketEvent``.
 
 Who sees which ticket, and who may move it (docs/visibility.md): the one visibility rule
 (``may_see_ticket``; its SQL form ``visible_to``; the request's viewer ``viewer_of``, with

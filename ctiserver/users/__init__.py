@@ -7,8 +7,9 @@ Other features may use:
   ``UserDirectory``, ``SignedInUser``, ``SessionStore`` and ``FailureCounts`` are satisfied by
   them; ``web_parts`` makes the three the composition root hands to ``create_app``.
 
-Read model (read only, exported on purpose): ``User``, the users' table, for foreign keys and for the joins that
-show a user's name.
+Read model: ``UserInfo`` (``UserRepository.get``: a user's name and role). Table (read
+only, still exported for the foreign keys and joins that predate the read model; tests/unit/
+test_layout.py lists those uses and fails on a new one): ``User``.
 """
 
 from ctiserver.users.logins import LoginFailureRepository

@@ -12,20 +12,36 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
+import logging
 import secrets
 import time
-from collections.abc import Callable
+import weakref
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import delete, or_, select, update
 
+from ctiserver.listeners import Listeners
 from ctiserver.storage.base import from_epoch
 from ctiserver.storage.database import Database
 from ctiserver.users.tables import User, UserSession
 
 #: ``seen_at`` is written at most this often (seconds): not one write per request
 TOUCH_EVERY = 60.0
+
+log = logging.getLogger(__name__)
+_ENDED: weakref.WeakKeyDictionary[Database, Listeners[int | None]] = weakref.WeakKeyDictionary()
+
+
+def sessions_ended(db: Database) -> Listeners[int | None]:
+    """Told, in this process, when sessions on ``db`` end (the user's id; None: not known):
+    the web layer then closes the websockets of the sessions that ended, at once. One per
+    Database object; another process's ends are seen by the web layer's periodic check."""
+    found = _ENDED.get(db)
+    if found is None:
+        found = _ENDED[db] = Listeners(log, "sessions ended")
+    return found
 
 
 def session_key(token: str, secret: str) -> str:
@@ -126,6 +142,20 @@ class SessionRepository:
             raise ValueError("a session id is at least 8 hexadecimal digits, as listed")
         return await self._delete(UserSession.key.startswith(short_id, autoescape=True))
 
+    async def still_open(self, tokens: Collection[str]) -> set[str]:
+        """Those of ``tokens`` whose session has not ended (expired ones count as open until
+        they are purged or used: the request that finds one expired ends it)."""
+        keys = {self._key(token): token for token in tokens if token and len(token) <= 128}
+        if not keys:
+            return set()
+        async with self._db.session() as session:
+            found = await session.scalars(select(UserSession.key).where(UserSession.key.in_(list(keys))))
+            return {keys[key] for key in found}
+
+    def on_ended(self, listener: Callable[[], None]) -> Callable[[], None]:
+        """Call ``listener`` whenever sessions end in this process; returns the unsubscribe."""
+        return sessions_ended(self._db).subscribe(lambda _user_id: listener())
+
     async def purge(self) -> int:
         """Delete the expired sessions."""
         return await self._delete(self._expired(self.clock()))
@@ -134,7 +164,10 @@ class SessionRepository:
         async with self._db.writing(), self._db.session() as session:
             result = await session.execute(delete(UserSession).where(where))
             await session.commit()
-        return int(getattr(result, "rowcount", 0) or 0)
+        ended = int(getattr(result, "rowcount", 0) or 0)
+        if ended:
+            sessions_ended(self._db).notify(None, "sessions deleted")
+        return ended
 
     async def list(self, username: str | None = None) -> list[SessionInfo]:
         """The open sessions (of ``username``), newest first."""

@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ctiserver.storage.base import utcnow
 from ctiserver.storage.database import Database
+from ctiserver.users.sessions import sessions_ended
 from ctiserver.users.tables import User, UserSession
 from ctiserver.vocabulary import USER_ROLES
 
@@ -168,6 +169,8 @@ class UserRepository:
                 await session.commit()
             except IntegrityError as exc:
                 raise ValueError("no such branch") from exc
+            if ended:
+                sessions_ended(self._db).notify(user_id, "the user changed")
             return Changed(_info(user), tuple(fields), ended)
 
     def _verify(self, password_hash: str, password: str) -> bool:

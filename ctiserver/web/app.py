@@ -26,6 +26,7 @@ from ctiserver.web.keys import (
     OPEN_SOCKETS_KEY,
     ORIGIN_KEY,
     SETTINGS_KEY,
+    SOCKET_SESSIONS_KEY,
     THROTTLE_KEY,
     USERS_KEY,
     WEBSOCKETS_KEY,
@@ -76,6 +77,7 @@ def create_app(
     app[HUB_KEY] = LiveHub(clock)
     app[WEBSOCKETS_KEY] = weakref.WeakSet()
     app[OPEN_SOCKETS_KEY] = {}
+    app[SOCKET_SESSIONS_KEY] = {}
     app[THROTTLE_KEY] = LoginThrottle(login_failures)
     metrics.check_access_setting(settings.web)
     app[metrics.METRICS_KEY] = node_metrics = metrics.ServerMetrics()
@@ -99,6 +101,7 @@ def create_app(
     app.router.add_static("/ui/", pages_dir())
 
     app.cleanup_ctx.append(ws.live_feed)
+    app.cleanup_ctx.append(ws.session_watch)
     app.on_shutdown.append(ws.close_websockets)
     app.on_response_prepare.append(_security_headers)
     return app

@@ -37,6 +37,8 @@ HUB_KEY = web.AppKey("live_hub", LiveHub)
 WEBSOCKETS_KEY = web.AppKey("websockets", weakref.WeakSet[web.WebSocketResponse])
 #: how many websockets each user (by id) holds open
 OPEN_SOCKETS_KEY: web.AppKey[dict[int, int]] = web.AppKey("open_sockets")
+#: the session (its cookie's token) each open websocket was opened in: closed when it ends
+SOCKET_SESSIONS_KEY: web.AppKey[dict[web.WebSocketResponse, str]] = web.AppKey("socket_sessions")
 #: the user's agent for the websocket's hello; set by the agents feature
 AGENT_LOOKUP_KEY = web.AppKey("agent_lookup", AgentLookup)
 #: what a (re)connecting websocket must get first; set by the screen pops

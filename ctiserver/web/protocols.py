@@ -7,7 +7,7 @@ in: the web layer imports no feature); tests pass fakes.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any, Protocol
 
 
@@ -134,3 +134,11 @@ class SessionStore(Protocol):
     async def save(self, token: str, data: dict[str, Any]) -> None: ...
 
     async def revoke(self, token: str) -> bool: ...
+
+    async def still_open(self, tokens: Collection[str]) -> set[str]:
+        """Those of ``tokens`` whose session has not ended."""
+        ...
+
+    def on_ended(self, listener: Callable[[], None]) -> Callable[[], None]:
+        """Call ``listener`` whenever sessions end in this process; returns the unsubscribe."""
+        ...

@@ -4,16 +4,23 @@
 view). Every socket starts with a hello (the user and their agent); supervisors and
 admins then get the calls snapshot; then whatever the user channel says a
 (re)connecting user must see first, e.g. the pop of a call still ringing.
+
+A socket lives no longer than the session it was opened in: when that session ends (logout
+in another tab, a new password or role, the account disabled, ``ctiserver user sessions
+--revoke``) the socket is closed with :data:`SESSION_ENDED`, at once when it ended in this
+process, else within ``web.session_check`` seconds (another server, the command).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
 from aiohttp import WSCloseCode, WSMsgType, web
+from aiohttp_session import get_session
 
 from ctiserver.web.hub import WATCH_TOPICS
 from ctiserver.web.keys import (
@@ -22,7 +29,9 @@ from ctiserver.web.keys import (
     HUB_KEY,
     OPEN_SOCKETS_KEY,
     ORIGIN_KEY,
+    SESSIONS_KEY,
     SETTINGS_KEY,
+    SOCKET_SESSIONS_KEY,
     USER_CHANNEL_KEY,
     USER_KEY,
     WEBSOCKETS_KEY,
@@ -32,6 +41,8 @@ from ctiserver.web.responses import json_error
 log = logging.getLogger(__name__)
 
 HEARTBEAT = 30.0
+#: the close code of a socket whose session ended (as HTTP's 401: log in again)
+SESSION_ENDED = 4401
 
 
 def _same_origin(request: web.Request) -> bool:
@@ -60,8 +71,15 @@ async def websocket(request: web.Request) -> web.StreamResponse:
 
 async def _serve(request: web.Request, max_message: int) -> web.WebSocketResponse:
     ws = web.WebSocketResponse(heartbeat=HEARTBEAT, max_msg_size=max_message)
-    await ws.prepare(request)
     app = request.app
+    token = (await get_session(request)).identity
+    if token is not None:
+        app[SOCKET_SESSIONS_KEY][ws] = token
+    try:
+        await ws.prepare(request)
+    except BaseException:
+        app[SOCKET_SESSIONS_KEY].pop(ws, None)
+        raise
     app[WEBSOCKETS_KEY].add(ws)
     hub = app[HUB_KEY]
     user = request[USER_KEY]
@@ -89,6 +107,7 @@ async def _serve(request: web.Request, max_message: int) -> web.WebSocketRespons
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         app[WEBSOCKETS_KEY].discard(ws)
+        app[SOCKET_SESSIONS_KEY].pop(ws, None)
         if not ws.closed:
             await ws.close()
     return ws
@@ -146,3 +165,44 @@ async def live_feed(app: web.Application) -> AsyncIterator[None]:
     unsubscribe = app[CALLS_KEY].subscribe(app[HUB_KEY].publish)
     yield
     unsubscribe()
+
+
+async def close_ended_sessions(app: web.Application) -> int:
+    """Close the sockets whose session has ended (:data:`SESSION_ENDED`); how many."""
+    held = app[SOCKET_SESSIONS_KEY]
+    if not held:
+        return 0
+    still = await app[SESSIONS_KEY].still_open(set(held.values()))
+    ended = [ws for ws, token in list(held.items()) if token not in still]
+    for ws in ended:
+        held.pop(ws, None)
+    await asyncio.gather(
+        *(ws.close(code=SESSION_ENDED, message=b"session ended") for ws in ended), return_exceptions=True,
+    )
+    if ended:
+        log.info("%d websocket(s) closed: their session ended", len(ended))
+    return len(ended)
+
+
+async def session_watch(app: web.Application) -> AsyncIterator[None]:
+    """cleanup_ctx: close the sockets of ended sessions, woken by this process's session ends
+    and every ``web.session_check`` seconds for the others'."""
+    wake = asyncio.Event()
+    unsubscribe = app[SESSIONS_KEY].on_ended(wake.set)
+    task = asyncio.create_task(_watch(app, wake))
+    yield
+    unsubscribe()
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+
+
+async def _watch(app: web.Application, wake: asyncio.Event) -> None:
+    every = app[SETTINGS_KEY].web.session_check
+    while True:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(wake.wait(), every)
+        wake.clear()
+        try:
+            await close_ended_sessions(app)
+        except Exception:
+            log.exception("cannot check the sessions of the open websockets")

@@ -15,6 +15,8 @@ import shutil
 from collections.abc import AsyncIterator
 from typing import Any
 
+import pytest_asyncio
+
 from ctiserver.agents.model import AgentState
 from ctiserver.lab.caller import set_global
 from ctiserver.lab.runner import Lab
@@ -30,17 +32,18 @@ def short_wrapup(settings: Settings) -> Settings:
 
 
 @contextlib.asynccontextmanager
-async def module_lab(settings: Settings) -> AsyncIterator[Lab]:
-    """A started lab, stopped and its Asterisk directory removed at the end."""
+async def module_lab(settings: Settings, *, nodes: int = 1) -> AsyncIterator[Lab]:
+    """A started lab (``nodes`` servers), stopped and every box's directory removed at the end."""
     asterisk_available(settings)
-    lab = Lab(settings, allow_provision=False)
+    lab = Lab(settings, allow_provision=False, nodes=nodes)
     try:
         await lab.start()
         yield lab
     finally:
         await lab.stop()
-        if lab.asterisk is not None:
-            shutil.rmtree(lab.asterisk.install.host_path(lab.asterisk.layout.base), ignore_errors=True)
+        for process in (lab.asterisk, *(edge.asterisk for edge in lab.edges)):
+            if process is not None:
+                shutil.rmtree(process.install.host_path(process.layout.base), ignore_errors=True)
 
 
 async def quiet(lab: Lab, *, log_out: bool = True) -> None:
@@ -88,7 +91,15 @@ class SharedBrowser:
                 await context.close()
 
 
-@contextlib.asynccontextmanager
-async def module_browser() -> AsyncIterator[SharedBrowser]:
+@pytest_asyncio.fixture(loop_scope="module", scope="module")
+async def module_chromium() -> AsyncIterator[SharedBrowser]:
+    """The module's Chromium (import it with ``module_browser`` into a module sharing one)."""
     async with launched_chromium() as chromium:
         yield SharedBrowser(chromium)
+
+
+@pytest_asyncio.fixture(loop_scope="module", name="browser")
+async def module_browser(module_chromium: SharedBrowser) -> AsyncIterator[Any]:
+    """``browser`` for a test of a module sharing one Chromium; its pages closed after it."""
+    yield module_chromium.enter()
+    await module_chromium.leave()

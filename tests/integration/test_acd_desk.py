@@ -22,7 +22,13 @@ from ctiserver.tickets.store import TicketRepository
 from ctiserver.users.store import UserRepository
 from tests.integration.browser import logged_in_page
 from tests.integration.conftest import eventually, lab_settings
-from tests.integration.shared_lab import SharedBrowser, module_browser, module_lab, quiet, short_wrapup
+from tests.integration.shared_lab import (  # noqa: F401  (module_browser, module_chromium: fixtures)
+    module_browser,
+    module_chromium,
+    module_lab,
+    quiet,
+    short_wrapup,
+)
 from tests.support.flows import ACD_FLOW
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="module")]
@@ -47,17 +53,6 @@ async def desk(shared_desk: Lab) -> Lab:
     await quiet(shared_desk)
     return shared_desk
 
-
-@pytest_asyncio.fixture(loop_scope="module", scope="module")
-async def chromium() -> AsyncIterator[SharedBrowser]:
-    async with module_browser() as shared:
-        yield shared
-
-
-@pytest_asyncio.fixture(loop_scope="module")
-async def browser(chromium: SharedBrowser) -> AsyncIterator[Any]:
-    yield chromium.enter()
-    await chromium.leave()
 
 
 async def user_id(lab: Lab, username: str) -> int:

@@ -4,14 +4,18 @@ One lab and one Chromium for the module (its tests run in order, each leaving no
 behind): agent 1001 alone is in the queue and takes calls in the browser (fake
 microphone: a WAV spoken by espeak-ng); agent 1002's desk is open (its browser registered,
 out of the queues) to take transfers; the supervisor listens from the browser. The lab
-caller speaks its own espeak-ng phrase.
+caller speaks its own espeak-ng phrase, in A-law as a trunk's caller (a Local channel, or
+over SIP through the lab's trunk endpoint).
 """
 
 from __future__ import annotations
 
 import asyncio
+import math
 import shutil
 import subprocess
+import uuid
+from array import array
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -104,10 +108,19 @@ async def phone_state(page: Any, state: str, timeout: float = 20_000) -> None:
     await page.locator(f'[data-testid="phone-state"][data-state="{state}"]').wait_for(timeout=timeout)
 
 
-async def ring_and_answer(lab: Lab, page: Any) -> str:
-    """A real queue call: the browser rings together with the pop; the desk answers."""
+async def ring_and_answer(lab: Lab, page: Any, *, over_sip: bool = False) -> str:
+    """A real queue call: the browser rings together with the pop; the desk answers.
+    ``over_sip``: the caller calls over SIP (the lab's trunk) rather than as a Local channel."""
     assert lab.server is not None
-    call_id = await place_call(lab, LabCall(CALLER, "张伟"))
+    call_id = await place_call(lab, LabCall(CALLER, "张伟", over_sip=over_sip))
+    if over_sip:  # the hotline's leg is the trunk's incoming channel, a call of its own
+        phone_id = call_id
+
+        async def hotline_call() -> str | None:
+            calls = lab.server.calls.active_calls() if lab.server else []
+            return next((c.linkedid for c in calls if c.caller_number == CALLER and c.linkedid != phone_id), None)
+
+        call_id = await eventually(hotline_call, 15, "the SIP caller's call in the hotline")
     await phone_state(page, "ringing")
     await page.get_by_test_id("pop").wait_for(state="visible", timeout=10_000)
     assert await page.get_by_test_id("pop-caller-number").inner_text() == CALLER
@@ -162,6 +175,64 @@ async def ended(lab: Lab, call_id: str) -> None:
         await wait_for(no_browser_channel, 10, "the browser's channel to end in Asterisk")
     except TimeoutError:
         pytest.fail(f"a browser's channel outlived the call: {seen}")
+
+
+async def caller_hears(lab: Lab, seconds: float = 1.5) -> float:
+    """RMS (16-bit) of what the lab caller's phone receives for ``seconds``: a MixMonitor
+    (through the CLI: the AMI user may not start one) records its receive side alone."""
+    assert lab.asterisk is not None
+    asterisk = lab.asterisk
+    listing = await lab.phones.send_list_action({"Action": "CoreShowChannels"})
+    phone = next((str(c["Channel"]) for c in listing
+                  if c.get("Event") == "CoreShowChannel" and c.get("Context") == "lab-caller"), None)
+    assert phone is not None, f"no lab caller's phone among {listing}"
+    inside = f"{asterisk.layout.spool}/hears-{uuid.uuid4().hex}"
+    received = asterisk.install.host_path(f"{inside}-r.wav")
+    wanted = 44 + int(2 * 8000 * seconds)
+
+    async def recorded() -> bool:
+        return received.exists() and received.stat().st_size >= wanted
+
+    await asterisk.cli(f"mixmonitor start {phone} {inside}.wav,r({inside}-r.wav)")
+    try:
+        await wait_for(recorded, 15, f"{seconds} s of what the caller's phone {phone} receives")
+    except TimeoutError:
+        pytest.fail(f"the caller hears nothing: {phone} received no audio for 15 s")
+    finally:
+        await asterisk.cli(f"mixmonitor stop {phone}")
+    data = received.read_bytes()[44:wanted]
+    samples = array("h", data[: len(data) // 2 * 2])
+    return math.sqrt(sum(v * v for v in samples) / max(len(samples), 1))
+
+
+async def bridged(lab: Lab, call_id: str, extension: str) -> str | None:
+    """The caller's hotline leg (the call's first channel) in one bridge with the agent's
+    (Asterisk's own view)."""
+    listing = await lab.phones.send_list_action({"Action": "CoreShowChannels"})
+    channels = [c for c in listing if c.get("Event") == "CoreShowChannel"]
+    caller = next((str(c.get("BridgeId", "")) for c in channels if c.get("Uniqueid") == call_id), "")
+    agent = [c for c in channels if str(c.get("Channel", "")).startswith(f"Local/{extension}@")]
+    return caller if caller and any(c.get("BridgeId") == caller for c in agent) else None
+
+
+async def attended_transfer(lab: Lab, call_id: str, transferer: Any, target: Any, extension: str) -> None:
+    """``transferer`` consults ``target`` (at ``extension``) from the desk's transfer field
+    and hangs up to complete: the caller and the target then hear each other."""
+    await transferer.get_by_test_id("transfer-extension").fill(extension)
+    await transferer.get_by_test_id("transfer-attended").click()
+    await phone_state(target, "ringing")  # the consultation rings the target; the caller waits
+    await target.get_by_test_id("phone-answer").click()
+    await phone_state(target, "in_call")
+    consulted = await audio_both_ways(target)  # the consultation: the two agents hear each other
+    await transferer.get_by_test_id("transfer-complete").click()
+    await phone_state(transferer, "registered")
+    await eventually(lambda: bridged(lab, call_id, extension), 10,
+                     f"the caller bridged with {extension} once the transferer hung up")
+    await phone_state(target, "in_call")
+    # the caller's voice reaches the target's browser (more inbound packets, with energy,
+    # than the consultation brought), the target's goes out, and the caller hears it
+    await audio_both_ways(target, after=consulted)
+    assert await caller_hears(lab) > 100, "the caller hears silence from the new agent"
 
 
 async def test_the_desk_takes_a_queue_call_in_the_browser(lab: Lab, chromium: Any) -> None:
@@ -237,39 +308,26 @@ async def test_a_blind_then_an_attended_transfer_between_browser_agents(lab: Lab
     await phone_state(second, "in_call")
     await audio_both_ways(second)  # the caller's phrase reaches 1002, 1002's voice goes out
 
-    await second.get_by_test_id("transfer-extension").fill("1001")
-    await second.get_by_test_id("transfer-attended").click()
-    await phone_state(first, "ringing")  # the consultation rings 1001; the caller waits
-    await first.get_by_test_id("phone-answer").click()
-    await phone_state(first, "in_call")
-    await audio_both_ways(first)  # the consultation: 1001 and 1002 hear each other
-    await second.get_by_test_id("transfer-complete").click()
-    await phone_state(second, "registered")
-
-    async def bridged_to_first() -> str | None:
-        """The caller's channel in one bridge with 1001's (Asterisk's own view)."""
-        listing = await lab.phones.send_list_action({"Action": "CoreShowChannels"})
-        bridges = {c.get("Channel", ""): c.get("BridgeId", "") for c in listing if c.get("Event") == "CoreShowChannel"}
-        caller = next((b for name, b in bridges.items() if name.startswith("Local/s@lab-caller") and b), "")
-        return caller if any(name.startswith("Local/1001@") and b == caller for name, b in bridges.items()) else None
-
-    await eventually(bridged_to_first, 10, "the caller bridged with 1001 once 1002 hung up")
-    await phone_state(first, "in_call")
-    # Not asserted: the caller's audio reaching 1001's browser after the completion. In the
-    # lab (Local-channel caller and agents) Asterisk sends 1001 no RTP once the transfer
-    # completes (its channelstats' transmit count stops), with or without bundle; open.
-    # Found so far (Asterisk 22.10.1): the caller's frames do reach PJSIP/web1001 (a MixMonitor
-    # t() started on it after the completion records the caller's voice); no SIP goes to the
-    # browser (no re-INVITE/UPDATE); no DTMF; yet rtp_raw_write is never reached ("rtp set
-    # debug" prints no "Sent RTP" line, not even a failed one, and the rtp debug category
-    # reports no dropped frame) from the completion on (1001's channel is indicated SRCCHANGE,
-    # a connected line and SRCUPDATE; with bundle=yes chan_pjsip changes no SSRC on SRCCHANGE).
-    # gdb attached after the completion counts ~50/s ast_rtp_instance_read and no
-    # ast_rtp_instance_write at all: the frames are lost between the write audiohooks in
-    # ast_write_stream and chan_pjsip's write callback (no media/stream for the frame?).
-    # Not the cause: direct_media (no changes nothing), bundle, a re-INVITE, DTMF.
+    await attended_transfer(lab, call_id, second, first, "1001")
     assert lab.server.calls.get(call_id) is not None, "the caller stayed on the line"
     await first.get_by_test_id("phone-hangup").click()
+    await ended(lab, call_id)
+    await first.context.close()
+    await second.context.close()
+
+
+async def test_an_attended_transfer_of_a_caller_over_sip(lab: Lab, chromium: Any) -> None:
+    """A caller over SIP (the lab's trunk: SIP and RTP as a trunk's caller's, not a Local
+    channel) takes the same way: 1001 answers the queue call, consults 1002 and hangs up;
+    the caller and 1002 hear each other."""
+    assert lab.server is not None
+    first, second = await desk_page(chromium, lab), await desk_page(chromium, lab, "agent1002")
+    await phone_state(first, "registered")
+    await phone_state(second, "registered")
+    call_id = await ring_and_answer(lab, first, over_sip=True)
+    await audio_both_ways(first)
+    await attended_transfer(lab, call_id, first, second, "1002")
+    await second.get_by_test_id("phone-hangup").click()
     await ended(lab, call_id)
     await first.context.close()
     await second.context.close()

@@ -7,13 +7,7 @@ test_callbacks_dial_once.py."""
 from __future__ import annotations
 
 import asyncio
-import os
-import pickle
-import signal
-import subprocess
-import sys
 from collections import Counter
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -21,12 +15,11 @@ import pytest
 from ctiserver.callbacks.model import Miss, Source
 from ctiserver.callbacks.store import CallbackRepository
 from ctiserver.lab.runner import Lab
-from ctiserver.settings import Settings
 from ctiserver.storage.database import Database
 from ctiserver.telephony.ami.link import AmiLink
-from tests.conftest import REPO
 from tests.integration.conftest import LabFactory, eventually
 from tests.support.callbacks_lab import callback_settings
+from tests.support.processes import Processes, processes  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.integration
 
@@ -46,47 +39,9 @@ class Originates:
             self.agent_legs[message["Uniqueid"]] += 1
 
 
-class ServerProcess:
-    def __init__(self, settings: Settings, tmp_path: Path, name: str) -> None:
-        self.path = tmp_path / f"{name}.settings.pickle"
-        self.path.write_bytes(pickle.dumps(settings))
-        self.log = tmp_path / f"{name}.log"
-        self.process: subprocess.Popen[bytes] | None = None
-
-    async def start(self) -> None:
-        log = self.log.open("ab")
-        self.process = subprocess.Popen(  # noqa: S603
-            [sys.executable, "-m", "tests.integration.server_process", str(self.path)],
-            cwd=REPO, stdout=subprocess.PIPE, stderr=log, env={**os.environ, "PYTHONPATH": str(REPO)},
-        )
-        assert self.process.stdout is not None
-        line = await asyncio.wait_for(asyncio.to_thread(self.process.stdout.readline), 60)
-        assert line.strip() == b"ready", self.log.read_text()
-
-    def kill(self) -> None:
-        assert self.process is not None
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait(10)
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-
-
-@pytest.fixture
-async def processes() -> AsyncIterator[list[ServerProcess]]:
-    started: list[ServerProcess] = []
-    yield started
-    for process in started:
-        process.stop()
-
-
 async def test_a_server_killed_while_dialling_dials_every_task_exactly_once(
-    make_lab: LabFactory, tmp_path: Path, processes: list[ServerProcess]
+    make_lab: LabFactory, tmp_path: Path,
+    processes: Processes,  # noqa: F811  (the imported fixture)
 ) -> None:
     settings = callback_settings(tmp_path, dial=False, server_id="node-a")
     lab = await make_lab(settings)
@@ -105,9 +60,7 @@ async def test_a_server_killed_while_dialling_dials_every_task_exactly_once(
     await seen.link.wait_ready(20)
     try:
         serving = lab.settings.replace(callbacks={"dial": True})
-        first = ServerProcess(serving, tmp_path, "first")
-        processes.append(first)
-        await first.start()
+        first = await processes.server(serving, "first")
 
         async def ringing() -> bool:
             return len(seen.agent_legs) == 1
@@ -119,9 +72,7 @@ async def test_a_server_killed_while_dialling_dials_every_task_exactly_once(
                 "Action": "QueueAdd", "Queue": "support", "Interface": f"Local/{extension}@lab-agents/n",
                 "MemberName": record[extension].name, "Paused": "false",
             })
-        again = ServerProcess(serving, tmp_path, "again")
-        processes.append(again)
-        await again.start()
+        again = await processes.server(serving, "again")
 
         db = Database(lab.settings.database.url)
         try:

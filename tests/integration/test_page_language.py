@@ -13,14 +13,11 @@ Screenshots: /tmp/language-<page>.png.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import re
-import shutil
 from collections.abc import AsyncIterator
 
 import pytest
 import pytest_asyncio
-from aiohttp.test_utils import TestServer
 from sqlalchemy import select
 
 from ctiserver import vocabulary
@@ -30,11 +27,9 @@ from ctiserver.customers import Customer
 from ctiserver.lab.demo import seed_demo
 from ctiserver.lab.demo_dispatch import seed_demo_dispatch
 from ctiserver.server import CtiServer
-from ctiserver.settings import Settings
-from ctiserver.storage.database import upgrade_schema
 from tests.chromium import launched_chromium
 from tests.staff import FAST_HASHER
-from tests.unit.test_flows_api import HOTLINE
+from tests.support.pages import Site, real_site
 
 with contextlib.suppress(ImportError):  # launched_chromium skips outside CI, fails in CI
     from playwright.async_api import Browser, Page, expect
@@ -76,12 +71,6 @@ VISIBLE_WORDS = """() => {
 }"""
 
 
-@dataclasses.dataclass
-class Site:
-    cti: CtiServer
-    base: str
-
-
 def latin_words(text: str) -> set[str]:
     return {word.casefold() for word in re.findall(r"[A-Za-z][A-Za-z'-]+", text)}
 
@@ -103,19 +92,8 @@ async def english_vocabulary(page: Page) -> set[str]:
     return {w for w in words if len(w) > 2} - chinese_usage
 
 
-@pytest_asyncio.fixture(loop_scope="module", scope="module")
-async def site(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Site]:
-    tmp = tmp_path_factory.mktemp("language")
-    flows = tmp / "flows"
-    flows.mkdir()
-    shutil.copy(HOTLINE, flows / "hotline.yaml")
-    settings = Settings().replace(
-        database={"url": f"sqlite+aiosqlite:///{tmp}/cti.sqlite3"},
-        web={"session_secret": "language page secret"},
-        ivr={"flows_dir": str(flows)},
-    )
-    await upgrade_schema(settings.database.url)
-    cti = CtiServer(settings)
+async def seed(cti: CtiServer) -> None:
+    """The lab's demo data, a ticket the IVR opened and the rules dispatched, a callback owed."""
     await seed_demo(cti.db, password=PASSWORD, hasher=FAST_HASHER)
     await seed_demo_dispatch(cti.db, PASSWORD, FAST_HASHER)
     async with cti.db.session() as session:
@@ -126,16 +104,12 @@ async def site(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Site]:
                              source="ivr")
     await CallbackRepository(cti.db).record_miss(
         Miss("13800138000", Source.ABANDONED, 1_800_000_000.0, queue="repair", wait_seconds=25.0, linkedid="cb-1"))
-    await cti.core.start_features()  # the telephony links stay down: no Asterisk here
-    server = TestServer(cti.web_app)
-    await server.start_server()
-    try:
-        yield Site(cti, str(server.make_url("")).rstrip("/"))
-    finally:
-        await server.close()
-        await cti.core.stop_features()
-        await cti.core.close()
-        await cti.db.close()
+
+
+@pytest_asyncio.fixture(loop_scope="module", scope="module")
+async def site(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Site]:
+    async with real_site(tmp_path_factory.mktemp("language"), seed) as found:
+        yield found
 
 
 @pytest_asyncio.fixture(loop_scope="module", scope="module")

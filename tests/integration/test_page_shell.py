@@ -17,11 +17,8 @@ from typing import Any
 
 import pytest
 import pytest_asyncio
-from aiohttp.test_utils import TestServer
 
 from ctiserver.server import CtiServer
-from ctiserver.settings import Settings
-from ctiserver.storage.database import upgrade_schema
 from ctiserver.users.store import UserRepository
 from ctiserver.vocabulary import USER_ROLES
 from ctiserver.web.contract import operations
@@ -29,7 +26,8 @@ from tests.chromium import launched_chromium
 from tests.conftest import require
 from tests.integration.flow_editor import paste_source, wait_for_text
 from tests.staff import FAST_HASHER, add_branch, add_staff
-from tests.unit.test_flows_api import BAD_REFERENCE, HOTLINE, NEW_GREETING, SOURCE, VALID_EDIT, line_of
+from tests.support.pages import Site, real_site
+from tests.unit.test_flows_api import BAD_REFERENCE, NEW_GREETING, SOURCE, VALID_EDIT, line_of
 
 with contextlib.suppress(ImportError):  # launched_chromium skips outside CI, fails in CI
     from playwright.async_api import Browser, Page, expect
@@ -50,42 +48,19 @@ SHELL_START = ["shell-home", "shell-title"]
 SHELL_END = ["conn", "whoami", "lang-toggle", "session-logout"]
 
 
-@dataclasses.dataclass
-class Site:
-    cti: CtiServer
-    base: str
-    hotline: str
-
-
-@pytest_asyncio.fixture(loop_scope="module", scope="module")
-async def site(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Site]:
-    tmp = tmp_path_factory.mktemp("shell")
-    flows = tmp / "flows"
-    flows.mkdir()
-    shutil.copy(HOTLINE, flows / "hotline.yaml")
-    settings = Settings().replace(
-        database={"url": f"sqlite+aiosqlite:///{tmp}/cti.sqlite3"},
-        web={"session_secret": "page shell secret"},
-        ivr={"flows_dir": str(flows)},
-    )
-    await upgrade_schema(settings.database.url)
-    cti = CtiServer(settings)
+async def seed(cti: CtiServer) -> None:
     users = UserRepository(cti.db, FAST_HASHER)
     await users.add("agent", PASSWORD, "agent", "王小明")
     await users.add("supervisor", PASSWORD, "supervisor", "赵主管")
     await users.add("admin", PASSWORD, "admin", "李管理")
     branch = await add_branch(cti.db, "北京海淀网点", "北京")
     await add_staff(cti.db, "staff", PASSWORD, "repair", branch, "王工")
-    await cti.core.start_features()  # the telephony links stay down: no Asterisk here
-    server = TestServer(cti.web_app)
-    await server.start_server()
-    try:
-        yield Site(cti, str(server.make_url("")).rstrip("/"), settings.hotline.number)
-    finally:
-        await server.close()
-        await cti.core.stop_features()
-        await cti.core.close()
-        await cti.db.close()
+
+
+@pytest_asyncio.fixture(loop_scope="module", scope="module")
+async def site(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Site]:
+    async with real_site(tmp_path_factory.mktemp("shell"), seed) as found:
+        yield found
 
 
 @pytest_asyncio.fixture(loop_scope="module", scope="module")
@@ -184,6 +159,23 @@ async def test_every_page_has_the_same_header_with_a_working_language_switch_and
         await expect(page.locator("#session-logout")).to_be_hidden()
         assert await page.evaluate("async () => (await fetch('/api/me')).status") == 401
     assert len(looks) == 1, looks  # one header, styled alike on every page
+    assert tab.errors == []
+
+
+async def test_a_page_whose_session_ends_elsewhere_shows_the_login_at_once(site: Site, browser: Browser) -> None:
+    """A logout in another tab of the browser: the server closes the page's websocket (4401),
+    and the page shows the login without waiting for the user's next click."""
+    tab = await new_tab(browser)
+    page = tab.page
+    await page.goto(f"{site.base}/ui/agent.html")
+    await log_in(page, "agent")
+    await expect(page.locator("#main")).to_be_visible()
+    await expect(page.locator("#conn")).to_have_attribute("data-state", "online")
+    other_tab = await page.context.new_page()  # the same browser: the same cookie
+    await other_tab.goto(f"{site.base}/")
+    assert await other_tab.evaluate("async () => (await fetch('/logout', {method: 'POST'})).status") == 200
+    await expect(page.locator("#login")).to_be_visible(timeout=5_000)  # the periodic check: 10 s
+    await expect(page.locator("#main")).to_be_hidden()
     assert tab.errors == []
 
 

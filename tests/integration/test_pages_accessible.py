@@ -11,32 +11,28 @@ alone (screenpop/desk-keys.js): Tab reaches each, Enter presses it, and its Alt 
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import datetime as dt
 import json
-import shutil
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 import pytest_asyncio
-from aiohttp.test_utils import TestServer
 
 from ctiserver.recordings.tables import RecordingRow
 from ctiserver.server import CtiServer
-from ctiserver.settings import Settings
-from ctiserver.storage.database import upgrade_schema
 from ctiserver.users.store import UserRepository
 from tests.api_contract import ContractCheck
 from tests.business_seed import business_rows, write
 from tests.chromium import launched_chromium
 from tests.integration.flow_editor import paste_source, wait_for_text
 from tests.staff import FAST_HASHER, add_staff
+from tests.support.pages import Site, real_site
 from tests.ui_fake_server import PASSWORD as FAKE_PASSWORD
 from tests.ui_fake_server import FakeDesk, live_call, sample_pop
 from tests.unit.test_customer_import import CHINESE
-from tests.unit.test_flows_api import BAD_REFERENCE, HOTLINE, SOURCE
+from tests.unit.test_flows_api import BAD_REFERENCE, SOURCE
 
 with contextlib.suppress(ImportError):  # launched_chromium skips outside CI, fails in CI
     from playwright.async_api import Browser, Page, expect
@@ -65,25 +61,8 @@ PAGE_USERS = {
 }
 
 
-@dataclasses.dataclass
-class Site:
-    base: str
-
-
-@pytest_asyncio.fixture(loop_scope="module", scope="module")
-async def site(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Site]:
-    """The real server's web app with a business's data: customers, tickets, visits."""
-    tmp = tmp_path_factory.mktemp("accessible")
-    flows = tmp / "flows"
-    flows.mkdir()
-    shutil.copy(HOTLINE, flows / "hotline.yaml")
-    settings = Settings().replace(
-        database={"url": f"sqlite+aiosqlite:///{tmp}/cti.sqlite3"},
-        web={"session_secret": "accessible pages secret"},
-        ivr={"flows_dir": str(flows)},
-    )
-    await upgrade_schema(settings.database.url)
-    cti = CtiServer(settings)
+async def seed(cti: CtiServer) -> None:
+    """A business's data: customers, tickets, visits; a user of each role; a recording."""
     now = dt.datetime.now(dt.UTC).replace(microsecond=0)
     await write(cti.db.engine, business_rows(now - dt.timedelta(days=6), 5, tickets_per_day=6, customers=20))
     users = UserRepository(cti.db, FAST_HASHER)
@@ -101,16 +80,12 @@ async def site(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Site]:
             checksum=None, path="2026/01/01/x.wav", flag=None,
         ))
         await session.commit()
-    await cti.core.start_features()  # the telephony links stay down: no Asterisk here
-    server = TestServer(cti.web_app)
-    await server.start_server()
-    try:
-        yield Site(str(server.make_url("")).rstrip("/"))
-    finally:
-        await server.close()
-        await cti.core.stop_features()
-        await cti.core.close()
-        await cti.db.close()
+
+
+@pytest_asyncio.fixture(loop_scope="module", scope="module")
+async def site(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Site]:
+    async with real_site(tmp_path_factory.mktemp("accessible"), seed) as found:
+        yield found
 
 
 @pytest_asyncio.fixture(loop_scope="module", scope="module")

@@ -14,11 +14,6 @@ import datetime as dt
 import hashlib
 import hmac
 import json
-import os
-import pickle
-import signal
-import subprocess
-import sys
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -32,13 +27,12 @@ from sqlalchemy import select
 from ctiserver.customers import CustomerRepository
 from ctiserver.lab.isolated import isolated_settings
 from ctiserver.notices.tables import SmsInbound, SmsNotice
-from ctiserver.settings import Settings
 from ctiserver.storage.database import Database, upgrade_schema
 from ctiserver.tickets import TicketRepository
 from ctiserver.users import UserRepository
 from tests.aliyun_sms_server import AliyunSmsServer
-from tests.conftest import REPO
 from tests.integration.browser import logged_in_page
+from tests.support.processes import Processes, processes  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.integration
 
@@ -49,48 +43,12 @@ TIMEOUT = 15_000
 FLOW = "flow: sms\nentry: \"4008001234\"\nlanguage: zh\nstart: bye\nnodes:\n  bye: {kind: hangup}\n"
 
 
-class ServerProcess:
-    def __init__(self, settings: Settings, tmp_path: Path, name: str) -> None:
-        self.path = tmp_path / f"{name}.settings.pickle"
-        self.path.write_bytes(pickle.dumps(settings))
-        self.log = tmp_path / f"{name}.log"
-        self.process: subprocess.Popen[bytes] | None = None
-
-    async def start(self) -> None:
-        self.process = subprocess.Popen(  # noqa: S603
-            [sys.executable, "-m", "tests.integration.sms_process", str(self.path)],
-            cwd=REPO, stdout=subprocess.PIPE, stderr=self.log.open("ab"),
-            env={**os.environ, "PYTHONPATH": str(REPO)},
-        )
-        assert self.process.stdout is not None
-        line = await asyncio.wait_for(asyncio.to_thread(self.process.stdout.readline), 90)
-        assert line.strip() == b"ready", self.log.read_text()
-
-    def kill(self) -> None:
-        assert self.process is not None
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait(10)
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.kill()
-            self.process.wait(10)
-
-
 @pytest.fixture
 async def provider() -> AsyncIterator[AliyunSmsServer]:
     server = AliyunSmsServer(KEY_ID, SECRET)
     await server.start()
     yield server
     await server.stop()
-
-
-@pytest.fixture
-async def processes() -> AsyncIterator[list[ServerProcess]]:
-    started: list[ServerProcess] = []
-    yield started
-    for process in started:
-        process.stop()
 
 
 async def rows(db: Database, ticket_id: int) -> list[SmsNotice]:
@@ -117,7 +75,8 @@ def signed(body: bytes) -> dict[str, str]:
 
 
 async def test_a_ticket_walked_to_completion_sends_each_notice_once_across_a_kill(
-    tmp_path: Path, provider: AliyunSmsServer, processes: list[ServerProcess], browser: Any,
+    tmp_path: Path, provider: AliyunSmsServer, browser: Any,
+    processes: Processes,  # noqa: F811  (the imported fixture)
 ) -> None:
     settings = isolated_settings(
         tmp_path, flow=FLOW, tickets={"feed_interval": 0.2},
@@ -137,9 +96,7 @@ async def test_a_ticket_walked_to_completion_sends_each_notice_once_across_a_kil
         await users.add("boss", PASSWORD, "admin")
         agent = await users.add("desk", PASSWORD, "agent")
         engineer = await users.add("li", PASSWORD, "staff", "李师傅", department="repair")
-        first = ServerProcess(settings, tmp_path, "first")
-        processes.append(first)
-        await first.start()
+        first = await processes.server(settings, "first", asterisk=False)
         base = f"http://127.0.0.1:{settings.web.port}"
         login = await http.post(f"{base}/login", json={"username": "boss", "password": PASSWORD})
         assert login.status == 200, await login.text()
@@ -168,20 +125,16 @@ async def test_a_ticket_walked_to_completion_sends_each_notice_once_across_a_kil
         # a server in quiet hours (now, in the hotline's zone) plans them but holds them
         local = dt.datetime.now(ZoneInfo(settings.hotline.timezone))
         quiet_end = (local + dt.timedelta(hours=1)).replace(second=0, microsecond=0)
-        quiet = ServerProcess(settings.replace(sms={
+        quiet = await processes.server(settings.replace(sms={
             "quiet_start": f"{local - dt.timedelta(hours=1):%H:%M}", "quiet_end": f"{quiet_end:%H:%M}",
-        }), tmp_path, "quiet")
-        processes.append(quiet)
-        await quiet.start()
+        }), "quiet", asterisk=False)
         held = await until(lambda: _held(db, ticket.id), 60, "the completed and survey notices held")
         assert {n.notice for n in held} == {"customer_completed", "customer_survey"}
         assert {n.held_until for n in held} == {quiet_end.astimezone(dt.UTC)}
         assert len(provider.accepted) == 3, "nothing sent in quiet hours"
         quiet.kill()
 
-        again = ServerProcess(settings, tmp_path, "again")  # the morning: quiet hours over
-        processes.append(again)
-        await again.start()
+        await processes.server(settings, "again", asterisk=False)  # the morning: quiet hours over
         await provider.wait_for(5, 60)  # completed, then the survey once the visit moves the ticket
         await until(lambda: _all_final(db, ticket.id, 4), 30, "the ticket's four notices sent")
 

@@ -13,7 +13,6 @@ import asyncio
 import dataclasses
 import io
 import os
-import shutil
 import signal
 import time
 import wave
@@ -37,7 +36,9 @@ from ctiserver.recordings.model import pcm_rms
 from ctiserver.server import CtiServer
 from ctiserver.settings import EdgeBoxSettings
 from ctiserver.telephony.outbound import Pending, Tracker
-from tests.integration.conftest import WebClient, asterisk_available, eventually, lab_settings
+from tests.integration.conftest import WebClient, eventually, lab_settings
+from tests.integration.shared_lab import module_lab
+from tests.pg import PostgresServer, postgres_server  # noqa: F401  (fixture)
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="module")]
 
@@ -46,26 +47,25 @@ LOCAL = "Local/{}@lab-agents/n"
 
 
 @pytest_asyncio.fixture(loop_scope="module", scope="module")
-async def lab(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Lab]:
-    """box-1 with agents 1001, 1002; box-2 with 1003, 1004; nobody logged in at start."""
+async def lab(
+    tmp_path_factory: pytest.TempPathFactory, postgres_server: PostgresServer,  # noqa: F811
+) -> AsyncIterator[Lab]:
+    """box-1 with agents 1001, 1002; box-2 with 1003, 1004; nobody logged in at start; two
+    server nodes (this process's and one more) on one real PostgreSQL, as
+    ``ctiserver lab --boxes 2 --nodes 2`` runs them."""
     edge = EdgeBoxSettings(name="box-2", ami_port=free_port(), sip_port=free_port(), agents=("1003", "1004"))
+    url = await postgres_server.create_database("two_boxes_lab")
     settings = lab_settings(
-        tmp_path_factory.mktemp("boxes"), lab={"login_agents": False, "agent_answer_delay": 0.5}
+        tmp_path_factory.mktemp("boxes"), lab={"login_agents": False, "agent_answer_delay": 0.5},
+        database={"url": url},
     )
-    # a short wrap-up: the tests wait for agents to be ready again between calls
-    queues = tuple(dataclasses.replace(q, wrapup_time=1) for q in settings.hotline.queues)
+    # a short wrap-up: the tests wait for agents to be ready again between calls; callbacks
+    # dialled at any hour (the default window, 08:00-20:00 hotline time, failed the test at night)
+    queues = tuple(dataclasses.replace(q, wrapup_time=1, hours="") for q in settings.hotline.queues)
     # box-1's carrier trunk calls one customer at a time for callbacks: a second leaves by box-2
     settings = settings.replace(boxes={"edges": (edge,), "outbound_lines": 1}, hotline={"queues": queues})
-    asterisk_available(settings)
-    lab = Lab(settings, allow_provision=False)
-    try:
-        await lab.start()
+    async with module_lab(settings, nodes=2) as lab:
         yield lab
-    finally:
-        await lab.stop()
-        for process in (lab.asterisk, *(e.asterisk for e in lab.edges)):
-            if process is not None:
-                shutil.rmtree(process.install.host_path(process.layout.base), ignore_errors=True)
 
 
 @pytest_asyncio.fixture(loop_scope="module", scope="module")
@@ -145,6 +145,11 @@ async def hang_up_everything(lab: Lab) -> None:
 
     await eventually(none_left, 20, "no call left in the live model")
 
+    async def nobody_on_a_call() -> bool:  # the board follows the calls' ends a moment later
+        return not [a for a in server(lab).board.all() if a.state in (AgentState.RINGING, AgentState.ON_CALL)]
+
+    await eventually(nobody_on_a_call, 20, "every agent off their call")
+
 
 class Desk:
     """An agent's desk websocket: the pops pushed to it."""
@@ -155,8 +160,10 @@ class Desk:
         self._reader = asyncio.get_running_loop().create_task(self._read())
 
     @classmethod
-    async def open(cls, lab: Lab, extension: str) -> Desk:
+    async def open(cls, lab: Lab, extension: str, base: str | None = None) -> Desk:
+        """The desk on the lab's own node, or on the node serving ``base``."""
         client = WebClient(lab)
+        client.base = base or client.base
         assert (await client.login(f"agent{extension}", PASSWORD)).status == 200
         return cls(client, await client.session.ws_connect(client.base.replace("http", "ws") + "/ws"))
 
@@ -178,8 +185,12 @@ async def test_a_call_entering_box_1_answered_on_box_2_is_one_call_everywhere(
     # what `ctiserver lab --boxes 2` tells a newcomer: which box is which, and how to kill box-2
     summary = "\n".join(lab.boxes_summary())
     assert "box-1 (the queue box" in summary and f"kill -9 {lab.edge('box-2').asterisk.pid}" in summary
+    assert lab.asterisk is not None and f"kill -9 {lab.asterisk.pid}" in summary
     await log_in(lab, "1003")
     desk = await Desk.open(lab, "1003")
+    # the same agent's desk open on the lab's other node (`--boxes 2 --nodes 2`)
+    [node_2] = lab.other_nodes
+    other_desk = await Desk.open(lab, "1003", base=node_2.web_url)
     try:
         started = time.time()
         call_id = await place_call(lab, LabCall(number, "张伟", hangup_after=5))
@@ -201,6 +212,15 @@ async def test_a_call_entering_box_1_answered_on_box_2_is_one_call_everywhere(
         assert {pop["pop"]["call_id"] for pop in desk.pops} == {call_id}
         assert [p["event"] for p in desk.pops][:2] == ["ringing", "answered"], [p["event"] for p in desk.pops]
         assert desk.pops[0]["pop"]["caller_number"] == number
+
+        # the pop seen through either node: node-2 follows box-1 on its own AMI link
+        async def other_node_popped() -> list[str] | None:
+            events = [p["event"] for p in other_desk.pops]
+            return events if "answered" in events else None
+
+        assert (await eventually(other_node_popped, 20, "the pop on node-2"))[:2] == ["ringing", "answered"]
+        assert {pop["pop"]["call_id"] for pop in other_desk.pops} == {call_id}
+        assert other_desk.pops[0]["pop"]["caller_number"] == number
 
         async def stats() -> list[str] | None:
             kinds = sorted(r.kind for r in await server(lab).stats_records.between(started - 1, time.time() + 1)
@@ -224,6 +244,7 @@ async def test_a_call_entering_box_1_answered_on_box_2_is_one_call_everywhere(
         assert seconds > 2 and pcm_rms(frames) > 100, "the recording holds both sides' sound"
     finally:
         await desk.close()
+        await other_desk.close()
         await hang_up_everything(lab)
 
 
@@ -423,6 +444,73 @@ async def test_with_box_1_unreachable_a_caller_entering_box_2_is_told_not_queued
         await eventually(lambda: box_1_seen(True), 20, "box-2 to reach box-1 again")
 
 
+async def test_with_box_1_killed_box_2s_agents_take_box_2s_callers_until_it_is_back(
+    lab: Lab, supervisor: WebClient
+) -> None:
+    """``kill -9`` on box-1's Asterisk: the server logs box-2's agent in to box-2's own queue, so
+    a caller entering box-2 is answered there by them, one call in the live model, the pops
+    and the records; once box-1 is back, box-2's queue is emptied and its callers go on to box-1."""
+    await log_in(lab, "1003")
+    edge = lab.edge("box-2")
+    box_1 = lab.asterisk
+    assert box_1 is not None and box_1.pid is not None
+
+    async def members_on_box_2() -> list[str]:
+        listing = await edge.phones.send_list_action({"Action": "QueueStatus", "Queue": "support"})
+        return [m.get("Location", "") for m in listing if m.get("Event") == "QueueMember"]
+
+    assert await members_on_box_2() == [], "box-2's queues have members while box-1 is up"
+    desk = await Desk.open(lab, "1003")
+    try:
+        os.kill(box_1.pid, signal.SIGKILL)
+
+        async def stood_in() -> list[str] | None:
+            return await members_on_box_2() or None
+
+        assert await eventually(stood_in, 30, "1003 in box-2's own support queue") == [LOCAL.format("1003")]
+        number = "13300000001"
+        await call_from_box_2(lab, number, hangup_after=8)
+        call = await live_call_of(lab, number)
+        # box-2's call, taken by the server from box-2 (its id box-2's: the lab's Originate names it)
+        assert server(lab).stand_in.status("box-2") == {"standing_in": True, "calls_taken": 1}
+        await answered_by(lab, call.linkedid, "1003")
+        assert [c for c in await channels(lab, "box-2") if c["Channel"].startswith("Local/1003@lab-agents")]
+
+        async def recorded_once() -> list[dict[str, Any]] | None:
+            found = [r for r in (await supervisor.calls("ended")).values() if r["caller_number"] == number]
+            return found if found and found[0]["ended_at"] else None
+
+        [record] = await eventually(recorded_once, 30, "the call's record")
+        assert record["id"] == call.linkedid and record["answered_at"], record
+        assert {pop["pop"]["call_id"] for pop in desk.pops} == {call.linkedid}
+        assert [p["event"] for p in desk.pops][:2] == ["ringing", "answered"], [p["event"] for p in desk.pops]
+
+        # box-1 back: box-2's queue emptied, its callers go on to box-1 again
+        async def box_1_dead() -> bool:
+            return not box_1.running
+
+        await eventually(box_1_dead, 10, "box-1's Asterisk gone")
+        await box_1.start()
+        await box_1.wait_fully_booted()
+
+        async def emptied() -> bool:
+            return server(lab).ami.connected and not await members_on_box_2()
+
+        await eventually(emptied, 30, "box-2's queue emptied once box-1 is back")
+        await log_in(lab, "1003")
+        again = "13300000002"
+        await call_from_box_2(lab, again)
+        crossing = await live_call_of(lab, again)
+        await answered_by(lab, crossing.linkedid, "1003")
+        # box-1's call again (its id is a channel's on box-1), none taken from box-2
+        assert [c for c in await channels(lab, "box-1") if c.get("Linkedid") == crossing.linkedid]
+        assert server(lab).stand_in.status("box-2") == {"standing_in": False, "calls_taken": 0}
+    finally:
+        await desk.close()
+        if box_1.running:
+            await hang_up_everything(lab)
+
+
 async def test_box_2_killed_ends_only_its_calls_and_new_calls_go_through_box_1(
     lab: Lab, supervisor: WebClient
 ) -> None:
@@ -455,11 +543,22 @@ async def test_box_2_killed_ends_only_its_calls_and_new_calls_go_through_box_1(
 
     await eventually(box_2_calls_ended, 30, "box-2's calls to end")
 
-    async def told() -> dict[str, Any] | None:
-        [status] = server(lab).boxes.status()
-        return status if status["dead"] and status["calls_ended"] >= 2 else None
+    [node_2] = lab.other_nodes
+    admin_2 = WebClient(lab)
+    admin_2.base = node_2.web_url
+    assert (await admin_2.login("admin", PASSWORD)).status == 200
 
-    status = await eventually(told, 10, "the server to count box-2 dead with its 2 calls ended")
+    async def told() -> dict[str, Any] | None:
+        """Each node finds box-2 dead; its 2 trunk calls were ended by one node or the other."""
+        [status] = server(lab).boxes.status()
+        [other] = (await admin_2.get_json("/healthz"))["checks"]["boxes"]["edges"]
+        ended = status["calls_ended"] + other["calls_ended"]
+        return status if status["dead"] and other["dead"] and ended >= 2 else None
+
+    try:
+        status = await eventually(told, 10, "both nodes to count box-2 dead, its 2 calls ended")
+    finally:
+        await admin_2.close()
     [trunk] = await edge_results(lab.settings)
     assert not trunk.ok and "does not answer" in trunk.detail, trunk
     try:

@@ -6,11 +6,6 @@ delivering processes on one PostgreSQL send each event exactly once, in order.""
 from __future__ import annotations
 
 import asyncio
-import os
-import pickle
-import signal
-import subprocess
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -21,52 +16,14 @@ from ctiserver.settings import Settings, WebhookEndpoint
 from ctiserver.storage.database import Database, upgrade_schema
 from ctiserver.tickets.store import TicketRepository
 from ctiserver.tickets.tables import TicketEvent
-from tests.conftest import REPO
 from tests.pg import PostgresServer, postgres_server  # noqa: F401  (fixture)
+from tests.support.processes import Processes, processes  # noqa: F401  (fixture)
 from tests.webhook_receiver import Receiver
 
 pytestmark = pytest.mark.integration
 
 SECRET = "a webhook secret of the crash tests"
 KINDS = ("created", "note")
-
-
-class Deliverers:
-    """``tests.integration.webhook_process`` running the settings' endpoints."""
-
-    def __init__(self, settings: Settings, tmp_path: Path, name: str) -> None:
-        self.path = tmp_path / f"{name}.settings.pickle"
-        self.path.write_bytes(pickle.dumps(settings))
-        self.log = tmp_path / f"{name}.log"
-        self.process: subprocess.Popen[bytes] | None = None
-
-    async def start(self) -> None:
-        self.process = subprocess.Popen(  # noqa: S603
-            [sys.executable, "-m", "tests.integration.webhook_process", str(self.path)],
-            cwd=REPO, stdout=subprocess.PIPE, stderr=self.log.open("ab"),
-            env={**os.environ, "PYTHONPATH": str(REPO)},
-        )
-        assert self.process.stdout is not None
-        line = await asyncio.wait_for(asyncio.to_thread(self.process.stdout.readline), 60)
-        assert line.strip() == b"ready", self.log.read_text()
-
-    def kill(self) -> None:
-        assert self.process is not None
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait(10)
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.kill()
-            self.process.wait(10)
-
-
-@pytest.fixture
-async def processes() -> AsyncIterator[list[Deliverers]]:
-    started: list[Deliverers] = []
-    yield started
-    for process in started:
-        process.stop()
 
 
 @pytest.fixture
@@ -113,7 +70,8 @@ async def wait_for(check: object, seconds: float, what: str) -> None:
 
 
 async def test_a_deliverer_killed_mid_request_resumes_from_its_cursor(
-    tmp_path: Path, receiver: Receiver, processes: list[Deliverers]
+    tmp_path: Path, receiver: Receiver,
+    processes: Processes,  # noqa: F811  (the imported fixture)
 ) -> None:
     url = f"sqlite+aiosqlite:///{tmp_path}/cti.sqlite3"
     await upgrade_schema(url)
@@ -121,9 +79,7 @@ async def test_a_deliverer_killed_mid_request_resumes_from_its_cursor(
     db = Database(url)
     try:
         tickets = TicketRepository(db)
-        first = Deliverers(settings, tmp_path, "first")
-        processes.append(first)
-        await first.start()
+        first = await processes.webhooks(settings, "first")
         receiver.hold_request = 6  # the third ticket's note
         await write_events(tickets, 5)
         await asyncio.wait_for(receiver.held.wait(), 20)
@@ -132,9 +88,7 @@ async def test_a_deliverer_killed_mid_request_resumes_from_its_cursor(
         receiver.release.set()
         receiver.hold_request = None
         await write_events(tickets, 5)  # written while no deliverer runs
-        again = Deliverers(settings, tmp_path, "again")
-        processes.append(again)
-        await again.start()
+        await processes.webhooks(settings, "again")
         await wait_for(lambda: len(receiver.delivered()) >= 20, 30, "every event after the restart")
         await asyncio.sleep(1.0)  # a double would show by now
         expected = await taken_ids(db)
@@ -150,7 +104,7 @@ async def test_a_deliverer_killed_mid_request_resumes_from_its_cursor(
 
 
 async def test_two_deliverers_on_one_postgres_send_each_event_exactly_once(
-    tmp_path: Path, receiver: Receiver, processes: list[Deliverers],
+    tmp_path: Path, receiver: Receiver, processes: Processes,  # noqa: F811  (the imported fixture)
     postgres_server: PostgresServer,  # noqa: F811  (the imported fixture)
 ) -> None:
     url = await postgres_server.create_database("ctiserver_webhooks_two")
@@ -158,9 +112,7 @@ async def test_two_deliverers_on_one_postgres_send_each_event_exactly_once(
     settings = settings_for(url, receiver)
     receiver.delay = 0.02  # each request in flight a while: the other deliverer finds the claim held
     for name in ("a", "b"):
-        process = Deliverers(settings, tmp_path, name)
-        processes.append(process)
-        await process.start()
+        await processes.webhooks(settings, name)
     db = Database(url)
     try:
         tickets = TicketRepository(db)

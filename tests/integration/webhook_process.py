@@ -1,4 +1,5 @@
-"""The webhooks' deliverers in a process of their own, for tests that kill it (SIGKILL):
+"""The webhooks' deliverers in a process of their own, for tests that kill it (SIGKILL;
+started by ``tests.support.processes``):
 the settings come pickled in the file named by argv[1]; each configured endpoint gets the
 server's supervised deliverer (``ctiserver.webhooks``) on the settings' database; it
 prints "ready" once every endpoint's cursor exists."""

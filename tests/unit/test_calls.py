@@ -331,6 +331,20 @@ def test_resync_adds_calls_it_did_not_know(tracker: CallTracker, recorder: Recor
     assert recorder.snapshots[-1]["duration"] == 47.0
 
 
+def test_adopt_adds_a_call_met_in_the_middle_and_ends_nothing(tracker: CallTracker, recorder: Recorder) -> None:
+    """An edge box's own call, taken while the queue box is down (ctiserver.telephony.standin):
+    added from the edge's channel list; the calls the tracker knows (box-1's) stay as they are."""
+    play_queue_call(tracker)
+    recorder.updates.clear()
+    edge = [ChannelSnapshot("box-2-1.7", "box-2-1.7", "PJSIP/carrier-00000003", "13588220482", "刘洋", "Up", 6)]
+    tracker.adopt(edge, T0 + 100)
+    tracker.adopt(edge, T0 + 101)
+    assert recorder.updates == [("started", "box-2-1.7")]
+    call = tracker.get("box-2-1.7")
+    assert call is not None and call.started_at == T0 + 94 and call.caller_number == "13588220482"
+    assert {c.linkedid for c in tracker.active_calls()} == {CALL, "box-2-1.7"}
+
+
 def test_queue_entry_after_resync_restores_the_wait(
     tracker: CallTracker, recorder: Recorder
 ) -> None:

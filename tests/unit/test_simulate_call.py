@@ -220,6 +220,20 @@ def test_a_hostile_name_stays_one_quoted_name() -> None:
     assert caller_id('"\\\r\n', "1") == ("1", False)
 
 
+def test_lab_callers_speak_a_law_as_a_local_channel_or_over_the_lab_trunk() -> None:
+    """Untranscoded to the agents' phones (alaw first): a Local-channel caller or one over SIP."""
+    settings = Settings()
+    local = originate_action(settings, LabCall("13800138000", "张伟"))
+    assert (local["Channel"], local["Context"], local["Exten"]) == (
+        "Local/s@lab-caller", "hotline", settings.hotline.number)
+    assert local["Codecs"] == "alaw"
+    trunk = originate_action(settings, LabCall("13800138000", "张伟", dtmf="1", over_sip=True))
+    assert (trunk["Channel"], trunk["Context"], trunk["Exten"]) == (
+        f"PJSIP/{settings.hotline.number}@lab-trunk", "lab-caller", "s")
+    assert trunk["Codecs"] == "alaw" and "LAB_DTMF=1" in trunk["Variable"]
+    check_fields(trunk)
+
+
 async def test_talk_hangs_up_after_talking_from_the_agents_answer() -> None:
     ami = ScriptedAmi()
     watch = CallWatch(ami)

@@ -7,6 +7,7 @@ each test logs in with its own client.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 from collections.abc import AsyncIterator
@@ -20,10 +21,12 @@ from aiohttp.test_utils import TestServer, make_mocked_request
 
 from ctiserver.settings import Settings, SettingsError, load_settings
 from ctiserver.storage.database import Database, upgrade_schema
+from ctiserver.users.sessions import SessionRepository
 from ctiserver.users.store import UserRepository
 from ctiserver.web.auth import COOKIE_NAME
 from ctiserver.web.keys import SESSIONS_KEY
 from ctiserver.web.origin import OriginCheck
+from ctiserver.web.ws import SESSION_ENDED, close_ended_sessions
 from tests.unit.test_flows_api import hotline_registry
 from tests.unit.test_web import FAST_HASHER, FakeAmi, FakeTracker
 from tests.unit.web_app import build_app
@@ -38,8 +41,9 @@ def customer() -> dict[str, str]:
 
 
 class Lab:
-    def __init__(self, server: TestServer, app: web.Application, users: UserRepository) -> None:
-        self.server, self.app, self.users = server, app, users
+    def __init__(self, server: TestServer, app: web.Application, users: UserRepository, db_url: str) -> None:
+        self.server, self.app, self.users, self.db_url = server, app, users, db_url
+        self.users_made: list[str] = []
 
     def url(self, path: str) -> str:
         return str(self.server.make_url(path))
@@ -72,7 +76,7 @@ async def lab(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Lab]:
                     flows=await hotline_registry(tmp_path, db))
     server = TestServer(app)
     await server.start_server()
-    yield Lab(server, app, users)
+    yield Lab(server, app, users, url)
     await server.close()
     await db.close()
 
@@ -217,6 +221,97 @@ async def test_a_new_password_or_role_ends_the_users_sessions(lab: Lab) -> None:
     finally:
         await first.close()
         await second.close()
+
+
+async def socket_of(client: aiohttp.ClientSession) -> aiohttp.ClientWebSocketResponse:
+    socket = await client.ws_connect("/ws")
+    assert (await socket.receive_json())["type"] == "hello"
+    return socket
+
+
+async def closed_with(socket: aiohttp.ClientWebSocketResponse, within: float = 5.0) -> int | None:
+    """The close code the server sends, within ``within`` seconds (well before the periodic
+    check, ``web.session_check``: the ends of this process close the sockets at once)."""
+    async with asyncio.timeout(within):
+        while (message := await socket.receive()).type is aiohttp.WSMsgType.TEXT:
+            pass
+    assert message.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED, aiohttp.WSMsgType.CLOSING)
+    return socket.close_code
+
+
+async def still_open(socket: aiohttp.ClientWebSocketResponse) -> bool:
+    """Open: the server answers a ping (the feed is one-way; the socket stays usable)."""
+    if socket.closed:
+        return False
+    await socket.ping()
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(0.3):
+            message = await socket.receive()
+            return message.type is aiohttp.WSMsgType.TEXT
+    return not socket.closed
+
+
+async def test_a_logout_closes_the_websockets_of_that_session_at_once(lab: Lab) -> None:
+    await lab.users.add("agent1081", PASSWORD, "agent")
+    tab, other_browser = await lab.client("agent1081"), await lab.client("agent1081")
+    second_tab = await lab.client(None)  # the same browser's other tab: the same cookie
+    second_tab.cookie_jar.update_cookies(
+        {COOKIE_NAME: tab.cookie_jar.filter_cookies(lab.server.make_url("/"))[COOKIE_NAME].value})
+    try:
+        sockets = [await socket_of(tab), await socket_of(second_tab)]
+        elsewhere = await socket_of(other_browser)
+        assert (await tab.post("/logout")).status == 200
+        assert [await closed_with(s) for s in sockets] == [SESSION_ENDED, SESSION_ENDED]
+        assert await still_open(elsewhere), "the user's session in another browser goes on"
+        assert (await other_browser.get("/api/me")).status == 200
+        with pytest.raises(WSServerHandshakeError) as refused:
+            await second_tab.ws_connect("/ws")
+        assert refused.value.status == 401
+    finally:
+        for client in (tab, second_tab, other_browser):
+            await client.close()
+
+
+@pytest.mark.parametrize("change", [{"password": "a new long password 1"}, {"role": "supervisor"},
+                                    {"disabled": True}])
+async def test_a_new_password_or_role_or_a_disabled_account_closes_the_users_websockets(
+    lab: Lab, change: dict[str, Any],
+) -> None:
+    name = f"agent10{90 + len(lab.users_made)}"
+    lab.users_made.append(name)
+    user = await lab.users.add(name, PASSWORD, "agent")
+    first, second = await lab.client(name), await lab.client(name)
+    bystander = await lab.client("agent1002")
+    try:
+        sockets = [await socket_of(first), await socket_of(first), await socket_of(second)]
+        theirs = await socket_of(bystander)
+        changed = await lab.users.change(user.id, **change)
+        assert changed is not None and changed.sessions_ended == 2
+        assert [await closed_with(s) for s in sockets] == [SESSION_ENDED] * 3
+        assert await still_open(theirs), "another user's socket is left alone"
+    finally:
+        for client in (first, second, bystander):
+            await client.close()
+
+
+async def test_a_session_ended_by_another_process_closes_its_websockets_at_the_check(lab: Lab) -> None:
+    """``ctiserver user sessions --revoke`` or another server: no word reaches this process;
+    the periodic check (``close_ended_sessions``, every ``web.session_check`` s) finds it."""
+    await lab.users.add("agent1085", PASSWORD, "agent")
+    client = await lab.client("agent1085")
+    elsewhere = Database(lab.db_url)  # another process's view of the same database
+    try:
+        socket = await socket_of(client)
+        user = await lab.users.find("agent1085")
+        assert user is not None
+        other = SessionRepository(elsewhere, secret="websec test secret", idle=3600, lifetime=7200)
+        assert await other.revoke_user(user.id) == 1
+        assert await still_open(socket), "not told: open until the check"
+        assert await close_ended_sessions(lab.app) == 1
+        assert await closed_with(socket) == SESSION_ENDED
+    finally:
+        await elsewhere.close()
+        await client.close()
 
 
 async def test_a_new_login_ends_the_browsers_old_session(lab: Lab) -> None:

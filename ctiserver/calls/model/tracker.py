@@ -87,7 +87,6 @@ class CallTracker:
         channels we did not know about are added, started ``duration`` ago.
         """
         alive = {s.uniqueid for s in snapshots}
-        started: dict[str, Call] = {}
         changed: dict[str, Call] = {}
         for call in list(self._calls.values()):
             lost = [
@@ -98,7 +97,16 @@ class CallTracker:
                 self._end_leg(call, leg, at, None, LOST_DURING_OUTAGE)
             if lost and not self._end_if_last_leg(call, at):
                 changed[call.linkedid] = call
+        self._add_snapshots(snapshots, at, changed)
 
+    def adopt(self, snapshots: Sequence[ChannelSnapshot], at: float) -> None:
+        """Add the channels of a CoreShowChannels snapshot taken at ``at`` that are not known,
+        ending nothing: a call met in the middle (an edge box's own call, taken while the queue
+        box is down: ``ctiserver.telephony.standin``)."""
+        self._add_snapshots(snapshots, at, {})
+
+    def _add_snapshots(self, snapshots: Sequence[ChannelSnapshot], at: float, changed: dict[str, Call]) -> None:
+        started: dict[str, Call] = {}
         # The originating leg first, then the oldest: the first leg is the caller's.
         for snap in sorted(snapshots, key=lambda s: (s.uniqueid != s.linkedid, -s.duration)):
             if is_announcement(snap.linkedid):
