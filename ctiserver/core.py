@@ -9,6 +9,7 @@ which long-lived tasks to run, which typed telephony events to follow.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import socket
 import time
@@ -18,12 +19,13 @@ from typing import Any, Protocol, TypeVar
 
 from aiohttp import web
 
-from ctiserver.settings import Settings
+from ctiserver.settings import Settings, StorageSettings
 from ctiserver.storage.database import Database
 from ctiserver.storage.leases import Leases
 from ctiserver.storage.nodes import NodeRegistry
 from ctiserver.storage.notify import Notifications
 from ctiserver.storage.writer import BackgroundWriter
+from ctiserver.storage.writer.rescue import JournalRescue, OwnerLock, journal_home
 from ctiserver.supervision import SupervisedTask
 from ctiserver.telephony.agi.server import AgiServer
 from ctiserver.telephony.ami.link import AmiLink
@@ -80,6 +82,13 @@ class Core:
     leases: Leases = field(init=False)
     #: the nodes on this database: who is up, one session secret (nothing on SQLite)
     nodes: NodeRegistry = field(init=False)
+    #: the durable writers' settings: their journal directory is this node's own under
+    #: ``storage.shared_journal_dir`` when that is set
+    storage: StorageSettings = field(init=False)
+    #: writes the journals of nodes that are down (``storage.shared_journal_dir``), or None
+    journal_rescue: JournalRescue | None = field(init=False, default=None)
+    _writers: list[BackgroundWriter[Any]] = field(default_factory=list)
+    _owner_lock: OwnerLock | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
         nodes = self.settings.nodes
@@ -92,6 +101,18 @@ class Core:
         )
         if self.nodes.enabled:
             self._long_running.append(SupervisedTask("node-heartbeat", self._heartbeat))
+        self.storage = self.settings.storage
+        shared = self.storage.shared_journal_dir
+        if shared:
+            home = journal_home(shared, self.node_name)
+            self.storage = dataclasses.replace(self.storage, journal_dir=str(home))
+            self._owner_lock = OwnerLock(home)
+            if self.nodes.enabled:
+                self.journal_rescue = JournalRescue(
+                    shared, self.node_name, self.db.url, self.nodes, lambda: list(self._writers),
+                    interval=nodes.heartbeat,
+                )
+                self._long_running.append(SupervisedTask("journal-rescue", self.journal_rescue.run))
 
     async def _heartbeat(self) -> None:
         await self.nodes.run(time.time)  # real time, whatever clock the features read
@@ -144,14 +165,19 @@ class Core:
         encode: Callable[[T], Mapping[str, Any]],
         decode: Callable[[Mapping[str, Any]], T],
         started_by_core: bool = True,
+        journal_first: bool = False,
     ) -> BackgroundWriter[T]:
         """A writer for what the event path must store (``ctiserver.storage.writer``): kept in
         memory, then journaled under ``name`` while the database is away, shown in
         ``/healthz``; drained at stop. Started with the features, unless the feature starts
-        it itself (``started_by_core=False``: e.g. to replay its journal before reading)."""
+        it itself (``started_by_core=False``: e.g. to replay its journal before reading).
+        ``journal_first``: what a caller asked for, on disk before anything else (see
+        ``BackgroundWriter``)."""
         writer: BackgroundWriter[T] = BackgroundWriter(
-            save, what, name=name, encode=encode, decode=decode, settings=self.settings.storage
+            save, what, name=name, encode=encode, decode=decode, settings=self.storage,
+            journal_first=journal_first,
         )
+        self._writers.append(writer)
         health.watch_writer(self.app, writer)
         if started_by_core:
             self.on_start(writer.start)
@@ -169,6 +195,8 @@ class Core:
 
     async def start_features(self) -> None:
         await self.nodes.join(time.time())  # refuses another session secret than the nodes up
+        if self._owner_lock is not None:  # before any writer opens its journal
+            await self._owner_lock.take()
         await self.leases.start()
         for hook in self._starting:
             await hook()
@@ -192,3 +220,5 @@ class Core:
     async def close(self) -> None:
         for hook in reversed(self._stopping):
             await hook()
+        if self._owner_lock is not None:
+            self._owner_lock.release()

@@ -64,7 +64,8 @@ def register(
     notifier = CallbackNotifier(core.hub, agents.seats)
     service = MissedCallService(store, customers, runs, changed=notifier.changed, clock=core.clock)
     writer: BackgroundWriter[Change] = core.durable_writer(
-        service.save, "missed calls", name="callbacks", encode=change_to_dict, decode=change_from_dict
+        service.save, "missed calls", name="callbacks", encode=change_to_dict, decode=change_from_dict,
+        journal_first=True,
     )
     thresholds = {queue.name: queue.callback_after_wait for queue in settings.hotline.queues}
     stats.subscribe(MissedCalls(calls, thresholds, writer.put))

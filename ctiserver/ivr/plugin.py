@@ -14,6 +14,7 @@ from ctiserver.calls.model import CallUpdate
 from ctiserver.core import Core
 from ctiserver.customers import CustomerRepository
 from ctiserver.ivr import http
+from ctiserver.ivr.callback_requesting import callback_from_dict, callback_to_dict
 from ctiserver.ivr.engine.runner import FlowEngine
 from ctiserver.ivr.hotline import HotlineIvr
 from ctiserver.ivr.prompts import PromptLibrary, prompt_dirs
@@ -57,10 +58,18 @@ def register(
     engine, services = _flow_engine(
         core.settings, core.db, prompts, availability, customers=customers, tickets=tickets, callbacks=callbacks
     )
-    # a ticket the database was too busy for is opened later, from the journal if need be
+    # a ticket the database was too busy for is opened later, from the journal (on disk at
+    # once: a request is the caller's, kept through a crash; another node writes it if this
+    # one never comes back, ``storage.shared_journal_dir``)
     opener = services.ticket_opener
     opener.later = core.durable_writer(
-        opener.open_queued, "IVR tickets", name="ivr-tickets", encode=request_to_dict, decode=request_from_dict
+        opener.open_queued, "IVR tickets", name="ivr-tickets", encode=request_to_dict, decode=request_from_dict,
+        journal_first=True,
+    ).put
+    requests = services.callback_requests
+    requests.later = core.durable_writer(
+        requests.request_queued, "IVR callback requests", name="ivr-callbacks", encode=callback_to_dict,
+        decode=callback_from_dict, journal_first=True,
     ).put
     runs = services.runs  # one instance: the engine's services record the runs the hotline reads
     hotline = HotlineIvr(flows, engine, runs)
@@ -126,6 +135,7 @@ def _flow_engine(
         callback_queue=settings.hotline.default_queue,
         timezone=settings.hotline.timezone,
         region=settings.hotline.region,
+        ticket_wait=ivr.ticket_wait,
     )
     if ivr.hours != "flow":
         log.warning("ivr.hours = %r: hours nodes do not apply their flow's opening hours", ivr.hours)

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from ctiserver.customers import DEFAULT_REGION, CustomerRepository, Product, normalize_phone
+from ctiserver.ivr.callback_requesting import PatientCallbackRequests
 from ctiserver.ivr.dryrun import DryRunServices
 from ctiserver.ivr.engine.services import (
     AppointmentAnswer,
@@ -132,6 +133,7 @@ class DbFlowServices:
         callback_queue: str | None = None,
         timezone: str = "Asia/Shanghai",
         region: str = DEFAULT_REGION,
+        ticket_wait: float = 20.0,
     ) -> None:
         """``customers``, ``tickets``, ``callbacks``: the server's one instance of each;
         ``callback_queue``: the queue whose agents call them back; ``timezone``: the hotline's,
@@ -143,7 +145,9 @@ class DbFlowServices:
         self.customers = customers
         self.tickets = tickets
         #: tickets wait for a busy database, then go to the durable writer (``ticket_opening``)
-        self.ticket_opener = PatientTicketOpener(self._open_ticket, self._ivr_tickets_of)
+        self.ticket_opener = PatientTicketOpener(self._open_ticket, self._ivr_tickets_of, wait=ticket_wait)
+        #: callback requests too (``callback_requesting``)
+        self.callback_requests = PatientCallbackRequests(self._record_callback, wait=ticket_wait)
         self.callbacks = callbacks
         self.callback_queue = callback_queue
         self.voicemails = VoicemailRepository(db)
@@ -182,6 +186,11 @@ class DbFlowServices:
         return ticket.number
 
     async def request_callback(self, request: CallbackRequest) -> str:
+        """The callback's id (CallbackQueued: the database stayed busy, it is recorded when it
+        answers)."""
+        return await self.callback_requests.request(request)
+
+    async def _record_callback(self, request: CallbackRequest) -> str:
         """Recorded with the customer even when the flow asked before identifying the caller."""
         customer_id = request.customer_id
         if customer_id is None:

@@ -2,7 +2,8 @@
 
 A failure that may pass (SQLite's "database is locked", a lost connection:
 ``storage.writer.is_transient``) is tried again with back-off while the caller waits, up
-to ``wait`` seconds; then, or if the call ends meanwhile, the request goes to the durable
+to ``wait`` seconds (``ivr.ticket_wait``; an attempt still waiting then, e.g. for a lock,
+is given up); then, or if the call ends meanwhile, the request goes to the durable
 writer (journaled, replayed at start) and the ticket is opened as soon as the database
 answers. Opening from the writer is idempotent: a request whose call already has a
 ticket of that type and summary from the IVR opens nothing.
@@ -11,15 +12,17 @@ ticket of that type and summary from the IVR opens nothing.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import asdict
-from typing import Any
+from typing import Any, TypeVar
 
 from ctiserver.ivr.engine.services import TicketQueued, TicketRequest
 from ctiserver.storage.writer import is_transient
 
 log = logging.getLogger(__name__)
+R = TypeVar("R")
 
 #: seconds the caller waits for a busy database before the request is queued
 WAIT = 20.0
@@ -38,6 +41,48 @@ def request_from_dict(data: Mapping[str, Any]) -> TicketRequest:
         caller_number=data.get("caller_number"), customer_id=data.get("customer_id"),
         call_id=str(data["call_id"]), flow_path=[str(n) for n in data.get("flow_path") or []],
     )
+
+
+async def patiently(
+    attempt: Callable[[], Awaitable[R]], *, wait: float, sleep: Callable[[float], Awaitable[None]],
+    later: Callable[[], None] | None, queued: type[Exception], what: str,
+) -> R:
+    """``attempt()``, tried again with back-off while it fails for a reason that may pass,
+    up to ``wait`` seconds (an attempt still running then is given up); then ``later()``
+    (the durable writer) and ``queued`` is raised. Cancelled (the call ended): ``later()``
+    too. Without ``later`` the last error is raised."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + wait
+    delay = FIRST_DELAY
+    tries = 0
+    while True:
+        try:
+            # a statement stuck behind a lock counts as busy too (TimeoutError is transient)
+            async with asyncio.timeout(max(deadline - loop.time(), FIRST_DELAY)):
+                return await attempt()
+        except asyncio.CancelledError:
+            if later is not None:
+                later()
+            raise
+        except Exception as exc:
+            if not is_transient(exc):
+                raise
+            tries += 1
+            if loop.time() + delay > deadline:
+                if later is None:
+                    raise
+                log.warning("%s: the database stayed busy for %.0f s (%s); queued, written when it answers",
+                            what, wait, exc)
+                later()
+                raise queued(str(exc)) from exc
+            log.info("%s waits for the database (attempt %d): %s", what, tries, exc)
+        try:
+            await sleep(delay)
+        except asyncio.CancelledError:
+            if later is not None:
+                later()
+            raise
+        delay = min(delay * 2, LONGEST_DELAY)
 
 
 class PatientTicketOpener:
@@ -61,38 +106,12 @@ class PatientTicketOpener:
     async def open(self, request: TicketRequest) -> str:
         """The ticket's number; TicketQueued if the database stayed busy and the request
         went to the durable writer (without one the last error is raised)."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + self._wait
-        delay = FIRST_DELAY
-        attempt = 0
-        while True:
-            try:
-                return await self._open(request)
-            except asyncio.CancelledError:
-                # the call ended while it waited: open the ticket anyway, later
-                if self.later is not None:
-                    self.later(request)
-                raise
-            except Exception as exc:
-                if not is_transient(exc):
-                    raise
-                attempt += 1
-                if loop.time() + delay > deadline:
-                    if self.later is None:
-                        raise
-                    log.warning("call %s: the database stayed busy for %.0f s (%s); the %s ticket is queued"
-                                " and opened when it answers", request.call_id, self._wait, exc, request.type)
-                    self.later(request)
-                    raise TicketQueued(str(exc)) from exc
-                log.info("call %s: the %s ticket waits for the database (attempt %d): %s",
-                         request.call_id, request.type, attempt, exc)
-            try:
-                await self._sleep(delay)
-            except asyncio.CancelledError:
-                if self.later is not None:
-                    self.later(request)
-                raise
-            delay = min(delay * 2, LONGEST_DELAY)
+        later = self.later
+        return await patiently(
+            lambda: self._open(request), wait=self._wait, sleep=self._sleep,
+            later=None if later is None else functools.partial(later, request),
+            queued=TicketQueued, what=f"call {request.call_id}: the {request.type} ticket",
+        )
 
     async def open_queued(self, requests: Sequence[TicketRequest]) -> None:
         """The durable writer's save: each request's ticket, unless its call has it already."""

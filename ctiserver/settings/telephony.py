@@ -302,6 +302,9 @@ class IvrSettings:
     asterisk_voicemail_dir: str = ""
     #: Asterisk's stock sounds, for checking ``{file: NAME}`` prompts
     asterisk_sounds_dir: str = "/usr/share/asterisk/sounds/en"
+    #: seconds a caller waits for a busy database to open the flow's ticket; then the
+    #: request goes to the journal and the ticket is opened when the database answers
+    ticket_wait: float = 20.0
     #: flows_dir as Asterisk sees it, for ``{file: sounds/...}`` prompts (flows_dir/sounds)
     asterisk_flows_dir: str = ""
     #: "flow": every ``hours`` node follows its flow's opening hours; "open": all are
@@ -316,6 +319,10 @@ class StorageSettings:
 
     #: where each writer keeps its journal (``NAME.jsonl``) and dead letter (``NAME.dead.jsonl``)
     journal_dir: str = "var/journal"
+    #: several nodes: a directory every node sees (NFS). Each node's journals are then in
+    #: ``<it>/<node name>/`` (journal_dir unused), and a live node writes those of a node
+    #: that is down (docs/deploy.md section 9); "" = journal_dir, on the node's own disk
+    shared_journal_dir: str = ""
     #: records kept in memory per writer; beyond that they are appended to the journal
     queue_size: int = 1000
     #: records per database transaction

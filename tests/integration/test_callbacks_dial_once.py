@@ -35,8 +35,9 @@ from ctiserver.visits.store import VisitRepository
 from ctiserver.visits.views import VisitAttemptInfo, VisitInfo
 from tests.integration.conftest import LabFactory, eventually
 from tests.integration.test_callbacks import callback_settings
-from tests.integration.test_callbacks_crash import Originates, ServerProcess, processes  # noqa: F401  (fixture)
+from tests.integration.test_callbacks_crash import Originates
 from tests.pg import PostgresServer, postgres_server  # noqa: F401  (fixture)
+from tests.support.processes import ChildProcess, Processes, processes  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.integration
 
@@ -107,7 +108,7 @@ async def _final(url: str, tasks: list[CallbackInfo], wait: float) -> tuple[list
 
 
 async def test_a_server_down_longer_than_a_call_dials_no_answered_customer_again(
-    make_lab: LabFactory, tmp_path: Path, processes: list[ServerProcess],  # noqa: F811
+    make_lab: LabFactory, tmp_path: Path, processes: Processes,  # noqa: F811
 ) -> None:
     lab = await make_lab(callback_settings(tmp_path, dial=False, server_id="node-a"))
     await set_global(lab, "LAB_ANSWER_DELAY", "0.2")
@@ -126,9 +127,7 @@ async def test_a_server_down_longer_than_a_call_dials_no_answered_customer_again
     records = Records(seen)
     try:
         serving = lab.settings.replace(callbacks={"dial": True})
-        first = ServerProcess(serving, tmp_path, "first")
-        processes.append(first)
-        await first.start()
+        first = await processes.server(serving, "first")
 
         async def all_dialled() -> bool:
             return len(seen.customers) == 4
@@ -140,9 +139,7 @@ async def test_a_server_down_longer_than_a_call_dials_no_answered_customer_again
             return set(seen.by_channel) <= seen.gone
 
         await eventually(all_over, 30, "every callback call to end while the server is down")
-        again = ServerProcess(serving, tmp_path, "again")
-        processes.append(again)
-        await again.start()
+        again = await processes.server(serving, "again")
         done, attempts = await _final(lab.settings.database.url, tasks, 30)
         assert "by Asterisk's record" in again.log.read_text(), "the outcomes were read, not assumed"
         # the same for an agent's return-visit call: its server killed as the agent's phone
@@ -155,9 +152,7 @@ async def test_a_server_down_longer_than_a_call_dials_no_answered_customer_again
             return visit_call in seen.gone
 
         await eventually(visit_over, 30, "the visit's call to end while the server is down")
-        third = ServerProcess(serving, tmp_path, "third")
-        processes.append(third)
-        await third.start()
+        third = await processes.server(serving, "third")
         visited, visit_attempts = await _visit_resolved(lab.settings.database.url, visit.id)
         # and one watched to its end: the customer's leg recorded ([cti-attempt-reached] runs
         # [cti-record]), the outcome from the Dial's end
@@ -280,7 +275,7 @@ class Records:
 
 
 async def test_of_two_servers_the_survivor_resolves_the_dead_ones_attempts_and_offers_its_agent_again(
-    make_lab: LabFactory, tmp_path: Path, processes: list[ServerProcess],  # noqa: F811
+    make_lab: LabFactory, tmp_path: Path, processes: Processes,  # noqa: F811
     postgres_server: PostgresServer,  # noqa: F811
 ) -> None:
     lease = 4.0
@@ -297,16 +292,14 @@ async def test_of_two_servers_the_survivor_resolves_the_dead_ones_attempts_and_o
     seen = Dials(lab)
     await seen.link.start()
     await seen.link.wait_ready(20)
-    servers: dict[str, ServerProcess] = {}
+    servers: dict[str, ChildProcess] = {}
     try:
         for name in ("node-a", "node-b"):
             serving = lab.settings.replace(
                 callbacks={"dial": True, "server_id": name, "lease": lease}, nodes={"lease_interval": 1.0},
                 web={"port": free_port()}, agi={"port": free_port()},
             )
-            servers[name] = ServerProcess(serving, tmp_path, name)
-            processes.append(servers[name])
-            await servers[name].start()
+            servers[name] = await processes.server(serving, name)
         for extension in ("1001", "1002", "1003", "1004"):  # both servers up: one of them dials
             await seen.link.send_action({
                 "Action": "QueueAdd", "Queue": "support", "Interface": f"Local/{extension}@lab-agents/n",

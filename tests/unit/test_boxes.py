@@ -65,7 +65,7 @@ def test_one_box_renders_no_trunk_and_the_snippets_stay_as_they_were(tmp_path: P
     assert box_view(LAB, None) is None
     etc = render_config(LAB, INSTALL, AsteriskLayout(base=str(tmp_path / "one")), None)
     assert "cti-from-boxes" not in (etc / "extensions.conf").read_text()
-    assert "from_user" not in (etc / "pjsip.conf").read_text()
+    assert "context = cti-from-boxes" not in (etc / "pjsip.conf").read_text()  # no trunk to another box
     assert "PJSIP_DIAL_CONTACTS" not in render_snippets(LAB)["extensions_ctiserver.conf"]
     assert "cti-from-boxes" not in dialplan_contexts(LAB)
 

@@ -11,7 +11,7 @@ from typing import Any
 from ctiserver.ivr.conditions import text
 from ctiserver.ivr.engine.handoff import TICKET_VAR
 from ctiserver.ivr.engine.run import Event
-from ctiserver.ivr.engine.services import CallbackRequest, TicketQueued, TicketRequest, VoicemailRequest
+from ctiserver.ivr.engine.services import CallbackQueued, CallbackRequest, TicketQueued, TicketRequest, VoicemailRequest
 from ctiserver.ivr.engine.walk import CUSTOMER_VARS, Walk
 
 log = logging.getLogger(__name__)
@@ -94,10 +94,15 @@ class BackOfficeNodes(Walk):
         )
         try:
             await self.services.request_callback(request)
+        except CallbackQueued as exc:
+            log.warning("call %s: flow %s, %s: the callback request is queued: %s", self.call_id,
+                        self.flow.name, self.where, exc)
+            self.current.result = "queued"
         except Exception as exc:
             self._error(f"could not record the callback: {exc}")
             return node["next"]
-        self.current.result = "requested"
+        else:
+            self.current.result = "requested"
         await self._say(node.get("prompt"))
         return node["next"]
 

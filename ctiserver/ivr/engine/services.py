@@ -21,6 +21,10 @@ class TicketQueued(Exception):
     """The database stayed busy: the ticket is opened when it answers, its number not known now."""
 
 
+class CallbackQueued(Exception):
+    """The database stayed busy: the callback request is recorded when it answers."""
+
+
 @dataclass(frozen=True)
 class TicketRequest:
     type: str

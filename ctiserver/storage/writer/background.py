@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 import logging
 import time
@@ -34,6 +35,9 @@ class BackgroundWriter(Generic[T]):
     ``save`` must be idempotent: a batch may be written again after a lost commit
     acknowledgment or a crash. ``encode`` and ``decode`` turn a record into a JSON
     object and back (the journal and the dead letter). ``name`` names the files.
+    ``journal_first``: every record is appended to the journal before anything else (what a
+    caller asked for: kept through a crash of the process, not only through the database's
+    absence), then written from there.
     """
 
     def __init__(
@@ -46,6 +50,7 @@ class BackgroundWriter(Generic[T]):
         decode: Callable[[Mapping[str, Any]], T],
         settings: StorageSettings | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        journal_first: bool = False,
     ) -> None:
         self._save_batch = save
         self._what = what
@@ -54,6 +59,7 @@ class BackgroundWriter(Generic[T]):
         self._decode = decode
         self._settings = settings or StorageSettings()
         self._sleep = sleep
+        self._journal_first = journal_first
         directory = Path(self._settings.journal_dir)
         self._journal = Journal(directory / f"{name}.jsonl")
         self._dead = DeadLetter(directory / f"{name}.dead.jsonl", writer=name, what=what)
@@ -76,6 +82,14 @@ class BackgroundWriter(Generic[T]):
         self._task: asyncio.Task[None] | None = None
         self._flusher: asyncio.Task[None] | None = None
         self._stopped = False
+
+    def twin(self, journal_dir: Path) -> BackgroundWriter[T]:
+        """A writer of the same records from another journal directory (another node's)."""
+        return BackgroundWriter(
+            self._save_batch, f"{self._what} ({journal_dir.name}'s journal)", name=self.name,
+            encode=self._encode, decode=self._decode, sleep=self._sleep,
+            settings=dataclasses.replace(self._settings, journal_dir=str(journal_dir)),
+        )
 
     @property
     def journal_path(self) -> Path:
@@ -109,7 +123,7 @@ class BackgroundWriter(Generic[T]):
                 if fd is not None:
                     fsync_and_close(fd)
             return
-        if self._journaled == 0 and len(self._memory) < self._settings.queue_size:
+        if not self._journal_first and self._journaled == 0 and len(self._memory) < self._settings.queue_size:
             self._memory.append(item)
             self._wake.set()
             return
@@ -129,7 +143,7 @@ class BackgroundWriter(Generic[T]):
                       self._journal.path, exc)
             self._memory.append(item)
         else:
-            if self._journaled == 0:
+            if self._journaled == 0 and not self._journal_first:
                 log.warning("%s: more than %d waiting; journaling to %s", self._what,
                             self._settings.queue_size, self._journal.path)
             self._journaled += 1

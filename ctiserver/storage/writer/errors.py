@@ -17,6 +17,9 @@ from sqlalchemy import exc as sa_exc
 #: (serialisation failure, deadlock), and syntax or access rule (a missing table or
 #: grant is fixed by an operator, not by throwing the records away)
 TRANSIENT_SQLSTATE_CLASSES = frozenset({"08", "53", "57", "58", "40", "42"})
+#: single SQLSTATEs that pass, of classes otherwise the record's or unknown: a lock not
+#: granted within ``lock_timeout`` (55P03), an object in use (55006)
+TRANSIENT_SQLSTATES = frozenset({"55P03", "55006"})
 #: SQLSTATE classes of errors that are the record's own: data exception, integrity
 #: constraint violation
 PERMANENT_SQLSTATE_CLASSES = frozenset({"22", "23"})
@@ -70,6 +73,8 @@ def is_transient(exc: BaseException) -> bool:
     for error in chain:
         state = getattr(error, "sqlstate", None)
         if isinstance(state, str) and len(state) == 5:
+            if state in TRANSIENT_SQLSTATES:
+                return True
             if state[:2] in PERMANENT_SQLSTATE_CLASSES:
                 return False
             if state[:2] in TRANSIENT_SQLSTATE_CLASSES:

@@ -4,59 +4,19 @@ panoramisk 1.4 decodes every TCP chunk on its own with ``errors='ignore'``: a
 Chinese caller name whose UTF-8 bytes straddle two reads loses characters. Here
 bytes are buffered until a whole message (ending in a blank line) is there, and
 only then decoded; bytes that are not UTF-8 become U+FFFD instead of vanishing
-or raising. Parsing a decoded message is left to panoramisk's ``Message``.
+or raising. A decoded message becomes a panoramisk ``Message`` (message.py).
 """
 
 from __future__ import annotations
 
-from typing import Any
-from urllib.parse import unquote
-
 from panoramisk.message import Message
+
+from ctiserver.telephony.ami.message import parse_message
 
 GREETING_PREFIX = b"Asterisk Call Manager/"
 _END = b"\r\n\r\n"
-#: responses whose last lines are a body (panoramisk parses those itself)
-_HAS_BODY = ("Response: Follows", "Response: Fail")
-#: header names seen, lower-cased once (Asterisk's set is small; bounded all the same)
-_LOWER: dict[str, str] = {}
-_LOWER_MAX = 4096
 
-
-def parse_message(text: str) -> Message | None:
-    """What ``Message.from_line(text)`` gives, built without panoramisk's per-key
-    ``__setitem__``: every node parses the whole AMI stream, and that was most of the
-    pipeline's time (bench/nodes.py). Events and plain responses only; a response with a
-    body goes to panoramisk."""
-    if text.startswith(_HAS_BODY):
-        return Message.from_line(text)
-    headers: dict[str, Any] = {}
-    for line in text.split("\r\n"):
-        key, sep, value = line.partition(": ")
-        if not sep:
-            continue
-        if key[:1] in "rR" and key.lower() == "result":
-            value = unquote(value).strip()
-        if key in headers:
-            previous = headers[key]
-            headers[key] = [*previous, value] if isinstance(previous, list) else [previous, value]
-        else:
-            headers[key] = value
-    if "Event" not in headers and "Response" not in headers:
-        return None
-    store: dict[str, tuple[str, Any]] = {}
-    for key, value in headers.items():
-        low = _LOWER.get(key)
-        if low is None:
-            low = key.lower()
-            if len(_LOWER) < _LOWER_MAX:
-                _LOWER[key] = low
-        store[low] = (key, value)
-    store["content"] = ("content", "")
-    message = Message.__new__(Message)
-    message._store = store  # what CaseInsensitiveDict.__init__ would fill, as it would
-    message.manager = None
-    return message
+__all__ = ["FrameSplitter", "parse_message"]
 
 
 class FrameSplitter:
@@ -73,24 +33,25 @@ class FrameSplitter:
         self._buffer += data
         if self.greeting is None and not self._take_greeting():
             return []
+        last = self._buffer.rfind(_END)
         messages: list[Message] = []
-        while True:
-            end = self._buffer.find(_END)
-            if end < 0:
-                if len(self._buffer) > self._max:
-                    self.rejected.append(f"frame over {self._max} bytes dropped")
-                    self._buffer.clear()
-                break
-            raw = bytes(self._buffer[:end])
-            del self._buffer[: end + len(_END)]
-            text = raw.decode("utf-8", errors="replace").strip("\r\n")
-            if not text:
-                continue
-            message = parse_message(text)
-            if message is None:
-                self.rejected.append(text[:200])
-                continue
-            messages.append(message)
+        if last >= 0:
+            # Decoded at once, then split: a CR or LF is never part of a UTF-8 sequence,
+            # nor of what replaces a broken one, so each frame decodes as it would alone.
+            block = bytes(self._buffer[:last]).decode("utf-8", errors="replace")
+            del self._buffer[: last + len(_END)]
+            for frame in block.split("\r\n\r\n"):
+                text = frame.strip("\r\n")
+                if not text:
+                    continue
+                message = parse_message(text)
+                if message is None:
+                    self.rejected.append(text[:200])
+                    continue
+                messages.append(message)
+        if len(self._buffer) > self._max:
+            self.rejected.append(f"frame over {self._max} bytes dropped")
+            self._buffer.clear()
         return messages
 
     def _take_greeting(self) -> bool:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from ctiserver.telephony.ami.message import lowered_headers
 from ctiserver.telephony.ami.translate.channels import (
     CHANNEL_BUILDERS,
     channel_snapshots,
@@ -30,21 +31,27 @@ __all__ = ["channel_snapshots", "parse_duration", "queue_status_items", "to_even
 
 
 def to_event(message: Mapping[str, str], received_at: float) -> DomainEvent | None:
-    """The domain event for one AMI event message, or None if not of interest."""
+    """The domain event for one AMI event message, or None if not of interest.
+
+    Only the name is read of an event nobody translates (most of the stream): an
+    ``AmiMessage`` then stays unparsed. The builders read headers by lower-cased name
+    from a plain dict (``lowered_headers``), as case-insensitively as panoramisk does.
+    """
     name = message.get("Event")
     if not isinstance(name, str):
         return None
-    builder = CHANNEL_BUILDERS.get(name.lower())
+    name = name.lower()
+    builder = CHANNEL_BUILDERS.get(name)
     if builder is None:
-        queue_builder = MEMBER_BUILDERS.get(name.lower())
+        queue_builder = MEMBER_BUILDERS.get(name)
         if queue_builder is None:
             return None
-        return queue_builder(message, timestamp(message, received_at))
-    uniqueid = text(message, "Uniqueid")
+        m = lowered_headers(message)
+        return queue_builder(m, timestamp(m, received_at))
+    m = lowered_headers(message)
+    uniqueid = text(m, "uniqueid")
     if not uniqueid:
         return None
     # A channel is its own linkedid until Asterisk says otherwise.
-    linkedid = text(message, "Linkedid") or uniqueid
-    return builder(
-        message, timestamp(message, received_at), uniqueid, linkedid, text(message, "Channel")
-    )
+    linkedid = text(m, "linkedid") or uniqueid
+    return builder(m, timestamp(m, received_at), uniqueid, linkedid, text(m, "channel"))

@@ -10,6 +10,7 @@ import math
 from collections.abc import Callable, Iterable, Mapping
 from typing import TypedDict
 
+from ctiserver.telephony.ami.message import lowered_headers
 from ctiserver.telephony.ami.translate.fields import caller_id, integer, opt, text
 from ctiserver.telephony.events import (
     AgentCalled,
@@ -35,37 +36,37 @@ from ctiserver.telephony.events import (
 def _channel_created(m: Mapping[str, str], at: float, uid: str, lid: str, chan: str) -> Event:
     return ChannelCreated(
         at, uid, lid, chan,
-        caller_number=caller_id(m, "CallerIDNum"),
-        caller_name=caller_id(m, "CallerIDName"),
-        context=text(m, "Context"),
-        exten=text(m, "Exten"),
-        state=text(m, "ChannelStateDesc"),
+        caller_number=caller_id(m, "calleridnum"),
+        caller_name=caller_id(m, "calleridname"),
+        context=text(m, "context"),
+        exten=text(m, "exten"),
+        state=text(m, "channelstatedesc"),
     )
 
 
 def _state_changed(m: Mapping[str, str], at: float, uid: str, lid: str, chan: str) -> Event:
-    return ChannelStateChanged(at, uid, lid, chan, state=text(m, "ChannelStateDesc"))
+    return ChannelStateChanged(at, uid, lid, chan, state=text(m, "channelstatedesc"))
 
 
 def _caller_id_changed(m: Mapping[str, str], at: float, uid: str, lid: str, chan: str) -> Event:
     return CallerIdChanged(
         at, uid, lid, chan,
-        caller_number=caller_id(m, "CallerIDNum"),
-        caller_name=caller_id(m, "CallerIDName"),
+        caller_number=caller_id(m, "calleridnum"),
+        caller_name=caller_id(m, "calleridname"),
     )
 
 
 def _hung_up(m: Mapping[str, str], at: float, uid: str, lid: str, chan: str) -> Event:
     return ChannelHungUp(
         at, uid, lid, chan,
-        cause=integer(m, "Cause"),
-        cause_text=opt(m, "Cause-txt"),
+        cause=integer(m, "cause"),
+        cause_text=opt(m, "cause-txt"),
     )
 
 
 def _queue_joined(m: Mapping[str, str], at: float, uid: str, lid: str, chan: str) -> Event:
     return QueueCallerJoined(
-        at, uid, lid, chan, queue=text(m, "Queue"), position=integer(m, "Position")
+        at, uid, lid, chan, queue=text(m, "queue"), position=integer(m, "position")
     )
 
 
@@ -75,26 +76,26 @@ def _queue_entry(m: Mapping[str, str], at: float, uid: str, lid: str, chan: str)
     Its ``Priority`` is the queue priority, unlike QueueCallerJoin's, which is
     the dialplan priority of the channel and is therefore not used.
     """
-    wait = max(integer(m, "Wait") or 0, 0)
+    wait = max(integer(m, "wait") or 0, 0)
     return QueueCallerJoined(
         at - wait, uid, lid, chan,
-        queue=text(m, "Queue"),
-        position=integer(m, "Position"),
-        priority=integer(m, "Priority"),
+        queue=text(m, "queue"),
+        position=integer(m, "position"),
+        priority=integer(m, "priority"),
     )
 
 
 def _queue_left(m: Mapping[str, str], at: float, uid: str, lid: str, chan: str) -> Event:
-    return QueueCallerLeft(at, uid, lid, chan, queue=text(m, "Queue"))
+    return QueueCallerLeft(at, uid, lid, chan, queue=text(m, "queue"))
 
 
 def _queue_abandoned(m: Mapping[str, str], at: float, uid: str, lid: str, chan: str) -> Event:
     return QueueCallerAbandoned(
         at, uid, lid, chan,
-        queue=text(m, "Queue"),
-        position=integer(m, "Position"),
-        original_position=integer(m, "OriginalPosition"),
-        hold_seconds=integer(m, "HoldTime"),
+        queue=text(m, "queue"),
+        position=integer(m, "position"),
+        original_position=integer(m, "originalposition"),
+        hold_seconds=integer(m, "holdtime"),
     )
 
 
@@ -108,11 +109,11 @@ class _AgentFields(TypedDict):
 
 def _agent_fields(m: Mapping[str, str]) -> _AgentFields:
     return {
-        "queue": text(m, "Queue"),
-        "interface": text(m, "Interface"),
-        "member_name": opt(m, "MemberName"),
-        "dest_channel": opt(m, "DestChannel"),
-        "dest_uniqueid": opt(m, "DestUniqueid"),
+        "queue": text(m, "queue"),
+        "interface": text(m, "interface"),
+        "member_name": opt(m, "membername"),
+        "dest_channel": opt(m, "destchannel"),
+        "dest_uniqueid": opt(m, "destuniqueid"),
     }
 
 
@@ -123,23 +124,23 @@ def _agent_called(m: Mapping[str, str], at: float, uid: str, lid: str, chan: str
 def _agent_connected(m: Mapping[str, str], at: float, uid: str, lid: str, chan: str) -> Event:
     return AgentConnected(
         at, uid, lid, chan, **_agent_fields(m),
-        hold_seconds=integer(m, "HoldTime"),
-        ring_seconds=integer(m, "RingTime"),
+        hold_seconds=integer(m, "holdtime"),
+        ring_seconds=integer(m, "ringtime"),
     )
 
 
 def _agent_completed(m: Mapping[str, str], at: float, uid: str, lid: str, chan: str) -> Event:
     return AgentCompleted(
         at, uid, lid, chan, **_agent_fields(m),
-        hold_seconds=integer(m, "HoldTime"),
-        talk_seconds=integer(m, "TalkTime"),
-        reason=opt(m, "Reason"),
+        hold_seconds=integer(m, "holdtime"),
+        talk_seconds=integer(m, "talktime"),
+        reason=opt(m, "reason"),
     )
 
 
 def _agent_ring_no_answer(m: Mapping[str, str], at: float, uid: str, lid: str, chan: str) -> Event:
     return AgentRingNoAnswer(
-        at, uid, lid, chan, **_agent_fields(m), ring_seconds=integer(m, "RingTime")
+        at, uid, lid, chan, **_agent_fields(m), ring_seconds=integer(m, "ringtime")
     )
 
 
@@ -149,7 +150,7 @@ def _agent_dumped(m: Mapping[str, str], at: float, uid: str, lid: str, chan: str
 
 def _dialled(m: Mapping[str, str], chan: str) -> tuple[str, str] | None:
     """The channel a Dial rings and its Uniqueid; None for an Originate's dial (no calling channel)."""
-    dest_channel, dest_uniqueid = text(m, "DestChannel"), text(m, "DestUniqueid")
+    dest_channel, dest_uniqueid = text(m, "destchannel"), text(m, "destuniqueid")
     return (dest_channel, dest_uniqueid) if chan and dest_channel and dest_uniqueid else None
 
 
@@ -160,7 +161,7 @@ def _dial_started(m: Mapping[str, str], at: float, uid: str, lid: str, chan: str
 
 def _dial_ended(m: Mapping[str, str], at: float, uid: str, lid: str, chan: str) -> Event | None:
     dest = _dialled(m, chan)
-    return None if dest is None else DialEnded(at, uid, lid, chan, *dest, text(m, "DialStatus"))
+    return None if dest is None else DialEnded(at, uid, lid, chan, *dest, text(m, "dialstatus"))
 
 
 _Builder = Callable[[Mapping[str, str], float, str, str, str], DomainEvent | None]
@@ -200,24 +201,25 @@ def parse_duration(value: str) -> float:
 def channel_snapshots(messages: Iterable[Mapping[str, str]]) -> list[ChannelSnapshot]:
     """Snapshots from a CoreShowChannels result; other list items are skipped."""
     snapshots: list[ChannelSnapshot] = []
-    for m in messages:
-        name = m.get("Event")
+    for message in messages:
+        name = message.get("Event")
         if not isinstance(name, str) or name.lower() != "coreshowchannel":
             continue
-        uniqueid = text(m, "Uniqueid")
+        m = lowered_headers(message)
+        uniqueid = text(m, "uniqueid")
         if not uniqueid:
             continue
         snapshots.append(
             ChannelSnapshot(
                 uniqueid=uniqueid,
-                linkedid=text(m, "Linkedid") or uniqueid,
-                channel=text(m, "Channel"),
-                caller_number=caller_id(m, "CallerIDNum"),
-                caller_name=caller_id(m, "CallerIDName"),
-                state=text(m, "ChannelStateDesc"),
-                duration=parse_duration(text(m, "Duration")),
-                context=text(m, "Context"),
-                exten=text(m, "Exten"),
+                linkedid=text(m, "linkedid") or uniqueid,
+                channel=text(m, "channel"),
+                caller_number=caller_id(m, "calleridnum"),
+                caller_name=caller_id(m, "calleridname"),
+                state=text(m, "channelstatedesc"),
+                duration=parse_duration(text(m, "duration")),
+                context=text(m, "context"),
+                exten=text(m, "exten"),
             )
         )
     return snapshots

@@ -51,7 +51,7 @@ def integer(m: Mapping[str, str], key: str) -> int | None:
 
 def timestamp(message: Mapping[str, str], received_at: float) -> float:
     """Asterisk's ``Timestamp`` header (``timestampevents = yes``) wins."""
-    raw = text(message, "Timestamp")
+    raw = text(message, "timestamp")
     if raw:
         try:
             value = float(raw)

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from typing import TypeVar
 
+from ctiserver.telephony.ami.message import lowered_headers
 from ctiserver.telephony.ami.translate.fields import epoch, finite_float, flag, integer, opt, text
 from ctiserver.telephony.events import (
     DeviceStatus,
@@ -23,7 +24,7 @@ from ctiserver.telephony.events import (
 
 
 def _device_status(m: Mapping[str, str]) -> DeviceStatus | None:
-    value = integer(m, "Status")
+    value = integer(m, "status")
     try:
         return None if value is None else DeviceStatus(value)
     except ValueError:
@@ -35,46 +36,46 @@ _Member = TypeVar("_Member", bound=MemberEvent)
 
 def _member(
     cls: type[_Member], m: Mapping[str, str], at: float,
-    interface_key: str = "Interface", name_key: str = "MemberName",
+    interface_key: str = "interface", name_key: str = "membername",
 ) -> _Member | None:
-    queue, interface = text(m, "Queue"), text(m, interface_key)
+    queue, interface = text(m, "queue"), text(m, interface_key)
     if not queue or not interface:
         return None
     return cls(
         at, queue, interface,
         member_name=opt(m, name_key),
-        state_interface=opt(m, "StateInterface"),
-        membership=opt(m, "Membership"),
-        penalty=integer(m, "Penalty"),
-        calls_taken=integer(m, "CallsTaken"),
-        last_call=epoch(m, "LastCall"),
-        last_pause=epoch(m, "LastPause"),
-        login_time=epoch(m, "LoginTime"),
-        in_call=flag(m, "InCall"),
+        state_interface=opt(m, "stateinterface"),
+        membership=opt(m, "membership"),
+        penalty=integer(m, "penalty"),
+        calls_taken=integer(m, "callstaken"),
+        last_call=epoch(m, "lastcall"),
+        last_pause=epoch(m, "lastpause"),
+        login_time=epoch(m, "logintime"),
+        in_call=flag(m, "incall"),
         status=_device_status(m),
-        paused=flag(m, "Paused"),
+        paused=flag(m, "paused"),
         # Asterisk before 13 named it Reason.
-        paused_reason=opt(m, "PausedReason") or opt(m, "Reason"),
-        wrapup_seconds=integer(m, "Wrapuptime"),
+        paused_reason=opt(m, "pausedreason") or opt(m, "reason"),
+        wrapup_seconds=integer(m, "wrapuptime"),
     )
 
 
 def _queue_params(m: Mapping[str, str], at: float) -> QueueParamsListed | None:
-    queue = text(m, "Queue")
+    queue = text(m, "queue")
     if not queue:
         return None
     return QueueParamsListed(
         at, queue,
-        strategy=opt(m, "Strategy"),
-        max_callers=integer(m, "Max"),
-        calls=integer(m, "Calls"),
-        holdtime=integer(m, "Holdtime"),
-        talktime=integer(m, "TalkTime"),
-        completed=integer(m, "Completed"),
-        abandoned=integer(m, "Abandoned"),
-        service_level=integer(m, "ServiceLevel"),
-        service_level_perf=finite_float(m, "ServicelevelPerf"),
-        weight=integer(m, "Weight"),
+        strategy=opt(m, "strategy"),
+        max_callers=integer(m, "max"),
+        calls=integer(m, "calls"),
+        holdtime=integer(m, "holdtime"),
+        talktime=integer(m, "talktime"),
+        completed=integer(m, "completed"),
+        abandoned=integer(m, "abandoned"),
+        service_level=integer(m, "servicelevel"),
+        service_level_perf=finite_float(m, "servicelevelperf"),
+        weight=integer(m, "weight"),
     )
 
 
@@ -85,7 +86,7 @@ MEMBER_BUILDERS: dict[str, _QueueBuilder] = {
     "queuememberremoved": lambda m, at: _member(QueueMemberRemoved, m, at),
     "queuememberpause": lambda m, at: _member(QueueMemberPauseChanged, m, at),
     "queuememberstatus": lambda m, at: _member(QueueMemberStatusChanged, m, at),
-    "queuemember": lambda m, at: _member(QueueMemberListed, m, at, "Location", "Name"),
+    "queuemember": lambda m, at: _member(QueueMemberListed, m, at, "location", "name"),
     "queueparams": _queue_params,
 }
 
@@ -103,7 +104,7 @@ def queue_status_items(
         name = m.get("Event")
         if not isinstance(name, str) or name.lower() not in ("queuemember", "queueparams"):
             continue
-        item = MEMBER_BUILDERS[name.lower()](m, at)
+        item = MEMBER_BUILDERS[name.lower()](lowered_headers(m), at)
         if isinstance(item, QueueMemberListed | QueueParamsListed):
             items.append(item)
     return items
