@@ -31,6 +31,7 @@ from ctiserver.recordings.model import Recording
 from ctiserver.recordings.service import RecordingService
 from ctiserver.telephony.ami.actions import AmiError
 from ctiserver.telephony.ami.link import AmiLink
+from ctiserver.telephony.ami.message import lowered_headers
 from ctiserver.telephony.events import ChannelHungUp, DomainEvent
 
 log = logging.getLogger(__name__)
@@ -47,13 +48,13 @@ class TransferRecording:
     def on_ami(self, message: Message) -> None:
         if message.get("Event") != "AttendedTransfer" or message.get("Result") != "Success":
             return
-        caller = str(message.get("TransfereeChannel") or "")
-        caller_id = str(message.get("TransfereeUniqueid") or "")
+        headers = lowered_headers(message)
+        caller = str(headers.get("transfereechannel") or "")
+        caller_id = str(headers.get("transfereeuniqueid") or "")
         if not caller or not caller_id:
             return
-        calls = {str(v) for k, v in message.items() if str(k).endswith("Linkedid") and v}
-        transferers = {str(v) for k, v in message.items()
-                       if str(k).endswith("Uniqueid") and "Transferer" in str(k) and v}
+        calls = {str(v) for k, v in headers.items() if k.endswith("linkedid") and v}
+        transferers = {str(v) for k, v in headers.items() if k.endswith("uniqueid") and "transferer" in k and v}
         for call_id in calls:
             for recording in self._service.under_way(call_id):
                 if (recording.ended_at is None and recording.leg_uniqueid not in transferers
