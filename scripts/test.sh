@@ -14,20 +14,23 @@ echo "==> mypy (ctiserver)"
 echo "==> pytest"
 set +e
 started=$SECONDS
-# Tests run side by side, two per CPU (PYTEST_WORKERS to change it; 0 runs them in this
-# process): an integration test mostly waits on Asterisk, Chromium and the clock, so several per
-# CPU keep both busy. Every test is free of the others (its own ports, files and databases).
-# --dist worksteal: a worker that runs out takes half of another's waiting tests. Measured on
-# 2 CPUs: 4 workers 9m19s, all passed; the integration modules first, handed out two at a time,
-# 10m11s; 6 workers 9m09s with a timing test failing (tests/unit/test_visits.py click-to-call).
+# Tests run side by side, two workers per CPU (PYTEST_WORKERS to change it; 0 runs them in
+# this process): an integration test mostly waits on Asterisk, Chromium and the clock, so
+# several per CPU keep both busy. Every test is free of the others (its own ports, files and
+# databases). --dist loadscope: a worker takes a whole module at a time (a module's shared lab
+# or Chromium is made once), and tests.support.schedule orders the modules longest first (their
+# seconds in tests/support/module_seconds.json; `--record-module-seconds` writes them again), so
+# that no worker is left alone with a long module at the end. (Measured on 2 CPUs with the
+# tests handed out one by one, --dist worksteal: a module's lab made again on each worker that
+# took one of its tests, and a long test last.)
 # --durations=25: the 25 slowest tests, and tests.support.cputime the 25 costliest in CPU,
 # so that a slow newcomer shows in every CI log.
 workers=${PYTEST_WORKERS:-$(( $(nproc) * 2 ))}
 parallel=()
 if [ "$workers" -gt 0 ]; then
-    parallel=(-n "$workers" --dist worksteal)
+    parallel=(-n "$workers" --dist loadscope --no-loadscope-reorder)
 fi
-"$VENV/bin/pytest" "${parallel[@]}" -ra --durations=25 -p tests.support.cputime "$@"
+"$VENV/bin/pytest" "${parallel[@]}" -ra --durations=25 -p tests.support.cputime -p tests.support.schedule "$@"
 status=$?
 elapsed=$((SECONDS - started))
 set -e

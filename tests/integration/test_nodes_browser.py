@@ -89,20 +89,23 @@ async def test_the_page_of_a_dead_node_gets_its_calls_pop_back_from_the_other(tw
         await page.locator("[data-testid=pop-status][data-status=answered]").wait_for(timeout=10_000)
         assert proxy.served == [two.web_url], proxy.served
 
+        opened_before_kill = len(sockets)
         await two.kill()
         await page.locator("#conn[data-state=offline], #conn[data-state=connecting]").first.wait_for(
             timeout=15_000)
         await page.locator("#conn[data-state=online]").wait_for(timeout=30_000)
         assert proxy.served[-1] == base_one, proxy.served
 
-        async def pop_again() -> bool:
-            return len(sockets) >= 2 and any(
-                m.get("type") == "pop" and m.get("pop", {}).get("call_id") == call for m in sockets[-1])
+        async def pop_again() -> list[dict[str, Any]] | None:
+            # the socket (of those opened after the kill: an attempt may have failed first) that
+            # node one greeted and sent the call's pop to
+            return next((received for received in sockets[opened_before_kill:] if any(
+                m.get("type") == "pop" and m.get("pop", {}).get("call_id") == call for m in received)), None)
 
-        await eventually(pop_again, 15, "node one to send the call's pop on the new socket")
+        again = await eventually(pop_again, 30, "node one to send the call's pop on the new socket")
         # the greeting names the agent's call: the page keeps its pop (agent.js's
         # checkPopAfterReconnect marks a pop ended only when the server no longer knows it)
-        hello = next(m for m in sockets[-1] if m.get("type") == "hello")
+        hello = next(m for m in again if m.get("type") == "hello")
         assert hello["agent"]["call_id"] == call, hello
         assert await pop.is_visible()
         assert await page.get_by_test_id("pop-status").get_attribute("data-status") == "answered"
