@@ -1,5 +1,6 @@
 """Call recording: every answered queue call and transfer leg recorded by Asterisk's
-MixMonitor (started over AMI when an agent's leg connects), indexed once the file is
+MixMonitor (started by the dialplan when an agent's leg connects; after an attended
+transfer, over AMI on the caller's leg), indexed once the file is
 complete, found and replayed through ``/api/recordings``.
 
 Other features may use who hears which recording: ``may_hear`` and ``RecordingViewer``

@@ -16,6 +16,7 @@ from ctiserver.recordings.monitor import DeskRecording, LiveMonitor
 from ctiserver.recordings.notice import recording_notice
 from ctiserver.recordings.service import RecordingService
 from ctiserver.recordings.store import RecordingRepository
+from ctiserver.recordings.transfer import TransferRecording
 
 AGENT_POLICIES = ("own", "none")
 
@@ -40,6 +41,10 @@ def register(
     core.on_stop(service.stop)
     core.agi.route("record", service.agi_record)
     core.follow(service.on_event)
+    transfers = TransferRecording(core.ami, service)
+    core.ami.on_event(transfers.on_ami)
+    core.follow(transfers.on_event)
+    core.on_stop(transfers.stop)
     media = MediaCache(service.directory, workers=settings.media_workers, buckets=settings.waveform_points)
 
     async def close_media() -> None:

@@ -6,7 +6,8 @@ it; if so the service makes the recording's id and its file, ``YYYY/MM/DD/<id>.w
 under the recordings directory, and the dialplan starts MixMonitor on that leg. When the
 leg hangs up Asterisk finishes the file; once its size stops changing it is examined
 (duration, checksum, sound or silence) and indexed. A transfer gives one recording per
-agent's leg, all under the call's Linkedid. The server's AMI user needs no more rights.
+agent's leg, all under the call's Linkedid; after an attended transfer the new agent's
+recording is split in two (``split``: ctiserver.recordings.transfer says why and how).
 """
 
 from __future__ import annotations
@@ -60,6 +61,25 @@ class RecordingService:
     def recording_of(self, leg_uniqueid: str) -> Recording | None:
         return self._legs.get(leg_uniqueid)
 
+    def under_way(self, call_id: str) -> list[Recording]:
+        """The call's recordings still being made or indexed (the legs not yet indexed)."""
+        return [r for r in self._legs.values() if r.call_id == call_id]
+
+    def split(self, recording: Recording) -> Recording | None:
+        """End ``recording`` now (its MixMonitor stopped: it is indexed as it stands) and
+        begin the next of the same leg, in a new file under the same call; None if the leg
+        has ended meanwhile. A paused recording's pause carries over to the next."""
+        if self._legs.get(recording.leg_uniqueid) is not recording or recording.ended_at is not None:
+            return None
+        paused = recording.paused
+        recording.ended_at = self._clock()
+        self._legs.pop(recording.leg_uniqueid)
+        self._spawn(self._finish(recording))
+        following = self.begin(recording.leg_uniqueid, recording.channel, recording.call_id)
+        if following is not None and paused:
+            following.pause(following.started_at)
+        return following
+
     def should_record(self, queue: str | None) -> bool:
         """Queues say (``record``, on by default); a call that never queued (a transfer from
         outside the queues) is recorded as well, unless no queue records."""
@@ -100,6 +120,11 @@ class RecordingService:
         )
         self._legs[uniqueid] = recording
         return recording
+
+    def abandon(self, recording: Recording) -> None:
+        """Forget a recording whose MixMonitor never started (no file will come)."""
+        if self._legs.get(recording.leg_uniqueid) is recording:
+            del self._legs[recording.leg_uniqueid]
 
     def on_event(self, event: DomainEvent) -> None:
         if isinstance(event, ChannelHungUp):
@@ -163,7 +188,8 @@ class RecordingService:
         except Exception:
             log.exception("recording %s: indexing failed", recording.id)
         finally:
-            self._legs.pop(recording.leg_uniqueid, None)
+            if self._legs.get(recording.leg_uniqueid) is recording:
+                del self._legs[recording.leg_uniqueid]
 
     async def _row(self, recording: Recording, facts: FileFacts) -> RecordingRow:
         customer_id = None

@@ -15,6 +15,7 @@ import math
 import shutil
 import subprocess
 import uuid
+import wave
 from array import array
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -28,6 +29,7 @@ from ctiserver.lab.caller import eventually as wait_for
 from ctiserver.lab.caller import place_call
 from ctiserver.lab.runner import Lab
 from ctiserver.lab.simulate import LabCall
+from ctiserver.recordings.model import pcm_rms
 from ctiserver.users.store import UserRepository
 from tests.chromium import launched_chromium
 from tests.conftest import require
@@ -235,6 +237,53 @@ async def attended_transfer(lab: Lab, call_id: str, transferer: Any, target: Any
     assert await caller_hears(lab) > 100, "the caller hears silence from the new agent"
 
 
+async def mute_and_listen(page: Any) -> None:
+    """The new agent mutes once the transfer is complete and listens to the caller for 4 s
+    (200 more inbound packets): the end of that agent's recording is then the caller's voice
+    alone (the lab caller pauses 1.5 s between its phrases)."""
+    before = await page.evaluate(STATS_JS)
+    await page.get_by_test_id("phone-mute").click()
+
+    async def listened() -> bool:
+        stats = await page.evaluate(STATS_JS)
+        return bool(stats and stats["inPackets"] > before["inPackets"] + 200)
+
+    await wait_for(listened, 15, "4 s of the caller heard by the muted agent")
+
+
+def wav_of(directory: Path, recording_id: str) -> tuple[int, bytes]:
+    [path] = directory.glob(f"*/*/*/{recording_id}.wav")
+    with wave.open(str(path), "rb") as wav:
+        return wav.getframerate(), wav.readframes(wav.getnframes())
+
+
+async def caller_in_recording(lab: Lab, call_id: str, extension: str) -> float:
+    """The loudest half second of the last 3.5 s (before its last 0.3 s) of the newest
+    recording of ``extension``'s leg in the call (after ``mute_and_listen``: what the caller
+    said after the transfer); the recording is not flagged silent."""
+    supervisor = WebClient(lab)
+    try:
+        assert (await supervisor.login("supervisor", PASSWORD)).status == 200
+
+        async def recorded() -> dict[str, Any] | None:
+            body = await supervisor.get_json(f"/api/recordings?call_id={call_id}")
+            rows = [r for r in body["recordings"] if r["agent"] == extension]
+            # the leg's recording still under way is indexed once the call has ended
+            return max(rows, key=lambda r: str(r["started_at"])) if rows and lab.server and \
+                not lab.server.recordings.under_way(call_id) else None
+
+        recording = await eventually(recorded, 30, f"the recording of {extension}'s leg")
+    finally:
+        await supervisor.close()
+    assert recording["flag"] is None and recording["playable"] is True, recording
+    rate, frames = await asyncio.to_thread(wav_of, Path(lab.settings.recordings.dir), recording["id"])
+    end = len(frames) // 2 - int(0.3 * rate)
+    start = max(end - int(3.5 * rate), 0)
+    step = rate // 2
+    return max((pcm_rms(frames[i * 2:(i + step) * 2]) for i in range(start, end - step + 1, step // 2)),
+               default=0.0)
+
+
 async def test_the_desk_takes_a_queue_call_in_the_browser(lab: Lab, chromium: Any) -> None:
     assert lab.server is not None
     dtmf: list[str] = []
@@ -310,8 +359,13 @@ async def test_a_blind_then_an_attended_transfer_between_browser_agents(lab: Lab
 
     await attended_transfer(lab, call_id, second, first, "1001")
     assert lab.server.calls.get(call_id) is not None, "the caller stayed on the line"
+    await mute_and_listen(first)
     await first.get_by_test_id("phone-hangup").click()
     await ended(lab, call_id)
+    # 1001's recording after the transfer holds the caller's voice (a caller whose frames
+    # are numbered from 0: the translator of a recording that carried the consultation
+    # would take them all for late ones)
+    assert await caller_in_recording(lab, call_id, "1001") > 100, "the caller is silent in the recording"
     await first.context.close()
     await second.context.close()
 
@@ -327,8 +381,10 @@ async def test_an_attended_transfer_of_a_caller_over_sip(lab: Lab, chromium: Any
     call_id = await ring_and_answer(lab, first, over_sip=True)
     await audio_both_ways(first)
     await attended_transfer(lab, call_id, first, second, "1002")
+    await mute_and_listen(second)
     await second.get_by_test_id("phone-hangup").click()
     await ended(lab, call_id)
+    assert await caller_in_recording(lab, call_id, "1002") > 100, "the caller is silent in the recording"
     await first.context.close()
     await second.context.close()
 

@@ -153,7 +153,8 @@ async def test_a_user_short_of_permissions_is_told_which(operators_asterisk: Set
     assert not permissions.ok
     assert "QueueAdd" in permissions.detail and "CoreShowChannels" in permissions.detail
     assert "BlindTransfer" not in permissions.detail  # write = call has it
-    assert "agent" in permissions.fix and "reporting" in permissions.fix
+    assert "StopMixMonitor" not in permissions.detail and "MixMonitor" in permissions.detail
+    assert "agent" in permissions.fix and "reporting" in permissions.fix and "system" in permissions.fix
 
 
 async def test_a_busy_port_is_reported(operators_asterisk: Settings) -> None:

@@ -41,13 +41,15 @@ def test_list_commands_gives_the_actions_the_user_may_send() -> None:
 
 def test_permissions_name_what_is_missing_and_the_classes_to_add() -> None:
     result = permissions_result({"QueueAdd", "QueueRemove", "BlindTransfer", "Atxfer", "CancelAtxfer", "ShowDialPlan",
-                                 "CoreSettings"})
+                                 "CoreSettings", "StopMixMonitor"})
     assert not result.ok
-    assert "QueuePause" in result.detail and "CoreShowChannels" in result.detail
-    assert "write = call,agent,reporting" in result.fix and "missing: agent, reporting" in result.fix
+    assert "QueuePause" in result.detail and "CoreShowChannels" in result.detail and "MixMonitor" in result.detail
+    assert "write = call,agent,reporting,system" in result.fix and "missing: agent, reporting, system" in result.fix
     full = {"QueueAdd", "QueueRemove", "QueuePause", "BlindTransfer", "Atxfer", "CancelAtxfer", "CoreShowChannels",
-            "ShowDialPlan", "CoreSettings"}
+            "ShowDialPlan", "CoreSettings", "StopMixMonitor", "MixMonitor"}
     assert permissions_result(full).ok
+    # the system class MixMonitor needs brings ModuleLoad and Reload: not counted against it
+    assert "more than it needs" not in permissions_result(full | {"ModuleLoad", "Reload"}).detail
     generous = permissions_result(full | {"Originate", "Command"})
     assert generous.ok and "Command, Originate" in generous.detail and "more than it needs" in generous.detail
 
@@ -179,12 +181,12 @@ def test_the_production_snippets_are_the_labs_partials(tmp_path: Path) -> None:
     assert body("extensions_ctiserver.conf") in (etc / "extensions.conf").read_text()
     assert body("queues_ctiserver.conf").strip() in (etc / "queues.conf").read_text()
     manager = body("manager_ctiserver.conf")
-    assert "read = system,call,agent\nwrite = call,agent,reporting\n" in manager
+    assert "read = system,call,agent\nwrite = call,agent,reporting,system\n" in manager
     assert f"secret = {SECRET}" in manager and "originate" not in manager
     lab_manager = (etc / "manager.conf").read_text()
     # the lab reads user events (the IVR's CtiIvrListening) and dtmf (the browser phone's test)
     lab_only = manager.replace("read = system,call,agent\n", "read = system,call,agent,user,dtmf\n").replace(
-        "write = call,agent,reporting\n", "write = call,agent,reporting,originate\n"
+        "write = call,agent,reporting,system\n", "write = call,agent,reporting,system,originate\n"
     )
     assert lab_only in lab_manager.replace("; and, for this Asterisk only: originate\n", "").replace(
         "; and reading, for this Asterisk only: user,dtmf\n", ""

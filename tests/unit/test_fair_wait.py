@@ -201,11 +201,11 @@ def test_on_the_snippets_whisper_and_grant_originate_and_the_check_asks_for_it()
     assert "[cti-wait-news]" not in quiet["extensions_ctiserver.conf"]
     assert " same => n,Playback(${CTI_WAIT_SOUND})\n" in told["extensions_ctiserver.conf"]
     assert "cti-wait-news" in dialplan_contexts(on) and "cti-wait-news" not in dialplan_contexts(off)
-    assert "write = call,agent,reporting\n" in quiet["manager_ctiserver.conf"]
-    assert "write = call,agent,reporting,originate\n" in told["manager_ctiserver.conf"]
+    assert "write = call,agent,reporting,system\n" in quiet["manager_ctiserver.conf"]
+    assert "write = call,agent,reporting,system,originate\n" in told["manager_ctiserver.conf"]
 
     needed = {"QueueAdd", "QueueRemove", "QueuePause", "BlindTransfer", "Atxfer", "CancelAtxfer", "CoreShowChannels", "CoreSettings",
-              "ShowDialPlan"}
+              "ShowDialPlan", "StopMixMonitor", "MixMonitor"}
     assert permissions_result(needed).ok
     missing = permissions_result(needed, announcing=True)
     assert not missing.ok and "Originate" in missing.detail and "originate" in missing.fix

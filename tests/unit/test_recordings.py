@@ -177,6 +177,38 @@ async def test_a_finished_leg_is_indexed_with_call_agent_caller_and_customer(db:
     assert service.begin("a.3", "PJSIP/1003-00000003", "c.1") is None, "a queue that does not record"
 
 
+async def test_a_leg_split_after_a_transfer_gives_two_recordings_of_one_call(db: Database, tmp_path: Path) -> None:
+    """After an attended transfer the new agent's recording is split (ctiserver.recordings.
+    transfer): the first part is indexed at once, the next one when the leg ends."""
+    settings = Settings().replace(recordings={"dir": str(tmp_path / "rec"), "settle_timeout": 2.0},
+                                  hotline={"agent_interface": "PJSIP/{extension}"})
+    calls = CallTracker(lambda: T0)
+    calls.handle(ChannelCreated(T0, "c.1", "c.1", "PJSIP/trunk-1", "13800138000", "张伟", "hotline", "4008", "Up"))
+    clock = [T0 + 1]
+    service = RecordingService(settings, calls, RecordingRepository(db), CustomerRepository(db), lambda: clock[0])
+    indexed = []
+    service.on_indexed = indexed.append
+    first = service.begin("a.2", "PJSIP/1002-00000002", "c.1")
+    assert first is not None and service.under_way("c.1") == [first] and service.under_way("c.2") == []
+    write_wav(service.directory / str(first.relative), 1.0, 5000)
+    clock[0] = T0 + 2
+    assert service.set_paused("a.2", True) is first
+    following = service.split(first)
+    assert following is not None and following.id != first.id and following.paused, "the pause carries over"
+    assert (following.call_id, following.leg_uniqueid, following.agent) == ("c.1", "a.2", "1002")
+    assert service.recording_of("a.2") is following and service.split(first) is None
+    assert service.under_way("c.1") == [following]
+    await service.stop()
+    assert [row.id for row in indexed] == [first.id], "the first part is indexed as it stands"
+    assert service.under_way("c.1") == [following], "indexing the first part leaves the next one be"
+
+    service.abandon(following)  # its MixMonitor never started
+    assert service.under_way("c.1") == [] and service.recording_of("a.2") is None
+    service.on_event(ChannelHungUp(T0 + 4, "a.2", "c.1", "PJSIP/1002-00000002", 16, "Normal Clearing"))
+    await service.stop()
+    assert len(indexed) == 1
+
+
 # --- the API ------------------------------------------------------------------
 
 @pytest_asyncio.fixture

@@ -23,14 +23,19 @@ REQUIRED_ACTIONS: Mapping[str, str] = {
     "Atxfer": "call",
     "CancelAtxfer": "call",
     "CoreShowChannels": "reporting",
+    # after an attended transfer the new agent's recording goes on on the caller's leg
+    # (ctiserver.recordings.transfer): Asterisk lets only the system class start MixMonitor
+    "StopMixMonitor": "call",
+    "MixMonitor": "system",
 }
 #: what the check itself asks for (its answers are the checks of version and dialplan)
 CHECK_ACTIONS: Mapping[str, str] = {"CoreSettings": "reporting", "ShowDialPlan": "reporting"}
 #: the read classes the server needs; only "system" can be seen from a login (FullyBooted)
 READ_CLASSES = "system,call,agent"
-WRITE_CLASSES = "call,agent,reporting"
+WRITE_CLASSES = "call,agent,reporting,system"
 #: actions the server never sends whose presence means the user may do more than it needs
-BEYOND_NEED = ("Command", "Originate", "UpdateConfig", "GetConfig", "ModuleLoad", "Reload")
+#: (ModuleLoad and Reload come with the system class that MixMonitor needs: not listed)
+BEYOND_NEED = ("Command", "Originate", "UpdateConfig", "GetConfig")
 #: the Asterisk versions ctiserver is tested with
 SUPPORTED_MAJORS = (20, 21, 22, 23)
 WRITE_FIX = f"give the AMI user write = {WRITE_CLASSES} in manager.conf, then `manager reload`"
