@@ -9,7 +9,21 @@ Other features may use:
 The composition root and the commands use its plugin and commands.
 """
 
-from ctiserver.spreadsheets.workbooks import MEDIA_TYPE as XLSX_MEDIA_TYPE
-from ctiserver.spreadsheets.workbooks import workbook_bytes
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ctiserver.spreadsheets.workbooks import MEDIA_TYPE as XLSX_MEDIA_TYPE
+    from ctiserver.spreadsheets.workbooks import workbook_bytes
 
 __all__ = ["XLSX_MEDIA_TYPE", "workbook_bytes"]
+
+
+def __getattr__(name: str) -> Any:
+    """The face's names imported on first use: the command line (which imports this package
+    for its commands) starts without the Excel library."""
+    from ctiserver.spreadsheets import workbooks
+
+    found = {"XLSX_MEDIA_TYPE": workbooks.MEDIA_TYPE, "workbook_bytes": workbooks.workbook_bytes}
+    if name not in found:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return found[name]

@@ -14,8 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from ctiserver.settings import Settings
-from ctiserver.spreadsheets.exports import EXPORTS, ExportRange
-from ctiserver.spreadsheets.model import UnreadableFile, decode
+from ctiserver.spreadsheets.kinds import EXPORTS
+
+# (the rest of the feature, its database and Excel libraries included, is imported by the
+# commands when they run: every other `ctiserver` command starts without them)
 
 #: the largest file the import reads (the page's upload has its own, smaller limit)
 MAX_FILE = 200 * 1024 * 1024
@@ -57,6 +59,7 @@ def _read(path: str) -> bytes:
 
 
 async def import_command(settings: Settings, args: argparse.Namespace) -> int:
+    from ctiserver.spreadsheets.model import UnreadableFile, decode
     from ctiserver.spreadsheets.store import CustomerImport
     from ctiserver.spreadsheets.workbooks import check_zip, is_workbook, read_customers
     from ctiserver.storage.database import Database, upgrade_schema
@@ -93,7 +96,7 @@ async def import_command(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def export_command(settings: Settings, args: argparse.Namespace) -> int:
-    from ctiserver.spreadsheets.exports import CsvExports, ExportHead
+    from ctiserver.spreadsheets.exports import CsvExports, ExportHead, ExportRange
     from ctiserver.storage.database import Database, upgrade_schema
 
     await upgrade_schema(settings.database.url)

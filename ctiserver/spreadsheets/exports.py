@@ -20,13 +20,13 @@ from sqlalchemy import select
 
 from ctiserver.calls import CallRow
 from ctiserver.customers import Customer, CustomerPhone, Product
+from ctiserver.spreadsheets.kinds import EXPORTS
 from ctiserver.spreadsheets.labels import cell_words, column_labels
 from ctiserver.spreadsheets.model import csv_text
 from ctiserver.spreadsheets.workbooks import SheetWriter
 from ctiserver.storage.database import Database
 from ctiserver.tickets import Ticket
 
-EXPORTS = ("customers", "tickets", "calls")
 BOM = "\ufeff"
 PART = 500
 

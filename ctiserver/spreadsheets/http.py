@@ -10,7 +10,8 @@ from typing import Any
 
 from aiohttp import web
 
-from ctiserver.spreadsheets.exports import EXPORTS, CsvExports, ExportHead, ExportRange
+from ctiserver.spreadsheets.exports import CsvExports, ExportHead, ExportRange
+from ctiserver.spreadsheets.kinds import EXPORTS
 from ctiserver.spreadsheets.model import UnreadableFile
 from ctiserver.spreadsheets.schemas import ExportQuery, ImportQuery, ImportResult
 from ctiserver.spreadsheets.store import CustomerImport

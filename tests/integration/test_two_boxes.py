@@ -227,7 +227,7 @@ async def test_a_call_entering_box_1_answered_on_box_2_is_one_call_everywhere(
                            if getattr(r, "linkedid", None) == call_id)
             return kinds if "completed" in kinds else None
 
-        assert await eventually(stats, 20, "the call's statistics") == ["answered", "completed", "offered"]
+        assert await eventually(stats, 45, "the call's statistics") == ["answered", "completed", "offered"]
 
         async def recording() -> list[dict[str, Any]] | None:
             found = (await supervisor.get_json(f"/api/recordings?caller={number}"))["recordings"]
