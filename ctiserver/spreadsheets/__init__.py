@@ -9,6 +9,7 @@ Other features may use:
 The composition root and the commands use its plugin and commands.
 """
 
+import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -21,9 +22,7 @@ __all__ = ["XLSX_MEDIA_TYPE", "workbook_bytes"]
 def __getattr__(name: str) -> Any:
     """The face's names imported on first use: the command line (which imports this package
     for its commands) starts without the Excel library."""
-    from ctiserver.spreadsheets import workbooks
-
-    found = {"XLSX_MEDIA_TYPE": workbooks.MEDIA_TYPE, "workbook_bytes": workbooks.workbook_bytes}
-    if name not in found:
+    if name not in __all__:  # (a submodule not imported yet, too: the import system then imports it)
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return found[name]
+    workbooks = importlib.import_module("ctiserver.spreadsheets.workbooks")
+    return {"XLSX_MEDIA_TYPE": workbooks.MEDIA_TYPE, "workbook_bytes": workbooks.workbook_bytes}[name]
