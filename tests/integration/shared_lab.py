@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import os
 import shutil
 from collections.abc import AsyncIterator
 from typing import Any
@@ -33,7 +34,8 @@ def short_wrapup(settings: Settings) -> Settings:
 
 @contextlib.asynccontextmanager
 async def module_lab(settings: Settings, *, nodes: int = 1) -> AsyncIterator[Lab]:
-    """A started lab (``nodes`` servers), stopped and every box's directory removed at the end."""
+    """A started lab (``nodes`` servers), stopped and every box's directory removed at the end
+    (kept, and the way to its log printed, when ``KEEP_LAB`` is set)."""
     asterisk_available(settings)
     lab = Lab(settings, allow_provision=False, nodes=nodes)
     try:
@@ -42,7 +44,11 @@ async def module_lab(settings: Settings, *, nodes: int = 1) -> AsyncIterator[Lab
     finally:
         await lab.stop()
         for process in (lab.asterisk, *(edge.asterisk for edge in lab.edges)):
-            if process is not None:
+            if process is None:
+                continue
+            if os.environ.get("KEEP_LAB"):
+                print("Asterisk's log:", process.log_file.with_name("messages.log"))
+            else:
                 shutil.rmtree(process.install.host_path(process.layout.base), ignore_errors=True)
 
 

@@ -19,8 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import shutil
 import time
 from collections import Counter
 from collections.abc import AsyncIterator
@@ -36,7 +34,8 @@ from ctiserver.lab.simulate import LabCall
 from ctiserver.stats import StatsRepository
 from ctiserver.telephony.ami.link import AmiLink
 from ctiserver.tickets.store import TicketRepository
-from tests.integration.conftest import asterisk_available, eventually, lab_settings
+from tests.integration.conftest import eventually, lab_settings
+from tests.integration.shared_lab import module_lab
 from tests.pg import PostgresServer, postgres_server  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.integration
@@ -89,17 +88,8 @@ async def two_nodes(tmp_path: Path, postgres_server: PostgresServer) -> AsyncIte
     settings = lab_settings(
         tmp_path, flow=FLOW, database={"url": url}, nodes={"lease_interval": LEASE_INTERVAL, "heartbeat": 1.0},
     )
-    asterisk_available(settings)
-    lab = Lab(settings, allow_provision=False, nodes=2)
-    try:
-        await lab.start()
+    async with module_lab(settings, nodes=2) as lab:
         yield lab
-    finally:
-        await lab.stop()
-        if lab.asterisk is not None and os.environ.get("KEEP_LAB"):
-            print("Asterisk's log:", lab.asterisk.log_file.with_name("messages.log"))
-        elif lab.asterisk is not None:
-            shutil.rmtree(lab.asterisk.install.host_path(lab.asterisk.layout.base), ignore_errors=True)
 
 
 async def _json(http: aiohttp.ClientSession, url: str) -> Any:

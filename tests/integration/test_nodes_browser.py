@@ -12,8 +12,6 @@ pop of the call the agent is on, which the page shows, answered.
 from __future__ import annotations
 
 import json
-import os
-import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -24,7 +22,8 @@ from ctiserver.lab.caller import place_call
 from ctiserver.lab.runner import Lab
 from ctiserver.lab.simulate import LabCall
 from ctiserver.users.store import UserRepository
-from tests.integration.conftest import asterisk_available, eventually, lab_settings
+from tests.integration.conftest import eventually, lab_settings
+from tests.integration.shared_lab import module_lab
 from tests.pg import PostgresServer, postgres_server  # noqa: F401  (fixture)
 from tests.support.proxy import ReverseProxy
 
@@ -40,15 +39,8 @@ async def two_nodes(tmp_path: Path, postgres_server: PostgresServer) -> AsyncIte
         tmp_path, database={"url": url}, nodes={"lease_interval": 1.0, "heartbeat": 1.0},
         lab={"agent_answer_delay": 1.0, "login_agents": False},
     )
-    asterisk_available(settings)
-    lab = Lab(settings, allow_provision=False, nodes=2)
-    try:
-        await lab.start()
+    async with module_lab(settings, nodes=2) as lab:
         yield lab
-    finally:
-        await lab.stop()
-        if lab.asterisk is not None and not os.environ.get("KEEP_LAB"):
-            shutil.rmtree(lab.asterisk.install.host_path(lab.asterisk.layout.base), ignore_errors=True)
 
 
 async def test_the_page_of_a_dead_node_gets_its_calls_pop_back_from_the_other(two_nodes: Lab, browser: Any) -> None:

@@ -15,8 +15,6 @@ and the journals are gone.
 
 from __future__ import annotations
 
-import os
-import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -28,7 +26,8 @@ from ctiserver.lab.simulate import LabCall
 from ctiserver.storage.pglink import connect
 from ctiserver.storage.writer.rescue import journal_home
 from ctiserver.tickets.store import TicketRepository
-from tests.integration.conftest import asterisk_available, eventually, lab_settings
+from tests.integration.conftest import eventually, lab_settings
+from tests.integration.shared_lab import module_lab
 from tests.pg import PostgresServer, postgres_server  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.integration
@@ -54,15 +53,8 @@ async def two_nodes(tmp_path: Path, postgres_server: PostgresServer) -> AsyncIte
                  "write_timeout": 2.0},
         ivr={"ticket_wait": 2.0},
     )
-    asterisk_available(settings)
-    lab = Lab(settings, allow_provision=False, nodes=2)
-    try:
-        await lab.start()
+    async with module_lab(settings, nodes=2) as lab:
         yield lab
-    finally:
-        await lab.stop()
-        if lab.asterisk is not None and not os.environ.get("KEEP_LAB"):
-            shutil.rmtree(lab.asterisk.install.host_path(lab.asterisk.layout.base), ignore_errors=True)
 
 
 async def test_a_ticket_and_a_callback_in_a_dead_nodes_journals_are_written_once_by_the_live_node(two_nodes: Lab) -> None:
