@@ -33,7 +33,8 @@ from ctiserver.recordings.model import pcm_rms
 from ctiserver.users.store import UserRepository
 from tests.chromium import launched_chromium
 from tests.conftest import require
-from tests.integration.conftest import WebClient, asterisk_available, eventually, lab_settings
+from tests.integration.conftest import WebClient, eventually, lab_settings
+from tests.integration.shared_lab import SharedBrowser, module_lab, quiet, short_wrapup
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="module")]
 
@@ -50,7 +51,10 @@ STATS_JS = """async () => {
       out.inPackets += s.packetsReceived || 0; out.inEnergy += s.totalAudioEnergy || 0;
     }
     if (s.type === "outbound-rtp" && s.kind === "audio") out.outPackets += s.packetsSent || 0;
+    if (s.type === "transport") { out.dtls = s.dtlsState; out.ice = s.iceState; }
   });
+  out.connection = pc.connectionState;  // what a failure names, with the call's SIP state
+  out.session = window.deskPhone.session ? window.deskPhone.session.status : null;
   return out;
 }"""
 
@@ -67,32 +71,41 @@ def voice(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest_asyncio.fixture(loop_scope="module", scope="module")
-async def lab(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Lab]:
+async def shared_lab(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Lab]:
     """Agents start logged out: 1001 alone joins the queue, so every call rings the browser."""
     settings = lab_settings(tmp_path_factory.mktemp("lab"), lab={"login_agents": False},
                             webrtc={"qualify_frequency": 4})  # a lost browser found out quickly
-    asterisk_available(settings)
-    lab = Lab(settings, allow_provision=False)
-    try:
-        await lab.start()
+    async with module_lab(short_wrapup(settings)) as lab:
         assert lab.server is not None
         user = await UserRepository(lab.server.db).authenticate("agent1001", PASSWORD)
         assert user is not None
         await lab.server.desk.login(user.id, ["support"])
         yield lab
-    finally:
-        await lab.stop()
-        if lab.asterisk is not None:
-            shutil.rmtree(lab.asterisk.install.host_path(lab.asterisk.layout.base), ignore_errors=True)
 
 
 @pytest_asyncio.fixture(loop_scope="module", scope="module")
-async def chromium(voice: Path) -> AsyncIterator[Any]:
+async def shared_chromium(voice: Path) -> AsyncIterator[SharedBrowser]:
     args = ("--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
             f"--use-file-for-fake-audio-capture={voice}", "--autoplay-policy=no-user-gesture-required",
             "--ignore-certificate-errors")
     async with launched_chromium(args) as browser:
-        yield browser
+        yield SharedBrowser(browser)
+
+
+@pytest_asyncio.fixture(loop_scope="module")
+async def lab(shared_lab: Lab) -> AsyncIterator[Lab]:
+    """The module's lab; what a test leaves (a failed one too) is hung up after it, so that
+    the next test's call rings a free agent 1001 (who stays in the queue)."""
+    yield shared_lab
+    await quiet(shared_lab, log_out=False)
+
+
+@pytest_asyncio.fixture(loop_scope="module")
+async def chromium(shared_chromium: SharedBrowser, lab: Lab) -> AsyncIterator[Any]:
+    """The module's Chromium; the pages a test opened are closed after it (before its calls
+    are hung up: no page of an earlier test stays registered)."""
+    yield shared_chromium.enter()
+    await shared_chromium.leave()
 
 
 async def desk_page(chromium: Any, lab: Lab, user: str = "agent1001", path: str = "/ui/agent.html") -> Any:
@@ -153,7 +166,7 @@ async def audio_both_ways(page: Any, *, outbound: bool = True, after: dict[str, 
         return None
 
     try:
-        return await wait_for(flowing, 15, "audio both ways")
+        return await wait_for(flowing, 30, "audio both ways")
     except TimeoutError:
         pytest.fail(f"no audio (getStats: inbound packets and energy, outbound packets, after {before}): {seen}")
 
@@ -266,17 +279,20 @@ async def caller_in_recording(lab: Lab, call_id: str, extension: str) -> float:
         assert (await supervisor.login("supervisor", PASSWORD)).status == 200
 
         async def recorded() -> dict[str, Any] | None:
+            # the call's recordings are all indexed once none is under way: asked before the
+            # list is read (a list read first may miss the one indexed meanwhile)
+            if lab.server is None or lab.server.recordings.under_way(call_id):
+                return None
             body = await supervisor.get_json(f"/api/recordings?call_id={call_id}")
             rows = [r for r in body["recordings"] if r["agent"] == extension]
-            # the leg's recording still under way is indexed once the call has ended
-            return max(rows, key=lambda r: str(r["started_at"])) if rows and lab.server and \
-                not lab.server.recordings.under_way(call_id) else None
+            return max(rows, key=lambda r: str(r["started_at"])) if rows else None
 
         recording = await eventually(recorded, 30, f"the recording of {extension}'s leg")
     finally:
         await supervisor.close()
     assert recording["flag"] is None and recording["playable"] is True, recording
     rate, frames = await asyncio.to_thread(wav_of, Path(lab.settings.recordings.dir), recording["id"])
+    assert len(frames) // 2 >= 4 * rate, f"the newest recording of {extension} is shorter than 4 s: {recording}"
     end = len(frames) // 2 - int(0.3 * rate)
     start = max(end - int(3.5 * rate), 0)
     step = rate // 2
