@@ -39,7 +39,7 @@ from ctiserver.stats import plugin as stats_plugin
 from ctiserver.storage.database import Database, upgrade_schema
 from ctiserver.telephony.agi.server import AgiServer
 from ctiserver.telephony.ami.link import AmiError, AmiLink
-from ctiserver.telephony.ami.translate import channel_snapshots, queue_status_items, to_event
+from ctiserver.telephony.ami.translate import MemberCalls, channel_snapshots, queue_status_items, to_event
 from ctiserver.telephony.boxes import EdgeBoxes
 from ctiserver.telephony.standin import Member, StandIn
 from ctiserver.tickets import SERVING_CALLS_KEY, SERVING_KEY
@@ -82,6 +82,8 @@ class CtiServer:
         core = self.core
         self.web_app[PARTS_KEY] = core
         self.metrics = self.web_app[METRICS_KEY]
+        #: AMI messages -> typed events (an AgentComplete whose caller had gone made its call's again)
+        self._translate = MemberCalls()
         observe(core, self.metrics)
         if self.boxes.boxes:
             health.watch_check(self.web_app, self.boxes)
@@ -196,7 +198,7 @@ class CtiServer:
 
     def _on_ami_event(self, message: Mapping[str, str]) -> None:
         self.metrics.ami_events.inc()
-        event = to_event(message, getattr(message, "received_at", time.time()))
+        event = self._translate(message, getattr(message, "received_at", time.time()))
         if event is not None:
             with call_context(message.get("Linkedid")):
                 self.core.dispatch(event)

@@ -18,6 +18,7 @@ from ctiserver.customers.store import CustomerRepository
 from ctiserver.lab.caller import IvrCaller, place_call, set_global
 from ctiserver.lab.runner import Lab
 from ctiserver.lab.simulate import LabCall
+from ctiserver.stats.model import CallCompleted
 from ctiserver.tickets.store import TicketRepository
 from ctiserver.users.store import UserRepository
 from tests.integration.browser import logged_in_page
@@ -287,3 +288,35 @@ async def test_a_supervisor_pauses_and_readies_an_agent_on_asterisk(desk: Lab) -
         async with http.post(f"{base_url(desk)}/api/agents/1001/logout") as response:
             assert response.status == 200
         assert await agent_state(desk, "1001") is AgentState.LOGGED_OUT
+
+
+async def test_a_caller_who_hangs_up_first_ends_the_agents_call_at_once_and_is_counted(
+    desk: Lab, caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The caller's channel hung up from outside the dialplan (as a trunk's BYE does): Asterisk's
+    AgentComplete then lacks the caller's fields. The agent still goes to wrap-up on it (not on
+    the board's 5-second safety net, which warns) and the statistics count the talk time."""
+    assert desk.server is not None
+    server = desk.server
+    await set_global(desk, "LAB_ANSWER_DELAY", "1")
+    await server.desk.login(await user_id(desk, "agent1001"), ["support"])
+    call_id = await place_call(desk, LabCall(ORDINARY, "李娜"))
+
+    async def answered() -> bool:
+        call = server.calls.get(call_id)
+        return call is not None and call.answered_at is not None
+
+    await eventually(answered, 15, "the call answered by agent 1001")
+    await asyncio.sleep(1.2)  # a talk time of a second at least
+    await desk.phones.send_action({"Action": "Hangup", "Channel": call_id})
+
+    async def completed() -> CallCompleted | None:
+        return next((r for r in server.stats.records() if isinstance(r, CallCompleted) and r.linkedid == call_id),
+                    None)
+
+    record = await eventually(completed, 10, "the call's completion in the statistics")
+    assert (record.reason, record.interface) == ("caller", "Local/1001@lab-agents/n")
+    assert record.talk_seconds >= 1
+    agent = server.board.get("Local/1001@lab-agents/n")
+    assert agent is not None and agent.state is not AgentState.ON_CALL, agent
+    assert "still on call" not in caplog.text

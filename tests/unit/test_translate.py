@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from panoramisk.message import Message
 
-from ctiserver.telephony.ami.translate import channel_snapshots, parse_duration, to_event
+from ctiserver.telephony.ami.translate import MemberCalls, channel_snapshots, parse_duration, to_event
 from ctiserver.telephony.events import (
     AgentCalled,
     AgentCompleted,
@@ -132,6 +132,50 @@ def test_agent_events() -> None:
     no_answer = to_event(ami("AgentRingNoAnswer", **AGENT, RingTime="15"), AT)
     assert isinstance(no_answer, AgentRingNoAnswer)
     assert no_answer.ring_seconds == 15
+
+
+def test_an_agent_complete_after_the_callers_channel_went_is_the_calls_by_the_members_fields() -> None:
+    """A caller hung up from outside the dialplan (AMI Hangup, a SIP BYE): app_queue's
+    AgentComplete comes without the caller's fields (its snapshot gone), as Asterisk 22 sent
+    it in the lab; it still ends the member's part of the call (DestLinkedid)."""
+    message = {
+        "Event": "AgentComplete", "Privilege": "agent,all", "DestChannel": "Local/1001@lab-agents-00000001;1",
+        "DestUniqueid": "1796571630.2", "DestLinkedid": "labcall-5e9f", "Queue": "support",
+        "Interface": "Local/1001@lab-agents/n", "MemberName": "王小明", "HoldTime": "1", "TalkTime": "12",
+        "Reason": "caller",
+    }
+    completed = to_event(message, AT)
+    assert isinstance(completed, AgentCompleted)
+    assert (completed.linkedid, completed.uniqueid, completed.channel) == ("labcall-5e9f", "", "")
+    assert (completed.interface, completed.talk_seconds, completed.reason) == ("Local/1001@lab-agents/n", 12, "caller")
+    assert completed.dest_channel == "Local/1001@lab-agents-00000001;1"
+    # the other agent events keep needing the caller's channel, AgentComplete a member
+    assert to_event({**message, "Event": "AgentConnect"}, AT) is None
+    assert to_event({k: v for k, v in message.items() if k != "Interface"}, AT) is None
+    bare = to_event({k: v for k, v in message.items() if not k.startswith("Dest")}, AT)
+    assert isinstance(bare, AgentCompleted) and (bare.linkedid, bare.uniqueid) == ("", "")
+
+
+def test_member_calls_give_a_callerless_agent_complete_its_call_back() -> None:
+    """The live stream's translator remembers whose call each member took (AgentConnect):
+    an AgentComplete with neither the caller's nor the member's fields is that call's."""
+    translate = MemberCalls()
+    connected = translate(ami("AgentConnect", **AGENT, HoldTime="7", RingTime="2"), AT)
+    assert isinstance(connected, AgentConnected)
+    bare = {"Event": "AgentComplete", "Queue": "support", "Interface": "Local/1001@agents",
+            "MemberName": "Alice", "HoldTime": "7", "TalkTime": "25", "Reason": "caller"}
+    completed = translate(bare, AT + 25)
+    assert isinstance(completed, AgentCompleted)
+    assert (completed.uniqueid, completed.linkedid, completed.channel) == (
+        connected.uniqueid, connected.linkedid, connected.channel)
+    assert completed.talk_seconds == 25
+    # once completed, the member's call is forgotten: a second one stays without a call
+    again = translate(bare, AT + 26)
+    assert isinstance(again, AgentCompleted) and again.linkedid == ""
+    # another call's AgentComplete (its DestLinkedid) is not given the remembered one
+    translate(ami("AgentConnect", **AGENT), AT)
+    other = translate({**bare, "DestLinkedid": "another.call"}, AT + 1)
+    assert isinstance(other, AgentCompleted) and (other.linkedid, other.uniqueid) == ("another.call", "")
 
 
 def test_member_name_missing_is_none() -> None:
