@@ -42,6 +42,10 @@ def node_settings(settings: Settings, count: int) -> list[Settings]:
     host = "127.0.0.1" if settings.agi.host in ("", "0.0.0.0") else settings.agi.host  # noqa: S104
     agi = tuple(f"{host}:{agi_port}" for _, agi_port in ports) if count > 1 else settings.nodes.agi
     journal = Path(settings.storage.journal_dir)
+    # the lab's nodes share one machine: their journals sit in one shared directory, so a
+    # live node writes a killed one's (storage.shared_journal_dir), as nodes on NFS would
+    shared = settings.storage.shared_journal_dir or (
+        str(journal.with_name(f"{journal.name}-shared")) if count > 1 else "")
     nodes = []
     for index, (web_port, agi_port) in enumerate(ports, start=1):
         name = settings.nodes.name or "node"
@@ -49,7 +53,8 @@ def node_settings(settings: Settings, count: int) -> list[Settings]:
         nodes.append(settings.replace(
             web={"port": web_port}, agi={"port": agi_port},
             nodes={"name": name, "agi": agi},
-            storage={"journal_dir": str(journal if index == 1 else journal.with_name(f"{journal.name}-{name}"))},
+            storage={"journal_dir": str(journal if index == 1 else journal.with_name(f"{journal.name}-{name}")),
+                     "shared_journal_dir": shared},
         ))
     return nodes
 
