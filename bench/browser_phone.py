@@ -69,23 +69,34 @@ WATCH_JS = """() => {
     last = state;
   }, 2);
 }"""
-#: answer, then poll getStats until the first inbound audio packet: ms from the click
+#: answer, then poll every 10 ms until the first inbound audio packet: ms from the click to
+#: each step on the way (the 200 OK sent, ICE connected, DTLS connected, the first packet),
+#: or null for a step not reached within 15 s
 ANSWER_JS = """async () => {
   const clicked = Date.now();
+  const at = {ok: null, ice: null, dtls: null, audio: null};
   document.querySelector('[data-testid="phone-answer"]').click();
   while (Date.now() - clicked < 15000) {
+    const session = window.deskPhone && window.deskPhone.session;
     const pc = window.deskPhone && window.deskPhone.connection;
+    const now = Date.now() - clicked;
+    // JsSIP: 6 waiting for the ACK (the 200 OK sent), 9 confirmed
+    if (at.ok === null && session && (session.status === 6 || session.status === 9)) at.ok = now;
     if (pc) {
+      if (at.ice === null && ["connected", "completed"].includes(pc.iceConnectionState)) at.ice = now;
       let packets = 0;
       (await pc.getStats()).forEach((s) => {
         if (s.type === "inbound-rtp" && s.kind === "audio") packets += s.packetsReceived || 0;
+        if (s.type === "transport" && s.dtlsState === "connected" && at.dtls === null) at.dtls = now;
       });
-      if (packets > 0) return Date.now() - clicked;
+      if (packets > 0) { at.audio = Date.now() - clicked; return at; }
     }
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
-  return null;
+  return at;
 }"""
+#: the steps of ANSWER_JS, in order, as printed
+STEPS = {"ok": "200 OK sent", "ice": "ICE connected", "dtls": "DTLS connected", "audio": "first inbound audio packet"}
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -168,7 +179,8 @@ async def hang_up_all(lab: Lab, calls: list[str]) -> None:
     await eventually(gone, 30, "every call ended")
 
 
-async def latency_rounds(lab: Lab, pages: dict[str, Any], rounds: int) -> tuple[list[float], list[float]]:
+async def latency_rounds(lab: Lab, pages: dict[str, Any], rounds: int,
+                         ) -> tuple[list[float], dict[str, list[float]]]:
     assert lab.server is not None
     offers: dict[str, list[float]] = {e: [] for e in pages}
 
@@ -181,7 +193,7 @@ async def latency_rounds(lab: Lab, pages: dict[str, Any], rounds: int) -> tuple[
 
     lab.server.ami.on_event(on_event)
     ringing_ms: list[float] = []
-    audio_ms: list[float] = []
+    steps_ms: dict[str, list[float]] = {step: [] for step in STEPS}
     for number in range(rounds):
         await all_ready(lab, list(pages))
         for extension in pages:
@@ -203,12 +215,15 @@ async def latency_rounds(lab: Lab, pages: dict[str, Any], rounds: int) -> tuple[
             if rings and await page.evaluate("() => window.deskPhone.state") == "ringing":
                 rung[extension] = page
         answered = await asyncio.gather(*(page.evaluate(ANSWER_JS) for page in rung.values()))
-        audio_ms += [ms for ms in answered if ms is not None]
-        missing = sum(ms is None for ms in answered)
+        for at in answered:
+            for step in STEPS:
+                if at[step] is not None:
+                    steps_ms[step].append(at[step])
+        missing = sum(at["audio"] is None for at in answered)
         print(f"round {number + 1}: {len(calls)} calls, {len(rung)} rung and answered in the browsers"
               + (f", {missing} without audio within 15 s" if missing else ""), flush=True)
         await hang_up_all(lab, calls)
-    return ringing_ms, audio_ms
+    return ringing_ms, steps_ms
 
 
 async def hold_calls(lab: Lab, pages: dict[str, Any] | None, count: int, hold: float) -> float:
@@ -265,9 +280,10 @@ async def main(args: argparse.Namespace) -> None:
                 started = time.perf_counter()
                 pages = {e: await open_desk(chromium, lab, e) for e in extensions}
                 print(f"{len(pages)} browser agents registered in {time.perf_counter() - started:.1f} s", flush=True)
-                ringing, audio = await latency_rounds(lab, pages, args.rounds)
+                ringing, steps = await latency_rounds(lab, pages, args.rounds)
                 print(summary("queue offer (AgentCalled read) -> browser ringing", ringing))
-                print(summary("answer click -> first inbound audio packet", audio))
+                for step, name in STEPS.items():
+                    print(summary(f"answer click -> {name}", steps[step]))
                 await all_ready(lab, extensions)
                 webrtc = await hold_calls(lab, pages, len(pages), args.hold)
                 for page in pages.values():
