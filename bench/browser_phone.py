@@ -214,6 +214,10 @@ async def latency_rounds(lab: Lab, pages: dict[str, Any], rounds: int,
                 ringing_ms.append(rings[0] - offers[extension][0])
             if rings and await page.evaluate("() => window.deskPhone.state") == "ringing":
                 rung[extension] = page
+        # the lab caller answers, waits a second (LAB_DTMF_DELAY) and only then sounds its tone:
+        # answered at once, the first packet would time the caller's silence (~0.8 s), not the
+        # media path; answered 2 s after the offer, the caller is sounding already
+        await asyncio.sleep(2)
         answered = await asyncio.gather(*(page.evaluate(ANSWER_JS) for page in rung.values()))
         for at in answered:
             for step in STEPS:
