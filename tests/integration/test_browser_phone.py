@@ -40,6 +40,8 @@ pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="module")]
 
 CALLER = "13800138000"  # 张伟, a demo customer
 PASSWORD = "lab"
+#: the module's Asterisk log (messages.log), once its lab runs
+ASTERISK_LOG: list[Path] = []
 
 #: inbound and outbound audio of the browser's call, from RTCPeerConnection.getStats()
 STATS_JS = """async () => {
@@ -76,7 +78,8 @@ async def shared_lab(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[
     settings = lab_settings(tmp_path_factory.mktemp("lab"), lab={"login_agents": False},
                             webrtc={"qualify_frequency": 4})  # a lost browser found out quickly
     async with module_lab(short_wrapup(settings)) as lab:
-        assert lab.server is not None
+        assert lab.server is not None and lab.asterisk is not None
+        ASTERISK_LOG[:] = [lab.asterisk.log_file.with_name("messages.log")]
         user = await UserRepository(lab.server.db).authenticate("agent1001", PASSWORD)
         assert user is not None
         await lab.server.desk.login(user.id, ["support"])
@@ -168,7 +171,18 @@ async def audio_both_ways(page: Any, *, outbound: bool = True, after: dict[str, 
     try:
         return await wait_for(flowing, 30, "audio both ways")
     except TimeoutError:
-        pytest.fail(f"no audio (getStats: inbound packets and energy, outbound packets, after {before}): {seen}")
+        pytest.fail(f"no audio (getStats: inbound packets and energy, outbound packets, after {before}): {seen}"
+                    f"\nAsterisk's last warnings and the browsers' channels:\n{asterisk_said()}")
+
+
+def asterisk_said(lines: int = 40) -> str:
+    """The module's Asterisk log, its warnings and the lines about the browsers' channels
+    (what a failure in CI, whose lab is gone afterwards, can still tell)."""
+    if not ASTERISK_LOG or not ASTERISK_LOG[0].exists():
+        return "(no log)"
+    wanted = ("WARNING", "ERROR", "PJSIP/web", "websup", "DTLS", "ICE")
+    text = ASTERISK_LOG[0].read_text(errors="replace").splitlines()
+    return "\n".join([line for line in text if any(w in line for w in wanted)][-lines:])
 
 
 async def ended(lab: Lab, call_id: str) -> None:
