@@ -419,6 +419,28 @@ async def test_an_attended_transfer_of_a_caller_over_sip(lab: Lab, chromium: Any
     await second.context.close()
 
 
+async def test_two_attended_transfers_in_a_row_keep_the_caller_in_the_last_agents_recording(
+    lab: Lab, chromium: Any,
+) -> None:
+    """1001 consults 1002 and hands the caller over; 1002 consults 1003 and does the same: the
+    caller and 1003 hear each other, and 1003's recording (continued on the caller's leg, which
+    already carries 1002's) holds the caller's voice."""
+    assert lab.server is not None
+    first, second, third = (await desk_page(chromium, lab), await desk_page(chromium, lab, "agent1002"),
+                            await desk_page(chromium, lab, "agent1003"))
+    for page in (first, second, third):
+        await phone_state(page, "registered")
+    call_id = await ring_and_answer(lab, first)
+    await audio_both_ways(first)
+    await attended_transfer(lab, call_id, first, second, "1002")
+    await attended_transfer(lab, call_id, second, third, "1003")
+    await mute_and_listen(third)
+    await third.get_by_test_id("phone-hangup").click()
+    await ended(lab, call_id)
+    assert await caller_in_recording(lab, call_id, "1003") > 100, "the caller is silent in the last recording"
+    assert await caller_in_recording(lab, call_id, "1002") > 100, "the caller is silent in 1002's recording"
+
+
 async def test_a_supervisor_listens_from_the_browser(lab: Lab, chromium: Any) -> None:
     """Live monitoring with no desk phone given rings the supervisor's own WebRTC endpoint;
     their page answers it and hears the call (inbound audio with energy)."""
