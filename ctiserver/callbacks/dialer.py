@@ -143,6 +143,10 @@ class CallbackDialer:
         self.link_lost = self._watch.link_lost
         #: set when an agent becomes ready: the loop looks at once instead of at its next tick
         self._wake = asyncio.Event()
+        #: a tick and a resolve never interleave: an orphan followed reserves its agent before
+        #: the next tick looks for free agents (else the tick's choice, made just before, could
+        #: offer that agent another callback while the orphan's call goes on)
+        self._duty = asyncio.Lock()
         board.subscribe(self._on_agent)
 
     def _on_agent(self, update: AgentUpdate) -> None:
@@ -189,6 +193,10 @@ class CallbackDialer:
 
     async def tick(self) -> int:
         """Offer due tasks to free agents; how many Originates were sent."""
+        async with self._duty:
+            return await self._offer_due()
+
+    async def _offer_due(self) -> int:
         now = self._clock()
         sent = 0
         if not self._watch.may_originate():
@@ -364,6 +372,10 @@ class CallbackDialer:
         run; always: those of servers whose lease ran out): followed if Asterisk still
         has their channel, else finished from Asterisk's record of them; never dialled
         again here."""
+        async with self._duty:
+            await self._resolve(own)
+
+    async def _resolve(self, own: bool) -> None:
         orphans = await self._watch.orphans(await self._store.in_flight(), self._flights, own=own)
         for attempt, found in orphans:
             whose = "this server's" if attempt.server == self._store.server else f"dead server {attempt.server}'s"
