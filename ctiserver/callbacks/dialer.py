@@ -112,14 +112,8 @@ class CallbackDialer:
         agent's desk message, by member interface; ``waiting``: whether a queue has callers
         (or placeholders) waiting, whom its agents serve first; ``leases``: this server's
         dialling lease (None: a server alone, ``outbound.AttemptWatch``)."""
-        self._store = store
-        self._ami = ami
-        self._board = board
-        self._settings = settings
-        self._clock = clock
-        self._changed = changed
-        self._offer = offer
-        self._waiting = waiting
+        self._store, self._ami, self._board, self._settings = store, ami, board, settings
+        self._clock, self._changed, self._offer, self._waiting = clock, changed, offer, waiting
         queues = settings.hotline.queues
         ring = max((q.member_timeout for q in queues), default=60)
         self._watch = AttemptWatch(
@@ -143,9 +137,7 @@ class CallbackDialer:
         self.link_lost = self._watch.link_lost
         #: set when an agent becomes ready: the loop looks at once instead of at its next tick
         self._wake = asyncio.Event()
-        #: a tick and a resolve never interleave: an orphan followed reserves its agent before
-        #: the next tick looks for free agents (else the tick's choice, made just before, could
-        #: offer that agent another callback while the orphan's call goes on)
+        #: tick and resolve never interleave: an orphan followed reserves its agent first
         self._duty = asyncio.Lock()
         board.subscribe(self._on_agent)
 
@@ -194,26 +186,23 @@ class CallbackDialer:
     async def tick(self) -> int:
         """Offer due tasks to free agents; how many Originates were sent."""
         async with self._duty:
-            return await self._offer_due()
-
-    async def _offer_due(self) -> int:
-        now = self._clock()
-        sent = 0
-        if not self._watch.may_originate():
-            return sent  # this server's lease is running out: others may take its attempts
-        for queue in await self._store.due_queues(now):
-            if not self.may_dial(queue, now) or self._waiting(queue):
-                continue  # outside its hours; callers waiting are not jumped
-            for interface, extension in self.free_agents(queue):
-                channel_id = f"cb-{uuid.uuid4().hex}"
-                # the clock read now, not at the tick's start: after the end of the agent's
-                # last attempt, which was recorded before the agent was free
-                claim = await self._store.claim(queue, self._clock(), agent=extension, channel_id=channel_id)
-                if claim is None:
-                    continue  # nothing due for this agent, or another server offers them one
-                await self._dial(claim, interface, extension)
-                sent += 1
-        return sent
+            now = self._clock()
+            sent = 0
+            if not self._watch.may_originate():
+                return sent  # this server's lease is running out: others may take its attempts
+            for queue in await self._store.due_queues(now):
+                if not self.may_dial(queue, now) or self._waiting(queue):
+                    continue  # outside its hours; callers waiting are not jumped
+                for interface, extension in self.free_agents(queue):
+                    channel_id = f"cb-{uuid.uuid4().hex}"
+                    # the clock read now, not at the tick's start: after the end of the agent's
+                    # last attempt, which was recorded before the agent was free
+                    claim = await self._store.claim(queue, self._clock(), agent=extension, channel_id=channel_id)
+                    if claim is None:
+                        continue  # nothing due for this agent, or another server offers them one
+                    await self._dial(claim, interface, extension)
+                    sent += 1
+            return sent
 
     async def _dial(self, claim: Claim, interface: str, extension: str) -> None:
         task, attempt = claim.task, claim.attempt
@@ -373,19 +362,16 @@ class CallbackDialer:
         has their channel, else finished from Asterisk's record of them; never dialled
         again here."""
         async with self._duty:
-            await self._resolve(own)
-
-    async def _resolve(self, own: bool) -> None:
-        orphans = await self._watch.orphans(await self._store.in_flight(), self._flights, own=own)
-        for attempt, found in orphans:
-            whose = "this server's" if attempt.server == self._store.server else f"dead server {attempt.server}'s"
-            if found.channel is not None:
-                await self._follow(attempt, found.channel, whose)
-                continue
-            outcome = recorded_outcome(found.dialled, found.status)
-            log.warning("callback attempt %d (%s, %s) ended unwatched: %s by Asterisk's record (%s)",
-                        attempt.id, attempt.channel_id, whose, outcome, found.record)
-            await self._finish(_InFlight(attempt, None, None, hung_up=True), outcome)
+            orphans = await self._watch.orphans(await self._store.in_flight(), self._flights, own=own)
+            for attempt, found in orphans:
+                whose = "this server's" if attempt.server == self._store.server else f"dead server {attempt.server}'s"
+                if found.channel is not None:
+                    await self._follow(attempt, found.channel, whose)
+                    continue
+                outcome = recorded_outcome(found.dialled, found.status)
+                log.warning("callback attempt %d (%s, %s) ended unwatched: %s by Asterisk's record (%s)",
+                            attempt.id, attempt.channel_id, whose, outcome, found.record)
+                await self._finish(_InFlight(attempt, None, None, hung_up=True), outcome)
 
     def link_back(self) -> None:
         """The AMI link is back (``AmiLink.on_ready``): the attempts whose end its outage hid
