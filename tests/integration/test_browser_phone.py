@@ -1,9 +1,10 @@
 """Issue 21 acceptance: the phone in the desk (WebRTC over wss) against the real lab Asterisk.
 
-One lab and one Chromium for the module (its tests run in order, each leaving no call
-behind): agent 1001 alone is in the queue and takes calls in the browser (fake
-microphone: a WAV spoken by espeak-ng); agent 1002's desk is open (its browser registered,
-out of the queues) to take transfers; the supervisor listens from the browser. The lab
+One lab and one Chromium for the module (its tests run in order; after each, a failed one
+too, its pages are closed and its calls hung up): agent 1001 alone is in the queue and
+takes calls in the browser (fake microphone: a WAV spoken by espeak-ng); agents 1002 and
+1003 open their desks (browsers registered, out of the queues) to take transfers; the
+supervisor listens from the browser. The lab
 caller speaks its own espeak-ng phrase, in A-law as a trunk's caller (a Local channel, or
 over SIP through the lab's trunk endpoint).
 """
@@ -464,7 +465,7 @@ async def test_a_supervisor_listens_from_the_browser(lab: Lab, chromium: Any) ->
     try:
         await audio_both_ways(desk)
     except IceFailed:
-        # Twice in about twenty whole-suite runs, in this test alone, one browser call's ICE
+        # Twice in about a dozen whole-suite runs, in this test alone, one browser call's ICE
         # failed (cause not found; see the closing note of that session): a second call tells
         # a lost call from a broken path, and fails the test if it fails too
         log.warning("the desk's call found no media path; hung up and placed again", exc_info=True)
